@@ -1,0 +1,214 @@
+"""The facts of one operative note as plain, picklable values.
+
+Everything downstream (checklists, code validation, reports, the web page) reads
+these objects, never a spaCy Doc. Every fact carries its evidence as character
+offsets into the note, so ``note[e.start:e.end] == e.text`` always holds.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Contract vocabularies (../shared/eval/FACTS.md).
+REMOVAL_REASONS = ("infection", "hardware_failure", "pain", "healed_fracture_or_fusion", "other")
+INSTRUMENT_KINDS = (
+    "rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
+    "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device",
+)
+APPROACHES = ("posterior", "anterior", "lateral", "percutaneous")
+#: Assertion status of a mention: what ConText concluded about it.
+ASSERTIONS = ("present", "negated", "hypothetical", "historical", "family", "possible", "risk")
+#: What happened to a piece of hardware in this operation.
+ACTIONS = ("removed", "placed", "reinserted", "retained", "temporary", "mentioned")
+#: Procedures the extractor recognises (Procedure.kind).
+PROCEDURE_KINDS = (
+    "hardware_removal", "reinsertion", "exploration_of_fusion",
+    "posterior_fusion",  # posterior / posterolateral arthrodesis (PSF, PLF)
+    "interbody_fusion_posterior",  # PLIF / TLIF
+    "interbody_fusion_anterior",  # ALIF, anterior interbody fusion
+    "interbody_fusion_lateral",  # XLIF / LLIF / OLIF
+    "acdf",  # anterior cervical discectomy and fusion
+    "corpectomy", "decompression", "discectomy",
+    "vertebroplasty", "kyphoplasty",
+    "disc_arthroplasty", "disc_arthroplasty_revision", "disc_arthroplasty_removal",
+    "interspinous_device", "interspinous_device_removal",
+    "deformity_correction", "instrumentation", "bone_graft", "biopsy",
+)
+#: Documentation elements (Facts.elements keys). Absent keys mean "not found".
+ELEMENT_NAMES = (
+    "pre_op_diagnosis", "post_op_diagnosis", "procedures_listed", "description",
+    "indication", "imaging", "findings", "complications", "ebl", "specimens", "cultures",
+    "implants", "implant_identifiers", "surgeons", "assistants", "anesthesia", "drains",
+    "closure", "disposition", "positioning",
+    # global period and modifiers
+    "index_operation", "unplanned_return", "staged", "partial_removal", "unusual_work",
+    "co_surgeon", "exploration_intent",
+    # fusion and payer necessity
+    "fusion_solid", "pseudarthrosis", "conservative_care", "instability", "smoking_status",
+    "pain_score", "fracture_acuity", "osteoporosis", "cement", "neuromonitoring",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A quoted span of the note: ``note[start:end] == text``."""
+
+    text: str
+    start: int
+    end: int
+    section: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "section": self.section}
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A matched concept: a removal reason, an imaging study, an approach cue ..."""
+
+    label: str  # target category, e.g. "REASON", "IMAGING", "APPROACH"
+    value: str  # normalised value, e.g. "infection", "ct", "posterior"
+    assertion: str  # one of ASSERTIONS
+    evidence: Evidence
+    rule: str = ""  # the literal of the rule that matched, for audit trails
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """One mention of hardware and what the operation did with it."""
+
+    kind: str  # one of INSTRUMENT_KINDS
+    action: str  # one of ACTIONS
+    count: int | None
+    levels: tuple[str, ...]  # vertebrae this mention anchors to ("ilium" for pelvic)
+    evidence: Evidence
+    assertion: str = "present"
+    brand: str | None = None
+    size: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Construct:
+    """Hardware taken out or put in, grouped by action, with its anchors per level."""
+
+    action: str  # "removed", "placed" or "reinserted"
+    levels: tuple[str, ...]  # every vertebra spanned, cephalad to caudal (may end in "ilium")
+    anchor_levels: tuple[str, ...]  # vertebrae holding an anchor (screw, hook, wire)
+    kinds: tuple[str, ...]
+    approach: str | None
+    segmental: bool | None  # None when anchors cannot be counted
+    pelvic: bool  # iliac / S2AI fixation
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def segments(self) -> int:
+        return sum(1 for lv in self.levels if lv != "ilium")
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A procedure the note says was done (fusion, ACDF, kyphoplasty, removal ...)."""
+
+    kind: str
+    levels: tuple[str, ...]
+    interspaces: tuple[tuple[str, str], ...]
+    evidence: Evidence
+    assertion: str = "present"
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """A documentation element (indication, blood loss, complications ...)."""
+
+    name: str
+    present: bool
+    value: str | None = None  # e.g. "none" for complications, "200 mL" for blood loss
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str  # category, e.g. "complications"
+    title: str  # the heading as written
+    start: int
+    end: int
+
+
+@dataclass
+class Facts:
+    """Everything the checker knows about one note. Contract keys come first."""
+
+    note_id: str
+    removal_reasons: list[str] = field(default_factory=list)
+    instruments_removed: list[str] = field(default_factory=list)
+    instruments_placed: list[str] = field(default_factory=list)
+    levels: list[str] = field(default_factory=list)
+    approach: str | None = None
+    complications_documented: bool = False
+    ebl_documented: bool = False
+    indication_documented: bool = False
+    imaging_documented: bool = False
+    suggested_cpt: list[str] = field(default_factory=list)
+    # Detail behind the contract keys.
+    text_length: int = 0
+    reasons: list[Mention] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    instruments: list[Instrument] = field(default_factory=list)
+    constructs: list[Construct] = field(default_factory=list)
+    procedures: list[Procedure] = field(default_factory=list)
+    approach_evidence: list[Evidence] = field(default_factory=list)
+    elements: dict[str, Element] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def construct(self, action: str) -> Construct | None:
+        """The construct for ``action`` ("removed", "placed", "reinserted"), if any."""
+        for c in self.constructs:
+            if c.action == action:
+                return c
+        return None
+
+    def element(self, name: str) -> Element:
+        return self.elements.get(name) or Element(name=name, present=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["elements"] = {k: asdict(v) for k, v in self.elements.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Facts:
+        """Rebuild from ``to_dict()`` output (e.g. a JSONL line)."""
+
+        def ev(x: dict) -> Evidence:
+            return Evidence(**x)
+
+        def tup(xs) -> tuple:
+            return tuple(tuple(x) if isinstance(x, list) else x for x in xs)
+
+        out = cls(note_id=d["note_id"])
+        for key in ("removal_reasons", "instruments_removed", "instruments_placed", "levels",
+                    "suggested_cpt", "warnings"):
+            setattr(out, key, list(d.get(key) or []))
+        for key in ("approach", "complications_documented", "ebl_documented",
+                    "indication_documented", "imaging_documented", "text_length"):
+            if key in d:
+                setattr(out, key, d[key])
+        out.abbreviations = dict(d.get("abbreviations") or {})
+        out.reasons = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("reasons", [])]
+        out.mentions = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("mentions", [])]
+        out.instruments = [Instrument(**{**i, "levels": tuple(i["levels"]), "evidence": ev(i["evidence"])})
+                           for i in d.get("instruments", [])]
+        out.constructs = [Construct(**{**c, "levels": tuple(c["levels"]),
+                                       "anchor_levels": tuple(c["anchor_levels"]), "kinds": tuple(c["kinds"]),
+                                       "evidence": tuple(ev(e) for e in c["evidence"])})
+                          for c in d.get("constructs", [])]
+        out.procedures = [Procedure(**{**p, "levels": tuple(p["levels"]), "interspaces": tup(p["interspaces"]),
+                                       "evidence": ev(p["evidence"])}) for p in d.get("procedures", [])]
+        out.approach_evidence = [ev(e) for e in d.get("approach_evidence", [])]
+        out.elements = {k: Element(name=v["name"], present=v["present"], value=v.get("value"),
+                                   evidence=tuple(ev(e) for e in v.get("evidence", [])))
+                        for k, v in (d.get("elements") or {}).items()}
+        out.sections = [Section(**s) for s in d.get("sections", [])]
+        return out

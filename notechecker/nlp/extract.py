@@ -1,0 +1,502 @@
+"""Turn a processed Doc into :class:`notechecker.facts.Facts` (plain values only).
+
+The model is a sentence-level one: inside a sentence each hardware mention takes the
+nearest action cue ("removed", "placed", "reinserted", "left in place" ...) and each
+level mention goes to the nearest action cue too, so "the rods were removed from L2
+to L4 and new screws were placed at L5 and S1" yields two constructs. Mentions in
+history, diagnosis and imaging sections describe the past or the pathology, not this
+operation, and do not make hardware facts.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from ..facts import Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
+from ..vocab import ElementSpec, Patterns
+from . import levels as lv
+from .pipeline import TARGET_GROUP
+
+#: Sections whose content is history or pathology, not what this operation did.
+NON_OPERATIVE_SECTIONS = frozenset({
+    "pre_op_diagnosis", "post_op_diagnosis", "diagnosis", "indication", "history", "past_history",
+    "family_history", "imaging",
+})
+ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
+SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
+                            "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
+#: ConText attribute -> assertion, strongest first.
+ASSERTION_ORDER = (("is_risk", "risk"), ("is_hypothetical", "hypothetical"), ("is_negated", "negated"),
+                   ("is_family", "family"), ("is_historical", "historical"), ("is_uncertain", "possible"))
+NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
+PROCEDURE_APPROACH = {
+    "acdf": "anterior", "interbody_fusion_anterior": "anterior", "interbody_fusion_posterior": "posterior",
+    "interbody_fusion_lateral": "lateral", "kyphoplasty": "percutaneous", "vertebroplasty": "percutaneous",
+    "posterior_fusion": "posterior",
+}
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update({"a pair of": 2, "pair of": 2, "both": 2, "single": 1, "a single": 1})
+_COUNT_BEFORE = re.compile(
+    r"(?:^|[\s(])(?P<n>\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
+    r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
+    r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
+_LEVEL_NOT_HARDWARE = re.compile(
+    r"\s*(?:nerve|root|roots|radiculopathy|radicular|dermatom\w*|distribution|foramen|foraminal|disc herniation|"
+    r"disk herniation|herniation)\b", re.IGNORECASE)
+_FINDING_VERB = re.compile(
+    r"\b(?:show|shows|showed|shown|showing|demonstrat\w+|reveal\w*|confirm\w*|consistent with|evidence of|"
+    r"document\w*|noted|notable for|significant for|findings?)\b", re.IGNORECASE)
+_INTRAOP = re.compile(
+    r"\b(?:intra-?operative\w*|was taken|were taken|obtained to|to verify|to confirm|verif\w+|localiz\w+|"
+    r"confirm(?:ed|s)? (?:the )?(?:level|position|placement)|final (?:images|films|x-rays?)|at the end of)\b",
+    re.IGNORECASE)
+_PREOP = re.compile(r"\b(?:pre-?operative\w*|preop)\b", re.IGNORECASE)
+_INTERBODY_WORD = re.compile(r"\binterbody\b", re.IGNORECASE)
+_EXPLORATION = re.compile(r"\bexplor\w*", re.IGNORECASE)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@dataclass(slots=True)
+class _Hit:
+    """A target span reduced to plain values."""
+
+    label: str
+    value: str
+    start: int
+    end: int
+    tok_start: int
+    tok_end: int
+    assertion: str
+    literal: str
+    weight: int
+    section: str | None
+    sent: int
+
+
+class Extractor:
+    """Doc -> Facts, with every lookup table built once per pipeline."""
+
+    def __init__(self, patterns: Patterns):
+        self.patterns = patterns
+        self.values = {(t.category, _norm(t.literal)): (t.value, t.weight) for t in patterns.targets}
+        self.elements: dict[str, ElementSpec] = patterns.elements
+
+    # ---------------------------------------------------------------- helpers
+    def _value(self, span) -> tuple[str, int] | None:
+        rule = span._.target_rule
+        if rule is not None and rule.category == span.label_ and rule.metadata:
+            return rule.metadata["value"], rule.metadata.get("weight", 2)
+        return self.values.get((span.label_, _norm(span.text)))
+
+    @staticmethod
+    def _assertion(span) -> str:
+        for attr, name in ASSERTION_ORDER:
+            if getattr(span._, attr):
+                return name
+        return "present"
+
+    # ------------------------------------------------------------------ main
+    def __call__(self, doc: Doc, note_id: str) -> Facts:
+        text = doc.text
+        facts = Facts(note_id=note_id, text_length=len(text))
+        facts.abbreviations = dict(doc._.abbreviation_map or {})
+
+        # sections, as char ranges
+        sections: list[Section] = []
+        for s in doc._.sections:
+            start = doc[s.title_start].idx if s.title_start < len(doc) else len(text)
+            end = doc[s.body_end - 1].idx + len(doc[s.body_end - 1]) if s.body_end > 0 else 0
+            title = doc[s.title_start:s.title_end].text if s.category else ""
+            sections.append(Section(name=s.category or "none", title=title, start=start, end=max(start, end)))
+        facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
+        sec_starts = [s.start for s in sections]
+        sec_bodies = [(s, doc[x.body_start].idx if x.body_start < len(doc) else len(text))
+                      for s, x in zip(sections, doc._.sections)]
+
+        def section_at(char: int) -> str | None:
+            i = bisect.bisect_right(sec_starts, char) - 1
+            if i < 0:
+                return None
+            name = sections[i].name
+            return None if name == "none" else name
+
+        # sentences, as char ranges
+        sent_starts: list[int] = []
+        sent_ends: list[int] = []
+        for sent in doc.sents:
+            sent_starts.append(sent.start_char)
+            sent_ends.append(sent.end_char)
+
+        def sent_at(char: int) -> int:
+            return max(0, bisect.bisect_right(sent_starts, char) - 1)
+
+        def ev(start: int, end: int) -> Evidence:
+            return Evidence(text=text[start:end], start=start, end=end, section=section_at(start))
+
+        def sent_ev(i: int) -> Evidence:
+            a, b = sent_starts[i], sent_ends[i]
+            seg = text[a:b]
+            a += len(seg) - len(seg.lstrip())
+            b -= len(seg) - len(seg.rstrip())
+            return ev(a, max(a, b))
+
+        # targets -> hits, pruned to the longest per label
+        hits_by_label: dict[str, list[_Hit]] = defaultdict(list)
+        for span in doc.spans[TARGET_GROUP]:
+            vw = self._value(span)
+            if vw is None:
+                continue
+            hits_by_label[span.label_].append(_Hit(
+                span.label_, vw[0], span.start_char, span.end_char, span.start, span.end, self._assertion(span),
+                _norm(span.text), vw[1], section_at(span.start_char), sent_at(span.start_char)))
+        for label, hits in hits_by_label.items():
+            hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+            kept: list[_Hit] = []
+            for h in hits:
+                if kept and h.start < kept[-1].end:
+                    if h.end - h.start > kept[-1].end - kept[-1].start:
+                        kept[-1] = h
+                    continue
+                kept.append(h)
+            hits_by_label[label] = kept
+        by_sent: dict[str, dict[int, list[_Hit]]] = {}
+        for label, hits in hits_by_label.items():
+            d: dict[int, list[_Hit]] = defaultdict(list)
+            for h in hits:
+                d[h.sent].append(h)
+            by_sent[label] = d
+
+        # levels
+        level_mentions = [m for m in lv.find_levels(text) if not _LEVEL_NOT_HARDWARE.match(text, m.end)]
+        levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
+        for m in level_mentions:
+            levels_by_sent[sent_at(m.start)].append(m)
+
+        # mentions for the record (imaging, approach, brands)
+        for label in ("IMAGING", "APPROACH", "BRAND"):
+            for h in hits_by_label.get(label, []):
+                facts.mentions.append(Mention(label, h.value, h.assertion, ev(h.start, h.end), h.literal))
+
+        instruments = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
+        procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
+        facts.instruments = instruments
+        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
+
+        # procedures derived from what happened to the hardware
+        acted = defaultdict(set)
+        for ins in instruments:
+            acted[ins.action].add(ins.kind)
+        if facts.elements.get("exploration_intent") and not any(p.kind == "exploration_of_fusion"
+                                                                 for p in procedures):
+            e = facts.elements["exploration_intent"].evidence[0]
+            procedures.append(Procedure("exploration_of_fusion", (), (), e))
+        facts.procedures = procedures
+
+        facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
+        facts.constructs = self._constructs(instruments, procedures, facts.approach)
+
+        removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
+        reinserted = {i.kind for i in instruments if i.action == "reinserted"}
+        placed = {i.kind for i in instruments if i.action in ("placed", "reinserted")} & SPINE_HARDWARE
+        facts.instruments_removed = sorted(set(removed) - reinserted)
+        facts.instruments_placed = sorted(placed)
+        levels: set[str] = set()
+        for c in facts.constructs:
+            levels.update(c.levels)
+        for p in procedures:
+            if p.kind in ("kyphoplasty", "vertebroplasty"):
+                levels.update(p.levels)
+        facts.levels = lv.sort_levels(levels)
+
+        any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
+        facts.reasons = self._reasons(hits_by_label, by_sent, ev)
+        if any_removal:
+            facts.removal_reasons = sorted({m.value for m in facts.reasons
+                                            if m.assertion in ("present", "possible")})
+        facts.complications_documented = facts.element("complications").present
+        facts.ebl_documented = facts.element("ebl").present
+        facts.indication_documented = facts.element("indication").present
+        facts.imaging_documented = facts.element("imaging").present
+        return facts
+
+    # ------------------------------------------------------------ instruments
+    def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev) -> list[Instrument]:
+        inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
+        # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
+        for b in hits_by_label.get("BRAND", []):
+            if b.value not in ("system",) and not any(h.start <= b.start < h.end or b.start <= h.start < b.end
+                                                      for h in inst_hits if h.sent == b.sent):
+                inst_hits.append(b)
+        inst_hits.sort(key=lambda h: h.start)
+        pedicle_note = any(h.value == "pedicle_screw" for h in inst_hits) or bool(
+            re.search(r"\bpedicles?\b", text, re.IGNORECASE))
+        brands_by_sent: dict[int, list[_Hit]] = by_sent.get("BRAND", {})
+
+        out: list[Instrument] = []
+        last_action_by_section: dict[str | None, str] = {}
+        for h in inst_hits:
+            if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION:
+                continue
+            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, [])
+                       if not any(a.start < x.end and x.start < a.end for x in inst_hits)]
+            # a descriptor right before the hardware: "temporary rod", "previously placed screws"
+            before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
+            descriptor = before[-1].value if before and before[-1].value in ("temporary", "prior") else None
+            verbs = [a for a in actions if a.value not in ("temporary", "prior")]
+            if verbs:
+                act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
+                action = act.value
+                last_action_by_section[h.section] = action
+            else:
+                act = None
+                action = "mentioned"
+            if descriptor == "temporary":
+                action = "temporary"
+            elif descriptor == "prior" and action == "placed":
+                action = "retained"
+            kind = h.value
+            if kind == "screw" and h.literal in ("screw", "screws") and pedicle_note and h.section != "implants":
+                kind = "pedicle_screw"
+            # levels: the level mentions of this sentence nearest to this hardware's action cue
+            lvls: list[str] = []
+            sent_levels = levels_by_sent.get(h.sent, [])
+            for m in sent_levels:
+                if verbs and act is not None:
+                    nearest = min(verbs, key=lambda a: min(abs(m.start - a.end), abs(a.start - m.end)))
+                    if nearest is not act:
+                        continue
+                lvls.extend(m.vertebrae)
+            count = self._count(text, h)
+            size_m = _SIZE.search(text, max(0, h.start - 30), h.start)
+            brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
+            out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
+                                  evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
+                                  size=size_m.group(0) if size_m else None))
+        return out
+
+    @staticmethod
+    def _count(text: str, h: _Hit) -> int | None:
+        window = text[max(0, h.start - 60):h.start]
+        m = _COUNT_BEFORE.search(window)
+        if not m:
+            return None
+        n = m.group("n").lower()
+        if n.isdigit():
+            return int(n)
+        return _NUMBER_WORDS.get(n)
+
+    # ------------------------------------------------------------- procedures
+    def _procedures(self, text, hits_by_label, by_sent, levels_by_sent, ev) -> list[Procedure]:
+        out: list[Procedure] = []
+        approach_by_sent = by_sent.get("APPROACH", {})
+        for h in hits_by_label.get("PROCEDURE", []):
+            if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+                continue
+            kind = h.value
+            if kind == "exploration_of_fusion" or (kind in ("fusion",) and _EXPLORATION.search(
+                    text, max(0, h.start - 40), h.start)):
+                kind = "exploration_of_fusion"
+            if kind in ("fusion", "interbody_fusion"):
+                cues = {a.value for a in approach_by_sent.get(h.sent, []) if a.assertion == "present"}
+                if kind == "interbody_fusion" or _INTERBODY_WORD.search(text, max(0, h.start - 40), h.start):
+                    kind = ("interbody_fusion_anterior" if "anterior" in cues else
+                            "interbody_fusion_lateral" if "lateral" in cues else "interbody_fusion")
+                elif "posterior" in cues:
+                    kind = "posterior_fusion"
+                elif "anterior" in cues:
+                    kind = "anterior_fusion"
+            vert: list[str] = []
+            inter: list[tuple[str, str]] = []
+            for m in levels_by_sent.get(h.sent, []):
+                vert.extend(m.vertebrae)
+                inter.extend(m.interspaces)
+            out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
+                                 interspaces=tuple(sorted(set(inter), key=lambda p: lv.vertebra_index(p[0]))),
+                                 evidence=ev(h.start, h.end), assertion=h.assertion))
+        return out
+
+    # --------------------------------------------------------------- approach
+    def _approach(self, hits_by_label, procedures, instruments, ev):
+        score: dict[str, int] = defaultdict(int)
+        evidence: dict[str, list[Evidence]] = defaultdict(list)
+        for h in hits_by_label.get("APPROACH", []):
+            if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+                continue
+            score[h.value] += h.weight
+            evidence[h.value].append(ev(h.start, h.end))
+        for p in procedures:
+            a = PROCEDURE_APPROACH.get(p.kind)
+            if a:
+                score[a] += 6 if a == "percutaneous" else 3
+                evidence[a].append(p.evidence)
+        operative = bool(procedures) or any(i.action in ("removed", "placed", "reinserted") for i in instruments)
+        if not score or not operative:
+            return None, []
+        best = max(score, key=lambda k: (score[k], k == "posterior"))
+        if score[best] < 3:
+            return None, []
+        return best, evidence[best][:5]
+
+    # ------------------------------------------------------------- constructs
+    def _constructs(self, instruments, procedures, approach) -> list[Construct]:
+        out = []
+        for action in ("removed", "placed", "reinserted"):
+            items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
+            if not items:
+                continue
+            kinds = sorted({i.kind for i in items if i.kind in SPINE_HARDWARE})
+            if not kinds and action == "placed":
+                continue
+            cement_only = set(kinds) <= {"bone_cement"}
+            lvls: set[str] = set()
+            for i in items:
+                lvls.update(i.levels)
+            if not lvls:
+                lvls = self._fallback_levels(action, kinds, procedures)
+            anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.levels},
+                             key=lv.vertebra_index)
+            spanned = lv.sort_levels(lvls) if cement_only else lv.span(lvls)
+            out.append(Construct(
+                action=action, levels=tuple(spanned), anchor_levels=tuple(anchors), kinds=tuple(kinds),
+                approach=approach, segmental=self._segmental(items, anchors, spanned, kinds),
+                pelvic="ilium" in lvls, evidence=tuple(i.evidence for i in items[:8])))
+        return out
+
+    @staticmethod
+    def _fallback_levels(action: str, kinds, procedures) -> set[str]:
+        """Levels named by the procedures when the hardware sentences name none."""
+        if action == "removed":
+            wanted = {"hardware_removal"}
+        elif set(kinds) <= {"bone_cement"}:
+            wanted = {"kyphoplasty", "vertebroplasty"}
+        elif set(kinds) & {"artificial_disc"}:
+            wanted = {"disc_arthroplasty"}
+        elif set(kinds) & {"interspinous_device"}:
+            wanted = {"interspinous_device", "decompression"}
+        else:
+            wanted = {"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior", "interbody_fusion_lateral",
+                      "interbody_fusion", "posterior_fusion", "anterior_fusion", "instrumentation", "fusion",
+                      "discectomy", "corpectomy"}
+        out: set[str] = set()
+        for p in procedures:
+            if p.kind in wanted:
+                out.update(p.levels)
+        return out
+
+    @staticmethod
+    def _segmental(items, anchors, spanned, kinds) -> bool | None:
+        if any("harrington" in i.evidence.text.lower() or (i.brand or "").lower() == "harrington" for i in items):
+            return False
+        if not set(kinds) & {"rod", "pedicle_screw", "screw", "hook", "wire"}:
+            return None
+        if len(anchors) >= 3:
+            return True
+        n_vert = sum(1 for x in spanned if x != "ilium")
+        if len(anchors) == 2 and n_vert >= 2:
+            return False
+        counts = [i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count]
+        if counts:
+            total = max(counts)
+            if total >= 5:
+                return True
+            if total <= 4 and n_vert <= 2:
+                return False
+        if n_vert >= 3 and set(kinds) & {"pedicle_screw"}:
+            return True
+        if n_vert == 2:
+            return False
+        return None
+
+    # ---------------------------------------------------------------- reasons
+    def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:
+        out = []
+        inst_sents = set(by_sent.get("INSTRUMENT", {}))
+        for h in hits_by_label.get("REASON", []):
+            if h.section in ("family_history",):
+                continue
+            weak = h.weight < 2
+            if weak and h.sent not in inst_sents:
+                continue
+            out.append(Mention("REASON", h.value, h.assertion, ev(h.start, h.end), h.literal))
+        return out
+
+    # --------------------------------------------------------------- elements
+    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev) -> dict[str, Element]:
+        out: dict[str, Element] = {}
+        for name, spec in self.elements.items():
+            found = self._element_from_sections(text, spec, sec_bodies)
+            if found is None:
+                found = self._element_from_cues(text, spec, section_at)
+            if found is not None:
+                out[name] = found
+        img = self._imaging(text, hits_by_label, sent_ev)
+        if img is not None and "imaging" not in out:
+            out["imaging"] = img
+        return out
+
+    @staticmethod
+    def _element_from_sections(text, spec: ElementSpec, sec_bodies) -> Element | None:
+        if not spec.sections:
+            return None
+        for sec, body_start in sec_bodies:
+            if sec.name not in spec.sections:
+                continue
+            body = text[body_start:sec.end]
+            stripped = body.strip(" \t\r\n:-_.")
+            if len(stripped.split()) < spec.min_words:
+                continue
+            if spec.needs_any and not any(rx.search(body) for rx in spec.needs_any):
+                continue
+            a = body_start + (len(body) - len(body.lstrip()))
+            line_end = text.find("\n", a)
+            b = min(sec.end, line_end if line_end != -1 else sec.end, a + 300)
+            b = max(a, len(text[:b].rstrip()))
+            evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
+            value = None
+            if any(rx.search(body) for rx in spec.none_cues) or re.match(r"\s*(?:none|nil|no)\b", body, re.I):
+                value = "none"
+            return Element(name=spec.name, present=True, value=value, evidence=(evid,))
+        return None
+
+    @staticmethod
+    def _element_from_cues(text, spec: ElementSpec, section_at) -> Element | None:
+        for rxs, value in ((spec.none_cues, "none"), (spec.cues, None)):
+            for rx in rxs:
+                for m in rx.finditer(text):
+                    sec = section_at(m.start())
+                    if sec in spec.exclude_sections:
+                        continue
+                    a, b = m.span("value") if "value" in rx.groupindex else m.span()
+                    return Element(name=spec.name, present=True, value=value,
+                                   evidence=(Evidence(text[a:b], a, b, sec),))
+        return None
+
+    @staticmethod
+    def _imaging(text, hits_by_label, sent_ev) -> Element | None:
+        for h in hits_by_label.get("IMAGING", []):
+            if h.value == "intraoperative" or h.assertion in NOT_THIS_OPERATION:
+                continue
+            s = sent_ev(h.sent)
+            operative = h.section in ("description", "complications", "ebl", "anesthesia", "drains", "specimens",
+                                      "implants", "disposition", "fluids", "procedures")
+            if operative:
+                if _INTRAOP.search(s.text) or not (_PREOP.search(s.text) or _FINDING_VERB.search(s.text)):
+                    continue
+            elif h.section not in ("indication", "history", "imaging", "findings", "pre_op_diagnosis",
+                                   "post_op_diagnosis", "diagnosis") and not _FINDING_VERB.search(s.text):
+                continue
+            if _INTRAOP.search(s.text) and not _PREOP.search(s.text):
+                continue
+            return Element(name="imaging", present=True, value=h.value, evidence=(s,))
+        return None

@@ -1,0 +1,270 @@
+"""Load the extraction vocabularies under ``patterns/`` into validated plain objects.
+
+The files are data written by clinicians and coders; every mistake is reported with
+the file, the entry and the field (``PatternError``), never as a stack trace from
+deep inside spaCy. Nothing here imports spaCy: the pipeline turns these objects
+into medspaCy rules.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import PatternError
+
+ENV_VAR = "NOTECHECKER_PATTERNS"
+
+CONTEXT_CATEGORIES = {
+    "NEGATED_EXISTENCE": "negated",
+    "HYPOTHETICAL": "hypothetical",
+    "HISTORICAL": "historical",
+    "FAMILY": "family",
+    "POSSIBLE_EXISTENCE": "possible",
+    "CONSENT_RISK": "risk",
+    "TERMINATE": None,
+    "PSEUDO": None,
+}
+CONTEXT_DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"}
+_CONTEXT_KEYS = {"literal", "category", "direction", "pattern", "max_scope", "max_targets",
+                 "allowed_types", "excluded_types", "terminated_by"}
+_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights"}
+_ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any"}
+
+
+def patterns_dir(path: str | os.PathLike | None = None) -> Path:
+    """The patterns directory: ``path``, else $NOTECHECKER_PATTERNS, else the packaged one."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return Path(str(importlib.resources.files("notechecker.patterns")))
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise PatternError("E001", f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise PatternError("E002", f"{path}: not valid YAML: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """One phrase or pattern of a target vocabulary."""
+
+    literal: str
+    category: str  # e.g. INSTRUMENT
+    value: str  # normalised value, e.g. pedicle_screw
+    pattern: Any = None  # None = the literal; list = token pattern; str = regex
+    weight: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ContextSpec:
+    literal: str
+    category: str
+    direction: str
+    pattern: Any = None
+    max_scope: int | None = None
+    max_targets: int | None = None
+    allowed_types: tuple[str, ...] | None = None
+    excluded_types: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    name: str
+    sections: tuple[str, ...] = ()
+    cues: tuple[re.Pattern, ...] = ()
+    none_cues: tuple[re.Pattern, ...] = ()
+    exclude_sections: frozenset[str] = frozenset()
+    min_words: int = 1
+    needs_any: tuple[re.Pattern, ...] = ()
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Everything the extractor reads from ``patterns/``."""
+
+    root: Path
+    sections: dict[str, tuple[str, ...]]
+    targets: tuple[TargetSpec, ...]
+    context: tuple[ContextSpec, ...]
+    elements: dict[str, ElementSpec] = field(default_factory=dict)
+
+
+def _plural(phrase: str) -> str | None:
+    words = phrase.split(" ")
+    last = words[-1]
+    if not last[-1:].isalpha() or last.isupper() or last.endswith("s"):
+        return None
+    if last.endswith(("x", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in "aeiou":
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return " ".join(words[:-1] + [last])
+
+
+def _compile(path: Path, where: str, rx: Any) -> re.Pattern:
+    if not isinstance(rx, str):
+        raise PatternError("E010", f"{path}: {where}: expected a regular expression string, got {type(rx).__name__}")
+    try:
+        return re.compile(rx, re.IGNORECASE)
+    except re.error as exc:
+        raise PatternError("E011", f"{path}: {where}: invalid regular expression {rx!r}: {exc}") from None
+
+
+def load_sections(path: Path) -> dict[str, tuple[str, ...]]:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), dict):
+        raise PatternError("E003", f"{path}: expected a mapping with key 'sections'")
+    out: dict[str, tuple[str, ...]] = {}
+    for category, headings in data["sections"].items():
+        if not isinstance(headings, list) or not headings:
+            raise PatternError("E004", f"{path}: section '{category}': field 'headings': expected a non-empty list")
+        for h in headings:
+            if not isinstance(h, str) or not h.strip():
+                raise PatternError("E004", f"{path}: section '{category}': heading {h!r} is not a non-empty string")
+        out[str(category)] = tuple(h.strip() for h in headings)
+    return out
+
+
+def load_targets(path: Path) -> list[TargetSpec]:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise PatternError("E003", f"{path}: expected a mapping")
+    unknown = set(data) - _TARGET_FILE_KEYS
+    if unknown:
+        raise PatternError("E005", f"{path}: unknown key(s) {sorted(unknown)}; expected {sorted(_TARGET_FILE_KEYS)}")
+    category = data.get("category")
+    if not isinstance(category, str) or not category.isupper():
+        raise PatternError("E006", f"{path}: field 'category': expected an upper-case label, got {category!r}")
+    rules = data.get("rules")
+    if not isinstance(rules, dict) or not rules:
+        raise PatternError("E006", f"{path}: field 'rules': expected a mapping of value -> phrases")
+    weights = {str(k).lower(): int(v) for k, v in (data.get("weights") or {}).items()}
+    plural = bool(data.get("plural", False))
+    specs: list[TargetSpec] = []
+    seen: set[tuple[str, str]] = set()
+    for value, entries in rules.items():
+        if not isinstance(entries, list):
+            raise PatternError("E006", f"{path}: value '{value}': expected a list of phrases")
+        for i, entry in enumerate(entries):
+            where = f"value '{value}' entry {i + 1}"
+            if isinstance(entry, str):
+                literal, pattern = entry, None
+            elif isinstance(entry, dict):
+                extra = set(entry) - {"literal", "pattern"}
+                if extra or "literal" not in entry:
+                    raise PatternError("E007", f"{path}: {where}: expected keys literal[, pattern], got {sorted(entry)}")
+                literal, pattern = entry["literal"], entry.get("pattern")
+                if isinstance(pattern, str):
+                    _compile(path, where, pattern)
+            else:
+                raise PatternError("E007", f"{path}: {where}: expected a phrase or a mapping")
+            forms = [literal]
+            if plural and pattern is None and (p := _plural(literal)):
+                forms.append(p)
+            for form in forms:
+                key = (form.lower(), str(value))
+                if key in seen:
+                    continue
+                seen.add(key)
+                specs.append(TargetSpec(form, category, str(value), pattern,
+                                        weights.get(literal.lower(), 2)))
+    return specs
+
+
+def load_context(path: Path) -> list[ContextSpec]:
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise PatternError("E003", f"{path}: expected a mapping with a list under 'rules'")
+    specs = []
+    for i, rule in enumerate(data["rules"]):
+        where = f"rule {i + 1}"
+        if not isinstance(rule, dict):
+            raise PatternError("E008", f"{path}: {where}: expected a mapping")
+        where = f"rule {i + 1} ({rule.get('literal')!r})"
+        unknown = set(rule) - _CONTEXT_KEYS
+        if unknown:
+            raise PatternError("E008", f"{path}: {where}: unknown field(s) {sorted(unknown)}")
+        if rule.get("category") not in CONTEXT_CATEGORIES:
+            raise PatternError("E009", f"{path}: {where}: field 'category': {rule.get('category')!r} is not one of "
+                                       f"{sorted(CONTEXT_CATEGORIES)}")
+        direction = rule.get("direction", "BIDIRECTIONAL")
+        if direction not in CONTEXT_DIRECTIONS:
+            raise PatternError("E009", f"{path}: {where}: field 'direction': {direction!r} is not one of "
+                                       f"{sorted(CONTEXT_DIRECTIONS)}")
+        if not isinstance(rule.get("literal"), str):
+            raise PatternError("E009", f"{path}: {where}: field 'literal': expected a string")
+        specs.append(ContextSpec(
+            literal=str(rule["literal"]), category=rule["category"], direction=direction,
+            pattern=rule.get("pattern"), max_scope=rule.get("max_scope"), max_targets=rule.get("max_targets"),
+            allowed_types=tuple(rule["allowed_types"]) if rule.get("allowed_types") else None,
+            excluded_types=tuple(rule["excluded_types"]) if rule.get("excluded_types") else None,
+        ))
+    return specs
+
+
+def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec]:
+    from .facts import ELEMENT_NAMES
+
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("elements"), dict):
+        raise PatternError("E003", f"{path}: expected a mapping with key 'elements'")
+    out = {}
+    for name, spec in data["elements"].items():
+        if name not in ELEMENT_NAMES:
+            raise PatternError("E012", f"{path}: element '{name}': not a known element (facts.ELEMENT_NAMES)")
+        spec = spec or {}
+        unknown = set(spec) - _ELEMENT_KEYS
+        if unknown:
+            raise PatternError("E012", f"{path}: element '{name}': unknown field(s) {sorted(unknown)}")
+        for key in ("sections", "exclude_sections"):
+            bad = [s for s in spec.get(key, []) if s not in known_sections]
+            if bad:
+                raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
+        out[name] = ElementSpec(
+            name=name,
+            sections=tuple(spec.get("sections", [])),
+            cues=tuple(_compile(path, f"element '{name}' field 'cues'", c) for c in spec.get("cues", [])),
+            none_cues=tuple(_compile(path, f"element '{name}' field 'none_cues'", c)
+                            for c in spec.get("none_cues", [])),
+            exclude_sections=frozenset(spec.get("exclude_sections", [])),
+            min_words=int(spec.get("min_words", 1)),
+            needs_any=tuple(_compile(path, f"element '{name}' field 'needs_any'", c)
+                            for c in spec.get("needs_any", [])),
+        )
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _load(root: Path) -> Patterns:
+    sections = load_sections(root / "sections.yaml")
+    targets: list[TargetSpec] = []
+    target_dir = root / "targets"
+    files = sorted(target_dir.glob("*.yaml"))
+    if not files:
+        raise PatternError("E001", f"{target_dir}: no target vocabularies (*.yaml) found")
+    for f in files:
+        targets.extend(load_targets(f))
+    context = load_context(root / "context.yaml")
+    elements = load_elements(root / "elements.yaml", set(sections))
+    return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),
+                    elements=elements)
+
+
+def load_patterns(path: str | os.PathLike | None = None) -> Patterns:
+    """Load and validate every extraction vocabulary (cached per directory)."""
+    return _load(patterns_dir(path).resolve())

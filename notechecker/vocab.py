@@ -34,7 +34,7 @@ CONTEXT_CATEGORIES = {
 CONTEXT_DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"}
 _CONTEXT_KEYS = {"literal", "category", "direction", "pattern", "max_scope", "max_targets",
                  "allowed_types", "excluded_types", "terminated_by"}
-_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights"}
+_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "pedicle_context"}
 _ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any"}
 
 
@@ -100,6 +100,8 @@ class Patterns:
     targets: tuple[TargetSpec, ...]
     context: tuple[ContextSpec, ...]
     elements: dict[str, ElementSpec] = field(default_factory=dict)
+    #: phrase -> kind it means in a note about pedicle screws ("screws" -> pedicle_screw)
+    pedicle_context: dict[str, str] = field(default_factory=dict)
 
 
 def _plural(phrase: str) -> str | None:
@@ -253,16 +255,21 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
 def _load(root: Path) -> Patterns:
     sections = load_sections(root / "sections.yaml")
     targets: list[TargetSpec] = []
+    pedicle_context: dict[str, str] = {}
     target_dir = root / "targets"
     files = sorted(target_dir.glob("*.yaml"))
     if not files:
         raise PatternError("E001", f"{target_dir}: no target vocabularies (*.yaml) found")
     for f in files:
         targets.extend(load_targets(f))
+        extra = (read_yaml(f) or {}).get("pedicle_context") or {}
+        if not isinstance(extra, dict):
+            raise PatternError("E006", f"{f}: field 'pedicle_context': expected a mapping phrase -> kind")
+        pedicle_context.update({str(k).lower(): str(v) for k, v in extra.items()})
     context = load_context(root / "context.yaml")
     elements = load_elements(root / "elements.yaml", set(sections))
     return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),
-                    elements=elements)
+                    elements=elements, pedicle_context=pedicle_context)
 
 
 def load_patterns(path: str | os.PathLike | None = None) -> Patterns:

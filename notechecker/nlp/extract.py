@@ -10,6 +10,7 @@ operation, and do not make hardware facts.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,8 +25,12 @@ from .pipeline import TARGET_GROUP
 #: Sections whose content is history or pathology, not what this operation did.
 NON_OPERATIVE_SECTIONS = frozenset({
     "pre_op_diagnosis", "post_op_diagnosis", "diagnosis", "indication", "history", "past_history",
-    "family_history", "imaging",
+    "family_history", "imaging", "plan",
 })
+#: Imaging that is never taken during the operation itself.
+CROSS_SECTIONAL = frozenset({"mri", "ct", "myelogram", "bone_scan"})
+#: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
+NARRATIVE_WORDS = 120
 ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
@@ -36,7 +41,8 @@ NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
 PROCEDURE_APPROACH = {
     "acdf": "anterior", "interbody_fusion_anterior": "anterior", "interbody_fusion_posterior": "posterior",
     "interbody_fusion_lateral": "lateral", "kyphoplasty": "percutaneous", "vertebroplasty": "percutaneous",
-    "posterior_fusion": "posterior",
+    "posterior_fusion": "posterior", "disc_arthroplasty": "anterior", "disc_arthroplasty_removal": "anterior",
+    "disc_arthroplasty_revision": "anterior",
 }
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -61,6 +67,10 @@ _INTRAOP = re.compile(
 _PREOP = re.compile(r"\b(?:pre-?operative\w*|preop)\b", re.IGNORECASE)
 _INTERBODY_WORD = re.compile(r"\binterbody\b", re.IGNORECASE)
 _EXPLORATION = re.compile(r"\bexplor\w*", re.IGNORECASE)
+#: Clause breaks an action cue does not reach across ("the disk was removed and we used a spacer").
+_CLAUSE_BREAK = re.compile(
+    r";|,\s*(?:and|but|then|which|after|following|before|while|where|once)\b|"
+    r"\s(?:and|but|then)\s+(?:we|I|he|she|they|then|this|these|it|attention)\b|\bafter which\b", re.IGNORECASE)
 
 
 def _norm(text: str) -> str:
@@ -118,7 +128,10 @@ class Extractor:
             start = doc[s.title_start].idx if s.title_start < len(doc) else len(text)
             end = doc[s.body_end - 1].idx + len(doc[s.body_end - 1]) if s.body_end > 0 else 0
             title = doc[s.title_start:s.title_end].text if s.category else ""
-            sections.append(Section(name=s.category or "none", title=title, start=start, end=max(start, end)))
+            name = s.category or "none"
+            if name == "procedures" and len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3:
+                name = "description"
+            sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
         sec_starts = [s.start for s in sections]
         sec_bodies = [(s, doc[x.body_start].idx if x.body_start < len(doc) else len(text))
@@ -190,6 +203,7 @@ class Extractor:
 
         instruments = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
+        instruments = self._removal_in_context(instruments, procedures, hits_by_label)
         facts.instruments = instruments
         facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
 
@@ -241,33 +255,43 @@ class Extractor:
         inst_hits.sort(key=lambda h: h.start)
         pedicle_note = any(h.value == "pedicle_screw" for h in inst_hits) or bool(
             re.search(r"\bpedicles?\b", text, re.IGNORECASE))
+        pedicle_context = self.patterns.pedicle_context
         brands_by_sent: dict[int, list[_Hit]] = by_sent.get("BRAND", {})
 
         out: list[Instrument] = []
+        self._prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
         for h in inst_hits:
+            if h.value == "not_hardware":
+                continue
             if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION:
                 continue
+            sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
             actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, [])
                        if not any(a.start < x.end and x.start < a.end for x in inst_hits)]
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
             descriptor = before[-1].value if before and before[-1].value in ("temporary", "prior") else None
-            verbs = [a for a in actions if a.value not in ("temporary", "prior")]
+            verbs = [a for a in actions if a.value not in ("temporary", "prior")
+                     and not _CLAUSE_BREAK.search(text, min(a.end, h.end), max(a.start, h.start))
+                     and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
+                                 for t in sent_objects)]
             if verbs:
                 act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
                 action = act.value
                 last_action_by_section[h.section] = action
             else:
                 act = None
-                action = "mentioned"
+                action = "placed" if h.section == "procedures" else "mentioned"
             if descriptor == "temporary":
                 action = "temporary"
-            elif descriptor == "prior" and action == "placed":
-                action = "retained"
+            elif descriptor == "prior":
+                self._prior_hardware = True
+                if action == "placed":
+                    action = "retained"
             kind = h.value
-            if kind == "screw" and h.literal in ("screw", "screws") and pedicle_note and h.section != "implants":
-                kind = "pedicle_screw"
+            if pedicle_note and h.literal in pedicle_context and h.section != "implants":
+                kind = pedicle_context[h.literal]
             # levels: the level mentions of this sentence nearest to this hardware's action cue
             lvls: list[str] = []
             sent_levels = levels_by_sent.get(h.sent, [])
@@ -284,6 +308,28 @@ class Extractor:
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None))
         return out
+
+    def _removal_in_context(self, instruments, procedures, hits_by_label) -> list[Instrument]:
+        """A "removed" mention counts only in a note about removing hardware.
+
+        Fusion notes remove trial spacers, swapped rods and cannulas in passing. Removal is
+        real when the note names it outside the operative narrative (procedure list,
+        title, indication), names a removal procedure, describes hardware that was
+        already there, or states a reason for removal.
+        """
+        removed = [i for i in instruments if i.action == "removed"]
+        if not removed:
+            return instruments
+        context = (
+            any(i.evidence.section not in ("description", "findings") for i in removed)
+            or any(p.kind in ("hardware_removal", "exploration_of_fusion") for p in procedures)
+            or any(i.action == "retained" for i in instruments)
+            or self._prior_hardware
+            or any(h.assertion in ("present", "possible") and h.weight >= 2 for h in hits_by_label.get("REASON", []))
+        )
+        if context:
+            return instruments
+        return [dataclasses.replace(i, action="temporary") if i.action == "removed" else i for i in instruments]
 
     @staticmethod
     def _count(text: str, h: _Hit) -> int | None:
@@ -491,7 +537,7 @@ class Extractor:
             operative = h.section in ("description", "complications", "ebl", "anesthesia", "drains", "specimens",
                                       "implants", "disposition", "fluids", "procedures")
             if operative:
-                if _INTRAOP.search(s.text) or not (_PREOP.search(s.text) or _FINDING_VERB.search(s.text)):
+                if _INTRAOP.search(s.text) or not (_PREOP.search(s.text) or h.value in CROSS_SECTIONAL):
                     continue
             elif h.section not in ("indication", "history", "imaging", "findings", "pre_op_diagnosis",
                                    "post_op_diagnosis", "diagnosis") and not _FINDING_VERB.search(s.text):

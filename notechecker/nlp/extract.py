@@ -27,6 +27,8 @@ NON_OPERATIVE_SECTIONS = frozenset({
     "pre_op_diagnosis", "post_op_diagnosis", "diagnosis", "indication", "history", "past_history",
     "family_history", "imaging", "plan",
 })
+#: Where the note narrates the operation itself (None: a note without headings).
+OPERATIVE_NARRATIVE = frozenset({"description", None})
 #: Imaging that is never taken during the operation itself.
 CROSS_SECTIONAL = frozenset({"mri", "ct", "myelogram", "bone_scan"})
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
@@ -223,7 +225,8 @@ class Extractor:
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
         reinserted = {i.kind for i in instruments if i.action == "reinserted"}
         placed = {i.kind for i in instruments if i.action in ("placed", "reinserted")} & SPINE_HARDWARE
-        facts.instruments_removed = sorted(set(removed) - reinserted)
+        # hardware put back (or replaced in kind) in a reinsertion case was not "removed and not put back"
+        facts.instruments_removed = sorted(set(removed) - (placed if reinserted else set()))
         facts.instruments_placed = sorted(placed)
         levels: set[str] = set()
         for c in facts.constructs:
@@ -467,12 +470,14 @@ class Extractor:
     # ---------------------------------------------------------------- reasons
     def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:
         out = []
-        inst_sents = set(by_sent.get("INSTRUMENT", {}))
+        inst_sents = {i for i, hs in by_sent.get("INSTRUMENT", {}).items() if any(h.value != "not_hardware" for h in hs)}
+        inst_sents |= set(by_sent.get("BRAND", {}))
         for h in hits_by_label.get("REASON", []):
             if h.section in ("family_history",):
                 continue
-            weak = h.weight < 2
-            if weak and h.sent not in inst_sents:
+            if h.weight == 0 and h.section in OPERATIVE_NARRATIVE:
+                continue
+            if h.weight == 1 and h.sent not in inst_sents:
                 continue
             out.append(Mention("REASON", h.value, h.assertion, ev(h.start, h.end), h.literal))
         return out

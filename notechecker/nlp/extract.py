@@ -205,7 +205,8 @@ class Extractor:
 
         instruments = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
-        instruments = self._removal_in_context(instruments, procedures, hits_by_label)
+        facts.reasons = self._reasons(hits_by_label, by_sent, ev)
+        instruments = self._removal_in_context(instruments, procedures, facts.reasons)
         facts.instruments = instruments
         facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
 
@@ -237,7 +238,6 @@ class Extractor:
         facts.levels = lv.sort_levels(levels)
 
         any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
-        facts.reasons = self._reasons(hits_by_label, by_sent, ev)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})
@@ -279,6 +279,7 @@ class Extractor:
                      and not _CLAUSE_BREAK.search(text, min(a.end, h.end), max(a.start, h.start))
                      and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
                                  for t in sent_objects)]
+            verbs_all = [a for a in actions if a.value not in ("temporary", "prior")]
             if verbs:
                 act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
                 action = act.value
@@ -299,9 +300,9 @@ class Extractor:
             lvls: list[str] = []
             sent_levels = levels_by_sent.get(h.sent, [])
             for m in sent_levels:
-                if verbs and act is not None:
-                    nearest = min(verbs, key=lambda a: min(abs(m.start - a.end), abs(a.start - m.end)))
-                    if nearest is not act:
+                if act is not None:
+                    cue = self._level_cue(m, verbs_all)
+                    if cue is not None and cue.value != action:
                         continue
                 lvls.extend(m.vertebrae)
             count = self._count(text, h)
@@ -312,7 +313,16 @@ class Extractor:
                                   size=size_m.group(0) if size_m else None))
         return out
 
-    def _removal_in_context(self, instruments, procedures, hits_by_label) -> list[Instrument]:
+    @staticmethod
+    def _level_cue(m, cues):
+        """The action cue a level mention belongs to: the nearest before it, else the nearest after."""
+        before = [a for a in cues if a.end <= m.start]
+        if before:
+            return max(before, key=lambda a: a.end)
+        after = [a for a in cues if a.start >= m.end]
+        return min(after, key=lambda a: a.start) if after else None
+
+    def _removal_in_context(self, instruments, procedures, reasons) -> list[Instrument]:
         """A "removed" mention counts only in a note about removing hardware.
 
         Fusion notes remove trial spacers, swapped rods and cannulas in passing. Removal is
@@ -328,7 +338,7 @@ class Extractor:
             or any(p.kind in ("hardware_removal", "exploration_of_fusion") for p in procedures)
             or any(i.action == "retained" for i in instruments)
             or self._prior_hardware
-            or any(h.assertion in ("present", "possible") and h.weight >= 2 for h in hits_by_label.get("REASON", []))
+            or any(m.assertion in ("present", "possible") for m in reasons)
         )
         if context:
             return instruments

@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11 or 3.12):
+#   make run    install, then run the main job on sample_notes/ (results in out/)
+#   make test   install, then run the test suite (what CI runs: .ci/run)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out
+
+.PHONY: install run test bench browser clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/notechecker extract sample_notes -o $(OUT)/facts.jsonl
+	$(BIN)/notechecker scan sample_notes -o $(OUT)/results.parquet
+	$(BIN)/notechecker report $(OUT)/results.parquet -o $(OUT)/gap-report.html --xlsx $(OUT)/gap-report.xlsx
+	$(BIN)/notechecker check sample_notes/sn08_anterior_cervical_plate_removal.txt --fail-on never
+
+# Debian's Chromium for the browser test; skipped quietly where apt is not ours to use.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium not installed: the browser test will be skipped"; }
+
+test: install browser
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_speed.py
+
+clean:
+	rm -rf $(VENV) $(OUT) build *.egg-info

@@ -1,0 +1,156 @@
+"""The pipeline on real text: sections, ConText cues, linking, evidence offsets."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SAMPLES, sample_text
+
+NOTE_BODY = ("The patient was placed prone. The rods were removed and the six pedicle screws "
+             "at L3, L4 and L5 were removed.")
+
+
+# ------------------------------------------------------------------ sections
+@pytest.mark.parametrize("heading,category", [
+    ("ESTIMATED BLOOD LOSS: 200 mL.", "ebl"),
+    ("Estimated Blood Loss: 200 mL.", "ebl"),
+    ("estimated blood loss: 200 mL.", "ebl"),
+    ("ESTIMATED BLOOD LOSS\n200 mL.", "ebl"),
+    ("Complications\nNone.", "complications"),
+    ("PREOPERATIVE DIAGNOSIS: Painful hardware L3-L5.", "pre_op_diagnosis"),
+    ("Pre-op Diagnosis: Painful hardware L3-L5.", "pre_op_diagnosis"),
+    ("POSTOPERATIVE DIAGNOSES\n1. Painful hardware.", "post_op_diagnosis"),
+    ("Indications: Painful prominent hardware.", "indication"),
+    ("HISTORY: Painful prominent hardware.", "history"),
+    ("PROCEDURES PERFORMED\n1. Removal of hardware.", "procedures"),
+    ("Procedure(s): Removal of hardware.", "procedures"),
+    ("DESCRIPTION OF PROCEDURE: The patient was placed prone.", "description"),
+    ("Operative Findings: The fusion was solid.", "findings"),
+    ("SPECIMENS: Cultures x3.", "specimens"),
+    ("Implants: none.", "implants"),
+    ("DRAINS: Hemovac.", "drains"),
+    ("ANESTHESIA: General endotracheal.", "anesthesia"),
+    ("SURGEON: Dr. Alan Reyes.", "surgeon"),
+    ("Assistant: Dr. Mia Chen.", "assistant"),
+    ("Disposition: To PACU in stable condition.", "disposition"),
+    ("1. COMPLICATIONS: None.", "complications"),
+], ids=lambda v: v.split(":")[0].split("\n")[0].replace(" ", "_") if isinstance(v, str) else v)
+def test_section_heading_styles(pipeline, heading, category):
+    text = f"{heading}\n\nDESCRIPTION OF PROCEDURE: {NOTE_BODY}\n"
+    facts = pipeline.facts(text, "s")
+    names = [s.name for s in facts.sections]
+    assert category in names, names
+    sec = next(s for s in facts.sections if s.name == category)
+    assert text[sec.start:sec.end].lstrip("1. ").lower().startswith(heading.lstrip("1. ").split()[0].lower())
+
+
+def test_heading_words_inside_a_sentence_are_not_headings(pipeline):
+    text = "The estimated blood loss was 100 mL and there were no complications during the procedure.\n"
+    facts = pipeline.facts(text, "s")
+    assert [s.name for s in facts.sections if s.name != "none"] == []
+    assert facts.ebl_documented and facts.complications_documented
+
+
+# ------------------------------------------------------------------- ConText
+REMOVAL = ("PROCEDURE: Removal of posterior segmental instrumentation L3-L5.\n\n"
+           "DESCRIPTION: The patient was placed prone. All six pedicle screws and both rods were removed from L3 to L5.\n")
+
+
+@pytest.mark.parametrize("indication,expected", [
+    ("The L4 screws are loose with a halo of lucency around them.", {"hardware_failure"}),
+    ("She has purulent drainage from the wound and cultures grew MRSA.", {"infection"}),
+    ("He has painful prominent hardware over the lumbar spine.", {"pain"}),
+    ("We discussed the risks including infection, bleeding and hardware failure.", set()),
+    ("If the screws are loose we will revise the construct.", set()),
+    ("She had a wound infection in 2019, which resolved with antibiotics.", set()),
+    ("There is no evidence of infection.", set()),
+    ("Intraoperative cultures were negative.", set()),
+    ("Her mother had a spinal infection.", set()),
+    ("The fracture has healed.", {"healed_fracture_or_fusion"}),
+    ("There is no evidence of infection, but the left rod is broken.", {"hardware_failure"}),
+], ids=["failure", "infection", "pain", "consent_risk", "hypothetical", "resolved_history", "negated",
+        "negative_result", "family", "healed_fracture", "negated_then_but"])
+def test_removal_reason_assertions(pipeline, indication, expected):
+    text = f"INDICATIONS: {indication}\n\n{REMOVAL}"
+    facts = pipeline.facts(text, "ctx")
+    assert set(facts.removal_reasons) == expected
+
+
+def test_assertion_status_is_recorded_on_each_mention(pipeline):
+    text = ("INDICATIONS: There is no evidence of infection. The risks including hardware failure were discussed. "
+            "The left rod is broken.\n\n" + REMOVAL)
+    facts = pipeline.facts(text, "ctx")
+    by_value = {(m.value, m.assertion) for m in facts.reasons}
+    assert ("infection", "negated") in by_value
+    assert ("hardware_failure", "risk") in by_value
+    assert ("hardware_failure", "present") in by_value
+
+
+def test_no_reason_without_removal(pipeline):
+    text = "INDICATIONS: Painful broken rod.\n\nPROCEDURE: Pedicle screws were placed at L4 and L5.\n"
+    assert pipeline.facts(text, "x").removal_reasons == []
+
+
+# ------------------------------------------------------- linking and segments
+def test_removed_and_placed_at_different_levels(pipeline):
+    text = ("INDICATIONS: The rods are broken.\n\nDESCRIPTION: The patient was placed prone. The rods were removed from L2 to L4 and new pedicle "
+            "screws were placed at L5 and S1.\n")
+    facts = pipeline.facts(text, "x")
+    removed, placed = facts.construct("removed"), facts.construct("placed")
+    assert removed.levels == ("L2", "L3", "L4")
+    assert placed.levels == ("L5", "S1")
+    assert facts.instruments_removed == ["rod"] and "pedicle_screw" in facts.instruments_placed
+
+
+@pytest.mark.parametrize("sentence,segmental", [
+    ("Pedicle screws at L3, L4 and L5 and both rods were removed.", True),
+    ("The four pedicle screws at L4 and L5 and the two rods were removed.", False),
+    ("The Harrington rod and its hooks at T4 and L1 were removed.", False),
+], ids=["three_anchor_levels", "single_interspace", "harrington"])
+def test_segmental_rule(pipeline, sentence, segmental):
+    facts = pipeline.facts(f"PROCEDURE: Removal of hardware.\n\nDESCRIPTION: {sentence}\n", "seg")
+    assert facts.construct("removed").segmental is segmental
+
+
+def test_temporary_rod_is_not_placed(pipeline):
+    text = ("DESCRIPTION: A temporary rod was placed on the left. Pedicle screws were placed at L4 and L5 "
+            "bilaterally.\n")
+    facts = pipeline.facts(text, "t")
+    assert "rod" not in facts.instruments_placed
+    assert facts.instruments_placed == ["pedicle_screw"]
+
+
+def test_hardware_in_history_is_not_this_operation(pipeline):
+    text = ("HISTORY: She underwent L4-5 fusion with pedicle screws in 2015.\n\n"
+            "PROCEDURE: L3-4 laminectomy.\n\nDESCRIPTION: A laminectomy was performed at L3-4.\n")
+    facts = pipeline.facts(text, "h")
+    assert facts.instruments_placed == [] and facts.levels == []
+
+
+def test_abbreviations_are_detected(pipeline):
+    text = "PROCEDURE: Posterior spinal fusion (PSF) with pedicle screws placed at T10 through L2.\n"
+    facts = pipeline.facts(text, "a")
+    assert facts.abbreviations.get("PSF") == "Posterior spinal fusion"
+    assert facts.levels == ["T10", "T11", "T12", "L1", "L2"]
+
+
+# ---------------------------------------------------------- evidence offsets
+def _evidence(d):
+    if isinstance(d, dict):
+        if set(d) >= {"text", "start", "end", "section"}:
+            yield d
+        for v in d.values():
+            yield from _evidence(v)
+    elif isinstance(d, list):
+        for v in d:
+            yield from _evidence(v)
+
+
+@pytest.mark.parametrize("note_id", sorted(p.stem for p in SAMPLES.glob("*.txt")))
+def test_evidence_offsets_on_every_sample_note(pipeline, note_id):
+    text = sample_text(note_id)
+    facts = pipeline.facts(text, note_id)
+    spans = list(_evidence(facts.to_dict()))
+    assert spans, "no evidence at all"
+    for e in spans:
+        assert 0 <= e["start"] <= e["end"] <= len(text)
+        assert text[e["start"]:e["end"]] == e["text"]

@@ -294,6 +294,12 @@ class Extractor:
                 if action == "placed":
                     action = "retained"
             kind = h.value
+            # a device brand next to a generic word names the kind: "Superion spacer", "Capstone cage"
+            for b in brands_by_sent.get(h.sent, []):
+                if b.value in SPINE_HARDWARE and b is not h and (
+                        0 <= h.tok_start - b.tok_end <= 2 or 0 <= b.tok_start - h.tok_end <= 2):
+                    kind = b.value
+                    break
             if pedicle_note and h.literal in pedicle_context and h.section != "implants":
                 kind = pedicle_context[h.literal]
             # levels: the level mentions of this sentence nearest to this hardware's action cue

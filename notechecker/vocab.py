@@ -80,8 +80,30 @@ class ContextSpec:
     excluded_types: tuple[str, ...] | None = None
 
 
+#: ASCII-only lower-casing: keeps every offset (str.lower() can change lengths).
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def lower_pattern(pattern: str) -> str:
+    """Lower-case a regex's literals, leaving escapes (\\S, \\D, \\B ...) alone."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        out.append(ch.translate(ASCII_LOWER))
+        i += 1
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class ElementSpec:
+    """A documentation element. ``matcher`` runs on ASCII-lower-cased text (fast: one
+    scan per element, no IGNORECASE); group ``none`` marks an explicit "none"."""
+
     name: str
     sections: tuple[str, ...] = ()
     cues: tuple[re.Pattern, ...] = ()
@@ -89,6 +111,7 @@ class ElementSpec:
     exclude_sections: frozenset[str] = frozenset()
     min_words: int = 1
     needs_any: tuple[re.Pattern, ...] = ()
+    matcher: re.Pattern | None = None
 
 
 @dataclass(frozen=True)
@@ -237,7 +260,20 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             bad = [s for s in spec.get(key, []) if s not in known_sections]
             if bad:
                 raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
+        cues = [lower_pattern(c) for c in spec.get("cues", [])]
+        nones = [lower_pattern(c) for c in spec.get("none_cues", [])]
+        parts = []
+        if nones:
+            parts.append("(?P<none>" + "|".join(f"(?:{c})" for c in nones) + ")")
+        parts.extend(f"(?:{c})" for c in cues)
+        matcher = None
+        if parts:
+            try:
+                matcher = re.compile("|".join(parts))
+            except re.error as exc:
+                raise PatternError("E011", f"{path}: element '{name}': cues do not combine: {exc}") from None
         out[name] = ElementSpec(
+            matcher=matcher,
             name=name,
             sections=tuple(spec.get("sections", [])),
             cues=tuple(_compile(path, f"element '{name}' field 'cues'", c) for c in spec.get("cues", [])),

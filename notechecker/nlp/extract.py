@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from ..facts import Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
-from ..vocab import ElementSpec, Patterns
+from ..vocab import ASCII_LOWER, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import TARGET_GROUP
 
@@ -501,10 +501,11 @@ class Extractor:
     # --------------------------------------------------------------- elements
     def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev) -> dict[str, Element]:
         out: dict[str, Element] = {}
+        lowered = text.translate(ASCII_LOWER)
         for name, spec in self.elements.items():
             found = self._element_from_sections(text, spec, sec_bodies)
             if found is None:
-                found = self._element_from_cues(text, spec, section_at)
+                found = self._element_from_cues(lowered, text, spec, section_at)
             if found is not None:
                 out[name] = found
         img = self._imaging(text, hits_by_label, sent_ev)
@@ -537,16 +538,16 @@ class Extractor:
         return None
 
     @staticmethod
-    def _element_from_cues(text, spec: ElementSpec, section_at) -> Element | None:
-        for rxs, value in ((spec.none_cues, "none"), (spec.cues, None)):
-            for rx in rxs:
-                for m in rx.finditer(text):
-                    sec = section_at(m.start())
-                    if sec in spec.exclude_sections:
-                        continue
-                    a, b = m.span("value") if "value" in rx.groupindex else m.span()
-                    return Element(name=spec.name, present=True, value=value,
-                                   evidence=(Evidence(text[a:b], a, b, sec),))
+    def _element_from_cues(lowered, text, spec: ElementSpec, section_at) -> Element | None:
+        if spec.matcher is None:
+            return None
+        for m in spec.matcher.finditer(lowered):
+            sec = section_at(m.start())
+            if sec in spec.exclude_sections:
+                continue
+            a, b = m.span()
+            value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None
+            return Element(name=spec.name, present=True, value=value, evidence=(Evidence(text[a:b], a, b, sec),))
         return None
 
     @staticmethod

@@ -10,6 +10,8 @@ import re
 
 from spacy.language import Language
 
+from .._extensions import note_text
+
 _CANDIDATE = re.compile(r"\(\s*[A-Za-z][A-Za-z0-9&/-]{0,9}\s*\)")
 
 
@@ -21,7 +23,7 @@ class Abbreviations:
 
     def __call__(self, doc):
         doc._.abbreviations = []
-        if _CANDIDATE.search(doc.text):
+        if _CANDIDATE.search(note_text(doc)):
             self.detector(doc)
         doc._.abbreviation_map = {
             short.text: short._.long_form.text for short in doc._.abbreviations if short._.long_form is not None

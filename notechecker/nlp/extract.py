@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc
 
+from .._extensions import note_text
 from ..facts import Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
 from ..vocab import ASCII_LOWER, ElementSpec, Patterns
 from . import levels as lv
@@ -37,8 +38,12 @@ ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 #: ConText attribute -> assertion, strongest first.
-ASSERTION_ORDER = (("is_risk", "risk"), ("is_hypothetical", "hypothetical"), ("is_negated", "negated"),
-                   ("is_family", "family"), ("is_historical", "historical"), ("is_uncertain", "possible"))
+ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
+#: ConText category -> assertion (patterns/context.yaml categories).
+CONTEXT_ASSERTION = {"CONSENT_RISK": "risk", "HYPOTHETICAL": "hypothetical", "NEGATED_EXISTENCE": "negated",
+                     "FAMILY": "family", "HISTORICAL": "historical", "POSSIBLE_EXISTENCE": "possible"}
+#: Sections whose content takes an assertion whatever ConText says.
+SECTION_ASSERTION = {"family_history": "family", "past_history": "historical"}
 NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
 PROCEDURE_APPROACH = {
     "acdf": "anterior", "interbody_fusion_anterior": "anterior", "interbody_fusion_posterior": "posterior",
@@ -112,15 +117,19 @@ class Extractor:
         return self.values.get((span.label_, _norm(span.text)))
 
     @staticmethod
-    def _assertion(span) -> str:
-        for attr, name in ASSERTION_ORDER:
-            if getattr(span._, attr):
-                return name
-        return "present"
+    def _assertions(doc: Doc) -> dict[tuple[int, int], set[str]]:
+        """ConText's conclusions per target (start, end) token offsets, from its graph edges."""
+        out: dict[tuple[int, int], set[str]] = defaultdict(set)
+        graph = doc._.context_graph
+        for target, modifier in (graph.edges if graph is not None else ()):
+            name = CONTEXT_ASSERTION.get(modifier.category)
+            if name:
+                out[(target.start, target.end)].add(name)
+        return out
 
     # ------------------------------------------------------------------ main
     def __call__(self, doc: Doc, note_id: str) -> Facts:
-        text = doc.text
+        text = note_text(doc)
         facts = Facts(note_id=note_id, text_length=len(text))
         facts.abbreviations = dict(doc._.abbreviation_map or {})
 
@@ -168,13 +177,19 @@ class Extractor:
 
         # targets -> hits, pruned to the longest per label
         hits_by_label: dict[str, list[_Hit]] = defaultdict(list)
+        assertions = self._assertions(doc)
         for span in doc.spans[TARGET_GROUP]:
             vw = self._value(span)
             if vw is None:
                 continue
+            section = section_at(span.start_char)
+            found = assertions.get((span.start, span.end), ())
+            if section in SECTION_ASSERTION:
+                found = {*found, SECTION_ASSERTION[section]}
+            assertion = next((a for a in ASSERTION_ORDER if a in found), "present")
             hits_by_label[span.label_].append(_Hit(
-                span.label_, vw[0], span.start_char, span.end_char, span.start, span.end, self._assertion(span),
-                _norm(span.text), vw[1], section_at(span.start_char), sent_at(span.start_char)))
+                span.label_, vw[0], span.start_char, span.end_char, span.start, span.end, assertion,
+                _norm(text[span.start_char:span.end_char]), vw[1], section, sent_at(span.start_char)))
         for label, hits in hits_by_label.items():
             hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
             kept: list[_Hit] = []

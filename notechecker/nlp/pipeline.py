@@ -12,6 +12,9 @@ import re
 import spacy
 from spacy.language import Language
 
+from .._extensions import note_text
+
+from .._extensions import note_text
 from ..vocab import Patterns, load_patterns
 from . import segmenter  # noqa: F401  (registers notechecker_sentences)
 from .abbreviations import make_abbreviations  # noqa: F401  (registers the factory)
@@ -28,12 +31,6 @@ CONTEXT_ATTRS = {
     "CONSENT_RISK": {"is_risk": True},
 }
 
-#: Section category -> assertion for every target inside it.
-SECTION_ATTRS = {
-    "family_history": {"is_family": True},
-    "past_history": {"is_historical": True},
-}
-
 
 def _one_text_regex_matcher(vocab):
     """medspaCy's RegexMatcher, but reading ``doc.text`` once per Doc.
@@ -46,7 +43,7 @@ def _one_text_regex_matcher(vocab):
 
     class OneTextRegexMatcher(RegexMatcher):
         def __call__(self, doc):
-            text = doc.text
+            text = note_text(doc)
             matches = []
             for match_id, patterns in self._patterns.items():
                 for pattern in patterns:
@@ -87,6 +84,7 @@ def build(patterns: Patterns | None = None) -> Language:
     _extensions.register()
     patterns = patterns or load_patterns()
     nlp = spacy.blank("en")
+    nlp.tokenizer = _extensions.TextKeepingTokenizer(nlp.tokenizer)
     nlp.add_pipe("notechecker_sentences")
 
     matcher = nlp.add_pipe("medspacy_target_matcher", config={
@@ -98,7 +96,7 @@ def build(patterns: Patterns | None = None) -> Language:
 
     sectionizer = nlp.add_pipe("medspacy_sectionizer", config={
         "rules": None, "input_span_type": "group", "span_group_name": TARGET_GROUP,
-        "span_attrs": SECTION_ATTRS,
+        "span_attrs": None,  # section assertions are applied in extract (SECTION_ASSERTION)
     })
     # private attribute of medspaCy's Sectionizer/MedspacyMatcher: swapped before any rule is added
     sectionizer._Sectionizer__matcher._MedspacyMatcher__regex_matcher = _one_text_regex_matcher(nlp.vocab)

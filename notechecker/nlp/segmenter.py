@@ -21,6 +21,8 @@ import re
 import numpy
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
+
+from .._extensions import note_text
 from spacy.tokens import Doc
 
 ABBREVIATIONS = frozenset(
@@ -77,7 +79,7 @@ def set_sentence_starts(doc: Doc) -> Doc:
     if not n:
         return doc
     idx = doc.to_array(IDX).astype(numpy.int64)
-    cuts = numpy.asarray(boundaries(doc.text), dtype=numpy.int64)
+    cuts = numpy.asarray(boundaries(note_text(doc)), dtype=numpy.int64)
     flags = numpy.full((n, 1), -1, dtype=numpy.int32)  # -1: not a start
     flags[0, 0] = 1
     if len(cuts):

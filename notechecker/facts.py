@@ -85,6 +85,7 @@ class Instrument:
     assertion: str = "present"
     brand: str | None = None
     size: str | None = None
+    anchors: tuple[str, ...] = ()  # vertebrae named one by one ("at L3, L4 and L5"), not via a range
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +199,8 @@ class Facts:
         out.abbreviations = dict(d.get("abbreviations") or {})
         out.reasons = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("reasons", [])]
         out.mentions = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("mentions", [])]
-        out.instruments = [Instrument(**{**i, "levels": tuple(i["levels"]), "evidence": ev(i["evidence"])})
+        out.instruments = [Instrument(**{**i, "levels": tuple(i["levels"]), "anchors": tuple(i.get("anchors", ())),
+                                         "evidence": ev(i["evidence"])})
                            for i in d.get("instruments", [])]
         out.constructs = [Construct(**{**c, "levels": tuple(c["levels"]),
                                        "anchor_levels": tuple(c["anchor_levels"]), "kinds": tuple(c["kinds"]),

@@ -34,7 +34,8 @@ CONTEXT_CATEGORIES = {
 CONTEXT_DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"}
 _CONTEXT_KEYS = {"literal", "category", "direction", "pattern", "max_scope", "max_targets",
                  "allowed_types", "excluded_types", "terminated_by"}
-_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "pedicle_context"}
+_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "pedicle_context", "hardware", "when_removed",
+                     "resolve_fusion", "resolve_interbody"}
 _ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any"}
 
 
@@ -125,6 +126,12 @@ class Patterns:
     elements: dict[str, ElementSpec] = field(default_factory=dict)
     #: phrase -> kind it means in a note about pedicle screws ("screws" -> pedicle_screw)
     pedicle_context: dict[str, str] = field(default_factory=dict)
+    #: hardware kind -> the approach it implies (approach.yaml "hardware")
+    approach_by_kind: dict[str, str] = field(default_factory=dict)
+    #: procedure kind -> its kind when named after a removal cue (procedures.yaml)
+    when_removed: dict[str, str] = field(default_factory=dict)
+    #: generic fusion kinds -> approach -> region -> kind (procedures.yaml)
+    resolve: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
 
 def _plural(phrase: str) -> str | None:
@@ -292,6 +299,9 @@ def _load(root: Path) -> Patterns:
     sections = load_sections(root / "sections.yaml")
     targets: list[TargetSpec] = []
     pedicle_context: dict[str, str] = {}
+    approach_by_kind: dict[str, str] = {}
+    when_removed: dict[str, str] = {}
+    resolve: dict[str, dict[str, dict[str, str]]] = {}
     target_dir = root / "targets"
     files = sorted(target_dir.glob("*.yaml"))
     if not files:
@@ -302,10 +312,20 @@ def _load(root: Path) -> Patterns:
         if not isinstance(extra, dict):
             raise PatternError("E006", f"{f}: field 'pedicle_context': expected a mapping phrase -> kind")
         pedicle_context.update({str(k).lower(): str(v) for k, v in extra.items()})
+        by_kind = (read_yaml(f) or {}).get("hardware") or {}
+        if not isinstance(by_kind, dict):
+            raise PatternError("E006", f"{f}: field 'hardware': expected a mapping kind -> approach")
+        approach_by_kind.update({str(k): str(v) for k, v in by_kind.items()})
+        data = read_yaml(f) or {}
+        when_removed.update({str(k): str(v) for k, v in (data.get("when_removed") or {}).items()})
+        for key, generic in (("resolve_fusion", "fusion"), ("resolve_interbody", "interbody_fusion")):
+            if data.get(key):
+                resolve[generic] = {str(a): {str(r): str(k) for r, k in m.items()} for a, m in data[key].items()}
     context = load_context(root / "context.yaml")
     elements = load_elements(root / "elements.yaml", set(sections))
     return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),
-                    elements=elements, pedicle_context=pedicle_context)
+                    elements=elements, pedicle_context=pedicle_context,
+                    approach_by_kind=approach_by_kind, when_removed=when_removed, resolve=resolve)
 
 
 def load_patterns(path: str | os.PathLike | None = None) -> Patterns:

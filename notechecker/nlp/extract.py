@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from .._extensions import note_text
-from ..facts import Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
+from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
 from ..vocab import ASCII_LOWER, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import TARGET_GROUP
@@ -27,6 +27,16 @@ from .pipeline import TARGET_GROUP
 NON_OPERATIVE_SECTIONS = frozenset({
     "pre_op_diagnosis", "post_op_diagnosis", "diagnosis", "indication", "history", "past_history",
     "family_history", "imaging", "plan",
+})
+#: Procedure kinds that are a fusion done in this operation only when the note says it was done.
+FUSION_KINDS = frozenset({"fusion", "interbody_fusion", "posterior_fusion", "interbody_fusion_posterior",
+                          "interbody_fusion_anterior", "interbody_fusion_lateral", "acdf"})
+#: Procedures that own the levels named right after them ("... and discectomy and fusion C4-C5"),
+#: so an earlier hardware action cue does not take those levels.
+OWN_LEVEL_PROCEDURES = frozenset({
+    "acdf", "discectomy", "decompression", "corpectomy", "fusion", "posterior_fusion", "interbody_fusion",
+    "interbody_fusion_anterior", "interbody_fusion_posterior", "interbody_fusion_lateral", "exploration_of_fusion",
+    "disc_arthroplasty", "kyphoplasty", "vertebroplasty", "deformity_correction",
 })
 #: Where the note narrates the operation itself (None: a note without headings).
 OPERATIVE_NARRATIVE = frozenset({"description", None})
@@ -74,6 +84,16 @@ _INTRAOP = re.compile(
 _PREOP = re.compile(r"\b(?:pre-?operative\w*|preop)\b", re.IGNORECASE)
 _INTERBODY_WORD = re.compile(r"\binterbody\b", re.IGNORECASE)
 _EXPLORATION = re.compile(r"\bexplor\w*", re.IGNORECASE)
+#: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
+_NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
+_FUSION_PERFORMED = re.compile(
+    r"\b(?:decorticat\w*|graft\w*|allograft|autograft|BMP|fusion bed|performed|carried out|achieved|"
+    r"instrumented|arthrodesis (?:was|of|at)|fusion (?:was|of|at|from)|placed|packed|laid)\b", re.IGNORECASE)
+_FUSION_FINDING = re.compile(
+    r"^[^.\n]{0,50}\b(?:solid|explored|intact|healed|pseudarthrosis|nonunion|non-union|mass|motion|appeared|"
+    r"incorporated|matured|mature)\b", re.IGNORECASE)
+_PRIOR_FUSION = re.compile(r"\b(?:prior|previous|old|existing|index|original|her|his|the patient's)\s+(?:\w+\s+){0,3}$",
+                           re.IGNORECASE)
 #: Clause breaks an action cue does not reach across ("the disk was removed and we used a spacer").
 _CLAUSE_BREAK = re.compile(
     r";|,\s*(?:and|but|then|which|after|following|before|while|where|once)\b|"
@@ -99,6 +119,20 @@ class _Hit:
     weight: int
     section: str | None
     sent: int
+
+
+def _evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
+    """End of a quote from ``start``: the end of its line or first sentence, never mid-word."""
+    stop = min(limit, start + longest)
+    nl = text.find("\n", start, stop)
+    if nl != -1:
+        stop = nl
+    m = re.search(r"[.?!](?=\s|$)", text[start:stop])
+    if m:
+        stop = start + m.end()
+    elif stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in text[start:stop]:
+        stop = text.rfind(" ", start, stop)  # cut at a word boundary
+    return max(start, len(text[:stop].rstrip()))
 
 
 class Extractor:
@@ -236,7 +270,11 @@ class Extractor:
         facts.procedures = procedures
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
+        instruments = self._reinserted_in_kind(instruments)
         facts.constructs = self._constructs(instruments, procedures, facts.approach)
+        facts.procedures = procedures = self._resolve_fusions(
+            procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
+        facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
         reinserted = {i.kind for i in instruments if i.action == "reinserted"}
@@ -319,20 +357,49 @@ class Extractor:
                 kind = pedicle_context[h.literal]
             # levels: the level mentions of this sentence nearest to this hardware's action cue
             lvls: list[str] = []
+            named: list[str] = []
             sent_levels = levels_by_sent.get(h.sent, [])
+            procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in OWN_LEVEL_PROCEDURES]
             for m in sent_levels:
+                gap = self._gap(m, h)
+                if any(self._gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):
+                    continue  # "laminectomy at T12 ... with pedicle screws": T12 is the laminectomy's
                 if act is not None:
                     cue = self._level_cue(m, verbs_all)
-                    if cue is not None and cue.value != action:
+                    if cue is not None and (cue.value != action or any(
+                            cue.end <= p.start and p.end <= m.start for p in procs)):
                         continue
                 lvls.extend(m.vertebrae)
+                if m.kind in ("vertebra", "list", "pelvis"):
+                    named.extend(m.vertebrae)
             count = self._count(text, h)
             size_m = _SIZE.search(text, max(0, h.start - 30), h.start)
             brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
             out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
-                                  size=size_m.group(0) if size_m else None))
+                                  size=size_m.group(0) if size_m else None,
+                                  anchors=tuple(lv.sort_levels(named))))
         return out
+
+    @staticmethod
+    def _reinserted_in_kind(instruments) -> list[Instrument]:
+        """In a reinsertion case, hardware placed where hardware came out was put back in kind
+        (new set screws, upsized screws in the same pedicles): reinsertion, not new instrumentation."""
+        if not any(i.action == "reinserted" for i in instruments):
+            return instruments
+        removed_levels = {x for i in instruments if i.action in ("removed", "reinserted") for x in i.levels}
+        removed_kinds = {i.kind for i in instruments if i.action in ("removed", "reinserted")}
+        out = []
+        for i in instruments:
+            if i.action == "placed" and i.kind in removed_kinds | {"set_screw"} and set(i.levels) <= removed_levels:
+                i = dataclasses.replace(i, action="reinserted")
+            out.append(i)
+        return out
+
+    @staticmethod
+    def _gap(m, h) -> int:
+        """Characters between a level mention and a hit (0 when they touch or overlap)."""
+        return max(0, h.start - m.end, m.start - h.end)
 
     @staticmethod
     def _level_cue(m, cues):
@@ -380,22 +447,29 @@ class Extractor:
     def _procedures(self, text, hits_by_label, by_sent, levels_by_sent, ev) -> list[Procedure]:
         out: list[Procedure] = []
         approach_by_sent = by_sent.get("APPROACH", {})
+        actions_by_sent = by_sent.get("ACTION", {})
         for h in hits_by_label.get("PROCEDURE", []):
             if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION | {"historical"}:
                 continue
             kind = h.value
-            if kind == "exploration_of_fusion" or (kind in ("fusion",) and _EXPLORATION.search(
-                    text, max(0, h.start - 40), h.start)):
+            before = text[max(0, h.start - 40):h.start]
+            removal_cue = any(a.value == "removed" and a.end <= h.start and h.tok_start - a.tok_end <= 6
+                              and _NAMED_AFTER_CUE.match(text, a.end, h.start)
+                              for a in actions_by_sent.get(h.sent, []))
+            if removal_cue and kind in self.patterns.when_removed:
+                kind = self.patterns.when_removed[kind]
+            elif kind == "fusion" and _EXPLORATION.search(before):
                 kind = "exploration_of_fusion"
+            if kind in FUSION_KINDS and h.section != "procedures":
+                sentence = self._sentence_text(text, h)
+                if (_PRIOR_FUSION.search(before) or not _FUSION_PERFORMED.search(sentence)
+                        or _FUSION_FINDING.search(text, h.end, h.end + 60)):
+                    continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
                 cues = {a.value for a in approach_by_sent.get(h.sent, []) if a.assertion == "present"}
-                if kind == "interbody_fusion" or _INTERBODY_WORD.search(text, max(0, h.start - 40), h.start):
-                    kind = ("interbody_fusion_anterior" if "anterior" in cues else
-                            "interbody_fusion_lateral" if "lateral" in cues else "interbody_fusion")
-                elif "posterior" in cues:
-                    kind = "posterior_fusion"
-                elif "anterior" in cues:
-                    kind = "anterior_fusion"
+                if kind == "fusion" and _INTERBODY_WORD.search(before):
+                    kind = "interbody_fusion"
+                kind = f"{kind}@{'|'.join(sorted(cues))}"  # resolved once the note's approach is known
             vert: list[str] = []
             inter: list[tuple[str, str]] = []
             for m in levels_by_sent.get(h.sent, []):
@@ -405,6 +479,36 @@ class Extractor:
                                  interspaces=tuple(sorted(set(inter), key=lambda p: lv.vertebra_index(p[0]))),
                                  evidence=ev(h.start, h.end), assertion=h.assertion))
         return out
+
+    def _resolve_fusions(self, procedures, approach, levels) -> list[Procedure]:
+        """Generic "fusion" / "interbody fusion" -> a kind, by the sentence's or the note's approach and region.
+
+        A bare "fusion" refers to the fusion the note names elsewhere when it names one
+        ("TLIF L4-5 ... the fusion bed was decorticated"), so it adds nothing then.
+        """
+        specific = any(p.kind in FUSION_KINDS and "@" not in p.kind for p in procedures)
+        out = []
+        for p in procedures:
+            if "@" in p.kind and specific and p.evidence.section != "procedures":
+                continue
+            if "@" not in p.kind:
+                out.append(p)
+                continue
+            generic, cues = p.kind.split("@", 1)
+            cue_set = set(cues.split("|")) - {""}
+            how = next((a for a in ("anterior", "lateral", "posterior") if a in cue_set), None) or approach or "posterior"
+            region_levels = p.levels or tuple(levels)
+            region = "cervical" if region_levels and all(x.startswith("C") or x == "T1" for x in region_levels) else "other"
+            table = self.patterns.resolve.get(generic, {})
+            kind = table.get(how, {}).get(region) or table.get("posterior", {}).get(region) or "posterior_fusion"
+            out.append(dataclasses.replace(p, kind=kind))
+        return out
+
+    @staticmethod
+    def _sentence_text(text: str, h) -> str:
+        a = max(text.rfind(".", 0, h.start), text.rfind("\n", 0, h.start)) + 1
+        b = min(x for x in (text.find(".", h.end), text.find("\n", h.end), len(text)) if x != -1)
+        return text[a:b]
 
     # --------------------------------------------------------------- approach
     def _approach(self, hits_by_label, procedures, instruments, ev):
@@ -416,10 +520,14 @@ class Extractor:
             score[h.value] += h.weight
             evidence[h.value].append(ev(h.start, h.end))
         for p in procedures:
-            a = PROCEDURE_APPROACH.get(p.kind)
+            a = PROCEDURE_APPROACH.get(p.kind.split("@")[0])
             if a:
                 score[a] += 6 if a == "percutaneous" else 3
                 evidence[a].append(p.evidence)
+        for kind in {i.kind for i in instruments if i.action in ("removed", "placed", "reinserted")}:
+            a = self.patterns.approach_by_kind.get(kind)
+            if a:
+                score[a] += 2
         operative = bool(procedures) or any(i.action in ("removed", "placed", "reinserted") for i in instruments)
         if not score or not operative:
             return None, []
@@ -444,7 +552,7 @@ class Extractor:
                 lvls.update(i.levels)
             if not lvls:
                 lvls = self._fallback_levels(action, kinds, procedures)
-            anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.levels},
+            anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.anchors},
                              key=lv.vertebra_index)
             spanned = lv.sort_levels(lvls) if cement_only else lv.span(lvls)
             out.append(Construct(
@@ -470,7 +578,7 @@ class Extractor:
                       "discectomy", "corpectomy"}
         out: set[str] = set()
         for p in procedures:
-            if p.kind in wanted:
+            if p.kind.split("@")[0] in wanted:
                 out.update(p.levels)
         return out
 
@@ -542,9 +650,7 @@ class Extractor:
             if spec.needs_any and not any(rx.search(body) for rx in spec.needs_any):
                 continue
             a = body_start + (len(body) - len(body.lstrip()))
-            line_end = text.find("\n", a)
-            b = min(sec.end, line_end if line_end != -1 else sec.end, a + 300)
-            b = max(a, len(text[:b].rstrip()))
+            b = _evidence_end(text, a, sec.end)
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
             value = None
             if any(rx.search(body) for rx in spec.none_cues) or re.match(r"\s*(?:none|nil|no)\b", body, re.I):

@@ -29,21 +29,20 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import importlib.resources
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from notechecker import facts as F
+from notechecker.errors import NoteCheckerError, PatternError
 
 TIERS = ("coding", "necessity", "quality")
 SEVERITIES = ("error", "warning", "info")  # most to least severe
-STATUSES = ("met", "missing", "negated", "conflicting")
 #: Regions a vertebra belongs to ("pelvis" for ilium).
 LEVEL_REGIONS = ("cervical", "thoracic", "lumbar", "sacral", "pelvis")
 #: Regions of an interspace for code selection (C1-C2 and occiput-C2 have their own codes).
@@ -109,39 +108,44 @@ CODE = re.compile(r"^(\d{5}|\d{4}[A-Z])$")
 
 # --------------------------------------------------------------------------- errors
 class Errors:
-    """Error message templates with stable codes, grep-able like spaCy's ``[E097]``."""
+    """Message templates; the code (``[NC102]``) is prefixed by the error class, spaCy-style."""
 
-    NC100 = "[NC100] {file}: cannot be read as a YAML mapping: {detail}"
-    NC101 = "[NC101] {where}: unknown key {key!r}; expected one of {expected}"
-    NC102 = "[NC102] {where}: {detail}"
-    NC103 = "[NC103] {where}: {detail}"
-    NC104 = "[NC104] {where}: {value!r} is not a known {what}; expected one of {expected}"
-    NC105 = "[NC105] {where}: id {id!r} is already used in {other}"
-    NC106 = "[NC106] {where}: {detail}"
-    NC107 = "[NC107] {where}: code {code!r} is not in the code table ({table})"
-    NC108 = "[NC108] {file}: {detail}"
-    NC109 = "[NC109] {file}: {detail}"
-
-
-class NotecheckerError(Exception):
-    """Base class of the data errors this package raises."""
-
-    def __init__(self, message: str, *, code: str, file: str | None = None,
-                 item: str | None = None, field: str | None = None):
-        super().__init__(message)
-        self.code, self.file, self.item, self.field = code, file, item, field
+    NC100 = "{file}: cannot be read as a YAML mapping: {detail}"
+    NC101 = "{where}: unknown key {key!r}; expected one of {expected}"
+    NC102 = "{where}: {detail}"
+    NC103 = "{where}: {detail}"
+    NC104 = "{where}: {value!r} is not a known {what}; expected one of {expected}"
+    NC105 = "{where}: {what} {id!r} is already used in {other}"
+    NC106 = "{where}: {detail}"
+    NC107 = "{where}: code {code!r} is not in the code table ({table})"
+    NC108 = "{file}: {detail}"
+    NC109 = "{file}: {detail}"
+    NC110 = "billed code {value!r} is not like '22852', '22852-59' or '22853 x2'"
 
 
-class ChecklistError(NotecheckerError, ValueError):
+class _Located:
+    """Adds where the mistake is (file, item, field) to a coded error."""
+
+    def __init__(self, message: str, *, code: str, file: str | None = None, item: str | None = None,
+                 field: str | None = None):
+        super().__init__(code, message)  # type: ignore[call-arg]
+        self.file, self.item, self.field = file, item, field
+
+
+class ChecklistError(_Located, PatternError):
     """A checklist file is malformed."""
 
 
-class CodeTableError(NotecheckerError, ValueError):
+class CodeTableError(_Located, PatternError):
     """A code table or bundling file is malformed."""
 
 
-class MueError(NotecheckerError, ValueError):
+class MueError(_Located, NoteCheckerError):
     """A medically-unlikely-edit CSV is malformed."""
+
+
+class BilledCodeError(_Located, NoteCheckerError, ValueError):
+    """A billed code string cannot be parsed."""
 
 
 def _where(file: str, item: str | None, fld: str | None) -> str:
@@ -203,10 +207,10 @@ def _as_tuple(value: Any) -> tuple:
 
 
 def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
-                      error: type[NotecheckerError] = ChecklistError) -> Requirement:
+                      error: type[_Located] = ChecklistError) -> Requirement:
     """Validate one requirement mapping into a ``Requirement``; errors name file/item/field."""
 
-    def fail(code: str, fld: str, **kw: Any) -> NotecheckerError:
+    def fail(code: str, fld: str, **kw: Any) -> _Located:
         template = getattr(Errors, code)
         return error(template.format(where=_where(file, item, fld), **kw), code=code, file=file,
                      item=item, field=fld)
@@ -447,11 +451,6 @@ class Checklist:
 
 
 # --------------------------------------------------------------------------- code tables
-class _SelectModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-    slot: str
-
-
 class CodeModel(_Strict):
     descriptor: str
     family: str
@@ -483,6 +482,20 @@ class NotSpineModel(_Strict):
     use_instead: list[str]
 
 
+class ModifierModel(_Strict):
+    name: str
+    when: str | None = None
+    needs: list[str] = []
+    needs_value: bool = False
+    needs_reason: bool = False
+    families: list[str] | None = None
+
+
+class AcdfWhenModel(_Strict):
+    regions: list[str]
+    with_procedures: list[str]
+
+
 class ScopeRangeModel(_Strict):
     range: str
     name: str
@@ -497,8 +510,10 @@ class CodeTableModel(BaseModel):
     approaches: dict[str, list[str]]
     approach_hints: dict[str, list[str]]
     fusion_techniques: dict[str, list[str]]
-    out_of_scope_primaries: list[str]
+    acdf_when: AcdfWhenModel
+    out_of_scope_primaries: dict[str, str]
     fusion_region_priority: list[str]
+    modifiers: dict[str, ModifierModel]
     codes: dict[str, CodeModel]
     deleted: dict[str, DeletedModel] = {}
     not_spine: dict[str, NotSpineModel] = {}
@@ -575,8 +590,10 @@ class CodeTable:
     approaches: dict[str, frozenset[str]]
     approach_hints: dict[str, frozenset[str]]
     techniques: dict[str, frozenset[str]]
-    out_of_scope_primaries: frozenset[str]
+    acdf_when: AcdfWhenModel
+    out_of_scope_primaries: dict[str, str]  # procedure kind -> representative code
     region_priority: tuple[str, ...]
+    modifiers: dict[str, ModifierModel]
     _by_slot: dict[str, list[CodeInfo]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -638,11 +655,14 @@ def _select_match(spec: Any, value: Any) -> bool:
 
 # --------------------------------------------------------------------------- loading helpers
 def default_patterns_dir() -> Path:
-    """The shipped ``patterns/`` directory: package data when installed, else the repo's."""
-    packaged = importlib.resources.files("notechecker") / "patterns"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "patterns"
+    """The patterns directory the extractor uses ($NOTECHECKER_PATTERNS or the packaged one), else the repo's."""
+    from notechecker.vocab import patterns_dir
+
+    try:
+        found = patterns_dir()
+    except ModuleNotFoundError:
+        found = Path(__file__).resolve().parent.parent / "patterns"
+    return found
 
 
 def _display(path: Path, root: Path) -> str:
@@ -652,7 +672,7 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _read_yaml(path: Path, shown: str, error: type[NotecheckerError]) -> dict:
+def _read_yaml(path: Path, shown: str, error: type[_Located]) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -664,12 +684,12 @@ def _read_yaml(path: Path, shown: str, error: type[NotecheckerError]) -> dict:
     return data
 
 
-def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[NotecheckerError],
-                    item_key: str | None = "items") -> None:
+def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[_Located],
+                    model: type[BaseModel], item_key: str | None = "items") -> None:
     """Turn the first pydantic error into one of ours naming file, item and field."""
     err = exc.errors()[0]
-    loc = list(err["loc"])
-    item = None
+    full = list(err["loc"])
+    loc, item = full, None
     if item_key and len(loc) >= 2 and loc[0] == item_key and isinstance(loc[1], int):
         raw = (data.get(item_key) or [])[loc[1]]
         item = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") else f"#{loc[1] + 1}"
@@ -679,32 +699,48 @@ def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[No
     fld = ""
     for part in loc:
         fld += f"[{part}]" if isinstance(part, int) else (f".{part}" if fld else str(part))
-    fld = fld or None
-    where = _where(shown, item, fld)
+    where = _where(shown, item, fld or None)
     if err["type"] == "extra_forbidden":
-        model_fields = _expected_fields(err, data, item_key, loc)
-        code, msg = "NC101", Errors.NC101.format(where=_where(shown, item, None), key=loc[-1] if loc else fld,
-                                                  expected=model_fields)
+        parent = _model_at(model, full[:-1])
+        expected = _one_of(parent.model_fields) if parent else "see the file's documentation"
+        code, msg = "NC101", Errors.NC101.format(where=_where(shown, item, None), key=full[-1], expected=expected)
     elif err["type"] == "missing":
         code, msg = "NC102", Errors.NC102.format(where=where, detail="is required")
     else:
         detail = err["msg"].removeprefix("Value error, ")
-        if err["type"] not in ("value_error",):
+        if err["type"] != "value_error":
             detail = f"{detail} (got {err.get('input')!r})"
         code, msg = "NC102", Errors.NC102.format(where=where, detail=detail)
-    raise error(msg, code=code, file=shown, item=item, field=fld) from None
+    raise error(msg, code=code, file=shown, item=item, field=fld or None) from None
 
 
-def _expected_fields(err: dict, data: dict, item_key: str | None, loc: list) -> str:
-    models = {"items": ItemModel, None: CodeModel}
-    if item_key == "items" and len(loc) == 1:
-        return _one_of(ItemModel.model_fields)
-    if item_key == "items" and len(loc) > 1 and loc[0] == "conflicts":
-        return _one_of(ConflictModel.model_fields)
-    if item_key == "items" and not loc:
-        return _one_of(ChecklistModel.model_fields)
-    model = models.get(item_key)
-    return _one_of(model.model_fields) if model else "see the file's documentation"
+def _model_at(model: type[BaseModel], loc: list) -> type[BaseModel] | None:
+    """The pydantic model that holds the field at ``loc`` (to list the keys it accepts)."""
+    cur: type[BaseModel] | None = model
+    skip_key = False
+    for part in loc:
+        if isinstance(part, int) or skip_key:
+            skip_key = False
+            continue
+        f = cur.model_fields.get(part) if cur else None
+        if f is None:
+            return None
+        cur, skip_key = _inner_model(f.annotation)
+    return cur
+
+
+def _inner_model(ann: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model inside an annotation (``X``, ``list[X]``, ``dict[str, X]``, ``X | None``), and whether via a dict."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann, False
+    args = get_args(ann)
+    if get_origin(ann) is dict and len(args) == 2:
+        return _inner_model(args[1])[0], True
+    for a in args:
+        found = _inner_model(a)
+        if found[0]:
+            return found
+    return None, False
 
 
 # --------------------------------------------------------------------------- code table loading
@@ -715,13 +751,13 @@ def _load_code_table(root: Path) -> CodeTable:
     data = {k: v for k, v in data.items() if not str(k).startswith("_")}
     if isinstance(data.get("codes"), dict):
         data["codes"] = {str(k): v for k, v in data["codes"].items()}
-    for key in ("deleted", "not_spine"):
+    for key in ("deleted", "not_spine", "modifiers", "out_of_scope_primaries"):
         if isinstance(data.get(key), dict):
             data[key] = {str(k): v for k, v in data[key].items()}
     try:
         model = CodeTableModel.model_validate(data)
     except ValidationError as exc:
-        _raise_pydantic(exc, data, shown, CodeTableError, item_key=None)
+        _raise_pydantic(exc, data, shown, CodeTableError, CodeTableModel, item_key=None)
 
     def fail(detail: str, item: str | None = None, fld: str | None = None) -> CodeTableError:
         return CodeTableError(Errors.NC108.format(file=_where(shown, item, fld), detail=detail),
@@ -736,7 +772,7 @@ def _load_code_table(root: Path) -> CodeTable:
 
     roles = {k: vocab(v, F.INSTRUMENT_KINDS, "instrument kind", f"instrument_roles.{k}")
              for k, v in model.instrument_roles.items()}
-    for needed in ("anchor", "fixation", "interbody", "disc", "interspinous", "cement"):
+    for needed in ("anchor", "fixation", "interbody", "disc", "interspinous", "cement", "pedicle", "wiring"):
         if needed not in roles:
             raise fail(f"instrument_roles needs a {needed!r} list", fld="instrument_roles")
     approaches = {k: vocab(v, F.APPROACHES, "approach", f"approaches.{k}") for k, v in model.approaches.items()}
@@ -747,7 +783,15 @@ def _load_code_table(root: Path) -> CodeTable:
             raise fail(f"keys must be anterior and posterior, got {sorted(mapping)}", fld=name)
     techniques = {k: vocab(v, F.PROCEDURE_KINDS, "procedure kind", f"fusion_techniques.{k}")
                   for k, v in model.fusion_techniques.items()}
+    vocab(model.acdf_when.regions, INTERSPACE_REGIONS, "region", "acdf_when.regions")
+    vocab(model.acdf_when.with_procedures, F.PROCEDURE_KINDS, "procedure kind", "acdf_when.with_procedures")
+    for tech in ("posterolateral", "interbody", "anterior_interbody", "acdf"):
+        if tech not in techniques:
+            raise fail(f"fusion_techniques needs a {tech!r} list", fld="fusion_techniques")
     vocab(model.out_of_scope_primaries, F.PROCEDURE_KINDS, "procedure kind", "out_of_scope_primaries")
+    for mod, mm in model.modifiers.items():
+        names = ([mm.when] if mm.when else []) + mm.needs
+        vocab(names, F.ELEMENT_NAMES, "element name", f"modifiers.{mod}")
     vocab(model.fusion_region_priority, INTERSPACE_REGIONS, "region", "fusion_region_priority")
 
     codes: dict[str, CodeInfo] = {}
@@ -788,6 +832,9 @@ def _load_code_table(root: Path) -> CodeTable:
         codes[code] = CodeInfo(code=code, descriptor=cm.descriptor, family=cm.family, add_on=cm.add_on,
                                primaries=tuple(_parse_range(p) for p in cm.primaries), unit=cm.unit,
                                max_units=cm.max_units, global_days=cm.global_days, select=dict(cm.select))
+    families = {c.family for c in codes.values()}
+    for mod, mm in model.modifiers.items():
+        vocab(mm.families or [], families, "code family", f"modifiers.{mod}.families")
     for code, dm in model.deleted.items():
         for r in dm.replaced_by:
             if r not in codes:
@@ -800,8 +847,9 @@ def _load_code_table(root: Path) -> CodeTable:
                      file=shown, codes=codes, deleted=dict(model.deleted), not_spine=dict(model.not_spine),
                      outside_scope=tuple((_parse_range(r.range), r.name) for r in model.outside_scope),
                      roles=roles, approaches=approaches, approach_hints=hints, techniques=techniques,
-                     out_of_scope_primaries=frozenset(model.out_of_scope_primaries),
-                     region_priority=tuple(model.fusion_region_priority))
+                     acdf_when=model.acdf_when,
+                     out_of_scope_primaries=dict(model.out_of_scope_primaries),
+                     region_priority=tuple(model.fusion_region_priority), modifiers=dict(model.modifiers))
 
 
 def _load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
@@ -811,11 +859,11 @@ def _load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
     try:
         model = BundlingModel.model_validate(data)
     except ValidationError as exc:
-        _raise_pydantic(exc, data, shown, CodeTableError, item_key="rules")
+        _raise_pydantic(exc, data, shown, CodeTableError, BundlingModel, item_key="rules")
     rules, seen = [], set()
     for r in model.rules:
         if r.id in seen:
-            raise CodeTableError(Errors.NC105.format(where=_where(shown, r.id, "id"), id=r.id, other=shown),
+            raise CodeTableError(Errors.NC105.format(where=_where(shown, r.id, "id"), what="id", id=r.id, other=shown),
                                  code="NC105", file=shown, item=r.id, field="id")
         seen.add(r.id)
         for c in r.codes:
@@ -839,7 +887,7 @@ def _load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
     try:
         model = ChecklistModel.model_validate(data)
     except ValidationError as exc:
-        _raise_pydantic(exc, data, shown, ChecklistError)
+        _raise_pydantic(exc, data, shown, ChecklistError, ChecklistModel)
 
     def unknown_code(code: str, item: str | None, fld: str) -> ChecklistError:
         return ChecklistError(Errors.NC107.format(where=_where(shown, item, fld), code=code, table=table.file),
@@ -945,13 +993,24 @@ def _build_catalogue(root: Path) -> Catalogue:
             for ident, fld in [(it.id, "id")] + [(a, "aliases") for a in it.aliases]:
                 if ident in owner:
                     other = owner[ident]
-                    raise ChecklistError(Errors.NC105.format(where=_where(it.file, it.id, fld), id=ident,
+                    raise ChecklistError(Errors.NC105.format(where=_where(it.file, it.id, fld), what="id", id=ident,
                                                              other=f"{other.file} (item {other.id})"),
                                          code="NC105", file=it.file, item=it.id, field=fld)
                 owner[ident] = it
             cat.items[it.id] = it
             for a in it.aliases:
                 cat.aliases[a] = it.id
+    # sections named in items must be section categories of patterns/sections.yaml (when present)
+    if (root / "sections.yaml").exists():
+        from notechecker.vocab import load_sections
+
+        known = set(load_sections(root / "sections.yaml"))
+        for it in cat.items.values():
+            for sec in sorted(it.sections or ()):
+                if sec not in known:
+                    raise ChecklistError(Errors.NC104.format(where=_where(it.file, it.id, "sections"), value=sec,
+                                                             what="section", expected=_one_of(sorted(known))),
+                                         code="NC104", file=it.file, item=it.id, field="sections")
     # extends: known, acyclic
     for cl in checklists.values():
         for base in cl.extends:
@@ -971,7 +1030,7 @@ def _build_catalogue(root: Path) -> Catalogue:
         for code in cl.codes:
             if code in cat._family:
                 other = checklists[cat._family[code]]
-                raise ChecklistError(Errors.NC105.format(where=_where(cl.file, None, "codes"), id=code,
+                raise ChecklistError(Errors.NC105.format(where=_where(cl.file, None, "codes"), what="code", id=code,
                                                          other=other.file),
                                      code="NC105", file=cl.file, field="codes")
             cat._family[code] = cl.name

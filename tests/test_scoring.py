@@ -1,0 +1,181 @@
+"""Checklist items judged on fixture facts: every item met once and missing once.
+
+Cases live in tests/fixtures/checklists/<checklist>.yaml; ids are
+``<ITEM-ID>_<case>`` so ``pytest -k RM-03`` runs one item.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from notechecker.checklists import load_catalogue
+from notechecker.scoring import FINDING_COLUMNS, SUMMARY_COLUMNS, Finding, score, summarize
+from tests.conftest_checklists import PATTERNS, load_fixture_cases, make_facts
+
+CASES = load_fixture_cases()
+
+
+def _params():
+    for family, item_id, spec in CASES:
+        for name, case in spec["cases"].items():
+            yield pytest.param(family, item_id, spec.get("code"), name, case, id=f"{item_id}_{name}")
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return load_catalogue(PATTERNS)
+
+
+@pytest.mark.parametrize("family,item_id,code,name,case", list(_params()))
+def test_item_case(catalogue, family, item_id, code, name, case):
+    code = case.get("code", code)
+    expect = case.get("expect", name)
+    facts = make_facts(case["facts"], note_id=f"{item_id}_{name}")
+    item = catalogue.item(item_id)
+    assert item.checklist == family, f"{item_id} lives in {item.checklist}.yaml, not {family}.yaml"
+    assert (item in catalogue.items_for(code)) == (expect != "not_for_code"), f"{item_id} and {code}"
+    if expect == "not_for_code":
+        return
+    [result] = score(facts, [code], catalogue)
+    found = [f for f in result.findings if f.item_id == item_id]
+    if expect == "not_applicable":
+        assert found == []
+        return
+    assert len(found) == 1
+    finding = found[0]
+    assert finding.status == expect, finding.message
+    assert finding.code == code and finding.note_id == f"{item_id}_{name}"
+    if expect == "met":
+        assert finding.fix_hint == ""
+    else:
+        assert finding.fix_hint.startswith("Please ")
+
+
+def test_every_item_has_met_and_missing_cases(catalogue):
+    cases = {item_id: spec["cases"] for _, item_id, spec in CASES}
+    lacking = [f"{item_id}_{needed}" for item_id in catalogue.items for needed in ("met", "missing")
+               if not any(c.get("expect", n) == needed for n, c in cases.get(item_id, {}).items())]
+    assert lacking == [], f"items without a fixture case: {lacking}"
+    assert set(cases) <= set(catalogue.items), f"fixtures for unknown items: {set(cases) - set(catalogue.items)}"
+
+
+def test_fixture_files_match_checklist_files(catalogue):
+    families = {family for family, _, _ in CASES}
+    assert families == set(catalogue.checklists)
+
+
+# --------------------------------------------------------------------------- statuses and records
+def _finding(catalogue, facts, code, item_id):
+    [result] = score(make_facts(facts), [code], catalogue)
+    return next(f for f in result.findings if f.item_id == item_id), result
+
+
+def test_negated_reason_only_is_negated_with_evidence(catalogue):
+    facts = {"reasons": [{"value": "infection", "assertion": "negated",
+                          "evidence": {"text": "no evidence of infection", "start": 10, "end": 34,
+                                       "section": "findings"}}]}
+    finding, _ = _finding(catalogue, facts, "22852", "RM-05")
+    assert finding.status == "negated"
+    assert finding.evidence[0].text == "no evidence of infection"
+    assert "negated" in finding.message
+
+
+def test_conflicting_construct_type_for_22852(catalogue):
+    facts = {"constructs": [{"action": "removed", "levels": ["T4", "T5", "T6", "T7"], "anchor_levels": ["T4", "T7"],
+                             "kinds": ["rod", "hook"], "approach": "posterior", "segmental": False}]}
+    finding, result = _finding(catalogue, facts, "22852", "RM-02")
+    assert finding.status == "conflicting"
+    assert "22850" in finding.message
+    assert result.summary.conflicting >= 1 and result.summary.supported is False
+
+
+def test_conflicting_reason_versus_exploration(catalogue):
+    facts = {"removal_reasons": ["pain"], "reasons": [{"value": "pain"}],
+             "elements": {"exploration_intent": {"evidence": ["the fusion was explored"]}}}
+    finding, _ = _finding(catalogue, facts, "22852", "RM-05")
+    assert finding.status == "conflicting"
+    assert [e.text for e in finding.evidence] == ["pain mention", "the fusion was explored"]
+
+
+def test_sections_constraint_limits_evidence(tmp_path):
+    import shutil
+
+    root = tmp_path / "patterns"
+    shutil.copytree(PATTERNS / "codes", root / "codes")
+    (root / "checklists").mkdir()
+    (root / "checklists" / "mini.yaml").write_text("""
+title: mini
+description: one item with a section constraint
+codes: ["22852"]
+items:
+  - id: ZZ-01
+    name: complications in their section
+    description: Complications are stated in the complications section.
+    rationale: test
+    tier: quality
+    severity: warning
+    sections: [complications]
+    requires: {element: complications}
+    fix_hint: "Please state complications in the complications section."
+    references: [test]
+""", encoding="utf-8")
+    cat = load_catalogue(root)
+    inside = {"elements": {"complications": {"value": "none", "evidence": [
+        {"text": "COMPLICATIONS: None", "section": "complications"}]}}}
+    outside = {"elements": {"complications": {"value": "none", "evidence": [
+        {"text": "no complications", "section": "plan"}]}}}
+    assert score(make_facts(inside), ["22852"], cat)[0].findings[0].status == "met"
+    assert score(make_facts(outside), ["22852"], cat)[0].findings[0].status == "missing"
+
+
+def test_finding_to_dict_has_fixed_columns(catalogue):
+    finding, result = _finding(catalogue, {"elements": {"ebl": {"value": "200 mL"}}}, "22852", "OP-10")
+    d = finding.to_dict()
+    assert tuple(d) == FINDING_COLUMNS
+    assert d["evidence"] == [{"text": "ebl", "start": 0, "end": 3, "section": None}]
+    assert tuple(result.summary.to_dict())[:len(SUMMARY_COLUMNS)] == SUMMARY_COLUMNS
+    with pytest.raises(AttributeError):
+        finding.status = "met"  # type: ignore[misc]
+    assert isinstance(finding, Finding)
+
+
+def test_summary_counts_and_support(catalogue):
+    facts = make_facts({
+        "approach": "posterior", "removal_reasons": ["hardware_failure"], "reasons": [{"value": "hardware_failure"}],
+        "constructs": [{"action": "removed", "levels": ["L3", "L4", "L5"], "anchor_levels": ["L3", "L4", "L5"],
+                        "kinds": ["pedicle_screw", "rod"], "approach": "posterior", "segmental": True}],
+        "instruments": [{"kind": "pedicle_screw", "action": "removed", "count": 6, "levels": ["L3", "L4", "L5"]}],
+        "procedures": [{"kind": "hardware_removal", "levels": ["L3", "L4", "L5"]}],
+    })
+    [r] = score(facts, ["22852-59"], catalogue)
+    s = r.summary
+    assert r.code == "22852" and r.family == "removal"
+    assert s.evaluated == len(r.findings) == s.met + s.missing + s.negated + s.conflicting
+    assert s.supported is True  # every error-severity coding item is met
+    assert s.worst_missing_severity == "error"  # OP-05 description (quality) is still missing
+    assert 0 < s.completeness < 1 and s.tier_completeness["coding"] > s.tier_completeness["quality"]
+    empty = score(make_facts({}), ["22852"], catalogue)[0].summary
+    assert empty.supported is False and empty.completeness < s.completeness
+    overall = summarize([r])
+    assert overall["results"] == 1 and overall["codes"][0]["code"] == "22852"
+
+
+def test_codes_without_checklist_and_default_codes(catalogue):
+    facts = make_facts({"suggested_cpt": ["22852", "63047", "22852"]})
+    results = score(facts, None, catalogue)
+    assert [r.code for r in results] == ["22852", "63047"]
+    assert results[1].findings == () and results[1].summary.supported is None
+
+
+def test_scoring_imports_no_spacy():
+    src = (Path(__file__).resolve().parent.parent / "notechecker" / "scoring.py").read_text(encoding="utf-8")
+    imported = {n.module or "" for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.startswith(("spacy", "medspacy", "notechecker.nlp")) for m in imported)
+    for dep in ("notechecker.coding", "notechecker.checklists"):
+        dep_src = (Path(__file__).resolve().parent.parent / dep.replace(".", "/")).with_suffix(".py").read_text()
+        assert "import spacy" not in dep_src and "notechecker.nlp" not in dep_src
+    assert "scoring" in sys.modules["notechecker.scoring"].__name__

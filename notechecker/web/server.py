@@ -1,0 +1,438 @@
+"""The HTTP face: a FastAPI app serving the pre-sign-off page and a JSON API.
+
+Routes
+    GET  /             the page (``static/index.html``, self-contained, nothing from the internet)
+    POST /api/check    ``{"text": "...", "codes": ["22852"]}`` -> ``service.check(...).to_dict()``
+    GET  /api/rules    the checklist catalogue (items, codes, bundling rules)
+    GET  /healthz      liveness and whether the pipeline is loaded
+    GET  /openapi.json the OpenAPI description (/docs and /redoc are off: they load assets from a CDN)
+
+Notes are protected health information. Nothing here logs a request body or echoes
+note text in an error: the access log holds method, path (no query), status and
+time only, and errors name the field that is wrong, never its value. Responses
+carry ``Cache-Control: no-store``. ``run()`` binds to 127.0.0.1 unless told otherwise.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import ipaddress
+import logging
+import re
+import threading
+import time
+import traceback
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from notechecker import __version__
+
+log = logging.getLogger("notechecker.web")
+access_log = logging.getLogger("notechecker.web.access")
+
+#: Largest accepted request body, in bytes (a long operative note is ~30 kB).
+DEFAULT_MAX_BYTES = 1_000_000
+#: Most codes one request may ask about.
+MAX_CODES = 25
+_CODE = re.compile(r"^\d{5}$")
+_NOTE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+#: Headers on every API response: the note's findings are PHI, never cache them.
+NO_STORE = {"Cache-Control": "no-store"}
+#: The page may talk only to this server and load nothing from anywhere.
+PAGE_HEADERS = {
+    **NO_STORE,
+    "Content-Security-Policy": ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                                "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+                                "frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class Errors:
+    """Error messages of the web face, with stable codes users can grep for (NC6xx: web)."""
+
+    NC600 = "[NC600] The request body is larger than the limit of {limit} bytes."
+    NC601 = "[NC601] The request body could not be read as JSON."
+    NC602 = "[NC602] The request body is invalid: {summary}"
+    NC603 = "[NC603] The codes could not be checked: {detail}"
+    NC604 = "[NC604] The Content-Length header is not a whole number."
+    NC605 = "[NC605] There is nothing at this path."
+    NC606 = "[NC606] This method is not allowed here."
+    NC607 = "[NC607] The request failed ({status}): {detail}"
+    NC699 = "[NC699] The check failed with an internal error ({kind}). The note was not stored or logged."
+
+
+def _error(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details:
+        body["error"]["details"] = details
+    return JSONResponse(body, status_code=status, headers={**NO_STORE, **(headers or {})})
+
+
+# --------------------------------------------------------------------------- request schema
+class CheckRequest(BaseModel):
+    """What ``POST /api/check`` accepts."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"text": "OPERATION PERFORMED: Removal of posterior segmental instrumentation L3-L5 ...",
+                      "codes": ["22852"]}]})
+
+    text: StrictStr = Field(description="The operative note, as plain text.")
+    codes: list[StrictStr] | None = Field(
+        default=None, description="CPT codes to check (5 digits each). Omit to check the codes the note supports.")
+    note_id: StrictStr = Field(default="note", description="An identifier echoed in the result (letters, digits, "
+                                                            "._:- only; not the patient's name).")
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the note is empty: paste the operative note's text")
+        return v
+
+    @field_validator("codes")
+    @classmethod
+    def _codes(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        if not v:
+            raise ValueError("give at least one code, or leave 'codes' out to check the codes the note supports")
+        if len(v) > MAX_CODES:
+            raise ValueError(f"at most {MAX_CODES} codes per request")
+        for i, code in enumerate(v):
+            if not _CODE.match(code.strip()):
+                raise ValueError(f"item {i} is not a 5-digit CPT code like '22852'")
+        return [c.strip() for c in v]
+
+    @field_validator("note_id")
+    @classmethod
+    def _note_id(cls, v: str) -> str:
+        if not _NOTE_ID.match(v):
+            raise ValueError("use 1-100 letters, digits or . _ : - (never a patient identifier)")
+        return v
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [p for p in loc if p != "body"]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "body"
+
+
+def _message(err: dict[str, Any]) -> str:
+    """A pydantic error's message, without its input (which may be the note)."""
+    kind = err.get("type", "")
+    if kind == "missing":
+        return "is required" if len(err.get("loc", ())) > 1 else "a JSON object with a 'text' field is required"
+    if kind in ("json_invalid", "json_type"):
+        return "is not valid JSON"
+    if kind in ("model_attributes_type", "dict_type", "model_type"):
+        return "must be a JSON object like {\"text\": \"...\", \"codes\": [\"22852\"]}"
+    if kind == "string_type":
+        return "must be a string"
+    if kind == "list_type":
+        return "must be a list of 5-digit code strings, or left out"
+    if kind == "extra_forbidden":
+        return "is not a known field; expected text, codes, note_id"
+    msg = str(err.get("msg", "is invalid"))
+    return msg.removeprefix("Value error, ")
+
+
+# --------------------------------------------------------------------------- middleware
+class BodyTooLarge(HTTPException):
+    """Raised while a body without Content-Length is streamed past the limit."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for bodies over ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return await _error(400, "NC604", Errors.NC604)(scope, receive, send)
+                if declared > self.max_bytes:
+                    return await _too_large(self.max_bytes)(scope, receive, send)
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return _error(413, "NC600", Errors.NC600.format(limit=limit), headers={"Connection": "close"})
+
+
+class AccessLog:
+    """ASGI middleware: one line per request with method, path, status and milliseconds, nothing else."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        status = 500
+
+        async def capture(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            access_log.info("%s %s %d %.0fms", scope.get("method", "-"), scope.get("path", "-"), status,
+                            (time.perf_counter() - t0) * 1000)
+
+
+# --------------------------------------------------------------------------- catalogue
+#: Highlight categories of the page, in the order a requirement's first leaf decides them.
+CATEGORIES = ("reason", "hardware", "levels", "approach", "procedure", "imaging", "documentation", "coding")
+_FACT_CATEGORY = {"removal_reasons": "reason", "instruments_removed": "hardware", "instruments_placed": "hardware",
+                  "levels": "levels", "approach": "approach"}
+
+
+def requirement_category(req) -> str:
+    """What kind of documentation a requirement looks for: the page colours its evidence by it."""
+    if req.kind in ("any", "all", "not"):
+        return requirement_category(req.children[0])
+    if req.kind == "levels_compare":
+        return "levels"
+    target = req.target[0] if req.target else ""
+    if req.kind == "fact":
+        return _FACT_CATEGORY.get(target, "documentation")
+    if req.kind == "construct":
+        return {"levels": "levels", "anchor_levels": "levels", "approach": "approach"}.get(req.field or "", "hardware")
+    if req.kind == "instrument_action":
+        return "levels" if req.leveled else "hardware"
+    if req.kind == "procedure":
+        return "levels" if req.field else "procedure"
+    if req.kind == "element":
+        return "imaging" if target == "imaging" else "documentation"
+    return "documentation"
+
+
+def catalogue_dict() -> dict[str, Any]:
+    """The checklist catalogue as JSON-ready data (what ``GET /api/rules`` returns)."""
+    from notechecker.checklists import load_catalogue
+
+    cat = load_catalogue()
+    table = cat.table
+    codes_of: dict[str, set[str]] = {}
+    for code in table.codes:
+        for item in cat.items_for(code):
+            codes_of.setdefault(item.id, set()).add(code)
+    order = {c: i for i, c in enumerate(table.codes)}
+    checklists = []
+    for cl in cat.checklists.values():
+        checklists.append({
+            "name": cl.name, "title": cl.title, "description": cl.description, "file": cl.file,
+            "extends": list(cl.extends), "codes": list(cl.codes), "references": list(cl.references),
+            "items": [{
+                "id": it.id, "name": it.name, "description": it.description, "rationale": it.rationale,
+                "tier": it.tier, "severity": it.severity, "fix_hint": it.fix_hint,
+                "category": requirement_category(it.requires),
+                "references": list(it.references), "aliases": list(it.aliases), "checklist": it.checklist,
+                "codes": sorted(codes_of.get(it.id, ()), key=lambda c: order.get(c, 0)),
+            } for it in cl.items],
+        })
+    return {
+        "table_version": table.version,
+        "effective_date": table.effective_date.isoformat(),
+        "codes": {c: {"descriptor": info.descriptor, "family": info.family, "add_on": info.add_on,
+                      "checklist": cat.family_of(c)} for c, info in table.codes.items()},
+        "checklists": checklists,
+        "bundling": [{"id": r.id, "name": r.name, "text": r.text, "codes": list(r.codes), "verdict": r.verdict}
+                     for r in cat.bundling],
+    }
+
+
+def _page() -> str:
+    return (importlib.resources.files("notechecker.web") / "static" / "index.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- app
+def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
+    """The web application. The pipeline and catalogue load once, at startup."""
+    state: dict[str, Any] = {"ready": False}
+    lock = threading.Lock()  # one note at a time through the spaCy pipeline
+    page = _page()
+
+    def ensure_loaded() -> None:
+        if state["ready"]:
+            return
+        from notechecker import api
+
+        t0 = time.perf_counter()
+        api.load()
+        state["rules"] = catalogue_dict()
+        state["ready"] = True
+        log.info("pipeline loaded in %.1f s", time.perf_counter() - t0)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        ensure_loaded()
+        yield
+
+    app = FastAPI(
+        title="notechecker",
+        version=__version__,
+        description="Checks whether a spine operative note documents what its CPT codes require. "
+                    "Notes are never stored or logged.",
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+        lifespan=lifespan,
+    )
+    app.state.max_bytes = max_bytes
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
+            return _error(400, "NC601", Errors.NC601)
+        details = [{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return _error(422, "NC602", Errors.NC602.format(summary=summary), details)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_big(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
+        return _too_large(max_bytes)
+
+    @app.exception_handler(404)
+    async def _not_found(_request: Request, _exc: Exception) -> JSONResponse:
+        return _error(404, "NC605", Errors.NC605)
+
+    @app.exception_handler(405)
+    async def _not_allowed(_request: Request, _exc: Exception) -> JSONResponse:
+        return _error(405, "NC606", Errors.NC606)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
+        # FastAPI turns body-read failures into 400 "There was an error parsing the body".
+        return _error(exc.status_code, "NC607", Errors.NC607.format(status=exc.status_code, detail=exc.detail))
+
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(page, headers=PAGE_HEADERS)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness and readiness")
+    def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__, "pipeline_loaded": state["ready"]},
+                            headers=NO_STORE)
+
+    @app.get("/api/rules", tags=["checks"], summary="The checklist catalogue")
+    def rules() -> JSONResponse:
+        """Every checklist with its items (id, name, description, tier, severity, fix hint, the codes
+        it applies to), the code table's descriptors and the bundling rules."""
+        ensure_loaded()
+        return JSONResponse(state["rules"], headers=NO_STORE)
+
+    @app.post("/api/check", tags=["checks"], summary="Check one operative note",
+              responses={200: {"description": "note_id, codes checked, billed, suggested, results (per code: "
+                                               "supported, verdict, summary, findings), conclusions, warnings, facts"},
+                         400: {"description": "Body is not JSON, or the codes cannot be checked"},
+                         413: {"description": f"Body larger than the limit ({max_bytes} bytes)"},
+                         422: {"description": "Body is JSON but not a valid request; names the field"}})
+    def check(body: CheckRequest) -> JSONResponse:
+        """The facts found in the note, per code the checklist findings (met, missing, negated,
+        conflicting, each with its evidence as offsets into ``text``) and the coding conclusions.
+        Without ``codes``, the codes the note supports are checked."""
+        from notechecker import service
+
+        ensure_loaded()
+        try:
+            with lock:
+                result = service.check(body.text, codes=body.codes, note_id=body.note_id)
+            payload = result.to_dict()
+        except ValueError as exc:
+            return _error(400, "NC603", Errors.NC603.format(detail=_safe_detail(exc, body.text)))
+        except Exception as exc:  # noqa: BLE001 - answer with JSON, log without the note
+            log.error("check failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+            return _error(500, "NC699", Errors.NC699.format(kind=type(exc).__name__))
+        return JSONResponse(payload, headers=NO_STORE)
+
+    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)  # added last = outermost
+    return app
+
+
+def _safe_detail(exc: Exception, text: str) -> str:
+    """An exception message fit to show: a coded message that quotes none of the note, else its type."""
+    msg = str(exc)
+    if not re.match(r"^\[[A-Z]+\d+\]", msg) or len(msg) > 300:
+        return type(exc).__name__
+    if any(msg[i:i + 16] in text for i in range(0, max(len(msg) - 15, 0))):
+        return type(exc).__name__
+    return msg
+
+
+# --------------------------------------------------------------------------- serving
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = {k: (dict(v) if isinstance(v, dict) else v) for k, v in LOGGING_CONFIG.items()}
+    cfg["loggers"] = dict(cfg["loggers"])
+    cfg["loggers"]["notechecker.web"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return cfg
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(host: str = "127.0.0.1", port: int = 8000, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Serve the page and API with uvicorn (localhost by default; uvicorn's own access log is off)."""
+    import uvicorn
+
+    if not _is_loopback(host):
+        log.warning("serving on %s: anyone who can reach this address can submit notes; "
+                    "put it behind TLS and authentication", host)
+    uvicorn.run(create_app(max_bytes=max_bytes), host=host, port=port, access_log=False,
+                log_config=_log_config(), server_header=False)

@@ -1,0 +1,176 @@
+"""End to end: the page in headless Chromium, driven by Playwright, against a real uvicorn.
+
+A surgeon pastes a sample note, presses Ctrl+Enter, sees each code's verdict, selects a
+documented item and sees its quote highlighted in the note, and sees a missing item with
+the sentence to add. Uses the system Chromium (Debian's ``chromium`` package); skipped
+when it or the ``playwright`` package is absent. No browser is downloaded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_notes"
+
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    import uvicorn
+
+    from notechecker.web.server import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    pg = context.new_page()
+    errors: list[str] = []
+    outside: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("request", lambda r: None if r.url.startswith(base_url) else outside.append(r.url))
+    pg.goto(base_url + "/")
+    yield pg
+    context.close()
+    assert not errors, errors
+    assert not outside, f"the page reached beyond its server: {outside}"
+
+
+def api_check(base_url: str, body: dict) -> dict:
+    req = urllib.request.Request(base_url + "/api/check", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.load(r)
+
+
+def sample(name: str) -> str:
+    # a textarea normalises line ends to \n, so the page sends (and offsets refer to) this text
+    return (SAMPLES / name).read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+def test_check_highlights_evidence_and_shows_missing_items(page, base_url):
+    text = sample("sn08_anterior_cervical_plate_removal.txt")
+    expected = api_check(base_url, {"text": text})
+    res = next(r for r in expected["results"] if r["code"] == "22855")
+    met = next(f for f in res["findings"] if f["status"] == "met" and f["evidence"])
+    missing = next(f for f in res["findings"] if f["status"] == "missing")
+
+    page.fill("#note", text)
+    page.keyboard.press("Control+Enter")
+    card = page.locator('section.code[data-code="22855"]')
+    card.wait_for(timeout=30_000)
+    assert "Supported" in card.locator("h3").inner_text() or "Not supported" in card.locator("h3").inner_text()
+
+    # a missing item with the sentence to add
+    row = page.locator(f'li[data-key="22855|{missing["item_id"]}"]')
+    assert row.is_visible()
+    assert missing["fix_hint"] in row.inner_text()
+    assert "sentence to add" in row.inner_text().lower()
+
+    # select a documented item: its quotes are marked in the note shown beside the results
+    button = page.locator(f'button.met[data-key="22855|{met["item_id"]}"]')
+    button.click()
+    assert button.get_attribute("aria-pressed") == "true"
+    marks = page.locator("#view mark.evidence")
+    assert marks.count() >= 1
+    mark_texts = marks.all_inner_texts()
+    for ev in met["evidence"]:
+        assert any(ev["text"] in m for m in page.eval_on_selector_all(
+            "#view mark.evidence", "els => els.map(e => e.textContent)")), (ev["text"], mark_texts)
+    first = marks.first
+    assert first.is_visible()
+    assert first.evaluate("e => { const r = e.getBoundingClientRect(), v = e.closest('#view').getBoundingClientRect();"
+                          " return r.bottom > v.top && r.top < v.bottom; }")
+    # category marks (displaCy style) colour the note; the legend names the categories
+    assert page.locator("#view mark.ent").count() > 3
+    assert page.locator("#legend").is_visible()
+
+    # Escape clears the highlight
+    page.keyboard.press("Escape")
+    assert page.locator("#view mark.evidence").count() == 0
+
+
+def test_given_codes_show_code_problems(page, base_url):
+    text = sample("sn08_anterior_cervical_plate_removal.txt")
+    page.fill("#note", text)
+    page.fill("#codes", "22852")
+    assert page.is_checked("#mode-given")
+    page.click("#check")
+    card = page.locator('section.code[data-code="22852"]')
+    card.wait_for(timeout=30_000)
+    assert "Not supported" in card.locator("h3").inner_text()
+    assert card.locator("[data-verdict]").count() >= 1
+
+
+def test_bad_codes_and_empty_note_are_explained_on_the_page(page):
+    page.click("#check")
+    assert "Paste the operative note" in page.inner_text("#status")
+    page.fill("#note", "Removal of hardware.")
+    page.fill("#codes", "2285x")
+    page.keyboard.press("Control+Enter")
+    assert "5 digits" in page.inner_text("#status")
+
+
+def test_keyboard_only_flow(page):
+    text = sample("sn01_removal_infection_headed.txt")
+    page.focus("#note")
+    page.fill("#note", text)
+    # Tab from the note reaches the code choice, then the codes field, then the Check button
+    order = []
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    assert "check" in order and "codes" in order, order
+    page.focus("#check")
+    page.keyboard.press("Enter")
+    page.locator("section.code").first.wait_for(timeout=30_000)
+    # the first documented item is reachable and opens its evidence with the keyboard
+    button = page.locator("button.met").first
+    button.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#view mark.evidence").count() >= 1
+    # focus stays on the item (Enter again = next place, Tab = next item); the status reads the quote out
+    assert page.evaluate("document.activeElement.matches('button.met')")
+    quote = page.locator("#view mark.evidence.current").text_content().split()[0]
+    assert quote in page.inner_text("#status")

@@ -34,7 +34,7 @@ CONTEXT_CATEGORIES = {
 CONTEXT_DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"}
 _CONTEXT_KEYS = {"literal", "category", "direction", "pattern", "max_scope", "max_targets",
                  "allowed_types", "excluded_types", "terminated_by"}
-_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "pedicle_context", "hardware", "when_removed",
+_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "context_kinds", "hardware", "when_removed",
                      "resolve_fusion", "resolve_interbody"}
 _ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any"}
 
@@ -124,8 +124,8 @@ class Patterns:
     targets: tuple[TargetSpec, ...]
     context: tuple[ContextSpec, ...]
     elements: dict[str, ElementSpec] = field(default_factory=dict)
-    #: phrase -> kind it means in a note about pedicle screws ("screws" -> pedicle_screw)
-    pedicle_context: dict[str, str] = field(default_factory=dict)
+    #: kind in the note -> {generic phrase -> the kind it then means} (instruments.yaml)
+    context_kinds: dict[str, dict[str, str]] = field(default_factory=dict)
     #: hardware kind -> the approach it implies (approach.yaml "hardware")
     approach_by_kind: dict[str, str] = field(default_factory=dict)
     #: procedure kind -> its kind when named after a removal cue (procedures.yaml)
@@ -298,7 +298,7 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
 def _load(root: Path) -> Patterns:
     sections = load_sections(root / "sections.yaml")
     targets: list[TargetSpec] = []
-    pedicle_context: dict[str, str] = {}
+    context_kinds: dict[str, dict[str, str]] = {}
     approach_by_kind: dict[str, str] = {}
     when_removed: dict[str, str] = {}
     resolve: dict[str, dict[str, dict[str, str]]] = {}
@@ -308,10 +308,11 @@ def _load(root: Path) -> Patterns:
         raise PatternError("E001", f"{target_dir}: no target vocabularies (*.yaml) found")
     for f in files:
         targets.extend(load_targets(f))
-        extra = (read_yaml(f) or {}).get("pedicle_context") or {}
-        if not isinstance(extra, dict):
-            raise PatternError("E006", f"{f}: field 'pedicle_context': expected a mapping phrase -> kind")
-        pedicle_context.update({str(k).lower(): str(v) for k, v in extra.items()})
+        extra = (read_yaml(f) or {}).get("context_kinds") or {}
+        if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
+            raise PatternError("E006", f"{f}: field 'context_kinds': expected kind -> {{phrase: kind}}")
+        for kind, phrases in extra.items():
+            context_kinds.setdefault(str(kind), {}).update({str(k).lower(): str(v) for k, v in phrases.items()})
         by_kind = (read_yaml(f) or {}).get("hardware") or {}
         if not isinstance(by_kind, dict):
             raise PatternError("E006", f"{f}: field 'hardware': expected a mapping kind -> approach")
@@ -324,7 +325,7 @@ def _load(root: Path) -> Patterns:
     context = load_context(root / "context.yaml")
     elements = load_elements(root / "elements.yaml", set(sections))
     return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),
-                    elements=elements, pedicle_context=pedicle_context,
+                    elements=elements, context_kinds=context_kinds,
                     approach_by_kind=approach_by_kind, when_removed=when_removed, resolve=resolve)
 
 

@@ -90,7 +90,7 @@ _FUSION_PERFORMED = re.compile(
     r"\b(?:decorticat\w*|graft\w*|allograft|autograft|BMP|fusion bed|performed|carried out|achieved|"
     r"instrumented|arthrodesis (?:was|of|at)|fusion (?:was|of|at|from)|placed|packed|laid)\b", re.IGNORECASE)
 _FUSION_FINDING = re.compile(
-    r"^[^.\n]{0,50}\b(?:solid|explored|intact|healed|pseudarthrosis|nonunion|non-union|mass|motion|appeared|"
+    r"[^.\n]{0,50}\b(?:solid|explored|intact|healed|pseudarthrosis|nonunion|non-union|mass|motion|appeared|"
     r"incorporated|matured|mature)\b", re.IGNORECASE)
 _PRIOR_FUSION = re.compile(r"\b(?:prior|previous|old|existing|index|original|her|his|the patient's)\s+(?:\w+\s+){0,3}$",
                            re.IGNORECASE)
@@ -252,12 +252,12 @@ class Extractor:
             for h in hits_by_label.get(label, []):
                 facts.mentions.append(Mention(label, h.value, h.assertion, ev(h.start, h.end), h.literal))
 
+        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
         instruments = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
-        instruments = self._removal_in_context(instruments, procedures, facts.reasons)
-        facts.instruments = instruments
-        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
+        exploring = "exploration_intent" in facts.elements
+        instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring)
 
         # procedures derived from what happened to the hardware
         acted = defaultdict(set)
@@ -309,18 +309,28 @@ class Extractor:
                                                       for h in inst_hits if h.sent == b.sent):
                 inst_hits.append(b)
         inst_hits.sort(key=lambda h: h.start)
-        pedicle_note = any(h.value == "pedicle_screw" for h in inst_hits) or bool(
-            re.search(r"\bpedicles?\b", text, re.IGNORECASE))
-        pedicle_context = self.patterns.pedicle_context
+        kinds_in_note = {h.value for h in inst_hits}
+        if re.search(r"\bpedicles?\b", text, re.IGNORECASE):
+            kinds_in_note.add("pedicle_screw")
+        meaning: dict[str, str] = {}
+        for kind, phrases in self.patterns.context_kinds.items():
+            if kind in kinds_in_note:
+                meaning.update(phrases)
         brands_by_sent: dict[int, list[_Hit]] = by_sent.get("BRAND", {})
 
         out: list[Instrument] = []
         self._prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
+        self._described: dict[str, set[str]] = defaultdict(set)
         for h in inst_hits:
-            if h.value == "not_hardware":
+            if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
-            if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION:
+            if h.section in NON_OPERATIVE_SECTIONS or not by_sent.get("ACTION", {}).get(h.sent):
+                # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
+                # its levels tell a removed construct's extent when the removal names none
+                for m in levels_by_sent.get(h.sent, []):
+                    self._described[h.value].update(m.vertebrae)
+            if h.section in NON_OPERATIVE_SECTIONS:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
             actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, [])
@@ -353,8 +363,8 @@ class Extractor:
                         0 <= h.tok_start - b.tok_end <= 2 or 0 <= b.tok_start - h.tok_end <= 2):
                     kind = b.value
                     break
-            if pedicle_note and h.literal in pedicle_context and h.section != "implants":
-                kind = pedicle_context[h.literal]
+            if h.literal in meaning and h.section != "implants" and kind != "not_hardware":
+                kind = meaning[h.literal]
             # levels: the level mentions of this sentence nearest to this hardware's action cue
             lvls: list[str] = []
             named: list[str] = []
@@ -410,7 +420,7 @@ class Extractor:
         after = [a for a in cues if a.start >= m.end]
         return min(after, key=lambda a: a.start) if after else None
 
-    def _removal_in_context(self, instruments, procedures, reasons) -> list[Instrument]:
+    def _removal_in_context(self, instruments, procedures, reasons, exploring=False) -> list[Instrument]:
         """A "removed" mention counts only in a note about removing hardware.
 
         Fusion notes remove trial spacers, swapped rods and cannulas in passing. Removal is
@@ -426,6 +436,7 @@ class Extractor:
             or any(p.kind in ("hardware_removal", "exploration_of_fusion") for p in procedures)
             or any(i.action == "retained" for i in instruments)
             or self._prior_hardware
+            or exploring
             or any(m.assertion in ("present", "possible") for m in reasons)
         )
         if context:
@@ -458,12 +469,12 @@ class Extractor:
                               for a in actions_by_sent.get(h.sent, []))
             if removal_cue and kind in self.patterns.when_removed:
                 kind = self.patterns.when_removed[kind]
-            elif kind == "fusion" and _EXPLORATION.search(before):
+            elif kind in FUSION_KINDS and _EXPLORATION.search(before):
                 kind = "exploration_of_fusion"
             if kind in FUSION_KINDS and h.section != "procedures":
                 sentence = self._sentence_text(text, h)
                 if (_PRIOR_FUSION.search(before) or not _FUSION_PERFORMED.search(sentence)
-                        or _FUSION_FINDING.search(text, h.end, h.end + 60)):
+                        or _FUSION_FINDING.match(text, h.end, h.end + 60)):
                     continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
                 cues = {a.value for a in approach_by_sent.get(h.sent, []) if a.assertion == "present"}
@@ -550,8 +561,16 @@ class Extractor:
             lvls: set[str] = set()
             for i in items:
                 lvls.update(i.levels)
+            if action in ("removed", "reinserted"):
+                # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
+                lvls.update(self._fallback_levels("removed", kinds, procedures))
             if not lvls:
                 lvls = self._fallback_levels(action, kinds, procedures)
+            if not lvls and action == "removed":
+                # put back where it came out: a removal-and-reinsertion spans the same levels
+                lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
+            if not lvls and action == "removed":
+                lvls = {x for k in kinds for x in self._described.get(k, ())}
             anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.anchors},
                              key=lv.vertebra_index)
             spanned = lv.sort_levels(lvls) if cement_only else lv.span(lvls)
@@ -565,7 +584,7 @@ class Extractor:
     def _fallback_levels(action: str, kinds, procedures) -> set[str]:
         """Levels named by the procedures when the hardware sentences name none."""
         if action == "removed":
-            wanted = {"hardware_removal"}
+            wanted = {"hardware_removal", "reinsertion"}
         elif set(kinds) <= {"bone_cement"}:
             wanted = {"kyphoplasty", "vertebroplasty"}
         elif set(kinds) & {"artificial_disc"}:

@@ -538,7 +538,7 @@ class Extractor:
         for kind in {i.kind for i in instruments if i.action in ("removed", "placed", "reinserted")}:
             a = self.patterns.approach_by_kind.get(kind)
             if a:
-                score[a] += 2
+                score[a] += 3
         operative = bool(procedures) or any(i.action in ("removed", "placed", "reinserted") for i in instruments)
         if not score or not operative:
             return None, []
@@ -584,7 +584,7 @@ class Extractor:
     def _fallback_levels(action: str, kinds, procedures) -> set[str]:
         """Levels named by the procedures when the hardware sentences name none."""
         if action == "removed":
-            wanted = {"hardware_removal", "reinsertion"}
+            wanted = {"hardware_removal", "reinsertion", "exploration_of_fusion"}
         elif set(kinds) <= {"bone_cement"}:
             wanted = {"kyphoplasty", "vertebroplasty"}
         elif set(kinds) & {"artificial_disc"}:

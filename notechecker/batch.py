@@ -1,0 +1,827 @@
+"""Streaming batch checking: many notes in, three tables out.
+
+Inputs are folders of ``.txt`` notes (recursive), ``.txt`` files, CSV / TSV / Parquet /
+JSONL tables (a text column, optional id, billed codes, surgeon, date and site
+columns) or pandas DataFrames. Every input is accounted for: an unreadable note, a
+row without text, a table without the text column or a malformed row becomes an
+error row in the notes table (code + message naming the input and row, never the
+note text) and the batch goes on. Notes are checked in chunks, in-process or in
+worker processes, and the rows are written in input order as they come, so memory
+does not grow with the batch.
+
+Outputs, by the extension of ``-o RESULTS.ext`` (``.parquet``, ``.csv``, ``.jsonl``):
+``RESULTS.ext`` findings (note x code x item), ``RESULTS.notes.ext`` one row per
+input note, ``RESULTS.codes.ext`` note x code summaries. Missing text values are
+empty strings; missing numbers are null.
+
+Column notes: ``missing`` counts items with status ``missing`` (negated and
+conflicting items are in the findings table); ``supported`` is null for a code no
+checklist covers; ``code_problems`` counts coding conclusions other than
+``supported``; ``completeness`` is null for a note with no items (or an error);
+codes lists are space-separated, one entry per unit (``22853 22853``).
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import io as _io
+import json
+import logging
+import os
+import sys
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import InputError
+from .io import MAX_BYTES, decode, iter_note_paths, read_note
+
+log = logging.getLogger("notechecker.batch")
+
+# --------------------------------------------------------------------------- columns
+FINDINGS_COLUMNS = (
+    "note_id", "source", "surgeon", "site", "date", "month", "code", "billed", "suggested", "item_id",
+    "item_name", "tier", "severity", "status", "message", "fix_hint", "evidence_text", "evidence_start",
+    "evidence_end", "evidence_section",
+)
+CODES_COLUMNS = (
+    "note_id", "source", "surgeon", "site", "date", "month", "code", "billed", "suggested", "items_evaluated",
+    "met", "missing", "completeness", "worst_missing_severity", "supported", "verdict", "verdict_message",
+)
+NOTES_COLUMNS = (
+    "note_id", "source", "surgeon", "site", "date", "month", "billed_codes", "suggested_codes", "codes_checked",
+    "items_evaluated", "met", "missing", "completeness", "code_problems", "error_code", "error", "warning",
+    "chars",
+)
+TABLES = {"findings": FINDINGS_COLUMNS, "notes": NOTES_COLUMNS, "codes": CODES_COLUMNS}
+#: Column types: everything not listed is a string.
+_INT = {"evidence_start", "evidence_end", "items_evaluated", "met", "missing", "code_problems", "chars"}
+_FLOAT = {"completeness"}
+_BOOL = {"billed", "suggested", "supported"}
+OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
+                  ".ndjson": "jsonl"}
+NOTE_SUFFIXES = (".txt",)
+#: Conventional names tried for optional columns the caller did not name.
+DEFAULT_NAMES = {
+    "codes": ("codes", "billed_codes", "cpt", "cpt_codes"),
+    "surgeon": ("surgeon",),
+    "date": ("date", "date_of_service", "service_date"),
+    "site": ("site", "facility"),
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names of table inputs; ``None`` for an optional column = try the usual names."""
+
+    text: str = "text"
+    id: str = "note_id"
+    codes: str | None = None
+    surgeon: str | None = None
+    date: str | None = None
+    site: str | None = None
+
+
+# --------------------------------------------------------------------------- work items
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One note to check (``text`` set) or one input that failed (``error_code`` set). Picklable."""
+
+    note_id: str
+    source: str
+    text: str | None = None
+    codes: str | None = None
+    surgeon: str = ""
+    site: str = ""
+    date: str = ""
+    month: str = ""
+    error_code: str = ""
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def _error_task(note_id: str, source: str, exc: InputError, meta: dict | None = None) -> Task:
+    return Task(note_id=note_id, source=source, error_code=exc.code, error=exc.message, **(meta or {}))
+
+
+def _cell_str(value: Any) -> str:
+    """A metadata cell as a stripped string ('' for null)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(_cell_str(v) for v in value if _cell_str(v))
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+    except (ImportError, TypeError, ValueError):
+        pass
+    return str(value).strip()
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
+                 "%b %d, %Y", "%B %d, %Y", "%Y%m%d", "%Y-%m", "%Y/%m")
+
+
+def normalize_date(value: Any) -> tuple[str, str]:
+    """A date cell -> (ISO date or the value as given, ``YYYY-MM`` or '')."""
+    text = _cell_str(value)  # '' for null, NaN, NaT
+    if text and isinstance(value, _dt.datetime):
+        value = value.date()
+    if text and isinstance(value, _dt.date):
+        return value.isoformat(), value.strftime("%Y-%m")
+    if not text:
+        return "", ""
+    with contextlib.suppress(ValueError):
+        d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return d.isoformat(), d.strftime("%Y-%m")
+    for fmt in _DATE_FORMATS:
+        with contextlib.suppress(ValueError):
+            d = _dt.datetime.strptime(text, fmt).date()
+            if fmt in ("%Y-%m", "%Y/%m"):
+                return text, d.strftime("%Y-%m")
+            return d.isoformat(), d.strftime("%Y-%m")
+    return text, ""
+
+
+# --------------------------------------------------------------------------- readers
+def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns()) -> Iterator[Task]:
+    """Tasks for every input, in input order (ids not yet made unique)."""
+    for inp in inputs:
+        if _is_frame(inp):
+            yield from _frame_tasks(inp, columns)
+            continue
+        path = Path(inp)
+        if path.is_dir():
+            for p in iter_note_paths([path], NOTE_SUFFIXES):
+                yield _txt_task(p)
+            continue
+        kind = TABLE_SUFFIXES.get(path.suffix.lower())
+        if kind is None and path.suffix.lower() not in NOTE_SUFFIXES and path.exists():
+            yield _error_task(path.name, str(path), InputError(
+                "E301", f"{path}: unsupported input type {path.suffix or '(no extension)'!r}; expected a folder, "
+                        f".txt notes, or a .csv, .tsv, .parquet or .jsonl table"))
+        elif kind is None:
+            yield _txt_task(path)
+        else:
+            yield from _table_tasks(path, kind, columns)
+
+
+def _txt_task(path: Path) -> Task:
+    try:
+        note = read_note(path)
+    except InputError as exc:
+        return _error_task(path.stem, str(path), exc)
+    return Task(note_id=note.note_id, source=note.source, text=note.text,
+                warnings=(note.warning,) if note.warning else ())
+
+
+def _is_frame(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "itertuples")
+
+
+def _open_error(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError("E107", f"{path}: no such file")
+    if isinstance(exc, PermissionError):
+        return InputError("E106", f"{path}: permission denied")
+    if isinstance(exc, IsADirectoryError):
+        return InputError("E105", f"{path}: is a directory, not a table")
+    return InputError("E108", f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})")
+
+
+def _resolve(header: list[str], name: str | None, defaults: tuple[str, ...]) -> tuple[str | None, bool]:
+    """The header column for ``name`` (exact, then case-insensitive), and whether a named one is absent."""
+    wanted = (name,) if name else defaults
+    for w in wanted:
+        if w in header:
+            return w, False
+    lower = {h.lower(): h for h in header if isinstance(h, str)}
+    for w in wanted:
+        if w.lower() in lower:
+            return lower[w.lower()], False
+    return None, bool(name)
+
+
+class _TableRows:
+    """Maps the rows of one table to tasks: column lookup, ids, text decoding, metadata."""
+
+    def __init__(self, label: str, name: str, header: list[str] | None, columns: Columns):
+        self.label, self.name, self.columns = label, name, columns
+        self.warnings: tuple[str, ...] = ()
+        self.header = header
+        if header is not None:
+            self._bind(header)
+
+    def _bind(self, header: list[str]) -> None:
+        c = self.columns
+        self.text_col, _ = _resolve(header, c.text, ())
+        self.id_col, _ = _resolve(header, c.id, ())
+        found = {}
+        warnings = []
+        for key in ("codes", "surgeon", "date", "site"):
+            col, absent = _resolve(header, getattr(c, key), DEFAULT_NAMES[key])
+            found[key] = col
+            if absent:
+                warnings.append(f"{self.label}: no {key} column {getattr(c, key)!r}")
+        self.meta_cols = found
+        self.warnings = tuple(warnings)
+
+    def missing_text_column(self) -> InputError | None:
+        if self.text_col is None:
+            shown = ", ".join(repr(h) for h in (self.header or [])[:20]) or "none"
+            return InputError("E302", f"{self.label}: no text column {self.columns.text!r} (columns: {shown}); "
+                                      f"name it with --text-column")
+        return None
+
+    def task(self, n: int, row: dict[str, Any], where: str = "row") -> Task:
+        """Task for data row ``n`` (1-based) given as a mapping column -> value."""
+        at = f"{self.label} {where} {n}"
+        note_id = _cell_str(row.get(self.id_col)) if self.id_col else ""
+        warnings = list(self.warnings)
+        if not note_id:
+            if self.id_col:
+                warnings.append(f"{at}: empty note id")
+            note_id = f"{self.name}:{n}"
+        date, month = normalize_date(row.get(self.meta_cols["date"])) if self.meta_cols["date"] else ("", "")
+        meta = {"surgeon": _cell_str(row.get(self.meta_cols["surgeon"])) if self.meta_cols["surgeon"] else "",
+                "site": _cell_str(row.get(self.meta_cols["site"])) if self.meta_cols["site"] else "",
+                "date": date, "month": month, "warnings": tuple(warnings)}
+        codes = row.get(self.meta_cols["codes"]) if self.meta_cols["codes"] else None
+        codes = _cell_str(codes) or None
+        source = f"{self.label}:{n}"
+        value = row.get(self.text_col)
+        try:
+            text, warning = self._text(value, at)
+        except InputError as exc:
+            return _error_task(note_id, source, exc, meta)
+        if warning:
+            meta["warnings"] = meta["warnings"] + (f"{at}: {warning}",)
+        return Task(note_id=note_id, source=source, text=text, codes=codes, **meta)
+
+    def _text(self, value: Any, at: str) -> tuple[str, str | None]:
+        col = self.text_col
+        if value is None or (isinstance(value, float) and value != value):
+            raise InputError("E101", f"{at}: no text (null in column {col!r})")
+        if isinstance(value, str):
+            data = value.encode("utf-8", "surrogateescape")
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+        else:
+            raise InputError("E306", f"{at}: column {col!r} holds {type(value).__name__} values, not text")
+        if len(data) > MAX_BYTES:
+            raise InputError("E104", f"{at}: {len(data)} bytes is over the {MAX_BYTES}-byte limit for one note")
+        text, _enc, warning = decode(data, f"{at}, column {col!r}")
+        return text, warning
+
+
+def _table_tasks(path: Path, kind: str, columns: Columns) -> Iterator[Task]:
+    reader = {"csv": _csv_tasks, "parquet": _parquet_tasks, "jsonl": _jsonl_tasks}[kind]
+    try:
+        yield from reader(path, columns)
+    except InputError as exc:
+        yield _error_task(path.name, str(path), exc)
+
+
+def _csv_tasks(path: Path, columns: Columns) -> Iterator[Task]:
+    label = str(path)
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    with fh:
+        head = fh.read(4)
+        fh.seek(0)
+        encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+        text = _io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
+        csv.field_size_limit(MAX_BYTES + 1)
+        rows = csv.reader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        try:
+            header = next(rows, None)
+        except (csv.Error, UnicodeError) as exc:
+            raise InputError("E305", f"{label}: cannot read the header row ({_safe(exc)})") from None
+        if not header or not any(h.strip() for h in header):
+            raise InputError("E302", f"{label}: empty table (no header row)")
+        header = [h.strip() for h in header]
+        table = _TableRows(label, path.name, header, columns)
+        missing = table.missing_text_column()
+        if missing:
+            raise missing
+        n = 0
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except (csv.Error, UnicodeError) as exc:
+                n += 1
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}",
+                                  InputError("E303", f"{label} row {n}: malformed CSV ({_safe(exc)})"))
+                continue
+            if not row:  # blank line
+                continue
+            n += 1
+            if len(row) != len(header):
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
+                    "E303", f"{label} row {n} (line {rows.line_num}): {len(row)} fields, "
+                            f"the header has {len(header)}"))
+                continue
+            yield table.task(n, dict(zip(header, row)))
+
+
+def _safe(exc: Exception) -> str:
+    """An exception message safe to show: its first line, cut short (readers' messages hold no note text)."""
+    msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    return msg[:200]
+
+
+def _parquet_tasks(path: Path, columns: Columns) -> Iterator[Task]:
+    import pyarrow.parquet as pq
+
+    label = str(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+            raise _open_error(path, exc) from None
+        raise InputError("E305", f"{label}: not a readable Parquet file ({_safe(exc)})") from None
+    except Exception as exc:  # pyarrow raises ArrowInvalid for non-Parquet files
+        raise InputError("E305", f"{label}: not a readable Parquet file ({_safe(exc)})") from None
+    header = list(pf.schema_arrow.names)
+    table = _TableRows(label, path.name, header, columns)
+    missing = table.missing_text_column()
+    if missing:
+        raise missing
+    wanted = [c for c in (table.text_col, table.id_col, *table.meta_cols.values()) if c]
+    n = 0
+    try:
+        for batch in pf.iter_batches(batch_size=256, columns=list(dict.fromkeys(wanted))):
+            for row in batch.to_pylist():
+                n += 1
+                yield table.task(n, row)
+    except Exception as exc:  # a corrupt row group: account for the rest of the file
+        raise InputError("E305", f"{label}: stopped reading after row {n} ({_safe(exc)})") from None
+
+
+def _jsonl_tasks(path: Path, columns: Columns) -> Iterator[Task]:
+    label = str(path)
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    with fh:
+        table = _TableRows(label, path.name, None, columns)
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (ValueError, UnicodeError) as exc:
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}",
+                                  InputError("E303", f"{label} line {n}: not valid JSON ({_safe(exc)})"))
+                continue
+            if not isinstance(row, dict):
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
+                    "E303", f"{label} line {n}: a JSON {type(row).__name__}, expected an object"))
+                continue
+            table._bind(list(row))
+            missing = table.missing_text_column()
+            if missing:
+                yield _error_task(_cell_str(row.get(table.id_col)) if table.id_col else f"{path.name}:{n}",
+                                  f"{label}:{n}", InputError(
+                                      "E302", f"{label} line {n}: no {columns.text!r} field"))
+                continue
+            yield table.task(n, row, where="line")
+
+
+def _frame_tasks(frame: Any, columns: Columns) -> Iterator[Task]:
+    label = "<dataframe>"
+    header = [str(c) for c in frame.columns]
+    table = _TableRows(label, "dataframe", header, columns)
+    missing = table.missing_text_column()
+    if missing:
+        yield _error_task("dataframe", label, missing)
+        return
+    names = list(frame.columns)
+    for n, values in enumerate(frame.itertuples(index=False, name=None), 1):
+        yield table.task(n, {str(k): v for k, v in zip(names, values)})
+
+
+def unique_ids(tasks: Iterable[Task], warn: Callable[[str], None] | None = None) -> Iterator[Task]:
+    """Make note ids unique in input order: the second ``x`` becomes ``x#2``, with a warning."""
+    seen: dict[str, int] = {}
+    for t in tasks:
+        nid = t.note_id
+        if nid in seen:
+            k = seen[nid]
+            while True:
+                k += 1
+                new = f"{nid}#{k}"
+                if new not in seen:
+                    break
+            seen[nid] = k
+            seen[new] = 1
+            msg = f"duplicate note id {nid!r} ({t.source}) renamed {new!r}"
+            if warn:
+                warn(msg)
+            t = replace(t, note_id=new, warnings=t.warnings + (msg,))
+        else:
+            seen[nid] = 1
+        yield t
+
+
+# --------------------------------------------------------------------------- checking
+def _r4(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def _join(codes: Iterable[str]) -> str:
+    return " ".join(codes)
+
+
+def check_tasks(tasks: list[Task], redact_evidence: bool = False) -> list[dict[str, list[dict]]]:
+    """Rows ``{"findings": [...], "codes": [...], "notes": [...]}`` per task, in order.
+
+    Runs in the main process or a worker; a note the pipeline fails on becomes an error row.
+    """
+    from .api import load
+    from .service import check_many
+
+    pipeline = load()
+    todo = [(t.note_id, t.text, t.codes or "") for t in tasks if t.text is not None]
+    try:
+        results = list(check_many(todo, pipeline=pipeline, strict=False))
+    except Exception:  # one bad note must not sink its chunk: redo one at a time
+        results = []
+        for item in todo:
+            try:
+                results.extend(check_many([item], pipeline=pipeline, strict=False))
+            except Exception as exc:
+                results.append(_failure(exc))
+    out = []
+    it = iter(results)
+    for t in tasks:
+        out.append(_error_rows(t) if t.text is None else _rows(t, next(it), redact_evidence))
+    return out
+
+
+def _failure(exc: Exception) -> InputError:
+    tb = exc.__traceback__
+    where = ""
+    while tb is not None:
+        where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return InputError("E201", f"checking failed: {exc.__class__.__name__} at {where} (a bug; please report it)")
+
+
+def _meta(t: Task) -> dict[str, Any]:
+    return {"note_id": t.note_id, "source": t.source, "surgeon": t.surgeon, "site": t.site, "date": t.date,
+            "month": t.month}
+
+
+def _error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
+    note = {**_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
+            "met": None, "missing": None, "completeness": None, "code_problems": None,
+            "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
+            "chars": len(t.text) if t.text is not None else None}
+    return {"findings": [], "codes": [], "notes": [note]}
+
+
+def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
+    if isinstance(result, InputError):
+        return _error_rows(t, result.code, f"{t.source}: {result.message}")
+    meta = _meta(t)
+    findings, codes = [], []
+    for r in sorted(result.results, key=lambda r: r.code):
+        flags = {"code": r.code, "billed": r.billed, "suggested": r.suggested}
+        s = r.summary
+        codes.append({**meta, **flags, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
+                      "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
+                      "supported": s.supported, "verdict": r.verdict or "", "verdict_message": r.verdict_message})
+        for f in sorted(r.findings, key=lambda f: f.item_id):
+            ev = f.evidence[0] if f.evidence else None
+            findings.append({**meta, **flags, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
+                             "severity": f.severity, "status": f.status, "message": f.message,
+                             "fix_hint": f.fix_hint or "",
+                             "evidence_text": "" if ev is None or redact else ev.text,
+                             "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
+                             "evidence_section": (ev.section or "") if ev else ""})
+    evaluated = sum(c["items_evaluated"] for c in codes)
+    met = sum(c["met"] for c in codes)
+    note = {**meta, "billed_codes": _join(result.billed), "suggested_codes": _join(result.suggested),
+            "codes_checked": _join(result.codes), "items_evaluated": evaluated, "met": met,
+            "missing": sum(c["missing"] for c in codes),
+            "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
+            "error_code": "", "error": "", "warning": "; ".join(t.warnings + tuple(result.warnings)),
+            "chars": len(t.text)}
+    return {"findings": findings, "codes": codes, "notes": [note]}
+
+
+# --------------------------------------------------------------------------- workers
+def _init_worker() -> None:
+    from .api import load
+    from .checklists import load_catalogue
+
+    load()
+    load_catalogue()
+
+
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    chunk: list[Task] = []
+    for t in tasks:
+        chunk.append(t)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool) -> Iterator[tuple[list[Task], list]]:
+    """(chunk, rows per task) in input order; with ``workers > 1`` chunks run in worker processes."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield chunk, check_tasks(chunk, redact)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")
+
+    def pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+
+    ex = pool()
+    window: deque = deque()
+    try:
+        def settle() -> tuple[list[Task], list]:
+            nonlocal ex
+            chunk, fut = window.popleft()
+            try:
+                return chunk, fut.result()
+            except BrokenProcessPool:
+                # a worker died (e.g. out of memory): retry this chunk note by note in a new pool
+                ex.shutdown(wait=False, cancel_futures=True)
+                ex = pool()
+                rows = []
+                for t in chunk:
+                    try:
+                        rows.extend(ex.submit(check_tasks, [t], redact).result())
+                    except BrokenProcessPool:
+                        ex.shutdown(wait=False, cancel_futures=True)
+                        ex = pool()
+                        rows.append(_error_rows(t, "E202", f"{t.source}: a worker process died checking this note"))
+                # chunks already submitted to the dead pool are resubmitted
+                for i, (c, _f) in enumerate(window):
+                    window[i] = (c, ex.submit(check_tasks, c, redact))
+                return chunk, rows
+
+        for chunk in chunks:
+            window.append((chunk, ex.submit(check_tasks, chunk, redact)))
+            if len(window) >= 2 * workers:
+                yield settle()
+        while window:
+            yield settle()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- sinks
+def output_paths(output: str | os.PathLike) -> dict[str, Path]:
+    """``{"findings": RESULTS.ext, "notes": RESULTS.notes.ext, "codes": RESULTS.codes.ext}``."""
+    out = Path(output)
+    ext = out.suffix.lower()
+    if ext not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: output must end in {', '.join(OUTPUT_SUFFIXES)}, not {ext or '(nothing)'!r}")
+    stem = out.with_suffix("")
+    return {"findings": out, "notes": Path(f"{stem}.notes{out.suffix}"), "codes": Path(f"{stem}.codes{out.suffix}")}
+
+
+def arrow_schema(table: str):
+    import pyarrow as pa
+
+    def typ(col: str):
+        return pa.int64() if col in _INT else pa.float64() if col in _FLOAT else pa.bool_() if col in _BOOL \
+            else pa.string()
+    return pa.schema([pa.field(c, typ(c)) for c in TABLES[table]])
+
+
+def _csv_value(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+class _Sink:
+    """Writes the rows of the three tables as they come; files appear (atomically) on close."""
+
+    flush_rows = 2000
+
+    def __init__(self, paths: dict[str, Path], stack: contextlib.ExitStack):
+        from .writers import atomic_writer
+
+        self.fmt = paths["findings"].suffix.lower()
+        self.buffers: dict[str, list[dict]] = {k: [] for k in TABLES}
+        self.handles = {}
+        self.writers = {}
+        binary = self.fmt == ".parquet"
+        for name, path in paths.items():
+            fh = stack.enter_context(atomic_writer(path, "wb" if binary else "w"))
+            self.handles[name] = fh
+            if self.fmt == ".parquet":
+                import pyarrow.parquet as pq
+
+                self.writers[name] = pq.ParquetWriter(fh, arrow_schema(name), compression="zstd")
+            elif self.fmt == ".csv":
+                self.writers[name] = csv.writer(fh, lineterminator="\n")
+                self.writers[name].writerow(TABLES[name])
+
+    def add(self, name: str, rows: list[dict]) -> None:
+        buf = self.buffers[name]
+        buf.extend(rows)
+        if len(buf) >= self.flush_rows:
+            self._flush(name)
+
+    def _flush(self, name: str) -> None:
+        rows = self.buffers[name]
+        if not rows:
+            return
+        cols = TABLES[name]
+        if self.fmt == ".parquet":
+            import pyarrow as pa
+
+            schema = arrow_schema(name)
+            self.writers[name].write_table(pa.Table.from_pydict({c: [r[c] for r in rows] for c in cols}, schema))
+        elif self.fmt == ".csv":
+            self.writers[name].writerows([_csv_value(r[c]) for c in cols] for r in rows)
+        else:
+            fh = self.handles[name]
+            for r in rows:
+                fh.write(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n")
+        rows.clear()
+
+    def close(self) -> None:
+        for name in TABLES:
+            self._flush(name)
+            if self.fmt == ".parquet":
+                self.writers[name].close()
+
+
+# --------------------------------------------------------------------------- the run
+@dataclass
+class Summary:
+    """Counts of one batch run (``notes`` counts every note row, errors included)."""
+
+    notes: int = 0
+    codes: int = 0
+    findings: int = 0
+    missing: int = 0
+    errors: int = 0
+    outputs: dict[str, Path] = field(default_factory=dict)
+    frames: dict[str, Any] = field(default_factory=dict)  # when collected
+
+    def line(self) -> str:
+        return (f"notes {self.notes}, codes {self.codes}, findings {self.findings} (missing {self.missing}), "
+                f"errors {self.errors}")
+
+
+def count_inputs(inputs: Iterable[Any], columns: Columns = Columns()) -> int | None:
+    """Cheap count of the notes in ``inputs`` for a progress bar (None when it cannot be had)."""
+    total = 0
+    try:
+        for inp in inputs:
+            if _is_frame(inp):
+                total += len(inp)
+                continue
+            path = Path(inp)
+            kind = TABLE_SUFFIXES.get(path.suffix.lower())
+            if path.is_dir():
+                total += sum(1 for _ in iter_note_paths([path], NOTE_SUFFIXES))
+            elif kind == "parquet":
+                import pyarrow.parquet as pq
+
+                total += pq.ParquetFile(path).metadata.num_rows
+            elif kind == "jsonl":
+                with open(path, "rb") as fh:
+                    total += sum(1 for line in fh if line.strip())
+            elif kind == "csv":
+                with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+                    csv.field_size_limit(MAX_BYTES + 1)
+                    total += max(0, sum(1 for row in csv.reader(fh) if row) - 1)
+            else:
+                total += 1
+    except Exception:  # a broken input is reported by the run itself
+        return None
+    return total
+
+
+def _progress(enabled: bool, total: int | None):
+    if not enabled:
+        return contextlib.nullcontext(None)
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:.1f} notes/s" if task.speed else "-- notes/s")
+
+    return Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn(), console=Console(file=sys.stderr),
+                    transient=False)
+
+
+def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *, columns: Columns = Columns(),
+        workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
+        collect: bool = False, warn: Callable[[str], None] | None = None,
+        error: Callable[[str], None] | None = None) -> Summary:
+    """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
+
+    ``warn`` / ``error`` receive one line per duplicate id or bad input (never note text).
+    """
+    if isinstance(inputs, (str, os.PathLike)) or _is_frame(inputs):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, not {workers}")
+    paths = output_paths(output) if output is not None else {}
+    warn = warn or log.warning
+    error = error or log.error
+    summary = Summary(outputs=paths)
+    collected: dict[str, list[dict]] = {k: [] for k in TABLES}
+    total = count_inputs(inputs, columns) if progress else None
+    tasks = unique_ids(iter_tasks(inputs, columns), warn)
+    with contextlib.ExitStack() as stack:
+        sink = _Sink(paths, stack) if paths else None
+        bar = stack.enter_context(_progress(progress, total))
+        task_id = bar.add_task("checking", total=total) if bar is not None else None
+        for chunk, rows in _checked(_chunks(tasks, chunk_size), workers, redact_evidence):
+            for t, r in zip(chunk, rows):
+                note = r["notes"][0]
+                summary.notes += 1
+                summary.codes += len(r["codes"])
+                summary.findings += len(r["findings"])
+                summary.missing += sum(1 for f in r["findings"] if f["status"] == "missing")
+                if note["error_code"]:
+                    summary.errors += 1
+                    error(f"[{note['error_code']}] {note['error']}")
+                for name in TABLES:
+                    if sink is not None:
+                        sink.add(name, r[name])
+                    if collect:
+                        collected[name].extend(r[name])
+            if bar is not None:
+                bar.advance(task_id, len(chunk))
+        if sink is not None:
+            sink.close()
+    if collect:
+        summary.frames = {name: to_frame(name, rows) for name, rows in collected.items()}
+    return summary
+
+
+def to_frame(name: str, rows: list[dict]):
+    """Rows of table ``name`` as a DataFrame with the fixed columns and nullable dtypes."""
+    import pandas as pd
+
+    cols = TABLES[name]
+    frame = pd.DataFrame({c: [r[c] for r in rows] for c in cols}, columns=list(cols))
+    for c in cols:
+        if c in _INT:
+            frame[c] = frame[c].astype("Int64")
+        elif c in _FLOAT:
+            frame[c] = frame[c].astype("Float64")
+        elif c in _BOOL:
+            frame[c] = frame[c].astype("boolean")
+        else:
+            frame[c] = frame[c].astype(object)
+    return frame
+
+
+def read_table(path: str | os.PathLike):
+    """Read one output table back as a DataFrame (by extension)."""
+    import pandas as pd
+
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext == ".parquet":
+        return pd.read_parquet(p, dtype_backend="numpy_nullable")
+    if ext == ".csv":
+        return pd.read_csv(p, dtype=str, keep_default_na=False)
+    if ext == ".jsonl":
+        return pd.read_json(p, lines=True, dtype=False)
+    raise ValueError(f"{p}: not a results table (.parquet, .csv, .jsonl)")
+
+
+__all__ = ["Columns", "Summary", "Task", "run", "iter_tasks", "unique_ids", "check_tasks", "output_paths",
+           "read_table", "count_inputs", "normalize_date", "FINDINGS_COLUMNS", "CODES_COLUMNS", "NOTES_COLUMNS",
+           "TABLES"]

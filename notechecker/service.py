@@ -1,0 +1,258 @@
+"""The Python API of the three workflows: check one note, check many, scan a batch.
+
+Pure glue: text -> ``Pipeline`` facts -> ``scoring.score`` (checklist findings per
+code) + ``coding.validate`` (code conclusions) -> one immutable :class:`CheckResult`
+of plain values. Every evidence quote is ``{text, start, end, section}`` with
+``note[start:end] == text``.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from .checklists import SEVERITIES, Catalogue, load_catalogue
+from .coding import Conclusion, validate
+from .facts import Facts
+from .scoring import CodeSummary, Finding, score
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .api import Pipeline
+
+#: Severity of a coding conclusion, for ``--fail-on`` and for sorting problems first.
+VERDICT_SEVERITY = {
+    "wrong_code": "error", "unbundle": "error", "missing_primary": "error",
+    "modifier_needed": "warning", "coder_review": "warning", "outside_scope": "info", "supported": None,
+}
+#: Most to least serious; the verdict shown for a code is the first one found here.
+VERDICT_ORDER = ("wrong_code", "unbundle", "missing_primary", "modifier_needed", "coder_review",
+                 "outside_scope", "supported")
+
+_CODE_TOKEN = re.compile(r"(?<![0-9A-Z])(?P<code>\d{4}[0-9A-Z])(?P<mods>(?:\s*-\s*[0-9A-Z]{2}(?![0-9A-Z]))*)"
+                         r"(?:\s*[X*]\s*(?P<n>\d{1,2}))?(?![0-9A-Z])", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def split_codes(value: str | Iterable[str] | None) -> tuple[list[str], list[str]]:
+    """Billed codes -> (one token per unit like ``22852-59``, unreadable tokens).
+
+    Codes may be separated by commas, semicolons or white space; ``22853 x2`` means two units.
+    """
+    if value is None:
+        return [], []
+    raw = value if isinstance(value, str) else " ; ".join(str(v) for v in value if v is not None)
+    tokens: list[str] = []
+    for m in _CODE_TOKEN.finditer(raw):
+        mods = "".join(f"-{x.strip()}" for x in m.group("mods").upper().split("-") if x.strip())
+        tokens.extend([m.group("code").upper() + mods] * max(1, int(m.group("n") or 1)))
+    leftover = _SEPARATORS.split(_CODE_TOKEN.sub(" ", raw))
+    return tokens, [t for t in leftover if t]
+
+
+def base_code(token: str) -> str:
+    """``22852-59`` -> ``22852``."""
+    return token.split("-")[0]
+
+
+def _unique(xs: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(xs))
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """One checked code: its checklist findings and summary, and what the coding model concluded."""
+
+    code: str
+    family: str | None
+    billed: bool
+    suggested: bool
+    summary: CodeSummary
+    findings: tuple[Finding, ...]
+    conclusions: tuple[Conclusion, ...]  # coding conclusions naming this code
+
+    @property
+    def verdict(self) -> str | None:
+        """The most serious coding verdict about this code (None when the coding model said nothing)."""
+        verdicts = {c.verdict for c in self.conclusions}
+        return next((v for v in VERDICT_ORDER if v in verdicts), None)
+
+    @property
+    def verdict_message(self) -> str:
+        v = self.verdict
+        return " ".join(_unique(c.message for c in self.conclusions if c.verdict == v)) if v else ""
+
+    @property
+    def met(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status == "met")
+
+    @property
+    def unmet(self) -> tuple[Finding, ...]:
+        """Findings not met (missing, negated, conflicting), most severe first."""
+        return tuple(sorted((f for f in self.findings if f.status != "met"),
+                            key=lambda f: (SEVERITIES.index(f.severity), f.item_id)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "family": self.family, "billed": self.billed, "suggested": self.suggested,
+                "supported": self.summary.supported, "verdict": self.verdict,
+                "verdict_message": self.verdict_message, "summary": self.summary.to_dict(),
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Everything ``check`` found about one note, as plain values."""
+
+    note_id: str
+    facts: Facts
+    codes: tuple[str, ...]  # checked: billed codes if given, else suggested ones
+    billed: tuple[str, ...]  # as billed, one token per unit (``22852-59``); empty when none given
+    suggested: tuple[str, ...]  # facts.suggested_cpt, one per unit
+    results: tuple[CodeCheck, ...]
+    conclusions: tuple[Conclusion, ...]
+    table_version: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for r in self.results for f in r.findings)
+
+    @property
+    def problems(self) -> tuple[Conclusion, ...]:
+        """Coding conclusions other than ``supported``, most serious first."""
+        return tuple(sorted((c for c in self.conclusions if c.verdict != "supported"),
+                            key=lambda c: VERDICT_ORDER.index(c.verdict) if c.verdict in VERDICT_ORDER else 99))
+
+    def worst_severity(self) -> str | None:
+        """Most serious severity among unmet findings and code problems (``error``, ``warning``, ``info``)."""
+        levels = [f.severity for f in self.findings if f.status != "met"]
+        levels += [VERDICT_SEVERITY.get(c.verdict) or "info" for c in self.problems]
+        return min(levels, key=SEVERITIES.index, default=None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; every evidence is ``{text, start, end, section}``."""
+        return {
+            "note_id": self.note_id,
+            "codes": list(self.codes),
+            "billed": list(self.billed),
+            "suggested": list(self.suggested),
+            "table_version": self.table_version,
+            "worst_severity": self.worst_severity(),
+            "results": [r.to_dict() for r in self.results],
+            "conclusions": [c.to_dict() for c in self.conclusions],
+            "warnings": list(self.warnings),
+            "facts": self.facts.to_dict(),
+        }
+
+
+def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
+             catalogue: Catalogue | None = None, strict: bool = True) -> CheckResult:
+    """Score and validate already-extracted facts. ``strict``: an unreadable code raises ValueError
+    (else it is dropped with a warning)."""
+    cat = catalogue or load_catalogue()
+    tokens, bad = split_codes(codes)
+    warnings: list[str] = []
+    if bad:
+        msg = f"unreadable billed code(s) {', '.join(repr(b) for b in bad)}; expected e.g. 22852, 22852-59, 22853 x2"
+        if strict:
+            raise ValueError(f"[NC110] {msg}")
+        warnings.append(f"ignored {msg}")
+    billed = tuple(tokens)
+    suggested = tuple(facts.suggested_cpt)
+    checked = _unique(base_code(t) for t in billed) if billed else _unique(suggested)
+    report = validate(facts, list(billed) if billed else None, catalogue=cat)
+    billed_codes = {base_code(t) for t in billed}
+    results = tuple(
+        CodeCheck(code=r.code, family=r.family, billed=r.code in billed_codes, suggested=r.code in suggested,
+                  summary=r.summary, findings=r.findings,
+                  conclusions=tuple(c for c in report.conclusions if r.code in c.codes))
+        for r in score(facts, checked, cat))
+    return CheckResult(note_id=facts.note_id, facts=facts, codes=tuple(r.code for r in results), billed=billed,
+                       suggested=suggested, results=results, conclusions=report.conclusions,
+                       table_version=report.table_version, warnings=tuple(facts.warnings) + tuple(warnings))
+
+
+def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,
+          pipeline: Pipeline | None = None, catalogue: Catalogue | None = None) -> CheckResult:
+    """Check one note against its billed ``codes`` (or, when none are given, the codes it supports).
+
+    ``codes``: ``"22852, 22853 x2"`` or ``["22852-59", "22853"]``; a code that cannot be read
+    raises ValueError.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"check() takes the note text as str, not {type(text).__name__}")
+    if pipeline is None:
+        from .api import load
+
+        pipeline = load()
+    if codes is not None:
+        _raise_on_bad(codes)
+    return assemble(pipeline.facts(text, note_id), codes, catalogue=catalogue)
+
+
+def _raise_on_bad(codes: str | Iterable[str]) -> None:
+    _, bad = split_codes(codes)
+    if bad:
+        raise ValueError(f"[NC110] unreadable billed code(s) {', '.join(repr(b) for b in bad)}; "
+                         f"expected e.g. 22852, 22852-59, 22853 x2")
+
+
+def check_many(items: Iterable[str | tuple], codes: str | Iterable[str] | None = None, *,
+               pipeline: Pipeline | None = None, catalogue: Catalogue | None = None, batch_size: int = 32,
+               strict: bool = True) -> Iterator[CheckResult]:
+    """Check many notes, streamed through ``nlp.pipe`` batching.
+
+    ``items``: texts (ids ``note-1``, ``note-2`` ...), ``(note_id, text)`` pairs, or
+    ``(note_id, text, codes)`` triples whose codes override ``codes`` for that note.
+    """
+    if pipeline is None:
+        from .api import load
+
+        pipeline = load()
+    cat = catalogue or load_catalogue()
+    if codes is not None and strict:
+        _raise_on_bad(codes)
+    pending: deque = deque()
+
+    def pairs() -> Iterator[tuple[str, str]]:
+        for i, item in enumerate(items, 1):
+            if isinstance(item, str):
+                note_id, text, note_codes = f"note-{i}", item, codes
+            elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
+                note_id, text = str(item[0]), item[1]
+                note_codes = item[2] if len(item) == 3 and item[2] is not None else codes
+            else:
+                raise TypeError(f"check_many item {i}: expected a text, (note_id, text) or "
+                                f"(note_id, text, codes), not {type(item).__name__}")
+            if not isinstance(text, str):
+                raise TypeError(f"check_many item {i} ({note_id}): text must be str, not {type(text).__name__}")
+            if strict and note_codes is not None and note_codes is not codes:
+                _raise_on_bad(note_codes)
+            pending.append(note_codes)
+            yield note_id, text
+
+    for facts in pipeline.facts_many(pairs(), batch_size=batch_size):
+        yield assemble(facts, pending.popleft(), catalogue=cat, strict=strict)
+
+
+def scan(inputs, output=None, *, text_column: str = "text", id_column: str = "note_id",
+         codes_column: str | None = None, surgeon_column: str | None = None, date_column: str | None = None,
+         site_column: str | None = None, workers: int = 1, redact_evidence: bool = False,
+         progress: bool = False) -> dict[str, pd.DataFrame]:
+    """Check a batch and return its tables ``{"findings", "notes", "codes"}`` as DataFrames.
+
+    ``inputs``: folders of ``.txt`` notes, ``.txt`` files, CSV / TSV / Parquet / JSONL tables,
+    or pandas DataFrames. Optional metadata columns default to common names (``codes``,
+    ``surgeon``, ``date``, ``site``). With ``output`` (``.parquet``, ``.csv``, ``.jsonl``)
+    the three files are written as well. Bad inputs become error rows in ``notes``.
+    For batches too large for memory use ``batch.run`` (or ``notechecker scan``), which streams.
+    """
+    from .batch import Columns, run
+
+    cols = Columns(text=text_column, id=id_column, codes=codes_column, surgeon=surgeon_column,
+                   date=date_column, site=site_column)
+    summary = run(inputs, output, columns=cols, workers=workers, redact_evidence=redact_evidence,
+                  progress=progress, collect=True)
+    return summary.frames

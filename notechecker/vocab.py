@@ -36,7 +36,7 @@ _CONTEXT_KEYS = {"literal", "category", "direction", "pattern", "max_scope", "ma
                  "allowed_types", "excluded_types", "terminated_by"}
 _TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "context_kinds", "hardware", "when_removed",
                      "resolve_fusion", "resolve_interbody"}
-_ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any"}
+_ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any", "gate"}
 
 
 def patterns_dir(path: str | os.PathLike | None = None) -> Path:
@@ -113,6 +113,7 @@ class ElementSpec:
     min_words: int = 1
     needs_any: tuple[re.Pattern, ...] = ()
     matcher: re.Pattern | None = None
+    gate: tuple[str, ...] = ()  # lower-case words; no word in the note -> no cue can match
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,9 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             bad = [s for s in spec.get(key, []) if s not in known_sections]
             if bad:
                 raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
+        for key in ("cues", "none_cues", "needs_any"):
+            for c in spec.get(key, []):
+                _compile(path, f"element '{name}' field '{key}'", c)  # names the bad one
         cues = [lower_pattern(c) for c in spec.get("cues", [])]
         nones = [lower_pattern(c) for c in spec.get("none_cues", [])]
         parts = []
@@ -279,7 +283,11 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
                 matcher = re.compile("|".join(parts))
             except re.error as exc:
                 raise PatternError("E011", f"{path}: element '{name}': cues do not combine: {exc}") from None
+        gate = spec.get("gate") or []
+        if not isinstance(gate, list) or not all(isinstance(g, str) and g == g.lower() and g for g in gate):
+            raise PatternError("E012", f"{path}: element '{name}': field 'gate': expected a list of lower-case words")
         out[name] = ElementSpec(
+            gate=tuple(gate),
             matcher=matcher,
             name=name,
             sections=tuple(spec.get("sections", [])),

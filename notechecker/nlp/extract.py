@@ -21,7 +21,7 @@ from .._extensions import note_text
 from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
 from ..vocab import ASCII_LOWER, ElementSpec, Patterns
 from . import levels as lv
-from .pipeline import TARGET_GROUP
+from .pipeline import CUE_GROUP, TARGET_GROUP
 
 #: Sections whose content is history or pathology, not what this operation did.
 NON_OPERATIVE_SECTIONS = frozenset({
@@ -212,7 +212,7 @@ class Extractor:
         # targets -> hits, pruned to the longest per label
         hits_by_label: dict[str, list[_Hit]] = defaultdict(list)
         assertions = self._assertions(doc)
-        for span in doc.spans[TARGET_GROUP]:
+        for span in (*doc.spans[TARGET_GROUP], *doc.spans.get(CUE_GROUP, ())):
             vw = self._value(span)
             if vw is None:
                 continue
@@ -679,7 +679,7 @@ class Extractor:
 
     @staticmethod
     def _element_from_cues(lowered, text, spec: ElementSpec, section_at) -> Element | None:
-        if spec.matcher is None:
+        if spec.matcher is None or (spec.gate and not any(g in lowered for g in spec.gate)):
             return None
         for m in spec.matcher.finditer(lowered):
             sec = section_at(m.start())

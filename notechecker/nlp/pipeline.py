@@ -1,7 +1,7 @@
 """Assemble the medspaCy pipeline on a blank English model.
 
-    tokenizer -> notechecker_sentences -> medspacy_target_matcher -> medspacy_sectionizer
-              -> medspacy_context -> notechecker_abbreviations
+    tokenizer -> notechecker_sentences -> medspacy_target_matcher -> notechecker_cues
+              -> medspacy_sectionizer -> medspacy_context -> notechecker_abbreviations
 
 All vocabularies come from ``patterns/`` (see notechecker.patterns). Targets go to
 the span group ``doc.spans["targets"]`` (overlaps kept; medspaCy's ``result_type=
@@ -20,6 +20,10 @@ from . import segmenter  # noqa: F401  (registers notechecker_sentences)
 from .abbreviations import make_abbreviations  # noqa: F401  (registers the factory)
 
 TARGET_GROUP = "targets"
+#: Target labels ConText never needs to assess (what was done, brand names): kept in
+#: their own span group so ConText compares fewer modifier-target pairs.
+CUE_GROUP = "cues"
+CUE_LABELS = frozenset({"ACTION", "BRAND"})
 
 #: ConText category -> the Span extension it sets (registered in _extensions).
 CONTEXT_ATTRS = {
@@ -30,6 +34,18 @@ CONTEXT_ATTRS = {
     "FAMILY": {"is_family": True},
     "CONSENT_RISK": {"is_risk": True},
 }
+
+
+@Language.component("notechecker_cues", assigns=["doc.spans"])
+def split_cues(doc):
+    """Move action and brand matches out of the targets group into ``doc.spans["cues"]``."""
+    targets = doc.spans[TARGET_GROUP]
+    keep, cues = [], []
+    for span in targets:
+        (cues if span.label_ in CUE_LABELS else keep).append(span)
+    doc.spans[TARGET_GROUP] = keep
+    doc.spans[CUE_GROUP] = cues
+    return doc
 
 
 def _one_text_regex_matcher(vocab):
@@ -93,6 +109,8 @@ def build(patterns: Patterns | None = None) -> Language:
     matcher.add([TargetRule(literal=t.literal, category=t.category, pattern=t.pattern,
                             metadata={"value": t.value, "weight": t.weight})
                  for t in patterns.targets])
+
+    nlp.add_pipe("notechecker_cues")
 
     sectionizer = nlp.add_pipe("medspacy_sectionizer", config={
         "rules": None, "input_span_type": "group", "span_group_name": TARGET_GROUP,

@@ -1,5 +1,7 @@
 """Every custom spaCy extension notechecker uses, declared as data in one place."""
-from spacy.tokens import Doc, Span
+import bisect
+
+from spacy.tokens import Doc, Span, Token
 
 SPAN_EXTENSIONS = {
     # set by ConText (see nlp.pipeline.CONTEXT_ATTRS); medspaCy registers the first five
@@ -15,8 +17,31 @@ DOC_EXTENSIONS = {
 }
 
 
+def _token_section(token):
+    """The medspaCy Section a token lies in, found from ``doc._.sections`` when asked."""
+    sections = token.doc._.sections
+    if not sections:
+        return None
+    starts = [s.section_span[0] for s in sections]
+    i = bisect.bisect_right(starts, token.i) - 1
+    if i >= 0 and token.i < sections[i].section_span[1]:
+        return sections[i]
+    return None
+
+
+def _ignore(token, value) -> None:
+    """medspaCy's Sectionizer writes every token's section; the getter computes it instead."""
+
+
 def register() -> None:
-    """Register the extensions once (existing ones are left alone)."""
+    """Register the extensions once (existing ones are left alone).
+
+    ``token._.section`` is re-declared as a computed attribute: medspaCy stores it on
+    every token (~800 Python assignments a note, half the Sectionizer's time); reading
+    it from ``doc._.sections`` on demand gives the same answer for the few who ask.
+    """
+    if Token.get_extension("section") != (None, None, _token_section, _ignore):
+        Token.set_extension("section", getter=_token_section, setter=_ignore, force=True)
     for name, kw in SPAN_EXTENSIONS.items():
         if not Span.has_extension(name):
             Span.set_extension(name, **kw)

@@ -154,3 +154,31 @@ def test_evidence_offsets_on_every_sample_note(pipeline, note_id):
     for e in spans:
         assert 0 <= e["start"] <= e["end"] <= len(text)
         assert text[e["start"]:e["end"]] == e["text"]
+
+
+def test_heading_scan_agrees_with_the_heading_rules(pipeline):
+    """The one-scan heading matcher finds exactly what the rules' regexes (sections.yaml) find."""
+    import re
+
+    from notechecker.nlp.pipeline import _HEADING_LINE, heading_regex
+    from notechecker.vocab import load_patterns
+    from tests.test_vocab import CORPUS
+
+    sections = load_patterns().sections
+    lookup = {" ".join(t.lower().split()): c for c, ts in sections.items() for t in ts}
+    rules = {c: re.compile(heading_regex(ts), re.IGNORECASE) for c, ts in sections.items()}
+    for path in CORPUS:
+        text = path.read_bytes().decode("utf-8")
+        by_rules = {(m.start(), m.end()) for rx in rules.values() for m in rx.finditer(text)}
+        by_scan = {m.span() for m in _HEADING_LINE.finditer(text) if " ".join(m.group("h").lower().split()) in lookup}
+        assert by_scan == by_rules, (path.name, sorted(by_rules ^ by_scan)[:5])
+
+
+def test_medspacy_section_attributes_still_answer(pipeline):
+    """token._.section / span._.section_category come from doc._.sections (computed on demand)."""
+    doc = pipeline.nlp("PROCEDURE: Removal of hardware.\n\nCOMPLICATIONS: None.\n")
+    cats = [t._.section.category for t in doc]
+    assert cats[:6] == ["procedures"] * 6 and cats[-3:] == ["complications"] * 3
+    none_span = doc[9:10]
+    assert none_span.text == "None" and none_span._.section_category == "complications"
+    assert [s.category for s in doc._.sections] == ["procedures", "complications"]

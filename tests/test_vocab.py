@@ -22,15 +22,32 @@ def test_vocabularies_load():
     assert p.context_kinds["pedicle_screw"]["screws"] == "pedicle_screw"
 
 
-@pytest.mark.parametrize("name", sorted(n for n, s in load_patterns().elements.items() if s.gate))
-def test_element_gate_never_hides_a_match(name):
-    """A gate only skips work: wherever a cue matches, one of the gate words is in the note."""
+@pytest.mark.parametrize("name", sorted(n for n, s in load_patterns().elements.items() if s.matcher is not None))
+def test_every_cue_match_contains_a_gate_word(name):
+    """Cues run only around gate words, so every match must contain one (and be shorter than the window)."""
+    from notechecker.nlp.extract import GATE_WINDOW
+
     spec = load_patterns().elements[name]
+    assert spec.gate, f"element {name} has cues but no gate"
     for path in CORPUS:
         lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
         for m in spec.matcher.finditer(lowered):
-            assert any(g in m.group(0) or g in lowered for g in spec.gate), (path.name, m.group(0))
-            assert any(g in lowered[max(0, m.start() - 40):m.end() + 40] for g in spec.gate), (path.name, m.group(0))
+            assert any(g in m.group(0) for g in spec.gate), (path.name, m.group(0))
+            assert len(m.group(0)) < GATE_WINDOW, (path.name, len(m.group(0)))
+
+
+def test_gated_search_finds_what_a_full_scan_finds(pipeline):
+    """Element evidence is the same whether the cues scan the whole note or only gate windows."""
+    from notechecker.nlp.extract import Extractor
+
+    p = load_patterns()
+    for path in CORPUS:
+        text = path.read_text(encoding="utf-8")
+        lowered = text.translate(ASCII_LOWER)
+        for spec in p.elements.values():
+            full = next((m.span() for m in spec.matcher.finditer(lowered)), None) if spec.matcher else None
+            gated = Extractor._first_gated_match(lowered, spec)
+            assert (gated.span() if gated else None) == full, (path.name, spec.name)
 
 
 def test_lower_pattern_keeps_escapes():

@@ -38,6 +38,8 @@ OWN_LEVEL_PROCEDURES = frozenset({
     "interbody_fusion_anterior", "interbody_fusion_posterior", "interbody_fusion_lateral", "exploration_of_fusion",
     "disc_arthroplasty", "kyphoplasty", "vertebroplasty", "deformity_correction",
 })
+#: Characters searched on each side of a gate word (longer than any element cue match).
+GATE_WINDOW = 600
 #: Where the note narrates the operation itself (None: a note without headings).
 OPERATIVE_NARRATIVE = frozenset({"description", None})
 #: Imaging that is never taken during the operation itself.
@@ -678,10 +680,44 @@ class Extractor:
         return None
 
     @staticmethod
-    def _element_from_cues(lowered, text, spec: ElementSpec, section_at) -> Element | None:
-        if spec.matcher is None or (spec.gate and not any(g in lowered for g in spec.gate)):
-            return None
-        for m in spec.matcher.finditer(lowered):
+    def _gate_windows(lowered: str, gate) -> list[tuple[int, int]]:
+        """Merged windows of GATE_WINDOW characters around each occurrence of a gate word."""
+        n = len(lowered)
+        spans = []
+        for word in gate:
+            i = lowered.find(word)
+            while i != -1:
+                spans.append((max(0, i - GATE_WINDOW), min(n, i + len(word) + GATE_WINDOW)))
+                i = lowered.find(word, i + 1)
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+    @classmethod
+    def _gated_matches(cls, lowered: str, spec: ElementSpec):
+        """Cue matches in text order, searching only the windows around gate words.
+
+        Exact when every match contains a gate word and is shorter than GATE_WINDOW
+        (tests/test_vocab.py checks both on real notes); ``pos``/``endpos`` keep ``\\b``
+        honest at a window's start, and a window never ends inside a match.
+        """
+        if spec.matcher is None:
+            return
+        for a, b in cls._gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]:
+            yield from spec.matcher.finditer(lowered, a, b)
+
+    @classmethod
+    def _first_gated_match(cls, lowered: str, spec: ElementSpec):
+        return next(cls._gated_matches(lowered, spec), None)
+
+    @classmethod
+    def _element_from_cues(cls, lowered, text, spec: ElementSpec, section_at) -> Element | None:
+        for m in cls._gated_matches(lowered, spec):
             sec = section_at(m.start())
             if sec in spec.exclude_sections:
                 continue

@@ -48,28 +48,40 @@ def split_cues(doc):
     return doc
 
 
-def _one_text_regex_matcher(vocab):
-    """medspaCy's RegexMatcher, but reading ``doc.text`` once per Doc.
+#: A line that could be a heading: optional numbering, up to 80 characters, then a
+#: colon, " - ", or the end of the line. The text before is looked up among the headings.
+_HEADING_LINE = re.compile(
+    r"(?im)^[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?P<h>[a-z][^:\r\n]{0,80}?)(?:[ \t]*\((?:es|s)\))?"
+    r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
 
-    medspaCy 1.3.1 rebuilds ``doc.text_with_ws`` for every pattern: with one heading
-    rule per section category that is ~25 copies of the note per Doc, 80% of the
-    Sectionizer's time. Same matches, same alignment (expand to token boundaries).
+
+def _heading_matcher(vocab):
+    """Stands in for the Sectionizer's regex matcher: one scan of the note per Doc.
+
+    medspaCy 1.3.1's RegexMatcher runs every rule's regex over a fresh copy of
+    ``doc.text_with_ws``: with one rule per section category that is ~25 scans and
+    copies a note. This finds heading-shaped line starts in one scan and looks the
+    heading up; the rules' own regexes (:func:`heading_regex`) state the same
+    grammar and stay on the rules for anyone reading or exporting them.
     """
     from medspacy.common.regex_matcher import RegexMatcher
 
-    class OneTextRegexMatcher(RegexMatcher):
+    class HeadingMatcher(RegexMatcher):
+        headings: dict = {}
+
         def __call__(self, doc):
             text = note_text(doc)
             matches = []
-            for match_id, patterns in self._patterns.items():
-                for pattern in patterns:
-                    for m in pattern.finditer(text):
-                        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
-                        if span is not None and len(span):
-                            matches.append((match_id, span.start, span.end))
+            for m in _HEADING_LINE.finditer(text):
+                match_id = self.headings.get(" ".join(m.group("h").lower().split()))
+                if match_id is None:
+                    continue
+                span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                if span is not None and len(span):
+                    matches.append((match_id, span.start, span.end))
             return matches
 
-    return OneTextRegexMatcher(vocab)
+    return HeadingMatcher(vocab)
 
 
 def _quiet_pyrush() -> None:
@@ -117,9 +129,13 @@ def build(patterns: Patterns | None = None) -> Language:
         "span_attrs": None,  # section assertions are applied in extract (SECTION_ASSERTION)
     })
     # private attribute of medspaCy's Sectionizer/MedspacyMatcher: swapped before any rule is added
-    sectionizer._Sectionizer__matcher._MedspacyMatcher__regex_matcher = _one_text_regex_matcher(nlp.vocab)
-    sectionizer.add([SectionRule(literal=category, category=category, pattern=heading_regex(headings))
-                     for category, headings in patterns.sections.items()])
+    headings = _heading_matcher(nlp.vocab)
+    sectionizer._Sectionizer__matcher._MedspacyMatcher__regex_matcher = headings
+    section_rules = [SectionRule(literal=category, category=category, pattern=heading_regex(titles))
+                     for category, titles in patterns.sections.items()]
+    sectionizer.add(section_rules)
+    headings.headings = {" ".join(t.lower().split()): nlp.vocab.strings[rule._rule_id]
+                         for rule in section_rules for t in patterns.sections[rule.category]}
 
     context = nlp.add_pipe("medspacy_context", config={
         "rules": None, "input_span_type": "group", "span_group_name": TARGET_GROUP,

@@ -1,0 +1,104 @@
+"""Write the report tables to an Excel workbook (openpyxl), one table per sheet.
+
+Each sheet: a bold header row with the people-facing column names, frozen below the
+header (and right of the first column), an autofilter, column widths set from the
+content, shares formatted as percentages. An empty table keeps its header and says
+why it is empty on the row below. Written in openpyxl's write-only mode, so a large
+batch streams out instead of building every cell in memory.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+
+from ..writers import atomic_writer
+from . import tables
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="E8EDF2")
+HEADER_ALIGN = Alignment(vertical="top", wrap_text=True)
+WRAP_ALIGN = Alignment(vertical="top", wrap_text=True)
+MIN_WIDTH, MAX_WIDTH = 8, 60
+#: Excel refuses cells longer than this.
+MAX_CELL = 32767
+
+
+def _value(value):
+    """A cell value openpyxl accepts: plain Python numbers, bools and strings; NaN as blank."""
+    if value is None:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, str):
+        text = value[:MAX_CELL]
+        return "'" + text if text.startswith("=") else text  # never a formula
+    return str(value)
+
+
+def _width(df: pd.DataFrame, col: str) -> float:
+    header = len(str(tables.COLUMN_LABELS.get(col, col)))
+    if col in tables.PERCENT_COLUMNS:
+        return max(MIN_WIDTH, header + 2)
+    longest = max((len(str(v)) for v in df[col].head(2000)), default=0)
+    return max(MIN_WIDTH, min(MAX_WIDTH, max(header, longest) + 2))
+
+
+def write_sheet(ws, df: pd.DataFrame, *, empty_message: str = "") -> None:
+    """``df`` into a write-only worksheet ``ws`` from A1, formatted (widths and panes set first)."""
+    columns = list(df.columns)
+    widths = {col: _width(df, col) for col in columns}
+    for idx, col in enumerate(columns, 1):
+        ws.column_dimensions[get_column_letter(idx)].width = widths[col]
+    ws.freeze_panes = "B2" if len(columns) > 1 else "A2"
+    if len(df) and columns:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
+    header = []
+    for col in columns:
+        cell = WriteOnlyCell(ws, value=tables.COLUMN_LABELS.get(col, col))
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
+        header.append(cell)
+    ws.append(header)
+    formats = {i: "0.0%" if col in tables.PERCENT_COLUMNS else "0.0" if col in tables.RATIO_COLUMNS else None
+               for i, col in enumerate(columns)}
+    wrap = {i for i, col in enumerate(columns) if widths[col] >= MAX_WIDTH}
+    styled = {i for i, f in formats.items() if f} | wrap
+    for row in df.itertuples(index=False, name=None):
+        out = []
+        for i, value in enumerate(row):
+            value = _value(value)
+            if i in styled:
+                cell = WriteOnlyCell(ws, value=value)
+                if formats[i]:
+                    cell.number_format = formats[i]
+                if i in wrap:
+                    cell.alignment = WRAP_ALIGN
+                value = cell
+            out.append(value)
+        ws.append(out)
+    if not len(df):
+        cell = WriteOnlyCell(ws, value=empty_message or "No rows.")
+        cell.font = Font(italic=True)
+        ws.append([cell])
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path, *, title: str = "Documentation gap report",
+                   messages: dict[str, str] | None = None) -> None:
+    """One sheet per table, in the dict's order, written atomically to ``path``."""
+    messages = messages or {}
+    wb = Workbook(write_only=True)
+    for name, df in sheets.items():
+        write_sheet(wb.create_sheet(title=name[:31]), df, empty_message=messages.get(name, ""))
+    wb.properties.title = title
+    wb.properties.creator = "notechecker"
+    with atomic_writer(path, "wb") as fh:
+        wb.save(fh)

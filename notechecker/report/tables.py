@@ -1,0 +1,382 @@
+"""The report's tables: pure pandas aggregations of the scan tables.
+
+Each function takes a :class:`~notechecker.report.load.Results` and returns a
+DataFrame with a fixed column order (the ``*_COLUMNS`` tuple beside it), empty but
+with those columns when there is nothing to count. They neither read files nor draw.
+
+Definitions used throughout:
+
+- a *finding* is one checklist item evaluated for one code of one note;
+- a *gap* is a finding whose status is not ``met`` (``missing``, ``negated`` or
+  ``conflicting``); ``missing`` counts gaps of all three statuses;
+- *completeness* is met / evaluated over the findings of a group (pooled, so a note
+  with many items weighs more than one with few), from 0 to 1; NaN with no findings;
+- a note is *unreadable* when the notes table gives it an ``error_code`` or ``error``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .load import Results
+
+SEVERITY_ORDER = ("error", "warning", "info")
+GAP_STATUSES = ("missing", "negated", "conflicting")
+NOT_STATED = "(not stated)"
+NO_DATE = "(no date)"
+
+SUMMARY_COLUMNS = ("measure", "value")
+BY_CODE_COLUMNS = ("code", "checked", "billed", "suggested", "supported", "not_supported", "items_evaluated",
+                   "met", "missing", "error_missing", "completeness", "verdicts")
+TOP_ITEMS_COLUMNS = ("item_id", "item_name", "tier", "severity", "codes", "count", "notes_missing",
+                     "notes_evaluated", "miss_rate", "share_of_notes", "missing", "negated", "conflicting",
+                     "fix_hint")
+GROUP_COLUMNS = ("notes", "unreadable", "codes_checked", "items_evaluated", "met", "missing", "error_missing",
+                 "completeness", "missing_per_note")
+WORST_NOTES_COLUMNS = ("note_id", "surgeon", "site", "date", "codes", "items_evaluated", "met", "missing",
+                       "error_missing", "warning_missing", "completeness", "missing_items", "source")
+WORST_ITEMS_COLUMNS = ("note_id", "code", "item_id", "item_name", "tier", "severity", "status", "message",
+                       "fix_hint", "evidence_text", "evidence_section", "evidence_start", "evidence_end")
+ERRORS_COLUMNS = ("note_id", "source", "error_code", "error", "warning")
+
+
+def _empty(columns) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _severity_rank(severity: pd.Series) -> pd.Series:
+    return severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)}).fillna(len(SEVERITY_ORDER)).astype(int)
+
+
+def _worst_severity(values) -> str:
+    present = [s for s in SEVERITY_ORDER if s in set(values)]
+    if present:
+        return present[0]
+    others = sorted(v for v in set(values) if v)
+    return others[0] if others else ""
+
+
+def is_unreadable(notes: pd.DataFrame) -> pd.Series:
+    """True for notes the scan could not read (error code or error message)."""
+    return (notes["error_code"] != "") | (notes["error"] != "")
+
+
+def readable_notes(results: Results) -> pd.DataFrame:
+    return results.notes[~is_unreadable(results.notes)]
+
+
+def _gaps(findings: pd.DataFrame) -> pd.DataFrame:
+    return findings[findings["status"] != "met"]
+
+
+def _completeness(met, evaluated):
+    met = np.asarray(met, dtype=float)
+    evaluated = np.asarray(evaluated, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(evaluated > 0, met / np.where(evaluated > 0, evaluated, 1), np.nan)
+
+
+def _note_count(results: Results) -> int:
+    """Readable notes: the denominator of 'share of notes'."""
+    n = len(readable_notes(results))
+    return n or int(results.findings["note_id"].nunique())
+
+
+def _finding_counts(findings: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """items_evaluated, met, missing, error_missing and warning_missing per ``keys``."""
+    f = findings.assign(
+        _met=(findings["status"] == "met").astype(int),
+        _gap=(findings["status"] != "met").astype(int),
+        _err=((findings["status"] != "met") & (findings["severity"] == "error")).astype(int),
+        _warn=((findings["status"] != "met") & (findings["severity"] == "warning")).astype(int),
+    )
+    out = f.groupby(keys, sort=False, dropna=False).agg(
+        items_evaluated=("item_id", "size"), met=("_met", "sum"), missing=("_gap", "sum"),
+        error_missing=("_err", "sum"), warning_missing=("_warn", "sum"),
+    ).reset_index()
+    out["completeness"] = _completeness(out["met"], out["items_evaluated"])
+    return out
+
+
+# --------------------------------------------------------------------------- summary
+def summary_counts(results: Results) -> dict:
+    """The header numbers: notes, codes, findings, missing, errors, overall completeness."""
+    f, c, n = results.findings, results.codes, results.notes
+    unreadable = int(is_unreadable(n).sum())
+    gaps = _gaps(f)
+    months = sorted(m for m in set(n["month"]) | set(f["month"]) if m)
+    return {
+        "notes": int(max(len(n), f["note_id"].nunique())),
+        "notes_read": int(max(len(n) - unreadable, f["note_id"].nunique())),
+        "notes_with_findings": int(f["note_id"].nunique()),
+        "errors": unreadable,
+        "codes": int(len(c) if len(c) else len(f[["note_id", "code"]].drop_duplicates())),
+        "distinct_codes": int(len(set(c["code"]) | set(f["code"]))),
+        "supported": int(c["supported"].sum()),
+        "findings": int(len(f)),
+        "met": int((f["status"] == "met").sum()),
+        "missing": int(len(gaps)),
+        "error_missing": int((gaps["severity"] == "error").sum()),
+        "status_missing": int((f["status"] == "missing").sum()),
+        "negated": int((f["status"] == "negated").sum()),
+        "conflicting": int((f["status"] == "conflicting").sum()),
+        "completeness": float(_completeness([(f["status"] == "met").sum()], [len(f)])[0]),
+        "surgeons": int(len({s for s in n["surgeon"] if s} | {s for s in f["surgeon"] if s})),
+        "sites": int(len({s for s in n["site"] if s} | {s for s in f["site"] if s})),
+        "first_month": months[0] if months else "",
+        "last_month": months[-1] if months else "",
+    }
+
+
+def summary(results: Results) -> pd.DataFrame:
+    """The header numbers as a two-column table (measure, value)."""
+    s = summary_counts(results)
+    pct = "n/a" if np.isnan(s["completeness"]) else f"{s['completeness']:.1%}"
+    period = (f"{s['first_month']} to {s['last_month']}" if s["first_month"] else "no dates")
+    rows = [
+        ("Notes scanned", s["notes"]),
+        ("Notes read", s["notes_read"]),
+        ("Unreadable notes (errors)", s["errors"]),
+        ("Notes with a code checked", s["notes_with_findings"]),
+        ("Codes checked (note x code)", s["codes"]),
+        ("Distinct codes", s["distinct_codes"]),
+        ("Codes supported", s["supported"]),
+        ("Checklist findings", s["findings"]),
+        ("Items met", s["met"]),
+        ("Items not met (missing, negated or conflicting)", s["missing"]),
+        ("  missing", s["status_missing"]),
+        ("  negated", s["negated"]),
+        ("  conflicting", s["conflicting"]),
+        ("Missing items of error severity", s["error_missing"]),
+        ("Overall completeness", pct),
+        ("Surgeons", s["surgeons"]),
+        ("Sites", s["sites"]),
+        ("Period", period),
+    ]
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)).astype({"value": object})
+
+
+# --------------------------------------------------------------------------- by code
+def by_code(results: Results) -> pd.DataFrame:
+    """Completeness and verdicts per CPT code, least complete first."""
+    f, c = results.findings, results.codes
+    if not len(f) and not len(c):
+        return _empty(BY_CODE_COLUMNS)
+    counts = _finding_counts(f, ["code"]) if len(f) else _empty(["code"])
+    if len(c):
+        verdicts = (c[c["verdict"] != ""].groupby("code")["verdict"]
+                    .agg(lambda v: ", ".join(f"{k} {n}" for k, n in v.value_counts().items())))
+        codes = c.groupby("code").agg(checked=("note_id", "size"), billed=("billed", "sum"),
+                                      suggested=("suggested", "sum"), supported=("supported", "sum"))
+        codes["verdicts"] = verdicts
+        codes = codes.reset_index()
+    else:  # only findings: count note x code pairs from them
+        pairs = f.drop_duplicates(["note_id", "code"])
+        codes = pairs.groupby("code").agg(checked=("note_id", "size"), billed=("billed", "sum"),
+                                          suggested=("suggested", "sum")).reset_index()
+        codes["supported"] = 0
+        codes["verdicts"] = ""
+    out = codes.merge(counts, on="code", how="outer")
+    for col in ("checked", "billed", "suggested", "supported", "items_evaluated", "met", "missing",
+                "error_missing"):
+        out[col] = out[col].fillna(0).astype(int) if col in out else 0
+    out["not_supported"] = out["checked"] - out["supported"]
+    out["verdicts"] = out["verdicts"].fillna("").astype(str)
+    if "completeness" not in out:
+        out["completeness"] = np.nan
+    out = out.sort_values(["completeness", "code"], na_position="last", kind="stable")
+    return out[list(BY_CODE_COLUMNS)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- items
+def top_missing_items(results: Results, limit: int | None = None) -> pd.DataFrame:
+    """Checklist items most often not met: count, share of notes, severity; most missed first."""
+    f = results.findings
+    gaps = _gaps(f)
+    if not len(gaps):
+        return _empty(TOP_ITEMS_COLUMNS)
+    n_notes = _note_count(results)
+    grouped = gaps.groupby("item_id", sort=False)
+    out = grouped.agg(
+        item_name=("item_name", "first"), tier=("tier", "first"),
+        severity=("severity", _worst_severity),
+        codes=("code", lambda v: ", ".join(sorted(set(v)))),
+        count=("status", "size"), notes_missing=("note_id", "nunique"),
+        fix_hint=("fix_hint", lambda v: next((h for h in v if h), "")),
+    )
+    for status in GAP_STATUSES:
+        out[status] = grouped["status"].agg(lambda v, s=status: int((v == s).sum()))
+    out["notes_evaluated"] = f.groupby("item_id")["note_id"].nunique().reindex(out.index).fillna(0).astype(int)
+    out["miss_rate"] = _completeness(out["notes_missing"], out["notes_evaluated"])
+    out["share_of_notes"] = out["notes_missing"] / n_notes if n_notes else np.nan
+    out = out.reset_index()
+    out["_rank"] = _severity_rank(out["severity"])
+    out = out.sort_values(["notes_missing", "count", "_rank", "item_id"], ascending=[False, False, True, True],
+                          kind="stable")
+    if limit is not None:
+        out = out.head(limit)
+    return out[list(TOP_ITEMS_COLUMNS)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- groups
+def by_group(results: Results, column: str) -> pd.DataFrame:
+    """Notes, findings and completeness per value of ``column`` (surgeon, site, month).
+
+    A blank value is grouped as ``(not stated)`` (``(no date)`` for month). Months are
+    in calendar order with the undated last; other groups least complete first.
+    """
+    blank = NO_DATE if column == "month" else NOT_STATED
+    f, c, n = results.findings, results.codes, results.notes
+    columns = (column,) + GROUP_COLUMNS
+    if not len(f) and not len(n):
+        return _empty(columns)
+
+    def label(s: pd.Series) -> pd.Series:
+        return s.where(s != "", blank)
+
+    f = f.assign(**{column: label(f[column])})
+    n = n.assign(**{column: label(n[column]), "_bad": is_unreadable(n).astype(int)})
+    c = c.assign(**{column: label(c[column])})
+    notes = n.groupby(column).agg(notes=("note_id", "nunique"), unreadable=("_bad", "sum"))
+    if len(f):
+        counts = _finding_counts(f, [column]).set_index(column)
+        # notes seen only in the findings (a notes table that lacks them) still count
+        notes = notes.reindex(notes.index.union(counts.index))
+        notes["notes"] = np.maximum(notes["notes"].fillna(0),
+                                    f.groupby(column)["note_id"].nunique().reindex(notes.index).fillna(0))
+        out = notes.join(counts, how="left")
+    else:
+        out = notes
+    out["codes_checked"] = c.groupby(column)["note_id"].size().reindex(out.index)
+    out = out.reset_index().rename(columns={"index": column})
+    for col in ("notes", "unreadable", "codes_checked", "items_evaluated", "met", "missing", "error_missing"):
+        out[col] = out[col].fillna(0).astype(int) if col in out else 0
+    out["completeness"] = _completeness(out["met"], out["items_evaluated"])
+    readable = out["notes"] - out["unreadable"]
+    out["missing_per_note"] = np.where(readable > 0, out["missing"] / readable.where(readable > 0, 1), np.nan)
+    if column == "month":
+        out["_undated"] = out[column] == blank
+        out = out.sort_values(["_undated", column], kind="stable")
+    else:
+        out = out.sort_values(["completeness", column], na_position="last", kind="stable")
+    return out[list(columns)].reset_index(drop=True)
+
+
+def by_surgeon(results: Results) -> pd.DataFrame:
+    return by_group(results, "surgeon")
+
+
+def by_site(results: Results) -> pd.DataFrame:
+    return by_group(results, "site")
+
+
+def by_month(results: Results) -> pd.DataFrame:
+    return by_group(results, "month")
+
+
+# --------------------------------------------------------------------------- notes
+def worst_notes(results: Results, limit: int | None = None) -> pd.DataFrame:
+    """Notes with gaps, worst first: lowest completeness, then most error-severity gaps.
+
+    ``missing_items`` lists each gap as ``ITEM-ID name (severity, status, code)``.
+    """
+    f = results.findings
+    gaps = _gaps(f)
+    if not len(gaps):
+        return _empty(WORST_NOTES_COLUMNS)
+    counts = _finding_counts(f, ["note_id"])
+    counts = counts[counts["missing"] > 0]
+    gaps = gaps.assign(_rank=_severity_rank(gaps["severity"])).sort_values(["_rank", "item_id", "code"],
+                                                                         kind="stable")
+    labels = (gaps["item_id"] + " " + gaps["item_name"] + " (" + gaps["severity"] + ", " + gaps["status"] + ", "
+              + gaps["code"] + ")")
+    listed = labels.groupby(gaps["note_id"], sort=False).agg("; ".join)
+    meta = (results.notes.drop_duplicates("note_id").set_index("note_id")[["surgeon", "site", "date", "source"]]
+            if len(results.notes) else pd.DataFrame(columns=["surgeon", "site", "date", "source"]))
+    fmeta = f.drop_duplicates("note_id").set_index("note_id")[["surgeon", "site", "date", "source"]]
+    meta = meta.combine_first(fmeta) if len(meta) else fmeta
+    codes = _codes_per_note(results)
+    out = counts.set_index("note_id")
+    out["missing_items"] = listed
+    out = out.join(meta, how="left").join(codes, how="left").reset_index()
+    for col in ("surgeon", "site", "date", "source", "codes", "missing_items"):
+        out[col] = out[col].fillna("").astype(str)
+    out = out.sort_values(["completeness", "error_missing", "missing", "note_id"],
+                          ascending=[True, False, False, True], kind="stable")
+    if limit is not None:
+        out = out.head(limit)
+    return out[list(WORST_NOTES_COLUMNS)].reset_index(drop=True)
+
+
+def _codes_per_note(results: Results) -> pd.Series:
+    """'22852 (supported), 22015 (coder_review)' per note_id."""
+    c = results.codes
+    if len(c):
+        labels = c["code"].where(c["verdict"] == "", c["code"] + " (" + c["verdict"] + ")")
+        return labels.groupby(c["note_id"], sort=False).agg(", ".join).rename("codes")
+    f = results.findings.drop_duplicates(["note_id", "code"])
+    return f.groupby("note_id", sort=False)["code"].agg(", ".join).rename("codes")
+
+
+def worst_note_items(results: Results, note_ids=None) -> pd.DataFrame:
+    """The gaps of ``note_ids`` (in that order), most severe first, with their evidence."""
+    gaps = _gaps(results.findings)
+    if note_ids is not None:
+        order = {nid: i for i, nid in enumerate(note_ids)}
+        gaps = gaps[gaps["note_id"].isin(order)]
+    else:
+        order = {nid: i for i, nid in enumerate(dict.fromkeys(gaps["note_id"]))}
+    if not len(gaps):
+        return _empty(WORST_ITEMS_COLUMNS)
+    gaps = gaps.assign(_note=gaps["note_id"].map(order), _rank=_severity_rank(gaps["severity"]))
+    gaps = gaps.sort_values(["_note", "_rank", "item_id", "code"], kind="stable")
+    return gaps[list(WORST_ITEMS_COLUMNS)].reset_index(drop=True)
+
+
+def errors(results: Results) -> pd.DataFrame:
+    """Notes the scan could not read, with the error code and message."""
+    n = results.notes
+    bad = n[is_unreadable(n)]
+    if not len(bad):
+        return _empty(ERRORS_COLUMNS)
+    return bad.sort_values(["error_code", "note_id"], kind="stable")[list(ERRORS_COLUMNS)].reset_index(drop=True)
+
+
+def all_tables(results: Results) -> dict[str, pd.DataFrame]:
+    """Every table of the report, keyed by its workbook sheet name."""
+    worst = worst_notes(results)
+    return {
+        "Summary": summary(results),
+        "By code": by_code(results),
+        "Top missing items": top_missing_items(results),
+        "By surgeon": by_surgeon(results),
+        "By site": by_site(results),
+        "By month": by_month(results),
+        "Worst notes": worst,
+        "Worst note items": worst_note_items(results, list(worst["note_id"])),
+        "Errors": errors(results),
+    }
+
+
+# --------------------------------------------------------------------------- presentation
+#: Column headings for people (HTML and workbook); a column not listed keeps its name.
+COLUMN_LABELS = {
+    "measure": "Measure", "value": "Value", "code": "Code", "checked": "Checked (notes)",
+    "billed": "Billed", "suggested": "Suggested", "supported": "Supported", "not_supported": "Not supported",
+    "items_evaluated": "Items evaluated", "met": "Met", "missing": "Missing",
+    "error_missing": "Missing (error)", "warning_missing": "Missing (warning)", "completeness": "Completeness",
+    "verdicts": "Verdicts", "item_id": "Item", "item_name": "Item name", "tier": "Tier", "severity": "Severity",
+    "codes": "Codes", "count": "Times missing (note x code)", "notes_missing": "Notes missing",
+    "notes_evaluated": "Notes evaluated", "miss_rate": "Miss rate (where evaluated)",
+    "share_of_notes": "Share of all notes", "negated": "Negated", "conflicting": "Conflicting",
+    "fix_hint": "Fix hint", "surgeon": "Surgeon", "site": "Site", "month": "Month", "notes": "Notes",
+    "unreadable": "Unreadable", "codes_checked": "Codes checked", "missing_per_note": "Missing per note",
+    "note_id": "Note", "date": "Date", "missing_items": "Missing items", "source": "Source",
+    "status": "Status", "message": "Message", "evidence_text": "Evidence", "evidence_section": "Section",
+    "evidence_start": "Evidence start", "evidence_end": "Evidence end", "error_code": "Error code",
+    "error": "Error", "warning": "Warning",
+}
+#: Columns holding a share from 0 to 1, shown as percentages.
+PERCENT_COLUMNS = ("completeness", "miss_rate", "share_of_notes")
+#: Columns holding a ratio shown with one decimal.
+RATIO_COLUMNS = ("missing_per_note",)

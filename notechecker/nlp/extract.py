@@ -22,6 +22,7 @@ from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instr
 from ..vocab import ASCII_LOWER, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
+from .segmenter import boundaries
 
 #: Sections whose content is history or pathology, not what this operation did.
 NON_OPERATIVE_SECTIONS = frozenset({
@@ -124,16 +125,17 @@ class _Hit:
 
 
 def _evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
-    """End of a quote from ``start``: the end of its line or first sentence, never mid-word."""
+    """End of a quote from ``start``: its first sentence (as the segmenter splits it, so
+    "1." and "Dr." do not end it) or the end of its line, never mid-word."""
     stop = min(limit, start + longest)
-    nl = text.find("\n", start, stop)
-    if nl != -1:
-        stop = nl
-    m = re.search(r"[.?!](?=\s|$)", text[start:stop])
-    if m:
-        stop = start + m.end()
-    elif stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in text[start:stop]:
-        stop = text.rfind(" ", start, stop)  # cut at a word boundary
+    chunk = text[start:stop]
+    for cut in boundaries(chunk):
+        if len(chunk[:cut].split()) >= 3:
+            stop = start + cut
+            break
+    else:
+        if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
+            stop = text.rfind(" ", start, stop)  # cut at a word boundary
     return max(start, len(text[:stop].rstrip()))
 
 
@@ -203,6 +205,11 @@ class Extractor:
 
         def ev(start: int, end: int) -> Evidence:
             return Evidence(text=text[start:end], start=start, end=end, section=section_at(start))
+
+        def sentence_of(e: Evidence) -> Evidence:
+            return sent_ev(sent_at(e.start))
+
+        self._sentence_of = sentence_of
 
         def sent_ev(i: int) -> Evidence:
             a, b = sent_starts[i], sent_ends[i]
@@ -531,12 +538,12 @@ class Extractor:
             if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION | {"historical"}:
                 continue
             score[h.value] += h.weight
-            evidence[h.value].append(ev(h.start, h.end))
+            evidence[h.value].append((-h.weight, h.start, ev(h.start, h.end)))
         for p in procedures:
             a = PROCEDURE_APPROACH.get(p.kind.split("@")[0])
             if a:
                 score[a] += 6 if a == "percutaneous" else 3
-                evidence[a].append(p.evidence)
+                evidence[a].append((-3, p.evidence.start, p.evidence))
         for kind in {i.kind for i in instruments if i.action in ("removed", "placed", "reinserted")}:
             a = self.patterns.approach_by_kind.get(kind)
             if a:
@@ -547,7 +554,7 @@ class Extractor:
         best = max(score, key=lambda k: (score[k], k == "posterior"))
         if score[best] < 3:
             return None, []
-        return best, evidence[best][:5]
+        return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
     def _constructs(self, instruments, procedures, approach) -> list[Construct]:
@@ -579,8 +586,19 @@ class Extractor:
             out.append(Construct(
                 action=action, levels=tuple(spanned), anchor_levels=tuple(anchors), kinds=tuple(kinds),
                 approach=approach, segmental=self._segmental(items, anchors, spanned, kinds),
-                pelvic="ilium" in lvls, evidence=tuple(i.evidence for i in items[:8])))
+                pelvic="ilium" in lvls, evidence=self._construct_evidence(items)))
         return out
+
+    def _construct_evidence(self, items) -> tuple[Evidence, ...]:
+        """The sentences that name the construct's hardware, those naming levels first."""
+        seen, with_levels, without = set(), [], []
+        for i in items:
+            e = self._sentence_of(i.evidence)
+            if e.start in seen:
+                continue
+            seen.add(e.start)
+            (with_levels if i.levels else without).append(e)
+        return tuple((with_levels + without)[:8])
 
     @staticmethod
     def _fallback_levels(action: str, kinds, procedures) -> set[str]:

@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 
 from .._extensions import note_text
 from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
-from ..vocab import ASCII_LOWER, ElementSpec, Patterns
+from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .segmenter import boundaries
@@ -52,9 +52,6 @@ SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "c
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 #: ConText attribute -> assertion, strongest first.
 ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
-#: ConText category -> assertion (patterns/context.yaml categories).
-CONTEXT_ASSERTION = {"CONSENT_RISK": "risk", "HYPOTHETICAL": "hypothetical", "NEGATED_EXISTENCE": "negated",
-                     "FAMILY": "family", "HISTORICAL": "historical", "POSSIBLE_EXISTENCE": "possible"}
 #: Sections whose content takes an assertion whatever ConText says.
 SECTION_ASSERTION = {"family_history": "family", "past_history": "historical"}
 NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
@@ -160,7 +157,7 @@ class Extractor:
         out: dict[tuple[int, int], set[str]] = defaultdict(set)
         graph = doc._.context_graph
         for target, modifier in (graph.edges if graph is not None else ()):
-            name = CONTEXT_ASSERTION.get(modifier.category)
+            name = CONTEXT_CATEGORIES.get(modifier.category)
             if name:
                 out[(target.start, target.end)].add(name)
         return out

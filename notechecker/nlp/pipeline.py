@@ -8,6 +8,7 @@ the span group ``doc.spans["targets"]`` (overlaps kept; medspaCy's ``result_type
 "group"``), so "broken rod" is both a failure reason and a rod.
 """
 import re
+import warnings
 
 import spacy
 from spacy.language import Language
@@ -103,6 +104,9 @@ def heading_regex(headings) -> str:
 def build(patterns: Patterns | None = None) -> Language:
     """A new pipeline from ``patterns`` (default: the packaged vocabularies)."""
     _quiet_pyrush()
+    # medspaCy's matchers keep an empty token Matcher when every rule is a phrase or a
+    # regex; spaCy then warns [W036] on every Doc. Nothing is wrong: silence just that.
+    warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
     from medspacy.context import ConTextRule
     from medspacy.section_detection import SectionRule
     from medspacy.target_matcher import TargetRule

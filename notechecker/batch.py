@@ -19,23 +19,44 @@ conflicting items are in the findings table); ``supported`` is null for a code n
 checklist covers; ``code_problems`` counts coding conclusions other than
 ``supported``; ``completeness`` is null for a note with no items (or an error);
 codes lists are space-separated, one entry per unit (``22853 22853``).
+
+Bad inputs (each an error row with a code, or a processed row with a warning):
+E101 empty or blank, E102 bad byte-order mark, E103 binary, E104 too long, E105-E108
+unreadable (directory, permission, missing or broken link, I/O), E109 folder that cannot
+be listed, E110 folder without ``.txt`` notes, E201/E202 checking failed, E301-E306 table
+problems (type, text column, malformed row, no rows, unreadable file, non-text cell).
+Text that is not UTF-8 is decoded as UTF-16 (byte-order mark or not) or cp1252 with a
+warning. Notes longer than :data:`MAX_CHARS` characters are refused (E104), not cut:
+checking time grows faster than length (1 s for 100 000 characters, 90 s for a million),
+and a truncated note would show items as missing that are documented further on.
+
+Crash safety: with an output, finished chunks go to a checkpoint folder
+``RESULTS.ext.partial/`` (``manifest.json`` plus one ``chunk-NNNNNN.json`` per chunk, each
+written to a temporary file, fsynced and renamed). The three tables are written to
+temporary files and renamed at the end, then the checkpoint is removed. ``resume=True``
+(``scan --resume``) replays the finished chunks and checks the rest; the tables are
+byte-identical to those of an uninterrupted run. A resume whose inputs, options,
+notechecker version or patterns differ from the manifest is refused (E402).
 """
 from __future__ import annotations
 
 import contextlib
 import csv
 import datetime as _dt
+import hashlib
 import io as _io
+import itertools
 import json
 import logging
 import os
+import shutil
 import sys
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import InputError
+from .errors import InputError, NoteCheckerError
 from .io import MAX_BYTES, decode, iter_note_paths, read_note
 
 log = logging.getLogger("notechecker.batch")
@@ -64,6 +85,10 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
                   ".ndjson": "jsonl"}
 NOTE_SUFFIXES = (".txt",)
+#: Longest note checked, in characters; longer ones become E104 error rows.
+MAX_CHARS = 100_000
+#: A file this large cannot hold MAX_CHARS characters or fewer (4 bytes a character, plus a BOM): not read.
+MAX_NOTE_BYTES = 4 * MAX_CHARS + 4
 #: Conventional names tried for optional columns the caller did not name.
 DEFAULT_NAMES = {
     "codes": ("codes", "billed_codes", "cpt", "cpt_codes"),
@@ -159,8 +184,12 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns()) -> Iterator[
             continue
         path = Path(inp)
         if path.is_dir():
-            for p in iter_note_paths([path], NOTE_SUFFIXES):
+            n = 0
+            for n, p in enumerate(iter_note_paths([path], NOTE_SUFFIXES), 1):
                 yield _txt_task(p)
+            if not n:
+                yield _error_task(path.name or str(path), str(path), InputError(
+                    "E110", f"{path}: no .txt notes in this folder (searched with its subfolders)"))
             continue
         kind = TABLE_SUFFIXES.get(path.suffix.lower())
         if kind is None and path.suffix.lower() not in NOTE_SUFFIXES and path.exists():
@@ -175,11 +204,23 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns()) -> Iterator[
 
 def _txt_task(path: Path) -> Task:
     try:
+        with contextlib.suppress(OSError):  # read_note reports a file it cannot stat
+            size = path.stat().st_size
+            if size > MAX_NOTE_BYTES:
+                raise InputError("E104", f"{path}: {size:,} bytes, too long for one note (the limit is "
+                                         f"{MAX_CHARS:,} characters); split it into notes")
         note = read_note(path)
+        _check_length(note.text, str(path))
     except InputError as exc:
         return _error_task(path.stem, str(path), exc)
     return Task(note_id=note.note_id, source=note.source, text=note.text,
-                warnings=(note.warning,) if note.warning else ())
+                warnings=(f"{path}: {note.warning}",) if note.warning else ())
+
+
+def _check_length(text: str, where: str) -> None:
+    if len(text) > MAX_CHARS:
+        raise InputError("E104", f"{where}: {len(text):,} characters is over the {MAX_CHARS:,}-character limit "
+                                 f"for one note; split it into notes")
 
 
 def _is_frame(obj: Any) -> bool:
@@ -270,23 +311,31 @@ class _TableRows:
         if value is None or (isinstance(value, float) and value != value):
             raise InputError("E101", f"{at}: no text (null in column {col!r})")
         if isinstance(value, str):
+            _check_length(value, at)
             data = value.encode("utf-8", "surrogateescape")
         elif isinstance(value, (bytes, bytearray, memoryview)):
             data = bytes(value)
         else:
             raise InputError("E306", f"{at}: column {col!r} holds {type(value).__name__} values, not text")
-        if len(data) > MAX_BYTES:
-            raise InputError("E104", f"{at}: {len(data)} bytes is over the {MAX_BYTES}-byte limit for one note")
+        if len(data) > MAX_NOTE_BYTES:
+            raise InputError("E104", f"{at}: {len(data):,} bytes, too long for one note (the limit is "
+                                     f"{MAX_CHARS:,} characters); split it into notes")
         text, _enc, warning = decode(data, f"{at}, column {col!r}")
+        _check_length(text, at)
         return text, warning
 
 
 def _table_tasks(path: Path, kind: str, columns: Columns) -> Iterator[Task]:
     reader = {"csv": _csv_tasks, "parquet": _parquet_tasks, "jsonl": _jsonl_tasks}[kind]
+    n = 0
     try:
-        yield from reader(path, columns)
+        for n, task in enumerate(reader(path, columns), 1):
+            yield task
     except InputError as exc:
         yield _error_task(path.name, str(path), exc)
+        return
+    if not n:
+        yield _error_task(path.name, str(path), InputError("E304", f"{path}: no rows (an empty table)"))
 
 
 def _csv_tasks(path: Path, columns: Columns) -> Iterator[Task]:
@@ -321,8 +370,11 @@ def _csv_tasks(path: Path, columns: Columns) -> Iterator[Task]:
                 break
             except (csv.Error, UnicodeError) as exc:
                 n += 1
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}",
-                                  InputError("E303", f"{label} row {n}: malformed CSV ({_safe(exc)})"))
+                problem = (InputError("E104", f"{label} row {n}: a cell over {MAX_BYTES:,} bytes, too long for one "
+                                              f"note (the limit is {MAX_CHARS:,} characters)")
+                           if "field larger than field limit" in str(exc) else
+                           InputError("E303", f"{label} row {n}: malformed CSV ({_safe(exc)})"))
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", problem)
                 continue
             if not row:  # blank line
                 continue
@@ -409,8 +461,11 @@ def _frame_tasks(frame: Any, columns: Columns) -> Iterator[Task]:
         yield _error_task("dataframe", label, missing)
         return
     names = list(frame.columns)
+    n = 0
     for n, values in enumerate(frame.itertuples(index=False, name=None), 1):
         yield table.task(n, {str(k): v for k, v in zip(names, values)})
+    if not n:
+        yield _error_task("dataframe", label, InputError("E304", f"{label}: no rows (an empty table)"))
 
 
 def unique_ids(tasks: Iterable[Task], warn: Callable[[str], None] | None = None) -> Iterator[Task]:
@@ -471,13 +526,18 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False) -> list[dict[s
     return out
 
 
-def _failure(exc: Exception) -> InputError:
+def describe_failure(exc: BaseException) -> str:
+    """``ValueError at facts.py:120``: where an exception was raised, without its message (which may quote text)."""
     tb = exc.__traceback__
     where = ""
     while tb is not None:
         where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
         tb = tb.tb_next
-    return InputError("E201", f"checking failed: {exc.__class__.__name__} at {where} (a bug; please report it)")
+    return f"{exc.__class__.__name__} at {where or 'an unknown place'}"
+
+
+def _failure(exc: Exception) -> InputError:
+    return InputError("E201", f"checking failed: {describe_failure(exc)} (a bug; please report it)")
 
 
 def _meta(t: Task) -> dict[str, Any]:
@@ -626,7 +686,7 @@ class _Sink:
 
     flush_rows = 2000
 
-    def __init__(self, paths: dict[str, Path], stack: contextlib.ExitStack):
+    def __init__(self, paths: dict[str, Path], stack: contextlib.ExitStack, tmp_dir: Path | None = None):
         from .writers import atomic_writer
 
         self.fmt = paths["findings"].suffix.lower()
@@ -635,12 +695,14 @@ class _Sink:
         self.writers = {}
         binary = self.fmt == ".parquet"
         for name, path in paths.items():
-            fh = stack.enter_context(atomic_writer(path, "wb" if binary else "w"))
+            fh = stack.enter_context(atomic_writer(path, "wb" if binary else "w", tmp_dir=tmp_dir))
             self.handles[name] = fh
             if self.fmt == ".parquet":
                 import pyarrow.parquet as pq
 
-                self.writers[name] = pq.ParquetWriter(fh, arrow_schema(name), compression="zstd")
+                writer = pq.ParquetWriter(fh, arrow_schema(name), compression="zstd")
+                self.writers[name] = writer
+                stack.callback(writer.close)  # before its file closes, also when the run fails
             elif self.fmt == ".csv":
                 self.writers[name] = csv.writer(fh, lineterminator="\n")
                 self.writers[name].writerow(TABLES[name])
@@ -673,25 +735,185 @@ class _Sink:
         for name in TABLES:
             self._flush(name)
             if self.fmt == ".parquet":
-                self.writers[name].close()
+                self.writers[name].close()  # closing twice is a no-op
 
 
 # --------------------------------------------------------------------------- the run
 @dataclass
 class Summary:
-    """Counts of one batch run (``notes`` counts every note row, errors included)."""
+    """Counts of one batch run (``notes`` counts every note row, errors included; ``warnings`` counts
+    notes checked with a warning)."""
 
     notes: int = 0
     codes: int = 0
     findings: int = 0
     missing: int = 0
     errors: int = 0
+    warnings: int = 0
+    resumed: int = 0  # notes replayed from a checkpoint
     outputs: dict[str, Path] = field(default_factory=dict)
     frames: dict[str, Any] = field(default_factory=dict)  # when collected
 
     def line(self) -> str:
         return (f"notes {self.notes}, codes {self.codes}, findings {self.findings} (missing {self.missing}), "
-                f"errors {self.errors}")
+                f"errors {self.errors}, warnings {self.warnings}")
+
+
+# --------------------------------------------------------------------------- checkpoints
+class CheckpointError(NoteCheckerError):
+    """A scan cannot start or resume because of its checkpoint folder (E401-E403)."""
+
+
+CHECKPOINT_FORMAT = 1
+
+
+def checkpoint_dir(output: str | os.PathLike) -> Path:
+    """``RESULTS.ext.partial``: the folder where a run writing ``output`` keeps its finished chunks."""
+    out = output_paths(output)["findings"]
+    return out.with_name(out.name + ".partial")
+
+
+def _fingerprint(inputs: list[Any]) -> list[list]:
+    """``[input, file, size, mtime_ns]`` per file the inputs name or hold (a content hash for DataFrames)."""
+    rows: list[list] = []
+    for inp in inputs:
+        if _is_frame(inp):
+            try:
+                import pandas as pd
+
+                digest = hashlib.sha256(pd.util.hash_pandas_object(inp, index=False).values.tobytes()).hexdigest()
+            except Exception:  # unhashable cells: the chunk digests still guard the replay
+                digest = ""
+            rows.append(["<dataframe>", "", len(inp), digest])
+            continue
+        path = Path(inp)
+        files = iter_note_paths([path], NOTE_SUFFIXES) if path.is_dir() else [path]
+        for f in files:
+            try:
+                st = f.stat()
+                rows.append([str(path), str(f), st.st_size, st.st_mtime_ns])
+            except OSError:
+                rows.append([str(path), str(f), None, None])
+    return rows
+
+
+def _patterns_digest() -> str:
+    """A hash of the pattern files (checklists, vocabularies) the checker loads."""
+    from .checklists import default_patterns_dir
+
+    root = default_patterns_dir()
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix.lower() in (".yaml", ".yml", ".json", ".csv", ".txt") and p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str) -> dict[str, Any]:
+    from . import __version__
+
+    return {"format": CHECKPOINT_FORMAT, "notechecker": __version__, "patterns": _patterns_digest(),
+            "options": {"output": fmt, "redact_evidence": redact, "columns": asdict(columns)},
+            "chunk_size": chunk_size, "inputs": _fingerprint(inputs)}
+
+
+def _digest(chunk: list[Task]) -> str:
+    return hashlib.sha256(json.dumps([astuple(t) for t in chunk]).encode()).hexdigest()
+
+
+class _Checkpoint:
+    """The checkpoint folder: ``manifest.json`` and ``chunk-NNNNNN.json`` files, each written atomically."""
+
+    def __init__(self, folder: Path):
+        self.dir = folder
+        self.manifest = folder / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest.is_file()
+
+    def chunk(self, i: int) -> Path:
+        return self.dir / f"chunk-{i:06d}.json"
+
+    def start(self, manifest: dict) -> None:
+        from .writers import write_atomic
+
+        if self.dir.exists():  # a run killed before its manifest was written
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        write_atomic(self.manifest, json.dumps(manifest, sort_keys=True).encode())
+
+    def open(self, manifest: dict) -> tuple[int, int]:
+        """Check the stored manifest against ``manifest``: (finished chunks, a contiguous prefix; chunk size)."""
+        try:
+            stored = json.loads(self.manifest.read_bytes())
+            if not isinstance(stored, dict) or stored.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError("not a checkpoint manifest of this notechecker")
+            chunk_size = int(stored["chunk_size"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError("E403", f"{self.manifest}: cannot be read ({_safe(exc)}); delete {self.dir} "
+                                          f"to start over") from None
+        problem = _manifest_difference(stored, manifest)
+        if problem:
+            raise CheckpointError("E402", f"{self.dir}: cannot resume: {problem}; rerun with the inputs and "
+                                          f"options of the interrupted run, or delete the folder to start over")
+        for p in self.dir.iterdir():  # temporary files of the killed run
+            if p.name.endswith(".tmp"):
+                p.unlink()
+        done = 0
+        while self.chunk(done).is_file():
+            done += 1
+        self.truncate(done)
+        return done, chunk_size
+
+    def save(self, i: int, chunk: list[Task], rows: list) -> list:
+        """Write chunk ``i``; its rows as a resume will read them."""
+        from .writers import write_atomic
+
+        data = json.dumps({"digest": _digest(chunk), "notes": len(chunk), "rows": rows}, allow_nan=False).encode()
+        write_atomic(self.chunk(i), data)
+        return json.loads(data)["rows"]
+
+    def load(self, i: int) -> dict | None:
+        """Chunk ``i`` as written, or None when it cannot be read."""
+        try:
+            data = json.loads(self.chunk(i).read_bytes())
+            return data if isinstance(data, dict) and isinstance(data.get("rows"), list) else None
+        except (OSError, ValueError):
+            return None
+
+    def truncate(self, i: int) -> None:
+        """Remove chunk ``i`` and every later one."""
+        for p in self.dir.glob("chunk-*.json"):
+            with contextlib.suppress(ValueError):
+                if int(p.stem.split("-")[1]) >= i:
+                    p.unlink()
+
+    def remove(self) -> None:
+        self.manifest.unlink(missing_ok=True)  # first: a half-removed folder is no longer a checkpoint
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _manifest_difference(old: dict, new: dict) -> str:
+    """What differs between the manifest of the interrupted run and this one's ('' when nothing)."""
+    if old.get("notechecker") != new["notechecker"]:
+        return f"it was written by notechecker {old.get('notechecker')}, this is {new['notechecker']}"
+    if old.get("patterns") != new["patterns"]:
+        return "the pattern files (checklists, vocabularies) changed since it was written"
+    for key, value in new["options"].items():
+        was = old.get("options", {}).get(key)
+        if was != value:
+            return f"option {key} was {was!r}, now {value!r}"
+    was = [list(r) for r in old.get("inputs", [])]
+    now = new["inputs"]
+    if was != now:
+        old_files, new_files = {r[1]: r for r in was}, {r[1]: r for r in now}
+        added = [f for f in new_files if f not in old_files]
+        removed = [f for f in old_files if f not in new_files]
+        changed = [f for f in new_files if f in old_files and new_files[f] != old_files[f]]
+        parts = [f"{len(x)} {what} (first: {x[0]})" for x, what in ((added, "added"), (removed, "removed"),
+                                                                    (changed, "changed")) if x]
+        return "the inputs differ from the interrupted run's: " + ("; ".join(parts) or "in their order")
+    return ""
 
 
 def count_inputs(inputs: Iterable[Any], columns: Columns = Columns()) -> int | None:
@@ -700,23 +922,23 @@ def count_inputs(inputs: Iterable[Any], columns: Columns = Columns()) -> int | N
     try:
         for inp in inputs:
             if _is_frame(inp):
-                total += len(inp)
+                total += max(1, len(inp))  # an empty input still gives one (error) row
                 continue
             path = Path(inp)
             kind = TABLE_SUFFIXES.get(path.suffix.lower())
             if path.is_dir():
-                total += sum(1 for _ in iter_note_paths([path], NOTE_SUFFIXES))
+                total += max(1, sum(1 for _ in iter_note_paths([path], NOTE_SUFFIXES)))
             elif kind == "parquet":
                 import pyarrow.parquet as pq
 
-                total += pq.ParquetFile(path).metadata.num_rows
+                total += max(1, pq.ParquetFile(path).metadata.num_rows)
             elif kind == "jsonl":
                 with open(path, "rb") as fh:
-                    total += sum(1 for line in fh if line.strip())
+                    total += max(1, sum(1 for line in fh if line.strip()))
             elif kind == "csv":
                 with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
                     csv.field_size_limit(MAX_BYTES + 1)
-                    total += max(0, sum(1 for row in csv.reader(fh) if row) - 1)
+                    total += max(1, sum(1 for row in csv.reader(fh) if row) - 1)
             else:
                 total += 1
     except Exception:  # a broken input is reported by the run itself
@@ -743,30 +965,56 @@ def _progress(enabled: bool, total: int | None):
 
 def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *, columns: Columns = Columns(),
         workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
-        collect: bool = False, warn: Callable[[str], None] | None = None,
+        collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
 
-    ``warn`` / ``error`` receive one line per duplicate id or bad input (never note text).
+    ``warn`` / ``error`` receive one line per warning or bad input (never note text).
+    With ``output``, finished chunks are kept in :func:`checkpoint_dir` until the end;
+    ``resume`` continues from them (with their chunk size). A checkpoint left by an
+    interrupted run and ``resume=False`` raise :class:`CheckpointError` (E401).
     """
     if isinstance(inputs, (str, os.PathLike)) or _is_frame(inputs):
         inputs = [inputs]
     inputs = list(inputs)
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, not {workers}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be 1 or more, not {chunk_size}")
     paths = output_paths(output) if output is not None else {}
     warn = warn or log.warning
     error = error or log.error
+    said: set[str] = set()
+
+    def warn_once(msg: str) -> None:
+        if msg not in said:
+            said.add(msg)
+            warn(msg)
+
+    ckpt, done = None, 0
+    if paths:
+        ckpt = _Checkpoint(checkpoint_dir(output))
+        manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower())
+        if ckpt.exists() and not resume:
+            raise CheckpointError("E401", f"{ckpt.dir}: an interrupted scan left its checkpoint here; resume it "
+                                          f"(scan --resume) or delete the folder to start over")
+        if ckpt.exists():
+            done, chunk_size = ckpt.open(manifest)
+        else:
+            if resume:
+                warn(f"{ckpt.dir}: no checkpoint to resume; checking every note")
+            ckpt.start(manifest)
     summary = Summary(outputs=paths)
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
     total = count_inputs(inputs, columns) if progress else None
-    tasks = unique_ids(iter_tasks(inputs, columns), warn)
+    chunks = _chunks(unique_ids(iter_tasks(inputs, columns), warn_once), chunk_size)
     with contextlib.ExitStack() as stack:
-        sink = _Sink(paths, stack) if paths else None
+        sink = _Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))
         task_id = bar.add_task("checking", total=total) if bar is not None else None
-        for chunk, rows in _checked(_chunks(tasks, chunk_size), workers, redact_evidence):
-            for t, r in zip(chunk, rows):
+
+        def emit(rows: list[dict[str, list[dict]]]) -> None:
+            for r in rows:
                 note = r["notes"][0]
                 summary.notes += 1
                 summary.codes += len(r["codes"])
@@ -775,15 +1023,45 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
                 if note["error_code"]:
                     summary.errors += 1
                     error(f"[{note['error_code']}] {note['error']}")
+                elif note["warning"]:
+                    summary.warnings += 1
+                    for w in note["warning"].split("; "):
+                        warn_once(w)
                 for name in TABLES:
                     if sink is not None:
                         sink.add(name, r[name])
                     if collect:
                         collected[name].extend(r[name])
             if bar is not None:
-                bar.advance(task_id, len(chunk))
+                bar.advance(task_id, len(rows))
+
+        replayed = 0
+        for i in range(done):  # replay the chunks an interrupted run finished
+            chunk = next(chunks, None)
+            if chunk is None:
+                raise CheckpointError("E402", f"{ckpt.dir}: cannot resume: the inputs hold fewer notes than the "
+                                              f"interrupted run checked; delete the folder to start over")
+            stored = ckpt.load(i)
+            if stored is None or len(stored["rows"]) != len(chunk):
+                warn(f"{ckpt.chunk(i)}: unreadable; checking its notes again")
+                ckpt.truncate(i)
+                chunks = itertools.chain([chunk], chunks)
+                break
+            if stored.get("digest") != _digest(chunk):
+                raise CheckpointError("E402", f"{ckpt.dir}: cannot resume: notes {chunk[0].source} to "
+                                              f"{chunk[-1].source} changed since the interrupted run; delete the "
+                                              f"folder to start over")
+            emit(stored["rows"])
+            summary.resumed += len(chunk)
+            replayed = i + 1
+        for i, (chunk, rows) in enumerate(_checked(chunks, workers, redact_evidence), replayed):
+            if ckpt is not None:
+                rows = ckpt.save(i, chunk, rows)  # as read back: a replay gives the same bytes
+            emit(rows)
         if sink is not None:
             sink.close()
+    if ckpt is not None:
+        ckpt.remove()
     if collect:
         summary.frames = {name: to_frame(name, rows) for name, rows in collected.items()}
     return summary
@@ -822,6 +1100,7 @@ def read_table(path: str | os.PathLike):
     raise ValueError(f"{p}: not a results table (.parquet, .csv, .jsonl)")
 
 
-__all__ = ["Columns", "Summary", "Task", "run", "iter_tasks", "unique_ids", "check_tasks", "output_paths",
+__all__ = ["Columns", "Summary", "Task", "CheckpointError", "checkpoint_dir", "run", "iter_tasks", "unique_ids",
+           "check_tasks", "output_paths",
            "read_table", "count_inputs", "normalize_date", "FINDINGS_COLUMNS", "CODES_COLUMNS", "NOTES_COLUMNS",
            "TABLES"]

@@ -1,4 +1,4 @@
-"""Atomic output: write to a temporary file beside the target, then rename."""
+"""Atomic output: write to a temporary file, fsync, then rename over the target."""
 from __future__ import annotations
 
 import contextlib
@@ -8,11 +8,14 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_writer(path, mode: str = "w", encoding: str | None = "utf-8"):
-    """Yield a file handle; the target appears complete or not at all."""
+def atomic_writer(path, mode: str = "w", encoding: str | None = "utf-8", *, tmp_dir=None):
+    """Yield a file handle; the target appears complete or not at all.
+
+    ``tmp_dir`` (same file system as ``path``) holds the temporary file; default: beside ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=tmp_dir or path.parent)
     try:
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None,
                        newline="" if "b" not in mode else None) as fh:
@@ -24,3 +27,20 @@ def atomic_writer(path, mode: str = "w", encoding: str | None = "utf-8"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (tmp file, fsync, rename, fsync of the folder)."""
+    with atomic_writer(path, "wb") as fh:
+        fh.write(data)
+
+
+def fsync_dir(folder) -> None:
+    """Make a rename in ``folder`` durable (best effort: not every system can fsync a folder)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

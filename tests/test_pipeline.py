@@ -182,3 +182,17 @@ def test_medspacy_section_attributes_still_answer(pipeline):
     none_span = doc[9:10]
     assert none_span.text == "None" and none_span._.section_category == "complications"
     assert [s.category for s in doc._.sections] == ["procedures", "complications"]
+
+
+@pytest.mark.parametrize("note_id", sorted(p.stem for p in SAMPLES.glob("*.txt"))[::3])
+def test_line_end_style_does_not_change_the_facts(pipeline, note_id):
+    """LF, CRLF and lone-CR line ends give the same facts (through the API, not only the reader)."""
+    lf = sample_text(note_id).replace("\r\n", "\n")
+    base = pipeline.facts(lf, note_id)
+    for other in (lf.replace("\n", "\r\n"), lf.replace("\n", "\r")):
+        got = pipeline.facts(other, note_id)
+        assert [s.name for s in got.sections] == [s.name for s in base.sections]
+        for key in ("removal_reasons", "instruments_removed", "instruments_placed", "levels", "approach",
+                    "complications_documented", "ebl_documented", "indication_documented", "imaging_documented",
+                    "suggested_cpt"):
+            assert getattr(got, key) == getattr(base, key), key

@@ -49,6 +49,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 from collections import deque
@@ -553,10 +554,31 @@ def _error_rows(t: Task, code: str | None = None, message: str | None = None) ->
     return {"findings": [], "codes": [], "notes": [note]}
 
 
+_CREDENTIALS = re.compile(r"(?:,?\s*\b(?:M\.?D|D\.?O|Ph\.?D|MBBS|FACS|FRCSC?|FAAOS)\b\.?)+\s*$", re.IGNORECASE)
+_DOCTOR = re.compile(r"^\s*(?:Dr\.?|Doctor)\s+", re.IGNORECASE)
+
+
+def surgeon_name(value: str) -> str:
+    """"CYRUS BLEVINGTON, M.D." and "Dr. Cyrus Blevington, MD" -> "Cyrus Blevington" (one group per surgeon)."""
+    name = _CREDENTIALS.sub("", _DOCTOR.sub("", value.split(";")[0])).strip(" ,.")
+    return name.title() if name.isupper() else name
+
+
+def _from_note(meta: dict[str, Any], facts: Any) -> dict[str, Any]:
+    """Surgeon and operation date from the note's own headings when the input gave none
+    (not under --redact-evidence: both are read from the note text)."""
+    if not meta["surgeon"]:
+        meta["surgeon"] = surgeon_name(facts.element("surgeons").value or "")
+    if not meta["date"]:
+        meta["date"], meta["month"] = normalize_date(facts.element("operation_date").value or "")
+    return meta
+
+
 def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     if isinstance(result, InputError):
         return _error_rows(t, result.code, f"{t.source}: {result.message}")
-    meta = _meta(t)
+    # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
+    meta = _meta(t) if redact else _from_note(_meta(t), result.facts)
     findings, codes = [], []
     for r in sorted(result.results, key=lambda r: r.code):
         flags = {"code": r.code, "billed": r.billed, "suggested": r.suggested}

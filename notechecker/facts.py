@@ -39,7 +39,7 @@ ELEMENT_NAMES = (
     "pre_op_diagnosis", "post_op_diagnosis", "procedures_listed", "description",
     "indication", "imaging", "findings", "complications", "ebl", "specimens", "cultures",
     "implants", "implant_identifiers", "surgeons", "assistants", "anesthesia", "drains",
-    "closure", "disposition", "positioning",
+    "closure", "disposition", "positioning", "operation_date",
     # global period and modifiers
     "index_operation", "unplanned_return", "staged", "partial_removal", "unusual_work",
     "co_surgeon", "exploration_intent",

@@ -381,8 +381,9 @@ def test_report_on_the_sample_notes(scanned, tmp_path):
     assert "http://" not in html and "https://" not in html
     for code in set(frames["codes"]["code"]):
         assert f">{code}<" in html
-    # .txt notes carry no surgeon, site or date columns
-    assert "No note names its surgeon" in html
+    # .txt notes carry no columns: surgeon and date come from the notes' own headings, site from nowhere
+    assert "Cyrus Blevington" in html and "Marguerite Okonkwo-Hale" in html
+    assert "No note names its site" in html
     # the note the scan scores lowest heads the worst-notes ranking
     worst = tables.worst_notes(load_results(out))
     lowest = notes.dropna(subset=["completeness"]).sort_values("completeness").iloc[0]

@@ -230,3 +230,20 @@ def test_jsonl_output_rows(tmp_path):
 ])
 def test_normalize_date(value, expected):
     assert normalize_date(value) == expected
+
+
+def test_surgeon_and_date_come_from_the_note_when_the_input_has_none(sample_scan, tmp_path):
+    _, t, _ = sample_scan
+    notes = t["notes"].set_index("note_id")
+    sn07 = next(i for i in notes.index if i.startswith("sn07_"))
+    sn01 = next(i for i in notes.index if i.startswith("sn01_"))
+    assert notes.loc[sn07, "surgeon"] == "Cyrus Blevington"  # "SURGEON: CYRUS BLEVINGTON, M.D."
+    assert notes.loc[sn01, "date"] == "2023-09-18" and notes.loc[sn01, "month"] == "2023-09"
+    # a column given by the input wins over the note's heading
+    csv = tmp_path / "in.csv"
+    pd.DataFrame({"note_id": ["a"], "text": [text("sn01")], "surgeon": ["Dr. Someone Else"],
+                  "date": ["2025-01-31"]}).to_csv(csv, index=False)
+    out = tmp_path / "r.csv"
+    assert scan(csv, "-o", out).exit_code == 0
+    row = tables(out)["notes"].iloc[0]
+    assert row["surgeon"] == "Dr. Someone Else" and row["month"] == "2025-01"

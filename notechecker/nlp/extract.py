@@ -688,9 +688,11 @@ class Extractor:
             a = body_start + (len(body) - len(body.lstrip()))
             b = _evidence_end(text, a, sec.end)
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
-            value = None
             if any(rx.search(body) for rx in spec.none_cues) or re.match(r"\s*(?:none|nil|no)\b", body, re.I):
                 value = "none"
+            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"
+                first = text[a:_evidence_end(text, a, sec.end, longest=80)].strip()
+                value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
         return None
 

@@ -36,6 +36,9 @@ from pathlib import Path
 from typing import Any, Iterable, get_args, get_origin
 
 import yaml
+
+#: libyaml's C loader when present (10x faster on the pattern files), else the Python one.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from notechecker import facts as F
@@ -674,7 +677,7 @@ def _display(path: Path, root: Path) -> str:
 
 def _read_yaml(path: Path, shown: str, error: type[_Located]) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except (OSError, yaml.YAMLError) as exc:
         raise error(Errors.NC100.format(file=shown, detail=str(exc).replace("\n", " ")),
                     code="NC100", file=shown) from None

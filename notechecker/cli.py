@@ -7,6 +7,7 @@ fast. Exit codes: 0 clean, 1 findings at or above --fail-on (check) or bad notes
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -366,6 +367,9 @@ def report(
 
 
 def main() -> None:  # console-script entry point
+    # notechecker's own process: medspaCy without its unused eager back-ends (start-up),
+    # inherited by scan's worker processes and the web server
+    os.environ.setdefault("NOTECHECKER_LIGHT_MEDSPACY", "1")
     app()
 
 

@@ -17,6 +17,9 @@ from typing import Any
 
 import yaml
 
+#: libyaml's C loader when present (10x faster on the pattern files), else the Python one.
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 from .errors import PatternError
 
 ENV_VAR = "NOTECHECKER_PATTERNS"
@@ -51,7 +54,7 @@ def patterns_dir(path: str | os.PathLike | None = None) -> Path:
 def read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=SafeLoader)
     except FileNotFoundError:
         raise PatternError("E001", f"{path}: file not found") from None
     except yaml.YAMLError as exc:

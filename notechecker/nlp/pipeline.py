@@ -7,7 +7,10 @@ All vocabularies come from ``patterns/`` (see notechecker.patterns). Targets go 
 the span group ``doc.spans["targets"]`` (overlaps kept; medspaCy's ``result_type=
 "group"``), so "broken rod" is both a failure reason and a rod.
 """
+import os
 import re
+import sys
+import types
 import warnings
 
 import spacy
@@ -85,6 +88,64 @@ def _heading_matcher(vocab):
     return HeadingMatcher(vocab)
 
 
+#: Set by notechecker's own processes (CLI, scan workers, server): import medspaCy
+#: without the back-ends it imports eagerly but notechecker never adds.
+LIGHT_IMPORT_ENV = "NOTECHECKER_LIGHT_MEDSPACY"
+#: module -> attributes medspaCy imports from it at import time.
+_EAGER_BACKENDS = {"quickumls": ("spacy_component",), "PyRuSH": ("PyRuSHSentencizer",)}
+
+
+def _import_medspacy() -> None:
+    """Import medspaCy; in notechecker's own processes, without quickumls and PyRuSH.
+
+    ``import medspacy`` imports quickumls (nltk, scikit-learn, scipy) and PyRuSH: ~1.7 s
+    of a ~2.8 s cold ``notechecker check``, for a UMLS matcher and a sentence splitter
+    this pipeline never adds. Stand-ins satisfy those imports and are removed from
+    ``sys.modules`` at once, so a later ``import PyRuSH`` gets the real one. Library
+    users (no environment flag) get medspaCy exactly as installed.
+    """
+    if "medspacy" in sys.modules or os.environ.get(LIGHT_IMPORT_ENV) != "1":
+        import medspacy  # noqa: F401
+        return
+    stubs = {}
+    for name, attrs in _EAGER_BACKENDS.items():
+        if name in sys.modules:
+            continue
+        stub = types.ModuleType(name)
+        for attr in attrs:
+            setattr(stub, attr, _Deferred(name, attr))
+            stubs[f"{name}.{attr}"] = getattr(stub, attr)
+        stubs[name] = stub
+    sys.modules.update(stubs)
+    try:
+        import medspacy  # noqa: F401
+    finally:
+        for name, module in stubs.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+
+
+class _Deferred(types.ModuleType):
+    """Stands for ``module.attr`` and imports the real one if it is ever used."""
+
+    def __init__(self, module: str, attr: str):
+        super().__init__(f"{module}.{attr}")
+        self._where = (module, attr)
+
+    def _real(self):
+        import importlib
+
+        return getattr(importlib.import_module(self._where[0]), self._where[1])
+
+    def __call__(self, *args, **kwargs):
+        return self._real()(*args, **kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+
 def _quiet_pyrush() -> None:
     try:
         from loguru import logger
@@ -104,6 +165,7 @@ def heading_regex(headings) -> str:
 
 def build(patterns: Patterns | None = None) -> Language:
     """A new pipeline from ``patterns`` (default: the packaged vocabularies)."""
+    _import_medspacy()
     _quiet_pyrush()
     # medspaCy's matchers keep an empty token Matcher when every rule is a phrase or a
     # regex; spaCy then warns [W036] on every Doc. Nothing is wrong: silence just that.

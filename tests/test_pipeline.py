@@ -196,3 +196,25 @@ def test_line_end_style_does_not_change_the_facts(pipeline, note_id):
                     "complications_documented", "ebl_documented", "indication_documented", "imaging_documented",
                     "suggested_cpt"):
             assert getattr(got, key) == getattr(base, key), key
+
+
+def test_lean_sectionizer_gives_medspacys_sections(pipeline):
+    """notechecker's Sectionizer subclass returns exactly what medspaCy's own __call__ returns."""
+    from medspacy.section_detection import Sectionizer
+
+    from tests.test_vocab import CORPUS
+
+    sectionizer = pipeline.nlp.get_pipe("sectionizer")
+    assert isinstance(sectionizer, Sectionizer)
+    for path in CORPUS:
+        text = path.read_bytes().decode("utf-8")
+        ours = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end)
+                for s in pipeline.nlp(text)._.sections]
+        doc = pipeline.nlp.make_doc(text)
+        for name, proc in pipeline.nlp.pipeline:
+            if name == "sectionizer":
+                Sectionizer.__call__(sectionizer, doc)
+                break
+            doc = proc(doc)
+        theirs = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end) for s in doc._.sections]
+        assert ours == theirs, path.name

@@ -1,7 +1,7 @@
 """Assemble the medspaCy pipeline on a blank English model.
 
     tokenizer -> notechecker_sentences -> medspacy_target_matcher -> notechecker_cues
-              -> medspacy_sectionizer -> medspacy_context -> notechecker_abbreviations
+              -> sectionizer (medspaCy's, lean) -> medspacy_context -> notechecker_abbreviations
 
 All vocabularies come from ``patterns/`` (see notechecker.patterns). Targets go to
 the span group ``doc.spans["targets"]`` (overlaps kept; medspaCy's ``result_type=
@@ -174,6 +174,8 @@ def build(patterns: Patterns | None = None) -> Language:
     from medspacy.section_detection import SectionRule
     from medspacy.target_matcher import TargetRule
 
+    from . import sections  # noqa: F401  (registers notechecker_sectionizer)
+
     from .. import _extensions
 
     _extensions.register()
@@ -191,10 +193,9 @@ def build(patterns: Patterns | None = None) -> Language:
 
     nlp.add_pipe("notechecker_cues")
 
-    sectionizer = nlp.add_pipe("medspacy_sectionizer", config={
-        "rules": None, "input_span_type": "group", "span_group_name": TARGET_GROUP,
-        "span_attrs": None,  # section assertions are applied in extract (SECTION_ASSERTION)
-    })
+    # section assertions (family/past history) are applied in extract (SECTION_ASSERTION)
+    sectionizer = nlp.add_pipe("notechecker_sectionizer", name="sectionizer",
+                               config={"span_group_name": TARGET_GROUP})
     # private attribute of medspaCy's Sectionizer/MedspacyMatcher: swapped before any rule is added
     headings = _heading_matcher(nlp.vocab)
     sectionizer._Sectionizer__matcher._MedspacyMatcher__regex_matcher = headings

@@ -18,6 +18,8 @@ from .errors import InputError
 
 MAX_BYTES = 20 * 1024 * 1024  # a note larger than this is refused, not read
 NOTE_SUFFIXES = (".txt",)
+#: Control characters that do not occur in text (tab, line ends and form feed do).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
@@ -81,7 +83,7 @@ def _check_text(text: str, source: str) -> str:
     """The text with lone CRs read as LFs; raises E101 (blank) or E103 (control characters)."""
     if not text.strip():
         raise InputError("E101", f"{source}: empty note (only white space)")
-    control = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\r\n\t\f\v")
+    control = len(_CONTROL.findall(text, 0, 8192))
     if control > max(8, len(text[:8192]) // 50):
         raise InputError("E103", f"{source}: binary file ({control} control characters), not a text note")
     return _LONE_CR.sub("\n", text) if "\r" in text else text

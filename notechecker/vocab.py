@@ -136,6 +136,7 @@ class Patterns:
     when_removed: dict[str, str] = field(default_factory=dict)
     #: generic fusion kinds -> approach -> region -> kind (procedures.yaml)
     resolve: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    linking: "LinkingSpec | None" = None
 
 
 def _plural(phrase: str) -> str | None:
@@ -305,6 +306,74 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
     return out
 
 
+@dataclass(frozen=True)
+class LinkingSpec:
+    """patterns/linking.yaml: the vocabulary that links hardware, actions, levels and procedures."""
+
+    non_operative: frozenset
+    operative_narrative: frozenset  # may contain None: text outside any heading
+    section_assertion: dict
+    fusion_kinds: frozenset
+    own_level_kinds: frozenset
+    procedure_approach: dict
+    never_intraoperative: frozenset
+    cues: dict  # name -> compiled regex
+
+
+_LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
+                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break")
+
+
+def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
+    from .facts import APPROACHES, ASSERTIONS, PROCEDURE_KINDS
+
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise PatternError("E003", f"{path}: expected a mapping")
+
+    def get(*keys, kind=list):
+        node = data
+        for k in keys:
+            if not isinstance(node, dict) or k not in node:
+                raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': missing")
+            node = node[k]
+        if not isinstance(node, kind):
+            raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': expected a {kind.__name__}")
+        return node
+
+    def sections(*keys) -> frozenset:
+        names = get(*keys)
+        bad = [n for n in names if n != "(none)" and n not in known_sections]
+        if bad:
+            raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': unknown section(s) {bad}")
+        return frozenset(None if n == "(none)" else n for n in names)
+
+    def kinds(*keys) -> frozenset:
+        names = get(*keys)
+        bad = [n for n in names if n not in PROCEDURE_KINDS and n not in ("fusion", "interbody_fusion")]
+        if bad:
+            raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': unknown procedure kind(s) {bad}")
+        return frozenset(names)
+
+    approach = get("procedures", "approach", kind=dict)
+    bad = {k: v for k, v in approach.items() if v not in APPROACHES}
+    if bad:
+        raise PatternError("E014", f"{path}: field 'procedures.approach': not an approach: {bad}")
+    assertion = get("sections", "assertion", kind=dict)
+    bad = {k: v for k, v in assertion.items() if v not in ASSERTIONS or k not in known_sections}
+    if bad:
+        raise PatternError("E014", f"{path}: field 'sections.assertion': unknown section or assertion: {bad}")
+    cues = {}
+    for name in _LINKING_CUES:
+        cues[name] = _compile(path, f"field 'cues.{name}'", get("cues", name, kind=str))
+    return LinkingSpec(
+        non_operative=sections("sections", "non_operative"),
+        operative_narrative=sections("sections", "operative_narrative"),
+        section_assertion=dict(assertion), fusion_kinds=kinds("procedures", "fusion"),
+        own_level_kinds=kinds("procedures", "own_levels"), procedure_approach=dict(approach),
+        never_intraoperative=frozenset(get("imaging", "never_intraoperative")), cues=cues)
+
+
 @functools.lru_cache(maxsize=8)
 def _load(root: Path) -> Patterns:
     sections = load_sections(root / "sections.yaml")
@@ -337,7 +406,8 @@ def _load(root: Path) -> Patterns:
     elements = load_elements(root / "elements.yaml", set(sections))
     return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),
                     elements=elements, context_kinds=context_kinds,
-                    approach_by_kind=approach_by_kind, when_removed=when_removed, resolve=resolve)
+                    approach_by_kind=approach_by_kind, when_removed=when_removed, resolve=resolve,
+                    linking=load_linking(root / "linking.yaml", set(sections)))
 
 
 def load_patterns(path: str | os.PathLike | None = None) -> Patterns:

@@ -70,8 +70,13 @@ def _copy(tmp_path) -> Path:
     ("elements.yaml", "  ebl:\n", "  blood:\n", ["elements.yaml", "element 'blood'"]),
     ("elements.yaml", "    sections: [drains]", "    sections: [drainz]", ["elements.yaml", "drains", "unknown section"]),
     ("elements.yaml", "      - '\\bno\\s+drains?\\b'", "      - '\\bno\\s+(drains?\\b'", ["elements.yaml", "drains", "invalid regular expression"]),
+    ("linking.yaml", "imaging, plan]", "imaging, plann]", ["linking.yaml", "sections.non_operative", "plann"]),
+    ("linking.yaml", "    kyphoplasty: percutaneous\n", "    kyphoplasty: sideways\n",
+     ["linking.yaml", "procedures.approach", "sideways"]),
+    ("linking.yaml", "  interbody: '\\binterbody\\b'", "  interbody: '(\\binterbody'",
+     ["linking.yaml", "cues.interbody", "invalid regular expression"]),
 ], ids=["target_category", "target_unknown_key", "context_category", "context_direction", "element_name",
-        "element_section", "element_regex"])
+        "element_section", "element_regex", "linking_section", "linking_approach", "linking_regex"])
 def test_malformed_vocabulary_names_file_entry_and_field(tmp_path, file, old, new, expect):
     root = _copy(tmp_path)
     path = root / file

@@ -24,27 +24,8 @@ from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .segmenter import boundaries
 
-#: Sections whose content is history or pathology, not what this operation did.
-NON_OPERATIVE_SECTIONS = frozenset({
-    "pre_op_diagnosis", "post_op_diagnosis", "diagnosis", "indication", "history", "past_history",
-    "family_history", "imaging", "plan",
-})
-#: Procedure kinds that are a fusion done in this operation only when the note says it was done.
-FUSION_KINDS = frozenset({"fusion", "interbody_fusion", "posterior_fusion", "interbody_fusion_posterior",
-                          "interbody_fusion_anterior", "interbody_fusion_lateral", "acdf"})
-#: Procedures that own the levels named right after them ("... and discectomy and fusion C4-C5"),
-#: so an earlier hardware action cue does not take those levels.
-OWN_LEVEL_PROCEDURES = frozenset({
-    "acdf", "discectomy", "decompression", "corpectomy", "fusion", "posterior_fusion", "interbody_fusion",
-    "interbody_fusion_anterior", "interbody_fusion_posterior", "interbody_fusion_lateral", "exploration_of_fusion",
-    "disc_arthroplasty", "kyphoplasty", "vertebroplasty", "deformity_correction",
-})
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
-#: Where the note narrates the operation itself (None: a note without headings).
-OPERATIVE_NARRATIVE = frozenset({"description", None})
-#: Imaging that is never taken during the operation itself.
-CROSS_SECTIONAL = frozenset({"mri", "ct", "myelogram", "bone_scan"})
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
 ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
@@ -52,15 +33,7 @@ SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "c
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 #: ConText attribute -> assertion, strongest first.
 ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
-#: Sections whose content takes an assertion whatever ConText says.
-SECTION_ASSERTION = {"family_history": "family", "past_history": "historical"}
 NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
-PROCEDURE_APPROACH = {
-    "acdf": "anterior", "interbody_fusion_anterior": "anterior", "interbody_fusion_posterior": "posterior",
-    "interbody_fusion_lateral": "lateral", "kyphoplasty": "percutaneous", "vertebroplasty": "percutaneous",
-    "posterior_fusion": "posterior", "disc_arthroplasty": "anterior", "disc_arthroplasty_removal": "anterior",
-    "disc_arthroplasty_revision": "anterior",
-}
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
@@ -71,33 +44,8 @@ _COUNT_BEFORE = re.compile(
     r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
     r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
-_LEVEL_NOT_HARDWARE = re.compile(
-    r"\s*(?:nerve|root|roots|radiculopathy|radicular|dermatom\w*|distribution|foramen|foraminal|disc herniation|"
-    r"disk herniation|herniation)\b", re.IGNORECASE)
-_FINDING_VERB = re.compile(
-    r"\b(?:show|shows|showed|shown|showing|demonstrat\w+|reveal\w*|confirm\w*|consistent with|evidence of|"
-    r"document\w*|noted|notable for|significant for|findings?)\b", re.IGNORECASE)
-_INTRAOP = re.compile(
-    r"\b(?:intra-?operative\w*|was taken|were taken|obtained to|to verify|to confirm|verif\w+|localiz\w+|"
-    r"confirm(?:ed|s)? (?:the )?(?:level|position|placement)|final (?:images|films|x-rays?)|at the end of)\b",
-    re.IGNORECASE)
-_PREOP = re.compile(r"\b(?:pre-?operative\w*|preop)\b", re.IGNORECASE)
-_INTERBODY_WORD = re.compile(r"\binterbody\b", re.IGNORECASE)
-_EXPLORATION = re.compile(r"\bexplor\w*", re.IGNORECASE)
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
-_FUSION_PERFORMED = re.compile(
-    r"\b(?:decorticat\w*|graft\w*|allograft|autograft|BMP|fusion bed|performed|carried out|achieved|"
-    r"instrumented|arthrodesis (?:was|of|at)|fusion (?:was|of|at|from)|placed|packed|laid)\b", re.IGNORECASE)
-_FUSION_FINDING = re.compile(
-    r"[^.\n]{0,50}\b(?:solid|explored|intact|healed|pseudarthrosis|nonunion|non-union|mass|motion|appeared|"
-    r"incorporated|matured|mature)\b", re.IGNORECASE)
-_PRIOR_FUSION = re.compile(r"\b(?:prior|previous|old|existing|index|original|her|his|the patient's)\s+(?:\w+\s+){0,3}$",
-                           re.IGNORECASE)
-#: Clause breaks an action cue does not reach across ("the disk was removed and we used a spacer").
-_CLAUSE_BREAK = re.compile(
-    r";|,\s*(?:and|but|then|which|after|following|before|while|where|once)\b|"
-    r"\s(?:and|but|then)\s+(?:we|I|he|she|they|then|this|these|it|attention)\b|\bafter which\b", re.IGNORECASE)
 
 
 def _norm(text: str) -> str:
@@ -143,6 +91,8 @@ class Extractor:
         self.patterns = patterns
         self.values = {(t.category, _norm(t.literal)): (t.value, t.weight) for t in patterns.targets}
         self.elements: dict[str, ElementSpec] = patterns.elements
+        self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
+        self.cue = patterns.linking.cues
 
     # ---------------------------------------------------------------- helpers
     def _value(self, span) -> tuple[str, int] | None:
@@ -224,8 +174,8 @@ class Extractor:
                 continue
             section = section_at(span.start_char)
             found = assertions.get((span.start, span.end), ())
-            if section in SECTION_ASSERTION:
-                found = {*found, SECTION_ASSERTION[section]}
+            if section in self.L.section_assertion:
+                found = {*found, self.L.section_assertion[section]}
             assertion = next((a for a in ASSERTION_ORDER if a in found), "present")
             hits_by_label[span.label_].append(_Hit(
                 span.label_, vw[0], span.start_char, span.end_char, span.start, span.end, assertion,
@@ -248,7 +198,7 @@ class Extractor:
             by_sent[label] = d
 
         # levels
-        level_mentions = [m for m in lv.find_levels(text) if not _LEVEL_NOT_HARDWARE.match(text, m.end)]
+        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)]
         levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
         for m in level_mentions:
             levels_by_sent[sent_at(m.start)].append(m)
@@ -331,12 +281,12 @@ class Extractor:
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
-            if h.section in NON_OPERATIVE_SECTIONS or not by_sent.get("ACTION", {}).get(h.sent):
+            if h.section in self.L.non_operative or not by_sent.get("ACTION", {}).get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
                 for m in levels_by_sent.get(h.sent, []):
                     self._described[h.value].update(m.vertebrae)
-            if h.section in NON_OPERATIVE_SECTIONS:
+            if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
             actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, [])
@@ -345,7 +295,7 @@ class Extractor:
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
             descriptor = before[-1].value if before and before[-1].value in ("temporary", "prior") else None
             verbs = [a for a in actions if a.value not in ("temporary", "prior")
-                     and not _CLAUSE_BREAK.search(text, min(a.end, h.end), max(a.start, h.start))
+                     and not self.cue["clause_break"].search(text, min(a.end, h.end), max(a.start, h.start))
                      and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
                                  for t in sent_objects)]
             verbs_all = [a for a in actions if a.value not in ("temporary", "prior")]
@@ -375,7 +325,7 @@ class Extractor:
             lvls: list[str] = []
             named: list[str] = []
             sent_levels = levels_by_sent.get(h.sent, [])
-            procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in OWN_LEVEL_PROCEDURES]
+            procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in self.L.own_level_kinds]
             for m in sent_levels:
                 gap = self._gap(m, h)
                 if any(self._gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):
@@ -466,7 +416,7 @@ class Extractor:
         approach_by_sent = by_sent.get("APPROACH", {})
         actions_by_sent = by_sent.get("ACTION", {})
         for h in hits_by_label.get("PROCEDURE", []):
-            if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+            if h.section in self.L.non_operative or h.assertion in NOT_THIS_OPERATION | {"historical"}:
                 continue
             kind = h.value
             before = text[max(0, h.start - 40):h.start]
@@ -475,16 +425,16 @@ class Extractor:
                               for a in actions_by_sent.get(h.sent, []))
             if removal_cue and kind in self.patterns.when_removed:
                 kind = self.patterns.when_removed[kind]
-            elif kind in FUSION_KINDS and _EXPLORATION.search(before):
+            elif kind in self.L.fusion_kinds and self.cue["exploration"].search(before):
                 kind = "exploration_of_fusion"
-            if kind in FUSION_KINDS and h.section != "procedures":
+            if kind in self.L.fusion_kinds and h.section != "procedures":
                 sentence = self._sentence_text(text, h)
-                if (_PRIOR_FUSION.search(before) or not _FUSION_PERFORMED.search(sentence)
-                        or _FUSION_FINDING.match(text, h.end, h.end + 60)):
+                if (self.cue["prior_fusion"].search(before) or not self.cue["fusion_performed"].search(sentence)
+                        or self.cue["fusion_finding"].match(text, h.end, h.end + 60)):
                     continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
                 cues = {a.value for a in approach_by_sent.get(h.sent, []) if a.assertion == "present"}
-                if kind == "fusion" and _INTERBODY_WORD.search(before):
+                if kind == "fusion" and self.cue["interbody"].search(before):
                     kind = "interbody_fusion"
                 kind = f"{kind}@{'|'.join(sorted(cues))}"  # resolved once the note's approach is known
             vert: list[str] = []
@@ -503,7 +453,7 @@ class Extractor:
         A bare "fusion" refers to the fusion the note names elsewhere when it names one
         ("TLIF L4-5 ... the fusion bed was decorticated"), so it adds nothing then.
         """
-        specific = any(p.kind in FUSION_KINDS and "@" not in p.kind for p in procedures)
+        specific = any(p.kind in self.L.fusion_kinds and "@" not in p.kind for p in procedures)
         out = []
         for p in procedures:
             if "@" in p.kind and specific and p.evidence.section != "procedures":
@@ -532,12 +482,12 @@ class Extractor:
         score: dict[str, int] = defaultdict(int)
         evidence: dict[str, list[Evidence]] = defaultdict(list)
         for h in hits_by_label.get("APPROACH", []):
-            if h.section in NON_OPERATIVE_SECTIONS or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+            if h.section in self.L.non_operative or h.assertion in NOT_THIS_OPERATION | {"historical"}:
                 continue
             score[h.value] += h.weight
             evidence[h.value].append((-h.weight, h.start, ev(h.start, h.end)))
         for p in procedures:
-            a = PROCEDURE_APPROACH.get(p.kind.split("@")[0])
+            a = self.L.procedure_approach.get(p.kind.split("@")[0])
             if a:
                 score[a] += 6 if a == "percutaneous" else 3
                 evidence[a].append((-3, p.evidence.start, p.evidence))
@@ -650,7 +600,7 @@ class Extractor:
         for h in hits_by_label.get("REASON", []):
             if h.section in ("family_history",):
                 continue
-            if h.weight == 0 and h.section in OPERATIVE_NARRATIVE:
+            if h.weight == 0 and h.section in self.L.operative_narrative:
                 continue
             if h.weight == 1 and h.sent not in inst_sents:
                 continue
@@ -743,8 +693,7 @@ class Extractor:
             return Element(name=spec.name, present=True, value=value, evidence=(Evidence(text[a:b], a, b, sec),))
         return None
 
-    @staticmethod
-    def _imaging(text, hits_by_label, sent_ev) -> Element | None:
+    def _imaging(self, text, hits_by_label, sent_ev) -> Element | None:
         for h in hits_by_label.get("IMAGING", []):
             if h.value == "intraoperative" or h.assertion in NOT_THIS_OPERATION:
                 continue
@@ -752,12 +701,12 @@ class Extractor:
             operative = h.section in ("description", "complications", "ebl", "anesthesia", "drains", "specimens",
                                       "implants", "disposition", "fluids", "procedures")
             if operative:
-                if _INTRAOP.search(s.text) or not (_PREOP.search(s.text) or h.value in CROSS_SECTIONAL):
+                if self.cue["intraoperative"].search(s.text) or not (self.cue["preoperative"].search(s.text) or h.value in self.L.never_intraoperative):
                     continue
             elif h.section not in ("indication", "history", "imaging", "findings", "pre_op_diagnosis",
-                                   "post_op_diagnosis", "diagnosis") and not _FINDING_VERB.search(s.text):
+                                   "post_op_diagnosis", "diagnosis") and not self.cue["finding_verb"].search(s.text):
                 continue
-            if _INTRAOP.search(s.text) and not _PREOP.search(s.text):
+            if self.cue["intraoperative"].search(s.text) and not self.cue["preoperative"].search(s.text):
                 continue
             return Element(name="imaging", present=True, value=h.value, evidence=(s,))
         return None

@@ -321,7 +321,7 @@ class LinkingSpec:
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
-                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break")
+                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start")
 
 
 def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:

@@ -218,3 +218,25 @@ def test_lean_sectionizer_gives_medspacys_sections(pipeline):
             doc = proc(doc)
         theirs = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end) for s in doc._.sections]
         assert ours == theirs, path.name
+
+
+def test_narrative_under_an_indications_heading_is_the_operation(pipeline):
+    """With no description heading, the narrative after "INDICATIONS:" is still this operation."""
+    text = ("PROCEDURE: Anterior cervical discectomy and fusion C6-C7.\n"
+            "INDICATIONS: Left C7 radiculopathy refractory to conservative care.\n"
+            "The patient was positioned supine. A discectomy was performed at C6-C7. A PEEK cage was placed. "
+            "A plate was secured with four screws. No complications.\n")
+    facts = pipeline.facts(text, "n")
+    assert facts.instruments_placed == ["cage", "plate", "screw"]
+    assert [s.name for s in facts.sections] == ["procedures", "indication", "description"]
+    assert facts.indication_documented and facts.complications_documented
+
+
+@pytest.mark.parametrize("phrase,kind", [
+    ("a PEEK cage and an Atlantis anterior cervical plate were placed", {"cage", "plate"}),
+    ("a Superion spacer was placed", {"interspinous_device"}),
+    ("a spacer (Capstone) was placed", {"interbody_device"}),
+], ids=["brand_names_the_noun_after_it", "brand_before", "brand_in_brackets_after"])
+def test_brand_names_the_hardware_beside_it(pipeline, phrase, kind):
+    facts = pipeline.facts(f"PROCEDURE: Instrumentation L4-L5.\n\nDESCRIPTION: Prone. Then {phrase} at L4-L5.\n", "b")
+    assert set(facts.instruments_placed) == kind

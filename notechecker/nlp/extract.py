@@ -95,6 +95,20 @@ class Extractor:
         self.cue = patterns.linking.cues
 
     # ---------------------------------------------------------------- helpers
+    def _split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
+        """End an indication/history section where the operative narrative starts under it."""
+        out: list[Section] = []
+        rx = self.cue["narrative_start"]
+        for sec in sections:
+            m = rx.search(text, sec.start + len(sec.title), sec.end) if sec.name in self.L.non_operative else None
+            if m is None or not text[sec.start:m.start()].strip():
+                out.append(sec)
+                continue
+            cut = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+            out.append(Section(sec.name, sec.title, sec.start, cut))
+            out.append(Section("description", "", cut, sec.end))
+        return out
+
     def _value(self, span) -> tuple[str, int] | None:
         rule = span._.target_rule
         if rule is not None and rule.category == span.label_ and rule.metadata:
@@ -128,10 +142,10 @@ class Extractor:
             if name == "procedures" and len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3:
                 name = "description"
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+        sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
         sec_starts = [s.start for s in sections]
-        sec_bodies = [(s, doc[x.body_start].idx if x.body_start < len(doc) else len(text))
-                      for s, x in zip(sections, doc._.sections)]
+        sec_bodies = [(s, s.start + len(s.title)) for s in sections]
 
         def section_at(char: int) -> str | None:
             i = bisect.bisect_right(sec_starts, char) - 1
@@ -316,7 +330,8 @@ class Extractor:
             # a device brand next to a generic word names the kind: "Superion spacer", "Capstone cage"
             for b in brands_by_sent.get(h.sent, []):
                 if b.value in SPINE_HARDWARE and b is not h and (
-                        0 <= h.tok_start - b.tok_end <= 2 or 0 <= b.tok_start - h.tok_end <= 2):
+                        0 <= h.tok_start - b.tok_end <= 2  # "Atlantis plate", "Superion interspinous spacer"
+                        or (0 <= b.start - h.end <= 3 and "(" in text[h.end:b.start])):  # "spacer (Capstone)"
                     kind = b.value
                     break
             if h.literal in meaning and h.section != "implants" and kind != "not_hardware":

@@ -240,3 +240,12 @@ def test_narrative_under_an_indications_heading_is_the_operation(pipeline):
 def test_brand_names_the_hardware_beside_it(pipeline, phrase, kind):
     facts = pipeline.facts(f"PROCEDURE: Instrumentation L4-L5.\n\nDESCRIPTION: Prone. Then {phrase} at L4-L5.\n", "b")
     assert set(facts.instruments_placed) == kind
+
+
+def test_fusion_findings_and_states_are_not_procedures_or_placements(pipeline):
+    text = ("PROCEDURE: The patient was placed prone. The rods and the four pedicle screws were removed from L4 to L5. "
+            "The fusion was solid. The interbody cages appeared well seated and were left in place.\n")
+    facts = pipeline.facts(text, "f")
+    assert not any("fusion" in p.kind for p in facts.procedures)
+    assert facts.instruments_placed == []
+    assert facts.sections[0].name == "description"  # "PROCEDURE: The patient was placed prone ..." is the narrative

@@ -139,8 +139,10 @@ class Extractor:
             end = doc[s.body_end - 1].idx + len(doc[s.body_end - 1]) if s.body_end > 0 else 0
             title = doc[s.title_start:s.title_end].text if s.category else ""
             name = s.category or "none"
-            if name == "procedures" and len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3:
-                name = "description"
+            if name == "procedures" and (
+                    len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
+                    or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))):
+                name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
@@ -442,11 +444,11 @@ class Extractor:
                 kind = self.patterns.when_removed[kind]
             elif kind in self.L.fusion_kinds and self.cue["exploration"].search(before):
                 kind = "exploration_of_fusion"
-            if kind in self.L.fusion_kinds and h.section != "procedures":
-                sentence = self._sentence_text(text, h)
-                if (self.cue["prior_fusion"].search(before) or not self.cue["fusion_performed"].search(sentence)
-                        or self.cue["fusion_finding"].match(text, h.end, h.end + 60)):
-                    continue  # "the fusion was solid", "her prior fusion": not a fusion done today
+            if kind in self.L.fusion_kinds and (
+                    self.cue["prior_fusion"].search(before) or self.cue["fusion_finding"].match(text, h.end, h.end + 60)
+                    or (h.section != "procedures"
+                        and not self.cue["fusion_performed"].search(self._sentence_text(text, h)))):
+                continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
                 cues = {a.value for a in approach_by_sent.get(h.sent, []) if a.assertion == "present"}
                 if kind == "fusion" and self.cue["interbody"].search(before):

@@ -625,11 +625,25 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
         yield chunk
 
 
-def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool) -> Iterator[tuple[list[Task], list]]:
-    """(chunk, rows per task) in input order; with ``workers > 1`` chunks run in worker processes."""
+def _encoded(tasks: list[Task], redact: bool) -> tuple[list, bytes]:
+    """Worker side of a checkpointed scan: the rows as a resume reads them, and the chunk's
+    checkpoint bytes, so the parent only writes them (it is the scan's serial part)."""
+    rows = check_tasks(tasks, redact)
+    data = _chunk_bytes(tasks, rows)
+    return json.loads(data)["rows"], data
+
+
+def _chunk_bytes(tasks: list[Task], rows: list) -> bytes:
+    return json.dumps({"digest": _digest(tasks), "notes": len(tasks), "rows": rows}, allow_nan=False).encode()
+
+
+def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool,
+             encode: bool = False) -> Iterator[tuple[list[Task], list, bytes | None]]:
+    """(chunk, rows per task, checkpoint bytes or None) in input order; with ``workers > 1``
+    chunks run in worker processes (which also encode the checkpoint when ``encode``)."""
     if workers <= 1:
         for chunk in chunks:
-            yield chunk, check_tasks(chunk, redact)
+            yield chunk, check_tasks(chunk, redact), None
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -648,12 +662,16 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool) -> Iterat
 
     ex = pool()
     window: deque = deque()
+
+    def submit(chunk: list[Task]):
+        return ex.submit(_encoded, chunk, redact) if encode else ex.submit(check_tasks, chunk, redact)
     try:
         def settle() -> tuple[list[Task], list]:
             nonlocal ex
             chunk, fut = window.popleft()
             try:
-                return chunk, fut.result()
+                result = fut.result()
+                return (chunk, *result) if encode else (chunk, result, None)
             except BrokenProcessPool:
                 # a worker died (e.g. out of memory): retry this chunk note by note in a new pool
                 ex.shutdown(wait=False, cancel_futures=True)
@@ -668,11 +686,11 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool) -> Iterat
                         rows.append(_error_rows(t, "E202", f"{t.source}: a worker process died checking this note"))
                 # chunks already submitted to the dead pool are resubmitted
                 for i, (c, _f) in enumerate(window):
-                    window[i] = (c, ex.submit(check_tasks, c, redact))
-                return chunk, rows
+                    window[i] = (c, submit(c))
+                return chunk, rows, None
 
         for chunk in chunks:
-            window.append((chunk, ex.submit(check_tasks, chunk, redact)))
+            window.append((chunk, submit(chunk)))
             if len(window) >= 2 * workers:
                 yield settle()
         while window:
@@ -893,13 +911,16 @@ class _Checkpoint:
         self.truncate(done)
         return done, chunk_size
 
-    def save(self, i: int, chunk: list[Task], rows: list) -> list:
-        """Write chunk ``i``; its rows as a resume will read them."""
+    def save(self, i: int, chunk: list[Task], rows: list, data: bytes | None = None) -> list:
+        """Write chunk ``i``; its rows as a resume will read them (``data``: already encoded
+        by a worker, with ``rows`` read back from it)."""
         from .writers import write_atomic
 
-        data = json.dumps({"digest": _digest(chunk), "notes": len(chunk), "rows": rows}, allow_nan=False).encode()
+        if data is None:
+            data = _chunk_bytes(chunk, rows)
+            rows = json.loads(data)["rows"]
         write_atomic(self.chunk(i), data)
-        return json.loads(data)["rows"]
+        return rows
 
     def load(self, i: int) -> dict | None:
         """Chunk ``i`` as written, or None when it cannot be read."""
@@ -1082,9 +1103,10 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
             emit(stored["rows"])
             summary.resumed += len(chunk)
             replayed = i + 1
-        for i, (chunk, rows) in enumerate(_checked(chunks, workers, redact_evidence), replayed):
+        for i, (chunk, rows, data) in enumerate(
+                _checked(chunks, workers, redact_evidence, encode=ckpt is not None), replayed):
             if ckpt is not None:
-                rows = ckpt.save(i, chunk, rows)  # as read back: a replay gives the same bytes
+                rows = ckpt.save(i, chunk, rows, data)  # as read back: a replay gives the same bytes
             emit(rows)
         if sink is not None:
             sink.close()

@@ -26,3 +26,15 @@ def sample_gold() -> dict[str, dict]:
 def sample_text(note_id: str) -> str:
     """A sample note's text exactly as extract reads it (bytes decoded, CRLF kept)."""
     return (SAMPLES / f"{note_id}.txt").read_bytes().decode("utf-8")
+
+
+def evidence_spans(obj):
+    """Every ``{text, start, end, section}`` dict anywhere in a facts or check result dict."""
+    if isinstance(obj, dict):
+        if {"text", "start", "end", "section"} <= obj.keys() and isinstance(obj.get("start"), int):
+            yield obj
+        for v in obj.values():
+            yield from evidence_spans(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from evidence_spans(v)

@@ -11,8 +11,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SAMPLES, sample_text
-from tests.test_pipeline import _evidence
+from tests.conftest import SAMPLES, evidence_spans, sample_text
 
 EXAMPLES = int(os.environ.get("NOTECHECKER_FUZZ_EXAMPLES", "150"))
 NOTES = sorted(p.stem for p in SAMPLES.glob("*.txt"))
@@ -23,7 +22,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
 def _check_offsets(facts, text):
     d = facts.to_dict()
     json.dumps(d)  # plain values only
-    for e in _evidence(d):
+    for e in evidence_spans(d):
         assert 0 <= e["start"] <= e["end"] <= len(text)
         assert text[e["start"]:e["end"]] == e["text"]
 

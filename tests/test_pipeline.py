@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SAMPLES, sample_text
+from tests.conftest import SAMPLES, evidence_spans, sample_text
 
 NOTE_BODY = ("The patient was placed prone. The rods were removed and the six pedicle screws "
              "at L3, L4 and L5 were removed.")
@@ -134,22 +134,11 @@ def test_abbreviations_are_detected(pipeline):
 
 
 # ---------------------------------------------------------- evidence offsets
-def _evidence(d):
-    if isinstance(d, dict):
-        if set(d) >= {"text", "start", "end", "section"}:
-            yield d
-        for v in d.values():
-            yield from _evidence(v)
-    elif isinstance(d, list):
-        for v in d:
-            yield from _evidence(v)
-
-
 @pytest.mark.parametrize("note_id", sorted(p.stem for p in SAMPLES.glob("*.txt")))
 def test_evidence_offsets_on_every_sample_note(pipeline, note_id):
     text = sample_text(note_id)
     facts = pipeline.facts(text, note_id)
-    spans = list(_evidence(facts.to_dict()))
+    spans = list(evidence_spans(facts.to_dict()))
     assert spans, "no evidence at all"
     for e in spans:
         assert 0 <= e["start"] <= e["end"] <= len(text)

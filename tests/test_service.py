@@ -8,6 +8,7 @@ import pytest
 
 import notechecker
 from notechecker.service import CheckResult, check, check_many, split_codes
+from tests.conftest import evidence_spans
 
 NOTES = Path(__file__).resolve().parents[1] / "sample_notes"
 
@@ -28,19 +29,6 @@ def sn08(pipeline) -> CheckResult:
     return check(note("sn08"), note_id="sn08", pipeline=pipeline)
 
 
-def all_evidence(d):
-    """Every {text,start,end,section} dict anywhere in a to_dict() tree."""
-    if isinstance(d, dict):
-        if set(d) == {"text", "start", "end", "section"}:
-            yield d
-        else:
-            for v in d.values():
-                yield from all_evidence(v)
-    elif isinstance(d, list):
-        for v in d:
-            yield from all_evidence(v)
-
-
 def test_suggested_code_is_checked_when_none_billed(sn08):
     assert sn08.note_id == "sn08"
     assert sn08.billed == ()
@@ -57,7 +45,7 @@ def test_suggested_code_is_checked_when_none_billed(sn08):
 def test_evidence_offsets_quote_the_note(sn08):
     text = note("sn08")
     d = sn08.to_dict()
-    quotes = list(all_evidence(d))
+    quotes = list(evidence_spans(d))
     assert len(quotes) > 20
     for e in quotes:
         assert text[e["start"]:e["end"]] == e["text"]

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from notechecker.web.server import create_app
+from tests.conftest import evidence_spans
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_notes"
 SN08 = "sn08_anterior_cervical_plate_removal.txt"
@@ -35,18 +36,6 @@ def sn08() -> str:
     return (SAMPLES / SN08).read_text(encoding="utf-8")
 
 
-def evidence_quotes(obj):
-    """Every ``{text, start, end, section}`` dict anywhere in a response."""
-    if isinstance(obj, dict):
-        if {"text", "start", "end", "section"} <= obj.keys() and isinstance(obj.get("start"), int):
-            yield obj
-        for v in obj.values():
-            yield from evidence_quotes(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from evidence_quotes(v)
-
-
 def test_check_sample_note_suggests_22855_and_evidence_slices_the_note(client, sn08):
     r = client.post("/api/check", json={"text": sn08})
     assert r.status_code == 200, r.text
@@ -62,7 +51,7 @@ def test_check_sample_note_suggests_22855_and_evidence_slices_the_note(client, s
     for f in res["findings"]:
         assert {"item_id", "item_name", "tier", "severity", "status", "message", "fix_hint", "evidence"} <= f.keys()
         assert f["status"] in ("met", "missing", "negated", "conflicting")
-    quotes = list(evidence_quotes(data))
+    quotes = list(evidence_spans(data))
     assert len(quotes) > 10
     for q in quotes:
         assert sn08[q["start"]:q["end"]] == q["text"], q
@@ -78,14 +67,14 @@ def test_check_given_codes_are_the_codes_checked(client, sn08):
     assert data["codes"] == ["22852"] and data["billed"] == ["22852"]
     # the note documents an anterior plate removal: 22852 (posterior segmental) does not fit it
     assert any(c["verdict"] != "supported" and "22852" in c["codes"] for c in data["conclusions"])
-    for q in evidence_quotes(data):
+    for q in evidence_spans(data):
         assert sn08[q["start"]:q["end"]] == q["text"]
 
 
 def test_offsets_count_code_points_like_python(client, sn08):
     text = "\U0001F9B4 " + sn08  # an astral character first: offsets are code points, not UTF-16 units
     data = client.post("/api/check", json={"text": text}).json()
-    quotes = list(evidence_quotes(data))
+    quotes = list(evidence_spans(data))
     assert quotes
     for q in quotes:
         assert text[q["start"]:q["end"]] == q["text"]

@@ -127,6 +127,33 @@ class Element:
     evidence: tuple[Evidence, ...] = ()
 
 
+#: What kind of note this is, decided before any spine fact is drawn from it.
+SCOPE_KINDS = ("spine_operation", "other_operation", "not_operative")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whether the note is a spine operation (only those get spine facts and codes).
+
+    ``regions`` are the spinal regions operated on ("cervical", "thoracic", "lumbar",
+    "sacral"); ``reason`` says in plain words why the note was classified so, and
+    ``evidence`` quotes the spans that decided it.
+    """
+
+    kind: str = "spine_operation"  # one of SCOPE_KINDS
+    regions: tuple[str, ...] = ()
+    reason: str = ""
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def is_spine(self) -> bool:
+        return self.kind == "spine_operation"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "regions": list(self.regions), "reason": self.reason,
+                "evidence": [e.to_dict() for e in self.evidence]}
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     name: str  # category, e.g. "complications"
@@ -151,6 +178,7 @@ class Facts:
     imaging_documented: bool = False
     suggested_cpt: list[str] = field(default_factory=list)
     # Detail behind the contract keys.
+    scope: Scope = field(default_factory=Scope)
     text_length: int = 0
     reasons: list[Mention] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
@@ -213,4 +241,8 @@ class Facts:
                                    evidence=tuple(ev(e) for e in v.get("evidence", [])))
                         for k, v in (d.get("elements") or {}).items()}
         out.sections = [Section(**s) for s in d.get("sections", [])]
+        sc = d.get("scope")
+        if sc:
+            out.scope = Scope(kind=sc["kind"], regions=tuple(sc.get("regions") or ()), reason=sc.get("reason", ""),
+                              evidence=tuple(ev(e) for e in sc.get("evidence") or ()))
         return out

@@ -1,0 +1,116 @@
+"""Notes as hospitals send them: FHIR, HL7 v2, C-CDA, PDF and DOCX documents.
+
+Each reader turns the bytes of one file into the notes it holds, each a :class:`Document`
+(id, plain text, patient, encounter, author, date, the DocumentReference it came from,
+billed codes when the document names them), or an :class:`~notechecker.errors.InputError`
+for a document (or one entry of a Bundle) that cannot be read. The text is what a ``.txt``
+file of the same note holds: no markup, segment names or PDF operators, so the facts and
+evidence offsets are those of the text as read.
+
+Errors name the input and the problem, never the note text (E5xx):
+
+====  ==========================================================================
+E501  not valid JSON
+E502  JSON that is not a FHIR DocumentReference or Bundle (another resource type)
+E503  a DocumentReference the FHIR R4 model rejects (names the fields)
+E504  an attachment without readable text (no inline data, bad base64, type)
+E505  a Bundle without any DocumentReference
+E511  not an HL7 v2 message (no MSH segment, unreadable)
+E512  an HL7 v2 message without OBX text
+E513  an HL7 v2 message of a type that carries no note (not MDM or ORU)
+E521  XML that is not well-formed
+E522  XML that is not a CDA ClinicalDocument
+E523  a CDA document without narrative text
+E531  an encrypted PDF
+E532  a PDF without a text layer (a scan: run OCR first)
+E533  a PDF that cannot be read
+E541  a DOCX that cannot be read
+E542  a DOCX without text
+====  ==========================================================================
+
+:func:`read_document` reads a path, :func:`read_bytes` bytes already in memory (standard
+input, a CDS Hooks request); :mod:`.detect` chooses the reader by content and extension.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import InputError
+
+#: Largest document file read (a PDF of a long note with images stays far below it).
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One note read from a document, with the metadata the document states ('' when it does not)."""
+
+    note_id: str
+    text: str
+    source: str
+    format: str
+    patient: str = ""      # "Patient/123" (FHIR) or the patient identifier (HL7 PID-3, CDA recordTarget)
+    encounter: str = ""    # "Encounter/9" (FHIR) or the visit / encounter identifier
+    author: str = ""       # the surgeon or author as the document names them
+    date: str = ""         # date of the operation (else of the document), as given
+    document: str = ""     # "DocumentReference/<id>" when the note came from one
+    codes: str | None = None  # CPT codes the document names (space-separated), else None
+    warnings: tuple[str, ...] = field(default=())
+
+
+def read_bytes(data: bytes, source: str, kind: str) -> Iterator[Document | InputError]:
+    """The notes of one document of format ``kind`` (see :data:`.detect.FORMATS`)."""
+    from . import cda, docx, fhir, hl7v2, pdf
+
+    reader = {"fhir": fhir.read, "hl7v2": hl7v2.read, "cda": cda.read, "pdf": pdf.read, "docx": docx.read}[kind]
+    try:
+        yield from reader(data, source)
+    except InputError as exc:
+        yield exc
+
+
+def read_document(path: str | os.PathLike, kind: str | None = None) -> Iterator[Document | InputError]:
+    """The notes of the document at ``path`` (format detected when ``kind`` is None)."""
+    from .detect import detect
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            yield InputError("E104", f"{p}: {size:,} bytes is over the {MAX_DOCUMENT_BYTES:,}-byte limit for "
+                                     f"one document")
+            return
+        data = p.read_bytes()
+    except PermissionError:
+        yield InputError("E106", f"{p}: permission denied")
+        return
+    except FileNotFoundError:
+        yield InputError("E107", f"{p}: no such file")
+        return
+    except IsADirectoryError:
+        yield InputError("E105", f"{p}: is a directory, not a document")
+        return
+    except OSError as exc:
+        yield InputError("E108", f"{p}: cannot be read ({exc.strerror or exc.__class__.__name__})")
+        return
+    kind = kind or detect(data, p.name)
+    if kind is None:
+        yield InputError("E301", f"{p}: not a document notechecker reads (FHIR JSON, HL7 v2, C-CDA, PDF, DOCX)")
+        return
+    yield from read_bytes(data, str(p), kind)
+
+
+def safe_reason(exc: BaseException) -> str:
+    """A library's error message fit to show: its first line, cut short, or its type.
+
+    The parsers' messages name positions and syntax, not content; still, nothing past
+    the first line and 160 characters is kept.
+    """
+    msg = str(exc).splitlines()[0] if str(exc) else ""
+    return msg[:160] if msg else exc.__class__.__name__
+
+
+__all__ = ["Document", "read_bytes", "read_document", "MAX_DOCUMENT_BYTES", "safe_reason"]

@@ -75,7 +75,7 @@ CODES_COLUMNS = (
 NOTES_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "billed_codes", "suggested_codes", "codes_checked",
     "items_evaluated", "met", "missing", "completeness", "code_problems", "error_code", "error", "warning",
-    "chars",
+    "chars", "patient", "encounter", "document",
 )
 TABLES = {"findings": FINDINGS_COLUMNS, "notes": NOTES_COLUMNS, "codes": CODES_COLUMNS}
 #: Column types: everything not listed is a string.
@@ -127,6 +127,9 @@ class Task:
     error_code: str = ""
     error: str = ""
     warnings: tuple[str, ...] = ()
+    patient: str = ""  # from a document (FHIR, HL7 v2, C-CDA): the patient, encounter and
+    encounter: str = ""  # DocumentReference the note came from (see notechecker.formats)
+    document: str = ""
 
 
 def _error_task(note_id: str, source: str, exc: InputError, meta: dict | None = None) -> Task:
@@ -177,8 +180,9 @@ def normalize_date(value: Any) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- readers
-def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns()) -> Iterator[Task]:
-    """Tasks for every input, in input order (ids not yet made unique)."""
+def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: bool = False) -> Iterator[Task]:
+    """Tasks for every input, in input order (ids not yet made unique). ``documents``: folders are
+    searched for FHIR, HL7 v2, C-CDA, PDF and DOCX documents too (files named are always read)."""
     for inp in inputs:
         if _is_frame(inp):
             yield from _frame_tasks(inp, columns)
@@ -186,21 +190,50 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns()) -> Iterator[
         path = Path(inp)
         if path.is_dir():
             n = 0
-            for n, p in enumerate(iter_note_paths([path], NOTE_SUFFIXES), 1):
-                yield _txt_task(p)
+            for n, p in enumerate(iter_note_paths([path], _suffixes(documents)), 1):
+                yield from _file_tasks(p)
             if not n:
                 yield _error_task(path.name or str(path), str(path), InputError(
-                    "E110", f"{path}: no .txt notes in this folder (searched with its subfolders)"))
+                    "E110", f"{path}: no .txt notes in this folder (searched with its subfolders)"
+                            + _documents_hint(path, documents)))
             continue
         kind = TABLE_SUFFIXES.get(path.suffix.lower())
         if kind is None and path.suffix.lower() not in NOTE_SUFFIXES and path.exists():
-            yield _error_task(path.name, str(path), InputError(
+            yield from _file_tasks(path, E301=InputError(
                 "E301", f"{path}: unsupported input type {path.suffix or '(no extension)'!r}; expected a folder, "
-                        f".txt notes, or a .csv, .tsv, .parquet or .jsonl table"))
+                        f".txt notes, or a .csv, .tsv, .parquet or .jsonl table (or a FHIR, HL7 v2, C-CDA, PDF "
+                        f"or DOCX document)"))
         elif kind is None:
-            yield _txt_task(path)
+            yield from _file_tasks(path)
         else:
             yield from _table_tasks(path, kind, columns)
+
+
+def _suffixes(documents: bool) -> tuple[str, ...]:
+    from .formats.detect import SUFFIXES
+
+    return NOTE_SUFFIXES + tuple(SUFFIXES) if documents else NOTE_SUFFIXES
+
+
+def _documents_hint(path: Path, documents: bool) -> str:
+    """For an E110 message: how to read the documents a folder holds instead of .txt notes."""
+    if documents:
+        return " nor FHIR, HL7 v2, C-CDA, PDF or DOCX documents"
+    n = sum(1 for _ in iter_note_paths([path], _suffixes(True)))
+    return f"; it holds {n} document file(s): add --documents to read them" if n else ""
+
+
+def _file_tasks(path: Path, E301: InputError | None = None) -> Iterator[Task]:
+    """A ``.txt`` note, or the notes of the document (FHIR, HL7 v2, C-CDA, PDF, DOCX) the file holds."""
+    from .formats.tasks import document_kind, document_tasks
+
+    doc = document_kind(path)
+    if doc is not None:
+        yield from document_tasks(path, doc)
+    elif E301 is not None:
+        yield _error_task(path.name, str(path), E301)
+    else:
+        yield _txt_task(path)
 
 
 def _txt_task(path: Path) -> Task:
@@ -546,11 +579,15 @@ def _meta(t: Task) -> dict[str, Any]:
             "month": t.month}
 
 
+def _document_meta(t: Task) -> dict[str, str]:
+    return {"patient": t.patient, "encounter": t.encounter, "document": t.document}
+
+
 def _error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
     note = {**_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
             "met": None, "missing": None, "completeness": None, "code_problems": None,
             "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
-            "chars": len(t.text) if t.text is not None else None}
+            "chars": len(t.text) if t.text is not None else None, **_document_meta(t)}
     return {"findings": [], "codes": [], "notes": [note]}
 
 
@@ -601,7 +638,7 @@ def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "missing": sum(c["missing"] for c in codes),
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
             "error_code": "", "error": "", "warning": "; ".join(t.warnings + tuple(result.warnings)),
-            "chars": len(t.text)}
+            "chars": len(t.text), **_document_meta(t)}
     return {"findings": findings, "codes": codes, "notes": [note]}
 
 
@@ -819,7 +856,7 @@ def checkpoint_dir(output: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def _fingerprint(inputs: list[Any]) -> list[list]:
+def _fingerprint(inputs: list[Any], documents: bool = False) -> list[list]:
     """``[input, file, size, mtime_ns]`` per file the inputs name or hold (a content hash for DataFrames)."""
     rows: list[list] = []
     for inp in inputs:
@@ -833,7 +870,7 @@ def _fingerprint(inputs: list[Any]) -> list[list]:
             rows.append(["<dataframe>", "", len(inp), digest])
             continue
         path = Path(inp)
-        files = iter_note_paths([path], NOTE_SUFFIXES) if path.is_dir() else [path]
+        files = iter_note_paths([path], _suffixes(documents)) if path.is_dir() else [path]
         for f in files:
             try:
                 st = f.stat()
@@ -855,12 +892,15 @@ def _patterns_digest() -> str:
     return h.hexdigest()
 
 
-def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str) -> dict[str, Any]:
+def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str,
+              documents: bool = False) -> dict[str, Any]:
     from . import __version__
 
+    options = {"output": fmt, "redact_evidence": redact, "columns": asdict(columns)}
+    if documents:  # only when set: checkpoints of runs without it stay resumable
+        options["documents"] = True
     return {"format": CHECKPOINT_FORMAT, "notechecker": __version__, "patterns": _patterns_digest(),
-            "options": {"output": fmt, "redact_evidence": redact, "columns": asdict(columns)},
-            "chunk_size": chunk_size, "inputs": _fingerprint(inputs)}
+            "options": options, "chunk_size": chunk_size, "inputs": _fingerprint(inputs, documents)}
 
 
 def _digest(chunk: list[Task]) -> str:
@@ -965,7 +1005,7 @@ def _manifest_difference(old: dict, new: dict) -> str:
     return ""
 
 
-def count_inputs(inputs: Iterable[Any], columns: Columns = Columns()) -> int | None:
+def count_inputs(inputs: Iterable[Any], columns: Columns = Columns(), documents: bool = False) -> int | None:
     """Cheap count of the notes in ``inputs`` for a progress bar (None when it cannot be had)."""
     total = 0
     try:
@@ -976,7 +1016,7 @@ def count_inputs(inputs: Iterable[Any], columns: Columns = Columns()) -> int | N
             path = Path(inp)
             kind = TABLE_SUFFIXES.get(path.suffix.lower())
             if path.is_dir():
-                total += max(1, sum(1 for _ in iter_note_paths([path], NOTE_SUFFIXES)))
+                total += max(1, sum(1 for _ in iter_note_paths([path], _suffixes(documents))))
             elif kind == "parquet":
                 import pyarrow.parquet as pq
 
@@ -1015,7 +1055,7 @@ def _progress(enabled: bool, total: int | None):
 def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *, columns: Columns = Columns(),
         workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
-        error: Callable[[str], None] | None = None) -> Summary:
+        error: Callable[[str], None] | None = None, documents: bool = False) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
 
     ``warn`` / ``error`` receive one line per warning or bad input (never note text).
@@ -1043,7 +1083,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     ckpt, done = None, 0
     if paths:
         ckpt = _Checkpoint(checkpoint_dir(output))
-        manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower())
+        manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower(),
+                             documents)
         if ckpt.exists() and not resume:
             raise CheckpointError("E401", f"{ckpt.dir}: an interrupted scan left its checkpoint here; resume it "
                                           f"(scan --resume) or delete the folder to start over")
@@ -1055,8 +1096,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
             ckpt.start(manifest)
     summary = Summary(outputs=paths)
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
-    total = count_inputs(inputs, columns) if progress else None
-    chunks = _chunks(unique_ids(iter_tasks(inputs, columns), warn_once), chunk_size)
+    total = count_inputs(inputs, columns, documents) if progress else None
+    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, documents), warn_once), chunk_size)
     with contextlib.ExitStack() as stack:
         sink = _Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))

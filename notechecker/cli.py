@@ -39,6 +39,9 @@ def extract(
     paths: List[Path] = typer.Argument(..., help="Note files (.txt) or folders of them (searched recursively)."),
     output: Path = typer.Option(..., "-o", "--output", help="JSON Lines file to write, one facts object per note."),
     detail: bool = typer.Option(True, help="Include evidence and detail beyond the facts contract."),
+    documents: bool = typer.Option(False, "--documents", help="In folders, also read FHIR JSON, HL7 v2, C-CDA "
+                                                              "XML, PDF and DOCX documents (files named are "
+                                                              "always read by their content)."),
 ):
     """Extract the facts of each note (facts contract, ../shared/eval/FACTS.md)."""
     from .api import load
@@ -46,10 +49,28 @@ def extract(
     from .io import iter_note_paths, read_note
     from .writers import atomic_writer
 
+    from .formats.cli import document_notes, note_suffixes
+
     pipeline = load()
     n_ok = n_bad = 0
     with atomic_writer(output) as fh:
-        for path in iter_note_paths(paths):
+        for path in iter_note_paths(paths, note_suffixes(documents)):
+            notes = document_notes(path)
+            if notes is not None:  # a FHIR, HL7 v2, C-CDA, PDF or DOCX document: its notes, or error rows
+                for d in notes:
+                    if d.error is not None:
+                        n_bad += 1
+                        _err(f"error: {d.error}")
+                        fh.write(json.dumps({"note_id": d.note_id, "source": d.source, "error": str(d.error)}) + "\n")
+                        continue
+                    for w in d.warnings:
+                        _err(f"warning: {w}")
+                    facts = pipeline.facts(d.text, d.note_id)
+                    row = facts.to_dict() if detail else {k: v for k, v in facts.to_dict().items()
+                                                         if k in CONTRACT_KEYS}
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    n_ok += 1
+                continue
             try:
                 note = read_note(path)
             except InputError as exc:
@@ -79,7 +100,8 @@ FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
 
 @app.command()
 def check(
-    note: str = typer.Argument(..., help="Note file (.txt), or - to read the note from standard input."),
+    note: str = typer.Argument(..., help="Note file (.txt, or a FHIR, HL7 v2, C-CDA, PDF or DOCX document), or - "
+                                         "to read it from standard input."),
     code: Optional[List[str]] = typer.Option(
         None, "--code", "-c", help="Billed code(s), e.g. --code 22852 --code '22853 x2' (or '22852-59, 22853'). "
                                    "Without --code the codes the note supports are checked."),
@@ -103,10 +125,20 @@ def check(
         if bad:
             raise _usage(f"--code: cannot read {', '.join(repr(b) for b in bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
+    from .formats.cli import document_notes, stdin_notes
+
+    data = None
+    if note == "-":
+        data = (sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer")
+                else sys.stdin.read().encode("utf-8", "surrogateescape"))
+        docs = stdin_notes(data)
+    else:
+        docs = document_notes(Path(note)) if Path(note).is_file() else None
+    if docs is not None:  # a document: each note it holds (codes from the document unless --code)
+        raise typer.Exit(_check_documents(docs, codes, fmt, fail_on, note_id))
     try:
         if note == "-":
-            text, _enc, warning = decode(sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer")
-                                         else sys.stdin.read().encode("utf-8", "surrogateescape"), "<stdin>")
+            text, _enc, warning = decode(data, "<stdin>")
             nid = note_id or "stdin"
         else:
             nt = read_note(note, note_id)
@@ -122,6 +154,34 @@ def check(
         _render_check(result)
     worst = result.worst_severity()
     raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
+
+
+def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None) -> int:
+    """Check the notes of one document; the exit code (2 when no note could be read)."""
+    from .service import check as check_note
+
+    results, failed = [], 0
+    for d in docs:
+        if d.error is not None:
+            failed += 1
+            _err(f"error: {d.error}")
+            continue
+        for w in d.warnings:
+            _err(f"warning: {w}")
+        nid = note_id if note_id and len(docs) == 1 else d.note_id
+        results.append(check_note(d.text, codes if codes is not None else d.codes, note_id=nid))
+    if not results:
+        return 2
+    if fmt == "json":
+        payload = [r.to_dict() for r in results]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+    else:
+        for i, r in enumerate(results):
+            if i:
+                typer.echo("")
+            _render_check(r)
+    worst = [r.worst_severity() for r in results]
+    return 1 if any(w in FAIL_ON[fail_on] for w in worst) or failed else 0
 
 
 def _quote(text: str, limit: int = 70) -> str:
@@ -211,6 +271,9 @@ def scan(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted scan from its checkpoint "
                                                         "(RESULTS.ext.partial/); same inputs and options."),
     chunk_size: int = typer.Option(32, "--chunk-size", min=1, help="Notes per chunk (checkpointed unit)."),
+    documents: bool = typer.Option(False, "--documents", help="In folders, also read FHIR JSON, HL7 v2, C-CDA "
+                                                              "XML, PDF and DOCX documents (files named are "
+                                                              "always read by their content)."),
 ):
     """Check a batch of notes; write findings, notes and codes tables.
 
@@ -236,7 +299,8 @@ def scan(
     try:
         summary = run(inputs, output, columns=cols, workers=workers, chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
-                      warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"))
+                      warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
+                      documents=documents)
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     except OSError as exc:

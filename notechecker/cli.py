@@ -416,18 +416,35 @@ def serve(
 @app.command()
 def report(
     results: Path = typer.Argument(..., help="Findings table written by scan (RESULTS.parquet/.csv/.jsonl)."),
-    output: Path = typer.Option(Path("gap-report.html"), "-o", "--output", help="HTML report to write."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                          help="HTML report to write (default gap-report.html, unless only "
+                                               "--fhir is asked for)."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write an Excel workbook."),
+    fhir: Optional[Path] = typer.Option(None, "--fhir", help="Write a FHIR R4 Bundle of MeasureReports (one per "
+                                                             "note and code, Da Vinci coding-gap shape) as JSON."),
 ):
-    """Build the documentation gap report (HTML, optional Excel) from scan results."""
+    """Build the documentation gap report (HTML, optional Excel, optional FHIR) from scan results."""
     from .errors import NoteCheckerError
-    from .report import build_report
 
+    if output is None and fhir is None:
+        output = Path("gap-report.html")
+    written = []
     try:
-        build_report(results, output, xlsx_path=xlsx)
+        if output is not None:
+            from .report import build_report
+
+            build_report(results, output, xlsx_path=xlsx)
+            written += [str(output)] + ([str(xlsx)] if xlsx else [])
+        elif xlsx is not None:
+            raise _usage("--xlsx needs the HTML report too: give -o gap-report.html")
+        if fhir is not None:
+            from .report.fhir import write_fhir
+
+            n = write_fhir(results, fhir)
+            written.append(f"{fhir} ({n} MeasureReports)")
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
-    _err(f"wrote {output}" + (f" and {xlsx}" if xlsx else ""))
+    _err("wrote " + " and ".join(written))
 
 
 def main() -> None:  # console-script entry point

@@ -5,6 +5,7 @@ Routes
     POST /api/check    ``{"text": "...", "codes": ["22852"]}`` -> ``service.check(...).to_dict()``
     GET  /api/rules    the checklist catalogue (items, codes, bundling rules)
     GET  /healthz      liveness and whether the pipeline is loaded
+    GET  /cds-services and POST /cds-services/notechecker-note-sign: CDS Hooks (``cds_hooks.py``)
     GET  /openapi.json the OpenAPI description (/docs and /redoc are off: they load assets from a CDN)
 
 Notes are protected health information. Nothing here logs a request body or echoes
@@ -392,6 +393,13 @@ def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
             log.error("check failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
             return _error(500, "NC699", Errors.NC699.format(kind=type(exc).__name__))
         return JSONResponse(payload, headers=NO_STORE)
+
+    # CDS Hooks (web/cds_hooks.py): the same pipeline, lock, limits and error shape as /api/check
+    from .cds_hooks import router as cds_hooks_router
+
+    app.state.ensure_loaded = ensure_loaded
+    app.state.check_lock = lock
+    app.include_router(cds_hooks_router)
 
     app.add_middleware(AccessLog)
     app.add_middleware(BodyLimit, max_bytes=max_bytes)  # added last = outermost

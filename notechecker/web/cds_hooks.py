@@ -1,0 +1,200 @@
+"""CDS Hooks 2.0 in ``serve``: check the draft operative note when the surgeon signs it.
+
+Routes (a FastAPI router that ``web.server.create_app`` includes)
+    GET  /cds-services                          discovery: the service ``notechecker-note-sign``
+    POST /cds-services/notechecker-note-sign    ``{"hook": "notechecker-note-sign", "hookInstance": "...",
+                                                "context": {"patientId", "encounterId", "userId",
+                                                "document"}}`` -> ``{"cards": [...]}``
+
+``context.document`` is the draft note as a FHIR R4 DocumentReference (base64 ``text/plain``,
+``text/html`` or ``application/pdf`` attachment, read by :mod:`notechecker.formats.fhir`);
+CPT codes in its ``context.event`` are the billed codes, else the codes the note supports
+are checked. The answer has one card per checked code with unmet checklist items (what to
+add, with the sentence to add) and one per code problem (wrong code, bundling ...). Each
+card has a ``summary`` of at most 140 characters, an ``indicator`` (``critical`` for
+error-severity gaps and problems, ``warning``, ``info``), a markdown ``detail``, a
+``source`` and a link to this server's page for the full view.
+
+The same limits, errors and privacy as ``POST /api/check``: the body limit and access log
+of the app apply, errors use its ``{"error": {"code", "message"}}`` shape and codes
+(NC602 for an invalid request, NC603, NC699) plus NC610 (not this hook) and NC611 (the
+document cannot be read, named by field, never by its text); nothing logs the note.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from .server import _NOTE_ID, NO_STORE, Errors, _error, _safe_detail
+
+log = logging.getLogger("notechecker.web")
+
+SERVICE_ID = "notechecker-note-sign"
+HOOK = "notechecker-note-sign"
+SUMMARY_MAX = 140
+SOURCE_LABEL = "notechecker documentation checklist"
+CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
+_CARD_NS = uuid.UUID("0c4a7d1e-2b7f-4d0a-8f0e-6e6f74656368")
+#: How serious a card is, from the severity of its worst gap or problem.
+INDICATOR = {"error": "critical", "warning": "warning", "info": "info"}
+
+DISCOVERY = {"services": [{
+    "hook": HOOK,
+    "id": SERVICE_ID,
+    "title": "notechecker: operative note documentation check",
+    "description": "When a spine operative note is signed, checks whether it documents what its CPT codes "
+                   "require (checklist items with the sentence to add) and whether the code choice and "
+                   "bundling are right. Context: patientId, encounterId, userId, and document (the draft note "
+                   "as a FHIR R4 DocumentReference; CPT codes in DocumentReference.context.event).",
+    "usageRequirements": "Send the draft note inline as base64 attachment data (text/plain, text/html or "
+                         "application/pdf). Nothing is stored or logged.",
+}]}
+
+
+class CdsErrors:
+    """Error messages of the hook, beside ``server.Errors`` (NC61x: CDS Hooks)."""
+
+    NC610 = "[NC610] This service answers the hook '{hook}', not '{got}'."
+    NC611 = "[NC611] context.document cannot be read: {detail}"
+
+
+class HookContext(BaseModel):
+    """``context`` of the ``notechecker-note-sign`` hook."""
+
+    model_config = ConfigDict(extra="allow")
+
+    patientId: StrictStr = Field(description="The FHIR id of the patient.")
+    encounterId: StrictStr | None = Field(default=None, description="The FHIR id of the encounter.")
+    userId: StrictStr = Field(description="Who signs, e.g. Practitioner/123.")
+    document: Any = Field(description="The draft note as a FHIR R4 DocumentReference.")
+
+
+class HookRequest(BaseModel):
+    """A CDS Hooks request (fhirServer, fhirAuthorization and prefetch are accepted and not used)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    hook: StrictStr
+    hookInstance: StrictStr
+    context: HookContext
+
+
+router = APIRouter(tags=["cds-hooks"])
+
+
+@router.get("/cds-services", summary="CDS Hooks discovery")
+def discovery() -> JSONResponse:
+    """The CDS services this server offers (one: ``notechecker-note-sign``)."""
+    return JSONResponse(DISCOVERY, headers=NO_STORE)
+
+
+@router.post(f"/cds-services/{SERVICE_ID}", summary="Check the draft operative note at signing",
+             responses={200: {"description": "{\"cards\": [...]}: one card per code with unmet checklist items "
+                                              "and per code problem"},
+                        400: {"description": "Body is not JSON, another hook, or the codes cannot be checked"},
+                        413: {"description": "Body larger than the limit"},
+                        422: {"description": "Invalid request or a document that cannot be read"}})
+def note_sign(body: HookRequest, request: Request) -> JSONResponse:
+    from notechecker import service
+    from notechecker.errors import InputError
+    from notechecker.formats.fhir import document_reference
+
+    if body.hook != HOOK:
+        return _error(400, "NC610", CdsErrors.NC610.format(hook=HOOK, got=body.hook[:60]))
+    document = body.context.document
+    if not isinstance(document, dict) or document.get("resourceType") != "DocumentReference":
+        return _error(422, "NC611", CdsErrors.NC611.format(detail="[E502] not a FHIR DocumentReference"))
+    try:
+        doc = document_reference(document, "context.document", "context.document", "draft")
+    except InputError as exc:
+        return _error(422, "NC611", CdsErrors.NC611.format(detail=f"[{exc.code}] {exc.message}"))
+    note_id = doc.note_id if _NOTE_ID.match(doc.note_id) else "draft"
+    state = request.app.state
+    state.ensure_loaded()
+    try:
+        with state.check_lock:
+            result = service.check(doc.text, codes=doc.codes, note_id=note_id)
+    except ValueError as exc:
+        return _error(400, "NC603", Errors.NC603.format(detail=_safe_detail(exc, doc.text)))
+    except Exception as exc:  # noqa: BLE001 - answer with JSON, log without the note
+        log.error("cds hook failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+        return _error(500, "NC699", Errors.NC699.format(kind=type(exc).__name__))
+    page = str(request.base_url)
+    return JSONResponse({"cards": cards(result, body.hookInstance, page)}, headers=NO_STORE)
+
+
+# --------------------------------------------------------------------------- cards
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_MAX else text[:SUMMARY_MAX - 1].rstrip() + "\u2026"
+
+
+def _md(text: str) -> str:
+    """Text for markdown: characters that would start emphasis or links escaped."""
+    return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in text)
+
+
+def _link(page: str) -> list[dict[str, str]]:
+    return [{"label": "Open notechecker for the full view", "url": page, "type": "absolute"}]
+
+
+def cards(result, hook_instance: str, page: str) -> list[dict[str, Any]]:
+    """The cards for one CheckResult: code gaps first (in code order), then code problems."""
+    from notechecker.checklists import SEVERITIES, load_catalogue
+    from notechecker.service import VERDICT_SEVERITY
+
+    table = load_catalogue().table
+    out: list[dict[str, Any]] = []
+    for r in result.results:
+        if r.summary.supported is None:  # no checklist for this code: a problem card says so if need be
+            continue
+        unmet = r.unmet
+        if not unmet:
+            continue
+        worst = min((f.severity for f in unmet), key=SEVERITIES.index)
+        info = table.codes.get(r.code)
+        name = info.descriptor if info else ""
+        s = r.summary
+        lines = [f"**{r.code}** {_md(name)}: {s.met} of {s.evaluated} checklist items documented.", "",
+                 "Add to the note before signing:", ""]
+        for f in unmet:
+            state = "" if f.status == "missing" else f" ({f.status})"
+            lines.append(f"- **{f.item_id} {_md(f.item_name)}**{state}, {f.severity}")
+            if f.status == "conflicting" and f.message:
+                lines.append(f"  - {_md(f.message)}")
+            if f.fix_hint:
+                lines.append(f"  - Sentence to add: {_md(f.fix_hint)}")
+        out.append({
+            "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0gaps\0{r.code}")),
+            "summary": _summary(f"{r.code}: {len(unmet)} documentation item{'s' if len(unmet) != 1 else ''} "
+                                f"to add before signing ({name})" if name else
+                                f"{r.code}: {len(unmet)} documentation items to add before signing"),
+            "indicator": INDICATOR.get(worst, "info"),
+            "detail": "\n".join(lines),
+            "source": {"label": SOURCE_LABEL, "topic": {"system": CPT_SYSTEM, "code": r.code}},
+            "links": _link(page),
+        })
+    for i, c in enumerate(result.problems):
+        severity = VERDICT_SEVERITY.get(c.verdict) or "info"
+        codes = " ".join(c.codes)
+        verdict = c.verdict.replace("_", " ")
+        lines = [f"**{verdict.capitalize()}**{f' ({_md(codes)})' if codes else ''}: {_md(c.message)}"]
+        if c.reasons:
+            lines += [""] + [f"- {_md(x)}" for x in c.reasons]
+        if c.suggested:
+            lines += ["", f"Codes the note supports instead: {_md(' '.join(c.suggested))}"]
+        out.append({
+            "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0problem\0{i}\0{c.verdict}\0{codes}")),
+            "summary": _summary(f"{verdict.capitalize()}{f' ({codes})' if codes else ''}: {c.message}"),
+            "indicator": INDICATOR.get(severity, "info"),
+            "detail": "\n".join(lines),
+            "source": {"label": SOURCE_LABEL},
+            "links": _link(page),
+        })
+    return out

@@ -1,6 +1,6 @@
 """Markup to plain text: HTML (FHIR ``text/html`` attachments) and the CDA narrative block.
 
-Block elements (``<p>``, ``<div>``, ``<li>``, CDA ``<paragraph>``, ``<item>``, table rows)
+The text is lines, each ending with a line feed, as a ``.txt`` note's. Block elements (``<p>``, ``<div>``, ``<li>``, CDA ``<paragraph>``, ``<item>``, table rows)
 become lines, in document order; ``<br>`` ends a line (two make a blank line); an empty
 paragraph (``<p>&nbsp;</p>``, ``<paragraph/>``) is a blank line; runs of white space inside
 a line are one space, as a browser shows them, while a no-break space stays a space of
@@ -23,6 +23,7 @@ CDA_BLOCKS = frozenset({"text", "paragraph", "list", "item", "table", "thead", "
 CDA_PARAGRAPHS = frozenset({"paragraph", "item"})
 CDA_SKIP = frozenset({"footnote", "footnoteRef", "renderMultiMedia"})
 CELLS = frozenset({"td", "th"})
+_CELL = "\x1f"  # a cell's end while a line is built (white space is collapsed around it), a tab after
 
 
 def _local(tag) -> str:
@@ -39,7 +40,8 @@ class _Lines:
     def flush(self, force: bool = False) -> None:
         raw = "".join(self.cur)
         self.cur.clear()
-        line = _WS.sub(" ", raw).strip(" ").replace("\xa0", " ")
+        line = _WS.sub(" ", raw).strip(" ").replace(" " + _CELL, _CELL).replace(_CELL + " ", _CELL)
+        line = line.rstrip(_CELL).replace(_CELL, "\t").replace("\xa0", " ")
         if not line.strip():
             line = ""
         if line or force:
@@ -75,20 +77,18 @@ def element_text(root, blocks=HTML_BLOCKS, paragraphs=HTML_PARAGRAPHS, skip=HTML
                 for child in el:
                     walk(child)
                 if tag in CELLS:
-                    out.cur.append("\t")
+                    out.cur.append(_CELL)
         if el.tail:
             out.cur.append(el.tail)
 
-    if root.text and _local(root.tag) not in skip:
-        pass  # walk() handles the root's own text
     walk(root)
     out.flush()
-    lines = [ln.rstrip("\t ") if ln.endswith("\t") else ln for ln in out.lines]
+    lines = list(out.lines)
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
         lines.pop()
-    return "\n".join(lines)
+    return "".join(line + "\n" for line in lines)  # every line ends with a line feed, as in a text file
 
 
 def html_to_text(html: str) -> str:

@@ -86,7 +86,7 @@ def _section_lines(section, out: list[str]) -> None:
     if text is not None:
         body = element_text(text, CDA_BLOCKS, CDA_PARAGRAPHS, CDA_SKIP)
         if body:
-            block.append(body)
+            block.append(body.rstrip("\n"))
     if block:
         if out:
             out.append("")
@@ -124,7 +124,7 @@ def _document(root, source: str) -> Document:
     if structured is not None:
         for section in structured.xpath("h:component/h:section", namespaces=N):
             _section_lines(section, lines)
-        text = "\n".join(lines)
+        text = "".join(line + "\n" for line in lines)
         has_body = len(lines) > (1 if title is not None else 0)
     else:
         body = _first(root, "h:component/h:nonXMLBody")

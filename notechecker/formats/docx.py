@@ -36,7 +36,7 @@ def read(data: bytes, source: str) -> Iterator[Document | InputError]:
         raise InputError("E541", f"{source}: not a readable DOCX document ({safe_reason(exc)})") from None
     while lines and not lines[-1].strip():
         lines.pop()
-    text = "\n".join(lines)
+    text = "".join(line + "\n" for line in lines)
     if not text.strip():
         raise InputError("E542", f"{source}: a DOCX document without text")
     yield Document(note_id=Path(source).stem, text=text, source=source, format="docx")

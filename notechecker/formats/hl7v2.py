@@ -154,7 +154,7 @@ def _note(msg, where: str, label: str, fallback_id: str, warning: str | None) ->
         found = True
         for rep in raw.split(msg.separators[2]):
             lines.extend(msg.unescape(rep, _APP_MAP).split("\n"))
-    text = "\n".join(lines)
+    text = "".join(line + "\n" for line in lines)  # one line per OBX (or line break), as in a text file
     if not found or not text.strip():
         ctl = f", control id {control}" if control else ""
         raise InputError("E512", f"{where} ({shown}{ctl}): no OBX segment with text (value type TX, FT or ST)")

@@ -54,7 +54,7 @@ def pdf_text(data: bytes, where: str) -> str:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
         raise InputError("E533", f"{where}: not a readable PDF ({safe_reason(exc)})") from None
-    text = _TRAILING.sub("", "\n".join(p.strip("\n") for p in pages))
+    text = _TRAILING.sub("", "".join(p.strip("\n") + "\n" for p in pages if p.strip()))
     if not text.strip():
         raise InputError("E532", f"{where}: a PDF of {len(pages)} page(s) with no text layer (a scanned "
                                  f"image): run OCR on it first (e.g. ocrmypdf), then check the OCR'd PDF")

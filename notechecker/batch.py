@@ -2,7 +2,9 @@
 
 Inputs are folders of ``.txt`` notes (recursive), ``.txt`` files, CSV / TSV / Parquet /
 JSONL tables (a text column, optional id, billed codes, surgeon, date and site
-columns) or pandas DataFrames. Every input is accounted for: an unreadable note, a
+columns), pandas DataFrames, or documents (FHIR, HL7 v2, C-CDA, PDF, DOCX: read by
+:mod:`notechecker.formats`, errors E5xx; in folders with ``documents=True``), whose
+patient, encounter and DocumentReference fill the notes table's last three columns. Every input is accounted for: an unreadable note, a
 row without text, a table without the text column or a malformed row becomes an
 error row in the notes table (code + message naming the input and row, never the
 note text) and the batch goes on. Notes are checked in chunks, in-process or in
@@ -199,7 +201,7 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: b
             continue
         kind = TABLE_SUFFIXES.get(path.suffix.lower())
         if kind is None and path.suffix.lower() not in NOTE_SUFFIXES and path.exists():
-            yield from _file_tasks(path, E301=InputError(
+            yield from _file_tasks(path, unsupported=InputError(
                 "E301", f"{path}: unsupported input type {path.suffix or '(no extension)'!r}; expected a folder, "
                         f".txt notes, or a .csv, .tsv, .parquet or .jsonl table (or a FHIR, HL7 v2, C-CDA, PDF "
                         f"or DOCX document)"))
@@ -223,15 +225,16 @@ def _documents_hint(path: Path, documents: bool) -> str:
     return f"; it holds {n} document file(s): add --documents to read them" if n else ""
 
 
-def _file_tasks(path: Path, E301: InputError | None = None) -> Iterator[Task]:
-    """A ``.txt`` note, or the notes of the document (FHIR, HL7 v2, C-CDA, PDF, DOCX) the file holds."""
+def _file_tasks(path: Path, unsupported: InputError | None = None) -> Iterator[Task]:
+    """A ``.txt`` note, or the notes of the document (FHIR, HL7 v2, C-CDA, PDF, DOCX) the file holds
+    (``unsupported``: the error row of a file that is neither)."""
     from .formats.tasks import document_kind, document_tasks
 
     doc = document_kind(path)
     if doc is not None:
         yield from document_tasks(path, doc)
-    elif E301 is not None:
-        yield _error_task(path.name, str(path), E301)
+    elif unsupported is not None:
+        yield _error_task(path.name, str(path), unsupported)
     else:
         yield _txt_task(path)
 

@@ -324,3 +324,24 @@ def test_samples_are_what_the_builder_writes(tmp_path):
                                         "</div></body></html>")
     with zipfile.ZipFile(FORMATS / "sn24_interspinous.docx") as z:
         assert "word/document.xml" in z.namelist()
+
+
+def test_fhir_pdf_attachment_and_cda_non_xml_body_are_read():
+    pdf = (FORMATS / "sn17_tlif.pdf").read_bytes()
+    txt = (SAMPLES / "sn17_tlif_l4_l5_title.txt").read_text(encoding="utf-8")
+    (doc,) = read_bytes(_docref(content=[{"attachment": {"contentType": "application/pdf", "data": _b64(pdf)}}]),
+                        "d.json", "fhir")
+    assert doc.text == txt and doc.document == "DocumentReference/d1"
+    cda = (b"<ClinicalDocument xmlns='urn:hl7-org:v3'><id root='1.2' extension='NX-1'/>"
+           b"<component><nonXMLBody><text mediaType='text/plain' representation='B64'>"
+           + base64.b64encode(txt.encode()) + b"</text></nonXMLBody></component></ClinicalDocument>")
+    (doc,) = read_bytes(cda, "n.xml", "cda")
+    assert doc.note_id == "NX-1" and doc.text == txt
+
+
+def test_check_reads_a_document_from_standard_input(pipeline):
+    data = (FORMATS / "sn26_mdm_t02.hl7").read_bytes()
+    res = CliRunner().invoke(app, ["check", "-", "--format", "json", "--fail-on", "never"], input=data)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["note_id"] == "DOC-SN26" and out["billed"] == ["22852"]

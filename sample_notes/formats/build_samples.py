@@ -6,7 +6,8 @@ Each sample holds the text of one (or two) of ../snNN_*.txt, so a test can show 
 facts read from the document equal the facts of the .txt note. The bad documents (one per
 error class) go to tests/fixtures/formats/. Everything written is synthetic; the
 identifiers (patients, encounters, messages) are made up. The output is the same bytes on
-every run (fixed dates, ids and PDF/DOCX metadata).
+every run (fixed dates, ids and PDF/DOCX metadata), except the encrypted PDF, whose
+encryption key is drawn anew.
 """
 from __future__ import annotations
 

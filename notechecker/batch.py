@@ -6,10 +6,10 @@ columns), pandas DataFrames, or documents (FHIR, HL7 v2, C-CDA, PDF, DOCX: read 
 :mod:`notechecker.formats`, errors E5xx; in folders with ``documents=True``), whose
 patient, encounter and DocumentReference fill the notes table's last three columns.
 Every input is accounted for: an unreadable note, a row without text, a table without
-the text column or a malformed row becomes an error row in the notes table (code + message naming the input and row, never the
-note text) and the batch goes on. Notes are checked in chunks, in-process or in
-worker processes, and the rows are written in input order as they come, so memory
-does not grow with the batch.
+the text column or a malformed row becomes an error row in the notes table (code +
+message naming the input and row, never the note text) and the batch goes on. Notes
+are checked in chunks, in-process or in worker processes, and the rows are written in
+input order as they come, so memory does not grow with the batch.
 
 Outputs, by the extension of ``-o RESULTS.ext`` (``.parquet``, ``.csv``, ``.jsonl``):
 ``RESULTS.ext`` findings (note x code x item), ``RESULTS.notes.ext`` one row per

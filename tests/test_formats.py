@@ -345,3 +345,25 @@ def test_check_reads_a_document_from_standard_input(pipeline):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["note_id"] == "DOC-SN26" and out["billed"] == ["22852"]
+
+
+SECRET = "Zebulon Quillfeather MRN 99887766 hardware removed"
+LEAKY = [  # (case, bytes holding the secret, format)
+    ("json", ('{"resourceType": "DocumentReference", "note": "' + SECRET + '" "x"}').encode(), "fhir"),
+    ("json_type", json.dumps({"resourceType": SECRET}).encode(), "fhir"),
+    ("docref_fields", _docref(status=SECRET, description=7), "fhir"),
+    ("hl7_header", ("MSH\rOBX|1|TX|||" + SECRET + "\r").encode(), "hl7v2"),
+    ("hl7_type", ("MSH|^~\\&|A|B|C|D|2024||" + SECRET + "|C1|P|2.5\r").encode(), "hl7v2"),
+    ("xml", ("<ClinicalDocument xmlns='urn:hl7-org:v3'><title>" + SECRET + "</titl></ClinicalDocument>").encode(),
+     "cda"),
+    ("xml_root", ("<" + SECRET.split()[0] + ">" + SECRET + "</" + SECRET.split()[0] + ">").encode(), "cda"),
+    ("pdf", ("%PDF-1.4\n1 0 obj (" + SECRET + ") endobj\ntrailer << /Root 9 0 R >>\n").encode(), "pdf"),
+]
+
+
+@pytest.mark.parametrize("data, kind", [x[1:] for x in LEAKY], ids=[x[0] for x in LEAKY])
+def test_error_messages_never_quote_the_document(data, kind):
+    (err,) = list(read_bytes(data, "doc", kind))
+    assert isinstance(err, InputError), err
+    for word in ("Quillfeather", "99887766", "hardware removed"):
+        assert word not in err.message, err.message

@@ -104,10 +104,11 @@ def read_document(path: str | os.PathLike, kind: str | None = None) -> Iterator[
 
 
 def safe_reason(exc: BaseException) -> str:
-    """A library's error message fit to show: its first line, cut short, or its type.
+    """A parser's error message fit to show: its first line, cut short, or its type.
 
-    The parsers' messages name positions and syntax, not content; still, nothing past
-    the first line and 160 characters is kept.
+    Used for parsers whose messages name positions and syntax, never content (json, lxml,
+    zipfile); readers of libraries that quote the input (python-hl7, pypdf) show the
+    error's type only.
     """
     msg = str(exc).splitlines()[0] if str(exc) else ""
     return msg[:160] if msg else exc.__class__.__name__

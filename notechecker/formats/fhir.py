@@ -66,7 +66,14 @@ def read_resource(obj: Any, source: str) -> Iterator[Document | InputError]:
 
 
 def _short(value: str) -> str:
-    return value[:60] if value.isidentifier() else "unknown"
+    """A resource type fit to show: an R4 resource name, else 'unknown' (the field could hold anything)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        get_fhir_model_class(value)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "unknown"
+    return value
 
 
 def validate(obj: dict, where: str):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from . import Document, safe_reason
+from . import Document
 
 _SEGMENT_END = re.compile(r"\r\n|\r|\n")
 TEXT_TYPES = ("TX", "FT", "ST")
@@ -28,6 +28,7 @@ NOTE_MESSAGES = ("MDM", "ORU")
 _APP_MAP = {".br": "\n", ".sp": "\n", ".ce": "\n", ".fi": "", ".nf": "", ".in": "", ".ti": "", ".sk": " ",
             "H": "", "N": ""}
 _CPT_SYSTEMS = ("C4", "CPT", "CPT4", "CPT-4")
+_MESSAGE_TYPE = re.compile(r"^[A-Z0-9]{3}(\^[A-Z0-9]{2,3})?$")
 
 
 class _NoFieldValues(logging.Filter):
@@ -82,7 +83,8 @@ def read(data: bytes, source: str) -> Iterator[Document | InputError]:
         try:
             msg = hl7.parse("\r".join(segments))
         except Exception as exc:  # python-hl7 raises ParseException, IndexError ... on broken messages
-            yield InputError("E511", f"{where}: not a readable HL7 v2 message ({safe_reason(exc)})")
+            # python-hl7's messages may quote a segment: name the error's kind only
+            yield InputError("E511", f"{where}: not a readable HL7 v2 message ({type(exc).__name__})")
             continue
         try:
             yield _note(msg, where, label, stem if not many else f"{stem}:{n}", warning)
@@ -136,6 +138,8 @@ def _note(msg, where: str, label: str, fallback_id: str, warning: str | None) ->
     event = _field(msg, "MSH", 9, 0, 1).upper()
     control = _field(msg, "MSH", 10)
     shown = f"{mtype}^{event}" if event else (mtype or "no type")
+    if not _MESSAGE_TYPE.match(shown):  # shown in messages: only what looks like a message type
+        shown = "unknown type"
     if mtype not in NOTE_MESSAGES:
         raise InputError("E513", f"{where}: a {shown} message carries no note (expected MDM^T02, MDM^T04 or "
                                  f"ORU^R01)")

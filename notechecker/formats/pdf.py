@@ -53,7 +53,8 @@ def pdf_text(data: bytes, where: str) -> str:
     except InputError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise InputError("E533", f"{where}: not a readable PDF ({safe_reason(exc)})") from None
+        # pypdf's messages may quote bytes of the file: name the error's kind only
+        raise InputError("E533", f"{where}: not a readable PDF ({type(exc).__name__})") from None
     text = _TRAILING.sub("", "".join(p.strip("\n") + "\n" for p in pages if p.strip()))
     if not text.strip():
         raise InputError("E532", f"{where}: a PDF of {len(pages)} page(s) with no text layer (a scanned "

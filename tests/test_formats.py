@@ -367,3 +367,16 @@ def test_error_messages_never_quote_the_document(data, kind):
     assert isinstance(err, InputError), err
     for word in ("Quillfeather", "99887766", "hardware removed"):
         assert word not in err.message, err.message
+
+
+def test_scan_command_with_documents_reports_bad_documents_and_exits_1(tmp_path):
+    out = tmp_path / "r.csv"
+    res = CliRunner().invoke(app, ["scan", str(FORMATS), str(BAD), "--documents", "-o", str(out)])
+    assert res.exit_code == 1, res.output  # every input read, some are error rows
+    assert f"notes {len(SAMPLE_NOTES) + len(BAD_FILES)}," in res.output
+    assert f"errors {len(BAD_FILES)}," in res.output
+    import pandas as pd
+
+    notes = pd.read_csv(tmp_path / "r.notes.csv", dtype=str, keep_default_na=False)
+    assert list(notes.columns[-3:]) == ["patient", "encounter", "document"]
+    assert set(notes.loc[notes["error_code"] != "", "error_code"]) == {b[1] for b in BAD_FILES}

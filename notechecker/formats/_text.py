@@ -1,11 +1,12 @@
 """Markup to plain text: HTML (FHIR ``text/html`` attachments) and the CDA narrative block.
 
-The text is lines, each ending with a line feed, as a ``.txt`` note's. Block elements (``<p>``, ``<div>``, ``<li>``, CDA ``<paragraph>``, ``<item>``, table rows)
-become lines, in document order; ``<br>`` ends a line (two make a blank line); an empty
-paragraph (``<p>&nbsp;</p>``, ``<paragraph/>``) is a blank line; runs of white space inside
-a line are one space, as a browser shows them, while a no-break space stays a space of
-its own; table cells are separated by a tab; ``<pre>`` keeps its lines as written;
-scripts, styles and comments are dropped.
+The text is lines, each ending with a line feed, as a ``.txt`` note's. Block elements
+(``<p>``, ``<div>``, ``<li>``, CDA ``<paragraph>``, ``<item>``, table rows) become lines,
+in document order; ``<br>`` ends a line (two make a blank line); an empty paragraph
+(``<p>&nbsp;</p>``, ``<paragraph/>``) is a blank line; runs of white space inside a line
+are one space, as a browser shows them, while a no-break space stays a space of its own;
+table cells are separated by a tab; ``<pre>`` keeps its lines as written; scripts,
+styles and comments are dropped.
 """
 from __future__ import annotations
 

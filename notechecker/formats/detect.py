@@ -19,7 +19,6 @@ FORMATS = ("fhir", "hl7v2", "cda", "pdf", "docx")
 SUFFIXES = {".json": "fhir", ".fhir": "fhir", ".hl7": "hl7v2", ".hl7v2": "hl7v2", ".xml": "cda",
             ".cda": "cda", ".ccd": "cda", ".pdf": "pdf", ".docx": "docx"}
 
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _HL7_START = re.compile(rb"^(?:MSH|FHS|BHS)\|")
 _RESOURCE_TYPE = re.compile(rb'"resourceType"\s*:')
 _CDA_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?ClinicalDocument[\s>]")

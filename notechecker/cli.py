@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -87,6 +88,7 @@ def check(
     fail_on: str = typer.Option("error", "--fail-on", help="Exit 1 when a finding or code problem reaches this "
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
+    detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
     if fmt not in ("text", "json"):
@@ -119,7 +121,7 @@ def check(
     if fmt == "json":
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        _render_check(result)
+        _render_check(result, text, detail=detail)
     worst = result.worst_severity()
     raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
 
@@ -131,64 +133,148 @@ def _quote(text: str, limit: int = 70) -> str:
     return f"\u201c{text}\u201d"
 
 
-def _render_check(result) -> None:
-    """Human text for one CheckResult: per code supported or not, what to add, code problems."""
+_EXAMPLE = re.compile(r"e\.g\.,?\s*(?P<q>['\u2018\"\u201c])(?P<s>.+?)(?:['\u2019\"\u201d])(?=[\s.,;)]|$)")
+_MARK = {"error": ("\u2717", "red"), "warning": ("!", "yellow"), "info": ("\u00b7", "dim"), None: ("\u2713", "green")}
+
+
+def _example(hint: str) -> str:
+    """The sentence a fix hint proposes (its first e.g. quote), else the hint itself."""
+    m = _EXAMPLE.search(hint or "")
+    return f"\u201c{m.group('s').strip()}\u201d" if m else (hint or "")
+
+
+def _width() -> int:
+    try:
+        cols = int(os.environ.get("COLUMNS", "") or 0)
+    except ValueError:
+        cols = 0
+    if not cols and sys.stdout.isatty():
+        cols = os.get_terminal_size(sys.stdout.fileno()).columns
+    return max(60, min(cols or 80, 100))
+
+
+def _unmet_items(results, codes):
+    """Each unmet checklist item once: (finding, codes it is unmet for), most severe first."""
+    from .checklists import SEVERITIES
+
+    seen: dict[str, list] = {}
+    for r in results:
+        for f in r.findings:
+            if f.status != "met":
+                seen.setdefault(f.item_id, [f, []])[1].append(r.code)
+    rows = sorted(seen.values(), key=lambda x: (SEVERITIES.index(x[0].severity), x[0].item_id))
+    return [(f, tuple(cs)) for f, cs in rows]
+
+
+def check_lines(result, text: str | None = None, *, detail: bool = False, width: int = 80) -> list[tuple[str, str]]:
+    """The surgeon's view of one CheckResult as (style, line) pairs, ``width`` columns wide.
+
+    The verdict for each code first (one per code, from :func:`notechecker.plain.code_verdicts`),
+    then each unmet checklist item once with the sentence to add, then what is documented
+    (every item with its evidence under ``detail``).
+    """
+    import textwrap
+
+    from .checklists import load_catalogue
+    from .plain import code_verdicts, proof, scope_line, short_descriptor
+
+    cat = load_catalogue()
+    out: list[tuple[str, str]] = []
+
+    def put(line: str, style: str = "", indent: int = 0, hang: int | None = None) -> None:
+        hang = indent if hang is None else hang
+        for k, part in enumerate(textwrap.wrap(line, width=width, initial_indent=" " * indent,
+                                               subsequent_indent=" " * hang, break_on_hyphens=False) or [""]):
+            out.append((style if k == 0 else (style if style in ("red", "yellow", "green", "dim") else ""), part))
+
+    billed = " ".join(result.billed)
+    supports = " ".join(dict.fromkeys(result.suggested)) or "no code this checker codes"
+    put(result.note_id, "bold")
+    put(f"Billed: {billed}; the note supports: {supports}" if billed else
+        f"No codes billed; the note supports: {supports}")
+    scope = scope_line(result, text)
+    if scope:
+        put(scope, "red")
+        for v in code_verdicts(result, cat):
+            if v.billed:
+                put(f"\u2717 {v.code}: not supported by this note ({v.reason}).", "red", 2, 4)
+        return out
+    verdicts = code_verdicts(result, cat)
+    if not verdicts:
+        put("No code to check: the note describes no procedure this checker codes.")
+    for v in verdicts:
+        mark, colour = _MARK.get(v.severity, ("!", "yellow"))
+        label = v.verdict.upper()
+        room = max(20, width - 8 - len(label) - 2)
+        desc = short_descriptor(v.descriptor, room) if v.descriptor else "no checklist"
+        line = f"{mark} {v.code:<6}{desc}"
+        out.append((colour, line + " " * max(1, width - len(line) - len(label)) + label))
+        if v.verdict == "not supported":
+            put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
+                f"otherwise the note does not support {v.code}.", "", 8)
+        elif v.verdict != "supported":
+            put(v.reason, "", 8)
+        if v.supported:
+            conc = next((c for c in result.conclusions if v.code in c.codes and c.verdict == "supported"
+                         and c.evidence), None)
+            if conc is not None:
+                put("proof: " + _quote(proof(text, conc.evidence[0]).text, width - 18), "dim", 8, 15)
+            for extra in v.also:
+                put("also: " + extra, "", 8, 14)
+    supporting = {v.code for v in verdicts if v.supported}
+    checked = [r for r in result.results if r.summary.supported is not None and r.code in supporting]
+    unmet = _unmet_items(checked, [r.code for r in checked])
+    all_codes = {r.code for r in checked}
+    main = [(f, cs) for f, cs in unmet if f.severity in ("error", "warning")]
+    info = [(f, cs) for f, cs in unmet if f.severity not in ("error", "warning")]
+    if main or info:
+        put("")
+        put("To add:", "bold")
+    for f, cs in main:
+        mark, colour = _MARK[f.severity]
+        where = "" if set(cs) == all_codes or len(all_codes) < 2 else f" [{' '.join(cs)}]"
+        status = "" if f.status == "missing" else f" ({f.status})"
+        put(f"{mark} {f.item_id} {f.item_name}{status}{where}", colour, 2, 4)
+        if f.status == "conflicting":
+            put(f.message, "", 4)
+        if f.fix_hint:
+            put(_example(f.fix_hint), "dim", 4)
+    if info:
+        put("\u00b7 also worth noting: " + ", ".join(
+            f"{f.item_id} {f.item_name}" + ("" if set(cs) == all_codes or len(all_codes) < 2 else f" [{' '.join(cs)}]")
+            for f, cs in info), "dim", 2, 4)
+    met: dict[str, object] = {}
+    for r in checked:
+        for f in r.met:
+            met.setdefault(f.item_id, f)
+    if met:
+        put("")
+        common = sorted(k for k in met if k.startswith("OP-"))
+        others = sorted(k for k in met if not k.startswith("OP-"))
+        n_common = len({f.item_id for r in checked for f in r.findings if f.item_id.startswith("OP-")})
+        if not detail:
+            put(f"Documented: {len(met)} items ({len(common)} of {n_common} common op-note items, "
+                f"{len(others)} for the codes); --detail quotes each.", "dim")
+        else:
+            put("Documented:", "bold")
+            for k in common + others:
+                f = met[k]
+                put(f"\u2713 {f.item_id} {f.item_name}", "green", 2, 4)
+                if f.evidence:
+                    put(_quote(proof(text, f.evidence[0]).text, 2 * width - 10), "dim", 6)
+    for w in result.warnings:
+        put(f"warning: {w}", "dim")
+    return out
+
+
+def _render_check(result, text: str | None = None, detail: bool = False) -> None:
+    """Print :func:`check_lines` (colour on a terminal)."""
     from rich.console import Console
     from rich.markup import escape
 
-    from .checklists import load_catalogue
-
-    table = load_catalogue().table
-    out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-    origin = "billed" if result.billed else "suggested from the note"
-    out.print(f"[bold]{escape(result.note_id)}[/]  codes checked ({origin}): "
-              f"{escape(' '.join(result.codes)) or 'none'}")
-    if result.billed:
-        out.print(f"  billed: {escape(' '.join(result.billed))}   suggested: "
-                  f"{escape(' '.join(result.suggested)) or 'none'}")
-    if not result.codes:
-        out.print("  No codes billed and none suggested: the note describes no procedure this checker codes.")
-    for r in result.results:
-        info = table.codes.get(r.code)
-        name = info.descriptor if info else "no checklist"
-        s = r.summary
-        if s.supported is None:
-            state = "[yellow]NOT CHECKED[/] (no checklist for this code)"
-        elif s.supported:
-            state = "[green]SUPPORTED[/]"
-        else:
-            state = "[red]NOT SUPPORTED[/]"
-        out.print()
-        out.print(f"[bold]{r.code}[/] {escape(name)}: {state}"
-                  + (f"  {s.met}/{s.evaluated} items documented" if s.evaluated else ""))
-        unmet = r.unmet
-        if unmet:
-            out.print("  [bold]To add:[/]")
-            for f in unmet:
-                colour = {"error": "red", "warning": "yellow"}.get(f.severity, "dim")
-                status = "" if f.status == "missing" else f" ({f.status})"
-                out.print(f"  [{colour}]\u2717 {f.severity:<7}[/] {f.item_id} {escape(f.item_name)}{status}")
-                if f.status == "conflicting":
-                    out.print(f"      {escape(f.message)}")
-                if f.fix_hint:
-                    out.print(f"      [dim]\u2192[/] {escape(f.fix_hint)}")
-        if r.met:
-            out.print("  [bold]Documented:[/]")
-            for f in r.met:
-                quote = _quote(f.evidence[0].text) if f.evidence else ""
-                out.print(f"  [green]\u2713[/] {f.item_id} {escape(f.item_name)}  [dim]{escape(quote)}[/]")
-    problems = result.problems
-    out.print()
-    if problems:
-        out.print("[bold]Code problems:[/]")
-        for c in problems:
-            codes = " ".join(c.codes)
-            out.print(f"  [yellow]![/] {c.verdict.replace('_', ' ')}"
-                      f"{f' ({escape(codes)})' if codes else ''}: {escape(c.message)}")
-    else:
-        out.print("[bold]Code problems:[/] none")
-    for w in result.warnings:
-        out.print(f"[dim]warning: {escape(w)}[/]")
+    out = Console(highlight=False, soft_wrap=True)
+    for style, line in check_lines(result, text, detail=detail, width=_width()):
+        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
 
 # --------------------------------------------------------------------------- scan

@@ -440,13 +440,15 @@ def report(
     results: Path = typer.Argument(..., help="Findings table written by scan (RESULTS.parquet/.csv/.jsonl)."),
     output: Path = typer.Option(Path("gap-report.html"), "-o", "--output", help="HTML report to write."),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write an Excel workbook."),
+    min_notes: int = typer.Option(5, "--min-notes", min=1, help="Rank a surgeon or site only with at least this "
+                                                                  "many notes; the others are pooled in one row."),
 ):
     """Build the documentation gap report (HTML, optional Excel) from scan results."""
     from .errors import NoteCheckerError
     from .report import build_report
 
     try:
-        build_report(results, output, xlsx_path=xlsx)
+        build_report(results, output, xlsx_path=xlsx, min_notes=min_notes)
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     _err(f"wrote {output}" + (f" and {xlsx}" if xlsx else ""))

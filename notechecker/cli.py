@@ -84,7 +84,8 @@ def check(
     code: Optional[List[str]] = typer.Option(
         None, "--code", "-c", help="Billed code(s), e.g. --code 22852 --code '22853 x2' (or '22852-59, 22853'). "
                                    "Without --code the codes the note supports are checked."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text (for reading) or json (CheckResult.to_dict())."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text (for reading) or json (every detail: facts, "
+                                                           "findings with evidence, conclusions, verdicts)."),
     fail_on: str = typer.Option("error", "--fail-on", help="Exit 1 when a finding or code problem reaches this "
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
@@ -119,7 +120,9 @@ def check(
         _err(f"warning: {note if note != '-' else '<stdin>'}: {warning}")
     result = check_note(text, codes, note_id=nid)
     if fmt == "json":
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        from .plain import result_dict
+
+        typer.echo(json.dumps(result_dict(result, text), indent=2, ensure_ascii=False))
     else:
         _render_check(result, text, detail=detail)
     worst = result.worst_severity()

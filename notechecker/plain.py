@@ -242,3 +242,13 @@ def proof(text: str | None, ev: Evidence) -> Evidence:
     if end - start <= len(ev.text.strip()):
         return ev
     return Evidence(text=text[start:end], start=start, end=end, section=ev.section)
+
+
+def result_dict(result, text: str | None = None, catalogue=None) -> dict[str, Any]:
+    """``result.to_dict()`` plus what every face shows: ``verdicts`` (one per code, plain words, with the
+    supported-instead code and the reason; under-coded codes too) and ``scope_message`` ('' for a spine
+    operation). The JSON of ``check`` and of the web API."""
+    d = result.to_dict()
+    d["verdicts"] = [v.to_dict() for v in code_verdicts(result, catalogue)]
+    d["scope_message"] = scope_line(result, text)
+    return d

@@ -1,7 +1,10 @@
-"""Command line: a thin typer layer over notechecker's functions.
+"""notechecker: does a spine operative note document what its CPT codes require?
 
-Heavy imports (spaCy, medspaCy, pandas) happen inside the commands, so ``--help`` is
-fast. Exit codes: 0 clean, 1 findings at or above --fail-on (check) or bad notes
+Check one note before signing it (check), scan a batch of notes for an audit (scan),
+report documentation gaps and over- and under-coding (report), or open the page in a
+browser (serve). Everything runs on this machine; no note leaves it.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on (check) or unreadable notes
 (extract, scan), 2 usage or input error.
 """
 from __future__ import annotations
@@ -15,14 +18,15 @@ from typing import List, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="\n\n".join(" ".join(p.split()) for p in __doc__.strip().split("\n\n")))
 rules_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Show the checklist catalogue.")
 app.add_typer(rules_app, name="rules")
 
 
 @app.callback()
 def _root() -> None:
-    """notechecker: does a spine operative note document what its CPT codes require?"""
+    """Runs before every command (nothing to do: the help comes from the module docstring)."""
 
 
 def _err(msg: str) -> None:
@@ -41,7 +45,8 @@ def extract(
     output: Path = typer.Option(..., "-o", "--output", help="JSON Lines file to write, one facts object per note."),
     detail: bool = typer.Option(True, help="Include evidence and detail beyond the facts contract."),
 ):
-    """Extract the facts of each note (facts contract, ../shared/eval/FACTS.md)."""
+    """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
+    documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
     from .api import load
     from .errors import InputError
     from .io import iter_note_paths, read_note
@@ -125,7 +130,10 @@ def check(
         typer.echo(json.dumps(result_dict(result, text), indent=2, ensure_ascii=False))
     else:
         _render_check(result, text, detail=detail)
-    worst = result.worst_severity()
+    from .plain import out_of_scope
+
+    # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
+    worst = ("error" if result.billed else None) if out_of_scope(result) else result.worst_severity()
     raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
 
 
@@ -215,6 +223,8 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
         if v.verdict == "not supported":
             put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
                 f"otherwise the note does not support {v.code}.", "", 8)
+        elif v.verdict == "needs documentation":
+            put("The code fits the note; add the required item(s) marked \u2717 below before billing.", "", 8)
         elif v.verdict != "supported":
             put(v.reason, "", 8)
         if v.supported:
@@ -290,10 +300,15 @@ def scan(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes (each loads the pipeline)."),
     text_column: str = typer.Option("text", help="Table column holding the note text."),
     id_column: str = typer.Option("note_id", help="Table column holding the note id (else FILE:ROW)."),
-    codes_column: Optional[str] = typer.Option(None, help="Billed codes column (default: codes, if present)."),
-    surgeon_column: Optional[str] = typer.Option(None, help="Surgeon column (default: surgeon, if present)."),
-    date_column: Optional[str] = typer.Option(None, help="Date of service column (default: date, if present)."),
-    site_column: Optional[str] = typer.Option(None, help="Site column (default: site, if present)."),
+    codes_column: Optional[str] = typer.Option(None, help="Billed codes column (default: the first present of "
+                                                          "codes, billed_codes, cpt, cpt_codes; any letter case)."),
+    surgeon_column: Optional[str] = typer.Option(None, help="Surgeon column (default: surgeon, if present; else "
+                                                            "the surgeon heading of the note)."),
+    date_column: Optional[str] = typer.Option(None, help="Date of service column (default: the first present of "
+                                                         "date, date_of_service, service_date; else the date "
+                                                         "heading of the note)."),
+    site_column: Optional[str] = typer.Option(None, help="Site column (default: the first present of site, "
+                                                         "facility)."),
     redact_evidence: bool = typer.Option(False, "--redact-evidence", help="Leave evidence_text empty."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress",
                                             help="Progress bar on stderr (default: when stderr is a terminal)."),

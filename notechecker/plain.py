@@ -194,7 +194,9 @@ def _one(r, spine: bool, billed_given: bool, catalogue) -> CodeVerdict:
 # --------------------------------------------------------------------------- evidence as proof
 MIN_PROOF_WORDS = 3
 MAX_PROOF_CHARS = 220
-_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n\s*\n")
+MAX_LINE_CHARS = 100  # a line longer than this is quoted by its sentence
+# a sentence ends after a lower-case word or a number ("Dr." and "A." do not end one)
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)]{2})[.!?;](?=\s)|\n\s*\n")
 
 
 def _squash(text: str, limit: int) -> str:
@@ -223,7 +225,8 @@ def proof(text: str | None, ev: Evidence) -> Evidence:
     line_end = text.find("\n", ev.end)
     line_end = len(text) if line_end < 0 else line_end
     start, end = line_start, line_end
-    if end - start > MAX_PROOF_CHARS:  # a long line: the sentence around the match
+    one_line = "\n" not in text[ev.start:ev.end]
+    if one_line and end - start > MAX_LINE_CHARS:  # a long line: the sentence around the match
         before = [m.end() for m in _SENTENCE_END.finditer(text, line_start, ev.start)]
         start = before[-1] if before else line_start
         after = _SENTENCE_END.search(text, ev.end, line_end)

@@ -199,10 +199,10 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
             out.append((style if k == 0 else (style if style in ("red", "yellow", "green", "dim") else ""), part))
 
     billed = " ".join(result.billed)
-    supports = " ".join(dict.fromkeys(result.suggested)) or "no code this checker codes"
+    supports = " ".join(dict.fromkeys(result.suggested)) or "none this checker codes"
     put(result.note_id, "bold")
-    put(f"Billed: {billed}; the note supports: {supports}" if billed else
-        f"No codes billed; the note supports: {supports}")
+    put(f"Billed: {billed}; codes the note describes: {supports}" if billed else
+        f"No codes billed; codes the note describes: {supports}")
     scope = scope_line(result, text)
     if scope:
         put(scope, "red")

@@ -162,11 +162,11 @@ def _one(r, spine: bool, billed_given: bool, catalogue) -> CodeVerdict:
         verdict, reason = "bundled", msgs("unbundle")
     elif "missing_primary" in by_token:
         verdict, reason = "no primary code", msgs("missing_primary")
+    elif "coder_review" in by_token:  # the coding model says the note does not settle it: say so
+        verdict, reason = "coder review", msgs("coder_review")
     elif s.supported is False or coding_errors:
         verdict = "not supported"
         reason = "not documented: " + _join(f"{f.item_id} {f.item_name}" for f in coding_errors)
-    elif "coder_review" in by_token:
-        verdict, reason = "coder review", msgs("coder_review")
     elif "outside_scope" in by_token or s.supported is None:
         verdict = "not checked"
         reason = msgs("outside_scope") or "no checklist covers this code"

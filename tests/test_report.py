@@ -21,10 +21,10 @@ from notechecker.report.load import CODES_COLUMNS, FINDINGS_COLUMNS, NOTES_COLUM
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_NOTES = ROOT / "sample_notes"
-SHEETS = ["Summary", "By code", "Top missing items", "By surgeon", "By site", "By month", "Worst notes",
-          "Worst note items", "Errors"]
-HEADINGS = ["Completeness by code", "Most-missed checklist items", "By surgeon", "By site", "By month",
-            "Notes with the worst gaps", "Unreadable notes"]
+SHEETS = ["Summary", "Billing by code", "Billing by surgeon", "By code", "Top missing items", "By surgeon", "By site",
+          "By month", "Worst notes", "Worst note items", "Out of scope", "Errors"]
+HEADINGS = ["Over- and under-coding by code", "Over- and under-coding by surgeon", "Completeness by code", "Most-missed checklist items", "By surgeon", "By site", "By month",
+            "Notes with the worst gaps", "Out-of-scope notes", "Unreadable notes"]
 EVIDENCE = "Infection <b>ruled out</b> & cultures < 48 h negative"
 
 # ----------------------------------------------------------------------------- data
@@ -179,7 +179,7 @@ def test_workbook_sheets_headers_and_values(built):
         assert ws.column_dimensions["A"].width >= 8, ws.title
     by_code = wb["By code"]
     header = [c.value for c in by_code[1]]
-    assert header[:3] == ["Code", "Checked (notes)", "Billed"]
+    assert header[:4] == ["Code", "Code meaning (our paraphrase)", "Checked (notes)", "Billed"]
     codes = {row[0].value: row for row in by_code.iter_rows(min_row=2)}
     assert set(codes) == {"22852", "22633", "22551"}
     completeness = header.index("Completeness")
@@ -230,7 +230,7 @@ def test_top_missing_items_counts_and_shares():
 
 def test_groups_label_blanks_and_order_months():
     results = from_frames(make_frames())
-    surgeon = tables.by_surgeon(results).set_index("surgeon")
+    surgeon = tables.by_group(results, "surgeon").set_index("surgeon")  # every surgeon, however few notes
     assert tables.NOT_STATED in surgeon.index
     assert surgeon.loc["Dev Raman, MD", "notes"] == 2 and surgeon.loc["Dev Raman, MD", "unreadable"] == 1
     month = tables.by_month(results)

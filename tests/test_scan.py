@@ -72,7 +72,7 @@ def test_content_of_rows(sample_scan):
     assert sn08["billed_codes"] == "" and int(sn08["chars"]) == len(text("sn08"))
     codes = t["codes"]
     row = codes[codes["note_id"] == path("sn06").stem].iloc[0]
-    assert (row["code"], row["verdict"], row["suggested"], row["billed"]) == ("22850", "coder_review", "true", "false")
+    assert (row["code"], row["verdict"], row["suggested"], row["billed"]) == ("22850", "coder review", "true", "false")
     f = t["findings"]
     ebl = f[(f["note_id"] == path("sn05").stem) & (f["item_id"] == "OP-10")]
     assert not ebl.empty and set(ebl["status"]) == {"missing"}
@@ -138,7 +138,11 @@ def test_error_rows_and_duplicates(tmp_path):
     assert {"a", "a#2", "c1", "c1#2", "m2", "j1"} == set(ok.index)
     assert ok.loc["a#2", "source"] == str(folder / "sub" / "a.txt")
     assert "duplicate note id 'c1'" in ok.loc["c1#2", "warning"]
-    assert "duplicate note id 'a'" in res.stderr
+    # one console line sums the duplicates up (the notes table lists each)
+    assert "duplicate note id 'a'" not in res.stderr
+    assert sum("duplicate note id" in ln for ln in res.stderr.splitlines()) == 1
+    assert "2 duplicate note ids renamed" in res.stderr
+    assert "not a date" in ok.loc["c1#2", "warning"]
     # metadata columns
     assert (ok.loc["c1", "surgeon"], ok.loc["c1", "date"], ok.loc["c1", "month"]) == ("Dr Quill", "2024-06-12",
                                                                                       "2024-06")

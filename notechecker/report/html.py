@@ -209,6 +209,7 @@ def _cards(s: dict) -> list[dict]:
         ("Over-coded", f"{s['over_coded']:,}", f"billed, not supported (of {s['billed']:,} billed)",
          s["over_coded"] > 0),
         ("Under-coded", f"{s['under_coded']:,}", "supported, not billed", s["under_coded"] > 0),
+        ("Findings", f"{s['findings']:,}", f"{s['met']:,} checklist items met", False),
         ("Missing items", f"{s['missing']:,}", _not_met(s), s["missing"] > 0),
         ("Missing (error)", f"{s['error_missing']:,}", "of error severity", s["error_missing"] > 0),
         ("Errors", f"{s['errors']:,}", "unreadable notes", s["errors"] > 0),
@@ -300,4 +301,4 @@ def render_html(sections, summary: dict, *, title: str = "Documentation gap repo
                         f"Generated {generated.isoformat()} by notechecker {__version__}") if x]
     return _ENV.get_template("report.html.j2").render(
         title=title, meta=meta, css=Markup(CSS), cards=_cards(summary),
-        sections=[section_model(s) for s in sections])
+        sections=[section_model(s) for s in sections]).lstrip()

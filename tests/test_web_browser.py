@@ -237,3 +237,33 @@ def test_keyboard_only_flow(page):
     assert page.evaluate("document.activeElement.matches('button.met')")
     quote = page.locator("#view mark.evidence.current").text_content().split()[0]
     assert quote in page.inner_text("#status")
+
+
+def test_report_tables_fit_1920_pixels_without_sideways_scrolling(browser, tmp_path):
+    """The gap report of a real scan (sample notes billed with long ids and many codes) at 1920 px: no
+    table scrolls sideways, the worst-notes table included."""
+    import pandas as pd
+
+    import notechecker
+    from notechecker.report import build_report
+
+    rows = []  # ids without separators, a date cell of free text, names without spaces: what exports hold
+    for k, p in enumerate(sorted(SAMPLES.glob("*.txt"))[:12]):
+        rows.append({"note_id": f"ENCOUNTER{k:04d}X{'7' * 40}", "text": p.read_text(encoding="utf-8"),
+                     "codes": "22852, 22842, 22840, 22612, 22614, 22853, 22513, 22830",
+                     "surgeon": "DrBartholomewFeatherstonehaughWorthingtonTheThird",
+                     "date": "operation date unknown, see the anaesthesia record of the day",
+                     "site": "NorthCampusOrthopaedicAndSpineInstitute"})
+    out = tmp_path / "r.parquet"
+    notechecker.scan([pd.DataFrame(rows)], str(out))
+    html = tmp_path / "r.html"
+    build_report(out, html, min_notes=5)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    pg = context.new_page()
+    pg.goto(html.as_uri())
+    wide = pg.eval_on_selector_all(".table-wrap", "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+                                                 ".map(e => e.closest('section').id)")
+    assert pg.locator("#worst-notes table").count() >= 1
+    assert wide == [], wide
+    assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()

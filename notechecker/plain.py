@@ -121,7 +121,7 @@ def code_verdicts(result, catalogue=None) -> list[CodeVerdict]:
     listed = set()
     for r in result.results:
         listed.add(r.code)
-        out.append(_one(r, spine, billed_given, catalogue))
+        out.append(_one(r, spine, billed_given, catalogue, planned=r.code in result.suggested))
     if billed_given and spine:
         billed = {b.split("-")[0] for b in result.billed}
         units: dict[str, int] = {}
@@ -139,7 +139,8 @@ def code_verdicts(result, catalogue=None) -> list[CodeVerdict]:
     return out
 
 
-def _one(r, spine: bool, billed_given: bool, catalogue) -> CodeVerdict:
+def _one(r, spine: bool, billed_given: bool, catalogue, planned: bool = True) -> CodeVerdict:
+    """``planned``: the coding model itself codes ``r.code`` from the note (it is in ``result.suggested``)."""
     conclusions = [c for c in r.conclusions if r.code in c.codes]
     by_token: dict[str, list] = {}
     for c in conclusions:
@@ -162,7 +163,7 @@ def _one(r, spine: bool, billed_given: bool, catalogue) -> CodeVerdict:
         verdict, reason = "bundled", msgs("unbundle")
     elif "missing_primary" in by_token:
         verdict, reason = "no primary code", msgs("missing_primary")
-    elif "coder_review" in by_token:  # the coding model says the note does not settle it: say so
+    elif "coder_review" in by_token and planned:  # the model codes it but the note does not settle it
         verdict, reason = "coder review", msgs("coder_review")
     elif s.supported is False or coding_errors:
         verdict = "not supported"

@@ -170,10 +170,14 @@ def test_page_verdicts_agree_with_the_json(page, base_url, name, codes):
         assert verdict == expected[code]["verdict"] == label, (code, verdict, label, expected[code])
     checked = {code for code, _, _ in shown}
     assert checked == {c for c, v in expected.items() if v["verdict"] != "supported, not billed"}
-    # a code is never badged supported while its section lists an error-severity gap it depends on
+    # a code is never badged supported while its section lists an error-severity gap it depends on,
+    # and no chip inside a section says "supported" unless its badge does
     for code, verdict, _ in shown:
         if verdict == "supported":
             assert not expected[code]["reason"].startswith("add:")
+        chips = page.locator(f'section.code[data-code="{code}"] span.verdict').all_inner_texts()
+        if verdict != "supported":
+            assert "supported" not in [c.strip().lower() for c in chips], (code, verdict, chips)
 
 
 def test_out_of_scope_note_shows_the_banner_and_no_checklist(page, base_url, monkeypatch):

@@ -73,11 +73,12 @@ FINDINGS_COLUMNS = (
 CODES_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "code", "billed", "suggested", "items_evaluated",
     "met", "missing", "completeness", "worst_missing_severity", "supported", "verdict", "verdict_message",
+    "supported_code", "reason", "billing_gap",
 )
 NOTES_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "billed_codes", "suggested_codes", "codes_checked",
     "items_evaluated", "met", "missing", "completeness", "code_problems", "error_code", "error", "warning",
-    "chars", "patient", "encounter", "document",
+    "chars", "scope", "scope_reason", "patient", "encounter", "document",
 )
 TABLES = {"findings": FINDINGS_COLUMNS, "notes": NOTES_COLUMNS, "codes": CODES_COLUMNS}
 #: Column types: everything not listed is a string.
@@ -328,6 +329,9 @@ class _TableRows:
                 warnings.append(f"{at}: empty note id")
             note_id = f"{self.name}:{n}"
         date, month = normalize_date(row.get(self.meta_cols["date"])) if self.meta_cols["date"] else ("", "")
+        if date and not month:
+            warnings.append(f"{at}: column {self.meta_cols['date']!r} holds a value that is not a date "
+                            f"(expected e.g. 2024-03-15 or 03/15/2024), so the note is counted under no date")
         meta = {"surgeon": _cell_str(row.get(self.meta_cols["surgeon"])) if self.meta_cols["surgeon"] else "",
                 "site": _cell_str(row.get(self.meta_cols["site"])) if self.meta_cols["site"] else "",
                 "date": date, "month": month, "warnings": tuple(warnings)}
@@ -505,8 +509,13 @@ def _frame_tasks(frame: Any, columns: Columns) -> Iterator[Task]:
         yield _error_task("dataframe", label, InputError("E304", f"{label}: no rows (an empty table)"))
 
 
-def unique_ids(tasks: Iterable[Task], warn: Callable[[str], None] | None = None) -> Iterator[Task]:
-    """Make note ids unique in input order: the second ``x`` becomes ``x#2``, with a warning."""
+def unique_ids(tasks: Iterable[Task], warn: Callable[[str], None] | None = None,
+               renamed: list[str] | None = None) -> Iterator[Task]:
+    """Make note ids unique in input order: the second ``x`` becomes ``x#2``, with a warning on its row.
+
+    With ``renamed`` each rename's message is appended there (the caller prints one summary line)
+    instead of being passed to ``warn``.
+    """
     seen: dict[str, int] = {}
     for t in tasks:
         nid = t.note_id
@@ -520,12 +529,21 @@ def unique_ids(tasks: Iterable[Task], warn: Callable[[str], None] | None = None)
             seen[nid] = k
             seen[new] = 1
             msg = f"duplicate note id {nid!r} ({t.source}) renamed {new!r}"
-            if warn:
+            if renamed is not None:
+                renamed.append(msg)
+            elif warn:
                 warn(msg)
             t = replace(t, note_id=new, warnings=t.warnings + (msg,))
         else:
             seen[nid] = 1
         yield t
+
+
+def duplicates_line(renamed: list[str]) -> str:
+    """One console line for every duplicate note id of a run (each is listed in the notes table)."""
+    n = len(renamed)
+    return (f"{n} duplicate note id{'s' if n != 1 else ''} renamed (id#2, id#3 ...); each is listed in the "
+            f"warning column of the notes table")
 
 
 # --------------------------------------------------------------------------- checking
@@ -590,7 +608,8 @@ def _error_rows(t: Task, code: str | None = None, message: str | None = None) ->
     note = {**_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
             "met": None, "missing": None, "completeness": None, "code_problems": None,
             "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
-            "chars": len(t.text) if t.text is not None else None, **_document_meta(t)}
+            "chars": len(t.text) if t.text is not None else None, "scope": "", "scope_reason": "",
+            **_document_meta(t)}
     return {"findings": [], "codes": [], "notes": [note]}
 
 
@@ -604,13 +623,37 @@ def surgeon_name(value: str) -> str:
     return name.title() if name.isupper() else name
 
 
-def _from_note(meta: dict[str, Any], facts: Any) -> dict[str, Any]:
+def _heading_value(text: str | None, el: Any) -> str:
+    """The value written after a heading element's colon: on the heading line, else on the next
+    non-blank line ("SURGEON:\nDr. A. Smith"). '' when the note gives none."""
+    if not text or not el.evidence:
+        return ""
+    start = el.evidence[0].start
+    colon = text.find(":", start, start + 80)
+    if colon < 0:
+        return ""
+    rest = text[colon + 1:colon + 400]
+    for line in rest.split("\n")[:3]:
+        line = line.strip()
+        if line:
+            return "" if line.endswith(":") else line
+    return ""
+
+
+def _first_line(value: str) -> str:
+    """'12/02/2024\nSPINE SURGEON:' -> '12/02/2024': a value read across a line break keeps its first line."""
+    return next((ln.strip() for ln in value.splitlines() if ln.strip()), "")
+
+
+def _from_note(meta: dict[str, Any], facts: Any, text: str | None = None) -> dict[str, Any]:
     """Surgeon and operation date from the note's own headings when the input gave none
-    (not under --redact-evidence: both are read from the note text)."""
+    (not under --redact-evidence: both are read from the note text). A date heading followed by a
+    surgeon heading gives two fields, not one value spanning both lines."""
     if not meta["surgeon"]:
-        meta["surgeon"] = surgeon_name(facts.element("surgeons").value or "")
+        el = facts.element("surgeons")
+        meta["surgeon"] = surgeon_name(el.value or _heading_value(text, el))
     if not meta["date"]:
-        meta["date"], meta["month"] = normalize_date(facts.element("operation_date").value or "")
+        meta["date"], meta["month"] = normalize_date(_first_line(facts.element("operation_date").value or ""))
     return meta
 
 
@@ -618,14 +661,19 @@ def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     if isinstance(result, InputError):
         return _error_rows(t, result.code, f"{t.source}: {result.message}")
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
-    meta = _meta(t) if redact else _from_note(_meta(t), result.facts)
+    meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
+    from .plain import code_verdicts
+
     findings, codes = [], []
+    verdicts = {v.code: v for v in code_verdicts(result)}  # the one verdict per code every face shows
     for r in sorted(result.results, key=lambda r: r.code):
         flags = {"code": r.code, "billed": r.billed, "suggested": r.suggested}
         s = r.summary
+        v = verdicts[r.code]
         codes.append({**meta, **flags, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
                       "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
-                      "supported": s.supported, "verdict": r.verdict or "", "verdict_message": r.verdict_message})
+                      "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
+                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap})
         for f in sorted(r.findings, key=lambda f: f.item_id):
             ev = f.evidence[0] if f.evidence else None
             findings.append({**meta, **flags, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
@@ -634,6 +682,13 @@ def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                              "evidence_text": "" if ev is None or redact else ev.text,
                              "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
                              "evidence_section": (ev.section or "") if ev else ""})
+    checked = {r.code for r in result.results}
+    for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
+        # supported by the note but not billed (under-coding): a codes row without checklist findings
+        codes.append({**meta, "code": v.code, "billed": False, "suggested": True, "items_evaluated": 0, "met": 0,
+                      "missing": 0, "completeness": None, "worst_missing_severity": "", "supported": True,
+                      "verdict": v.verdict, "verdict_message": v.reason, "supported_code": "", "reason": v.reason,
+                      "billing_gap": v.billing_gap})
     evaluated = sum(c["items_evaluated"] for c in codes)
     met = sum(c["met"] for c in codes)
     note = {**meta, "billed_codes": _join(result.billed), "suggested_codes": _join(result.suggested),
@@ -641,8 +696,19 @@ def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "missing": sum(c["missing"] for c in codes),
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
             "error_code": "", "error": "", "warning": "; ".join(t.warnings + tuple(result.warnings)),
-            "chars": len(t.text), **_document_meta(t)}
+            "chars": len(t.text), "scope": result.facts.scope.kind, "scope_reason": _scope_reason(result, redact),
+            **_document_meta(t)}
     return {"findings": findings, "codes": codes, "notes": [note]}
+
+
+def _scope_reason(result: Any, redact: bool) -> str:
+    """Why the note is (not) a spine operation; with its evidence quoted unless evidence is redacted."""
+    from .plain import scope_line
+
+    scope = result.facts.scope
+    if scope.is_spine:
+        return scope.reason
+    return scope.reason if redact else scope_line(result)
 
 
 # --------------------------------------------------------------------------- workers
@@ -1100,7 +1166,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     summary = Summary(outputs=paths)
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
     total = count_inputs(inputs, columns, documents) if progress else None
-    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, documents), warn_once), chunk_size)
+    renamed: list[str] = []
+    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, documents), warn_once, renamed), chunk_size)
     with contextlib.ExitStack() as stack:
         sink = _Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))
@@ -1119,7 +1186,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
                 elif note["warning"]:
                     summary.warnings += 1
                     for w in note["warning"].split("; "):
-                        warn_once(w)
+                        if not w.startswith("duplicate note id "):  # summarised in one line at the end
+                            warn_once(w)
                 for name in TABLES:
                     if sink is not None:
                         sink.add(name, r[name])
@@ -1154,6 +1222,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
             emit(rows)
         if sink is not None:
             sink.close()
+    if renamed:
+        warn(duplicates_line(renamed))
     if ckpt is not None:
         ckpt.remove()
     if collect:

@@ -1,27 +1,32 @@
-"""Command line: a thin typer layer over notechecker's functions.
+"""notechecker: does a spine operative note document what its CPT codes require?
 
-Heavy imports (spaCy, medspaCy, pandas) happen inside the commands, so ``--help`` is
-fast. Exit codes: 0 clean, 1 findings at or above --fail-on (check) or bad notes
+Check one note before signing it (check), scan a batch of notes for an audit (scan),
+report documentation gaps and over- and under-coding (report), or open the page in a
+browser (serve). Everything runs on this machine; no note leaves it.
+
+Exit codes: 0 clean, 1 findings at or above --fail-on (check) or unreadable notes
 (extract, scan), 2 usage or input error.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="\n\n".join(" ".join(p.split()) for p in __doc__.strip().split("\n\n")))
 rules_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Show the checklist catalogue.")
 app.add_typer(rules_app, name="rules")
 
 
 @app.callback()
 def _root() -> None:
-    """notechecker: does a spine operative note document what its CPT codes require?"""
+    """Runs before every command (nothing to do: the help comes from the module docstring)."""
 
 
 def _err(msg: str) -> None:
@@ -43,7 +48,8 @@ def extract(
                                                               "XML, PDF and DOCX documents (files named are "
                                                               "always read by their content)."),
 ):
-    """Extract the facts of each note (facts contract, ../shared/eval/FACTS.md)."""
+    """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
+    documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
     from .api import load
     from .errors import InputError
     from .io import iter_note_paths, read_note
@@ -105,10 +111,12 @@ def check(
     code: Optional[List[str]] = typer.Option(
         None, "--code", "-c", help="Billed code(s), e.g. --code 22852 --code '22853 x2' (or '22852-59, 22853'). "
                                    "Without --code the codes the note supports are checked."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text (for reading) or json (CheckResult.to_dict())."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text (for reading) or json (every detail: facts, "
+                                                           "findings with evidence, conclusions, verdicts)."),
     fail_on: str = typer.Option("error", "--fail-on", help="Exit 1 when a finding or code problem reaches this "
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
+    detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
     if fmt not in ("text", "json"):
@@ -149,10 +157,15 @@ def check(
         _err(f"warning: {note if note != '-' else '<stdin>'}: {warning}")
     result = check_note(text, codes, note_id=nid)
     if fmt == "json":
-        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        from .plain import result_dict
+
+        typer.echo(json.dumps(result_dict(result, text), indent=2, ensure_ascii=False))
     else:
-        _render_check(result)
-    worst = result.worst_severity()
+        _render_check(result, text, detail=detail)
+    from .plain import out_of_scope
+
+    # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
+    worst = ("error" if result.billed else None) if out_of_scope(result) else result.worst_severity()
     raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
 
 
@@ -191,64 +204,150 @@ def _quote(text: str, limit: int = 70) -> str:
     return f"\u201c{text}\u201d"
 
 
-def _render_check(result) -> None:
-    """Human text for one CheckResult: per code supported or not, what to add, code problems."""
+_EXAMPLE = re.compile(r"e\.g\.,?\s*(?P<q>['\u2018\"\u201c])(?P<s>.+?)(?:['\u2019\"\u201d])(?=[\s.,;)]|$)")
+_MARK = {"error": ("\u2717", "red"), "warning": ("!", "yellow"), "info": ("\u00b7", "dim"), None: ("\u2713", "green")}
+
+
+def _example(hint: str) -> str:
+    """The sentence a fix hint proposes (its first e.g. quote), else the hint itself."""
+    m = _EXAMPLE.search(hint or "")
+    return f"\u201c{m.group('s').strip()}\u201d" if m else (hint or "")
+
+
+def _width() -> int:
+    try:
+        cols = int(os.environ.get("COLUMNS", "") or 0)
+    except ValueError:
+        cols = 0
+    if not cols and sys.stdout.isatty():
+        cols = os.get_terminal_size(sys.stdout.fileno()).columns
+    return max(60, min(cols or 80, 100))
+
+
+def _unmet_items(results, codes):
+    """Each unmet checklist item once: (finding, codes it is unmet for), most severe first."""
+    from .checklists import SEVERITIES
+
+    seen: dict[str, list] = {}
+    for r in results:
+        for f in r.findings:
+            if f.status != "met":
+                seen.setdefault(f.item_id, [f, []])[1].append(r.code)
+    rows = sorted(seen.values(), key=lambda x: (SEVERITIES.index(x[0].severity), x[0].item_id))
+    return [(f, tuple(cs)) for f, cs in rows]
+
+
+def check_lines(result, text: str | None = None, *, detail: bool = False, width: int = 80) -> list[tuple[str, str]]:
+    """The surgeon's view of one CheckResult as (style, line) pairs, ``width`` columns wide.
+
+    The verdict for each code first (one per code, from :func:`notechecker.plain.code_verdicts`),
+    then each unmet checklist item once with the sentence to add, then what is documented
+    (every item with its evidence under ``detail``).
+    """
+    import textwrap
+
+    from .checklists import load_catalogue
+    from .plain import code_verdicts, proof, scope_line, short_descriptor
+
+    cat = load_catalogue()
+    out: list[tuple[str, str]] = []
+
+    def put(line: str, style: str = "", indent: int = 0, hang: int | None = None) -> None:
+        hang = indent if hang is None else hang
+        for k, part in enumerate(textwrap.wrap(line, width=width, initial_indent=" " * indent,
+                                               subsequent_indent=" " * hang, break_on_hyphens=False) or [""]):
+            out.append((style if k == 0 else (style if style in ("red", "yellow", "green", "dim") else ""), part))
+
+    billed = " ".join(result.billed)
+    supports = " ".join(dict.fromkeys(result.suggested)) or "none this checker codes"
+    put(result.note_id, "bold")
+    put(f"Billed: {billed}; codes the note describes: {supports}" if billed else
+        f"No codes billed; codes the note describes: {supports}")
+    scope = scope_line(result, text)
+    if scope:
+        put(scope, "red")
+        for v in code_verdicts(result, cat):
+            if v.billed:
+                put(f"\u2717 {v.code}: not supported by this note ({v.reason}).", "red", 2, 4)
+        return out
+    verdicts = code_verdicts(result, cat)
+    if not verdicts:
+        put("No code to check: the note describes no procedure this checker codes.")
+    for v in verdicts:
+        mark, colour = _MARK.get(v.severity, ("!", "yellow"))
+        label = v.verdict.upper()
+        room = max(20, width - 8 - len(label) - 2)
+        desc = short_descriptor(v.descriptor, room) if v.descriptor else "no checklist"
+        line = f"{mark} {v.code:<6}{desc}"
+        out.append((colour, line + " " * max(1, width - len(line) - len(label)) + label))
+        if v.verdict == "not supported":
+            put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
+                f"otherwise the note does not support {v.code}.", "", 8)
+        elif v.verdict == "needs documentation":
+            put("The code fits the note; add the required item(s) marked \u2717 below before billing.", "", 8)
+        elif v.verdict != "supported":
+            put(v.reason, "", 8)
+        if v.supported:
+            conc = next((c for c in result.conclusions if v.code in c.codes and c.verdict == "supported"
+                         and c.evidence), None)
+            if conc is not None:
+                put("proof: " + _quote(proof(text, conc.evidence[0]).text, width - 18), "dim", 8, 15)
+            for extra in v.also:
+                put("also: " + extra, "", 8, 14)
+    supporting = {v.code for v in verdicts if v.supported}
+    checked = [r for r in result.results if r.summary.supported is not None and r.code in supporting]
+    unmet = _unmet_items(checked, [r.code for r in checked])
+    all_codes = {r.code for r in checked}
+    main = [(f, cs) for f, cs in unmet if f.severity in ("error", "warning")]
+    info = [(f, cs) for f, cs in unmet if f.severity not in ("error", "warning")]
+    if main or info:
+        put("")
+        put("To add:", "bold")
+    for f, cs in main:
+        mark, colour = _MARK[f.severity]
+        where = "" if set(cs) == all_codes or len(all_codes) < 2 else f" [{' '.join(cs)}]"
+        status = "" if f.status == "missing" else f" ({f.status})"
+        put(f"{mark} {f.item_id} {f.item_name}{status}{where}", colour, 2, 4)
+        if f.status == "conflicting":
+            put(f.message, "", 4)
+        if f.fix_hint:
+            put(_example(f.fix_hint), "dim", 4)
+    if info:
+        put("\u00b7 also worth noting: " + ", ".join(
+            f"{f.item_id} {f.item_name}" + ("" if set(cs) == all_codes or len(all_codes) < 2 else f" [{' '.join(cs)}]")
+            for f, cs in info), "dim", 2, 4)
+    met: dict[str, object] = {}
+    for r in checked:
+        for f in r.met:
+            met.setdefault(f.item_id, f)
+    if met:
+        put("")
+        common = sorted(k for k in met if k.startswith("OP-"))
+        others = sorted(k for k in met if not k.startswith("OP-"))
+        n_common = len({f.item_id for r in checked for f in r.findings if f.item_id.startswith("OP-")})
+        if not detail:
+            put(f"Documented: {len(met)} items ({len(common)} of {n_common} common op-note items, "
+                f"{len(others)} for the codes); --detail quotes each.", "dim")
+        else:
+            put("Documented:", "bold")
+            for k in common + others:
+                f = met[k]
+                put(f"\u2713 {f.item_id} {f.item_name}", "green", 2, 4)
+                if f.evidence:
+                    put(_quote(proof(text, f.evidence[0]).text, 2 * width - 10), "dim", 6)
+    for w in result.warnings:
+        put(f"warning: {w}", "dim")
+    return out
+
+
+def _render_check(result, text: str | None = None, detail: bool = False) -> None:
+    """Print :func:`check_lines` (colour on a terminal)."""
     from rich.console import Console
     from rich.markup import escape
 
-    from .checklists import load_catalogue
-
-    table = load_catalogue().table
-    out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
-    origin = "billed" if result.billed else "suggested from the note"
-    out.print(f"[bold]{escape(result.note_id)}[/]  codes checked ({origin}): "
-              f"{escape(' '.join(result.codes)) or 'none'}")
-    if result.billed:
-        out.print(f"  billed: {escape(' '.join(result.billed))}   suggested: "
-                  f"{escape(' '.join(result.suggested)) or 'none'}")
-    if not result.codes:
-        out.print("  No codes billed and none suggested: the note describes no procedure this checker codes.")
-    for r in result.results:
-        info = table.codes.get(r.code)
-        name = info.descriptor if info else "no checklist"
-        s = r.summary
-        if s.supported is None:
-            state = "[yellow]NOT CHECKED[/] (no checklist for this code)"
-        elif s.supported:
-            state = "[green]SUPPORTED[/]"
-        else:
-            state = "[red]NOT SUPPORTED[/]"
-        out.print()
-        out.print(f"[bold]{r.code}[/] {escape(name)}: {state}"
-                  + (f"  {s.met}/{s.evaluated} items documented" if s.evaluated else ""))
-        unmet = r.unmet
-        if unmet:
-            out.print("  [bold]To add:[/]")
-            for f in unmet:
-                colour = {"error": "red", "warning": "yellow"}.get(f.severity, "dim")
-                status = "" if f.status == "missing" else f" ({f.status})"
-                out.print(f"  [{colour}]\u2717 {f.severity:<7}[/] {f.item_id} {escape(f.item_name)}{status}")
-                if f.status == "conflicting":
-                    out.print(f"      {escape(f.message)}")
-                if f.fix_hint:
-                    out.print(f"      [dim]\u2192[/] {escape(f.fix_hint)}")
-        if r.met:
-            out.print("  [bold]Documented:[/]")
-            for f in r.met:
-                quote = _quote(f.evidence[0].text) if f.evidence else ""
-                out.print(f"  [green]\u2713[/] {f.item_id} {escape(f.item_name)}  [dim]{escape(quote)}[/]")
-    problems = result.problems
-    out.print()
-    if problems:
-        out.print("[bold]Code problems:[/]")
-        for c in problems:
-            codes = " ".join(c.codes)
-            out.print(f"  [yellow]![/] {c.verdict.replace('_', ' ')}"
-                      f"{f' ({escape(codes)})' if codes else ''}: {escape(c.message)}")
-    else:
-        out.print("[bold]Code problems:[/] none")
-    for w in result.warnings:
-        out.print(f"[dim]warning: {escape(w)}[/]")
+    out = Console(highlight=False, soft_wrap=True)
+    for style, line in check_lines(result, text, detail=detail, width=_width()):
+        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
 
 # --------------------------------------------------------------------------- scan
@@ -261,10 +360,15 @@ def scan(
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes (each loads the pipeline)."),
     text_column: str = typer.Option("text", help="Table column holding the note text."),
     id_column: str = typer.Option("note_id", help="Table column holding the note id (else FILE:ROW)."),
-    codes_column: Optional[str] = typer.Option(None, help="Billed codes column (default: codes, if present)."),
-    surgeon_column: Optional[str] = typer.Option(None, help="Surgeon column (default: surgeon, if present)."),
-    date_column: Optional[str] = typer.Option(None, help="Date of service column (default: date, if present)."),
-    site_column: Optional[str] = typer.Option(None, help="Site column (default: site, if present)."),
+    codes_column: Optional[str] = typer.Option(None, help="Billed codes column (default: the first present of "
+                                                          "codes, billed_codes, cpt, cpt_codes; any letter case)."),
+    surgeon_column: Optional[str] = typer.Option(None, help="Surgeon column (default: surgeon, if present; else "
+                                                            "the surgeon heading of the note)."),
+    date_column: Optional[str] = typer.Option(None, help="Date of service column (default: the first present of "
+                                                         "date, date_of_service, service_date; else the date "
+                                                         "heading of the note)."),
+    site_column: Optional[str] = typer.Option(None, help="Site column (default: the first present of site, "
+                                                         "facility)."),
     redact_evidence: bool = typer.Option(False, "--redact-evidence", help="Leave evidence_text empty."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress",
                                             help="Progress bar on stderr (default: when stderr is a terminal)."),
@@ -422,6 +526,8 @@ def report(
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Also write an Excel workbook."),
     fhir: Optional[Path] = typer.Option(None, "--fhir", help="Write a FHIR R4 Bundle of MeasureReports (one per "
                                                              "note and code, Da Vinci coding-gap shape) as JSON."),
+    min_notes: int = typer.Option(5, "--min-notes", min=1, help="Rank a surgeon or site only with at least this "
+                                                                  "many notes; the others are pooled in one row."),
 ):
     """Build the documentation gap report (HTML, optional Excel, optional FHIR) from scan results."""
     from .errors import NoteCheckerError
@@ -433,7 +539,7 @@ def report(
         if output is not None:
             from .report import build_report
 
-            build_report(results, output, xlsx_path=xlsx)
+            build_report(results, output, xlsx_path=xlsx, min_notes=min_notes)
             written += [str(output)] + ([str(xlsx)] if xlsx else [])
         elif xlsx is not None:
             raise _usage("--xlsx needs the HTML report too: give -o gap-report.html")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,12 @@ from typer.testing import CliRunner
 from notechecker.cli import app
 
 NOTES = Path(__file__).resolve().parents[1] / "sample_notes"
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+if not EVAL.is_dir():
+    EVAL = Path("/work/shared/eval")
+NONSPINE = [json.loads(ln)["text"] for ln in (EVAL / "nonspine" / "notes.jsonl").read_text(encoding="utf-8")
+            .splitlines()[:3]] if (EVAL / "nonspine" / "notes.jsonl").exists() else [
+    "PROCEDURE: Cataract extraction with intraocular lens, right eye.\nThe lens was placed in the bag."]
 runner = CliRunner()
 
 
@@ -30,42 +37,225 @@ def invoke(*args, **kw):
     return runner.invoke(app, [str(a) for a in args], **kw)
 
 
-def test_text_output_suggested_code_supported():
+def lines_of(res) -> list[str]:
+    return res.stdout.splitlines()
+
+
+def code_line(res, code: str) -> str:
+    """The verdict line of ``code`` (it starts with a mark and the code)."""
+    return next(ln for ln in lines_of(res) if re.match(rf"^[\u2713\u2717!\u00b7] {code} ", ln))
+
+
+def test_text_output_verdict_first_then_what_to_add(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     res = invoke("check", path("sn08"), "--fail-on", "never")
     assert res.exit_code == 0, res.output
-    out = res.stdout
-    assert "codes checked (suggested from the note): 22855" in out
-    assert "22855 removal of anterior instrumentation: SUPPORTED" in out
-    # documented items quote their evidence, missing ones carry the sentence to add
-    assert "\u2713 OP-10 estimated blood loss  \u201cBLOOD LOSS: Less than 25 mL.\u201d" in out
-    assert "RM-09 intent is removal" in out and "Please state whether the purpose" in out
-    assert "Code problems:" in out
+    out = lines_of(res)
+    assert "codes the note describes: 22855" in out[1]
+    # the verdict of the code comes right after the header, with our paraphrase of the code
+    assert out[2] == code_line(res, "22855") and "removal of anterior instrumentation" in out[2]
+    to_add = out.index("To add:")
+    assert to_add > 2
+    # a missing item shows the sentence to add (the example of its fix hint), not the whole hint
+    rm09 = next(i for i, ln in enumerate(out) if "RM-09 intent is removal" in ln)
+    assert rm09 > to_add and out[rm09 + 1].strip().startswith("\u201cThe purpose of the operation was removal")
+    assert "Please state whether" not in res.stdout
+    # documented items are summarised, and --detail quotes each with its evidence
+    assert any(ln.startswith("Documented: ") for ln in out)
+    detail = invoke("check", path("sn08"), "--fail-on", "never", "--detail")
+    assert "OP-10 estimated blood loss" in detail.stdout and "\u201cBLOOD LOSS: Less than 25 mL.\u201d" in detail.stdout
 
 
-def test_billed_wrong_code_fails_with_problem():
+def test_billed_wrong_code_names_the_supported_code():
     res = invoke("check", path("sn08"), "--code", "22852")
     assert res.exit_code == 1
-    assert "22852 removal of posterior segmental instrumentation: NOT SUPPORTED" in res.stdout
-    assert "wrong code (22852)" in res.stdout and "it supports 22855" in res.stdout
+    line = code_line(res, "22852")
+    assert line.startswith("\u2717") and line.endswith("WRONG CODE")
+    assert "it supports 22855" in res.stdout
+    # the code is never called supported on the same screen; the one it should be is under-coded
+    assert not [ln for ln in lines_of(res) if "22852" in ln and "SUPPORTED" in ln]
+    assert code_line(res, "22855").endswith("SUPPORTED, NOT BILLED")
 
 
-def test_missing_ebl_with_fix_hint_and_fail_on():
-    res = invoke("check", path("sn05"), "--code", "22852", "--fail-on", "never")
-    assert res.exit_code == 0
-    line = next(ln for ln in res.stdout.splitlines() if "OP-10" in ln)
-    assert "\u2717" in line and "estimated blood loss" in line
-    assert "Please document the estimated blood loss" in res.stdout
+def test_each_item_appears_once_with_four_codes():
+    """Common op-note items (OP-01..OP-16) are not repeated under every code: each item id once."""
+    res = invoke("check", path("sn12"), "--code", "22852, 22612, 22840, 22513", "--fail-on", "never", "--detail")
+    ids = re.findall(r"\b[A-Z]{2}-\d{2}\b", res.stdout)
+    repeated = {i for i in ids if ids.count(i) > 1}
+    assert not repeated, repeated
+    assert sum(1 for i in ids if i.startswith("OP-")) >= 10  # the common items are there, once each
 
 
-@pytest.mark.parametrize("prefix", ["sn06", "sn08", "sn29"])
-@pytest.mark.parametrize("fail_on", ["error", "warning", "never"])
-def test_fail_on_thresholds(prefix, fail_on):
-    from notechecker.service import check as check_note
+def test_no_contradictory_verdicts_on_one_screen():
+    """sn12 billed with a wrong fusion code and a kyphoplasty it does not describe: one verdict per code,
+    and the text agrees with the JSON's verdicts."""
+    args = ("check", path("sn12"), "--code", "22852, 22612, 22840, 22513", "--fail-on", "never")
+    text = invoke(*args)
+    verdicts = {v["code"]: v for v in json.loads(invoke(*args, "--format", "json").stdout)["verdicts"]}
+    assert verdicts["22612"]["verdict"] == "wrong code" and verdicts["22612"]["supported_code"] == "22633"
+    assert verdicts["22513"]["verdict"] == "not supported"
+    assert verdicts["22633"]["verdict"] == "supported, not billed" and verdicts["22633"]["billing_gap"] == "under-coded"
+    for code, v in verdicts.items():
+        line = code_line(text, code)
+        assert line.endswith(v["verdict"].upper()), (line, v)
+        assert sum(1 for ln in lines_of(text) if re.match(rf"^. {code} ", ln)) == 1
+    # no request to document the kyphoplasty the note does not describe, only the conditional
+    assert "VA-02 cavity creation" in text.stdout
+    assert not any(ln.strip().startswith(("\u2717 VA-", "! VA-")) for ln in lines_of(text))
+    assert "If it was done, document" in text.stdout and "otherwise the note does not support 22513" in text.stdout
 
-    worst = check_note(path(prefix).read_bytes().decode("utf-8"), note_id=prefix).worst_severity()
-    levels = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
-    res = invoke("check", path(prefix), "--fail-on", fail_on)
-    assert res.exit_code == (1 if worst in levels else 0), res.output
+
+def test_supported_never_beside_an_error_for_the_code(pipeline):
+    """Over every sample note: a code whose verdict is 'supported' has no error-severity gap and no
+    coding problem; one with a coding-tier error gap is 'not supported'."""
+    from notechecker.plain import code_verdicts
+    from notechecker.service import assemble
+
+    seen = set()
+    for p in sorted(NOTES.glob("*.txt")):
+        text = p.read_text(encoding="utf-8")
+        result = assemble(pipeline.facts(text, p.stem))
+        for v, r in zip(code_verdicts(result), result.results):
+            seen.add(v.verdict)
+            gaps = [f for f in r.findings if f.status != "met" and f.severity == "error"]
+            if v.verdict == "supported":
+                assert not gaps and not [c for c in r.conclusions if c.verdict != "supported"], (p.stem, v)
+            if any(f.tier == "coding" for f in gaps):
+                assert v.verdict in ("not supported", "wrong code", "bundled", "no primary code", "coder review"), \
+                    (p.stem, v)
+    assert {"supported", "not supported"} <= seen
+
+
+def test_typical_note_fits_one_screen(pipeline):
+    """At 80 columns the text of check stays about one screen: median <= 30 lines, none over 40, no
+    line wider than 80, over the sample notes and the real notes of ../shared/eval (dev, dev2)."""
+    from notechecker.cli import check_lines
+    from notechecker.service import assemble
+
+    files = sorted(NOTES.glob("*.txt"))
+    for d in (EVAL / "dev" / "notes", EVAL / "dev2" / "notes"):
+        files += sorted(d.glob("*.txt"))
+    counts = []
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        lines = check_lines(assemble(pipeline.facts(text, p.stem)), text, width=80)
+        assert all(len(ln) <= 80 for _, ln in lines), p.stem
+        counts.append(len(lines))
+    counts.sort()
+    assert len(counts) >= 36
+    assert counts[len(counts) // 2] <= 30 and counts[-1] <= 40, counts
+
+
+def test_json_keeps_every_detail():
+    res = invoke("check", path("sn12"), "--code", "22852, 22840", "--format", "json", "--fail-on", "never")
+    d = json.loads(res.stdout)
+    text = path("sn12").read_text(encoding="utf-8")
+    # every finding of every code, met or not, with its evidence and fix hint
+    n_findings = sum(len(r["findings"]) for r in d["results"])
+    assert n_findings == sum(r["summary"]["evaluated"] for r in d["results"]) > 30
+    assert any(f["status"] == "met" and f["evidence"] for r in d["results"] for f in r["findings"])
+    for r in d["results"]:
+        for f in r["findings"]:
+            for e in f["evidence"]:
+                assert text[e["start"]:e["end"]] == e["text"]
+    assert {v["code"] for v in d["verdicts"]} >= {"22852", "22840"} and d["scope_message"] == ""
+
+
+HEADINGS = """DATE OF OPERATION:
+12/02/2024
+SPINE SURGEON:
+Dr. Cyrus Blevington, MD
+
+PREOPERATIVE DIAGNOSIS: Painful retained hardware L4-L5.
+POSTOPERATIVE DIAGNOSIS: Same.
+PROCEDURE: Removal of posterior segmental instrumentation L4-L5.
+DESCRIPTION OF PROCEDURE: The patient was placed prone. The old incision was opened. Bilateral pedicle screws
+at L4 and L5 and two rods were removed. The wound was closed.
+ESTIMATED BLOOD LOSS: 50 mL.
+COMPLICATIONS: None.
+"""
+
+
+def test_evidence_quoted_as_proof_is_a_meaningful_span(pipeline):
+    """A match of one word or a heading cut after a letter is quoted with its sentence or heading line,
+    and the quote is still the note's own text at its offsets."""
+    from notechecker.facts import Evidence
+    from notechecker.plain import proof
+
+    facts = pipeline.facts(HEADINGS, "headings")
+    surgeon = facts.element("surgeons").evidence[0]
+    widened = proof(HEADINGS, surgeon)
+    assert "Blevington" in widened.text and HEADINGS[widened.start:widened.end] == widened.text
+    # one word inside a long narrative line: the sentence around it, not the whole line
+    start = HEADINGS.index("opened")
+    one = proof(HEADINGS, Evidence("opened", start, start + 6))
+    assert one.text == "The old incision was opened."
+    # a span that already proves something is kept as is
+    ebl = Evidence("ESTIMATED BLOOD LOSS: 50 mL.", HEADINGS.index("ESTIMATED"), HEADINGS.index("ESTIMATED") + 28)
+    assert proof(HEADINGS, ebl) == ebl
+    # across the sample notes, every evidence quoted as proof of a documented item has at least three
+    # words or is whole lines of the note (a heading and its value, "COMPLICATIONS: NONE.")
+    from notechecker.service import assemble
+
+    n = 0
+    for p in sorted(NOTES.glob("*.txt")):
+        text = p.read_text(encoding="utf-8")
+        for r in assemble(pipeline.facts(text, p.stem)).results:
+            for f in r.met:
+                if not f.evidence:
+                    continue
+                w = proof(text, f.evidence[0])
+                n += 1
+                assert text[w.start:w.end] == w.text and w.start <= f.evidence[0].start <= f.evidence[0].end <= w.end
+                whole = (w.start == 0 or text[w.start - 1] in "\r\n") and (w.end == len(text) or text[w.end] in "\r\n")
+                assert len(re.findall(r"[A-Za-z0-9]{2,}", w.text)) >= 3 or whole, (p.stem, f.item_id, w.text)
+    assert n > 300
+
+
+def test_out_of_scope_note_gets_no_checklist(monkeypatch, pipeline):
+    """A note classified as another operation: 'Out of scope: not a spine operation (evidence: ...)',
+    no checklist, no request to document anything; a billed spine code is not supported (exit 1)."""
+    from notechecker.api import Pipeline
+    from notechecker.facts import Evidence, Scope
+
+    text = NONSPINE[0]
+    first = text.splitlines()[0]
+    real = Pipeline.facts
+
+    def facts(self, note, note_id="note"):
+        f = real(self, note, note_id)
+        f.scope = Scope(kind="other_operation", reason="an eye operation, no spinal procedure",
+                        evidence=(Evidence(first, 0, len(first)),))
+        return f
+
+    monkeypatch.setattr(Pipeline, "facts", facts)
+    res = invoke("check", "-", "--fail-on", "error", input=text)
+    assert res.exit_code == 0, res.output
+    assert "Out of scope: not a spine operation" in res.stdout and "evidence: \u201c" in res.stdout
+    assert "To add" not in res.stdout and "Documented" not in res.stdout
+    billed = invoke("check", "-", "--code", "22842", input=text)
+    assert billed.exit_code == 1
+    assert "22842: not supported by this note" in billed.stdout
+    d = json.loads(invoke("check", "-", "--code", "22842", "-f", "json", input=text).stdout)
+    assert d["scope_message"].startswith("Out of scope") and d["verdicts"][0]["verdict"] == "out of scope"
+
+
+@pytest.mark.parametrize("args, exits", [
+    # sn08 with the codes it supports: warnings (modifier 22 detail, intent) but no error-severity gap
+    (("sn08",), {"error": 0, "warning": 1, "never": 0}),
+    # sn08 billed as 22852: the note describes an anterior plate removal, a wrong code is an error
+    (("sn08", "--code", "22852"), {"error": 1, "warning": 1, "never": 0}),
+])
+def test_fail_on_thresholds(args, exits):
+    """Exit codes from what the note says, not from the code under test: the expectations are written
+    down, and the text output must show the marks that justify them."""
+    prefix, *rest = args
+    for fail_on, code in exits.items():
+        res = invoke("check", path(prefix), *rest, "--fail-on", fail_on)
+        assert res.exit_code == code, (fail_on, res.output)
+    text = invoke("check", path(prefix), *rest, "--fail-on", "never").stdout
+    has_error = any(ln.startswith("\u2717") or ln.lstrip().startswith("\u2717 ") for ln in text.splitlines())
+    assert has_error == bool(exits["error"])
 
 
 def test_wrong_code_fails_by_default_not_with_never():
@@ -173,3 +363,31 @@ def test_help_does_not_import_spacy():
             "print(any(m.split('.')[0] in ('spacy', 'medspacy', 'pandas') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_help_speaks_to_users():
+    top = invoke("--help").stdout
+    assert not re.search(r"\b(typer|thin layer)\b", top), top
+    assert "spine operative note" in top and "over- and under-coding" in top
+    ext = invoke("extract", "--help").stdout
+    assert "../shared" not in ext and "FACTS.md" not in ext
+    assert "removal reasons" in ext
+
+
+def test_codes_column_help_names_the_real_defaults(tmp_path):
+    """--codes-column documents the names batch really tries, in order, and a table whose billed codes
+    sit in a 'cpt' column (the third default) gets them read."""
+    import pandas as pd
+
+    from notechecker.batch import DEFAULT_NAMES
+
+    helptext = " ".join(invoke("scan", "--help", env={"COLUMNS": "200"}).stdout.split())
+    assert ", ".join(DEFAULT_NAMES["codes"]) in helptext
+    assert ", ".join(DEFAULT_NAMES["date"]) in helptext
+    table = tmp_path / "notes.csv"
+    pd.DataFrame([{"note_id": "a", "text": path("sn08").read_text(encoding="utf-8"), "CPT": "22852"}]).to_csv(
+        table, index=False)
+    out = tmp_path / "r.csv"
+    assert invoke("scan", table, "-o", out, "--no-progress").exit_code == 0
+    codes = pd.read_csv(tmp_path / "r.codes.csv", dtype=str)
+    assert codes.loc[codes["code"] == "22852", "billed"].str.lower().tolist() == ["true"]

@@ -21,10 +21,10 @@ from notechecker.report.load import CODES_COLUMNS, FINDINGS_COLUMNS, NOTES_COLUM
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_NOTES = ROOT / "sample_notes"
-SHEETS = ["Summary", "By code", "Top missing items", "By surgeon", "By site", "By month", "Worst notes",
-          "Worst note items", "Errors"]
-HEADINGS = ["Completeness by code", "Most-missed checklist items", "By surgeon", "By site", "By month",
-            "Notes with the worst gaps", "Unreadable notes"]
+SHEETS = ["Summary", "Billing by code", "Billing by surgeon", "By code", "Top missing items", "By surgeon", "By site",
+          "By month", "Worst notes", "Worst note items", "Out of scope", "Errors"]
+HEADINGS = ["Over- and under-coding by code", "Over- and under-coding by surgeon", "Completeness by code", "Most-missed checklist items", "By surgeon", "By site", "By month",
+            "Notes with the worst gaps", "Out-of-scope notes", "Unreadable notes"]
 EVIDENCE = "Infection <b>ruled out</b> & cultures < 48 h negative"
 
 # ----------------------------------------------------------------------------- data
@@ -179,7 +179,7 @@ def test_workbook_sheets_headers_and_values(built):
         assert ws.column_dimensions["A"].width >= 8, ws.title
     by_code = wb["By code"]
     header = [c.value for c in by_code[1]]
-    assert header[:3] == ["Code", "Checked (notes)", "Billed"]
+    assert header[:4] == ["Code", "Code meaning (our paraphrase)", "Checked (notes)", "Billed"]
     codes = {row[0].value: row for row in by_code.iter_rows(min_row=2)}
     assert set(codes) == {"22852", "22633", "22551"}
     completeness = header.index("Completeness")
@@ -230,7 +230,7 @@ def test_top_missing_items_counts_and_shares():
 
 def test_groups_label_blanks_and_order_months():
     results = from_frames(make_frames())
-    surgeon = tables.by_surgeon(results).set_index("surgeon")
+    surgeon = tables.by_group(results, "surgeon").set_index("surgeon")  # every surgeon, however few notes
     assert tables.NOT_STATED in surgeon.index
     assert surgeon.loc["Dev Raman, MD", "notes"] == 2 and surgeon.loc["Dev Raman, MD", "unreadable"] == 1
     month = tables.by_month(results)
@@ -401,3 +401,145 @@ def test_scan_frames_and_files_give_the_same_tables(scanned):
     met = (frames["findings"]["status"] == "met").sum()
     assert math.isclose(s["completeness"], met / len(frames["findings"]))
     assert not np.isnan(s["completeness"])
+
+
+# ----------------------------------------------------------------------------- billed codes, scope, counts
+def _note(prefix: str) -> str:
+    return next(SAMPLE_NOTES.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def billed_scan(tmp_path_factory):
+    """A real scan of sample notes billed as an auditor's export would carry them: right codes, a wrong
+    removal code, a fusion code for the wrong technique, a kyphoplasty the note does not describe; six
+    notes for one surgeon, one each for two others; one note classified (by hand, until the classifier
+    lands) as another operation."""
+    import notechecker
+    from notechecker.api import Pipeline
+    from notechecker.facts import Evidence, Scope
+
+    rows = [
+        ("b-sn08", _note("sn08"), "22852", "Dr Ada Wren"),  # anterior plate removal billed as posterior: wrong
+        ("b-sn12", _note("sn12"), "22852-59, 22612, 22840, 22513", "Dr Ada Wren"),
+        ("b-sn06", _note("sn06"), "22850", "Dr Ada Wren"),
+        ("b-sn10", _note("sn10"), "22855", "Dr Ada Wren"),
+        ("b-sn17", _note("sn17"), "22633, 22853, 22840", "Dr Ada Wren"),
+        ("b-sn19", _note("sn19"), "22612, 22614, 22842", "Dr Ada Wren"),
+        ("b-sn01", _note("sn01"), "22852", "Dr Bo <script>alert(1)</script>"),
+        ("b-sn21", _note("sn21"), "22513", "Dr Cy Moss"),
+        ("ns-eye", "PROCEDURE: Vitrectomy, right eye.\nDESCRIPTION: A 23-gauge vitrectomy was performed. "
+                   "Estimated blood loss: minimal. Complications: none.\n", "22842", "Dr Cy Moss"),
+    ]
+    frame = pd.DataFrame(rows, columns=["note_id", "text", "codes", "surgeon"])
+    real = Pipeline.facts_many
+
+    def facts_many(self, items, batch_size=32):
+        for f in real(self, items, batch_size=batch_size):
+            if f.note_id.startswith("ns-"):
+                f.scope = Scope(kind="other_operation", reason="an eye operation; no spinal procedure is named",
+                                evidence=(Evidence("PROCEDURE: Vitrectomy, right eye.", 0, 33),))
+            yield f
+
+    out = tmp_path_factory.mktemp("billed") / "results.parquet"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Pipeline, "facts_many", facts_many)
+        frames = notechecker.scan([frame], str(out))
+    return out, frames
+
+
+def test_codes_table_carries_over_and_under_coding(billed_scan):
+    _, frames = billed_scan
+    c = frames["codes"].set_index(["note_id", "code"])
+    wrong = c.loc[("b-sn08", "22852")]
+    assert (wrong["billed"], wrong["supported"], wrong["verdict"]) == (True, False, "wrong code")
+    assert wrong["supported_code"] == "22855" and wrong["billing_gap"] == "over-coded" and wrong["reason"]
+    under = c.loc[("b-sn08", "22855")]
+    assert (under["billed"], under["supported"], under["billing_gap"]) == (False, True, "under-coded")
+    assert c.loc[("b-sn12", "22513"), "billing_gap"] == "over-coded"
+    assert c.loc[("b-sn12", "22840"), "verdict"] == "supported" and c.loc[("b-sn12", "22840"), "supported"]
+    # every verdict is a plain word, never a token
+    assert not frames["codes"]["verdict"].str.contains("_").any()
+    # the out-of-scope note: its billed spine code is not supported, the notes table says why
+    ns = frames["notes"].set_index("note_id").loc["ns-eye"]
+    assert ns["scope"] == "other_operation"
+    assert ns["scope_reason"].startswith("Out of scope: not a spine operation") and "Vitrectomy" in ns["scope_reason"]
+    assert c.loc[("ns-eye", "22842"), "verdict"] == "out of scope"
+    assert c.loc[("ns-eye", "22842"), "billing_gap"] == "over-coded"
+
+
+def test_codes_table_agrees_with_check(billed_scan, pipeline):
+    """The verdict the codes table holds for a note and code is the verdict check shows for it."""
+    from notechecker.plain import code_verdicts
+    from notechecker.service import assemble
+
+    _, frames = billed_scan
+    c = frames["codes"]
+    for nid, prefix, codes in (("b-sn12", "sn12", "22852-59, 22612, 22840, 22513"), ("b-sn19", "sn19",
+                                                                                     "22612, 22614, 22842")):
+        mine = {v.code: v for v in code_verdicts(assemble(pipeline.facts(_note(prefix), nid), codes))}
+        rows = c[c["note_id"] == nid]
+        assert set(rows["code"]) == set(mine)
+        for r in rows.itertuples():
+            assert (r.verdict, bool(r.supported), r.billing_gap) == (mine[r.code].verdict, mine[r.code].supported,
+                                                                      mine[r.code].billing_gap)
+
+
+def test_each_count_is_defined_once(billed_scan):
+    """Supported / not supported per code add up to checked, the verdict breakdown adds up to checked,
+    and the header's totals are the sums of the per-code table."""
+    out, _ = billed_scan
+    results = load_results(out)
+    code = tables.by_code(results)
+    s = tables.summary_counts(results)
+    from notechecker.plain import SUPPORTING
+
+    for row in code.itertuples():
+        assert row.supported + row.not_supported == row.checked, row
+        parts = dict((w.rsplit(" ", 1)[0], int(w.rsplit(" ", 1)[1])) for w in row.verdicts.split(", ") if w)
+        assert sum(parts.values()) == row.checked, row
+        assert sum(n for v, n in parts.items() if v in SUPPORTING) == row.supported, row
+    assert code["supported"].sum() == s["supported"] and code["not_supported"].sum() == s["not_supported"]
+    assert code["over_coded"].sum() == s["over_coded"] and code["under_coded"].sum() == s["under_coded"]
+    billing = tables.billing_by_code(results)
+    assert billing["over_coded"].sum() == s["over_coded"] and billing["under_coded"].sum() == s["under_coded"]
+    assert s["out_of_scope"] == 1
+
+
+def test_billing_tables_by_code_and_surgeon(billed_scan):
+    out, _ = billed_scan
+    results = load_results(out)
+    by_code = tables.billing_by_code(results).set_index("code")
+    assert by_code.loc["22852", "over_coded"] >= 1 and "22855" in by_code.loc["22852", "supported_instead"]
+    assert by_code.loc["22852", "descriptor"] == "removal of posterior segmental instrumentation"
+    assert by_code.loc["22855", "under_coded"] >= 1
+    surgeons = tables.billing_by_surgeon(results, min_notes=5)
+    ranked = surgeons[surgeons["ranked"]]
+    # only the surgeon with six notes is ranked; the two with one or two notes are pooled in one row
+    assert list(ranked["surgeon"]) == ["Dr Ada Wren"] and int(ranked.iloc[0]["notes"]) == 6
+    pooled = surgeons[~surgeons["ranked"]]
+    assert list(pooled["surgeon"]) == [tables.FEW_NOTES.format(n=5)] and int(pooled.iloc[0]["notes"]) == 3
+    assert list(tables.billing_by_surgeon(results, min_notes=1)["ranked"]) == [True, True, True]
+    by_surgeon = tables.by_surgeon(results, min_notes=5)
+    assert set(by_surgeon["surgeon"]) == {"Dr Ada Wren", tables.FEW_NOTES.format(n=5)}
+
+
+def test_report_shows_descriptors_plain_verdicts_and_escapes(billed_scan, tmp_path):
+    out, _ = billed_scan
+    html_path = tmp_path / "r.html"
+    build_report(out, html_path, tmp_path / "r.xlsx", min_notes=5)
+    html = html_path.read_text(encoding="utf-8")
+    by_code = html[html.index('<section id="by-code">'):html.index('<section id="top-items">')]
+    assert "removal of anterior instrumentation" in by_code  # 22855's paraphrase beside it
+    for token in ("wrong_code", "modifier_needed", "coder_review", "missing_primary", "outside_scope"):
+        assert token not in html, token
+    assert "wrong code" in html
+    billing = html[html.index('<section id="billing-code">'):html.index('<section id="billing-surgeon">')]
+    assert "<svg" in billing and "22855 (1)" in billing
+    surgeon = html[html.index('<section id="billing-surgeon">'):html.index('<section id="by-code">')]
+    assert "Dr Ada Wren" in surgeon and "(fewer than 5 notes each)" in surgeon
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    scope = html[html.index('<section id="out-of-scope">'):html.index('<section id="errors">')]
+    assert "ns-<wbr>eye" in scope and "Vitrectomy" in scope
+    assert '<div class="label">Out of scope</div><div class="value">1</div>' in html
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    assert wb["Billing by code"]["A1"].value == "Code" and wb["Out of scope"]["A2"].value == "ns-eye"

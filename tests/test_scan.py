@@ -72,7 +72,7 @@ def test_content_of_rows(sample_scan):
     assert sn08["billed_codes"] == "" and int(sn08["chars"]) == len(text("sn08"))
     codes = t["codes"]
     row = codes[codes["note_id"] == path("sn06").stem].iloc[0]
-    assert (row["code"], row["verdict"], row["suggested"], row["billed"]) == ("22850", "coder_review", "true", "false")
+    assert (row["code"], row["verdict"], row["suggested"], row["billed"]) == ("22850", "coder review", "true", "false")
     f = t["findings"]
     ebl = f[(f["note_id"] == path("sn05").stem) & (f["item_id"] == "OP-10")]
     assert not ebl.empty and set(ebl["status"]) == {"missing"}
@@ -138,7 +138,11 @@ def test_error_rows_and_duplicates(tmp_path):
     assert {"a", "a#2", "c1", "c1#2", "m2", "j1"} == set(ok.index)
     assert ok.loc["a#2", "source"] == str(folder / "sub" / "a.txt")
     assert "duplicate note id 'c1'" in ok.loc["c1#2", "warning"]
-    assert "duplicate note id 'a'" in res.stderr
+    # one console line sums the duplicates up (the notes table lists each)
+    assert "duplicate note id 'a'" not in res.stderr
+    assert sum("duplicate note id" in ln for ln in res.stderr.splitlines()) == 1
+    assert "2 duplicate note ids renamed" in res.stderr
+    assert "not a date" in ok.loc["c1#2", "warning"]
     # metadata columns
     assert (ok.loc["c1", "surgeon"], ok.loc["c1", "date"], ok.loc["c1", "month"]) == ("Dr Quill", "2024-06-12",
                                                                                       "2024-06")
@@ -247,3 +251,41 @@ def test_surgeon_and_date_come_from_the_note_when_the_input_has_none(sample_scan
     assert scan(csv, "-o", out).exit_code == 0
     row = tables(out)["notes"].iloc[0]
     assert row["surgeon"] == "Dr. Someone Else" and row["month"] == "2025-01"
+
+
+HEADINGS_NOTE = """DATE OF OPERATION:
+12/02/2024
+SPINE SURGEON:
+Dr. Cyrus Blevington, MD
+
+PREOPERATIVE DIAGNOSIS: Painful retained hardware L4-L5.
+PROCEDURE: Removal of posterior segmental instrumentation L4-L5.
+DESCRIPTION OF PROCEDURE: The patient was placed prone. Bilateral pedicle screws at L4 and L5 and two rods
+were removed. The wound was closed.
+ESTIMATED BLOOD LOSS: 50 mL.
+"""
+
+
+def test_date_heading_followed_by_surgeon_heading_gives_two_fields(tmp_path):
+    """'DATE OF OPERATION:\\n12/02/2024\\nSPINE SURGEON:\\nDr. ...' is a date and a surgeon, not one value."""
+    (tmp_path / "n").mkdir()
+    (tmp_path / "n" / "h.txt").write_text(HEADINGS_NOTE, encoding="utf-8")
+    out = tmp_path / "r.csv"
+    res = scan(tmp_path / "n", "-o", out)
+    assert res.exit_code == 0, res.output
+    note = tables(out)["notes"].iloc[0]
+    assert (note["date"], note["month"], note["surgeon"]) == ("2024-12-02", "2024-12", "Cyrus Blevington")
+
+
+def test_many_duplicate_ids_one_console_line(tmp_path):
+    n = 6
+    pd.DataFrame({"note_id": ["same"] * n, "text": [text("sn08")] * n}).to_csv(tmp_path / "d.csv", index=False)
+    out = tmp_path / "r.csv"
+    res = scan(tmp_path / "d.csv", "-o", out)
+    assert res.exit_code == 0
+    assert [ln for ln in res.stderr.splitlines() if "duplicate" in ln and ln.startswith("warning")] == [
+        f"warning: {n - 1} duplicate note ids renamed (id#2, id#3 ...); each is listed in the warning column "
+        "of the notes table"]
+    notes = tables(out)["notes"]
+    assert sorted(notes["note_id"]) == ["same"] + [f"same#{k}" for k in range(2, n + 1)]
+    assert notes["warning"].str.contains("duplicate note id 'same'").sum() == n - 1

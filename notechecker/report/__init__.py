@@ -47,8 +47,10 @@ class Section:
     details: pd.DataFrame | None = None  # the gaps of the notes in ``table`` (worst notes)
 
 
-def report_sections(results: Results, *, charts_svg: bool = True) -> list[Section]:
-    """The report's sections, in order, from the scan tables."""
+def report_sections(results: Results, *, charts_svg: bool = True, min_notes: int = tables.MIN_NOTES
+                    ) -> list[Section]:
+    """The report's sections, in order, from the scan tables. Surgeons and sites with fewer than
+    ``min_notes`` notes are pooled, not ranked."""
     s = tables.summary_counts(results)
     overall = s["completeness"]
     nothing = s["notes"] == 0
@@ -63,11 +65,38 @@ def report_sections(results: Results, *, charts_svg: bool = True) -> list[Sectio
 
     out: list[Section] = []
 
+    billing = tables.billing_by_code(results)
+    billed_any = s["billed"] > 0
+    out.append(Section(
+        "billing-code", "Over- and under-coding by code", "Over-coded: a billed code the note does not support "
+        "(with the code the note supports instead, when there is one). Under-coded: a code the note supports "
+        "that is not billed. Counted over note x code; only notes with billed codes can be over- or under-coded.",
+        billing, "Billing by code",
+        svg(lambda: charts.billing_chart(billing, "code", title="Over- and under-coded codes"), "billing-code",
+            "Over- and under-coded codes"),
+        message=(why_empty if nothing else "No note carries billed codes, so over- and under-coding cannot be "
+                 "measured (give the codes in a column of a table input)." if not billed_any else
+                 "Every billed code is supported and every supported code is billed." if not len(billing)
+                 else "")))
+
+    surgeons = tables.billing_by_surgeon(results, min_notes)
+    out.append(Section(
+        "billing-surgeon", "Over- and under-coding by surgeon", f"Surgeons with at least {min_notes} notes, "
+        "highest over-coded share of their billed codes first, with their note count beside the rate; "
+        f"surgeons with fewer notes are pooled in one row (change with --min-notes).",
+        surgeons, "Billing by surgeon",
+        svg(lambda: charts.billing_chart(surgeons, "surgeon", title="Over- and under-coded codes by surgeon",
+                                         counts="notes"), "billing-surgeon", "Over- and under-coding by surgeon"),
+        message=(why_empty if nothing else
+                 "No note carries billed codes, so over- and under-coding cannot be measured." if not billed_any
+                 else "" if len(surgeons) else "No surgeon has billed codes.")))
+
     code = tables.by_code(results)
     out.append(Section(
         "by-code", "Completeness by code", "Share of the checklist items met, per CPT code, over every note "
         "where the code was checked (billed or suggested). Least complete first; the dashed line is the "
-        "overall completeness. Supported counts the note x code pairs whose documentation supports the code.",
+        "overall completeness. Supported plus not supported make up Checked; Verdicts breaks Checked down "
+        "by verdict, in the same words as the notes and the page.",
         code, "By code",
         svg(lambda: charts.completeness_bars(code, "code", title="Completeness by CPT code", overall=overall),
             "by-code", "Completeness by CPT code"),
@@ -85,7 +114,7 @@ def report_sections(results: Results, *, charts_svg: bool = True) -> list[Sectio
 
     for key, column, title, sheet in (("by-surgeon", "surgeon", "By surgeon", "By surgeon"),
                                       ("by-site", "site", "By site", "By site")):
-        t = tables.by_group(results, column)
+        t = tables.by_group(results, column, min_notes)
         stated = t[t[column] != tables.NOT_STATED] if len(t) else t
         if nothing:
             message = why_empty
@@ -100,8 +129,9 @@ def report_sections(results: Results, *, charts_svg: bool = True) -> list[Sectio
                     if len(stated) else None)
 
         out.append(Section(
-            key, title, f"Notes, checklist findings and completeness per {column}, least complete first. "
-            f"Notes whose {column} is not stated are grouped under {tables.NOT_STATED}.",
+            key, title, f"Notes, checklist findings and completeness per {column}, least complete first, for "
+            f"each {column} with at least {min_notes} notes (the Notes column beside each rate); the others are "
+            f"pooled in one row. Notes whose {column} is not stated are grouped under {tables.NOT_STATED}.",
             t, sheet, svg(draw, key, f"Completeness by {column}"), message=message))
 
     month = tables.by_month(results)
@@ -131,6 +161,14 @@ def report_sections(results: Results, *, charts_svg: bool = True) -> list[Sectio
         message=(why_empty if no_findings else "No note has a checklist item missing." if not len(worst) else ""),
         rows_shown=HTML_ROWS["worst_notes"], details=tables.worst_note_items(results, list(worst["note_id"]))))
 
+    scope = tables.scope_notes(results)
+    out.append(Section(
+        "out-of-scope", "Out-of-scope notes", "Notes that are not a spine operation (another operation, or not "
+        "an operative note), with the reason. They get no spine code and no checklist; a spine code billed on "
+        "one counts as over-coded.", scope, "Out of scope",
+        message=("The results hold no notes: the scan had no input." if nothing else
+                 "Every note read is a spine operation." if not len(scope) else "")))
+
     err = tables.errors(results)
     out.append(Section(
         "errors", "Unreadable notes", "Inputs the scan could not read (empty, binary or undecodable files), "
@@ -142,7 +180,8 @@ def report_sections(results: Results, *, charts_svg: bool = True) -> list[Sectio
     return out
 
 
-def build_report(results_path, html_path, xlsx_path=None, *, title: str = "Documentation gap report") -> None:
+def build_report(results_path, html_path, xlsx_path=None, *, title: str = "Documentation gap report",
+                 min_notes: int = tables.MIN_NOTES) -> None:
     """Write the gap report for the scan tables beside ``results_path``.
 
     ``results_path`` is the findings table (``results.parquet``; ``.csv`` and
@@ -157,7 +196,7 @@ def build_report(results_path, html_path, xlsx_path=None, *, title: str = "Docum
     from ..writers import atomic_writer
 
     results = load_results(results_path)
-    sections = report_sections(results)
+    sections = report_sections(results, min_notes=min_notes)
     summary = tables.summary_counts(results)
     page = render_html(sections, summary, title=title, source=str(Path(results_path)))
     with atomic_writer(html_path) as fh:
@@ -176,6 +215,6 @@ def workbook_tables(results: Results, sections: list[Section] | None = None) -> 
         out[section.sheet] = section.table
         if section.details is not None:
             out["Worst note items"] = section.details
-    order = ["Summary", "By code", "Top missing items", "By surgeon", "By site", "By month", "Worst notes",
-             "Worst note items", "Errors"]
+    order = ["Summary", "Billing by code", "Billing by surgeon", "By code", "Top missing items", "By surgeon", "By site", "By month", "Worst notes",
+             "Worst note items", "Out of scope", "Errors"]
     return {name: out[name] for name in order if name in out}

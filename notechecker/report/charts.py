@@ -218,6 +218,44 @@ def worst_notes_chart(df: pd.DataFrame, *, limit: int = 15) -> Figure | None:
     return fig
 
 
+def billing_chart(df: pd.DataFrame, label: str, *, title: str, limit: int = 20,
+                  counts: str | None = None) -> Figure | None:
+    """Over-coded (billed, not supported) and under-coded (supported, not billed) codes per ``label``,
+    side by side; ``counts`` names a column shown beside each label (e.g. the surgeon's notes)."""
+    if df is None or not len(df):
+        return None
+    data = df.head(limit)
+    over = data["over_coded"].to_numpy(dtype=float)
+    under = data["under_coded"].to_numpy(dtype=float)
+    if not (over.sum() + under.sum()):
+        return None
+    names = [str(v) if counts is None else f"{v} ({int(n)} notes)" for v, n in
+             zip(data[label], data[counts] if counts else data[label])]
+    if label == "code" and "descriptor" in data:
+        names = [f"{c} {d}" if d else c for c, d in zip(data["code"], data["descriptor"])]
+    with _style():
+        fig = Figure(figsize=(WIDTH_IN, _height(len(data), per_bar=0.34)), layout="constrained")
+        ax = fig.add_subplot()
+        y = np.arange(len(data))
+        ax.barh(y - 0.18, over, color=COLORS["error"], height=0.34, label="over-coded: billed, not supported")
+        ax.barh(y + 0.18, under, color=COLORS["warning"], height=0.34, label="under-coded: supported, not billed")
+        top = max(over.max(), under.max(), 1)
+        for yi, o, u in zip(y, over, under):
+            if o:
+                ax.text(o + top * 0.01, yi - 0.18, str(int(o)), va="center", fontsize=8)
+            if u:
+                ax.text(u + top * 0.01, yi + 0.18, str(int(u)), va="center", fontsize=8)
+        ax.set_yticks(y, [_label(n) for n in names])
+        _bar_rows(ax, len(data))
+        ax.set_xlim(0, top * 1.15)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("Codes (note x code)")
+        _title(fig, title)
+        fig.legend(loc="outside lower center", fontsize=8, ncols=2)
+        ax.tick_params(axis="y", length=0)
+    return fig
+
+
 def errors_chart(df: pd.DataFrame) -> Figure | None:
     """Unreadable notes per error code."""
     if df is None or not len(df):

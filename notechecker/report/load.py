@@ -34,13 +34,13 @@ CODES_COLUMNS: dict[str, str] = {
     "note_id": "str", "source": "str", "surgeon": "str", "site": "str", "date": "str", "month": "str",
     "code": "str", "billed": "bool", "suggested": "bool", "items_evaluated": "int", "met": "int",
     "missing": "int", "completeness": "float", "worst_missing_severity": "str", "supported": "bool",
-    "verdict": "str", "verdict_message": "str",
+    "verdict": "str", "verdict_message": "str", "supported_code": "str", "reason": "str", "billing_gap": "str",
 }
 NOTES_COLUMNS: dict[str, str] = {
     "note_id": "str", "source": "str", "surgeon": "str", "site": "str", "date": "str", "month": "str",
     "billed_codes": "str", "suggested_codes": "str", "codes_checked": "str", "items_evaluated": "int",
     "met": "int", "missing": "int", "completeness": "float", "code_problems": "int", "error_code": "str",
-    "error": "str", "warning": "str", "chars": "int",
+    "error": "str", "warning": "str", "chars": "int", "scope": "str", "scope_reason": "str",
 }
 SCHEMAS = {"findings": FINDINGS_COLUMNS, "codes": CODES_COLUMNS, "notes": NOTES_COLUMNS}
 #: Columns without which a table cannot be reported on; the others default to blank.

@@ -11,13 +11,23 @@ Definitions used throughout:
   ``conflicting``); ``missing`` counts gaps of all three statuses;
 - *completeness* is met / evaluated over the findings of a group (pooled, so a note
   with many items weighs more than one with few), from 0 to 1; NaN with no findings;
-- a note is *unreadable* when the notes table gives it an ``error_code`` or ``error``.
+- a note is *unreadable* when the notes table gives it an ``error_code`` or ``error``;
+- a note is *out of scope* when its ``scope`` is not ``spine_operation`` (another operation,
+  or not an operative note); it is counted apart and gets no spine code;
+- a *code row* is one note x code of the codes table; its ``verdict`` is the one plain-word
+  conclusion every face shows (:mod:`notechecker.plain`), and ``supported`` is true exactly
+  when the verdict is one of ``plain.SUPPORTING``; so *supported* and *not supported* are
+  counted from one column everywhere, and the verdict breakdown of a code adds up to them;
+- *over-coded*: billed, and the note does not support it (``billing_gap == "over-coded"``);
+  *under-coded*: the note supports it, and it is not billed (``billing_gap == "under-coded"``);
+  a code row that is neither counts as *checked* when it is not an under-coded row.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..plain import OVER_CODED, SUPPORTING, UNDER_CODED, short_descriptor
 from .load import Results
 
 SEVERITY_ORDER = ("error", "warning", "info")
@@ -26,8 +36,16 @@ NOT_STATED = "(not stated)"
 NO_DATE = "(no date)"
 
 SUMMARY_COLUMNS = ("measure", "value")
-BY_CODE_COLUMNS = ("code", "checked", "billed", "suggested", "supported", "not_supported", "items_evaluated",
-                   "met", "missing", "error_missing", "completeness", "verdicts")
+BY_CODE_COLUMNS = ("code", "descriptor", "checked", "billed", "suggested", "supported", "not_supported",
+                   "over_coded", "under_coded", "items_evaluated", "met", "missing", "error_missing", "completeness",
+                   "verdicts")
+BILLING_CODE_COLUMNS = ("code", "descriptor", "billed", "over_coded", "under_coded", "supported_instead",
+                        "reasons")
+BILLING_SURGEON_COLUMNS = ("surgeon", "notes", "billed", "over_coded", "over_rate", "under_coded", "ranked")
+SCOPE_COLUMNS = ("note_id", "surgeon", "date", "scope", "scope_reason", "billed_codes", "source")
+#: Surgeons (and sites) with fewer notes than this are not ranked: one note says nothing about a surgeon.
+MIN_NOTES = 5
+FEW_NOTES = "(fewer than {n} notes each)"
 TOP_ITEMS_COLUMNS = ("item_id", "item_name", "tier", "severity", "codes", "count", "notes_missing",
                      "notes_evaluated", "miss_rate", "share_of_notes", "missing", "negated", "conflicting",
                      "fix_hint")
@@ -59,6 +77,24 @@ def _worst_severity(values) -> str:
 def is_unreadable(notes: pd.DataFrame) -> pd.Series:
     """True for notes the scan could not read (error code or error message)."""
     return (notes["error_code"] != "") | (notes["error"] != "")
+
+
+def out_of_scope(notes: pd.DataFrame) -> pd.Series:
+    """True for readable notes classified as something other than a spine operation."""
+    return (notes["scope"] != "") & (notes["scope"] != "spine_operation") & ~is_unreadable(notes)
+
+
+def _code_rows(codes: pd.DataFrame) -> pd.DataFrame:
+    """The code rows that count as checked: every row but the under-coded ones (supported, not billed)."""
+    return codes[codes["billing_gap"] != UNDER_CODED]
+
+
+def descriptor(code: str, limit: int = 90) -> str:
+    """Our short paraphrase of a code (patterns/codes), '' for a code the table does not hold."""
+    from ..checklists import load_catalogue
+
+    info = load_catalogue().table.codes.get(str(code))
+    return short_descriptor(info.descriptor, limit) if info else ""
 
 
 def readable_notes(results: Results) -> pd.DataFrame:
@@ -105,14 +141,20 @@ def summary_counts(results: Results) -> dict:
     unreadable = int(is_unreadable(n).sum())
     gaps = _gaps(f)
     months = sorted(m for m in set(n["month"]) | set(f["month"]) if m)
+    rows = _code_rows(c)
     return {
         "notes": int(max(len(n), f["note_id"].nunique())),
         "notes_read": int(max(len(n) - unreadable, f["note_id"].nunique())),
         "notes_with_findings": int(f["note_id"].nunique()),
         "errors": unreadable,
-        "codes": int(len(c) if len(c) else len(f[["note_id", "code"]].drop_duplicates())),
+        "codes": int(len(rows) if len(c) else len(f[["note_id", "code"]].drop_duplicates())),
         "distinct_codes": int(len(set(c["code"]) | set(f["code"]))),
-        "supported": int(c["supported"].sum()),
+        "supported": int(rows["supported"].sum()),
+        "not_supported": int((~rows["supported"]).sum()),
+        "over_coded": int((c["billing_gap"] == OVER_CODED).sum()),
+        "under_coded": int((c["billing_gap"] == UNDER_CODED).sum()),
+        "billed": int(c["billed"].sum()),
+        "out_of_scope": int(out_of_scope(n).sum()),
         "findings": int(len(f)),
         "met": int((f["status"] == "met").sum()),
         "missing": int(len(gaps)),
@@ -138,9 +180,14 @@ def summary(results: Results) -> pd.DataFrame:
         ("Notes read", s["notes_read"]),
         ("Unreadable notes (errors)", s["errors"]),
         ("Notes with a code checked", s["notes_with_findings"]),
-        ("Codes checked (note x code)", s["codes"]),
+        ("Codes checked (note x code, under-coded rows apart)", s["codes"]),
         ("Distinct codes", s["distinct_codes"]),
-        ("Codes supported", s["supported"]),
+        ("Codes supported (of the codes checked)", s["supported"]),
+        ("Codes not supported (of the codes checked)", s["not_supported"]),
+        ("Codes billed", s["billed"]),
+        ("Over-coded: billed, not supported by the note", s["over_coded"]),
+        ("Under-coded: supported by the note, not billed", s["under_coded"]),
+        ("Out-of-scope notes (not a spine operation)", s["out_of_scope"]),
         ("Checklist findings", s["findings"]),
         ("Items met", s["met"]),
         ("Items not met (missing, negated or conflicting)", s["missing"]),
@@ -158,18 +205,25 @@ def summary(results: Results) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- by code
 def by_code(results: Results) -> pd.DataFrame:
-    """Completeness and verdicts per CPT code, least complete first."""
+    """Completeness and verdicts per CPT code, least complete first.
+
+    ``checked``, ``supported`` and ``not_supported`` count code rows (under-coded rows apart), and
+    ``supported + not_supported == checked``; ``verdicts`` breaks ``checked`` down by plain verdict.
+    """
     f, c = results.findings, results.codes
     if not len(f) and not len(c):
         return _empty(BY_CODE_COLUMNS)
     counts = _finding_counts(f, ["code"]) if len(f) else _empty(["code"])
     if len(c):
-        verdicts = (c[c["verdict"] != ""].groupby("code")["verdict"]
+        rows = _code_rows(c)
+        verdicts = (rows[rows["verdict"] != ""].groupby("code")["verdict"]
                     .agg(lambda v: ", ".join(f"{k} {n}" for k, n in v.value_counts().items())))
-        codes = c.groupby("code").agg(checked=("note_id", "size"), billed=("billed", "sum"),
-                                      suggested=("suggested", "sum"), supported=("supported", "sum"))
+        codes = rows.groupby("code").agg(checked=("note_id", "size"), billed=("billed", "sum"),
+                                         suggested=("suggested", "sum"), supported=("supported", "sum"))
         codes["verdicts"] = verdicts
-        codes = codes.reset_index()
+        gaps = c.groupby("code")["billing_gap"].agg(over_coded=lambda v: int((v == OVER_CODED).sum()),
+                                                    under_coded=lambda v: int((v == UNDER_CODED).sum()))
+        codes = codes.join(gaps, how="outer").reset_index()
     else:  # only findings: count note x code pairs from them
         pairs = f.drop_duplicates(["note_id", "code"])
         codes = pairs.groupby("code").agg(checked=("note_id", "size"), billed=("billed", "sum"),
@@ -177,15 +231,88 @@ def by_code(results: Results) -> pd.DataFrame:
         codes["supported"] = 0
         codes["verdicts"] = ""
     out = codes.merge(counts, on="code", how="outer")
-    for col in ("checked", "billed", "suggested", "supported", "items_evaluated", "met", "missing",
-                "error_missing"):
+    for col in ("checked", "billed", "suggested", "supported", "over_coded", "under_coded", "items_evaluated",
+                "met", "missing", "error_missing"):
         out[col] = out[col].fillna(0).astype(int) if col in out else 0
     out["not_supported"] = out["checked"] - out["supported"]
     out["verdicts"] = out["verdicts"].fillna("").astype(str)
+    out["descriptor"] = out["code"].map(descriptor)
     if "completeness" not in out:
         out["completeness"] = np.nan
     out = out.sort_values(["completeness", "code"], na_position="last", kind="stable")
     return out[list(BY_CODE_COLUMNS)].reset_index(drop=True)
+
+
+def billing_by_code(results: Results) -> pd.DataFrame:
+    """Over- and under-coding per code: billed codes the notes do not support (with the code they
+    support instead) and supported codes not billed; most over- plus under-coded first."""
+    c = results.codes
+    if not len(c) or not (c["billing_gap"] != "").any():
+        return _empty(BILLING_CODE_COLUMNS)
+    over = c[c["billing_gap"] == OVER_CODED]
+    under = c[c["billing_gap"] == UNDER_CODED]
+    out = pd.DataFrame({"billed": c[c["billed"]].groupby("code").size(),
+                        "over_coded": over.groupby("code").size(),
+                        "under_coded": under.groupby("code").size()}).fillna(0).astype(int)
+    out = out[(out["over_coded"] > 0) | (out["under_coded"] > 0)]
+    instead = over[over["supported_code"] != ""].groupby("code")["supported_code"].agg(
+        lambda v: "; ".join(f"{k.replace(', ', ' + ')} ({n})" for k, n in v.value_counts().items()))
+    reasons = over.groupby("code")["verdict"].agg(
+        lambda v: ", ".join(f"{k} {n}" for k, n in v.value_counts().items()))
+    out["supported_instead"] = instead.reindex(out.index).fillna("")
+    out["reasons"] = reasons.reindex(out.index).fillna("")
+    out.index.name = "code"
+    out = out.reset_index()
+    out["descriptor"] = out["code"].map(descriptor)
+    out["_total"] = out["over_coded"] + out["under_coded"]
+    out = out.sort_values(["_total", "code"], ascending=[False, True], kind="stable")
+    return out[list(BILLING_CODE_COLUMNS)].reset_index(drop=True)
+
+
+def billing_by_surgeon(results: Results, min_notes: int = MIN_NOTES) -> pd.DataFrame:
+    """Over- and under-coded codes per surgeon, with the surgeon's note count beside the rate.
+
+    Only surgeons with at least ``min_notes`` notes are ranked (``ranked`` true, highest
+    over-coding rate first); the others are pooled in one row.
+    """
+    c, n = results.codes, readable_notes(results)
+    if not len(c) or not c["billed"].any():
+        return _empty(BILLING_SURGEON_COLUMNS)
+    label = lambda s: s.where(s != "", NOT_STATED)  # noqa: E731
+    c = c.assign(surgeon=label(c["surgeon"]))
+    notes = n.assign(surgeon=label(n["surgeon"])).groupby("surgeon")["note_id"].nunique()
+    out = pd.DataFrame({"notes": notes,
+                        "billed": c[c["billed"]].groupby("surgeon").size(),
+                        "over_coded": c[c["billing_gap"] == OVER_CODED].groupby("surgeon").size(),
+                        "under_coded": c[c["billing_gap"] == UNDER_CODED].groupby("surgeon").size()})
+    out = out.fillna(0).astype(int)
+    out = out[out["billed"] > 0]
+    ranked = (out["notes"] >= min_notes) & (out.index != NOT_STATED)
+    few = out[~ranked]
+    out = out[ranked].copy()
+    out["ranked"] = True
+    if len(few):
+        pooled = few.sum().to_frame().T
+        pooled.index = [FEW_NOTES.format(n=min_notes) if (few.index != NOT_STATED).any() else NOT_STATED]
+        pooled["ranked"] = False
+        out = pd.concat([out, pooled])
+    out["over_rate"] = np.where(out["billed"] > 0, out["over_coded"] / out["billed"].where(out["billed"] > 0, 1),
+                                np.nan)
+    out.index.name = "surgeon"
+    out = out.reset_index()
+    out = out.sort_values(["ranked", "over_rate", "surgeon"], ascending=[False, False, True], kind="stable")
+    for col in ("notes", "billed", "over_coded", "under_coded"):
+        out[col] = out[col].astype(int)
+    return out[list(BILLING_SURGEON_COLUMNS)].reset_index(drop=True)
+
+
+def scope_notes(results: Results) -> pd.DataFrame:
+    """Notes that are not a spine operation, with the scope reason; counted apart from the rest."""
+    n = results.notes
+    bad = n[out_of_scope(n)]
+    if not len(bad):
+        return _empty(SCOPE_COLUMNS)
+    return bad.sort_values("note_id", kind="stable")[list(SCOPE_COLUMNS)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- items
@@ -219,11 +346,12 @@ def top_missing_items(results: Results, limit: int | None = None) -> pd.DataFram
 
 
 # --------------------------------------------------------------------------- groups
-def by_group(results: Results, column: str) -> pd.DataFrame:
+def by_group(results: Results, column: str, min_notes: int = 1) -> pd.DataFrame:
     """Notes, findings and completeness per value of ``column`` (surgeon, site, month).
 
     A blank value is grouped as ``(not stated)`` (``(no date)`` for month). Months are
-    in calendar order with the undated last; other groups least complete first.
+    in calendar order with the undated last; other groups least complete first. Groups
+    with fewer than ``min_notes`` notes are pooled in one row at the end, not ranked.
     """
     blank = NO_DATE if column == "month" else NOT_STATED
     f, c, n = results.findings, results.codes, results.notes
@@ -247,7 +375,7 @@ def by_group(results: Results, column: str) -> pd.DataFrame:
         out = notes.join(counts, how="left")
     else:
         out = notes
-    out["codes_checked"] = c.groupby(column)["note_id"].size().reindex(out.index)
+    out["codes_checked"] = _code_rows(c).groupby(column)["note_id"].size().reindex(out.index)
     out = out.reset_index().rename(columns={"index": column})
     for col in ("notes", "unreadable", "codes_checked", "items_evaluated", "met", "missing", "error_missing"):
         out[col] = out[col].fillna(0).astype(int) if col in out else 0
@@ -258,12 +386,25 @@ def by_group(results: Results, column: str) -> pd.DataFrame:
         out["_undated"] = out[column] == blank
         out = out.sort_values(["_undated", column], kind="stable")
     else:
-        out = out.sort_values(["completeness", column], na_position="last", kind="stable")
+        few = (out["notes"] < min_notes) & (out[column] != blank)
+        if few.any():
+            pooled = out[few][list(GROUP_COLUMNS)].sum().to_frame().T
+            pooled[column] = FEW_NOTES.format(n=min_notes)
+            out = pd.concat([out[~few], pooled], ignore_index=True)
+            for col in ("notes", "unreadable", "codes_checked", "items_evaluated", "met", "missing",
+                        "error_missing"):
+                out[col] = out[col].astype(int)
+            out["completeness"] = _completeness(out["met"], out["items_evaluated"])
+            readable = out["notes"] - out["unreadable"]
+            out["missing_per_note"] = np.where(readable > 0, out["missing"] / readable.where(readable > 0, 1),
+                                               np.nan)
+        out["_last"] = out[column].isin([blank, FEW_NOTES.format(n=min_notes)])
+        out = out.sort_values(["_last", "completeness", column], na_position="last", kind="stable")
     return out[list(columns)].reset_index(drop=True)
 
 
-def by_surgeon(results: Results) -> pd.DataFrame:
-    return by_group(results, "surgeon")
+def by_surgeon(results: Results, min_notes: int = MIN_NOTES) -> pd.DataFrame:
+    return by_group(results, "surgeon", min_notes)
 
 
 def by_site(results: Results) -> pd.DataFrame:
@@ -309,7 +450,7 @@ def worst_notes(results: Results, limit: int | None = None) -> pd.DataFrame:
 
 
 def _codes_per_note(results: Results) -> pd.Series:
-    """'22852 (supported), 22015 (coder_review)' per note_id."""
+    """'22852 (supported), 22015 (coder review)' per note_id (plain verdict words)."""
     c = results.codes
     if len(c):
         labels = c["code"].where(c["verdict"] == "", c["code"] + " (" + c["verdict"] + ")")
@@ -348,6 +489,9 @@ def all_tables(results: Results) -> dict[str, pd.DataFrame]:
     return {
         "Summary": summary(results),
         "By code": by_code(results),
+        "Billing by code": billing_by_code(results),
+        "Billing by surgeon": billing_by_surgeon(results),
+        "Out of scope": scope_notes(results),
         "Top missing items": top_missing_items(results),
         "By surgeon": by_surgeon(results),
         "By site": by_site(results),
@@ -374,9 +518,13 @@ COLUMN_LABELS = {
     "note_id": "Note", "date": "Date", "missing_items": "Missing items", "source": "Source",
     "status": "Status", "message": "Message", "evidence_text": "Evidence", "evidence_section": "Section",
     "evidence_start": "Evidence start", "evidence_end": "Evidence end", "error_code": "Error code",
-    "error": "Error", "warning": "Warning",
+    "error": "Error", "warning": "Warning", "descriptor": "Code meaning (our paraphrase)",
+    "over_coded": "Over-coded (billed, not supported)", "under_coded": "Under-coded (supported, not billed)",
+    "supported_instead": "Note supports instead", "reasons": "Verdicts of the over-coded",
+    "over_rate": "Over-coded share of billed", "ranked": "Ranked", "scope": "Scope",
+    "scope_reason": "Why", "billed_codes": "Billed codes",
 }
 #: Columns holding a share from 0 to 1, shown as percentages.
-PERCENT_COLUMNS = ("completeness", "miss_rate", "share_of_notes")
+PERCENT_COLUMNS = ("completeness", "miss_rate", "share_of_notes", "over_rate")
 #: Columns holding a ratio shown with one decimal.
 RATIO_COLUMNS = ("missing_per_note",)

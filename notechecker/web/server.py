@@ -372,7 +372,8 @@ def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
 
     @app.post("/api/check", tags=["checks"], summary="Check one operative note",
               responses={200: {"description": "note_id, codes checked, billed, suggested, results (per code: "
-                                               "supported, verdict, summary, findings), conclusions, warnings, facts"},
+                                               "supported, verdict, summary, findings), conclusions, warnings, facts, "
+                                               "verdicts (one plain verdict per code), scope_message"},
                          400: {"description": "Body is not JSON, or the codes cannot be checked"},
                          413: {"description": f"Body larger than the limit ({max_bytes} bytes)"},
                          422: {"description": "Body is JSON but not a valid request; names the field"}})
@@ -386,7 +387,9 @@ def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
         try:
             with lock:
                 result = service.check(body.text, codes=body.codes, note_id=body.note_id)
-            payload = result.to_dict()
+            from notechecker.plain import result_dict
+
+            payload = result_dict(result, body.text)  # + one plain verdict per code, as check and scan show
         except ValueError as exc:
             return _error(400, "NC603", Errors.NC603.format(detail=_safe_detail(exc, body.text)))
         except Exception as exc:  # noqa: BLE001 - answer with JSON, log without the note

@@ -42,6 +42,7 @@ def extract(
 ):
     """Extract the facts of each note (facts contract, ../shared/eval/FACTS.md)."""
     from .api import load
+    from .coding import suggest_codes
     from .errors import InputError
     from .io import iter_note_paths, read_note
     from .writers import atomic_writer
@@ -60,8 +61,10 @@ def extract(
             if note.warning:
                 _err(f"warning: {note.source}: {note.warning}")
             facts = pipeline.facts(note.text, note.note_id)
-            row = facts.to_dict() if detail else {k: v for k, v in facts.to_dict().items()
-                                                 if k in CONTRACT_KEYS}
+            row = facts.to_dict()
+            row["suggested_cpt"] = suggest_codes(facts)  # the facts contract key, from the coding result
+            if not detail:
+                row = {k: v for k, v in row.items() if k in CONTRACT_KEYS}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n_ok += 1
     _err(f"{n_ok} notes extracted, {n_bad} errors -> {output}")

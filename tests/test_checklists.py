@@ -263,7 +263,7 @@ def test_malformed_code_table(tmp_path, mutate, fragments):
 
 def test_malformed_bundling_rules(tmp_path):
     root = _table_with(tmp_path, lambda d: d["rules"][0].update(check="reinsert"), name="bundling.yaml")
-    with pytest.raises(CodeTableError, match=r"\[NC102\] patterns/codes/bundling.yaml: item BR-1: field 'check'"):
+    with pytest.raises(CodeTableError, match=r"\[NC102\] patterns/codes/bundling.yaml: item BR-01: field 'check'"):
         load_catalogue(root)
     root2 = _table_with(tmp_path / "b", lambda d: d["rules"].pop(), name="bundling.yaml")
     with pytest.raises(CodeTableError, match="no rule for checks"):

@@ -537,6 +537,7 @@ class CodeTableModel(BaseModel):
     fusion_region_priority: list[str]
     modifiers: dict[str, ModifierModel]
     limits: dict[str, int] = {}
+    integral_anchoring: str | None = None
     bundled_with: dict[str, list[str]] = {}
     diagnosis_links: dict[str, list[str]] = {}
     codes: dict[str, CodeModel]
@@ -623,6 +624,7 @@ class CodeTable:
     region_priority: tuple[str, ...]
     modifiers: dict[str, ModifierModel]
     limits: dict[str, int] = field(default_factory=dict)
+    integral_anchoring: re.Pattern | None = None
     bundled_with: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     diagnosis_links: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _by_slot: dict[str, list[CodeInfo]] = field(default_factory=dict, repr=False)
@@ -891,6 +893,8 @@ def _load_code_table(root: Path) -> CodeTable:
                      out_of_scope_primaries=dict(model.out_of_scope_primaries),
                      region_priority=tuple(model.fusion_region_priority), modifiers=dict(model.modifiers),
                      limits=dict(model.limits),
+                     integral_anchoring=re.compile(model.integral_anchoring, re.IGNORECASE)
+                     if model.integral_anchoring else None,
                      bundled_with={k: tuple(_parse_range(r) for r in v) for k, v in model.bundled_with.items()},
                      diagnosis_links={k: tuple(v) for k, v in model.diagnosis_links.items()})
 

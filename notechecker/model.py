@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
-from notechecker.vertebrae import PELVIS, level_index, sort_levels, span
+from notechecker.vertebrae import ORDER, PELVIS, level_index, sort_levels, span
 
 __all__ = [
     "ASSERTION_ROLE", "DOCUMENTED", "NEGATING", "CONSTRUCT_ACTIONS", "ANCHOR_KINDS", "SPINE_HARDWARE",
@@ -44,6 +44,7 @@ CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
 ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
+_ORDER = {v: i for i, v in enumerate(ORDER)}
 _REMOVAL_PROCS = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
 _FUSION_PROCS = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
                            "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion", "anterior_fusion",
@@ -63,7 +64,8 @@ def _span_with_pelvis(levels: Iterable[str]) -> tuple[str, ...]:
     return bones + (PELVIS,)
 
 
-def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Procedure]) -> set[str]:
+def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Procedure],
+                     asserted_only: bool = True) -> set[str]:
     """Levels named by the procedures when the hardware sentences name none."""
     kinds = set(kinds)
     if action == "removed":
@@ -78,7 +80,7 @@ def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Pro
         wanted = _FUSION_PROCS
     out: set[str] = set()
     for p in procedures:
-        if p.kind.split("@")[0] in wanted and p.assertion == "present":
+        if p.kind.split("@")[0] in wanted and (p.assertion == "present" or not asserted_only):
             out.update(p.levels)
     return out
 
@@ -126,15 +128,17 @@ def _construct_evidence(items: list[Instrument], sentence_of: Callable[[Evidence
 def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Procedure], approach: str | None, *,
                      described: Mapping[str, Iterable[str]] | None = None,
                      sentence_of: Callable[[Evidence], Evidence] | None = None,
-                     actions: Iterable[str] = CONSTRUCT_ACTIONS) -> list[Construct]:
+                     actions: Iterable[str] = CONSTRUCT_ACTIONS, asserted_only: bool = True) -> list[Construct]:
     """Group this operation's hardware into one construct per action (removed, placed, reinserted).
 
     ``described``: levels at which the note describes the old construct, per kind (used
     only when a removal names no level); ``sentence_of``: widens an instrument's evidence
     to its sentence. Instruments that are not asserted, and actions other than the
     three construct actions (``exchanged``, ``retained`` ...), make no construct.
+    ``asserted_only``: drop instruments and procedures whose assertion is not ``present``
+    (the extractor has already decided what happened and passes False).
     """
-    instruments = [i for i in instruments if i.assertion == "present"]
+    instruments = [i for i in instruments if i.assertion == "present" or not asserted_only]
     procedures = list(procedures)
     out = []
     for action in actions:
@@ -150,15 +154,16 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             lvls.update(i.levels)
         if action in ("removed", "reinserted"):
             # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
-            lvls.update(_fallback_levels("removed", kinds, procedures))
+            lvls.update(_fallback_levels("removed", kinds, procedures, asserted_only))
         if not lvls:
-            lvls = _fallback_levels(action, kinds, procedures)
+            lvls = _fallback_levels(action, kinds, procedures, asserted_only)
         if not lvls and action == "removed":
             # put back where it came out: a removal-and-reinsertion spans the same levels
             lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
         if not lvls and action == "removed" and described:
             lvls = {x for k in kinds for x in described.get(k, ())}
-        anchors = sort_levels(x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors)
+        anchors = tuple(sorted({x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER},
+                               key=_ORDER.__getitem__))
         spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \
             else _span_with_pelvis(lvls)
         out.append(Construct(

@@ -18,6 +18,17 @@ def _anterior_construct(note: Note, c: Construct) -> bool:
     return bool(set(c.kinds) & note.table.roles["anterior_construct"])
 
 
+def _integral_anchoring(note: Note) -> bool:
+    """The note shows screws or flanges through a stand-alone cage or spacer (data: integral_anchoring)."""
+    pattern = note.table.integral_anchoring
+    if pattern is None:
+        return False
+    kinds = note.table.roles["interbody"] | {"screw"}
+    if any(pattern.search(f"{i.brand or ''} {i.evidence.text}") for i in note.instruments("placed", kinds)):
+        return True
+    return any(pattern.search(e.text) for c in note.built("placed") for e in c.evidence)
+
+
 def hardware(note: Note, plan: Plan) -> None:
     """Removal, reinsertion, exploration and new instrumentation."""
     table, msg = note.table, note.msg
@@ -245,12 +256,15 @@ def _instrumentation(note: Note, plan: Plan, c: Construct) -> None:
             # BR-08: screws or flanges through a stand-alone cage are inside the device code
             rule = note.rule("integral_anchoring_not_plate")
             device = table.pick("interbody_device", fusion=True)
-            plan.dropped.append(Conclusion(
-                codes=table.codes_for("anterior_instrumentation"), verdict=rule.verdict, rule=rule.id,
-                suggested=(device,) if device else (),
-                message=msg("integral_anchoring", device=device,
-                            code=table.pick("anterior_instrumentation", segments=2)),
-                reasons=(rule.text,), evidence=tuple(ev)))
+            code = table.pick("anterior_instrumentation", segments=2)
+            if _integral_anchoring(note):
+                plan.dropped.append(Conclusion(
+                    codes=table.codes_for("anterior_instrumentation"), verdict=rule.verdict, rule=rule.id,
+                    suggested=(device,) if device else (), message=msg("integral_anchoring", device=device, code=code),
+                    reasons=(rule.text,), evidence=tuple(ev)))
+            else:  # screws but no plate or rod: either integral anchoring or a plate not named
+                review(plan, table.codes_for("anterior_instrumentation"),
+                       msg("anterior_screws_without_plate", device=device, code=code), [rule.text], ev, rule=rule.id)
             return
         code = table.pick("anterior_instrumentation", segments=n)
         if code is None:

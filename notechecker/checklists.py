@@ -19,6 +19,8 @@ mini-language, one kind key per mapping; see ``REQUIREMENT_KINDS``):
   known/non-empty), ``values`` (field value is one of), ``regions``.
 - ``procedure: KIND | [KINDS]`` an asserted procedure (facts.PROCEDURE_KINDS);
   options ``field`` (levels, interspaces), ``regions``.
+- ``mention: LABEL`` a documented mention (present or possible) of that label
+  (``IMAGING`` ...); option ``values`` (its normalised value is one of).
 - ``instrument_action: ACTION`` hardware with that action (facts.ACTIONS);
   options ``kinds``, ``counted``, ``leveled``, ``identified`` (brand or size), ``regions``.
 - ``levels_compare: {a: REQ, b: REQ, relation: equal|overlap|disjoint|subset}``
@@ -59,6 +61,8 @@ FACT_KEYS = {
     "approach": F.APPROACHES,
 }
 CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
+#: Labels of Facts.mentions a requirement may ask for (``mention: IMAGING, values: [mri]``).
+MENTION_LABELS = ("IMAGING", "APPROACH", "REASON")
 CONSTRUCT_FIELDS = {
     "levels": None, "anchor_levels": None, "kinds": F.INSTRUMENT_KINDS,
     "approach": F.APPROACHES, "segmental": (True, False), "pelvic": (True, False),
@@ -72,6 +76,7 @@ REQUIREMENT_KINDS: dict[str, tuple[str, ...]] = {
     "construct": ("field", "values", "regions"),
     "procedure": ("field", "regions"),
     "instrument_action": ("kinds", "counted", "leveled", "identified", "regions"),
+    "mention": ("values",),
     "levels_compare": (),
     "any": (),
     "all": (),
@@ -297,6 +302,9 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
         check_names([value], F.ELEMENT_NAMES, "element name", sub)
         vals = _as_tuple(raw["values"]) if "values" in raw else None
         return Requirement(kind=kind, target=(value,), values=vals, has_value=flag("has_value"))
+    if kind == "mention":
+        check_names([value], MENTION_LABELS, "mention label", sub)
+        return Requirement(kind=kind, target=(value,), values=_as_tuple(raw["values"]) if "values" in raw else None)
     if kind == "fact":
         check_names([value], FACT_KEYS, "fact key", sub)
         vocab = FACT_KEYS[value]

@@ -191,6 +191,17 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
             return Outcome("met", ev)
         return element
 
+    if kind == "mention":
+        label = req.target[0]
+        wanted = {str(x).lower() for x in req.values} if req.values else None
+
+        def mention(v: _View) -> Outcome:
+            hits = [m for m in v.facts.mentions if m.label == label and m.assertion in DOCUMENTED
+                    and (wanted is None or m.value.lower() in wanted)]
+            ev = keep(m.evidence for m in hits)
+            return Outcome("met", ev) if ev else MISSING
+        return mention
+
     if kind == "fact":
         return _compile_fact(req, keep)
     if kind == "construct":

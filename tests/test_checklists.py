@@ -39,7 +39,10 @@ def test_shipped_catalogue(cat):
         assert ids[:16] == [f"OP-{i:02d}" for i in range(1, 17)], "common items come first"
         assert any(it.tier == "coding" for it in cat.items_for(code) if it.checklist not in ("common", "modifiers"))
     for item in cat.items.values():
-        assert item.fix_hint.startswith("Please ") and item.references and item.rationale
+        # a physician query, or when the answer decides the code, "If X was done, document ...; otherwise ..."
+        for hint in (item.fix_hint, *item.fix_hint_by_region.values()):
+            assert hint.startswith("Please ") or (hint.startswith("If ") and "otherwise" in hint), hint
+        assert item.references and item.rationale
         assert item.tier in ("coding", "necessity", "quality") and item.severity in ("error", "warning", "info")
 
 

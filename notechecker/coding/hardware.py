@@ -42,7 +42,8 @@ def hardware(note: Note, plan: Plan) -> None:
             rule = note.rule("set_screws_not_new_fixation")
             plan.dropped.append(Conclusion(
                 codes=table.codes_for("posterior_instrumentation"), verdict=rule.verdict, rule=rule.id,
-                message=msg("set_screws_not_new", kinds=", ".join(k.replace("_", " ") for k in c.kinds)),
+                message=msg("set_screws_not_new", kinds=", ".join(k.replace("_", " ") for k in c.kinds),
+                            codes=", ".join(table.codes_for("posterior_instrumentation"))),
                 reasons=(rule.text,), evidence=c.evidence))
     exploring = note.element("exploration_intent") or note.has("exploration_of_fusion")
     # BR-10: a removal reason decides the intent only when hardware was actually removed

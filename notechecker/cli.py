@@ -288,6 +288,13 @@ def rules_list(code: Optional[str] = typer.Option(None, "--code", help="Only the
         out.print(f"\n[bold]{escape(cl.name)}[/]: {escape(cl.title)}  [dim]({escape(codes)}; {escape(cl.file)})[/]")
         for it in cl.items:
             out.print(_item_line(it))
+    out.print("\n[bold]coding rules[/]: bundling, code choice, modifiers, diagnosis links  "
+              "[dim](patterns/codes/bundling.yaml)[/]")
+    from .coding import messages
+
+    label = messages(cat).label
+    for r in cat.bundling:
+        out.print(f"  {r.id}  {r.kind.replace('_', ' '):<11} {label(r.verdict):<33} {escape(r.name)}")
 
 
 def _item_line(it) -> str:
@@ -308,6 +315,16 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
     cat = load_catalogue()
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     key = ident.strip().upper()
+    rule = next((r for r in cat.bundling if r.id == key), None)
+    if rule is not None:
+        out.print(f"[bold]{rule.id}[/] {escape(rule.name)}")
+        from .coding import messages
+
+        for k, v in (("kind", rule.kind.replace("_", " ")), ("verdict", messages(cat).label(rule.verdict)),
+                     ("codes", " ".join(rule.codes)),
+                     ("rule", rule.text), ("does", rule.does)):
+            out.print(f"  [dim]{k:<10}[/] {escape(v)}")
+        return
     if key in cat.items or key in cat.aliases:
         it = cat.item(key)
         out.print(f"[bold]{it.id}[/] {escape(it.name)}")

@@ -6,6 +6,7 @@ verdict per billed code. Ids are ``<RULE-ID>_<case>``: ``pytest -k BR-07`` runs 
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -135,3 +136,80 @@ def test_every_point_of_issue_16_has_cases():
             points.setdefault(case["point"], set()).add(bool(case["fires"]))
     for p in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13):
         assert points.get(p) == {True, False}, f"point {p}"
+
+
+# --------------------------------------------------------------------------- the interfaces that carry the rules
+NOTES = Path(__file__).resolve().parents[1] / "sample_notes"
+
+
+def test_rules_list_and_show_name_the_coding_rules(cat):
+    from typer.testing import CliRunner
+
+    from notechecker.cli import app
+
+    out = CliRunner().invoke(app, ["rules", "list"])
+    assert out.exit_code == 0
+    for r in cat.bundling:
+        assert r.id in out.output
+    assert "modifier_needed" not in out.output and "coder review" in out.output
+    show = CliRunner().invoke(app, ["rules", "show", "br-07"])
+    assert show.exit_code == 0 and "63005-63048" in show.output
+
+
+def test_check_json_lists_each_billed_code_with_verdict_and_label():
+    """`check NOTE --code C --code C2-59 --format json`: per billed code a result with code and verdict."""
+    from typer.testing import CliRunner
+
+    from notechecker.cli import app
+
+    note = next(NOTES.glob("sn12_*.txt"))  # removal at other levels than a new TLIF construct
+    out = CliRunner().invoke(app, ["check", str(note), "--code", "22852-59", "--code", "22633",
+                                   "--format", "json", "--fail-on", "never"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    by_code = {r["code"]: r for r in data["results"]}
+    assert set(by_code) == {"22852", "22633"}
+    for r in by_code.values():
+        assert r["verdict"] in VERDICTS and "_" not in (r["verdict_label"] or "")
+    assert by_code["22852"]["verdict"] == "supported"
+    assert data["facts"]["suggested_cpt"] == data["suggested"]  # the contract key, from the coding result
+
+
+def test_web_server_reads_billed_codes_with_the_shared_parser():
+    from notechecker.web.server import CheckRequest
+
+    req = CheckRequest(text="note", codes=["22852-59", "22853 x2"])
+    assert req.codes == ["22852-59", "22853 x2"]
+    with pytest.raises(ValueError):
+        CheckRequest(text="note", codes=["2285"])
+
+
+def test_non_spine_note_gets_no_spine_code_no_checklist_and_billed_codes_not_supported(cat):
+    """Rule 12 / scope gate, with Facts built by hand (the classifier fills facts.scope)."""
+    facts = make_facts({"scope": {"kind": "other_operation", "reason": "an elbow operation"},
+                        "approach": "posterior",
+                        "instruments": [{"kind": "pedicle_screw", "action": "placed", "levels": ["L3", "L4", "L5"]}],
+                        "procedures": [{"kind": "posterior_fusion", "levels": ["L3", "L5"]}]})
+    assert suggest_codes(facts, cat) == []
+    result = assemble(facts, ["22612", "22842"], catalogue=cat)
+    assert {r.code: r.verdict for r in result.results} == {"22612": "not_supported", "22842": "not_supported"}
+    assert all(r.findings == () for r in result.results)  # no spine checklist scored
+    assert all("not a spine operation" in r.verdict_message for r in result.results)
+    unbilled = assemble(facts, None, catalogue=cat)
+    assert unbilled.results == () and [c.verdict for c in unbilled.conclusions] == ["outside_scope"]
+    spine = make_facts({"approach": "posterior",
+                        "procedures": [{"kind": "posterior_fusion", "levels": ["L3", "L5"]}]})
+    assert suggest_codes(spine, cat) == ["22612", "22614"]
+
+
+def test_extract_writes_suggested_cpt_from_the_coding_result(tmp_path):
+    from typer.testing import CliRunner
+
+    from notechecker.cli import app
+
+    note = next(NOTES.glob("sn08_*.txt"))
+    out = tmp_path / "facts.jsonl"
+    res = CliRunner().invoke(app, ["extract", str(note), "-o", str(out), "--no-detail"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["suggested_cpt"] == ["22855"]

@@ -140,6 +140,7 @@ def _render_check(result) -> None:
     from rich.markup import escape
 
     from .checklists import load_catalogue
+    from .coding import NOT_STANDING
 
     table = load_catalogue().table
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
@@ -155,7 +156,9 @@ def _render_check(result) -> None:
         info = table.codes.get(r.code)
         name = info.descriptor if info else "no checklist"
         s = r.summary
-        if s.supported is None:
+        if r.verdict in NOT_STANDING:  # the code does not stand: never "SUPPORTED" beside the problem
+            state = f"[red]{escape((r.verdict_label or '').upper())}[/]"
+        elif s.supported is None:
             state = "[yellow]NOT CHECKED[/] (no checklist for this code)"
         elif s.supported:
             state = "[green]SUPPORTED[/]"
@@ -186,7 +189,7 @@ def _render_check(result) -> None:
         out.print("[bold]Code problems:[/]")
         for c in problems:
             codes = " ".join(c.codes)
-            out.print(f"  [yellow]![/] {c.verdict.replace('_', ' ')}"
+            out.print(f"  [yellow]![/] {c.label}"
                       f"{f' ({escape(codes)})' if codes else ''}: {escape(c.message)}")
     else:
         out.print("[bold]Code problems:[/] none")

@@ -45,8 +45,9 @@ def test_text_output_suggested_code_supported():
 def test_billed_wrong_code_fails_with_problem():
     res = invoke("check", path("sn08"), "--code", "22852")
     assert res.exit_code == 1
-    assert "22852 removal of posterior segmental instrumentation: NOT SUPPORTED" in res.stdout
-    assert "wrong code (22852)" in res.stdout and "it supports 22855" in res.stdout
+    # the code's state is the coding verdict when the code does not stand (never SUPPORTED beside it)
+    assert "22852 removal of posterior segmental instrumentation: WRONG CODE" in res.stdout
+    assert "wrong code (22852)" in res.stdout and "the note supports 22855" in res.stdout
 
 
 def test_missing_ebl_with_fix_hint_and_fail_on():

@@ -77,9 +77,9 @@ def interspinous(note: Note, plan: Plan) -> None:
     # the other pair of interspinous codes at the same level is never reported with this one
     others = tuple(c for c in (other_first, other_add) if c)
     if with_dec:
-        text = msg("interspinous_other_pair_with", codes=", ".join(others), code=first)
+        text = msg("interspinous_other_pair_with", codes="/".join(others), code=first)
     else:
-        text = msg("interspinous_needs_decompression", codes=", ".join(others), code=first)
+        text = msg("interspinous_needs_decompression", codes="/".join(others), code=first)
     plan.dropped.append(Conclusion(codes=others, verdict="wrong_code", rule=rule.id, suggested=(first,),
                                    message=text, reasons=(rule.text,), evidence=tuple(ev)))
     # decompression at the device level is inside 22867/22868

@@ -68,14 +68,14 @@ def modifiers(note: Note, plan: Plan) -> None:
         if spec.review:  # disputed: coder review with the reason, never "needed"
             plan.modifiers.append(Conclusion(
                 codes=tuple(codes), verdict="coder_review", modifiers=(mod,), rule=spec.rule,
-                message=msg("modifier_review", name=spec.name.capitalize(), mod=mod, review=spec.review.strip())
+                message=msg("modifier_review", name=spec.name[:1].upper() + spec.name[1:], mod=mod, review=spec.review.strip())
                 + (" " + msg("modifier_lacks", missing=", ".join(missing)) if missing else ""),
                 reasons=(spec.review.strip(),) + tuple(f"missing: {m}" for m in missing),
                 evidence=note.element_evidence(spec.when)))
             continue
         plan.modifiers.append(Conclusion(
             codes=tuple(codes), verdict="modifier_needed", modifiers=(mod,),
-            message=msg("modifier_report", name=spec.name.capitalize(), mod=mod) + (
+            message=msg("modifier_report", name=spec.name[:1].upper() + spec.name[1:], mod=mod) + (
                 " " + msg("modifier_lacks", missing=", ".join(missing)) if missing else " " + msg("modifier_complete")),
             reasons=tuple(f"missing: {m}" for m in missing), evidence=note.element_evidence(spec.when)))
     if len({ln.code for ln in primaries}) > 1:

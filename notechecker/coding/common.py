@@ -51,10 +51,18 @@ def messages(cat: Catalogue) -> Messages:
     return m
 
 
-def default_messages() -> Messages:
-    from notechecker.checklists import load_catalogue
+_DEFAULT: dict[str, Messages] = {}
 
-    return messages(load_catalogue())
+
+def default_messages() -> Messages:
+    """Messages of the default patterns directory (loaded once per process and directory)."""
+    from notechecker.checklists import default_patterns_dir, load_catalogue
+
+    key = str(default_patterns_dir())
+    m = _DEFAULT.get(key)
+    if m is None:
+        m = _DEFAULT[key] = messages(load_catalogue())
+    return m
 
 
 # --------------------------------------------------------------------------- results

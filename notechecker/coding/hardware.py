@@ -81,7 +81,7 @@ def hardware(note: Note, plan: Plan) -> None:
                 codes=(code,) if code else (), verdict=rule.verdict, rule=rule.id,
                 message=msg("removal_bundled_in_exploration", code=exploration),
                 reasons=(rule.text,), evidence=c.evidence + explore_ev))
-    elif exploring:
+    elif exploring and not _exploration_inside_fusion(note, plan, explore_ev):
         rule = note.rule("exploration_intent")
         review(plan, [exploration], msg("exploration_and_reason", code=exploration),
                [rule.text, f"removal reasons: {', '.join(sorted(note.reason_values))}"], explore_ev, rule=rule.id)

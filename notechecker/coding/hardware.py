@@ -58,6 +58,13 @@ def hardware(note: Note, plan: Plan) -> None:
     for ri in reinserted:
         if frozenset(sort_levels(ri.levels)) in removed_levels and sort_levels(ri.levels):
             same_reinsert.append(ri)
+        elif not sort_levels(ri.levels) and removed:
+            # where it went back is not stated: never "not where it was removed" on a doubt (BR-04)
+            rule = note.rule("reinsertion_requires_same_levels")
+            plan.add(reinsertion, 1, [msg("reinserted_levels_unknown", code=reinsertion)], ri.evidence)
+            review(plan, [reinsertion], msg("reinserted_levels_unknown", code=reinsertion), [rule.text],
+                   ri.evidence, rule=rule.id)
+            removed = []  # the removal goes with the reinsertion (BR-01): no removal code on top
         else:
             placed.append(ri)
             rule = note.rule("reinsertion_requires_same_levels")

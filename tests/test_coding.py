@@ -529,3 +529,66 @@ def test_report_to_dict_round_numbers(cat):
     d = report.to_dict()
     assert d["note_id"] == "note" and d["billed"] == ["22852"] and d["suggested"] == ["22852"]
     assert d["table_version"] == cat.table.version
+
+
+# --------------------------------------------------------------------------- one model of the operation (issue 10 item 2)
+def test_one_vertebra_model_occiput_to_ilium():
+    from notechecker import vertebrae as V
+
+    assert V.ORDER[0] == "occiput" and V.ORDER[-1] == "ilium" and V.level_index("ilium") is None
+    assert V.sort_levels(["L5", "occiput", "ilium", "C1"]) == ("occiput", "C1", "L5")
+    assert V.interspace_region(("C7", "T1")) == "cervical"  # C7-T1 counts as cervical (22551)
+    assert V.interspace_region(("occiput", "C1")) == "occipitocervical"
+    assert V.interspaces(["L3", "L5"]) == (("L3", "L4"), ("L4", "L5"))
+    assert V.segments(["T10", "L2"]) == 5 and V.region_of("ilium") == "pelvis"
+
+
+def test_operation_reads_the_extractor_constructs_and_builds_only_missing_actions():
+    from notechecker.model import Operation, build_constructs
+
+    given = construct("removed", ["L3", "L4", "L5"])
+    f = facts(constructs=[given], instruments=[inst("pedicle_screw", "placed", ["L1", "L2", "L3"], 6),
+                                               inst("rod", "placed", ["L1", "L3"], 2),
+                                               inst("set_screw", "exchanged", ["L4", "L5"], 4)])
+    op = Operation(f)
+    [removed] = op.built("removed")
+    assert removed is f.constructs[0]  # never rebuilt
+    [placed] = op.built("placed")
+    assert placed.levels == ("L1", "L2", "L3") and "set_screw" not in placed.kinds
+    assert not [c for c in op.constructs if c.action == "exchanged"]
+    # exchanged hardware (re-tightened, re-seated) is neither removal nor placement (rule 11)
+    only_exchanged = build_constructs(f.instruments[2:], [], "posterior")
+    assert only_exchanged == []
+
+
+def test_code_plan_is_computed_once_per_check(cat, monkeypatch):
+    from notechecker import service
+    from notechecker.coding import billed, plan
+
+    calls = []
+    real = plan.build_plan
+
+    def counting(*a, **kw):
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(billed, "build_plan", counting)
+    f = removal_note()
+    result = service.assemble(f, ["22852"], catalogue=cat)
+    assert len(calls) == 1 and result.suggested == ("22852",)
+    assert f.suggested_cpt == []  # code conclusions live in the result, never in the facts
+
+
+def test_one_assertion_table():
+    from notechecker.facts import ASSERTIONS
+    from notechecker.model import ASSERTION_ROLE, DOCUMENTED, NEGATING
+
+    assert set(ASSERTION_ROLE) == set(ASSERTIONS)
+    assert "possible" in DOCUMENTED and "possible" not in NEGATING and not DOCUMENTED & NEGATING
+    suspected = facts(approach="posterior", reasons=[{"value": "infection", "assertion": "possible"}],
+                      constructs=[construct("removed", ["L3", "L4", "L5"])])
+    # a suspected infection is a documented reason for coding (intent) as for scoring (RM-05)
+    from notechecker.scoring import score
+
+    [res] = score(suspected, ["22852"])
+    assert next(x for x in res.findings if x.item_id == "RM-05").status == "met"

@@ -82,8 +82,8 @@ def interspinous(note: Note, plan: Plan) -> None:
         text = msg("interspinous_needs_decompression", codes="/".join(others), code=first)
     plan.dropped.append(Conclusion(codes=others, verdict="wrong_code", rule=rule.id, suggested=(first,),
                                    message=text, reasons=(rule.text,), evidence=tuple(ev)))
-    # decompression at the device level is inside 22867/22868
-    if with_dec:
+    # decompression at the device level is inside 22867/22868 (only when its level is known to be the device's)
+    if with_dec and not dec_unknown:
         ranges = table.bundled_with.get("interspinous_decompression", ())
         plan.absorbed.append((ranges, Conclusion(
             codes=(), verdict=rule.verdict, rule=rule.id, suggested=(first,),

@@ -259,6 +259,10 @@ def _instrumentation(note: Note, plan: Plan, c: Construct) -> None:
     n = segments(c.levels)
     ev = list(c.evidence)
     where = f"{fmt_levels(sort_levels(c.levels))} ({n} vertebral segments)"
+    if n == 0 and not c.pelvic and not fusion_primary_documented(note):
+        # hardware placed at no stated vertebra, with no spinal procedure: never a guessed spine code
+        review(plan, [], msg("instrumentation_nowhere"), [msg("reason_instrumentation_levels")], ev)
+        return
     if side == "anterior":
         if not _anterior_construct(note, c):
             # BR-08: screws or flanges through a stand-alone cage are inside the device code

@@ -818,7 +818,7 @@ def _load_code_table(root: Path) -> CodeTable:
     roles = {k: vocab(v, F.INSTRUMENT_KINDS, "instrument kind", f"instrument_roles.{k}")
              for k, v in model.instrument_roles.items()}
     for needed in ("anchor", "fixation", "interbody", "disc", "interspinous", "cement", "pedicle", "wiring",
-                   "not_new_fixation", "anterior_construct"):
+                   "not_new_fixation", "anterior_construct", "spine_only"):
         if needed not in roles:
             raise fail(f"instrument_roles needs a {needed!r} list", fld="instrument_roles")
     approaches = {k: vocab(v, F.APPROACHES, "approach", f"approaches.{k}") for k, v in model.approaches.items()}

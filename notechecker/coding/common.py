@@ -234,6 +234,14 @@ def review(plan: Plan, codes: Iterable[str | None], message: str, reasons: Itera
                                  reasons=tuple(reasons), evidence=tuple(evidence), **kw))
 
 
+def spine_levels_documented(note: Note) -> bool:
+    """Some vertebra is named for this operation (the note's levels, a procedure's or a construct's)."""
+    from notechecker.vertebrae import sort_levels
+
+    return bool(sort_levels(note.facts.levels)) or any(sort_levels(p.levels) for ps in note.procs.values() for p in ps) \
+        or any(sort_levels(c.levels) for c in note.constructs)
+
+
 def fusion_primary_documented(note: Note) -> bool:
     """A fusion or another primary procedure (decompression, corpectomy ...) is documented."""
     kinds = set().union(*note.table.techniques.values()) | set(note.table.out_of_scope_primaries)

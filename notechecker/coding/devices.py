@@ -1,7 +1,7 @@
 """Interbody devices: 22853 per fused interspace, 22854 per corpectomy defect, 22859 without fusion."""
 from __future__ import annotations
 
-from notechecker.coding.common import Note, Plan, review
+from notechecker.coding.common import Note, Plan, review, spine_levels_documented
 from notechecker.facts import Evidence, Procedure
 from notechecker.vertebrae import (VERTEBRAE, contiguous_groups, fmt_levels, fmt_pairs, interspace_region, interspaces,
                                    level_index, sort_levels, span)
@@ -59,6 +59,9 @@ def devices(note: Note, plan: Plan) -> None:
         return
     # Device levels not stated: one per interbody-fused interspace, else by count.
     count = max((d.count or 0 for d in devices), default=0)
+    if not fused and not spine_levels_documented(note):
+        review(plan, [], note.msg("device_nowhere"), [note.msg.reason("device_interspace_unknown")], ev)
+        return
     if fused:
         plan.add(table.pick("interbody_device", fusion=True), len(fused),
                  [f"Devices placed with interbody fusion at {fmt_pairs(sorted(fused, key=lambda p: level_index(p[0])))};"

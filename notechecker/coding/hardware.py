@@ -1,7 +1,8 @@
 """Removal, reinsertion, exploration and new instrumentation (CODING.md rules 1-5, 8, 10, 11)."""
 from __future__ import annotations
 
-from notechecker.coding.common import Conclusion, Note, Plan, fusion_primary_documented, review
+from notechecker.coding.common import (Conclusion, Note, Plan, fusion_primary_documented, review,
+                                       spine_levels_documented)
 from notechecker.facts import Construct
 from notechecker.model import segmental
 from notechecker.vertebrae import PELVIS, fmt_levels, segments, sort_levels
@@ -96,6 +97,11 @@ def hardware(note: Note, plan: Plan) -> None:
     if not (exploring and not removal_purpose):
         for c in removed:
             levels = set(sort_levels(c.levels))
+            if not levels and not spine_levels_documented(note) and not set(c.kinds) & table.roles["spine_only"] \
+                    and not note.has("hardware_removal", "reinsertion", "exploration_of_fusion"):
+                # hardware taken out at no stated vertebra, with no spinal removal named: never a guessed code
+                review(plan, [], msg("removal_nowhere"), [msg("reason_levels_unknown")], c.evidence)
+                continue
             code = _removal_code(note, plan, c, quiet=False)
             if placed and not levels:
                 # BR-03 cannot be decided without the removed levels: never "does not overlap"
@@ -259,7 +265,7 @@ def _instrumentation(note: Note, plan: Plan, c: Construct) -> None:
     n = segments(c.levels)
     ev = list(c.evidence)
     where = f"{fmt_levels(sort_levels(c.levels))} ({n} vertebral segments)"
-    if n == 0 and not c.pelvic and not fusion_primary_documented(note):
+    if n == 0 and not c.pelvic and not spine_levels_documented(note):
         # hardware placed at no stated vertebra, with no spinal procedure: never a guessed spine code
         review(plan, [], msg("instrumentation_nowhere"), [msg("reason_instrumentation_levels")], ev)
         return

@@ -48,7 +48,7 @@ def hardware(note: Note, plan: Plan) -> None:
                 reasons=(rule.text,), evidence=c.evidence))
     exploring = note.element("exploration_intent") or note.has("exploration_of_fusion")
     # BR-10: a removal reason decides the intent only when hardware was actually removed
-    removal_purpose = bool(note.reason_values) and bool(removed or note.has("hardware_removal"))
+    removal_purpose = bool(note.reason_values) and bool(removed)
     explore_ev = note.element_evidence("exploration_intent") + tuple(note.proc_evidence(["exploration_of_fusion"]))
     reinsertion = table.pick("reinsertion")
     exploration = table.pick("exploration")

@@ -127,11 +127,12 @@ def _anterior_fusion(note: Note, plan: Plan, techs: dict[tuple[str, str], set[st
             regions = sorted({str(interspace_region(p)) for p in pairs})
             review(plan, [], note.msg("anterior_fusion_no_code", pairs=fmt_pairs(pairs)),
                    [f"regions: {', '.join(regions)}"], ev, verdict="outside_scope")
-            if tech == "acdf":  # CC-01: an ACDF is cervical below C2 (C7-T1 included), never thoracic
+            if tech == "acdf" and "thoracic" in regions:  # CC-01: an ACDF is cervical below C2 (C7-T1 included), never thoracic
                 rule = note.rule("cervical_acdf_region")
                 plan.dropped.append(Conclusion(
                     codes=tuple(c for c in table.codes_for("fusion") if table.codes[c].select.get("technique") == "acdf"), verdict=rule.verdict, rule=rule.id,
-                    message=note.msg("acdf_not_thoracic", pairs=fmt_pairs(pairs)), reasons=(rule.text,),
+                    message=note.msg("acdf_not_thoracic", pairs=fmt_pairs([p for p in pairs if interspace_region(p) == "thoracic"])),
+                    reasons=(rule.text,),
                     evidence=tuple(ev)))
             continue
         region = interspace_region(primary)
@@ -143,8 +144,14 @@ def _anterior_fusion(note: Note, plan: Plan, techs: dict[tuple[str, str], set[st
                 continue
             code = table.pick("fusion", technique=tech, region=interspace_region(pair), position="additional")
             if code is None:
-                review(plan, [], f"Anterior fusion at {pair[0]}-{pair[1]} has no add-on code in scope.",
-                        [f"region: {interspace_region(pair)}"], ev,
-                        verdict="outside_scope")
+                review(plan, [], note.msg("anterior_fusion_no_add_on", pair=f"{pair[0]}-{pair[1]}"),
+                       [f"region: {interspace_region(pair)}"], ev, verdict="outside_scope")
+                if tech == "acdf" and interspace_region(pair) == "thoracic":  # CC-01
+                    rule = note.rule("cervical_acdf_region")
+                    add_on = table.pick("fusion", technique=tech, region="cervical", position="additional")
+                    plan.dropped.append(Conclusion(
+                        codes=(add_on,) if add_on else (), verdict=rule.verdict, rule=rule.id,
+                        message=note.msg("acdf_not_thoracic", pairs=f"{pair[0]}-{pair[1]}"), reasons=(rule.text,),
+                        evidence=tuple(ev)))
                 continue
             plan.add(code, 1, [f"Additional interspace {pair[0]}-{pair[1]}."], ev)

@@ -70,7 +70,7 @@ def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Pro
     kinds = set(kinds)
     if action == "removed":
         wanted = _REMOVAL_PROCS
-    elif kinds and kinds <= {"bone_cement"}:
+    elif kinds <= {"bone_cement"}:
         wanted = frozenset({"kyphoplasty", "vertebroplasty"})
     elif kinds & {"artificial_disc"}:
         wanted = frozenset({"disc_arthroplasty"})
@@ -148,7 +148,7 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
         kinds = sorted({i.kind for i in items if i.kind in SPINE_HARDWARE})
         if not kinds and action == "placed":
             continue
-        cement_only = bool(kinds) and set(kinds) <= {"bone_cement"}
+        cement_only = set(kinds) <= {"bone_cement"}  # also a removal of unnamed hardware: levels as named
         lvls: set[str] = set()
         for i in items:
             lvls.update(i.levels)

@@ -1,4 +1,8 @@
-"""The Python API: load the pipeline once, extract facts from notes."""
+"""The Python API: load the pipeline once, extract facts from notes.
+
+Facts are frozen after extraction: code conclusions (and ``suggested_cpt``) live in the
+coding result (``service.CheckResult``), never written into the facts.
+"""
 from __future__ import annotations
 
 import threading
@@ -23,9 +27,7 @@ class Pipeline:
         self.extractor = Extractor(self.patterns)
 
     def facts(self, text: str, note_id: str = "note") -> Facts:
-        facts = self.extractor(self.nlp(text), note_id)
-        _suggest(facts)
-        return facts
+        return self.extractor(self.nlp(text), note_id)
 
     def facts_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32) -> Iterator[Facts]:
         """Facts for ``(note_id, text)`` pairs, streamed, with ``nlp.pipe`` batching."""
@@ -40,16 +42,7 @@ class Pipeline:
         for i, doc in enumerate(self.nlp.pipe(texts(), batch_size=batch_size)):
             facts = self.extractor(doc, ids[i])
             ids[i] = None  # type: ignore[call-overload]
-            _suggest(facts)
             yield facts
-
-
-def _suggest(facts: Facts) -> None:
-    try:
-        from .coding import suggest_codes
-    except ImportError:  # pragma: no cover - during bootstrap only
-        return
-    facts.suggested_cpt = suggest_codes(facts)
 
 
 def load(patterns_path=None) -> Pipeline:

@@ -19,6 +19,8 @@ mini-language, one kind key per mapping; see ``REQUIREMENT_KINDS``):
   known/non-empty), ``values`` (field value is one of), ``regions``.
 - ``procedure: KIND | [KINDS]`` an asserted procedure (facts.PROCEDURE_KINDS);
   options ``field`` (levels, interspaces), ``regions``.
+- ``mention: LABEL`` a documented mention (present or possible) of that label
+  (``IMAGING`` ...); option ``values`` (its normalised value is one of).
 - ``instrument_action: ACTION`` hardware with that action (facts.ACTIONS);
   options ``kinds``, ``counted``, ``leveled``, ``identified`` (brand or size), ``regions``.
 - ``levels_compare: {a: REQ, b: REQ, relation: equal|overlap|disjoint|subset}``
@@ -59,6 +61,8 @@ FACT_KEYS = {
     "approach": F.APPROACHES,
 }
 CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
+#: Labels of Facts.mentions a requirement may ask for (``mention: IMAGING, values: [mri]``).
+MENTION_LABELS = ("IMAGING", "APPROACH", "REASON")
 CONSTRUCT_FIELDS = {
     "levels": None, "anchor_levels": None, "kinds": F.INSTRUMENT_KINDS,
     "approach": F.APPROACHES, "segmental": (True, False), "pelvic": (True, False),
@@ -72,6 +76,7 @@ REQUIREMENT_KINDS: dict[str, tuple[str, ...]] = {
     "construct": ("field", "values", "regions"),
     "procedure": ("field", "regions"),
     "instrument_action": ("kinds", "counted", "leveled", "identified", "regions"),
+    "mention": ("values",),
     "levels_compare": (),
     "any": (),
     "all": (),
@@ -101,9 +106,14 @@ SELECT_SLOTS: dict[str, dict[str, Any]] = {
 BUNDLING_CHECKS = (
     "reinsertion_excludes_removal", "overlapping_insertion_absorbs_removal",
     "disjoint_removal_modifier", "reinsertion_requires_same_levels", "exploration_intent",
-    "add_on_primary", "interspinous_excludes_fusion",
+    "add_on_primary", "interspinous_excludes_fusion", "integral_anchoring_not_plate", "arthroplasty_revision",
+    "exploration_inside_fusion", "set_screws_not_new_fixation", "spine_operation_only",
+    "cervical_acdf_region", "sacroplasty_not_vertebroplasty", "augmentation_body_limit",
+    "modifier_52_review", "modifier_22_measure", "diagnosis_links",
 )
-VERDICTS = ("supported", "wrong_code", "unbundle", "missing_primary", "coder_review",
+#: Kinds of rule in bundling.yaml (``rules list`` groups them).
+RULE_KINDS = ("bundling", "code_choice", "modifier", "diagnosis")
+VERDICTS = ("supported", "wrong_code", "unbundle", "missing_primary", "not_supported", "coder_review",
             "outside_scope", "modifier_needed")
 ITEM_ID = re.compile(r"^[A-Z]{2}-\d{2}$")
 CODE = re.compile(r"^(\d{5}|\d{4}[A-Z])$")
@@ -292,6 +302,9 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
         check_names([value], F.ELEMENT_NAMES, "element name", sub)
         vals = _as_tuple(raw["values"]) if "values" in raw else None
         return Requirement(kind=kind, target=(value,), values=vals, has_value=flag("has_value"))
+    if kind == "mention":
+        check_names([value], MENTION_LABELS, "mention label", sub)
+        return Requirement(kind=kind, target=(value,), values=_as_tuple(raw["values"]) if "values" in raw else None)
     if kind == "fact":
         check_names([value], FACT_KEYS, "fact key", sub)
         vocab = FACT_KEYS[value]
@@ -354,6 +367,7 @@ class ItemModel(_Strict):
     severity: str
     requires: dict[str, Any]
     fix_hint: str
+    fix_hint_by_region: dict[str, str] = {}
     references: list[str]
     aliases: list[str] = []
     codes: list[str] | None = None
@@ -389,8 +403,18 @@ class ItemModel(_Strict):
     @field_validator("fix_hint")
     @classmethod
     def _hint(cls, v: str) -> str:
-        if not v.startswith("Please "):
-            raise ValueError("word the fix hint as a physician query starting with 'Please '")
+        if not v.startswith(("Please ", "If ")):
+            raise ValueError("word the fix hint as a physician query starting with 'Please ' or, when the "
+                             "answer decides the code, 'If X was done, document ...; otherwise ...'")
+        return v
+
+    @field_validator("fix_hint_by_region")
+    @classmethod
+    def _hint_regions(cls, v: dict[str, str]) -> dict[str, str]:
+        for region, hint in v.items():
+            if region not in LEVEL_REGIONS:
+                raise ValueError(f"{region!r} is not one of {_one_of(LEVEL_REGIONS)}")
+            cls._hint(hint)
         return v
 
 
@@ -436,6 +460,7 @@ class Item:
     applies_when: Requirement | None = None
     conflicts: tuple[Conflict, ...] = ()
     sections: frozenset[str] | None = None
+    fix_hint_by_region: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def applies_to(self, code: str) -> bool:
         return self.codes is None or code in self.codes
@@ -482,7 +507,6 @@ class DeletedModel(_Strict):
 
 class NotSpineModel(_Strict):
     descriptor: str
-    use_instead: list[str]
 
 
 class ModifierModel(_Strict):
@@ -492,6 +516,9 @@ class ModifierModel(_Strict):
     needs_value: bool = False
     needs_reason: bool = False
     families: list[str] | None = None
+    measure: str | None = None  # regex the needed element's words must match (a time, a comparison)
+    review: str | None = None  # disputed modifier: coder review with this reason, never "needed"
+    rule: str | None = None  # rule id in bundling.yaml that describes it
 
 
 class AcdfWhenModel(_Strict):
@@ -517,6 +544,10 @@ class CodeTableModel(BaseModel):
     out_of_scope_primaries: dict[str, str]
     fusion_region_priority: list[str]
     modifiers: dict[str, ModifierModel]
+    limits: dict[str, int] = {}
+    integral_anchoring: str | None = None
+    bundled_with: dict[str, list[str]] = {}
+    diagnosis_links: dict[str, list[str]] = {}
     codes: dict[str, CodeModel]
     deleted: dict[str, DeletedModel] = {}
     not_spine: dict[str, NotSpineModel] = {}
@@ -531,7 +562,9 @@ class BundlingRuleModel(_Strict):
     check: str
     verdict: str
     does: str
+    kind: str = "bundling"
 
+    _kind = _enum_validator("kind", RULE_KINDS)
     _check = _enum_validator("check", BUNDLING_CHECKS)
     _verdict = _enum_validator("verdict", VERDICTS)
 
@@ -575,6 +608,7 @@ class BundlingRule:
     check: str
     verdict: str
     does: str
+    kind: str = "bundling"
 
 
 @dataclass
@@ -597,6 +631,10 @@ class CodeTable:
     out_of_scope_primaries: dict[str, str]  # procedure kind -> representative code
     region_priority: tuple[str, ...]
     modifiers: dict[str, ModifierModel]
+    limits: dict[str, int] = field(default_factory=dict)
+    integral_anchoring: re.Pattern | None = None
+    bundled_with: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    diagnosis_links: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _by_slot: dict[str, list[CodeInfo]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -626,6 +664,10 @@ class CodeTable:
         """Whether ``code`` is one of the primaries the add-on ``add_on`` may be reported with."""
         info = self.codes.get(add_on)
         return bool(info) and any(_in_range(code, r) for r in info.primaries)
+
+    @staticmethod
+    def in_range(code: str, rng: tuple[str, str]) -> bool:
+        return _in_range(code, rng)
 
     def scope_name(self, code: str) -> str | None:
         """Name of the out-of-scope range holding ``code``, if any."""
@@ -775,7 +817,8 @@ def _load_code_table(root: Path) -> CodeTable:
 
     roles = {k: vocab(v, F.INSTRUMENT_KINDS, "instrument kind", f"instrument_roles.{k}")
              for k, v in model.instrument_roles.items()}
-    for needed in ("anchor", "fixation", "interbody", "disc", "interspinous", "cement", "pedicle", "wiring"):
+    for needed in ("anchor", "fixation", "interbody", "disc", "interspinous", "cement", "pedicle", "wiring",
+                   "not_new_fixation", "anterior_construct", "spine_only"):
         if needed not in roles:
             raise fail(f"instrument_roles needs a {needed!r} list", fld="instrument_roles")
     approaches = {k: vocab(v, F.APPROACHES, "approach", f"approaches.{k}") for k, v in model.approaches.items()}
@@ -842,17 +885,26 @@ def _load_code_table(root: Path) -> CodeTable:
         for r in dm.replaced_by:
             if r not in codes:
                 raise fail(f"replacement {r!r} is not in codes", item=f"code {code}", fld="replaced_by")
-    for code, nm in model.not_spine.items():
-        for r in nm.use_instead:
-            if r not in codes:
-                raise fail(f"{r!r} is not in codes", item=f"code {code}", fld="use_instead")
+    vocab(model.diagnosis_links, F.REMOVAL_REASONS, "removal reason", "diagnosis_links")
+    for mod, mm in model.modifiers.items():
+        if mm.measure:
+            try:
+                re.compile(mm.measure)
+            except re.error as exc:
+                raise fail(f"measure is not a valid regular expression: {exc}", item=f"modifier {mod}",
+                           fld="measure") from None
     return CodeTable(version=model.version, effective_date=model.effective_date, source=model.source,
                      file=shown, codes=codes, deleted=dict(model.deleted), not_spine=dict(model.not_spine),
                      outside_scope=tuple((_parse_range(r.range), r.name) for r in model.outside_scope),
                      roles=roles, approaches=approaches, approach_hints=hints, techniques=techniques,
                      acdf_when=model.acdf_when,
                      out_of_scope_primaries=dict(model.out_of_scope_primaries),
-                     region_priority=tuple(model.fusion_region_priority), modifiers=dict(model.modifiers))
+                     region_priority=tuple(model.fusion_region_priority), modifiers=dict(model.modifiers),
+                     limits=dict(model.limits),
+                     integral_anchoring=re.compile(model.integral_anchoring, re.IGNORECASE)
+                     if model.integral_anchoring else None,
+                     bundled_with={k: tuple(_parse_range(r) for r in v) for k, v in model.bundled_with.items()},
+                     diagnosis_links={k: tuple(v) for k, v in model.diagnosis_links.items()})
 
 
 def _load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
@@ -870,12 +922,12 @@ def _load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
                                  code="NC105", file=shown, item=r.id, field="id")
         seen.add(r.id)
         for c in r.codes:
-            if c not in table.codes:
+            if table.status(c) not in ("known", "not_spine", "deleted"):
                 raise CodeTableError(Errors.NC107.format(where=_where(shown, r.id, "codes"), code=c,
                                                          table=table.file),
                                      code="NC107", file=shown, item=r.id, field="codes")
         rules.append(BundlingRule(id=r.id, name=r.name, text=r.text, codes=tuple(r.codes), check=r.check,
-                                  verdict=r.verdict, does=r.does))
+                                  verdict=r.verdict, does=r.does, kind=r.kind))
     missing = set(BUNDLING_CHECKS) - {r.check for r in rules}
     if missing:
         raise CodeTableError(Errors.NC108.format(file=shown, detail=f"no rule for checks {sorted(missing)}"),
@@ -924,7 +976,8 @@ def _load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
         items.append(Item(
             id=im.id, name=im.name, description=im.description, rationale=im.rationale, tier=im.tier,
             severity=im.severity, requires=parse_requirement(im.requires, file=shown, item=im.id, path="requires"),
-            fix_hint=im.fix_hint, references=tuple(im.references), checklist=path.stem, file=shown,
+            fix_hint=im.fix_hint, fix_hint_by_region=dict(im.fix_hint_by_region),
+            references=tuple(im.references), checklist=path.stem, file=shown,
             aliases=tuple(im.aliases), codes=codes,
             applies_when=(parse_requirement(im.applies_when, file=shown, item=im.id, path="applies_when")
                           if im.applies_when is not None else None),

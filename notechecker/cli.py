@@ -51,6 +51,7 @@ def extract(
     """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
     documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
     from .api import load
+    from .coding import suggest_codes
     from .errors import InputError
     from .io import iter_note_paths, read_note
     from .writers import atomic_writer
@@ -87,8 +88,10 @@ def extract(
             if note.warning:
                 _err(f"warning: {note.source}: {note.warning}")
             facts = pipeline.facts(note.text, note.note_id)
-            row = facts.to_dict() if detail else {k: v for k, v in facts.to_dict().items()
-                                                 if k in CONTRACT_KEYS}
+            row = facts.to_dict()
+            row["suggested_cpt"] = suggest_codes(facts)  # the facts contract key, from the coding result
+            if not detail:
+                row = {k: v for k, v in row.items() if k in CONTRACT_KEYS}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n_ok += 1
     _err(f"{n_ok} notes extracted, {n_bad} errors -> {output}")
@@ -453,6 +456,13 @@ def rules_list(code: Optional[str] = typer.Option(None, "--code", help="Only the
         out.print(f"\n[bold]{escape(cl.name)}[/]: {escape(cl.title)}  [dim]({escape(codes)}; {escape(cl.file)})[/]")
         for it in cl.items:
             out.print(_item_line(it))
+    out.print("\n[bold]coding rules[/]: bundling, code choice, modifiers, diagnosis links  "
+              "[dim](patterns/codes/bundling.yaml)[/]")
+    from .coding import messages
+
+    label = messages(cat).label
+    for r in cat.bundling:
+        out.print(f"  {r.id}  {r.kind.replace('_', ' '):<11} {label(r.verdict):<33} {escape(r.name)}")
 
 
 def _item_line(it) -> str:
@@ -473,6 +483,16 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
     cat = load_catalogue()
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     key = ident.strip().upper()
+    rule = next((r for r in cat.bundling if r.id == key), None)
+    if rule is not None:
+        out.print(f"[bold]{rule.id}[/] {escape(rule.name)}")
+        from .coding import messages
+
+        for k, v in (("kind", rule.kind.replace("_", " ")), ("verdict", messages(cat).label(rule.verdict)),
+                     ("codes", " ".join(rule.codes)),
+                     ("rule", rule.text), ("does", rule.does)):
+            out.print(f"  [dim]{k:<10}[/] {escape(v)}")
+        return
     if key in cat.items or key in cat.aliases:
         it = cat.item(key)
         out.print(f"[bold]{it.id}[/] {escape(it.name)}")

@@ -25,6 +25,7 @@ VERDICT_WORDS = {
     "missing_primary": "no primary code",
     "modifier_needed": "modifier needed",
     "coder_review": "coder review",
+    "not_supported": "not supported",
     "outside_scope": "not checked",
 }
 #: The one verdict per code, most serious first (each a plain word).
@@ -163,6 +164,8 @@ def _one(r, spine: bool, billed_given: bool, catalogue, planned: bool = True) ->
         verdict, reason = "bundled", msgs("unbundle")
     elif "missing_primary" in by_token:
         verdict, reason = "no primary code", msgs("missing_primary")
+    elif "not_supported" in by_token:
+        verdict, reason = "not supported", msgs("not_supported")
     elif "coder_review" in by_token and planned:  # the model codes it but the note does not settle it
         verdict, reason = "coder review", msgs("coder_review")
     elif s.supported is False or coding_errors:
@@ -179,13 +182,14 @@ def _one(r, spine: bool, billed_given: bool, catalogue, planned: bool = True) ->
     else:
         verdict = "supported"
         reason = msgs("supported") or f"{s.met} of {s.evaluated} checklist items documented"
-    shown = {"wrong_code", "unbundle", "missing_primary", "coder_review", "outside_scope", "modifier_needed"}
+    shown = {"wrong_code", "unbundle", "missing_primary", "not_supported", "coder_review", "outside_scope",
+             "modifier_needed"}
     primary_msgs = set(reason.split("  "))
     also = tuple(dict.fromkeys(c.message for c in conclusions if c.verdict in shown and c.message not in reason
                                and c.message not in primary_msgs))
     supported = verdict in SUPPORTING
     gap = OVER_CODED if (billed_given and r.billed and not supported and verdict != "not checked") else ""
-    token = next((t for t in ("wrong_code", "unbundle", "missing_primary", "modifier_needed", "coder_review",
+    token = next((t for t in ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
                               "outside_scope", "supported") if t in by_token), "")
     return CodeVerdict(code=r.code, verdict=verdict, reason=reason, billed=r.billed, suggested=r.suggested,
                        supported=supported, supported_code=supported_code, also=also, token=token,

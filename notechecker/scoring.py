@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
 from notechecker.checklists import SEVERITIES, TIERS, Catalogue, Item, Requirement, load_catalogue
-from notechecker.coding import NEGATING, note_constructs, region_of, sort_levels
+from notechecker.model import DOCUMENTED, NEGATING, Operation
+from notechecker.vertebrae import region_of, sort_levels
 from notechecker.facts import Evidence, Facts
 
 #: Column order of ``Finding.to_dict()`` and of every tabular rendering.
@@ -97,7 +98,7 @@ class _View:
     def __init__(self, facts: Facts, catalogue: Catalogue):
         self.facts = facts
         self.constructs: dict[str, list] = {}
-        for c in note_constructs(facts, catalogue.table):
+        for c in Operation(facts).constructs:  # the one operation model coding reads too
             self.constructs.setdefault(c.action, []).append(c)
         self.procs: dict[str, list] = {}
         for p in facts.procedures:
@@ -190,6 +191,17 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
             return Outcome("met", ev)
         return element
 
+    if kind == "mention":
+        label = req.target[0]
+        wanted = {str(x).lower() for x in req.values} if req.values else None
+
+        def mention(v: _View) -> Outcome:
+            hits = [m for m in v.facts.mentions if m.label == label and m.assertion in DOCUMENTED
+                    and (wanted is None or m.value.lower() in wanted)]
+            ev = keep(m.evidence for m in hits)
+            return Outcome("met", ev) if ev else MISSING
+        return mention
+
     if kind == "fact":
         return _compile_fact(req, keep)
     if kind == "construct":
@@ -208,7 +220,7 @@ def _compile_fact(req: Requirement, keep) -> Evaluator:
 
     if key == "removal_reasons":
         def reasons(v: _View) -> Outcome:
-            present = [m for m in v.facts.reasons if m.assertion == "present" and match(m.value)]
+            present = [m for m in v.facts.reasons if m.assertion in DOCUMENTED and match(m.value)]
             if present:
                 ev = keep(m.evidence for m in present)
                 if ev:
@@ -374,10 +386,20 @@ def _normalise(codes: Iterable[str]) -> list[str]:
 def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue | None = None) -> list[CodeResult]:
     """Judge every checklist item of every code (units and modifiers ignored) against ``facts``.
 
-    ``codes`` defaults to ``facts.suggested_cpt``; codes without a checklist get an
-    empty result with ``supported=None``.
+    ``codes`` defaults to the codes the note supports; codes without a checklist get an
+    empty result with ``supported=None``. A note that is not a spine operation
+    (``facts.scope``) scores no spine checklist: every code gets an empty result.
     """
     cat = catalogue or load_catalogue()
+    if codes is None:
+        if facts.suggested_cpt:
+            codes = facts.suggested_cpt
+        else:
+            from notechecker.coding import suggest_codes
+
+            codes = suggest_codes(facts, cat)
+    spine = facts.scope.is_spine
+    regions = _note_regions(facts)
     compiled = _compiled(cat)
     view = _View(facts, cat)
     cache: dict[Any, Outcome] = {}
@@ -389,9 +411,9 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
         return out
 
     results = []
-    for code in _normalise(facts.suggested_cpt if codes is None else codes):
+    for code in _normalise(codes):
         findings = []
-        for item in cat.items_for(code):
+        for item in (cat.items_for(code) if spine else ()):
             ci = compiled[item.id]
             if ci.applies_when is not None and run(("when", item.id), ci.applies_when).status != "met":
                 continue
@@ -408,11 +430,27 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
                     break
             findings.append(Finding(note_id=facts.note_id, code=code, item_id=item.id, item_name=item.name,
                                     tier=item.tier, severity=item.severity, status=status, message=message,
-                                    fix_hint="" if status == "met" else item.fix_hint, evidence=evidence))
+                                    fix_hint="" if status == "met" else _hint(item, regions), evidence=evidence))
         results.append(CodeResult(note_id=facts.note_id, code=code, family=cat.family_of(code),
                                   findings=tuple(findings), summary=summarize_code(facts.note_id, code,
                                                                                    cat.family_of(code), findings)))
     return results
+
+
+def _note_regions(facts: Facts) -> set[str]:
+    """Regions the note operates on: the scope's, else those of its levels."""
+    if facts.scope.regions:
+        return set(facts.scope.regions)
+    return {r for r in (region_of(lv) for lv in facts.levels) if r and r != "pelvis"}
+
+
+def _hint(item: Item, regions: set[str]) -> str:
+    """The item's fix hint, with the example of the note's region when the item has one
+    (never a lumbar example on a cervical note)."""
+    for region in ("cervical", "thoracic", "lumbar", "sacral"):
+        if region in regions and region in item.fix_hint_by_region:
+            return item.fix_hint_by_region[region]
+    return item.fix_hint
 
 
 def summarize_code(note_id: str, code: str, family: str | None, findings: list[Finding]) -> CodeSummary:

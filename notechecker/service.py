@@ -7,13 +7,12 @@ of plain values. Every evidence quote is ``{text, start, end, section}`` with
 """
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .checklists import SEVERITIES, Catalogue, load_catalogue
-from .coding import Conclusion, validate
+from .coding import NOT_STANDING, Conclusion, base_code, plan_codes, split_codes, validate
 from .facts import Facts
 from .scoring import CodeSummary, Finding, score
 
@@ -24,37 +23,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Severity of a coding conclusion, for ``--fail-on`` and for sorting problems first.
 VERDICT_SEVERITY = {
-    "wrong_code": "error", "unbundle": "error", "missing_primary": "error",
+    "wrong_code": "error", "unbundle": "error", "missing_primary": "error", "not_supported": "error",
     "modifier_needed": "warning", "coder_review": "warning", "outside_scope": "info", "supported": None,
 }
 #: Most to least serious; the verdict shown for a code is the first one found here.
-VERDICT_ORDER = ("wrong_code", "unbundle", "missing_primary", "modifier_needed", "coder_review",
+VERDICT_ORDER = ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
                  "outside_scope", "supported")
-
-_CODE_TOKEN = re.compile(r"(?<![0-9A-Z])(?P<code>\d{4}[0-9A-Z])(?P<mods>(?:\s*-\s*[0-9A-Z]{2}(?![0-9A-Z]))*)"
-                         r"(?:\s*[X*]\s*(?P<n>\d{1,2}))?(?![0-9A-Z])", re.IGNORECASE)
-_SEPARATORS = re.compile(r"[\s,;]+")
-
-
-def split_codes(value: str | Iterable[str] | None) -> tuple[list[str], list[str]]:
-    """Billed codes -> (one token per unit like ``22852-59``, unreadable tokens).
-
-    Codes may be separated by commas, semicolons or white space; ``22853 x2`` means two units.
-    """
-    if value is None:
-        return [], []
-    raw = value if isinstance(value, str) else " ; ".join(str(v) for v in value if v is not None)
-    tokens: list[str] = []
-    for m in _CODE_TOKEN.finditer(raw):
-        mods = "".join(f"-{x.strip()}" for x in m.group("mods").upper().split("-") if x.strip())
-        tokens.extend([m.group("code").upper() + mods] * max(1, int(m.group("n") or 1)))
-    leftover = _SEPARATORS.split(_CODE_TOKEN.sub(" ", raw))
-    return tokens, [t for t in leftover if t]
-
-
-def base_code(token: str) -> str:
-    """``22852-59`` -> ``22852``."""
-    return token.split("-")[0]
+# split_codes / base_code: the one billed-code parser lives in notechecker.coding.billed.
 
 
 def _unique(xs: Iterable[str]) -> tuple[str, ...]:
@@ -80,6 +55,20 @@ class CodeCheck:
         return next((v for v in VERDICT_ORDER if v in verdicts), None)
 
     @property
+    def supported(self) -> bool | None:
+        """The documentation supports the code and the code stands: never True beside a verdict that
+        says the code does not stand (wrong code, bundled, add-on without primary, not supported)."""
+        if self.verdict in NOT_STANDING:
+            return False
+        return self.summary.supported
+
+    @property
+    def verdict_label(self) -> str | None:
+        """The verdict in words a coder uses ("wrong code", "coder review")."""
+        v = self.verdict
+        return None if v is None else next(c.label for c in self.conclusions if c.verdict == v)
+
+    @property
     def verdict_message(self) -> str:
         v = self.verdict
         return " ".join(_unique(c.message for c in self.conclusions if c.verdict == v)) if v else ""
@@ -96,8 +85,8 @@ class CodeCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "family": self.family, "billed": self.billed, "suggested": self.suggested,
-                "supported": self.summary.supported, "verdict": self.verdict,
-                "verdict_message": self.verdict_message, "summary": self.summary.to_dict(),
+                "supported": self.supported, "verdict": self.verdict,
+                "verdict_label": self.verdict_label, "verdict_message": self.verdict_message, "summary": self.summary.to_dict(),
                 "findings": [f.to_dict() for f in self.findings]}
 
 
@@ -109,7 +98,7 @@ class CheckResult:
     facts: Facts
     codes: tuple[str, ...]  # checked: billed codes if given, else suggested ones
     billed: tuple[str, ...]  # as billed, one token per unit (``22852-59``); empty when none given
-    suggested: tuple[str, ...]  # facts.suggested_cpt, one per unit
+    suggested: tuple[str, ...]  # the codes the note supports, one per unit (the coding result)
     results: tuple[CodeCheck, ...]
     conclusions: tuple[Conclusion, ...]
     table_version: str = ""
@@ -132,7 +121,13 @@ class CheckResult:
         return min(levels, key=SEVERITIES.index, default=None)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; every evidence is ``{text, start, end, section}``."""
+        """JSON-ready; every evidence is ``{text, start, end, section}``.
+
+        The facts carry ``suggested_cpt`` (the facts contract) filled from this result at
+        output time; the ``Facts`` object itself is never modified after extraction.
+        """
+        facts = self.facts.to_dict()
+        facts["suggested_cpt"] = list(self.suggested)
         return {
             "note_id": self.note_id,
             "codes": list(self.codes),
@@ -143,7 +138,7 @@ class CheckResult:
             "results": [r.to_dict() for r in self.results],
             "conclusions": [c.to_dict() for c in self.conclusions],
             "warnings": list(self.warnings),
-            "facts": self.facts.to_dict(),
+            "facts": facts,
         }
 
 
@@ -160,9 +155,10 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
             raise ValueError(f"[NC110] {msg}")
         warnings.append(f"ignored {msg}")
     billed = tuple(tokens)
-    suggested = tuple(facts.suggested_cpt)
+    plan = plan_codes(facts, cat)  # the code plan, computed once per note
+    suggested = plan.suggested()
     checked = _unique(base_code(t) for t in billed) if billed else _unique(suggested)
-    report = validate(facts, list(billed) if billed else None, catalogue=cat)
+    report = validate(facts, list(billed) if billed else None, catalogue=cat, plan=plan)
     billed_codes = {base_code(t) for t in billed}
     results = tuple(
         CodeCheck(code=r.code, family=r.family, billed=r.code in billed_codes, suggested=r.code in suggested,

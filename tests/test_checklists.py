@@ -39,7 +39,10 @@ def test_shipped_catalogue(cat):
         assert ids[:16] == [f"OP-{i:02d}" for i in range(1, 17)], "common items come first"
         assert any(it.tier == "coding" for it in cat.items_for(code) if it.checklist not in ("common", "modifiers"))
     for item in cat.items.values():
-        assert item.fix_hint.startswith("Please ") and item.references and item.rationale
+        # a physician query, or when the answer decides the code, "If X was done, document ...; otherwise ..."
+        for hint in (item.fix_hint, *item.fix_hint_by_region.values()):
+            assert hint.startswith("Please ") or (hint.startswith("If ") and "otherwise" in hint), hint
+        assert item.references and item.rationale
         assert item.tier in ("coding", "necessity", "quality") and item.severity in ("error", "warning", "info")
 
 
@@ -263,7 +266,7 @@ def test_malformed_code_table(tmp_path, mutate, fragments):
 
 def test_malformed_bundling_rules(tmp_path):
     root = _table_with(tmp_path, lambda d: d["rules"][0].update(check="reinsert"), name="bundling.yaml")
-    with pytest.raises(CodeTableError, match=r"\[NC102\] patterns/codes/bundling.yaml: item BR-1: field 'check'"):
+    with pytest.raises(CodeTableError, match=r"\[NC102\] patterns/codes/bundling.yaml: item BR-01: field 'check'"):
         load_catalogue(root)
     root2 = _table_with(tmp_path / "b", lambda d: d["rules"].pop(), name="bundling.yaml")
     with pytest.raises(CodeTableError, match="no rule for checks"):

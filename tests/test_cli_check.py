@@ -71,7 +71,7 @@ def test_billed_wrong_code_names_the_supported_code():
     assert res.exit_code == 1
     line = code_line(res, "22852")
     assert line.startswith("\u2717") and line.endswith("WRONG CODE")
-    assert "it supports 22855" in res.stdout
+    assert "the note supports 22855" in res.stdout
     # the code is never called supported on the same screen; the one it should be is under-coded
     assert not [ln for ln in lines_of(res) if "22852" in ln and "SUPPORTED" in ln]
     assert code_line(res, "22855").endswith("SUPPORTED, NOT BILLED")

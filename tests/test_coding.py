@@ -171,7 +171,7 @@ def test_bundling_rule_1_reinsertion_not_with_removal(cat):
     assert codes(f, cat) == ["22849"]
     report = validate(f, ["22849", "22852"], catalogue=cat)
     [unbundle] = verdicts(report, "unbundle")
-    assert unbundle.codes == ("22852",) and unbundle.rule == "BR-1"
+    assert unbundle.codes == ("22852",) and unbundle.rule == "BR-01"
     assert [c.verdict for c in report.conclusions if c.codes == ("22849",)] == ["supported"]
 
 
@@ -184,7 +184,7 @@ def test_bundling_rule_2_overlapping_new_instrumentation_absorbs_removal(cat):
     report = validate(f, ["22612", "22842", "22852", "22849"], catalogue=cat)
     unbundled = {c.codes[0]: c for c in verdicts(report, "unbundle")}
     assert set(unbundled) == {"22852", "22849"}
-    assert {c.rule for c in unbundled.values()} == {"BR-2"}
+    assert {c.rule for c in unbundled.values()} == {"BR-02"}
     assert "shared vertebrae: L3, L4, L5" in unbundled["22852"].reasons
 
 
@@ -194,14 +194,14 @@ def test_bundling_rule_3_disjoint_removal_needs_59(cat):
                      procedures=[proc("hardware_removal", ["L2", "L3", "L4"]), proc("posterior_fusion", ["L5", "S1"])])
     assert codes(f, cat) == ["22612", "22840", "22852"]
     report = validate(f, catalogue=cat)
-    [mod] = [c for c in verdicts(report, "modifier_needed") if c.rule == "BR-3"]
+    [mod] = [c for c in verdicts(report, "modifier_needed") if c.rule == "BR-03"]
     assert mod.codes == ("22852",) and mod.modifiers == ("59", "XS")
     without = validate(f, ["22852", "22612", "22840"], catalogue=cat)
-    assert [c.rule for c in verdicts(without, "modifier_needed")] == ["BR-3"]
+    assert [c.rule for c in verdicts(without, "modifier_needed")] == ["BR-03"]
     with_59 = validate(f, ["22852-59", "22612", "22840"], catalogue=cat)
-    assert not [c for c in verdicts(with_59, "modifier_needed") if c.rule == "BR-3"]
+    assert not [c for c in verdicts(with_59, "modifier_needed") if c.rule == "BR-03"]
     with_xs = validate(f, ["22852-XS", "22612", "22840"], catalogue=cat)
-    assert not [c for c in verdicts(with_xs, "modifier_needed") if c.rule == "BR-3"]
+    assert not [c for c in verdicts(with_xs, "modifier_needed") if c.rule == "BR-03"]
 
 
 def test_bundling_rule_4_reinsertion_only_at_the_same_levels(cat):
@@ -211,7 +211,7 @@ def test_bundling_rule_4_reinsertion_only_at_the_same_levels(cat):
     got = codes(f, cat)
     assert "22849" not in got and "22852" not in got and "22840" in got  # re-placed L4-L5: new instrumentation
     report = validate(f, ["22849", "22612"], catalogue=cat)
-    [wrong] = [c for c in report.conclusions if c.codes == ("22849",) and c.rule == "BR-4"]
+    [wrong] = [c for c in report.conclusions if c.codes == ("22849",) and c.rule == "BR-04"]
     assert wrong.verdict == "wrong_code"
 
 
@@ -222,25 +222,25 @@ def test_bundling_rule_5_exploration_intent_decides(cat):
     assert codes(explore, cat) == ["22830"]
     report = validate(explore, ["22830", "22852"], catalogue=cat)
     [unbundle] = verdicts(report, "unbundle")
-    assert unbundle.codes == ("22852",) and unbundle.rule == "BR-5"
+    assert unbundle.codes == ("22852",) and unbundle.rule == "BR-05"
     removal = facts(approach="posterior", reasons=["hardware_failure"],
                     constructs=[construct("removed", ["L3", "L4", "L5"])],
                     procedures=[proc("exploration_of_fusion", ["L3", "L4", "L5"])])
     assert codes(removal, cat) == ["22852"]
-    assert [c.rule for c in verdicts(validate(removal, catalogue=cat), "coder_review")] == ["BR-5"]
+    assert [c.rule for c in verdicts(validate(removal, catalogue=cat), "coder_review")] == ["BR-05"]
 
 
 def test_bundling_rule_6_add_on_never_stands_alone(cat):
     report = validate(make_facts({}), ["22842"], catalogue=cat)
     [missing] = verdicts(report, "missing_primary")
-    assert missing.codes == ("22842",) and missing.rule == "BR-6"
+    assert missing.codes == ("22842",) and missing.rule == "BR-06"
     ok = validate(make_facts({}), ["22612", "22842"], catalogue=cat)
     assert not verdicts(ok, "missing_primary")
     assert not verdicts(validate(make_facts({}), ["22842", "63047"], catalogue=cat), "missing_primary")
     assert verdicts(validate(make_facts({}), ["22552", "22554"], catalogue=cat), "missing_primary")
     alone = facts(constructs=[construct("placed", ["L3", "L4", "L5"])])
     assert codes(alone, cat) == ["22842"]
-    assert [c.rule for c in verdicts(validate(alone, catalogue=cat), "missing_primary")] == ["BR-6"]
+    assert [c.rule for c in verdicts(validate(alone, catalogue=cat), "missing_primary")] == ["BR-06"]
     decompressed = facts(constructs=[construct("placed", ["L3", "L4", "L5"])],
                          procedures=[proc("decompression", ["L4"])])
     assert not verdicts(validate(decompressed, catalogue=cat), "missing_primary")
@@ -255,7 +255,7 @@ def test_bundling_rule_7_interspinous_not_with_fusion_at_the_same_level(cat):
     assert codes(fused, cat) == ["22612"]
     report = validate(fused, ["22612", "22869"], catalogue=cat)
     [unbundle] = verdicts(report, "unbundle")
-    assert unbundle.codes == ("22869",) and unbundle.rule == "BR-7"
+    assert unbundle.codes == ("22869",) and unbundle.rule == "BR-07"
     instrumented = facts(approach="posterior", instruments=[device],
                          constructs=[construct("placed", ["L4", "L5"])], procedures=[proc("decompression", ["L3"])])
     assert "22869" not in codes(instrumented, cat) and "22867" not in codes(instrumented, cat)
@@ -263,9 +263,11 @@ def test_bundling_rule_7_interspinous_not_with_fusion_at_the_same_level(cat):
     assert codes(elsewhere, cat) == ["22612", "22869"]
 
 
-def test_bundling_file_has_the_seven_rules(cat):
-    assert [r.id for r in cat.bundling] == [f"BR-{i}" for i in range(1, 8)]
-    assert len({r.check for r in cat.bundling}) == 7
+def test_bundling_file_has_the_twelve_rules_of_coding_md_and_the_code_choice_rules(cat):
+    ids = [r.id for r in cat.bundling]
+    assert ids[:12] == [f"BR-{i:02d}" for i in range(1, 13)]
+    assert {"CC-01", "CC-02", "CC-03", "MD-52", "MD-22", "DX-01"} <= set(ids)
+    assert len({r.check for r in cat.bundling}) == len(ids)
 
 
 # --------------------------------------------------------------------------- units and the dev-set conventions
@@ -476,8 +478,11 @@ def test_partial_removal_and_multiple_procedures(cat):
     f = removal_note(elements={"partial_removal": {"value": "S1 screws left"}},
                      procedures=[proc("hardware_removal", ["L3", "L4", "L5"]),
                                  proc("posterior_fusion", ["T10", "T11"])])
-    mods = {c.modifiers for c in verdicts(validate(f, catalogue=cat), "modifier_needed")}
-    assert ("52",) in mods and ("51",) in mods
+    report = validate(f, catalogue=cat)
+    mods = {c.modifiers for c in verdicts(report, "modifier_needed")}
+    assert ("51",) in mods and ("52",) not in mods  # 52 is disputed: coder review, never "needed" (MD-52)
+    [review] = [c for c in verdicts(report, "coder_review") if c.modifiers == ("52",)]
+    assert review.rule == "MD-52" and "coder" in review.message
 
 
 # --------------------------------------------------------------------------- MUE
@@ -524,3 +529,66 @@ def test_report_to_dict_round_numbers(cat):
     d = report.to_dict()
     assert d["note_id"] == "note" and d["billed"] == ["22852"] and d["suggested"] == ["22852"]
     assert d["table_version"] == cat.table.version
+
+
+# --------------------------------------------------------------------------- one model of the operation (issue 10 item 2)
+def test_one_vertebra_model_occiput_to_ilium():
+    from notechecker import vertebrae as V
+
+    assert V.ORDER[0] == "occiput" and V.ORDER[-1] == "ilium" and V.level_index("ilium") is None
+    assert V.sort_levels(["L5", "occiput", "ilium", "C1"]) == ("occiput", "C1", "L5")
+    assert V.interspace_region(("C7", "T1")) == "cervical"  # C7-T1 counts as cervical (22551)
+    assert V.interspace_region(("occiput", "C1")) == "occipitocervical"
+    assert V.interspaces(["L3", "L5"]) == (("L3", "L4"), ("L4", "L5"))
+    assert V.segments(["T10", "L2"]) == 5 and V.region_of("ilium") == "pelvis"
+
+
+def test_operation_reads_the_extractor_constructs_and_builds_only_missing_actions():
+    from notechecker.model import Operation, build_constructs
+
+    given = construct("removed", ["L3", "L4", "L5"])
+    f = facts(constructs=[given], instruments=[inst("pedicle_screw", "placed", ["L1", "L2", "L3"], 6),
+                                               inst("rod", "placed", ["L1", "L3"], 2),
+                                               inst("set_screw", "exchanged", ["L4", "L5"], 4)])
+    op = Operation(f)
+    [removed] = op.built("removed")
+    assert removed is f.constructs[0]  # never rebuilt
+    [placed] = op.built("placed")
+    assert placed.levels == ("L1", "L2", "L3") and "set_screw" not in placed.kinds
+    assert not [c for c in op.constructs if c.action == "exchanged"]
+    # exchanged hardware (re-tightened, re-seated) is neither removal nor placement (rule 11)
+    only_exchanged = build_constructs(f.instruments[2:], [], "posterior")
+    assert only_exchanged == []
+
+
+def test_code_plan_is_computed_once_per_check(cat, monkeypatch):
+    from notechecker import service
+    from notechecker.coding import billed, plan
+
+    calls = []
+    real = plan.build_plan
+
+    def counting(*a, **kw):
+        calls.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(billed, "build_plan", counting)
+    f = removal_note()
+    result = service.assemble(f, ["22852"], catalogue=cat)
+    assert len(calls) == 1 and result.suggested == ("22852",)
+    assert f.suggested_cpt == []  # code conclusions live in the result, never in the facts
+
+
+def test_one_assertion_table():
+    from notechecker.facts import ASSERTIONS
+    from notechecker.model import ASSERTION_ROLE, DOCUMENTED, NEGATING
+
+    assert set(ASSERTION_ROLE) == set(ASSERTIONS)
+    assert "possible" in DOCUMENTED and "possible" not in NEGATING and not DOCUMENTED & NEGATING
+    suspected = facts(approach="posterior", reasons=[{"value": "infection", "assertion": "possible"}],
+                      constructs=[construct("removed", ["L3", "L4", "L5"])])
+    # a suspected infection is a documented reason for coding (intent) as for scoring (RM-05)
+    from notechecker.scoring import score
+
+    [res] = score(suspected, ["22852"])
+    assert next(x for x in res.findings if x.item_id == "RM-05").status == "met"

@@ -5,6 +5,8 @@ Cases live in tests/fixtures/checklists/<checklist>.yaml; ids are
 """
 from __future__ import annotations
 
+import re
+
 import ast
 import sys
 from pathlib import Path
@@ -51,7 +53,7 @@ def test_item_case(catalogue, family, item_id, code, name, case):
     if expect == "met":
         assert finding.fix_hint == ""
     else:
-        assert finding.fix_hint.startswith("Please ")
+        assert finding.fix_hint.startswith(("Please ", "If "))
 
 
 def test_every_item_has_met_and_missing_cases(catalogue):
@@ -175,7 +177,39 @@ def test_scoring_imports_no_spacy():
     imported = {n.module or "" for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names}
     assert not any(m.startswith(("spacy", "medspacy", "notechecker.nlp")) for m in imported)
-    for dep in ("notechecker.coding", "notechecker.checklists"):
-        dep_src = (Path(__file__).resolve().parent.parent / dep.replace(".", "/")).with_suffix(".py").read_text()
-        assert "import spacy" not in dep_src and "notechecker.nlp" not in dep_src
+    root = Path(__file__).resolve().parent.parent / "notechecker"
+    deps = [root / "checklists.py", root / "model.py", root / "vertebrae.py", *sorted((root / "coding").glob("*.py"))]
+    for path in deps:
+        dep_src = path.read_text(encoding="utf-8")
+        assert "import spacy" not in dep_src and "notechecker.nlp" not in dep_src and "from .nlp" not in dep_src
     assert "scoring" in sys.modules["notechecker.scoring"].__name__
+
+
+_LUMBAR = re.compile(r"\b(?:L[1-5]|S1)\b|lumbar|retroperitoneal")
+
+
+def test_fix_hints_never_give_a_lumbar_example_on_a_cervical_note(catalogue):
+    """Issue 16 point 11: a cervical note's hints show cervical examples."""
+    cervical = make_facts({"levels": ["C5", "C6"], "approach": "anterior",
+                           "constructs": [{"action": "removed", "levels": ["C5", "C6"], "kinds": ["plate", "screw"]}]})
+    lumbar = make_facts({"levels": ["L3", "L4", "L5"]})
+    table = catalogue.table
+    lumbar_only = {c for c, info in table.codes.items()
+                   if set(info.select.get("region") or ()) and set(info.select["region"]) <= {"lumbar", "sacral"}
+                   or info.select["slot"] in ("interspinous", "pelvic_fixation", "unlisted")}
+    codes = [c for c in table.codes if c not in lumbar_only]  # every code a cervical note can carry
+    assert {"22855", "22852", "22551", "22845", "22853", "22600", "22830", "22856", "22510"} <= set(codes)
+    hints = {f.item_id: f.fix_hint for r in score(cervical, codes, catalogue) for f in r.findings if f.fix_hint}
+    assert hints, "the cervical note should have unmet items"
+    lumbar_hints = [i for i, h in hints.items() if _LUMBAR.search(h)]
+    assert not lumbar_hints, {i: hints[i] for i in lumbar_hints}
+    # the same items on a lumbar note keep their lumbar examples
+    lumbar_out = {f.item_id: f.fix_hint for r in score(lumbar, ["22852"], catalogue) for f in r.findings}
+    assert _LUMBAR.search(lumbar_out["RM-03"])
+
+
+def test_hints_that_decide_a_code_do_not_lead(catalogue):
+    """Issue 16 point 11: 'If X was done, document it; otherwise the note supports Y'."""
+    for item_id, other in (("IS-02", "22869"), ("RM-01", "22855"), ("PF-02", "22612"), ("VA-02", "22510")):
+        hint = catalogue.item(item_id).fix_hint
+        assert hint.startswith("If ") and "otherwise" in hint and other in hint, hint

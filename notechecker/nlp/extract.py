@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from .._extensions import note_text
+from ..model import build_constructs
 from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
@@ -522,92 +523,9 @@ class Extractor:
 
     # ------------------------------------------------------------- constructs
     def _constructs(self, instruments, procedures, approach) -> list[Construct]:
-        out = []
-        for action in ("removed", "placed", "reinserted"):
-            items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
-            if not items:
-                continue
-            kinds = sorted({i.kind for i in items if i.kind in SPINE_HARDWARE})
-            if not kinds and action == "placed":
-                continue
-            cement_only = set(kinds) <= {"bone_cement"}
-            lvls: set[str] = set()
-            for i in items:
-                lvls.update(i.levels)
-            if action in ("removed", "reinserted"):
-                # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
-                lvls.update(self._fallback_levels("removed", kinds, procedures))
-            if not lvls:
-                lvls = self._fallback_levels(action, kinds, procedures)
-            if not lvls and action == "removed":
-                # put back where it came out: a removal-and-reinsertion spans the same levels
-                lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
-            if not lvls and action == "removed":
-                lvls = {x for k in kinds for x in self._described.get(k, ())}
-            anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.anchors},
-                             key=lv.vertebra_index)
-            spanned = lv.sort_levels(lvls) if cement_only else lv.span(lvls)
-            out.append(Construct(
-                action=action, levels=tuple(spanned), anchor_levels=tuple(anchors), kinds=tuple(kinds),
-                approach=approach, segmental=self._segmental(items, anchors, spanned, kinds),
-                pelvic="ilium" in lvls, evidence=self._construct_evidence(items)))
-        return out
-
-    def _construct_evidence(self, items) -> tuple[Evidence, ...]:
-        """The sentences that name the construct's hardware, those naming levels first."""
-        seen, with_levels, without = set(), [], []
-        for i in items:
-            e = self._sentence_of(i.evidence)
-            if e.start in seen:
-                continue
-            seen.add(e.start)
-            (with_levels if i.levels else without).append(e)
-        return tuple((with_levels + without)[:8])
-
-    @staticmethod
-    def _fallback_levels(action: str, kinds, procedures) -> set[str]:
-        """Levels named by the procedures when the hardware sentences name none."""
-        if action == "removed":
-            wanted = {"hardware_removal", "reinsertion", "exploration_of_fusion"}
-        elif set(kinds) <= {"bone_cement"}:
-            wanted = {"kyphoplasty", "vertebroplasty"}
-        elif set(kinds) & {"artificial_disc"}:
-            wanted = {"disc_arthroplasty"}
-        elif set(kinds) & {"interspinous_device"}:
-            wanted = {"interspinous_device", "decompression"}
-        else:
-            wanted = {"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior", "interbody_fusion_lateral",
-                      "interbody_fusion", "posterior_fusion", "anterior_fusion", "instrumentation", "fusion",
-                      "discectomy", "corpectomy"}
-        out: set[str] = set()
-        for p in procedures:
-            if p.kind.split("@")[0] in wanted:
-                out.update(p.levels)
-        return out
-
-    @staticmethod
-    def _segmental(items, anchors, spanned, kinds) -> bool | None:
-        if any("harrington" in i.evidence.text.lower() or (i.brand or "").lower() == "harrington" for i in items):
-            return False
-        if not set(kinds) & {"rod", "pedicle_screw", "screw", "hook", "wire"}:
-            return None
-        if len(anchors) >= 3:
-            return True
-        n_vert = sum(1 for x in spanned if x != "ilium")
-        if len(anchors) == 2 and n_vert >= 2:
-            return False
-        counts = [i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count]
-        if counts:
-            total = max(counts)
-            if total >= 5:
-                return True
-            if total <= 4 and n_vert <= 2:
-                return False
-        if n_vert >= 3 and set(kinds) & {"pedicle_screw"}:
-            return True
-        if n_vert == 2:
-            return False
-        return None
+        """Constructs are grouped by the one operation model (notechecker/model.py)."""
+        return build_constructs(instruments, procedures, approach, described=self._described,
+                                sentence_of=self._sentence_of, asserted_only=False)
 
     # ---------------------------------------------------------------- reasons
     def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:

@@ -39,7 +39,6 @@ access_log = logging.getLogger("notechecker.web.access")
 DEFAULT_MAX_BYTES = 1_000_000
 #: Most codes one request may ask about.
 MAX_CODES = 25
-_CODE = re.compile(r"^\d{5}$")
 _NOTE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 #: Headers on every API response: the note's findings are PHI, never cache them.
@@ -88,7 +87,7 @@ class CheckRequest(BaseModel):
 
     text: StrictStr = Field(description="The operative note, as plain text.")
     codes: list[StrictStr] | None = Field(
-        default=None, description="CPT codes to check (5 digits each). Omit to check the codes the note supports.")
+        default=None, description="CPT codes to check (22852, 22852-59, 22853 x2). Omit to check the codes the note supports.")
     note_id: StrictStr = Field(default="note", description="An identifier echoed in the result (letters, digits, "
                                                             "._:- only; not the patient's name).")
 
@@ -108,9 +107,12 @@ class CheckRequest(BaseModel):
             raise ValueError("give at least one code, or leave 'codes' out to check the codes the note supports")
         if len(v) > MAX_CODES:
             raise ValueError(f"at most {MAX_CODES} codes per request")
+        from notechecker.coding import split_codes  # the one billed-code parser
+
         for i, code in enumerate(v):
-            if not _CODE.match(code.strip()):
-                raise ValueError(f"item {i} is not a 5-digit CPT code like '22852'")
+            tokens, bad = split_codes(code)
+            if bad or not tokens:
+                raise ValueError(f"item {i} is not a CPT code like '22852', '22852-59' or '22853 x2'")
         return [c.strip() for c in v]
 
     @field_validator("note_id")

@@ -1,0 +1,248 @@
+"""The bottom layer of coding: results, the plan being built, the per-note view and messages.
+
+Every family module (hardware, devices, fusion, ...) imports from here and nowhere
+else in the package, so the arrows point down: ``billed`` -> ``plan`` -> families ->
+``common`` -> ``model`` / ``vertebrae`` / ``checklists``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from notechecker.checklists import Catalogue, CodeTable, SafeLoader
+from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
+from notechecker.model import Operation
+from notechecker.vertebrae import interspaces, level_index
+
+
+# --------------------------------------------------------------------------- messages (data)
+class Messages:
+    """Message templates and verdict labels from ``patterns/codes/messages.yaml``.
+
+    Item ids and code numbers live in the templates, never in Python.
+    """
+
+    def __init__(self, data: dict[str, Any], source: str):
+        self.source = source
+        self.labels: dict[str, str] = dict(data.get("verdict_labels") or {})
+        self.templates: dict[str, str] = dict(data.get("messages") or {})
+        self.reasons: dict[str, str] = dict(data.get("reasons") or {})
+
+    def __call__(self, key: str, **kw: Any) -> str:
+        return self.templates[key].format(**kw).strip()
+
+    def reason(self, key: str, **kw: Any) -> str:
+        return self.reasons[key].format(**kw).strip()
+
+    def label(self, verdict: str) -> str:
+        return self.labels.get(verdict, verdict.replace("_", " "))
+
+
+def messages(cat: Catalogue) -> Messages:
+    """The catalogue's messages, loaded once per catalogue."""
+    m = cat.cache.get("coding_messages")
+    if m is None:
+        path = Path(cat.directory) / "codes" / "messages.yaml"
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
+        m = cat.cache["coding_messages"] = Messages(data, str(path))
+    return m
+
+
+_DEFAULT: dict[str, Messages] = {}
+
+
+def default_messages() -> Messages:
+    """Messages of the default patterns directory (loaded once per process and directory)."""
+    from notechecker.checklists import default_patterns_dir, load_catalogue
+
+    key = str(default_patterns_dir())
+    m = _DEFAULT.get(key)
+    if m is None:
+        m = _DEFAULT[key] = messages(load_catalogue())
+    return m
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Conclusion:
+    """One verdict about one or more codes, with the reasons and evidence behind it."""
+
+    codes: tuple[str, ...]
+    verdict: str  # one of checklists.VERDICTS (a stable machine token)
+    message: str
+    reasons: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    modifiers: tuple[str, ...] = ()
+    suggested: tuple[str, ...] = ()  # codes the note supports instead (wrong_code) or the expected ones
+    rule: str | None = None  # rule id, e.g. "BR-02"
+
+    @property
+    def label(self) -> str:
+        """The verdict in words a coder uses ("wrong code", "coder review")."""
+        return default_messages().label(self.verdict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"codes": list(self.codes), "verdict": self.verdict, "label": self.label, "message": self.message,
+                "reasons": list(self.reasons), "evidence": [e.to_dict() for e in self.evidence],
+                "modifiers": list(self.modifiers), "suggested": list(self.suggested), "rule": self.rule}
+
+
+@dataclass(frozen=True)
+class CodingReport:
+    """Suggested codes for a note and the conclusions about them (and about billed codes)."""
+
+    note_id: str
+    suggested: tuple[str, ...]
+    billed: tuple[str, ...] | None
+    conclusions: tuple[Conclusion, ...]
+    table_version: str
+
+    def by_verdict(self, verdict: str) -> list[Conclusion]:
+        return [c for c in self.conclusions if c.verdict == verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"note_id": self.note_id, "suggested": list(self.suggested),
+                "billed": None if self.billed is None else list(self.billed),
+                "conclusions": [c.to_dict() for c in self.conclusions], "table_version": self.table_version}
+
+
+@dataclass
+class Line:
+    code: str
+    units: int
+    reasons: list[str]
+    evidence: list[Evidence]
+    modifiers: list[str] = field(default_factory=list)
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass
+class Plan:
+    """The codes a note supports (lines) and what the rules concluded while choosing them."""
+
+    lines: list[Line] = field(default_factory=list)
+    dropped: list[Conclusion] = field(default_factory=list)  # codes a bundling rule removed
+    notes: list[Conclusion] = field(default_factory=list)  # coder_review / outside_scope / missing_primary
+    modifiers: list[Conclusion] = field(default_factory=list)
+    out_of_scope: Conclusion | None = None  # the note is not a spine operation
+    #: (code ranges, conclusion): billed codes in those ranges are inside a planned code (e.g. a
+    #: decompression inside 22867)
+    absorbed: list[tuple[tuple[tuple[str, str], ...], Conclusion]] = field(default_factory=list)
+
+    def add(self, code: str | None, units: int, reasons: list[str], evidence: Iterable[Evidence],
+            **kw: Any) -> Line | None:
+        if code is None or units <= 0:
+            return None
+        for line in self.lines:
+            if line.code == code:
+                line.units += units
+                line.reasons.extend(r for r in reasons if r not in line.reasons)
+                line.evidence.extend(evidence)
+                return line
+        line = Line(code=code, units=units, reasons=list(reasons), evidence=list(evidence), **kw)
+        self.lines.append(line)
+        return line
+
+    def remove(self, code: str) -> Line | None:
+        for i, line in enumerate(self.lines):
+            if line.code == code:
+                return self.lines.pop(i)
+        return None
+
+    def codes(self) -> set[str]:
+        return {ln.code for ln in self.lines}
+
+    def suggested(self) -> tuple[str, ...]:
+        return tuple(ln.code for ln in self.lines for _ in range(ln.units))
+
+
+# --------------------------------------------------------------------------- the per-note view
+class Note:
+    """What coding reads: the one operation model, the code table, the messages."""
+
+    def __init__(self, facts: Facts, catalogue: Catalogue):
+        self.facts, self.catalogue, self.table = facts, catalogue, catalogue.table
+        self.op = Operation(facts)
+        self.procs = self.op.procs
+        self.constructs = self.op.constructs
+        self.present_reasons = self.op.present_reasons
+        self.reason_values = self.op.reason_values
+        self.msg = messages(catalogue)
+
+    def rule(self, check: str):
+        return self.catalogue.rule(check)
+
+    def has(self, *kinds: str) -> bool:
+        return self.op.has(*kinds)
+
+    def procedures(self, kinds: Iterable[str]) -> list[Procedure]:
+        return self.op.procedures(kinds)
+
+    def instruments(self, action: str, kinds: Iterable[str]) -> list[Instrument]:
+        return self.op.instruments(action, kinds)
+
+    def built(self, action: str) -> list[Construct]:
+        return self.op.built(action)
+
+    def element(self, name: str) -> bool:
+        el = self.facts.elements.get(name)
+        return bool(el and el.present)
+
+    def element_evidence(self, name: str) -> tuple[Evidence, ...]:
+        el = self.facts.elements.get(name)
+        return el.evidence if el and el.present else ()
+
+    def approach(self, c: Construct) -> str | None:
+        """``anterior`` or ``posterior`` column for a construct: stated, hinted by its kinds, or the note's."""
+        groups = self.table.approaches
+        stated = c.approach
+        if stated is None:
+            kinds = set(c.kinds)
+            hinted = [side for side, hint in self.table.approach_hints.items() if kinds & hint]
+            if len(hinted) == 1:
+                return hinted[0]
+            stated = self.facts.approach
+        for side, members in groups.items():
+            if stated in members:
+                return side
+        return None
+
+    def proc_interspaces(self, kinds: Iterable[str]) -> tuple[tuple[str, str], ...]:
+        out: set[tuple[str, str]] = set()
+        for p in self.procedures(kinds):
+            out.update(interspaces(p.levels, p.interspaces))
+        return tuple(sorted(out, key=lambda x: level_index(x[0])))
+
+    def proc_evidence(self, kinds: Iterable[str]) -> list[Evidence]:
+        return [p.evidence for p in self.procedures(kinds)]
+
+    def regions(self) -> set[str]:
+        """Regions the note operates on (scope regions, else those of its levels)."""
+        from notechecker.vertebrae import region_of
+
+        if self.facts.scope.regions:
+            return set(self.facts.scope.regions)
+        return {r for r in (region_of(lv) for lv in self.facts.levels) if r}
+
+
+def review(plan: Plan, codes: Iterable[str | None], message: str, reasons: Iterable[str] = (),
+           evidence: Iterable[Evidence] = (), verdict: str = "coder_review", **kw: Any) -> None:
+    plan.notes.append(Conclusion(codes=tuple(c for c in codes if c), verdict=verdict, message=message,
+                                 reasons=tuple(reasons), evidence=tuple(evidence), **kw))
+
+
+def spine_levels_documented(note: Note) -> bool:
+    """Some vertebra is named for this operation (the note's levels, a procedure's or a construct's)."""
+    from notechecker.vertebrae import sort_levels
+
+    return bool(sort_levels(note.facts.levels)) or any(sort_levels(p.levels) for ps in note.procs.values() for p in ps) \
+        or any(sort_levels(c.levels) for c in note.constructs)
+
+
+def fusion_primary_documented(note: Note) -> bool:
+    """A fusion or another primary procedure (decompression, corpectomy ...) is documented."""
+    kinds = set().union(*note.table.techniques.values()) | set(note.table.out_of_scope_primaries)
+    return note.has(*kinds)

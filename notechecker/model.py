@@ -1,0 +1,227 @@
+"""One model of the operation: the constructs of this operation, built from facts.
+
+Pure (no spaCy): the extractor calls :func:`build_constructs` once per note to fill
+``Facts.constructs``; coding and scoring read :class:`Operation`, which groups the
+asserted procedures and the constructs once per note and never rebuilds them. When
+``Facts`` were built by hand without constructs, the same :func:`build_constructs`
+groups ``facts.instruments`` (one builder, never a second one).
+
+Instrument actions: ``removed``, ``placed`` and ``reinserted`` make constructs;
+``retained``, ``temporary``, ``mentioned`` and ``exchanged`` (set screws loosened and
+re-tightened, a rod re-seated in the same case: CODING.md rule 11) make none.
+
+The one assertion table of the project lives here too (:data:`ASSERTION_ROLE`).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
+from notechecker.vertebrae import ORDER, PELVIS, level_index, sort_levels, span
+
+__all__ = [
+    "ASSERTION_ROLE", "DOCUMENTED", "NEGATING", "CONSTRUCT_ACTIONS", "ANCHOR_KINDS", "SPINE_HARDWARE",
+    "build_constructs", "segmental", "Operation",
+]
+
+# --------------------------------------------------------------------------- assertions
+#: What each ConText assertion means for a conclusion, in one table:
+#: ``asserted`` (stated as so), ``uncertain`` (possible / suspected: documented, but
+#: the note hedges), ``denied`` (negated, hypothetical, a risk: it counts against),
+#: ``other`` (historical or a family member's: not this operation's fact).
+ASSERTION_ROLE: Mapping[str, str] = {
+    "present": "asserted", "possible": "uncertain",
+    "negated": "denied", "hypothetical": "denied", "risk": "denied",
+    "historical": "other", "family": "other",
+}
+#: Assertions under which a mention documents its fact (a suspected infection is a stated reason).
+DOCUMENTED = frozenset(a for a, r in ASSERTION_ROLE.items() if r in ("asserted", "uncertain"))
+#: Assertions that speak against the fact ("no infection", "if the rod is broken").
+NEGATING = frozenset(a for a, r in ASSERTION_ROLE.items() if r == "denied")
+
+# --------------------------------------------------------------------------- hardware vocabulary
+CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
+ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
+SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
+                            "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
+_ORDER = {v: i for i, v in enumerate(ORDER)}
+_REMOVAL_PROCS = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
+_FUSION_PROCS = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
+                           "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion", "anterior_fusion",
+                           "instrumentation", "fusion", "discectomy", "corpectomy"})
+
+
+def _span_with_pelvis(levels: Iterable[str]) -> tuple[str, ...]:
+    """The vertebrae spanned, ilium kept last; a span to the ilium runs at least through S1."""
+    levels = set(levels)
+    bones = span(levels)
+    if PELVIS not in levels:
+        return bones
+    if not bones:
+        return (PELVIS,)
+    if level_index(bones[-1]) < level_index("S1"):
+        bones = span(bones + ("S1",))
+    return bones + (PELVIS,)
+
+
+def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Procedure],
+                     asserted_only: bool = True) -> set[str]:
+    """Levels named by the procedures when the hardware sentences name none."""
+    kinds = set(kinds)
+    if action == "removed":
+        wanted = _REMOVAL_PROCS
+    elif kinds <= {"bone_cement"}:
+        wanted = frozenset({"kyphoplasty", "vertebroplasty"})
+    elif kinds & {"artificial_disc"}:
+        wanted = frozenset({"disc_arthroplasty"})
+    elif kinds & {"interspinous_device"}:
+        wanted = frozenset({"interspinous_device", "decompression"})
+    else:
+        wanted = _FUSION_PROCS
+    out: set[str] = set()
+    for p in procedures:
+        if p.kind.split("@")[0] in wanted and (p.assertion == "present" or not asserted_only):
+            out.update(p.levels)
+    return out
+
+
+def _segmental_of(items: list[Instrument], anchors: tuple[str, ...], spanned: tuple[str, ...],
+                  kinds: Iterable[str]) -> bool | None:
+    """Segmental per CODING.md (three or more anchors on different vertebrae), from what the note gives."""
+    kinds = set(kinds)
+    if any("harrington" in i.evidence.text.lower() or (i.brand or "").lower() == "harrington" for i in items):
+        return False
+    if not kinds & (ANCHOR_KINDS | {"rod"}):
+        return None
+    if len(anchors) >= 3:
+        return True
+    n_vert = sum(1 for x in spanned if x != PELVIS)
+    if len(anchors) == 2 and n_vert >= 2:
+        return False
+    counts = [i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count]
+    if counts:
+        total = max(counts)
+        if total >= 5:
+            return True
+        if total <= 4 and n_vert <= 2:
+            return False
+    if n_vert >= 3 and "pedicle_screw" in kinds:
+        return True
+    if n_vert == 2:
+        return False
+    return None
+
+
+def _construct_evidence(items: list[Instrument], sentence_of: Callable[[Evidence], Evidence] | None
+                        ) -> tuple[Evidence, ...]:
+    """The sentences that name the construct's hardware, those naming levels first."""
+    seen, with_levels, without = set(), [], []
+    for i in items:
+        e = sentence_of(i.evidence) if sentence_of else i.evidence
+        if e.start in seen:
+            continue
+        seen.add(e.start)
+        (with_levels if i.levels else without).append(e)
+    return tuple((with_levels + without)[:8])
+
+
+def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Procedure], approach: str | None, *,
+                     described: Mapping[str, Iterable[str]] | None = None,
+                     sentence_of: Callable[[Evidence], Evidence] | None = None,
+                     actions: Iterable[str] = CONSTRUCT_ACTIONS, asserted_only: bool = True) -> list[Construct]:
+    """Group this operation's hardware into one construct per action (removed, placed, reinserted).
+
+    ``described``: levels at which the note describes the old construct, per kind (used
+    only when a removal names no level); ``sentence_of``: widens an instrument's evidence
+    to its sentence. Instruments that are not asserted, and actions other than the
+    three construct actions (``exchanged``, ``retained`` ...), make no construct.
+    ``asserted_only``: drop instruments and procedures whose assertion is not ``present``
+    (the extractor has already decided what happened and passes False).
+    """
+    instruments = [i for i in instruments if i.assertion == "present" or not asserted_only]
+    procedures = list(procedures)
+    out = []
+    for action in actions:
+        items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
+        if not items:
+            continue
+        kinds = sorted({i.kind for i in items if i.kind in SPINE_HARDWARE})
+        if not kinds and action == "placed":
+            continue
+        cement_only = set(kinds) <= {"bone_cement"}  # also a removal of unnamed hardware: levels as named
+        lvls: set[str] = set()
+        for i in items:
+            lvls.update(i.levels)
+        if action in ("removed", "reinserted"):
+            # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
+            lvls.update(_fallback_levels("removed", kinds, procedures, asserted_only))
+        if not lvls:
+            lvls = _fallback_levels(action, kinds, procedures, asserted_only)
+        if not lvls and action == "removed":
+            # put back where it came out: a removal-and-reinsertion spans the same levels
+            lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
+        if not lvls and action == "removed" and described:
+            lvls = {x for k in kinds for x in described.get(k, ())}
+        anchors = tuple(sorted({x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER},
+                               key=_ORDER.__getitem__))
+        spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \
+            else _span_with_pelvis(lvls)
+        out.append(Construct(
+            action=action, levels=tuple(spanned), anchor_levels=tuple(anchors), kinds=tuple(kinds),
+            approach=approach, segmental=_segmental_of(items, anchors, spanned, kinds),
+            pelvic=PELVIS in lvls, evidence=_construct_evidence(items, sentence_of)))
+    return out
+
+
+def segmental(c: Construct) -> bool | None:
+    """Segmental per CODING.md: three or more anchors on different vertebrae (None: cannot tell)."""
+    if c.segmental is not None:
+        return c.segmental
+    anchors = sort_levels(c.anchor_levels)
+    if anchors:
+        return len(anchors) >= 3
+    if 0 < len(sort_levels(c.levels)) <= 2:
+        return False  # two vertebrae cannot hold three anchors on different vertebrae
+    return None
+
+
+class Operation:
+    """This operation as coding and scoring read it: asserted procedures and the constructs, once.
+
+    Constructs are ``facts.constructs``; an action the extractor left without a construct
+    (hand-built facts) is grouped from ``facts.instruments`` by :func:`build_constructs`.
+    Read-only: nothing here writes to the facts.
+    """
+
+    __slots__ = ("facts", "procs", "constructs", "present_reasons", "reason_values", "_by_action")
+
+    def __init__(self, facts: Facts):
+        self.facts = facts
+        self.procs: dict[str, list[Procedure]] = {}
+        for p in facts.procedures:
+            if p.assertion == "present":
+                self.procs.setdefault(p.kind, []).append(p)
+        have = [c for c in facts.constructs if c.action in CONSTRUCT_ACTIONS]
+        missing = [a for a in CONSTRUCT_ACTIONS if a not in {c.action for c in have}]
+        if missing:
+            have += build_constructs(facts.instruments, facts.procedures, facts.approach, actions=missing)
+        self.constructs: tuple[Construct, ...] = tuple(have)
+        self._by_action: dict[str, list[Construct]] = {}
+        for c in self.constructs:
+            self._by_action.setdefault(c.action, []).append(c)
+        self.present_reasons = [m for m in facts.reasons if m.assertion in DOCUMENTED]
+        self.reason_values = set(facts.removal_reasons) | {m.value for m in self.present_reasons}
+
+    def built(self, action: str) -> list[Construct]:
+        return list(self._by_action.get(action, ()))
+
+    def has(self, *kinds: str) -> bool:
+        return any(k in self.procs for k in kinds)
+
+    def procedures(self, kinds: Iterable[str]) -> list[Procedure]:
+        return [p for k in kinds for p in self.procs.get(k, ())]
+
+    def instruments(self, action: str, kinds: Iterable[str]) -> list[Instrument]:
+        kinds = set(kinds)
+        return [i for i in self.facts.instruments
+                if i.action == action and i.assertion == "present" and i.kind in kinds]

@@ -60,8 +60,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from .errors import InputError, NoteCheckerError
 from .guard import NOTE_TIMEOUT
-from .io import (MAX_CHARS, byte_cap, check_length, decode, iter_note_paths, open_regular, read_capped, read_note,
-                 too_many_bytes)
+from .io import (MAX_CHARS, byte_cap, check_length, decode, iter_note_paths, open_regular, read_note,
+                 repair_surrogates, too_many_bytes)
 
 log = logging.getLogger("notechecker.batch")
 
@@ -133,17 +133,6 @@ class Task:
 
 def _error_task(note_id: str, source: str, exc: InputError, meta: dict | None = None) -> Task:
     return Task(note_id=note_id, source=source, error_code=exc.code, error=exc.message, **(meta or {}))
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def repair_surrogates(text: str) -> tuple[str, int]:
-    """Lone surrogates (not Unicode text: no encoder writes them) replaced by U+FFFD, one for one,
-    so offsets are kept; and how many there were."""
-    if not _SURROGATE.search(text):
-        return text, 0
-    return _SURROGATE.subn("\ufffd", text)
 
 
 def _cell_str(value: Any) -> str:
@@ -254,6 +243,11 @@ def _resolve(header: list[str], name: str | None, defaults: tuple[str, ...]) -> 
     return None, bool(name)
 
 
+#: What a header cell looks like (so a table without a header, whose first row holds a note,
+#: a name or a date, is not quoted in a message).
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,39}$")
+
+
 class _TableRows:
     """Maps the rows of one table to tasks: column lookup, ids, text decoding, metadata."""
 
@@ -285,10 +279,13 @@ class _TableRows:
         """E302 naming the table and how many columns its header has, never their values: a table
         without a header has a data row (a patient's name, a note) where the header should be."""
         if self.text_col is None:
-            n = len(self.header or [])
-            return InputError("E302", f"{self.label}: no text column {self.columns.text!r} among the header's {n} "
-                                      f"column(s) (row 1); give the table a header row, or name the text column "
-                                      f"with --text-column")
+            header = self.header or []
+            if header and all(isinstance(h, str) and _COLUMN_NAME.match(h) for h in header):
+                shown = f"columns: {', '.join(repr(h) for h in header[:20])}"
+            else:  # some cell is not a column name: maybe a data row; never show it
+                shown = f"{len(header)} columns, not all of them names; is the header row missing?"
+            return InputError("E302", f"{self.label}: no text column {self.columns.text!r} ({shown}); "
+                                      f"name it with --text-column")
         return None
 
     def task(self, n: int, row: dict[str, Any], where: str = "row") -> Task:
@@ -379,7 +376,7 @@ def _csv_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iter
         fh.seek(0)
         encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
         text = _io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
-        csv.field_size_limit(byte_cap(max_chars) + 1)
+        csv.field_size_limit(2 * byte_cap(max_chars) + 1)  # a longer cell is E104 by its row, checked below
         rows = csv.reader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", strict=True)
         try:
             header = next(rows, None)

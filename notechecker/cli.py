@@ -33,12 +33,29 @@ def _usage(msg: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+from .guard import NOTE_TIMEOUT  # noqa: E402 - both light (standard library only)
+from .io import MAX_CHARS  # noqa: E402
+
+MAX_CHARS_HELP = "Longest note checked, in characters; a longer one is refused (E104), never cut."
+
+
+def _max_chars_option():
+    return typer.Option(MAX_CHARS, "--max-chars", min=1, help=MAX_CHARS_HELP)
+
+
+def _note_timeout_option():
+    return typer.Option(NOTE_TIMEOUT, "--note-timeout", min=0.0,
+                        help="Seconds one note may take; a note over it becomes an error (E204) and the others "
+                             "go on. 0: no time budget.")
+
+
 # --------------------------------------------------------------------------- extract
 @app.command()
 def extract(
     paths: List[Path] = typer.Argument(..., help="Note files (.txt) or folders of them (searched recursively)."),
     output: Path = typer.Option(..., "-o", "--output", help="JSON Lines file to write, one facts object per note."),
     detail: bool = typer.Option(True, help="Include evidence and detail beyond the facts contract."),
+    max_chars: int = _max_chars_option(),
 ):
     """Extract the facts of each note (facts contract, ../shared/eval/FACTS.md)."""
     from .api import load
@@ -51,7 +68,7 @@ def extract(
     with atomic_writer(output) as fh:
         for path in iter_note_paths(paths):
             try:
-                note = read_note(path)
+                note = read_note(path, max_chars=max_chars)
             except InputError as exc:
                 n_bad += 1
                 _err(f"error: {exc}")
@@ -87,6 +104,7 @@ def check(
     fail_on: str = typer.Option("error", "--fail-on", help="Exit 1 when a finding or code problem reaches this "
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
+    max_chars: int = _max_chars_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
     if fmt not in ("text", "json"):
@@ -94,7 +112,7 @@ def check(
     if fail_on not in FAIL_ON:
         raise _usage(f"--fail-on must be error, warning or never, not {fail_on!r}")
     from .errors import InputError
-    from .io import decode, read_note
+    from .io import byte_cap, check_length, decode, read_capped, read_note
     from .service import check as check_note, split_codes
 
     codes = ", ".join(code) if code else None
@@ -105,11 +123,13 @@ def check(
                          f"expected e.g. 22852, 22852-59, 22853 x2")
     try:
         if note == "-":
-            text, _enc, warning = decode(sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer")
-                                         else sys.stdin.read().encode("utf-8", "surrogateescape"), "<stdin>")
+            data = (read_capped(sys.stdin.buffer, byte_cap(max_chars), "<stdin>", max_chars)
+                    if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape"))
+            text, _enc, warning = decode(data, "<stdin>")
+            check_length(text, "<stdin>", max_chars)
             nid = note_id or "stdin"
         else:
-            nt = read_note(note, note_id)
+            nt = read_note(note, note_id, max_chars=max_chars)
             text, warning, nid = nt.text, nt.warning, nt.note_id
     except InputError as exc:
         raise _usage(str(exc)) from None
@@ -211,6 +231,8 @@ def scan(
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted scan from its checkpoint "
                                                         "(RESULTS.ext.partial/); same inputs and options."),
     chunk_size: int = typer.Option(32, "--chunk-size", min=1, help="Notes per chunk (checkpointed unit)."),
+    note_timeout: float = _note_timeout_option(),
+    max_chars: int = _max_chars_option(),
 ):
     """Check a batch of notes; write findings, notes and codes tables.
 
@@ -236,6 +258,7 @@ def scan(
     try:
         summary = run(inputs, output, columns=cols, workers=workers, chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
+                      note_timeout=note_timeout or None, max_chars=max_chars,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"))
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
@@ -342,11 +365,18 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (localhost by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port."),
+    allowed_host: Optional[List[str]] = typer.Option(
+        None, "--allowed-host", help="Another host name the service answers to (besides localhost, 127.0.0.1, "
+                                     "[::1] and --host); requests naming any other Host get 421."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes checking notes in parallel."),
+    note_timeout: float = _note_timeout_option(),
+    max_chars: int = _max_chars_option(),
 ):
     """Serve the one-page note checker in a browser."""
     from .web.server import run as run_server
 
-    run_server(host=host, port=port)
+    run_server(host=host, port=port, allowed_hosts=tuple(allowed_host or ()), workers=workers,
+               note_timeout=note_timeout or None, max_chars=max_chars)
 
 
 @app.command()

@@ -102,6 +102,17 @@ def _check_text(text: str, source: str) -> str:
     return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_surrogates(text: str) -> tuple[str, int]:
+    """Lone surrogates (not Unicode text: no encoder writes them) replaced by U+FFFD, one for one,
+    so offsets are kept; and how many there were."""
+    if not _SURROGATE.search(text):
+        return text, 0
+    return _SURROGATE.subn("\ufffd", text)
+
+
 def byte_cap(max_chars: int = MAX_CHARS) -> int:
     """Most bytes a note of ``max_chars`` characters can take (4 a character, plus a byte-order mark)."""
     return 4 * max_chars + 4

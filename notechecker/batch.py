@@ -742,7 +742,6 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
     jobs: dict[int, _Job] = {}
     ids = itertools.count()
     window: deque[_Job] = deque()
-    limit = budget if budget is not None else float("inf")
 
     def dispatch(job: _Job) -> None:
         w = min(pool, key=lambda w: len(w.jobs))
@@ -770,10 +769,21 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
         for p in pending:
             dispatch(p)
 
+    def limit_of(w: guard.Worker) -> float:
+        """Seconds the worker's current note (or whole chunk, run at once) may take."""
+        if budget is None:
+            return float("inf")
+        jid, k = w.current()
+        job = jobs.get(jid)
+        if job is None:
+            return budget
+        tasks = [job.chunk[k]] if job.single else job.chunk
+        return guard.allowance(budget, sum(len(t.text or "") for t in tasks))
+
     def pump() -> None:
         busy = [w for w in pool if w.jobs]
         now = _time.monotonic()
-        left = [limit - (now - w.since) for w in busy if w.since is not None]
+        left = [limit_of(w) - (now - w.since) for w in busy if w.since is not None]
         timeout = max(0.0, min(left)) + 0.01 if left and min(left) != float("inf") else None
         for w in guard.wait(busy, timeout):
             kind, jid, value = w.receive()
@@ -789,9 +799,12 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
                 raise RuntimeError(f"a scan worker failed: {value}")
         now = _time.monotonic()
         for w in list(pool):
-            if w.jobs and w.overrun(limit, now):
-                replace(w, "E204", f"checking took longer than the time budget for one note ({limit:g} s, "
-                                   f"--note-timeout); it was stopped and not checked")
+            if w.jobs and w.since is not None and now - w.since > limit_of(w):
+                single = (jobs.get(w.current()[0]) or _Job([])).single
+                seconds = limit_of(w)
+                replace(w, "E204", f"checking took longer than its time budget ({seconds:.0f} s: --note-timeout "
+                                   f"{budget:g} s plus {guard.SECONDS_PER_CHAR * 1e4:g} s per 10,000 characters); "
+                                   f"it was stopped and not checked" if single else "")
 
     chunks = iter(chunks)
     done = False

@@ -23,8 +23,16 @@ import sys
 import time
 from typing import Any, Callable
 
-#: Default time budget for checking one note, in seconds (``--note-timeout``).
+#: Default time budget for checking one note, in seconds (``--note-timeout``) ...
 NOTE_TIMEOUT = 60.0
+#: ... plus this much a character: checking time grows with length (a 2,000,000-character note
+#: is given 60 + 200 s); a pathological note (cost growing faster than its length) still overruns.
+SECONDS_PER_CHAR = 1e-4
+
+
+def allowance(budget: float, chars: int) -> float:
+    """Seconds a note (or a chunk) of ``chars`` characters may take under a ``budget`` of seconds."""
+    return budget + SECONDS_PER_CHAR * chars
 _PR_SET_PDEATHSIG = 1
 
 

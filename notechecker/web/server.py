@@ -416,13 +416,14 @@ class CheckPool:
     def run(self, payload: tuple) -> tuple:
         w = self.idle.get()
         try:
-            deadline = time.monotonic() + self.timeout if self.timeout else None
+            seconds = self.guard.allowance(self.timeout, len(payload[0])) if self.timeout else None
+            deadline = time.monotonic() + seconds if seconds else None
             try:
                 w.send(0, payload)
                 while True:
                     left = 1.0 if deadline is None else deadline - time.monotonic()
                     if left <= 0:
-                        raise BudgetExceeded()
+                        raise BudgetExceeded(seconds)
                     if w.conn.poll(left):
                         kind, _job, value = w.receive()
                         if kind == "done":
@@ -570,9 +571,10 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
                     outcome = _check_job(job, lambda _k: None)
             else:
                 outcome = pool.run(job)
-        except BudgetExceeded:
-            log.error("check stopped: over the time budget of %s s", note_timeout)
-            return _error(503, "NC608", Errors.NC608.format(seconds=note_timeout or 0))
+        except BudgetExceeded as exc:
+            seconds = exc.args[0] if exc.args else note_timeout
+            log.error("check stopped: over its time budget of %.0f s", seconds)
+            return _error(503, "NC608", Errors.NC608.format(seconds=round(seconds)))
         except WorkerDied:
             log.error("check failed: the worker process died")
             return _error(500, "NC699", Errors.NC699.format(kind="worker process died"))

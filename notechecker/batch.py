@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as _dt
+import functools
 import hashlib
 import io as _io
 import itertools
@@ -603,13 +604,46 @@ def _error_rows(t: Task, code: str | None = None, message: str | None = None) ->
     return {"findings": [], "codes": [], "notes": [note]}
 
 
-_CREDENTIALS = re.compile(r"(?:,?\s*\b(?:M\.?D|D\.?O|Ph\.?D|MBBS|FACS|FRCSC?|FAAOS)\b\.?)+\s*$", re.IGNORECASE)
-_DOCTOR = re.compile(r"^\s*(?:Dr\.?|Doctor)\s+", re.IGNORECASE)
+@functools.lru_cache(maxsize=None)
+def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """(titles before a name, credentials after it) from ``patterns/surgeon_names.yaml``."""
+    import yaml
+
+    from .checklists import default_patterns_dir
+    from .errors import PatternError
+
+    path = default_patterns_dir() / "surgeon_names.yaml"
+    if not path.is_file():  # a patterns folder of its own without this file: the packaged one
+        import importlib.resources
+
+        with contextlib.suppress(ModuleNotFoundError):
+            path = Path(str(importlib.resources.files("notechecker.patterns") / "surgeon_names.yaml"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PatternError("E001", f"{path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise PatternError("E002", f"{path}: not valid YAML: {exc}") from None
+    found = []
+    for key in ("titles", "credentials"):
+        entries = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, str) and e for e in entries):
+            raise PatternError("E010", f"{path}: {key}: expected a list of regular expression strings")
+        for i, e in enumerate(entries):
+            try:
+                re.compile(e)
+            except re.error as exc:
+                raise PatternError("E010", f"{path}: {key}[{i}]: not a regular expression ({exc})") from None
+        found.append("|".join(entries))
+    titles, credentials = found
+    return (re.compile(rf"^\s*(?:{titles})\s+", re.IGNORECASE),
+            re.compile(rf"(?:,?\s*\b(?:{credentials})\b\.?)+\s*$", re.IGNORECASE))
 
 
 def surgeon_name(value: str) -> str:
     """"CYRUS BLEVINGTON, M.D." and "Dr. Cyrus Blevington, MD" -> "Cyrus Blevington" (one group per surgeon)."""
-    name = _CREDENTIALS.sub("", _DOCTOR.sub("", value.split(";")[0])).strip(" ,.")
+    doctor, credentials = _name_patterns()
+    name = credentials.sub("", doctor.sub("", value.split(";")[0])).strip(" ,.")
     return name.title() if name.isupper() else name
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import importlib.resources
 import ipaddress
+import json
 import logging
 import queue
 import re
@@ -39,7 +40,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from notechecker import __version__
@@ -363,15 +364,24 @@ def _init_web_worker() -> None:
     load_catalogue()
 
 
+def _render(payload: dict) -> bytes:
+    """JSON bytes as starlette's JSONResponse renders them."""
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
 def _check_job(payload: tuple, tick) -> tuple:
-    """Check one note (in a worker process or in this one): ``("ok", result dict)``, ``("value", safe
-    detail)`` for a ValueError, or ``("crash", exception type, traceback without messages)``."""
+    """Check one note (in a worker process or in this one): ``("ok", JSON bytes of the result)``
+    (encoded here, off the server's event loop), ``("value", safe detail)`` for a ValueError, or
+    ``("crash", exception type, traceback without messages)``."""
     from notechecker import service
 
-    text, codes, note_id = payload
+    text, codes, note_id, warnings = payload
     tick(0)
     try:
-        return "ok", service.check(text, codes=codes, note_id=note_id).to_dict()
+        result = service.check(text, codes=codes, note_id=note_id).to_dict()
+        if warnings:
+            result["warnings"] = [*result.get("warnings", []), *warnings]
+        return "ok", _render(result)
     except ValueError as exc:
         return "value", _safe_detail(exc, text)
     except Exception as exc:  # noqa: BLE001 - answered with JSON, logged without the note
@@ -563,7 +573,9 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
             check_length(text, "text", max_chars)
         except InputError as exc:
             return _error(413, exc.code, exc.message)
-        job = (text, body.codes, body.note_id)
+        said = [f"text: {repaired} lone surrogate(s) (invalid Unicode) replaced by U+FFFD; offsets unchanged"] \
+            if repaired else []
+        job = (text, body.codes, body.note_id, said)
         pool = get_pool()
         try:
             if pool is None:
@@ -584,11 +596,7 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
             kind = "ValueError" if outcome[0] == "value" else outcome[1]
             log.error("check failed: %s\n%s", kind, outcome[2] if outcome[0] == "crash" else "")
             return _error(500, "NC699", Errors.NC699.format(kind=kind))
-        payload = outcome[1]
-        if repaired:
-            payload["warnings"] = [*payload.get("warnings", []), f"text: {repaired} lone surrogate(s) (invalid "
-                                   f"Unicode) replaced by U+FFFD; offsets unchanged"]
-        return JSONResponse(payload, headers=NO_STORE)
+        return Response(outcome[1], media_type="application/json", headers=NO_STORE)
 
     app.add_middleware(AccessLog)
     app.add_middleware(BodyLimit, max_bytes=max_bytes)

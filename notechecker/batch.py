@@ -21,14 +21,25 @@ checklist covers; ``code_problems`` counts coding conclusions other than
 codes lists are space-separated, one entry per unit (``22853 22853``).
 
 Bad inputs (each an error row with a code, or a processed row with a warning):
-E101 empty or blank, E102 bad byte-order mark, E103 binary, E104 too long, E105-E108
-unreadable (directory, permission, missing or broken link, I/O), E109 folder that cannot
-be listed, E110 folder without ``.txt`` notes, E201/E202 checking failed, E301-E306 table
-problems (type, text column, malformed row, no rows, unreadable file, non-text cell).
-Text that is not UTF-8 is decoded as UTF-16 (byte-order mark or not) or cp1252 with a
-warning. Notes longer than :data:`MAX_CHARS` characters are refused (E104), not cut:
-checking time grows faster than length (1 s for 100 000 characters, 90 s for a million),
-and a truncated note would show items as missing that are documented further on.
+E101 empty or blank, E102 bad byte-order mark, E103 binary (NUL bytes anywhere), E104 too long,
+E105-E108 unreadable (directory or other file that is not a regular file, such as a FIFO or a
+device; permission; missing or broken link; I/O), E109 folder that cannot be listed, E110
+folder without ``.txt`` notes, E201/E202 checking failed (E202: the worker died), E204 over
+the time budget, E301-E306 table problems (type, text column, malformed row, no rows,
+unreadable file or Parquet row group, non-text cell). Text that is not UTF-8 is decoded as
+UTF-16 or UTF-32 (byte-order mark), UTF-16 without one, or cp1252 with a warning; lone
+surrogates in table text are replaced by U+FFFD (same offsets) with a warning. A CSV whose
+quoting breaks (an unclosed quote) gives an E303 row naming the row, and the rest of that
+file is not read: past the break, rows cannot be told apart from fragments of notes.
+Notes longer than :data:`MAX_CHARS` characters (``--max-chars``, the limit of every
+command) are refused (E104), not cut: a truncated note would show items as missing that
+are documented further on. Messages name the input, row and column, never cell contents.
+
+Time budget: with ``note_timeout`` (``--note-timeout``, default 60 s plus 1 s per 10,000
+characters) notes are checked in worker processes (one fork per scan, not per note); a
+note over its budget is stopped and becomes an E204 row, the others go on. Workers die
+with the scan (``--workers``, kill -9, SIGTERM). CSV tables escape cells that a
+spreadsheet would run as formulas (``=``, ``+``, ``-``, ``@``, tab, CR) with a leading ``'``.
 
 Crash safety: with an output, finished chunks go to a checkpoint folder
 ``RESULTS.ext.partial/`` (``manifest.json`` plus one ``chunk-NNNNNN.json`` per chunk, each
@@ -36,7 +47,10 @@ written to a temporary file, fsynced and renamed). The three tables are written 
 temporary files and renamed at the end, then the checkpoint is removed. ``resume=True``
 (``scan --resume``) replays the finished chunks and checks the rest; the tables are
 byte-identical to those of an uninterrupted run. A resume whose inputs, options,
-notechecker version or patterns differ from the manifest is refused (E402).
+notechecker version or patterns differ from the manifest is refused (E402). Each chunk
+carries a checksum of its content: a damaged chunk is said and its notes checked again.
+While a run writes an output, the output is locked (``.RESULTS.ext.lock``, ``fcntl``): a
+second run to it is refused (E404) and touches nothing of the first.
 """
 from __future__ import annotations
 

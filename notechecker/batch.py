@@ -900,8 +900,11 @@ def arrow_schema(table: str):
     return pa.schema([pa.field(c, typ(c)) for c in TABLES[table]])
 
 
-#: A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+#: A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection");
+#: such a cell is written with a leading ``'``, and so is one starting with ``'`` (so that
+#: :func:`read_table` can take exactly the added quote off again).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED = re.compile(r"^'[=+\-@\t\r']")
 
 
 def _csv_value(v: Any) -> Any:
@@ -909,7 +912,7 @@ def _csv_value(v: Any) -> Any:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
+    if isinstance(v, str) and v.startswith((*_FORMULA_START, "'")):
         return "'" + v  # shown as text, never run as a formula (as the Excel workbook does)
     return v
 
@@ -1418,7 +1421,12 @@ def read_table(path: str | os.PathLike):
     if ext == ".parquet":
         return pd.read_parquet(p, dtype_backend="numpy_nullable")
     if ext == ".csv":
-        return pd.read_csv(p, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+        for c in frame.columns:  # the values as checked: the quote added against formulas taken off
+            escaped = frame[c].str.match(_ESCAPED.pattern)
+            if escaped.any():
+                frame[c] = frame[c].where(~escaped, frame[c].str[1:])
+        return frame
     if ext == ".jsonl":
         return pd.read_json(p, lines=True, dtype=False)
     raise ValueError(f"{p}: not a results table (.parquet, .csv, .jsonl)")

@@ -453,7 +453,8 @@ def test_csv_tables_escape_formula_cells(tmp_path):
     t = tmp_path / "f.jsonl"
     rows = [{"note_id": "f1", "text": sample("sn08"), "surgeon": '=HYPERLINK("http://x.invalid","x")',
              "site": "@SUM(A1)"},
-            {"note_id": "-f2", "text": sample("sn06"), "surgeon": "+1", "site": "-2+3"}]
+            {"note_id": "-f2", "text": sample("sn06"), "surgeon": "+1", "site": "-2+3"},
+            {"note_id": "f3", "text": sample("sn06"), "surgeon": "'quoted", "site": "plain"}]
     t.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "r.csv"
     run([t], out)
@@ -462,8 +463,14 @@ def test_csv_tables_escape_formula_cells(tmp_path):
             for row in csv.reader(fh):
                 for cell in row:
                     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (name, cell)
-    notes = read_table(output_paths(out)["notes"]).set_index("note_id")
-    assert notes.loc["f1", "surgeon"] == "'" + rows[0]["surgeon"] and notes.loc["'-f2", "site"] == "'-2+3"
+    with open(output_paths(out)["notes"], encoding="utf-8", newline="") as fh:
+        raw = {r["note_id"]: r for r in csv.DictReader(fh)}
+    assert raw["f1"]["surgeon"] == "'" + rows[0]["surgeon"] and raw["'-f2"]["site"] == "'-2+3"
+    notes = read_table(output_paths(out)["notes"]).set_index("note_id")  # read back as checked
+    assert notes.loc["f1", "surgeon"] == rows[0]["surgeon"] and notes.loc["-f2", "site"] == "-2+3"
+    assert notes.loc["f1", "site"] == "@SUM(A1)" and notes.loc["-f2", "surgeon"] == "+1"
+    assert raw["f3"]["surgeon"] == "''quoted" and notes.loc["f3", "surgeon"] == "'quoted"  # round trip
+    assert raw["f3"]["site"] == notes.loc["f3", "site"] == "plain"
 
 
 # --------------------------------------------------------------------------- 10 web guard, one limit

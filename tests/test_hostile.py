@@ -165,14 +165,23 @@ def test_fifo_and_dev_zero_are_error_rows_and_nothing_hangs(tmp_path):
         assert "[E105]" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
-def test_byte_cap_is_enforced_while_reading(tmp_path, monkeypatch):
-    """stat() says small, the file is large (it grew, or stat lies): reading stops at the cap."""
+def test_byte_cap_is_enforced_while_reading(tmp_path):
+    """Reading stops at the cap (stat is not trusted); a JSONL line over it is one E104 row, the next is read."""
     from notechecker import io as nio
 
     p = tmp_path / "grows.txt"
     p.write_text("x" * 5000, encoding="utf-8")
     with pytest.raises(nio.InputError, match=r"\[E104\].*over 404 bytes"):
         nio.read_note(p, max_chars=100)
+    t = tmp_path / "t.jsonl"
+    with open(t, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"note_id": "big", "text": "y" * 100_000}) + "\n")
+        fh.write(json.dumps({"note_id": "ok", "text": sample("sn08")[:1500]}) + "\n")
+    out = tmp_path / "r.csv"
+    run([t], out, max_chars=2000)
+    notes = notes_table(out)
+    assert notes.loc["t.jsonl:1", "error_code"] == "E104" and "t.jsonl line 1" in notes.loc["t.jsonl:1", "error"]
+    assert notes.loc["ok", "error_code"] == ""
 
 
 # --------------------------------------------------------------------------- 3 no cell contents in messages

@@ -565,15 +565,36 @@ def _join(codes: Iterable[str]) -> str:
     return " ".join(codes)
 
 
-def check_tasks(tasks: list[Task], redact_evidence: bool = False) -> list[dict[str, list[dict]]]:
+def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable[[int], None] | None = None,
+                skip: dict[int, dict] | None = None) -> list[dict[str, list[dict]]]:
     """Rows ``{"findings": [...], "codes": [...], "notes": [...]}`` per task, in order.
 
     Runs in the main process or a worker; a note the pipeline fails on becomes an error row.
+    With ``tick``, notes are checked one at a time and ``tick(k)`` is called before note ``k``
+    (a worker tells its parent, which times each note); ``skip`` maps positions to the rows to
+    give instead (notes that overran their budget or killed a worker).
     """
     from .api import load
     from .service import check_many
 
     pipeline = load()
+    if tick is not None:  # as fast as nlp.pipe batches for these rule-based components
+        out = []
+        for k, t in enumerate(tasks):
+            tick(k)
+            if skip and k in skip:
+                out.append(skip[k])
+                continue
+            if t.text is None:
+                out.append(_error_rows(t))
+                continue
+            try:
+                result = next(iter(check_many([(t.note_id, t.text, t.codes or "")], pipeline=pipeline,
+                                              strict=False)))
+            except Exception as exc:
+                result = _failure(exc)
+            out.append(_rows(t, result, redact_evidence))
+        return out
     todo = [(t.note_id, t.text, t.codes or "") for t in tasks if t.text is not None]
     try:
         results = list(check_many(todo, pipeline=pipeline, strict=False))
@@ -728,17 +749,10 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
 
 
 def _chunk_job(payload: tuple, tick: Callable[[int], None]) -> tuple[list, bytes | None]:
-    """Worker side: one chunk, all at once (one tick), or note by note (a tick before each) with
-    the notes in ``skip`` given their error rows instead (they overran the budget, or killed a worker)."""
-    tasks, redact, encode, single, skip = payload
-    if single:
-        rows = []
-        for k, t in enumerate(tasks):
-            tick(k)
-            rows.append(skip[k] if k in skip else check_tasks([t], redact)[0])
-    else:
-        tick(0)
-        rows = check_tasks(tasks, redact)
+    """Worker side: one chunk, note by note with a tick before each, the notes in ``skip`` given
+    their error rows instead (they overran their budget, or killed a worker)."""
+    tasks, redact, encode, skip = payload
+    rows = check_tasks(tasks, redact, tick=tick, skip=skip)
     if encode:  # the chunk's checkpoint bytes, so the parent only writes them (the scan's serial part)
         data = _chunk_bytes(tasks, rows)
         return json.loads(data)["rows"], data
@@ -756,21 +770,22 @@ def _checksum(body: dict) -> str:
 
 
 class _Job:
-    __slots__ = ("chunk", "single", "skip", "result", "restarts")
+    __slots__ = ("chunk", "skip", "result", "restarts")
 
     def __init__(self, chunk: list[Task]):
-        self.chunk, self.single, self.skip, self.result, self.restarts = chunk, False, {}, None, 0
+        self.chunk, self.skip, self.result, self.restarts = chunk, {}, None, 0
 
 
 def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: bool = False,
              note_timeout: float | None = None) -> Iterator[tuple[list[Task], list, bytes | None]]:
     """(chunk, rows per task, checkpoint bytes or None) in input order.
 
-    With a time budget (``note_timeout`` seconds a note) or ``workers > 1``, chunks run in
-    worker processes (:mod:`notechecker.guard`) that die with this process. A chunk runs at
-    once; when it overruns the budget or its worker dies, it runs again note by note, and the
-    note that overruns (E204) or kills its worker (E202) becomes an error row; the others go on.
-    Without a budget and with one worker, chunks are checked in this process.
+    With a time budget (``note_timeout`` seconds a note, plus some a character) or ``workers > 1``,
+    chunks run in worker processes (:mod:`notechecker.guard`) that die with this process, note
+    by note, each note announced to this process, which times it. A note over its budget (E204)
+    or whose worker dies (E202) becomes an error row: the worker is replaced and its chunk sent
+    again with that note skipped; the others go on. Without a budget and with one worker,
+    chunks are checked in this process.
     """
     budget = note_timeout if note_timeout and note_timeout > 0 else None
     if workers <= 1 and budget is None:
@@ -795,7 +810,7 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
         w = min(pool, key=lambda w: len(w.jobs))
         jid = next(ids)
         jobs[jid] = job
-        w.send(jid, (job.chunk, redact, encode, job.single, job.skip))
+        w.send(jid, (job.chunk, redact, encode, job.skip))
 
     def replace(w: guard.Worker, code: str, problem: str) -> None:
         """Kill ``w`` (its note overran the budget, or it died), start another, send its jobs again."""
@@ -805,9 +820,7 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
         pool[pool.index(w)] = start()
         if pending:
             first = pending[0]
-            if not first.single:
-                first.single = True  # again note by note, to find the note
-            elif item is not None:
+            if item is not None:
                 t = first.chunk[item[1]]
                 first.skip[item[1]] = _error_rows(t, code, f"{t.source}: {problem}")
             else:  # died before its first tick
@@ -825,8 +838,7 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
         job = jobs.get(jid)
         if job is None:
             return budget
-        tasks = [job.chunk[k]] if job.single else job.chunk
-        return guard.allowance(budget, sum(len(t.text or "") for t in tasks))
+        return guard.allowance(budget, len(job.chunk[k].text or ""))
 
     def pump() -> None:
         busy = [w for w in pool if w.jobs]
@@ -848,11 +860,10 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
         now = _time.monotonic()
         for w in list(pool):
             if w.jobs and w.since is not None and now - w.since > limit_of(w):
-                single = (jobs.get(w.current()[0]) or _Job([])).single
                 seconds = limit_of(w)
                 replace(w, "E204", f"checking took longer than its time budget ({seconds:.0f} s: --note-timeout "
                                    f"{budget:g} s plus {guard.SECONDS_PER_CHAR * 1e4:g} s per 10,000 characters); "
-                                   f"it was stopped and not checked" if single else "")
+                                   f"it was stopped and not checked")
 
     chunks = iter(chunks)
     done = False

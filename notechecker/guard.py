@@ -48,10 +48,6 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
-class Interrupted(Exception):
-    """The handler in a worker raised KeyboardInterrupt (re-raised as such in the parent)."""
-
-
 def _child(conn, parent_pid: int, initializer: Callable[[], None] | None,
            handler: Callable[[Any, Callable[[int], None]], Any]) -> None:
     die_with_parent(parent_pid)
@@ -131,9 +127,6 @@ class Worker:
             self.item = None
             self.since = now if self.jobs else None
         return kind, job_id, value
-
-    def overrun(self, budget: float, now: float | None = None) -> bool:
-        return self.since is not None and (now or time.monotonic()) - self.since > budget
 
     def current(self) -> tuple[Any, int]:
         """(job id, item) being worked on: the last tick's, else item 0 of the oldest job."""

@@ -368,6 +368,36 @@ def test_workers_die_with_their_parent(sig, tmp_path):
     assert orphans == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_service_workers_die_with_the_server():
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "notechecker.web", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphans = [w for w in workers if _alive(w)]
+    for w in orphans:
+        os.kill(w, signal.SIGKILL)
+    assert orphans == []
+
+
 # --------------------------------------------------------------------------- 7 output lock
 def test_second_run_to_the_same_output_is_refused_and_touches_nothing(tmp_path):
     d = tmp_path / "in"

@@ -196,7 +196,7 @@ def normalize_date(value: Any) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- readers
-def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), max_chars: int = MAX_CHARS) -> Iterator[Task]:
+def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), *, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     """Tasks for every input, in input order (ids not yet made unique)."""
     for inp in inputs:
         if _is_frame(inp):
@@ -219,7 +219,7 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), max_chars: i
         elif kind is None:
             yield _txt_task(path, max_chars)
         else:
-            yield from _table_tasks(path, kind, columns, max_chars)
+            yield from _table_tasks(path, kind, columns, max_chars=max_chars)
 
 
 def _txt_task(path: Path, max_chars: int = MAX_CHARS) -> Task:
@@ -362,7 +362,7 @@ class _TableRows:
         return text, warning
 
 
-def _table_tasks(path: Path, kind: str, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
+def _table_tasks(path: Path, kind: str, columns: Columns, *, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     reader = {"csv": _csv_tasks, "parquet": _parquet_tasks, "jsonl": _jsonl_tasks}[kind]
     n = 0
     try:
@@ -1056,7 +1056,7 @@ def _patterns_digest() -> str:
     return h.hexdigest()
 
 
-def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str,
+def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str, *,
               max_chars: int = MAX_CHARS) -> dict[str, Any]:
     from . import __version__
 
@@ -1330,7 +1330,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
     ckpt, done = None, 0
     if paths:
         ckpt = _Checkpoint(checkpoint_dir(output))
-        manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower(), max_chars)
+        manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower(),
+                             max_chars=max_chars)
         if ckpt.exists() and not resume:
             raise CheckpointError("E401", f"{ckpt.dir}: an interrupted scan left its checkpoint here; resume it "
                                           f"(scan --resume) or delete the folder to start over")
@@ -1343,7 +1344,7 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
     summary = Summary(outputs=paths)
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
     total = count_inputs(inputs, columns) if progress else None
-    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, max_chars), warn_once), chunk_size)
+    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, max_chars=max_chars), warn_once), chunk_size)
     with contextlib.ExitStack() as stack:
         sink = _Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))

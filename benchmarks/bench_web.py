@@ -1,10 +1,12 @@
 """Warm ``POST /api/check`` latency through a real uvicorn server on 127.0.0.1.
 
     python benchmarks/bench_web.py [--note PATH] [--requests 200] [--warmup 20] [--codes 22852 ...]
+                                   [--clients 8] [--workers 2]
 
 Starts the app on a free loopback port in a thread, sends ``--warmup`` requests, then
-times ``--requests`` sequential requests over one keep-alive connection and prints
-p50 / p95 / p99 / max in milliseconds. The default note is a ~780-word dev note (three codes) when
+times ``--requests`` requests over keep-alive connections and prints p50 / p95 / p99 / max
+in milliseconds: sequential from one client, or with ``--clients N`` from N clients in
+parallel (each its own connection; ``--requests`` in all). The default note is a ~780-word dev note (three codes) when
 ``shared/eval/dev/notes`` sits beside the repository, else the longest sample note.
 A script, not a test: it asserts nothing.
 """
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--codes", nargs="*", default=None, help="Codes to check (default: suggested).")
+    parser.add_argument("--clients", type=int, default=1, help="Clients sending at once (default 1).")
+    parser.add_argument("--workers", type=int, default=None, help="Server worker processes (default: the app's).")
     args = parser.parse_args(argv)
 
     import httpx
@@ -58,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     t0 = time.perf_counter()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
+    try:
+        app = create_app(**({} if args.workers is None else {"workers": args.workers}))
+    except TypeError:  # an app without worker processes (older versions)
+        app = create_app()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -70,17 +78,35 @@ def main(argv: list[str] | None = None) -> int:
     startup = time.perf_counter() - t0
 
     times: list[float] = []
+    lock = threading.Lock()
+    last: dict = {}
+
+    def client_loop(n: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            for _ in range(n):
+                t = time.perf_counter()
+                r = client.post("/api/check", json=body)
+                ms = (time.perf_counter() - t) * 1000
+                r.raise_for_status()
+                with lock:
+                    times.append(ms)
+                    last["r"] = r
+
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             for _ in range(args.warmup):
                 client.post("/api/check", json=body).raise_for_status()
-            for _ in range(args.requests):
-                t = time.perf_counter()
-                r = client.post("/api/check", json=body)
-                times.append((time.perf_counter() - t) * 1000)
-                r.raise_for_status()
-            codes = r.json()["codes"]
-            size = len(r.content)
+        share = [args.requests // args.clients + (i < args.requests % args.clients) for i in range(args.clients)]
+        wall = time.perf_counter()
+        threads = [threading.Thread(target=client_loop, args=(n,)) for n in share]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - wall
+        r = last["r"]
+        codes = r.json()["codes"]
+        size = len(r.content)
     finally:
         server.should_exit = True
         thread.join(10)
@@ -88,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"note: {note_path.name} ({len(text.split())} words, {len(text)} chars); codes checked: {codes}; "
           f"response {size / 1024:.0f} KiB")
     print(f"server start (pipeline load included): {startup:.1f} s")
-    print(f"warm POST /api/check, {args.requests} sequential requests after {args.warmup} warm-up:")
+    how = "sequential requests" if args.clients == 1 else f"requests from {args.clients} parallel clients"
+    print(f"warm POST /api/check, {args.requests} {how} after {args.warmup} warm-up "
+          f"({args.requests / wall:.1f} requests/s):")
     print(f"  p50 {percentile(times, 50):.1f} ms   p95 {percentile(times, 95):.1f} ms   "
           f"p99 {percentile(times, 99):.1f} ms   max {max(times):.1f} ms   mean {statistics.fmean(times):.1f} ms")
     return 0

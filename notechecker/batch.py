@@ -23,14 +23,25 @@ checklist covers; ``code_problems`` counts coding conclusions other than
 codes lists are space-separated, one entry per unit (``22853 22853``).
 
 Bad inputs (each an error row with a code, or a processed row with a warning):
-E101 empty or blank, E102 bad byte-order mark, E103 binary, E104 too long, E105-E108
-unreadable (directory, permission, missing or broken link, I/O), E109 folder that cannot
-be listed, E110 folder without ``.txt`` notes, E201/E202 checking failed, E301-E306 table
-problems (type, text column, malformed row, no rows, unreadable file, non-text cell).
-Text that is not UTF-8 is decoded as UTF-16 (byte-order mark or not) or cp1252 with a
-warning. Notes longer than :data:`MAX_CHARS` characters are refused (E104), not cut:
-checking time grows faster than length (1 s for 100 000 characters, 90 s for a million),
-and a truncated note would show items as missing that are documented further on.
+E101 empty or blank, E102 bad byte-order mark, E103 binary (NUL bytes anywhere), E104 too long,
+E105-E108 unreadable (directory or other file that is not a regular file, such as a FIFO or a
+device; permission; missing or broken link; I/O), E109 folder that cannot be listed, E110
+folder without ``.txt`` notes, E201/E202 checking failed (E202: the worker died), E204 over
+the time budget, E301-E306 table problems (type, text column, malformed row, no rows,
+unreadable file or Parquet row group, non-text cell). Text that is not UTF-8 is decoded as
+UTF-16 or UTF-32 (byte-order mark), UTF-16 without one, or cp1252 with a warning; lone
+surrogates in table text are replaced by U+FFFD (same offsets) with a warning. A CSV whose
+quoting breaks (an unclosed quote) gives an E303 row naming the row, and the rest of that
+file is not read: past the break, rows cannot be told apart from fragments of notes.
+Notes longer than :data:`MAX_CHARS` characters (``--max-chars``, the limit of every
+command) are refused (E104), not cut: a truncated note would show items as missing that
+are documented further on. Messages name the input, row and column, never cell contents.
+
+Time budget: with ``note_timeout`` (``--note-timeout``, default 60 s plus 1 s per 10,000
+characters) notes are checked in worker processes (one fork per scan, not per note); a
+note over its budget is stopped and becomes an E204 row, the others go on. Workers die
+with the scan (``--workers``, kill -9, SIGTERM). CSV tables escape cells that a
+spreadsheet would run as formulas (``=``, ``+``, ``-``, ``@``, tab, CR) with a leading ``'``.
 
 Crash safety: with an output, finished chunks go to a checkpoint folder
 ``RESULTS.ext.partial/`` (``manifest.json`` plus one ``chunk-NNNNNN.json`` per chunk, each
@@ -38,13 +49,17 @@ written to a temporary file, fsynced and renamed). The three tables are written 
 temporary files and renamed at the end, then the checkpoint is removed. ``resume=True``
 (``scan --resume``) replays the finished chunks and checks the rest; the tables are
 byte-identical to those of an uninterrupted run. A resume whose inputs, options,
-notechecker version or patterns differ from the manifest is refused (E402).
+notechecker version or patterns differ from the manifest is refused (E402). Each chunk
+carries a checksum of its content: a damaged chunk is said and its notes checked again.
+While a run writes an output, the output is locked (``.RESULTS.ext.lock``, ``fcntl``): a
+second run to it is refused (E404) and touches nothing of the first.
 """
 from __future__ import annotations
 
 import contextlib
 import csv
 import datetime as _dt
+import functools
 import hashlib
 import io as _io
 import itertools
@@ -54,13 +69,16 @@ import os
 import re
 import shutil
 import sys
+import time as _time
 from collections import deque
 from dataclasses import asdict, astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import InputError, NoteCheckerError
-from .io import MAX_BYTES, decode, iter_note_paths, read_note
+from .guard import NOTE_TIMEOUT
+from .io import (MAX_CHARS, byte_cap, check_length, decode, iter_note_paths, open_regular, read_note,
+                 repair_surrogates, too_many_bytes)
 
 log = logging.getLogger("notechecker.batch")
 
@@ -89,10 +107,9 @@ OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
                   ".ndjson": "jsonl"}
 NOTE_SUFFIXES = (".txt",)
-#: Longest note checked, in characters; longer ones become E104 error rows.
-MAX_CHARS = 100_000
-#: A file this large cannot hold MAX_CHARS characters or fewer (4 bytes a character, plus a BOM): not read.
-MAX_NOTE_BYTES = 4 * MAX_CHARS + 4
+#: Longest note checked (``io.MAX_CHARS``, ``--max-chars``); longer ones become E104 error rows.
+#: A file over ``byte_cap(MAX_CHARS)`` bytes cannot hold that many characters: it is not read.
+MAX_NOTE_BYTES = byte_cap(MAX_CHARS)
 #: Conventional names tried for optional columns the caller did not name.
 DEFAULT_NAMES = {
     "codes": ("codes", "billed_codes", "cpt", "cpt_codes"),
@@ -140,7 +157,9 @@ def _error_task(note_id: str, source: str, exc: InputError, meta: dict | None = 
 
 
 def _cell_str(value: Any) -> str:
-    """A metadata cell as a stripped string ('' for null)."""
+    """A metadata cell as a stripped string ('' for null; lone surrogates replaced by U+FFFD)."""
+    if isinstance(value, str):
+        return repair_surrogates(value)[0].strip()
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN
@@ -154,7 +173,7 @@ def _cell_str(value: Any) -> str:
             return ""
     except (ImportError, TypeError, ValueError):
         pass
-    return str(value).strip()
+    return repair_surrogates(str(value))[0].strip()
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
@@ -183,18 +202,19 @@ def normalize_date(value: Any) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- readers
-def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: bool = False) -> Iterator[Task]:
+def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: bool = False, *,
+               max_chars: int = MAX_CHARS) -> Iterator[Task]:
     """Tasks for every input, in input order (ids not yet made unique). ``documents``: folders are
     searched for FHIR, HL7 v2, C-CDA, PDF and DOCX documents too (files named are always read)."""
     for inp in inputs:
         if _is_frame(inp):
-            yield from _frame_tasks(inp, columns)
+            yield from _frame_tasks(inp, columns, max_chars=max_chars)
             continue
         path = Path(inp)
         if path.is_dir():
             n = 0
             for n, p in enumerate(iter_note_paths([path], _suffixes(documents)), 1):
-                yield from _file_tasks(p)
+                yield from _file_tasks(p, max_chars=max_chars)
             if not n:
                 yield _error_task(path.name or str(path), str(path), InputError(
                     "E110", f"{path}: no .txt notes in this folder (searched with its subfolders)"
@@ -207,9 +227,9 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: b
                         f".txt notes, or a .csv, .tsv, .parquet or .jsonl table (or a FHIR, HL7 v2, C-CDA, PDF "
                         f"or DOCX document)"))
         elif kind is None:
-            yield from _file_tasks(path)
+            yield from _file_tasks(path, max_chars=max_chars)
         else:
-            yield from _table_tasks(path, kind, columns)
+            yield from _table_tasks(path, kind, columns, max_chars=max_chars)
 
 
 def _suffixes(documents: bool) -> tuple[str, ...]:
@@ -226,39 +246,28 @@ def _documents_hint(path: Path, documents: bool) -> str:
     return f"; it holds {n} document file(s): add --documents to read them" if n else ""
 
 
-def _file_tasks(path: Path, unsupported: InputError | None = None) -> Iterator[Task]:
+def _file_tasks(path: Path, unsupported: InputError | None = None, *,
+                max_chars: int = MAX_CHARS) -> Iterator[Task]:
     """A ``.txt`` note, or the notes of the document (FHIR, HL7 v2, C-CDA, PDF, DOCX) the file holds
     (``unsupported``: the error row of a file that is neither)."""
     from .formats.tasks import document_kind, document_tasks
 
     doc = document_kind(path)
     if doc is not None:
-        yield from document_tasks(path, doc)
+        yield from document_tasks(path, doc, max_chars)
     elif unsupported is not None:
         yield _error_task(path.name, str(path), unsupported)
     else:
-        yield _txt_task(path)
+        yield _txt_task(path, max_chars)
 
 
-def _txt_task(path: Path) -> Task:
+def _txt_task(path: Path, max_chars: int = MAX_CHARS) -> Task:
     try:
-        with contextlib.suppress(OSError):  # read_note reports a file it cannot stat
-            size = path.stat().st_size
-            if size > MAX_NOTE_BYTES:
-                raise InputError("E104", f"{path}: {size:,} bytes, too long for one note (the limit is "
-                                         f"{MAX_CHARS:,} characters); split it into notes")
-        note = read_note(path)
-        _check_length(note.text, str(path))
+        note = read_note(path, max_chars=max_chars)  # a regular file, read up to the byte cap
     except InputError as exc:
         return _error_task(path.stem, str(path), exc)
     return Task(note_id=note.note_id, source=note.source, text=note.text,
                 warnings=(f"{path}: {note.warning}",) if note.warning else ())
-
-
-def _check_length(text: str, where: str) -> None:
-    if len(text) > MAX_CHARS:
-        raise InputError("E104", f"{where}: {len(text):,} characters is over the {MAX_CHARS:,}-character limit "
-                                 f"for one note; split it into notes")
 
 
 def _is_frame(obj: Any) -> bool:
@@ -288,11 +297,19 @@ def _resolve(header: list[str], name: str | None, defaults: tuple[str, ...]) -> 
     return None, bool(name)
 
 
+#: What a header cell looks like (so a table without a header, whose first row holds a note,
+#: a name or a date, is not quoted in a message).
+_COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,39}$")
+
+
 class _TableRows:
     """Maps the rows of one table to tasks: column lookup, ids, text decoding, metadata."""
 
-    def __init__(self, label: str, name: str, header: list[str] | None, columns: Columns):
+    def __init__(self, label: str, name: str, header: list[str] | None, columns: Columns, *,
+                 max_chars: int = MAX_CHARS, escaped: bool = False):
         self.label, self.name, self.columns = label, name, columns
+        self.max_chars = max_chars
+        self.escaped = escaped  # text cells hold undecodable bytes as surrogate escapes (CSV)
         self.warnings: tuple[str, ...] = ()
         self.header = header
         if header is not None:
@@ -313,9 +330,15 @@ class _TableRows:
         self.warnings = tuple(warnings)
 
     def missing_text_column(self) -> InputError | None:
+        """E302 naming the table and how many columns its header has, never their values: a table
+        without a header has a data row (a patient's name, a note) where the header should be."""
         if self.text_col is None:
-            shown = ", ".join(repr(h) for h in (self.header or [])[:20]) or "none"
-            return InputError("E302", f"{self.label}: no text column {self.columns.text!r} (columns: {shown}); "
+            header = self.header or []
+            if header and all(isinstance(h, str) and _COLUMN_NAME.match(h) for h in header):
+                shown = f"columns: {', '.join(repr(h) for h in header[:20])}"
+            else:  # some cell is not a column name: maybe a data row; never show it
+                shown = f"{len(header)} columns, not all of them names; is the header row missing?"
+            return InputError("E302", f"{self.label}: no text column {self.columns.text!r} ({shown}); "
                                       f"name it with --text-column")
         return None
 
@@ -337,6 +360,11 @@ class _TableRows:
                 "date": date, "month": month, "warnings": tuple(warnings)}
         codes = row.get(self.meta_cols["codes"]) if self.meta_cols["codes"] else None
         codes = _cell_str(codes) or None
+        if codes is not None and len(codes) > 1000:  # not a codes cell (e.g. --codes-column names the text)
+            meta["warnings"] = meta["warnings"] + (
+                f"{at}: column {self.meta_cols['codes']!r} holds {len(codes):,} characters, not billed codes; "
+                f"ignored",)
+            codes = None
         source = f"{self.label}:{n}"
         value = row.get(self.text_col)
         try:
@@ -351,26 +379,36 @@ class _TableRows:
         col = self.text_col
         if value is None or (isinstance(value, float) and value != value):
             raise InputError("E101", f"{at}: no text (null in column {col!r})")
+        repaired = 0
         if isinstance(value, str):
-            _check_length(value, at)
-            data = value.encode("utf-8", "surrogateescape")
+            check_length(value, at, self.max_chars)
+            if not self.escaped:  # JSON, Parquet, DataFrame text: a lone surrogate is broken text
+                value, repaired = repair_surrogates(value)
+            try:
+                data = value.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+                value, repaired = repair_surrogates(value)
+                data = value.encode("utf-8", "surrogateescape")
         elif isinstance(value, (bytes, bytearray, memoryview)):
             data = bytes(value)
         else:
             raise InputError("E306", f"{at}: column {col!r} holds {type(value).__name__} values, not text")
-        if len(data) > MAX_NOTE_BYTES:
-            raise InputError("E104", f"{at}: {len(data):,} bytes, too long for one note (the limit is "
-                                     f"{MAX_CHARS:,} characters); split it into notes")
+        if len(data) > byte_cap(self.max_chars):
+            raise too_many_bytes(at, self.max_chars)
         text, _enc, warning = decode(data, f"{at}, column {col!r}")
-        _check_length(text, at)
+        check_length(text, at, self.max_chars)
+        if repaired:
+            fixed = (f"column {col!r}: {repaired} lone surrogate(s) (invalid Unicode) replaced by U+FFFD; "
+                     f"offsets unchanged")
+            warning = f"{warning}; {fixed}" if warning else fixed
         return text, warning
 
 
-def _table_tasks(path: Path, kind: str, columns: Columns) -> Iterator[Task]:
+def _table_tasks(path: Path, kind: str, columns: Columns, *, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     reader = {"csv": _csv_tasks, "parquet": _parquet_tasks, "jsonl": _jsonl_tasks}[kind]
     n = 0
     try:
-        for n, task in enumerate(reader(path, columns), 1):
+        for n, task in enumerate(reader(path, columns, max_chars=max_chars), 1):
             yield task
     except InputError as exc:
         yield _error_task(path.name, str(path), exc)
@@ -379,19 +417,24 @@ def _table_tasks(path: Path, kind: str, columns: Columns) -> Iterator[Task]:
         yield _error_task(path.name, str(path), InputError("E304", f"{path}: no rows (an empty table)"))
 
 
-def _csv_tasks(path: Path, columns: Columns) -> Iterator[Task]:
+def _csv_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
+    """Rows of a CSV / TSV table. Quoting is read strictly: an unclosed or stray quote makes an
+    E303 row naming the row and line, and the rest of the file is not read (past a broken
+    quote, rows can no longer be told apart: reading on would check fragments as notes)."""
     label = str(path)
     try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise _open_error(path, exc) from None
+        fh = open_regular(path, "table")
+    except InputError as exc:
+        if exc.code == "E105" and "directory" in exc.message:
+            raise InputError("E105", f"{path}: is a directory, not a table") from None
+        raise
     with fh:
         head = fh.read(4)
         fh.seek(0)
         encoding = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
         text = _io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
-        csv.field_size_limit(MAX_BYTES + 1)
-        rows = csv.reader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+        csv.field_size_limit(2 * byte_cap(max_chars) + 1)  # a longer cell is E104 by its row, checked below
+        rows = csv.reader(text, delimiter="\t" if path.suffix.lower() == ".tsv" else ",", strict=True)
         try:
             header = next(rows, None)
         except (csv.Error, UnicodeError) as exc:
@@ -399,24 +442,27 @@ def _csv_tasks(path: Path, columns: Columns) -> Iterator[Task]:
         if not header or not any(h.strip() for h in header):
             raise InputError("E302", f"{label}: empty table (no header row)")
         header = [h.strip() for h in header]
-        table = _TableRows(label, path.name, header, columns)
+        table = _TableRows(label, path.name, header, columns, max_chars=max_chars, escaped=True)
         missing = table.missing_text_column()
         if missing:
             raise missing
         n = 0
         while True:
+            line = rows.line_num + 1
             try:
                 row = next(rows)
             except StopIteration:
                 break
             except (csv.Error, UnicodeError) as exc:
                 n += 1
-                problem = (InputError("E104", f"{label} row {n}: a cell over {MAX_BYTES:,} bytes, too long for one "
-                                              f"note (the limit is {MAX_CHARS:,} characters)")
-                           if "field larger than field limit" in str(exc) else
-                           InputError("E303", f"{label} row {n}: malformed CSV ({_safe(exc)})"))
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", problem)
-                continue
+                if "field larger than field limit" in str(exc):
+                    yield _error_task(f"{path.name}:{n}", f"{label}:{n}", too_many_bytes(f"{label} row {n}",
+                                                                                         max_chars))
+                    continue
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
+                    "E303", f"{label} row {n} (lines {line}-{rows.line_num}): malformed CSV ({_safe(exc)}; an "
+                            f"unclosed or stray quote?); the rest of the file, from line {line}, was not read"))
+                return
             if not row:  # blank line
                 continue
             n += 1
@@ -434,10 +480,13 @@ def _safe(exc: Exception) -> str:
     return msg[:200]
 
 
-def _parquet_tasks(path: Path, columns: Columns) -> Iterator[Task]:
+def _parquet_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
+    """Rows of a Parquet table, one row group at a time: a corrupt row group becomes one E305
+    row naming its rows, and the readable groups are read."""
     import pyarrow.parquet as pq
 
     label = str(path)
+    open_regular(path, "table").close()  # a FIFO or device is not handed to pyarrow
     try:
         pf = pq.ParquetFile(path)
     except OSError as exc:
@@ -447,30 +496,47 @@ def _parquet_tasks(path: Path, columns: Columns) -> Iterator[Task]:
     except Exception as exc:  # pyarrow raises ArrowInvalid for non-Parquet files
         raise InputError("E305", f"{label}: not a readable Parquet file ({_safe(exc)})") from None
     header = list(pf.schema_arrow.names)
-    table = _TableRows(label, path.name, header, columns)
+    table = _TableRows(label, path.name, header, columns, max_chars=max_chars)
     missing = table.missing_text_column()
     if missing:
         raise missing
-    wanted = [c for c in (table.text_col, table.id_col, *table.meta_cols.values()) if c]
+    wanted = list(dict.fromkeys(c for c in (table.text_col, table.id_col, *table.meta_cols.values()) if c))
     n = 0
-    try:
-        for batch in pf.iter_batches(batch_size=256, columns=list(dict.fromkeys(wanted))):
-            for row in batch.to_pylist():
-                n += 1
-                yield table.task(n, row)
-    except Exception as exc:  # a corrupt row group: account for the rest of the file
-        raise InputError("E305", f"{label}: stopped reading after row {n} ({_safe(exc)})") from None
+    for g in range(pf.metadata.num_row_groups):
+        size = pf.metadata.row_group(g).num_rows
+        try:
+            rows = pf.read_row_group(g, columns=wanted).to_pylist()
+            if len(rows) != size:
+                raise ValueError(f"{len(rows)} rows read, {size} expected")
+        except Exception as exc:  # a corrupt row group: say which rows, read the others
+            where = f"rows {n + 1}-{n + size}" if size else f"after row {n}"
+            yield _error_task(f"{path.name}:group{g + 1}", f"{label}:group{g + 1}", InputError(
+                "E305", f"{label} row group {g + 1} ({where}): unreadable ({_safe(exc)}); its rows were not "
+                        f"checked"))
+            n += size
+            continue
+        for row in rows:
+            n += 1
+            yield table.task(n, row)
 
 
-def _jsonl_tasks(path: Path, columns: Columns) -> Iterator[Task]:
+def _jsonl_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     label = str(path)
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise _open_error(path, exc) from None
+    fh = open_regular(path, "table")
+    cap = byte_cap(max_chars) + 64 * 1024  # a line holds one note and its metadata
     with fh:
-        table = _TableRows(label, path.name, None, columns)
-        for n, line in enumerate(fh, 1):
+        table = _TableRows(label, path.name, None, columns, max_chars=max_chars)
+        n = 0
+        while True:
+            line = fh.readline(cap + 1)
+            if not line:
+                break
+            n += 1
+            if len(line) > cap and not line.endswith(b"\n"):
+                while line and not line.endswith(b"\n"):  # skip the rest of the line, block by block
+                    line = fh.readline(1 << 20)
+                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", too_many_bytes(f"{label} line {n}", max_chars))
+                continue
             if not line.strip():
                 continue
             try:
@@ -493,10 +559,10 @@ def _jsonl_tasks(path: Path, columns: Columns) -> Iterator[Task]:
             yield table.task(n, row, where="line")
 
 
-def _frame_tasks(frame: Any, columns: Columns) -> Iterator[Task]:
+def _frame_tasks(frame: Any, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     label = "<dataframe>"
     header = [str(c) for c in frame.columns]
-    table = _TableRows(label, "dataframe", header, columns)
+    table = _TableRows(label, "dataframe", header, columns, max_chars=max_chars)
     missing = table.missing_text_column()
     if missing:
         yield _error_task("dataframe", label, missing)
@@ -555,15 +621,36 @@ def _join(codes: Iterable[str]) -> str:
     return " ".join(codes)
 
 
-def check_tasks(tasks: list[Task], redact_evidence: bool = False) -> list[dict[str, list[dict]]]:
+def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable[[int], None] | None = None,
+                skip: dict[int, dict] | None = None) -> list[dict[str, list[dict]]]:
     """Rows ``{"findings": [...], "codes": [...], "notes": [...]}`` per task, in order.
 
     Runs in the main process or a worker; a note the pipeline fails on becomes an error row.
+    With ``tick``, notes are checked one at a time and ``tick(k)`` is called before note ``k``
+    (a worker tells its parent, which times each note); ``skip`` maps positions to the rows to
+    give instead (notes that overran their budget or killed a worker).
     """
     from .api import load
     from .service import check_many
 
     pipeline = load()
+    if tick is not None:  # as fast as nlp.pipe batches for these rule-based components
+        out = []
+        for k, t in enumerate(tasks):
+            tick(k)
+            if skip and k in skip:
+                out.append(skip[k])
+                continue
+            if t.text is None:
+                out.append(_error_rows(t))
+                continue
+            try:
+                result = next(iter(check_many([(t.note_id, t.text, t.codes or "")], pipeline=pipeline,
+                                              strict=False)))
+            except Exception as exc:
+                result = _failure(exc)
+            out.append(_rows(t, result, redact_evidence))
+        return out
     todo = [(t.note_id, t.text, t.codes or "") for t in tasks if t.text is not None]
     try:
         results = list(check_many(todo, pipeline=pipeline, strict=False))
@@ -613,13 +700,46 @@ def _error_rows(t: Task, code: str | None = None, message: str | None = None) ->
     return {"findings": [], "codes": [], "notes": [note]}
 
 
-_CREDENTIALS = re.compile(r"(?:,?\s*\b(?:M\.?D|D\.?O|Ph\.?D|MBBS|FACS|FRCSC?|FAAOS)\b\.?)+\s*$", re.IGNORECASE)
-_DOCTOR = re.compile(r"^\s*(?:Dr\.?|Doctor)\s+", re.IGNORECASE)
+@functools.lru_cache(maxsize=None)
+def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """(titles before a name, credentials after it) from ``patterns/surgeon_names.yaml``."""
+    import yaml
+
+    from .checklists import default_patterns_dir
+    from .errors import PatternError
+
+    path = default_patterns_dir() / "surgeon_names.yaml"
+    if not path.is_file():  # a patterns folder of its own without this file: the packaged one
+        import importlib.resources
+
+        with contextlib.suppress(ModuleNotFoundError):
+            path = Path(str(importlib.resources.files("notechecker.patterns") / "surgeon_names.yaml"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PatternError("E001", f"{path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise PatternError("E002", f"{path}: not valid YAML: {exc}") from None
+    found = []
+    for key in ("titles", "credentials"):
+        entries = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, str) and e for e in entries):
+            raise PatternError("E010", f"{path}: {key}: expected a list of regular expression strings")
+        for i, e in enumerate(entries):
+            try:
+                re.compile(e)
+            except re.error as exc:
+                raise PatternError("E010", f"{path}: {key}[{i}]: not a regular expression ({exc})") from None
+        found.append("|".join(entries))
+    titles, credentials = found
+    return (re.compile(rf"^\s*(?:{titles})\s+", re.IGNORECASE),
+            re.compile(rf"(?:,?\s*\b(?:{credentials})\b\.?)+\s*$", re.IGNORECASE))
 
 
 def surgeon_name(value: str) -> str:
     """"CYRUS BLEVINGTON, M.D." and "Dr. Cyrus Blevington, MD" -> "Cyrus Blevington" (one group per surgeon)."""
-    name = _CREDENTIALS.sub("", _DOCTOR.sub("", value.split(";")[0])).strip(" ,.")
+    doctor, credentials = _name_patterns()
+    name = credentials.sub("", doctor.sub("", value.split(";")[0])).strip(" ,.")
     return name.title() if name.isupper() else name
 
 
@@ -655,6 +775,11 @@ def _from_note(meta: dict[str, Any], facts: Any, text: str | None = None) -> dic
     if not meta["date"]:
         meta["date"], meta["month"] = normalize_date(_first_line(facts.element("operation_date").value or ""))
     return meta
+
+
+def _named(t: Task, warnings: Iterable[str]) -> tuple[str, ...]:
+    """The checker's warnings about the codes cell, naming the input and row (they never quote the cell)."""
+    return tuple(f"{t.source}, {w}" if w.startswith("billed codes:") else w for w in warnings)
 
 
 def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
@@ -695,7 +820,7 @@ def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "codes_checked": _join(result.codes), "items_evaluated": evaluated, "met": met,
             "missing": sum(c["missing"] for c in codes),
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
-            "error_code": "", "error": "", "warning": "; ".join(t.warnings + tuple(result.warnings)),
+            "error_code": "", "error": "", "warning": "; ".join(t.warnings + _named(t, result.warnings)),
             "chars": len(t.text), "scope": result.facts.scope.kind, "scope_reason": _scope_reason(result, redact),
             **_document_meta(t)}
     return {"findings": findings, "codes": codes, "notes": [note]}
@@ -731,78 +856,147 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
         yield chunk
 
 
-def _encoded(tasks: list[Task], redact: bool) -> tuple[list, bytes]:
-    """Worker side of a checkpointed scan: the rows as a resume reads them, and the chunk's
-    checkpoint bytes, so the parent only writes them (it is the scan's serial part)."""
-    rows = check_tasks(tasks, redact)
-    data = _chunk_bytes(tasks, rows)
-    return json.loads(data)["rows"], data
+def _chunk_job(payload: tuple, tick: Callable[[int], None]) -> tuple[list, bytes | None]:
+    """Worker side: one chunk, note by note with a tick before each, the notes in ``skip`` given
+    their error rows instead (they overran their budget, or killed a worker)."""
+    tasks, redact, encode, skip = payload
+    rows = check_tasks(tasks, redact, tick=tick, skip=skip)
+    if encode:  # the chunk's checkpoint bytes, so the parent only writes them (the scan's serial part)
+        data = _chunk_bytes(tasks, rows)
+        return json.loads(data)["rows"], data
+    return rows, None
 
 
 def _chunk_bytes(tasks: list[Task], rows: list) -> bytes:
-    return json.dumps({"digest": _digest(tasks), "notes": len(tasks), "rows": rows}, allow_nan=False).encode()
+    body = {"digest": _digest(tasks), "notes": len(tasks), "rows": rows}
+    return json.dumps({**body, "checksum": _checksum(body)}, allow_nan=False).encode()
 
 
-def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool,
-             encode: bool = False) -> Iterator[tuple[list[Task], list, bytes | None]]:
-    """(chunk, rows per task, checkpoint bytes or None) in input order; with ``workers > 1``
-    chunks run in worker processes (which also encode the checkpoint when ``encode``)."""
-    if workers <= 1:
+def _checksum(body: dict) -> str:
+    """SHA-256 of a chunk's content (digest, notes, rows) as written: any change to a stored chunk shows."""
+    return hashlib.sha256(json.dumps(body, allow_nan=False).encode()).hexdigest()
+
+
+class _Job:
+    __slots__ = ("chunk", "skip", "result", "restarts")
+
+    def __init__(self, chunk: list[Task]):
+        self.chunk, self.skip, self.result, self.restarts = chunk, {}, None, 0
+
+
+def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: bool = False,
+             note_timeout: float | None = None) -> Iterator[tuple[list[Task], list, bytes | None]]:
+    """(chunk, rows per task, checkpoint bytes or None) in input order.
+
+    With a time budget (``note_timeout`` seconds a note, plus some a character) or ``workers > 1``,
+    chunks run in worker processes (:mod:`notechecker.guard`) that die with this process, note
+    by note, each note announced to this process, which times it. A note over its budget (E204)
+    or whose worker dies (E202) becomes an error row: the worker is replaced and its chunk sent
+    again with that note skipped; the others go on. Without a budget and with one worker,
+    chunks are checked in this process.
+    """
+    budget = note_timeout if note_timeout and note_timeout > 0 else None
+    if workers <= 1 and budget is None:
         for chunk in chunks:
             yield chunk, check_tasks(chunk, redact), None
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from . import guard
 
-    # Linux: load the pipeline once here and fork, so workers share it instead of each
-    # re-importing spaCy and rebuilding it (~1-3 s a worker); elsewhere spawn.
-    method = "fork" if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() \
-        else "spawn"
-    if method == "fork":
+    ctx = guard.context()
+    if ctx.get_start_method() == "fork":  # load once here; forked workers share it
         _init_worker()
-    ctx = multiprocessing.get_context(method)
 
-    def pool() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
+    def start() -> guard.Worker:
+        return guard.Worker(_chunk_job, _init_worker, ctx)
 
-    ex = pool()
-    window: deque = deque()
+    pool = [start() for _ in range(workers)]
+    jobs: dict[int, _Job] = {}
+    ids = itertools.count()
+    window: deque[_Job] = deque()
 
-    def submit(chunk: list[Task]):
-        return ex.submit(_encoded, chunk, redact) if encode else ex.submit(check_tasks, chunk, redact)
+    def dispatch(job: _Job) -> None:
+        w = min(pool, key=lambda w: len(w.jobs))
+        jid = next(ids)
+        jobs[jid] = job
+        w.send(jid, (job.chunk, redact, encode, job.skip))
+
+    def replace(w: guard.Worker, code: str, problem: str) -> None:
+        """Kill ``w`` (its note overran the budget, or it died), start another, send its jobs again."""
+        item = w.item
+        pending = [jobs.pop(j) for j in list(w.jobs) if j in jobs]  # the first is the one it was on
+        w.kill()
+        pool[pool.index(w)] = start()
+        if pending:
+            first = pending[0]
+            if item is not None:
+                t = first.chunk[item[1]]
+                first.skip[item[1]] = _error_rows(t, code, f"{t.source}: {problem}")
+            else:  # died before its first tick
+                first.restarts += 1
+                if first.restarts > 3:
+                    raise RuntimeError("scan worker processes die before checking any note")
+        for p in pending:
+            dispatch(p)
+
+    def limit_of(w: guard.Worker) -> float:
+        """Seconds the worker's current note (or whole chunk, run at once) may take."""
+        if budget is None:
+            return float("inf")
+        jid, k = w.current()
+        job = jobs.get(jid)
+        if job is None:
+            return budget
+        return guard.allowance(budget, len(job.chunk[k].text or ""))
+
+    def pump() -> None:
+        busy = [w for w in pool if w.jobs]
+        now = _time.monotonic()
+        left = [limit_of(w) - (now - w.since) for w in busy if w.since is not None]
+        timeout = max(0.0, min(left)) + 0.01 if left and min(left) != float("inf") else None
+        for w in guard.wait(busy, timeout):
+            kind, jid, value = w.receive()
+            if kind == "died":
+                replace(w, "E202", "a worker process died checking this note (out of memory?); not checked")
+            elif kind == "done":
+                job = jobs.pop(jid, None)
+                if job is not None:
+                    job.result = value
+            elif kind == "interrupt":
+                raise KeyboardInterrupt
+            elif kind == "error":
+                raise RuntimeError(f"a scan worker failed: {value}")
+        now = _time.monotonic()
+        for w in list(pool):
+            if w.jobs and w.since is not None and now - w.since > limit_of(w):
+                seconds = limit_of(w)
+                replace(w, "E204", f"checking took longer than its time budget ({seconds:.0f} s: --note-timeout "
+                                   f"{budget:g} s plus {guard.SECONDS_PER_CHAR * 1e4:g} s per 10,000 characters); "
+                                   f"it was stopped and not checked")
+
+    chunks = iter(chunks)
+    done = False
     try:
-        def settle() -> tuple[list[Task], list]:
-            nonlocal ex
-            chunk, fut = window.popleft()
-            try:
-                result = fut.result()
-                return (chunk, *result) if encode else (chunk, result, None)
-            except BrokenProcessPool:
-                # a worker died (e.g. out of memory): retry this chunk note by note in a new pool
-                ex.shutdown(wait=False, cancel_futures=True)
-                ex = pool()
-                rows = []
-                for t in chunk:
-                    try:
-                        rows.extend(ex.submit(check_tasks, [t], redact).result())
-                    except BrokenProcessPool:
-                        ex.shutdown(wait=False, cancel_futures=True)
-                        ex = pool()
-                        rows.append(_error_rows(t, "E202", f"{t.source}: a worker process died checking this note"))
-                # chunks already submitted to the dead pool are resubmitted
-                for i, (c, _f) in enumerate(window):
-                    window[i] = (c, submit(c))
-                return chunk, rows, None
-
-        for chunk in chunks:
-            window.append((chunk, submit(chunk)))
-            if len(window) >= 2 * workers:
-                yield settle()
-        while window:
-            yield settle()
-    finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+        while True:
+            while not done and len(window) < 2 * workers:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    done = True
+                    break
+                window.append(_Job(chunk))
+                dispatch(window[-1])
+            if not window:
+                break
+            while window[0].result is None:
+                pump()
+            job = window.popleft()
+            rows, data = job.result
+            yield job.chunk, rows, data
+    except BaseException:
+        for w in pool:
+            w.kill()
+        raise
+    for w in pool:
+        w.stop()
 
 
 # --------------------------------------------------------------------------- sinks
@@ -825,11 +1019,20 @@ def arrow_schema(table: str):
     return pa.schema([pa.field(c, typ(c)) for c in TABLES[table]])
 
 
+#: A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection");
+#: such a cell is written with a leading ``'``, and so is one starting with ``'`` (so that
+#: :func:`read_table` can take exactly the added quote off again).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_ESCAPED = re.compile(r"^'[=+\-@\t\r']")
+
+
 def _csv_value(v: Any) -> Any:
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, str) and v.startswith((*_FORMULA_START, "'")):
+        return "'" + v  # shown as text, never run as a formula (as the Excel workbook does)
     return v
 
 
@@ -962,14 +1165,15 @@ def _patterns_digest() -> str:
 
 
 def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str,
-              documents: bool = False) -> dict[str, Any]:
+              documents: bool = False, *, max_chars: int = MAX_CHARS) -> dict[str, Any]:
     from . import __version__
 
     options = {"output": fmt, "redact_evidence": redact, "columns": asdict(columns)}
     if documents:  # only when set: checkpoints of runs without it stay resumable
         options["documents"] = True
     return {"format": CHECKPOINT_FORMAT, "notechecker": __version__, "patterns": _patterns_digest(),
-            "options": options, "chunk_size": chunk_size, "inputs": _fingerprint(inputs, documents)}
+            "options": {**options, "max_chars": max_chars}, "chunk_size": chunk_size,
+            "inputs": _fingerprint(inputs, documents)}
 
 
 def _digest(chunk: list[Task]) -> str:
@@ -1031,13 +1235,24 @@ class _Checkpoint:
         write_atomic(self.chunk(i), data)
         return rows
 
-    def load(self, i: int) -> dict | None:
-        """Chunk ``i`` as written, or None when it cannot be read."""
+    def load(self, i: int) -> tuple[dict | None, str]:
+        """Chunk ``i`` as written and '', or None and what is wrong with it (unreadable, damaged)."""
         try:
             data = json.loads(self.chunk(i).read_bytes())
-            return data if isinstance(data, dict) and isinstance(data.get("rows"), list) else None
-        except (OSError, ValueError):
-            return None
+        except (OSError, ValueError, RecursionError):
+            return None, "unreadable"
+        if not isinstance(data, dict):
+            return None, "unreadable"
+        checksum = data.pop("checksum", None)
+        try:
+            intact = checksum == _checksum(data)
+        except (TypeError, ValueError, RecursionError):
+            intact = False
+        if not intact:
+            return None, "damaged (its checksum does not match its content)"
+        if not isinstance(data.get("rows"), list):
+            return None, "unreadable"
+        return data, ""
 
     def truncate(self, i: int) -> None:
         """Remove chunk ``i`` and every later one."""
@@ -1084,6 +1299,9 @@ def count_inputs(inputs: Iterable[Any], columns: Columns = Columns(), documents:
                 continue
             path = Path(inp)
             kind = TABLE_SUFFIXES.get(path.suffix.lower())
+            if kind is not None and not path.is_file():  # never open a FIFO or device to count it
+                total += 1
+                continue
             if path.is_dir():
                 total += max(1, sum(1 for _ in iter_note_paths([path], _suffixes(documents))))
             elif kind == "parquet":
@@ -1095,7 +1313,7 @@ def count_inputs(inputs: Iterable[Any], columns: Columns = Columns(), documents:
                     total += max(1, sum(1 for line in fh if line.strip()))
             elif kind == "csv":
                 with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
-                    csv.field_size_limit(MAX_BYTES + 1)
+                    csv.field_size_limit(byte_cap(MAX_CHARS) + 1)
                     total += max(1, sum(1 for row in csv.reader(fh) if row) - 1)
             else:
                 total += 1
@@ -1124,14 +1342,85 @@ def _progress(enabled: bool, total: int | None):
 def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *, columns: Columns = Columns(),
         workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
-        error: Callable[[str], None] | None = None, documents: bool = False) -> Summary:
+        error: Callable[[str], None] | None = None, documents: bool = False,
+        note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
 
     ``warn`` / ``error`` receive one line per warning or bad input (never note text).
     With ``output``, finished chunks are kept in :func:`checkpoint_dir` until the end;
     ``resume`` continues from them (with their chunk size). A checkpoint left by an
-    interrupted run and ``resume=False`` raise :class:`CheckpointError` (E401).
+    interrupted run and ``resume=False`` raise :class:`CheckpointError` (E401); an output
+    another run is writing raises E404 (the output is locked while a run writes it).
+    ``note_timeout``: seconds one note may take (E204 error row past it; None or 0: no
+    budget); ``max_chars``: longest note checked (E104 past it).
     """
+    lock = _OutputLock(output_paths(output)["findings"]) if output is not None else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        return _run(inputs, output, columns=columns, workers=workers, chunk_size=chunk_size,
+                    redact_evidence=redact_evidence, progress=progress, collect=collect, resume=resume, warn=warn,
+                    error=error, documents=documents, note_timeout=note_timeout, max_chars=max_chars)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+class _OutputLock:
+    """An exclusive ``fcntl`` lock on ``.RESULTS.ext.lock`` beside the output while a run writes it.
+
+    The lock file is removed by its holder; a run that opened it meanwhile sees another inode
+    and opens it again. A killed run's lock is released by the kernel (the file may stay).
+    """
+
+    def __init__(self, output: Path):
+        self.path = output.with_name(f".{output.name}.lock")
+        self.output = output
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system: no lock
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = ""
+                with contextlib.suppress(OSError, ValueError):
+                    holder = f" (process {int(os.pread(fd, 32, 0).decode().strip())})"
+                os.close(fd)
+                raise CheckpointError("E404", f"{self.output}: the output is in use by another run{holder}; "
+                                              f"wait for it to end, or write to another output") from None
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
+                self.fd = fd
+                return
+            os.close(fd)  # removed by the run that held it: take the new one
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        os.close(self.fd)
+        self.fd = None
+
+
+def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *, columns: Columns = Columns(),
+        workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
+        collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
+        error: Callable[[str], None] | None = None, documents: bool = False,
+        note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS) -> Summary:
+    """The run, with the output locked (see :func:`run`)."""
     if isinstance(inputs, (str, os.PathLike)) or _is_frame(inputs):
         inputs = [inputs]
     inputs = list(inputs)
@@ -1153,7 +1442,7 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     if paths:
         ckpt = _Checkpoint(checkpoint_dir(output))
         manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower(),
-                             documents)
+                             documents, max_chars=max_chars)
         if ckpt.exists() and not resume:
             raise CheckpointError("E401", f"{ckpt.dir}: an interrupted scan left its checkpoint here; resume it "
                                           f"(scan --resume) or delete the folder to start over")
@@ -1167,7 +1456,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
     total = count_inputs(inputs, columns, documents) if progress else None
     renamed: list[str] = []
-    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, documents), warn_once, renamed), chunk_size)
+    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, documents, max_chars=max_chars), warn_once, renamed),
+                     chunk_size)
     with contextlib.ExitStack() as stack:
         sink = _Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))
@@ -1202,9 +1492,9 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
             if chunk is None:
                 raise CheckpointError("E402", f"{ckpt.dir}: cannot resume: the inputs hold fewer notes than the "
                                               f"interrupted run checked; delete the folder to start over")
-            stored = ckpt.load(i)
+            stored, problem = ckpt.load(i)
             if stored is None or len(stored["rows"]) != len(chunk):
-                warn(f"{ckpt.chunk(i)}: unreadable; checking its notes again")
+                warn(f"{ckpt.chunk(i)}: {problem or 'unreadable'}; checking its notes again")
                 ckpt.truncate(i)
                 chunks = itertools.chain([chunk], chunks)
                 break
@@ -1216,7 +1506,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
             summary.resumed += len(chunk)
             replayed = i + 1
         for i, (chunk, rows, data) in enumerate(
-                _checked(chunks, workers, redact_evidence, encode=ckpt is not None), replayed):
+                _checked(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout),
+                replayed):
             if ckpt is not None:
                 rows = ckpt.save(i, chunk, rows, data)  # as read back: a replay gives the same bytes
             emit(rows)
@@ -1258,7 +1549,12 @@ def read_table(path: str | os.PathLike):
     if ext == ".parquet":
         return pd.read_parquet(p, dtype_backend="numpy_nullable")
     if ext == ".csv":
-        return pd.read_csv(p, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+        for c in frame.columns:  # the values as checked: the quote added against formulas taken off
+            escaped = frame[c].str.match(_ESCAPED.pattern)
+            if escaped.any():
+                frame[c] = frame[c].where(~escaped, frame[c].str[1:])
+        return frame
     if ext == ".jsonl":
         return pd.read_json(p, lines=True, dtype=False)
     raise ValueError(f"{p}: not a results table (.parquet, .csv, .jsonl)")

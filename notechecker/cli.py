@@ -38,6 +38,22 @@ def _usage(msg: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+from .guard import NOTE_TIMEOUT  # noqa: E402 - both light (standard library only)
+from .io import MAX_CHARS  # noqa: E402
+
+MAX_CHARS_HELP = "Longest note checked, in characters; a longer one is refused (E104), never cut."
+
+
+def _max_chars_option():
+    return typer.Option(MAX_CHARS, "--max-chars", min=1, help=MAX_CHARS_HELP)
+
+
+def _note_timeout_option():
+    return typer.Option(NOTE_TIMEOUT, "--note-timeout", min=0.0,
+                        help="Seconds one note may take; a note over it becomes an error (E204) and the others "
+                             "go on. 0: no time budget.")
+
+
 # --------------------------------------------------------------------------- extract
 @app.command()
 def extract(
@@ -47,6 +63,7 @@ def extract(
     documents: bool = typer.Option(False, "--documents", help="In folders, also read FHIR JSON, HL7 v2, C-CDA "
                                                               "XML, PDF and DOCX documents (files named are "
                                                               "always read by their content)."),
+    max_chars: int = _max_chars_option(),
 ):
     """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
     documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
@@ -79,7 +96,7 @@ def extract(
                     n_ok += 1
                 continue
             try:
-                note = read_note(path)
+                note = read_note(path, max_chars=max_chars)
             except InputError as exc:
                 n_bad += 1
                 _err(f"error: {exc}")
@@ -120,6 +137,7 @@ def check(
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
     detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
+    max_chars: int = _max_chars_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
     if fmt not in ("text", "json"):
@@ -127,7 +145,7 @@ def check(
     if fail_on not in FAIL_ON:
         raise _usage(f"--fail-on must be error, warning or never, not {fail_on!r}")
     from .errors import InputError
-    from .io import decode, read_note
+    from .io import byte_cap, check_length, decode, read_capped, read_note
     from .service import check as check_note, split_codes
 
     codes = ", ".join(code) if code else None
@@ -140,8 +158,11 @@ def check(
 
     data = None
     if note == "-":
-        data = (sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer")
-                else sys.stdin.read().encode("utf-8", "surrogateescape"))
+        try:
+            data = (read_capped(sys.stdin.buffer, byte_cap(max_chars), "<stdin>", max_chars)
+                    if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape"))
+        except InputError as exc:
+            raise _usage(str(exc)) from None
         docs = stdin_notes(data)
     else:
         docs = document_notes(Path(note)) if Path(note).is_file() else None
@@ -150,9 +171,10 @@ def check(
     try:
         if note == "-":
             text, _enc, warning = decode(data, "<stdin>")
+            check_length(text, "<stdin>", max_chars)
             nid = note_id or "stdin"
         else:
-            nt = read_note(note, note_id)
+            nt = read_note(note, note_id, max_chars=max_chars)
             text, warning, nid = nt.text, nt.warning, nt.note_id
     except InputError as exc:
         raise _usage(str(exc)) from None
@@ -381,6 +403,8 @@ def scan(
     documents: bool = typer.Option(False, "--documents", help="In folders, also read FHIR JSON, HL7 v2, C-CDA "
                                                               "XML, PDF and DOCX documents (files named are "
                                                               "always read by their content)."),
+    note_timeout: float = _note_timeout_option(),
+    max_chars: int = _max_chars_option(),
 ):
     """Check a batch of notes; write findings, notes and codes tables.
 
@@ -406,6 +430,7 @@ def scan(
     try:
         summary = run(inputs, output, columns=cols, workers=workers, chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
+                      note_timeout=note_timeout or None, max_chars=max_chars,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
                       documents=documents)
     except NoteCheckerError as exc:
@@ -530,11 +555,18 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (localhost by default)."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port."),
+    allowed_host: Optional[List[str]] = typer.Option(
+        None, "--allowed-host", help="Another host name the service answers to (besides localhost, 127.0.0.1, "
+                                     "[::1] and --host); requests naming any other Host get 421."),
+    workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes checking notes in parallel."),
+    note_timeout: float = _note_timeout_option(),
+    max_chars: int = _max_chars_option(),
 ):
     """Serve the one-page note checker in a browser."""
     from .web.server import run as run_server
 
-    run_server(host=host, port=port)
+    run_server(host=host, port=port, allowed_hosts=tuple(allowed_host or ()), workers=workers,
+               note_timeout=note_timeout or None, max_chars=max_chars)
 
 
 @app.command()

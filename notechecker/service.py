@@ -153,7 +153,9 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
         msg = f"unreadable billed code(s) {', '.join(repr(b) for b in bad)}; expected e.g. 22852, 22852-59, 22853 x2"
         if strict:
             raise ValueError(f"[NC110] {msg}")
-        warnings.append(f"ignored {msg}")
+        # a warning goes to logs and tables: it names how many, never the cell's words (PHI)
+        warnings.append(f"billed codes: ignored {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'}; "
+                        f"expected e.g. 22852, 22852-59, 22853 x2")
     billed = tuple(tokens)
     plan = plan_codes(facts, cat)  # the code plan, computed once per note
     suggested = plan.suggested()

@@ -76,12 +76,12 @@ def files_scan(tmp_path_factory):
     (root / "emptyfolder").mkdir()
     out = root / "out" / "r.csv"
 
-    real_read_bytes, real_scandir = Path.read_bytes, os.scandir
+    real_open, real_scandir = os.open, os.scandir
 
-    def read_bytes(self):  # tests run as root, where chmod 000 does not stop reads
-        if self.name == "locked.txt":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_read_bytes(self)
+    def os_open(path, flags, *args, **kw):  # tests run as root, where chmod 000 does not stop reads
+        if Path(path).name == "locked.txt":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kw)
 
     def scandir(path="."):
         if isinstance(path, (str, os.PathLike)) and Path(path).name == "unlisted":
@@ -89,7 +89,7 @@ def files_scan(tmp_path_factory):
         return real_scandir(path)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Path, "read_bytes", read_bytes)
+        mp.setattr(os, "open", os_open)
         mp.setattr("notechecker.io.os.scandir", scandir)
         started = time.perf_counter()
         res = scan(d, root / "emptyfolder", "-o", out)

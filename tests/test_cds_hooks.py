@@ -25,7 +25,7 @@ URL = f"/cds-services/{SERVICE_ID}"
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -73,7 +73,7 @@ def test_cards_match_the_api_check_of_the_same_note(client):
         assert 0 < len(card["summary"]) <= SUMMARY_MAX
         assert card["indicator"] in ("info", "warning", "critical")
         assert card["source"]["label"] == SOURCE_LABEL
-        assert card["links"] == [{"label": "Open notechecker for the full view", "url": "http://testserver/",
+        assert card["links"] == [{"label": "Open notechecker for the full view", "url": "http://127.0.0.1/",
                                   "type": "absolute"}]
         assert card["uuid"]
     gap_card = cards[0]
@@ -132,7 +132,7 @@ def test_bad_requests_are_named_errors_without_note_text(client, caplog, body, s
 
 def test_not_json_and_too_large_bodies_as_for_api_check(caplog):
     caplog.set_level(logging.DEBUG)
-    with TestClient(create_app(max_bytes=2000)) as c:
+    with TestClient(create_app(max_bytes=2000), base_url="http://127.0.0.1") as c:
         r = c.post(URL, content=b"{not json", headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["error"]["code"] == "NC601"
         big = hook_request(docref(SECRET * 40))

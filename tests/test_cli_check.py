@@ -343,7 +343,8 @@ def test_serve_calls_web_server(monkeypatch):
     monkeypatch.setattr(server, "run", lambda **kw: calls.append(kw))
     res = invoke("serve", "--port", "8123")
     assert res.exit_code == 0, res.output
-    assert calls == [{"host": "127.0.0.1", "port": 8123}]
+    assert calls == [{"host": "127.0.0.1", "port": 8123, "allowed_hosts": (), "workers": 2, "note_timeout": 60.0,
+                      "max_chars": 2_000_000}]
 
 
 def test_report_wraps_build_report(tmp_path):

@@ -117,7 +117,7 @@ def test_scan_logs_and_messages_hold_no_note_text(marked_inputs, tmp_path, crash
     assert codes == {"E101", "E103", "E104", "E201", "E302", "E303", "E306"}
     assert notes.loc["crashes", "error_code"] == "E201" and "ValueError at" in notes.loc["crashes", "error"]
     assert "not UTF-8" in notes.loc["cp1252", "warning"]
-    assert "errors 8, warnings 1" in res.stderr
+    assert "errors 9, warnings 1" in res.stderr
     assert_no_marker(res.stdout, res.stderr, all_logs())
     assert_no_marker(output_paths(out)["notes"].read_text(encoding="utf-8"),
                      output_paths(out)["codes"].read_text(encoding="utf-8"))
@@ -127,7 +127,7 @@ def test_scan_logs_and_messages_hold_no_note_text(marked_inputs, tmp_path, crash
 def test_scan_api_logs_hold_no_note_text(marked_inputs, tmp_path, crash_on_marker, all_logs):
     """``batch.run`` without callbacks logs warnings and errors through ``logging``: ids and offsets only."""
     summary = batch.run(marked_inputs, tmp_path / "r.parquet", chunk_size=4)
-    assert summary.errors == 8
+    assert summary.errors == 9
     logged = all_logs()
     assert "[E201]" in logged and "not UTF-8" in logged
     assert_no_marker(logged)
@@ -156,7 +156,7 @@ def test_subprocess_with_workers_prints_no_note_text(marked_inputs, tmp_path):
                            "--no-progress", "--workers", "2", "--chunk-size", "3"],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 1, done.stderr
-    assert "errors 7, warnings 1" in done.stderr  # no crash hook in this process
+    assert "errors 8, warnings 1" in done.stderr  # no crash hook in this process
     assert_no_marker(done.stdout, done.stderr)
 
 
@@ -209,7 +209,7 @@ def test_nothing_goes_over_the_network(marked_inputs, tmp_path, monkeypatch):
 
     out = tmp_path / "r.parquet"
     res = runner.invoke(app, ["scan", *map(str, marked_inputs), "-o", str(out), "--no-progress"])
-    assert res.exit_code == 1 and "errors 7, warnings 1" in res.stderr
+    assert res.exit_code == 1 and "errors 8, warnings 1" in res.stderr
     note = marked_inputs[0] / "negated.txt"
     res = runner.invoke(app, ["check", str(note), "--format", "json"])
     assert res.exit_code in (0, 1) and json.loads(res.stdout)["codes"] == ["22852"]

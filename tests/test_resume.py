@@ -117,11 +117,11 @@ def interrupt_after(monkeypatch, n_chunks: int) -> None:
     """Make the run stop (like Ctrl-C) when it starts chunk ``n_chunks + 1``."""
     real, calls = batch.check_tasks, []
 
-    def check_tasks(tasks, redact=False):
+    def check_tasks(tasks, redact=False, **kw):  # once a chunk (a worker passes tick=, skip=)
         calls.append(1)
         if len(calls) > n_chunks:
             raise KeyboardInterrupt
-        return real(tasks, redact)
+        return real(tasks, redact, **kw)
 
     monkeypatch.setattr(batch, "check_tasks", check_tasks)
 

@@ -25,9 +25,12 @@ SN08 = "sn08_anterior_cervical_plate_removal.txt"
 SECRET = "Patient Zebulon Quillfeather MRN 99887766 underwent removal of L4-L5 pedicle screws."
 
 
+BASE = "http://127.0.0.1"  # the service answers to its own host names only
+
+
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url=BASE) as c:
         yield c
 
 
@@ -134,7 +137,7 @@ def test_page_is_package_data():
 # --------------------------------------------------------------------------- size limit
 @pytest.fixture(scope="module")
 def small_client():
-    with TestClient(create_app(max_bytes=2_000)) as c:
+    with TestClient(create_app(max_bytes=2_000), base_url=BASE) as c:
         yield c
 
 
@@ -217,36 +220,46 @@ def test_unknown_path_and_method_are_json(client):
 
 
 # --------------------------------------------------------------------------- failures and logs
-def test_checker_errors_never_echo_the_note(client, monkeypatch):
+def patched_client():
+    """A client whose worker processes start after the test patched ``service.check`` (they fork then)."""
+    return TestClient(create_app(), base_url=BASE)
+
+
+def test_checker_errors_never_echo_the_note(monkeypatch):
+    """A failure inside the checker is the server's (500), never blamed on the codes, never echoing the note
+    (behaviour change: a ValueError that is not about the codes was a 400 'codes could not be checked')."""
     from notechecker import service
 
     def quoting_value_error(text, codes=None, note_id="note"):
         raise ValueError(f"[NC999] could not parse {text[:40]!r}")
 
     monkeypatch.setattr(service, "check", quoting_value_error)
-    r = client.post("/api/check", json={"text": SECRET})
-    assert r.status_code == 400
-    assert r.json()["error"]["code"] == "NC603"
+    with patched_client() as client:
+        r = client.post("/api/check", json={"text": SECRET})
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "NC699" and "codes" not in r.json()["error"]["message"]
     assert "Zebulon" not in r.text
 
     def crash(text, codes=None, note_id="note"):
         raise RuntimeError(text)
 
     monkeypatch.setattr(service, "check", crash)
-    r = client.post("/api/check", json={"text": SECRET})
+    with patched_client() as client:
+        r = client.post("/api/check", json={"text": SECRET})
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "NC699"
     assert "Zebulon" not in r.text
 
 
-def test_coded_value_errors_about_codes_are_shown(client, monkeypatch):
+def test_coded_value_errors_about_codes_are_shown(monkeypatch):
     from notechecker import service
 
     def bad_code(text, codes=None, note_id="note"):
         raise ValueError("[NC110] unreadable billed code(s) 'X'; expected e.g. 22852")
 
     monkeypatch.setattr(service, "check", bad_code)
-    r = client.post("/api/check", json={"text": SECRET})
+    with patched_client() as client:
+        r = client.post("/api/check", json={"text": SECRET})
     assert r.status_code == 400
     assert "[NC110]" in r.json()["error"]["message"]
 
@@ -262,7 +275,8 @@ def test_logs_hold_method_path_status_but_no_note_text(client, caplog, monkeypat
     client.post("/api/check", json={"text": ""})
     client.post("/api/check?text=" + SECRET.replace(" ", "+"), json={"text": SECRET})
     monkeypatch.setattr(service, "check", crash)
-    client.post("/api/check", json={"text": SECRET})
+    with patched_client() as crashing:
+        crashing.post("/api/check", json={"text": SECRET})
     access = [r.getMessage() for r in caplog.records if r.name == "notechecker.web.access"]
     assert any(line.startswith("POST /api/check 200") for line in access), access
     assert any(line.startswith("POST /api/check 422") for line in access), access

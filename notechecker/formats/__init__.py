@@ -76,22 +76,17 @@ def read_document(path: str | os.PathLike, kind: str | None = None) -> Iterator[
     """The notes of the document at ``path`` (format detected when ``kind`` is None)."""
     from .detect import detect
 
+    from ..io import open_regular
+
     p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_DOCUMENT_BYTES:
-            yield InputError("E104", f"{p}: {size:,} bytes is over the {MAX_DOCUMENT_BYTES:,}-byte limit for "
-                                     f"one document")
+    try:  # a regular file only (never a FIFO or device), with the byte cap enforced while reading
+        with open_regular(p, "document") as fh:
+            data = fh.read(MAX_DOCUMENT_BYTES + 1)
+        if len(data) > MAX_DOCUMENT_BYTES:
+            yield InputError("E104", f"{p}: over the {MAX_DOCUMENT_BYTES:,}-byte limit for one document")
             return
-        data = p.read_bytes()
-    except PermissionError:
-        yield InputError("E106", f"{p}: permission denied")
-        return
-    except FileNotFoundError:
-        yield InputError("E107", f"{p}: no such file")
-        return
-    except IsADirectoryError:
-        yield InputError("E105", f"{p}: is a directory, not a document")
+    except InputError as exc:
+        yield exc
         return
     except OSError as exc:
         yield InputError("E108", f"{p}: cannot be read ({exc.strerror or exc.__class__.__name__})")

@@ -23,15 +23,14 @@ document cannot be read, named by field, never by its text); nothing logs the no
 from __future__ import annotations
 
 import logging
-import traceback
 import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from .server import _NOTE_ID, NO_STORE, Errors, _error, _safe_detail
+from .server import _NOTE_ID, NO_STORE, _error
 
 log = logging.getLogger("notechecker.web")
 
@@ -100,9 +99,9 @@ def discovery() -> JSONResponse:
                         400: {"description": "Body is not JSON, another hook, or the codes cannot be checked"},
                         413: {"description": "Body larger than the limit"},
                         422: {"description": "Invalid request or a document that cannot be read"}})
-def note_sign(body: HookRequest, request: Request) -> JSONResponse:
-    from notechecker import service
+def note_sign(body: HookRequest, request: Request) -> Response:
     from notechecker.errors import InputError
+    from notechecker.io import repair_surrogates
     from notechecker.formats.fhir import document_reference
 
     if body.hook != HOOK:
@@ -117,16 +116,8 @@ def note_sign(body: HookRequest, request: Request) -> JSONResponse:
     note_id = doc.note_id if _NOTE_ID.match(doc.note_id) else "draft"
     state = request.app.state
     state.ensure_loaded()
-    try:
-        with state.check_lock:
-            result = service.check(doc.text, codes=doc.codes, note_id=note_id)
-    except ValueError as exc:
-        return _error(400, "NC603", Errors.NC603.format(detail=_safe_detail(exc, doc.text)))
-    except Exception as exc:  # noqa: BLE001 - answer with JSON, log without the note
-        log.error("cds hook failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-        return _error(500, "NC699", Errors.NC699.format(kind=type(exc).__name__))
-    page = str(request.base_url)
-    return JSONResponse({"cards": cards(result, body.hookInstance, page)}, headers=NO_STORE)
+    text, _repaired = repair_surrogates(doc.text)
+    return state.run_check(text, doc.codes, note_id, [], (body.hookInstance, str(request.base_url)))
 
 
 # --------------------------------------------------------------------------- cards

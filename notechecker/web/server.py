@@ -12,31 +12,52 @@ Notes are protected health information. Nothing here logs a request body or echo
 note text in an error: the access log holds method, path (no query), status and
 time only, and errors name the field that is wrong, never its value. Responses
 carry ``Cache-Control: no-store``. ``run()`` binds to 127.0.0.1 unless told otherwise.
+
+A web page elsewhere must not reach this service through the browser (DNS rebinding,
+cross-site posts): a request whose ``Host`` is not one of the service's own names
+(localhost, 127.0.0.1, [::1], the bound address, those given with ``--allowed-host``)
+gets 421, and a POST whose ``Origin`` is another site gets 403.
+
+Notes are checked in a small pool of worker processes (``workers``), several at once;
+a note that takes longer than its time budget (``note_timeout``) is stopped (its worker
+is replaced) and answered with 503, while other requests and ``/healthz`` go on. A note
+over ``max_chars`` characters is refused with E104 (413), the limit of every command.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import ipaddress
+import json
 import logging
+import queue
 import re
 import threading
 import time
 import traceback
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from notechecker import __version__
+from notechecker.guard import NOTE_TIMEOUT
+from notechecker.io import MAX_CHARS
 
 log = logging.getLogger("notechecker.web")
 access_log = logging.getLogger("notechecker.web.access")
 
-#: Largest accepted request body, in bytes (a long operative note is ~30 kB).
-DEFAULT_MAX_BYTES = 1_000_000
+#: Largest accepted request body, in bytes: room for a note of MAX_CHARS characters as JSON
+#: (a long operative note is ~30 kB; an over-long note gets E104 by its length, not NC600).
+DEFAULT_MAX_BYTES = 6 * MAX_CHARS + 65_536
+#: Worker processes checking notes (each holds the pipeline, shared at fork).
+DEFAULT_WORKERS = 2
+#: Host names the service always answers to.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 #: Most codes one request may ask about.
 MAX_CODES = 25
 _NOTE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -66,6 +87,10 @@ class Errors:
     NC605 = "[NC605] There is nothing at this path."
     NC606 = "[NC606] This method is not allowed here."
     NC607 = "[NC607] The request failed ({status}): {detail}"
+    NC608 = ("[NC608] Checking this note took longer than the time budget of {seconds:g} s and was stopped; "
+             "the note was not stored or logged.")
+    NC609 = "[NC609] This service does not answer to the host named in the request (Host header)."
+    NC610 = "[NC610] Requests from another site are refused (Origin header)."
     NC699 = "[NC699] The check failed with an internal error ({kind}). The note was not stored or logged."
 
 
@@ -206,6 +231,42 @@ def _too_large(limit: int) -> JSONResponse:
     return _error(413, "NC600", Errors.NC600.format(limit=limit), headers={"Connection": "close"})
 
 
+def _host_name(value: str) -> str:
+    """``localhost:8000`` -> ``localhost``; ``[::1]:8000`` -> ``::1``; lower case."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class HostGuard:
+    """ASGI middleware against DNS rebinding and cross-site requests: 421 unless the Host header
+    names one of ``allowed`` hosts; 403 for a POST (or other unsafe method) whose Origin is not
+    this service (same scheme-less host and port as the Host header) or that the browser marks
+    ``Sec-Fetch-Site: cross-site``."""
+
+    def __init__(self, app, allowed: tuple[str, ...]):
+        self.app = app
+        self.allowed = frozenset(_host_name(h) for h in allowed if h)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+        host = headers.get("host", "")
+        if _host_name(host) not in self.allowed:
+            return await _error(421, "NC609", Errors.NC609)(scope, receive, send)
+        if scope.get("method", "GET") not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get("origin")
+            if origin is not None:
+                parts = urlsplit(origin)
+                if parts.scheme not in ("http", "https") or parts.netloc.lower() != host.strip().lower():
+                    return await _error(403, "NC610", Errors.NC610)(scope, receive, send)
+            if headers.get("sec-fetch-site", "") == "cross-site":
+                return await _error(403, "NC610", Errors.NC610)(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
 class AccessLog:
     """ASGI middleware: one line per request with method, path, status and milliseconds, nothing else."""
 
@@ -297,12 +358,136 @@ def _page() -> str:
     return (importlib.resources.files("notechecker.web") / "static" / "index.html").read_text(encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- workers
+def _init_web_worker() -> None:
+    from notechecker import api
+    from notechecker.checklists import load_catalogue
+
+    api.load()
+    load_catalogue()
+
+
+def _render(payload: dict) -> bytes:
+    """JSON bytes as starlette's JSONResponse renders them."""
+    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+def _check_job(payload: tuple, tick) -> tuple:
+    """Check one note (in a worker process or in this one): ``("ok", JSON bytes)`` (encoded here,
+    off the server's event loop), ``("value", safe detail)`` for a ValueError, or ``("crash",
+    exception type, traceback without messages)``. ``render`` (the payload's last element) is None
+    for the JSON of ``/api/check``, or ``(hook_instance, page)`` for CDS Hooks cards."""
+    from notechecker import service
+
+    text, codes, note_id, warnings, render = payload
+    tick(0)
+    try:
+        checked = service.check(text, codes=codes, note_id=note_id)
+        if render is not None:
+            from .cds_hooks import cards
+
+            return "ok", _render({"cards": cards(checked, *render)})
+        from notechecker.plain import result_dict
+
+        # the JSON of check --format json, plus one plain verdict per code, as check and scan show
+        result = result_dict(checked, text)
+        if warnings:
+            result["warnings"] = [*result.get("warnings", []), *warnings]
+        return "ok", _render(result)
+    except ValueError as exc:
+        return "value", _safe_detail(exc, text)
+    except Exception as exc:  # noqa: BLE001 - answered with JSON, logged without the note
+        return "crash", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__))
+
+
+class BudgetExceeded(Exception):
+    """A note took longer than the time budget; its worker was replaced."""
+
+
+class WorkerDied(Exception):
+    """A worker process died while checking a note (e.g. out of memory); it was replaced."""
+
+
+class CheckPool:
+    """``workers`` processes checking one note each at a time; a request waits for a free one.
+
+    A note over ``timeout`` seconds has its worker killed and replaced (fork: the pipeline is
+    shared, nothing reloads) and raises :class:`BudgetExceeded`. Workers die with the server.
+    """
+
+    def __init__(self, workers: int, timeout: float | None):
+        from notechecker import guard
+
+        self.guard, self.ctx, self.timeout = guard, guard.context(), timeout
+        self.idle: queue.Queue = queue.Queue()
+        self.all: list = []
+        for _ in range(workers):
+            self.idle.put(self._start())
+
+    def _start(self):
+        w = self.guard.Worker(_check_job, _init_web_worker, self.ctx)
+        self.all.append(w)
+        return w
+
+    def _replace(self, w):
+        w.kill()
+        with contextlib.suppress(ValueError):
+            self.all.remove(w)
+        return self._start()
+
+    def run(self, payload: tuple) -> tuple:
+        w = self.idle.get()
+        try:
+            seconds = self.guard.allowance(self.timeout, len(payload[0])) if self.timeout else None
+            deadline = time.monotonic() + seconds if seconds else None
+            try:
+                w.send(0, payload)
+                while True:
+                    left = 1.0 if deadline is None else deadline - time.monotonic()
+                    if left <= 0:
+                        raise BudgetExceeded(seconds)
+                    if w.conn.poll(left):
+                        kind, _job, value = w.receive()
+                        if kind == "done":
+                            return value
+                        if kind == "died":
+                            raise WorkerDied()
+            except (BrokenPipeError, EOFError, OSError):
+                raise WorkerDied() from None
+        except (BudgetExceeded, WorkerDied):
+            w = self._replace(w)
+            raise
+        finally:
+            self.idle.put(w)
+
+    def close(self) -> None:
+        for w in list(self.all):
+            w.stop()
+        self.all.clear()
+
+
 # --------------------------------------------------------------------------- app
-def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
-    """The web application. The pipeline and catalogue load once, at startup."""
-    state: dict[str, Any] = {"ready": False}
-    lock = threading.Lock()  # one note at a time through the spaCy pipeline
+def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
+               note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
+               allowed_hosts: tuple[str, ...] = (), host: str | None = None) -> FastAPI:
+    """The web application. The pipeline and catalogue load once, at startup, then ``workers``
+    processes are forked to check notes (``workers=0``: in this process, one at a time, no time
+    budget). ``host``: the bound address (answered to, with LOCAL_HOSTS and ``allowed_hosts``)."""
+    max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    state: dict[str, Any] = {"ready": False, "pool": None}
+    lock = threading.Lock()  # in-process mode only: one note at a time through the pipeline
+    pool_lock = threading.Lock()
     page = _page()
+    from notechecker.io import check_length, repair_surrogates
+    from notechecker.errors import InputError
+
+    def get_pool() -> CheckPool | None:
+        if workers <= 0:
+            return None
+        with pool_lock:
+            if state["pool"] is None:
+                state["pool"] = CheckPool(workers, note_timeout)
+            return state["pool"]
 
     def ensure_loaded() -> None:
         if state["ready"]:
@@ -318,7 +503,13 @@ def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         ensure_loaded()
-        yield
+        get_pool()
+        try:
+            yield
+        finally:
+            if state["pool"] is not None:
+                state["pool"].close()
+                state["pool"] = None
 
     app = FastAPI(
         title="notechecker",
@@ -361,7 +552,7 @@ def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
         return HTMLResponse(page, headers=PAGE_HEADERS)
 
     @app.get("/healthz", tags=["service"], summary="Liveness and readiness")
-    def healthz() -> JSONResponse:
+    async def healthz() -> JSONResponse:  # on the event loop: answers while notes are being checked
         return JSONResponse({"status": "ok", "version": __version__, "pipeline_loaded": state["ready"]},
                             headers=NO_STORE)
 
@@ -377,37 +568,62 @@ def create_app(max_bytes: int = DEFAULT_MAX_BYTES) -> FastAPI:
                                                "supported, verdict, summary, findings), conclusions, warnings, facts, "
                                                "verdicts (one plain verdict per code), scope_message"},
                          400: {"description": "Body is not JSON, or the codes cannot be checked"},
-                         413: {"description": f"Body larger than the limit ({max_bytes} bytes)"},
+                         403: {"description": "A cross-site request (Origin of another site)"},
+                         413: {"description": f"Body larger than the limit ({max_bytes} bytes), or a note over "
+                                              f"{max_chars:,} characters (E104)"},
+                         421: {"description": "The Host header names a host this service does not answer to"},
+                         503: {"description": "Checking the note took longer than the time budget"},
                          422: {"description": "Body is JSON but not a valid request; names the field"}})
     def check(body: CheckRequest) -> JSONResponse:
         """The facts found in the note, per code the checklist findings (met, missing, negated,
         conflicting, each with its evidence as offsets into ``text``) and the coding conclusions.
         Without ``codes``, the codes the note supports are checked."""
-        from notechecker import service
-
         ensure_loaded()
+        text, repaired = repair_surrogates(body.text)  # offsets kept: one U+FFFD for each
+        said = [f"text: {repaired} lone surrogate(s) (invalid Unicode) replaced by U+FFFD; offsets unchanged"] \
+            if repaired else []
+        return run_check(text, body.codes, body.note_id, said)
+
+    def run_check(text: str, codes: Any, note_id: str, said: list[str], render: tuple | None = None) -> Response:
+        """One note through a worker (time budget) or, with ``workers=0``, this process; the response
+        is the job's JSON or the error every check endpoint gives (E104, NC603, NC608, NC699)."""
         try:
-            with lock:
-                result = service.check(body.text, codes=body.codes, note_id=body.note_id)
-            from notechecker.plain import result_dict
+            check_length(text, "text", max_chars)
+        except InputError as exc:
+            return _error(413, exc.code, exc.message)
+        job = (text, codes, note_id, said, render)
+        pool = get_pool()
+        try:
+            if pool is None:
+                with lock:
+                    outcome = _check_job(job, lambda _k: None)
+            else:
+                outcome = pool.run(job)
+        except BudgetExceeded as exc:
+            seconds = exc.args[0] if exc.args else note_timeout
+            log.error("check stopped: over its time budget of %.0f s", seconds)
+            return _error(503, "NC608", Errors.NC608.format(seconds=round(seconds)))
+        except WorkerDied:
+            log.error("check failed: the worker process died")
+            return _error(500, "NC699", Errors.NC699.format(kind="worker process died"))
+        if outcome[0] == "value" and outcome[1].startswith("[NC110]"):  # only a codes problem blames the codes
+            return _error(400, "NC603", Errors.NC603.format(detail=outcome[1]))
+        if outcome[0] != "ok":
+            kind = "ValueError" if outcome[0] == "value" else outcome[1]
+            log.error("check failed: %s\n%s", kind, outcome[2] if outcome[0] == "crash" else "")
+            return _error(500, "NC699", Errors.NC699.format(kind=kind))
+        return Response(outcome[1], media_type="application/json", headers=NO_STORE)
 
-            payload = result_dict(result, body.text)  # + one plain verdict per code, as check and scan show
-        except ValueError as exc:
-            return _error(400, "NC603", Errors.NC603.format(detail=_safe_detail(exc, body.text)))
-        except Exception as exc:  # noqa: BLE001 - answer with JSON, log without the note
-            log.error("check failed: %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
-            return _error(500, "NC699", Errors.NC699.format(kind=type(exc).__name__))
-        return JSONResponse(payload, headers=NO_STORE)
-
-    # CDS Hooks (web/cds_hooks.py): the same pipeline, lock, limits and error shape as /api/check
+    # CDS Hooks (web/cds_hooks.py): the same workers, time budget, limits and error shape as /api/check
     from .cds_hooks import router as cds_hooks_router
 
     app.state.ensure_loaded = ensure_loaded
-    app.state.check_lock = lock
+    app.state.run_check = run_check
     app.include_router(cds_hooks_router)
 
     app.add_middleware(AccessLog)
-    app.add_middleware(BodyLimit, max_bytes=max_bytes)  # added last = outermost
+    app.add_middleware(BodyLimit, max_bytes=max_bytes)
+    app.add_middleware(HostGuard, allowed=(*LOCAL_HOSTS, *((host,) if host else ()), *allowed_hosts))  # outermost
     return app
 
 
@@ -440,12 +656,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def run(host: str = "127.0.0.1", port: int = 8000, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+def run(host: str = "127.0.0.1", port: int = 8000, *, max_bytes: int | None = None,
+        allowed_hosts: tuple[str, ...] = (), workers: int = DEFAULT_WORKERS, note_timeout: float | None = NOTE_TIMEOUT,
+        max_chars: int = MAX_CHARS) -> None:
     """Serve the page and API with uvicorn (localhost by default; uvicorn's own access log is off)."""
     import uvicorn
 
     if not _is_loopback(host):
         log.warning("serving on %s: anyone who can reach this address can submit notes; "
                     "put it behind TLS and authentication", host)
-    uvicorn.run(create_app(max_bytes=max_bytes), host=host, port=port, access_log=False,
-                log_config=_log_config(), server_header=False)
+    bound = host if host not in ("0.0.0.0", "::", "") else None  # all addresses: name them with --allowed-host
+    uvicorn.run(create_app(max_bytes=max_bytes, workers=workers, note_timeout=note_timeout, max_chars=max_chars,
+                           allowed_hosts=allowed_hosts, host=bound),
+                host=host, port=port, access_log=False, log_config=_log_config(), server_header=False)

@@ -22,6 +22,7 @@ from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instr
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
+from .scope import ScopeClassifier, regions_of_levels
 from .segmenter import boundaries
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -93,6 +94,7 @@ class Extractor:
         self.elements: dict[str, ElementSpec] = patterns.elements
         self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
         self.cue = patterns.linking.cues
+        self.scope = ScopeClassifier(patterns.scope)
 
     # ---------------------------------------------------------------- helpers
     def _split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
@@ -172,8 +174,6 @@ class Extractor:
         def sentence_of(e: Evidence) -> Evidence:
             return sent_ev(sent_at(e.start))
 
-        self._sentence_of = sentence_of
-
         def sent_ev(i: int) -> Evidence:
             a, b = sent_starts[i], sent_ends[i]
             seg = text[a:b]
@@ -225,11 +225,19 @@ class Extractor:
                 facts.mentions.append(Mention(label, h.value, h.assertion, ev(h.start, h.end), h.literal))
 
         facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
-        instruments = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
+        facts.complications_documented = facts.element("complications").present
+        facts.ebl_documented = facts.element("ebl").present
+        facts.indication_documented = facts.element("indication").present
+        facts.imaging_documented = facts.element("imaging").present
+        facts.scope = self.scope(text, facts.sections)
+        if not facts.scope.is_spine:
+            return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
+
+        instruments, prior_hardware, described = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
         exploring = "exploration_intent" in facts.elements
-        instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring)
+        instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring, prior_hardware)
 
         # procedures derived from what happened to the hardware
         acted = defaultdict(set)
@@ -243,7 +251,7 @@ class Extractor:
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
         instruments = self._reinserted_in_kind(instruments)
-        facts.constructs = self._constructs(instruments, procedures, facts.approach)
+        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described)
         facts.procedures = procedures = self._resolve_fusions(
             procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
@@ -261,19 +269,19 @@ class Extractor:
             if p.kind in ("kyphoplasty", "vertebroplasty"):
                 levels.update(p.levels)
         facts.levels = lv.sort_levels(levels)
+        if facts.levels:
+            facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
 
         any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})
-        facts.complications_documented = facts.element("complications").present
-        facts.ebl_documented = facts.element("ebl").present
-        facts.indication_documented = facts.element("indication").present
-        facts.imaging_documented = facts.element("imaging").present
         return facts
 
     # ------------------------------------------------------------ instruments
-    def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev) -> list[Instrument]:
+    def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev):
+        """(instruments, whether hardware already there is described, kind -> levels of hardware
+        described but not acted on)."""
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
         for b in hits_by_label.get("BRAND", []):
@@ -291,9 +299,9 @@ class Extractor:
         brands_by_sent: dict[int, list[_Hit]] = by_sent.get("BRAND", {})
 
         out: list[Instrument] = []
-        self._prior_hardware = False
+        prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
-        self._described: dict[str, set[str]] = defaultdict(set)
+        described: dict[str, set[str]] = defaultdict(set)
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
@@ -301,7 +309,7 @@ class Extractor:
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
                 for m in levels_by_sent.get(h.sent, []):
-                    self._described[h.value].update(m.vertebrae)
+                    described[h.value].update(m.vertebrae)
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
@@ -325,7 +333,7 @@ class Extractor:
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":
-                self._prior_hardware = True
+                prior_hardware = True
                 if action == "placed":
                     action = "retained"
             kind = h.value
@@ -362,7 +370,7 @@ class Extractor:
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
-        return out
+        return out, prior_hardware, described
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:
@@ -393,7 +401,8 @@ class Extractor:
         after = [a for a in cues if a.start >= m.end]
         return min(after, key=lambda a: a.start) if after else None
 
-    def _removal_in_context(self, instruments, procedures, reasons, exploring=False) -> list[Instrument]:
+    def _removal_in_context(self, instruments, procedures, reasons, exploring=False,
+                            prior_hardware=False) -> list[Instrument]:
         """A "removed" mention counts only in a note about removing hardware.
 
         Fusion notes remove trial spacers, swapped rods and cannulas in passing. Removal is
@@ -408,7 +417,7 @@ class Extractor:
             any(i.evidence.section not in ("description", "findings") for i in removed)
             or any(p.kind in ("hardware_removal", "exploration_of_fusion") for p in procedures)
             or any(i.action == "retained" for i in instruments)
-            or self._prior_hardware
+            or prior_hardware
             or exploring
             or any(m.assertion in ("present", "possible") for m in reasons)
         )
@@ -521,7 +530,7 @@ class Extractor:
         return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
-    def _constructs(self, instruments, procedures, approach) -> list[Construct]:
+    def _constructs(self, instruments, procedures, approach, sentence_of, described) -> list[Construct]:
         out = []
         for action in ("removed", "placed", "reinserted"):
             items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
@@ -543,21 +552,22 @@ class Extractor:
                 # put back where it came out: a removal-and-reinsertion spans the same levels
                 lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
             if not lvls and action == "removed":
-                lvls = {x for k in kinds for x in self._described.get(k, ())}
+                lvls = {x for k in kinds for x in described.get(k, ())}
             anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.anchors},
                              key=lv.vertebra_index)
             spanned = lv.sort_levels(lvls) if cement_only else lv.span(lvls)
             out.append(Construct(
                 action=action, levels=tuple(spanned), anchor_levels=tuple(anchors), kinds=tuple(kinds),
                 approach=approach, segmental=self._segmental(items, anchors, spanned, kinds),
-                pelvic="ilium" in lvls, evidence=self._construct_evidence(items)))
+                pelvic="ilium" in lvls, evidence=self._construct_evidence(items, sentence_of)))
         return out
 
-    def _construct_evidence(self, items) -> tuple[Evidence, ...]:
+    @staticmethod
+    def _construct_evidence(items, sentence_of) -> tuple[Evidence, ...]:
         """The sentences that name the construct's hardware, those naming levels first."""
         seen, with_levels, without = set(), [], []
         for i in items:
-            e = self._sentence_of(i.evidence)
+            e = sentence_of(i.evidence)
             if e.start in seen:
                 continue
             seen.add(e.start)

@@ -1,0 +1,177 @@
+"""What kind of note this is: a spine operation, another operation, or not an operative note.
+
+Decided before any spine fact is drawn from the note, from the vocabulary in
+``patterns/scope.yaml``, the way a coder reads a note: the procedure title first (the
+procedures heading, or a short title line before the first heading); without a title
+that settles it, the diagnosis and indication lines, then the narrative. Spine cues in
+history sections never decide ("Previous spinal fusion" in a cesarean section's
+diagnosis list is the patient's history, not this operation).
+
+Pure functions of the text and its sections: no state is kept between notes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..facts import Evidence, Scope, Section
+from ..vocab import ScopeSpec
+from . import levels as lv
+
+#: Sections whose text is the operation's title.
+TITLE_SECTIONS = frozenset({"procedures"})
+#: Sections that say what the patient has and why the operation was done.
+DIAGNOSIS_SECTIONS = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis", "indication"})
+#: Sections that mark a note as an operative note by their presence alone.
+OPERATIVE_ANCHORS = frozenset({"procedures", "description", "post_op_diagnosis"})
+#: A title line before the first heading: at most this many words.
+TITLE_LINE_WORDS = 14
+#: Characters of a title section read (a long one is a narrative).
+TITLE_CHARS = 700
+_REGION_OF = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral", "i": "sacral"}
+_REGION_WORDS = re.compile(r"\b(cervical|thoracic|lumbar|sacral|lumbosacral|thoracolumbar|cervicothoracic)\b", re.I)
+_REGION_EXPAND = {"lumbosacral": ("lumbar", "sacral"), "thoracolumbar": ("thoracic", "lumbar"),
+                  "cervicothoracic": ("cervical", "thoracic")}
+_NUMBERED = re.compile(r"\d|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth", re.I)
+REGION_ORDER = ("cervical", "thoracic", "lumbar", "sacral")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    start: int
+    end: int
+    group: str | None  # None for a spine cue, else the organ group
+
+
+def _zones(text: str, sections: list[Section]) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
+                                                        list[tuple[int, int]]]:
+    """(title, diagnosis, narrative) character ranges; history sections belong to none."""
+    title, diag, narr = [], [], []
+    first = min((s.start for s in sections if s.name != "none"), default=len(text))
+    head = text[:first].strip()
+    if head:
+        line_start = len(text[:first]) - len(text[:first].lstrip())
+        line_end = text.find("\n", line_start)
+        line_end = first if line_end == -1 or line_end > first else line_end
+        if len(text[line_start:line_end].split()) <= TITLE_LINE_WORDS:
+            title.append((line_start, line_end))
+    for s in sections:
+        body = s.start + len(s.title)
+        if s.name in TITLE_SECTIONS:
+            title.append((body, min(s.end, body + TITLE_CHARS)))
+        elif s.name in DIAGNOSIS_SECTIONS:
+            diag.append((body, s.end))
+    return title, diag, narr
+
+
+class ScopeClassifier:
+    """Text + sections -> :class:`Scope` (no per-note state)."""
+
+    def __init__(self, spec: ScopeSpec):
+        self.spec = spec
+
+    def _cues(self, text: str, a: int, b: int) -> list[_Cue]:
+        out = [_Cue(m.start(), m.end(), None) for rx in self.spec.spine for m in rx.finditer(text, a, b)]
+        for group, rxs in self.spec.other.items():
+            out.extend(_Cue(m.start(), m.end(), group) for rx in rxs for m in rx.finditer(text, a, b))
+        return out
+
+    def _level_cues(self, text: str, a: int, b: int) -> list[_Cue]:
+        if not self.spec.levels_count:
+            return []
+        # a numbered vertebra ("L4-5", "C5-C6", "fifth lumbar"): bare "sacral" or "pelvis" is not one
+        return [_Cue(m.start, m.end, None) for m in lv.find_levels(text[a:b], a)
+                if m.kind != "pelvis" and _NUMBERED.search(m.text)]
+
+    def __call__(self, text: str, sections: list[Section]) -> Scope:
+        def ev(c: _Cue) -> Evidence:
+            return Evidence(text=text[c.start:c.end], start=c.start, end=c.end, section=section_at(c.start))
+
+        def section_at(char: int) -> str | None:
+            name = None
+            for s in sections:
+                if s.start <= char:
+                    name = s.name
+            return None if name == "none" else name
+
+        names = {s.name for s in sections}
+        operative_cue = next((m for rx in self.spec.operative_cues for m in [rx.search(text)] if m), None)
+        operative = bool(names & self.spec.operative_sections) or operative_cue is not None
+        start = text[:self.spec.start_chars]
+        other_kind = next((m for rx in self.spec.not_operative_cues for m in [rx.search(start)] if m), None)
+        if not operative or (other_kind is not None and not names & OPERATIVE_ANCHORS):
+            evid = ()
+            if other_kind is not None:
+                evid = (ev(_Cue(other_kind.start(), other_kind.end(), None)),)
+            return Scope(kind="not_operative", regions=(),
+                         reason="not an operative note: no procedure performed is described"
+                                + (f" ({other_kind.group(0).strip()!r} near the start)" if other_kind else ""),
+                         evidence=evid)
+
+        title, diag, _ = _zones(text, sections)
+        t_cues = [c for a, b in title for c in self._cues(text, a, b)]
+        t_spine = [c for c in t_cues if c.group is None]
+        t_levels = [c for a, b in title for c in self._level_cues(text, a, b)]
+        t_other = [c for c in t_cues if c.group is not None]
+        if t_spine or t_levels:
+            spine = t_spine + t_levels
+            # a bare level beside another organ ("T2 lesion of the breast") is not enough
+            if (t_spine and len(spine) >= len(t_other)) or not t_other:
+                return self._spine(text, spine, "the procedure title names the spine", ev)
+        if t_other:
+            return self._other(t_other, "the procedure title names", ev)
+
+        d_cues = [c for a, b in diag for c in self._cues(text, a, b)]
+        d_spine = [c for c in d_cues if c.group is None]
+        d_other = [c for c in d_cues if c.group is not None]
+        if d_spine:
+            d_spine += [c for a, b in diag for c in self._level_cues(text, a, b)]
+        if d_spine and len(d_spine) > len(d_other):
+            return self._spine(text, d_spine, "the diagnosis and indication name the spine", ev)
+        if d_other:
+            return self._other(d_other, "the diagnosis names", ev)
+
+        # no title or diagnosis settles it: the narrative, outside history sections
+        hist = [(s.start, s.end) for s in sections if s.name in self.spec.history_sections]
+        n_spine = [c for c in self._cues(text, 0, len(text)) if c.group is None
+                   and not any(a <= c.start < b for a, b in hist)]
+        if len({text[c.start:c.end].lower() for c in n_spine}) >= self.spec.narrative_min:
+            return self._spine(text, n_spine, "the operative narrative describes a spine operation", ev)
+        return Scope(kind="other_operation", regions=(),
+                     reason="not a spine operation: nothing in the note names spinal anatomy or a spine procedure",
+                     evidence=())
+
+    @staticmethod
+    def _other(cues: list[_Cue], how: str, ev) -> Scope:
+        groups: dict[str, int] = {}
+        for c in cues:
+            groups[c.group] = groups.get(c.group, 0) + 1
+        group = max(groups, key=lambda g: groups[g])
+        first = sorted(cues, key=lambda c: c.start)
+        return Scope(kind="other_operation", regions=(),
+                     reason=f"not a spine operation: {how} another site ({group})",
+                     evidence=tuple(ev(c) for c in first[:3]))
+
+    @staticmethod
+    def _spine(text: str, cues: list[_Cue], how: str, ev) -> Scope:
+        cues = sorted(cues, key=lambda c: c.start)
+        regions: set[str] = set()
+        for c in cues:
+            for m in lv.find_levels(text[c.start:c.end], c.start):
+                regions.update(_REGION_OF[v[0]] for v in m.vertebrae)
+            for w in _REGION_WORDS.findall(text[c.start:c.end]):
+                regions.update(_REGION_EXPAND.get(w.lower(), (w.lower(),)))
+        seen, evid = set(), []
+        for c in cues:
+            if (c.start, c.end) in seen:
+                continue
+            seen.add((c.start, c.end))
+            evid.append(ev(c))
+        return Scope(kind="spine_operation", regions=tuple(r for r in REGION_ORDER if r in regions),
+                     reason=f"spine operation: {how}", evidence=tuple(evid[:3]))
+
+
+def regions_of_levels(levels) -> tuple[str, ...]:
+    """Regions of vertebrae ("C5" -> cervical, "ilium" -> sacral), in spinal order."""
+    found = {_REGION_OF[x[0]] for x in levels if x}
+    return tuple(r for r in REGION_ORDER if r in found)

@@ -251,6 +251,12 @@ class Extractor:
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
         instruments = self._reinserted_in_kind(instruments)
+        if facts.approach == "anterior":
+            # screws of an anterior construct go into vertebral bodies: "pedicle" elsewhere in the
+            # note (anatomy of the foramen) does not make them pedicle screws
+            instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
+                           and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
+        procedures = self._graft_in_discectomy(procedures, instruments, facts.approach)
         facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described)
         facts.procedures = procedures = self._resolve_fusions(
             procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
@@ -386,6 +392,22 @@ class Extractor:
                 i = dataclasses.replace(i, action="reinserted")
             out.append(i)
         return out
+
+    def _graft_in_discectomy(self, procedures, instruments, approach) -> list[Procedure]:
+        """An anterior discectomy with a graft or spacer put in the disc space is an interbody
+        arthrodesis even when the note never says "fusion" ("C5-C6 anterior cervical discectomy.
+        Bone bank allograft. Anterior cervical plate.")."""
+        if approach != "anterior" or any(p.kind.split("@")[0] in self.L.fusion_kinds for p in procedures):
+            return procedures
+        discs = [p for p in procedures if p.kind == "discectomy" and p.levels and p.assertion == "present"]
+        graft = next((p for p in procedures if p.kind == "bone_graft" and p.assertion == "present"), None)
+        device = next((i for i in instruments if i.action == "placed" and i.kind in ("interbody_device", "cage")), None)
+        if not discs or (graft is None and device is None):
+            return procedures
+        evidence = graft.evidence if graft is not None else device.evidence
+        levels = lv.sort_levels({x for p in discs for x in p.levels})
+        inter = tuple(sorted({x for p in discs for x in p.interspaces}, key=lambda q: lv.vertebra_index(q[0])))
+        return [*procedures, Procedure(f"interbody_fusion@anterior", tuple(levels), inter, evidence)]
 
     @staticmethod
     def _gap(m, h) -> int:

@@ -322,7 +322,8 @@ class LinkingSpec:
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
-                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start")
+                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
+                 "hardware_described", "placement_state", "anchor_reused", "disc_space")
 
 
 def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:

@@ -259,8 +259,10 @@ class Extractor:
             # note (anatomy of the foramen) does not make them pedicle screws
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
-        procedures = self._graft_in_discectomy(procedures, instruments, facts.approach)
-        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described)
+        procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
+        reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
+                  and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
+        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described, reused)
         facts.procedures = procedures = self._resolve_fusions(
             procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
@@ -339,6 +341,12 @@ class Extractor:
             else:
                 act = None
                 action = "placed" if h.section == "procedures" else "mentioned"
+            if (action == "placed" and act is not None and self.cue["placement_state"].match(act.literal)
+                    and self.cue["hardware_described"].search(self._sentence_text(text, h))):
+                # "There were pedicle screws at L4 and L5 connected by two rods": the old construct
+                action = "mentioned"
+                for m in levels_by_sent.get(h.sent, []):
+                    described[h.value].update(m.vertebrae)
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":
@@ -396,21 +404,34 @@ class Extractor:
             out.append(i)
         return out
 
-    def _graft_in_discectomy(self, procedures, instruments, approach) -> list[Procedure]:
-        """An anterior discectomy with a graft or spacer put in the disc space is an interbody
-        arthrodesis even when the note never says "fusion" ("C5-C6 anterior cervical discectomy.
-        Bone bank allograft. Anterior cervical plate.")."""
-        if approach != "anterior" or any(p.kind.split("@")[0] in self.L.fusion_kinds for p in procedures):
+    def _interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
+        """An interbody arthrodesis the note describes without naming it.
+
+        An anterior discectomy with a graft or spacer put in the disc space is one even when
+        the note never says "fusion" ("C5-C6 anterior cervical discectomy. Bone bank allograft.
+        Anterior cervical plate."); so is a cage or spacer inserted into a disc space from
+        any approach ("A PEEK cage packed with autograft was inserted into the L4-5 disc space").
+        """
+        kinds = {p.kind.split("@")[0] for p in procedures}
+        interbody = {"acdf", "interbody_fusion", "interbody_fusion_anterior", "interbody_fusion_posterior",
+                     "interbody_fusion_lateral", "disc_arthroplasty"}
+        if kinds & interbody or approach is None:
             return procedures
         discs = [p for p in procedures if p.kind == "discectomy" and p.levels and p.assertion == "present"]
+        devices = [i for i in instruments if i.action == "placed" and i.kind in ("interbody_device", "cage")]
         graft = next((p for p in procedures if p.kind == "bone_graft" and p.assertion == "present"), None)
-        device = next((i for i in instruments if i.action == "placed" and i.kind in ("interbody_device", "cage")), None)
-        if not discs or (graft is None and device is None):
-            return procedures
-        evidence = graft.evidence if graft is not None else device.evidence
-        levels = lv.sort_levels({x for p in discs for x in p.levels})
+        if approach == "anterior" and not kinds & self.L.fusion_kinds and discs and (graft or devices):
+            evidence = graft.evidence if graft is not None else devices[0].evidence
+            levels = {x for p in discs for x in p.levels}
+        else:
+            in_space = [i for i in devices if self.cue["disc_space"].search(sentence_of(i.evidence).text)]
+            if not in_space:
+                return procedures
+            evidence = in_space[0].evidence
+            levels = {x for i in in_space for x in i.levels} or {x for p in discs for x in p.levels}
         inter = tuple(sorted({x for p in discs for x in p.interspaces}, key=lambda q: lv.vertebra_index(q[0])))
-        return [*procedures, Procedure(f"interbody_fusion@anterior", tuple(levels), inter, evidence)]
+        found = Procedure(f"interbody_fusion@{approach}", tuple(lv.sort_levels(levels)), inter, evidence)
+        return [*procedures, *self._resolve_fusions([found], approach, sorted(levels, key=lv.vertebra_index))]
 
     @staticmethod
     def _gap(m, h) -> int:
@@ -556,7 +577,7 @@ class Extractor:
         return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
-    def _constructs(self, instruments, procedures, approach, sentence_of, described) -> list[Construct]:
+    def _constructs(self, instruments, procedures, approach, sentence_of, described, reused=()) -> list[Construct]:
         out = []
         for action in ("removed", "placed", "reinserted"):
             items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
@@ -579,6 +600,10 @@ class Extractor:
                 lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
             if not lvls and action == "removed":
                 lvls = {x for k in kinds for x in described.get(k, ())}
+            if action == "placed":
+                # old screws the new construct captures are its anchors ("incorporated into the new construct")
+                items = items + [i for i in reused if i.action != "placed"]
+                lvls.update(x for i in reused for x in i.levels)
             anchors = sorted({lv_ for i in items if i.kind in ANCHOR_KINDS for lv_ in i.anchors},
                              key=lv.vertebra_index)
             spanned = lv.sort_levels(lvls) if cement_only else lv.span(lvls)

@@ -133,9 +133,16 @@ class ScopeClassifier:
 
         # no title or diagnosis settles it: the narrative, outside history sections
         hist = [(s.start, s.end) for s in sections if s.name in self.spec.history_sections]
-        n_spine = [c for c in self._cues(text, 0, len(text)) if c.group is None
-                   and not any(a <= c.start < b for a, b in hist)]
-        if len({text[c.start:c.end].lower() for c in n_spine}) >= self.spec.narrative_min:
+        def outside_history(c: _Cue) -> bool:
+            return not any(a <= c.start < b for a, b in hist)
+
+        n_spine = [c for c in self._cues(text, 0, len(text)) if c.group is None and outside_history(c)]
+        # a span of vertebrae ("from L2 to L4", "C5-C6") counts once; a lone "S1" or "T2" never
+        spans = [c for c in self._level_cues(text, 0, len(text))
+                 if outside_history(c) and len(lv.find_levels(text[c.start:c.end])[0].vertebrae) > 1]
+        distinct = len({" ".join(text[c.start:c.end].lower().split()) for c in n_spine}) + (1 if spans else 0)
+        if n_spine and distinct >= self.spec.narrative_min:
+            n_spine += spans[:1]
             return self._spine(text, n_spine, "the operative narrative describes a spine operation", ev)
         return Scope(kind="other_operation", regions=(),
                      reason="not a spine operation: nothing in the note names spinal anatomy or a spine procedure",

@@ -49,6 +49,7 @@ _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: A passive removal verb names what came before it ("the distraction was then removed and
 #: anterior instrumentation was completed"): not what follows.
+_TIME_AFTER = re.compile(r"\s+to\b", re.I)
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
@@ -328,7 +329,10 @@ class Extractor:
                        if not any(a.start < x.end and x.start < a.end for x in inst_hits)]
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
-            descriptor = before[-1].value if before and before[-1].value in ("temporary", "prior") else None
+            # ("temporary fixation screw": a descriptor may stand before another cue)
+            # ("prior to placing the plate" is a time, not a descriptor)
+            descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
+                               and not _TIME_AFTER.match(text, a.end)), None)
             verbs = [a for a in actions if a.value not in ("temporary", "prior")
                      and not self.cue["clause_break"].search(text, min(a.end, h.end), max(a.start, h.start))
                      and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)

@@ -43,9 +43,13 @@ class _Cue:
     group: str | None  # None for a spine cue, else the organ group
 
 
+#: A heading-shaped line the sections vocabulary does not know ("FIRST ANESTHESIA:") still ends a title.
+_OTHER_HEADING = re.compile(r"[\r\n][ \t]*[A-Z][A-Z /&()-]{2,60}:")
+
+
 def _zones(text: str, sections: list[Section]) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
                                                         list[tuple[int, int]]]:
-    """(title, diagnosis, narrative) character ranges; history sections belong to none."""
+    """(title, diagnosis, indication) character ranges; history sections belong to none."""
     title, diag, narr = [], [], []
     first = min((s.start for s in sections if s.name != "none"), default=len(text))
     head = text[:first].strip()
@@ -58,7 +62,11 @@ def _zones(text: str, sections: list[Section]) -> tuple[list[tuple[int, int]], l
     for s in sections:
         body = s.start + len(s.title)
         if s.name in TITLE_SECTIONS:
-            title.append((body, min(s.end, body + TITLE_CHARS)))
+            end = min(s.end, body + TITLE_CHARS)
+            m = _OTHER_HEADING.search(text, body, end)
+            title.append((body, m.start() if m else end))
+        elif s.name == "indication":
+            narr.append((body, s.end))
         elif s.name in DIAGNOSIS_SECTIONS:
             diag.append((body, s.end))
     return title, diag, narr
@@ -108,7 +116,7 @@ class ScopeClassifier:
                                 + (f" ({other_kind.group(0).strip()!r} near the start)" if other_kind else ""),
                          evidence=evid)
 
-        title, diag, _ = _zones(text, sections)
+        title, diag, indication = _zones(text, sections)
         t_cues = [c for a, b in title for c in self._cues(text, a, b)]
         t_spine = [c for c in t_cues if c.group is None]
         t_levels = [c for a, b in title for c in self._level_cues(text, a, b)]
@@ -121,15 +129,17 @@ class ScopeClassifier:
         if t_other:
             return self._other(t_other, "the procedure title names", ev)
 
-        d_cues = [c for a, b in diag for c in self._cues(text, a, b)]
-        d_spine = [c for c in d_cues if c.group is None]
-        d_other = [c for c in d_cues if c.group is not None]
-        if d_spine:
-            d_spine += [c for a, b in diag for c in self._level_cues(text, a, b)]
-        if d_spine and len(d_spine) > len(d_other):
-            return self._spine(text, d_spine, "the diagnosis and indication name the spine", ev)
-        if d_other:
-            return self._other(d_other, "the diagnosis names", ev)
+        # the diagnosis lines, then the indication (which may tell earlier operations)
+        for zone, what in ((diag, "diagnosis"), (indication, "indication")):
+            d_cues = [c for a, b in zone for c in self._cues(text, a, b)]
+            d_spine = [c for c in d_cues if c.group is None]
+            d_other = [c for c in d_cues if c.group is not None]
+            if d_spine:
+                d_spine += [c for a, b in zone for c in self._level_cues(text, a, b)]
+            if d_spine and len(d_spine) > len(d_other):
+                return self._spine(text, d_spine, f"the {what} names the spine", ev)
+            if d_other:
+                return self._other(d_other, f"the {what} names", ev)
 
         # no title or diagnosis settles it: the narrative, outside history sections
         hist = [(s.start, s.end) for s in sections if s.name in self.spec.history_sections]

@@ -215,3 +215,19 @@ def test_localisation_film_is_not_imaging(pipeline):
             "DESCRIPTION: Preoperative x-rays revealed appropriate levels for skin incision. The discectomy was "
             "performed.\n")
     assert not _facts(pipeline, text).imaging_documented
+
+
+def test_hardware_a_part_is_removed_from_stays(pipeline):
+    text = ("PROCEDURE: Extension of fusion to L3 with new rods L3-L5.\n"
+            "DESCRIPTION: The locking caps were removed from the existing L4 and L5 screws and the old rods were "
+            "removed. New pedicle screws were placed at L3 and new rods were placed from L3 to L5.\n")
+    f = _facts(pipeline, text)
+    assert "pedicle_screw" not in f.instruments_removed
+    assert {"set_screw", "rod"} <= set(f.instruments_removed)
+
+
+def test_levels_listed_with_a_final_and_stay_with_their_verb(pipeline):
+    text = ("PROCEDURE: Removal of hardware T12-L2.\nINDICATION: Healed fracture.\n"
+            "DESCRIPTION: The rods were removed. The six pedicle screws at T12, L1, and L2 were then removed with "
+            "the driver.\n")
+    assert _facts(pipeline, text).instruments_removed == ["pedicle_screw", "rod"]

@@ -49,6 +49,8 @@ _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: A passive removal verb names what came before it ("the distraction was then removed and
 #: anterior instrumentation was completed"): not what follows.
+#: Between a removal verb and hardware after it: the hardware is where something was taken from.
+_SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
@@ -351,6 +353,12 @@ class Extractor:
                 action = "mentioned"
                 for m in levels_by_sent.get(h.sent, []):
                     described[h.value].update(m.vertebrae)
+            if action == "removed" and any(
+                    a.value == "removed" and a.end <= h.start
+                    and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
+                    for a in verbs_all):
+                # "the caps were removed from the existing screws", "slid off the rod": where it came from
+                action = "mentioned"
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":

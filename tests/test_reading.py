@@ -231,3 +231,17 @@ def test_levels_listed_with_a_final_and_stay_with_their_verb(pipeline):
             "DESCRIPTION: The rods were removed. The six pedicle screws at T12, L1, and L2 were then removed with "
             "the driver.\n")
     assert _facts(pipeline, text).instruments_removed == ["pedicle_screw", "rod"]
+
+
+def test_solid_fusion_given_as_the_cause_of_removal_is_a_reason(pipeline):
+    text = ("PROCEDURE: Removal of posterior instrumentation L1-L3.\n"
+            "DESCRIPTION: Because the L1-L3 fusion is solid and the old hardware no longer serves any purpose, we "
+            "elected to remove it. The rods were removed and the six pedicle screws were removed.\n")
+    assert _facts(pipeline, text).removal_reasons == ["healed_fracture_or_fusion"]
+
+
+def test_solid_fusion_that_needs_no_revision_is_not_a_reason(pipeline):
+    text = ("PROCEDURE: Exploration of fusion L4-S1.\n"
+            "DESCRIPTION: The fusion mass was explored. Since the fusion was solid, no revision was necessary. "
+            "The rods were removed and replaced with new rods.\n")
+    assert "healed_fracture_or_fusion" not in _facts(pipeline, text).removal_reasons

@@ -149,3 +149,19 @@ def test_extractor_keeps_no_per_note_state(pipeline):
     for i, e in enumerate(expected):
         e = {k: v for k, v in e.items() if k != "suggested_cpt"}
         assert {k: v for k, v in got[i].items() if k != "suggested_cpt"} == e
+
+
+@pytest.mark.parametrize("title", [
+    "Cervical cerclage.",
+    "Repair of thoracic aortic stenosis.",
+    "Lumbar puncture at the L3-L4 interspace.",
+    "Epidural steroid injection, L4-L5.",
+    "Excision of sacral decubitus ulcer.",
+    "Ligation of the vertebral artery.",
+])
+def test_region_words_and_needles_are_not_spine_operations(pipeline, title):
+    text = (f"PROCEDURE: {title}\nANESTHESIA: General.\nESTIMATED BLOOD LOSS: Minimal.\n"
+            "DESCRIPTION: The patient was prepped and draped. The procedure was completed without difficulty.\n")
+    f = _facts(pipeline, text)
+    assert f.scope.kind == "other_operation", f.scope.reason
+    assert f.levels == [] and f.suggested_cpt == []

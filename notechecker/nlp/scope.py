@@ -124,7 +124,7 @@ class ScopeClassifier:
         if t_spine or t_levels:
             spine = t_spine + t_levels
             # a bare level beside another organ ("T2 lesion of the breast") is not enough
-            if (t_spine and len(spine) >= len(t_other)) or not t_other:
+            if (t_spine and len(spine) > len(t_other)) or not t_other:
                 return self._spine(text, spine, "the procedure title names the spine", ev)
         if t_other:
             return self._other(t_other, "the procedure title names", ev)

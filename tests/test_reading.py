@@ -2,6 +2,8 @@
 real notes, each on a short note written for the test (synthetic, no patient data)."""
 from __future__ import annotations
 
+import pytest
+
 
 def _facts(pipeline, text):
     return pipeline.facts(text, "t")
@@ -245,3 +247,24 @@ def test_solid_fusion_that_needs_no_revision_is_not_a_reason(pipeline):
             "DESCRIPTION: The fusion mass was explored. Since the fusion was solid, no revision was necessary. "
             "The rods were removed and replaced with new rods.\n")
     assert "healed_fracture_or_fusion" not in _facts(pipeline, text).removal_reasons
+
+
+@pytest.mark.parametrize("sentence", [
+    "She had a kyphoplasty at L1 for a compression fracture.",
+    "After an L1 kyphoplasty in 2019 her pain improved.",
+    "Her L1 fracture was treated with kyphoplasty.",
+])
+def test_earlier_treatment_in_the_narrative_is_not_this_operation(pipeline, sentence):
+    text = ("PROCEDURE: Re-exploration of lumbar fusion L2-L4.\n"
+            f"DESCRIPTION: The patient was placed prone. {sentence} The fusion from L2 to L4 was explored and "
+            "found to be solid.\n")
+    f = _facts(pipeline, text)
+    assert not any(p.kind in ("kyphoplasty", "vertebroplasty") for p in f.procedures)
+
+
+def test_hardware_placed_years_ago_is_not_placed_today(pipeline):
+    text = ("PROCEDURE: Removal of hardware L2-L3.\nINDICATION: Painful hardware.\n"
+            "DESCRIPTION: She had pedicle screws placed at L2 and L3 in 2015. The rods were removed and the four "
+            "pedicle screws were removed.\n")
+    f = _facts(pipeline, text)
+    assert f.instruments_placed == [] and f.instruments_removed == ["pedicle_screw", "rod"]

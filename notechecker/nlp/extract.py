@@ -347,9 +347,11 @@ class Extractor:
             else:
                 act = None
                 action = "placed" if h.section == "procedures" else "mentioned"
-            if (action == "placed" and act is not None and self.cue["placement_state"].match(act.literal)
-                    and self.cue["hardware_described"].search(self._sentence_text(text, h))):
-                # "There were pedicle screws at L4 and L5 connected by two rods": the old construct
+            if action == "placed" and act is not None and (h.assertion == "historical" or (
+                    self.cue["placement_state"].match(act.literal)
+                    and self.cue["hardware_described"].search(self._sentence_text(text, h)))):
+                # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
+                # in 2015": the old construct
                 action = "mentioned"
                 for m in levels_by_sent.get(h.sent, []):
                     described[h.value].update(m.vertebrae)

@@ -165,3 +165,12 @@ def test_region_words_and_needles_are_not_spine_operations(pipeline, title):
     f = _facts(pipeline, text)
     assert f.scope.kind == "other_operation", f.scope.reason
     assert f.levels == [] and f.suggested_cpt == []
+
+
+def test_operative_note_opening_with_a_history_heading_is_still_operative(pipeline):
+    text = ("HISTORY OF PRESENT ILLNESS: A 55-year-old man with L4-L5 stenosis and neurogenic claudication.\n"
+            "OPERATIVE COURSE: The patient was brought to the operating room and placed prone. The back was prepped "
+            "and draped. A midline incision was made. A laminectomy of L4 was performed and the thecal sac was "
+            "decompressed.\n")
+    f = _facts(pipeline, text)
+    assert f.scope.kind == "spine_operation", f.scope.reason

@@ -103,11 +103,13 @@ class ScopeClassifier:
             return None if name == "none" else name
 
         names = {s.name for s in sections}
-        operative_cue = next((m for rx in self.spec.operative_cues for m in [rx.search(text)] if m), None)
-        operative = bool(names & self.spec.operative_sections) or operative_cue is not None
+        narrated = sum(1 for rx in self.spec.operative_cues if rx.search(text))
+        operative = bool(names & self.spec.operative_sections) or narrated > 0
         start = text[:self.spec.start_chars]
         other_kind = next((m for rx in self.spec.not_operative_cues for m in [rx.search(start)] if m), None)
-        if not operative or (other_kind is not None and not names & OPERATIVE_ANCHORS):
+        # a clinic note or discharge summary may mention an operation; two kinds of operative
+        # narrative ("prepped and draped", "incision was made") or an operation heading make it one
+        if not operative or (other_kind is not None and not names & OPERATIVE_ANCHORS and narrated < 2):
             evid = ()
             if other_kind is not None:
                 evid = (ev(_Cue(other_kind.start(), other_kind.end(), None)),)

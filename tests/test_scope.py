@@ -174,3 +174,11 @@ def test_operative_note_opening_with_a_history_heading_is_still_operative(pipeli
             "decompressed.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "spine_operation", f.scope.reason
+
+
+def test_other_operation_quotes_its_title(pipeline):
+    text = "PROCEDURE: Removal of a retained foreign body.\nDESCRIPTION: The neck was prepped and draped.\n"
+    f = _facts(pipeline, text)
+    assert f.scope.kind == "other_operation"
+    assert f.scope.evidence and f.scope.evidence[0].text.startswith("Removal of a retained foreign body")
+    _assert_evidence(text, f.scope)

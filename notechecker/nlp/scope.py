@@ -156,9 +156,17 @@ class ScopeClassifier:
         if n_spine and distinct >= self.spec.narrative_min:
             n_spine += spans[:1]
             return self._spine(text, n_spine, "the operative narrative describes a spine operation", ev)
+        # quote what the note says was done, when it has a title
+        quoted = []
+        for a, b in title:
+            seg = text[a:b]
+            a += len(seg) - len(seg.lstrip())
+            b = min(a + 120, a + len(seg.strip()))
+            if b > a:
+                quoted.append(Evidence(text=text[a:b], start=a, end=b, section=section_at(a)))
         return Scope(kind="other_operation", regions=(),
                      reason="not a spine operation: nothing in the note names spinal anatomy or a spine procedure",
-                     evidence=())
+                     evidence=tuple(quoted[:1]))
 
     @staticmethod
     def _other(cues: list[_Cue], how: str, ev) -> Scope:

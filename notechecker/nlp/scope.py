@@ -77,11 +77,16 @@ class ScopeClassifier:
 
     def __init__(self, spec: ScopeSpec):
         self.spec = spec
+        # one scan per group: each vocabulary list joined into one alternation
+        self._spine_rx = _join(spec.spine)
+        self._other_rx = {group: _join(rxs) for group, rxs in spec.other.items()}
 
-    def _cues(self, text: str, a: int, b: int) -> list[_Cue]:
-        out = [_Cue(m.start(), m.end(), None) for rx in self.spec.spine for m in rx.finditer(text, a, b)]
-        for group, rxs in self.spec.other.items():
-            out.extend(_Cue(m.start(), m.end(), group) for rx in rxs for m in rx.finditer(text, a, b))
+    def _cues(self, text: str, a: int, b: int, spine_only: bool = False) -> list[_Cue]:
+        out = [_Cue(m.start(), m.end(), None) for m in self._spine_rx.finditer(text, a, b)]
+        if spine_only:
+            return out
+        for group, rx in self._other_rx.items():
+            out.extend(_Cue(m.start(), m.end(), group) for m in rx.finditer(text, a, b))
         return out
 
     def _level_cues(self, text: str, a: int, b: int) -> list[_Cue]:
@@ -103,13 +108,16 @@ class ScopeClassifier:
             return None if name == "none" else name
 
         names = {s.name for s in sections}
-        narrated = sum(1 for rx in self.spec.operative_cues if rx.search(text))
-        operative = bool(names & self.spec.operative_sections) or narrated > 0
         start = text[:self.spec.start_chars]
         other_kind = next((m for rx in self.spec.not_operative_cues for m in [rx.search(start)] if m), None)
+        anchored = bool(names & OPERATIVE_ANCHORS)
+        narrated = 0
+        if not anchored and (other_kind is not None or not names & self.spec.operative_sections):
+            narrated = sum(1 for rx in self.spec.operative_cues if rx.search(text))
+        operative = bool(names & self.spec.operative_sections) or narrated > 0
         # a clinic note or discharge summary may mention an operation; two kinds of operative
         # narrative ("prepped and draped", "incision was made") or an operation heading make it one
-        if not operative or (other_kind is not None and not names & OPERATIVE_ANCHORS and narrated < 2):
+        if not operative or (other_kind is not None and not anchored and narrated < 2):
             evid = ()
             if other_kind is not None:
                 evid = (ev(_Cue(other_kind.start(), other_kind.end(), None)),)
@@ -148,7 +156,7 @@ class ScopeClassifier:
         def outside_history(c: _Cue) -> bool:
             return not any(a <= c.start < b for a, b in hist)
 
-        n_spine = [c for c in self._cues(text, 0, len(text)) if c.group is None and outside_history(c)]
+        n_spine = [c for c in self._cues(text, 0, len(text), spine_only=True) if outside_history(c)]
         # a span of vertebrae ("from L2 to L4", "C5-C6") counts once; a lone "S1" or "T2" never
         spans = [c for c in self._level_cues(text, 0, len(text))
                  if outside_history(c) and len(lv.find_levels(text[c.start:c.end])[0].vertebrae) > 1]
@@ -196,6 +204,10 @@ class ScopeClassifier:
             evid.append(ev(c))
         return Scope(kind="spine_operation", regions=tuple(r for r in REGION_ORDER if r in regions),
                      reason=f"spine operation: {how}", evidence=tuple(evid[:3]))
+
+
+def _join(rxs) -> re.Pattern:
+    return re.compile("|".join(f"(?:{rx.pattern})" for rx in rxs), re.IGNORECASE)
 
 
 def regions_of_levels(levels) -> tuple[str, ...]:

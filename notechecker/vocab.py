@@ -389,6 +389,7 @@ class ScopeSpec:
     operative_cues: tuple[re.Pattern, ...]
     not_operative_cues: tuple[re.Pattern, ...]
     start_chars: int
+    narrative_hardware: re.Pattern | None = None
 
 
 def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
@@ -430,7 +431,8 @@ def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
         spine=regexes("spine"), other=other, levels_count=bool(data.get("levels_count", True)),
         narrative_min=int(data["narrative_min"]), history_sections=sections("history_sections"),
         operative_sections=sections("operative", "sections"), operative_cues=regexes("operative", "cues"),
-        not_operative_cues=regexes("not_operative", "cues"), start_chars=int(start_chars))
+        not_operative_cues=regexes("not_operative", "cues"), start_chars=int(start_chars),
+        narrative_hardware=_compile(path, "field 'narrative_hardware'", field_("narrative_hardware", kind=str)))
 
 
 @functools.lru_cache(maxsize=8)

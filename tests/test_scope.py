@@ -182,3 +182,11 @@ def test_other_operation_quotes_its_title(pipeline):
     assert f.scope.kind == "other_operation"
     assert f.scope.evidence and f.scope.evidence[0].text.startswith("Removal of a retained foreign body")
     _assert_evidence(text, f.scope)
+
+
+def test_hardware_at_vertebral_levels_makes_a_terse_note_spine(pipeline):
+    text = ("PROCEDURE: Removal of hardware.\nINDICATION: Painful hardware.\n"
+            "DESCRIPTION: The patient was placed prone. The rods and screws at L4 and L5 were removed.\n")
+    f = _facts(pipeline, text)
+    assert f.scope.kind == "spine_operation", f.scope.reason
+    assert f.instruments_removed and f.levels == ["L4", "L5"]

@@ -164,6 +164,11 @@ class ScopeClassifier:
         if n_spine and distinct >= self.spec.narrative_min:
             n_spine += spans[:1]
             return self._spine(text, n_spine, "the operative narrative describes a spine operation", ev)
+        # "The rods and screws at L4 and L5 were removed": hardware at numbered vertebrae
+        held = [c for c in spans if self.spec.narrative_hardware is not None
+                and self.spec.narrative_hardware.search(_sentence(text, c.start, c.end))]
+        if held:
+            return self._spine(text, held[:3], "the operative narrative names spinal hardware at vertebral levels", ev)
         # quote what the note says was done, when it has a title
         quoted = []
         for a, b in title:
@@ -204,6 +209,13 @@ class ScopeClassifier:
             evid.append(ev(c))
         return Scope(kind="spine_operation", regions=tuple(r for r in REGION_ORDER if r in regions),
                      reason=f"spine operation: {how}", evidence=tuple(evid[:3]))
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around ``text[start:end]`` (cut at '.', ';' or a line break)."""
+    a = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), text.rfind(";", 0, start)) + 1
+    ends = [i for i in (text.find(".", end), text.find("\n", end), text.find(";", end)) if i != -1]
+    return text[a:min(ends) if ends else len(text)]
 
 
 def _join(rxs) -> re.Pattern:

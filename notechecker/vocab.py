@@ -390,6 +390,7 @@ class ScopeSpec:
     not_operative_cues: tuple[re.Pattern, ...]
     start_chars: int
     narrative_hardware: re.Pattern | None = None
+    document_cues: tuple[re.Pattern, ...] = ()
 
 
 def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
@@ -432,7 +433,8 @@ def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
         narrative_min=int(data["narrative_min"]), history_sections=sections("history_sections"),
         operative_sections=sections("operative", "sections"), operative_cues=regexes("operative", "cues"),
         not_operative_cues=regexes("not_operative", "cues"), start_chars=int(start_chars),
-        narrative_hardware=_compile(path, "field 'narrative_hardware'", field_("narrative_hardware", kind=str)))
+        narrative_hardware=_compile(path, "field 'narrative_hardware'", field_("narrative_hardware", kind=str)),
+        document_cues=regexes("not_operative", "document"))
 
 
 @functools.lru_cache(maxsize=8)

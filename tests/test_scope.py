@@ -190,3 +190,14 @@ def test_hardware_at_vertebral_levels_makes_a_terse_note_spine(pipeline):
     f = _facts(pipeline, text)
     assert f.scope.kind == "spine_operation", f.scope.reason
     assert f.instruments_removed and f.levels == ["L4", "L5"]
+
+
+def test_discharge_summary_listing_a_spine_operation_is_not_operative(pipeline):
+    text = ("DISCHARGE SUMMARY\nADMISSION DIAGNOSIS: Lumbar stenosis L4-L5.\n"
+            "PROCEDURES: L4-L5 laminectomy and posterior spinal fusion with pedicle screws.\n"
+            "HOSPITAL COURSE: The patient was taken to the operating room for the above procedure and did well. "
+            "She was discharged home on postoperative day 3.\n")
+    f = _facts(pipeline, text)
+    assert f.scope.kind == "not_operative", f.scope.reason
+    assert f.levels == [] and f.instruments_placed == [] and f.suggested_cpt == []
+    _assert_evidence(text, f.scope)

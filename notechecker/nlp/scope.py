@@ -117,13 +117,20 @@ class ScopeClassifier:
         operative = bool(names & self.spec.operative_sections) or narrated > 0
         # a clinic note or discharge summary may mention an operation; two kinds of operative
         # narrative ("prepped and draped", "incision was made") or an operation heading make it one
+        if "description" not in names:
+            # a discharge summary or consult lists the stay's procedures but narrates none
+            document = next((m for rx in self.spec.document_cues for m in [rx.search(text)] if m), None)
+            if document is not None:
+                other_kind = other_kind or document
+                anchored = False
+                narrated = sum(1 for rx in self.spec.operative_cues if rx.search(text))
         if not operative or (other_kind is not None and not anchored and narrated < 2):
             evid = ()
             if other_kind is not None:
                 evid = (ev(_Cue(other_kind.start(), other_kind.end(), None)),)
             return Scope(kind="not_operative", regions=(),
                          reason="not an operative note: no procedure performed is described"
-                                + (f" ({other_kind.group(0).strip()!r} near the start)" if other_kind else ""),
+                                + (f" (it reads as {other_kind.group(0).strip()!r})" if other_kind else ""),
                          evidence=evid)
 
         title, diag, indication = _zones(text, sections)

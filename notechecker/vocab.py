@@ -391,6 +391,7 @@ class ScopeSpec:
     start_chars: int
     narrative_hardware: re.Pattern | None = None
     document_cues: tuple[re.Pattern, ...] = ()
+    report_title: re.Pattern | None = None
 
 
 def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
@@ -434,7 +435,9 @@ def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
         operative_sections=sections("operative", "sections"), operative_cues=regexes("operative", "cues"),
         not_operative_cues=regexes("not_operative", "cues"), start_chars=int(start_chars),
         narrative_hardware=_compile(path, "field 'narrative_hardware'", field_("narrative_hardware", kind=str)),
-        document_cues=regexes("not_operative", "document"))
+        document_cues=regexes("not_operative", "document"),
+        report_title=_compile(path, "field 'not_operative.report_title'",
+                              field_("not_operative", "report_title", kind=str)))
 
 
 @functools.lru_cache(maxsize=8)

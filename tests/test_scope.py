@@ -201,3 +201,15 @@ def test_discharge_summary_listing_a_spine_operation_is_not_operative(pipeline):
     assert f.scope.kind == "not_operative", f.scope.reason
     assert f.levels == [] and f.instruments_placed == [] and f.suggested_cpt == []
     _assert_evidence(text, f.scope)
+
+
+@pytest.mark.parametrize("text", [
+    "MRI LUMBAR SPINE WITHOUT CONTRAST\nTECHNIQUE: Sagittal and axial T1 and T2 images.\nFINDINGS: At L4-L5 there is a "
+    "broad disc herniation with severe canal stenosis.\nIMPRESSION: L4-L5 disc herniation.\n",
+    "REASON FOR CONSULTATION: Neck pain.\nHISTORY OF PRESENT ILLNESS: A 60-year-old with C5-C6 spondylosis and "
+    "myelopathy.\nASSESSMENT AND PLAN: Anterior cervical discectomy and fusion C5-C6 is recommended.\n",
+])
+def test_imaging_report_and_consult_are_not_operative(pipeline, text):
+    f = _facts(pipeline, text)
+    assert f.scope.kind == "not_operative", f.scope.reason
+    assert f.levels == [] and f.procedures == [] and f.suggested_cpt == []

@@ -124,6 +124,13 @@ class ScopeClassifier:
                 other_kind = other_kind or document
                 anchored = False
                 narrated = sum(1 for rx in self.spec.operative_cues if rx.search(text))
+        report = self.spec.report_title.match(text.lstrip()[:200]) if self.spec.report_title else None
+        if report is not None and not any(rx.search(text) for rx in self.spec.operative_cues):
+            lead = len(text) - len(text.lstrip())
+            evid = (Evidence(text=text[lead:lead + report.end()], start=lead, end=lead + report.end(), section=None),)
+            return Scope(kind="not_operative", regions=(),
+                         reason=f"not an operative note: it reads as an imaging report ({report.group(0).strip()!r})",
+                         evidence=evid)
         if not operative or (other_kind is not None and not anchored and narrated < 2):
             evid = ()
             if other_kind is not None:

@@ -28,7 +28,7 @@ FLOORS = {
             "suggested_cpt": 0.98, "approach": 0.98, "complications_documented": 0.98, "ebl_documented": 0.98,
             "indication_documented": 0.98, "imaging_documented": 0.98},
     "dev2": {"removal_reasons": 0.98, "instruments_removed": 0.98, "instruments_placed": 0.97, "levels": 0.95,
-             "suggested_cpt": 0.97, "approach": 0.94, "complications_documented": 0.98, "ebl_documented": 0.98,
+             "suggested_cpt": 0.97, "approach": 0.98, "complications_documented": 0.98, "ebl_documented": 0.98,
              "indication_documented": 0.94, "imaging_documented": 0.94},
     "sample_notes": {"removal_reasons": 0.98, "instruments_removed": 0.96, "instruments_placed": 0.98,
                      "levels": 0.95, "suggested_cpt": 0.97, "approach": 0.98, "complications_documented": 0.98,

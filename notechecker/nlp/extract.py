@@ -6,6 +6,10 @@ level mention goes to the nearest action cue too, so "the rods were removed from
 to L4 and new screws were placed at L5 and S1" yields two constructs. Mentions in
 history, diagnosis and imaging sections describe the past or the pathology, not this
 operation, and do not make hardware facts.
+
+The note's scope (:mod:`notechecker.nlp.scope`) is decided first: a note that is not a
+spine operation keeps its documentation elements and gets no spine fact at all. Nothing
+about a note is kept on the extractor, so one instance serves many threads.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: install run test bench browser clean
+.PHONY: install run test bench eval browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: install browser
 
 bench: install
 	$(BIN)/python benchmarks/bench_speed.py
+
+# Accuracy on the public sets (../shared/eval dev, dev2, nonspine; sample_notes/): one table
+eval: install
+	$(BIN)/python benchmarks/accuracy.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info

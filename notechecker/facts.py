@@ -19,7 +19,9 @@ APPROACHES = ("posterior", "anterior", "lateral", "percutaneous")
 #: Assertion status of a mention: what ConText concluded about it.
 ASSERTIONS = ("present", "negated", "hypothetical", "historical", "family", "possible", "risk")
 #: What happened to a piece of hardware in this operation.
-ACTIONS = ("removed", "placed", "reinserted", "retained", "temporary", "mentioned")
+#: "exchanged": loosened, re-tightened, re-seated or exchanged in the same case (neither
+#: removal nor new instrumentation, CODING.md rule 11).
+ACTIONS = ("removed", "placed", "reinserted", "retained", "temporary", "mentioned", "exchanged")
 #: Procedures the extractor recognises (Procedure.kind).
 PROCEDURE_KINDS = (
     "hardware_removal", "reinsertion", "exploration_of_fusion",

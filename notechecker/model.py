@@ -128,18 +128,21 @@ def _construct_evidence(items: list[Instrument], sentence_of: Callable[[Evidence
 def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Procedure], approach: str | None, *,
                      described: Mapping[str, Iterable[str]] | None = None,
                      sentence_of: Callable[[Evidence], Evidence] | None = None,
+                     reused: Iterable[Instrument] = (),
                      actions: Iterable[str] = CONSTRUCT_ACTIONS, asserted_only: bool = True) -> list[Construct]:
     """Group this operation's hardware into one construct per action (removed, placed, reinserted).
 
     ``described``: levels at which the note describes the old construct, per kind (used
     only when a removal names no level); ``sentence_of``: widens an instrument's evidence
-    to its sentence. Instruments that are not asserted, and actions other than the
+    to its sentence; ``reused``: anchors of an old construct that the new one captures
+    ("incorporated into the new construct"): they anchor the placed construct. Instruments that are not asserted, and actions other than the
     three construct actions (``exchanged``, ``retained`` ...), make no construct.
     ``asserted_only``: drop instruments and procedures whose assertion is not ``present``
     (the extractor has already decided what happened and passes False).
     """
     instruments = [i for i in instruments if i.assertion == "present" or not asserted_only]
     procedures = list(procedures)
+    reused = list(reused)
     out = []
     for action in actions:
         items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
@@ -162,6 +165,10 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
         if not lvls and action == "removed" and described:
             lvls = {x for k in kinds for x in described.get(k, ())}
+        if action == "placed" and reused:
+            # old screws the new construct captures are its anchors ("incorporated into the new construct")
+            items = items + [i for i in reused if i.action != "placed"]
+            lvls.update(x for i in reused for x in i.levels)
         anchors = tuple(sorted({x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER},
                                key=_ORDER.__getitem__))
         spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \

@@ -137,6 +137,7 @@ class Patterns:
     #: generic fusion kinds -> approach -> region -> kind (procedures.yaml)
     resolve: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     linking: "LinkingSpec | None" = None
+    scope: "ScopeSpec | None" = None
 
 
 def _plural(phrase: str) -> str | None:
@@ -321,7 +322,8 @@ class LinkingSpec:
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
-                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start")
+                 "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
+                 "hardware_described", "placement_state", "anchor_reused", "disc_space")
 
 
 def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
@@ -374,6 +376,70 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
         never_intraoperative=frozenset(get("imaging", "never_intraoperative")), cues=cues)
 
 
+@dataclass(frozen=True)
+class ScopeSpec:
+    """patterns/scope.yaml: what makes a note a spine operation, another operation, or not operative."""
+
+    spine: tuple[re.Pattern, ...]
+    other: dict  # organ group -> tuple of compiled regexes
+    levels_count: bool
+    narrative_min: int
+    history_sections: frozenset
+    operative_sections: frozenset
+    operative_cues: tuple[re.Pattern, ...]
+    not_operative_cues: tuple[re.Pattern, ...]
+    start_chars: int
+    narrative_hardware: re.Pattern | None = None
+    document_cues: tuple[re.Pattern, ...] = ()
+    report_title: re.Pattern | None = None
+
+
+def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise PatternError("E003", f"{path}: expected a mapping")
+
+    def field_(*keys, kind=list):
+        node = data
+        for k in keys:
+            if not isinstance(node, dict) or k not in node:
+                raise PatternError("E015", f"{path}: field '{'.'.join(keys)}': missing")
+            node = node[k]
+        if not isinstance(node, kind) or (kind is list and not node):
+            raise PatternError("E015", f"{path}: field '{'.'.join(keys)}': expected a non-empty {kind.__name__}")
+        return node
+
+    def regexes(*keys) -> tuple[re.Pattern, ...]:
+        where = ".".join(keys)
+        return tuple(_compile(path, f"field '{where}'", rx) for rx in field_(*keys))
+
+    def sections(*keys) -> frozenset:
+        names = field_(*keys)
+        bad = [n for n in names if n not in known_sections]
+        if bad:
+            raise PatternError("E015", f"{path}: field '{'.'.join(keys)}': unknown section(s) {bad}")
+        return frozenset(names)
+
+    other = {}
+    for group, rxs in field_("other", kind=dict).items():
+        if not isinstance(rxs, list) or not rxs:
+            raise PatternError("E015", f"{path}: field 'other.{group}': expected a non-empty list")
+        other[str(group)] = tuple(_compile(path, f"field 'other.{group}'", rx) for rx in rxs)
+    for name in ("narrative_min",):
+        if not isinstance(data.get(name), int) or data[name] < 1:
+            raise PatternError("E015", f"{path}: field '{name}': expected a positive integer")
+    start_chars = field_("not_operative", "start_chars", kind=int)
+    return ScopeSpec(
+        spine=regexes("spine"), other=other, levels_count=bool(data.get("levels_count", True)),
+        narrative_min=int(data["narrative_min"]), history_sections=sections("history_sections"),
+        operative_sections=sections("operative", "sections"), operative_cues=regexes("operative", "cues"),
+        not_operative_cues=regexes("not_operative", "cues"), start_chars=int(start_chars),
+        narrative_hardware=_compile(path, "field 'narrative_hardware'", field_("narrative_hardware", kind=str)),
+        document_cues=regexes("not_operative", "document"),
+        report_title=_compile(path, "field 'not_operative.report_title'",
+                              field_("not_operative", "report_title", kind=str)))
+
+
 @functools.lru_cache(maxsize=8)
 def _load(root: Path) -> Patterns:
     sections = load_sections(root / "sections.yaml")
@@ -407,7 +473,8 @@ def _load(root: Path) -> Patterns:
     return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),
                     elements=elements, context_kinds=context_kinds,
                     approach_by_kind=approach_by_kind, when_removed=when_removed, resolve=resolve,
-                    linking=load_linking(root / "linking.yaml", set(sections)))
+                    linking=load_linking(root / "linking.yaml", set(sections)),
+                    scope=load_scope(root / "scope.yaml", set(sections)))
 
 
 def load_patterns(path: str | os.PathLike | None = None) -> Patterns:

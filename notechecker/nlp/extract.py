@@ -6,6 +6,10 @@ level mention goes to the nearest action cue too, so "the rods were removed from
 to L4 and new screws were placed at L5 and S1" yields two constructs. Mentions in
 history, diagnosis and imaging sections describe the past or the pathology, not this
 operation, and do not make hardware facts.
+
+The note's scope (:mod:`notechecker.nlp.scope`) is decided first: a note that is not a
+spine operation keeps its documentation elements and gets no spine fact at all. Nothing
+about a note is kept on the extractor, so one instance serves many threads.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instr
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
+from .scope import ScopeClassifier, regions_of_levels
 from .segmenter import boundaries
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -47,6 +52,12 @@ _COUNT_BEFORE = re.compile(
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
+#: A passive removal verb names what came before it ("the distraction was then removed and
+#: anterior instrumentation was completed"): not what follows.
+#: Between a removal verb and hardware after it: the hardware is where something was taken from.
+_SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
+_TIME_AFTER = re.compile(r"\s+to\b", re.I)
+_PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
 def _norm(text: str) -> str:
@@ -94,6 +105,7 @@ class Extractor:
         self.elements: dict[str, ElementSpec] = patterns.elements
         self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
         self.cue = patterns.linking.cues
+        self.scope = ScopeClassifier(patterns.scope)
 
     # ---------------------------------------------------------------- helpers
     def _split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
@@ -173,8 +185,6 @@ class Extractor:
         def sentence_of(e: Evidence) -> Evidence:
             return sent_ev(sent_at(e.start))
 
-        self._sentence_of = sentence_of
-
         def sent_ev(i: int) -> Evidence:
             a, b = sent_starts[i], sent_ends[i]
             seg = text[a:b]
@@ -226,11 +236,19 @@ class Extractor:
                 facts.mentions.append(Mention(label, h.value, h.assertion, ev(h.start, h.end), h.literal))
 
         facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
-        instruments = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
+        facts.complications_documented = facts.element("complications").present
+        facts.ebl_documented = facts.element("ebl").present
+        facts.indication_documented = facts.element("indication").present
+        facts.imaging_documented = facts.element("imaging").present
+        facts.scope = self.scope(text, facts.sections)
+        if not facts.scope.is_spine:
+            return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
+
+        instruments, prior_hardware, described = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
         exploring = "exploration_intent" in facts.elements
-        instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring)
+        instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring, prior_hardware)
 
         # procedures derived from what happened to the hardware
         acted = defaultdict(set)
@@ -244,7 +262,15 @@ class Extractor:
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
         instruments = self._reinserted_in_kind(instruments)
-        facts.constructs = self._constructs(instruments, procedures, facts.approach)
+        if facts.approach == "anterior":
+            # screws of an anterior construct go into vertebral bodies: "pedicle" elsewhere in the
+            # note (anatomy of the foramen) does not make them pedicle screws
+            instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
+                           and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
+        procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
+        reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
+                  and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
+        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described, reused)
         facts.procedures = procedures = self._resolve_fusions(
             procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
@@ -262,19 +288,19 @@ class Extractor:
             if p.kind in ("kyphoplasty", "vertebroplasty"):
                 levels.update(p.levels)
         facts.levels = lv.sort_levels(levels)
+        if facts.levels:
+            facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
 
         any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})
-        facts.complications_documented = facts.element("complications").present
-        facts.ebl_documented = facts.element("ebl").present
-        facts.indication_documented = facts.element("indication").present
-        facts.imaging_documented = facts.element("imaging").present
         return facts
 
     # ------------------------------------------------------------ instruments
-    def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev) -> list[Instrument]:
+    def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev):
+        """(instruments, whether hardware already there is described, kind -> levels of hardware
+        described but not acted on)."""
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
         for b in hits_by_label.get("BRAND", []):
@@ -292,9 +318,9 @@ class Extractor:
         brands_by_sent: dict[int, list[_Hit]] = by_sent.get("BRAND", {})
 
         out: list[Instrument] = []
-        self._prior_hardware = False
+        prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
-        self._described: dict[str, set[str]] = defaultdict(set)
+        described: dict[str, set[str]] = defaultdict(set)
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
@@ -302,7 +328,7 @@ class Extractor:
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
                 for m in levels_by_sent.get(h.sent, []):
-                    self._described[h.value].update(m.vertebrae)
+                    described[h.value].update(m.vertebrae)
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
@@ -310,7 +336,10 @@ class Extractor:
                        if not any(a.start < x.end and x.start < a.end for x in inst_hits)]
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
-            descriptor = before[-1].value if before and before[-1].value in ("temporary", "prior") else None
+            # ("temporary fixation screw": a descriptor may stand before another cue)
+            # ("prior to placing the plate" is a time, not a descriptor)
+            descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
+                               and not _TIME_AFTER.match(text, a.end)), None)
             verbs = [a for a in actions if a.value not in ("temporary", "prior")
                      and not self.cue["clause_break"].search(text, min(a.end, h.end), max(a.start, h.start))
                      and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
@@ -323,10 +352,24 @@ class Extractor:
             else:
                 act = None
                 action = "placed" if h.section == "procedures" else "mentioned"
+            if action == "placed" and act is not None and (h.assertion == "historical" or (
+                    self.cue["placement_state"].match(act.literal)
+                    and self.cue["hardware_described"].search(self._sentence_text(text, h)))):
+                # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
+                # in 2015": the old construct
+                action = "mentioned"
+                for m in levels_by_sent.get(h.sent, []):
+                    described[h.value].update(m.vertebrae)
+            if action == "removed" and any(
+                    a.value == "removed" and a.end <= h.start
+                    and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
+                    for a in verbs_all):
+                # "the caps were removed from the existing screws", "slid off the rod": where it came from
+                action = "mentioned"
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":
-                self._prior_hardware = True
+                prior_hardware = True
                 if action == "placed":
                     action = "retained"
             kind = h.value
@@ -363,7 +406,7 @@ class Extractor:
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
-        return out
+        return out, prior_hardware, described
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:
@@ -380,6 +423,35 @@ class Extractor:
             out.append(i)
         return out
 
+    def _interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
+        """An interbody arthrodesis the note describes without naming it.
+
+        An anterior discectomy with a graft or spacer put in the disc space is one even when
+        the note never says "fusion" ("C5-C6 anterior cervical discectomy. Bone bank allograft.
+        Anterior cervical plate."); so is a cage or spacer inserted into a disc space from
+        any approach ("A PEEK cage packed with autograft was inserted into the L4-5 disc space").
+        """
+        kinds = {p.kind.split("@")[0] for p in procedures}
+        interbody = {"acdf", "interbody_fusion", "interbody_fusion_anterior", "interbody_fusion_posterior",
+                     "interbody_fusion_lateral", "disc_arthroplasty"}
+        if kinds & interbody or approach is None:
+            return procedures
+        discs = [p for p in procedures if p.kind == "discectomy" and p.levels and p.assertion == "present"]
+        devices = [i for i in instruments if i.action == "placed" and i.kind in ("interbody_device", "cage")]
+        graft = next((p for p in procedures if p.kind == "bone_graft" and p.assertion == "present"), None)
+        if approach == "anterior" and not kinds & self.L.fusion_kinds and discs and (graft or devices):
+            evidence = graft.evidence if graft is not None else devices[0].evidence
+            levels = {x for p in discs for x in p.levels}
+        else:
+            in_space = [i for i in devices if self.cue["disc_space"].search(sentence_of(i.evidence).text)]
+            if not in_space:
+                return procedures
+            evidence = in_space[0].evidence
+            levels = {x for i in in_space for x in i.levels} or {x for p in discs for x in p.levels}
+        inter = tuple(sorted({x for p in discs for x in p.interspaces}, key=lambda q: lv.vertebra_index(q[0])))
+        found = Procedure(f"interbody_fusion@{approach}", tuple(lv.sort_levels(levels)), inter, evidence)
+        return [*procedures, *self._resolve_fusions([found], approach, sorted(levels, key=lv.vertebra_index))]
+
     @staticmethod
     def _gap(m, h) -> int:
         """Characters between a level mention and a hit (0 when they touch or overlap)."""
@@ -394,7 +466,8 @@ class Extractor:
         after = [a for a in cues if a.start >= m.end]
         return min(after, key=lambda a: a.start) if after else None
 
-    def _removal_in_context(self, instruments, procedures, reasons, exploring=False) -> list[Instrument]:
+    def _removal_in_context(self, instruments, procedures, reasons, exploring=False,
+                            prior_hardware=False) -> list[Instrument]:
         """A "removed" mention counts only in a note about removing hardware.
 
         Fusion notes remove trial spacers, swapped rods and cannulas in passing. Removal is
@@ -409,7 +482,7 @@ class Extractor:
             any(i.evidence.section not in ("description", "findings") for i in removed)
             or any(p.kind in ("hardware_removal", "exploration_of_fusion") for p in procedures)
             or any(i.action == "retained" for i in instruments)
-            or self._prior_hardware
+            or prior_hardware
             or exploring
             or any(m.assertion in ("present", "possible") for m in reasons)
         )
@@ -440,6 +513,7 @@ class Extractor:
             before = text[max(0, h.start - 40):h.start]
             removal_cue = any(a.value == "removed" and a.end <= h.start and h.tok_start - a.tok_end <= 6
                               and _NAMED_AFTER_CUE.match(text, a.end, h.start)
+                              and not _PASSIVE_BEFORE.search(text, max(0, a.start - 30), a.start)
                               for a in actions_by_sent.get(h.sent, []))
             if removal_cue and kind in self.patterns.when_removed:
                 kind = self.patterns.when_removed[kind]
@@ -522,10 +596,11 @@ class Extractor:
         return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
-    def _constructs(self, instruments, procedures, approach) -> list[Construct]:
+    @staticmethod
+    def _constructs(instruments, procedures, approach, sentence_of, described, reused=()) -> list[Construct]:
         """Constructs are grouped by the one operation model (notechecker/model.py)."""
-        return build_constructs(instruments, procedures, approach, described=self._described,
-                                sentence_of=self._sentence_of, asserted_only=False)
+        return build_constructs(instruments, procedures, approach, described=described, sentence_of=sentence_of,
+                                reused=reused, asserted_only=False)
 
     # ---------------------------------------------------------------- reasons
     def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:

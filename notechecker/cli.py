@@ -367,9 +367,6 @@ def report(
 
 
 def main() -> None:  # console-script entry point
-    # notechecker's own process: medspaCy without its unused eager back-ends (start-up),
-    # inherited by scan's worker processes and the web server
-    os.environ.setdefault("NOTECHECKER_LIGHT_MEDSPACY", "1")
     app()
 
 

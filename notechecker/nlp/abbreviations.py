@@ -19,6 +19,10 @@ class Abbreviations:
     def __init__(self, nlp, name):
         from scispacy.abbreviation import AbbreviationDetector
 
+        from .. import _extensions
+
+        _extensions.register()
+
         self.detector = AbbreviationDetector(nlp, name=name)
 
     def __call__(self, doc):
@@ -31,7 +35,7 @@ class Abbreviations:
         return doc
 
 
-@Language.factory("notechecker_abbreviations", assigns=["doc._.abbreviations", "doc._.abbreviation_map"])
+@Language.factory("notechecker_abbreviations", default_config={}, assigns=["doc._.abbreviations", "doc._.abbreviation_map"])
 def make_abbreviations(nlp, name):
     """Abbreviation definitions ("posterior spinal fusion (PSF)") as a plain dict."""
     return Abbreviations(nlp, name)

@@ -19,11 +19,12 @@ and scipy (about 1.7 s, most of a cold ``notechecker check``).
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
 
-from ..vocab import Patterns, load_patterns
+from ..vocab import Patterns, load_patterns, patterns_dir
 from . import abbreviations, context, sections, segmenter, targets, tokenizer  # noqa: F401  (register factories)
 from .context import CONTEXT_ATTRS  # noqa: F401  (re-exported)
 
@@ -44,6 +45,13 @@ COMPONENTS = (
 )
 #: Components whose rules ``initialize`` loads from a patterns folder.
 RULE_COMPONENTS = ("targets", "sections", "context")
+#: nlp.meta key: the patterns folder a pipeline was built from, when not the packaged one.
+PATTERNS_META = "notechecker_patterns"
+
+
+def is_saved_pipeline(path) -> bool:
+    """Whether ``path`` is a folder written by ``nlp.to_disk`` (it holds a config.cfg)."""
+    return (Path(path) / "config.cfg").is_file()
 
 
 def build(patterns: Patterns | None = None) -> Language:
@@ -59,4 +67,6 @@ def build(patterns: Patterns | None = None) -> Language:
     nlp.get_pipe("targets").add(targets.target_rules(patterns))
     nlp.get_pipe("sections").add({c: list(h) for c, h in patterns.sections.items()})
     nlp.get_pipe("context").add(context.context_rules(patterns))
+    if patterns.root != patterns_dir().resolve():
+        nlp.meta[PATTERNS_META] = str(patterns.root)
     return nlp

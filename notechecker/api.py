@@ -20,13 +20,14 @@ class Pipeline:
 
     def __init__(self, path=None):
         from .nlp.extract import Extractor
-        from .nlp.pipeline import PATTERNS_META, build, is_saved_pipeline
+        from .nlp.pipeline import MAX_LENGTH, PATTERNS_META, build, is_saved_pipeline
         from .vocab import load_patterns
 
         if path is not None and is_saved_pipeline(path):
             import spacy
 
             self.nlp = spacy.load(path)
+            self.nlp.max_length = MAX_LENGTH
             self.patterns = load_patterns(self.nlp.meta.get(PATTERNS_META))
         else:
             self.patterns = load_patterns(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -275,12 +276,23 @@ class Extractor:
     # ------------------------------------------------------------ instruments
     def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev) -> list[Instrument]:
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
+        inst_in_sent: dict[int, list[_Hit]] = defaultdict(list)  # (linear: compare within a sentence)
+        for h in inst_hits:
+            inst_in_sent[h.sent].append(h)
         # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
         for b in hits_by_label.get("BRAND", []):
             if b.value not in ("system",) and not any(h.start <= b.start < h.end or b.start <= h.start < b.end
-                                                      for h in inst_hits if h.sent == b.sent):
+                                                      for h in inst_in_sent[b.sent]):
                 inst_hits.append(b)
+                inst_in_sent[b.sent].append(b)
         inst_hits.sort(key=lambda h: h.start)
+        # an action cue overlapped by a hardware mention is no action (any x: x.start < a.end < ...)
+        inst_starts = [x.start for x in inst_hits]
+        inst_max_end = list(itertools.accumulate((x.end for x in inst_hits), max))
+
+        def under_hardware(a: _Hit) -> bool:
+            i = bisect.bisect_left(inst_starts, a.end)
+            return i > 0 and inst_max_end[i - 1] > a.start
         kinds_in_note = {h.value for h in inst_hits}
         if re.search(r"\bpedicles?\b", text, re.IGNORECASE):
             kinds_in_note.add("pedicle_screw")
@@ -305,8 +317,7 @@ class Extractor:
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
-            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, [])
-                       if not any(a.start < x.end and x.start < a.end for x in inst_hits)]
+            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, []) if not under_hardware(a)]
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
             descriptor = before[-1].value if before and before[-1].value in ("temporary", "prior") else None

@@ -45,6 +45,10 @@ COMPONENTS = (
 )
 #: Components whose rules ``initialize`` loads from a patterns folder.
 RULE_COMPONENTS = ("targets", "sections", "context")
+#: spaCy refuses texts over nlp.max_length (1,000,000 by default, for its parser's and NER's
+#: memory; this pipeline has neither). notechecker's own note-length limit is a setting of
+#: its readers and service; the pipeline itself takes any length.
+MAX_LENGTH = 10**9
 #: nlp.meta key: the patterns folder a pipeline was built from, when not the packaged one.
 PATTERNS_META = "notechecker_patterns"
 
@@ -63,6 +67,7 @@ def build(patterns: Patterns | None = None) -> Language:
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "notechecker.Tokenizer.v1"}}})
     for factory, name, config in COMPONENTS:
         nlp.add_pipe(factory, name=name, config=config)
+    nlp.max_length = MAX_LENGTH
     # what nlp.initialize() would do for these components, without its training set-up
     nlp.get_pipe("targets").add(targets.target_rules(patterns))
     nlp.get_pipe("sections").add({c: list(h) for c, h in patterns.sections.items()})

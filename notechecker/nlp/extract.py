@@ -25,6 +25,8 @@ from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .segmenter import boundaries
 
+#: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
+SENTENCE_TEXT = 1500
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
@@ -501,8 +503,11 @@ class Extractor:
 
     @staticmethod
     def _sentence_text(text: str, h) -> str:
-        a = max(text.rfind(".", 0, h.start), text.rfind("\n", 0, h.start)) + 1
-        b = min(x for x in (text.find(".", h.end), text.find("\n", h.end), len(text)) if x != -1)
+        # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
+        # so the cost is linear in the note's length
+        lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
+        a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
+        b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
         return text[a:b]
 
     # --------------------------------------------------------------- approach

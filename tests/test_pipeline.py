@@ -398,3 +398,19 @@ def test_fusion_findings_and_states_are_not_procedures_or_placements(pipeline):
     assert not any("fusion" in p.kind for p in facts.procedures)
     assert facts.instruments_placed == []
     assert facts.sections[0].name == "description"  # "PROCEDURE: The patient was placed prone ..." is the narrative
+
+
+def test_workers_auto_is_one_process_for_small_batches(tmp_path):
+    """--workers auto: one process for a small batch, one per core where each gets 500+ notes."""
+    from notechecker.batch import AUTO_NOTES_PER_WORKER, auto_workers, run
+    from tests.conftest import SAMPLES
+
+    assert auto_workers(84, cpus=2) == 1
+    assert auto_workers(None, cpus=8) == 1
+    assert auto_workers(2 * AUTO_NOTES_PER_WORKER, cpus=2) == 2
+    assert auto_workers(10_000, cpus=2) == 2 and auto_workers(10_000, cpus=4) == 4
+    assert auto_workers(1_500, cpus=16) == 3
+    auto = run([SAMPLES], tmp_path / "a.csv", workers="auto")
+    one = run([SAMPLES], tmp_path / "b.csv", workers=1)
+    assert auto.notes == one.notes > 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

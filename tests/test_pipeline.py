@@ -414,3 +414,52 @@ def test_workers_auto_is_one_process_for_small_batches(tmp_path):
     one = run([SAMPLES], tmp_path / "b.csv", workers=1)
     assert auto.notes == one.notes > 0
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_no_sentence_is_longer_than_the_cap():
+    """A note without periods or line ends still gets sentence starts every MAX_SENTENCE characters."""
+    from notechecker.nlp.segmenter import MAX_SENTENCE, boundaries
+
+    text = "the rods and screws were removed without complication and " * 4000
+    cuts = [0, *boundaries(text), len(text)]
+    assert max(b - a for a, b in zip(cuts, cuts[1:])) <= MAX_SENTENCE + 20
+    assert boundaries("the rods were removed. The wound was closed.") == [23]
+
+
+def test_cost_grows_linearly_with_the_note_length(pipeline):
+    """A 400,000-character note costs about 4x a 100,000-character one (quadratic would be 16x)."""
+    import time
+
+    from tests.conftest import SAMPLES
+
+    base = "\n\n".join(p.read_bytes().decode("utf-8") for p in sorted(SAMPLES.glob("*.txt")))
+    pipeline.facts(base, "warm")
+
+    def cpu(n: int) -> float:
+        text = (base * (n // len(base) + 1))[:n]
+        t0 = time.process_time()
+        pipeline.facts(text, "long")
+        return time.process_time() - t0
+
+    small, large = min(cpu(100_000) for _ in range(2)), cpu(400_000)
+    assert large <= 8 * small, (small, large)
+
+
+def test_nlp_initialize_loads_the_packaged_rules(pipeline):
+    """spaCy's own nlp.initialize() fills the rule components from patterns/ (no notechecker.build)."""
+    import spacy
+
+    from notechecker.nlp.pipeline import COMPONENTS
+
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "notechecker.Tokenizer.v1"}}})
+    for factory, name, config in COMPONENTS:
+        nlp.add_pipe(factory, name=name, config=config)
+    assert nlp.get_pipe("targets").rules == []
+    nlp.initialize()
+    text = sample_text(sorted(p.stem for p in SAMPLES.glob("*.txt"))[0])
+    ours, theirs = nlp(text), pipeline.nlp(text)
+    assert [(s.category, s.title_start, s.body_end) for s in ours._.sections] == \
+        [(s.category, s.title_start, s.body_end) for s in theirs._.sections]
+    assert [(s.start, s.end, s.label_) for s in ours.spans["targets"]] == \
+        [(s.start, s.end, s.label_) for s in theirs.spans["targets"]]
+    assert len(ours._.context_graph.edges) == len(theirs._.context_graph.edges) > 0

@@ -12,6 +12,7 @@ the pairs it keeps, in the matcher's order (by closing bracket, then the nearer
 opening bracket first), and hands them to scispaCy's own filter and look-up.
 """
 import re
+import warnings
 
 from spacy.language import Language
 
@@ -27,6 +28,9 @@ class Abbreviations:
         from .. import _extensions
 
         _extensions.register()
+        # scispaCy's look-up Matcher is often empty; spaCy then warns [W036] on every Doc.
+        # Nothing is wrong: silence just that, however the pipeline was made (build or spacy.load).
+        warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 
         self.detector = AbbreviationDetector(nlp, name=name)
 

@@ -18,7 +18,6 @@ and scipy (about 1.7 s, most of a cold ``notechecker check``).
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import spacy
@@ -60,9 +59,6 @@ def is_saved_pipeline(path) -> bool:
 
 def build(patterns: Patterns | None = None) -> Language:
     """A new pipeline with the rules of ``patterns`` (default: the packaged vocabularies)."""
-    # the abbreviation detector keeps an empty token Matcher; spaCy then warns [W036]
-    # on every Doc. Nothing is wrong: silence just that.
-    warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
     patterns = patterns or load_patterns()
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "notechecker.Tokenizer.v1"}}})
     for factory, name, config in COMPONENTS:

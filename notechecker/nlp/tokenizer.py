@@ -12,7 +12,6 @@ spaCy's tokenizer does it, by spaCy's tokenizer.
 The tokenizer also keeps the input string on the Doc (``notechecker._extensions.note_text``),
 so components read the text without rebuilding it from tokens.
 """
-from __future__ import annotations
 
 import re
 

@@ -1,15 +1,21 @@
-"""Speed of notechecker against spaCy's bare tokenizer and medspaCy's default pipeline.
+"""Speed of notechecker on distinct real notes, against spaCy's bare tokenizer.
 
-One run, one corpus (the ``.txt`` notes of ``sample_notes/`` and, where it exists,
-``../shared/eval/dev/notes/``, repeated to ``--notes`` notes), one table:
+One run prints (see benchmarks/README.md):
 
-    .venv/bin/python benchmarks/bench_speed.py              # 1,000 notes, everything
-    .venv/bin/python benchmarks/bench_speed.py --quick      # 200 notes, no 10,000-note memory run
-    .venv/bin/python benchmarks/bench_speed.py --profile    # ... plus a pyinstrument profile (300 notes)
+- the full check (``notechecker.check_many``) against spaCy's bare tokenizer on the
+  distinct notes of ../shared/eval (nonspine, dev, dev2) and sample_notes/, no note
+  repeated, after one warm-up pass over all of them; CPU and wall time, in alternating
+  rounds so that other work on the machine hits both alike;
+- the time of one long note of 100,000, 400,000 and 2,000,000 characters;
+- ``scan --workers 1`` / ``2`` / ``auto`` on 10,000 notes;
+- peak memory, cold start, and where the time goes (a stage breakdown; --profile adds
+  pyinstrument).
 
-It prints figures only: nothing is asserted and nothing fails on a threshold (the
-targets are in benchmarks/README.md). Timings use ``time.perf_counter`` after a
-warm-up pass of 20 notes.
+    .venv/bin/python benchmarks/bench_speed.py              # everything
+    .venv/bin/python benchmarks/bench_speed.py --quick      # no 10,000-note scans, no memory run
+    .venv/bin/python benchmarks/bench_speed.py --only timing,length
+
+It prints figures only: nothing is asserted and nothing fails on a threshold.
 """
 from __future__ import annotations
 
@@ -31,7 +37,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "sample_notes"
-DEV_DIR = ROOT.parent / "shared" / "eval" / "dev" / "notes"
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+DEV_DIR = EVAL_DIR / "dev" / "notes"
+NOTE_DIRS = (DEV_DIR, EVAL_DIR / "dev2" / "notes", SAMPLE_DIR)
+NONSPINE = EVAL_DIR / "nonspine" / "notes.jsonl"
+LENGTHS = (100_000, 400_000, 2_000_000)
+ROUNDS = 3  # alternating tokenizer / check rounds after the warm-up
+SCAN_NOTES = 10_000
 COLD_NOTE = SAMPLE_DIR / "sn08_anterior_cervical_plate_removal.txt"
 
 WARMUP = 20
@@ -58,27 +70,49 @@ def _quiet_pyrush() -> None:
 
 
 def base_notes() -> tuple[list[tuple[str, str]], list[str]]:
-    """(note_id, text) of each distinct note, and the folders read."""
-    folders = [SAMPLE_DIR] + ([DEV_DIR] if DEV_DIR.is_dir() else [])
+    """(note_id, text) of each distinct note (no repeats), and the sources read."""
+    from notechecker.io import decode  # the CLI's own decoding (BOMs, cp1252 fallback)
+
     notes: list[tuple[str, str]] = []
-    for folder in folders:
+    sources: list[str] = []
+    if NONSPINE.is_file():
+        sources.append(str(NONSPINE))
+        for line in NONSPINE.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                notes.append((f"nonspine/{row['note_id']}", row["text"]))
+    for folder in NOTE_DIRS:
+        if not folder.is_dir():
+            continue
+        sources.append(str(folder))
         for path in sorted(folder.glob("*.txt")):
-            data = path.read_bytes()
-            try:
-                from notechecker.io import decode  # the CLI's own decoding (BOMs, cp1252 fallback)
+            notes.append((f"{folder.parent.name}/{path.stem}", decode(path.read_bytes(), str(path))[0]))
+    seen: set[str] = set()
+    distinct = []
+    for nid, text in notes:
+        if text not in seen:
+            seen.add(text)
+            distinct.append((nid, text))
+    return distinct, sources
 
-                text = decode(data, str(path))[0]
-            except ImportError:  # pragma: no cover
-                text = data.decode("utf-8", errors="replace")
-            notes.append((path.stem, text))
-    return notes, [str(f) for f in folders]
 
-
-def corpus(n: int) -> list[tuple[str, str]]:
-    """``n`` (note_id, text) pairs: the distinct notes cycled; ids are unique per copy."""
+def corpus(n: int | None = None) -> list[tuple[str, str]]:
+    """The distinct notes; with ``n`` larger than their number, cycled to ``n`` (ids unique per copy)."""
     base, _ = base_notes()
-    return [(f"{nid}#{i // len(base)}", text)
-            for i, (nid, text) in zip(range(n), itertools.cycle(base))]
+    if n is None or n <= len(base):
+        return base if n is None else base[:n]
+    return [(f"{nid}#{i // len(base)}", text) for i, (nid, text) in zip(range(n), itertools.cycle(base))]
+
+
+def long_note(base: list[tuple[str, str]], length: int) -> str:
+    """One note of ``length`` characters: distinct notes one after another (blank line between)."""
+    parts, total = [], 0
+    for _, text in itertools.cycle(base):
+        parts.append(text)
+        total += len(text) + 2
+        if total >= length:
+            break
+    return "\n\n".join(parts)[:length]
 
 
 class Clock:
@@ -338,37 +372,48 @@ def print_stages(pairs) -> None:
     except Exception as exc:  # noqa: BLE001
         say(f"\n(stage breakdown unavailable: {exc.__class__.__name__}: {exc})")
         return
+    import spacy
+
     n = len(pairs)
     stages: list[tuple[str, float]] = []
-    for nid, text in pairs[:WARMUP]:  # warm-up
+    for nid, text in pairs:  # warm-up: every note once
         assemble(pipeline.facts(text, nid))
-    t0 = time.perf_counter()
+    bare = spacy.blank("en").tokenizer
+    for _, text in pairs:
+        bare(text)
+    clock = time.process_time
+    t0 = clock()
+    for _, text in pairs:
+        bare(text)
+    t_bare = clock() - t0
+    t0 = clock()
     docs = [nlp.make_doc(text) for _, text in pairs]
-    stages.append(("tokenizer (nlp.make_doc)", time.perf_counter() - t0))
+    stages.append(("tokenizer (nlp.make_doc)", clock() - t0))
     for name, proc in nlp.pipeline:
-        t0 = time.perf_counter()
+        t0 = clock()
         docs = [proc(doc) for doc in docs]
-        stages.append((f"pipe component {name}", time.perf_counter() - t0))
-    t0 = time.perf_counter()
+        stages.append((f"pipe component {name}", clock() - t0))
+    t0 = clock()
     facts = [pipeline.extractor(doc, nid) for doc, (nid, _) in zip(docs, pairs)]
-    stages.append(("Extractor (Doc -> Facts, notechecker/nlp/extract.py)", time.perf_counter() - t0))
-    t0 = time.perf_counter()
+    stages.append(("Extractor (Doc -> Facts, notechecker/nlp/extract.py)", clock() - t0))
+    t0 = clock()
     for f in facts:
         api._suggest(f)
-    stages.append(("suggest_codes (notechecker/coding.py)", time.perf_counter() - t0))
-    t0 = time.perf_counter()
+    stages.append(("suggest_codes (notechecker/coding.py)", clock() - t0))
+    t0 = clock()
     for f in facts:
         assemble(f)
-    stages.append(("assemble: score + validate (notechecker/service.py)", time.perf_counter() - t0))
+    stages.append(("assemble: score + validate (notechecker/service.py)", clock() - t0))
     total = sum(t for _, t in stages)
-    say(f"\n== Stage breakdown over {n} notes (each stage timed alone; sum {total / n * 1000:.2f} ms/note) ==")
+    say(f"\n== Where the time goes: each stage alone over {n} distinct notes, CPU time "
+        f"(sum {total / n * 1000:.2f} ms/note = {total / t_bare:.2f}x the bare tokenizer's "
+        f"{t_bare / n * 1000:.2f} ms/note) ==")
     for name, t in stages:
-        say(f"  {name:<62} {t / n * 1000:7.2f} ms/note  {t / total:6.1%}")
+        say(f"  {name:<62} {t / n * 1000:7.2f} ms/note  {t / total:6.1%}  {t / t_bare:5.2f}x tokenizer")
 
 
 # --------------------------------------------------------------------------- main
 def machine_info() -> None:
-    import medspacy
     import spacy
 
     cpu = "?"
@@ -390,12 +435,13 @@ def machine_info() -> None:
 
         rush = version("PyRuSH")
         nc = version("notechecker")
+        med = version("medspacy")
     except Exception:  # noqa: BLE001
-        rush = nc = "?"
+        rush = nc = med = "?"
     say("== Machine ==")
     say(f"  cpu: {cpu}; logical cores {os.cpu_count()}, physical {phys}, usable by this process {usable}; RAM {ram}")
     say(f"  {platform.platform()}; python {platform.python_version()} ({sys.executable})")
-    say(f"  spacy {spacy.__version__}, medspacy {medspacy.__version__}, PyRuSH {rush}, notechecker {nc}")
+    say(f"  spacy {spacy.__version__}, medspacy {med}, PyRuSH {rush}, notechecker {nc}")
     say(f"  load average at start: {load_avg()}; this process's nice value {os.nice(0)} (other work on the "
         "machine inflates wall times; the CPU column is less sensitive to it)")
 
@@ -407,128 +453,112 @@ def resolve_mode(poller: Poller) -> str:
     return "check_many" if found else "facts_many"
 
 
-def section_timing(pairs, mode: str, medspacy_full: bool) -> None:
-    """Rows 1-3 of the table, and the ratios (4)."""
+def section_timing(pairs, mode: str, medspacy_full: bool, rounds: int = ROUNDS) -> None:
+    """The full check against the bare tokenizer on distinct notes: warmed once, then
+    alternating rounds (tokenizer, check), CPU and wall time of each."""
     n = len(pairs)
     texts = [t for _, t in pairs]
-    rows: list[tuple[str, int, float, float, str]] = []  # label, notes, wall s, CPU s, remark
-    say("\n== Timing (same corpus) ==")
-
-    # 1. spaCy's bare tokenizer
+    say(f"\n== Timing on {n} distinct notes (warm-up: one pass of each; then {rounds} alternating rounds) ==")
     import spacy
 
-    blank = spacy.blank("en")
-    tok = blank.tokenizer
-    for t in texts[:WARMUP]:
-        tok(t)
-    with Clock() as c_tok:
+    tok = spacy.blank("en").tokenizer
+    run, nc_label = make_runner(mode)
+    with Clock() as c_warm:
         for t in texts:
             tok(t)
-    rows.append(("spaCy blank('en') tokenizer", n, c_tok.wall, c_tok.cpu, ""))
-    say(f"  tokenizer: {c_tok.wall:.2f} s")
+        run(pairs)
+    say(f"  warm-up (pipeline load, tokenizer cache and vocabulary filled): {c_warm.wall:.1f} s")
+    tok_runs, nc_runs = [], []
+    for _ in range(rounds):
+        with Clock() as c:
+            for t in texts:
+                tok(t)
+        tok_runs.append(c)
+        with Clock() as c:
+            count = run(pairs)
+        nc_runs.append(c)
+    say(f"\n  {'what':<52} {'CPU ms/note':>12} {'wall ms/note':>13}   rounds (CPU ms/note)")
+    for label, runs in (("spaCy blank('en') tokenizer", tok_runs), (nc_label, nc_runs)):
+        cpu = statistics.median(c.cpu for c in runs) / n * 1000
+        wall = statistics.median(c.wall for c in runs) / n * 1000
+        say(f"  {label:<52} {cpu:>12.2f} {wall:>13.2f}   " + ", ".join(f"{c.cpu / n * 1000:.2f}" for c in runs))
+    cpu_ratios = [b.cpu / a.cpu for a, b in zip(tok_runs, nc_runs)]
+    wall_ratios = [b.wall / a.wall for a, b in zip(tok_runs, nc_runs)]
+    tag = "" if mode == "check_many" else "   [extraction only]"
+    say(f"\n  full check / bare tokenizer: CPU {statistics.median(cpu_ratios):.2f}x (rounds "
+        + ", ".join(f"{r:.2f}" for r in cpu_ratios) + f"), wall {statistics.median(wall_ratios):.2f}x   "
+        f"(target <= 2.5x; goal 1.5x){tag}")
+    say(f"  ({count} results a round; load average now {load_avg()})")
+    if medspacy_full:
+        _medspacy_row(texts)
 
-    # 2. medspaCy's default pipeline
+
+def _medspacy_row(texts) -> None:
+    """medspaCy's default pipeline on the first MEDSPACY_SUBSET notes, for scale."""
     import medspacy
 
-    with Clock() as c_load:
-        med = medspacy.load()
-    with Clock() as c_warm:
-        for _ in med.pipe(texts[:WARMUP]):
+    _quiet_pyrush()
+    med = medspacy.load()
+    for _ in med.pipe(texts[:WARMUP]):
+        pass
+    k = min(len(texts), MEDSPACY_SUBSET)
+    with Clock() as c:
+        for _ in med.pipe(texts[:k]):
             pass
-    med_n = n
-    remark = ""
-    projected = c_warm.wall / WARMUP * n
-    if not medspacy_full and projected > MEDSPACY_BUDGET_S and n > MEDSPACY_SUBSET:
-        med_n = MEDSPACY_SUBSET
-        remark = f"SUBSET: first {MEDSPACY_SUBSET} notes only (slow: ~{projected:.0f} s projected for {n})"
-    with Clock() as c_med:
-        for _ in med.pipe(texts[:med_n]):
-            pass
-    rows.append(("medspaCy default: " + ", ".join(p.replace("medspacy_", "") for p in med.pipe_names),
-                 med_n, c_med.wall, c_med.cpu, remark))
-    say(f"  medspaCy default: {c_med.wall:.2f} s over {med_n} notes (medspacy.load() {c_load.wall:.2f} s)")
-    del med
-    gc.collect()
-
-    # 3. notechecker's full check
-    with Clock() as c_ncload:
-        run, nc_label = make_runner(mode)
-        nc_count = run(pairs[:WARMUP])  # loads the pipeline and warms up
-    with Clock() as c_nc:
-        nc_count = run(pairs)
-    rows.append((nc_label, n, c_nc.wall, c_nc.cpu, f"{nc_count} results" if nc_count != n else ""))
-    say(f"  {nc_label}: {c_nc.wall:.2f} s (first call incl. pipeline load + {WARMUP}-note warm-up: "
-        f"{c_ncload.wall:.2f} s)")
-
-    say(f"\n  {'what':<60} {'notes':>6} {'wall s':>8} {'ms/note':>8} {'notes/s':>8} {'CPU ms/note':>12}")
-    for label, k, wall, cpu, rem in rows:
-        ms, rate = fmt_rate(wall, k)
-        say(f"  {label:<60} {k:>6} {wall:>8.2f} {ms:>8} {rate:>8} {cpu / k * 1000:>12.2f}"
-            + (f"  [{rem}]" if rem else ""))
-    say(f"  (load average now {load_avg()}; CPU = this process's user+system time)")
-
-    # 4. ratios (per note)
-    say("\n== Ratios (per-note time; wall, and CPU in brackets) ==")
-    tag = "" if mode == "check_many" else "   [extraction only]"
-    say(f"  notechecker / bare tokenizer     : {c_nc.wall / c_tok.wall:6.2f}x  "
-        f"[CPU {c_nc.cpu / c_tok.cpu:.2f}x]   (target <= 3.0x){tag}")
-    say(f"  medspaCy default / notechecker   : {(c_med.wall / med_n) / (c_nc.wall / n):6.2f}x  "
-        f"[CPU {(c_med.cpu / med_n) / (c_nc.cpu / n):.2f}x]   (target >= 8x){tag}")
+    say(f"  medspaCy default ({', '.join(med.pipe_names)}) on {k} notes: CPU {c.cpu / k * 1000:.2f} ms/note, "
+        f"wall {c.wall / k * 1000:.2f} ms/note")
 
 
+def section_length(base) -> None:
+    """One long note (distinct notes one after another) through the full check."""
+    import notechecker
 
-def section_workers(pairs, poller: Poller) -> None:
-    n = len(pairs)
-    # 5. workers
-    say("\n== Workers: notechecker scan --workers 2 vs --workers 1 ==")
-    has_scan = poller.wait_for("`notechecker scan --workers`", lambda: cli_has("scan", "--workers"))
-    if not has_scan:
-        if cli_has("scan"):
-            say("  SKIPPED: `notechecker scan` has no --workers option")
-        else:
-            say("  SKIPPED: `notechecker scan` does not exist (notechecker/cli.py)")
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="nc_bench_"))
-        try:
-            folder = tmp / "notes"
-            folder.mkdir()
-            for i, (nid, text) in enumerate(pairs):
-                (folder / f"{i:05d}_{nid.split('#')[0]}.txt").write_text(text, encoding="utf-8", newline="")
-            small = tmp / "small"
-            small.mkdir()
-            for i, (nid, text) in enumerate(pairs[:WARMUP]):
-                (small / f"{i:05d}_{nid.split('#')[0]}.txt").write_text(text, encoding="utf-8", newline="")
-            say(f"  (load average {load_avg()}; {WORKER_REPS} runs of each, alternating; median)")
-            runs: dict[int, list[tuple[float, int, str, float]]] = {1: [], 2: []}
-            for _ in range(WORKER_REPS):
-                for w in (1, 2):
-                    out = tmp / f"r{w}.parquet"
-                    with contextlib.suppress(OSError):
-                        out.unlink()
-                    res = timed_cmd(venv_cli() + ["scan", str(folder), "-o", str(out), "--workers", str(w)])
-                    runs[w].append(res + (out.exists(),))
-            walls = {}
-            for w in (1, 2):
-                walls[w] = statistics.median(r[0] for r in runs[w])
-                cpu = statistics.median(r[3] for r in runs[w])
-                ms, rate = fmt_rate(walls[w], n)
-                codes = sorted({r[1] for r in runs[w]})
-                say(f"  --workers {w}: {walls[w]:7.2f} s wall for {n} notes ({ms} ms/note, {rate} notes/s; "
-                    f"includes start-up and pipeline load), CPU {cpu:.1f} s (all processes); "
-                    f"runs {', '.join(f'{r[0]:.2f}' for r in runs[w])}; exit {codes}; "
-                    f"output {'written' if all(r[4] for r in runs[w]) else 'MISSING'}")
-                bad = [r for r in runs[w] if r[1] not in (0, 1)]
-                if bad:
-                    say(f"    stderr: {bad[-1][2][-600:]}")
-            say(f"  speed-up 2 workers / 1 worker: {walls[1] / walls[2]:.2f}x   (target >= 1.7x; "
-                f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} usable cores)")
-            fixed = {w: timed_cmd(venv_cli() + ["scan", str(small), "-o", str(tmp / f"s{w}.parquet"),
-                                                "--workers", str(w)])[0] for w in (1, 2)}
-            say(f"  (fixed cost, from a {WARMUP}-note scan: {fixed[1]:.2f} s with 1 worker, {fixed[2]:.2f} s with 2: "
-                "start-up, imports and pipeline load in each process)")
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    say("\n== One long note (distinct notes one after another), full check ==")
+    notechecker.check(long_note(base, 20_000))  # warm
+    times = {}
+    for length in LENGTHS:
+        text = long_note(base, length)
+        with Clock() as c:
+            notechecker.check(text)
+        times[length] = c
+        say(f"  {length:>9,} characters: CPU {c.cpu:6.2f} s, wall {c.wall:6.2f} s")
+    a, b = times[LENGTHS[0]], times[LENGTHS[1]]
+    say(f"  {LENGTHS[1]:,} / {LENGTHS[0]:,}: CPU {b.cpu / a.cpu:.2f}x, wall {b.wall / a.wall:.2f}x "
+        f"(4x the characters; target <= 5x: linear)")
+    c = times[LENGTHS[-1]]
+    say(f"  {LENGTHS[-1]:,} / {LENGTHS[0]:,}: CPU {c.cpu / a.cpu:.2f}x ({LENGTHS[-1] // LENGTHS[0]}x the characters)")
 
+
+def section_workers(base, poller: Poller, n: int = SCAN_NOTES) -> None:
+    """``scan`` of ``n`` notes (the distinct notes cycled) with 1, 2 and auto workers, fresh processes."""
+    say(f"\n== Workers: notechecker scan of {n:,} notes, --workers 1 / 2 / auto ==")
+    if not poller.wait_for("`notechecker scan --workers`", lambda: cli_has("scan", "--workers")):
+        say("  SKIPPED: `notechecker scan --workers` does not exist")
+        return
+    pairs = corpus(n) if n > len(base) else base[:n]
+    tmp = Path(tempfile.mkdtemp(prefix="nc_bench_"))
+    try:
+        folder = tmp / "notes"
+        folder.mkdir()
+        for i, (nid, text) in enumerate(pairs):
+            (folder / f"{i:05d}.txt").write_text(text, encoding="utf-8", newline="")
+        say(f"  ({n:,} notes: the {len(base)} distinct ones cycled; load average {load_avg()}; "
+            "wall includes start-up and pipeline load)")
+        walls = {}
+        for w in ("1", "2", "auto"):
+            out = tmp / f"r{w}.parquet"
+            wall, code, err, cpu = timed_cmd(venv_cli() + ["scan", str(folder), "-o", str(out), "--workers", w,
+                                                           "--no-progress"])
+            walls[w] = wall
+            say(f"  --workers {w:<4}: {wall:7.1f} s wall ({n / wall:6.1f} notes/s), CPU {cpu:.1f} s (all processes); "
+                f"exit {code}; output {'written' if out.exists() else 'MISSING'}")
+            if code not in (0, 1):
+                say(f"    stderr: {err[-600:]}")
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        say(f"  speed-up 2 workers / 1 worker: {walls['1'] / walls['2']:.2f}x   (target >= 1.8x; {usable} usable "
+            "cores, shared with whatever else runs on the machine)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def section_memory(mode: str, quick: bool) -> None:
@@ -579,21 +609,21 @@ def section_cold(poller: Poller) -> None:
     say(f"  (for scale: python -c pass: {statistics.median(timed_cmd([sys.executable, '-c', 'pass'])[0] for _ in range(3)):.2f} s)")
 
 
-SECTIONS = ("timing", "workers", "memory", "cold")
+SECTIONS = ("timing", "length", "workers", "memory", "cold", "stages")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--notes", type=int, default=None, help="corpus size (default 1000; 200 with --quick)")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 200 notes, no 10,000-note memory run")
-    ap.add_argument("--profile", action="store_true", help=f"also profile the check over {PROFILE_NOTES} notes")
-    ap.add_argument("--profile-only", action="store_true", help="only the profile (same as --only profile)")
+    ap.add_argument("--quick", action="store_true", help="no 10,000-note scans and no memory run")
+    ap.add_argument("--rounds", type=int, default=ROUNDS, help=f"alternating timing rounds (default {ROUNDS})")
+    ap.add_argument("--scan-notes", type=int, default=SCAN_NOTES, help="notes for the workers runs")
+    ap.add_argument("--profile", action="store_true", help=f"also profile the check with pyinstrument")
     ap.add_argument("--only", default=None,
                     help=f"comma-separated sections to run, of {', '.join(SECTIONS + ('profile',))} (default: all)")
-    ap.add_argument("--medspacy-full", action="store_true",
-                    help="time medspaCy's default pipeline on all notes even when it is slow")
-    ap.add_argument("--wait-minutes", type=float, default=20.0,
-                    help="how long to poll for check_many / the scan and check commands if missing (default 20)")
+    ap.add_argument("--medspacy", action="store_true",
+                    help=f"also time medspaCy's default pipeline (first {MEDSPACY_SUBSET} notes)")
+    ap.add_argument("--wait-minutes", type=float, default=0.0,
+                    help="how long to poll for check_many / the scan and check commands if missing (default 0)")
     ap.add_argument("--_child-memory", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_mode", default="check_many", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -603,8 +633,8 @@ def main(argv=None) -> None:
         return
 
     wanted = set(SECTIONS) | ({"profile"} if args.profile else set())
-    if args.profile_only:
-        wanted = {"profile"}
+    if args.quick:
+        wanted -= {"workers", "memory"}
     if args.only:
         wanted = {x.strip() for x in args.only.split(",") if x.strip()}
         bad = wanted - set(SECTIONS) - {"profile"}
@@ -612,34 +642,34 @@ def main(argv=None) -> None:
             ap.error(f"--only: unknown section(s) {', '.join(sorted(bad))}")
 
     _quiet_pyrush()
-    n = args.notes or (200 if args.quick else 1000)
     poller = Poller(args.wait_minutes)
-    base, folders = base_notes()
-    pairs = corpus(n)
-    chars = sum(len(t) for _, t in pairs)
+    base, sources = base_notes()
+    chars = sum(len(t) for _, t in base)
 
     machine_info()
     say("\n== Corpus ==")
-    say(f"  {len(base)} distinct notes from {', '.join(folders)}"
-        + ("" if DEV_DIR.is_dir() else f" ({DEV_DIR} absent: skipped)"))
-    say(f"  repeated to {n} notes, {chars / n:.0f} characters a note on average, {chars / 1e6:.2f} M characters")
-    say(f"  warm-up before each timing: one pass of {WARMUP} notes")
+    say(f"  {len(base)} distinct notes (no repeats) from {', '.join(sources)}")
+    say(f"  {chars / len(base):.0f} characters a note on average, {chars / 1e6:.2f} M characters")
 
     mode = resolve_mode(poller) if wanted & {"timing", "memory", "profile"} else "check_many"
     if "timing" in wanted:
-        section_timing(pairs, mode, args.medspacy_full)
+        section_timing(base, mode, args.medspacy, args.rounds)
+    if "length" in wanted:
+        section_length(base)
+    if "stages" in wanted:
+        print_stages(base)
     if "workers" in wanted:
-        section_workers(pairs, poller)
+        section_workers(base, poller, args.scan_notes)
     if "memory" in wanted:
         section_memory(mode, args.quick)
     if "cold" in wanted:
         section_cold(poller)
     if "profile" in wanted:
         run, label = make_runner(mode)
-        run(pairs[:WARMUP])
+        run(base)
         say(f"\n  profiling: {label}")
-        print_profile(run, corpus(PROFILE_NOTES))
-        print_stages(corpus(PROFILE_NOTES))
+        print_profile(run, base)
+
 
 if __name__ == "__main__":
     main()

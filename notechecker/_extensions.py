@@ -1,24 +1,34 @@
-"""Every custom spaCy extension notechecker uses, declared as data in one place."""
+"""Every custom spaCy extension notechecker's pipeline uses, declared as data in one place.
+
+The names are medspaCy's (``span._.target_rule``, ``doc._.context_graph``,
+``doc._.sections``, ``token._.section`` ...), so code written against a medspaCy
+pipeline reads notechecker's Docs unchanged.
+"""
 import bisect
 
 from spacy.tokens import Doc, Span, Token
 
 SPAN_EXTENSIONS = {
-    # set by ConText (see nlp.pipeline.CONTEXT_ATTRS); medspaCy registers the first five
+    # set by ConText (see nlp.context.CONTEXT_ATTRS)
     "is_negated": {"default": False},
     "is_uncertain": {"default": False},
     "is_historical": {"default": False},
     "is_hypothetical": {"default": False},
     "is_family": {"default": False},
     "is_risk": {"default": False},
+    # the rule that matched a target (nlp.targets), and the ConText modifiers of a target
+    "target_rule": {"default": None},
+    "modifiers": {"default": ()},
 }
 DOC_EXTENSIONS = {
     "abbreviation_map": {"default": None},
+    "context_graph": {"default": None},
+    "sections": {"default": None},
 }
 
 
 def _token_section(token):
-    """The medspaCy Section a token lies in, found from ``doc._.sections`` when asked."""
+    """The Section a token lies in, found from ``doc._.sections`` when asked."""
     sections = token.doc._.sections
     if not sections:
         return None
@@ -29,19 +39,37 @@ def _token_section(token):
     return None
 
 
-def _ignore(token, value) -> None:
+def _token_section_category(token):
+    section = _token_section(token)
+    return section.category if section is not None else None
+
+
+def _span_section_category(span):
+    return _token_section_category(span[0]) if len(span) else None
+
+
+def _ignore(obj, value) -> None:
     """medspaCy's Sectionizer writes every token's section; the getter computes it instead."""
 
 
-def register() -> None:
-    """Register the extensions once (existing ones are left alone).
+COMPUTED = {
+    Token: {"section": (_token_section, _ignore), "section_category": (_token_section_category, _ignore)},
+    Span: {"section_category": (_span_section_category, _ignore)},
+}
 
-    ``token._.section`` is re-declared as a computed attribute: medspaCy stores it on
-    every token (~800 Python assignments a note, half the Sectionizer's time); reading
-    it from ``doc._.sections`` on demand gives the same answer for the few who ask.
+
+def register() -> None:
+    """Register the extensions (idempotent; cheap enough to call from every factory).
+
+    Section attributes are computed from ``doc._.sections`` on demand instead of being
+    stored on every token (~800 Python assignments a note in medspaCy's Sectionizer).
+    Should medspaCy's Sectionizer be used in the same process, it re-declares them as
+    stored values; this re-declares them as computed ones.
     """
-    if Token.get_extension("section") != (None, None, _token_section, _ignore):
-        Token.set_extension("section", getter=_token_section, setter=_ignore, force=True)
+    for cls, computed in COMPUTED.items():
+        for name, (getter, setter) in computed.items():
+            if cls.get_extension(name) != (None, None, getter, setter):
+                cls.set_extension(name, getter=getter, setter=setter, force=True)
     for name, kw in SPAN_EXTENSIONS.items():
         if not Span.has_extension(name):
             Span.set_extension(name, **kw)
@@ -50,7 +78,7 @@ def register() -> None:
             Doc.set_extension(name, **kw)
 
 
-#: Key under which the tokenizer wrapper keeps the input string (Doc.text rebuilds it per access).
+#: Key under which the tokenizer keeps the input string (Doc.text rebuilds it per access).
 TEXT_KEY = "notechecker.text"
 
 
@@ -58,18 +86,3 @@ def note_text(doc: Doc) -> str:
     """The note's text, without rebuilding it from tokens (doc.text costs ~0.7 ms a note)."""
     text = doc.user_data.get(TEXT_KEY)
     return text if text is not None else doc.text
-
-
-class TextKeepingTokenizer:
-    """Wraps a tokenizer to keep the input string on the Doc (``note_text``)."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-
-    def __call__(self, text: str) -> Doc:
-        doc = self.tokenizer(text)
-        doc.user_data[TEXT_KEY] = text
-        return doc
-
-    def __getattr__(self, name):  # pipe, to_disk, vocab ... of the wrapped tokenizer
-        return getattr(self.tokenizer, name)

@@ -15,15 +15,27 @@ _PIPELINE = None
 
 
 class Pipeline:
-    """A loaded spaCy pipeline plus the Doc->Facts extractor built from the same patterns."""
+    """A loaded spaCy pipeline plus the Doc->Facts extractor built from the same patterns.
 
-    def __init__(self, patterns_path=None):
+    ``path`` is a patterns folder (the pipeline is built from it) or a pipeline saved
+    with ``nlp.to_disk`` (loaded with ``spacy.load``; its extractor reads the patterns
+    folder it was built from, recorded in its meta, else the packaged one).
+    """
+
+    def __init__(self, path=None):
         from .nlp.extract import Extractor
-        from .nlp.pipeline import build
+        from .nlp.pipeline import MAX_LENGTH, PATTERNS_META, build, is_saved_pipeline
         from .vocab import load_patterns
 
-        self.patterns = load_patterns(patterns_path)
-        self.nlp = build(self.patterns)
+        if path is not None and is_saved_pipeline(path):
+            import spacy
+
+            self.nlp = spacy.load(path)
+            self.nlp.max_length = MAX_LENGTH
+            self.patterns = load_patterns(self.nlp.meta.get(PATTERNS_META))
+        else:
+            self.patterns = load_patterns(path)
+            self.nlp = build(self.patterns)
         self.extractor = Extractor(self.patterns)
 
     def facts(self, text: str, note_id: str = "note") -> Facts:
@@ -46,7 +58,8 @@ class Pipeline:
 
 
 def load(patterns_path=None) -> Pipeline:
-    """The pipeline (built once per process for the default patterns)."""
+    """The pipeline (built once per process for the default patterns); ``patterns_path``: a
+    patterns folder or a pipeline saved with ``load().nlp.to_disk(path)``."""
     global _PIPELINE
     if patterns_path is not None:
         return Pipeline(patterns_path)

@@ -382,7 +382,8 @@ def scan(
                                                   "tables with a text column."),
     output: Path = typer.Option(..., "-o", "--output", help="RESULTS.parquet, .csv or .jsonl: findings; "
                                                             "RESULTS.notes.* and RESULTS.codes.* beside it."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes (each loads the pipeline)."),
+    workers: str = typer.Option("1", "--workers", "-w", help="Worker processes, or auto: one for small batches, "
+                                                              "one per core where each gets 500+ notes."),
     text_column: str = typer.Option("text", help="Table column holding the note text."),
     id_column: str = typer.Option("note_id", help="Table column holding the note id (else FILE:ROW)."),
     codes_column: Optional[str] = typer.Option(None, help="Billed codes column (default: the first present of "
@@ -416,6 +417,9 @@ def scan(
     from .batch import Columns, output_paths, run
     from .errors import NoteCheckerError
 
+    if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
+        raise _usage(f"--workers must be a number of processes (1 or more) or auto, not {workers!r}")
+
     try:
         output_paths(output)
     except ValueError as exc:
@@ -428,7 +432,8 @@ def scan(
     cols = Columns(text=text_column, id=id_column, codes=codes_column, surgeon=surgeon_column, date=date_column,
                    site=site_column)
     try:
-        summary = run(inputs, output, columns=cols, workers=workers, chunk_size=chunk_size,
+        summary = run(inputs, output, columns=cols, workers=workers if workers == "auto" else int(workers),
+                      chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
                       note_timeout=note_timeout or None, max_chars=max_chars,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
@@ -606,9 +611,6 @@ def report(
 
 
 def main() -> None:  # console-script entry point
-    # notechecker's own process: medspaCy without its unused eager back-ends (start-up),
-    # inherited by scan's worker processes and the web server
-    os.environ.setdefault("NOTECHECKER_LIGHT_MEDSPACY", "1")
     app()
 
 

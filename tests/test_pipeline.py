@@ -149,7 +149,7 @@ def test_heading_scan_agrees_with_the_heading_rules(pipeline):
     """The one-scan heading matcher finds exactly what the rules' regexes (sections.yaml) find."""
     import re
 
-    from notechecker.nlp.pipeline import _HEADING_LINE, heading_regex
+    from notechecker.nlp.sections import HEADING_LINE as _HEADING_LINE, heading_regex
     from notechecker.vocab import load_patterns
     from tests.test_vocab import CORPUS
 
@@ -187,26 +187,186 @@ def test_line_end_style_does_not_change_the_facts(pipeline, note_id):
             assert getattr(got, key) == getattr(base, key), key
 
 
-def test_lean_sectionizer_gives_medspacys_sections(pipeline):
-    """notechecker's Sectionizer subclass returns exactly what medspaCy's own __call__ returns."""
-    from medspacy.section_detection import Sectionizer
+def _medspacy_reference(nlp):
+    """medspaCy's own TargetMatcher, Sectionizer and ConText with notechecker's rules, run on
+    notechecker's tokens and sentences: the reference for notechecker's components."""
+    from medspacy.context import ConText, ConTextRule
+    from medspacy.section_detection import Sectionizer, SectionRule
+    from medspacy.target_matcher import TargetMatcher, TargetRule
 
+    from notechecker.nlp.context import CONTEXT_ATTRS
+    from notechecker.nlp.sections import heading_regex
+    from notechecker.vocab import load_patterns
+
+    p = load_patterns()
+    targets = TargetMatcher(nlp, result_type="group", span_group_name="medspacy_targets", prune=False)
+    targets.add([TargetRule(t.literal, t.category, metadata={"value": t.value, "weight": t.weight})
+                 for t in p.targets])
+    sectionizer = Sectionizer(nlp, rules=None, span_attrs=None, input_span_type="group",
+                              span_group_name="medspacy_targets")
+    sectionizer.add([SectionRule(literal=c, category=c, pattern=heading_regex(h)) for c, h in p.sections.items()])
+    context = ConText(nlp, rules=None, input_span_type="group", span_group_name="medspacy_context",
+                      span_attrs=CONTEXT_ATTRS)
+    context.add([ConTextRule(c.literal, c.category, direction=c.direction, max_scope=c.max_scope,
+                             max_targets=c.max_targets,
+                             allowed_types=set(c.allowed_types) if c.allowed_types else None,
+                             excluded_types=set(c.excluded_types) if c.excluded_types else None)
+                 for c in p.context])
+    return targets, sectionizer, context
+
+
+def test_components_give_medspacys_results_on_every_note(pipeline):
+    """Targets, sections and ConText edges equal medspaCy's TargetMatcher, Sectionizer and
+    ConText (same rules, same tokens and sentences) on every sample and dev note."""
+    from notechecker import _extensions
     from tests.test_vocab import CORPUS
 
-    sectionizer = pipeline.nlp.get_pipe("sectionizer")
-    assert isinstance(sectionizer, Sectionizer)
-    for path in CORPUS:
-        text = path.read_bytes().decode("utf-8")
-        ours = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end)
-                for s in pipeline.nlp(text)._.sections]
-        doc = pipeline.nlp.make_doc(text)
-        for name, proc in pipeline.nlp.pipeline:
-            if name == "sectionizer":
-                Sectionizer.__call__(sectionizer, doc)
-                break
-            doc = proc(doc)
-        theirs = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end) for s in doc._.sections]
-        assert ours == theirs, path.name
+    nlp = pipeline.nlp
+    try:
+        m_targets, m_sections, m_context = _medspacy_reference(nlp)
+        n_edges = 0
+        for path in CORPUS:
+            text = path.read_bytes().decode("utf-8")
+            doc = nlp.make_doc(text)
+            for name in ("sentences", "targets", "sections", "context"):
+                doc = nlp.get_pipe(name)(doc)
+            ours_sections = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end)
+                             for s in doc._.sections]
+            ours_targets = [(s.start, s.end, s.label_, s._.target_rule.metadata["value"])
+                            for s in (*doc.spans["targets"], *doc.spans["cues"])]
+            ours_edges = sorted((t.start, t.end, m.category, m.modifier_span) for t, m in doc._.context_graph.edges)
+            m_targets(doc)
+            theirs_targets = [(s.start, s.end, s.label_, s._.target_rule.metadata["value"])
+                              for s in doc.spans["medspacy_targets"]]
+            assert sorted(ours_targets) == sorted(theirs_targets), path.name
+            m_sections(doc)
+            theirs_sections = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end)
+                               for s in doc._.sections]
+            assert ours_sections == theirs_sections, path.name
+            doc.spans["medspacy_context"] = list(doc.spans["targets"])
+            m_context(doc)
+            theirs_edges = sorted((t.start, t.end, m.category, m.modifier_span) for t, m in doc._.context_graph.edges)
+            assert ours_edges == theirs_edges, path.name
+            n_edges += len(ours_edges)
+        assert n_edges > 100
+    finally:
+        _extensions.register()  # medspaCy's Sectionizer re-declared the section attributes as stored
+
+
+def _eval_notes():
+    import json
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    eval_dir = ROOT.parent / "shared" / "eval"
+    for folder in (eval_dir / "dev" / "notes", eval_dir / "dev2" / "notes", ROOT / "sample_notes"):
+        for path in sorted(folder.glob("*.txt")):
+            yield path.stem, path.read_bytes().decode("utf-8")
+    jsonl = eval_dir / "nonspine" / "notes.jsonl"
+    if jsonl.is_file():
+        for line in jsonl.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                yield row["note_id"], row["text"]
+
+
+def test_saved_pipeline_loads_in_a_fresh_process_with_the_same_facts(pipeline, tmp_path):
+    """nlp.to_disk, then spacy.load and notechecker.load(path) in a new process: same facts on every
+    note of ../shared/eval (dev, dev2, nonspine) and sample_notes/."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    saved = tmp_path / "pipeline"
+    pipeline.nlp.to_disk(saved)
+    notes = list(_eval_notes())
+    assert len(notes) > 100
+    (tmp_path / "notes.json").write_text(json.dumps(notes), encoding="utf-8")
+    expected = [pipeline.facts(text, nid).to_dict() for nid, text in notes]
+    script = (
+        "import json, sys\n"
+        "import spacy, notechecker\n"
+        "nlp = spacy.load(sys.argv[1])\n"
+        "print(json.dumps(nlp.pipe_names))\n"
+        "pipeline = notechecker.load(sys.argv[1])\n"
+        "notes = json.load(open(sys.argv[2], encoding='utf-8'))\n"
+        "print(json.dumps([pipeline.facts(t, n).to_dict() for n, t in notes]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(saved), str(tmp_path / "notes.json")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names_line, facts_line = proc.stdout.strip().splitlines()[-2:]
+    assert json.loads(names_line) == pipeline.nlp.pipe_names
+    got = json.loads(facts_line)
+    assert sum(len(f["sections"]) for f in got) > 1000  # the rules came along: sections were found
+    for exp, res in zip(expected, got):
+        assert json.loads(json.dumps(exp)) == res, exp["note_id"]
+
+
+def test_saved_pipeline_keeps_its_rules(pipeline, tmp_path):
+    """A pipeline built from a copy of patterns/ with one extra heading keeps it through to_disk."""
+    import shutil
+
+    import spacy
+
+    from notechecker.vocab import patterns_dir
+
+    patterns = tmp_path / "patterns"
+    shutil.copytree(patterns_dir(), patterns)
+    path = patterns / "sections.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  ebl:\n", "  ebl:\n    - fluid balance\n", 1),
+                    encoding="utf-8")
+    from notechecker.api import Pipeline
+
+    custom = Pipeline(patterns)
+    text = "FLUID BALANCE: 200 mL.\n\nDESCRIPTION OF PROCEDURE: The rods were removed.\n"
+    assert "ebl" in [s.name for s in custom.facts(text, "c").sections]
+    custom.nlp.to_disk(tmp_path / "saved")
+    nlp = spacy.load(tmp_path / "saved")
+    assert [s.category for s in nlp(text)._.sections][0] == "ebl"
+    assert [s.category for s in pipeline.nlp(text)._.sections][0] != "ebl"
+
+
+# ----------------------------------------------------------- hostile tokens
+@pytest.mark.parametrize("make", [
+    lambda: "=" * 100_000,
+    lambda: "\U0001F600" * 20_000,
+    lambda: ("PROCEDURE: Removal of hardware. " + "=-*#" * 5_000 + "\U0001F4A5" * 5_000 + " (((((" * 2
+             + ")" * 3_000 + " end.\n") * 4,
+], ids=["100k_equals", "20k_emoji", "mixed_runs"])
+def test_long_runs_of_punctuation_or_emoji_do_not_stall(pipeline, make):
+    import time
+
+    text = make()
+    t0 = time.process_time()
+    facts = pipeline.facts(text, "runs")
+    took = time.process_time() - t0
+    assert took < 1.0, f"{took:.2f} s CPU"
+    doc = pipeline.nlp.make_doc(text)
+    assert doc.text == text and sum(len(t.text_with_ws) for t in doc) == len(text)
+    for e in evidence_spans(facts.to_dict()):
+        assert text[e["start"]:e["end"]] == e["text"]
+
+
+def test_tokens_of_real_notes_are_spacys():
+    """Without pathological runs the tokenizer is spaCy's own, token for token."""
+    import spacy
+
+    from notechecker.nlp.tokenizer import NoteTokenizer
+
+    base = spacy.blank("en").tokenizer
+    ours = NoteTokenizer(spacy.blank("en").tokenizer)
+    few = NoteTokenizer(spacy.blank("en").tokenizer, max_run=8, piece=4)  # runs of 8+ in pieces
+    for nid, text in _eval_notes():
+        want = [(t.text, t.whitespace_) for t in base(text)]
+        assert [(t.text, t.whitespace_) for t in ours(text)] == want, nid
+        doc = few(text)
+        assert doc.text == text, nid
+    for text in ("foo ==========  bar", "foo\n==========\n bar", "  ==========  x", "a  ==========", "=========="):
+        assert [(t.text, t.whitespace_) for t in few(text)] == [(t.text, t.whitespace_) for t in base(text)]
 
 
 def test_narrative_under_an_indications_heading_is_the_operation(pipeline):
@@ -238,3 +398,68 @@ def test_fusion_findings_and_states_are_not_procedures_or_placements(pipeline):
     assert not any("fusion" in p.kind for p in facts.procedures)
     assert facts.instruments_placed == []
     assert facts.sections[0].name == "description"  # "PROCEDURE: The patient was placed prone ..." is the narrative
+
+
+def test_workers_auto_is_one_process_for_small_batches(tmp_path):
+    """--workers auto: one process for a small batch, one per core where each gets 500+ notes."""
+    from notechecker.batch import AUTO_NOTES_PER_WORKER, auto_workers, run
+    from tests.conftest import SAMPLES
+
+    assert auto_workers(84, cpus=2) == 1
+    assert auto_workers(None, cpus=8) == 1
+    assert auto_workers(2 * AUTO_NOTES_PER_WORKER, cpus=2) == 2
+    assert auto_workers(10_000, cpus=2) == 2 and auto_workers(10_000, cpus=4) == 4
+    assert auto_workers(1_500, cpus=16) == 3
+    auto = run([SAMPLES], tmp_path / "a.csv", workers="auto")
+    one = run([SAMPLES], tmp_path / "b.csv", workers=1)
+    assert auto.notes == one.notes > 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_no_sentence_is_longer_than_the_cap():
+    """A note without periods or line ends still gets sentence starts every MAX_SENTENCE characters."""
+    from notechecker.nlp.segmenter import MAX_SENTENCE, boundaries
+
+    text = "the rods and screws were removed without complication and " * 4000
+    cuts = [0, *boundaries(text), len(text)]
+    assert max(b - a for a, b in zip(cuts, cuts[1:])) <= MAX_SENTENCE + 20
+    assert boundaries("the rods were removed. The wound was closed.") == [23]
+
+
+def test_cost_grows_linearly_with_the_note_length(pipeline):
+    """A 400,000-character note costs about 4x a 100,000-character one (quadratic would be 16x)."""
+    import time
+
+    from tests.conftest import SAMPLES
+
+    base = "\n\n".join(p.read_bytes().decode("utf-8") for p in sorted(SAMPLES.glob("*.txt")))
+    pipeline.facts(base, "warm")
+
+    def cpu(n: int) -> float:
+        text = (base * (n // len(base) + 1))[:n]
+        t0 = time.process_time()
+        pipeline.facts(text, "long")
+        return time.process_time() - t0
+
+    small, large = min(cpu(100_000) for _ in range(2)), cpu(400_000)
+    assert large <= 8 * small, (small, large)
+
+
+def test_nlp_initialize_loads_the_packaged_rules(pipeline):
+    """spaCy's own nlp.initialize() fills the rule components from patterns/ (no notechecker.build)."""
+    import spacy
+
+    from notechecker.nlp.pipeline import COMPONENTS
+
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "notechecker.Tokenizer.v1"}}})
+    for factory, name, config in COMPONENTS:
+        nlp.add_pipe(factory, name=name, config=config)
+    assert nlp.get_pipe("targets").rules == []
+    nlp.initialize()
+    text = sample_text(sorted(p.stem for p in SAMPLES.glob("*.txt"))[0])
+    ours, theirs = nlp(text), pipeline.nlp(text)
+    assert [(s.category, s.title_start, s.body_end) for s in ours._.sections] == \
+        [(s.category, s.title_start, s.body_end) for s in theirs._.sections]
+    assert [(s.start, s.end, s.label_) for s in ours.spans["targets"]] == \
+        [(s.start, s.end, s.label_) for s in theirs.spans["targets"]]
+    assert len(ours._.context_graph.edges) == len(theirs._.context_graph.edges) > 0

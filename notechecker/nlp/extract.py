@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from .pipeline import CUE_GROUP, TARGET_GROUP
 from .scope import ScopeClassifier, regions_of_levels
 from .segmenter import boundaries
 
+#: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
+SENTENCE_TEXT = 1500
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
@@ -302,12 +305,23 @@ class Extractor:
         """(instruments, whether hardware already there is described, kind -> levels of hardware
         described but not acted on)."""
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
+        inst_in_sent: dict[int, list[_Hit]] = defaultdict(list)  # (linear: compare within a sentence)
+        for h in inst_hits:
+            inst_in_sent[h.sent].append(h)
         # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
         for b in hits_by_label.get("BRAND", []):
             if b.value not in ("system",) and not any(h.start <= b.start < h.end or b.start <= h.start < b.end
-                                                      for h in inst_hits if h.sent == b.sent):
+                                                      for h in inst_in_sent[b.sent]):
                 inst_hits.append(b)
+                inst_in_sent[b.sent].append(b)
         inst_hits.sort(key=lambda h: h.start)
+        # an action cue overlapped by a hardware mention is no action (any x: x.start < a.end < ...)
+        inst_starts = [x.start for x in inst_hits]
+        inst_max_end = list(itertools.accumulate((x.end for x in inst_hits), max))
+
+        def under_hardware(a: _Hit) -> bool:
+            i = bisect.bisect_left(inst_starts, a.end)
+            return i > 0 and inst_max_end[i - 1] > a.start
         kinds_in_note = {h.value for h in inst_hits}
         if re.search(r"\bpedicles?\b", text, re.IGNORECASE):
             kinds_in_note.add("pedicle_screw")
@@ -332,8 +346,7 @@ class Extractor:
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
-            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, [])
-                       if not any(a.start < x.end and x.start < a.end for x in inst_hits)]
+            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, []) if not under_hardware(a)]
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
             # ("temporary fixation screw": a descriptor may stand before another cue)
@@ -565,8 +578,11 @@ class Extractor:
 
     @staticmethod
     def _sentence_text(text: str, h) -> str:
-        a = max(text.rfind(".", 0, h.start), text.rfind("\n", 0, h.start)) + 1
-        b = min(x for x in (text.find(".", h.end), text.find("\n", h.end), len(text)) if x != -1)
+        # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
+        # so the cost is linear in the note's length
+        lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
+        a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
+        b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
         return text[a:b]
 
     # --------------------------------------------------------------- approach

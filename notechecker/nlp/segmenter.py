@@ -12,7 +12,13 @@ A sentence starts:
   punctuation (a heading or a "key: value" line);
 - after a heading-with-colon at the start of a line ("COMPLICATIONS: None.");
 - after . ? ! followed by space and an upper-case letter, digit or quote, unless the
-  period ends a known abbreviation ("Dr.", "approx.") or a single initial.
+  period ends a known abbreviation ("Dr.", "approx.") or a single initial;
+- at the first space or line end after MAX_SENTENCE characters without another start
+  (real notes' longest sentence is ~1,250 characters): a "sentence" of 100,000
+  characters is no sentence, and every step that works sentence by sentence (ConText,
+  linking) then costs time in proportion to the note's length, not its square.
+
+Each scan is linear in the text's length (no backtracking over long runs).
 """
 from __future__ import annotations
 
@@ -22,8 +28,9 @@ import numpy
 from spacy.attrs import IDX, SENT_START
 from spacy.language import Language
 
-from .._extensions import note_text
 from spacy.tokens import Doc
+
+from .._extensions import note_text
 
 ABBREVIATIONS = frozenset(
     "dr mr mrs ms st vs no nos approx appt dept fig figs e.g i.e etc al inc ltd jr sr "
@@ -35,7 +42,11 @@ _BLANK_LINE = re.compile(r"\n[ \t]*(?:\r?\n|\r)|\r[ \t]*\r")
 _LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?=\S)")
 _LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[A-Za-z][.)](?=\s)|[-*\u2022])\s")
 _HEADING_COLON = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)]\s*)?[A-Za-z][A-Za-z /&(),'-]{1,60}:[ \t]*(?=\S)")
-_SENT_END = re.compile(r"[.?!]+[\"')\]]*[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+# starts only at the first of a run of . ? ! (a match cannot start inside one): linear on "....."
+_SENT_END = re.compile(r"(?<![.?!])[.?!]++[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+#: Longest stretch without a sentence start, in characters (then: at the next space or line end).
+MAX_SENTENCE = 5000
+_SPACE = re.compile(r"\s")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -58,6 +69,7 @@ def boundaries(text: str) -> list[int]:
             starts.add(line_start)
     for m in _HEADING_COLON.finditer(text):
         starts.add(m.end())
+    line_head = searched = 0
     for m in _SENT_END.finditer(text):
         w = _WORD_BEFORE.search(text, max(0, m.start() - 24), m.start())
         if w and text[m.start()] == ".":
@@ -65,12 +77,42 @@ def boundaries(text: str) -> list[int]:
             if word in ABBREVIATIONS or len(word) == 1:
                 continue
         # "1.  Anterior cervical ..." - a list number, not a sentence end
-        line_head = text.rfind("\n", 0, m.start()) + 1
-        if text[line_head:m.start()].strip().isdigit():
+        line_head = text.rfind("\n", searched, m.start()) + 1 or line_head
+        searched = m.start()
+        if _only_a_number(text, line_head, m.start()):
             continue
         starts.add(m.end())
     starts.discard(0)
-    return sorted(s for s in starts if s < len(text))
+    out = sorted(s for s in starts if s < len(text))
+    if len(text) > MAX_SENTENCE:
+        out = _cap_length(text, out)
+    return out
+
+
+def _only_a_number(text: str, start: int, end: int) -> bool:
+    """``text[start:end].strip().isdigit()``, without copying a long line for every period in it."""
+    head = text[start:min(end, start + 64)].strip()
+    if end - start > 64 and head and not head.isdigit():
+        return False  # a non-digit in the first 64 characters: not a bare number
+    return text[start:end].strip().isdigit()
+
+
+def _cap_length(text: str, starts: list[int]) -> list[int]:
+    """Add a start at the first whitespace after every MAX_SENTENCE characters without one."""
+    out: list[int] = []
+    prev = 0
+    for s in starts + [len(text)]:
+        while s - prev > MAX_SENTENCE:
+            m = _SPACE.search(text, prev + MAX_SENTENCE, s)
+            cut = m.end() if m else prev + MAX_SENTENCE
+            if cut >= s:
+                break
+            out.append(cut)
+            prev = cut
+        if s < len(text):
+            out.append(s)
+        prev = s
+    return out
 
 
 def set_sentence_starts(doc: Doc) -> Doc:
@@ -89,7 +131,7 @@ def set_sentence_starts(doc: Doc) -> Doc:
     return doc
 
 
-@Language.factory("notechecker_sentences", assigns=["token.is_sent_start"])
+@Language.factory("notechecker_sentences", default_config={}, assigns=["token.is_sent_start"])
 def make_sentences(nlp, name):
     """Rule-based sentence splitter for operative notes (see module docstring)."""
     return set_sentence_starts

@@ -1,0 +1,252 @@
+"""ConText (negation, hypothetical, history, family, risk) sentence by sentence.
+
+This is medspaCy 1.3.1's ConText algorithm (ConTextModifier scopes, ``limit_scope``
+between modifiers, ``modifies``/``reduce_targets``, the ``ConTextGraph`` edges and span
+attributes) with one change of cost, not of result: medspaCy compares every modifier
+with every other modifier and with every target of the document, so its time grows
+with the square of the note's length. A modifier's scope never leaves its sentence
+(its scope is the sentence, cut to ``max_scope``), so only the modifiers and targets
+of one sentence can meet: this compares those, sentence by sentence, and gives the
+same edges. The segmenter bounds a sentence's length, so the cost is linear in the
+note's length. tests/test_pipeline.py checks the results against medspaCy's own
+ConText on every corpus note.
+"""
+
+import bisect
+from pathlib import Path
+
+import numpy
+import srsly
+from spacy.attrs import SENT_START
+from spacy.language import Language
+from spacy.util import ensure_path
+
+from .. import _extensions
+from .rules import ConTextRule, phrase_matcher, prune_overlapping_matches
+
+RULES_FILE = "rules.json"
+
+#: ConText category -> the Span extension it sets (registered in notechecker._extensions).
+CONTEXT_ATTRS = {
+    "NEGATED_EXISTENCE": {"is_negated": True},
+    "POSSIBLE_EXISTENCE": {"is_uncertain": True},
+    "HISTORICAL": {"is_historical": True},
+    "HYPOTHETICAL": {"is_hypothetical": True},
+    "FAMILY": {"is_family": True},
+    "CONSENT_RISK": {"is_risk": True},
+}
+
+
+def _overlaps(a0: int, a1: int, b0: int, b1: int) -> bool:
+    """medspaCy's ``tuple_overlaps`` (asymmetric, kept as it is for the same results)."""
+    return a0 <= b0 < a1 or a0 < b1 <= a1
+
+
+class Modifier:
+    """A matched ConText cue and its scope (medspaCy's ConTextModifier, same fields)."""
+
+    __slots__ = ("rule", "category", "direction", "_start", "_end", "_scope_start", "_scope_end", "_targets")
+
+    def __init__(self, rule: ConTextRule, start: int, end: int, sent_start: int, sent_end: int):
+        self.rule = rule
+        self.category = rule.category
+        self.direction = rule.direction
+        self._start, self._end = start, end
+        self._targets: list = []
+        max_scope = rule.max_scope
+        if self.direction == "FORWARD":
+            s0, s1 = end, sent_end
+            if max_scope is not None and s1 - s0 > max_scope:
+                s1 = end + max_scope
+        elif self.direction == "BACKWARD":
+            s0, s1 = sent_start, start
+            if max_scope is not None and s1 - s0 > max_scope:
+                s0 = start - max_scope
+        else:  # BIDIRECTIONAL, TERMINATE, PSEUDO
+            s0, s1 = sent_start, sent_end
+            if max_scope is not None and start - s0 > max_scope:
+                s0 = start - max_scope
+            if max_scope is not None and s1 - end > max_scope:
+                s1 = end + max_scope
+        self._scope_start, self._scope_end = s0, s1
+
+    @property
+    def modifier_span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    @property
+    def scope_span(self) -> tuple[int, int]:
+        return self._scope_start, self._scope_end
+
+    @property
+    def targets(self) -> list:
+        return list(self._targets)
+
+    def limit_scope(self, other: "Modifier") -> None:
+        if not _overlaps(self._scope_start, self._scope_end, other._scope_start, other._scope_end):
+            return
+        if self.direction == "TERMINATE":
+            return
+        if (other.direction != "TERMINATE" and other.category not in self.rule.terminated_by
+                and other.category != self.category):
+            return
+        if self.category == other.category and (self.rule.allowed_types != other.rule.allowed_types
+                                                or self.rule.excluded_types != other.rule.excluded_types):
+            return
+        if self.direction in ("FORWARD", "BIDIRECTIONAL") and self._start < other._start:
+            self._scope_end = min(self._scope_end, other._start)
+        if self.direction in ("BACKWARD", "BIDIRECTIONAL") and other._end < self._end:
+            self._scope_start = max(self._scope_start, other._end)
+
+    def modifies(self, target) -> bool:
+        t0, t1 = target.start, target.end
+        if _overlaps(self._start, self._end, t0, t1):
+            return False
+        if self.direction in ("TERMINATE", "PSEUDO"):
+            return False
+        rule = self.rule
+        label = target.label_.upper()
+        if rule.allowed_types is not None:
+            if label not in rule.allowed_types:
+                return False
+        elif rule.excluded_types is not None and label in rule.excluded_types:
+            return False
+        return _overlaps(self._scope_start, self._scope_end, t0, t1)
+
+    def reduce_targets(self) -> None:
+        max_targets = self.rule.max_targets
+        if max_targets is None or len(self._targets) <= max_targets:
+            return
+        dist = [(t, min(abs(self._start - t.end), abs(t.start - self._end))) for t in self._targets]
+        self._targets = [t for t, _ in sorted(dist, key=lambda x: x[1])][:max_targets]
+
+    def __repr__(self):
+        return f"<Modifier> [{self._start}, {self._end}, {self.category}]"
+
+
+class ContextGraph:
+    """Targets, modifiers and the (target, modifier) edges of one Doc (medspaCy's ConTextGraph fields)."""
+
+    __slots__ = ("targets", "modifiers", "edges")
+
+    def __init__(self, targets, modifiers, edges):
+        self.targets, self.modifiers, self.edges = targets, modifiers, edges
+
+    def __repr__(self):
+        return f"<ContextGraph> with {len(self.targets)} targets and {len(self.modifiers)} modifiers"
+
+
+class ConText:
+    def __init__(self, nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]]):
+        _extensions.register()
+        self.nlp = nlp
+        self.name = name
+        self.span_group = span_group
+        self.span_attrs = span_attrs
+        self.rules: list[ConTextRule] = []
+        self._matcher = None
+        self._rule_of: dict[int, ConTextRule] = {}
+
+    # ------------------------------------------------------------------ rules
+    def add(self, rules) -> None:
+        """Add rules (ConTextRule objects or their dicts)."""
+        self.rules.extend(r if isinstance(r, ConTextRule) else ConTextRule(**r) for r in rules)
+        self._matcher, ids = phrase_matcher(self.nlp, self.rules)
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(ids, self.rules)}
+
+    def clear(self) -> None:
+        self.rules = []
+        self._matcher = None
+        self._rule_of = {}
+
+    def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
+        """Load the rules from a patterns folder (default: the packaged vocabularies)."""
+        from ..vocab import load_patterns
+
+        self.clear()
+        self.add(context_rules(load_patterns(patterns_dir)))
+
+    # ------------------------------------------------------------------ call
+    def __call__(self, doc):
+        targets = doc.spans[self.span_group]
+        modifiers: list[Modifier] = []
+        edges: list = []
+        matches = prune_overlapping_matches(self._matcher(doc)) if self._matcher is not None else []
+        if matches:
+            n = len(doc)
+            starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
+            if not starts or starts[0] != 0:
+                starts.insert(0, 0)
+            bounds = starts + [n]
+            by_sent: dict[int, list[Modifier]] = {}
+            for match_id, start, end in matches:
+                k = bisect.bisect_right(starts, start) - 1
+                m = Modifier(self._rule_of[match_id], start, end, bounds[k], bounds[k + 1])
+                modifiers.append(m)
+                by_sent.setdefault(k, []).append(m)
+            for mods in by_sent.values():  # scopes meet only inside a sentence
+                for i in range(len(mods) - 1):
+                    m1 = mods[i]
+                    for m2 in mods[i + 1:]:
+                        m1.limit_scope(m2)
+                        m2.limit_scope(m1)
+            for target in targets:  # targets in order, so each modifier's targets are in order
+                k0 = bisect.bisect_right(starts, target.start) - 1
+                k1 = bisect.bisect_right(starts, max(target.start, target.end - 1)) - 1
+                for k in range(k0, k1 + 1):
+                    for m in by_sent.get(k, ()):
+                        if m.modifies(target):
+                            m._targets.append(target)
+            for m in modifiers:
+                m.reduce_targets()
+                for target in m._targets:
+                    edges.append((target, m))
+            attrs = self.span_attrs
+            for target, m in edges:
+                target._.modifiers += (m,)
+                for attr, value in attrs.get(m.category, {}).items():
+                    setattr(target._, attr, value)
+        doc._.context_graph = ContextGraph(targets, modifiers, edges)
+        return doc
+
+    # ------------------------------------------------------------- serialize
+    def to_disk(self, path, *, exclude=()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / RULES_FILE, [r.to_dict() for r in self.rules])
+
+    def from_disk(self, path, *, exclude=()):
+        self.clear()
+        self.add(srsly.read_json(Path(path) / RULES_FILE))
+        return self
+
+    def to_bytes(self, *, exclude=()) -> bytes:
+        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
+
+    def from_bytes(self, data: bytes, *, exclude=()):
+        self.clear()
+        self.add(srsly.msgpack_loads(data))
+        return self
+
+
+def context_rules(patterns) -> list[ConTextRule]:
+    """The ConText rules of a :class:`notechecker.vocab.Patterns` (literals only)."""
+    out = []
+    for c in patterns.context:
+        if c.pattern is not None:
+            raise ValueError(f"ConText cue {c.literal!r}: token and regex patterns are not supported; use literals")
+        out.append(ConTextRule(c.literal, c.category, c.direction, c.max_scope, c.max_targets,
+                               frozenset(c.allowed_types) if c.allowed_types else None,
+                               frozenset(c.excluded_types) if c.excluded_types else None))
+    return out
+
+
+@Language.factory(
+    "notechecker_context",
+    default_config={"span_group": "targets", "span_attrs": CONTEXT_ATTRS},
+    requires=["token.is_sent_start", "doc.spans"],
+    assigns=["doc._.context_graph", "span._.modifiers", *(f"span._.{a}" for d in CONTEXT_ATTRS.values() for a in d)],
+)
+def make_context(nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]]):
+    """ConText over the targets, sentence by sentence (rules from ``initialize`` or ``from_disk``)."""
+    return ConText(nlp, name, span_group=span_group, span_attrs=span_attrs)

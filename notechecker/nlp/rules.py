@@ -1,0 +1,109 @@
+"""Rules of notechecker's pipeline components: plain objects that round-trip through JSON.
+
+They carry medspaCy's rule fields (``literal``, ``category``, ``metadata``; ConText's
+``direction``, ``max_scope``, ``max_targets``, ``allowed_types``, ``excluded_types``,
+``terminated_by``), so the components behave like medspaCy's TargetMatcher and
+ConText on the same rules. The components keep their rules as these objects and
+write them with ``nlp.to_disk`` (``rules.json`` in the component's folder).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from spacy.matcher import PhraseMatcher
+
+DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
+
+
+@dataclass(slots=True)
+class TargetRule:
+    literal: str
+    category: str
+    metadata: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class ConTextRule:
+    literal: str
+    category: str
+    direction: str = "BIDIRECTIONAL"
+    max_scope: int | None = None
+    max_targets: int | None = None
+    allowed_types: frozenset[str] | None = None
+    excluded_types: frozenset[str] | None = None
+    terminated_by: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        # medspaCy's ConTextRule normalisation: upper-case category, direction and types
+        self.category = self.category.upper()
+        self.direction = self.direction.upper()
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"ConText rule {self.literal!r}: direction must be one of {', '.join(DIRECTIONS)}")
+        if self.allowed_types is not None and self.excluded_types is not None:
+            raise ValueError(f"ConText rule {self.literal!r}: allowed_types and excluded_types are exclusive")
+        for name in ("max_scope", "max_targets"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"ConText rule {self.literal!r}: {name} must be positive")
+        if self.allowed_types is not None:
+            self.allowed_types = frozenset(t.upper() for t in self.allowed_types)
+        if self.excluded_types is not None:
+            self.excluded_types = frozenset(t.upper() for t in self.excluded_types)
+        self.terminated_by = frozenset(t.upper() for t in (self.terminated_by or ()))
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("allowed_types", "excluded_types", "terminated_by"):
+            if d[k] is not None:
+                d[k] = sorted(d[k])
+        return d
+
+
+def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:
+    """A PhraseMatcher over ``rules``' lower-cased literals, as medspaCy's MedspacyMatcher
+    builds it; match ids ``CATEGORY_i`` (i = the rule's position) map to ``rules[i]``."""
+    matcher = PhraseMatcher(nlp.vocab, attr=attr)
+    ids = []
+    for i, rule in enumerate(rules):
+        key = f"{rule.category}_{i}"
+        ids.append(key)
+        matcher.add(key, [nlp.make_doc(rule.literal.lower() if attr == "LOWER" else rule.literal)])
+    return matcher, ids
+
+
+def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """medspaCy 1.3.1's ``prune_overlapping_matches`` (strategy "longest"), same results.
+
+    Sorted by (start, end); of two neighbours that overlap (medspaCy's asymmetric
+    ``tuple_overlaps``) the longer is kept and the one after them is taken up next;
+    repeated until nothing changes.
+    """
+    while matches:
+        unpruned = sorted(matches, key=lambda x: (x[1], x[2]))
+        pruned = []
+        n = len(unpruned)
+        curr, i = unpruned[0], 1
+        while True:
+            if i == n:
+                pruned.append(curr)
+                break
+            nxt = unpruned[i]
+            i += 1
+            a0, a1, b0, b1 = curr[1], curr[2], nxt[1], nxt[2]
+            if a0 <= b0 < a1 or a0 < b1 <= a1:
+                pruned.append(max(curr, nxt, key=lambda x: x[2] - x[1]))
+                if i == n:
+                    break
+                curr = unpruned[i]
+                i += 1
+            else:
+                pruned.append(curr)
+                curr = nxt
+        if len(pruned) == len(matches):
+            return pruned
+        matches = pruned
+    return matches

@@ -1,0 +1,105 @@
+"""Target matching: medspaCy's TargetMatcher (``result_type="group"``, no pruning) on
+notechecker's vocabularies, with action and brand cues kept in a group of their own.
+
+Spans go to ``doc.spans[span_group]`` (overlaps kept, so "broken rod" is both a
+failure reason and a rod), each with ``span._.target_rule``; spans whose label is
+one of ``cue_labels`` (what was done, brand names: ConText never assesses them) go
+to ``doc.spans[cue_group]`` instead.
+"""
+
+from pathlib import Path
+
+import srsly
+from spacy.language import Language
+from spacy.tokens import Span
+from spacy.util import ensure_path
+
+from .. import _extensions
+from .rules import TargetRule, phrase_matcher
+
+RULES_FILE = "rules.json"
+
+
+class TargetMatcher:
+    def __init__(self, nlp: Language, name: str, *, span_group: str, cue_group: str, cue_labels: list[str]):
+        _extensions.register()
+        self.nlp = nlp
+        self.name = name
+        self.span_group = span_group
+        self.cue_group = cue_group
+        self.cue_labels = frozenset(cue_labels)
+        self.rules: list[TargetRule] = []
+        self._matcher = None
+        self._rule_of: dict[int, TargetRule] = {}
+
+    # ------------------------------------------------------------------ rules
+    def add(self, rules) -> None:
+        """Add rules (TargetRule objects or their dicts)."""
+        self.rules.extend(r if isinstance(r, TargetRule) else TargetRule(**r) for r in rules)
+        self._matcher, ids = phrase_matcher(self.nlp, self.rules)
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(ids, self.rules)}
+
+    def clear(self) -> None:
+        self.rules = []
+        self._matcher = None
+        self._rule_of = {}
+
+    def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
+        """Load the rules from a patterns folder (default: the packaged vocabularies)."""
+        from ..vocab import load_patterns
+
+        self.clear()
+        self.add(target_rules(load_patterns(patterns_dir)))
+
+    # ------------------------------------------------------------------ call
+    def __call__(self, doc):
+        keep, cues = [], []
+        if self._matcher is not None:
+            rule_of = self._rule_of
+            for match_id, start, end in self._matcher(doc):
+                rule = rule_of[match_id]
+                span = Span(doc, start, end, label=rule.category)
+                span._.target_rule = rule
+                (cues if rule.category in self.cue_labels else keep).append(span)
+        doc.spans[self.span_group] = keep
+        doc.spans[self.cue_group] = cues
+        return doc
+
+    # ------------------------------------------------------------- serialize
+    def to_disk(self, path, *, exclude=()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / RULES_FILE, [r.to_dict() for r in self.rules])
+
+    def from_disk(self, path, *, exclude=()):
+        self.clear()
+        self.add(srsly.read_json(Path(path) / RULES_FILE))
+        return self
+
+    def to_bytes(self, *, exclude=()) -> bytes:
+        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
+
+    def from_bytes(self, data: bytes, *, exclude=()):
+        self.clear()
+        self.add(srsly.msgpack_loads(data))
+        return self
+
+
+def target_rules(patterns) -> list[TargetRule]:
+    """The target rules of a :class:`notechecker.vocab.Patterns` (literals; value and weight as metadata)."""
+    out = []
+    for t in patterns.targets:
+        if t.pattern is not None:
+            raise ValueError(f"target {t.literal!r}: token and regex patterns are not supported; use literals")
+        out.append(TargetRule(t.literal, t.category, {"value": t.value, "weight": t.weight}))
+    return out
+
+
+@Language.factory(
+    "notechecker_targets",
+    default_config={"span_group": "targets", "cue_group": "cues", "cue_labels": ["ACTION", "BRAND"]},
+    assigns=["doc.spans", "span._.target_rule"],
+)
+def make_targets(nlp: Language, name: str, span_group: str, cue_group: str, cue_labels: list[str]):
+    """Target phrases of patterns/targets/ (rules from ``initialize`` or ``from_disk``)."""
+    return TargetMatcher(nlp, name, span_group=span_group, cue_group=cue_group, cue_labels=cue_labels)

@@ -1,0 +1,109 @@
+"""spaCy's English tokenizer, safe on long runs of punctuation or emoji.
+
+spaCy's tokenizer strips prefixes and suffixes off a whitespace-free chunk one at a
+time, rescanning the rest each time: a run of 1,000 ``=`` or emoji takes ~0.3 s, of
+10,000 over 20 s, of 100,000 hours (worse than quadratic). Here a run of non-space
+characters longer than ``max_run`` is tokenized in pieces of ``piece`` characters
+and the Doc is built from the words and spaces (``Doc(vocab, words, spaces)``), so
+``doc.text`` is the input exactly and every offset stays true. Text without such a
+run (every real note: their longest run is ~35 characters) is tokenized exactly as
+spaCy's tokenizer does it, by spaCy's tokenizer.
+
+The tokenizer also keeps the input string on the Doc (``notechecker._extensions.note_text``),
+so components read the text without rebuilding it from tokens.
+"""
+
+import re
+
+from spacy.tokens import Doc
+from spacy.util import registry
+
+from .._extensions import TEXT_KEY
+
+#: Runs of non-space characters at least this long are tokenized in pieces.
+MAX_RUN = 256
+#: Length of each piece of such a run.
+PIECE = 64
+
+
+class NoteTokenizer:
+    """Wraps a spaCy tokenizer: pieces for pathological runs, the input kept on the Doc."""
+
+    def __init__(self, tokenizer, *, max_run: int = MAX_RUN, piece: int = PIECE):
+        if not (0 < piece <= max_run):
+            raise ValueError(f"piece ({piece}) must be positive and at most max_run ({max_run})")
+        self.tokenizer = tokenizer
+        self.max_run = max_run
+        self.piece = piece
+        self._long_run = re.compile(r"\S{%d,}" % max_run)
+
+    def __call__(self, text: str) -> Doc:
+        if len(text) >= self.max_run and self._long_run.search(text):
+            doc = self._in_pieces(text)
+        else:
+            doc = self.tokenizer(text)
+        doc.user_data[TEXT_KEY] = text
+        return doc
+
+    def pipe(self, texts, batch_size: int = 1000):
+        for text in texts:
+            yield self(text)
+
+    def _in_pieces(self, text: str) -> Doc:
+        words: list[str] = []
+        spaces: list[bool] = []
+
+        def plain(chunk: str) -> None:
+            if chunk:
+                for t in self.tokenizer(chunk):
+                    words.append(t.text)
+                    spaces.append(bool(t.whitespace_))
+
+        pos = 0
+        for m in self._long_run.finditer(text):
+            start, end = m.span()
+            plain(text[pos:start])  # ends in whitespace (the run is maximal): same tokens as in the whole text
+            for i in range(start, end, self.piece):
+                for t in self.tokenizer(text[i:min(i + self.piece, end)]):
+                    words.append(t.text)
+                    spaces.append(False)
+            pos = end
+            if end < len(text) and text[end] == " ":  # one space after a token is that token's
+                spaces[-1] = True
+                pos = end + 1
+        plain(text[pos:])
+        doc = Doc(self.tokenizer.vocab, words=words, spaces=spaces)
+        if len(doc.text) != len(text):  # pragma: no cover - a tokenizer that drops characters
+            raise ValueError("tokenizer pieces do not rebuild the text")
+        return doc
+
+    # serialization and everything else: the wrapped tokenizer's
+    def to_disk(self, path, **kwargs):
+        return self.tokenizer.to_disk(path, **kwargs)
+
+    def from_disk(self, path, **kwargs):
+        self.tokenizer.from_disk(path, **kwargs)
+        return self
+
+    def to_bytes(self, **kwargs):
+        return self.tokenizer.to_bytes(**kwargs)
+
+    def from_bytes(self, data, **kwargs):
+        self.tokenizer.from_bytes(data, **kwargs)
+        return self
+
+    def __getattr__(self, name):  # vocab, explain, rules ... of the wrapped tokenizer
+        if name == "tokenizer":  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.tokenizer, name)
+
+
+@registry.tokenizers("notechecker.Tokenizer.v1")
+def create_tokenizer(max_run: int = MAX_RUN, piece: int = PIECE):
+    """The language's default tokenizer, wrapped in :class:`NoteTokenizer`."""
+    make_default = registry.tokenizers.get("spacy.Tokenizer.v1")()
+
+    def make(nlp):
+        return NoteTokenizer(make_default(nlp), max_run=max_run, piece=piece)
+
+    return make

@@ -200,14 +200,14 @@ def _medspacy_reference(nlp):
 
     p = load_patterns()
     targets = TargetMatcher(nlp, result_type="group", span_group_name="medspacy_targets", prune=False)
-    targets.add([TargetRule(t.literal, t.category, metadata={"value": t.value, "weight": t.weight})
+    targets.add([TargetRule(t.literal, t.category, pattern=t.pattern, metadata={"value": t.value, "weight": t.weight})
                  for t in p.targets])
     sectionizer = Sectionizer(nlp, rules=None, span_attrs=None, input_span_type="group",
                               span_group_name="medspacy_targets")
     sectionizer.add([SectionRule(literal=c, category=c, pattern=heading_regex(h)) for c, h in p.sections.items()])
     context = ConText(nlp, rules=None, input_span_type="group", span_group_name="medspacy_context",
                       span_attrs=CONTEXT_ATTRS)
-    context.add([ConTextRule(c.literal, c.category, direction=c.direction, max_scope=c.max_scope,
+    context.add([ConTextRule(c.literal, c.category, direction=c.direction, pattern=c.pattern, max_scope=c.max_scope,
                              max_targets=c.max_targets,
                              allowed_types=set(c.allowed_types) if c.allowed_types else None,
                              excluded_types=set(c.excluded_types) if c.excluded_types else None)

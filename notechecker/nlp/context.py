@@ -22,7 +22,7 @@ from spacy.language import Language
 from spacy.util import ensure_path
 
 from .. import _extensions
-from .rules import ConTextRule, phrase_matcher, prune_overlapping_matches
+from .rules import ConTextRule, RuleMatcher, prune_overlapping_matches
 
 RULES_FILE = "rules.json"
 
@@ -151,8 +151,8 @@ class ConText:
     def add(self, rules) -> None:
         """Add rules (ConTextRule objects or their dicts)."""
         self.rules.extend(r if isinstance(r, ConTextRule) else ConTextRule(**r) for r in rules)
-        self._matcher, ids = phrase_matcher(self.nlp, self.rules)
-        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(ids, self.rules)}
+        self._matcher = RuleMatcher(self.nlp, self.rules)
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
 
     def clear(self) -> None:
         self.rules = []
@@ -230,12 +230,10 @@ class ConText:
 
 
 def context_rules(patterns) -> list[ConTextRule]:
-    """The ConText rules of a :class:`notechecker.vocab.Patterns` (literals only)."""
+    """The ConText rules of a :class:`notechecker.vocab.Patterns` (literal, token pattern or regex)."""
     out = []
     for c in patterns.context:
-        if c.pattern is not None:
-            raise ValueError(f"ConText cue {c.literal!r}: token and regex patterns are not supported; use literals")
-        out.append(ConTextRule(c.literal, c.category, c.direction, c.max_scope, c.max_targets,
+        out.append(ConTextRule(c.literal, c.category, c.direction, c.pattern, c.max_scope, c.max_targets,
                                frozenset(c.allowed_types) if c.allowed_types else None,
                                frozenset(c.excluded_types) if c.excluded_types else None))
     return out

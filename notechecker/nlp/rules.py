@@ -8,6 +8,7 @@ write them with ``nlp.to_disk`` (``rules.json`` in the component's folder).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,9 +19,13 @@ DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 
 @dataclass(slots=True)
 class TargetRule:
+    """medspaCy's TargetRule: ``pattern`` None matches the literal phrase, a string is a regex
+    over the text (case-insensitive, widened to token boundaries), a list is a spaCy token pattern."""
+
     literal: str
     category: str
     metadata: dict[str, Any] | None = None
+    pattern: str | list | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -31,6 +36,7 @@ class ConTextRule:
     literal: str
     category: str
     direction: str = "BIDIRECTIONAL"
+    pattern: str | list | None = None  # as TargetRule.pattern
     max_scope: int | None = None
     max_targets: int | None = None
     allowed_types: frozenset[str] | None = None
@@ -71,8 +77,46 @@ def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list
     for i, rule in enumerate(rules):
         key = f"{rule.category}_{i}"
         ids.append(key)
-        matcher.add(key, [nlp.make_doc(rule.literal.lower() if attr == "LOWER" else rule.literal)])
+        if getattr(rule, "pattern", None) is None:
+            matcher.add(key, [nlp.make_doc(rule.literal.lower() if attr == "LOWER" else rule.literal)])
     return matcher, ids
+
+
+class RuleMatcher:
+    """medspaCy's MedspacyMatcher: each rule matched by its literal (a PhraseMatcher), its token
+    pattern (a Matcher) or its regex (over the text, case-insensitive, widened to whole tokens as
+    medspaCy's RegexMatcher does). Called on a Doc it gives ``(match_id, start, end)`` sorted by
+    position (phrase matches alone keep the PhraseMatcher's order); ``ids[i]`` names ``rules[i]``."""
+
+    def __init__(self, nlp, rules, attr: str = "LOWER"):
+        from spacy.matcher import Matcher
+
+        self.phrases, self.ids = phrase_matcher(nlp, rules, attr)
+        tokens = [(key, r.pattern) for key, r in zip(self.ids, rules) if isinstance(r.pattern, list)]
+        self.tokens = None
+        if tokens:
+            self.tokens = Matcher(nlp.vocab)
+            for key, pattern in tokens:
+                self.tokens.add(key, [pattern])
+        self.regexes = [(nlp.vocab.strings.add(key), re.compile(r.pattern, re.IGNORECASE))
+                        for key, r in zip(self.ids, rules) if isinstance(r.pattern, str)]
+
+    def __call__(self, doc) -> list[tuple[int, int, int]]:
+        found = list(self.phrases(doc))
+        phrases = len(found)
+        if self.tokens is not None:
+            found += self.tokens(doc)
+        if self.regexes:
+            text = doc.text
+            for key, rx in self.regexes:
+                for m in rx.finditer(text):
+                    if m.end() > m.start():
+                        span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
+                        if span is not None and len(span):
+                            found.append((key, span.start, span.end))
+        if len(found) > phrases:
+            found.sort(key=lambda x: (x[1], x[2]))
+        return found
 
 
 def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

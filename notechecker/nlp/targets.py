@@ -15,7 +15,7 @@ from spacy.tokens import Span
 from spacy.util import ensure_path
 
 from .. import _extensions
-from .rules import TargetRule, phrase_matcher
+from .rules import RuleMatcher, TargetRule
 
 RULES_FILE = "rules.json"
 
@@ -36,8 +36,8 @@ class TargetMatcher:
     def add(self, rules) -> None:
         """Add rules (TargetRule objects or their dicts)."""
         self.rules.extend(r if isinstance(r, TargetRule) else TargetRule(**r) for r in rules)
-        self._matcher, ids = phrase_matcher(self.nlp, self.rules)
-        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(ids, self.rules)}
+        self._matcher = RuleMatcher(self.nlp, self.rules)
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
 
     def clear(self) -> None:
         self.rules = []
@@ -54,13 +54,14 @@ class TargetMatcher:
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
         keep, cues = [], []
+        found = []
         if self._matcher is not None:
             rule_of = self._rule_of
-            for match_id, start, end in self._matcher(doc):
-                rule = rule_of[match_id]
-                span = Span(doc, start, end, label=rule.category)
-                span._.target_rule = rule
-                (cues if rule.category in self.cue_labels else keep).append(span)
+            found = [(start, end, rule_of[match_id]) for match_id, start, end in self._matcher(doc)]
+        for start, end, rule in found:
+            span = Span(doc, start, end, label=rule.category)
+            span._.target_rule = rule
+            (cues if rule.category in self.cue_labels else keep).append(span)
         doc.spans[self.span_group] = keep
         doc.spans[self.cue_group] = cues
         return doc
@@ -89,9 +90,7 @@ def target_rules(patterns) -> list[TargetRule]:
     """The target rules of a :class:`notechecker.vocab.Patterns` (literals; value and weight as metadata)."""
     out = []
     for t in patterns.targets:
-        if t.pattern is not None:
-            raise ValueError(f"target {t.literal!r}: token and regex patterns are not supported; use literals")
-        out.append(TargetRule(t.literal, t.category, {"value": t.value, "weight": t.weight}))
+        out.append(TargetRule(t.literal, t.category, {"value": t.value, "weight": t.weight}, t.pattern))
     return out
 
 

@@ -102,9 +102,12 @@ def scope_line(result, text: str | None = None) -> str:
     if scope.is_spine:
         return ""
     what = "not an operative note" if scope.kind == "not_operative" else "not a spine operation"
-    quotes = [proof(text, e).text if text is not None else e.text for e in scope.evidence[:2]]
-    ev = "; ".join(f"\u201c{_squash(q, 70)}\u201d" for q in quotes)
-    detail = "; ".join(x for x in (scope.reason, f"evidence: {ev}" if ev else "") if x)
+    quotes = dict.fromkeys(proof(text, e).text if text is not None else e.text for e in scope.evidence)
+    ev = "; ".join(f"\u201c{_squash(q, 70)}\u201d" for q in list(quotes)[:2])
+    reason = scope.reason
+    for said in ("not a spine operation: ", "not an operative note: "):  # the head says it already
+        reason = reason[len(said):] if reason.startswith(said) else reason
+    detail = "; ".join(x for x in (reason, f"evidence: {ev}" if ev else "") if x)
     head = "Out of scope: not a spine operation" + (f", {what}" if scope.kind == "not_operative" else "")
     return head + (f" ({detail})" if detail else "")
 

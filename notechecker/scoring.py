@@ -327,18 +327,22 @@ def _compile_instrument(req: Requirement, keep) -> Evaluator:
     regions = set(req.regions) if req.regions else None
     counted, leveled, identified = req.counted, req.leveled, req.identified
 
-    def ok(i) -> bool:
+    def ok(i, where: tuple[str, ...]) -> bool:
         return ((kinds is None or i.kind in kinds) and (not counted or i.count is not None)
-                and (not leveled or bool(i.levels)) and (not identified or bool(i.brand or i.size))
-                and (regions is None or any(region_of(lv) in regions for lv in i.levels)))
+                and (not leveled or bool(where)) and (not identified or bool(i.brand or i.size))
+                and (regions is None or any(region_of(lv) in regions for lv in where)))
 
     def instrument(v: _View) -> Outcome:
-        insts = [i for i in v.insts.get(action, ()) if ok(i)]
+        # An unlevelled mention is placed where its construct is when that construct spans a single
+        # interspace (two vertebrae): "Implant using PEEK 7 mm" in a C5-C6 fusion is at C5-C6.
+        single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
+        implied = sort_levels(single[0]) if len(single) == 1 else ()
+        insts = [i for i in v.insts.get(action, ()) if ok(i, tuple(i.levels) or implied)]
         present = [i for i in insts if i.assertion == "present"]
         if present:
             ev = keep(i.evidence for i in present)
             if ev:
-                return Outcome("met", ev, frozenset(lv for i in present for lv in sort_levels(i.levels)))
+                return Outcome("met", ev, frozenset(lv for i in present for lv in (sort_levels(i.levels) or implied)))
             return MISSING
         neg = [i for i in insts if i.assertion in NEGATING]
         return Outcome("negated", tuple(i.evidence for i in neg)) if neg else MISSING

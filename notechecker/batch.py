@@ -1015,8 +1015,11 @@ def _progress(enabled: bool, total: int | None):
 def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *, columns: Columns = Columns(),
         workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
-        error: Callable[[str], None] | None = None) -> Summary:
+        error: Callable[[str], None] | None = None, engine: Callable[..., Iterator] | None = None) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
+
+    ``engine`` replaces in-process and worker-process checking: ``engine(chunks, redact_evidence)``
+    yields ``(chunk, rows per task, None)`` in input order (the Spark engine, :mod:`notechecker.spark`).
 
     ``warn`` / ``error`` receive one line per warning or bad input (never note text).
     With ``output``, finished chunks are kept in :func:`checkpoint_dir` until the end;
@@ -1103,8 +1106,9 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
             emit(stored["rows"])
             summary.resumed += len(chunk)
             replayed = i + 1
-        for i, (chunk, rows, data) in enumerate(
-                _checked(chunks, workers, redact_evidence, encode=ckpt is not None), replayed):
+        checked = (_checked(chunks, workers, redact_evidence, encode=ckpt is not None) if engine is None
+                   else engine(chunks, redact_evidence))
+        for i, (chunk, rows, data) in enumerate(checked, replayed):
             if ckpt is not None:
                 rows = ckpt.save(i, chunk, rows, data)  # as read back: a replay gives the same bytes
             emit(rows)

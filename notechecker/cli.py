@@ -298,11 +298,15 @@ def _spark_engine(engine: str, master: Optional[str], workers: int) -> Optional[
     if workers != 1:
         _err("warning: --workers applies to the local engine; Spark runs one task per core it is given")
     try:
-        return _SparkRun(master)
+        spark_run = _SparkRun(master)
     except Exception as exc:  # no Java, a bad master URL, a cluster out of reach
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc.__class__.__name__
         raise _usage(f"cannot start Spark ({first}); --engine spark needs Java 17 or later (JAVA_HOME) "
                      f"and a reachable --spark-master") from None
+    conf = spark_run.spark.conf
+    _err(f"spark: master {conf.get('spark.master', '?')}, {spark_run.engine.partitions} partitions a wave, "
+         f"app {conf.get('spark.app.name', '?')}")
+    return spark_run
 
 
 # --------------------------------------------------------------------------- rules

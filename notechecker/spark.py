@@ -43,7 +43,7 @@ KEY_COLUMNS = ("_seq", "_table", "_row")
 #: Notes a worker checks between two output frames (memory, not speed).
 WORKER_CHUNK = 64
 #: Notes per Spark partition in a ``scan --engine spark`` wave (tuned in benchmarks/bench_spark.py).
-NOTES_PER_PARTITION = 96
+NOTES_PER_PARTITION = 512
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 
 
@@ -250,7 +250,8 @@ def session(master: str | None = None, app_name: str = "notechecker") -> "SparkS
     if conf.get("spark.app.name", "pyspark-shell") == "pyspark-shell":  # pyspark's own default name
         conf.setAppName(app_name)
     conf.set("spark.ui.showConsoleProgress", "false")  # scan draws its own progress bar (--progress)
-    defaults = {"spark.sql.debug.maxToStringFields": "100"}  # the plan of the rows is wide
+    # the plan of the rows is wide; Spark's own warnings would mix with scan's lines on stderr
+    defaults = {"spark.sql.debug.maxToStringFields": "100", "spark.log.level": "ERROR"}
     if conf.get("spark.master").startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers import notechecker from here
         defaults.update({"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1",
@@ -285,6 +286,7 @@ class SparkEngine:
         self.partitions = partitions or parallelism(spark)
         self.notes_per_partition = max(1, notes_per_partition)
         self.in_flight = max(1, in_flight)
+        self.tag = f"notechecker-scan-{os.getpid()}-{id(self)}"
 
     def __call__(self, chunks: Iterable[list[Task]], redact: bool
                  ) -> Iterator[tuple[list[Task], list[dict[str, list[dict]]], None]]:
@@ -300,8 +302,13 @@ class SparkEngine:
                 while window:
                     yield from self._settle(*window.popleft(), redact)
             finally:
-                for _wave, fut in window:
-                    fut.cancel()
+                if window:  # interrupted (Ctrl-C, a failed write): stop the waves still running
+                    for _wave, fut in window:
+                        fut.cancel()
+                    try:
+                        self.spark.sparkContext.cancelJobsWithTag(self.tag)
+                    except Exception:  # pragma: no cover - Spark Connect: no SparkContext
+                        pass
 
     def _waves(self, chunks: Iterable[list[Task]]) -> Iterator[list[list[Task]]]:
         size = self.partitions * self.notes_per_partition
@@ -317,6 +324,10 @@ class SparkEngine:
             yield wave
 
     def _run(self, wave: list[list[Task]], redact: bool) -> "pa.Table":
+        try:  # thread-local: the jobs of this scan, to cancel them if it is interrupted
+            self.spark.sparkContext.addJobTag(self.tag)
+        except Exception:  # pragma: no cover - Spark Connect: no SparkContext
+            pass
         tasks = [t for chunk in wave for t in chunk]
         return self._collect(tasks, redact, self.partitions)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_scan_engine_spark_error_rows_duplicates_and_chunks(spark, tmp_path):
     assert a.exit_code == b.exit_code == 1
     # the same warnings, errors and summary (duplicate ids are seen earlier: Spark reads a wave ahead)
     assert sorted(a.stderr.replace(str(local.with_suffix("")), "R").splitlines()) == sorted(
-        b.stderr.replace(str(sp.with_suffix("")), "R").splitlines())
+        line for line in b.stderr.replace(str(sp.with_suffix("")), "R").splitlines() if not line.startswith("spark: "))
     assert "SECRET" not in b.stderr
     assert_same_files(local, sp)
     notes = read_table(output_paths(sp)["notes"]).set_index("note_id")
@@ -257,3 +258,18 @@ def test_session_uses_the_active_one_and_engine_options(spark, tmp_path):
     assert res.exit_code == 2 and "--engine must be local or spark" in res.stderr
     res = scan(path("sn08"), "-o", tmp_path / "r.csv", "--spark-master", "local[2]")
     assert res.exit_code == 2 and "--spark-master needs --engine spark" in res.stderr
+
+
+def test_spark_submit_configuration_is_honoured(spark, tmp_path):
+    """A fresh process, as spark-submit runs notechecker/spark.py: the master and name come from
+    PYSPARK_SUBMIT_ARGS (no --spark-master), the session is stopped at the end, the tables are local's."""
+    local, sp = tmp_path / "local.csv", tmp_path / "spark.csv"
+    assert scan(path("sn08"), path("sn20"), "-o", local).exit_code == 0
+    env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[1] --name nc-submit pyspark-shell",
+           "SPARK_LOCAL_IP": "127.0.0.1"}
+    res = subprocess.run([sys.executable, "-m", "notechecker.spark", "scan", str(path("sn08")), str(path("sn20")),
+                          "-o", str(sp), "--engine", "spark", "--no-progress"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "spark: master local[1], 1 partitions a wave, app nc-submit" in res.stderr
+    assert_same_files(local, sp)

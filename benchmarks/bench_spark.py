@@ -76,6 +76,9 @@ def cpu_seconds(include_children: bool) -> dict[str, float]:
             out[f"{kind}:{p.pid}"] = t.user + t.system
         except psutil.Error:
             pass
+    if include_children:  # children that exited and were reaped (the local engine's worker processes)
+        t = os.times()
+        out["exited children:0"] = t.children_user + t.children_system
     return out
 
 

@@ -44,6 +44,8 @@ KEY_COLUMNS = ("_seq", "_table", "_row")
 WORKER_CHUNK = 64
 #: Notes per Spark partition in a ``scan --engine spark`` wave (tuned in benchmarks/bench_spark.py).
 NOTES_PER_PARTITION = 512
+#: Most notes in one wave whatever the cores (the driver holds two waves of text at a time).
+MAX_WAVE_NOTES = 50_000
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
 
 
@@ -275,9 +277,9 @@ class SparkEngine:
     """The checking step of :func:`notechecker.batch.run` on Spark.
 
     Chunks of tasks (read on the driver) are sent in waves of ``partitions x
-    notes_per_partition`` notes, one partition per slice, while the next wave is
-    already queued (so no core idles at a wave's end); each wave's rows come back as
-    Arrow and are handed to ``run`` per chunk, in input order.
+    notes_per_partition`` notes (at most :data:`MAX_WAVE_NOTES`), one partition per slice,
+    while the next wave is already queued (so no core idles at a wave's end); each wave's
+    rows come back as Arrow and are handed to ``run`` per chunk, in input order.
     """
 
     def __init__(self, spark: "SparkSession", partitions: int | None = None,
@@ -311,7 +313,7 @@ class SparkEngine:
                         pass
 
     def _waves(self, chunks: Iterable[list[Task]]) -> Iterator[list[list[Task]]]:
-        size = self.partitions * self.notes_per_partition
+        size = min(self.partitions * self.notes_per_partition, max(self.partitions, MAX_WAVE_NOTES))
         wave: list[list[Task]] = []
         n = 0
         for chunk in chunks:

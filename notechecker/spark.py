@@ -241,6 +241,8 @@ def session(master: str | None = None, app_name: str = "notechecker") -> "SparkS
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if "PYSPARK_GATEWAY_PORT" not in os.environ and (master or _configured_master() or "local").startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a JVM of ours in local mode: loopback only
     # launches the JVM through spark-submit (or joins the one spark-submit started), so that
     # SparkConf() below holds spark-submit's options and spark-defaults.conf
     SparkContext._ensure_initialized()
@@ -262,6 +264,30 @@ def session(master: str | None = None, app_name: str = "notechecker") -> "SparkS
         if not conf.contains(key):
             conf.set(key, value)
     return SparkSession.builder.config(conf=conf).getOrCreate()
+
+
+def _configured_master() -> str | None:
+    """The master ``PYSPARK_SUBMIT_ARGS`` or ``spark-defaults.conf`` name before the JVM starts (None: none)."""
+    import shlex
+
+    args = shlex.split(os.environ.get("PYSPARK_SUBMIT_ARGS", ""))
+    for i, a in enumerate(args):
+        if a == "--master" and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith("--master="):
+            return a.split("=", 1)[1]
+    conf_dir = os.environ.get("SPARK_CONF_DIR") or (os.path.join(os.environ["SPARK_HOME"], "conf")
+                                                     if os.environ.get("SPARK_HOME") else None)
+    if conf_dir:
+        try:
+            with open(os.path.join(conf_dir, "spark-defaults.conf"), encoding="utf-8") as fh:
+                for line in fh:
+                    parts = line.split(None, 1)
+                    if len(parts) == 2 and parts[0] == "spark.master":
+                        return parts[1].strip()
+        except OSError:
+            pass
+    return None
 
 
 def parallelism(spark: "SparkSession") -> int:

@@ -273,3 +273,20 @@ def test_spark_submit_configuration_is_honoured(spark, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "spark: master local[1], 1 partitions a wave, app nc-submit" in res.stderr
     assert_same_files(local, sp)
+
+
+def test_configured_master_read_before_the_jvm_starts(tmp_path, monkeypatch):
+    """Whether our own JVM will run in local mode (then it binds to loopback only)."""
+    from notechecker.spark import _configured_master
+
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.delenv("SPARK_CONF_DIR", raising=False)
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--name x --master yarn pyspark-shell")
+    assert _configured_master() == "yarn"
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--master=spark://head:7077 pyspark-shell")
+    assert _configured_master() == "spark://head:7077"
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "pyspark-shell")
+    assert _configured_master() is None
+    (tmp_path / "spark-defaults.conf").write_text("# comment\nspark.master   k8s://https://api:6443\n")
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    assert _configured_master() == "k8s://https://api:6443"

@@ -1359,8 +1359,12 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         workers: int | str = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
-        note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS) -> Summary:
+        note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
+        engine: Callable[..., Iterator] | None = None) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
+
+    ``engine`` replaces in-process and worker-process checking: ``engine(chunks, redact_evidence)``
+    yields ``(chunk, rows per task, None)`` in input order (the Spark engine, :mod:`notechecker.spark`).
 
     ``warn`` / ``error`` receive one line per warning or bad input (never note text).
     With ``output``, finished chunks are kept in :func:`checkpoint_dir` until the end;
@@ -1376,7 +1380,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     try:
         return _run(inputs, output, columns=columns, workers=workers, chunk_size=chunk_size,
                     redact_evidence=redact_evidence, progress=progress, collect=collect, resume=resume, warn=warn,
-                    error=error, documents=documents, note_timeout=note_timeout, max_chars=max_chars)
+                    error=error, documents=documents, note_timeout=note_timeout, max_chars=max_chars,
+                    engine=engine)
     finally:
         if lock is not None:
             lock.release()
@@ -1435,7 +1440,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
         workers: int = 1, chunk_size: int = 32, redact_evidence: bool = False, progress: bool = False,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
-        note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS) -> Summary:
+        note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
+        engine: Callable[..., Iterator] | None = None) -> Summary:
     """The run, with the output locked (see :func:`run`)."""
     if isinstance(inputs, (str, os.PathLike)) or _is_frame(inputs):
         inputs = [inputs]
@@ -1523,9 +1529,9 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
             emit(stored["rows"])
             summary.resumed += len(chunk)
             replayed = i + 1
-        for i, (chunk, rows, data) in enumerate(
-                _checked(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout),
-                replayed):
+        checked = (_checked(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout)
+                   if engine is None else engine(chunks, redact_evidence))
+        for i, (chunk, rows, data) in enumerate(checked, replayed):
             if ckpt is not None:
                 rows = ckpt.save(i, chunk, rows, data)  # as read back: a replay gives the same bytes
             emit(rows)

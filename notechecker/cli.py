@@ -406,6 +406,11 @@ def scan(
                                                               "always read by their content)."),
     note_timeout: float = _note_timeout_option(),
     max_chars: int = _max_chars_option(),
+    engine: str = typer.Option("local", "--engine", help="local (processes on this machine) or spark (Apache "
+                                                         "Spark: pip install 'notechecker[spark]')."),
+    spark_master: Optional[str] = typer.Option(
+        None, "--spark-master", help="Spark master URL for --engine spark (default: spark-submit's --master or "
+                                     "spark-defaults.conf, else local[*])."),
 ):
     """Check a batch of notes; write findings, notes and codes tables.
 
@@ -431,13 +436,14 @@ def scan(
         progress = sys.stderr.isatty()
     cols = Columns(text=text_column, id=id_column, codes=codes_column, surgeon=surgeon_column, date=date_column,
                    site=site_column)
+    spark_run = _spark_engine(engine, spark_master, workers)
     try:
         summary = run(inputs, output, columns=cols, workers=workers if workers == "auto" else int(workers),
                       chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
                       note_timeout=note_timeout or None, max_chars=max_chars,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
-                      documents=documents)
+                      documents=documents, engine=spark_run.engine if spark_run else None)
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     except OSError as exc:
@@ -451,11 +457,56 @@ def scan(
         _err(f"error: [E203] scan failed: {describe_failure(exc)} (a bug; please report it); the finished "
              f"chunks are kept, rerun with --resume to continue")
         raise typer.Exit(2) from None
+    finally:
+        if spark_run:
+            spark_run.close()
     if summary.resumed:
         _err(f"resumed: {summary.resumed} notes from the checkpoint, {summary.notes - summary.resumed} checked now")
     _err(summary.line())
     _err("wrote " + ", ".join(str(p) for p in summary.outputs.values()))
     raise typer.Exit(1 if summary.errors else 0)
+
+
+class _SparkRun:
+    """scan --engine spark: the session (stopped at the end when scan started it) and its engine."""
+
+    def __init__(self, master: Optional[str]):
+        from pyspark.sql import SparkSession
+
+        from .spark import SparkEngine, session
+
+        self.owned = SparkSession.getActiveSession() is None
+        self.spark = session(master)
+        self.engine = SparkEngine(self.spark)
+
+    def close(self) -> None:
+        if self.owned:
+            self.spark.stop()
+
+
+def _spark_engine(engine: str, master: Optional[str], workers: int) -> Optional[_SparkRun]:
+    if engine not in ("local", "spark"):
+        raise _usage(f"--engine must be local or spark, not {engine!r}")
+    if engine == "local":
+        if master:
+            raise _usage("--spark-master needs --engine spark")
+        return None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise _usage("--engine spark needs pyspark: pip install 'notechecker[spark]'") from None
+    if workers != 1:
+        _err("warning: --workers applies to the local engine; Spark runs one task per core it is given")
+    try:
+        spark_run = _SparkRun(master)
+    except Exception as exc:  # no Java, a bad master URL, a cluster out of reach
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc.__class__.__name__
+        raise _usage(f"cannot start Spark ({first}); --engine spark needs Java 17 or later (JAVA_HOME) "
+                     f"and a reachable --spark-master") from None
+    conf = spark_run.spark.conf
+    _err(f"spark: master {conf.get('spark.master', '?')}, {spark_run.engine.partitions} partitions a wave, "
+         f"app {conf.get('spark.app.name', '?')}")
+    return spark_run
 
 
 # --------------------------------------------------------------------------- rules

@@ -183,9 +183,9 @@ def hardware(note: Note, plan: Plan) -> None:
                  note.proc_evidence(["interspinous_device_removal"]))
 
     if "healed_fracture_or_fusion" in note.reason_values and removed:
+        # the diagnosis is debated, not the removal code: a note-level review, the code still stands
         ev = [m.evidence for m in note.present_reasons if m.value == "healed_fracture_or_fusion"]
-        review(plan, [ln.code for ln in plan.lines if table.family(ln.code) == "removal"],
-               msg("healed_fracture"), [msg("reason_healed_fracture")], ev)
+        review(plan, [], msg("healed_fracture"), [msg("reason_healed_fracture")], ev)
 
 
 def _exploration_inside_fusion(note: Note, plan: Plan, explore_ev) -> bool:

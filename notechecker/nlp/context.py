@@ -13,18 +13,14 @@ ConText on every corpus note.
 """
 
 import bisect
-from pathlib import Path
 
 import numpy
-import srsly
 from spacy.attrs import SENT_START
 from spacy.language import Language
-from spacy.util import ensure_path
 
 from .. import _extensions
-from .rules import ConTextRule, RuleMatcher, prune_overlapping_matches
+from .rules import ConTextRule, RuleMatcher, SavesRules, prune_overlapping_matches
 
-RULES_FILE = "rules.json"
 
 #: ConText category -> the Span extension it sets (registered in notechecker._extensions).
 CONTEXT_ATTRS = {
@@ -136,7 +132,7 @@ class ContextGraph:
         return f"<ContextGraph> with {len(self.targets)} targets and {len(self.modifiers)} modifiers"
 
 
-class ConText:
+class ConText(SavesRules):
     def __init__(self, nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]]):
         _extensions.register()
         self.nlp = nlp
@@ -209,24 +205,6 @@ class ConText:
         doc._.context_graph = ContextGraph(targets, modifiers, edges)
         return doc
 
-    # ------------------------------------------------------------- serialize
-    def to_disk(self, path, *, exclude=()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / RULES_FILE, [r.to_dict() for r in self.rules])
-
-    def from_disk(self, path, *, exclude=()):
-        self.clear()
-        self.add(srsly.read_json(Path(path) / RULES_FILE))
-        return self
-
-    def to_bytes(self, *, exclude=()) -> bytes:
-        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
-
-    def from_bytes(self, data: bytes, *, exclude=()):
-        self.clear()
-        self.add(srsly.msgpack_loads(data))
-        return self
 
 
 def context_rules(patterns) -> list[ConTextRule]:

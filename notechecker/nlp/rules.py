@@ -12,7 +12,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import srsly
 from spacy.matcher import PhraseMatcher
+from spacy.util import ensure_path
 
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 
@@ -151,3 +153,28 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
             return pruned
         matches = pruned
     return matches
+
+
+class SavesRules:
+    """``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` of a rule component: its ``rules`` as
+    JSON (``rules.json``) or msgpack, read back through the component's ``clear`` and ``add``."""
+
+    RULES_FILE = "rules.json"
+
+    def to_disk(self, path, *, exclude=()) -> None:
+        path = ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / self.RULES_FILE, [r.to_dict() for r in self.rules])
+
+    def from_disk(self, path, *, exclude=()):
+        self.clear()
+        self.add(srsly.read_json(ensure_path(path) / self.RULES_FILE))
+        return self
+
+    def to_bytes(self, *, exclude=()) -> bytes:
+        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
+
+    def from_bytes(self, data: bytes, *, exclude=()):
+        self.clear()
+        self.add(srsly.msgpack_loads(data))
+        return self

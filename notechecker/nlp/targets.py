@@ -7,20 +7,16 @@ one of ``cue_labels`` (what was done, brand names: ConText never assesses them) 
 to ``doc.spans[cue_group]`` instead.
 """
 
-from pathlib import Path
 
-import srsly
 from spacy.language import Language
 from spacy.tokens import Span
-from spacy.util import ensure_path
 
 from .. import _extensions
-from .rules import RuleMatcher, TargetRule
-
-RULES_FILE = "rules.json"
+from .rules import RuleMatcher, SavesRules, TargetRule
 
 
-class TargetMatcher:
+
+class TargetMatcher(SavesRules):
     def __init__(self, nlp: Language, name: str, *, span_group: str, cue_group: str, cue_labels: list[str]):
         _extensions.register()
         self.nlp = nlp
@@ -66,24 +62,6 @@ class TargetMatcher:
         doc.spans[self.cue_group] = cues
         return doc
 
-    # ------------------------------------------------------------- serialize
-    def to_disk(self, path, *, exclude=()) -> None:
-        path = ensure_path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(path / RULES_FILE, [r.to_dict() for r in self.rules])
-
-    def from_disk(self, path, *, exclude=()):
-        self.clear()
-        self.add(srsly.read_json(Path(path) / RULES_FILE))
-        return self
-
-    def to_bytes(self, *, exclude=()) -> bytes:
-        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
-
-    def from_bytes(self, data: bytes, *, exclude=()):
-        self.clear()
-        self.add(srsly.msgpack_loads(data))
-        return self
 
 
 def target_rules(patterns) -> list[TargetRule]:

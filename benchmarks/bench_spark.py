@@ -111,7 +111,6 @@ def main() -> None:
                     help="also time the local scan with this many worker processes (their CPU counted)")
     args = ap.parse_args()
 
-    os.environ.setdefault("NOTECHECKER_LIGHT_MEDSPACY", "1")  # as the CLI runs
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warnings.filterwarnings("ignore", category=FutureWarning)
     from notechecker import batch

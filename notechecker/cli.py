@@ -298,6 +298,7 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     verdicts = code_verdicts(result, cat)
     if not verdicts:
         put("No code to check: the note describes no procedure this checker codes.")
+    said_fits = False
     for v in verdicts:
         mark, colour = _MARK.get(v.severity, ("!", "yellow"))
         label = v.verdict.upper()
@@ -308,8 +309,9 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
         if v.verdict == "not supported":
             put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
                 f"otherwise the note does not support {v.code}.", "", 8)
-        elif v.verdict == "needs documentation":
-            put("The code fits the note; add the required item(s) marked \u2717 below before billing.", "", 8)
+        elif v.verdict == "needs documentation" and not said_fits:  # said once, for every such code
+            put("The code fits the note; add the items marked \u2717 below before billing.", "", 8)
+            said_fits = True
         elif v.verdict != "supported":
             put(v.reason, "", 8)
         if v.supported:
@@ -436,9 +438,12 @@ def scan(
         progress = sys.stderr.isatty()
     cols = Columns(text=text_column, id=id_column, codes=codes_column, surgeon=surgeon_column, date=date_column,
                    site=site_column)
-    spark_run = _spark_engine(engine, spark_master, workers)
+    if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
+        raise _usage(f"--workers must be a whole number from 1 up, or auto, not {workers!r}")
+    n_workers = workers if workers == "auto" else int(workers)
+    spark_run = _spark_engine(engine, spark_master, n_workers)
     try:
-        summary = run(inputs, output, columns=cols, workers=workers if workers == "auto" else int(workers),
+        summary = run(inputs, output, columns=cols, workers=n_workers,
                       chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
                       note_timeout=note_timeout or None, max_chars=max_chars,
@@ -484,7 +489,7 @@ class _SparkRun:
             self.spark.stop()
 
 
-def _spark_engine(engine: str, master: Optional[str], workers: int) -> Optional[_SparkRun]:
+def _spark_engine(engine: str, master: Optional[str], workers: int | str) -> Optional[_SparkRun]:
     if engine not in ("local", "spark"):
         raise _usage(f"--engine must be local or spark, not {engine!r}")
     if engine == "local":
@@ -495,7 +500,7 @@ def _spark_engine(engine: str, master: Optional[str], workers: int) -> Optional[
         import pyspark  # noqa: F401
     except ImportError:
         raise _usage("--engine spark needs pyspark: pip install 'notechecker[spark]'") from None
-    if workers != 1:
+    if workers not in (1, "auto"):
         _err("warning: --workers applies to the local engine; Spark runs one task per core it is given")
     try:
         spark_run = _SparkRun(master)

@@ -96,9 +96,6 @@ def _ready() -> None:
     global _READY
     if _READY:
         return
-    from notechecker.nlp.pipeline import LIGHT_IMPORT_ENV
-
-    os.environ.setdefault(LIGHT_IMPORT_ENV, "1")  # a worker needs none of medspaCy's eager back-ends
     from notechecker.api import load
     from notechecker.checklists import load_catalogue
 

@@ -127,8 +127,9 @@ def test_supported_never_beside_an_error_for_the_code(pipeline):
 
 
 def test_typical_note_fits_one_screen(pipeline):
-    """At 80 columns the text of check stays about one screen: median <= 30 lines, none over 40, no
-    line wider than 80, over the sample notes and the real notes of ../shared/eval (dev, dev2)."""
+    """At 80 columns the text of check stays about one screen: median <= 30 lines, none over 45 (a
+    truncated note missing ten items, each with its sentence), no line wider than 80, over the sample
+    notes and the real notes of ../shared/eval (dev, dev2)."""
     from notechecker.cli import check_lines
     from notechecker.service import assemble
 
@@ -143,7 +144,7 @@ def test_typical_note_fits_one_screen(pipeline):
         counts.append(len(lines))
     counts.sort()
     assert len(counts) >= 36
-    assert counts[len(counts) // 2] <= 30 and counts[-1] <= 40, counts
+    assert counts[len(counts) // 2] <= 30 and counts[-1] <= 45, counts
 
 
 def test_json_keeps_every_detail():

@@ -393,3 +393,14 @@ def test_codes_column_help_names_the_real_defaults(tmp_path):
     assert invoke("scan", table, "-o", out, "--no-progress").exit_code == 0
     codes = pd.read_csv(tmp_path / "r.codes.csv", dtype=str)
     assert codes.loc[codes["code"] == "22852", "billed"].str.lower().tolist() == ["true"]
+
+
+def test_a_phrase_never_asks_for_modifier_22():
+    """sn08 dissects 'through dense scar' and bills nothing with 22: no prompt to document extra work
+    for modifier 22 (issue 16 point 10); when 22 is billed, the coding rule MD-22 asks for it."""
+    res = invoke("check", path("sn08"), "--fail-on", "never")
+    assert "dense scar" in path("sn08").read_text(encoding="utf-8")
+    assert "modifier 22" not in res.stdout and "extra work" not in res.stdout
+    billed = invoke("check", path("sn08"), "--code", "22855-22", "--format", "json", "--fail-on", "never")
+    rules = [c.get("rule") for c in json.loads(billed.stdout)["conclusions"]]
+    assert "MD-22" in rules

@@ -251,7 +251,7 @@ def _removal_reasons(note: Note, c: Construct) -> list[str]:
                    f"{'segmental' if len(anchors) >= 3 else 'non-segmental'}.")
     out.append(f"Approach: {note.approach(c)}.")
     if note.reason_values:
-        out.append(f"Reason: {', '.join(sorted(note.reason_values))}.")
+        out.append(f"Reason: {', '.join(sorted(v.replace('_', ' ') for v in note.reason_values))}.")
         links = [f"{r}: {', '.join(note.table.diagnosis_links[r])}" for r in sorted(note.reason_values)
                  if r in note.table.diagnosis_links]
         if links:

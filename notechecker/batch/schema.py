@@ -24,17 +24,20 @@ NOTES_COLUMNS = (
 )
 TABLES = {"findings": FINDINGS_COLUMNS, "notes": NOTES_COLUMNS, "codes": CODES_COLUMNS}
 #: Column types: everything not listed is a string.
-_INT = {"evidence_start", "evidence_end", "items_evaluated", "met", "missing", "code_problems", "chars"}
-_FLOAT = {"completeness"}
-_BOOL = {"billed", "suggested", "supported"}
+INT_COLUMNS = frozenset({"evidence_start", "evidence_end", "items_evaluated", "met", "missing", "code_problems",
+                         "chars"})
+FLOAT_COLUMNS = frozenset({"completeness"})
+BOOL_COLUMNS = frozenset({"billed", "suggested", "supported"})
+_INT, _FLOAT, _BOOL = INT_COLUMNS, FLOAT_COLUMNS, BOOL_COLUMNS  # the names before the split
 
 
 def arrow_schema(table: str):
+    """The Arrow schema of table ``table`` (Parquet files, the Spark engine's schemas)."""
     import pyarrow as pa
 
     def typ(col: str):
-        return pa.int64() if col in _INT else pa.float64() if col in _FLOAT else pa.bool_() if col in _BOOL \
-            else pa.string()
+        return pa.int64() if col in INT_COLUMNS else pa.float64() if col in FLOAT_COLUMNS \
+            else pa.bool_() if col in BOOL_COLUMNS else pa.string()
     return pa.schema([pa.field(c, typ(c)) for c in TABLES[table]])
 
 
@@ -45,11 +48,11 @@ def to_frame(name: str, rows: list[dict]):
     cols = TABLES[name]
     frame = pd.DataFrame({c: [r[c] for r in rows] for c in cols}, columns=list(cols))
     for c in cols:
-        if c in _INT:
+        if c in INT_COLUMNS:
             frame[c] = frame[c].astype("Int64")
-        elif c in _FLOAT:
+        elif c in FLOAT_COLUMNS:
             frame[c] = frame[c].astype("Float64")
-        elif c in _BOOL:
+        elif c in BOOL_COLUMNS:
             frame[c] = frame[c].astype("boolean")
         else:
             frame[c] = frame[c].astype(object)

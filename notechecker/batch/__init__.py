@@ -53,6 +53,7 @@ notechecker version or patterns differ from the manifest is refused (E402). Each
 carries a checksum of its content: a damaged chunk is said and its notes checked again.
 While a run writes an output, the output is locked (``.RESULTS.ext.lock``, ``fcntl``): a
 second run to it is refused (E404) and touches nothing of the first.
+
 Modules, one job each (top to bottom of the run): :mod:`.runner` (the run, lock, progress,
 summary, :func:`scan`), :mod:`.inputs` and :mod:`.tables` (readers to :class:`Task`s, unique ids),
 :mod:`.workers` (in-process and worker-process checking), :mod:`.rows` (a result to table rows),

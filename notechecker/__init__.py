@@ -3,7 +3,7 @@
 Imports are lazy so that ``notechecker --help`` starts fast; the pipeline loads on
 first use.
 """
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["load", "extract", "check", "check_many", "scan", "Facts", "__version__"]
 
@@ -13,10 +13,14 @@ def __getattr__(name):
         from . import api
 
         return getattr(api, name)
-    if name in ("check", "check_many", "scan"):
+    if name in ("check", "check_many"):
         from . import service
 
         return getattr(service, name)
+    if name == "scan":
+        from .batch import scan
+
+        return scan
     if name == "Facts":
         from .facts import Facts
 

@@ -457,7 +457,7 @@ def scan(
         _err("interrupted: the finished chunks are kept; rerun the same command with --resume to continue")
         raise typer.Exit(130) from None
     except Exception as exc:  # a bug: name it, but never print its message (it may quote a note)
-        from .batch import describe_failure
+        from .errors import describe_failure
 
         _err(f"error: [E203] scan failed: {describe_failure(exc)} (a bug; please report it); the finished "
              f"chunks are kept, rerun with --resume to continue")

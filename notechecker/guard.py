@@ -23,6 +23,8 @@ import sys
 import time
 from typing import Any, Callable
 
+from .errors import describe_failure
+
 #: Default time budget for checking one note, in seconds (``--note-timeout``) ...
 NOTE_TIMEOUT = 60.0
 #: ... plus this much a character: checking time grows with length (a 2,000,000-character note
@@ -75,8 +77,6 @@ def _child(conn, parent_pid: int, initializer: Callable[[], None] | None,
             conn.send(("interrupt", job_id, None))
             continue
         except Exception as exc:  # a bug in the handler: name it without its message (it may quote a note)
-            from .batch import describe_failure
-
             conn.send(("error", job_id, describe_failure(exc)))
             continue
         conn.send(("done", job_id, result))

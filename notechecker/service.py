@@ -1,4 +1,4 @@
-"""The Python API of the three workflows: check one note, check many, scan a batch.
+"""The Python API of one note: check one note, check many (a batch is scanned by :mod:`notechecker.batch`).
 
 Pure glue: text -> ``Pipeline`` facts -> ``scoring.score`` (checklist findings per
 code) + ``coding.validate`` (code conclusions) -> one immutable :class:`CheckResult`
@@ -17,8 +17,6 @@ from .facts import Facts
 from .scoring import CodeSummary, Finding, score
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
     from .api import Pipeline
 
 #: Severity of a coding conclusion, for ``--fail-on`` and for sorting problems first.
@@ -233,24 +231,3 @@ def check_many(items: Iterable[str | tuple], codes: str | Iterable[str] | None =
 
     for facts in pipeline.facts_many(pairs(), batch_size=batch_size):
         yield assemble(facts, pending.popleft(), catalogue=cat, strict=strict)
-
-
-def scan(inputs, output=None, *, text_column: str = "text", id_column: str = "note_id",
-         codes_column: str | None = None, surgeon_column: str | None = None, date_column: str | None = None,
-         site_column: str | None = None, workers: int = 1, redact_evidence: bool = False,
-         progress: bool = False) -> dict[str, pd.DataFrame]:
-    """Check a batch and return its tables ``{"findings", "notes", "codes"}`` as DataFrames.
-
-    ``inputs``: folders of ``.txt`` notes, ``.txt`` files, CSV / TSV / Parquet / JSONL tables,
-    or pandas DataFrames. Optional metadata columns default to common names (``codes``,
-    ``surgeon``, ``date``, ``site``). With ``output`` (``.parquet``, ``.csv``, ``.jsonl``)
-    the three files are written as well. Bad inputs become error rows in ``notes``.
-    For batches too large for memory use ``batch.run`` (or ``notechecker scan``), which streams.
-    """
-    from .batch import Columns, run
-
-    cols = Columns(text=text_column, id=id_column, codes=codes_column, surgeon=surgeon_column,
-                   date=date_column, site=site_column)
-    summary = run(inputs, output, columns=cols, workers=workers, redact_evidence=redact_evidence,
-                  progress=progress, collect=True)
-    return summary.frames

@@ -11,13 +11,12 @@ Two ways in:
 
 The check runs in ``mapInPandas``: each Python worker loads the pipeline once (the module
 cache below, kept while Spark reuses the worker) and returns plain rows with the columns
-and types of :data:`notechecker.batch.TABLES` (the Spark schemas are derived from
-:func:`notechecker.batch.arrow_schema`, not copied). A note that cannot be checked becomes
+and types of :data:`notechecker.batch.schema.TABLES` (the Spark schemas are derived from
+:func:`notechecker.batch.schema.arrow_schema`, not copied). A note that cannot be checked becomes
 an error row in the notes table with the local engine's code (E101, E104, E201, E306 ...);
 the job goes on.
 
-Imports are absolute so that this file also runs as the application of ``spark-submit``
-(see ``__main__`` below and the README).
+Under ``spark-submit`` the application file is ``notechecker/__main__.py`` (see the README).
 """
 from __future__ import annotations
 
@@ -30,7 +29,9 @@ from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple
 
-from notechecker.batch import TABLES, Columns, Task, arrow_schema, check_tasks
+from notechecker.batch.schema import TABLES, arrow_schema
+from notechecker.batch.task import Columns, Task
+from notechecker.batch.workers import check_tasks
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -178,7 +179,7 @@ def _row_frames(frames: Iterator["pd.DataFrame"], header: list[str], columns: Co
     Each row becomes a task exactly as the local engine reads a pandas DataFrame (row
     numbers are ``_seq + 1``); ``renames`` gives the new id of each duplicate (by ``_seq``).
     """
-    from notechecker.batch import _TableRows
+    from notechecker.batch.tables import _TableRows
 
     _ready()
     table = _TableRows("<dataframe>", "dataframe", header, columns)
@@ -196,7 +197,7 @@ def _row_frames(frames: Iterator["pd.DataFrame"], header: list[str], columns: Co
 
 
 def _renamed(task: Task, new: str) -> str:
-    """The warning :func:`notechecker.batch.unique_ids` gives a renamed duplicate."""
+    """The warning :func:`notechecker.batch.inputs.unique_ids` gives a renamed duplicate."""
     return f"duplicate note id {task.note_id!r} ({task.source}) renamed {new!r}"
 
 
@@ -205,7 +206,7 @@ def _effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns:
     """(``_seq``, the note id the local reader gives the row) for the duplicate-id pass."""
     import pandas as pd
 
-    from notechecker.batch import _TableRows
+    from notechecker.batch.tables import _TableRows
 
     table = _TableRows("<dataframe>", "dataframe", header, columns)
     for pdf in frames:
@@ -217,7 +218,7 @@ def _effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns:
 
 
 def _note_id(value: Any, seq: int) -> str:
-    from notechecker.batch import _cell_str
+    from notechecker.batch.task import _cell_str
 
     return _cell_str(value) or f"dataframe:{seq + 1}"
 
@@ -386,7 +387,7 @@ class SparkEngine:
 
     def _rescue(self, wave: list[list[Task]], redact: bool):
         """Check a failed wave's notes one by one; a note whose task fails again is an E202 error row."""
-        from notechecker.batch import _error_rows
+        from notechecker.batch.rows import _error_rows
 
         for chunk in wave:
             rows = []
@@ -446,7 +447,9 @@ def check(df: "DataFrame", *, text_column: str = "text", id_column: str = "note_
     from pyspark.sql import functions as F
     from pyspark.sql.internal import InternalFunction
 
-    from notechecker.batch import _error_rows, _error_task, _TableRows
+    from notechecker.batch.rows import _error_rows
+    from notechecker.batch.tables import _TableRows
+    from notechecker.batch.task import _error_task
     from notechecker.errors import InputError
 
     spark = df.sparkSession
@@ -508,14 +511,9 @@ def _tables_of(spark: "SparkSession", rows: dict[str, list[dict]]) -> SparkTable
 
 def to_pandas(sdf: "DataFrame", name: str) -> "pd.DataFrame":
     """A Spark table of :func:`check` as the pandas DataFrame ``scan`` collects (same columns and dtypes)."""
-    from notechecker.batch import to_frame
+    from notechecker.batch.schema import to_frame
 
     return to_frame(name, sdf.toArrow().to_pylist())
 
 
 __all__ = ["check", "session", "SparkEngine", "SparkTables", "table_schema", "rows_schema", "to_pandas"]
-
-if __name__ == "__main__":  # spark-submit $(python -c "import notechecker.spark as m; print(m.__file__)") scan ...
-    from notechecker.cli import main
-
-    main()

@@ -271,7 +271,7 @@ def test_random_chunk_corruptions_never_resume_silently_wrong(tmp_path, monkeypa
     reference = {k: p.read_bytes() for k, p in output_paths(ref).items()}
 
     base = tmp_path / "base" / "r.jsonl"
-    real, calls = batch.check_tasks, []
+    real, calls = batch.workers.check_tasks, []
 
     def check_tasks(tasks, redact=False, **kw):
         calls.append(1)
@@ -280,7 +280,7 @@ def test_random_chunk_corruptions_never_resume_silently_wrong(tmp_path, monkeypa
         return real(tasks, redact, **kw)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(batch, "check_tasks", check_tasks)
+        mp.setattr(batch.workers, "check_tasks", check_tasks)
         with pytest.raises(KeyboardInterrupt):
             run(notes, base, chunk_size=2, note_timeout=None)
     chunks = sorted(checkpoint_dir(base).glob("chunk-*.json"))

@@ -115,7 +115,7 @@ def small_reference(few_notes, tmp_path_factory) -> dict[str, bytes]:
 
 def interrupt_after(monkeypatch, n_chunks: int) -> None:
     """Make the run stop (like Ctrl-C) when it starts chunk ``n_chunks + 1``."""
-    real, calls = batch.check_tasks, []
+    real, calls = batch.workers.check_tasks, []
 
     def check_tasks(tasks, redact=False, **kw):  # once a chunk (a worker passes tick=, skip=)
         calls.append(1)
@@ -123,7 +123,7 @@ def interrupt_after(monkeypatch, n_chunks: int) -> None:
             raise KeyboardInterrupt
         return real(tasks, redact, **kw)
 
-    monkeypatch.setattr(batch, "check_tasks", check_tasks)
+    monkeypatch.setattr(batch.workers, "check_tasks", check_tasks)
 
 
 def interrupted(few_notes, out: Path, n_chunks: int = 2, **kw) -> None:

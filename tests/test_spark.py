@@ -261,13 +261,13 @@ def test_session_uses_the_active_one_and_engine_options(spark, tmp_path):
 
 
 def test_spark_submit_configuration_is_honoured(spark, tmp_path):
-    """A fresh process, as spark-submit runs notechecker/spark.py: the master and name come from
+    """A fresh process, as spark-submit runs notechecker/__main__.py: the master and name come from
     PYSPARK_SUBMIT_ARGS (no --spark-master), the session is stopped at the end, the tables are local's."""
     local, sp = tmp_path / "local.csv", tmp_path / "spark.csv"
     assert scan(path("sn08"), path("sn20"), "-o", local).exit_code == 0
     env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--master local[1] --name nc-submit pyspark-shell",
            "SPARK_LOCAL_IP": "127.0.0.1"}
-    res = subprocess.run([sys.executable, "-m", "notechecker.spark", "scan", str(path("sn08")), str(path("sn20")),
+    res = subprocess.run([sys.executable, "-m", "notechecker", "scan", str(path("sn08")), str(path("sn20")),
                           "-o", str(sp), "--engine", "spark", "--no-progress"],
                          env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -34,31 +34,11 @@ input, a CDS Hooks request); :mod:`.detect` chooses the reader by content and ex
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-
-#: Largest document file read (a PDF of a long note with images stays far below it).
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """One note read from a document, with the metadata the document states ('' when it does not)."""
-
-    note_id: str
-    text: str
-    source: str
-    format: str
-    patient: str = ""      # "Patient/123" (FHIR) or the patient identifier (HL7 PID-3, CDA recordTarget)
-    encounter: str = ""    # "Encounter/9" (FHIR) or the visit / encounter identifier
-    author: str = ""       # the surgeon or author as the document names them
-    date: str = ""         # date of the operation (else of the document), as given
-    document: str = ""     # "DocumentReference/<id>" when the note came from one
-    codes: str | None = None  # CPT codes the document names (space-separated), else None
-    warnings: tuple[str, ...] = field(default=())
+from .base import MAX_DOCUMENT_BYTES, Document, safe_reason
 
 
 def read_bytes(data: bytes, source: str, kind: str) -> Iterator[Document | InputError]:
@@ -96,17 +76,6 @@ def read_document(path: str | os.PathLike, kind: str | None = None) -> Iterator[
         yield InputError("E301", f"{p}: not a document notechecker reads (FHIR JSON, HL7 v2, C-CDA, PDF, DOCX)")
         return
     yield from read_bytes(data, str(p), kind)
-
-
-def safe_reason(exc: BaseException) -> str:
-    """A parser's error message fit to show: its first line, cut short, or its type.
-
-    Used for parsers whose messages name positions and syntax, never content (json, lxml,
-    zipfile); readers of libraries that quote the input (python-hl7, pypdf) show the
-    error's type only.
-    """
-    msg = str(exc).splitlines()[0] if str(exc) else ""
-    return msg[:160] if msg else exc.__class__.__name__
 
 
 __all__ = ["Document", "read_bytes", "read_document", "MAX_DOCUMENT_BYTES", "safe_reason"]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from . import Document, safe_reason
+from .base import Document, safe_reason
 from ._text import CDA_BLOCKS, CDA_PARAGRAPHS, CDA_SKIP, element_text, html_to_text
 
 NS = "urn:hl7-org:v3"

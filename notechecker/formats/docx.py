@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from . import Document, safe_reason
+from .base import Document, safe_reason
 
 
 def read(data: bytes, source: str) -> Iterator[Document | InputError]:

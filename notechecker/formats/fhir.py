@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError
-from . import Document, safe_reason
+from .base import Document, safe_reason
 
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 #: Attachment types read, most preferred first.

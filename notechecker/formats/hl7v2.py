@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from . import Document
+from .base import Document
 
 _SEGMENT_END = re.compile(r"\r\n|\r|\n")
 TEXT_TYPES = ("TX", "FT", "ST")

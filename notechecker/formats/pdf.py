@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from . import Document, safe_reason
+from .base import Document, safe_reason
 
 _TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 

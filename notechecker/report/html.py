@@ -18,7 +18,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from .. import __version__
+from ..version import __version__
 from . import tables
 
 #: Columns each section shows in the page (the workbook has every column).

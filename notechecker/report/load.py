@@ -17,31 +17,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..batch.schema import BOOL_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, TABLES
 from ..errors import NoteCheckerError
 
 SUFFIXES = (".parquet", ".csv", ".jsonl")
 TABLE_SUFFIXES = {"findings": "", "codes": ".codes", "notes": ".notes"}
 
-# Column order of each table, and each column's type: str, int (blank -> 0), optint (blank -> <NA>),
-# float (blank -> NaN) or bool (blank -> False).
-FINDINGS_COLUMNS: dict[str, str] = {
-    "note_id": "str", "source": "str", "surgeon": "str", "site": "str", "date": "str", "month": "str",
-    "code": "str", "billed": "bool", "suggested": "bool", "item_id": "str", "item_name": "str",
-    "tier": "str", "severity": "str", "status": "str", "message": "str", "fix_hint": "str",
-    "evidence_text": "str", "evidence_start": "optint", "evidence_end": "optint", "evidence_section": "str",
-}
-CODES_COLUMNS: dict[str, str] = {
-    "note_id": "str", "source": "str", "surgeon": "str", "site": "str", "date": "str", "month": "str",
-    "code": "str", "billed": "bool", "suggested": "bool", "items_evaluated": "int", "met": "int",
-    "missing": "int", "completeness": "float", "worst_missing_severity": "str", "supported": "bool",
-    "verdict": "str", "verdict_message": "str", "supported_code": "str", "reason": "str", "billing_gap": "str",
-}
-NOTES_COLUMNS: dict[str, str] = {
-    "note_id": "str", "source": "str", "surgeon": "str", "site": "str", "date": "str", "month": "str",
-    "billed_codes": "str", "suggested_codes": "str", "codes_checked": "str", "items_evaluated": "int",
-    "met": "int", "missing": "int", "completeness": "float", "code_problems": "int", "error_code": "str",
-    "error": "str", "warning": "str", "chars": "int", "scope": "str", "scope_reason": "str",
-}
+#: Offsets: a blank one stays blank (<NA>); a blank count reads as 0.
+OPTIONAL_INT = ("evidence_start", "evidence_end")
+#: Columns of the scan the report does not read (where a note came from in a document).
+NOT_REPORTED = ("patient", "encounter", "document")
+
+
+def _report_type(column: str) -> str:
+    """How the report reads a column: str, int (blank -> 0), optint (blank -> <NA>), float (blank -> NaN) or
+    bool (blank -> False); names and types are those of the scan's one schema (:mod:`notechecker.batch.schema`)."""
+    if column in OPTIONAL_INT:
+        return "optint"
+    if column in INT_COLUMNS:
+        return "int"
+    if column in FLOAT_COLUMNS:
+        return "float"
+    return "bool" if column in BOOL_COLUMNS else "str"
+
+
+# Column order of each table, and each column's type.
+FINDINGS_COLUMNS: dict[str, str] = {c: _report_type(c) for c in TABLES["findings"] if c not in NOT_REPORTED}
+CODES_COLUMNS: dict[str, str] = {c: _report_type(c) for c in TABLES["codes"] if c not in NOT_REPORTED}
+NOTES_COLUMNS: dict[str, str] = {c: _report_type(c) for c in TABLES["notes"] if c not in NOT_REPORTED}
 SCHEMAS = {"findings": FINDINGS_COLUMNS, "codes": CODES_COLUMNS, "notes": NOTES_COLUMNS}
 #: Columns without which a table cannot be reported on; the others default to blank.
 REQUIRED = {"findings": ("note_id", "code", "item_id", "status"), "codes": ("note_id", "code"),

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from .server import _NOTE_ID, NO_STORE, _error
+from .common import _NOTE_ID, NO_STORE, _error
 
 log = logging.getLogger("notechecker.web")
 

@@ -44,9 +44,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-from notechecker import __version__
 from notechecker.guard import NOTE_TIMEOUT
 from notechecker.io import MAX_CHARS
+from notechecker.version import __version__
+from notechecker.web.common import _NOTE_ID, NO_STORE, _error
 
 log = logging.getLogger("notechecker.web")
 access_log = logging.getLogger("notechecker.web.access")
@@ -60,10 +61,7 @@ DEFAULT_WORKERS = 2
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 #: Most codes one request may ask about.
 MAX_CODES = 25
-_NOTE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
-#: Headers on every API response: the note's findings are PHI, never cache them.
-NO_STORE = {"Cache-Control": "no-store"}
 #: The page may talk only to this server and load nothing from anywhere.
 PAGE_HEADERS = {
     **NO_STORE,
@@ -92,14 +90,6 @@ class Errors:
     NC609 = "[NC609] This service does not answer to the host named in the request (Host header)."
     NC610 = "[NC610] Requests from another site are refused (Origin header)."
     NC699 = "[NC699] The check failed with an internal error ({kind}). The note was not stored or logged."
-
-
-def _error(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if details:
-        body["error"]["details"] = details
-    return JSONResponse(body, status_code=status, headers={**NO_STORE, **(headers or {})})
 
 
 # --------------------------------------------------------------------------- request schema

@@ -1,0 +1,203 @@
+"""Crash safety: finished chunks (with checksums) and the run's manifest in ``RESULTS.ext.partial/``,
+and what a resume checks before it replays them.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, astuple
+from pathlib import Path
+from typing import Any
+
+from ..errors import NoteCheckerError, safe_message as _safe
+from ..io import MAX_CHARS, iter_note_paths
+from .inputs import _is_frame, _suffixes
+from .sinks import output_paths
+from .task import Columns, Task
+
+
+class CheckpointError(NoteCheckerError):
+    """A scan cannot start or resume because of its checkpoint folder (E401-E403)."""
+
+
+CHECKPOINT_FORMAT = 1
+
+
+def checkpoint_dir(output: str | os.PathLike) -> Path:
+    """``RESULTS.ext.partial``: the folder where a run writing ``output`` keeps its finished chunks."""
+    out = output_paths(output)["findings"]
+    return out.with_name(out.name + ".partial")
+
+
+def _fingerprint(inputs: list[Any], documents: bool = False) -> list[list]:
+    """``[input, file, size, mtime_ns]`` per file the inputs name or hold (a content hash for DataFrames)."""
+    rows: list[list] = []
+    for inp in inputs:
+        if _is_frame(inp):
+            try:
+                import pandas as pd
+
+                digest = hashlib.sha256(pd.util.hash_pandas_object(inp, index=False).values.tobytes()).hexdigest()
+            except Exception:  # unhashable cells: the chunk digests still guard the replay
+                digest = ""
+            rows.append(["<dataframe>", "", len(inp), digest])
+            continue
+        path = Path(inp)
+        files = iter_note_paths([path], _suffixes(documents)) if path.is_dir() else [path]
+        for f in files:
+            try:
+                st = f.stat()
+                rows.append([str(path), str(f), st.st_size, st.st_mtime_ns])
+            except OSError:
+                rows.append([str(path), str(f), None, None])
+    return rows
+
+
+def _patterns_digest() -> str:
+    """A hash of the pattern files (checklists, vocabularies) the checker loads."""
+    from ..checklists import default_patterns_dir
+
+    root = default_patterns_dir()
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.suffix.lower() in (".yaml", ".yml", ".json", ".csv", ".txt") and p.is_file():
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str,
+              documents: bool = False, *, max_chars: int = MAX_CHARS) -> dict[str, Any]:
+    from ..version import __version__
+
+    options = {"output": fmt, "redact_evidence": redact, "columns": asdict(columns)}
+    if documents:  # only when set: checkpoints of runs without it stay resumable
+        options["documents"] = True
+    return {"format": CHECKPOINT_FORMAT, "notechecker": __version__, "patterns": _patterns_digest(),
+            "options": {**options, "max_chars": max_chars}, "chunk_size": chunk_size,
+            "inputs": _fingerprint(inputs, documents)}
+
+
+def _digest(chunk: list[Task]) -> str:
+    return hashlib.sha256(json.dumps([astuple(t) for t in chunk]).encode()).hexdigest()
+
+
+def _chunk_bytes(tasks: list[Task], rows: list) -> bytes:
+    body = {"digest": _digest(tasks), "notes": len(tasks), "rows": rows}
+    return json.dumps({**body, "checksum": _checksum(body)}, allow_nan=False).encode()
+
+
+def _checksum(body: dict) -> str:
+    """SHA-256 of a chunk's content (digest, notes, rows) as written: any change to a stored chunk shows."""
+    return hashlib.sha256(json.dumps(body, allow_nan=False).encode()).hexdigest()
+
+
+class _Checkpoint:
+    """The checkpoint folder: ``manifest.json`` and ``chunk-NNNNNN.json`` files, each written atomically."""
+
+    def __init__(self, folder: Path):
+        self.dir = folder
+        self.manifest = folder / "manifest.json"
+
+    def exists(self) -> bool:
+        return self.manifest.is_file()
+
+    def chunk(self, i: int) -> Path:
+        return self.dir / f"chunk-{i:06d}.json"
+
+    def start(self, manifest: dict) -> None:
+        from ..writers import write_atomic
+
+        if self.dir.exists():  # a run killed before its manifest was written
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        write_atomic(self.manifest, json.dumps(manifest, sort_keys=True).encode())
+
+    def open(self, manifest: dict) -> tuple[int, int]:
+        """Check the stored manifest against ``manifest``: (finished chunks, a contiguous prefix; chunk size)."""
+        try:
+            stored = json.loads(self.manifest.read_bytes())
+            if not isinstance(stored, dict) or stored.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError("not a checkpoint manifest of this notechecker")
+            chunk_size = int(stored["chunk_size"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError("E403", f"{self.manifest}: cannot be read ({_safe(exc)}); delete {self.dir} "
+                                          f"to start over") from None
+        problem = _manifest_difference(stored, manifest)
+        if problem:
+            raise CheckpointError("E402", f"{self.dir}: cannot resume: {problem}; rerun with the inputs and "
+                                          f"options of the interrupted run, or delete the folder to start over")
+        for p in self.dir.iterdir():  # temporary files of the killed run
+            if p.name.endswith(".tmp"):
+                p.unlink()
+        done = 0
+        while self.chunk(done).is_file():
+            done += 1
+        self.truncate(done)
+        return done, chunk_size
+
+    def save(self, i: int, chunk: list[Task], rows: list, data: bytes | None = None) -> list:
+        """Write chunk ``i``; its rows as a resume will read them (``data``: already encoded
+        by a worker, with ``rows`` read back from it)."""
+        from ..writers import write_atomic
+
+        if data is None:
+            data = _chunk_bytes(chunk, rows)
+            rows = json.loads(data)["rows"]
+        write_atomic(self.chunk(i), data)
+        return rows
+
+    def load(self, i: int) -> tuple[dict | None, str]:
+        """Chunk ``i`` as written and '', or None and what is wrong with it (unreadable, damaged)."""
+        try:
+            data = json.loads(self.chunk(i).read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return None, "unreadable"
+        if not isinstance(data, dict):
+            return None, "unreadable"
+        checksum = data.pop("checksum", None)
+        try:
+            intact = checksum == _checksum(data)
+        except (TypeError, ValueError, RecursionError):
+            intact = False
+        if not intact:
+            return None, "damaged (its checksum does not match its content)"
+        if not isinstance(data.get("rows"), list):
+            return None, "unreadable"
+        return data, ""
+
+    def truncate(self, i: int) -> None:
+        """Remove chunk ``i`` and every later one."""
+        for p in self.dir.glob("chunk-*.json"):
+            with contextlib.suppress(ValueError):
+                if int(p.stem.split("-")[1]) >= i:
+                    p.unlink()
+
+    def remove(self) -> None:
+        self.manifest.unlink(missing_ok=True)  # first: a half-removed folder is no longer a checkpoint
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _manifest_difference(old: dict, new: dict) -> str:
+    """What differs between the manifest of the interrupted run and this one's ('' when nothing)."""
+    if old.get("notechecker") != new["notechecker"]:
+        return f"it was written by notechecker {old.get('notechecker')}, this is {new['notechecker']}"
+    if old.get("patterns") != new["patterns"]:
+        return "the pattern files (checklists, vocabularies) changed since it was written"
+    for key, value in new["options"].items():
+        was = old.get("options", {}).get(key)
+        if was != value:
+            return f"option {key} was {was!r}, now {value!r}"
+    was = [list(r) for r in old.get("inputs", [])]
+    now = new["inputs"]
+    if was != now:
+        old_files, new_files = {r[1]: r for r in was}, {r[1]: r for r in now}
+        added = [f for f in new_files if f not in old_files]
+        removed = [f for f in old_files if f not in new_files]
+        changed = [f for f in new_files if f in old_files and new_files[f] != old_files[f]]
+        parts = [f"{len(x)} {what} (first: {x[0]})" for x, what in ((added, "added"), (removed, "removed"),
+                                                                    (changed, "changed")) if x]
+        return "the inputs differ from the interrupted run's: " + ("; ".join(parts) or "in their order")
+    return ""

@@ -1,0 +1,131 @@
+"""A checked note (or a failed input) to its rows of the three tables, as the schema names them.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..errors import InputError, describe_failure
+from .task import Task, normalize_date, surgeon_name
+
+
+def _r4(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def _join(codes: Iterable[str]) -> str:
+    return " ".join(codes)
+
+
+def _failure(exc: Exception) -> InputError:
+    return InputError("E201", f"checking failed: {describe_failure(exc)} (a bug; please report it)")
+
+
+def _meta(t: Task) -> dict[str, Any]:
+    return {"note_id": t.note_id, "source": t.source, "surgeon": t.surgeon, "site": t.site, "date": t.date,
+            "month": t.month}
+
+
+def _document_meta(t: Task) -> dict[str, str]:
+    return {"patient": t.patient, "encounter": t.encounter, "document": t.document}
+
+
+def _error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
+    note = {**_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
+            "met": None, "missing": None, "completeness": None, "code_problems": None,
+            "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
+            "chars": len(t.text) if t.text is not None else None, "scope": "", "scope_reason": "",
+            **_document_meta(t)}
+    return {"findings": [], "codes": [], "notes": [note]}
+
+
+def _heading_value(text: str | None, el: Any) -> str:
+    """The value written after a heading element's colon: on the heading line, else on the next
+    non-blank line ("SURGEON:\nDr. A. Smith"). '' when the note gives none."""
+    if not text or not el.evidence:
+        return ""
+    start = el.evidence[0].start
+    colon = text.find(":", start, start + 80)
+    if colon < 0:
+        return ""
+    rest = text[colon + 1:colon + 400]
+    for line in rest.split("\n")[:3]:
+        line = line.strip()
+        if line:
+            return "" if line.endswith(":") else line
+    return ""
+
+
+def _first_line(value: str) -> str:
+    """'12/02/2024\nSPINE SURGEON:' -> '12/02/2024': a value read across a line break keeps its first line."""
+    return next((ln.strip() for ln in value.splitlines() if ln.strip()), "")
+
+
+def _from_note(meta: dict[str, Any], facts: Any, text: str | None = None) -> dict[str, Any]:
+    """Surgeon and operation date from the note's own headings when the input gave none
+    (not under --redact-evidence: both are read from the note text). A date heading followed by a
+    surgeon heading gives two fields, not one value spanning both lines."""
+    if not meta["surgeon"]:
+        el = facts.element("surgeons")
+        meta["surgeon"] = surgeon_name(el.value or _heading_value(text, el))
+    if not meta["date"]:
+        meta["date"], meta["month"] = normalize_date(_first_line(facts.element("operation_date").value or ""))
+    return meta
+
+
+def _named(t: Task, warnings: Iterable[str]) -> tuple[str, ...]:
+    """The checker's warnings about the codes cell, naming the input and row (they never quote the cell)."""
+    return tuple(f"{t.source}, {w}" if w.startswith("billed codes:") else w for w in warnings)
+
+
+def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
+    if isinstance(result, InputError):
+        return _error_rows(t, result.code, f"{t.source}: {result.message}")
+    # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
+    meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
+    from ..plain import code_verdicts
+
+    findings, codes = [], []
+    verdicts = {v.code: v for v in code_verdicts(result)}  # the one verdict per code every face shows
+    for r in sorted(result.results, key=lambda r: r.code):
+        flags = {"code": r.code, "billed": r.billed, "suggested": r.suggested}
+        s = r.summary
+        v = verdicts[r.code]
+        codes.append({**meta, **flags, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
+                      "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
+                      "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
+                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap})
+        for f in sorted(r.findings, key=lambda f: f.item_id):
+            ev = f.evidence[0] if f.evidence else None
+            findings.append({**meta, **flags, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
+                             "severity": f.severity, "status": f.status, "message": f.message,
+                             "fix_hint": f.fix_hint or "",
+                             "evidence_text": "" if ev is None or redact else ev.text,
+                             "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
+                             "evidence_section": (ev.section or "") if ev else ""})
+    checked = {r.code for r in result.results}
+    for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
+        # supported by the note but not billed (under-coding): a codes row without checklist findings
+        codes.append({**meta, "code": v.code, "billed": False, "suggested": True, "items_evaluated": 0, "met": 0,
+                      "missing": 0, "completeness": None, "worst_missing_severity": "", "supported": True,
+                      "verdict": v.verdict, "verdict_message": v.reason, "supported_code": "", "reason": v.reason,
+                      "billing_gap": v.billing_gap})
+    evaluated = sum(c["items_evaluated"] for c in codes)
+    met = sum(c["met"] for c in codes)
+    note = {**meta, "billed_codes": _join(result.billed), "suggested_codes": _join(result.suggested),
+            "codes_checked": _join(result.codes), "items_evaluated": evaluated, "met": met,
+            "missing": sum(c["missing"] for c in codes),
+            "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
+            "error_code": "", "error": "", "warning": "; ".join(t.warnings + _named(t, result.warnings)),
+            "chars": len(t.text), "scope": result.facts.scope.kind, "scope_reason": _scope_reason(result, redact),
+            **_document_meta(t)}
+    return {"findings": findings, "codes": codes, "notes": [note]}
+
+
+def _scope_reason(result: Any, redact: bool) -> str:
+    """Why the note is (not) a spine operation; with its evidence quoted unless evidence is redacted."""
+    from ..plain import scope_line
+
+    scope = result.facts.scope
+    if scope.is_spine:
+        return scope.reason
+    return scope.reason if redact else scope_line(result)

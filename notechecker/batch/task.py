@@ -1,0 +1,147 @@
+"""The work item of a scan: one :class:`Task` per note (or per input that failed), the :class:`Columns`
+of table inputs, and the values of metadata cells (strings, dates, surgeon names).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, PatternError
+from ..io import repair_surrogates
+
+
+#: Conventional names tried for optional columns the caller did not name.
+DEFAULT_NAMES = {
+    "codes": ("codes", "billed_codes", "cpt", "cpt_codes"),
+    "surgeon": ("surgeon",),
+    "date": ("date", "date_of_service", "service_date"),
+    "site": ("site", "facility"),
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Column names of table inputs; ``None`` for an optional column = try the usual names."""
+
+    text: str = "text"
+    id: str = "note_id"
+    codes: str | None = None
+    surgeon: str | None = None
+    date: str | None = None
+    site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One note to check (``text`` set) or one input that failed (``error_code`` set). Picklable."""
+
+    note_id: str
+    source: str
+    text: str | None = None
+    codes: str | None = None
+    surgeon: str = ""
+    site: str = ""
+    date: str = ""
+    month: str = ""
+    error_code: str = ""
+    error: str = ""
+    warnings: tuple[str, ...] = ()
+    patient: str = ""  # from a document (FHIR, HL7 v2, C-CDA): the patient, encounter and
+    encounter: str = ""  # DocumentReference the note came from (see notechecker.formats)
+    document: str = ""
+
+
+def _error_task(note_id: str, source: str, exc: InputError, meta: dict | None = None) -> Task:
+    return Task(note_id=note_id, source=source, error_code=exc.code, error=exc.message, **(meta or {}))
+
+
+def _cell_str(value: Any) -> str:
+    """A metadata cell as a stripped string ('' for null; lone surrogates replaced by U+FFFD)."""
+    if isinstance(value, str):
+        return repair_surrogates(value)[0].strip()
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(_cell_str(v) for v in value if _cell_str(v))
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+    except (ImportError, TypeError, ValueError):
+        pass
+    return repair_surrogates(str(value))[0].strip()
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
+                 "%b %d, %Y", "%B %d, %Y", "%Y%m%d", "%Y-%m", "%Y/%m")
+
+
+def normalize_date(value: Any) -> tuple[str, str]:
+    """A date cell -> (ISO date or the value as given, ``YYYY-MM`` or '')."""
+    text = _cell_str(value)  # '' for null, NaN, NaT
+    if text and isinstance(value, _dt.datetime):
+        value = value.date()
+    if text and isinstance(value, _dt.date):
+        return value.isoformat(), value.strftime("%Y-%m")
+    if not text:
+        return "", ""
+    with contextlib.suppress(ValueError):
+        d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return d.isoformat(), d.strftime("%Y-%m")
+    for fmt in _DATE_FORMATS:
+        with contextlib.suppress(ValueError):
+            d = _dt.datetime.strptime(text, fmt).date()
+            if fmt in ("%Y-%m", "%Y/%m"):
+                return text, d.strftime("%Y-%m")
+            return d.isoformat(), d.strftime("%Y-%m")
+    return text, ""
+
+
+@functools.lru_cache(maxsize=None)
+def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """(titles before a name, credentials after it) from ``patterns/surgeon_names.yaml``."""
+    import yaml
+
+    from ..checklists import default_patterns_dir
+
+    path = default_patterns_dir() / "surgeon_names.yaml"
+    if not path.is_file():  # a patterns folder of its own without this file: the packaged one
+        import importlib.resources
+
+        with contextlib.suppress(ModuleNotFoundError):
+            path = Path(str(importlib.resources.files("notechecker.patterns") / "surgeon_names.yaml"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PatternError("E001", f"{path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise PatternError("E002", f"{path}: not valid YAML: {exc}") from None
+    found = []
+    for key in ("titles", "credentials"):
+        entries = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not entries or not all(isinstance(e, str) and e for e in entries):
+            raise PatternError("E010", f"{path}: {key}: expected a list of regular expression strings")
+        for i, e in enumerate(entries):
+            try:
+                re.compile(e)
+            except re.error as exc:
+                raise PatternError("E010", f"{path}: {key}[{i}]: not a regular expression ({exc})") from None
+        found.append("|".join(entries))
+    titles, credentials = found
+    return (re.compile(rf"^\s*(?:{titles})\s+", re.IGNORECASE),
+            re.compile(rf"(?:,?\s*\b(?:{credentials})\b\.?)+\s*$", re.IGNORECASE))
+
+
+def surgeon_name(value: str) -> str:
+    """"CYRUS BLEVINGTON, M.D." and "Dr. Cyrus Blevington, MD" -> "Cyrus Blevington" (one group per surgeon)."""
+    doctor, credentials = _name_patterns()
+    name = credentials.sub("", doctor.sub("", value.split(";")[0])).strip(" ,.")
+    return name.title() if name.isupper() else name

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from .errors import PatternError
 from .schema.loader import ENV_VAR, SafeLoader, load_yaml, patterns_dir  # noqa: F401  (ENV_VAR, SafeLoader re-exported)
+from .schema.loader import validate_located as _validate
 
 CONTEXT_CATEGORIES = {
     "NEGATED_EXISTENCE": "negated",
@@ -50,36 +51,7 @@ class _Vocab(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
 
-#: pydantic's error type (its first word) -> what the field expects
-_EXPECTED = {"list": "a list", "dict": "a dict", "string": "a str", "int": "an integer", "bool": "true or false"}
 NonEmpty = Annotated[list[Any], Field(min_length=1)]
-
-
-def _detail(err: dict) -> str:
-    """A pydantic error in this module's words ("missing", "expected a list", a validator's own text)."""
-    if err["type"] == "missing":
-        return "missing"
-    if err["type"] == "value_error":
-        return err["msg"].removeprefix("Value error, ")
-    if err["type"] == "too_short":
-        return f"expected a non-empty {type(err.get('input')).__name__}"
-    kind = err["type"].split("_")[0]
-    return f"expected {_EXPECTED.get(kind, kind)}"
-
-
-def _validate(model: type[BaseModel], data: Any, path: Path, code: str, where: str = "") -> Any:
-    """``model`` from ``data``; the first error names the file, the entry (``where``) and the field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        errors = exc.errors()
-        extra = sorted(str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden")
-        prefix = f"{path}: {where}: " if where else f"{path}: "
-        if extra:
-            raise PatternError(code, f"{prefix}unknown field(s) {extra}") from None
-        err = errors[0]
-        fld = ".".join(str(part) for part in err["loc"])
-        raise PatternError(code, f"{prefix}field '{fld}': {_detail(err)}") from None
 
 
 def _mapping_of_mappings(message: str):

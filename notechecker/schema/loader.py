@@ -140,6 +140,38 @@ def _read_yaml(path: Path, shown: str, error: type[_Located]) -> dict:
     return data
 
 
+#: pydantic's error type (its first word) -> what the field expects
+_EXPECTED = {"list": "a list", "dict": "a dict", "string": "a str", "int": "an integer", "bool": "true or false"}
+
+
+def _detail(err: dict) -> str:
+    """A pydantic error in this module's words ("missing", "expected a list", a validator's own text)."""
+    if err["type"] == "missing":
+        return "missing"
+    if err["type"] == "value_error":
+        return err["msg"].removeprefix("Value error, ")
+    if err["type"] == "too_short":
+        return f"expected a non-empty {type(err.get('input')).__name__}"
+    kind = err["type"].split("_")[0]
+    return f"expected {_EXPECTED.get(kind, kind)}"
+
+
+def validate_located(model: type[BaseModel], data: Any, path: Path, code: str, where: str = "") -> Any:
+    """``model`` from ``data`` for the extraction vocabularies (``[E0xx]`` codes): the first error
+    names the file, the entry (``where``) and the field, e.g. ``elements.yaml: element 'ebl': field 'gate': ...``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        extra = sorted(str(e["loc"][-1]) for e in errors if e["type"] == "extra_forbidden")
+        prefix = f"{path}: {where}: " if where else f"{path}: "
+        if extra:
+            raise PatternError(code, f"{prefix}unknown field(s) {extra}") from None
+        err = errors[0]
+        fld = ".".join(str(part) for part in err["loc"])
+        raise PatternError(code, f"{prefix}field '{fld}': {_detail(err)}") from None
+
+
 def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[_Located],
                     model: type[BaseModel], item_key: str | None = "items") -> None:
     """Turn the first pydantic error into one of ours naming file, item and field."""

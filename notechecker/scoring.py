@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, NamedTuple
 
-from notechecker.checklists import SEVERITIES, TIERS, Catalogue, Item, Requirement, load_catalogue
+from notechecker.schema.catalogue import Catalogue, load_catalogue
+from notechecker.schema.checklist import SEVERITIES, TIERS, Item
+from notechecker.schema.requirements import Requirement
 from notechecker.model import DOCUMENTED, NEGATING, Operation
 from notechecker.vertebrae import region_of, sort_levels
 from notechecker.facts import Evidence, Facts

@@ -8,21 +8,18 @@ into medspaCy rules.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-
-#: libyaml's C loader when present (10x faster on the pattern files), else the Python one.
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from .errors import PatternError
-
-ENV_VAR = "NOTECHECKER_PATTERNS"
+from .schema.loader import ENV_VAR, SafeLoader, load_yaml, patterns_dir  # noqa: F401  (ENV_VAR, SafeLoader re-exported)
+from .schema.loader import validate_located as _validate
 
 CONTEXT_CATEGORIES = {
     "NEGATED_EXISTENCE": "negated",
@@ -35,30 +32,111 @@ CONTEXT_CATEGORIES = {
     "PSEUDO": None,
 }
 CONTEXT_DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"}
-_CONTEXT_KEYS = {"literal", "category", "direction", "pattern", "max_scope", "max_targets",
-                 "allowed_types", "excluded_types", "terminated_by"}
-_TARGET_FILE_KEYS = {"category", "plural", "rules", "weights", "context_kinds", "hardware", "when_removed",
-                     "resolve_fusion", "resolve_interbody"}
-_ELEMENT_KEYS = {"sections", "cues", "none_cues", "exclude_sections", "min_words", "needs_any", "gate"}
-
-
-def patterns_dir(path: str | os.PathLike | None = None) -> Path:
-    """The patterns directory: ``path``, else $NOTECHECKER_PATTERNS, else the packaged one."""
-    if path is not None:
-        return Path(path)
-    if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR])
-    return Path(str(importlib.resources.files("notechecker.patterns")))
 
 
 def read_yaml(path: Path) -> Any:
+    """One vocabulary file through the one loader (``schema.loader.load_yaml``), errors coded E001/E002."""
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=SafeLoader)
+        return load_yaml(path)
     except FileNotFoundError:
         raise PatternError("E001", f"{path}: file not found") from None
     except yaml.YAMLError as exc:
         raise PatternError("E002", f"{path}: not valid YAML: {exc}") from None
+
+
+# --------------------------------------------------------------------------- file models (pydantic)
+class _Vocab(BaseModel):
+    """A vocabulary file's shape; keys this module does not read are ignored unless a model forbids them."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+
+NonEmpty = Annotated[list[Any], Field(min_length=1)]
+
+
+def _mapping_of_mappings(message: str):
+    def check(cls, v: Any) -> Any:
+        v = v or {}
+        if not isinstance(v, dict) or not all(isinstance(x, dict) for x in v.values()):
+            raise ValueError(message)
+        return v
+    return check
+
+
+class TargetFileModel(_Vocab):
+    """One ``patterns/targets/*.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    category: Any = Field(None, validate_default=True)
+    plural: bool = False
+    rules: Any = Field(None, validate_default=True)
+    weights: dict[Any, int] = {}
+    context_kinds: Any = Field(None, validate_default=True)
+    hardware: Any = Field(None, validate_default=True)
+    when_removed: dict[Any, Any] = {}
+    resolve_fusion: dict[Any, dict[Any, Any]] = {}
+    resolve_interbody: dict[Any, dict[Any, Any]] = {}
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: Any) -> str:
+        if not isinstance(v, str) or not v.isupper():
+            raise ValueError(f"expected an upper-case label, got {v!r}")
+        return v
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, v: Any) -> dict:
+        if not isinstance(v, dict) or not v:
+            raise ValueError("expected a mapping of value -> phrases")
+        return v
+
+    _context_kinds = field_validator("context_kinds")(classmethod(
+        _mapping_of_mappings("expected kind -> {phrase: kind}")))
+
+    @field_validator("hardware")
+    @classmethod
+    def _hardware(cls, v: Any) -> dict:
+        v = v or {}
+        if not isinstance(v, dict):
+            raise ValueError("expected a mapping kind -> approach")
+        return v
+
+
+class ContextRuleModel(_Vocab):
+    """One rule of ``patterns/context.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    category: Any = Field(None, validate_default=True)
+    direction: Any = "BIDIRECTIONAL"
+    literal: Any = Field(None, validate_default=True)
+    pattern: Any = None
+    max_scope: Any = None
+    max_targets: Any = None
+    allowed_types: Any = None
+    excluded_types: Any = None
+    terminated_by: Any = None
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: Any) -> str:
+        if v not in CONTEXT_CATEGORIES:
+            raise ValueError(f"{v!r} is not one of {sorted(CONTEXT_CATEGORIES)}")
+        return v
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, v: Any) -> str:
+        if v not in CONTEXT_DIRECTIONS:
+            raise ValueError(f"{v!r} is not one of {sorted(CONTEXT_DIRECTIONS)}")
+        return v
+
+    @field_validator("literal")
+    @classmethod
+    def _literal(cls, v: Any) -> str:
+        if not isinstance(v, str):
+            raise ValueError("expected a string")
+        return v
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,20 +257,24 @@ def load_sections(path: Path) -> dict[str, tuple[str, ...]]:
 
 
 def load_targets(path: Path) -> list[TargetSpec]:
+    return _targets(path, _target_file(path))
+
+
+def _target_file(path: Path) -> TargetFileModel:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise PatternError("E003", f"{path}: expected a mapping")
-    unknown = set(data) - _TARGET_FILE_KEYS
+    unknown = set(data) - set(TargetFileModel.model_fields)
     if unknown:
-        raise PatternError("E005", f"{path}: unknown key(s) {sorted(unknown)}; expected {sorted(_TARGET_FILE_KEYS)}")
-    category = data.get("category")
-    if not isinstance(category, str) or not category.isupper():
-        raise PatternError("E006", f"{path}: field 'category': expected an upper-case label, got {category!r}")
-    rules = data.get("rules")
-    if not isinstance(rules, dict) or not rules:
-        raise PatternError("E006", f"{path}: field 'rules': expected a mapping of value -> phrases")
-    weights = {str(k).lower(): int(v) for k, v in (data.get("weights") or {}).items()}
-    plural = bool(data.get("plural", False))
+        raise PatternError("E005", f"{path}: unknown key(s) {sorted(unknown)}; "
+                                   f"expected {sorted(TargetFileModel.model_fields)}")
+    return _validate(TargetFileModel, {k: v for k, v in data.items() if v is not None}, path, "E006")
+
+
+def _targets(path: Path, model: TargetFileModel) -> list[TargetSpec]:
+    category, rules = model.category, model.rules
+    weights = {str(k).lower(): int(v) for k, v in model.weights.items()}
+    plural = bool(model.plural)
     specs: list[TargetSpec] = []
     seen: set[tuple[str, str]] = set()
     for value, entries in rules.items():
@@ -234,25 +316,38 @@ def load_context(path: Path) -> list[ContextSpec]:
         if not isinstance(rule, dict):
             raise PatternError("E008", f"{path}: {where}: expected a mapping")
         where = f"rule {i + 1} ({rule.get('literal')!r})"
-        unknown = set(rule) - _CONTEXT_KEYS
+        unknown = set(rule) - set(ContextRuleModel.model_fields)
         if unknown:
             raise PatternError("E008", f"{path}: {where}: unknown field(s) {sorted(unknown)}")
-        if rule.get("category") not in CONTEXT_CATEGORIES:
-            raise PatternError("E009", f"{path}: {where}: field 'category': {rule.get('category')!r} is not one of "
-                                       f"{sorted(CONTEXT_CATEGORIES)}")
-        direction = rule.get("direction", "BIDIRECTIONAL")
-        if direction not in CONTEXT_DIRECTIONS:
-            raise PatternError("E009", f"{path}: {where}: field 'direction': {direction!r} is not one of "
-                                       f"{sorted(CONTEXT_DIRECTIONS)}")
-        if not isinstance(rule.get("literal"), str):
-            raise PatternError("E009", f"{path}: {where}: field 'literal': expected a string")
+        m = _validate(ContextRuleModel, rule, path, "E009", where)
         specs.append(ContextSpec(
-            literal=str(rule["literal"]), category=rule["category"], direction=direction,
-            pattern=rule.get("pattern"), max_scope=rule.get("max_scope"), max_targets=rule.get("max_targets"),
-            allowed_types=tuple(rule["allowed_types"]) if rule.get("allowed_types") else None,
-            excluded_types=tuple(rule["excluded_types"]) if rule.get("excluded_types") else None,
+            literal=str(m.literal), category=m.category, direction=m.direction,
+            pattern=m.pattern, max_scope=m.max_scope, max_targets=m.max_targets,
+            allowed_types=tuple(m.allowed_types) if m.allowed_types else None,
+            excluded_types=tuple(m.excluded_types) if m.excluded_types else None,
         ))
     return specs
+
+
+class ElementModel(_Vocab):
+    """One element of ``patterns/elements.yaml``; its cues are compiled (and named on error) after this."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sections: list[Any] = []
+    cues: list[Any] = []
+    none_cues: list[Any] = []
+    exclude_sections: list[Any] = []
+    min_words: int = 1
+    needs_any: list[Any] = []
+    gate: Any = Field(None, validate_default=True)
+
+    @field_validator("gate")
+    @classmethod
+    def _gate(cls, v: Any) -> list:
+        v = v or []
+        if not isinstance(v, list) or not all(isinstance(g, str) and g == g.lower() and g for g in v):
+            raise ValueError("expected a list of lower-case words")
+        return v
 
 
 def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec]:
@@ -262,22 +357,18 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
     if not isinstance(data, dict) or not isinstance(data.get("elements"), dict):
         raise PatternError("E003", f"{path}: expected a mapping with key 'elements'")
     out = {}
-    for name, spec in data["elements"].items():
+    for name, raw in data["elements"].items():
         if name not in ELEMENT_NAMES:
             raise PatternError("E012", f"{path}: element '{name}': not a known element (facts.ELEMENT_NAMES)")
-        spec = spec or {}
-        unknown = set(spec) - _ELEMENT_KEYS
-        if unknown:
-            raise PatternError("E012", f"{path}: element '{name}': unknown field(s) {sorted(unknown)}")
+        spec: ElementModel = _validate(ElementModel, raw or {}, path, "E012", f"element '{name}'")
         for key in ("sections", "exclude_sections"):
-            bad = [s for s in spec.get(key, []) if s not in known_sections]
+            bad = [s for s in getattr(spec, key) if s not in known_sections]
             if bad:
                 raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
-        for key in ("cues", "none_cues", "needs_any"):
-            for c in spec.get(key, []):
-                _compile(path, f"element '{name}' field '{key}'", c)  # names the bad one
-        cues = [lower_pattern(c) for c in spec.get("cues", [])]
-        nones = [lower_pattern(c) for c in spec.get("none_cues", [])]
+        compiled = {key: tuple(_compile(path, f"element '{name}' field '{key}'", c) for c in getattr(spec, key))
+                    for key in ("cues", "none_cues", "needs_any")}  # names the bad one
+        cues = [lower_pattern(c) for c in spec.cues]
+        nones = [lower_pattern(c) for c in spec.none_cues]
         parts = []
         if nones:
             parts.append("(?P<none>" + "|".join(f"(?:{c})" for c in nones) + ")")
@@ -288,21 +379,11 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
                 matcher = re.compile("|".join(parts))
             except re.error as exc:
                 raise PatternError("E011", f"{path}: element '{name}': cues do not combine: {exc}") from None
-        gate = spec.get("gate") or []
-        if not isinstance(gate, list) or not all(isinstance(g, str) and g == g.lower() and g for g in gate):
-            raise PatternError("E012", f"{path}: element '{name}': field 'gate': expected a list of lower-case words")
         out[name] = ElementSpec(
-            gate=tuple(gate),
-            matcher=matcher,
-            name=name,
-            sections=tuple(spec.get("sections", [])),
-            cues=tuple(_compile(path, f"element '{name}' field 'cues'", c) for c in spec.get("cues", [])),
-            none_cues=tuple(_compile(path, f"element '{name}' field 'none_cues'", c)
-                            for c in spec.get("none_cues", [])),
-            exclude_sections=frozenset(spec.get("exclude_sections", [])),
-            min_words=int(spec.get("min_words", 1)),
-            needs_any=tuple(_compile(path, f"element '{name}' field 'needs_any'", c)
-                            for c in spec.get("needs_any", [])),
+            gate=tuple(spec.gate), matcher=matcher, name=name, sections=tuple(spec.sections),
+            cues=compiled["cues"], none_cues=compiled["none_cues"],
+            exclude_sections=frozenset(spec.exclude_sections), min_words=int(spec.min_words),
+            needs_any=compiled["needs_any"],
         )
     return out
 
@@ -326,54 +407,67 @@ _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "
                  "hardware_described", "placement_state", "anchor_reused", "disc_space")
 
 
+class _LinkingSections(_Vocab):
+    non_operative: list[Any]
+    operative_narrative: list[Any]
+    assertion: dict[Any, Any]
+
+
+class _LinkingProcedures(_Vocab):
+    fusion: list[Any]
+    own_levels: list[Any]
+    approach: dict[Any, Any]
+
+
+class _LinkingImaging(_Vocab):
+    never_intraoperative: list[Any]
+
+
+class LinkingModel(_Vocab):
+    """``patterns/linking.yaml`` (names are checked against the other vocabularies after this)."""
+
+    sections: _LinkingSections
+    procedures: _LinkingProcedures
+    imaging: _LinkingImaging
+    cues: create_model("_LinkingCues", __base__=_Vocab, **{n: (str, ...) for n in _LINKING_CUES})  # type: ignore
+
+
 def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
     from .facts import APPROACHES, ASSERTIONS, PROCEDURE_KINDS
 
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise PatternError("E003", f"{path}: expected a mapping")
+    model = _validate(LinkingModel, data, path, "E014")
 
-    def get(*keys, kind=list):
-        node = data
-        for k in keys:
-            if not isinstance(node, dict) or k not in node:
-                raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': missing")
-            node = node[k]
-        if not isinstance(node, kind):
-            raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': expected a {kind.__name__}")
-        return node
-
-    def sections(*keys) -> frozenset:
-        names = get(*keys)
+    def sections(key: str) -> frozenset:
+        names = getattr(model.sections, key)
         bad = [n for n in names if n != "(none)" and n not in known_sections]
         if bad:
-            raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': unknown section(s) {bad}")
+            raise PatternError("E014", f"{path}: field 'sections.{key}': unknown section(s) {bad}")
         return frozenset(None if n == "(none)" else n for n in names)
 
-    def kinds(*keys) -> frozenset:
-        names = get(*keys)
+    def kinds(key: str) -> frozenset:
+        names = getattr(model.procedures, key)
         bad = [n for n in names if n not in PROCEDURE_KINDS and n not in ("fusion", "interbody_fusion")]
         if bad:
-            raise PatternError("E014", f"{path}: field '{'.'.join(keys)}': unknown procedure kind(s) {bad}")
+            raise PatternError("E014", f"{path}: field 'procedures.{key}': unknown procedure kind(s) {bad}")
         return frozenset(names)
 
-    approach = get("procedures", "approach", kind=dict)
+    approach = model.procedures.approach
     bad = {k: v for k, v in approach.items() if v not in APPROACHES}
     if bad:
         raise PatternError("E014", f"{path}: field 'procedures.approach': not an approach: {bad}")
-    assertion = get("sections", "assertion", kind=dict)
+    assertion = model.sections.assertion
     bad = {k: v for k, v in assertion.items() if v not in ASSERTIONS or k not in known_sections}
     if bad:
         raise PatternError("E014", f"{path}: field 'sections.assertion': unknown section or assertion: {bad}")
-    cues = {}
-    for name in _LINKING_CUES:
-        cues[name] = _compile(path, f"field 'cues.{name}'", get("cues", name, kind=str))
+    cues = {name: _compile(path, f"field 'cues.{name}'", getattr(model.cues, name)) for name in _LINKING_CUES}
     return LinkingSpec(
-        non_operative=sections("sections", "non_operative"),
-        operative_narrative=sections("sections", "operative_narrative"),
-        section_assertion=dict(assertion), fusion_kinds=kinds("procedures", "fusion"),
-        own_level_kinds=kinds("procedures", "own_levels"), procedure_approach=dict(approach),
-        never_intraoperative=frozenset(get("imaging", "never_intraoperative")), cues=cues)
+        non_operative=sections("non_operative"), operative_narrative=sections("operative_narrative"),
+        section_assertion=dict(assertion), fusion_kinds=kinds("fusion"),
+        own_level_kinds=kinds("own_levels"), procedure_approach=dict(approach),
+        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues)
 
 
 @dataclass(frozen=True)
@@ -394,50 +488,65 @@ class ScopeSpec:
     report_title: re.Pattern | None = None
 
 
+class _ScopeOperative(_Vocab):
+    sections: NonEmpty
+    cues: NonEmpty
+
+
+class _ScopeNotOperative(_Vocab):
+    start_chars: int
+    cues: NonEmpty
+    document: NonEmpty
+    report_title: str
+
+
+class ScopeModel(_Vocab):
+    """``patterns/scope.yaml``; regular expressions are compiled (and named on error) after this."""
+
+    spine: NonEmpty
+    other: Annotated[dict[Any, NonEmpty], Field(min_length=1)]
+    levels_count: Any = True
+    narrative_min: Any = Field(None, validate_default=True)
+    narrative_hardware: str
+    history_sections: NonEmpty
+    operative: _ScopeOperative
+    not_operative: _ScopeNotOperative
+
+    @field_validator("narrative_min", mode="before")
+    @classmethod
+    def _positive(cls, v: Any) -> int:
+        if not isinstance(v, int) or v < 1:
+            raise ValueError("expected a positive integer")
+        return v
+
+
 def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise PatternError("E003", f"{path}: expected a mapping")
+    model = _validate(ScopeModel, data, path, "E015")
 
-    def field_(*keys, kind=list):
-        node = data
-        for k in keys:
-            if not isinstance(node, dict) or k not in node:
-                raise PatternError("E015", f"{path}: field '{'.'.join(keys)}': missing")
-            node = node[k]
-        if not isinstance(node, kind) or (kind is list and not node):
-            raise PatternError("E015", f"{path}: field '{'.'.join(keys)}': expected a non-empty {kind.__name__}")
-        return node
+    def regexes(where: str, rxs: list) -> tuple[re.Pattern, ...]:
+        return tuple(_compile(path, f"field '{where}'", rx) for rx in rxs)
 
-    def regexes(*keys) -> tuple[re.Pattern, ...]:
-        where = ".".join(keys)
-        return tuple(_compile(path, f"field '{where}'", rx) for rx in field_(*keys))
-
-    def sections(*keys) -> frozenset:
-        names = field_(*keys)
+    def sections(where: str, names: list) -> frozenset:
         bad = [n for n in names if n not in known_sections]
         if bad:
-            raise PatternError("E015", f"{path}: field '{'.'.join(keys)}': unknown section(s) {bad}")
+            raise PatternError("E015", f"{path}: field '{where}': unknown section(s) {bad}")
         return frozenset(names)
 
-    other = {}
-    for group, rxs in field_("other", kind=dict).items():
-        if not isinstance(rxs, list) or not rxs:
-            raise PatternError("E015", f"{path}: field 'other.{group}': expected a non-empty list")
-        other[str(group)] = tuple(_compile(path, f"field 'other.{group}'", rx) for rx in rxs)
-    for name in ("narrative_min",):
-        if not isinstance(data.get(name), int) or data[name] < 1:
-            raise PatternError("E015", f"{path}: field '{name}': expected a positive integer")
-    start_chars = field_("not_operative", "start_chars", kind=int)
+    no = model.not_operative
     return ScopeSpec(
-        spine=regexes("spine"), other=other, levels_count=bool(data.get("levels_count", True)),
-        narrative_min=int(data["narrative_min"]), history_sections=sections("history_sections"),
-        operative_sections=sections("operative", "sections"), operative_cues=regexes("operative", "cues"),
-        not_operative_cues=regexes("not_operative", "cues"), start_chars=int(start_chars),
-        narrative_hardware=_compile(path, "field 'narrative_hardware'", field_("narrative_hardware", kind=str)),
-        document_cues=regexes("not_operative", "document"),
-        report_title=_compile(path, "field 'not_operative.report_title'",
-                              field_("not_operative", "report_title", kind=str)))
+        spine=regexes("spine", model.spine),
+        other={str(group): regexes(f"other.{group}", rxs) for group, rxs in model.other.items()},
+        levels_count=bool(model.levels_count), narrative_min=int(model.narrative_min),
+        history_sections=sections("history_sections", model.history_sections),
+        operative_sections=sections("operative.sections", model.operative.sections),
+        operative_cues=regexes("operative.cues", model.operative.cues),
+        not_operative_cues=regexes("not_operative.cues", no.cues), start_chars=int(no.start_chars),
+        narrative_hardware=_compile(path, "field 'narrative_hardware'", model.narrative_hardware),
+        document_cues=regexes("not_operative.document", no.document),
+        report_title=_compile(path, "field 'not_operative.report_title'", no.report_title))
 
 
 @functools.lru_cache(maxsize=8)
@@ -453,21 +562,16 @@ def _load(root: Path) -> Patterns:
     if not files:
         raise PatternError("E001", f"{target_dir}: no target vocabularies (*.yaml) found")
     for f in files:
-        targets.extend(load_targets(f))
-        extra = (read_yaml(f) or {}).get("context_kinds") or {}
-        if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
-            raise PatternError("E006", f"{f}: field 'context_kinds': expected kind -> {{phrase: kind}}")
-        for kind, phrases in extra.items():
+        model = _target_file(f)  # each file read and validated once
+        targets.extend(_targets(f, model))
+        for kind, phrases in model.context_kinds.items():
             context_kinds.setdefault(str(kind), {}).update({str(k).lower(): str(v) for k, v in phrases.items()})
-        by_kind = (read_yaml(f) or {}).get("hardware") or {}
-        if not isinstance(by_kind, dict):
-            raise PatternError("E006", f"{f}: field 'hardware': expected a mapping kind -> approach")
-        approach_by_kind.update({str(k): str(v) for k, v in by_kind.items()})
-        data = read_yaml(f) or {}
-        when_removed.update({str(k): str(v) for k, v in (data.get("when_removed") or {}).items()})
+        approach_by_kind.update({str(k): str(v) for k, v in model.hardware.items()})
+        when_removed.update({str(k): str(v) for k, v in model.when_removed.items()})
         for key, generic in (("resolve_fusion", "fusion"), ("resolve_interbody", "interbody_fusion")):
-            if data.get(key):
-                resolve[generic] = {str(a): {str(r): str(k) for r, k in m.items()} for a, m in data[key].items()}
+            if getattr(model, key):
+                resolve[generic] = {str(a): {str(r): str(k) for r, k in m.items()}
+                                    for a, m in getattr(model, key).items()}
     context = load_context(root / "context.yaml")
     elements = load_elements(root / "elements.yaml", set(sections))
     return Patterns(root=root, sections=sections, targets=tuple(targets), context=tuple(context),

@@ -12,7 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterable
 
-from notechecker.checklists import BilledCodeError, Catalogue, CodeTable, Errors, MueTable, load_catalogue, load_mue
+from notechecker.schema.catalogue import Catalogue, load_catalogue
+from notechecker.schema.codes import CodeTable
+from notechecker.schema.loader import BilledCodeError, Errors
+from notechecker.schema.mue import MueTable, load_mue
 from notechecker.coding.common import Conclusion, CodingReport, Plan, messages
 from notechecker.coding.modifiers import modifier_gaps
 from notechecker.coding.plan import build_plan

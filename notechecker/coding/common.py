@@ -2,7 +2,7 @@
 
 Every family module (hardware, devices, fusion, ...) imports from here and nowhere
 else in the package, so the arrows point down: ``billed`` -> ``plan`` -> families ->
-``common`` -> ``model`` / ``vertebrae`` / ``checklists``.
+``common`` -> ``model`` / ``vertebrae`` / ``schema``.
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
-from notechecker.checklists import Catalogue, CodeTable, SafeLoader
+from notechecker.schema.catalogue import Catalogue
+from notechecker.schema.codes import CodeTable
+from notechecker.schema.loader import load_yaml
 from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
 from notechecker.model import Operation
 from notechecker.vertebrae import interspaces, level_index
@@ -46,7 +46,7 @@ def messages(cat: Catalogue) -> Messages:
     m = cat.cache.get("coding_messages")
     if m is None:
         path = Path(cat.directory) / "codes" / "messages.yaml"
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
+        data = load_yaml(path) or {}
         m = cat.cache["coding_messages"] = Messages(data, str(path))
     return m
 
@@ -56,7 +56,8 @@ _DEFAULT: dict[str, Messages] = {}
 
 def default_messages() -> Messages:
     """Messages of the default patterns directory (loaded once per process and directory)."""
-    from notechecker.checklists import default_patterns_dir, load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
+    from notechecker.schema.loader import default_patterns_dir
 
     key = str(default_patterns_dir())
     m = _DEFAULT.get(key)

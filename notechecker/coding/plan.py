@@ -5,7 +5,7 @@ A note that is not a spine operation (``facts.scope``) gets no spine code and no
 """
 from __future__ import annotations
 
-from notechecker.checklists import Catalogue
+from notechecker.schema.catalogue import Catalogue
 from notechecker.coding.arthroplasty import arthroplasty
 from notechecker.coding.augmentation import augmentation
 from notechecker.coding.common import Conclusion, Note, Plan

@@ -25,7 +25,7 @@ LAYERS = (
     ("codes and checklists", 4, ("notechecker.scoring", "notechecker.coding", "notechecker.checklists")),
     ("text to facts", 4, ("notechecker.api", "notechecker.nlp", "notechecker._extensions")),
     ("reading", 4, ("notechecker.io", "notechecker.formats")),
-    ("vocabulary", 3, ("notechecker.vocab",)),
+    ("vocabulary", 3, ("notechecker.vocab", "notechecker.schema")),
     ("the operation", 2, ("notechecker.model", "notechecker.facts", "notechecker.vertebrae")),
     ("base", 1, ("notechecker.errors", "notechecker.writers", "notechecker.guard", "notechecker.version")),
 )

@@ -110,7 +110,7 @@ def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
     """(titles before a name, credentials after it) from ``patterns/surgeon_names.yaml``."""
     import yaml
 
-    from ..checklists import default_patterns_dir
+    from ..schema.loader import default_patterns_dir, load_yaml
 
     path = default_patterns_dir() / "surgeon_names.yaml"
     if not path.is_file():  # a patterns folder of its own without this file: the packaged one
@@ -119,7 +119,7 @@ def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
         with contextlib.suppress(ModuleNotFoundError):
             path = Path(str(importlib.resources.files("notechecker.patterns") / "surgeon_names.yaml"))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path)
     except OSError as exc:
         raise PatternError("E001", f"{path}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:

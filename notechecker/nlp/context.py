@@ -19,7 +19,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 
 from .. import _extensions
-from .rules import ConTextRule, RuleMatcher, SavesRules, prune_overlapping_matches
+from .rules import ConTextRule, RuleComponent, prune_overlapping_matches
 
 
 #: ConText category -> the Span extension it sets (registered in notechecker._extensions).
@@ -132,7 +132,7 @@ class ContextGraph:
         return f"<ContextGraph> with {len(self.targets)} targets and {len(self.modifiers)} modifiers"
 
 
-class ConText(SavesRules):
+class ConText(RuleComponent):
     def __init__(self, nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]]):
         _extensions.register()
         self.nlp = nlp
@@ -143,24 +143,10 @@ class ConText(SavesRules):
         self._matcher = None
         self._rule_of: dict[int, ConTextRule] = {}
 
-    # ------------------------------------------------------------------ rules
-    def add(self, rules) -> None:
-        """Add rules (ConTextRule objects or their dicts)."""
-        self.rules.extend(r if isinstance(r, ConTextRule) else ConTextRule(**r) for r in rules)
-        self._matcher = RuleMatcher(self.nlp, self.rules)
-        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
+    rule_class = ConTextRule
 
-    def clear(self) -> None:
-        self.rules = []
-        self._matcher = None
-        self._rule_of = {}
-
-    def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
-        """Load the rules from a patterns folder (default: the packaged vocabularies)."""
-        from ..vocab import load_patterns
-
-        self.clear()
-        self.add(context_rules(load_patterns(patterns_dir)))
+    def rules_of(self, patterns) -> list[ConTextRule]:
+        return context_rules(patterns)
 
     # ------------------------------------------------------------------ call
     def __call__(self, doc):

@@ -155,11 +155,34 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
     return matches
 
 
-class SavesRules:
-    """``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` of a rule component: its ``rules`` as
-    JSON (``rules.json``) or msgpack, read back through the component's ``clear`` and ``add``."""
+class RuleComponent:
+    """What a rule component shares: its ``rules`` (of ``rule_class``) behind one
+    :class:`RuleMatcher`; ``initialize`` from a patterns folder (``rules_of(patterns)``);
+    ``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` as JSON (``rules.json``) or msgpack."""
 
     RULES_FILE = "rules.json"
+    rule_class: type = TargetRule
+
+    def rules_of(self, patterns) -> list:  # the component's rules in a loaded patterns folder
+        raise NotImplementedError
+
+    def add(self, rules) -> None:
+        """Add rules (rule objects or their dicts)."""
+        self.rules.extend(r if isinstance(r, self.rule_class) else self.rule_class(**r) for r in rules)
+        self._matcher = RuleMatcher(self.nlp, self.rules)
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
+
+    def clear(self) -> None:
+        self.rules = []
+        self._matcher = None
+        self._rule_of = {}
+
+    def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
+        """Load the rules from a patterns folder (default: the packaged vocabularies)."""
+        from ..vocab import load_patterns
+
+        self.clear()
+        self.add(self.rules_of(load_patterns(patterns_dir)))
 
     def to_disk(self, path, *, exclude=()) -> None:
         path = ensure_path(path)

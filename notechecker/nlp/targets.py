@@ -12,11 +12,11 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import RuleMatcher, SavesRules, TargetRule
+from .rules import RuleComponent, TargetRule
 
 
 
-class TargetMatcher(SavesRules):
+class TargetMatcher(RuleComponent):
     def __init__(self, nlp: Language, name: str, *, span_group: str, cue_group: str, cue_labels: list[str]):
         _extensions.register()
         self.nlp = nlp
@@ -28,24 +28,10 @@ class TargetMatcher(SavesRules):
         self._matcher = None
         self._rule_of: dict[int, TargetRule] = {}
 
-    # ------------------------------------------------------------------ rules
-    def add(self, rules) -> None:
-        """Add rules (TargetRule objects or their dicts)."""
-        self.rules.extend(r if isinstance(r, TargetRule) else TargetRule(**r) for r in rules)
-        self._matcher = RuleMatcher(self.nlp, self.rules)
-        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
+    rule_class = TargetRule
 
-    def clear(self) -> None:
-        self.rules = []
-        self._matcher = None
-        self._rule_of = {}
-
-    def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
-        """Load the rules from a patterns folder (default: the packaged vocabularies)."""
-        from ..vocab import load_patterns
-
-        self.clear()
-        self.add(target_rules(load_patterns(patterns_dir)))
+    def rules_of(self, patterns) -> list[TargetRule]:
+        return target_rules(patterns)
 
     # ------------------------------------------------------------------ call
     def __call__(self, doc):

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
@@ -486,6 +486,7 @@ class ScopeSpec:
     narrative_hardware: re.Pattern | None = None
     document_cues: tuple[re.Pattern, ...] = ()
     report_title: re.Pattern | None = None
+    region_words: dict = field(default_factory=dict)  # word -> regions it names ("lumbosacral": lumbar, sacral)
 
 
 class _ScopeOperative(_Vocab):
@@ -511,6 +512,7 @@ class ScopeModel(_Vocab):
     history_sections: NonEmpty
     operative: _ScopeOperative
     not_operative: _ScopeNotOperative
+    region_words: dict[str, list[Literal["cervical", "thoracic", "lumbar", "sacral"]]]
 
     @field_validator("narrative_min", mode="before")
     @classmethod
@@ -546,7 +548,8 @@ def load_scope(path: Path, known_sections: set[str]) -> ScopeSpec:
         not_operative_cues=regexes("not_operative.cues", no.cues), start_chars=int(no.start_chars),
         narrative_hardware=_compile(path, "field 'narrative_hardware'", model.narrative_hardware),
         document_cues=regexes("not_operative.document", no.document),
-        report_title=_compile(path, "field 'not_operative.report_title'", no.report_title))
+        report_title=_compile(path, "field 'not_operative.report_title'", no.report_title),
+        region_words={w.lower(): tuple(rs) for w, rs in model.region_words.items()})
 
 
 @functools.lru_cache(maxsize=8)

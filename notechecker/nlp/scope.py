@@ -29,9 +29,6 @@ TITLE_LINE_WORDS = 14
 #: Characters of a title section read (a long one is a narrative).
 TITLE_CHARS = 700
 _REGION_OF = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral", "i": "sacral"}
-_REGION_WORDS = re.compile(r"\b(cervical|thoracic|lumbar|sacral|lumbosacral|thoracolumbar|cervicothoracic)\b", re.I)
-_REGION_EXPAND = {"lumbosacral": ("lumbar", "sacral"), "thoracolumbar": ("thoracic", "lumbar"),
-                  "cervicothoracic": ("cervical", "thoracic")}
 _NUMBERED = re.compile(r"\d|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth", re.I)
 REGION_ORDER = ("cervical", "thoracic", "lumbar", "sacral")
 
@@ -80,6 +77,8 @@ class ScopeClassifier:
         # one scan per group: each vocabulary list joined into one alternation
         self._spine_rx = _join(spec.spine)
         self._other_rx = {group: _join(rxs) for group, rxs in spec.other.items()}
+        self._region_rx = re.compile(r"\b(" + "|".join(map(re.escape, sorted(spec.region_words, key=len,
+                                                                              reverse=True))) + r")\b", re.I)
 
     def _cues(self, text: str, a: int, b: int, spine_only: bool = False) -> list[_Cue]:
         out = [_Cue(m.start(), m.end(), None) for m in self._spine_rx.finditer(text, a, b)]
@@ -206,15 +205,14 @@ class ScopeClassifier:
                      reason=f"not a spine operation: {how} another site ({group})",
                      evidence=tuple(ev(c) for c in first[:3]))
 
-    @staticmethod
-    def _spine(text: str, cues: list[_Cue], how: str, ev) -> Scope:
+    def _spine(self, text: str, cues: list[_Cue], how: str, ev) -> Scope:
         cues = sorted(cues, key=lambda c: c.start)
         regions: set[str] = set()
         for c in cues:
             for m in lv.find_levels(text[c.start:c.end], c.start):
                 regions.update(_REGION_OF[v[0]] for v in m.vertebrae)
-            for w in _REGION_WORDS.findall(text[c.start:c.end]):
-                regions.update(_REGION_EXPAND.get(w.lower(), (w.lower(),)))
+            for w in self._region_rx.findall(text[c.start:c.end]):
+                regions.update(self.spec.region_words[w.lower()])
         seen, evid = set(), []
         for c in cues:
             if (c.start, c.end) in seen:

@@ -18,8 +18,9 @@ from notechecker.schema.codes import (
     DeletedModel, ModifierModel, NotSpineModel, ScopeRangeModel, _in_range, _load_code_table, _parse_range,
     _select_match,
 )
+from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    BilledCodeError, ChecklistError, CodeTableError, Errors, MueError, SafeLoader, _display, _enum_validator,
+    BilledCodeError, ChecklistError, CodeTableError, MueError, SafeLoader, _display, _enum_validator,
     _inner_model, _Located, _model_at, _one_of, _raise_pydantic, _read_yaml, _Strict, _where, default_patterns_dir,
 )
 from notechecker.schema.mue import MueTable, load_mue

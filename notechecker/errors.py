@@ -1,13 +1,198 @@
-"""Error types with stable codes users can grep for (spaCy's ``[E097]`` habit)."""
+"""The one error catalogue: every error notechecker reports, with a stable code users can grep.
+
+One family, ``E`` and three digits, as spaCy does (``[E097]``); the hundreds say where:
+
+======  =====================================================
+E0xx    data under ``patterns/`` (vocabularies, checklists, code tables, rules)
+E1xx    reading a note (empty, binary, too long, unreadable path) and billed codes
+E2xx    checking a note (a bug, a worker that died, a note over its time budget)
+E3xx    tables and input kinds (CSV, JSONL, Parquet, DataFrames)
+E4xx    a scan's output and checkpoint (resume, lock)
+E5xx    clinical documents (FHIR, HL7 v2, C-CDA, PDF, DOCX)
+E6xx    inputs of ``report`` (results tables, FHIR MeasureReports)
+E7xx    the web service and its CDS Hooks endpoint
+======  =====================================================
+
+:data:`CATALOGUE` holds every code with a short meaning (``notechecker errors`` prints it,
+the README lists it, ``tests/test_errors.py`` checks that code, catalogue and README agree).
+:class:`Errors` holds the message templates of the errors whose wording is fixed. Codes of
+the first releases (``NC1xx`` patterns, ``NC6xx`` web) are kept in :data:`FORMERLY`.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
+
+
+class ErrorCode(NamedTuple):
+    code: str
+    meaning: str
+    formerly: str = ""
+
+
+def _catalogue(*entries: ErrorCode) -> dict[str, ErrorCode]:
+    out: dict[str, ErrorCode] = {}
+    for e in entries:
+        if e.code in out:
+            raise ValueError(f"error code {e.code} listed twice")
+        out[e.code] = e
+    return out
+
+
+_ = ErrorCode
+#: Every error code, in order.
+CATALOGUE: dict[str, ErrorCode] = _catalogue(
+    # E0xx: data under patterns/ (and the user's YAML files read the same way)
+    _("E001", "a data file cannot be read (missing, or no vocabulary files in the folder)"),
+    _("E002", "a data file is not valid YAML"),
+    _("E003", "a vocabulary file does not have the expected top-level shape"),
+    _("E004", "sections.yaml: a section's headings are not a non-empty list of strings"),
+    _("E005", "a target vocabulary has an unknown key"),
+    _("E006", "a target vocabulary entry is invalid"),
+    _("E007", "a target phrase is neither a phrase nor a mapping with literal and pattern"),
+    _("E008", "a ConText rule is not a mapping or has unknown fields"),
+    _("E009", "a ConText rule is invalid"),
+    _("E010", "expected a regular expression (a string, or a list of them)"),
+    _("E011", "an invalid regular expression, or cues that do not combine"),
+    _("E012", "elements.yaml: an unknown documentation element or an invalid one"),
+    _("E013", "elements.yaml: an element names an unknown section"),
+    _("E014", "linking.yaml is invalid (unknown section, procedure kind, approach or assertion)"),
+    _("E015", "scope.yaml is invalid (unknown section or field)"),
+    _("E020", "a checklist, code or rule file cannot be read as a YAML mapping", "NC100"),
+    _("E021", "an unknown key in a checklist, code or rule file", "NC101"),
+    _("E022", "a required field is missing or has a value of the wrong kind", "NC102"),
+    _("E023", "a checklist requirement is malformed", "NC103"),
+    _("E024", "a value is not one of the known names (element, section, relation ...)", "NC104"),
+    _("E025", "an id or a code is used twice", "NC105"),
+    _("E026", "a checklist 'extends' a checklist that does not exist, or itself", "NC106"),
+    _("E027", "a code that is not in the code table", "NC107"),
+    _("E028", "the code table or the bundling rules are malformed", "NC108"),
+    _("E029", "a medically-unlikely-edit (MUE) table is malformed", "NC109"),
+    # E1xx: reading a note
+    _("E101", "an empty note (no bytes, or only white space)"),
+    _("E102", "a note declares an encoding by its byte-order mark and does not decode in it"),
+    _("E103", "a binary file (NUL or control characters), not a text note"),
+    _("E104", "a note over the length limit (--max-chars, default 2,000,000 characters), refused, never cut"),
+    _("E105", "not a regular file (a folder, a FIFO, a device): not read"),
+    _("E106", "permission denied"),
+    _("E107", "no such file, or a broken symbolic link"),
+    _("E108", "the file cannot be read (an I/O error)"),
+    _("E109", "a folder that cannot be listed"),
+    _("E110", "a folder with no notes in it"),
+    _("E111", "a billed code that is not like 22852, 22852-59 or 22853 x2", "NC110"),
+    # E2xx: checking
+    _("E201", "checking the note failed (a bug: please report it; the batch goes on)"),
+    _("E202", "the worker process or Spark task checking the note died (out of memory?)"),
+    _("E203", "the scan itself failed (a bug: please report it; finished chunks are kept)"),
+    _("E204", "checking the note took longer than its time budget (--note-timeout); it was stopped"),
+    # E3xx: tables and input kinds
+    _("E301", "an input of a kind notechecker does not read"),
+    _("E302", "a table without its text column (or without a header row)"),
+    _("E303", "a malformed row of a table (CSV quoting, field count, a JSON line)"),
+    _("E304", "a table with no rows"),
+    _("E305", "a table whose header or row group cannot be read"),
+    _("E306", "a column that holds values that are not text"),
+    # E4xx: a scan's output and checkpoint
+    _("E401", "an interrupted scan left its checkpoint: resume it (--resume) or start over (--restart)"),
+    _("E402", "cannot resume: the inputs or options differ from the interrupted scan's"),
+    _("E403", "the checkpoint cannot be read"),
+    _("E404", "the output is in use by another running scan"),
+    # E5xx: clinical documents
+    _("E501", "not valid JSON"),
+    _("E502", "JSON that is not a FHIR resource notechecker reads (DocumentReference, Bundle)"),
+    _("E503", "a FHIR resource the R4 model rejects"),
+    _("E504", "a DocumentReference without a readable attachment (a link, another type, bad base64)"),
+    _("E505", "a FHIR Bundle without a DocumentReference"),
+    _("E511", "not an HL7 v2 message"),
+    _("E512", "an HL7 v2 message without note text in its OBX segments"),
+    _("E513", "an HL7 v2 message type that carries no note"),
+    _("E521", "XML that is not well-formed"),
+    _("E522", "XML that is not a C-CDA ClinicalDocument"),
+    _("E523", "a C-CDA document without a narrative notechecker reads"),
+    _("E531", "an encrypted PDF that needs a password"),
+    _("E532", "a PDF without a text layer (run OCR first, e.g. ocrmypdf)"),
+    _("E533", "not a readable PDF"),
+    _("E541", "not a readable DOCX document"),
+    _("E542", "a DOCX document without text"),
+    # E6xx: inputs of report
+    _("E601", "the results tables of a scan were not found"),
+    _("E602", "a results file of an unknown format"),
+    _("E603", "a line of a JSON Lines results table is not JSON"),
+    _("E604", "a results table lacks columns the report needs"),
+    _("E605", "a FHIR MeasureReport the report wrote is not valid FHIR R4"),
+    # E7xx: the web service
+    _("E700", "the request body is over the size limit", "NC600"),
+    _("E701", "the request body is not JSON", "NC601"),
+    _("E702", "the request body is not a valid request", "NC602"),
+    _("E703", "the billed codes cannot be checked", "NC603"),
+    _("E704", "the Content-Length header is not a whole number", "NC604"),
+    _("E705", "nothing at this path", "NC605"),
+    _("E706", "method not allowed here", "NC606"),
+    _("E707", "the request failed (another HTTP error)", "NC607"),
+    _("E708", "checking the note took longer than its time budget; it was stopped", "NC608"),
+    _("E709", "the request names a host this service does not answer to (Host header)", "NC609"),
+    _("E710", "a request from another site (Origin header)", "NC610"),
+    _("E711", "CDS Hooks: a hook this service does not answer", "NC610"),
+    _("E712", "CDS Hooks: context.document cannot be read", "NC611"),
+    _("E799", "an internal error of the service (the note is not stored or logged)", "NC699"),
+)
+del _
+
+#: Codes of the first releases and the codes that replaced them (NC610 was two errors).
+FORMERLY: dict[str, tuple[str, ...]] = {}
+for _e in CATALOGUE.values():
+    if _e.formerly:
+        FORMERLY.setdefault(_e.formerly, ())
+        FORMERLY[_e.formerly] += (_e.code,)
+del _e
+
+
+def lookup(code: str) -> list[ErrorCode]:
+    """The catalogue entries for ``code`` (a code, a former code, with or without brackets)."""
+    code = code.strip().strip("[]").upper()
+    if code in CATALOGUE:
+        return [CATALOGUE[code]]
+    return [CATALOGUE[c] for c in FORMERLY.get(code, ())]
+
+
+class Errors:
+    """Message templates of the errors whose wording is fixed (spaCy-style); the code in
+    brackets is added by the error class or the response, e.g. ``[E022] removal.yaml: ...``."""
+
+    # E0xx: files under patterns/
+    E020 = "{file}: cannot be read as a YAML mapping: {detail}"
+    E021 = "{where}: unknown key {key!r}; expected one of {expected}"
+    E022 = "{where}: {detail}"
+    E023 = "{where}: {detail}"
+    E024 = "{where}: {value!r} is not a known {what}; expected one of {expected}"
+    E025 = "{where}: {what} {id!r} is already used in {other}"
+    E026 = "{where}: {detail}"
+    E027 = "{where}: code {code!r} is not in the code table ({table})"
+    E028 = "{file}: {detail}"
+    E029 = "{file}: {detail}"
+    # E1xx
+    E111 = "billed code {value!r} is not like '22852', '22852-59' or '22853 x2'"
+    # E7xx: the web service
+    E700 = "The request body is larger than the limit of {limit} bytes."
+    E701 = "The request body could not be read as JSON."
+    E702 = "The request body is invalid: {summary}"
+    E703 = "The codes could not be checked: {detail}"
+    E704 = "The Content-Length header is not a whole number."
+    E705 = "There is nothing at this path."
+    E706 = "This method is not allowed here."
+    E707 = "The request failed ({status}): {detail}"
+    E708 = ("Checking this note took longer than the time budget of {seconds:g} s and was stopped; "
+            "the note was not stored or logged.")
+    E709 = "This service does not answer to the host named in the request (Host header)."
+    E710 = "Requests from another site are refused (Origin header)."
+    E711 = "This service answers the hook '{hook}', not '{got}'."
+    E712 = "context.document cannot be read: {detail}"
+    E799 = "The check failed with an internal error ({kind}). The note was not stored or logged."
 
 
 class NoteCheckerError(Exception):
-    """Base class: ``str(err)`` starts with the code, e.g. ``[E002] ...``."""
-
-    prefix = "E"
+    """Base class: ``str(err)`` starts with the code, e.g. ``[E002] ...``; the code is in
+    :data:`CATALOGUE` (``tests/test_errors.py`` checks every code the source raises)."""
 
     def __init__(self, code: str, message: str):
         self.code = code

@@ -150,7 +150,7 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
     if bad:
         msg = f"unreadable billed code(s) {', '.join(repr(b) for b in bad)}; expected e.g. 22852, 22852-59, 22853 x2"
         if strict:
-            raise ValueError(f"[NC110] {msg}")
+            raise ValueError(f"[E111] {msg}")
         # a warning goes to logs and tables: it names how many, never the cell's words (PHI)
         warnings.append(f"billed codes: ignored {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'}; "
                         f"expected e.g. 22852, 22852-59, 22853 x2")
@@ -191,7 +191,7 @@ def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "n
 def _raise_on_bad(codes: str | Iterable[str]) -> None:
     _, bad = split_codes(codes)
     if bad:
-        raise ValueError(f"[NC110] unreadable billed code(s) {', '.join(repr(b) for b in bad)}; "
+        raise ValueError(f"[E111] unreadable billed code(s) {', '.join(repr(b) for b in bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
 
 

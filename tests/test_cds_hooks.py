@@ -104,16 +104,16 @@ def test_without_codes_the_codes_the_note_supports_are_checked_and_html_is_read(
 
 
 BAD_REQUESTS = [  # (case, body, status, error code, words)
-    ("wrong_hook", {**hook_request(docref(SECRET)), "hook": "patient-view"}, 400, "NC610", ["patient-view"]),
+    ("wrong_hook", {**hook_request(docref(SECRET)), "hook": "patient-view"}, 400, "E711", ["patient-view"]),
     ("no_document", {"hook": HOOK, "hookInstance": "x", "context": {"patientId": "p", "userId": "u"}}, 422,
-     "NC602", ["context.document", "required"]),
-    ("not_a_docref", hook_request({"resourceType": "Patient", "id": "p", "text": {"div": SECRET}}), 422, "NC611",
+     "E702", ["context.document", "required"]),
+    ("not_a_docref", hook_request({"resourceType": "Patient", "id": "p", "text": {"div": SECRET}}), 422, "E712",
      ["not a FHIR DocumentReference"]),
     ("url_only", hook_request(docref(SECRET, content=[{"attachment": {"contentType": "text/plain",
                                                                        "url": "https://ehr.invalid/b"}}])),
-     422, "NC611", ["context.document", "E504", "without inline data"]),
-    ("bad_docref", hook_request(docref(SECRET, status=12)), 422, "NC611", ["E503", "status"]),
-    ("no_context", {"hook": HOOK, "hookInstance": "x"}, 422, "NC602", ["context"]),
+     422, "E712", ["context.document", "E504", "without inline data"]),
+    ("bad_docref", hook_request(docref(SECRET, status=12)), 422, "E712", ["E503", "status"]),
+    ("no_context", {"hook": HOOK, "hookInstance": "x"}, 422, "E702", ["context"]),
 ]
 
 
@@ -134,12 +134,12 @@ def test_not_json_and_too_large_bodies_as_for_api_check(caplog):
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(max_bytes=2000), base_url="http://127.0.0.1") as c:
         r = c.post(URL, content=b"{not json", headers={"content-type": "application/json"})
-        assert r.status_code == 400 and r.json()["error"]["code"] == "NC601"
+        assert r.status_code == 400 and r.json()["error"]["code"] == "E701"
         big = hook_request(docref(SECRET * 40))
         r = c.post(URL, json=big)
-        assert r.status_code == 413 and r.json()["error"]["code"] == "NC600"
+        assert r.status_code == 413 and r.json()["error"]["code"] == "E700"
         r = c.get(URL)
-        assert r.status_code == 405 and r.json()["error"]["code"] == "NC606"
+        assert r.status_code == 405 and r.json()["error"]["code"] == "E706"
     assert "Quillfeather" not in caplog.text
     assert f"POST {URL} 400" in caplog.text  # the access log: method, path, status, time only
 

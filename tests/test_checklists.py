@@ -131,67 +131,67 @@ def _item(**changes):
 
 
 BAD = [
-    pytest.param({"removal.yaml": _checklist(_item(tier="codin"))}, "NC102",
+    pytest.param({"removal.yaml": _checklist(_item(tier="codin"))}, "E022",
                  ["removal.yaml: item RM-03: field 'tier': 'codin' is not one of coding, necessity, quality"],
                  id="bad_tier"),
-    pytest.param({"removal.yaml": _checklist(_item(severity="fatal"))}, "NC102",
+    pytest.param({"removal.yaml": _checklist(_item(severity="fatal"))}, "E022",
                  ["item RM-03: field 'severity'", "'fatal' is not one of error, warning, info"], id="bad_severity"),
-    pytest.param({"removal.yaml": _checklist({**GOOD_ITEM, "severty": "error"})}, "NC101",
+    pytest.param({"removal.yaml": _checklist({**GOOD_ITEM, "severty": "error"})}, "E021",
                  ["removal.yaml: item RM-03", "unknown key 'severty'", "severity"], id="unknown_item_key"),
-    pytest.param({"removal.yaml": {**_checklist(GOOD_ITEM), "extra": 1}}, "NC101",
+    pytest.param({"removal.yaml": {**_checklist(GOOD_ITEM), "extra": 1}}, "E021",
                  ["removal.yaml", "unknown key 'extra'"], id="unknown_file_key"),
-    pytest.param({"removal.yaml": _checklist(_item(fix_hint=None))}, "NC102",
+    pytest.param({"removal.yaml": _checklist(_item(fix_hint=None))}, "E022",
                  ["item RM-03: field 'fix_hint': is required"], id="missing_field"),
-    pytest.param({"removal.yaml": _checklist(_item(fix_hint="Add the levels."))}, "NC102",
+    pytest.param({"removal.yaml": _checklist(_item(fix_hint="Add the levels."))}, "E022",
                  ["item RM-03: field 'fix_hint'", "physician query"], id="hint_not_a_query"),
-    pytest.param({"removal.yaml": _checklist(_item(id="RM3"))}, "NC102",
+    pytest.param({"removal.yaml": _checklist(_item(id="RM3"))}, "E022",
                  ["item RM3: field 'id'", "not an item id"], id="bad_id"),
-    pytest.param({"removal.yaml": _checklist(_item(requires={"elemnt": "ebl"}))}, "NC103",
+    pytest.param({"removal.yaml": _checklist(_item(requires={"elemnt": "ebl"}))}, "E023",
                  ["item RM-03: field 'requires'", "unknown requirement kind 'elemnt'"], id="unknown_requirement_kind"),
-    pytest.param({"removal.yaml": _checklist(_item(requires={"element": "blood_loss"}))}, "NC104",
+    pytest.param({"removal.yaml": _checklist(_item(requires={"element": "blood_loss"}))}, "E024",
                  ["item RM-03: field 'requires.element'", "'blood_loss' is not a known element name"],
                  id="unknown_element"),
     pytest.param({"removal.yaml": _checklist(_item(requires={"any": [{"element": "ebl"},
-                                                                     {"procedure": ["tlif"]}]}))}, "NC104",
+                                                                     {"procedure": ["tlif"]}]}))}, "E024",
                  ["field 'requires.any[1].procedure'", "'tlif' is not a known procedure kind"],
                  id="unknown_procedure_nested"),
     pytest.param({"removal.yaml": _checklist(_item(requires={"instrument_action": "removed", "kinds": ["screwz"]}))},
-                 "NC104", ["field 'requires.kinds'", "'screwz' is not a known instrument kind"],
+                 "E024", ["field 'requires.kinds'", "'screwz' is not a known instrument kind"],
                  id="unknown_instrument_kind"),
-    pytest.param({"removal.yaml": _checklist(_item(requires={"construct": "removed", "field": "level"}))}, "NC104",
+    pytest.param({"removal.yaml": _checklist(_item(requires={"construct": "removed", "field": "level"}))}, "E024",
                  ["field 'requires.field'", "'level' is not a known construct field"], id="unknown_construct_field"),
-    pytest.param({"removal.yaml": _checklist(_item(requires={"element": "ebl", "counted": True}))}, "NC101",
+    pytest.param({"removal.yaml": _checklist(_item(requires={"element": "ebl", "counted": True}))}, "E021",
                  ["field 'requires.counted'", "unknown key 'counted'"], id="option_not_for_kind"),
-    pytest.param({"removal.yaml": _checklist(_item(requires={"element": "ebl", "fact": "levels"}))}, "NC103",
+    pytest.param({"removal.yaml": _checklist(_item(requires={"element": "ebl", "fact": "levels"}))}, "E023",
                  ["exactly one kind"], id="two_kinds"),
-    pytest.param({"removal.yaml": _checklist(_item(applies_when={"fact": "removal_reason"}))}, "NC104",
+    pytest.param({"removal.yaml": _checklist(_item(applies_when={"fact": "removal_reason"}))}, "E024",
                  ["field 'applies_when.fact'", "'removal_reason' is not a known fact key"], id="bad_applies_when"),
     pytest.param({"removal.yaml": _checklist(_item(conflicts=[{"when": {"element": "exploration"},
-                                                               "message": "m"}]))}, "NC104",
+                                                               "message": "m"}]))}, "E024",
                  ["field 'conflicts[0].when.element'"], id="bad_conflict"),
     pytest.param({"removal.yaml": _checklist(_item(requires={"levels_compare": {
-        "a": {"element": "ebl"}, "b": {"construct": "removed"}, "relation": "equal"}}))}, "NC103",
+        "a": {"element": "ebl"}, "b": {"construct": "removed"}, "relation": "equal"}}))}, "E023",
                  ["field 'requires.levels_compare.a'", "compares levels"], id="levels_compare_of_element"),
     pytest.param({"removal.yaml": _checklist(_item()),
-                  "exploration.yaml": _checklist(_item(), codes=["22830"])}, "NC105",
+                  "exploration.yaml": _checklist(_item(), codes=["22830"])}, "E025",
                  ["item RM-03: field 'id'", "already used in", "removal.yaml"], id="duplicate_id_across_files"),
-    pytest.param({"removal.yaml": _checklist(_item(), _item(id="RM-04", aliases=["RM-03"]))}, "NC105",
+    pytest.param({"removal.yaml": _checklist(_item(), _item(id="RM-04", aliases=["RM-03"]))}, "E025",
                  ["item RM-04: field 'aliases'", "'RM-03'"], id="alias_reuses_id"),
-    pytest.param({"removal.yaml": _checklist(_item(), extends=["commn"])}, "NC106",
+    pytest.param({"removal.yaml": _checklist(_item(), extends=["commn"])}, "E026",
                  ["removal.yaml: field 'extends'", "'commn' is not a checklist"], id="unknown_extends"),
     pytest.param({"a.yaml": {"title": "a", "description": "d", "extends": ["b"], "items": []},
                   "b.yaml": {"title": "b", "description": "d", "extends": ["a"], "items": []},
-                  "removal.yaml": _checklist(_item())}, "NC106", ["cycle"], id="extends_cycle"),
-    pytest.param({"removal.yaml": _checklist(_item(), codes=["22852", "22899x"])}, "NC107",
+                  "removal.yaml": _checklist(_item())}, "E026", ["cycle"], id="extends_cycle"),
+    pytest.param({"removal.yaml": _checklist(_item(), codes=["22852", "22899x"])}, "E027",
                  ["removal.yaml: field 'codes'", "'22899x' is not in the code table"], id="unknown_code"),
-    pytest.param({"removal.yaml": _checklist(_item(codes=["22855"]))}, "NC102",
+    pytest.param({"removal.yaml": _checklist(_item(codes=["22855"]))}, "E022",
                  ["item RM-03: field 'codes'", "not one of this checklist's codes"], id="item_code_outside_family"),
     pytest.param({"removal.yaml": _checklist(_item()),
-                  "exploration.yaml": _checklist(_item(id="EX-01"))}, "NC105",
+                  "exploration.yaml": _checklist(_item(id="EX-01"))}, "E025",
                  ["field 'codes': code '22852' is already used in", "exploration.yaml", "removal.yaml"],
                  id="code_in_two_families"),
-    pytest.param({"removal.yaml": "title: [unclosed\n"}, "NC100", ["removal.yaml", "cannot be read"], id="bad_yaml"),
-    pytest.param({"removal.yaml": "- just a list\n"}, "NC100", ["not a mapping"], id="not_a_mapping"),
+    pytest.param({"removal.yaml": "title: [unclosed\n"}, "E020", ["removal.yaml", "cannot be read"], id="bad_yaml"),
+    pytest.param({"removal.yaml": "- just a list\n"}, "E020", ["not a mapping"], id="not_a_mapping"),
 ]
 
 
@@ -213,7 +213,7 @@ def test_error_names_item_and_field_attributes(tmp_path):
     with pytest.raises(ChecklistError) as err:
         load_catalogue(root)
     assert (err.value.file, err.value.item, err.value.field) == ("patterns/checklists/removal.yaml", "RM-03", "tier")
-    assert str(err.value) == ("[NC102] patterns/checklists/removal.yaml: item RM-03: field 'tier': "
+    assert str(err.value) == ("[E022] patterns/checklists/removal.yaml: item RM-03: field 'tier': "
                               "'codin' is not one of coding, necessity, quality")
 
 
@@ -222,7 +222,7 @@ def test_item_sections_must_be_known_section_categories(tmp_path):
     shutil.copy(PATTERNS / "sections.yaml", root / "sections.yaml")
     with pytest.raises(ChecklistError) as err:
         load_catalogue(root)
-    assert err.value.code == "NC104" and "item RM-03: field 'sections'" in str(err.value)
+    assert err.value.code == "E024" and "item RM-03: field 'sections'" in str(err.value)
     ok = _write(tmp_path / "ok", {"removal.yaml": _checklist(_item(sections=["complications"]))})
     shutil.copy(PATTERNS / "sections.yaml", ok / "sections.yaml")
     assert load_catalogue(ok).item("RM-03").sections == frozenset({"complications"})
@@ -266,7 +266,7 @@ def test_malformed_code_table(tmp_path, mutate, fragments):
 
 def test_malformed_bundling_rules(tmp_path):
     root = _table_with(tmp_path, lambda d: d["rules"][0].update(check="reinsert"), name="bundling.yaml")
-    with pytest.raises(CodeTableError, match=r"\[NC102\] patterns/codes/bundling.yaml: item BR-01: field 'check'"):
+    with pytest.raises(CodeTableError, match=r"\[E022\] patterns/codes/bundling.yaml: item BR-01: field 'check'"):
         load_catalogue(root)
     root2 = _table_with(tmp_path / "b", lambda d: d["rules"].pop(), name="bundling.yaml")
     with pytest.raises(CodeTableError, match="no rule for checks"):

@@ -450,7 +450,7 @@ def test_every_conclusion_carries_reasons(cat):
 def test_parse_billed():
     assert parse_billed(["22852-59", "22853 x2"]) == [("22852", ("59",)), ("22853", ()), ("22853", ())]
     assert parse_billed("22852-59-XS, 22842") == [("22852", ("59", "XS")), ("22842", ())]
-    with pytest.raises(BilledCodeError, match=r"\[NC110\]"):
+    with pytest.raises(BilledCodeError, match=r"\[E111\]"):
         parse_billed(["2285"])
 
 
@@ -525,7 +525,7 @@ def test_mue_csv_errors(tmp_path, content, match):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(MueError, match=match) as err:
         load_mue(path)
-    assert str(err.value).startswith("[NC109]") and "bad.csv" in str(err.value)
+    assert str(err.value).startswith("[E029]") and "bad.csv" in str(err.value)
 
 
 def test_report_to_dict_round_numbers(cat):

@@ -146,7 +146,7 @@ def test_service_request_over_its_budget_is_503_while_others_are_answered(monkey
         assert health.status_code == 200 and health_s < 2, health_s
         assert normal.status_code == 200 and "22855" in normal.json()["codes"]
         r = slow["r"]
-        assert r.status_code == 503 and r.json()["error"]["code"] == "NC608"
+        assert r.status_code == 503 and r.json()["error"]["code"] == "E708"
         assert "=====" not in r.text and slow["s"] < 30, slow["s"]
         again = httpx.post(f"{url}/api/check", json={"text": sample("sn08")}, timeout=60)  # the pool recovered
         assert again.status_code == 200
@@ -548,7 +548,7 @@ def test_foreign_host_is_421(web, host, status):
     r = web.get("/healthz", headers={"Host": host})
     assert r.status_code == status
     if status == 421:
-        assert r.json()["error"]["code"] == "NC609"
+        assert r.json()["error"]["code"] == "E709"
 
 
 @pytest.mark.parametrize("headers, status", [
@@ -559,7 +559,7 @@ def test_cross_site_post_is_403(web, headers, status):
     r = web.post("/api/check", json={"text": "Removal of posterior instrumentation L4-L5."}, headers=headers)
     assert r.status_code == status, r.text
     if status == 403:
-        assert r.json()["error"]["code"] == "NC610"
+        assert r.json()["error"]["code"] == "E710"
 
 
 def test_one_length_limit_one_error_everywhere(web, tmp_path):

@@ -92,7 +92,7 @@ def test_single_interspace_removal_goes_to_coder_review(pipeline):
 
 
 def test_bad_billed_code_raises():
-    with pytest.raises(ValueError, match="NC110.*'abc'"):
+    with pytest.raises(ValueError, match="E111.*'abc'"):
         check("irrelevant", codes="22852, abc")
 
 

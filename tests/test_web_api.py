@@ -144,7 +144,7 @@ def small_client():
 def test_oversized_body_is_413_with_json_error(small_client):
     r = small_client.post("/api/check", json={"text": SECRET * 100})
     assert r.status_code == 413
-    assert r.json()["error"]["code"] == "NC600"
+    assert r.json()["error"]["code"] == "E700"
     assert "Zebulon" not in r.text
 
 
@@ -157,7 +157,7 @@ def test_oversized_streamed_body_without_length_is_413(small_client):
 
     r = small_client.post("/api/check", content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413
-    assert r.json()["error"]["code"] == "NC600"
+    assert r.json()["error"]["code"] == "E700"
     assert "Zebulon" not in r.text
 
 
@@ -191,8 +191,8 @@ def test_bad_body_is_422_naming_the_field_without_echoing_the_note(client, body,
     r = client.post("/api/check", json=body)
     assert r.status_code == 422, r.text
     err = r.json()["error"]
-    assert err["code"] == "NC602"
-    assert err["message"].startswith("[NC602]")
+    assert err["code"] == "E702"
+    assert err["message"].startswith("[E702]")
     assert any(d["field"] == field for d in err["details"]), err
     assert "Zebulon" not in r.text and "99887766" not in r.text
 
@@ -201,7 +201,7 @@ def test_body_that_is_not_json_is_400(client):
     r = client.post("/api/check", content=b'{"text": "' + SECRET.encode() + b'"',
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 400
-    assert r.json()["error"]["code"] == "NC601"
+    assert r.json()["error"]["code"] == "E701"
     assert "Zebulon" not in r.text
 
 
@@ -214,9 +214,9 @@ def test_form_encoded_body_is_rejected_without_echo(client):
 
 def test_unknown_path_and_method_are_json(client):
     r = client.get("/api/nothing")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "NC605"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "E705"
     r = client.get("/api/check")
-    assert r.status_code == 405 and r.json()["error"]["code"] == "NC606"
+    assert r.status_code == 405 and r.json()["error"]["code"] == "E706"
 
 
 # --------------------------------------------------------------------------- failures and logs
@@ -237,7 +237,7 @@ def test_checker_errors_never_echo_the_note(monkeypatch):
     with patched_client() as client:
         r = client.post("/api/check", json={"text": SECRET})
     assert r.status_code == 500
-    assert r.json()["error"]["code"] == "NC699" and "codes" not in r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "E799" and "codes" not in r.json()["error"]["message"]
     assert "Zebulon" not in r.text
 
     def crash(text, codes=None, note_id="note"):
@@ -247,7 +247,7 @@ def test_checker_errors_never_echo_the_note(monkeypatch):
     with patched_client() as client:
         r = client.post("/api/check", json={"text": SECRET})
     assert r.status_code == 500
-    assert r.json()["error"]["code"] == "NC699"
+    assert r.json()["error"]["code"] == "E799"
     assert "Zebulon" not in r.text
 
 
@@ -255,13 +255,13 @@ def test_coded_value_errors_about_codes_are_shown(monkeypatch):
     from notechecker import service
 
     def bad_code(text, codes=None, note_id="note"):
-        raise ValueError("[NC110] unreadable billed code(s) 'X'; expected e.g. 22852")
+        raise ValueError("[E111] unreadable billed code(s) 'X'; expected e.g. 22852")
 
     monkeypatch.setattr(service, "check", bad_code)
     with patched_client() as client:
         r = client.post("/api/check", json={"text": SECRET})
     assert r.status_code == 400
-    assert "[NC110]" in r.json()["error"]["message"]
+    assert "[E111]" in r.json()["error"]["message"]
 
 
 def test_logs_hold_method_path_status_but_no_note_text(client, caplog, monkeypatch):

@@ -14,7 +14,8 @@ from typing import Iterable
 
 from notechecker.schema.catalogue import Catalogue, load_catalogue
 from notechecker.schema.codes import CodeTable
-from notechecker.schema.loader import BilledCodeError, Errors
+from notechecker.errors import Errors
+from notechecker.schema.loader import BilledCodeError
 from notechecker.schema.mue import MueTable, load_mue
 from notechecker.coding.common import Conclusion, CodingReport, Plan, messages
 from notechecker.coding.modifiers import modifier_gaps
@@ -51,7 +52,7 @@ def parse_billed(billed: str | Iterable[str]) -> list[tuple[str, tuple[str, ...]
     """``["22852-59", "22853 x2"]`` or ``"22852-59, 22853"`` to (code, modifiers) per unit."""
     tokens, bad = split_codes(billed)
     if bad:
-        raise BilledCodeError(Errors.NC110.format(value=bad[0]), code="NC110", item=bad[0])
+        raise BilledCodeError(Errors.E111.format(value=bad[0]), code="E111", item=bad[0])
     return [(t.split("-")[0], tuple(t.split("-")[1:])) for t in tokens]
 
 

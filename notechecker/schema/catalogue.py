@@ -8,7 +8,8 @@ from typing import Any
 
 from notechecker.schema.checklist import Checklist, Item, _load_checklist
 from notechecker.schema.codes import CodeTable, _load_code_table
-from notechecker.schema.loader import ChecklistError, Errors, _one_of, _where, default_patterns_dir
+from notechecker.errors import Errors
+from notechecker.schema.loader import ChecklistError, _one_of, _where, default_patterns_dir
 from notechecker.schema.rules import BundlingRule, _load_bundling
 
 
@@ -63,8 +64,8 @@ def _build_catalogue(root: Path) -> Catalogue:
     bundling = _load_bundling(root, table)
     files = sorted((root / "checklists").glob("*.yaml"))
     if not files:
-        raise ChecklistError(Errors.NC100.format(file=str(root / "checklists"), detail="no *.yaml checklists"),
-                             code="NC100", file=str(root / "checklists"))
+        raise ChecklistError(Errors.E020.format(file=str(root / "checklists"), detail="no *.yaml checklists"),
+                             code="E020", file=str(root / "checklists"))
     checklists = {p.stem: _load_checklist(p, root, table) for p in files}
     cat = Catalogue(directory=root, checklists=checklists, table=table, bundling=bundling)
     # ids and aliases unique across all files
@@ -74,9 +75,9 @@ def _build_catalogue(root: Path) -> Catalogue:
             for ident, fld in [(it.id, "id")] + [(a, "aliases") for a in it.aliases]:
                 if ident in owner:
                     other = owner[ident]
-                    raise ChecklistError(Errors.NC105.format(where=_where(it.file, it.id, fld), what="id", id=ident,
+                    raise ChecklistError(Errors.E025.format(where=_where(it.file, it.id, fld), what="id", id=ident,
                                                              other=f"{other.file} (item {other.id})"),
-                                         code="NC105", file=it.file, item=it.id, field=fld)
+                                         code="E025", file=it.file, item=it.id, field=fld)
                 owner[ident] = it
             cat.items[it.id] = it
             for a in it.aliases:
@@ -89,31 +90,31 @@ def _build_catalogue(root: Path) -> Catalogue:
         for it in cat.items.values():
             for sec in sorted(it.sections or ()):
                 if sec not in known:
-                    raise ChecklistError(Errors.NC104.format(where=_where(it.file, it.id, "sections"), value=sec,
+                    raise ChecklistError(Errors.E024.format(where=_where(it.file, it.id, "sections"), value=sec,
                                                              what="section", expected=_one_of(sorted(known))),
-                                         code="NC104", file=it.file, item=it.id, field="sections")
+                                         code="E024", file=it.file, item=it.id, field="sections")
     # extends: known, acyclic
     for cl in checklists.values():
         for base in cl.extends:
             if base not in checklists:
-                raise ChecklistError(Errors.NC106.format(
+                raise ChecklistError(Errors.E026.format(
                     where=_where(cl.file, None, "extends"),
                     detail=f"{base!r} is not a checklist; expected one of {_one_of(sorted(checklists))}"),
-                    code="NC106", file=cl.file, field="extends")
+                    code="E026", file=cl.file, field="extends")
             if checklists[base].codes:
-                raise ChecklistError(Errors.NC106.format(
+                raise ChecklistError(Errors.E026.format(
                     where=_where(cl.file, None, "extends"),
                     detail=f"{base!r} is a family checklist (it lists codes); extend base checklists only"),
-                    code="NC106", file=cl.file, field="extends")
+                    code="E026", file=cl.file, field="extends")
         _check_cycle(cl.name, checklists, [])
     # each code belongs to one family
     for cl in checklists.values():
         for code in cl.codes:
             if code in cat._family:
                 other = checklists[cat._family[code]]
-                raise ChecklistError(Errors.NC105.format(where=_where(cl.file, None, "codes"), what="code", id=code,
+                raise ChecklistError(Errors.E025.format(where=_where(cl.file, None, "codes"), what="code", id=code,
                                                          other=other.file),
-                                     code="NC105", file=cl.file, field="codes")
+                                     code="E025", file=cl.file, field="codes")
             cat._family[code] = cl.name
     for cl in checklists.values():
         if not cl.codes:
@@ -127,9 +128,9 @@ def _build_catalogue(root: Path) -> Catalogue:
 def _check_cycle(name: str, checklists: dict[str, Checklist], stack: list[str]) -> None:
     if name in stack:
         cl = checklists[stack[0]]
-        raise ChecklistError(Errors.NC106.format(where=_where(cl.file, None, "extends"),
+        raise ChecklistError(Errors.E026.format(where=_where(cl.file, None, "extends"),
                                                  detail=f"extends forms a cycle: {' -> '.join(stack + [name])}"),
-                             code="NC106", file=cl.file, field="extends")
+                             code="E026", file=cl.file, field="extends")
     for base in checklists[name].extends:
         if base in checklists:
             _check_cycle(base, checklists, stack + [name])

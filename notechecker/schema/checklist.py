@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import ValidationError, field_validator
 
 from notechecker.schema.codes import CodeTable
+from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    ChecklistError, Errors, _display, _enum_validator, _one_of, _raise_pydantic, _read_yaml, _Strict, _where,
+    ChecklistError, _display, _enum_validator, _one_of, _raise_pydantic, _read_yaml, _Strict, _where,
 )
 from notechecker.schema.requirements import LEVEL_REGIONS, Requirement, parse_requirement
 
@@ -156,8 +157,8 @@ def _load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
         _raise_pydantic(exc, data, shown, ChecklistError, ChecklistModel)
 
     def unknown_code(code: str, item: str | None, fld: str) -> ChecklistError:
-        return ChecklistError(Errors.NC107.format(where=_where(shown, item, fld), code=code, table=table.file),
-                              code="NC107", file=shown, item=item, field=fld)
+        return ChecklistError(Errors.E027.format(where=_where(shown, item, fld), code=code, table=table.file),
+                              code="E027", file=shown, item=item, field=fld)
 
     for c in model.codes:
         if c not in table.codes:
@@ -171,10 +172,10 @@ def _load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
                 if c not in table.codes:
                     raise unknown_code(c, im.id, "codes")
                 if own and c not in own:
-                    raise ChecklistError(Errors.NC102.format(
+                    raise ChecklistError(Errors.E022.format(
                         where=_where(shown, im.id, "codes"),
                         detail=f"{c!r} is not one of this checklist's codes ({_one_of(model.codes)})"),
-                        code="NC102", file=shown, item=im.id, field="codes")
+                        code="E022", file=shown, item=im.id, field="codes")
             codes = frozenset(im.codes)
         conflicts = []
         for i, cm in enumerate(im.conflicts):

@@ -10,8 +10,9 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from notechecker import facts as F
+from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    CodeTableError, Errors, _display, _enum_validator, _one_of, _raise_pydantic, _read_yaml, _Strict, _where,
+    CodeTableError, _display, _enum_validator, _one_of, _raise_pydantic, _read_yaml, _Strict, _where,
 )
 
 #: Regions of an interspace for code selection (C1-C2 and occiput-C2 have their own codes).
@@ -243,8 +244,8 @@ def _load_code_table(root: Path) -> CodeTable:
         _raise_pydantic(exc, data, shown, CodeTableError, CodeTableModel, item_key=None)
 
     def fail(detail: str, item: str | None = None, fld: str | None = None) -> CodeTableError:
-        return CodeTableError(Errors.NC108.format(file=_where(shown, item, fld), detail=detail),
-                              code="NC108", file=shown, item=item, field=fld)
+        return CodeTableError(Errors.E028.format(file=_where(shown, item, fld), detail=detail),
+                              code="E028", file=shown, item=item, field=fld)
 
     def vocab(values: Iterable[str], allowed: Iterable[str], what: str, fld: str) -> frozenset[str]:
         allowed = tuple(allowed)

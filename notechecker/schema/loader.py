@@ -1,7 +1,7 @@
 """The one loader of ``patterns/``: YAML (libyaml when present) to pydantic models, with located errors.
 
 Every data file under ``patterns/`` is read by :func:`load_yaml`. Mistakes are reported with
-the file, the item and the field (``[NC102] patterns/checklists/removal.yaml: item RM-03:
+the file, the item and the field (``[E022] patterns/checklists/removal.yaml: item RM-03:
 field 'tier': 'codin' is not one of coding, necessity, quality``), never as a stack trace.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Iterable, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from notechecker.errors import NoteCheckerError, PatternError
+from notechecker.errors import Errors, NoteCheckerError, PatternError
 
 #: libyaml's C loader when present (10x faster on the pattern files), else the Python one.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -44,22 +44,6 @@ def load_yaml(path: Path, shown: str | None = None) -> Any:
 
 
 # --------------------------------------------------------------------------- errors
-class Errors:
-    """Message templates; the code (``[NC102]``) is prefixed by the error class, spaCy-style."""
-
-    NC100 = "{file}: cannot be read as a YAML mapping: {detail}"
-    NC101 = "{where}: unknown key {key!r}; expected one of {expected}"
-    NC102 = "{where}: {detail}"
-    NC103 = "{where}: {detail}"
-    NC104 = "{where}: {value!r} is not a known {what}; expected one of {expected}"
-    NC105 = "{where}: {what} {id!r} is already used in {other}"
-    NC106 = "{where}: {detail}"
-    NC107 = "{where}: code {code!r} is not in the code table ({table})"
-    NC108 = "{file}: {detail}"
-    NC109 = "{file}: {detail}"
-    NC110 = "billed code {value!r} is not like '22852', '22852-59' or '22853 x2'"
-
-
 class _Located:
     """Adds where the mistake is (file, item, field) to a coded error."""
 
@@ -132,11 +116,11 @@ def _read_yaml(path: Path, shown: str, error: type[_Located]) -> dict:
     try:
         data = load_yaml(path, shown)
     except (OSError, yaml.YAMLError) as exc:
-        raise error(Errors.NC100.format(file=shown, detail=str(exc).replace("\n", " ")),
-                    code="NC100", file=shown) from None
+        raise error(Errors.E020.format(file=shown, detail=str(exc).replace("\n", " ")),
+                    code="E020", file=shown) from None
     if not isinstance(data, dict):
-        raise error(Errors.NC100.format(file=shown, detail=f"top level is {type(data).__name__}, not a mapping"),
-                    code="NC100", file=shown)
+        raise error(Errors.E020.format(file=shown, detail=f"top level is {type(data).__name__}, not a mapping"),
+                    code="E020", file=shown)
     return data
 
 
@@ -191,14 +175,14 @@ def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[_L
     if err["type"] == "extra_forbidden":
         parent = _model_at(model, full[:-1])
         expected = _one_of(parent.model_fields) if parent else "see the file's documentation"
-        code, msg = "NC101", Errors.NC101.format(where=_where(shown, item, None), key=full[-1], expected=expected)
+        code, msg = "E021", Errors.E021.format(where=_where(shown, item, None), key=full[-1], expected=expected)
     elif err["type"] == "missing":
-        code, msg = "NC102", Errors.NC102.format(where=where, detail="is required")
+        code, msg = "E022", Errors.E022.format(where=where, detail="is required")
     else:
         detail = err["msg"].removeprefix("Value error, ")
         if err["type"] != "value_error":
             detail = f"{detail} (got {err.get('input')!r})"
-        code, msg = "NC102", Errors.NC102.format(where=where, detail=detail)
+        code, msg = "E022", Errors.E022.format(where=where, detail=detail)
     raise error(msg, code=code, file=shown, item=item, field=fld or None) from None
 
 

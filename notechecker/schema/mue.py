@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from notechecker.schema.codes import CODE
-from notechecker.schema.loader import Errors, MueError
+from notechecker.errors import Errors
+from notechecker.schema.loader import MueError
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def load_mue(path: str | Path, *, as_of: _dt.date | None = None) -> MueTable:
     shown = str(path)
 
     def fail(detail: str) -> MueError:
-        return MueError(Errors.NC109.format(file=shown, detail=detail), code="NC109", file=shown)
+        return MueError(Errors.E029.format(file=shown, detail=detail), code="E029", file=shown)
 
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from notechecker import facts as F
-from notechecker.schema.loader import ChecklistError, Errors, _Located, _one_of, _where
+from notechecker.errors import Errors
+from notechecker.schema.loader import ChecklistError, _Located, _one_of, _where
 
 #: Regions a vertebra belongs to ("pelvis" for ilium).
 LEVEL_REGIONS = ("cervical", "thoracic", "lumbar", "sacral", "pelvis")
@@ -119,21 +120,21 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
                      item=item, field=fld)
 
     if not isinstance(raw, dict) or not raw:
-        raise fail("NC103", path, detail=f"a requirement must be a mapping with one of the keys "
+        raise fail("E023", path, detail=f"a requirement must be a mapping with one of the keys "
                                           f"{_one_of(REQUIREMENT_KINDS)}, not {raw!r}")
     kinds = [k for k in raw if k in REQUIREMENT_KINDS]
     if len(kinds) != 1:
         unknown = [k for k in raw if k not in REQUIREMENT_KINDS]
         if not kinds and unknown:
-            raise fail("NC103", path, detail=f"unknown requirement kind {unknown[0]!r}; expected one of "
+            raise fail("E023", path, detail=f"unknown requirement kind {unknown[0]!r}; expected one of "
                                               f"{_one_of(REQUIREMENT_KINDS)}")
-        raise fail("NC103", path, detail=f"a requirement takes exactly one kind key, got {kinds}")
+        raise fail("E023", path, detail=f"a requirement takes exactly one kind key, got {kinds}")
     kind = kinds[0]
     value = raw[kind]
     allowed = REQUIREMENT_KINDS[kind]
     for key in raw:
         if key != kind and key not in allowed:
-            raise fail("NC101", f"{path}.{key}", key=key,
+            raise fail("E021", f"{path}.{key}", key=key,
                        expected=_one_of(allowed) if allowed else f"nothing beside {kind!r}")
     sub = f"{path}.{kind}"
 
@@ -141,12 +142,12 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
         vocab = tuple(vocab)
         for name in names:
             if name not in vocab:
-                raise fail("NC104", fld, value=name, what=what, expected=_one_of(vocab))
+                raise fail("E024", fld, value=name, what=what, expected=_one_of(vocab))
 
     def flag(key: str) -> bool:
         val = raw.get(key, False)
         if not isinstance(val, bool):
-            raise fail("NC102", f"{path}.{key}", detail=f"{val!r} is not true or false")
+            raise fail("E022", f"{path}.{key}", detail=f"{val!r} is not true or false")
         return val
 
     def names_list(key: str, vocab: Iterable[Any], what: str) -> tuple | None:
@@ -154,13 +155,13 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
             return None
         vals = _as_tuple(raw[key])
         if not vals:
-            raise fail("NC102", f"{path}.{key}", detail="must not be empty")
+            raise fail("E022", f"{path}.{key}", detail="must not be empty")
         check_names(vals, vocab, what, f"{path}.{key}")
         return vals
 
     if kind in ("any", "all"):
         if not isinstance(value, list) or not value:
-            raise fail("NC103", sub, detail=f"'{kind}' takes a non-empty list of requirements")
+            raise fail("E023", sub, detail=f"'{kind}' takes a non-empty list of requirements")
         children = tuple(parse_requirement(v, file=file, item=item, path=f"{sub}[{i}]", error=error)
                          for i, v in enumerate(value))
         return Requirement(kind=kind, children=children)
@@ -169,21 +170,21 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
                                                                   error=error),))
     if kind == "levels_compare":
         if not isinstance(value, dict):
-            raise fail("NC103", sub, detail="takes a mapping with keys a, b, relation")
+            raise fail("E023", sub, detail="takes a mapping with keys a, b, relation")
         for key in value:
             if key not in ("a", "b", "relation"):
-                raise fail("NC101", f"{sub}.{key}", key=key, expected="a, b, relation")
+                raise fail("E021", f"{sub}.{key}", key=key, expected="a, b, relation")
         for key in ("a", "b", "relation"):
             if key not in value:
-                raise fail("NC102", f"{sub}.{key}", detail="is required")
+                raise fail("E022", f"{sub}.{key}", detail="is required")
         if value["relation"] not in RELATIONS:
-            raise fail("NC104", f"{sub}.relation", value=value["relation"], what="relation",
+            raise fail("E024", f"{sub}.relation", value=value["relation"], what="relation",
                        expected=_one_of(RELATIONS))
         a = parse_requirement(value["a"], file=file, item=item, path=f"{sub}.a", error=error)
         b = parse_requirement(value["b"], file=file, item=item, path=f"{sub}.b", error=error)
         for name, child in (("a", a), ("b", b)):
             if child.kind not in LEVELED_KINDS:
-                raise fail("NC103", f"{sub}.{name}", detail=f"compares levels of {_one_of(LEVELED_KINDS)} "
+                raise fail("E023", f"{sub}.{name}", detail=f"compares levels of {_one_of(LEVELED_KINDS)} "
                                                               f"requirements, not {child.kind!r}")
         return Requirement(kind=kind, relation=value["relation"], children=(a, b))
 
@@ -209,14 +210,14 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
         vals = None
         if "values" in raw:
             if fld is None:
-                raise fail("NC102", f"{path}.values", detail="needs 'field' to say what to compare")
+                raise fail("E022", f"{path}.values", detail="needs 'field' to say what to compare")
             vocab = CONSTRUCT_FIELDS[fld]
             vals = names_list("values", vocab, f"{fld} value") if vocab else _as_tuple(raw["values"])
         return Requirement(kind=kind, target=(value,), field=fld, values=vals, regions=regions)
     if kind == "procedure":
         procs = _as_tuple(value)
         if not procs:
-            raise fail("NC102", sub, detail="must name at least one procedure kind")
+            raise fail("E022", sub, detail="must name at least one procedure kind")
         check_names(procs, F.PROCEDURE_KINDS, "procedure kind", sub)
         fld = raw.get("field")
         if fld is not None:

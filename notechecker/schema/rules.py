@@ -8,8 +8,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from notechecker.schema.codes import CodeTable
+from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    CodeTableError, Errors, _display, _enum_validator, _raise_pydantic, _read_yaml, _Strict, _where,
+    CodeTableError, _display, _enum_validator, _raise_pydantic, _read_yaml, _Strict, _where,
 )
 
 BUNDLING_CHECKS = (
@@ -73,20 +74,20 @@ def _load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
     rules, seen = [], set()
     for r in model.rules:
         if r.id in seen:
-            raise CodeTableError(Errors.NC105.format(where=_where(shown, r.id, "id"), what="id", id=r.id, other=shown),
-                                 code="NC105", file=shown, item=r.id, field="id")
+            raise CodeTableError(Errors.E025.format(where=_where(shown, r.id, "id"), what="id", id=r.id, other=shown),
+                                 code="E025", file=shown, item=r.id, field="id")
         seen.add(r.id)
         for c in r.codes:
             if table.status(c) not in ("known", "not_spine", "deleted"):
-                raise CodeTableError(Errors.NC107.format(where=_where(shown, r.id, "codes"), code=c,
+                raise CodeTableError(Errors.E027.format(where=_where(shown, r.id, "codes"), code=c,
                                                          table=table.file),
-                                     code="NC107", file=shown, item=r.id, field="codes")
+                                     code="E027", file=shown, item=r.id, field="codes")
         rules.append(BundlingRule(id=r.id, name=r.name, text=r.text, codes=tuple(r.codes), check=r.check,
                                   verdict=r.verdict, does=r.does, kind=r.kind))
     missing = set(BUNDLING_CHECKS) - {r.check for r in rules}
     if missing:
-        raise CodeTableError(Errors.NC108.format(file=shown, detail=f"no rule for checks {sorted(missing)}"),
-                             code="NC108", file=shown)
+        raise CodeTableError(Errors.E028.format(file=shown, detail=f"no rule for checks {sorted(missing)}"),
+                             code="E028", file=shown)
     return tuple(rules)
 
 

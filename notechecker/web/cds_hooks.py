@@ -17,7 +17,7 @@ error-severity gaps and problems, ``warning``, ``info``), a markdown ``detail``,
 
 The same limits, errors and privacy as ``POST /api/check``: the body limit and access log
 of the app apply, errors use its ``{"error": {"code", "message"}}`` shape and codes
-(NC602 for an invalid request, NC603, NC699) plus NC610 (not this hook) and NC611 (the
+(E702 for an invalid request, E703, E799) plus E711 (not this hook) and E712 (the
 document cannot be read, named by field, never by its text); nothing logs the note.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from ..errors import Errors
 from .common import _NOTE_ID, NO_STORE, _error
 
 log = logging.getLogger("notechecker.web")
@@ -54,13 +55,6 @@ DISCOVERY = {"services": [{
     "usageRequirements": "Send the draft note inline as base64 attachment data (text/plain, text/html or "
                          "application/pdf). Nothing is stored or logged.",
 }]}
-
-
-class CdsErrors:
-    """Error messages of the hook, beside ``server.Errors`` (NC61x: CDS Hooks)."""
-
-    NC610 = "[NC610] This service answers the hook '{hook}', not '{got}'."
-    NC611 = "[NC611] context.document cannot be read: {detail}"
 
 
 class HookContext(BaseModel):
@@ -105,14 +99,14 @@ def note_sign(body: HookRequest, request: Request) -> Response:
     from notechecker.formats.fhir import document_reference
 
     if body.hook != HOOK:
-        return _error(400, "NC610", CdsErrors.NC610.format(hook=HOOK, got=body.hook[:60]))
+        return _error(400, "E711", Errors.E711.format(hook=HOOK, got=body.hook[:60]))
     document = body.context.document
     if not isinstance(document, dict) or document.get("resourceType") != "DocumentReference":
-        return _error(422, "NC611", CdsErrors.NC611.format(detail="[E502] not a FHIR DocumentReference"))
+        return _error(422, "E712", Errors.E712.format(detail="[E502] not a FHIR DocumentReference"))
     try:
         doc = document_reference(document, "context.document", "context.document", "draft")
     except InputError as exc:
-        return _error(422, "NC611", CdsErrors.NC611.format(detail=f"[{exc.code}] {exc.message}"))
+        return _error(422, "E712", Errors.E712.format(detail=f"[{exc.code}] {exc.message}"))
     note_id = doc.note_id if _NOTE_ID.match(doc.note_id) else "draft"
     state = request.app.state
     state.ensure_loaded()

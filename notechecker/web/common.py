@@ -14,7 +14,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def _error(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    body: dict[str, Any] = {"error": {"code": code, "message": f"[{code}] {message}"}}
     if details:
         body["error"]["details"] = details
     return JSONResponse(body, status_code=status, headers={**NO_STORE, **(headers or {})})

@@ -44,6 +44,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from notechecker.errors import Errors
 from notechecker.guard import NOTE_TIMEOUT
 from notechecker.io import MAX_CHARS
 from notechecker.version import __version__
@@ -53,7 +54,7 @@ log = logging.getLogger("notechecker.web")
 access_log = logging.getLogger("notechecker.web.access")
 
 #: Largest accepted request body, in bytes: room for a note of MAX_CHARS characters as JSON
-#: (a long operative note is ~30 kB; an over-long note gets E104 by its length, not NC600).
+#: (a long operative note is ~30 kB; an over-long note gets E104 by its length, not E700).
 DEFAULT_MAX_BYTES = 6 * MAX_CHARS + 65_536
 #: Worker processes checking notes (each holds the pipeline, shared at fork).
 DEFAULT_WORKERS = 2
@@ -72,24 +73,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
-
-
-class Errors:
-    """Error messages of the web face, with stable codes users can grep for (NC6xx: web)."""
-
-    NC600 = "[NC600] The request body is larger than the limit of {limit} bytes."
-    NC601 = "[NC601] The request body could not be read as JSON."
-    NC602 = "[NC602] The request body is invalid: {summary}"
-    NC603 = "[NC603] The codes could not be checked: {detail}"
-    NC604 = "[NC604] The Content-Length header is not a whole number."
-    NC605 = "[NC605] There is nothing at this path."
-    NC606 = "[NC606] This method is not allowed here."
-    NC607 = "[NC607] The request failed ({status}): {detail}"
-    NC608 = ("[NC608] Checking this note took longer than the time budget of {seconds:g} s and was stopped; "
-             "the note was not stored or logged.")
-    NC609 = "[NC609] This service does not answer to the host named in the request (Host header)."
-    NC610 = "[NC610] Requests from another site are refused (Origin header)."
-    NC699 = "[NC699] The check failed with an internal error ({kind}). The note was not stored or logged."
 
 
 # --------------------------------------------------------------------------- request schema
@@ -188,7 +171,7 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    return await _error(400, "NC604", Errors.NC604)(scope, receive, send)
+                    return await _error(400, "E704", Errors.E704)(scope, receive, send)
                 if declared > self.max_bytes:
                     return await _too_large(self.max_bytes)(scope, receive, send)
         received = 0
@@ -218,7 +201,7 @@ class BodyLimit:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return _error(413, "NC600", Errors.NC600.format(limit=limit), headers={"Connection": "close"})
+    return _error(413, "E700", Errors.E700.format(limit=limit), headers={"Connection": "close"})
 
 
 def _host_name(value: str) -> str:
@@ -245,15 +228,15 @@ class HostGuard:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
         host = headers.get("host", "")
         if _host_name(host) not in self.allowed:
-            return await _error(421, "NC609", Errors.NC609)(scope, receive, send)
+            return await _error(421, "E709", Errors.E709)(scope, receive, send)
         if scope.get("method", "GET") not in ("GET", "HEAD", "OPTIONS"):
             origin = headers.get("origin")
             if origin is not None:
                 parts = urlsplit(origin)
                 if parts.scheme not in ("http", "https") or parts.netloc.lower() != host.strip().lower():
-                    return await _error(403, "NC610", Errors.NC610)(scope, receive, send)
+                    return await _error(403, "E710", Errors.E710)(scope, receive, send)
             if headers.get("sec-fetch-site", "") == "cross-site":
-                return await _error(403, "NC610", Errors.NC610)(scope, receive, send)
+                return await _error(403, "E710", Errors.E710)(scope, receive, send)
         return await self.app(scope, receive, send)
 
 
@@ -515,10 +498,10 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
-            return _error(400, "NC601", Errors.NC601)
+            return _error(400, "E701", Errors.E701)
         details = [{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        return _error(422, "NC602", Errors.NC602.format(summary=summary), details)
+        return _error(422, "E702", Errors.E702.format(summary=summary), details)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_big(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
@@ -526,16 +509,16 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
 
     @app.exception_handler(404)
     async def _not_found(_request: Request, _exc: Exception) -> JSONResponse:
-        return _error(404, "NC605", Errors.NC605)
+        return _error(404, "E705", Errors.E705)
 
     @app.exception_handler(405)
     async def _not_allowed(_request: Request, _exc: Exception) -> JSONResponse:
-        return _error(405, "NC606", Errors.NC606)
+        return _error(405, "E706", Errors.E706)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         # FastAPI turns body-read failures into 400 "There was an error parsing the body".
-        return _error(exc.status_code, "NC607", Errors.NC607.format(status=exc.status_code, detail=exc.detail))
+        return _error(exc.status_code, "E707", Errors.E707.format(status=exc.status_code, detail=exc.detail))
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
@@ -576,7 +559,7 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
 
     def run_check(text: str, codes: Any, note_id: str, said: list[str], render: tuple | None = None) -> Response:
         """One note through a worker (time budget) or, with ``workers=0``, this process; the response
-        is the job's JSON or the error every check endpoint gives (E104, NC603, NC608, NC699)."""
+        is the job's JSON or the error every check endpoint gives (E104, E703, E708, E799)."""
         try:
             check_length(text, "text", max_chars)
         except InputError as exc:
@@ -592,16 +575,16 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
         except BudgetExceeded as exc:
             seconds = exc.args[0] if exc.args else note_timeout
             log.error("check stopped: over its time budget of %.0f s", seconds)
-            return _error(503, "NC608", Errors.NC608.format(seconds=round(seconds)))
+            return _error(503, "E708", Errors.E708.format(seconds=round(seconds)))
         except WorkerDied:
             log.error("check failed: the worker process died")
-            return _error(500, "NC699", Errors.NC699.format(kind="worker process died"))
-        if outcome[0] == "value" and outcome[1].startswith("[NC110]"):  # only a codes problem blames the codes
-            return _error(400, "NC603", Errors.NC603.format(detail=outcome[1]))
+            return _error(500, "E799", Errors.E799.format(kind="worker process died"))
+        if outcome[0] == "value" and outcome[1].startswith("[E111]"):  # only a codes problem blames the codes
+            return _error(400, "E703", Errors.E703.format(detail=outcome[1]))
         if outcome[0] != "ok":
             kind = "ValueError" if outcome[0] == "value" else outcome[1]
             log.error("check failed: %s\n%s", kind, outcome[2] if outcome[0] == "crash" else "")
-            return _error(500, "NC699", Errors.NC699.format(kind=kind))
+            return _error(500, "E799", Errors.E799.format(kind=kind))
         return Response(outcome[1], media_type="application/json", headers=NO_STORE)
 
     # CDS Hooks (web/cds_hooks.py): the same workers, time budget, limits and error shape as /api/check

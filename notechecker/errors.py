@@ -58,6 +58,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E013", "elements.yaml: an element names an unknown section"),
     _("E014", "linking.yaml is invalid (unknown section, procedure kind, approach or assertion)"),
     _("E015", "scope.yaml is invalid (unknown section or field)"),
+    _("E016", "levels.yaml is invalid (a field, a fragment, or an example its regex does not match)"),
     _("E020", "a checklist, code or rule file cannot be read as a YAML mapping", "NC100"),
     _("E021", "an unknown key in a checklist, code or rule file", "NC101"),
     _("E022", "a required field is missing or has a value of the wrong kind", "NC102"),

@@ -490,3 +490,59 @@ def test_any_text_gives_ordered_exact_spans():
         assert all(a.end <= b.start for a, b in zip(found, found[1:]))
 
     check()
+
+
+# --------------------------------------------------------------------------- patterns/levels.yaml
+def _level_vocabulary():
+    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import load_yaml
+
+    return load_yaml(default_patterns_dir() / "levels.yaml")
+
+
+_VOCAB = _level_vocabulary()
+
+
+@pytest.mark.parametrize("example", [ex for e in _VOCAB["not_levels"] for ex in e["examples"]])
+def test_not_levels_examples_give_no_level(example):
+    """Every example of patterns/levels.yaml not_levels, inside a sentence with a real level."""
+    text = f"Sagittal images show {example} beside the L4-5 disc."
+    assert summarize(text, find_levels(text)) == [("L4-5", "L4 L5", "L4-L5", "interspace")]
+
+
+@pytest.mark.parametrize("example", [ex for e in _VOCAB["pelvis"] for ex in e["examples"]])
+def test_pelvis_examples_name_the_ilium(example):
+    text = f"Fixation from L5 to the {example} was placed."
+    assert PELVIS in {v for m in find_levels(text) for v in m.vertebrae}
+
+
+def _write_levels(tmp_path, mutate):
+    import copy
+
+    import yaml
+
+    data = copy.deepcopy(_VOCAB)
+    mutate(data)
+    path = tmp_path / "levels.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda d: d["not_levels"][0].update(examples=["L4-5"]),
+     "not_levels[0] (MRI sequences): example 'L4-5' is not matched by its regex"),
+    (lambda d: d["not_levels"][1].update(regex="{nowhere}T2"), "unknown fragment {nowhere}"),
+    (lambda d: d["pelvis"].append({"why": "x", "regex": r"\bgrave\b", "examples": ["grave"]}),
+     "matched from 'g', where the level scanner never looks"),
+    (lambda d: d["not_levels"][2].pop("examples"), "examples"),
+    (lambda d: d["not_levels"][2].update(regex="(unclosed"), "invalid regular expression"),
+])
+def test_a_bad_levels_file_is_refused_naming_the_entry(tmp_path, mutate, message):
+    from notechecker.errors import PatternError
+    from notechecker.vocab import load_levels
+
+    path = _write_levels(tmp_path, mutate)
+    with pytest.raises(PatternError) as err:
+        load_levels(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+    assert err.value.code in ("E016", "E011")

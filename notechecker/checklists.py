@@ -7,29 +7,25 @@ limits; ``schema/catalogue.py`` assembles and caches the catalogue.
 """
 from __future__ import annotations
 
-from notechecker.schema.catalogue import (
-    Catalogue, _build_catalogue, _cached_catalogue, _check_cycle, clear_cache, load_catalogue, load_code_table,
-)
+from notechecker.errors import Errors
+from notechecker.schema.catalogue import Catalogue, clear_cache, load_catalogue, load_code_table
 from notechecker.schema.checklist import (
-    ITEM_ID, SEVERITIES, TIERS, Checklist, ChecklistModel, Conflict, ConflictModel, Item, ItemModel, _load_checklist,
+    ITEM_ID, SEVERITIES, TIERS, Checklist, ChecklistModel, Conflict, ConflictModel, Item, ItemModel,
 )
 from notechecker.schema.codes import (
     CODE, INTERSPACE_REGIONS, SELECT_SLOTS, UNITS, AcdfWhenModel, CodeInfo, CodeModel, CodeTable, CodeTableModel,
-    DeletedModel, ModifierModel, NotSpineModel, ScopeRangeModel, _in_range, _load_code_table, _parse_range,
-    _select_match,
+    DeletedModel, ModifierModel, NotSpineModel, ScopeRangeModel,
 )
-from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    BilledCodeError, ChecklistError, CodeTableError, MueError, SafeLoader, _display, _enum_validator,
-    _inner_model, _Located, _model_at, _one_of, _raise_pydantic, _read_yaml, _Strict, _where, default_patterns_dir,
+    BilledCodeError, ChecklistError, CodeTableError, MueError, SafeLoader, default_patterns_dir,
 )
 from notechecker.schema.mue import MueTable, load_mue
 from notechecker.schema.requirements import (
     CONSTRUCT_ACTIONS, CONSTRUCT_FIELDS, FACT_KEYS, LEVEL_REGIONS, LEVELED_KINDS, MENTION_LABELS, PROCEDURE_FIELDS,
-    RELATIONS, REQUIREMENT_KINDS, Requirement, _as_tuple, parse_requirement,
+    RELATIONS, REQUIREMENT_KINDS, Requirement, parse_requirement,
 )
 from notechecker.schema.rules import (
-    BUNDLING_CHECKS, RULE_KINDS, VERDICTS, BundlingModel, BundlingRule, BundlingRuleModel, _load_bundling,
+    BUNDLING_CHECKS, RULE_KINDS, VERDICTS, BundlingModel, BundlingRule, BundlingRuleModel,
 )
 
 __all__ = [
@@ -42,6 +38,3 @@ __all__ = [
     "ScopeRangeModel", "TIERS", "UNITS", "VERDICTS", "clear_cache", "default_patterns_dir", "load_catalogue",
     "load_code_table", "load_mue", "parse_requirement",
 ]
-_PRIVATE = (_build_catalogue, _cached_catalogue, _check_cycle, _load_checklist, _in_range, _load_code_table,
-            _parse_range, _select_match, _display, _enum_validator, _inner_model, _Located, _model_at, _one_of,
-            _raise_pydantic, _read_yaml, _Strict, _where, _as_tuple, _load_bundling)  # re-exported for old callers

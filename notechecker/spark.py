@@ -179,10 +179,10 @@ def _row_frames(frames: Iterator["pd.DataFrame"], header: list[str], columns: Co
     Each row becomes a task exactly as the local engine reads a pandas DataFrame (row
     numbers are ``_seq + 1``); ``renames`` gives the new id of each duplicate (by ``_seq``).
     """
-    from notechecker.batch.tables import _TableRows
+    from notechecker.batch.tables import TableRows
 
     _ready()
-    table = _TableRows("<dataframe>", "dataframe", header, columns)
+    table = TableRows("<dataframe>", "dataframe", header, columns)
     for pdf in frames:
         names = [c for c in pdf.columns if c != "_seq"]
         seqs = [int(s) for s in pdf["_seq"]]
@@ -206,9 +206,9 @@ def _effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns:
     """(``_seq``, the note id the local reader gives the row) for the duplicate-id pass."""
     import pandas as pd
 
-    from notechecker.batch.tables import _TableRows
+    from notechecker.batch.tables import TableRows
 
-    table = _TableRows("<dataframe>", "dataframe", header, columns)
+    table = TableRows("<dataframe>", "dataframe", header, columns)
     for pdf in frames:
         seqs = [int(s) for s in pdf["_seq"]]
         ids = []
@@ -218,9 +218,9 @@ def _effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns:
 
 
 def _note_id(value: Any, seq: int) -> str:
-    from notechecker.batch.task import _cell_str
+    from notechecker.batch.task import cell_str
 
-    return _cell_str(value) or f"dataframe:{seq + 1}"
+    return cell_str(value) or f"dataframe:{seq + 1}"
 
 
 # --------------------------------------------------------------------------- sessions
@@ -239,7 +239,7 @@ def session(master: str | None = None, app_name: str = "notechecker") -> "SparkS
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    if "PYSPARK_GATEWAY_PORT" not in os.environ and (master or _configured_master() or "local").startswith("local"):
+    if "PYSPARK_GATEWAY_PORT" not in os.environ and (master or configured_master() or "local").startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a JVM of ours in local mode: loopback only
     # launches the JVM through spark-submit (or joins the one spark-submit started), so that
     # SparkConf() below holds spark-submit's options and spark-defaults.conf
@@ -264,7 +264,7 @@ def session(master: str | None = None, app_name: str = "notechecker") -> "SparkS
     return SparkSession.builder.config(conf=conf).getOrCreate()
 
 
-def _configured_master() -> str | None:
+def configured_master() -> str | None:
     """The master ``PYSPARK_SUBMIT_ARGS`` or ``spark-defaults.conf`` name before the JVM starts (None: none)."""
     import shlex
 
@@ -387,7 +387,7 @@ class SparkEngine:
 
     def _rescue(self, wave: list[list[Task]], redact: bool):
         """Check a failed wave's notes one by one; a note whose task fails again is an E202 error row."""
-        from notechecker.batch.rows import _error_rows
+        from notechecker.batch.rows import error_rows
 
         for chunk in wave:
             rows = []
@@ -398,7 +398,7 @@ class SparkEngine:
                 except Exception as exc:
                     if not _spark_error(exc):
                         raise
-                    rows.append(_error_rows(t, "E202", f"{t.source}: the Spark task checking this note failed"))
+                    rows.append(error_rows(t, "E202", f"{t.source}: the Spark task checking this note failed"))
             yield chunk, rows, None
 
 
@@ -447,21 +447,21 @@ def check(df: "DataFrame", *, text_column: str = "text", id_column: str = "note_
     from pyspark.sql import functions as F
     from pyspark.sql.internal import InternalFunction
 
-    from notechecker.batch.rows import _error_rows
-    from notechecker.batch.tables import _TableRows
-    from notechecker.batch.task import _error_task
+    from notechecker.batch.rows import error_rows
+    from notechecker.batch.tables import TableRows
+    from notechecker.batch.task import error_task
     from notechecker.errors import InputError
 
     spark = df.sparkSession
     columns = Columns(text=text_column, id=id_column, codes=codes_column, surgeon=surgeon_column, date=date_column,
                       site=site_column)
     header = [str(c) for c in df.columns]
-    table = _TableRows("<dataframe>", "dataframe", header, columns)
+    table = TableRows("<dataframe>", "dataframe", header, columns)
     problem = table.missing_text_column()
     if problem is None and df.isEmpty():
         problem = InputError("E304", "<dataframe>: no rows (an empty table)")
     if problem is not None:
-        return _tables_of(spark, _error_rows(_error_task("dataframe", "<dataframe>", problem)))
+        return _tables_of(spark, error_rows(error_task("dataframe", "<dataframe>", problem)))
     wanted = list(dict.fromkeys(c for c in (table.text_col, table.id_col, *table.meta_cols.values()) if c))
     seq_df = df.select(InternalFunction.distributed_sequence_id().alias("_seq"), *[F.col(f"`{c}`") for c in wanted])
     renames = _duplicate_renames(seq_df, header, columns, table.id_col)

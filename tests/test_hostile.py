@@ -319,11 +319,11 @@ def test_damaged_chunk_is_said_and_recomputed(tmp_path):
     out = tmp_path / "r.parquet"
     ckpt = checkpoint_dir(out)
     ckpt.mkdir(parents=True)
-    manifest = batch._manifest(notes, batch.Columns(), False, 2, ".parquet")
-    batch._Checkpoint(ckpt).start(manifest)
+    manifest = batch.checkpoint.scan_manifest(notes, batch.Columns(), False, 2, ".parquet")
+    batch.checkpoint.Checkpoint(ckpt).start(manifest)
     tasks = list(batch.iter_tasks(notes))[:2]
     rows = batch.check_tasks(tasks)
-    good = json.loads(batch._chunk_bytes(tasks, rows))
+    good = json.loads(batch.checkpoint.chunk_bytes(tasks, rows))
     # the attack: a finding changed from missing to met, the file still valid JSON
     text = json.dumps({k: v for k, v in good.items()}).replace('"status": "missing"', '"status": "met"', 1)
     (ckpt / "chunk-000000.json").write_text(text, encoding="utf-8")

@@ -135,14 +135,14 @@ def test_scan_api_logs_hold_no_note_text(marked_inputs, tmp_path, crash_on_marke
 
 def test_scan_bug_message_holds_no_note_text(marked_inputs, tmp_path, monkeypatch, all_logs):
     """An unexpected exception whose message quotes a note: named by type and place only (E203)."""
-    real_add = batch._Sink.add
+    real_add = batch.sinks.Sink.add
 
     def add(self, name, rows):
         if name == "findings" and rows and rows[0]["evidence_text"]:
             raise RuntimeError(f"cannot write {rows[0]['evidence_text']!r} {MARKER}")
         return real_add(self, name, rows)
 
-    monkeypatch.setattr(batch._Sink, "add", add)
+    monkeypatch.setattr(batch.sinks.Sink, "add", add)
     res = runner.invoke(app, ["scan", str(marked_inputs[0]), "-o", str(tmp_path / "r.csv"), "--no-progress"])
     assert res.exit_code == 2 and "[E203] scan failed: RuntimeError at" in res.stderr
     assert "Traceback" not in res.output

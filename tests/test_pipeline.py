@@ -255,7 +255,6 @@ def test_components_give_medspacys_results_on_every_note(pipeline):
 
 def _eval_notes():
     import json
-    from pathlib import Path
 
     from tests.conftest import ROOT
 
@@ -277,8 +276,6 @@ def test_saved_pipeline_loads_in_a_fresh_process_with_the_same_facts(pipeline, t
     import json
     import subprocess
     import sys
-
-    from tests.conftest import ROOT
 
     saved = tmp_path / "pipeline"
     pipeline.nlp.to_disk(saved)

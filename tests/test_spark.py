@@ -241,8 +241,8 @@ def test_spark_schemas_are_batch_schemas(spark):
         schema = table_schema(name)
         assert schema.fieldNames() == list(cols)
         for f in schema.fields:
-            want = (LongType() if f.name in batch._INT else DoubleType() if f.name in batch._FLOAT
-                    else BooleanType() if f.name in batch._BOOL else StringType())
+            want = (LongType() if f.name in batch.schema.INT_COLUMNS else DoubleType() if f.name in batch.schema.FLOAT_COLUMNS
+                    else BooleanType() if f.name in batch.schema.BOOL_COLUMNS else StringType())
             assert f.dataType == want, f.name
     union = rows_schema()
     assert union.fieldNames()[:3] == ["_seq", "_table", "_row"]
@@ -277,16 +277,16 @@ def test_spark_submit_configuration_is_honoured(spark, tmp_path):
 
 def test_configured_master_read_before_the_jvm_starts(tmp_path, monkeypatch):
     """Whether our own JVM will run in local mode (then it binds to loopback only)."""
-    from notechecker.spark import _configured_master
+    from notechecker.spark import configured_master
 
     monkeypatch.delenv("SPARK_HOME", raising=False)
     monkeypatch.delenv("SPARK_CONF_DIR", raising=False)
     monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--name x --master yarn pyspark-shell")
-    assert _configured_master() == "yarn"
+    assert configured_master() == "yarn"
     monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--master=spark://head:7077 pyspark-shell")
-    assert _configured_master() == "spark://head:7077"
+    assert configured_master() == "spark://head:7077"
     monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "pyspark-shell")
-    assert _configured_master() is None
+    assert configured_master() is None
     (tmp_path / "spark-defaults.conf").write_text("# comment\nspark.master   k8s://https://api:6443\n")
     monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
-    assert _configured_master() == "k8s://https://api:6443"
+    assert configured_master() == "k8s://https://api:6443"

@@ -73,14 +73,6 @@ from .sinks import OUTPUT_SUFFIXES, output_paths, read_table
 from .task import DEFAULT_NAMES, Columns, Task, normalize_date, surgeon_name
 from .workers import AUTO_NOTES_PER_WORKER, auto_workers, check_tasks
 
-# private names that tests reach through ``notechecker.batch`` (from before the split)
-from .checkpoint import _Checkpoint, _checksum, _chunk_bytes, _digest, _manifest  # noqa: F401
-from .rows import _error_rows  # noqa: F401
-from .schema import _BOOL, _FLOAT, _INT  # noqa: F401
-from .sinks import _Sink  # noqa: F401
-from .tables import _TableRows  # noqa: F401
-from .task import _cell_str, _error_task  # noqa: F401
-
 __all__ = ["Columns", "Summary", "Task", "CheckpointError", "checkpoint_dir", "run", "scan", "iter_tasks", "unique_ids",
            "check_tasks", "output_paths", "read_table", "count_inputs", "normalize_date", "FINDINGS_COLUMNS",
            "CODES_COLUMNS", "NOTES_COLUMNS", "TABLES", "arrow_schema", "to_frame", "document_tasks", "duplicates_line",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import NoteCheckerError, safe_message as _safe
 from ..io import MAX_CHARS, iter_note_paths
-from .inputs import _is_frame, _suffixes
+from .inputs import is_frame, input_suffixes
 from .sinks import output_paths
 from .task import Columns, Task
 
@@ -36,7 +36,7 @@ def _fingerprint(inputs: list[Any], documents: bool = False) -> list[list]:
     """``[input, file, size, mtime_ns]`` per file the inputs name or hold (a content hash for DataFrames)."""
     rows: list[list] = []
     for inp in inputs:
-        if _is_frame(inp):
+        if is_frame(inp):
             try:
                 import pandas as pd
 
@@ -46,7 +46,7 @@ def _fingerprint(inputs: list[Any], documents: bool = False) -> list[list]:
             rows.append(["<dataframe>", "", len(inp), digest])
             continue
         path = Path(inp)
-        files = iter_note_paths([path], _suffixes(documents)) if path.is_dir() else [path]
+        files = iter_note_paths([path], input_suffixes(documents)) if path.is_dir() else [path]
         for f in files:
             try:
                 st = f.stat()
@@ -68,7 +68,7 @@ def _patterns_digest() -> str:
     return h.hexdigest()
 
 
-def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str,
+def scan_manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int, fmt: str,
               documents: bool = False, *, max_chars: int = MAX_CHARS) -> dict[str, Any]:
     from ..version import __version__
 
@@ -80,21 +80,21 @@ def _manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size: int
             "inputs": _fingerprint(inputs, documents)}
 
 
-def _digest(chunk: list[Task]) -> str:
+def chunk_digest(chunk: list[Task]) -> str:
     return hashlib.sha256(json.dumps([astuple(t) for t in chunk]).encode()).hexdigest()
 
 
-def _chunk_bytes(tasks: list[Task], rows: list) -> bytes:
-    body = {"digest": _digest(tasks), "notes": len(tasks), "rows": rows}
-    return json.dumps({**body, "checksum": _checksum(body)}, allow_nan=False).encode()
+def chunk_bytes(tasks: list[Task], rows: list) -> bytes:
+    body = {"digest": chunk_digest(tasks), "notes": len(tasks), "rows": rows}
+    return json.dumps({**body, "checksum": body_checksum(body)}, allow_nan=False).encode()
 
 
-def _checksum(body: dict) -> str:
+def body_checksum(body: dict) -> str:
     """SHA-256 of a chunk's content (digest, notes, rows) as written: any change to a stored chunk shows."""
     return hashlib.sha256(json.dumps(body, allow_nan=False).encode()).hexdigest()
 
 
-class _Checkpoint:
+class Checkpoint:
     """The checkpoint folder: ``manifest.json`` and ``chunk-NNNNNN.json`` files, each written atomically."""
 
     def __init__(self, folder: Path):
@@ -144,7 +144,7 @@ class _Checkpoint:
         from ..writers import write_atomic
 
         if data is None:
-            data = _chunk_bytes(chunk, rows)
+            data = chunk_bytes(chunk, rows)
             rows = json.loads(data)["rows"]
         write_atomic(self.chunk(i), data)
         return rows
@@ -159,7 +159,7 @@ class _Checkpoint:
             return None, "unreadable"
         checksum = data.pop("checksum", None)
         try:
-            intact = checksum == _checksum(data)
+            intact = checksum == body_checksum(data)
         except (TypeError, ValueError, RecursionError):
             intact = False
         if not intact:

@@ -11,8 +11,8 @@ from typing import Any, Callable, Iterable, Iterator
 from ..errors import InputError
 from ..formats import Document, read_document
 from ..io import MAX_CHARS, byte_cap, iter_note_paths, read_note
-from .tables import _frame_tasks, _table_tasks
-from .task import Columns, Task, _error_task, normalize_date, surgeon_name
+from .tables import frame_tasks, table_tasks
+from .task import Columns, Task, error_task, normalize_date, surgeon_name
 
 
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
@@ -28,16 +28,16 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: b
     """Tasks for every input, in input order (ids not yet made unique). ``documents``: folders are
     searched for FHIR, HL7 v2, C-CDA, PDF and DOCX documents too (files named are always read)."""
     for inp in inputs:
-        if _is_frame(inp):
-            yield from _frame_tasks(inp, columns, max_chars=max_chars)
+        if is_frame(inp):
+            yield from frame_tasks(inp, columns, max_chars=max_chars)
             continue
         path = Path(inp)
         if path.is_dir():
             n = 0
-            for n, p in enumerate(iter_note_paths([path], _suffixes(documents)), 1):
+            for n, p in enumerate(iter_note_paths([path], input_suffixes(documents)), 1):
                 yield from _file_tasks(p, max_chars=max_chars)
             if not n:
-                yield _error_task(path.name or str(path), str(path), InputError(
+                yield error_task(path.name or str(path), str(path), InputError(
                     "E110", f"{path}: no .txt notes in this folder (searched with its subfolders)"
                             + _documents_hint(path, documents)))
             continue
@@ -50,10 +50,10 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: b
         elif kind is None:
             yield from _file_tasks(path, max_chars=max_chars)
         else:
-            yield from _table_tasks(path, kind, columns, max_chars=max_chars)
+            yield from table_tasks(path, kind, columns, max_chars=max_chars)
 
 
-def _suffixes(documents: bool) -> tuple[str, ...]:
+def input_suffixes(documents: bool) -> tuple[str, ...]:
     from ..formats.detect import SUFFIXES
 
     return NOTE_SUFFIXES + tuple(SUFFIXES) if documents else NOTE_SUFFIXES
@@ -63,7 +63,7 @@ def _documents_hint(path: Path, documents: bool) -> str:
     """For an E110 message: how to read the documents a folder holds instead of .txt notes."""
     if documents:
         return " nor FHIR, HL7 v2, C-CDA, PDF or DOCX documents"
-    n = sum(1 for _ in iter_note_paths([path], _suffixes(True)))
+    n = sum(1 for _ in iter_note_paths([path], input_suffixes(True)))
     return f"; it holds {n} document file(s): add --documents to read them" if n else ""
 
 
@@ -77,7 +77,7 @@ def _file_tasks(path: Path, unsupported: InputError | None = None, *,
     if doc is not None:
         yield from document_tasks(path, doc, max_chars)
     elif unsupported is not None:
-        yield _error_task(path.name, str(path), unsupported)
+        yield error_task(path.name, str(path), unsupported)
     else:
         yield _txt_task(path, max_chars)
 
@@ -114,12 +114,12 @@ def _txt_task(path: Path, max_chars: int = MAX_CHARS) -> Task:
     try:
         note = read_note(path, max_chars=max_chars)  # a regular file, read up to the byte cap
     except InputError as exc:
-        return _error_task(path.stem, str(path), exc)
+        return error_task(path.stem, str(path), exc)
     return Task(note_id=note.note_id, source=note.source, text=note.text,
                 warnings=(f"{path}: {note.warning}",) if note.warning else ())
 
 
-def _is_frame(obj: Any) -> bool:
+def is_frame(obj: Any) -> bool:
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "itertuples")
 
 
@@ -165,7 +165,7 @@ def count_inputs(inputs: Iterable[Any], columns: Columns = Columns(), documents:
     total = 0
     try:
         for inp in inputs:
-            if _is_frame(inp):
+            if is_frame(inp):
                 total += max(1, len(inp))  # an empty input still gives one (error) row
                 continue
             path = Path(inp)
@@ -174,7 +174,7 @@ def count_inputs(inputs: Iterable[Any], columns: Columns = Columns(), documents:
                 total += 1
                 continue
             if path.is_dir():
-                total += max(1, sum(1 for _ in iter_note_paths([path], _suffixes(documents))))
+                total += max(1, sum(1 for _ in iter_note_paths([path], input_suffixes(documents))))
             elif kind == "parquet":
                 import pyarrow.parquet as pq
 

@@ -16,7 +16,7 @@ def _join(codes: Iterable[str]) -> str:
     return " ".join(codes)
 
 
-def _failure(exc: Exception) -> InputError:
+def failure_error(exc: Exception) -> InputError:
     return InputError("E201", f"checking failed: {describe_failure(exc)} (a bug; please report it)")
 
 
@@ -29,7 +29,7 @@ def _document_meta(t: Task) -> dict[str, str]:
     return {"patient": t.patient, "encounter": t.encounter, "document": t.document}
 
 
-def _error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
+def error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
     note = {**_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
             "met": None, "missing": None, "completeness": None, "code_problems": None,
             "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
@@ -77,9 +77,9 @@ def _named(t: Task, warnings: Iterable[str]) -> tuple[str, ...]:
     return tuple(f"{t.source}, {w}" if w.startswith("billed codes:") else w for w in warnings)
 
 
-def _rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
+def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     if isinstance(result, InputError):
-        return _error_rows(t, result.code, f"{t.source}: {result.message}")
+        return error_rows(t, result.code, f"{t.source}: {result.message}")
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
     from ..plain import code_verdicts

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..guard import NOTE_TIMEOUT
 from ..io import MAX_CHARS
-from .checkpoint import CheckpointError, _Checkpoint, _digest, _manifest, checkpoint_dir
-from .inputs import _is_frame, count_inputs, duplicates_line, iter_tasks, unique_ids
+from .checkpoint import CheckpointError, Checkpoint, chunk_digest, scan_manifest, checkpoint_dir
+from .inputs import is_frame, count_inputs, duplicates_line, iter_tasks, unique_ids
 from .schema import TABLES, to_frame
-from .sinks import _Sink, output_paths
+from .sinks import Sink, output_paths
 from .task import Columns
-from .workers import _checked, _chunks, auto_workers
+from .workers import checked_chunks, chunked, auto_workers
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -152,7 +152,7 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
         engine: Callable[..., Iterator] | None = None) -> Summary:
     """The run, with the output locked (see :func:`run`)."""
-    if isinstance(inputs, (str, os.PathLike)) or _is_frame(inputs):
+    if isinstance(inputs, (str, os.PathLike)) or is_frame(inputs):
         inputs = [inputs]
     inputs = list(inputs)
     if workers == "auto":
@@ -173,8 +173,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
 
     ckpt, done = None, 0
     if paths:
-        ckpt = _Checkpoint(checkpoint_dir(output))
-        manifest = _manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower(),
+        ckpt = Checkpoint(checkpoint_dir(output))
+        manifest = scan_manifest(inputs, columns, redact_evidence, chunk_size, paths["findings"].suffix.lower(),
                              documents, max_chars=max_chars)
         if ckpt.exists() and not resume:
             raise CheckpointError("E401", f"{ckpt.dir}: an interrupted scan left its checkpoint here; resume it "
@@ -189,10 +189,10 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
     total = count_inputs(inputs, columns, documents) if progress else None
     renamed: list[str] = []
-    chunks = _chunks(unique_ids(iter_tasks(inputs, columns, documents, max_chars=max_chars), warn_once, renamed),
+    chunks = chunked(unique_ids(iter_tasks(inputs, columns, documents, max_chars=max_chars), warn_once, renamed),
                      chunk_size)
     with contextlib.ExitStack() as stack:
-        sink = _Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
+        sink = Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))
         task_id = bar.add_task("checking", total=total) if bar is not None else None
 
@@ -231,14 +231,14 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
                 ckpt.truncate(i)
                 chunks = itertools.chain([chunk], chunks)
                 break
-            if stored.get("digest") != _digest(chunk):
+            if stored.get("digest") != chunk_digest(chunk):
                 raise CheckpointError("E402", f"{ckpt.dir}: cannot resume: notes {chunk[0].source} to "
                                               f"{chunk[-1].source} changed since the interrupted run; delete the "
                                               f"folder to start over")
             emit(stored["rows"])
             summary.resumed += len(chunk)
             replayed = i + 1
-        checked = (_checked(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout)
+        checked = (checked_chunks(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout)
                    if engine is None else engine(chunks, redact_evidence))
         for i, (chunk, rows, data) in enumerate(checked, replayed):
             if ckpt is not None:

@@ -28,7 +28,6 @@ INT_COLUMNS = frozenset({"evidence_start", "evidence_end", "items_evaluated", "m
                          "chars"})
 FLOAT_COLUMNS = frozenset({"completeness"})
 BOOL_COLUMNS = frozenset({"billed", "suggested", "supported"})
-_INT, _FLOAT, _BOOL = INT_COLUMNS, FLOAT_COLUMNS, BOOL_COLUMNS  # the names before the split
 
 
 def arrow_schema(table: str):

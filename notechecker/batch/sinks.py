@@ -44,7 +44,7 @@ def _csv_value(v: Any) -> Any:
     return v
 
 
-class _Sink:
+class Sink:
     """Writes the rows of the three tables as they come; files appear (atomically) on close."""
 
     flush_rows = 2000

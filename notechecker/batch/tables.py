@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from ..errors import InputError, safe_message as _safe
 from ..io import MAX_CHARS, byte_cap, check_length, decode, open_regular, repair_surrogates, too_many_bytes
-from .task import DEFAULT_NAMES, Columns, Task, _cell_str, _error_task, normalize_date
+from .task import DEFAULT_NAMES, Columns, Task, cell_str, error_task, normalize_date
 
 
 def _open_error(path: Path, exc: OSError) -> InputError:
@@ -45,7 +45,7 @@ def _resolve(header: list[str], name: str | None, defaults: tuple[str, ...]) -> 
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,39}$")
 
 
-class _TableRows:
+class TableRows:
     """Maps the rows of one table to tasks: column lookup, ids, text decoding, metadata."""
 
     def __init__(self, label: str, name: str, header: list[str] | None, columns: Columns, *,
@@ -88,7 +88,7 @@ class _TableRows:
     def task(self, n: int, row: dict[str, Any], where: str = "row") -> Task:
         """Task for data row ``n`` (1-based) given as a mapping column -> value."""
         at = f"{self.label} {where} {n}"
-        note_id = _cell_str(row.get(self.id_col)) if self.id_col else ""
+        note_id = cell_str(row.get(self.id_col)) if self.id_col else ""
         warnings = list(self.warnings)
         if not note_id:
             if self.id_col:
@@ -98,11 +98,11 @@ class _TableRows:
         if date and not month:
             warnings.append(f"{at}: column {self.meta_cols['date']!r} holds a value that is not a date "
                             f"(expected e.g. 2024-03-15 or 03/15/2024), so the note is counted under no date")
-        meta = {"surgeon": _cell_str(row.get(self.meta_cols["surgeon"])) if self.meta_cols["surgeon"] else "",
-                "site": _cell_str(row.get(self.meta_cols["site"])) if self.meta_cols["site"] else "",
+        meta = {"surgeon": cell_str(row.get(self.meta_cols["surgeon"])) if self.meta_cols["surgeon"] else "",
+                "site": cell_str(row.get(self.meta_cols["site"])) if self.meta_cols["site"] else "",
                 "date": date, "month": month, "warnings": tuple(warnings)}
         codes = row.get(self.meta_cols["codes"]) if self.meta_cols["codes"] else None
-        codes = _cell_str(codes) or None
+        codes = cell_str(codes) or None
         if codes is not None and len(codes) > 1000:  # not a codes cell (e.g. --codes-column names the text)
             meta["warnings"] = meta["warnings"] + (
                 f"{at}: column {self.meta_cols['codes']!r} holds {len(codes):,} characters, not billed codes; "
@@ -113,7 +113,7 @@ class _TableRows:
         try:
             text, warning = self._text(value, at)
         except InputError as exc:
-            return _error_task(note_id, source, exc, meta)
+            return error_task(note_id, source, exc, meta)
         if warning:
             meta["warnings"] = meta["warnings"] + (f"{at}: {warning}",)
         return Task(note_id=note_id, source=source, text=text, codes=codes, **meta)
@@ -147,17 +147,17 @@ class _TableRows:
         return text, warning
 
 
-def _table_tasks(path: Path, kind: str, columns: Columns, *, max_chars: int = MAX_CHARS) -> Iterator[Task]:
+def table_tasks(path: Path, kind: str, columns: Columns, *, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     reader = {"csv": _csv_tasks, "parquet": _parquet_tasks, "jsonl": _jsonl_tasks}[kind]
     n = 0
     try:
         for n, task in enumerate(reader(path, columns, max_chars=max_chars), 1):
             yield task
     except InputError as exc:
-        yield _error_task(path.name, str(path), exc)
+        yield error_task(path.name, str(path), exc)
         return
     if not n:
-        yield _error_task(path.name, str(path), InputError("E304", f"{path}: no rows (an empty table)"))
+        yield error_task(path.name, str(path), InputError("E304", f"{path}: no rows (an empty table)"))
 
 
 def _csv_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
@@ -185,7 +185,7 @@ def _csv_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iter
         if not header or not any(h.strip() for h in header):
             raise InputError("E302", f"{label}: empty table (no header row)")
         header = [h.strip() for h in header]
-        table = _TableRows(label, path.name, header, columns, max_chars=max_chars, escaped=True)
+        table = TableRows(label, path.name, header, columns, max_chars=max_chars, escaped=True)
         missing = table.missing_text_column()
         if missing:
             raise missing
@@ -199,10 +199,10 @@ def _csv_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iter
             except (csv.Error, UnicodeError) as exc:
                 n += 1
                 if "field larger than field limit" in str(exc):
-                    yield _error_task(f"{path.name}:{n}", f"{label}:{n}", too_many_bytes(f"{label} row {n}",
+                    yield error_task(f"{path.name}:{n}", f"{label}:{n}", too_many_bytes(f"{label} row {n}",
                                                                                          max_chars))
                     continue
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
+                yield error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
                     "E303", f"{label} row {n} (lines {line}-{rows.line_num}): malformed CSV ({_safe(exc)}; an "
                             f"unclosed or stray quote?); the rest of the file, from line {line}, was not read"))
                 return
@@ -210,7 +210,7 @@ def _csv_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> Iter
                 continue
             n += 1
             if len(row) != len(header):
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
+                yield error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
                     "E303", f"{label} row {n} (line {rows.line_num}): {len(row)} fields, "
                             f"the header has {len(header)}"))
                 continue
@@ -233,7 +233,7 @@ def _parquet_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> 
     except Exception as exc:  # pyarrow raises ArrowInvalid for non-Parquet files
         raise InputError("E305", f"{label}: not a readable Parquet file ({_safe(exc)})") from None
     header = list(pf.schema_arrow.names)
-    table = _TableRows(label, path.name, header, columns, max_chars=max_chars)
+    table = TableRows(label, path.name, header, columns, max_chars=max_chars)
     missing = table.missing_text_column()
     if missing:
         raise missing
@@ -247,7 +247,7 @@ def _parquet_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> 
                 raise ValueError(f"{len(rows)} rows read, {size} expected")
         except Exception as exc:  # a corrupt row group: say which rows, read the others
             where = f"rows {n + 1}-{n + size}" if size else f"after row {n}"
-            yield _error_task(f"{path.name}:group{g + 1}", f"{label}:group{g + 1}", InputError(
+            yield error_task(f"{path.name}:group{g + 1}", f"{label}:group{g + 1}", InputError(
                 "E305", f"{label} row group {g + 1} ({where}): unreadable ({_safe(exc)}); its rows were not "
                         f"checked"))
             n += size
@@ -262,7 +262,7 @@ def _jsonl_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> It
     fh = open_regular(path, "table")
     cap = byte_cap(max_chars) + 64 * 1024  # a line holds one note and its metadata
     with fh:
-        table = _TableRows(label, path.name, None, columns, max_chars=max_chars)
+        table = TableRows(label, path.name, None, columns, max_chars=max_chars)
         n = 0
         while True:
             line = fh.readline(cap + 1)
@@ -272,41 +272,41 @@ def _jsonl_tasks(path: Path, columns: Columns, max_chars: int = MAX_CHARS) -> It
             if len(line) > cap and not line.endswith(b"\n"):
                 while line and not line.endswith(b"\n"):  # skip the rest of the line, block by block
                     line = fh.readline(1 << 20)
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", too_many_bytes(f"{label} line {n}", max_chars))
+                yield error_task(f"{path.name}:{n}", f"{label}:{n}", too_many_bytes(f"{label} line {n}", max_chars))
                 continue
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except (ValueError, UnicodeError) as exc:
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}",
+                yield error_task(f"{path.name}:{n}", f"{label}:{n}",
                                   InputError("E303", f"{label} line {n}: not valid JSON ({_safe(exc)})"))
                 continue
             if not isinstance(row, dict):
-                yield _error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
+                yield error_task(f"{path.name}:{n}", f"{label}:{n}", InputError(
                     "E303", f"{label} line {n}: a JSON {type(row).__name__}, expected an object"))
                 continue
             table._bind(list(row))
             missing = table.missing_text_column()
             if missing:
-                yield _error_task(_cell_str(row.get(table.id_col)) if table.id_col else f"{path.name}:{n}",
+                yield error_task(cell_str(row.get(table.id_col)) if table.id_col else f"{path.name}:{n}",
                                   f"{label}:{n}", InputError(
                                       "E302", f"{label} line {n}: no {columns.text!r} field"))
                 continue
             yield table.task(n, row, where="line")
 
 
-def _frame_tasks(frame: Any, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
+def frame_tasks(frame: Any, columns: Columns, max_chars: int = MAX_CHARS) -> Iterator[Task]:
     label = "<dataframe>"
     header = [str(c) for c in frame.columns]
-    table = _TableRows(label, "dataframe", header, columns, max_chars=max_chars)
+    table = TableRows(label, "dataframe", header, columns, max_chars=max_chars)
     missing = table.missing_text_column()
     if missing:
-        yield _error_task("dataframe", label, missing)
+        yield error_task("dataframe", label, missing)
         return
     names = list(frame.columns)
     n = 0
     for n, values in enumerate(frame.itertuples(index=False, name=None), 1):
         yield table.task(n, {str(k): v for k, v in zip(names, values)})
     if not n:
-        yield _error_task("dataframe", label, InputError("E304", f"{label}: no rows (an empty table)"))
+        yield error_task("dataframe", label, InputError("E304", f"{label}: no rows (an empty table)"))

@@ -56,11 +56,11 @@ class Task:
     document: str = ""
 
 
-def _error_task(note_id: str, source: str, exc: InputError, meta: dict | None = None) -> Task:
+def error_task(note_id: str, source: str, exc: InputError, meta: dict | None = None) -> Task:
     return Task(note_id=note_id, source=source, error_code=exc.code, error=exc.message, **(meta or {}))
 
 
-def _cell_str(value: Any) -> str:
+def cell_str(value: Any) -> str:
     """A metadata cell as a stripped string ('' for null; lone surrogates replaced by U+FFFD)."""
     if isinstance(value, str):
         return repair_surrogates(value)[0].strip()
@@ -69,7 +69,7 @@ def _cell_str(value: Any) -> str:
     if isinstance(value, float) and value != value:  # NaN
         return ""
     if isinstance(value, (list, tuple)):
-        return " ".join(_cell_str(v) for v in value if _cell_str(v))
+        return " ".join(cell_str(v) for v in value if cell_str(v))
     try:
         import pandas as pd
 
@@ -86,7 +86,7 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d
 
 def normalize_date(value: Any) -> tuple[str, str]:
     """A date cell -> (ISO date or the value as given, ``YYYY-MM`` or '')."""
-    text = _cell_str(value)  # '' for null, NaN, NaT
+    text = cell_str(value)  # '' for null, NaN, NaT
     if text and isinstance(value, _dt.datetime):
         value = value.date()
     if text and isinstance(value, _dt.date):

@@ -11,8 +11,8 @@ from collections import deque
 from typing import Callable, Iterable, Iterator
 
 from .. import guard
-from .checkpoint import _chunk_bytes
-from .rows import _error_rows, _failure, _rows
+from .checkpoint import chunk_bytes
+from .rows import error_rows, failure_error, result_rows
 from .task import Task
 
 
@@ -37,14 +37,14 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
                 out.append(skip[k])
                 continue
             if t.text is None:
-                out.append(_error_rows(t))
+                out.append(error_rows(t))
                 continue
             try:
                 result = next(iter(check_many([(t.note_id, t.text, t.codes or "")], pipeline=pipeline,
                                               strict=False)))
             except Exception as exc:
-                result = _failure(exc)
-            out.append(_rows(t, result, redact_evidence))
+                result = failure_error(exc)
+            out.append(result_rows(t, result, redact_evidence))
         return out
     todo = [(t.note_id, t.text, t.codes or "") for t in tasks if t.text is not None]
     try:
@@ -55,11 +55,11 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
             try:
                 results.extend(check_many([item], pipeline=pipeline, strict=False))
             except Exception as exc:
-                results.append(_failure(exc))
+                results.append(failure_error(exc))
     out = []
     it = iter(results)
     for t in tasks:
-        out.append(_error_rows(t) if t.text is None else _rows(t, next(it), redact_evidence))
+        out.append(error_rows(t) if t.text is None else result_rows(t, next(it), redact_evidence))
     return out
 
 
@@ -87,7 +87,7 @@ def _init_worker() -> None:
     load_catalogue()
 
 
-def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+def chunked(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
     chunk: list[Task] = []
     for t in tasks:
         chunk.append(t)
@@ -104,7 +104,7 @@ def _chunk_job(payload: tuple, tick: Callable[[int], None]) -> tuple[list, bytes
     tasks, redact, encode, skip = payload
     rows = check_tasks(tasks, redact, tick=tick, skip=skip)
     if encode:  # the chunk's checkpoint bytes, so the parent only writes them (the scan's serial part)
-        data = _chunk_bytes(tasks, rows)
+        data = chunk_bytes(tasks, rows)
         return json.loads(data)["rows"], data
     return rows, None
 
@@ -116,7 +116,7 @@ class _Job:
         self.chunk, self.skip, self.result, self.restarts = chunk, {}, None, 0
 
 
-def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: bool = False,
+def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: bool = False,
              note_timeout: float | None = None) -> Iterator[tuple[list[Task], list, bytes | None]]:
     """(chunk, rows per task, checkpoint bytes or None) in input order.
 
@@ -160,7 +160,7 @@ def _checked(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: b
             first = pending[0]
             if item is not None:
                 t = first.chunk[item[1]]
-                first.skip[item[1]] = _error_rows(t, code, f"{t.source}: {problem}")
+                first.skip[item[1]] = error_rows(t, code, f"{t.source}: {problem}")
             else:  # died before its first tick
                 first.restarts += 1
                 if first.restarts > 3:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from notechecker.schema.catalogue import Catalogue
-from notechecker.schema.codes import CodeTable
 from notechecker.schema.loader import load_yaml
 from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
 from notechecker.model import Operation

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from notechecker.coding.common import Note, Plan, review, spine_levels_documented
-from notechecker.facts import Evidence, Procedure
-from notechecker.vertebrae import (VERTEBRAE, contiguous_groups, fmt_levels, fmt_pairs, interspace_region, interspaces,
-                                   level_index, sort_levels, span)
+from notechecker.vertebrae import (VERTEBRAE, contiguous_groups, fmt_levels, fmt_pairs, interspaces, level_index, sort_levels, span)
 
 
 def devices(note: Note, plan: Plan) -> None:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from notechecker.coding.common import Conclusion, Note, Plan, review
-from notechecker.facts import Evidence, Procedure
-from notechecker.vertebrae import (VERTEBRAE, contiguous_groups, fmt_levels, fmt_pairs, interspace_region, interspaces,
-                                   level_index, sort_levels, span)
+from notechecker.facts import Procedure
+from notechecker.vertebrae import fmt_pairs, interspace_region, interspaces, level_index, sort_levels
 
 
 def fusions(note: Note, plan: Plan) -> None:

@@ -244,7 +244,7 @@ def _group_gaps(gaps: pd.DataFrame) -> list[dict]:
     return list(groups.values())
 
 
-def _where(g) -> str:
+def where_of(g) -> str:
     offsets = ""
     if not pd.isna(g.evidence_start) and not pd.isna(g.evidence_end):
         offsets = f"characters {int(g.evidence_start)}\u2013{int(g.evidence_end)}"
@@ -263,7 +263,7 @@ def _note_details(section) -> dict | None:
         row = worst.loc[note_id]
         rows = [{"item_id": grp["g"].item_id, "item_name": grp["g"].item_name, "severity": grp["g"].severity,
                  "status": grp["g"].status, "codes": ", ".join(grp["codes"]), "message": grp["g"].message,
-                 "fix_hint": grp["g"].fix_hint, "evidence": grp["g"].evidence_text, "where": _where(grp["g"])}
+                 "fix_hint": grp["g"].fix_hint, "evidence": grp["g"].evidence_text, "where": where_of(grp["g"])}
                 for grp in _group_gaps(gaps)]
         notes.append({"id": _breakable(note_id), "pct": _fmt("completeness", row["completeness"]),
                       "missing": int(row["missing"]), "evaluated": int(row["items_evaluated"]),

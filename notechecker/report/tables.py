@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..plain import OVER_CODED, SUPPORTING, UNDER_CODED, short_descriptor
+from ..plain import OVER_CODED, UNDER_CODED, short_descriptor
 from .load import Results
 
 SEVERITY_ORDER = ("error", "warning", "info")

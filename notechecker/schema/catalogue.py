@@ -6,11 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from notechecker.schema.checklist import Checklist, Item, _load_checklist
-from notechecker.schema.codes import CodeTable, _load_code_table
+from notechecker.schema.checklist import Checklist, Item, load_checklist
+from notechecker.schema.codes import CodeTable, read_code_table
 from notechecker.errors import Errors
-from notechecker.schema.loader import ChecklistError, _one_of, _where, default_patterns_dir
-from notechecker.schema.rules import BundlingRule, _load_bundling
+from notechecker.schema.loader import ChecklistError, one_of, where_of, default_patterns_dir
+from notechecker.schema.rules import BundlingRule, load_bundling
 
 
 @dataclass
@@ -59,14 +59,14 @@ class Catalogue:
         return tuple(out)
 
 
-def _build_catalogue(root: Path) -> Catalogue:
-    table = _load_code_table(root)
-    bundling = _load_bundling(root, table)
+def build_catalogue(root: Path) -> Catalogue:
+    table = read_code_table(root)
+    bundling = load_bundling(root, table)
     files = sorted((root / "checklists").glob("*.yaml"))
     if not files:
         raise ChecklistError(Errors.E020.format(file=str(root / "checklists"), detail="no *.yaml checklists"),
                              code="E020", file=str(root / "checklists"))
-    checklists = {p.stem: _load_checklist(p, root, table) for p in files}
+    checklists = {p.stem: load_checklist(p, root, table) for p in files}
     cat = Catalogue(directory=root, checklists=checklists, table=table, bundling=bundling)
     # ids and aliases unique across all files
     owner: dict[str, Item] = {}
@@ -75,7 +75,7 @@ def _build_catalogue(root: Path) -> Catalogue:
             for ident, fld in [(it.id, "id")] + [(a, "aliases") for a in it.aliases]:
                 if ident in owner:
                     other = owner[ident]
-                    raise ChecklistError(Errors.E025.format(where=_where(it.file, it.id, fld), what="id", id=ident,
+                    raise ChecklistError(Errors.E025.format(where=where_of(it.file, it.id, fld), what="id", id=ident,
                                                              other=f"{other.file} (item {other.id})"),
                                          code="E025", file=it.file, item=it.id, field=fld)
                 owner[ident] = it
@@ -90,20 +90,20 @@ def _build_catalogue(root: Path) -> Catalogue:
         for it in cat.items.values():
             for sec in sorted(it.sections or ()):
                 if sec not in known:
-                    raise ChecklistError(Errors.E024.format(where=_where(it.file, it.id, "sections"), value=sec,
-                                                             what="section", expected=_one_of(sorted(known))),
+                    raise ChecklistError(Errors.E024.format(where=where_of(it.file, it.id, "sections"), value=sec,
+                                                             what="section", expected=one_of(sorted(known))),
                                          code="E024", file=it.file, item=it.id, field="sections")
     # extends: known, acyclic
     for cl in checklists.values():
         for base in cl.extends:
             if base not in checklists:
                 raise ChecklistError(Errors.E026.format(
-                    where=_where(cl.file, None, "extends"),
-                    detail=f"{base!r} is not a checklist; expected one of {_one_of(sorted(checklists))}"),
+                    where=where_of(cl.file, None, "extends"),
+                    detail=f"{base!r} is not a checklist; expected one of {one_of(sorted(checklists))}"),
                     code="E026", file=cl.file, field="extends")
             if checklists[base].codes:
                 raise ChecklistError(Errors.E026.format(
-                    where=_where(cl.file, None, "extends"),
+                    where=where_of(cl.file, None, "extends"),
                     detail=f"{base!r} is a family checklist (it lists codes); extend base checklists only"),
                     code="E026", file=cl.file, field="extends")
         _check_cycle(cl.name, checklists, [])
@@ -112,7 +112,7 @@ def _build_catalogue(root: Path) -> Catalogue:
         for code in cl.codes:
             if code in cat._family:
                 other = checklists[cat._family[code]]
-                raise ChecklistError(Errors.E025.format(where=_where(cl.file, None, "codes"), what="code", id=code,
+                raise ChecklistError(Errors.E025.format(where=where_of(cl.file, None, "codes"), what="code", id=code,
                                                          other=other.file),
                                      code="E025", file=cl.file, field="codes")
             cat._family[code] = cl.name
@@ -128,7 +128,7 @@ def _build_catalogue(root: Path) -> Catalogue:
 def _check_cycle(name: str, checklists: dict[str, Checklist], stack: list[str]) -> None:
     if name in stack:
         cl = checklists[stack[0]]
-        raise ChecklistError(Errors.E026.format(where=_where(cl.file, None, "extends"),
+        raise ChecklistError(Errors.E026.format(where=where_of(cl.file, None, "extends"),
                                                  detail=f"extends forms a cycle: {' -> '.join(stack + [name])}"),
                              code="E026", file=cl.file, field="extends")
     for base in checklists[name].extends:
@@ -138,7 +138,7 @@ def _check_cycle(name: str, checklists: dict[str, Checklist], stack: list[str]) 
 
 @lru_cache(maxsize=16)
 def _cached_catalogue(root: str) -> Catalogue:
-    return _build_catalogue(Path(root))
+    return build_catalogue(Path(root))
 
 
 def load_catalogue(patterns_dir: str | Path | None = None) -> Catalogue:

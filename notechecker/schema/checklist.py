@@ -11,7 +11,7 @@ from pydantic import ValidationError, field_validator
 from notechecker.schema.codes import CodeTable
 from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    ChecklistError, _display, _enum_validator, _one_of, _raise_pydantic, _read_yaml, _Strict, _where,
+    ChecklistError, display_path, enum_validator, one_of, raise_pydantic, read_mapping, StrictModel, where_of,
 )
 from notechecker.schema.requirements import LEVEL_REGIONS, Requirement, parse_requirement
 
@@ -20,13 +20,13 @@ SEVERITIES = ("error", "warning", "info")  # most to least severe
 ITEM_ID = re.compile(r"^[A-Z]{2}-\d{2}$")
 
 
-class ConflictModel(_Strict):
+class ConflictModel(StrictModel):
     when: dict[str, Any]
     codes: list[str] | None = None
     message: str
 
 
-class ItemModel(_Strict):
+class ItemModel(StrictModel):
     id: str
     name: str
     description: str
@@ -43,8 +43,8 @@ class ItemModel(_Strict):
     conflicts: list[ConflictModel] = []
     sections: list[str] | None = None
 
-    _tier = _enum_validator("tier", TIERS)
-    _severity = _enum_validator("severity", SEVERITIES)
+    _tier = enum_validator("tier", TIERS)
+    _severity = enum_validator("severity", SEVERITIES)
 
     @field_validator("id")
     @classmethod
@@ -81,12 +81,12 @@ class ItemModel(_Strict):
     def _hint_regions(cls, v: dict[str, str]) -> dict[str, str]:
         for region, hint in v.items():
             if region not in LEVEL_REGIONS:
-                raise ValueError(f"{region!r} is not one of {_one_of(LEVEL_REGIONS)}")
+                raise ValueError(f"{region!r} is not one of {one_of(LEVEL_REGIONS)}")
             cls._hint(hint)
         return v
 
 
-class ChecklistModel(_Strict):
+class ChecklistModel(StrictModel):
     title: str
     description: str
     extends: list[str] = []
@@ -148,16 +148,16 @@ class Checklist:
 
 
 # --------------------------------------------------------------------------- checklist loading
-def _load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
-    shown = _display(path, root)
-    data = _read_yaml(path, shown, ChecklistError)
+def load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
+    shown = display_path(path, root)
+    data = read_mapping(path, shown, ChecklistError)
     try:
         model = ChecklistModel.model_validate(data)
     except ValidationError as exc:
-        _raise_pydantic(exc, data, shown, ChecklistError, ChecklistModel)
+        raise_pydantic(exc, data, shown, ChecklistError, ChecklistModel)
 
     def unknown_code(code: str, item: str | None, fld: str) -> ChecklistError:
-        return ChecklistError(Errors.E027.format(where=_where(shown, item, fld), code=code, table=table.file),
+        return ChecklistError(Errors.E027.format(where=where_of(shown, item, fld), code=code, table=table.file),
                               code="E027", file=shown, item=item, field=fld)
 
     for c in model.codes:
@@ -173,8 +173,8 @@ def _load_checklist(path: Path, root: Path, table: CodeTable) -> Checklist:
                     raise unknown_code(c, im.id, "codes")
                 if own and c not in own:
                     raise ChecklistError(Errors.E022.format(
-                        where=_where(shown, im.id, "codes"),
-                        detail=f"{c!r} is not one of this checklist's codes ({_one_of(model.codes)})"),
+                        where=where_of(shown, im.id, "codes"),
+                        detail=f"{c!r} is not one of this checklist's codes ({one_of(model.codes)})"),
                         code="E022", file=shown, item=im.id, field="codes")
             codes = frozenset(im.codes)
         conflicts = []

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from notechecker import facts as F
 from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    CodeTableError, _display, _enum_validator, _one_of, _raise_pydantic, _read_yaml, _Strict, _where,
+    CodeTableError, display_path, enum_validator, one_of, raise_pydantic, read_mapping, StrictModel, where_of,
 )
 
 #: Regions of an interspace for code selection (C1-C2 and occiput-C2 have their own codes).
@@ -42,7 +42,7 @@ CODE = re.compile(r"^(\d{5}|\d{4}[A-Z])$")
 
 
 # --------------------------------------------------------------------------- code tables
-class CodeModel(_Strict):
+class CodeModel(StrictModel):
     descriptor: str
     family: str
     add_on: bool
@@ -52,7 +52,7 @@ class CodeModel(_Strict):
     global_days: int | None = None
     select: dict[str, Any]
 
-    _unit = _enum_validator("unit", UNITS)
+    _unit = enum_validator("unit", UNITS)
 
     @field_validator("descriptor")
     @classmethod
@@ -62,17 +62,17 @@ class CodeModel(_Strict):
         return v
 
 
-class DeletedModel(_Strict):
+class DeletedModel(StrictModel):
     year: int
     descriptor: str
     replaced_by: list[str]
 
 
-class NotSpineModel(_Strict):
+class NotSpineModel(StrictModel):
     descriptor: str
 
 
-class ModifierModel(_Strict):
+class ModifierModel(StrictModel):
     name: str
     when: str | None = None
     needs: list[str] = []
@@ -84,12 +84,12 @@ class ModifierModel(_Strict):
     rule: str | None = None  # rule id in bundling.yaml that describes it
 
 
-class AcdfWhenModel(_Strict):
+class AcdfWhenModel(StrictModel):
     regions: list[str]
     with_procedures: list[str]
 
 
-class ScopeRangeModel(_Strict):
+class ScopeRangeModel(StrictModel):
     range: str
     name: str
 
@@ -228,10 +228,10 @@ def _select_match(spec: Any, value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- code table loading
-def _load_code_table(root: Path) -> CodeTable:
+def read_code_table(root: Path) -> CodeTable:
     path = root / "codes" / "cpt_spine.yaml"
-    shown = _display(path, root)
-    data = _read_yaml(path, shown, CodeTableError)
+    shown = display_path(path, root)
+    data = read_mapping(path, shown, CodeTableError)
     data = {k: v for k, v in data.items() if not str(k).startswith("_")}
     if isinstance(data.get("codes"), dict):
         data["codes"] = {str(k): v for k, v in data["codes"].items()}
@@ -241,17 +241,17 @@ def _load_code_table(root: Path) -> CodeTable:
     try:
         model = CodeTableModel.model_validate(data)
     except ValidationError as exc:
-        _raise_pydantic(exc, data, shown, CodeTableError, CodeTableModel, item_key=None)
+        raise_pydantic(exc, data, shown, CodeTableError, CodeTableModel, item_key=None)
 
     def fail(detail: str, item: str | None = None, fld: str | None = None) -> CodeTableError:
-        return CodeTableError(Errors.E028.format(file=_where(shown, item, fld), detail=detail),
+        return CodeTableError(Errors.E028.format(file=where_of(shown, item, fld), detail=detail),
                               code="E028", file=shown, item=item, field=fld)
 
     def vocab(values: Iterable[str], allowed: Iterable[str], what: str, fld: str) -> frozenset[str]:
         allowed = tuple(allowed)
         for v in values:
             if v not in allowed:
-                raise fail(f"{v!r} is not a known {what}; expected one of {_one_of(allowed)}", fld=fld)
+                raise fail(f"{v!r} is not a known {what}; expected one of {one_of(allowed)}", fld=fld)
         return frozenset(values)
 
     roles = {k: vocab(v, F.INSTRUMENT_KINDS, "instrument kind", f"instrument_roles.{k}")
@@ -287,14 +287,14 @@ def _load_code_table(root: Path) -> CodeTable:
             raise fail(f"{code!r} is not a CPT code (five digits, or four and a letter)", item=item)
         slot = cm.select.get("slot")
         if slot not in SELECT_SLOTS:
-            raise fail(f"{slot!r} is not one of {_one_of(SELECT_SLOTS)}", item=item, fld="select.slot")
+            raise fail(f"{slot!r} is not one of {one_of(SELECT_SLOTS)}", item=item, fld="select.slot")
         for key, val in cm.select.items():
             if key == "slot":
                 continue
             spec = SELECT_SLOTS[slot].get(key)
             if spec is None:
                 raise fail(f"unknown key {key!r} for slot {slot!r}; expected one of "
-                           f"{_one_of(SELECT_SLOTS[slot]) or 'none'}", item=item, fld=f"select.{key}")
+                           f"{one_of(SELECT_SLOTS[slot]) or 'none'}", item=item, fld=f"select.{key}")
             ok = (isinstance(val, bool) if spec is bool else
                   (isinstance(val, list) and len(val) == 2 and all(isinstance(x, int) for x in val))
                   if spec == "range" else
@@ -302,8 +302,8 @@ def _load_code_table(root: Path) -> CodeTable:
                   if spec == "regions" else val in spec)
             if not ok:
                 expected = {bool: "true or false", "range": "[min, max]",
-                            "regions": f"a list of {_one_of(INTERSPACE_REGIONS)}"}.get(
-                    spec if spec in (bool, "range", "regions") else None, _one_of(spec) if
+                            "regions": f"a list of {one_of(INTERSPACE_REGIONS)}"}.get(
+                    spec if spec in (bool, "range", "regions") else None, one_of(spec) if
                     isinstance(spec, tuple) else "")
                 raise fail(f"{val!r} is not {expected}", item=item, fld=f"select.{key}")
         sig = tuple(sorted((k, str(v)) for k, v in cm.select.items()))

@@ -44,7 +44,7 @@ def load_yaml(path: Path, shown: str | None = None) -> Any:
 
 
 # --------------------------------------------------------------------------- errors
-class _Located:
+class Located:
     """Adds where the mistake is (file, item, field) to a coded error."""
 
     def __init__(self, message: str, *, code: str, file: str | None = None, item: str | None = None,
@@ -53,23 +53,23 @@ class _Located:
         self.file, self.item, self.field = file, item, field
 
 
-class ChecklistError(_Located, PatternError):
+class ChecklistError(Located, PatternError):
     """A checklist file is malformed."""
 
 
-class CodeTableError(_Located, PatternError):
+class CodeTableError(Located, PatternError):
     """A code table or bundling file is malformed."""
 
 
-class MueError(_Located, NoteCheckerError):
+class MueError(Located, NoteCheckerError):
     """A medically-unlikely-edit CSV is malformed."""
 
 
-class BilledCodeError(_Located, NoteCheckerError, ValueError):
+class BilledCodeError(Located, NoteCheckerError, ValueError):
     """A billed code string cannot be parsed."""
 
 
-def _where(file: str, item: str | None, fld: str | None) -> str:
+def where_of(file: str, item: str | None, fld: str | None) -> str:
     out = file
     if item:
         out += f": item {item}"
@@ -78,19 +78,19 @@ def _where(file: str, item: str | None, fld: str | None) -> str:
     return out
 
 
-def _one_of(values: Iterable[Any]) -> str:
+def one_of(values: Iterable[Any]) -> str:
     return ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in values)
 
 
 # --------------------------------------------------------------------------- file models
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _enum_validator(name: str, allowed: tuple[str, ...]):
+def enum_validator(name: str, allowed: tuple[str, ...]):
     def check(cls, v: Any) -> Any:
         if v not in allowed:
-            raise ValueError(f"{v!r} is not one of {_one_of(allowed)}")
+            raise ValueError(f"{v!r} is not one of {one_of(allowed)}")
         return v
     return field_validator(name)(classmethod(check))
 
@@ -105,14 +105,14 @@ def default_patterns_dir() -> Path:
     return found
 
 
-def _display(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
     try:
         return str(Path(root.name) / path.relative_to(root))
     except ValueError:
         return str(path)
 
 
-def _read_yaml(path: Path, shown: str, error: type[_Located]) -> dict:
+def read_mapping(path: Path, shown: str, error: type[Located]) -> dict:
     try:
         data = load_yaml(path, shown)
     except (OSError, yaml.YAMLError) as exc:
@@ -156,7 +156,7 @@ def validate_located(model: type[BaseModel], data: Any, path: Path, code: str, w
         raise PatternError(code, f"{prefix}field '{fld}': {_detail(err)}") from None
 
 
-def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[_Located],
+def raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[Located],
                     model: type[BaseModel], item_key: str | None = "items") -> None:
     """Turn the first pydantic error into one of ours naming file, item and field."""
     err = exc.errors()[0]
@@ -171,11 +171,11 @@ def _raise_pydantic(exc: ValidationError, data: dict, shown: str, error: type[_L
     fld = ""
     for part in loc:
         fld += f"[{part}]" if isinstance(part, int) else (f".{part}" if fld else str(part))
-    where = _where(shown, item, fld or None)
+    where = where_of(shown, item, fld or None)
     if err["type"] == "extra_forbidden":
         parent = _model_at(model, full[:-1])
-        expected = _one_of(parent.model_fields) if parent else "see the file's documentation"
-        code, msg = "E021", Errors.E021.format(where=_where(shown, item, None), key=full[-1], expected=expected)
+        expected = one_of(parent.model_fields) if parent else "see the file's documentation"
+        code, msg = "E021", Errors.E021.format(where=where_of(shown, item, None), key=full[-1], expected=expected)
     elif err["type"] == "missing":
         code, msg = "E022", Errors.E022.format(where=where, detail="is required")
     else:

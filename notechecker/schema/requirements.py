@@ -28,7 +28,7 @@ from typing import Any, Iterable
 
 from notechecker import facts as F
 from notechecker.errors import Errors
-from notechecker.schema.loader import ChecklistError, _Located, _one_of, _where
+from notechecker.schema.loader import ChecklistError, Located, one_of, where_of
 
 #: Regions a vertebra belongs to ("pelvis" for ilium).
 LEVEL_REGIONS = ("cervical", "thoracic", "lumbar", "sacral", "pelvis")
@@ -111,23 +111,23 @@ def _as_tuple(value: Any) -> tuple:
 
 
 def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
-                      error: type[_Located] = ChecklistError) -> Requirement:
+                      error: type[Located] = ChecklistError) -> Requirement:
     """Validate one requirement mapping into a ``Requirement``; errors name file/item/field."""
 
-    def fail(code: str, fld: str, **kw: Any) -> _Located:
+    def fail(code: str, fld: str, **kw: Any) -> Located:
         template = getattr(Errors, code)
-        return error(template.format(where=_where(file, item, fld), **kw), code=code, file=file,
+        return error(template.format(where=where_of(file, item, fld), **kw), code=code, file=file,
                      item=item, field=fld)
 
     if not isinstance(raw, dict) or not raw:
         raise fail("E023", path, detail=f"a requirement must be a mapping with one of the keys "
-                                          f"{_one_of(REQUIREMENT_KINDS)}, not {raw!r}")
+                                          f"{one_of(REQUIREMENT_KINDS)}, not {raw!r}")
     kinds = [k for k in raw if k in REQUIREMENT_KINDS]
     if len(kinds) != 1:
         unknown = [k for k in raw if k not in REQUIREMENT_KINDS]
         if not kinds and unknown:
             raise fail("E023", path, detail=f"unknown requirement kind {unknown[0]!r}; expected one of "
-                                              f"{_one_of(REQUIREMENT_KINDS)}")
+                                              f"{one_of(REQUIREMENT_KINDS)}")
         raise fail("E023", path, detail=f"a requirement takes exactly one kind key, got {kinds}")
     kind = kinds[0]
     value = raw[kind]
@@ -135,14 +135,14 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
     for key in raw:
         if key != kind and key not in allowed:
             raise fail("E021", f"{path}.{key}", key=key,
-                       expected=_one_of(allowed) if allowed else f"nothing beside {kind!r}")
+                       expected=one_of(allowed) if allowed else f"nothing beside {kind!r}")
     sub = f"{path}.{kind}"
 
     def check_names(names: Iterable[Any], vocab: Iterable[Any], what: str, fld: str) -> None:
         vocab = tuple(vocab)
         for name in names:
             if name not in vocab:
-                raise fail("E024", fld, value=name, what=what, expected=_one_of(vocab))
+                raise fail("E024", fld, value=name, what=what, expected=one_of(vocab))
 
     def flag(key: str) -> bool:
         val = raw.get(key, False)
@@ -179,12 +179,12 @@ def parse_requirement(raw: Any, *, file: str, item: str | None, path: str,
                 raise fail("E022", f"{sub}.{key}", detail="is required")
         if value["relation"] not in RELATIONS:
             raise fail("E024", f"{sub}.relation", value=value["relation"], what="relation",
-                       expected=_one_of(RELATIONS))
+                       expected=one_of(RELATIONS))
         a = parse_requirement(value["a"], file=file, item=item, path=f"{sub}.a", error=error)
         b = parse_requirement(value["b"], file=file, item=item, path=f"{sub}.b", error=error)
         for name, child in (("a", a), ("b", b)):
             if child.kind not in LEVELED_KINDS:
-                raise fail("E023", f"{sub}.{name}", detail=f"compares levels of {_one_of(LEVELED_KINDS)} "
+                raise fail("E023", f"{sub}.{name}", detail=f"compares levels of {one_of(LEVELED_KINDS)} "
                                                               f"requirements, not {child.kind!r}")
         return Requirement(kind=kind, relation=value["relation"], children=(a, b))
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from notechecker.schema.codes import CodeTable
 from notechecker.errors import Errors
 from notechecker.schema.loader import (
-    CodeTableError, _display, _enum_validator, _raise_pydantic, _read_yaml, _Strict, _where,
+    CodeTableError, display_path, enum_validator, raise_pydantic, read_mapping, StrictModel, where_of,
 )
 
 BUNDLING_CHECKS = (
@@ -27,7 +27,7 @@ VERDICTS = ("supported", "wrong_code", "unbundle", "missing_primary", "not_suppo
             "outside_scope", "modifier_needed")
 
 
-class BundlingRuleModel(_Strict):
+class BundlingRuleModel(StrictModel):
     id: str
     name: str
     text: str
@@ -37,12 +37,12 @@ class BundlingRuleModel(_Strict):
     does: str
     kind: str = "bundling"
 
-    _kind = _enum_validator("kind", RULE_KINDS)
-    _check = _enum_validator("check", BUNDLING_CHECKS)
-    _verdict = _enum_validator("verdict", VERDICTS)
+    _kind = enum_validator("kind", RULE_KINDS)
+    _check = enum_validator("check", BUNDLING_CHECKS)
+    _verdict = enum_validator("verdict", VERDICTS)
 
 
-class BundlingModel(_Strict):
+class BundlingModel(StrictModel):
     version: str
     effective_date: _dt.date
     source: str
@@ -63,23 +63,23 @@ class BundlingRule:
 
 
 
-def _load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
+def load_bundling(root: Path, table: CodeTable) -> tuple[BundlingRule, ...]:
     path = root / "codes" / "bundling.yaml"
-    shown = _display(path, root)
-    data = _read_yaml(path, shown, CodeTableError)
+    shown = display_path(path, root)
+    data = read_mapping(path, shown, CodeTableError)
     try:
         model = BundlingModel.model_validate(data)
     except ValidationError as exc:
-        _raise_pydantic(exc, data, shown, CodeTableError, BundlingModel, item_key="rules")
+        raise_pydantic(exc, data, shown, CodeTableError, BundlingModel, item_key="rules")
     rules, seen = [], set()
     for r in model.rules:
         if r.id in seen:
-            raise CodeTableError(Errors.E025.format(where=_where(shown, r.id, "id"), what="id", id=r.id, other=shown),
+            raise CodeTableError(Errors.E025.format(where=where_of(shown, r.id, "id"), what="id", id=r.id, other=shown),
                                  code="E025", file=shown, item=r.id, field="id")
         seen.add(r.id)
         for c in r.codes:
             if table.status(c) not in ("known", "not_spine", "deleted"):
-                raise CodeTableError(Errors.E027.format(where=_where(shown, r.id, "codes"), code=c,
+                raise CodeTableError(Errors.E027.format(where=where_of(shown, r.id, "codes"), code=c,
                                                          table=table.file),
                                      code="E027", file=shown, item=r.id, field="codes")
         rules.append(BundlingRule(id=r.id, name=r.name, text=r.text, codes=tuple(r.codes), check=r.check,

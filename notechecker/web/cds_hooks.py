@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ..errors import Errors
-from .common import _NOTE_ID, NO_STORE, _error
+from .common import NOTE_ID, NO_STORE, error_response
 
 log = logging.getLogger("notechecker.web")
 
@@ -99,15 +99,15 @@ def note_sign(body: HookRequest, request: Request) -> Response:
     from notechecker.formats.fhir import document_reference
 
     if body.hook != HOOK:
-        return _error(400, "E711", Errors.E711.format(hook=HOOK, got=body.hook[:60]))
+        return error_response(400, "E711", Errors.E711.format(hook=HOOK, got=body.hook[:60]))
     document = body.context.document
     if not isinstance(document, dict) or document.get("resourceType") != "DocumentReference":
-        return _error(422, "E712", Errors.E712.format(detail="[E502] not a FHIR DocumentReference"))
+        return error_response(422, "E712", Errors.E712.format(detail="[E502] not a FHIR DocumentReference"))
     try:
         doc = document_reference(document, "context.document", "context.document", "draft")
     except InputError as exc:
-        return _error(422, "E712", Errors.E712.format(detail=f"[{exc.code}] {exc.message}"))
-    note_id = doc.note_id if _NOTE_ID.match(doc.note_id) else "draft"
+        return error_response(422, "E712", Errors.E712.format(detail=f"[{exc.code}] {exc.message}"))
+    note_id = doc.note_id if NOTE_ID.match(doc.note_id) else "draft"
     state = request.app.state
     state.ensure_loaded()
     text, _repaired = repair_surrogates(doc.text)

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-_NOTE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+NOTE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 #: Headers on every API response: the note's findings are PHI, never cache them.
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _error(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
+def error_response(status: int, code: str, message: str, details: list[dict[str, str]] | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, Any] = {"error": {"code": code, "message": f"[{code}] {message}"}}
     if details:

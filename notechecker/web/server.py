@@ -48,7 +48,7 @@ from notechecker.errors import Errors
 from notechecker.guard import NOTE_TIMEOUT
 from notechecker.io import MAX_CHARS
 from notechecker.version import __version__
-from notechecker.web.common import _NOTE_ID, NO_STORE, _error
+from notechecker.web.common import NOTE_ID, NO_STORE, error_response
 
 log = logging.getLogger("notechecker.web")
 access_log = logging.getLogger("notechecker.web.access")
@@ -116,7 +116,7 @@ class CheckRequest(BaseModel):
     @field_validator("note_id")
     @classmethod
     def _note_id(cls, v: str) -> str:
-        if not _NOTE_ID.match(v):
+        if not NOTE_ID.match(v):
             raise ValueError("use 1-100 letters, digits or . _ : - (never a patient identifier)")
         return v
 
@@ -171,7 +171,7 @@ class BodyLimit:
                 try:
                     declared = int(value)
                 except ValueError:
-                    return await _error(400, "E704", Errors.E704)(scope, receive, send)
+                    return await error_response(400, "E704", Errors.E704)(scope, receive, send)
                 if declared > self.max_bytes:
                     return await _too_large(self.max_bytes)(scope, receive, send)
         received = 0
@@ -201,7 +201,7 @@ class BodyLimit:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return _error(413, "E700", Errors.E700.format(limit=limit), headers={"Connection": "close"})
+    return error_response(413, "E700", Errors.E700.format(limit=limit), headers={"Connection": "close"})
 
 
 def _host_name(value: str) -> str:
@@ -228,15 +228,15 @@ class HostGuard:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
         host = headers.get("host", "")
         if _host_name(host) not in self.allowed:
-            return await _error(421, "E709", Errors.E709)(scope, receive, send)
+            return await error_response(421, "E709", Errors.E709)(scope, receive, send)
         if scope.get("method", "GET") not in ("GET", "HEAD", "OPTIONS"):
             origin = headers.get("origin")
             if origin is not None:
                 parts = urlsplit(origin)
                 if parts.scheme not in ("http", "https") or parts.netloc.lower() != host.strip().lower():
-                    return await _error(403, "E710", Errors.E710)(scope, receive, send)
+                    return await error_response(403, "E710", Errors.E710)(scope, receive, send)
             if headers.get("sec-fetch-site", "") == "cross-site":
-                return await _error(403, "E710", Errors.E710)(scope, receive, send)
+                return await error_response(403, "E710", Errors.E710)(scope, receive, send)
         return await self.app(scope, receive, send)
 
 
@@ -498,10 +498,10 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(e.get("type") in ("json_invalid", "json_type") for e in errors):
-            return _error(400, "E701", Errors.E701)
+            return error_response(400, "E701", Errors.E701)
         details = [{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        return _error(422, "E702", Errors.E702.format(summary=summary), details)
+        return error_response(422, "E702", Errors.E702.format(summary=summary), details)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_big(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
@@ -509,16 +509,16 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
 
     @app.exception_handler(404)
     async def _not_found(_request: Request, _exc: Exception) -> JSONResponse:
-        return _error(404, "E705", Errors.E705)
+        return error_response(404, "E705", Errors.E705)
 
     @app.exception_handler(405)
     async def _not_allowed(_request: Request, _exc: Exception) -> JSONResponse:
-        return _error(405, "E706", Errors.E706)
+        return error_response(405, "E706", Errors.E706)
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         # FastAPI turns body-read failures into 400 "There was an error parsing the body".
-        return _error(exc.status_code, "E707", Errors.E707.format(status=exc.status_code, detail=exc.detail))
+        return error_response(exc.status_code, "E707", Errors.E707.format(status=exc.status_code, detail=exc.detail))
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
@@ -563,7 +563,7 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
         try:
             check_length(text, "text", max_chars)
         except InputError as exc:
-            return _error(413, exc.code, exc.message)
+            return error_response(413, exc.code, exc.message)
         job = (text, codes, note_id, said, render)
         pool = get_pool()
         try:
@@ -575,16 +575,16 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
         except BudgetExceeded as exc:
             seconds = exc.args[0] if exc.args else note_timeout
             log.error("check stopped: over its time budget of %.0f s", seconds)
-            return _error(503, "E708", Errors.E708.format(seconds=round(seconds)))
+            return error_response(503, "E708", Errors.E708.format(seconds=round(seconds)))
         except WorkerDied:
             log.error("check failed: the worker process died")
-            return _error(500, "E799", Errors.E799.format(kind="worker process died"))
+            return error_response(500, "E799", Errors.E799.format(kind="worker process died"))
         if outcome[0] == "value" and outcome[1].startswith("[E111]"):  # only a codes problem blames the codes
-            return _error(400, "E703", Errors.E703.format(detail=outcome[1]))
+            return error_response(400, "E703", Errors.E703.format(detail=outcome[1]))
         if outcome[0] != "ok":
             kind = "ValueError" if outcome[0] == "value" else outcome[1]
             log.error("check failed: %s\n%s", kind, outcome[2] if outcome[0] == "crash" else "")
-            return _error(500, "E799", Errors.E799.format(kind=kind))
+            return error_response(500, "E799", Errors.E799.format(kind=kind))
         return Response(outcome[1], media_type="application/json", headers=NO_STORE)
 
     # CDS Hooks (web/cds_hooks.py): the same workers, time budget, limits and error shape as /api/check

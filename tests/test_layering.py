@@ -175,3 +175,19 @@ def test_the_checks_see_cycles_and_upward_imports(tmp_path):
     assert g["notechecker.facts"] == {"notechecker.web.server"}
     assert cycles(g) == [["notechecker.web.hooks", "notechecker.web.server"]]
     assert upward_imports(g) == ["notechecker.facts (the operation) imports notechecker.web.server (faces)"]
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A name with a leading underscore is private to its module: a helper another module needs
+    gets a public name (the private ``_extensions`` module itself may be imported)."""
+    import ast
+
+    found = []
+    for name, (path, is_package) in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")
+                           and a.name != "_extensions"]
+                if private:
+                    found.append(f"{name}: from {'.' * node.level}{node.module or ''} import {', '.join(private)}")
+    assert not found, "\n".join(found)

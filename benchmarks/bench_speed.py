@@ -396,14 +396,18 @@ def print_stages(pairs) -> None:
     t0 = clock()
     facts = [pipeline.extractor(doc, nid) for doc, (nid, _) in zip(docs, pairs)]
     stages.append(("Extractor (Doc -> Facts, notechecker/nlp/extract.py)", clock() - t0))
+    from notechecker.checklists import load_catalogue
+    from notechecker.coding.plan import build_plan
+
+    cat = load_catalogue()
     t0 = clock()
     for f in facts:
-        api._suggest(f)
-    stages.append(("suggest_codes (notechecker/coding.py)", clock() - t0))
+        build_plan(f, cat)
+    stages.append(("code plan (notechecker/coding/plan.py)", clock() - t0))
     t0 = clock()
     for f in facts:
         assemble(f)
-    stages.append(("assemble: score + validate (notechecker/service.py)", clock() - t0))
+    stages.append(("assemble: plan + score + validate (notechecker/service.py)", clock() - t0))
     total = sum(t for _, t in stages)
     say(f"\n== Where the time goes: each stage alone over {n} distinct notes, CPU time "
         f"(sum {total / n * 1000:.2f} ms/note = {total / t_bare:.2f}x the bare tokenizer's "

@@ -49,6 +49,10 @@ ELEMENT_NAMES = (
     "fusion_solid", "pseudarthrosis", "conservative_care", "instability", "smoking_status",
     "pain_score", "fracture_acuity", "osteoporosis", "cement", "neuromonitoring",
 )
+#: Elements read in every note: those behind the contract's ``*_documented`` flags, and the
+#: surgeon and operation date the batch tables fall back on. The others feed spine checklists
+#: only, and are read only in notes that are spine operations (no checklist applies to others).
+EVERY_NOTE_ELEMENTS = ("complications", "ebl", "indication", "imaging", "surgeons", "operation_date")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Note scope: a spine operation, another operation, or not an operative note (issue 10).
 
 Short notes written for these tests (synthetic, no patient data). Only a spine operation
-gets spine facts; the others keep their documentation elements and nothing else.
+gets spine facts and the documentation elements of spine checklists; the others keep the
+contract's documentation flags (complications, EBL, indication, imaging), surgeon and date.
 """
 from __future__ import annotations
 
@@ -213,3 +214,31 @@ def test_imaging_report_and_consult_are_not_operative(pipeline, text):
     f = _facts(pipeline, text)
     assert f.scope.kind == "not_operative", f.scope.reason
     assert f.levels == [] and f.procedures == [] and f.suggested_cpt == []
+
+
+_KNEE = ("OPERATION DATE: 03/04/2025\nSURGEON: Dana Whitfield, MD\n"
+         "PREOPERATIVE DIAGNOSIS: Osteoarthritis, right knee.\n"
+         "PROCEDURE: Right total knee arthroplasty.\n"
+         "INDICATIONS: The patient has had severe knee pain for years and failed injections and physical therapy.\n"
+         "DESCRIPTION: The patient was placed supine. A tourniquet was applied. A medial parapatellar arthrotomy "
+         "was made and the components were cemented in place. The wound was closed in layers with staples.\n"
+         "ESTIMATED BLOOD LOSS: 150 mL.\nCOMPLICATIONS: None.\nDISPOSITION: To recovery in stable condition.\n")
+
+
+def test_another_operation_keeps_the_contract_flags_surgeon_and_date(pipeline):
+    from notechecker.facts import EVERY_NOTE_ELEMENTS
+
+    f = _facts(pipeline, _KNEE)
+    assert f.scope.kind == "other_operation"
+    assert (f.complications_documented, f.ebl_documented, f.indication_documented) == (True, True, True)
+    assert set(f.elements) <= set(EVERY_NOTE_ELEMENTS)
+    assert {"surgeons", "operation_date"} <= set(f.elements)
+    assert "disposition" not in f.elements  # a spine checklist item: not read outside spine operations
+
+
+def test_a_spine_operation_reads_every_element(pipeline):
+    spine = _KNEE.replace("Osteoarthritis, right knee", "Lumbar stenosis L4-L5").replace(
+        "Right total knee arthroplasty", "L4-L5 laminectomy and posterior fusion with pedicle screws and rods")
+    f = _facts(pipeline, spine)
+    assert f.scope.is_spine
+    assert "disposition" in f.elements and "ebl" in f.elements

@@ -24,7 +24,8 @@ from spacy.tokens import Doc
 
 from .._extensions import note_text
 from ..model import build_constructs
-from ..facts import INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention, Procedure, Section
+from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention,
+                     Procedure, Section)
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
@@ -227,25 +228,27 @@ class Extractor:
                 d[h.sent].append(h)
             by_sent[label] = d
 
-        # levels
-        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)]
-        levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
-        for m in level_mentions:
-            levels_by_sent[sent_at(m.start)].append(m)
-
         # mentions for the record (imaging, approach, brands)
         for label in ("IMAGING", "APPROACH", "BRAND"):
             for h in hits_by_label.get(label, []):
                 facts.mentions.append(Mention(label, h.value, h.assertion, ev(h.start, h.end), h.literal))
 
-        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev)
+        facts.scope = self.scope(text, facts.sections)
+        # the contract's flags and the note's surgeon and date in every note; the rest where a spine checklist applies
+        wanted = None if facts.scope.is_spine else EVERY_NOTE_ELEMENTS
+        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, wanted)
         facts.complications_documented = facts.element("complications").present
         facts.ebl_documented = facts.element("ebl").present
         facts.indication_documented = facts.element("indication").present
         facts.imaging_documented = facts.element("imaging").present
-        facts.scope = self.scope(text, facts.sections)
         if not facts.scope.is_spine:
             return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
+
+        # levels
+        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)]
+        levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
+        for m in level_mentions:
+            levels_by_sent[sent_at(m.start)].append(m)
 
         instruments, prior_hardware, described = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
@@ -634,16 +637,20 @@ class Extractor:
         return out
 
     # --------------------------------------------------------------- elements
-    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev) -> dict[str, Element]:
+    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev,
+                  wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
+        """Documentation elements present in the note (all, or the ``wanted`` ones)."""
         out: dict[str, Element] = {}
         lowered = text.translate(ASCII_LOWER)
         for name, spec in self.elements.items():
+            if wanted is not None and name not in wanted:
+                continue
             found = self._element_from_sections(text, spec, sec_bodies)
             if found is None:
                 found = self._element_from_cues(lowered, text, spec, section_at)
             if found is not None:
                 out[name] = found
-        img = self._imaging(text, hits_by_label, sent_ev)
+        img = self._imaging(text, hits_by_label, sent_ev) if wanted is None or "imaging" in wanted else None
         if img is not None and "imaging" not in out:
             out["imaging"] = img
         return out

@@ -16,6 +16,8 @@ import srsly
 from spacy.matcher import PhraseMatcher
 from spacy.util import ensure_path
 
+from .._extensions import note_text
+
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 
 
@@ -109,7 +111,7 @@ class RuleMatcher:
         if self.tokens is not None:
             found += self.tokens(doc)
         if self.regexes:
-            text = doc.text
+            text = note_text(doc)  # doc.text rebuilds the string from the tokens
             for key, rx in self.regexes:
                 for m in rx.finditer(text):
                     if m.end() > m.start():

@@ -50,7 +50,7 @@ WARMUP = 20
 MEDSPACY_SUBSET = 300  # notes medspaCy's default pipeline is timed on when it is slow
 MEDSPACY_BUDGET_S = 240.0  # "very slow": projected time for all N notes above this (s)
 PROFILE_NOTES = 300
-WORKER_REPS = 3  # scan runs per worker count (median)
+WORKER_REPS = 2  # scan runs per worker count, alternating (median)
 POLL_EVERY_S = 60
 
 if str(ROOT) not in sys.path:  # run from anywhere without installing
@@ -493,6 +493,18 @@ def section_timing(pairs, mode: str, medspacy_full: bool, rounds: int = ROUNDS) 
         + ", ".join(f"{r:.2f}" for r in cpu_ratios) + f"), wall {statistics.median(wall_ratios):.2f}x   "
         f"(target <= 2.5x; goal 1.5x){tag}")
     say(f"  ({count} results a round; load average now {load_avg()})")
+    spine = [(nid, t) for nid, t in pairs if not nid.startswith("nonspine/")]
+    if spine and len(spine) < n:  # most of the corpus is not spine: say what spine notes alone cost
+        ratios = []
+        for _ in range(rounds):
+            with Clock() as a:
+                for _, t in spine:
+                    tok(t)
+            with Clock() as b:
+                run(spine)
+            ratios.append(b.cpu / a.cpu)
+        say(f"  spine notes alone ({len(spine)} of the {n}; every element and the spine facts are read in them): "
+            f"CPU {statistics.median(ratios):.2f}x the tokenizer (rounds {', '.join(f'{r:.2f}' for r in ratios)})")
     if medspacy_full:
         _medspacy_row(texts)
 
@@ -533,9 +545,11 @@ def section_length(base) -> None:
     say(f"  {LENGTHS[-1]:,} / {LENGTHS[0]:,}: CPU {c.cpu / a.cpu:.2f}x ({LENGTHS[-1] // LENGTHS[0]}x the characters)")
 
 
-def section_workers(base, poller: Poller, n: int = SCAN_NOTES) -> None:
-    """``scan`` of ``n`` notes (the distinct notes cycled) with 1, 2 and auto workers, fresh processes."""
-    say(f"\n== Workers: notechecker scan of {n:,} notes, --workers 1 / 2 / auto ==")
+def section_workers(base, poller: Poller, n: int = SCAN_NOTES, reps: int = WORKER_REPS) -> None:
+    """``scan`` of ``n`` notes (the distinct notes cycled) with 1 and 2 workers in alternating runs
+    (other work on the machine hits both alike), then auto; fresh processes. Then the machine's
+    ceiling: two independent processes checking at once against one alone."""
+    say(f"\n== Workers: notechecker scan of {n:,} notes, --workers 1 / 2 alternating ({reps} runs each), then auto ==")
     if not poller.wait_for("`notechecker scan --workers`", lambda: cli_has("scan", "--workers")):
         say("  SKIPPED: `notechecker scan --workers` does not exist")
         return
@@ -548,21 +562,68 @@ def section_workers(base, poller: Poller, n: int = SCAN_NOTES) -> None:
             (folder / f"{i:05d}.txt").write_text(text, encoding="utf-8", newline="")
         say(f"  ({n:,} notes: the {len(base)} distinct ones cycled; load average {load_avg()}; "
             "wall includes start-up and pipeline load)")
-        walls = {}
-        for w in ("1", "2", "auto"):
-            out = tmp / f"r{w}.parquet"
+        walls: dict[str, list[float]] = {"1": [], "2": [], "auto": []}
+        order = [w for _ in range(reps) for w in ("1", "2")] + ["auto"]
+        for k, w in enumerate(order):
+            out = tmp / f"r{k}.parquet"
             wall, code, err, cpu = timed_cmd(venv_cli() + ["scan", str(folder), "-o", str(out), "--workers", w,
                                                            "--no-progress"])
-            walls[w] = wall
+            walls[w].append(wall)
             say(f"  --workers {w:<4}: {wall:7.1f} s wall ({n / wall:6.1f} notes/s), CPU {cpu:.1f} s (all processes); "
                 f"exit {code}; output {'written' if out.exists() else 'MISSING'}")
             if code not in (0, 1):
                 say(f"    stderr: {err[-600:]}")
         usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        say(f"  speed-up 2 workers / 1 worker: {walls['1'] / walls['2']:.2f}x   (target >= 1.8x; {usable} usable "
+        pair_ratios = [a / b for a, b in zip(walls["1"], walls["2"])]
+        say(f"  speed-up 2 workers / 1 worker: {statistics.median(walls['1']) / statistics.median(walls['2']):.2f}x "
+            f"(medians; each pair {', '.join(f'{r:.2f}' for r in pair_ratios)})   (target >= 1.8x; {usable} usable "
             "cores, shared with whatever else runs on the machine)")
+        section_ceiling(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def child_check(go_file: str) -> None:
+    """Child of :func:`section_ceiling`: load, warm on the distinct notes, wait for ``go_file``, then
+    time two passes and print JSON."""
+    from notechecker import api, check_many
+
+    base, _ = base_notes()
+    items = [(nid, t, "") for nid, t in base]
+    pipeline = api.load()
+    list(check_many(items, pipeline=pipeline, strict=False))
+    print("ready", flush=True)
+    while not os.path.exists(go_file):
+        time.sleep(0.02)
+    with Clock() as c:
+        for _ in range(2):
+            list(check_many(items, pipeline=pipeline, strict=False))
+    print(json.dumps({"wall": c.wall, "cpu": c.cpu, "notes": 2 * len(items)}), flush=True)
+
+
+def _timed_children(k: int, tmp: Path) -> list[dict]:
+    go = tmp / f"go{k}"
+    procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--_child-check", str(go)],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(k)]
+    for p in procs:
+        p.stdout.readline()  # "ready"
+    go.touch()
+    return [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+
+
+def section_ceiling(tmp: Path) -> None:
+    """What two processes can give on this machine: the check in two independent processes at once
+    against one alone (no scan, no workers: the upper bound of any two-process scheme here)."""
+    alone = _timed_children(1, tmp)[0]
+    both = _timed_children(2, tmp)
+    again = _timed_children(1, tmp)[0]
+    solo_rate = statistics.mean([alone["notes"] / alone["wall"], again["notes"] / again["wall"]])
+    pair_rate = sum(r["notes"] / r["wall"] for r in both)
+    solo_cpu = statistics.mean([alone["cpu"] / alone["notes"], again["cpu"] / again["notes"]]) * 1000
+    pair_cpu = statistics.mean([r["cpu"] / r["notes"] for r in both]) * 1000
+    say(f"  ceiling of this machine: two independent checking processes at once give {pair_rate / solo_rate:.2f}x "
+        f"one alone ({solo_cpu:.2f} CPU ms/note alone, {pair_cpu:.2f} each when both run: the cores slow each "
+        "other down on this memory-heavy work)")
 
 
 def section_memory(mode: str, quick: bool) -> None:
@@ -628,12 +689,17 @@ def main(argv=None) -> None:
                     help=f"also time medspaCy's default pipeline (first {MEDSPACY_SUBSET} notes)")
     ap.add_argument("--wait-minutes", type=float, default=0.0,
                     help="how long to poll for check_many / the scan and check commands if missing (default 0)")
+    ap.add_argument("--worker-reps", type=int, default=WORKER_REPS, help="runs per worker count (alternating)")
     ap.add_argument("--_child-memory", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--_child-check", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_mode", default="check_many", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args._child_memory:
         child_memory(args._child_memory, args._mode)
+        return
+    if args._child_check:
+        child_check(args._child_check)
         return
 
     wanted = set(SECTIONS) | ({"profile"} if args.profile else set())
@@ -663,7 +729,7 @@ def main(argv=None) -> None:
     if "stages" in wanted:
         print_stages(base)
     if "workers" in wanted:
-        section_workers(base, poller, args.scan_notes)
+        section_workers(base, poller, args.scan_notes, args.worker_reps)
     if "memory" in wanted:
         section_memory(mode, args.quick)
     if "cold" in wanted:

@@ -86,6 +86,16 @@ def crash_on_marker(monkeypatch):
         return real(items, *args, **kw)
 
     monkeypatch.setattr(service, "check_many", check_many)
+    from notechecker.api import Pipeline
+
+    real_facts = Pipeline.facts
+
+    def facts(self, text, note_id="note"):  # the scan's worker processes check note by note
+        if text.startswith("CRASH-ME"):
+            raise ValueError(f"cannot parse {text[:80]!r}")
+        return real_facts(self, text, note_id)
+
+    monkeypatch.setattr(Pipeline, "facts", facts)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -26,10 +27,12 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
     give instead (notes that overran their budget or killed a worker).
     """
     from ..api import load
-    from ..service import check_many
+    from ..checklists import load_catalogue
+    from ..service import assemble, check_many
 
     pipeline = load()
-    if tick is not None:  # as fast as nlp.pipe batches for these rule-based components
+    if tick is not None:  # one note at a time: as fast as nlp.pipe batches for these rule-based components
+        cat = load_catalogue()
         out = []
         for k, t in enumerate(tasks):
             tick(k)
@@ -40,8 +43,7 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
                 out.append(error_rows(t))
                 continue
             try:
-                result = next(iter(check_many([(t.note_id, t.text, t.codes or "")], pipeline=pipeline,
-                                              strict=False)))
+                result = assemble(pipeline.facts(t.text, t.note_id), t.codes or "", catalogue=cat, strict=False)
             except Exception as exc:
                 result = failure_error(exc)
             out.append(result_rows(t, result, redact_evidence))
@@ -133,13 +135,20 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
             yield chunk, check_tasks(chunk, redact), None
         return
     ctx = guard.context()
-    if ctx.get_start_method() == "fork":  # load once here; forked workers share it
+    forking = ctx.get_start_method() == "fork"
+    if forking:  # load once here; forked workers share it
         _init_worker()
+        gc.collect()
+        gc.freeze()  # the cycle collector of a worker then leaves the shared pipeline's pages alone (no copy)
 
     def start() -> guard.Worker:
         return guard.Worker(_chunk_job, _init_worker, ctx)
 
-    pool = [start() for _ in range(workers)]
+    try:
+        pool = [start() for _ in range(workers)]
+    finally:
+        if forking:
+            gc.unfreeze()  # this process's objects go back to the collector
     jobs: dict[int, _Job] = {}
     ids = itertools.count()
     window: deque[_Job] = deque()

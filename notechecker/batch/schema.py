@@ -4,9 +4,6 @@ The batch, the report, the API and the Spark engine all take their columns and t
 """
 from __future__ import annotations
 
-
-
-
 FINDINGS_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "code", "billed", "suggested", "item_id",
     "item_name", "tier", "severity", "status", "message", "fix_hint", "evidence_text", "evidence_start",

@@ -1,0 +1,1 @@
+"""Text to facts: notechecker's spaCy pipeline (components, rules, vocabularies) and the extractor."""

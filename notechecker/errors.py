@@ -15,7 +15,7 @@ E7xx    the web service and its CDS Hooks endpoint
 
 :data:`CATALOGUE` holds every code with a short meaning (``notechecker errors`` prints it,
 the README lists it, ``tests/test_errors.py`` checks that code, catalogue and README agree).
-:class:`Errors` holds the message templates of the errors whose wording is fixed. Codes of
+``Errors.E021`` is the message template of an error whose wording is fixed (kept in its entry). Codes of
 the first releases (``NC1xx`` patterns, ``NC6xx`` web) are kept in :data:`FORMERLY`.
 """
 from __future__ import annotations
@@ -26,8 +26,9 @@ from typing import NamedTuple
 
 class ErrorCode(NamedTuple):
     code: str
-    meaning: str
-    formerly: str = ""
+    meaning: str  # what the code means, one line (the README's table, ``notechecker errors``)
+    formerly: str = ""  # its code in the first release
+    template: str = ""  # the message, where its wording is fixed (``Errors.E021``)
 
 
 def _catalogue(*entries: ErrorCode) -> dict[str, ErrorCode]:
@@ -59,16 +60,26 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E014", "linking.yaml is invalid (unknown section, procedure kind, approach or assertion)"),
     _("E015", "scope.yaml is invalid (unknown section or field)"),
     _("E016", "levels.yaml is invalid (a field, a fragment, or an example its regex does not match)"),
-    _("E020", "a checklist, code or rule file cannot be read as a YAML mapping", "NC100"),
-    _("E021", "an unknown key in a checklist, code or rule file", "NC101"),
-    _("E022", "a required field is missing or has a value of the wrong kind", "NC102"),
-    _("E023", "a checklist requirement is malformed", "NC103"),
-    _("E024", "a value is not one of the known names (element, section, relation ...)", "NC104"),
-    _("E025", "an id or a code is used twice", "NC105"),
-    _("E026", "a checklist 'extends' a checklist that does not exist, or itself", "NC106"),
-    _("E027", "a code that is not in the code table", "NC107"),
-    _("E028", "the code table or the bundling rules are malformed", "NC108"),
-    _("E029", "a medically-unlikely-edit (MUE) table is malformed", "NC109"),
+    _("E020", "a checklist, code or rule file cannot be read as a YAML mapping", "NC100",
+      template="{file}: cannot be read as a YAML mapping: {detail}"),
+    _("E021", "an unknown key in a checklist, code or rule file", "NC101",
+      template="{where}: unknown key {key!r}; expected one of {expected}"),
+    _("E022", "a required field is missing or has a value of the wrong kind", "NC102",
+      template="{where}: {detail}"),
+    _("E023", "a checklist requirement is malformed", "NC103",
+      template="{where}: {detail}"),
+    _("E024", "a value is not one of the known names (element, section, relation ...)", "NC104",
+      template="{where}: {value!r} is not a known {what}; expected one of {expected}"),
+    _("E025", "an id or a code is used twice", "NC105",
+      template="{where}: {what} {id!r} is already used in {other}"),
+    _("E026", "a checklist 'extends' a checklist that does not exist, or itself", "NC106",
+      template="{where}: {detail}"),
+    _("E027", "a code that is not in the code table", "NC107",
+      template="{where}: code {code!r} is not in the code table ({table})"),
+    _("E028", "the code table or the bundling rules are malformed", "NC108",
+      template="{file}: {detail}"),
+    _("E029", "a medically-unlikely-edit (MUE) table is malformed", "NC109",
+      template="{file}: {detail}"),
     # E1xx: reading a note
     _("E101", "an empty note (no bytes, or only white space)"),
     _("E102", "a note declares an encoding by its byte-order mark and does not decode in it"),
@@ -80,7 +91,8 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E108", "the file cannot be read (an I/O error)"),
     _("E109", "a folder that cannot be listed"),
     _("E110", "a folder with no notes in it"),
-    _("E111", "a billed code that is not like 22852, 22852-59 or 22853 x2", "NC110"),
+    _("E111", "a billed code that is not like 22852, 22852-59 or 22853 x2", "NC110",
+      template="billed code {value!r} is not like '22852', '22852-59' or '22853 x2'"),
     # E2xx: checking
     _("E201", "checking the note failed (a bug: please report it; the batch goes on)"),
     _("E202", "the worker process or Spark task checking the note died (out of memory?)"),
@@ -122,20 +134,35 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E604", "a results table lacks columns the report needs"),
     _("E605", "a FHIR MeasureReport the report wrote is not valid FHIR R4"),
     # E7xx: the web service
-    _("E700", "the request body is over the size limit", "NC600"),
-    _("E701", "the request body is not JSON", "NC601"),
-    _("E702", "the request body is not a valid request", "NC602"),
-    _("E703", "the billed codes cannot be checked", "NC603"),
-    _("E704", "the Content-Length header is not a whole number", "NC604"),
-    _("E705", "nothing at this path", "NC605"),
-    _("E706", "method not allowed here", "NC606"),
-    _("E707", "the request failed (another HTTP error)", "NC607"),
-    _("E708", "checking the note took longer than its time budget; it was stopped", "NC608"),
-    _("E709", "the request names a host this service does not answer to (Host header)", "NC609"),
-    _("E710", "a request from another site (Origin header)", "NC610"),
-    _("E711", "CDS Hooks: a hook this service does not answer", "NC610"),
-    _("E712", "CDS Hooks: context.document cannot be read", "NC611"),
-    _("E799", "an internal error of the service (the note is not stored or logged)", "NC699"),
+    _("E700", "the request body is over the size limit", "NC600",
+      template="The request body is larger than the limit of {limit} bytes."),
+    _("E701", "the request body is not JSON", "NC601",
+      template="The request body could not be read as JSON."),
+    _("E702", "the request body is not a valid request", "NC602",
+      template="The request body is invalid: {summary}"),
+    _("E703", "the billed codes cannot be checked", "NC603",
+      template="The codes could not be checked: {detail}"),
+    _("E704", "the Content-Length header is not a whole number", "NC604",
+      template="The Content-Length header is not a whole number."),
+    _("E705", "nothing at this path", "NC605",
+      template="There is nothing at this path."),
+    _("E706", "method not allowed here", "NC606",
+      template="This method is not allowed here."),
+    _("E707", "the request failed (another HTTP error)", "NC607",
+      template="The request failed ({status}): {detail}"),
+    _("E708", "checking the note took longer than its time budget; it was stopped", "NC608",
+      template=("Checking this note took longer than the time budget of {seconds:g} s and was stopped; "
+                "the note was not stored or logged.")),
+    _("E709", "the request names a host this service does not answer to (Host header)", "NC609",
+      template="This service does not answer to the host named in the request (Host header)."),
+    _("E710", "a request from another site (Origin header)", "NC610",
+      template="Requests from another site are refused (Origin header)."),
+    _("E711", "CDS Hooks: a hook this service does not answer", "NC610",
+      template="This service answers the hook '{hook}', not '{got}'."),
+    _("E712", "CDS Hooks: context.document cannot be read", "NC611",
+      template="context.document cannot be read: {detail}"),
+    _("E799", "an internal error of the service (the note is not stored or logged)", "NC699",
+      template="The check failed with an internal error ({kind}). The note was not stored or logged."),
 )
 del _
 
@@ -156,39 +183,22 @@ def lookup(code: str) -> list[ErrorCode]:
     return [CATALOGUE[c] for c in FORMERLY.get(code, ())]
 
 
-class Errors:
-    """Message templates of the errors whose wording is fixed (spaCy-style); the code in
+class _Templates:
+    """``Errors.E022``: the message template of a catalogued code (spaCy-style); the code in
     brackets is added by the error class or the response, e.g. ``[E022] removal.yaml: ...``."""
 
-    # E0xx: files under patterns/
-    E020 = "{file}: cannot be read as a YAML mapping: {detail}"
-    E021 = "{where}: unknown key {key!r}; expected one of {expected}"
-    E022 = "{where}: {detail}"
-    E023 = "{where}: {detail}"
-    E024 = "{where}: {value!r} is not a known {what}; expected one of {expected}"
-    E025 = "{where}: {what} {id!r} is already used in {other}"
-    E026 = "{where}: {detail}"
-    E027 = "{where}: code {code!r} is not in the code table ({table})"
-    E028 = "{file}: {detail}"
-    E029 = "{file}: {detail}"
-    # E1xx
-    E111 = "billed code {value!r} is not like '22852', '22852-59' or '22853 x2'"
-    # E7xx: the web service
-    E700 = "The request body is larger than the limit of {limit} bytes."
-    E701 = "The request body could not be read as JSON."
-    E702 = "The request body is invalid: {summary}"
-    E703 = "The codes could not be checked: {detail}"
-    E704 = "The Content-Length header is not a whole number."
-    E705 = "There is nothing at this path."
-    E706 = "This method is not allowed here."
-    E707 = "The request failed ({status}): {detail}"
-    E708 = ("Checking this note took longer than the time budget of {seconds:g} s and was stopped; "
-            "the note was not stored or logged.")
-    E709 = "This service does not answer to the host named in the request (Host header)."
-    E710 = "Requests from another site are refused (Origin header)."
-    E711 = "This service answers the hook '{hook}', not '{got}'."
-    E712 = "context.document cannot be read: {detail}"
-    E799 = "The check failed with an internal error ({kind}). The note was not stored or logged."
+    def __getattr__(self, code: str) -> str:
+        entry = CATALOGUE.get(code)
+        if entry is None or not entry.template:
+            raise AttributeError(f"no message template for error code {code!r}")
+        return entry.template
+
+    def __dir__(self):
+        return [c for c, e in CATALOGUE.items() if e.template]
+
+
+#: Message templates of the errors whose wording is fixed, by code: ``Errors.E021.format(...)``.
+Errors = _Templates()
 
 
 class NoteCheckerError(Exception):

@@ -3,10 +3,11 @@
 A :class:`Worker` is one long-lived child process (forked on Linux, so it shares the
 parent's loaded pipeline; spawned elsewhere) that runs jobs sent over a pipe, one at a
 time, with ``handler(payload, tick)``. The handler calls ``tick(k)`` before item ``k``
-of its job; the parent notes when each tick arrives, so it knows which item a worker
-is on and since when, and kills the worker when that item takes longer than its budget
-(no thread can be stopped, a process can). Starting a worker costs one fork per scan or
-per server, not one per note.
+of its job, which writes the job, the item and the time into a small shared-memory slot
+(no message: the parent is not woken once a note); the parent reads the slot when it
+needs to know which item a worker is on and since when, and kills the worker when that
+item takes longer than its budget (no thread can be stopped, a process can). Starting a
+worker costs one fork per scan or per server, not one per note.
 
 A worker never outlives its parent: on Linux it asks the kernel for SIGKILL when its
 parent dies (``prctl(PR_SET_PDEATHSIG)``), and everywhere it checks that its parent is
@@ -50,12 +51,18 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
+#: The progress slot's fields (doubles): a sequence number (odd while being written), the
+#: number of the job (1 for the first job the worker received), the item, when it started.
+_SEQ, _JOB, _ITEM, _SINCE = range(4)
+
+
 def _child(conn, parent_pid: int, initializer: Callable[[], None] | None,
-           handler: Callable[[Any, Callable[[int], None]], Any]) -> None:
+           handler: Callable[[Any, Callable[[int], None]], Any], slot) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if initializer is not None:
         initializer()
+    received = 0
     while True:
         try:
             while not conn.poll(1.0):
@@ -67,9 +74,12 @@ def _child(conn, parent_pid: int, initializer: Callable[[], None] | None,
         if job is None:
             return
         job_id, payload = job
+        received += 1
 
-        def tick(k: int, _job=job_id) -> None:
-            conn.send(("tick", _job, k))
+        def tick(k: int, _n=received) -> None:
+            slot[_SEQ] += 1  # odd: being written (the parent reads again)
+            slot[_JOB], slot[_ITEM], slot[_SINCE] = _n, k, time.monotonic()
+            slot[_SEQ] += 1
 
         try:
             result = handler(payload, tick)
@@ -97,40 +107,71 @@ class Worker:
     def __init__(self, handler, initializer=None, ctx=None):
         ctx = ctx or context()
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_child, args=(child, os.getpid(), initializer, handler), daemon=True)
+        self.slot = ctx.RawArray("d", 4)  # progress, written by the child's ticks (see _child)
+        self.proc = ctx.Process(target=_child, args=(child, os.getpid(), initializer, handler, self.slot),
+                                daemon=True)
         self.proc.start()
         child.close()
         self.jobs: collections.deque = collections.deque()  # job ids sent, not done
-        self.item: tuple[Any, int] | None = None  # (job id, item) being worked on, from the last tick
-        self.since: float | None = None  # when that item started (parent's clock)
+        self._numbers: collections.deque = collections.deque()  # their numbers in the child (1, 2, ...)
+        self._sent = 0
+        self._head_since: float | None = None  # when the oldest job became the one worked on
 
     def send(self, job_id: Any, payload: Any) -> None:
         if not self.jobs:
-            self.since = time.monotonic()  # until the first tick
+            self._head_since = time.monotonic()  # until its first tick
+        self._sent += 1
         self.jobs.append(job_id)
+        self._numbers.append(self._sent)
         self.conn.send((job_id, payload))
 
+    def _progress(self) -> tuple[int, int, float] | None:
+        """(job number, item, since) of the last tick, read consistently; None before the first."""
+        slot = self.slot
+        for _ in range(1000):  # a write takes a few instructions; a child killed mid-write leaves it odd
+            seq = slot[_SEQ]
+            n, k, since = slot[_JOB], slot[_ITEM], slot[_SINCE]
+            if seq == slot[_SEQ] and not int(seq) % 2:
+                break
+        return (int(n), int(k), since) if n else None
+
+    @property
+    def item(self) -> tuple[Any, int] | None:
+        """(job id, item) the worker is on, from its last tick; None before the oldest job's first tick."""
+        p = self._progress()
+        if p is None or not self.jobs or p[0] != self._numbers[0]:
+            return None
+        return self.jobs[0], p[1]
+
+    @property
+    def since(self) -> float | None:
+        """When the item being worked on started (this machine's monotonic clock); None when idle."""
+        if not self.jobs:
+            return None
+        p = self._progress()
+        if p is not None and p[0] >= self._numbers[0]:
+            # on the oldest job's item, or already on a later job (the oldest one's "done" not yet read)
+            return p[2]
+        return self._head_since
+
     def receive(self) -> tuple[str, Any, Any]:
-        """The next message, with the bookkeeping of ticks and finished jobs done.
+        """The next message, with the bookkeeping of finished jobs done.
         ``("died", job, item)`` when the process ended (EOF on the pipe)."""
         try:
             kind, job_id, value = self.conn.recv()
         except (EOFError, OSError):
-            job, k = self.item if self.item else (self.jobs[0] if self.jobs else None, 0)
+            job, k = self.current()
             return "died", job, k
-        now = time.monotonic()
-        if kind == "tick":
-            self.item, self.since = (job_id, value), now
-        elif kind in ("done", "error", "interrupt"):
+        if kind in ("done", "error", "interrupt"):
             if self.jobs and self.jobs[0] == job_id:
                 self.jobs.popleft()
-            self.item = None
-            self.since = now if self.jobs else None
+                self._numbers.popleft()
+            self._head_since = time.monotonic() if self.jobs else None
         return kind, job_id, value
 
     def current(self) -> tuple[Any, int]:
         """(job id, item) being worked on: the last tick's, else item 0 of the oldest job."""
-        return self.item if self.item else (self.jobs[0] if self.jobs else None, 0)
+        return self.item or (self.jobs[0] if self.jobs else None, 0)
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):

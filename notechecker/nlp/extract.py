@@ -264,6 +264,14 @@ class Extractor:
                                                                  for p in procedures):
             e = facts.elements["exploration_intent"].evidence[0]
             procedures.append(Procedure("exploration_of_fusion", (), (), e))
+        # "OPERATION PERFORMED: Removal of anterior cervical plate and screws": hardware removed in the
+        # procedure title or list names the removal as a procedure of this operation
+        if not any(p.kind.split("@")[0] in ("hardware_removal", "reinsertion", "exploration_of_fusion")
+                   for p in procedures):
+            titled = next((i for i in instruments if i.action == "removed" and i.kind in SPINE_HARDWARE
+                           and i.assertion == "present" and i.evidence.section == "procedures"), None)
+            if titled is not None:
+                procedures.append(Procedure("hardware_removal", (), (), sentence_of(titled.evidence)))
         facts.procedures = procedures
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)

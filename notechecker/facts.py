@@ -36,6 +36,8 @@ PROCEDURE_KINDS = (
     "interspinous_device", "interspinous_device_removal",
     "deformity_correction", "instrumentation", "bone_graft", "biopsy",
 )
+#: The code system of ``suggested_cpt`` and billed codes (FHIR ``Coding.system``).
+CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 #: Documentation elements (Facts.elements keys). Absent keys mean "not found".
 ELEMENT_NAMES = (
     "pre_op_diagnosis", "post_op_diagnosis", "procedures_listed", "description",

@@ -45,7 +45,8 @@ ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 _ORDER = {v: i for i, v in enumerate(ORDER)}
-_REMOVAL_PROCS = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
+#: Procedures that take hardware out (a removal, a reinsertion, the exploration of a fusion).
+REMOVAL_PROCEDURES = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
 _FUSION_PROCS = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
                            "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion", "anterior_fusion",
                            "instrumentation", "fusion", "discectomy", "corpectomy"})
@@ -69,7 +70,7 @@ def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Pro
     """Levels named by the procedures when the hardware sentences name none."""
     kinds = set(kinds)
     if action == "removed":
-        wanted = _REMOVAL_PROCS
+        wanted = REMOVAL_PROCEDURES
     elif kinds <= {"bone_cement"}:
         wanted = frozenset({"kyphoplasty", "vertebroplasty"})
     elif kinds & {"artificial_disc"}:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from .errors import PatternError
 from .schema.loader import ENV_VAR, SafeLoader, load_yaml, patterns_dir  # noqa: F401  (ENV_VAR, SafeLoader re-exported)
+from .schema.loader import enum_validator
 from .schema.loader import validate_located as _validate
 
 CONTEXT_CATEGORIES = {
@@ -117,19 +118,8 @@ class ContextRuleModel(_Vocab):
     excluded_types: Any = None
     terminated_by: Any = None
 
-    @field_validator("category")
-    @classmethod
-    def _category(cls, v: Any) -> str:
-        if v not in CONTEXT_CATEGORIES:
-            raise ValueError(f"{v!r} is not one of {sorted(CONTEXT_CATEGORIES)}")
-        return v
-
-    @field_validator("direction")
-    @classmethod
-    def _direction(cls, v: Any) -> str:
-        if v not in CONTEXT_DIRECTIONS:
-            raise ValueError(f"{v!r} is not one of {sorted(CONTEXT_DIRECTIONS)}")
-        return v
+    _category = enum_validator("category", tuple(sorted(CONTEXT_CATEGORIES)))
+    _direction = enum_validator("direction", tuple(sorted(CONTEXT_DIRECTIONS)))
 
     @field_validator("literal")
     @classmethod

@@ -10,14 +10,13 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
 from ..formats import Document, read_document
-from ..io import MAX_CHARS, byte_cap, iter_note_paths, read_note
+from ..io import MAX_CHARS, NOTE_SUFFIXES, byte_cap, iter_note_paths, read_note
 from .tables import frame_tasks, table_tasks
 from .task import Columns, Task, error_task, normalize_date, surgeon_name
 
 
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
                   ".ndjson": "jsonl"}
-NOTE_SUFFIXES = (".txt",)
 #: Longest note checked (``io.MAX_CHARS``, ``--max-chars``); longer ones become E104 error rows.
 #: A file over ``byte_cap(MAX_CHARS)`` bytes cannot hold that many characters: it is not read.
 MAX_NOTE_BYTES = byte_cap(MAX_CHARS)

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError
+from ..facts import CPT_SYSTEM
 from .base import Document, safe_reason
 
-CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 #: Attachment types read, most preferred first.
 TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml", "application/pdf")
 

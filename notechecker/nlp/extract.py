@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from .._extensions import note_text
-from ..model import build_constructs
+from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
 from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention,
                      Procedure, Section)
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
@@ -38,9 +38,6 @@ SENTENCE_TEXT = 1500
 GATE_WINDOW = 600
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
-ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
-SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
-                            "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 #: ConText attribute -> assertion, strongest first.
 ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
 NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
@@ -266,8 +263,7 @@ class Extractor:
             procedures.append(Procedure("exploration_of_fusion", (), (), e))
         # "OPERATION PERFORMED: Removal of anterior cervical plate and screws": hardware removed in the
         # procedure title or list names the removal as a procedure of this operation
-        if not any(p.kind.split("@")[0] in ("hardware_removal", "reinsertion", "exploration_of_fusion")
-                   for p in procedures):
+        if not any(p.kind.split("@")[0] in REMOVAL_PROCEDURES for p in procedures):
             titled = next((i for i in instruments if i.action == "removed" and i.kind in SPINE_HARDWARE
                            and i.assertion == "present" and i.evidence.section == "procedures"), None)
             if titled is not None:

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
+from .. import vertebrae as _vertebrae
 from ..vocab import LEVEL_SCAN_STARTS, load_level_words
 
 __all__ = [
@@ -43,11 +44,9 @@ __all__ = [
     "find_levels", "parse_level_text",
 ]
 
-VERTEBRAE: tuple[str, ...] = tuple(
-    [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)]
-    + [f"L{i}" for i in range(1, 6)] + [f"S{i}" for i in range(1, 6)]
-)
-PELVIS = "ilium"
+#: The vertebrae a level can name (C1 to S5: the occiput is not written as a level code).
+VERTEBRAE: tuple[str, ...] = tuple(v for v in _vertebrae.VERTEBRAE if v != _vertebrae.OCCIPUT)
+PELVIS = _vertebrae.PELVIS
 
 _INDEX = {name: i for i, name in enumerate(VERTEBRAE)}
 _IL = len(VERTEBRAE)  # the ilium sorts after S5

@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..facts import CPT_SYSTEM
 from .load import ReportInputError, load_results, read_table, table_paths
 
-CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 DAVINCI_EVIDENCE_STATUS = "http://hl7.org/fhir/us/davinci-ra/StructureDefinition/ra-evidenceStatus"
 DAVINCI_EVIDENCE_CODES = "http://hl7.org/fhir/us/davinci-ra/CodeSystem/evidence-status"
 DATA_ABSENT = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 from notechecker import facts as F
 from notechecker.errors import Errors
+from notechecker.model import CONSTRUCT_ACTIONS
 from notechecker.schema.loader import ChecklistError, Located, one_of, where_of
 
 #: Regions a vertebra belongs to ("pelvis" for ilium).
@@ -40,7 +41,6 @@ FACT_KEYS = {
     "levels": None,
     "approach": F.APPROACHES,
 }
-CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
 #: Labels of Facts.mentions a requirement may ask for (``mention: IMAGING, values: [mri]``).
 MENTION_LABELS = ("IMAGING", "APPROACH", "REASON")
 CONSTRUCT_FIELDS = {

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ..errors import Errors
+from ..facts import CPT_SYSTEM
 from .common import NOTE_ID, NO_STORE, error_response
 
 log = logging.getLogger("notechecker.web")
@@ -39,7 +40,6 @@ SERVICE_ID = "notechecker-note-sign"
 HOOK = "notechecker-note-sign"
 SUMMARY_MAX = 140
 SOURCE_LABEL = "notechecker documentation checklist"
-CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 _CARD_NS = uuid.UUID("0c4a7d1e-2b7f-4d0a-8f0e-6e6f74656368")
 #: How serious a card is, from the severity of its worst gap or problem.
 INDICATOR = {"error": "critical", "warning": "warning", "info": "info"}

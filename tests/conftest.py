@@ -1,6 +1,7 @@
 """Shared fixtures: the pipeline is built once per test session (~2 s)."""
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -38,3 +39,47 @@ def evidence_spans(obj):
     elif isinstance(obj, list):
         for v in obj:
             yield from evidence_spans(v)
+
+
+#: The 524 real non-spine notes beside the repository (../shared/eval), when present.
+NONSPINE_NOTES = ROOT.parent / "shared" / "eval" / "nonspine" / "notes.jsonl"
+_CATARACT = ("PROCEDURE: Cataract extraction with intraocular lens, right eye.\n"
+             "DESCRIPTION: The eye was prepped and draped. A clear corneal incision was made. "
+             "The lens was placed in the capsular bag.\n")
+
+
+def nonspine_texts(n: int) -> list[str]:
+    """The first ``n`` real non-spine notes; a short cataract note where ../shared is absent."""
+    if NONSPINE_NOTES.is_file():
+        lines = NONSPINE_NOTES.read_text(encoding="utf-8").splitlines()
+        return [json.loads(ln)["text"] for ln in lines if ln.strip()][:n]
+    return [_CATARACT]
+
+
+@contextlib.contextmanager
+def live_server(**app_options):
+    """The web app served by uvicorn on a free localhost port, in a thread: yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from notechecker.web.server import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(**app_options), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

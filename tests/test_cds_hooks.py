@@ -6,16 +6,13 @@ import base64
 import json
 import logging
 import os
-import socket
-import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 from notechecker.web.cds_hooks import HOOK, SERVICE_ID, SOURCE_LABEL, SUMMARY_MAX
 from notechecker.web.server import create_app
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, live_server
 
 FORMATS = SAMPLES / "formats"
 SN08 = SAMPLES / "sn08_anterior_cervical_plate_removal.txt"
@@ -153,45 +150,23 @@ def test_the_hook_is_in_the_openapi_description(client):
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)")
 def test_discovery_and_hook_from_the_page_in_chromium():
     """An EHR-like caller in a browser: the page's origin fetches discovery, then posts the hook."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
     body = hook_request(json.loads((FORMATS / "sn08_documentreference.json").read_text(encoding="utf-8")))
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
-                                                                        "--disable-gpu"])
-            page = browser.new_page()
-            page.goto(base + "/")
-            services = page.evaluate("async () => (await (await fetch('/cds-services')).json()).services")
-            answer = page.evaluate("""async (body) => {
-                const r = await fetch('/cds-services/notechecker-note-sign', {method: 'POST',
-                    headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
-                return {status: r.status, data: await r.json()};
-            }""", body)
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with live_server() as base, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
+                                                                    "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(base + "/")
+        services = page.evaluate("async () => (await (await fetch('/cds-services')).json()).services")
+        answer = page.evaluate("""async (body) => {
+            const r = await fetch('/cds-services/notechecker-note-sign', {method: 'POST',
+                headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+            return {status: r.status, data: await r.json()};
+        }""", body)
+        browser.close()
     assert [s["id"] for s in services] == [SERVICE_ID]
     assert answer["status"] == 200
     cards = answer["data"]["cards"]

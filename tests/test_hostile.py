@@ -29,6 +29,7 @@ import notechecker.batch as batch
 import notechecker.guard as guard
 from notechecker.batch import CheckpointError, checkpoint_dir, output_paths, read_table, run
 from notechecker.cli import app
+from tests.conftest import live_server
 
 NOTES = Path(__file__).resolve().parents[1] / "sample_notes"
 runner = CliRunner()
@@ -101,34 +102,14 @@ def test_scan_budget_defaults_and_option(tmp_path):
     assert guard.allowance(guard.NOTE_TIMEOUT, 2_000_000) == pytest.approx(260.0)
 
 
-def _serve(**kw):
-    import uvicorn
-
-    from notechecker.web.server import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(**kw), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    t0 = time.monotonic()
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() - t0 < 120, "server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def test_service_request_over_its_budget_is_503_while_others_are_answered(monkeypatch):
     """The 10 kB attack, made slow for sure: /healthz and a normal note are answered while it runs."""
     import httpx
 
     monkeypatch.setattr(guard, "SECONDS_PER_CHAR", 0.0)
     overrun(monkeypatch)
-    server, thread, url = _serve(workers=2, note_timeout=4)
     slow: dict = {}
-    try:
+    with live_server(workers=2, note_timeout=4) as url:
         def post_slow():
             t = time.monotonic()
             slow["r"] = httpx.post(f"{url}/api/check", json={"text": pathological_note()}, timeout=120)
@@ -150,9 +131,6 @@ def test_service_request_over_its_budget_is_503_while_others_are_answered(monkey
         assert "=====" not in r.text and slow["s"] < 30, slow["s"]
         again = httpx.post(f"{url}/api/check", json={"text": sample("sn08")}, timeout=60)  # the pool recovered
         assert again.status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 # --------------------------------------------------------------------------- 2 special files
@@ -375,6 +353,12 @@ def test_workers_die_with_their_parent(sig, tmp_path):
     workers = _children(proc.pid)
     proc.send_signal(sig)
     proc.wait(30)
+    _assert_no_orphans(workers)
+
+
+
+def _assert_no_orphans(workers: list[int]) -> None:
+    """Within 10 s every worker of a killed parent is gone (any left is killed, then reported)."""
     deadline = time.monotonic() + 10
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -382,7 +366,6 @@ def test_workers_die_with_their_parent(sig, tmp_path):
     for w in orphans:
         os.kill(w, signal.SIGKILL)
     assert orphans == []
-
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_service_workers_die_with_the_server():
@@ -405,13 +388,7 @@ def test_service_workers_die_with_the_server():
     assert len(workers) >= 2
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    deadline = time.monotonic() + 10
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    orphans = [w for w in workers if _alive(w)]
-    for w in orphans:
-        os.kill(w, signal.SIGKILL)
-    assert orphans == []
+    _assert_no_orphans(workers)
 
 
 # --------------------------------------------------------------------------- 7 output lock

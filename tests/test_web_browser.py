@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import live_server, nonspine_texts
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -27,31 +26,10 @@ if not os.path.exists(CHROMIUM):
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base_url():
-    import uvicorn
-
-    from notechecker.web.server import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -180,25 +158,10 @@ def test_page_verdicts_agree_with_the_json(page, base_url, name, codes):
             assert "supported" not in [c.strip().lower() for c in chips], (code, verdict, chips)
 
 
-def test_out_of_scope_note_shows_the_banner_and_no_checklist(page, base_url, monkeypatch):
+def test_out_of_scope_note_shows_the_banner_and_no_checklist(page, base_url):
     """A note classified as another operation: the page shows the out-of-scope banner with its evidence
-    and no checklist. (The scope is set by hand here until the classifier lands in this branch.)"""
-    from notechecker.api import Pipeline
-    from notechecker.facts import Evidence, Scope
-
-    text = json.loads((Path("/work/shared/eval/nonspine/notes.jsonl")).read_text(encoding="utf-8")
-                      .splitlines()[0])["text"] if Path("/work/shared/eval/nonspine/notes.jsonl").exists() \
-        else sample("sn08_anterior_cervical_plate_removal.txt")
-    first_line = text.splitlines()[0]
-    real = Pipeline.facts
-
-    def facts(self, note, note_id="note"):
-        f = real(self, note, note_id)
-        f.scope = Scope(kind="other_operation", reason="no spinal procedure is named",
-                        evidence=(Evidence(first_line, 0, len(first_line)),))
-        return f
-
-    monkeypatch.setattr(Pipeline, "facts", facts)
+    and no checklist: the real classifier, on a real non-spine note."""
+    text = nonspine_texts(1)[0]
     page.fill("#note", text)
     page.fill("#codes", "22842")
     page.keyboard.press("Control+Enter")

@@ -24,7 +24,7 @@ from spacy.tokens import Doc
 
 from .._extensions import note_text
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
-from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention,
+from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, Facts, Instrument, Mention,
                      Procedure, Section)
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
@@ -233,7 +233,8 @@ class Extractor:
         facts.scope = self.scope(text, facts.sections)
         # the contract's flags and the note's surgeon and date in every note; the rest where a spine checklist applies
         wanted = None if facts.scope.is_spine else EVERY_NOTE_ELEMENTS
-        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, wanted)
+        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, sent_at,
+                                        wanted)
         facts.complications_documented = facts.element("complications").present
         facts.ebl_documented = facts.element("ebl").present
         facts.indication_documented = facts.element("indication").present
@@ -247,7 +248,8 @@ class Extractor:
         for m in level_mentions:
             levels_by_sent[sent_at(m.start)].append(m)
 
-        instruments, prior_hardware, described = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
+        instruments, prior_hardware, described, described_anchors = self._instruments(
+            text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
         exploring = "exploration_intent" in facts.elements
@@ -280,7 +282,9 @@ class Extractor:
         procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
-        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described, reused)
+        facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
+                                            described_anchors=described_anchors, sentence_of=sentence_of,
+                                            reused=reused, asserted_only=False)
         facts.procedures = procedures = self._resolve_fusions(
             procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
@@ -310,7 +314,7 @@ class Extractor:
     # ------------------------------------------------------------ instruments
     def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
-        described but not acted on)."""
+        described but not acted on, kind -> the vertebrae such a description names one by one)."""
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         inst_in_sent: dict[int, list[_Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
@@ -342,14 +346,20 @@ class Extractor:
         prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
         described: dict[str, set[str]] = defaultdict(set)
+        described_anchors: dict[str, set[str]] = defaultdict(set)
+
+        def describe(kind: str, sent: int) -> None:
+            for m in levels_by_sent.get(sent, []):
+                described[kind].update(m.vertebrae)
+                if m.kind in ("vertebra", "list", "pelvis"):
+                    described_anchors[kind].update(m.vertebrae)
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
             if h.section in self.L.non_operative or not by_sent.get("ACTION", {}).get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
-                for m in levels_by_sent.get(h.sent, []):
-                    described[h.value].update(m.vertebrae)
+                describe(h.value, h.sent)
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
@@ -378,8 +388,7 @@ class Extractor:
                 # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
                 # in 2015": the old construct
                 action = "mentioned"
-                for m in levels_by_sent.get(h.sent, []):
-                    described[h.value].update(m.vertebrae)
+                describe(h.value, h.sent)
             if action == "removed" and any(
                     a.value == "removed" and a.end <= h.start
                     and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
@@ -426,7 +435,7 @@ class Extractor:
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
-        return out, prior_hardware, described
+        return out, prior_hardware, described, described_anchors
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:
@@ -513,7 +522,14 @@ class Extractor:
     @staticmethod
     def _count(text: str, h: _Hit) -> int | None:
         window = text[max(0, h.start - 60):h.start]
-        m = _COUNT_BEFORE.search(window)
+        # the number nearest the hardware: "both rods and all eight screws" counts eight screws
+        m = None
+        for start in range(len(window) - 1, -1, -1):
+            if start == 0 or window[start - 1] in " \t\n\r(":
+                found = _COUNT_BEFORE.match(window, max(0, start - 1))
+                if found:
+                    m = found
+                    break
         if not m:
             return None
         n = m.group("n").lower()
@@ -619,12 +635,6 @@ class Extractor:
         return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
-    @staticmethod
-    def _constructs(instruments, procedures, approach, sentence_of, described, reused=()) -> list[Construct]:
-        """Constructs are grouped by the one operation model (notechecker/model.py)."""
-        return build_constructs(instruments, procedures, approach, described=described, sentence_of=sentence_of,
-                                reused=reused, asserted_only=False)
-
     # ---------------------------------------------------------------- reasons
     def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:
         out = []
@@ -641,7 +651,7 @@ class Extractor:
         return out
 
     # --------------------------------------------------------------- elements
-    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev,
+    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev, sent_at,
                   wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
         """Documentation elements present in the note (all, or the ``wanted`` ones)."""
         out: dict[str, Element] = {}
@@ -652,6 +662,8 @@ class Extractor:
             found = self._element_from_sections(text, spec, sec_bodies)
             if found is None:
                 found = self._element_from_cues(lowered, text, spec, section_at)
+            if found is None and spec.steps is not None:
+                found = self._element_from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
                 out[name] = found
         img = self._imaging(text, hits_by_label, sent_ev) if wanted is None or "imaging" in wanted else None
@@ -681,6 +693,19 @@ class Extractor:
                 first = text[a:_evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
+        return None
+
+    def _element_from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
+        """The element where one operative section narrates at least ``spec.min_steps`` steps."""
+        excluded = self.L.non_operative | spec.exclude_sections
+        for sec in sections:
+            if sec.name in excluded or sec.end <= sec.start:
+                continue
+            found = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            if len(found) >= spec.min_steps:
+                e = sent_ev(sent_at(found[0]))
+                return Element(name=spec.name, present=True, value=None,
+                               evidence=(Evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
         return None
 
     @staticmethod

@@ -158,6 +158,13 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
         lvls: set[str] = set()
         for i in items:
             lvls.update(i.levels)
+        if not lvls and action == "removed" and described:
+            # "The construct consisted of pedicle screws at L3, L4 and L5 ..." then "all of the screws were
+            # removed" (or "all hardware removed"): the removal acts on the construct the note described
+            wanted = set(kinds) if set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}) else set(described)
+            if any(i.kind == "hardware" for i in items):
+                wanted |= set(described)
+            lvls = {x for k in wanted for x in described.get(k, ())}
         if action in ("removed", "reinserted"):
             # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
             lvls.update(_fallback_levels("removed", kinds, procedures, asserted_only))
@@ -171,21 +178,17 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
         if not lvls and action == "removed":
             # put back where it came out: a removal-and-reinsertion spans the same levels
             lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
-        from_description: set[str] = set()
-        if not lvls and action == "removed" and described:
-            # "The construct consisted of pedicle screws at L3, L4 and L5 ..." then "all of the screws were
-            # removed" (or "all hardware removed"): the removal acts on the construct the note described
-            wanted = set(kinds) if set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}) else set(described)
-            if any(i.kind == "hardware" for i in items):
-                wanted |= set(described)
-            lvls = {x for k in wanted for x in described.get(k, ())}
-            from_description = {x for k in wanted & ANCHOR_KINDS for x in (described_anchors or {}).get(k, ())}
         if action == "placed" and reused:
             # old screws the new construct captures are its anchors ("incorporated into the new construct")
             items = items + [i for i in reused if i.action != "placed"]
             lvls.update(x for i in reused for x in i.levels)
-        anchors = tuple(sorted({x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER}
-                               | {x for x in from_description if x in _ORDER}, key=_ORDER.__getitem__))
+        own = {x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER}
+        if not own and action == "removed" and described_anchors:
+            # the anchors the note gave when it described the construct it then removed, inside its extent
+            kinds_named = set(kinds) & ANCHOR_KINDS or set(ANCHOR_KINDS)
+            inside = set(span(lvls))
+            own = {x for k in kinds_named for x in described_anchors.get(k, ()) if x in inside and x in _ORDER}
+        anchors = tuple(sorted(own, key=_ORDER.__getitem__))
         spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \
             else _span_with_pelvis(lvls)
         out.append(Construct(

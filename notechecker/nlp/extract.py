@@ -395,6 +395,10 @@ class Extractor:
                     for a in verbs_all):
                 # "the caps were removed from the existing screws", "slid off the rod": where it came from
                 action = "mentioned"
+            if action == "mentioned" and descriptor is None and by_sent.get("ACTION", {}).get(h.sent):
+                # hardware named beside actions that are not its own ("the construct was exposed; it
+                # consisted of pedicle screws at T10, T11, L1 and L2"): the construct as it stands
+                describe(h.value, h.sent)
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":

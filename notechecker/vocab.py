@@ -404,7 +404,7 @@ class LinkingSpec:
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
                  "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
-                 "hardware_described", "placement_state", "anchor_reused", "disc_space")
+                 "hardware_described", "placement_state", "anchor_reused", "disc_space", "team_spine", "team_other")
 
 
 class _LinkingSections(_Vocab):

@@ -123,6 +123,14 @@ class Extractor:
             out.append(Section("description", "", cut, sec.end))
         return out
 
+    def _team_of(self, title: str, name: str) -> str:
+        """A narrative heading that names its team: the spine team's narrative, or another team's."""
+        if self.cue["team_spine"].search(title):
+            return "description"
+        if self.cue["team_other"].search(title):
+            return "other_team"
+        return name
+
     def _value(self, span) -> tuple[str, int] | None:
         rule = span._.target_rule
         if rule is not None and rule.category == span.label_ and rule.metadata:
@@ -157,6 +165,8 @@ class Extractor:
                     len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
                     or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
+            if name in ("description", "other_team") and title:
+                name = self._team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
@@ -270,6 +280,7 @@ class Extractor:
                            and i.assertion == "present" and i.evidence.section == "procedures"), None)
             if titled is not None:
                 procedures.append(Procedure("hardware_removal", (), (), sentence_of(titled.evidence)))
+        procedures = self._disc_prosthesis_procedures(instruments, procedures, sentence_of)
         facts.procedures = procedures
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
@@ -440,6 +451,25 @@ class Extractor:
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
         return out, prior_hardware, described, described_anchors
+
+    @staticmethod
+    def _disc_prosthesis_procedures(instruments, procedures, sentence_of) -> list[Procedure]:
+        """A disc prosthesis taken out is a disc arthroplasty removal, or a revision when a prosthesis
+        goes back in ("Removal of L4-L5 lumbar total disc prosthesis", "the migrated artificial disc was
+        removed and a new one inserted"), though the note never names the procedure."""
+        if any(p.kind in ("disc_arthroplasty_removal", "disc_arthroplasty_revision") for p in procedures):
+            return procedures
+        discs = [i for i in instruments if i.kind == "artificial_disc" and i.assertion == "present"]
+        out = [i for i in discs if i.action == "removed"]
+        if not out:
+            return procedures
+        back = [i for i in discs if i.action in ("placed", "reinserted")]
+        kind = "disc_arthroplasty_revision" if back else "disc_arthroplasty_removal"
+        levels = lv.sort_levels({x for i in out + back for x in i.levels})
+        inter = tuple(zip(levels, levels[1:])) if len(levels) == 2 else ()
+        evidence = sentence_of(next((i for i in out if i.levels), out[0]).evidence)
+        done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
+        return [*done, Procedure(kind, tuple(levels), inter, evidence)]
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:

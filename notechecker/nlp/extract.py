@@ -25,7 +25,8 @@ from spacy.tokens import Doc
 from .._extensions import note_text
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
 from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, Facts, Instrument, Mention,
-                     Procedure, Section)
+                     Procedure, Section, Superseded)
+from ..vertebrae import fmt_levels
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
@@ -58,6 +59,8 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Procedures that take a disc prosthesis out (its removal, or its revision with a new one).
+DISC_REMOVALS = frozenset({"disc_arthroplasty_removal", "disc_arthroplasty_revision"})
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
@@ -262,6 +265,10 @@ class Extractor:
             text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
+        addenda = [sec for sec in sections if sec.name == "addendum" and sec.end > sec.start]
+        if addenda:
+            instruments, procedures, facts.reasons, facts.superseded = self._apply_addenda(
+                text, addenda, level_mentions, instruments, procedures, facts.reasons, sentence_of)
         exploring = "exploration_intent" in facts.elements
         instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring, prior_hardware)
 
@@ -281,6 +288,7 @@ class Extractor:
             if titled is not None:
                 procedures.append(Procedure("hardware_removal", (), (), sentence_of(titled.evidence)))
         procedures = self._disc_prosthesis_procedures(instruments, procedures, sentence_of)
+        instruments = self._disc_prosthesis_removed(instruments, procedures)
         facts.procedures = procedures
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
@@ -316,7 +324,7 @@ class Extractor:
         if facts.levels:
             facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
 
-        any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
+        any_removal = bool(acted.get("removed")) or any(p.kind in REMOVAL_PROCEDURES | DISC_REMOVALS for p in procedures)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})
@@ -452,6 +460,101 @@ class Extractor:
                                   anchors=tuple(lv.sort_levels(named))))
         return out, prior_hardware, described, described_anchors
 
+    def _apply_addenda(self, text, addenda, level_mentions, instruments, procedures, reasons, sentence_of):
+        """What a signed addendum or correction restates replaces the body's statement of that fact; one
+        that adds ("also", "in addition") adds to it. Returns (instruments, procedures, reasons, superseded).
+
+        Replaced: removal reasons (when the addendum states or denies any), procedures of a kind the
+        addendum names, hardware of a kind the addendum names (taking the body's action for that kind when
+        the addendum only describes it), and levels the addendum swaps ("was L3, not L2").
+        """
+        def inside(e: Evidence) -> bool:
+            return any(sec.start <= e.start < sec.end for sec in addenda)
+
+        adds = any(self.cue["addendum_adds"].search(text, sec.start, sec.end) for sec in addenda)
+        superseded: list[Superseded] = []
+
+        # levels swapped: "the level treated was L3, not L2", "L2 should read L3"
+        mentions = [m for m in level_mentions if any(sec.start <= m.start < sec.end for sec in addenda)]
+        swap: dict[str, str] = {}
+        swap_ev: Evidence | None = None
+        for a, b in zip(mentions, mentions[1:]):
+            between = text[a.end:b.start]
+            if self.cue["level_replaces_next"].match(between):
+                new, old = a, b
+            elif self.cue["level_replaced_by_next"].match(between):
+                new, old = b, a
+            else:
+                continue
+            if len(new.vertebrae) == len(old.vertebrae):
+                swap.update(zip(old.vertebrae, new.vertebrae))
+                swap_ev = sentence_of(Evidence(text[a.start:b.end], a.start, b.end))
+
+        def swapped(levels: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(lv.sort_levels({swap.get(x, x) for x in levels}))
+
+        # reasons: the addendum's statement of why replaces the body's
+        said = [m for m in reasons if inside(m.evidence)]
+        if said and not adds:
+            kept = [m for m in reasons if inside(m.evidence)]
+            won = sorted({m.value for m in said if m.assertion in ("present", "possible")})
+            for m in reasons:
+                if not inside(m.evidence) and m.assertion in ("present", "possible") and m.value not in won:
+                    superseded.append(Superseded("removal_reasons", m.value, ", ".join(won), sentence_of(m.evidence),
+                                                 sentence_of(said[0].evidence)))
+            reasons = kept
+
+        # procedures of a kind the addendum names
+        named = {p.kind for p in procedures if inside(p.evidence) and p.assertion == "present"}
+        out_procs = []
+        for p in procedures:
+            if not inside(p.evidence) and p.kind in named and not adds:
+                new = next(q for q in procedures if inside(q.evidence) and q.kind == p.kind)
+                superseded.append(Superseded(f"procedure:{p.kind}", fmt_levels(p.levels) if p.levels else p.kind,
+                                             fmt_levels(new.levels) if new.levels else new.kind,
+                                             sentence_of(p.evidence), sentence_of(new.evidence)))
+                continue
+            if swap and not inside(p.evidence) and set(p.levels) & set(swap) and swapped(p.levels) != p.levels:
+                new_levels = swapped(p.levels)
+                superseded.append(Superseded(f"procedure:{p.kind}", fmt_levels(p.levels), fmt_levels(new_levels),
+                                             sentence_of(p.evidence), swap_ev))
+                p = dataclasses.replace(p, levels=new_levels, interspaces=tuple(
+                    (swap.get(a, a), swap.get(b, b)) for a, b in p.interspaces))
+            out_procs.append(p)
+
+        # hardware of a kind the addendum names
+        body_action = {}
+        for i in instruments:
+            if not inside(i.evidence) and i.action in ("removed", "placed", "reinserted"):
+                body_action.setdefault(i.kind, i.action)
+        # (what imaging showed is a finding, not a restatement of what was done)
+        restated = [i for i in instruments if inside(i.evidence) and i.assertion == "present"
+                    and i.kind in SPINE_HARDWARE and (i.action in ("removed", "placed", "reinserted")
+                                                      or (i.action == "mentioned" and i.levels and i.kind in body_action))
+                    and not self.cue["finding_verb"].search(sentence_of(i.evidence).text)]
+        restated = [dataclasses.replace(i, action=body_action[i.kind]) if i.action == "mentioned" else i
+                    for i in restated]
+        replaced = {(i.kind, i.action) for i in restated}
+        out_insts = []
+        for i in instruments:
+            if inside(i.evidence):
+                continue
+            if (i.kind, i.action) in replaced and not adds:
+                new = next(r for r in restated if (r.kind, r.action) == (i.kind, i.action))
+                if i.levels:  # (a mention without levels is not contradicted, only restated)
+                    superseded.append(Superseded(f"instrument:{i.kind} {i.action}",
+                                                 fmt_levels(i.levels) if i.levels else i.kind,
+                                                 fmt_levels(new.levels) if new.levels else new.kind,
+                                                 sentence_of(i.evidence), sentence_of(new.evidence)))
+                continue
+            if swap and set(i.levels) & set(swap):
+                i = dataclasses.replace(i, levels=swapped(i.levels), anchors=swapped(i.anchors))
+            out_insts.append(i)
+        out_insts += restated + [i for i in instruments if inside(i.evidence) and i not in restated
+                                 and i.action not in ("removed", "placed", "reinserted", "mentioned")]
+        unique = list({(x.fact, x.old, x.new): x for x in superseded if x.old != x.new}.values())
+        return out_insts, out_procs, reasons, unique
+
     @staticmethod
     def _disc_prosthesis_procedures(instruments, procedures, sentence_of) -> list[Procedure]:
         """A disc prosthesis taken out is a disc arthroplasty removal, or a revision when a prosthesis
@@ -470,6 +573,19 @@ class Extractor:
         evidence = sentence_of(next((i for i in out if i.levels), out[0]).evidence)
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
+
+    @staticmethod
+    def _disc_prosthesis_removed(instruments, procedures) -> list[Instrument]:
+        """The removal or revision of a disc arthroplasty takes the prosthesis out, though the narrative names
+        only its parts ("the polyethylene core was removed and both endplates extracted")."""
+        if any(i.kind == "artificial_disc" and i.action == "removed" for i in instruments):
+            return instruments
+        done = [p for p in procedures if p.kind in DISC_REMOVALS and p.assertion == "present"]
+        if not done:
+            return instruments
+        p = next((q for q in done if q.levels), done[0])
+        return [*instruments, Instrument(kind="artificial_disc", action="removed", count=None, levels=p.levels,
+                                         evidence=p.evidence, anchors=())]
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:
@@ -591,7 +707,7 @@ class Extractor:
                 kind = "exploration_of_fusion"
             if kind in self.L.fusion_kinds and (
                     self.cue["prior_fusion"].search(before) or self.cue["fusion_finding"].match(text, h.end, h.end + 60)
-                    or (h.section != "procedures"
+                    or (h.section not in ("procedures", "addendum")
                         and not self.cue["fusion_performed"].search(self._sentence_text(text, h)))):
                 continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):

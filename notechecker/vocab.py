@@ -405,7 +405,9 @@ class LinkingSpec:
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
                  "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
                  "hardware_described", "placement_state", "anchor_reused", "disc_space", "team_spine", "team_other",
-                 "addendum_adds", "level_replaces_next", "level_replaced_by_next")
+                 "addendum_adds", "level_replaces_next", "level_replaced_by_next",
+                 "log_description", "log_status", "log_quantity", "log_site", "log_catalogue", "log_maker",
+                 "log_placed", "log_removed", "log_unused")
 
 
 class _LinkingSections(_Vocab):

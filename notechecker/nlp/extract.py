@@ -29,6 +29,7 @@ from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, F
 from ..vertebrae import fmt_levels
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
+from .implant_log import LogRow, find_rows
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .scope import ScopeClassifier, regions_of_levels
 from .segmenter import boundaries
@@ -59,6 +60,8 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
+DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 #: Procedures that take a disc prosthesis out (its removal, or its revision with a new one).
 DISC_REMOVALS = frozenset({"disc_arthroplasty_removal", "disc_arthroplasty_revision"})
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
@@ -110,6 +113,8 @@ class Extractor:
         self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
         self.cue = patterns.linking.cues
         self.scope = ScopeClassifier(patterns.scope)
+        self.log_cues = {name: self.cue[f"log_{name}"] for name in (
+            "description", "status", "quantity", "site", "catalogue", "maker", "placed", "removed", "unused")}
 
     # ---------------------------------------------------------------- helpers
     def _split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
@@ -255,14 +260,26 @@ class Extractor:
         if not facts.scope.is_spine:
             return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
 
+        # implant-log rows: their hardware is read from the row, their catalogue numbers are never levels
+        log_rows = find_rows(text, self.log_cues) if "|" in text or "\t" in text else []
+        log_starts = [r.start for r in log_rows]
+
+        def in_log(char: int) -> bool:
+            i = bisect.bisect_right(log_starts, char) - 1
+            return i >= 0 and char < log_rows[i].end
+
         # levels
-        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)]
+        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)
+                          and not (log_rows and in_log(m.start))]
         levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
         for m in level_mentions:
             levels_by_sent[sent_at(m.start)].append(m)
 
         instruments, prior_hardware, described, described_anchors = self._instruments(
             text, hits_by_label, by_sent, levels_by_sent, ev)
+        if log_rows:
+            instruments = [i for i in instruments if not in_log(i.evidence.start)] + self._log_instruments(
+                text, log_rows, hits_by_label, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
         addenda = [sec for sec in sections if sec.name == "addendum" and sec.end > sec.start]
@@ -573,6 +590,32 @@ class Extractor:
         evidence = sentence_of(next((i for i in out if i.levels), out[0]).evidence)
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
+
+    @staticmethod
+    def _log_instruments(text, rows: list[LogRow], hits_by_label, ev) -> list[Instrument]:
+        """One instrument per implant-log row that names spine hardware: placed (implanted, or no
+        status) or removed (explanted); a wasted row is neither. Its evidence is the row."""
+        out = []
+        for row in rows:
+            if row.status == "unused":
+                continue
+            cell = row.description
+
+            def inside(h) -> bool:
+                return cell.start <= h.start and h.end <= cell.end and h.value != "not_hardware"
+            named = [h for h in hits_by_label.get("INSTRUMENT", []) if inside(h)]
+            named = named or [h for h in hits_by_label.get("BRAND", []) if inside(h) and h.value in SPINE_HARDWARE]
+            if not named:
+                continue
+            hit = max(named, key=lambda h: h.end - h.start)
+            levels: tuple[str, ...] = ()
+            if row.site is not None and hit.value in DEVICE_KINDS:
+                levels = tuple(x for m in lv.find_levels(row.site.text) for x in m.vertebrae)
+            brand = next((b.literal for b in hits_by_label.get("BRAND", []) if inside(b)), None)
+            out.append(Instrument(kind=hit.value, action="removed" if row.status == "removed" else "placed",
+                                  count=row.quantity, levels=tuple(lv.sort_levels(levels)),
+                                  evidence=ev(row.start, row.end), brand=brand))
+        return out
 
     @staticmethod
     def _disc_prosthesis_removed(instruments, procedures) -> list[Instrument]:

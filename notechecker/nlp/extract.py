@@ -60,6 +60,8 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: What joins anchors: put back into retained anchors, it is the construct put back.
+CONNECTOR_KINDS = frozenset({"rod", "set_screw", "crosslink"})
 #: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
 DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 #: Procedures that take a disc prosthesis out (its removal, or its revision with a new one).
@@ -310,6 +312,8 @@ class Extractor:
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
         instruments = self._reinserted_in_kind(instruments)
+        put_back = {i.kind for i in instruments if i.action == "reinserted"}  # the same hardware, back in
+        instruments = self._connectors_into_retained_anchors(instruments)  # (new rods: removed and placed)
         if facts.approach == "anterior":
             # screws of an anterior construct go into vertebral bodies: "pedicle" elsewhere in the
             # note (anatomy of the foramen) does not make them pedicle screws
@@ -326,10 +330,9 @@ class Extractor:
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
-        reinserted = {i.kind for i in instruments if i.action == "reinserted"}
         placed = {i.kind for i in instruments if i.action in ("placed", "reinserted")} & SPINE_HARDWARE
         # hardware put back (or replaced in kind) in a reinsertion case was not "removed and not put back"
-        facts.instruments_removed = sorted(set(removed) - (placed if reinserted else set()))
+        facts.instruments_removed = sorted(set(removed) - (placed if put_back else set()))
         facts.instruments_placed = sorted(placed)
         levels: set[str] = set()
         for c in facts.constructs:
@@ -644,6 +647,22 @@ class Extractor:
                 i = dataclasses.replace(i, action="reinserted")
             out.append(i)
         return out
+
+    @staticmethod
+    def _connectors_into_retained_anchors(instruments) -> list[Instrument]:
+        """Rods (and their caps, cross-links) taken out and new ones put into the same retained screws or
+        hooks, with no new anchor placed: the construct is put back, a reinsertion (CODING.md rules 4 and 11),
+        not new instrumentation ("both rods replaced into the existing pedicle screws")."""
+        present = [i for i in instruments if i.assertion == "present"]
+        if any(i.action == "placed" and i.kind in ANCHOR_KINDS for i in present):
+            return instruments
+        if not any(i.action == "retained" and i.kind in ANCHOR_KINDS for i in present):
+            return instruments
+        removed = {i.kind for i in present if i.action == "removed"}
+        if "rod" not in removed or not any(i.action == "placed" and i.kind == "rod" for i in present):
+            return instruments
+        return [dataclasses.replace(i, action="reinserted") if i.action == "placed" and i.kind in CONNECTOR_KINDS
+                else i for i in instruments]
 
     def _interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
         """An interbody arthrodesis the note describes without naming it.

@@ -189,17 +189,31 @@ def check_case(case: Case, observe: Observer) -> list[tuple[str, object, object]
     return fails
 
 
-def failure_table(cases: list[Case], observe: Observer) -> list[tuple[str, str, str, str, str]]:
+def gold_value(note: R.Note, field: str) -> str:
+    """The gold label of an observed field, where the corpus has one ("" otherwise): the facts row for
+    facts and suggested_cpt, the auditor's verdict (dev, dev2) for a code's verdict."""
+    if field.startswith("verdict "):
+        return note.gold_verdicts.get(field.split()[1], "")
+    if field in note.gold:
+        v = note.gold[field]
+        return _show(sorted(v) if isinstance(v, list) else v)
+    return ""
+
+
+def failure_table(cases: list[Case], observe: Observer) -> list[tuple[str, str, str, str, str, str]]:
+    """(rewrite, note, field, before, after, gold) for every failing field of every case."""
     rows = []
     for case in cases:
         for field, b, a in check_case(case, observe):
-            rows.append((case.rewrite, case.note.note_id, field, _show(b), _show(a)))
+            rows.append((case.rewrite, case.note.note_id, field, _show(b), _show(a), gold_value(case.note, field)))
     return rows
 
 
 def _show(v) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(map(str, v)) + "]"
+    if v is None:
+        return "null"
     return str(v)
 
 

@@ -40,7 +40,8 @@ class Note:
     text: str
     codes: tuple[str, ...]  # gold billed codes, "22853 x2" for units
     levels: tuple[str, ...] = ()  # gold facts levels (vertebrae)
-    gold: dict = field(default_factory=dict, compare=False, hash=False)
+    gold: dict = field(default_factory=dict, compare=False, hash=False)  # the gold facts row
+    gold_verdicts: dict = field(default_factory=dict, compare=False, hash=False)  # code -> auditor's verdict
 
     @property
     def code_set(self) -> set[str]:
@@ -68,13 +69,15 @@ def load_corpus() -> list[Note]:
         if not (folder / "verdicts.jsonl").is_file():
             continue
         units: dict[str, dict[str, int]] = collections.defaultdict(dict)
+        labels: dict[str, dict[str, str]] = collections.defaultdict(dict)
         for v in _read_jsonl(folder / "verdicts.jsonl"):
             units[v["note_id"]][str(v["code"])] = int(v.get("units") or 1)
+            labels[v["note_id"]][str(v["code"])] = v["verdict"]
         facts = {Path(g["file"]).stem: g for g in _read_jsonl(folder / "gold.jsonl")}
         for path in sorted((folder / "notes").glob("*.txt")):
             g = facts.get(path.stem, {})
             notes.append(Note(path.stem, name, _read_text(path), _tokens(units.get(path.stem, {})),
-                              tuple(g.get("levels") or ()), g))
+                              tuple(g.get("levels") or ()), g, labels.get(path.stem, {})))
     sample_gold = {Path(g["file"]).stem: g for g in _read_jsonl(SAMPLES / "gold.jsonl")}
     for path in sorted(SAMPLES.glob("*.txt")):
         g = sample_gold.get(path.stem, {})
@@ -206,8 +209,8 @@ _SENT_END = re.compile(r"(?<=[.!?])[ \t]+(?=\S)")
 
 def sentences(content: str) -> list[tuple[int, int]]:
     """Spans of the sentences of a paragraph line (a sentence ends in ., ! or ? followed by space)."""
-    spans, start = [], 0
-    for m in _SENT_END.finditer(content):
+    spans, start = [], len(content) - len(content.lstrip())
+    for m in _SENT_END.finditer(content, start):
         before = content[start:m.start()]
         if _ABBREV.search(before) or re.search(r"\d\.$", before) and re.search(r"\d\.\d", content[m.start() - 3:m.end() + 1]):
             continue
@@ -730,6 +733,10 @@ _ANCHOR = re.compile(r"\b(?:screws?|hooks?|wires?|plates?|rods?|instrumentation|
                      r"fixation|fusion)\b", re.I)
 
 
+#: where pelvic anchors are (the facts' "ilium" level)
+_PELVIC = re.compile(r"\b(?:iliac|ilium|pelvis|pelvic|S2AI|S2-alar-iliac)\b", re.I)
+
+
 def construct_deleted(text: str) -> Optional[str]:
     """Every statement of where the construct is anchored deleted: each narrative sentence naming hardware
     with a level, and the level expressions of the title and diagnosis lines. The removal itself
@@ -739,11 +746,12 @@ def construct_deleted(text: str) -> Optional[str]:
     for ln in lines:
         cs = ln.content_start
         content = ln.raw[cs:]
-        if not VERT_RE.search(content):
+        if not VERT_RE.search(content) and not _PELVIC.search(content):
             continue
         if ln.category in NARRATIVE:
             spans = sentences(content)
-            drop = [bool(_ANCHOR.search(content[s:e]) and VERT_RE.search(content[s:e])) for s, e in spans]
+            drop = [bool(_ANCHOR.search(content[s:e]) and (VERT_RE.search(content[s:e]) or _PELVIC.search(content[s:e])))
+                    for s, e in spans]
             if any(drop):
                 applied = True
                 out = content[: spans[0][0]]

@@ -186,12 +186,14 @@ def headings_known_synonym(text: str) -> Optional[str]:
     return _rename_headings(text, choose)
 
 
-def headings_unknown_synonym(text: str) -> Optional[str]:
-    """The description and procedure-list headings renamed to plausible synonyms not in sections.yaml."""
-    def choose(cat, head):
-        alts = [a for a in UNKNOWN_SYNONYMS.get(cat, ()) if a != head.lower()]
-        return _case_like(alts[0], head) if alts else None
-    return _rename_headings(text, choose)
+def headings_unknown_synonym(category: str) -> Rewrite:
+    """The headings of ``category`` renamed to a plausible synonym not in sections.yaml."""
+    def rewrite(text: str) -> Optional[str]:
+        def choose(cat, head):
+            alts = [a for a in UNKNOWN_SYNONYMS.get(cat, ()) if a != head.lower()] if cat == category else []
+            return _case_like(alts[0], head) if alts else None
+        return _rename_headings(text, choose)
+    return rewrite
 
 
 def headings_upper(text: str) -> Optional[str]:
@@ -512,10 +514,16 @@ def _intro(subj: str) -> tuple[str, str]:
     return subj[: cut + 2], subj[cut + 2:]
 
 
-def _construct(subj: str) -> str:
+_PLACING = re.compile(r"^(?:placed|inserted|implanted|applied|positioned|seated|secured|impacted)$", re.I)
+
+
+def _construct(subj: str, verb: str = "") -> str:
+    """"The construct consisted of <subject>" (hardware already there: removed, reinserted ...), or "The
+    new construct consisted of" for hardware placed today, so two constructs of a note stay apart."""
     intro, np_ = _intro(subj.strip().rstrip(","))
-    return f"{intro}the construct consisted of {_lower_first(np_)}" if intro else \
-        f"The construct consisted of {_lower_first(np_)}"
+    what = "new construct" if _PLACING.match(verb.split()[-1] if verb else "") else "construct"
+    return f"{intro}the {what} consisted of {_lower_first(np_)}" if intro else \
+        f"The {what} consisted of {_lower_first(np_)}"
 
 
 def _tail(m) -> str:
@@ -534,20 +542,20 @@ def _split_clause(sent: str) -> Optional[tuple[str, str]]:
     m = _SPLIT_A.match(sent)
     if m and _HW_RE.search(m.group("subj")) and VERT_RE.search(m.group("subj")):
         aux, verb = m.group("aux").lower(), (m.group("pre") or "") + m.group("verb")
-        return (f"{_construct(m.group('subj'))}.",
+        return (f"{_construct(m.group('subj'), m.group('verb'))}.",
                 f"{_head_noun(m.group('subj'), aux)} {aux} {m.group('adv')}{verb}{m.group('rest')}")
     m = _SPLIT_D.match(sent)
     if m and not VERT_RE.search(m.group("subj")):
         aux, verb = m.group("aux").lower(), (m.group("pre") or "") + m.group("verb")
         front = re.sub(r"^(?:in|from)\b", "at", m.group("front"), flags=re.I)
-        return (f"{_construct(m.group('subj'))} {front[0].lower() + front[1:]}.",
+        return (f"{_construct(m.group('subj'), m.group('verb'))} {front[0].lower() + front[1:]}.",
                 f"{_head_noun(m.group('subj'), aux)} {aux} {m.group('adv')}{verb}{m.group('rest')}")
     m = _SPLIT_B.match(sent)
     if m and not VERT_RE.search(m.group("subj")):
         aux, verb = m.group("aux").lower(), (m.group("pre") or "") + m.group("verb") + (m.group("post") or "")
         prep = "at" if m.group("prep").lower() in ("into", "in", "to") else m.group("prep").lower()
         gap = (" " + m.group("gap").strip()) if m.group("gap").strip() else ""
-        return (f"{_construct(m.group('subj'))} {prep} {m.group('loc').strip()}.",
+        return (f"{_construct(m.group('subj'), m.group('verb'))} {prep} {m.group('loc').strip()}.",
                 f"{_head_noun(m.group('subj'), aux)} {aux} {m.group('adv')}{verb}{gap}{_tail(m)}")
     m = _SPLIT_C.match(sent)
     if m and not VERT_RE.search(m.group("obj")):
@@ -556,7 +564,7 @@ def _split_clause(sent: str) -> Optional[tuple[str, str]]:
         obj = _head_noun(m.group("obj"), "were" if re.search(r"s\b", _HW_RE.findall(m.group("obj"))[-1], re.I) else "was")
         intro = m.group("intro")
         we = m.group("we") if intro else m.group("we")[0].upper() + m.group("we")[1:]
-        return (f"The construct consisted of {_lower_first(m.group('obj').strip())} {prep} {m.group('loc').strip()}.",
+        return (f"{_construct(m.group('obj'), m.group('verb'))} {prep} {m.group('loc').strip()}.",
                 f"{intro}{we} {m.group('adv')}{m.group('verb')} {obj[0].lower() + obj[1:]}{gap}{_tail(m)}")
     return None
 
@@ -640,9 +648,26 @@ _UNITS = (r"(?:mm|cm|m|ml|mls|cc|cl|l|g|gm|gms|mg|mcg|kg|meq|units?|u|fr|french|
           r"mmhg|hz|ma|mv|ms|sec|cm3|days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?|am|pm|o'clock)")
 #: a standalone count 1-12 before a word: not a measure (units), not a suture size (2-0), not a list number,
 #: not part of a date, a level (L4), a size (4 x 40) or a decimal.
-_COUNT_DIGIT = re.compile(rf"(?<![\w#.,/:\-])(?P<n>[1-9]|1[0-2])(?= (?P<w>[A-Za-z][A-Za-z\-]+)\b)(?! {_UNITS}\b)", re.I)
+_COUNT_DIGIT = re.compile(rf"(?<![\w#.,/:\-])(?P<n>[1-9]|1[0-2])(?= (?P<w>[A-Za-z][A-Za-z\-]+)\b)(?! {_UNITS}\b)"
+                          rf"(?! (?:and|to|or)\s+(?:\d|one|two|three|four|five|six|seven|eight|nine|ten)\b)", re.I)
+#: a word before a number that makes it a grade, type or name ("grade 1", "Modic type 1"), not a count
+_NOT_COUNT_BEFORE = re.compile(r"\b(?:grade|type|zone|class|stage|size|number|no|torque|level|room|bed|page|step)\s$",
+                               re.I)
+#: a name before a number ("Torque 2", "Zone 1"): the number is part of the name, not a count
+_NAME_BEFORE = re.compile(r"(?<![.:]\s)(?<![.:])\b[A-Z][a-z]+ $")
 _COUNT_WORD = re.compile(rf"(?<![\w\-])(?P<n>two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
                          rf"(?= (?:[A-Za-z][A-Za-z\-]+ ){{0,2}}[A-Za-z][A-Za-z\-]+s\b)(?! (?:of|or|and|to|times)\b)", re.I)
+
+
+def _is_count(m: re.Match) -> bool:
+    """A digit match of _COUNT_DIGIT that is a count: not a grade, type or name ("grade 1", "Torque 2")."""
+    before = m.string[max(0, m.start() - 30): m.start()]
+    return not (_NOT_COUNT_BEFORE.search(before) or (
+        _NAME_BEFORE.search(before) and not re.search(r"(?:^|[.:]\s+)[A-Z][a-z]+ $", before)))
+
+
+def has_digit_count(text: str) -> bool:
+    return any(_is_count(m) for ln in split_lines(text) for m in _COUNT_DIGIT.finditer(ln.raw[ln.content_start:]))
 
 
 def numbers_to_words(text: str) -> Optional[str]:
@@ -654,6 +679,8 @@ def numbers_to_words(text: str) -> Optional[str]:
 
         def repl(m):
             nonlocal applied
+            if not _is_count(m):
+                return m.group(0)
             applied = True
             w = _WORDS[int(m.group("n"))]
             return w.upper() if _is_upper(ln.raw) else w
@@ -681,12 +708,14 @@ _FULL_PAIR = re.compile(r"\b(?P<r>[CTLS])(?P<a>\d{1,2})\s*-\s*(?P=r)(?P<b>\d{1,2
 _SHORT_PAIR = re.compile(r"\b(?P<r>[CTLS])(?P<a>\d{1,2})\s*-\s*(?P<b>\d{1,2})\b(?!\s*(?:mm|cm|ml|cc|mg)\b)", re.I)
 
 
-def _valid_pair(r: str, a: str, b: str) -> bool:
-    return f"{r.upper()}{a}" in _ORDER and f"{r.upper()}{b}" in _ORDER and int(b) == int(a) + 1
+def _valid_pair(r: str, a: str, b: str, adjacent: bool = False) -> bool:
+    """Two vertebrae of one region, the second below the first (next to it when ``adjacent``)."""
+    return (f"{r.upper()}{a}" in _ORDER and f"{r.upper()}{b}" in _ORDER
+            and (int(b) == int(a) + 1 if adjacent else int(b) > int(a)))
 
 
 def levels_short(text: str) -> Optional[str]:
-    """"C5-C6" dictated as "C5-6" (same region, adjacent vertebrae)."""
+    """"C5-C6" dictated as "C5-6", "C3-C5" as "C3-5" (one region)."""
     hit = False
 
     def repl(m):
@@ -700,7 +729,7 @@ def levels_short(text: str) -> Optional[str]:
 
 
 def levels_long(text: str) -> Optional[str]:
-    """"C5-6" written out as "C5-C6" (same region, adjacent vertebrae)."""
+    """"C5-6" written out as "C5-C6" (one region)."""
     hit = False
 
     def repl(m):
@@ -714,12 +743,12 @@ def levels_long(text: str) -> Optional[str]:
 
 
 def levels_slash(text: str) -> Optional[str]:
-    """"L4-L5" and "L4-5" dictated as "L4/5"."""
+    """An interspace "L4-L5" or "L4-5" dictated as "L4/5"."""
     hit = False
 
     def repl(m):
         nonlocal hit
-        if not _valid_pair(m.group("r"), m.group("a"), m.group("b")):
+        if not _valid_pair(m.group("r"), m.group("a"), m.group("b"), adjacent=True):
             return m.group(0)
         hit = True
         return f"{m.group('r')}{m.group('a')}/{m.group('b')}"
@@ -880,13 +909,14 @@ PRESERVING: dict[str, Spec] = {
     "headings-synonym": Spec(headings_known_synonym, lambda t: _has_heading(t, set(KNOWN_SYNONYMS))),
     "headings-upper": Spec(headings_upper, lambda t: _has_heading(t, test=lambda h: h != h.upper())),
     "headings-lower": Spec(headings_lower, lambda t: _has_heading(t, test=lambda h: h != h.lower())),
-    "numbers-to-words": Spec(numbers_to_words, lambda t: bool(re.search(
-        rf"(?<![\w#.\-])(?:[1-9]|1[0-2]) (?!{_UNITS}\b)[a-z]{{3,}}", t, re.I))),
+    "numbers-to-words": Spec(numbers_to_words, has_digit_count),
     "counts-to-digits": Spec(counts_to_digits, lambda t: bool(re.search(
         r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve) [a-z]+s\b", t, re.I))),
     "levels-short": Spec(levels_short, lambda t: bool(_FULL_PAIR.search(t))),
     "levels-long": Spec(levels_long, lambda t: bool(_SHORT_PAIR.search(t))),
-    "levels-slash": Spec(levels_slash, lambda t: bool(_FULL_PAIR.search(t) or _SHORT_PAIR.search(t))),
+    "levels-slash": Spec(levels_slash, lambda t: any(
+        _valid_pair(m.group("r"), m.group("a"), m.group("b"), adjacent=True)
+        for rx in (_FULL_PAIR, _SHORT_PAIR) for m in rx.finditer(t))),
 }
 #: meaning-preserving rewrites built from a note's gold labels (here: the operation's levels)
 PRESERVING_PER_NOTE: dict[str, Callable[[Note], Spec]] = {
@@ -896,8 +926,8 @@ PRESERVING_PER_NOTE: dict[str, Callable[[Note], Spec]] = {
 }
 #: renamings to synonyms the tool may not know yet: reported separately from the known ones
 UNKNOWN_HEADINGS: dict[str, Spec] = {
-    "headings-unknown-synonym": Spec(headings_unknown_synonym,
-                                     lambda t: _has_heading(t, set(UNKNOWN_SYNONYMS))),
+    f"unknown-{cat}-heading": Spec(headings_unknown_synonym(cat), lambda t, cat=cat: _has_heading(t, {cat}))
+    for cat in UNKNOWN_SYNONYMS
 }
 #: the dictated-level rewrites belong to the forms work (measured here all the same)
 FORMS_WORK = {"levels-short", "levels-long", "levels-slash"}

@@ -3,18 +3,16 @@
     python -m tests.metamorphic_report                 # everything, as a Markdown table
     python -m tests.metamorphic_report split-sentences # only these rewrites
     python -m tests.metamorphic_report --tsv           # tab-separated rows
-    python -m tests.metamorphic_report --show NOTE     # with the rewritten sentences of NOTE (local use only:
-                                                       #  it prints note text)
 
 The gold column is the note's gold label for that field where the corpus has one (facts row,
 auditor's verdict on dev/dev2): it tells whether the rewrite broke a right answer or moved a wrong one.
+It prints no note text (field values, codes and note ids only).
 The figures above the table are per rewrite: notes it applies to, notes it changed, cases, failing
 notes and failing fields. The same cases run as ``pytest tests/test_metamorphic.py``.
 """
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 
 from tests import metamorphic as M
@@ -25,7 +23,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("rewrites", nargs="*", help="only these rewrites")
     ap.add_argument("--tsv", action="store_true", help="tab-separated rows instead of a Markdown table")
-    ap.add_argument("--show", metavar="NOTE", help="also print the changed sentences of this note per failing rewrite")
     a = ap.parse_args(argv)
 
     from notechecker.api import load
@@ -55,15 +52,6 @@ def main(argv=None) -> int:
             print(f"| {rw}{tag} | {note} | {field} | {before} -> {after} | {gold} |")
     print(f"\n{len(rows)} failing fields in {len({(r[0], r[1]) for r in rows})} failing cases "
           f"of {len(cases)} cases")
-    if a.show:
-        failing = {r[0] for r in rows if r[1] == a.show}
-        for c in cases:
-            if c.note.note_id == a.show and c.rewrite in failing:
-                print(f"\n## {c.rewrite}")
-                src = c.base_text or c.note.text
-                for line in difflib.unified_diff(src.splitlines(), c.text.splitlines(), lineterm="", n=0):
-                    if line[:1] in "+-" and line[:3] not in ("+++", "---"):
-                        print(line)
     return 0
 
 

@@ -400,6 +400,8 @@ class LinkingSpec:
     procedure_approach: dict
     never_intraoperative: frozenset
     cues: dict  # name -> compiled regex
+    #: a heading the sections vocabulary does not know, classified by its words: (category, regex), in order
+    heading_words: tuple = ()
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
@@ -432,6 +434,7 @@ class LinkingModel(_Vocab):
     sections: _LinkingSections
     procedures: _LinkingProcedures
     imaging: _LinkingImaging
+    heading_words: list[Any] = []
     cues: create_model("_LinkingCues", __base__=_Vocab, **{n: (str, ...) for n in _LINKING_CUES})  # type: ignore
 
 
@@ -466,11 +469,18 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
     if bad:
         raise PatternError("E014", f"{path}: field 'sections.assertion': unknown section or assertion: {bad}")
     cues = {name: _compile(path, f"field 'cues.{name}'", getattr(model.cues, name)) for name in _LINKING_CUES}
+    heading_words = []
+    for i, entry in enumerate(model.heading_words):
+        if not isinstance(entry, dict) or set(entry) != {"section", "words"} or entry["section"] not in known_sections:
+            raise PatternError("E014", f"{path}: field 'heading_words[{i}]': expected {{section: a known section, "
+                                       f"words: regex}}, got {entry!r}")
+        heading_words.append((entry["section"], _compile(path, f"field 'heading_words[{i}].words'", entry["words"])))
     return LinkingSpec(
         non_operative=sections("non_operative"), operative_narrative=sections("operative_narrative"),
         section_assertion=dict(assertion), fusion_kinds=kinds("fusion"),
         own_level_kinds=kinds("own_levels"), procedure_approach=dict(approach),
-        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues)
+        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues,
+        heading_words=tuple(heading_words))
 
 
 @dataclass(frozen=True)

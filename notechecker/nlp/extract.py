@@ -32,6 +32,8 @@ from . import levels as lv
 from .implant_log import LogRow, find_rows
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .scope import ScopeClassifier, regions_of_levels
+from .sections import HEADING_LINE
+from .sections import heading_key as _key
 from .segmenter import boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
@@ -115,6 +117,7 @@ class Extractor:
         self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
         self.cue = patterns.linking.cues
         self.scope = ScopeClassifier(patterns.scope)
+        self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.log_cues = {name: self.cue[f"log_{name}"] for name in (
             "description", "status", "quantity", "site", "catalogue", "maker", "placed", "removed", "unused")}
 
@@ -131,6 +134,42 @@ class Extractor:
             cut = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
             out.append(Section(sec.name, sec.title, sec.start, cut))
             out.append(Section("description", "", cut, sec.end))
+        return out
+
+    def _unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
+        """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
+        ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
+        indication. Only a line shaped like a heading counts: at a line start, one to six words, no digit,
+        a capital first, and a colon after it (or the whole line in capitals)."""
+        if not self.L.heading_words:
+            return sections
+        found = []
+        for m in HEADING_LINE.finditer(text):
+            head = m.group("h").strip()
+            words = head.split()
+            if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
+                continue
+            if not head[0].isupper():
+                continue
+            colon = text[m.end() - 1:m.end()] == ":" or text.startswith(":", m.end())
+            if not colon and not (head.isupper() and len(head) > 3):
+                continue
+            category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
+            if category is not None:
+                found.append((m.start(), m.end(), category))
+        if not found:
+            return sections
+        out: list[Section] = []
+        for sec in sections:
+            cuts = [f for f in found if sec.start < f[0] < sec.end]
+            if not cuts:
+                out.append(sec)
+                continue
+            out.append(Section(sec.name, sec.title, sec.start, cuts[0][0]))
+            for j, (a, b, category) in enumerate(cuts):
+                end = cuts[j + 1][0] if j + 1 < len(cuts) else sec.end
+                name = self._team_of(text[a:b], category) if category == "description" else category
+                out.append(Section(name, text[a:b].strip(), a, end))
         return out
 
     def _team_of(self, title: str, name: str) -> str:
@@ -178,6 +217,7 @@ class Extractor:
             if name in ("description", "other_team") and title:
                 name = self._team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+        sections = self._unknown_headings(text, sections)
         sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
         sec_starts = [s.start for s in sections]

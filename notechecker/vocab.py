@@ -400,6 +400,8 @@ class LinkingSpec:
     procedure_approach: dict
     never_intraoperative: frozenset
     cues: dict  # name -> compiled regex
+    #: procedure kind -> (procedure kinds, hardware kinds) whose levels it takes when named without any
+    level_sources: dict = field(default_factory=dict)
     #: a heading the sections vocabulary does not know, classified by its words: (category, regex), in order
     heading_words: tuple = ()
 
@@ -422,6 +424,7 @@ class _LinkingProcedures(_Vocab):
     fusion: list[Any]
     own_levels: list[Any]
     approach: dict[Any, Any]
+    level_sources: dict[Any, Any] = {}
 
 
 class _LinkingImaging(_Vocab):
@@ -469,6 +472,18 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
     if bad:
         raise PatternError("E014", f"{path}: field 'sections.assertion': unknown section or assertion: {bad}")
     cues = {name: _compile(path, f"field 'cues.{name}'", getattr(model.cues, name)) for name in _LINKING_CUES}
+    from .facts import INSTRUMENT_KINDS
+    level_sources = {}
+    for kind, src in model.procedures.level_sources.items():
+        where = f"field 'procedures.level_sources.{kind}'"
+        if kind not in PROCEDURE_KINDS or not isinstance(src, dict) or set(src) - {"procedures", "hardware"}:
+            raise PatternError("E014", f"{path}: {where}: expected a procedure kind with 'procedures' and/or "
+                                       f"'hardware' lists")
+        procs, hardware = list(src.get("procedures") or []), list(src.get("hardware") or [])
+        bad = [k for k in procs if k not in PROCEDURE_KINDS] + [k for k in hardware if k not in INSTRUMENT_KINDS]
+        if bad:
+            raise PatternError("E014", f"{path}: {where}: unknown procedure or hardware kind(s) {bad}")
+        level_sources[kind] = (frozenset(procs), frozenset(hardware))
     heading_words = []
     for i, entry in enumerate(model.heading_words):
         if not isinstance(entry, dict) or set(entry) != {"section", "words"} or entry["section"] not in known_sections:
@@ -480,7 +495,7 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
         section_assertion=dict(assertion), fusion_kinds=kinds("fusion"),
         own_level_kinds=kinds("own_levels"), procedure_approach=dict(approach),
         never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues,
-        heading_words=tuple(heading_words))
+        heading_words=tuple(heading_words), level_sources=level_sources)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ _COUNT_BEFORE = re.compile(
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
     r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
     r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
+#: A number followed by a unit is a size, not a count ("a 12 x 30 mm spacer", "two 5.5-mm rods" counts two).
+_SIZE_AFTER = re.compile(r"\s*(?:-\s*)?(?:mm|cm|millimet\w*|centimet\w*|x(?![a-z])|\u00d7|degrees?|\u00b0|%|cc|ml|fr(?![a-z])|french|"
+                         r"gauge|g(?![a-z])|\.\d)", re.I)
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
@@ -365,8 +368,8 @@ class Extractor:
         facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
                                             described_anchors=described_anchors, sentence_of=sentence_of,
                                             reused=reused, asserted_only=False)
-        facts.procedures = procedures = self._resolve_fusions(
-            procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
+        facts.procedures = procedures = self._link_procedure_levels(self._resolve_fusions(
+            procedures, facts.approach, [x for c in facts.constructs for x in c.levels]), instruments, sentence_of)
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
@@ -634,6 +637,33 @@ class Extractor:
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
 
+    def _link_procedure_levels(self, procedures, instruments, sentence_of) -> list[Procedure]:
+        """A procedure named without levels anywhere is done where the narrative does its parts: one more
+        mention of it, at the levels of its source procedures and placed hardware (linking.yaml
+        ``level_sources``), quoting the sentence that names them."""
+        out = list(procedures)
+        for kind, (proc_kinds, hw_kinds) in self.L.level_sources.items():
+            mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
+            if not mine or any(p.levels or p.interspaces for p in mine):
+                continue
+            sources = [p for p in procedures if p.kind in proc_kinds and p.assertion == "present"
+                       and (p.levels or p.interspaces)]
+            hardware = [i for i in instruments if i.kind in hw_kinds and i.levels and i.assertion == "present"
+                        and i.action in ("placed", "reinserted", "removed")
+                        and (i.action == "removed") == (kind in ("disc_arthroplasty_removal", "hardware_removal"))]
+            levels = {x for p in sources for x in p.levels} | {x for i in hardware for x in i.levels}
+            if not levels:
+                continue
+            inter = {q for p in sources for q in p.interspaces}
+            if not inter and kind not in ("kyphoplasty", "vertebroplasty"):
+                inter = {(a, b) for i in hardware if i.kind in ("cage", "interbody_device", "artificial_disc",
+                                                                 "interspinous_device")
+                         for a, b in zip(lv.sort_levels(i.levels), lv.sort_levels(i.levels)[1:])}
+            first = sources[0].evidence if sources else hardware[0].evidence
+            out.append(Procedure(kind, tuple(lv.sort_levels(levels)),
+                                 tuple(sorted(inter, key=lambda q: lv.vertebra_index(q[0]))), sentence_of(first)))
+        return out
+
     @staticmethod
     def _log_instruments(text, rows: list[LogRow], hits_by_label, ev) -> list[Instrument]:
         """One instrument per implant-log row that names spine hardware: placed (implanted, or no
@@ -779,7 +809,7 @@ class Extractor:
         for start in range(len(window) - 1, -1, -1):
             if start == 0 or window[start - 1] in " \t\n\r(":
                 found = _COUNT_BEFORE.match(window, max(0, start - 1))
-                if found:
+                if found and not _SIZE_AFTER.match(window, found.end("n")):
                     m = found
                     break
         if not m:

@@ -65,6 +65,8 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Procedures done body by body (their levels are the treated bodies).
+PER_BODY = frozenset({"kyphoplasty", "vertebroplasty"})
 #: What joins anchors: put back into retained anchors, it is the construct put back.
 CONNECTOR_KINDS = frozenset({"rod", "set_screw", "crosslink"})
 #: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
@@ -363,13 +365,18 @@ class Extractor:
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
+        # the operative level the surgeon localized ("this verified the level to be C5-C6")
+        localized = [m for m in level_mentions if m.kind != "pelvis" and section_at(m.start) not in self.L.non_operative
+                     and self.cue["operative_level"].search(sentence_of(Evidence("", m.start, m.end)).text)]
+        procedures = self._link_procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
         facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
                                             described_anchors=described_anchors, sentence_of=sentence_of,
                                             reused=reused, asserted_only=False)
         facts.procedures = procedures = self._link_procedure_levels(self._resolve_fusions(
-            procedures, facts.approach, [x for c in facts.constructs for x in c.levels]), instruments, sentence_of)
+            procedures, facts.approach, [x for c in facts.constructs for x in c.levels]), instruments, sentence_of,
+            localized)
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
@@ -637,11 +644,13 @@ class Extractor:
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
 
-    def _link_procedure_levels(self, procedures, instruments, sentence_of) -> list[Procedure]:
+    def _link_procedure_levels(self, procedures, instruments, sentence_of, localized=()) -> list[Procedure]:
         """A procedure named without levels anywhere is done where the narrative does its parts: one more
         mention of it, at the levels of its source procedures and placed hardware (linking.yaml
-        ``level_sources``), quoting the sentence that names them."""
+        ``level_sources``), quoting the sentence that names them; with no such part, at the operative
+        level the surgeon localized (``localized``: level mentions in such sentences), when one."""
         out = list(procedures)
+        operative = {x for m in localized for x in m.vertebrae}
         for kind, (proc_kinds, hw_kinds) in self.L.level_sources.items():
             mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
             if not mine or any(p.levels or p.interspaces for p in mine):
@@ -649,9 +658,16 @@ class Extractor:
             sources = [p for p in procedures if p.kind in proc_kinds and p.assertion == "present"
                        and (p.levels or p.interspaces)]
             hardware = [i for i in instruments if i.kind in hw_kinds and i.levels and i.assertion == "present"
-                        and i.action in ("placed", "reinserted", "removed")
+                        and (i.action in ("placed", "reinserted", "removed") or (kind in PER_BODY and i.action == "mentioned"))
                         and (i.action == "removed") == (kind in ("disc_arthroplasty_removal", "hardware_removal"))]
             levels = {x for p in sources for x in p.levels} | {x for i in hardware for x in i.levels}
+            if kind in PER_BODY:  # each body treated is localized in turn ("the T12 pedicles were localized")
+                levels |= operative
+            if not levels and operative and len({m.text for m in localized}) == 1:
+                m = localized[0]
+                out.append(Procedure(kind, tuple(m.vertebrae), tuple(m.interspaces),
+                                     sentence_of(Evidence("", m.start, m.end))))
+                continue
             if not levels:
                 continue
             inter = {q for p in sources for q in p.interspaces}

@@ -473,7 +473,7 @@ class Extractor:
                 action = "placed" if h.section == "procedures" else "mentioned"
             if action == "placed" and act is not None and (h.assertion == "historical" or (
                     self.cue["placement_state"].match(act.literal)
-                    and self.cue["hardware_described"].search(self._sentence_text(text, h)))):
+                    and self.cue["hardware_described"].search(self._clause_text(text, h)))):
                 # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
                 # in 2015": the old construct
                 action = "mentioned"
@@ -897,13 +897,30 @@ class Extractor:
             out.append(dataclasses.replace(p, kind=kind))
         return out
 
+    def _clause_text(self, text: str, h) -> str:
+        """The clause of a hit's sentence, between the clause breaks around it ("There was good apposition;
+        next, a plate was applied" and "..., and next, a plate was applied" have two clauses)."""
+        a, b = self._sentence_bounds(text, h)
+        for m in self.cue["clause_break"].finditer(text, a, b):
+            if m.end() <= h.start:
+                a = m.end()
+            elif m.start() >= h.end:
+                b = m.start()
+                break
+        return text[a:b]
+
     @staticmethod
-    def _sentence_text(text: str, h) -> str:
+    def _sentence_bounds(text: str, h) -> tuple[int, int]:
         # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
         # so the cost is linear in the note's length
         lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
         a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
         b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
+        return a, b
+
+    @classmethod
+    def _sentence_text(cls, text: str, h) -> str:
+        a, b = cls._sentence_bounds(text, h)
         return text[a:b]
 
     # --------------------------------------------------------------- approach

@@ -507,7 +507,7 @@ class Extractor:
             # levels: the level mentions of this sentence nearest to this hardware's action cue
             lvls: list[str] = []
             named: list[str] = []
-            sent_levels = levels_by_sent.get(h.sent, [])
+            sent_levels = self._clause_levels(text, h, levels_by_sent.get(h.sent, []))
             procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in self.L.own_level_kinds]
             for m in sent_levels:
                 gap = self._gap(m, h)
@@ -779,6 +779,16 @@ class Extractor:
         found = Procedure(f"interbody_fusion@{approach}", tuple(lv.sort_levels(levels)), inter, evidence)
         return [*procedures, *self._resolve_fusions([found], approach, sorted(levels, key=lv.vertebra_index))]
 
+    def _clause_levels(self, text: str, h, mentions):
+        """The level mentions of a hit's own clause (no clause break between them), or, when its clause
+        names none, those of its sentence ("...; next, a plate was applied at C5-C7" keeps C5-C7 for the
+        plate and away from the clause before)."""
+        if len(mentions) < 2:
+            return mentions
+        rx = self.cue["clause_break"]
+        own = [m for m in mentions if not rx.search(text, min(m.end, h.end), max(m.start, h.start))]
+        return own or mentions
+
     @staticmethod
     def _gap(m, h) -> int:
         """Characters between a level mention and a hit (0 when they touch or overlap)."""
@@ -865,7 +875,7 @@ class Extractor:
                 kind = f"{kind}@{'|'.join(sorted(cues))}"  # resolved once the note's approach is known
             vert: list[str] = []
             inter: list[tuple[str, str]] = []
-            for m in levels_by_sent.get(h.sent, []):
+            for m in self._clause_levels(text, h, levels_by_sent.get(h.sent, [])):
                 vert.extend(m.vertebrae)
                 inter.extend(m.interspaces)
             out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),

@@ -148,13 +148,15 @@ class Extractor:
         a capital first, and a colon after it (or the whole line in capitals)."""
         if not self.L.heading_words:
             return sections
+        # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
+        lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
         found = []
         for m in HEADING_LINE.finditer(text):
             head = m.group("h").strip()
             words = head.split()
             if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
                 continue
-            if not head[0].isupper():
+            if not (head[0].isupper() or (lower_ok and head[0].islower())):
                 continue
             colon = text[m.end() - 1:m.end()] == ":" or text.startswith(":", m.end())
             if not colon and not (head.isupper() and len(head) > 3):

@@ -653,7 +653,7 @@ class Extractor:
         level the surgeon localized (``localized``: level mentions in such sentences), when one."""
         out = list(procedures)
         operative = {x for m in localized for x in m.vertebrae}
-        for kind, (proc_kinds, hw_kinds) in self.L.level_sources.items():
+        for kind, (proc_kinds, hw_kinds, fallback) in self.L.level_sources.items():
             mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
             if not mine or any(p.levels or p.interspaces for p in mine):
                 continue
@@ -663,6 +663,9 @@ class Extractor:
                         and (i.action in ("placed", "reinserted", "removed") or (kind in PER_BODY and i.action == "mentioned"))
                         and (i.action == "removed") == (kind in ("disc_arthroplasty_removal", "hardware_removal"))]
             levels = {x for p in sources for x in p.levels} | {x for i in hardware for x in i.levels}
+            if not levels:  # the last resort: an anterior plate spans the interspaces it fixes
+                sources = [p for p in procedures if p.kind in fallback and p.assertion == "present" and p.levels]
+                levels = {x for p in sources for x in p.levels}
             if kind in PER_BODY:  # each body treated is localized in turn ("the T12 pedicles were localized")
                 levels |= operative
             if not levels and operative and len({m.text for m in localized}) == 1:
@@ -673,7 +676,10 @@ class Extractor:
             if not levels:
                 continue
             inter = {q for p in sources for q in p.interspaces}
-            if not inter and kind not in ("kyphoplasty", "vertebroplasty"):
+            if not inter and kind not in PER_BODY and sources and not hardware:
+                ordered = lv.sort_levels(levels)
+                inter = set(zip(ordered, ordered[1:]))
+            if not inter and kind not in PER_BODY:
                 inter = {(a, b) for i in hardware if i.kind in ("cage", "interbody_device", "artificial_disc",
                                                                  "interspinous_device")
                          for a, b in zip(lv.sort_levels(i.levels), lv.sort_levels(i.levels)[1:])}

@@ -288,9 +288,17 @@ def test_extract_reads_documents_in_folders_with_documents_option(tmp_path, pipe
     assert res.exit_code == 0, res.output
     rows = {r["note_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert set(rows) == {s[1] for s in SAMPLE_NOTES}
-    txt = (SAMPLES / "sn13_extension_overlap_plif_nocolon.txt").read_text(encoding="utf-8")
-    assert {k: v for k, v in rows["SN13-CDA"].items() if k != "note_id"} == \
-        {k: v for k, v in json.loads(json.dumps(pipeline.facts(txt, "x").to_dict())).items() if k != "note_id"}
+    # every document's row is the row of its text as a .txt note, suggested codes included (one path)
+    txt_out = tmp_path / "txt.jsonl"
+    res = CliRunner().invoke(app, ["extract", *[str(SAMPLES / f"{s[2]}.txt") for s in SAMPLE_NOTES], "-o",
+                                   str(txt_out)])
+    assert res.exit_code == 0, res.output
+    txt_rows = {r["note_id"]: r for r in map(json.loads, txt_out.read_text().splitlines())}
+    for s in SAMPLE_NOTES:
+        doc_row, txt_row = rows[s[1]], txt_rows[s[2]]
+        assert "suggested_cpt" in doc_row
+        assert {k: v for k, v in doc_row.items() if k != "note_id"} == \
+            {k: v for k, v in txt_row.items() if k != "note_id"}, s[0]
 
 
 def test_check_reads_a_document_and_its_billed_codes(pipeline):

@@ -652,12 +652,33 @@ def serve(
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes checking notes in parallel."),
     note_timeout: float = _note_timeout_option(),
     max_chars: int = _max_chars_option(),
+    max_memory: str = _max_memory_option(),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help="Bearer tokens for the page and "
+                                              "/api/check, one 'name: token' a line (32+ characters)."),
+    jwks: Optional[Path] = typer.Option(None, "--jwks", help="CDS Hooks: the EHR's public keys (a JWK set file)."),
+    jku: Optional[List[str]] = typer.Option(None, "--jku", help="CDS Hooks: a key-set URL the EHR's JWT may "
+                                            "name (jku), fetched with a timeout and cached; repeat for more."),
+    issuer: Optional[List[str]] = typer.Option(None, "--issuer", help="CDS Hooks: an allowed JWT issuer (iss); "
+                                               "repeat for more."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="CDS Hooks: this service's URL as the EHR "
+                                             "calls it (the JWT's aud), e.g. behind a proxy."),
 ):
-    """Serve the one-page note checker in a browser."""
+    """Serve the one-page note checker in a browser (and CDS Hooks for an EHR).
+
+    Beyond 127.0.0.1 only with authentication: --token-file and/or the CDS Hooks JWT options."""
+    from .web.auth import Auth, ConfigError, load_jwks, load_tokens
     from .web.server import run as run_server
 
-    run_server(host=host, port=port, allowed_hosts=tuple(allowed_host or ()), workers=workers,
-               note_timeout=note_timeout or None, max_chars=max_chars)
+    memory = _memory(max_memory)
+    try:
+        auth = Auth(tokens=load_tokens(token_file) if token_file else {},
+                    jwks=load_jwks(jwks) if jwks else None, jku=tuple(jku or ()), issuers=tuple(issuer or ()),
+                    public_url=public_url or "")
+        auth.check_config()
+        run_server(host=host, port=port, allowed_hosts=tuple(allowed_host or ()), workers=workers,
+                   note_timeout=note_timeout or None, max_chars=max_chars, auth=auth, max_memory=memory)
+    except (ConfigError, ValueError) as exc:
+        raise _usage(str(exc)) from None
 
 
 @app.command()

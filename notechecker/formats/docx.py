@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -47,7 +48,8 @@ def check_parts(data: bytes, source: str) -> None:
                                                      f"({MAX_UNPACKED_BYTES // (1 << 20)} MB in all): not read")
     except InputError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError) as exc:
         raise InputError("E541", f"{source}: not a readable DOCX document (a damaged ZIP: "
                                  f"{type(exc).__name__})") from None
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
 from .base import MAX_PART_BYTES, Document
 
-_TRAILING = re.compile(r"[ \t]+$", re.MULTILINE)
 
 
 def read(data: bytes, source: str) -> Iterator[Document | InputError]:
@@ -89,7 +87,9 @@ def pdf_text(data: bytes, where: str) -> str:
             ZeroDivisionError, AssertionError, LookupError, UnicodeError) as exc:
         # pypdf's messages may quote bytes of the file: name the error's kind only
         raise InputError("E533", f"{where}: not a readable PDF ({type(exc).__name__})") from None
-    text = _TRAILING.sub("", "".join(p.strip("\n") + "\n" for p in pages if p.strip()))
+    # trailing blanks cut line by line (a regex over a long run of blanks backtracks quadratically)
+    text = "".join(p.strip("\n") + "\n" for p in pages if p.strip())
+    text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
     if not text.strip():
         raise InputError("E532", f"{where}: a PDF of {len(pages)} page(s) with no text layer (a scanned "
                                  f"image): run OCR on it first (e.g. ocrmypdf), then check the OCR'd PDF")

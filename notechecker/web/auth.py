@@ -147,6 +147,7 @@ class Auth:
     replays: ReplayStore = field(default_factory=ReplayStore)
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: Any = None
 
     @property
     def configured(self) -> bool:
@@ -260,7 +261,9 @@ class Auth:
                 raise AuthError("E719", Errors.E719.format(detail="its jku is not on the allow-list (--jku)"))
             sets.append(self._fetch(jku))
         if self.jwks is not None:
-            sets.append(jwt.PyJWKSet.from_dict(self.jwks))
+            if self._local is None:  # parsed once
+                self._local = jwt.PyJWKSet.from_dict(self.jwks)
+            sets.append(self._local)
         if not sets and len(self.jku) == 1:
             sets.append(self._fetch(self.jku[0]))
         for ks in sets:

@@ -62,6 +62,27 @@ def address_space() -> int | None:
         return None
 
 
+#: A worker whose resident memory grew past this many bytes over its parent's is replaced after its
+#: job (a process does not give freed memory back): a big document leaves no big worker behind.
+RECYCLE_GROWTH = 512 * 1024 ** 2
+
+
+def resident(pid: int | None = None) -> int | None:
+    """Resident memory of a process in bytes (Linux), else None."""
+    try:
+        with open(f"/proc/{pid or 'self'}/statm", "rb") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def grown(pid: int) -> bool:
+    """Whether worker ``pid`` holds RECYCLE_GROWTH bytes more than this process (then replace it)."""
+    mine, theirs = resident(), resident(pid)
+    return mine is not None and theirs is not None and theirs - mine > RECYCLE_GROWTH
+
+
 def limit_memory(extra: int | None) -> None:
     """Cap this process's address space at its present size plus ``extra`` bytes (RLIMIT_AS; a
     worker calls it when it starts). None: no cap. Not available off POSIX: nothing is done."""

@@ -120,6 +120,10 @@ class GuardedReader:
                 if w.conn.poll(min(left, 1.0)):
                     kind, _job, value = w.receive()
                     if kind == "done":
+                        from ..guard import grown
+
+                        if grown(w.proc.pid):  # a big document: give its memory back to the system
+                            self.close()
                         return [InputError(v[1], v[2]) if v[0] == "error" else v[1] for v in value]
                     if kind == "died":
                         raise EOFError

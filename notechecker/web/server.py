@@ -555,6 +555,11 @@ class CheckPool:
                     if w.conn.poll(left):
                         kind, _job, value = w.receive()
                         if kind == "done":
+                            if self.guard.grown(w.proc.pid):  # a big document: memory back to the system
+                                w.stop()
+                                with contextlib.suppress(ValueError):
+                                    self.all.remove(w)
+                                w = self._start()
                             return value
                         if kind == "died":
                             raise WorkerDied()

@@ -388,3 +388,19 @@ def test_scan_command_with_documents_reports_bad_documents_and_exits_1(tmp_path)
     notes = pd.read_csv(tmp_path / "r.notes.csv", dtype=str, keep_default_na=False)
     assert list(notes.columns[-3:]) == ["patient", "encounter", "document"]
     assert set(notes.loc[notes["error_code"] != "", "error_code"]) == {b[1] for b in BAD_FILES}
+
+
+@pytest.mark.parametrize("sample", SAMPLE_NOTES, ids=IDS)
+def test_check_json_of_a_document_is_that_of_its_txt_note(sample, pipeline):
+    """One path (issue 20 point 4): the document's check JSON equals its text's as a .txt note, billed
+    codes from the document given to the .txt note with --code."""
+    file, note_id, txt, *_rest, codes = sample
+    doc_args = ["check", str(FORMATS / file), "--format", "json", "--fail-on", "never"]
+    res = CliRunner().invoke(app, doc_args)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    doc = next(d for d in (data if isinstance(data, list) else [data]) if d["note_id"] == note_id)
+    txt_args = ["check", str(SAMPLES / f"{txt}.txt"), "--format", "json", "--fail-on", "never", "--id", note_id]
+    res = CliRunner().invoke(app, txt_args + (["--code", codes] if codes else []))
+    assert res.exit_code == 0, res.output
+    assert doc == json.loads(res.stdout)

@@ -7,6 +7,7 @@ zip member name, an OBX field) that must never reach a message, a table, a log o
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import zipfile
@@ -210,7 +211,8 @@ def xml_deep(marker: str, depth: int = 100_000) -> bytes:
             + b"<a>" * depth + b"</a>" * depth + b"</ClinicalDocument>")
 
 
-def corpus(marker: str, heavy: bool = False) -> list[tuple[str, str, bytes]]:
+@functools.lru_cache(maxsize=4)
+def corpus(marker: str, heavy: bool = False) -> tuple[tuple[str, str, bytes], ...]:
     """(name, format, bytes) of every hostile document. ``heavy``: the 1.5 million paragraph DOCX too
     (it is over any short time budget by design)."""
     out = [
@@ -234,7 +236,7 @@ def corpus(marker: str, heavy: bool = False) -> list[tuple[str, str, bytes]]:
     ]
     if heavy:
         out.append(("docx_many_paragraphs", "docx", docx_many_paragraphs(marker)))
-    return out
+    return tuple(out)
 
 
 SUFFIX = {"docx": ".docx", "pdf": ".pdf", "fhir": ".json", "hl7v2": ".hl7", "cda": ".xml"}

@@ -254,6 +254,9 @@ def test_serve_beyond_loopback_needs_authentication(tmp_path, keys):
     assert res.exit_code == 2 and "--issuer" in res.output
     res = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--jwks", str(jwks), "--issuer", ISS])
     assert res.exit_code == 2 and "--public-url" in res.output
+    res = runner.invoke(cli_app, ["serve", "--jku", "http://keys.example.org/jwks.json", "--issuer", ISS,
+                                  "--public-url", PUBLIC])
+    assert res.exit_code == 2 and "https://" in res.output
     bad = tmp_path / "bad.json"
     bad.write_text('{"keys": [{"kty": "nope"}]}')
     res = runner.invoke(cli_app, ["serve", "--jwks", str(bad), "--issuer", ISS, "--public-url", PUBLIC])

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import Errors
 
@@ -165,6 +166,11 @@ class Auth:
         if self.hooks_configured and not self.public_url:
             raise ConfigError("CDS Hooks authentication needs --public-url (the service's URL the EHR calls: "
                               "the JWT's aud)")
+        for url in self.jku:
+            parts = urlsplit(url)
+            local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+            if not (parts.scheme == "https" or local) or not parts.hostname:
+                raise ConfigError(f"--jku {url[:80]!r}: a key-set URL must be https:// (http only on this machine)")
         bad = [a for a in self.algorithms if a not in ALGORITHMS]
         if bad:
             raise ConfigError(f"algorithms not allowed: {', '.join(bad)}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from .base import Document, position
+from .base import MAX_PART_BYTES, Document, position
 from ._text import CDA_BLOCKS, CDA_PARAGRAPHS, CDA_SKIP, element_text, html_to_text
 
 NS = "urn:hl7-org:v3"
@@ -107,6 +107,9 @@ def _non_xml_body(body, where: str) -> str:
     if media not in ("text/plain", "text/html"):
         raise InputError("E523", f"{where}: nonXMLBody of type {media[:60]} is not read (text/plain, text/html)")
     raw = "".join(text_el.itertext())
+    if len(raw) > MAX_PART_BYTES * 4 // 3:
+        raise InputError("E506", f"{where}: nonXMLBody text over the {MAX_PART_BYTES // (1 << 20)} MB limit of a "
+                                 f"document part")
     if (text_el.get("representation") or "").upper() == "B64":
         try:
             raw, _enc, _w = decode(base64.b64decode("".join(raw.split()), validate=True), where)

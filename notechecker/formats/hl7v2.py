@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from .base import Document
+from .base import MAX_PART_BYTES, Document
 
 _SEGMENT_END = re.compile(r"\r\n|\r|\n")
 TEXT_TYPES = ("TX", "FT", "ST")
@@ -144,6 +144,7 @@ def _note(msg, where: str, label: str, fallback_id: str, warning: str | None) ->
                                  f"ORU^R01)")
     lines: list[str] = []
     found = False
+    size = 0
     for seg in msg:
         if str(seg[0]) != "OBX":
             continue
@@ -155,6 +156,10 @@ def _note(msg, where: str, label: str, fallback_id: str, warning: str | None) ->
         if vtype not in TEXT_TYPES:
             continue
         found = True
+        size += len(raw)
+        if size > MAX_PART_BYTES:  # checked field by field while the note is assembled
+            raise InputError("E506", f"{where}: OBX text over the {MAX_PART_BYTES // (1 << 20)} MB limit of a "
+                                     f"document part: not read")
         for rep in raw.split(msg.separators[2]):
             lines.extend(msg.unescape(rep, _APP_MAP).split("\n"))
     text = "".join(line + "\n" for line in lines)  # one line per OBX (or line break), as in a text file

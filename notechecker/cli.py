@@ -38,6 +38,7 @@ def _usage(msg: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+from .audit import cli_commands as _audit  # noqa: E402 - the auditor's options and commands (typer only)
 from .guard import NOTE_TIMEOUT  # noqa: E402 - both light (standard library only)
 from .io import MAX_CHARS  # noqa: E402
 
@@ -138,6 +139,12 @@ def check(
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
     detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
     max_chars: int = _max_chars_option(),
+    ncci: Optional[List[Path]] = _audit.ncci_option(),
+    mue: Optional[Path] = _audit.mue_option(),
+    decisions: Optional[Path] = _audit.decisions_option(),
+    site: Optional[Path] = _audit.site_option(),
+    date: Optional[str] = typer.Option(None, "--date", help="Date of service for --ncci/--mue (default: the "
+                                                            "note's operation date, else the newest edits)."),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
     if fmt not in ("text", "json"):
@@ -156,6 +163,9 @@ def check(
                          f"expected e.g. 22852, 22852-59, 22853 x2")
     from .formats.cli import document_notes, stdin_notes
 
+    _audit.setup_site(site)
+    edits, _ = _audit.setup_edits(ncci, mue)
+    decided = _audit.setup_decisions(decisions)
     data = None
     if note == "-":
         try:
@@ -180,13 +190,18 @@ def check(
         raise _usage(str(exc)) from None
     if warning:
         _err(f"warning: {note if note != '-' else '<stdin>'}: {warning}")
-    result = check_note(text, codes, note_id=nid)
+    result = check_note(text, codes, note_id=nid, edits=edits, date_of_service=date)
     if fmt == "json":
         from .plain import result_dict
 
-        typer.echo(json.dumps(result_dict(result, text), indent=2, ensure_ascii=False))
+        payload = result_dict(result, text)
+        if decided is not None:
+            from .audit.decisions import decided_dict
+
+            payload = decided_dict(payload, result, text, decided)
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        _render_check(result, text, detail=detail)
+        _render_check(result, text, detail=detail, decisions=decided)
     from .plain import out_of_scope
 
     # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
@@ -262,12 +277,14 @@ def _unmet_items(results, codes):
     return [(f, tuple(cs)) for f, cs in rows]
 
 
-def check_lines(result, text: str | None = None, *, detail: bool = False, width: int = 80) -> list[tuple[str, str]]:
+def check_lines(result, text: str | None = None, *, detail: bool = False, width: int = 80,
+                decisions=None) -> list[tuple[str, str]]:
     """The surgeon's view of one CheckResult as (style, line) pairs, ``width`` columns wide.
 
     The verdict for each code first (one per code, from :func:`notechecker.plain.code_verdicts`),
     then each unmet checklist item once with the sentence to add, then what is documented
-    (every item with its evidence under ``detail``).
+    (every item with its evidence under ``detail``). ``decisions``: reviewer decisions
+    (:mod:`notechecker.audit.decisions`) layered over the verdicts; overruled items are not asked for.
     """
     import textwrap
 
@@ -296,6 +313,12 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
                 put(f"\u2717 {v.code}: not supported by this note ({v.reason}).", "red", 2, 4)
         return out
     verdicts = code_verdicts(result, cat)
+    on_items: dict = {}
+    if decisions is not None and text is not None:
+        from .audit.decisions import overrule_verdicts
+        from .audit.provenance import note_sha256
+
+        verdicts, on_items = overrule_verdicts(verdicts, result, note_sha256(text), decisions)
     if not verdicts:
         put("No code to check: the note describes no procedure this checker codes.")
     said_fits = False
@@ -306,7 +329,9 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
         desc = short_descriptor(v.descriptor, room) if v.descriptor else "no checklist"
         line = f"{mark} {v.code:<6}{desc}"
         out.append((colour, line + " " * max(1, width - len(line) - len(label)) + label))
-        if v.verdict == "not supported":
+        if v.reason.startswith("overruled by"):
+            put(v.reason, "", 8)
+        elif v.verdict == "not supported":
             put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
                 f"otherwise the note does not support {v.code}.", "", 8)
         elif v.verdict == "needs documentation" and not said_fits:  # said once, for every such code
@@ -324,6 +349,9 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     supporting = {v.code for v in verdicts if v.supported}
     checked = [r for r in result.results if r.summary.supported is not None and r.code in supporting]
     unmet = _unmet_items(checked, [r.code for r in checked])
+    overruled = [(f, cs) for f, cs in unmet if all(on_items.get((c, f.item_id)) is not None and
+                                                   on_items[(c, f.item_id)].decision == "overrule" for c in cs)]
+    unmet = [x for x in unmet if x not in overruled]
     all_codes = {r.code for r in checked}
     main = [(f, cs) for f, cs in unmet if f.severity in ("error", "warning")]
     info = [(f, cs) for f, cs in unmet if f.severity not in ("error", "warning")]
@@ -339,6 +367,8 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
             put(f.message, "", 4)
         if f.fix_hint:
             put(_example(f.fix_hint), "dim", 4)
+    for f, cs in overruled:
+        put(f"\u2713 {f.item_id} {f.item_name}: {on_items[(cs[0], f.item_id)].note()}", "dim", 2, 4)
     if info:
         put("\u00b7 also worth noting: " + ", ".join(
             f"{f.item_id} {f.item_name}" + ("" if set(cs) == all_codes or len(all_codes) < 2 else f" [{' '.join(cs)}]")
@@ -367,13 +397,13 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     return out
 
 
-def _render_check(result, text: str | None = None, detail: bool = False) -> None:
+def _render_check(result, text: str | None = None, detail: bool = False, decisions=None) -> None:
     """Print :func:`check_lines` (colour on a terminal)."""
     from rich.console import Console
     from rich.markup import escape
 
     out = Console(highlight=False, soft_wrap=True)
-    for style, line in check_lines(result, text, detail=detail, width=_width()):
+    for style, line in check_lines(result, text, detail=detail, width=_width(), decisions=decisions):
         out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
 
@@ -413,6 +443,13 @@ def scan(
     spark_master: Optional[str] = typer.Option(
         None, "--spark-master", help="Spark master URL for --engine spark (default: spark-submit's --master or "
                                      "spark-defaults.conf, else local[*])."),
+    ncci: Optional[List[Path]] = _audit.ncci_option(),
+    mue: Optional[Path] = _audit.mue_option(),
+    decisions: Optional[Path] = _audit.decisions_option(),
+    site: Optional[Path] = _audit.site_option(),
+    rvu: Optional[Path] = _audit.rvu_option(),
+    rvu_column: str = _audit.rvu_column_option(),
+    weights: Optional[str] = _audit.weights_option(),
 ):
     """Check a batch of notes; write findings, notes and codes tables.
 
@@ -441,6 +478,18 @@ def scan(
     if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
         raise _usage(f"--workers must be a whole number from 1 up, or auto, not {workers!r}")
     n_workers = workers if workers == "auto" else int(workers)
+    overrides = _audit.setup_site(site)
+    edits, problems = _audit.setup_edits(ncci, mue)
+    decided = _audit.setup_decisions(decisions)
+    wl_weights, rvu_values = _audit.setup_worklist(weights, rvu, rvu_column)
+    transform, used = None, set()
+    if decided is not None:
+        from .audit.decisions import apply_rows
+
+        problems += list(decided.problems)
+
+        def transform(rows, decided=decided, used=used):
+            return apply_rows(rows, decided, used)
     spark_run = _spark_engine(engine, spark_master, n_workers)
     try:
         summary = run(inputs, output, columns=cols, workers=n_workers,
@@ -448,7 +497,7 @@ def scan(
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
                       note_timeout=note_timeout or None, max_chars=max_chars,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
-                      documents=documents, engine=spark_run.engine if spark_run else None)
+                      documents=documents, engine=spark_run.engine if spark_run else None, transform=transform)
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     except OSError as exc:
@@ -469,7 +518,15 @@ def scan(
         _err(f"resumed: {summary.resumed} notes from the checkpoint, {summary.notes - summary.resumed} checked now")
     _err(summary.line())
     _err("wrote " + ", ".join(str(p) for p in summary.outputs.values()))
-    raise typer.Exit(1 if summary.errors else 0)
+    if decided is not None:
+        from .audit.decisions import unused
+
+        for p in unused(decided, used):
+            _err(f"warning: {p.message}")
+            problems.append(p)
+    bad_inputs = _audit.after_scan(summary.outputs["findings"], edits=edits, decisions=decided, problems=problems,
+                                   overrides=overrides, weights=wl_weights, rvu=rvu_values)
+    raise typer.Exit(1 if summary.errors or bad_inputs else 0)
 
 
 class _SparkRun:
@@ -657,6 +714,10 @@ def report(
                                                              "note and code, Da Vinci coding-gap shape) as JSON."),
     min_notes: int = typer.Option(5, "--min-notes", min=1, help="Rank a surgeon or site only with at least this "
                                                                   "many notes; the others are pooled in one row."),
+    decisions: Optional[Path] = _audit.decisions_option(),
+    rvu: Optional[Path] = _audit.rvu_option(),
+    rvu_column: str = _audit.rvu_column_option(),
+    weights: Optional[str] = _audit.weights_option(),
 ):
     """Build the documentation gap report (HTML, optional Excel, optional FHIR) from scan results."""
     from .errors import NoteCheckerError
@@ -668,7 +729,10 @@ def report(
         if output is not None:
             from .report import build_report
 
-            build_report(results, output, xlsx_path=xlsx, min_notes=min_notes)
+            decided = _audit.setup_decisions(decisions)
+            wl_weights, rvu_values = _audit.setup_worklist(weights, rvu, rvu_column)
+            build_report(results, output, xlsx_path=xlsx, min_notes=min_notes, decisions=decided,
+                         weights=wl_weights, rvu=rvu_values, warn=lambda m: _err(f"warning: {m}"))
             written += [str(output)] + ([str(xlsx)] if xlsx else [])
         elif xlsx is not None:
             raise _usage("--xlsx needs the HTML report too: give -o gap-report.html")
@@ -680,6 +744,9 @@ def report(
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     _err("wrote " + " and ".join(written))
+
+
+_audit.register(app)  # notechecker decisions summary|export, notechecker verify
 
 
 def main() -> None:  # console-script entry point

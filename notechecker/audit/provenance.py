@@ -108,7 +108,7 @@ def write_archive(findings_path: str | Path, *, edits=None, decisions: str | Non
         manifest = {
             "notechecker_version": __version__, "patterns_sha256": hash_patterns(root),
             "code_table_version": load_catalogue(root).table.version,
-            "edit_files": [f.to_dict() for f in edits.files] if edits else [],
+            "edit_files": [{**f.to_dict(), "name": str(Path(f.name).resolve())} for f in edits.files] if edits else [],
             "decisions": decisions or "", "site_overrides": list(overrides or []),
         }
         with atomic_writer(out / "manifest.json") as fh:

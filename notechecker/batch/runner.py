@@ -69,7 +69,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-        engine: Callable[..., Iterator] | None = None) -> Summary:
+        engine: Callable[..., Iterator] | None = None,
+        transform: Callable[[dict[str, list[dict]]], dict[str, list[dict]]] | None = None) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
 
     ``engine`` replaces in-process and worker-process checking: ``engine(chunks, redact_evidence)``
@@ -81,7 +82,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     interrupted run and ``resume=False`` raise :class:`CheckpointError` (E401); an output
     another run is writing raises E404 (the output is locked while a run writes it).
     ``note_timeout``: seconds one note may take (E204 error row past it; None or 0: no
-    budget); ``max_chars``: longest note checked (E104 past it).
+    budget); ``max_chars``: longest note checked (E104 past it). ``transform``: applied to each note's
+    rows in this process before they are written (reviewer decisions, :mod:`notechecker.audit.decisions`).
     """
     lock = _OutputLock(output_paths(output)["findings"]) if output is not None else None
     if lock is not None:
@@ -90,7 +92,7 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         return _run(inputs, output, columns=columns, workers=workers, chunk_size=chunk_size,
                     redact_evidence=redact_evidence, progress=progress, collect=collect, resume=resume, warn=warn,
                     error=error, documents=documents, note_timeout=note_timeout, max_chars=max_chars,
-                    engine=engine)
+                    engine=engine, transform=transform)
     finally:
         if lock is not None:
             lock.release()
@@ -150,7 +152,7 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-        engine: Callable[..., Iterator] | None = None) -> Summary:
+        engine: Callable[..., Iterator] | None = None, transform: Callable | None = None) -> Summary:
     """The run, with the output locked (see :func:`run`)."""
     if isinstance(inputs, (str, os.PathLike)) or is_frame(inputs):
         inputs = [inputs]
@@ -198,6 +200,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
 
         def emit(rows: list[dict[str, list[dict]]]) -> None:
             for r in rows:
+                if transform is not None:
+                    r = transform(r)
                 note = r["notes"][0]
                 summary.notes += 1
                 summary.codes += len(r["codes"])

@@ -245,7 +245,8 @@ def audit_sections(results: Results, decided: pd.DataFrame | None = None, result
 
 def workbook_tables(results: Results, sections: list[Section] | None = None) -> dict[str, pd.DataFrame]:
     """Sheet name -> table, in workbook order (Summary first, then the sections)."""
-    sections = report_sections(results, charts_svg=False) if sections is None else sections
+    sections = (report_sections(results, charts_svg=False) + audit_sections(results)) if sections is None \
+        else sections
     out = {"Summary": tables.summary(results)}
     for section in sections:
         out[section.sheet] = section.table

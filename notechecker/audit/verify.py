@@ -26,7 +26,7 @@ def _outcome(result, cat) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, s
     from ..plain import code_verdicts
 
     codes = {v.code: (v.verdict, v.billing_gap) for v in code_verdicts(result, cat)}
-    findings = {(r.code, f.item_id): f.status for r in result.results for f in r.findings}
+    findings = {(r.code, f.item_id): (f.status, f.severity) for r in result.results for f in r.findings}
     return codes, findings
 
 
@@ -35,7 +35,7 @@ def _recorded(codes_df, findings_df, note_id: str):
     f = findings_df[findings_df["note_id"] == note_id]
     col = "checker_verdict" if "checker_verdict" in c.columns else "verdict"
     codes = {r["code"]: ((r[col] or r["verdict"]), r["billing_gap"]) for r in c.to_dict("records")}
-    return codes, {(r["code"], r["item_id"]): r["status"] for r in f.to_dict("records")}
+    return codes, {(r["code"], r["item_id"]): (r["status"], r["severity"]) for r in f.to_dict("records")}
 
 
 def verify(results_path: str | Path, patterns: str | Path | None = None, *, max_chars: int | None = None):
@@ -137,5 +137,5 @@ def _diff(then, now) -> str:
     for key in sorted(set(then[1]) | set(now[1])):
         a, b = then[1].get(key), now[1].get(key)
         if a != b:
-            parts.append(f"{key[0]} {key[1]} {a or 'absent'} -> {b or 'absent'}")
+            parts.append(f"{key[0]} {key[1]} {'/'.join(a) if a else 'absent'} -> {'/'.join(b) if b else 'absent'}")
     return ", ".join(parts[:6]) + (" ..." if len(parts) > 6 else "")

@@ -510,3 +510,30 @@ def test_decisions_summary_and_export(tmp_path):
     data = yaml.safe_load(fx.read_text())
     assert data["items"][gap["item_id"]]["cases"][f"overruled_{gap['code']}_{sha[:8]}"]["expect"] == "met"
     assert text_of(SN12)[100:160] not in fx.read_text()  # facts only, never the note's text
+
+
+def test_the_python_api_scans_with_edits_decisions_and_a_site(tmp_path, ptp, mue):
+    from notechecker.audit.api import audit_scan
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "overrides.yaml").write_text("items:\n  PF-07: {severity: info}\n", encoding="utf-8")
+    frame = pd.DataFrame({"note_id": ["a", "b"], "text": [text_of(SN19), text_of(SN12)],
+                          "codes": ["22612, 22614, 22842, 63047", "22852, 22633, 22840, 22853 x2"],
+                          "date": ["2024-05-01", "2024-05-01"]})
+    dec = _decisions(tmp_path, [[note_sha256(text_of(SN12)), "22853", "MUE", "overrule", "two interspaces",
+                                 "A. Auditor", "2026-01-10"], ["d" * 64, "22612", "PF-01", "agree", "", "B",
+                                                               "2026-01-10"]])
+    out = audit_scan([frame], tmp_path / "o" / "results.parquet", ncci=[ptp], mue=mue, decisions=dec, site=site)
+    assert out["overrides"] == ["PF-07: severity warning -> info"]
+    assert set(out["findings"][out["findings"]["item_id"] == "PF-07"]["severity"]) == {"info"}
+    assert [p.code for p in out["problems"]] == ["E031"] * 3 + ["E033"] * 3 + ["E036"]
+    c = out["codes"].set_index(["note_id", "code"])
+    assert c.loc[("b", "22853"), "decision_note"] == "overruled by A. Auditor: two interspaces"
+    assert c.loc[("a", "63047"), "verdict"] == "bundled"
+    assert list(out["worklist"]["note_id"]) == ["a"]  # b's only problem was overruled
+    manifest = json.loads((tmp_path / "o" / "results.provenance" / "manifest.json").read_text())
+    assert manifest["site_overrides"] == ["PF-07: severity warning -> info"]
+    from notechecker.schema.catalogue import load_catalogue
+
+    assert load_catalogue().items["PF-07"].severity == "warning"  # the process's own patterns are back

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "notechecker"
 LAYERS = (
     ("faces", 7, ("notechecker", "notechecker.__main__", "notechecker.cli", "notechecker.web",
                   "notechecker.report", "notechecker.spark", "notechecker.audit.cli_commands",
-                  "notechecker.audit.verify", "notechecker.audit.export")),
+                  "notechecker.audit.verify", "notechecker.audit.export", "notechecker.audit.api")),
     ("many notes", 6, ("notechecker.batch",)),
     ("one note", 5, ("notechecker.service", "notechecker.plain", "notechecker.audit.decisions",
                      "notechecker.audit.worklist")),

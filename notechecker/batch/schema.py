@@ -21,9 +21,10 @@ CODES_COLUMNS = (
 NOTES_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "billed_codes", "suggested_codes", "codes_checked",
     "items_evaluated", "met", "missing", "completeness", "code_problems", "error_code", "error", "warning",
-    "chars", "scope", "scope_reason", "patient", "encounter", "document",
+    "chars", "scope", "scope_reason",
     # provenance (notechecker.audit.provenance)
     "note_sha256", "notechecker_version", "patterns_sha256", "code_table_version", "edit_files",
+    "patient", "encounter", "document",
 )
 TABLES = {"findings": FINDINGS_COLUMNS, "notes": NOTES_COLUMNS, "codes": CODES_COLUMNS}
 #: Column types: everything not listed is a string.

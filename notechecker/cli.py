@@ -516,8 +516,6 @@ def scan(
             spark_run.close()
     if summary.resumed:
         _err(f"resumed: {summary.resumed} notes from the checkpoint, {summary.notes - summary.resumed} checked now")
-    _err(summary.line())
-    _err("wrote " + ", ".join(str(p) for p in summary.outputs.values()))
     if decided is not None:
         from .audit.decisions import unused
 
@@ -526,6 +524,8 @@ def scan(
             problems.append(p)
     bad_inputs = _audit.after_scan(summary.outputs["findings"], edits=edits, decisions=decided, problems=problems,
                                    overrides=overrides, weights=wl_weights, rvu=rvu_values)
+    _err(summary.line())
+    _err("wrote " + ", ".join(str(p) for p in summary.outputs.values()))
     raise typer.Exit(1 if summary.errors or bad_inputs else 0)
 
 

@@ -153,7 +153,7 @@ def after_scan(findings_path: Path, *, edits, decisions, problems: list, overrid
     """After a scan: the provenance archive, the input error rows, the worklist (RESULTS.worklist.csv,
     the first rows printed). Returns how many input rows were bad."""
     from ..report.load import load_results
-    from .provenance import write_archive
+    from .provenance import scan_companions, write_archive
     from .worklist import worklist, write_worklist
 
     try:
@@ -167,7 +167,7 @@ def after_scan(findings_path: Path, *, edits, decisions, problems: list, overrid
         _err(f"{len(problems)} rows of the audit inputs could not be used: {bad}")
     res = load_results(findings_path)
     wl = worklist({"codes": res.codes, "findings": res.findings, "notes": res.notes}, weights, rvu)
-    path = write_worklist(wl, Path(f"{stem}.worklist.csv"))
+    path = write_worklist(wl, scan_companions(findings_path)["worklist"])
     _err(f"worklist: {len(wl)} notes to review -> {path}; provenance -> {out}")
     for r in wl.head(5).to_dict("records"):
         _err(f"  {r['rank']}. {r['note_id']}  score {r['score']:g}  {r['why']}")

@@ -141,3 +141,10 @@ def extract_patterns(findings_path: str | Path, into: Path) -> Path:
         raise NoteCheckerError("E611", f"{tgz}: the archived patterns copy cannot be read "
                                        f"({exc.__class__.__name__})") from None
     return into / "patterns"
+
+
+def scan_companions(findings_path: str | Path) -> dict[str, Path]:
+    """What ``notechecker scan`` writes beside its three tables: the worklist and the provenance archive
+    (and ``RESULTS.input_errors.csv`` when an audit input had bad rows)."""
+    p = Path(findings_path)
+    return {"worklist": p.with_name(p.stem + ".worklist.csv"), "provenance": archive_dir(p)}

@@ -33,9 +33,12 @@ HTML_COLUMNS = {
                     "missing_items"),
     "out-of-scope": ("note_id", "surgeon", "date", "scope_reason", "billed_codes"),
     "errors": ("note_id", "source", "error_code", "error"),
+    "worklist": ("rank", "note_id", "score", "why", "surgeon", "date"),
+    "decisions": ("note_id", "code", "item_id", "decision", "decision_note", "checker_verdict", "verdict"),
+    "audit-trail": ("what", "value"),
 }
 WIDE_TEXT = ("fix_hint", "missing_items", "error", "verdicts", "message", "evidence_text", "reasons",
-             "scope_reason", "supported_instead", "descriptor")
+             "scope_reason", "supported_instead", "descriptor", "why", "decision_note", "value")
 NO_WRAP = ("item_id", "code", "date", "month", "error_code", "severity")
 #: Notes of the worst-notes ranking whose gaps the page lists one by one.
 NOTE_DETAILS = 10

@@ -66,7 +66,7 @@ p { margin: 4px 0 10px; }
 .card .value { font-size: 1.6rem; font-weight: bold; }
 .card .sub { font-size: 0.8rem; color: var(--muted); }
 .card.bad .value { color: var(--error); }
-nav { margin: 10px 0 18px; font-size: 0.92rem; }
+nav { margin: 10px 0 18px; font-size: 0.92rem; display: flex; flex-wrap: wrap; row-gap: 4px; }
 nav a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
 section { margin: 30px 0; }
 figure { margin: 10px 0 14px; }

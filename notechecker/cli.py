@@ -206,6 +206,10 @@ def check(
 
     # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
     worst = ("error" if result.billed else None) if out_of_scope(result) else result.worst_severity()
+    if decided is not None and not out_of_scope(result):
+        from .audit.decisions import decided_severity
+
+        worst = decided_severity(result, text, decided)
     raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
 
 

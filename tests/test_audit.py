@@ -537,3 +537,15 @@ def test_the_python_api_scans_with_edits_decisions_and_a_site(tmp_path, ptp, mue
     from notechecker.schema.catalogue import load_catalogue
 
     assert load_catalogue().items["PF-07"].severity == "warning"  # the process's own patterns are back
+
+
+def test_check_exit_code_follows_the_reviewers_overrule(tmp_path, ptp):
+    text = text_of(SN19)
+    dec = _decisions(tmp_path, [[note_sha256(text), "63047", "NCCI-PTP", "overrule", "distinct level",
+                                 "A. Auditor", "2026-01-10"]])
+    args = ["check", SAMPLES / f"{SN19}.txt", "-c", "22612, 22614, 22842, 63047", "--ncci", ptp, "--date", "2024-05-01"]
+    without = _cli(*args)
+    assert without.returncode == 1 and "BUNDLED" in without.stdout
+    decided = _cli(*args, "--decisions", dec)
+    assert decided.returncode == 0, decided.stdout + decided.stderr
+    assert "overruled by A. Auditor: distinct level" in " ".join(decided.stdout.split())

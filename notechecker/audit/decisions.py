@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError
-from ..plain import OVER_CODED, SUPPORTING, VERDICTS, CodeVerdict
+from ..plain import OVER_CODED, SUPPORTING, VERDICTS, CodeVerdict, code_verdicts
 from .cms import BadRow
 
 DECISION_KINDS = ("agree", "overrule", "defer")
@@ -333,3 +333,21 @@ def decided_dict(payload: dict, result, text: str, decisions: Decisions) -> dict
             d = on_items.get((r["code"], f.get("item_id")))
             f["decision"], f["decision_note"] = (d.decision, d.note()) if d else ("", "")
     return payload
+
+
+def decided_severity(result, text: str, decisions: Decisions) -> str | None:
+    """``result.worst_severity()`` with the reviewer's overrules taken out: an overruled finding, and the
+    coding problems of an overruled code, no longer count (``check --fail-on``)."""
+    from ..checklists import SEVERITIES
+    from ..service import VERDICT_SEVERITY
+    from .provenance import note_sha256
+
+    sha = note_sha256(text)
+    verdicts, on_items = overrule_verdicts(code_verdicts(result), result, sha, decisions)
+    overruled = {v.code for v in verdicts if v.reason.startswith("overruled by")}
+    levels = [f.severity for r in result.results for f in r.findings if f.status != "met" and not (
+        (r.code, f.item_id) in on_items and on_items[(r.code, f.item_id)].decision == "overrule")
+        and r.code not in overruled]
+    levels += [VERDICT_SEVERITY.get(c.verdict) or "info" for c in result.problems
+               if not (c.codes and set(c.codes) <= overruled)]
+    return min(levels, key=SEVERITIES.index, default=None)

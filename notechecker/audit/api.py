@@ -23,6 +23,26 @@ from ..schema.loader import ENV_VAR
 from .ncci import ENV_MUE, ENV_NCCI
 
 
+def write_worklist(frame, path: str | os.PathLike) -> Path:
+    """The worklist as CSV, written atomically; a cell that would run as a spreadsheet formula is quoted as
+    in the scan's CSV tables."""
+    import csv
+    import io
+
+    from ..batch.sinks import csv_value
+    from ..writers import atomic_writer
+    from .worklist import WORKLIST_COLUMNS
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(WORKLIST_COLUMNS)
+    for row in frame.itertuples(index=False, name=None):
+        w.writerow([csv_value(v) for v in row])
+    with atomic_writer(path) as fh:
+        fh.write(buf.getvalue())
+    return Path(path)
+
+
 @contextlib.contextmanager
 def _env(values: dict[str, str | None]):
     old = {k: os.environ.get(k) for k in values}
@@ -55,7 +75,7 @@ def audit_scan(inputs: Any, output: str | os.PathLike | None = None, *, ncci: It
     from .decisions import apply_rows, load_decisions, unused
     from .ncci import load_edits
     from .provenance import write_archive
-    from .worklist import Weights, load_rvu, worklist, write_worklist
+    from .worklist import Weights, load_rvu, worklist
 
     overrides: list[str] = []
     env: dict[str, str | None] = {}

@@ -154,7 +154,8 @@ def after_scan(findings_path: Path, *, edits, decisions, problems: list, overrid
     the first rows printed). Returns how many input rows were bad."""
     from ..report.load import load_results
     from .provenance import scan_companions, write_archive
-    from .worklist import worklist, write_worklist
+    from .api import write_worklist
+    from .worklist import worklist
 
     try:
         out = write_archive(findings_path, edits=edits, decisions=str(decisions.source) if decisions else None,

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..coding.common import Conclusion
-from ..errors import InputError
-from ..facts import Evidence, Facts
+from ..facts import Facts
 from ..schema.mue import MueTable, read_mue
 from .cms import CODE_CELL, BadRow, parse_date, quarter_of, read_table
 

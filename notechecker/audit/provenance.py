@@ -148,3 +148,18 @@ def scan_companions(findings_path: str | Path) -> dict[str, Path]:
     (and ``RESULTS.input_errors.csv`` when an audit input had bad rows)."""
     p = Path(findings_path)
     return {"worklist": p.with_name(p.stem + ".worklist.csv"), "provenance": archive_dir(p)}
+
+
+def edit_fingerprint() -> list[list[str]]:
+    """(file, SHA-256) of the edit files this process applies ([] when none): a scan's checkpoint records
+    them, so a scan resumed with other edit files is refused."""
+    from .cms import file_sha256
+
+    out = []
+    for var in ("NOTECHECKER_NCCI", "NOTECHECKER_MUE"):
+        for p in filter(None, os.environ.get(var, "").split(os.pathsep)):
+            try:
+                out.append([p, file_sha256(Path(p))])
+            except OSError:
+                out.append([p, ""])
+    return out

@@ -4,10 +4,8 @@ why: the note changed, the rules changed, the version changed, or the edit files
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from ..errors import InputError, NoteCheckerError
 from ..version import __version__

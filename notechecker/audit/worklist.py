@@ -8,14 +8,11 @@ overrule) no longer count: they were reviewed. Every row says why it ranks where
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
 from ..plain import OVER_CODED
 from .cms import CODE_CELL, BadRow, read_table
 
@@ -140,16 +137,3 @@ def worklist(frames: dict[str, Any], weights: Weights = Weights(), rvu: dict[str
     frame = pd.DataFrame(out, columns=list(WORKLIST_COLUMNS))
     return frame.astype({"rank": "Int64", "score": "Float64"}) if len(frame) else frame
 
-
-def write_worklist(frame, path: str | Path) -> Path:
-    """The worklist as CSV (cells that would run as formulas get a leading ')."""
-    from ..writers import atomic_writer
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(WORKLIST_COLUMNS)
-    for row in frame.itertuples(index=False, name=None):
-        w.writerow([("'" + v) if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
-    with atomic_writer(path) as fh:
-        fh.write(buf.getvalue())
-    return Path(path)

@@ -327,11 +327,12 @@ def test_worklist_order_weights_and_why(tmp_path):
     assert list(heavy["note_id"]) == ["b", "a"]
     rvu = tmp_path / "rvu.txt"
     write_txt(rvu, ["CPT codes and descriptions only are copyright 2025 American Medical Association.",
-                    "PPRRVU26 (test file)"], [["HCPCS", "MOD", "DESCRIPTION", "WORK RVU", "NON-FAC PE RVU"]],
+                    "PPRRVU26 (test file)"], [["HCPCS", "MOD", "DESCRIPTION", "WORK", "NON-FAC"],
+                                              ["", "", "", "RVU", "PE RVU"]],
               [["22612", "", "x", "23.53", "1"], ["22612", "26", "x", "9", "1"], ["22852", "", "x", "10.0", "1"],
                ["22633", "", "x", "27.75", "1"], ["226", "", "x", "1", "1"], ["22853", "", "x", "n/a", "1"]])
     values, bad = load_rvu(rvu)
-    assert values["22612"] == 23.53 and [b.line for b in bad] == [8, 9]
+    assert values["22612"] == 23.53 and [b.line for b in bad] == [9, 10]
     by_rvu = worklist(_frames(), rvu=values)
     assert list(by_rvu["note_id"]) == ["a", "b", "c"]
     assert by_rvu["score"][0] == pytest.approx(6 * 23.53) and "x RVU 23.53" in by_rvu["why"][0]

@@ -48,8 +48,10 @@ class Weights:
 
 
 def _is_rvu_header(cells: list[str]) -> bool:
+    """The PFS RVU header: HCPCS and a work/RVU column (the CMS file's header runs over two lines:
+    WORK above RVU)."""
     return any(c in ("hcpcs", "code", "cpt") or c.startswith("hcpcs") for c in cells) and \
-        any("rvu" in c for c in cells)
+        any("rvu" in c or c == "work" for c in cells)
 
 
 def load_rvu(path: str | Path, column: str = "work rvu") -> tuple[dict[str, float], list[BadRow]]:

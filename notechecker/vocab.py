@@ -185,6 +185,10 @@ class ElementSpec:
     needs_any: tuple[re.Pattern, ...] = ()
     matcher: re.Pattern | None = None
     gate: tuple[str, ...] = ()  # lower-case words; no word in the note -> no cue can match
+    #: operative steps ("incised", "were removed", "closed in layers"): the element is present where
+    #: one operative section holds at least ``min_steps`` of them (a narrative under any heading)
+    steps: re.Pattern | None = None
+    min_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,8 @@ class ElementModel(_Vocab):
     min_words: int = 1
     needs_any: list[Any] = []
     gate: Any = Field(None, validate_default=True)
+    steps: list[Any] = []
+    min_steps: int = 0
 
     @field_validator("gate")
     @classmethod
@@ -356,7 +362,9 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             if bad:
                 raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
         compiled = {key: tuple(_compile(path, f"element '{name}' field '{key}'", c) for c in getattr(spec, key))
-                    for key in ("cues", "none_cues", "needs_any")}  # names the bad one
+                    for key in ("cues", "none_cues", "needs_any", "steps")}  # names the bad one
+        if spec.steps and spec.min_steps < 1:
+            raise PatternError("E012", f"{path}: element '{name}': field 'min_steps': steps need min_steps >= 1")
         cues = [lower_pattern(c) for c in spec.cues]
         nones = [lower_pattern(c) for c in spec.none_cues]
         parts = []
@@ -374,6 +382,8 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             cues=compiled["cues"], none_cues=compiled["none_cues"],
             exclude_sections=frozenset(spec.exclude_sections), min_words=int(spec.min_words),
             needs_any=compiled["needs_any"],
+            steps=re.compile("|".join(f"(?:{lower_pattern(c)})" for c in spec.steps)) if spec.steps else None,
+            min_steps=int(spec.min_steps),
         )
     return out
 
@@ -390,11 +400,18 @@ class LinkingSpec:
     procedure_approach: dict
     never_intraoperative: frozenset
     cues: dict  # name -> compiled regex
+    #: procedure kind -> (procedure kinds, hardware kinds) whose levels it takes when named without any
+    level_sources: dict = field(default_factory=dict)
+    #: a heading the sections vocabulary does not know, classified by its words: (category, regex), in order
+    heading_words: tuple = ()
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
                  "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
-                 "hardware_described", "placement_state", "anchor_reused", "disc_space")
+                 "hardware_described", "placement_state", "anchor_reused", "disc_space", "team_spine", "team_other",
+                 "addendum_adds", "level_replaces_next", "level_replaced_by_next",
+                 "log_description", "log_status", "log_quantity", "log_site", "log_catalogue", "log_maker",
+                 "log_placed", "log_removed", "log_unused", "operative_level")
 
 
 class _LinkingSections(_Vocab):
@@ -407,6 +424,7 @@ class _LinkingProcedures(_Vocab):
     fusion: list[Any]
     own_levels: list[Any]
     approach: dict[Any, Any]
+    level_sources: dict[Any, Any] = {}
 
 
 class _LinkingImaging(_Vocab):
@@ -419,6 +437,7 @@ class LinkingModel(_Vocab):
     sections: _LinkingSections
     procedures: _LinkingProcedures
     imaging: _LinkingImaging
+    heading_words: list[Any] = []
     cues: create_model("_LinkingCues", __base__=_Vocab, **{n: (str, ...) for n in _LINKING_CUES})  # type: ignore
 
 
@@ -453,11 +472,31 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
     if bad:
         raise PatternError("E014", f"{path}: field 'sections.assertion': unknown section or assertion: {bad}")
     cues = {name: _compile(path, f"field 'cues.{name}'", getattr(model.cues, name)) for name in _LINKING_CUES}
+    from .facts import INSTRUMENT_KINDS
+    level_sources = {}
+    for kind, src in model.procedures.level_sources.items():
+        where = f"field 'procedures.level_sources.{kind}'"
+        if kind not in PROCEDURE_KINDS or not isinstance(src, dict) or set(src) - {"procedures", "hardware", "fallback"}:
+            raise PatternError("E014", f"{path}: {where}: expected a procedure kind with 'procedures', 'hardware' "
+                                       f"and/or 'fallback' lists")
+        procs, hardware = list(src.get("procedures") or []), list(src.get("hardware") or [])
+        fallback = list(src.get("fallback") or [])
+        bad = [k for k in procs + fallback if k not in PROCEDURE_KINDS] + [k for k in hardware if k not in INSTRUMENT_KINDS]
+        if bad:
+            raise PatternError("E014", f"{path}: {where}: unknown procedure or hardware kind(s) {bad}")
+        level_sources[kind] = (frozenset(procs), frozenset(hardware), frozenset(fallback))
+    heading_words = []
+    for i, entry in enumerate(model.heading_words):
+        if not isinstance(entry, dict) or set(entry) != {"section", "words"} or entry["section"] not in known_sections:
+            raise PatternError("E014", f"{path}: field 'heading_words[{i}]': expected {{section: a known section, "
+                                       f"words: regex}}, got {entry!r}")
+        heading_words.append((entry["section"], _compile(path, f"field 'heading_words[{i}].words'", entry["words"])))
     return LinkingSpec(
         non_operative=sections("non_operative"), operative_narrative=sections("operative_narrative"),
         section_assertion=dict(assertion), fusion_kinds=kinds("fusion"),
         own_level_kinds=kinds("own_levels"), procedure_approach=dict(approach),
-        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues)
+        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues,
+        heading_words=tuple(heading_words), level_sources=level_sources)
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,16 @@ from spacy.tokens import Doc
 
 from .._extensions import note_text
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
-from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention,
-                     Procedure, Section)
+from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, Facts, Instrument, Mention,
+                     Procedure, Section, Superseded)
+from ..vertebrae import fmt_levels
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
+from .implant_log import LogRow, find_rows
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .scope import ScopeClassifier, regions_of_levels
+from .sections import HEADING_LINE
+from .sections import heading_key as _key
 from .segmenter import boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
@@ -50,6 +54,9 @@ _COUNT_BEFORE = re.compile(
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
     r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
     r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
+#: A number followed by a unit is a size, not a count ("a 12 x 30 mm spacer", "two 5.5-mm rods" counts two).
+_SIZE_AFTER = re.compile(r"\s*(?:-\s*)?(?:mm|cm|millimet\w*|centimet\w*|x(?![a-z])|\u00d7|degrees?|\u00b0|%|cc|ml|fr(?![a-z])|french|"
+                         r"gauge|g(?![a-z])|\.\d)", re.I)
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
@@ -58,6 +65,14 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Procedures done body by body (their levels are the treated bodies).
+PER_BODY = frozenset({"kyphoplasty", "vertebroplasty"})
+#: What joins anchors: put back into retained anchors, it is the construct put back.
+CONNECTOR_KINDS = frozenset({"rod", "set_screw", "crosslink"})
+#: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
+DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
+#: Procedures that take a disc prosthesis out (its removal, or its revision with a new one).
+DISC_REMOVALS = frozenset({"disc_arthroplasty_removal", "disc_arthroplasty_revision"})
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
@@ -107,6 +122,9 @@ class Extractor:
         self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
         self.cue = patterns.linking.cues
         self.scope = ScopeClassifier(patterns.scope)
+        self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
+        self.log_cues = {name: self.cue[f"log_{name}"] for name in (
+            "description", "status", "quantity", "site", "catalogue", "maker", "placed", "removed", "unused")}
 
     # ---------------------------------------------------------------- helpers
     def _split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
@@ -122,6 +140,52 @@ class Extractor:
             out.append(Section(sec.name, sec.title, sec.start, cut))
             out.append(Section("description", "", cut, sec.end))
         return out
+
+    def _unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
+        """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
+        ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
+        indication. Only a line shaped like a heading counts: at a line start, one to six words, no digit,
+        a capital first, and a colon after it (or the whole line in capitals)."""
+        if not self.L.heading_words:
+            return sections
+        # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
+        lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
+        found = []
+        for m in HEADING_LINE.finditer(text):
+            head = m.group("h").strip()
+            words = head.split()
+            if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
+                continue
+            if not (head[0].isupper() or (lower_ok and head[0].islower())):
+                continue
+            colon = text[m.end() - 1:m.end()] == ":" or text.startswith(":", m.end())
+            if not colon and not (head.isupper() and len(head) > 3):
+                continue
+            category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
+            if category is not None:
+                found.append((m.start(), m.end(), category))
+        if not found:
+            return sections
+        out: list[Section] = []
+        for sec in sections:
+            cuts = [f for f in found if sec.start < f[0] < sec.end]
+            if not cuts:
+                out.append(sec)
+                continue
+            out.append(Section(sec.name, sec.title, sec.start, cuts[0][0]))
+            for j, (a, b, category) in enumerate(cuts):
+                end = cuts[j + 1][0] if j + 1 < len(cuts) else sec.end
+                name = self._team_of(text[a:b], category) if category == "description" else category
+                out.append(Section(name, text[a:b].strip(), a, end))
+        return out
+
+    def _team_of(self, title: str, name: str) -> str:
+        """A narrative heading that names its team: the spine team's narrative, or another team's."""
+        if self.cue["team_spine"].search(title):
+            return "description"
+        if self.cue["team_other"].search(title):
+            return "other_team"
+        return name
 
     def _value(self, span) -> tuple[str, int] | None:
         rule = span._.target_rule
@@ -157,7 +221,10 @@ class Extractor:
                     len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
                     or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
+            if name in ("description", "other_team") and title:
+                name = self._team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+        sections = self._unknown_headings(text, sections)
         sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
         sec_starts = [s.start for s in sections]
@@ -233,7 +300,8 @@ class Extractor:
         facts.scope = self.scope(text, facts.sections)
         # the contract's flags and the note's surgeon and date in every note; the rest where a spine checklist applies
         wanted = None if facts.scope.is_spine else EVERY_NOTE_ELEMENTS
-        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, wanted)
+        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, sent_at,
+                                        wanted)
         facts.complications_documented = facts.element("complications").present
         facts.ebl_documented = facts.element("ebl").present
         facts.indication_documented = facts.element("indication").present
@@ -241,15 +309,32 @@ class Extractor:
         if not facts.scope.is_spine:
             return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
 
+        # implant-log rows: their hardware is read from the row, their catalogue numbers are never levels
+        log_rows = find_rows(text, self.log_cues) if "|" in text or "\t" in text else []
+        log_starts = [r.start for r in log_rows]
+
+        def in_log(char: int) -> bool:
+            i = bisect.bisect_right(log_starts, char) - 1
+            return i >= 0 and char < log_rows[i].end
+
         # levels
-        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)]
+        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)
+                          and not (log_rows and in_log(m.start))]
         levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
         for m in level_mentions:
             levels_by_sent[sent_at(m.start)].append(m)
 
-        instruments, prior_hardware, described = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
+        instruments, prior_hardware, described, described_anchors = self._instruments(
+            text, hits_by_label, by_sent, levels_by_sent, ev)
+        if log_rows:
+            instruments = [i for i in instruments if not in_log(i.evidence.start)] + self._log_instruments(
+                text, log_rows, hits_by_label, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
+        addenda = [sec for sec in sections if sec.name == "addendum" and sec.end > sec.start]
+        if addenda:
+            instruments, procedures, facts.reasons, facts.superseded = self._apply_addenda(
+                text, addenda, level_mentions, instruments, procedures, facts.reasons, sentence_of)
         exploring = "exploration_intent" in facts.elements
         instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring, prior_hardware)
 
@@ -268,28 +353,38 @@ class Extractor:
                            and i.assertion == "present" and i.evidence.section == "procedures"), None)
             if titled is not None:
                 procedures.append(Procedure("hardware_removal", (), (), sentence_of(titled.evidence)))
+        procedures = self._disc_prosthesis_procedures(instruments, procedures, sentence_of)
+        instruments = self._disc_prosthesis_removed(instruments, procedures)
         facts.procedures = procedures
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
         instruments = self._reinserted_in_kind(instruments)
+        put_back = {i.kind for i in instruments if i.action == "reinserted"}  # the same hardware, back in
+        instruments = self._connectors_into_retained_anchors(instruments)  # (new rods: removed and placed)
         if facts.approach == "anterior":
             # screws of an anterior construct go into vertebral bodies: "pedicle" elsewhere in the
             # note (anatomy of the foramen) does not make them pedicle screws
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
+        # the operative level the surgeon localized ("this verified the level to be C5-C6")
+        localized = [m for m in level_mentions if m.kind != "pelvis" and section_at(m.start) not in self.L.non_operative
+                     and self.cue["operative_level"].search(sentence_of(Evidence("", m.start, m.end)).text)]
+        procedures = self._link_procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
-        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described, reused)
-        facts.procedures = procedures = self._resolve_fusions(
-            procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
+        facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
+                                            described_anchors=described_anchors, sentence_of=sentence_of,
+                                            reused=reused, asserted_only=False)
+        facts.procedures = procedures = self._link_procedure_levels(self._resolve_fusions(
+            procedures, facts.approach, [x for c in facts.constructs for x in c.levels]), instruments, sentence_of,
+            localized)
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
-        reinserted = {i.kind for i in instruments if i.action == "reinserted"}
         placed = {i.kind for i in instruments if i.action in ("placed", "reinserted")} & SPINE_HARDWARE
         # hardware put back (or replaced in kind) in a reinsertion case was not "removed and not put back"
-        facts.instruments_removed = sorted(set(removed) - (placed if reinserted else set()))
+        facts.instruments_removed = sorted(set(removed) - (placed if put_back else set()))
         facts.instruments_placed = sorted(placed)
         levels: set[str] = set()
         for c in facts.constructs:
@@ -301,7 +396,7 @@ class Extractor:
         if facts.levels:
             facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
 
-        any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
+        any_removal = bool(acted.get("removed")) or any(p.kind in REMOVAL_PROCEDURES | DISC_REMOVALS for p in procedures)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})
@@ -310,7 +405,7 @@ class Extractor:
     # ------------------------------------------------------------ instruments
     def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
-        described but not acted on)."""
+        described but not acted on, kind -> the vertebrae such a description names one by one)."""
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         inst_in_sent: dict[int, list[_Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
@@ -342,14 +437,20 @@ class Extractor:
         prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
         described: dict[str, set[str]] = defaultdict(set)
+        described_anchors: dict[str, set[str]] = defaultdict(set)
+
+        def describe(kind: str, sent: int) -> None:
+            for m in levels_by_sent.get(sent, []):
+                described[kind].update(m.vertebrae)
+                if m.kind in ("vertebra", "list", "pelvis"):
+                    described_anchors[kind].update(m.vertebrae)
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
             if h.section in self.L.non_operative or not by_sent.get("ACTION", {}).get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
-                for m in levels_by_sent.get(h.sent, []):
-                    described[h.value].update(m.vertebrae)
+                describe(h.value, h.sent)
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
@@ -374,18 +475,21 @@ class Extractor:
                 action = "placed" if h.section == "procedures" else "mentioned"
             if action == "placed" and act is not None and (h.assertion == "historical" or (
                     self.cue["placement_state"].match(act.literal)
-                    and self.cue["hardware_described"].search(self._sentence_text(text, h)))):
+                    and self.cue["hardware_described"].search(self._clause_text(text, h)))):
                 # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
                 # in 2015": the old construct
                 action = "mentioned"
-                for m in levels_by_sent.get(h.sent, []):
-                    described[h.value].update(m.vertebrae)
+                describe(h.value, h.sent)
             if action == "removed" and any(
                     a.value == "removed" and a.end <= h.start
                     and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
                     for a in verbs_all):
                 # "the caps were removed from the existing screws", "slid off the rod": where it came from
                 action = "mentioned"
+            if action == "mentioned" and descriptor is None and by_sent.get("ACTION", {}).get(h.sent):
+                # hardware named beside actions that are not its own ("the construct was exposed; it
+                # consisted of pedicle screws at T10, T11, L1 and L2"): the construct as it stands
+                describe(h.value, h.sent)
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":
@@ -405,7 +509,7 @@ class Extractor:
             # levels: the level mentions of this sentence nearest to this hardware's action cue
             lvls: list[str] = []
             named: list[str] = []
-            sent_levels = levels_by_sent.get(h.sent, [])
+            sent_levels = self._clause_levels(text, h, levels_by_sent.get(h.sent, []))
             procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in self.L.own_level_kinds]
             for m in sent_levels:
                 gap = self._gap(m, h)
@@ -426,7 +530,202 @@ class Extractor:
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
-        return out, prior_hardware, described
+        return out, prior_hardware, described, described_anchors
+
+    def _apply_addenda(self, text, addenda, level_mentions, instruments, procedures, reasons, sentence_of):
+        """What a signed addendum or correction restates replaces the body's statement of that fact; one
+        that adds ("also", "in addition") adds to it. Returns (instruments, procedures, reasons, superseded).
+
+        Replaced: removal reasons (when the addendum states or denies any), procedures of a kind the
+        addendum names, hardware of a kind the addendum names (taking the body's action for that kind when
+        the addendum only describes it), and levels the addendum swaps ("was L3, not L2").
+        """
+        def inside(e: Evidence) -> bool:
+            return any(sec.start <= e.start < sec.end for sec in addenda)
+
+        adds = any(self.cue["addendum_adds"].search(text, sec.start, sec.end) for sec in addenda)
+        superseded: list[Superseded] = []
+
+        # levels swapped: "the level treated was L3, not L2", "L2 should read L3"
+        mentions = [m for m in level_mentions if any(sec.start <= m.start < sec.end for sec in addenda)]
+        swap: dict[str, str] = {}
+        swap_ev: Evidence | None = None
+        for a, b in zip(mentions, mentions[1:]):
+            between = text[a.end:b.start]
+            if self.cue["level_replaces_next"].match(between):
+                new, old = a, b
+            elif self.cue["level_replaced_by_next"].match(between):
+                new, old = b, a
+            else:
+                continue
+            if len(new.vertebrae) == len(old.vertebrae):
+                swap.update(zip(old.vertebrae, new.vertebrae))
+                swap_ev = sentence_of(Evidence(text[a.start:b.end], a.start, b.end))
+
+        def swapped(levels: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(lv.sort_levels({swap.get(x, x) for x in levels}))
+
+        # reasons: the addendum's statement of why replaces the body's
+        said = [m for m in reasons if inside(m.evidence)]
+        if said and not adds:
+            kept = [m for m in reasons if inside(m.evidence)]
+            won = sorted({m.value for m in said if m.assertion in ("present", "possible")})
+            for m in reasons:
+                if not inside(m.evidence) and m.assertion in ("present", "possible") and m.value not in won:
+                    superseded.append(Superseded("removal_reasons", m.value, ", ".join(won), sentence_of(m.evidence),
+                                                 sentence_of(said[0].evidence)))
+            reasons = kept
+
+        # procedures of a kind the addendum names
+        named = {p.kind for p in procedures if inside(p.evidence) and p.assertion == "present"}
+        out_procs = []
+        for p in procedures:
+            if not inside(p.evidence) and p.kind in named and not adds:
+                new = next(q for q in procedures if inside(q.evidence) and q.kind == p.kind)
+                superseded.append(Superseded(f"procedure:{p.kind}", fmt_levels(p.levels) if p.levels else p.kind,
+                                             fmt_levels(new.levels) if new.levels else new.kind,
+                                             sentence_of(p.evidence), sentence_of(new.evidence)))
+                continue
+            if swap and not inside(p.evidence) and set(p.levels) & set(swap) and swapped(p.levels) != p.levels:
+                new_levels = swapped(p.levels)
+                superseded.append(Superseded(f"procedure:{p.kind}", fmt_levels(p.levels), fmt_levels(new_levels),
+                                             sentence_of(p.evidence), swap_ev))
+                p = dataclasses.replace(p, levels=new_levels, interspaces=tuple(
+                    (swap.get(a, a), swap.get(b, b)) for a, b in p.interspaces))
+            out_procs.append(p)
+
+        # hardware of a kind the addendum names
+        body_action = {}
+        for i in instruments:
+            if not inside(i.evidence) and i.action in ("removed", "placed", "reinserted"):
+                body_action.setdefault(i.kind, i.action)
+        # (what imaging showed is a finding, not a restatement of what was done)
+        restated = [i for i in instruments if inside(i.evidence) and i.assertion == "present"
+                    and i.kind in SPINE_HARDWARE and (i.action in ("removed", "placed", "reinserted")
+                                                      or (i.action == "mentioned" and i.levels and i.kind in body_action))
+                    and not self.cue["finding_verb"].search(sentence_of(i.evidence).text)]
+        restated = [dataclasses.replace(i, action=body_action[i.kind]) if i.action == "mentioned" else i
+                    for i in restated]
+        replaced = {(i.kind, i.action) for i in restated}
+        out_insts = []
+        for i in instruments:
+            if inside(i.evidence):
+                continue
+            if (i.kind, i.action) in replaced and not adds:
+                new = next(r for r in restated if (r.kind, r.action) == (i.kind, i.action))
+                if i.levels:  # (a mention without levels is not contradicted, only restated)
+                    superseded.append(Superseded(f"instrument:{i.kind} {i.action}",
+                                                 fmt_levels(i.levels) if i.levels else i.kind,
+                                                 fmt_levels(new.levels) if new.levels else new.kind,
+                                                 sentence_of(i.evidence), sentence_of(new.evidence)))
+                continue
+            if swap and set(i.levels) & set(swap):
+                i = dataclasses.replace(i, levels=swapped(i.levels), anchors=swapped(i.anchors))
+            out_insts.append(i)
+        out_insts += restated + [i for i in instruments if inside(i.evidence) and i not in restated
+                                 and i.action not in ("removed", "placed", "reinserted", "mentioned")]
+        unique = list({(x.fact, x.old, x.new): x for x in superseded if x.old != x.new}.values())
+        return out_insts, out_procs, reasons, unique
+
+    @staticmethod
+    def _disc_prosthesis_procedures(instruments, procedures, sentence_of) -> list[Procedure]:
+        """A disc prosthesis taken out is a disc arthroplasty removal, or a revision when a prosthesis
+        goes back in ("Removal of L4-L5 lumbar total disc prosthesis", "the migrated artificial disc was
+        removed and a new one inserted"), though the note never names the procedure."""
+        if any(p.kind in ("disc_arthroplasty_removal", "disc_arthroplasty_revision") for p in procedures):
+            return procedures
+        discs = [i for i in instruments if i.kind == "artificial_disc" and i.assertion == "present"]
+        out = [i for i in discs if i.action == "removed"]
+        if not out:
+            return procedures
+        back = [i for i in discs if i.action in ("placed", "reinserted")]
+        kind = "disc_arthroplasty_revision" if back else "disc_arthroplasty_removal"
+        levels = lv.sort_levels({x for i in out + back for x in i.levels})
+        inter = tuple(zip(levels, levels[1:])) if len(levels) == 2 else ()
+        evidence = sentence_of(next((i for i in out if i.levels), out[0]).evidence)
+        done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
+        return [*done, Procedure(kind, tuple(levels), inter, evidence)]
+
+    def _link_procedure_levels(self, procedures, instruments, sentence_of, localized=()) -> list[Procedure]:
+        """A procedure named without levels anywhere is done where the narrative does its parts: one more
+        mention of it, at the levels of its source procedures and placed hardware (linking.yaml
+        ``level_sources``), quoting the sentence that names them; with no such part, at the operative
+        level the surgeon localized (``localized``: level mentions in such sentences), when one."""
+        out = list(procedures)
+        operative = {x for m in localized for x in m.vertebrae}
+        for kind, (proc_kinds, hw_kinds, fallback) in self.L.level_sources.items():
+            mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
+            if not mine or any(p.levels or p.interspaces for p in mine):
+                continue
+            sources = [p for p in procedures if p.kind in proc_kinds and p.assertion == "present"
+                       and (p.levels or p.interspaces)]
+            hardware = [i for i in instruments if i.kind in hw_kinds and i.levels and i.assertion == "present"
+                        and (i.action in ("placed", "reinserted", "removed") or (kind in PER_BODY and i.action == "mentioned"))
+                        and (i.action == "removed") == (kind in ("disc_arthroplasty_removal", "hardware_removal"))]
+            levels = {x for p in sources for x in p.levels} | {x for i in hardware for x in i.levels}
+            if not levels:  # the last resort: an anterior plate spans the interspaces it fixes
+                sources = [p for p in procedures if p.kind in fallback and p.assertion == "present" and p.levels]
+                levels = {x for p in sources for x in p.levels}
+            if kind in PER_BODY:  # each body treated is localized in turn ("the T12 pedicles were localized")
+                levels |= operative
+            if not levels and operative and len({m.text for m in localized}) == 1:
+                m = localized[0]
+                out.append(Procedure(kind, tuple(m.vertebrae), tuple(m.interspaces),
+                                     sentence_of(Evidence("", m.start, m.end))))
+                continue
+            if not levels:
+                continue
+            inter = {q for p in sources for q in p.interspaces}
+            if not inter and kind not in PER_BODY and sources and not hardware:
+                ordered = lv.sort_levels(levels)
+                inter = set(zip(ordered, ordered[1:]))
+            if not inter and kind not in PER_BODY:
+                inter = {(a, b) for i in hardware if i.kind in ("cage", "interbody_device", "artificial_disc",
+                                                                 "interspinous_device")
+                         for a, b in zip(lv.sort_levels(i.levels), lv.sort_levels(i.levels)[1:])}
+            first = sources[0].evidence if sources else hardware[0].evidence
+            out.append(Procedure(kind, tuple(lv.sort_levels(levels)),
+                                 tuple(sorted(inter, key=lambda q: lv.vertebra_index(q[0]))), sentence_of(first)))
+        return out
+
+    @staticmethod
+    def _log_instruments(text, rows: list[LogRow], hits_by_label, ev) -> list[Instrument]:
+        """One instrument per implant-log row that names spine hardware: placed (implanted, or no
+        status) or removed (explanted); a wasted row is neither. Its evidence is the row."""
+        out = []
+        for row in rows:
+            if row.status == "unused":
+                continue
+            cell = row.description
+
+            def inside(h) -> bool:
+                return cell.start <= h.start and h.end <= cell.end and h.value != "not_hardware"
+            named = [h for h in hits_by_label.get("INSTRUMENT", []) if inside(h)]
+            named = named or [h for h in hits_by_label.get("BRAND", []) if inside(h) and h.value in SPINE_HARDWARE]
+            if not named:
+                continue
+            hit = max(named, key=lambda h: h.end - h.start)
+            levels: tuple[str, ...] = ()
+            if row.site is not None and hit.value in DEVICE_KINDS:
+                levels = tuple(x for m in lv.find_levels(row.site.text) for x in m.vertebrae)
+            brand = next((b.literal for b in hits_by_label.get("BRAND", []) if inside(b)), None)
+            out.append(Instrument(kind=hit.value, action="removed" if row.status == "removed" else "placed",
+                                  count=row.quantity, levels=tuple(lv.sort_levels(levels)),
+                                  evidence=ev(row.start, row.end), brand=brand))
+        return out
+
+    @staticmethod
+    def _disc_prosthesis_removed(instruments, procedures) -> list[Instrument]:
+        """The removal or revision of a disc arthroplasty takes the prosthesis out, though the narrative names
+        only its parts ("the polyethylene core was removed and both endplates extracted")."""
+        if any(i.kind == "artificial_disc" and i.action == "removed" for i in instruments):
+            return instruments
+        done = [p for p in procedures if p.kind in DISC_REMOVALS and p.assertion == "present"]
+        if not done:
+            return instruments
+        p = next((q for q in done if q.levels), done[0])
+        return [*instruments, Instrument(kind="artificial_disc", action="removed", count=None, levels=p.levels,
+                                         evidence=p.evidence, anchors=())]
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:
@@ -442,6 +741,22 @@ class Extractor:
                 i = dataclasses.replace(i, action="reinserted")
             out.append(i)
         return out
+
+    @staticmethod
+    def _connectors_into_retained_anchors(instruments) -> list[Instrument]:
+        """Rods (and their caps, cross-links) taken out and new ones put into the same retained screws or
+        hooks, with no new anchor placed: the construct is put back, a reinsertion (CODING.md rules 4 and 11),
+        not new instrumentation ("both rods replaced into the existing pedicle screws")."""
+        present = [i for i in instruments if i.assertion == "present"]
+        if any(i.action == "placed" and i.kind in ANCHOR_KINDS for i in present):
+            return instruments
+        if not any(i.action == "retained" and i.kind in ANCHOR_KINDS for i in present):
+            return instruments
+        removed = {i.kind for i in present if i.action == "removed"}
+        if "rod" not in removed or not any(i.action == "placed" and i.kind == "rod" for i in present):
+            return instruments
+        return [dataclasses.replace(i, action="reinserted") if i.action == "placed" and i.kind in CONNECTOR_KINDS
+                else i for i in instruments]
 
     def _interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
         """An interbody arthrodesis the note describes without naming it.
@@ -471,6 +786,16 @@ class Extractor:
         inter = tuple(sorted({x for p in discs for x in p.interspaces}, key=lambda q: lv.vertebra_index(q[0])))
         found = Procedure(f"interbody_fusion@{approach}", tuple(lv.sort_levels(levels)), inter, evidence)
         return [*procedures, *self._resolve_fusions([found], approach, sorted(levels, key=lv.vertebra_index))]
+
+    def _clause_levels(self, text: str, h, mentions):
+        """The level mentions of a hit's own clause (no clause break between them), or, when its clause
+        names none, those of its sentence ("...; next, a plate was applied at C5-C7" keeps C5-C7 for the
+        plate and away from the clause before)."""
+        if len(mentions) < 2:
+            return mentions
+        rx = self.cue["clause_break"]
+        own = [m for m in mentions if not rx.search(text, min(m.end, h.end), max(m.start, h.start))]
+        return own or mentions
 
     @staticmethod
     def _gap(m, h) -> int:
@@ -513,7 +838,14 @@ class Extractor:
     @staticmethod
     def _count(text: str, h: _Hit) -> int | None:
         window = text[max(0, h.start - 60):h.start]
-        m = _COUNT_BEFORE.search(window)
+        # the number nearest the hardware: "both rods and all eight screws" counts eight screws
+        m = None
+        for start in range(len(window) - 1, -1, -1):
+            if start == 0 or window[start - 1] in " \t\n\r(":
+                found = _COUNT_BEFORE.match(window, max(0, start - 1))
+                if found and not _SIZE_AFTER.match(window, found.end("n")):
+                    m = found
+                    break
         if not m:
             return None
         n = m.group("n").lower()
@@ -541,7 +873,7 @@ class Extractor:
                 kind = "exploration_of_fusion"
             if kind in self.L.fusion_kinds and (
                     self.cue["prior_fusion"].search(before) or self.cue["fusion_finding"].match(text, h.end, h.end + 60)
-                    or (h.section != "procedures"
+                    or (h.section not in ("procedures", "addendum")
                         and not self.cue["fusion_performed"].search(self._sentence_text(text, h)))):
                 continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
@@ -551,7 +883,7 @@ class Extractor:
                 kind = f"{kind}@{'|'.join(sorted(cues))}"  # resolved once the note's approach is known
             vert: list[str] = []
             inter: list[tuple[str, str]] = []
-            for m in levels_by_sent.get(h.sent, []):
+            for m in self._clause_levels(text, h, levels_by_sent.get(h.sent, [])):
                 vert.extend(m.vertebrae)
                 inter.extend(m.interspaces)
             out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
@@ -583,13 +915,30 @@ class Extractor:
             out.append(dataclasses.replace(p, kind=kind))
         return out
 
+    def _clause_text(self, text: str, h) -> str:
+        """The clause of a hit's sentence, between the clause breaks around it ("There was good apposition;
+        next, a plate was applied" and "..., and next, a plate was applied" have two clauses)."""
+        a, b = self._sentence_bounds(text, h)
+        for m in self.cue["clause_break"].finditer(text, a, b):
+            if m.end() <= h.start:
+                a = m.end()
+            elif m.start() >= h.end:
+                b = m.start()
+                break
+        return text[a:b]
+
     @staticmethod
-    def _sentence_text(text: str, h) -> str:
+    def _sentence_bounds(text: str, h) -> tuple[int, int]:
         # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
         # so the cost is linear in the note's length
         lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
         a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
         b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
+        return a, b
+
+    @classmethod
+    def _sentence_text(cls, text: str, h) -> str:
+        a, b = cls._sentence_bounds(text, h)
         return text[a:b]
 
     # --------------------------------------------------------------- approach
@@ -619,12 +968,6 @@ class Extractor:
         return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
-    @staticmethod
-    def _constructs(instruments, procedures, approach, sentence_of, described, reused=()) -> list[Construct]:
-        """Constructs are grouped by the one operation model (notechecker/model.py)."""
-        return build_constructs(instruments, procedures, approach, described=described, sentence_of=sentence_of,
-                                reused=reused, asserted_only=False)
-
     # ---------------------------------------------------------------- reasons
     def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:
         out = []
@@ -641,7 +984,7 @@ class Extractor:
         return out
 
     # --------------------------------------------------------------- elements
-    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev,
+    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev, sent_at,
                   wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
         """Documentation elements present in the note (all, or the ``wanted`` ones)."""
         out: dict[str, Element] = {}
@@ -652,6 +995,8 @@ class Extractor:
             found = self._element_from_sections(text, spec, sec_bodies)
             if found is None:
                 found = self._element_from_cues(lowered, text, spec, section_at)
+            if found is None and spec.steps is not None:
+                found = self._element_from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
                 out[name] = found
         img = self._imaging(text, hits_by_label, sent_ev) if wanted is None or "imaging" in wanted else None
@@ -681,6 +1026,19 @@ class Extractor:
                 first = text[a:_evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
+        return None
+
+    def _element_from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
+        """The element where one operative section narrates at least ``spec.min_steps`` steps."""
+        excluded = self.L.non_operative | spec.exclude_sections
+        for sec in sections:
+            if sec.name in excluded or sec.end <= sec.start:
+                continue
+            found = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            if len(found) >= spec.min_steps:
+                e = sent_ev(sent_at(found[0]))
+                return Element(name=spec.name, present=True, value=None,
+                               evidence=(Evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
         return None
 
     @staticmethod

@@ -207,18 +207,20 @@ def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None) -
         for w in d.warnings:
             _err(f"warning: {w}")
         nid = note_id if note_id and len(docs) == 1 else d.note_id
-        results.append(check_note(d.text, codes if codes is not None else d.codes, note_id=nid))
+        results.append((check_note(d.text, codes if codes is not None else d.codes, note_id=nid), d.text))
     if not results:
         return 2
     if fmt == "json":
-        payload = [r.to_dict() for r in results]
+        from .plain import result_dict
+
+        payload = [result_dict(r, t) for r, t in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
     else:
-        for i, r in enumerate(results):
+        for i, (r, t) in enumerate(results):
             if i:
                 typer.echo("")
-            _render_check(r)
-    worst = [r.worst_severity() for r in results]
+            _render_check(r, t)
+    worst = [r.worst_severity() for r, _ in results]
     return 1 if any(w in FAIL_ON[fail_on] for w in worst) or failed else 0
 
 
@@ -272,7 +274,7 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     import textwrap
 
     from .checklists import load_catalogue
-    from .plain import code_verdicts, proof, scope_line, short_descriptor
+    from .plain import code_verdicts, proof, scope_line, short_descriptor, words
 
     cat = load_catalogue()
     out: list[tuple[str, str]] = []
@@ -291,38 +293,40 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     scope = scope_line(result, text)
     if scope:
         put(scope, "red")
-        for v in code_verdicts(result, cat):
+        for v in code_verdicts(result, cat, text):
             if v.billed:
-                put(f"\u2717 {v.code}: not supported by this note ({v.reason}).", "red", 2, 4)
+                put(f"\u2717 {v.code}: {v.verdict} ({v.reason}).", "red", 2, 4)
         return out
-    verdicts = code_verdicts(result, cat)
+    verdicts = code_verdicts(result, cat, text)
     if not verdicts:
         put("No code to check: the note describes no procedure this checker codes.")
     said_fits = False
+    vocab = words(cat)
     for v in verdicts:
         mark, colour = _MARK.get(v.severity, ("!", "yellow"))
         label = v.verdict.upper()
         room = max(20, width - 8 - len(label) - 2)
-        desc = short_descriptor(v.descriptor, room) if v.descriptor else "no checklist"
+        desc = short_descriptor(v.descriptor, room) if v.descriptor else vocab.phrase("no_checklist")
         line = f"{mark} {v.code:<6}{desc}"
         out.append((colour, line + " " * max(1, width - len(line) - len(label)) + label))
-        if v.verdict == "not supported":
-            put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
-                f"otherwise the note does not support {v.code}.", "", 8)
-        elif v.verdict == "needs documentation" and not said_fits:  # said once, for every such code
-            put("The code fits the note; add the items marked \u2717 below before billing.", "", 8)
-            said_fits = True
-        elif v.verdict != "supported":
+        if v.key == "not_supported":
             put(v.reason, "", 8)
-        if v.supported:
-            conc = next((c for c in result.conclusions if v.code in c.codes and c.verdict == "supported"
-                         and c.evidence), None)
-            if conc is not None:
-                put("proof: " + _quote(proof(text, conc.evidence[0]).text, width - 18), "dim", 8, 15)
+            put(vocab.phrase("not_supported_fix", code=v.code, items=", ".join(
+                f"{i.id} {i.name}" for i in v.items) or "it"), "", 8)
+        elif v.key == "needs_documentation":
+            put(v.reason, "", 8)
+            if not said_fits:  # said once, for every such code
+                put(vocab.phrase("needs_documentation_fix", code=v.code), "", 8)
+                said_fits = True
+        elif v.key != "supported":
+            put(v.reason, "", 8)
+        if v.supported or v.key == "coder_review":
+            if v.proof is not None:
+                put(vocab.phrase("proof") + ": " + _quote(v.proof.text, width - 18), "dim", 8, 15)
             for extra in v.also:
                 put("also: " + extra, "", 8, 14)
     supporting = {v.code for v in verdicts if v.supported}
-    checked = [r for r in result.results if r.summary.supported is not None and r.code in supporting]
+    checked = [r for r in result.results if r.summary.coding_documented is not None and r.code in supporting]
     unmet = _unmet_items(checked, [r.code for r in checked])
     all_codes = {r.code for r in checked}
     main = [(f, cs) for f, cs in unmet if f.severity in ("error", "warning")]

@@ -236,9 +236,11 @@ _MARK = {"error": ("\u2717", "red"), "warning": ("!", "yellow"), "info": ("\u00b
 
 
 def _example(hint: str) -> str:
-    """The sentence a fix hint proposes (its first e.g. quote), else the hint itself."""
+    """The sentence a fix hint proposes (its first e.g. template), else the hint itself. Shown after
+    "complete:" and never in the curly quotes evidence is shown in: it is a request with blanks (___)
+    for the surgeon to fill, not something the note says."""
     m = _EXAMPLE.search(hint or "")
-    return f"\u201c{m.group('s').strip()}\u201d" if m else (hint or "")
+    return f"complete: {m.group('s').strip()}" if m else (hint or "")
 
 
 def _width() -> int:

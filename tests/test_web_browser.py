@@ -85,7 +85,7 @@ def test_check_highlights_evidence_and_shows_missing_items(page, base_url):
     row = page.locator(f'li[data-key="22855|{missing["item_id"]}"]')
     assert row.is_visible()
     assert missing["fix_hint"] in row.inner_text()
-    assert "sentence to add" in row.inner_text().lower()
+    assert "request (fill each ___ from the operation)" in row.inner_text().lower()
 
     # select a documented item: its quotes are marked in the note shown beside the results
     button = page.locator(f'button.met[data-key="22855|{met["item_id"]}"]')

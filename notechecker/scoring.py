@@ -384,11 +384,17 @@ _STATUS_TEXT = {
 
 
 def _normalise(codes: Iterable[str]) -> list[str]:
+    """The distinct codes of ``codes`` (modifiers and units dropped), read by the one billed-code
+    parser (``coding.billed``); a string that is not a code is kept as written (it has no checklist)."""
+    from notechecker.coding.billed import base_code, split_codes
+
     out: list[str] = []
     for c in codes:
-        code = str(c).strip().upper().split("-")[0].split()[0] if str(c).strip() else ""
-        if code and code not in out:
-            out.append(code)
+        tokens, _bad = split_codes(str(c))
+        found = [base_code(t) for t in tokens] or ([str(c).strip().upper()] if str(c).strip() else [])
+        for code in found:
+            if code and code not in out:
+                out.append(code)
     return out
 
 

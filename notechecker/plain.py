@@ -200,17 +200,43 @@ def _code_verdicts(result, catalogue, text: str | None) -> tuple[CodeVerdict, ..
                                    supported=spec.supports, token="coder_review" if said else "",
                                    billing_gap=UNDER_CODED, descriptor=_descriptor(code, catalogue), key=spec.key,
                                    severity=spec.severity_or_none, tone=spec.tone, supported_units=n,
-                                   proof=_proof(concs, code, text), coding=concs))
+                                   proof=_proof(concs, code, text, catalogue=catalogue), coding=concs))
     return tuple(out)
 
 
-def _proof(conclusions, code: str, text: str | None) -> Evidence | None:
-    """The evidence of the code's defining fact: the first evidence of the coding conclusion that
-    supports it (the coding layer orders a line's evidence defining fact first)."""
-    for c in conclusions:
-        if c.verdict in ("supported", "coder_review") and code in c.codes and c.evidence:
-            return proof(text, c.evidence[0])
-    return None
+def _proof(conclusions, code: str, text: str | None, findings=(), catalogue=None) -> Evidence | None:
+    """The sentence that shows the code's defining fact (``proof`` in ``patterns/verdicts.yaml``): among
+    the evidence of the family's proof items and of the coding conclusions that support the code, the
+    one naming most of what the family's proof must name (anchors and a vertebra for instrumentation,
+    a device and a disc space for 22853, the treatment and the body for augmentation); ties go to the
+    proof items, in their order. Families without a proof rule quote the coding evidence first."""
+    coding = [e for c in conclusions if c.verdict in ("supported", "coder_review") and code in c.codes
+              for e in c.evidence]
+    info = catalogue.table.codes.get(code) if catalogue is not None else None
+    vocab = words(catalogue)
+    rule = vocab.proof.get(info.family) if info is not None else None
+    if rule is None or text is None:
+        return proof(text, coding[0]) if coding else None
+    items, names = rule
+    by_item = {f.item_id: f for f in findings if f.status == "met"}
+    candidates = [e for i in items if i in by_item for e in by_item[i].evidence] + coding
+    best, best_score = None, -1
+    for e in candidates:
+        widened = proof(text, e)
+        score = sum(_names(widened.text, n, vocab) for n in names)
+        if score > best_score:
+            best, best_score = widened, score
+    return best
+
+
+def _names(sentence: str, name: str, vocab: Vocabulary) -> bool:
+    """Whether ``sentence`` names a vertebra, a disc space or a word of the proof word group ``name``."""
+    if name in ("vertebra", "interspace"):
+        from .nlp.levels import find_levels
+
+        found = find_levels(sentence)
+        return any(m.vertebrae for m in found) if name == "vertebra" else any(m.interspaces for m in found)
+    return bool(vocab.proof_words[name].search(sentence))
 
 
 def _unit_words(n: int) -> str:
@@ -291,7 +317,8 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
                        tone=spec.tone, items=items if key in ("needs_documentation", "not_supported", "coder_review") else (),
                        billed_units=billed_n, supported_units=planned_n, billed_modifiers=billed_mods,
                        needed_modifiers=needed,
-                       proof=_proof(conclusions, r.code, text) if spec.supports or key == "coder_review" else None,
+                       proof=_proof(conclusions, r.code, text, r.findings, catalogue)
+                       if spec.supports or key == "coder_review" else None,
                        checklist=r if s.coding_documented is not None else None, coding=conclusions)
 
 

@@ -132,3 +132,25 @@ def test_no_face_words_a_verdict_of_its_own():
         assert "VERDICT_WORDS" not in src and "WARN_VERDICTS" not in src, rel
         assert '"no primary code"' not in src and "'no primary code'" not in src, rel
     assert "verdict_labels" not in (PATTERNS / "codes" / "messages.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("prefix,code,must,must_not", [
+    ("sn18", "22842", [r"screw", r"\bL4\b|\bS1\b"], [r"spacer|device|cage"]),  # was the interbody device line
+    ("sn16", "22843", [r"screw", r"\bT10\b"], [r"cage|spacer"]),
+    ("sn17", "22853", [r"spacer|cage|device", r"L4-L5"], []),
+    ("sn21", "22513", [r"kyphoplasty", r"\bT1[12]\b"], []),
+    ("sn21", "22515", [r"kyphoplasty", r"\bT1[12]\b"], []),
+])
+def test_proof_is_the_sentence_of_the_defining_fact(pipeline, prefix, code, must, must_not):
+    """Issue 20: anchors and a vertebra for 22840-22844, device and interspace for 22853, the treated body
+    for 22513-22515 (not the title line naming only the technique)."""
+    import re
+
+    text = note(prefix)
+    _, recs = records(pipeline, text)
+    v = recs[code]
+    assert v.proof is not None and text[v.proof.start:v.proof.end] == v.proof.text
+    for rx in must:
+        assert re.search(rx, v.proof.text, re.IGNORECASE), (code, v.proof.text)
+    for rx in must_not:
+        assert not re.search(rx, v.proof.text, re.IGNORECASE), (code, v.proof.text)

@@ -6,6 +6,7 @@ a located error (``[E021]`` / ``[E022]``, naming file, item and field).
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,12 +50,33 @@ class BillingGaps(StrictModel):
     under_coded: str
 
 
+#: What a proof sentence may be required to name besides a word group: a vertebra or a disc space.
+LEVEL_NAMES = ("vertebra", "interspace")
+
+
+class ProofSpec(StrictModel):
+    items: list[str]
+    names: list[str]
+
+
 class VerdictFile(StrictModel):
     schema_version: int
     verdicts: list[VerdictSpec]
     conclusion_words: dict[str, str]
     billing_gaps: BillingGaps
     phrases: dict[str, str]
+    proof: dict[str, ProofSpec] = {}
+    proof_words: dict[str, str] = {}
+
+    @field_validator("proof_words")
+    @classmethod
+    def _regexes(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, rx in v.items():
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise ValueError(f"proof word {name!r}: not a regular expression ({exc})") from None
+        return v
 
     @field_validator("conclusion_words")
     @classmethod
@@ -82,6 +104,11 @@ class VerdictFile(StrictModel):
         missing = [k for k in VERDICT_KEYS if k not in keys]
         if missing:
             raise ValueError(f"missing verdict(s) {missing}")
+        for family, spec in self.proof.items():
+            unknown = [n for n in spec.names if n not in LEVEL_NAMES and n not in self.proof_words]
+            if unknown:
+                raise ValueError(f"proof of {family!r} names {unknown}: not one of {list(LEVEL_NAMES)} "
+                                 f"or proof_words")
         return self
 
 
@@ -98,6 +125,8 @@ class Vocabulary:
         self.over_coded = data.billing_gaps.over_coded
         self.under_coded = data.billing_gaps.under_coded
         self.phrases = dict(data.phrases)
+        self.proof = {k: (tuple(v.items), tuple(v.names)) for k, v in data.proof.items()}
+        self.proof_words = {k: re.compile(v, re.IGNORECASE) for k, v in data.proof_words.items()}
 
     def word(self, key: str) -> str:
         return self._by_key[key].word

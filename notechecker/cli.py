@@ -137,6 +137,9 @@ def check(
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
     detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
+    query: bool = typer.Option(False, "--query", help="Write a compliant documentation query (AHIMA/ACDIS 2022) per "
+                                                      "missing error item, for a coder to send the surgeon (json: "
+                                                      "a queries list beside the verdicts)."),
     max_chars: int = _max_chars_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
@@ -167,7 +170,7 @@ def check(
     else:
         docs = document_notes(Path(note)) if Path(note).is_file() else None
     if docs is not None:  # a document: each note it holds (codes from the document unless --code)
-        raise typer.Exit(_check_documents(docs, codes, fmt, fail_on, note_id))
+        raise typer.Exit(_check_documents(docs, codes, fmt, fail_on, note_id, query))
     try:
         if note == "-":
             text, _enc, warning = decode(data, "<stdin>")
@@ -181,12 +184,7 @@ def check(
     if warning:
         _err(f"warning: {note if note != '-' else '<stdin>'}: {warning}")
     result = check_note(text, codes, note_id=nid)
-    if fmt == "json":
-        from .plain import result_dict
-
-        typer.echo(json.dumps(result_dict(result, text), indent=2, ensure_ascii=False))
-    else:
-        _render_check(result, text, detail=detail)
+    _emit(result, text, fmt, detail, query)
     from .plain import out_of_scope
 
     # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
@@ -194,7 +192,26 @@ def check(
     raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
 
 
-def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None) -> int:
+def _emit(result, text: str | None, fmt: str, detail: bool, query: bool) -> None:
+    """Print one checked note: JSON (with ``queries`` under --query), the queries, or the check view."""
+    if fmt == "json":
+        from .plain import result_dict
+
+        d = result_dict(result, text)
+        if query:
+            from .queries import queries
+
+            d["queries"] = [q.to_dict() for q in queries(result, text)]
+        typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
+    elif query:
+        from .queries import query_text
+
+        typer.echo(query_text(result, text) or f"{result.note_id}: no documentation query: no error item is missing.")
+    else:
+        _render_check(result, text, detail=detail)
+
+
+def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None, query: bool = False) -> int:
     """Check the notes of one document; the exit code (2 when no note could be read)."""
     from .service import check as check_note
 
@@ -210,16 +227,21 @@ def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None) -
         results.append((check_note(d.text, codes if codes is not None else d.codes, note_id=nid), d.text))
     if not results:
         return 2
-    if fmt == "json":
+    if fmt == "json" and len(results) > 1:
         from .plain import result_dict
 
         payload = [result_dict(r, t) for r, t in results]
-        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        if query:
+            from .queries import queries
+
+            for d, (r, t) in zip(payload, results):
+                d["queries"] = [q.to_dict() for q in queries(r, t)]
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         for i, (r, t) in enumerate(results):
             if i:
                 typer.echo("")
-            _render_check(r, t)
+            _emit(r, t, fmt, False, query)
     worst = [r.worst_severity() for r, _ in results]
     return 1 if any(w in FAIL_ON[fail_on] for w in worst) or failed else 0
 

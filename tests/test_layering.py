@@ -21,7 +21,7 @@ LAYERS = (
     ("faces", 7, ("notechecker", "notechecker.__main__", "notechecker.cli", "notechecker.web",
                   "notechecker.report", "notechecker.spark")),
     ("many notes", 6, ("notechecker.batch",)),
-    ("one note", 5, ("notechecker.service", "notechecker.plain")),
+    ("one note", 5, ("notechecker.service", "notechecker.plain", "notechecker.queries")),
     ("codes and checklists", 4, ("notechecker.scoring", "notechecker.coding", "notechecker.checklists")),
     ("text to facts", 4, ("notechecker.api", "notechecker.nlp", "notechecker._extensions")),
     ("reading", 4, ("notechecker.io", "notechecker.formats")),

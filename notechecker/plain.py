@@ -260,6 +260,7 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         return " ".join(dict.fromkeys(c.message for c in by_token.get(token, ())))
 
     supported_code = ""
+    units_said: list = []
     units_differ = planned and billed_given and r.billed and billed_n != planned_n
     # a billed code the coding model does not code and says "does not document" (or its coding items fail)
     not_described = not planned and (bool(coding_errors) or s.coding_documented is False)
@@ -272,6 +273,12 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         key, reason = "bundled", msgs("unbundle")
     elif "missing_primary" in by_token:
         key, reason = "no_primary_code", msgs("missing_primary")
+    elif "not_supported" in by_token and not planned and r.billed:  # a billed code the note does not describe
+        instead = _join(x for c in by_token["not_supported"] for x in c.suggested if x != r.code)
+        key = "not_supported"
+        reason = vocab.phrase("not_described", code=r.code, instead=vocab.phrase(
+            "not_described_instead", codes=instead) if instead else "")
+        supported_code = instead
     elif "not_supported" in by_token:
         key, reason = "not_supported", msgs("not_supported")
     elif not_described and r.billed:
@@ -282,7 +289,9 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         supported_code = instead
     elif "coder_review" in by_token or units_differ:  # the model codes it but the note does not settle it
         key = "coder_review"
-        reason = msgs("coder_review")
+        # the units conclusion (suggesting the code x its units) is said by the unit phrase below
+        units_said = [c for c in by_token.get("coder_review", ()) if c.suggested and set(c.suggested) == {r.code}]
+        reason = " ".join(dict.fromkeys(c.message for c in by_token.get("coder_review", ()) if c not in units_said))
         if units_differ:
             n = abs(billed_n - planned_n)
             phrase = "over_coded_units" if billed_n > planned_n else "under_coded_units"
@@ -302,7 +311,9 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
     spec = vocab.spec(key)
     shown = {"wrong_code", "unbundle", "missing_primary", "not_supported", "coder_review", "outside_scope",
              "modifier_needed"}
-    also = tuple(dict.fromkeys(c.message for c in conclusions if c.verdict in shown and c.message not in reason))
+    said = set(units_said) if key == "coder_review" else set()
+    also = tuple(dict.fromkeys(c.message for c in conclusions
+                               if c.verdict in shown and c.message not in reason and c not in said))
     if units_differ:
         gap = OVER_CODED if billed_n > planned_n else UNDER_CODED
     elif billed_given and r.billed and not spec.supports and key != "not_checked":

@@ -69,7 +69,7 @@ def test_described_code_needs_documentation_with_items_in_their_own_field(pipeli
     _, recs = records(pipeline, note("sn12"), ["22852", "22513"])
     v = recs["22513"]
     assert v.verdict == "not supported" and not v.suggested and v.billing_gap == "over-coded"
-    assert "does not document this procedure" in v.reason
+    assert v.reason.startswith("the note does not describe 22513; it supports ") and "22852" in v.supported_code
     seen_not = True
     assert seen_needs and seen_not
 

@@ -9,11 +9,13 @@ Routes (a FastAPI router that ``web.server.create_app`` includes)
 ``context.document`` is the draft note as a FHIR R4 DocumentReference (base64 ``text/plain``,
 ``text/html`` or ``application/pdf`` attachment, read by :mod:`notechecker.formats.fhir`);
 CPT codes in its ``context.event`` are the billed codes, else the codes the note supports
-are checked. The answer has one card per checked code with unmet checklist items (what to
-add, with the sentence to add) and one per code problem (wrong code, bundling ...). Each
-card has a ``summary`` of at most 140 characters, an ``indicator`` (``critical`` for
-error-severity gaps and problems, ``warning``, ``info``), a markdown ``detail``, a
-``source`` and a link to this server's page for the full view.
+are checked. The cards render the decision records (``plain.code_verdicts``): one card per
+code whose verdict is not "supported" or that has checklist items to add (its verdict word
+first, the reason, the proof, and each item with its request to complete), then one per
+coding conclusion that names no code. Each card has a ``summary`` of at most 140 characters
+starting ``CODE: verdict``, an ``indicator`` (``critical`` for error-severity verdicts and
+gaps, ``warning``, ``info``), a markdown ``detail``, a ``source``, a link to this server's
+page for the full view and an ``extension`` with the code and its verdict word.
 
 The same limits, errors and privacy as ``POST /api/check``: the body limit and access log
 of the app apply, errors use its ``{"error": {"code", "message"}}`` shape and codes

@@ -154,3 +154,19 @@ def test_proof_is_the_sentence_of_the_defining_fact(pipeline, prefix, code, must
         assert re.search(rx, v.proof.text, re.IGNORECASE), (code, v.proof.text)
     for rx in must_not:
         assert not re.search(rx, v.proof.text, re.IGNORECASE), (code, v.proof.text)
+
+
+def test_proof_rules_name_real_families_and_items():
+    """Every proof rule of patterns/verdicts.yaml names a code family of the code table and checklist
+    items that exist (a typo would silently fall back to the coding evidence)."""
+    from notechecker.checklists import load_catalogue
+    from notechecker.schema.verdicts import vocabulary
+
+    cat = load_catalogue()
+    families = {info.family for info in cat.table.codes.values()}
+    rules = vocabulary().proof
+    assert {"instrumentation", "interbody_device", "augmentation"} <= set(rules)
+    for family, (items, names) in rules.items():
+        assert family in families, family
+        assert items and all(i in cat.items for i in items), (family, items)
+        assert names

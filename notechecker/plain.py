@@ -31,6 +31,8 @@ SUPPORTING = _VOCAB.supporting
 SEVERITY = {w: _VOCAB.severity(w) for w in VERDICTS}
 OVER_CODED = _VOCAB.over_coded  # billed above what the note supports (the code, or its units)
 UNDER_CODED = _VOCAB.under_coded  # the note supports more than is billed (the code, or units of it)
+#: Verdicts that say a billed code does not stand on this claim.
+_NOT_STANDING = frozenset({"out_of_scope", "wrong_code", "bundled", "no_primary_code", "not_supported"})
 #: Most serious first: the coding layer's conclusion kinds a record's verdict is read from.
 _KIND_ORDER = ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
                "outside_scope", "supported")
@@ -314,9 +316,13 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
     said = set(units_said) if key == "coder_review" else set()
     also = tuple(dict.fromkeys(c.message for c in conclusions
                                if c.verdict in shown and c.message not in reason and c not in said))
+    # over-coded: billed above what the note supports (a code it does not support, or more units);
+    # under-coded: fewer units billed than it supports. A planned code under coder review is neither.
     if units_differ:
         gap = OVER_CODED if billed_n > planned_n else UNDER_CODED
-    elif billed_given and r.billed and not spec.supports and key != "not_checked":
+    elif billed_given and r.billed and key in _NOT_STANDING:
+        gap = OVER_CODED
+    elif billed_given and r.billed and not planned and not spec.supports and key != "not_checked":
         gap = OVER_CODED
     else:
         gap = ""

@@ -170,3 +170,13 @@ def test_proof_rules_name_real_families_and_items():
         assert family in families, family
         assert items and all(i in cat.items for i in items), (family, items)
         assert names
+
+
+def test_coder_review_of_a_described_code_is_not_over_coded(pipeline):
+    """sn06: 22850 is what the note describes, under coder review (single-interspace pedicle construct):
+    billed as described it is neither over- nor under-coded; billed one unit more it is over-coded."""
+    _, recs = records(pipeline, note("sn06"), ["22850"])
+    v = recs["22850"]
+    assert v.verdict == "coder review" and v.suggested and v.billing_gap == ""
+    _, recs = records(pipeline, note("sn06"), ["22850 x2"])
+    assert recs["22850"].billing_gap == "over-coded"

@@ -289,6 +289,11 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         reason = vocab.phrase("not_described", code=r.code, instead=vocab.phrase(
             "not_described_instead", codes=instead) if instead else "")
         supported_code = instead
+    elif (not planned and r.billed and not coding_errors
+          and any(not c.modifiers for c in by_token.get("coder_review", ()))):
+        # billed, and the note does not describe it: its checklist passing does not make it so
+        key, reason = "not_supported", msgs("coder_review")
+        supported_code = _join(x for c in by_token["coder_review"] for x in c.suggested if x != r.code)
     elif "coder_review" in by_token or units_differ:  # the model codes it but the note does not settle it
         key = "coder_review"
         # the units conclusion (suggesting the code x its units) is said by the unit phrase below

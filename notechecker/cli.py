@@ -161,6 +161,9 @@ def check(
                                                            "severity: error, warning or never."),
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
     detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
+    query: bool = typer.Option(False, "--query", help="Write a compliant documentation query (AHIMA/ACDIS 2022) per "
+                                                      "missing error item, for a coder to send the surgeon (json: "
+                                                      "a queries list beside the verdicts)."),
     max_chars: int = _max_chars_option(),
     note_timeout: float = _note_timeout_option(),
     max_memory: str = _max_memory_option(),
@@ -210,12 +213,35 @@ def check(
                     notes = [Note(note_id or "stdin", "<stdin>", None, exc)]
         else:
             notes = _file_notes(Path(note), reader, max_chars, note_id)
-    raise typer.Exit(_check_notes(notes, codes, fmt, fail_on, note_id, detail, edits=edits, date=date,
+    raise typer.Exit(_check_notes(notes, codes, fmt, fail_on, note_id, detail, query, edits=edits, date=date,
                                   decided=decided))
 
 
-def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, detail: bool = False, *,
-                 edits=None, date: str | None = None, decided=None) -> int:
+def _emit(result, text: str | None, fmt: str, detail: bool, query: bool, decided=None) -> None:
+    """Print one checked note: JSON (with ``queries`` under --query), the queries, or the check view."""
+    if fmt == "json":
+        from .plain import result_dict
+
+        d = result_dict(result, text)
+        if decided is not None:
+            from .audit.decisions import decided_dict
+
+            d = decided_dict(d, result, text, decided)
+        if query:
+            from .queries import queries
+
+            d["queries"] = [q.to_dict() for q in queries(result, text)]
+        typer.echo(json.dumps(d, indent=2, ensure_ascii=False))
+    elif query:
+        from .queries import query_text
+
+        typer.echo(query_text(result, text) or f"{result.note_id}: no documentation query: no error item is missing.")
+    else:
+        _render_check(result, text, detail=detail, decisions=decided)
+
+
+def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, detail: bool = False,
+                 query: bool = False, *, edits=None, date: str | None = None, decided=None) -> int:
     """Check the notes of one input (a .txt note, or a document's notes) the one way; the exit code
     (2 when no note could be read). Codes from the document unless --code. ``edits``, ``date``: NCCI/MUE
     edits and the date of service; ``decided``: reviewer decisions (:mod:`notechecker.audit`)."""
@@ -235,18 +261,23 @@ def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, deta
                                    date_of_service=date), d.text))
     if not checked:
         return 2
-    if fmt == "json":
+    if fmt == "json" and len(checked) > 1:
         payload = [result_dict(r, text) for r, text in checked]
         if decided is not None:
             from .audit.decisions import decided_dict
 
             payload = [decided_dict(p, r, text, decided) for p, (r, text) in zip(payload, checked)]
-        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
+        if query:
+            from .queries import queries
+
+            for d, (r, text) in zip(payload, checked):
+                d["queries"] = [q.to_dict() for q in queries(r, text)]
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         for i, (r, text) in enumerate(checked):
             if i:
                 typer.echo("")
-            _render_check(r, text, detail=detail, decisions=decided)
+            _emit(r, text, fmt, detail, query, decided)
     # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
     worst = [("error" if r.billed else None) if out_of_scope(r) else r.worst_severity() for r, _t in checked]
     if decided is not None:  # what the reviewer overruled no longer fails the check
@@ -268,9 +299,11 @@ _MARK = {"error": ("\u2717", "red"), "warning": ("!", "yellow"), "info": ("\u00b
 
 
 def _example(hint: str) -> str:
-    """The sentence a fix hint proposes (its first e.g. quote), else the hint itself."""
+    """The sentence a fix hint proposes (its first e.g. template), else the hint itself. Shown after
+    "complete:" and never in the curly quotes evidence is shown in: it is a request with blanks (___)
+    for the surgeon to fill, not something the note says."""
     m = _EXAMPLE.search(hint or "")
-    return f"\u201c{m.group('s').strip()}\u201d" if m else (hint or "")
+    return f"complete: {m.group('s').strip()}" if m else (hint or "")
 
 
 def _width() -> int:
@@ -308,7 +341,7 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     import textwrap
 
     from .checklists import load_catalogue
-    from .plain import code_verdicts, proof, scope_line, short_descriptor
+    from .plain import code_verdicts, proof, scope_line, short_descriptor, words
 
     cat = load_catalogue()
     out: list[tuple[str, str]] = []
@@ -327,11 +360,11 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     scope = scope_line(result, text)
     if scope:
         put(scope, "red")
-        for v in code_verdicts(result, cat):
+        for v in code_verdicts(result, cat, text):
             if v.billed:
-                put(f"\u2717 {v.code}: not supported by this note ({v.reason}).", "red", 2, 4)
+                put(f"\u2717 {v.code}: {v.verdict} ({v.reason}).", "red", 2, 4)
         return out
-    verdicts = code_verdicts(result, cat)
+    verdicts = code_verdicts(result, cat, text)
     on_items: dict = {}
     if decisions is not None and text is not None:
         from .audit.decisions import overrule_verdicts
@@ -341,32 +374,34 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     if not verdicts:
         put("No code to check: the note describes no procedure this checker codes.")
     said_fits = False
+    vocab = words(cat)
     for v in verdicts:
         mark, colour = _MARK.get(v.severity, ("!", "yellow"))
         label = v.verdict.upper()
         room = max(20, width - 8 - len(label) - 2)
-        desc = short_descriptor(v.descriptor, room) if v.descriptor else "no checklist"
+        desc = short_descriptor(v.descriptor, room) if v.descriptor else vocab.phrase("no_checklist")
         line = f"{mark} {v.code:<6}{desc}"
         out.append((colour, line + " " * max(1, width - len(line) - len(label)) + label))
         if v.reason.startswith("overruled by"):
             put(v.reason, "", 8)
-        elif v.verdict == "not supported":
-            put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
-                f"otherwise the note does not support {v.code}.", "", 8)
-        elif v.verdict == "needs documentation" and not said_fits:  # said once, for every such code
-            put("The code fits the note; add the items marked \u2717 below before billing.", "", 8)
-            said_fits = True
-        elif v.verdict != "supported":
+        elif v.key == "not_supported":
             put(v.reason, "", 8)
-        if v.supported:
-            conc = next((c for c in result.conclusions if v.code in c.codes and c.verdict == "supported"
-                         and c.evidence), None)
-            if conc is not None:
-                put("proof: " + _quote(proof(text, conc.evidence[0]).text, width - 18), "dim", 8, 15)
+            put(vocab.phrase("not_supported_fix", code=v.code, items=", ".join(
+                f"{i.id} {i.name}" for i in v.items) or "it"), "", 8)
+        elif v.key == "needs_documentation":
+            put(v.reason, "", 8)
+            if not said_fits:  # said once, for every such code
+                put(vocab.phrase("needs_documentation_fix", code=v.code), "", 8)
+                said_fits = True
+        elif v.key != "supported":
+            put(v.reason, "", 8)
+        if v.supported or v.key == "coder_review":
+            if v.proof is not None:
+                put(vocab.phrase("proof") + ": " + _quote(v.proof.text, width - 18), "dim", 8, 15)
             for extra in v.also:
                 put("also: " + extra, "", 8, 14)
     supporting = {v.code for v in verdicts if v.supported}
-    checked = [r for r in result.results if r.summary.supported is not None and r.code in supporting]
+    checked = [r for r in result.results if r.summary.coding_documented is not None and r.code in supporting]
     unmet = _unmet_items(checked, [r.code for r in checked])
     overruled = [(f, cs) for f, cs in unmet if all(on_items.get((c, f.item_id)) is not None and
                                                    on_items[(c, f.item_id)].decision == "overrule" for c in cs)]

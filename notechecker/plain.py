@@ -15,65 +15,103 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .coding import parse_billed
 from .facts import Evidence
+from .schema.verdicts import Vocabulary, vocabulary as _vocabulary
 
-#: Plain words for the coding layer's verdict tokens (what the report shows instead of ``modifier_needed``).
-VERDICT_WORDS = {
-    "supported": "supported",
-    "wrong_code": "wrong code",
-    "unbundle": "bundled",
-    "missing_primary": "no primary code",
-    "modifier_needed": "modifier needed",
-    "coder_review": "coder review",
-    "not_supported": "not supported",
-    "outside_scope": "not checked",
-}
+#: Severity, order, supporting verdicts and every word come from ``patterns/verdicts.yaml``
+#: (:mod:`notechecker.schema.verdicts`); the names below are read from it once.
+_VOCAB = _vocabulary()
 #: The one verdict per code, most serious first (each a plain word).
-VERDICTS = ("out of scope", "wrong code", "bundled", "no primary code", "not supported", "coder review",
-            "needs documentation", "modifier needed", "not checked", "supported", "supported, not billed")
-#: Verdicts under which the note supports the code as coded (documentation gaps aside).
-SUPPORTING = ("supported", "modifier needed", "needs documentation", "supported, not billed")
-#: Severity of each verdict, for colour and ``--fail-on``.
-SEVERITY = {"out of scope": "error", "wrong code": "error", "bundled": "error", "no primary code": "error",
-            "not supported": "error", "coder review": "warning", "needs documentation": "error",
-            "modifier needed": "warning", "not checked": "info", "supported": None,
-            "supported, not billed": "warning"}
-OVER_CODED = "over-coded"  # billed, but the note does not support it
-UNDER_CODED = "under-coded"  # the note supports it, but it is not billed
+VERDICTS = _VOCAB.order
+#: Verdicts under which the note supports the code as coded (documentation gaps aside): the one
+#: definition of "supported" (the record's ``supported``, the scan's ``supported`` column, the report).
+SUPPORTING = _VOCAB.supporting
+#: Severity of each verdict word, for colour and ``--fail-on``.
+SEVERITY = {w: _VOCAB.severity(w) for w in VERDICTS}
+OVER_CODED = _VOCAB.over_coded  # billed above what the note supports (the code, or its units)
+UNDER_CODED = _VOCAB.under_coded  # the note supports more than is billed (the code, or units of it)
+#: Verdicts that say a billed code does not stand on this claim.
+_NOT_STANDING = frozenset({"out_of_scope", "wrong_code", "bundled", "no_primary_code", "not_supported"})
+#: Most serious first: the coding layer's conclusion kinds a record's verdict is read from.
+_KIND_ORDER = ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
+               "outside_scope", "supported")
 
 
-def verdict_word(token: str | None) -> str:
-    """``modifier_needed`` -> ``modifier needed`` (unknown tokens with underscores made spaces)."""
-    if not token:
-        return ""
-    return VERDICT_WORDS.get(token, token.replace("_", " "))
+def words(catalogue=None) -> Vocabulary:
+    """The verdict vocabulary of ``catalogue``'s patterns directory (the default one without it)."""
+    return _vocabulary(getattr(catalogue, "directory", None))
+
+
+@dataclass(frozen=True)
+class Item:
+    """A checklist item behind a verdict (never appended to the verdict word)."""
+
+    id: str
+    name: str
+    severity: str
+    status: str
+    tier: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "severity": self.severity, "status": self.status,
+                "tier": self.tier}
 
 
 @dataclass(frozen=True)
 class CodeVerdict:
-    """What the note says about one code, once: the verdict, why, and the code it supports instead."""
+    """The decision record of one code, computed once per check: what every face renders.
+
+    ``verdict`` is a word of the closed list in ``patterns/verdicts.yaml``; ``items`` the unmet
+    error-severity checklist items behind it; units billed and supported; modifiers billed and
+    needed; ``proof`` the evidence of the code's defining fact; ``reason`` the sentence that says why.
+    """
 
     code: str
     verdict: str  # one of VERDICTS
     reason: str
     billed: bool
-    suggested: bool
-    supported: bool  # the note supports the code as coded
+    suggested: bool  # the note describes the code (it is in the code plan)
+    supported: bool  # the verdict is one of SUPPORTING
     supported_code: str = ""  # the code(s) the note supports instead, when this one is wrong
     also: tuple[str, ...] = ()  # further coding messages about the code (modifiers, units)
-    token: str = ""  # the coding layer's most serious verdict token for the code ('' when none)
+    token: str = ""  # the coding layer's most serious conclusion kind for the code ('' when none)
     billing_gap: str = ""  # OVER_CODED, UNDER_CODED or ''
     descriptor: str = ""
+    key: str = ""  # the verdict's stable key (``needs_documentation``)
+    severity: str | None = None
+    tone: str = ""
+    items: tuple[Item, ...] = ()
+    billed_units: int = 0
+    supported_units: int = 0
+    billed_modifiers: tuple[str, ...] = ()
+    needed_modifiers: tuple[str, ...] = ()
+    proof: Evidence | None = None
+    checklist: Any = None  # the service's CodeCheck (findings, summary) or None
+    coding: tuple[Any, ...] = ()  # the coding conclusions naming this code
 
-    @property
-    def severity(self) -> str | None:
-        return SEVERITY.get(self.verdict)
+    def to_dict(self, vocab: Vocabulary | None = None) -> dict[str, Any]:
+        vocab = vocab or _VOCAB
+        ck = self.checklist
+        return {"code": self.code, "descriptor": self.descriptor, "verdict": self.verdict,
+                "verdict_key": self.key, "severity": self.severity, "tone": self.tone,
+                "supported": self.supported, "billed": self.billed, "suggested": self.suggested,
+                "items": [i.to_dict() for i in self.items], "reason": self.reason, "also": list(self.also),
+                "units": {"billed": self.billed_units, "supported": self.supported_units},
+                "billing_gap": self.billing_gap, "supported_code": self.supported_code,
+                "modifiers": {"billed": list(self.billed_modifiers), "needed": list(self.needed_modifiers)},
+                "proof": self.proof.to_dict() if self.proof is not None else None,
+                "checklist": None if ck is None else {"family": ck.family, "summary": ck.summary.to_dict(),
+                                                      "findings": [f.to_dict() for f in ck.findings]},
+                "coding": [_conclusion_dict(c, vocab) for c in self.coding]}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "verdict": self.verdict, "reason": self.reason, "billed": self.billed,
-                "suggested": self.suggested, "supported": self.supported, "supported_code": self.supported_code,
-                "also": list(self.also), "verdict_token": self.token, "billing_gap": self.billing_gap,
-                "descriptor": self.descriptor}
+
+def _conclusion_dict(c, vocab: Vocabulary) -> dict[str, Any]:
+    """A coding conclusion as detail of a record: its ``kind`` (never a second verdict) and words."""
+    d = c.to_dict()
+    d.pop("verdict", None)
+    d.pop("label", None)
+    return {"kind": c.verdict, "label": vocab.conclusion_word(c.verdict), **d}
 
 
 def short_descriptor(descriptor: str, limit: int = 48) -> str:
@@ -112,40 +150,105 @@ def scope_line(result, text: str | None = None) -> str:
     return head + (f" ({detail})" if detail else "")
 
 
-def code_verdicts(result, catalogue=None) -> list[CodeVerdict]:
+def _units(tokens: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in tokens:
+        out[t] = out.get(t, 0) + 1
+    return out
+
+
+def code_verdicts(result, catalogue=None, text: str | None = None) -> list[CodeVerdict]:
     """One :class:`CodeVerdict` per checked code (in ``result.results`` order), then one per code the
-    note supports that is not billed (under-coding, only when codes were billed)."""
+    note supports that is not billed (under-coding, only when codes were billed). Computed once per
+    result (and note text): every face of one check reads the same records."""
     if catalogue is None:
         from .checklists import load_catalogue
 
         catalogue = load_catalogue()
+    key = (str(catalogue.directory), text is not None)
+    cache = result.__dict__.setdefault("_code_verdicts", {})
+    if key not in cache:
+        cache[key] = _code_verdicts(result, catalogue, text)
+    return list(cache[key])
+
+
+def _code_verdicts(result, catalogue, text: str | None) -> tuple[CodeVerdict, ...]:
+    vocab = words(catalogue)
     billed_given = bool(result.billed)
     spine = not out_of_scope(result)
+    lines = parse_billed(result.billed) if billed_given else []
+    billed_units = _units(c for c, _ in lines)
+    billed_mods: dict[str, tuple[str, ...]] = {}
+    for c, mods in lines:
+        billed_mods[c] = tuple(dict.fromkeys(billed_mods.get(c, ()) + tuple(mods)))
+    planned_units = _units(result.suggested)
     out: list[CodeVerdict] = []
     listed = set()
     for r in result.results:
         listed.add(r.code)
-        out.append(_one(r, spine, billed_given, catalogue, planned=r.code in result.suggested))
+        out.append(_one(r, spine, billed_given, catalogue, vocab, text, planned=r.code in planned_units,
+                        billed_n=billed_units.get(r.code, 0), planned_n=planned_units.get(r.code, 0),
+                        billed_mods=billed_mods.get(r.code, ())))
     if billed_given and spine:
-        billed = {b.split("-")[0] for b in result.billed}
-        units: dict[str, int] = {}
-        for code in result.suggested:
-            units[code] = units.get(code, 0) + 1
-        for code, n in units.items():
-            if code in billed or code in listed:
+        for code, n in planned_units.items():
+            if code in billed_units or code in listed:
                 continue
             listed.add(code)
-            said = [c.message for c in result.conclusions if c.codes == (code,) and c.verdict == "coder_review"]
-            reason = said[0] if said else f"The note supports {code} x{n}, which is not billed."
-            out.append(CodeVerdict(code=code, verdict="supported, not billed", reason=reason, billed=False,
-                                   suggested=True, supported=True, token="coder_review" if said else "",
-                                   billing_gap=UNDER_CODED, descriptor=_descriptor(code, catalogue)))
-    return out
+            concs = tuple(c for c in result.conclusions if code in c.codes)
+            said = [c.message for c in concs if c.codes == (code,) and c.verdict == "coder_review"]
+            reason = vocab.phrase("supported_not_billed", code=code, units=n)
+            spec = vocab.spec("supported_not_billed")
+            out.append(CodeVerdict(code=code, verdict=spec.word, reason=reason, billed=False, suggested=True,
+                                   supported=spec.supports, token="coder_review" if said else "",
+                                   billing_gap=UNDER_CODED, descriptor=_descriptor(code, catalogue), key=spec.key,
+                                   severity=spec.severity_or_none, tone=spec.tone, supported_units=n,
+                                   proof=_proof(concs, code, text, catalogue=catalogue), coding=concs))
+    return tuple(out)
 
 
-def _one(r, spine: bool, billed_given: bool, catalogue, planned: bool = True) -> CodeVerdict:
+def _proof(conclusions, code: str, text: str | None, findings=(), catalogue=None) -> Evidence | None:
+    """The sentence that shows the code's defining fact (``proof`` in ``patterns/verdicts.yaml``): among
+    the evidence of the family's proof items and of the coding conclusions that support the code, the
+    one naming most of what the family's proof must name (anchors and a vertebra for instrumentation,
+    a device and a disc space for 22853, the treatment and the body for augmentation); ties go to the
+    proof items, in their order. Families without a proof rule quote the coding evidence first."""
+    coding = [e for c in conclusions if c.verdict in ("supported", "coder_review") and code in c.codes
+              for e in c.evidence]
+    info = catalogue.table.codes.get(code) if catalogue is not None else None
+    vocab = words(catalogue)
+    rule = vocab.proof.get(info.family) if info is not None else None
+    if rule is None or text is None:
+        return proof(text, coding[0]) if coding else None
+    items, names = rule
+    by_item = {f.item_id: f for f in findings if f.status == "met"}
+    candidates = [e for i in items if i in by_item for e in by_item[i].evidence] + coding
+    best, best_score = None, -1
+    for e in candidates:
+        widened = proof(text, e)
+        score = sum(_names(widened.text, n, vocab) for n in names)
+        if score > best_score:
+            best, best_score = widened, score
+    return best
+
+
+def _names(sentence: str, name: str, vocab: Vocabulary) -> bool:
+    """Whether ``sentence`` names a vertebra, a disc space or a word of the proof word group ``name``."""
+    if name in ("vertebra", "interspace"):
+        from .nlp.levels import find_levels
+
+        found = find_levels(sentence)
+        return any(m.vertebrae for m in found) if name == "vertebra" else any(m.interspaces for m in found)
+    return bool(vocab.proof_words[name].search(sentence))
+
+
+def _unit_words(n: int) -> str:
+    return "s" if n != 1 else ""
+
+
+def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text: str | None, *, planned: bool,
+         billed_n: int, planned_n: int, billed_mods: tuple[str, ...]) -> CodeVerdict:
     """``planned``: the coding model itself codes ``r.code`` from the note (it is in ``result.suggested``)."""
-    conclusions = [c for c in r.conclusions if r.code in c.codes]
+    conclusions = tuple(c for c in r.conclusions if r.code in c.codes)
     by_token: dict[str, list] = {}
     for c in conclusions:
         by_token.setdefault(c.verdict, []).append(c)
@@ -153,53 +256,92 @@ def _one(r, spine: bool, billed_given: bool, catalogue, planned: bool = True) ->
     s = r.summary
     errors = [f for f in r.findings if f.status != "met" and f.severity == "error"]
     coding_errors = [f for f in errors if f.tier == "coding"]
+    items = tuple(Item(f.item_id, f.item_name, f.severity, f.status, f.tier) for f in errors)
 
     def msgs(token: str) -> str:
         return " ".join(dict.fromkeys(c.message for c in by_token.get(token, ())))
 
     supported_code = ""
+    units_said: list = []
+    units_differ = planned and billed_given and r.billed and billed_n != planned_n
+    # a billed code the coding model does not code and says "does not document" (or its coding items fail)
+    not_described = not planned and (bool(coding_errors) or s.coding_documented is False)
     if not spine:
-        verdict, reason = "out of scope", "the note is not a spine operation, so it supports no spine code"
+        key, reason = "out_of_scope", vocab.phrase("out_of_scope")
     elif "wrong_code" in by_token:
-        verdict, reason = "wrong code", msgs("wrong_code")
+        key, reason = "wrong_code", msgs("wrong_code")
         supported_code = _join(x for c in by_token["wrong_code"] for x in dict.fromkeys(c.suggested))
     elif "unbundle" in by_token:
-        verdict, reason = "bundled", msgs("unbundle")
+        key, reason = "bundled", msgs("unbundle")
     elif "missing_primary" in by_token:
-        verdict, reason = "no primary code", msgs("missing_primary")
+        key, reason = "no_primary_code", msgs("missing_primary")
+    elif "not_supported" in by_token and not planned and r.billed:  # a billed code the note does not describe
+        instead = _join(x for c in by_token["not_supported"] for x in c.suggested if x != r.code)
+        key = "not_supported"
+        reason = vocab.phrase("not_described", code=r.code, instead=vocab.phrase(
+            "not_described_instead", codes=instead) if instead else "")
+        supported_code = instead
     elif "not_supported" in by_token:
-        verdict, reason = "not supported", msgs("not_supported")
-    elif "coder_review" in by_token and planned:  # the model codes it but the note does not settle it
-        verdict, reason = "coder review", msgs("coder_review")
-    elif "coder_review" in by_token and any(not c.modifiers for c in by_token["coder_review"]) and not coding_errors:
+        key, reason = "not_supported", msgs("not_supported")
+    elif not_described and r.billed:
+        instead = _join(x for c in conclusions for x in c.suggested if x != r.code)
+        key = "not_supported"
+        reason = vocab.phrase("not_described", code=r.code, instead=vocab.phrase(
+            "not_described_instead", codes=instead) if instead else "")
+        supported_code = instead
+    elif (not planned and r.billed and not coding_errors
+          and any(not c.modifiers for c in by_token.get("coder_review", ()))):
         # billed, and the note does not describe it: its checklist passing does not make it so
-        verdict, reason = "not supported", msgs("coder_review")
-    elif s.supported is False or coding_errors:
-        verdict = "not supported"
-        reason = "not documented: " + _join(f"{f.item_id} {f.item_name}" for f in coding_errors)
-    elif "outside_scope" in by_token or s.supported is None:
-        verdict = "not checked"
-        reason = msgs("outside_scope") or "no checklist covers this code"
+        key, reason = "not_supported", msgs("coder_review")
+        supported_code = _join(x for c in by_token["coder_review"] for x in c.suggested if x != r.code)
+    elif "coder_review" in by_token or units_differ:  # the model codes it but the note does not settle it
+        key = "coder_review"
+        # the units conclusion (suggesting the code x its units) is said by the unit phrase below
+        units_said = [c for c in by_token.get("coder_review", ()) if c.suggested and set(c.suggested) == {r.code}]
+        reason = " ".join(dict.fromkeys(c.message for c in by_token.get("coder_review", ()) if c not in units_said))
+        if units_differ:
+            n = abs(billed_n - planned_n)
+            phrase = "over_coded_units" if billed_n > planned_n else "under_coded_units"
+            unit_reason = vocab.phrase(phrase, billed=billed_n, supported=planned_n, n=n, s=_unit_words(n))
+            reason = f"{reason} ({unit_reason})" if reason else unit_reason
+    elif "outside_scope" in by_token or s.coding_documented is None:
+        key = "not_checked"
+        reason = msgs("outside_scope") or vocab.phrase("not_checked")
     elif errors:
-        verdict = "needs documentation"
-        reason = "add: " + _join(f"{f.item_id} {f.item_name}" for f in errors)
+        key = "needs_documentation"
+        reason = vocab.phrase("items_lead", items=_join(f.item_name for f in errors))
     elif "modifier_needed" in by_token:
-        verdict, reason = "modifier needed", msgs("modifier_needed")
+        key, reason = "modifier_needed", msgs("modifier_needed")
     else:
-        verdict = "supported"
-        reason = msgs("supported") or f"{s.met} of {s.evaluated} checklist items documented"
+        key = "supported"
+        reason = msgs("supported") or vocab.phrase("documented_items", met=s.met, evaluated=s.evaluated)
+    spec = vocab.spec(key)
     shown = {"wrong_code", "unbundle", "missing_primary", "not_supported", "coder_review", "outside_scope",
              "modifier_needed"}
-    primary_msgs = set(reason.split("  "))
-    also = tuple(dict.fromkeys(c.message for c in conclusions if c.verdict in shown and c.message not in reason
-                               and c.message not in primary_msgs))
-    supported = verdict in SUPPORTING
-    gap = OVER_CODED if (billed_given and r.billed and not supported and verdict != "not checked") else ""
-    token = next((t for t in ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
-                              "outside_scope", "supported") if t in by_token), "")
-    return CodeVerdict(code=r.code, verdict=verdict, reason=reason, billed=r.billed, suggested=r.suggested,
-                       supported=supported, supported_code=supported_code, also=also, token=token,
-                       billing_gap=gap, descriptor=desc)
+    said = set(units_said) if key == "coder_review" else set()
+    also = tuple(dict.fromkeys(c.message for c in conclusions
+                               if c.verdict in shown and c.message not in reason and c not in said))
+    # over-coded: billed above what the note supports (a code it does not support, or more units);
+    # under-coded: fewer units billed than it supports. A planned code under coder review is neither.
+    if units_differ:
+        gap = OVER_CODED if billed_n > planned_n else UNDER_CODED
+    elif billed_given and r.billed and key in _NOT_STANDING:
+        gap = OVER_CODED
+    elif billed_given and r.billed and not planned and not spec.supports and key != "not_checked":
+        gap = OVER_CODED
+    else:
+        gap = ""
+    token = next((t for t in _KIND_ORDER if t in by_token), "")
+    needed = tuple(dict.fromkeys(m for c in conclusions if c.verdict == "modifier_needed" for m in c.modifiers))
+    return CodeVerdict(code=r.code, verdict=spec.word, reason=reason, billed=r.billed, suggested=planned,
+                       supported=spec.supports, supported_code=supported_code, also=also, token=token,
+                       billing_gap=gap, descriptor=desc, key=spec.key, severity=spec.severity_or_none,
+                       tone=spec.tone, items=items if key in ("needs_documentation", "not_supported", "coder_review") else (),
+                       billed_units=billed_n, supported_units=planned_n, billed_modifiers=billed_mods,
+                       needed_modifiers=needed,
+                       proof=_proof(conclusions, r.code, text, r.findings, catalogue)
+                       if spec.supports or key == "coder_review" else None,
+                       checklist=r if s.coding_documented is not None else None, coding=conclusions)
 
 
 # --------------------------------------------------------------------------- evidence as proof
@@ -259,10 +401,16 @@ def proof(text: str | None, ev: Evidence) -> Evidence:
 
 
 def result_dict(result, text: str | None = None, catalogue=None) -> dict[str, Any]:
-    """``result.to_dict()`` plus what every face shows: ``verdicts`` (one per code, plain words, with the
-    supported-instead code and the reason; under-coded codes too) and ``scope_message`` ('' for a spine
-    operation). The JSON of ``check`` and of the web API."""
+    """The JSON of ``check`` and of the web API: the note's facts and codes, ``verdicts`` (the one
+    list of decision records, ``schema_version`` of ``patterns/verdicts.yaml``; each record nests its
+    checklist findings and coding conclusions), ``note_conclusions`` (coding conclusions naming no
+    code) and ``scope_message`` ('' for a spine operation). README: "verdicts[] record"."""
     d = result.to_dict()
-    d["verdicts"] = [v.to_dict() for v in code_verdicts(result, catalogue)]
+    d.pop("results", None)
+    d.pop("conclusions", None)
+    vocab = words(catalogue)
+    d["schema_version"] = vocab.schema_version
+    d["verdicts"] = [v.to_dict(vocab) for v in code_verdicts(result, catalogue, text)]
+    d["note_conclusions"] = [_conclusion_dict(c, vocab) for c in result.conclusions if not c.codes]
     d["scope_message"] = scope_line(result, text)
     return d

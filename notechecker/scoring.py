@@ -3,7 +3,7 @@
 A pure function of ``Facts`` (no spaCy, no Doc): for each code x checklist item a
 ``Finding`` with status ``met`` / ``missing`` / ``negated`` / ``conflicting`` and
 the evidence behind it, and per code a ``CodeSummary`` (great_expectations-like:
-evaluated, met, missing, completeness, worst missing severity, supported).
+evaluated, met, missing, completeness, worst missing severity, coding items documented).
 Requirements are compiled into closures once per catalogue, not per note.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from notechecker.facts import Evidence, Facts
 FINDING_COLUMNS = ("note_id", "code", "item_id", "item_name", "tier", "severity", "status", "message",
                    "fix_hint", "evidence")
 SUMMARY_COLUMNS = ("note_id", "code", "family", "evaluated", "met", "missing", "negated", "conflicting",
-                   "completeness", "worst_missing_severity", "supported")
+                   "completeness", "worst_missing_severity", "coding_documented")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,10 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class CodeSummary:
-    """Per note x code: how much of the checklist is documented, and whether the code is supported."""
+    """Per note x code: how much of the checklist is documented, and whether its coding items are.
+
+    Whether the note *supports* the code is the verdict's business (``plain.CodeVerdict.supported``,
+    the one definition), not the checklist's."""
 
     note_id: str
     code: str
@@ -60,7 +63,7 @@ class CodeSummary:
     conflicting: int
     completeness: float
     worst_missing_severity: str | None
-    supported: bool | None  # None: no checklist covers the code
+    coding_documented: bool | None  # no coding-tier error item unmet; None: no checklist covers the code
     tier_completeness: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,11 +384,17 @@ _STATUS_TEXT = {
 
 
 def _normalise(codes: Iterable[str]) -> list[str]:
+    """The distinct codes of ``codes`` (modifiers and units dropped), read by the one billed-code
+    parser (``coding.billed``); a string that is not a code is kept as written (it has no checklist)."""
+    from notechecker.coding.billed import base_code, split_codes
+
     out: list[str] = []
     for c in codes:
-        code = str(c).strip().upper().split("-")[0].split()[0] if str(c).strip() else ""
-        if code and code not in out:
-            out.append(code)
+        tokens, _bad = split_codes(str(c))
+        found = [base_code(t) for t in tokens] or ([str(c).strip().upper()] if str(c).strip() else [])
+        for code in found:
+            if code and code not in out:
+                out.append(code)
     return out
 
 
@@ -393,7 +402,7 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
     """Judge every checklist item of every code (units and modifiers ignored) against ``facts``.
 
     ``codes`` defaults to the codes the note supports; codes without a checklist get an
-    empty result with ``supported=None``. A note that is not a spine operation
+    empty result with ``coding_documented=None``. A note that is not a spine operation
     (``facts.scope``) scores no spine checklist: every code gets an empty result.
     """
     cat = catalogue or load_catalogue()
@@ -472,35 +481,35 @@ def summarize_code(note_id: str, code: str, family: str | None, findings: list[F
         fs = [f for f in findings if f.tier == tier]
         if fs:
             tiers[tier] = sum(f.status == "met" for f in fs) / len(fs)
-    supported = None if family is None else not any(
+    coding_documented = None if family is None else not any(
         f.tier == "coding" and f.severity == "error" for f in unmet)
     return CodeSummary(note_id=note_id, code=code, family=family, evaluated=n, met=counts["met"],
                        missing=counts["missing"], negated=counts["negated"], conflicting=counts["conflicting"],
                        completeness=counts["met"] / n if n else 1.0,
                        worst_missing_severity=SEVERITIES[worst] if worst is not None else None,
-                       supported=supported, tier_completeness=tiers)
+                       coding_documented=coding_documented, tier_completeness=tiers)
 
 
 def summarize(results: Iterable[CodeResult]) -> dict[str, Any]:
-    """A run summary over many notes: per code and overall evaluated / met / supported counts."""
+    """A run summary over many notes: per code and overall evaluated / met / coding-documented counts."""
     per_code: dict[str, dict[str, Any]] = {}
-    total = {"notes": set(), "evaluated": 0, "met": 0, "results": 0, "supported": 0}
+    total = {"notes": set(), "evaluated": 0, "met": 0, "results": 0, "coding_documented": 0}
     for r in results:
         s = r.summary
         row = per_code.setdefault(r.code, {"code": r.code, "family": r.family, "notes": 0, "evaluated": 0,
-                                           "met": 0, "supported": 0})
+                                           "met": 0, "coding_documented": 0})
         row["notes"] += 1
         row["evaluated"] += s.evaluated
         row["met"] += s.met
-        row["supported"] += bool(s.supported)
+        row["coding_documented"] += bool(s.coding_documented)
         total["notes"].add(r.note_id)
         total["evaluated"] += s.evaluated
         total["met"] += s.met
         total["results"] += 1
-        total["supported"] += bool(s.supported)
+        total["coding_documented"] += bool(s.coding_documented)
     for row in per_code.values():
         row["completeness"] = row["met"] / row["evaluated"] if row["evaluated"] else 1.0
     return {"notes": len(total["notes"]), "results": total["results"], "evaluated": total["evaluated"],
-            "met": total["met"], "supported": total["supported"],
+            "met": total["met"], "coding_documented": total["coding_documented"],
             "completeness": total["met"] / total["evaluated"] if total["evaluated"] else 1.0,
             "codes": sorted(per_code.values(), key=lambda r: r["code"])}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .checklists import SEVERITIES, Catalogue, load_catalogue
-from .coding import NOT_STANDING, Conclusion, base_code, plan_codes, split_codes, validate
+from .coding import Conclusion, base_code, plan_codes, split_codes, validate
 from .facts import Facts
 from .scoring import CodeSummary, Finding, score
 
@@ -53,14 +53,6 @@ class CodeCheck:
         return next((v for v in VERDICT_ORDER if v in verdicts), None)
 
     @property
-    def supported(self) -> bool | None:
-        """The documentation supports the code and the code stands: never True beside a verdict that
-        says the code does not stand (wrong code, bundled, add-on without primary, not supported)."""
-        if self.verdict in NOT_STANDING:
-            return False
-        return self.summary.supported
-
-    @property
     def verdict_label(self) -> str | None:
         """The verdict in words a coder uses ("wrong code", "coder review")."""
         v = self.verdict
@@ -83,7 +75,7 @@ class CodeCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "family": self.family, "billed": self.billed, "suggested": self.suggested,
-                "supported": self.supported, "verdict": self.verdict,
+                "verdict": self.verdict,
                 "verdict_label": self.verdict_label, "verdict_message": self.verdict_message, "summary": self.summary.to_dict(),
                 "findings": [f.to_dict() for f in self.findings]}
 

@@ -62,10 +62,16 @@ def test_cards_match_the_api_check_of_the_same_note(client):
     assert r.headers["cache-control"] == "no-store"
     cards = r.json()["cards"]
     check = client.post("/api/check", json={"text": text, "codes": ["22855"]}).json()
-    gaps = [res for res in check["results"] if res["supported"] is not None
-            and any(f["status"] != "met" for f in res["findings"])]
-    problems = [c for c in check["conclusions"] if c["verdict"] != "supported"]
-    assert gaps and len(cards) == len(gaps) + len(problems)
+    # one card per decision record that is not "supported" or has items to add (issue 20: cards render
+    # the record, in its words), then one per conclusion naming no code
+    shown = [v for v in check["verdicts"] if v["verdict"] != "supported" or (
+        v["checklist"] and any(f["status"] != "met" for f in v["checklist"]["findings"]))]
+    gaps = [v["checklist"] for v in shown if v["checklist"]]
+    problems = [c for c in check["note_conclusions"] if c["kind"] != "supported"]
+    assert gaps and len(cards) == len(shown) + len(problems)
+    for card, v in zip(cards, shown):
+        assert card["summary"].startswith(f"{v['code']}: {v['verdict']}")
+        assert card["extension"]["notechecker-verdict"] == v["verdict"]
     for card in cards:
         assert 0 < len(card["summary"]) <= SUMMARY_MAX
         assert card["indicator"] in ("info", "warning", "critical")
@@ -81,9 +87,10 @@ def test_cards_match_the_api_check_of_the_same_note(client):
         if f["fix_hint"]:  # the sentence to add (markdown-escaped where needed)
             assert f["fix_hint"].split(",")[0].replace("'", "'") in gap_card["detail"].replace("\\", "")
     worst = {"error": "critical", "warning": "warning", "info": "info"}[
-        min((f["severity"] for f in unmet), key=["error", "warning", "info"].index)]
+        min([f["severity"] for f in unmet] + [s for s in [shown[0]["severity"]] if s],
+            key=["error", "warning", "info"].index)]
     assert gap_card["indicator"] == worst
-    for card, problem in zip(cards[len(gaps):], problems):
+    for card, problem in zip(cards[len(shown):], problems):
         assert problem["message"][:40] in card["summary"] + card["detail"]
 
 
@@ -94,10 +101,9 @@ def test_without_codes_the_codes_the_note_supports_are_checked_and_html_is_read(
     assert r.status_code == 200, r.text
     summaries = [c["summary"] for c in r.json()["cards"]]
     check = client.post("/api/check", json={"text": text}).json()
-    assert check["codes"] and all(any(s.startswith(f"{res['code']}: ") for s in summaries)
-                                  for res in check["results"]
-                                  if res["supported"] is not None and any(f["status"] != "met"
-                                                                          for f in res["findings"]))
+    assert check["codes"] and all(any(s.startswith(f"{v['code']}: {v['verdict']}") for s in summaries)
+                                  for v in check["verdicts"]
+                                  if v["checklist"] and any(f["status"] != "met" for f in v["checklist"]["findings"]))
 
 
 BAD_REQUESTS = [  # (case, body, status, error code, words)

@@ -60,7 +60,8 @@ def test_text_output_verdict_first_then_what_to_add(monkeypatch):
     other = invoke("check", path("sn07"), "--fail-on", "never")
     lines = lines_of(other)
     rm04 = next(i for i, ln in enumerate(lines) if "RM-04 components removed with counts" in ln)
-    assert rm04 > lines.index("To add:") and lines[rm04 + 1].strip().startswith("\u201cSix pedicle screws")
+    # issue 20: a template with blanks, shown after "complete:", never in the quotes evidence is shown in
+    assert rm04 > lines.index("To add:") and lines[rm04 + 1].strip().startswith("complete: Removed: ___")
     assert "Please list the components" not in other.stdout
     # documented items are summarised, and --detail quotes each with its evidence
     assert any(ln.startswith("Documented: ") for ln in out)
@@ -109,7 +110,8 @@ def test_no_contradictory_verdicts_on_one_screen():
 
 def test_supported_never_beside_an_error_for_the_code(pipeline):
     """Over every sample note: a code whose verdict is 'supported' has no error-severity gap and no
-    coding problem; one with a coding-tier error gap is 'not supported'."""
+    coding problem; one with a coding-tier error gap reads 'needs documentation' when the note describes the
+    code (issue 20: never 'not supported' beside 'codes the note describes'), else 'not supported'."""
     from notechecker.plain import code_verdicts
     from notechecker.service import assemble
 
@@ -123,9 +125,11 @@ def test_supported_never_beside_an_error_for_the_code(pipeline):
             if v.verdict == "supported":
                 assert not gaps and not [c for c in r.conclusions if c.verdict != "supported"], (p.stem, v)
             if any(f.tier == "coding" for f in gaps):
-                assert v.verdict in ("not supported", "wrong code", "bundled", "no primary code", "coder review"), \
-                    (p.stem, v)
-    assert {"supported", "not supported"} <= seen
+                allowed = ("needs documentation",) if v.suggested else ("not supported", "wrong code", "bundled",
+                                                                       "no primary code", "coder review")
+                assert v.verdict in allowed or v.verdict == "coder review", (p.stem, v)
+                assert v.items and {i.id for i in v.items} >= {f.item_id for f in gaps}
+    assert {"supported", "needs documentation"} <= seen
 
 
 def test_typical_note_fits_one_screen(pipeline):
@@ -154,10 +158,11 @@ def test_json_keeps_every_detail():
     d = json.loads(res.stdout)
     text = path("sn12").read_text(encoding="utf-8")
     # every finding of every code, met or not, with its evidence and fix hint
-    n_findings = sum(len(r["findings"]) for r in d["results"])
-    assert n_findings == sum(r["summary"]["evaluated"] for r in d["results"]) > 30
-    assert any(f["status"] == "met" and f["evidence"] for r in d["results"] for f in r["findings"])
-    for r in d["results"]:
+    results = [v["checklist"] for v in d["verdicts"] if v["checklist"]]  # nested in the records (issue 20)
+    n_findings = sum(len(r["findings"]) for r in results)
+    assert n_findings == sum(r["summary"]["evaluated"] for r in results) > 30
+    assert any(f["status"] == "met" and f["evidence"] for r in results for f in r["findings"])
+    for r in results:
         for f in r["findings"]:
             for e in f["evidence"]:
                 assert text[e["start"]:e["end"]] == e["text"]
@@ -227,7 +232,7 @@ def test_out_of_scope_note_gets_no_checklist(pipeline):
     assert "To add" not in res.stdout and "Documented" not in res.stdout
     billed = invoke("check", "-", "--code", "22842", input=text)
     assert billed.exit_code == 1
-    assert "22842: not supported by this note" in billed.stdout
+    assert "22842: out of scope" in billed.stdout  # the record's word, as in the JSON (issue 20)
     d = json.loads(invoke("check", "-", "--code", "22842", "-f", "json", input=text).stdout)
     assert d["scope_message"].startswith("Out of scope") and d["verdicts"][0]["verdict"] == "out of scope"
 
@@ -262,8 +267,9 @@ def test_json_output_is_check_result():
     d = json.loads(res.stdout)
     text = path("sn06").read_text(encoding="utf-8")
     assert d["note_id"] == path("sn06").stem
-    assert d["codes"] == ["22850"] and d["results"][0]["verdict"] == "coder_review"
-    for f in d["results"][0]["findings"]:
+    assert d["codes"] == ["22850"] and d["verdicts"][0]["verdict"] == "coder review"
+    assert "coder_review" in [c["kind"] for c in d["verdicts"][0]["coding"]]
+    for f in d["verdicts"][0]["checklist"]["findings"]:
         for e in f["evidence"]:
             assert text[e["start"]:e["end"]] == e["text"]
 
@@ -274,7 +280,7 @@ def test_stdin_input():
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout)
     assert d["note_id"] == "stdin" and d["billed"] == ["22855"]
-    assert d["results"][0]["supported"] is True
+    assert d["verdicts"][0]["supported"] is True and d["verdicts"][0]["verdict"] == "supported"
 
 
 def test_repeated_code_options():
@@ -397,5 +403,5 @@ def test_a_phrase_never_asks_for_modifier_22():
     assert "dense scar" in path("sn08").read_text(encoding="utf-8")
     assert "modifier 22" not in res.stdout and "extra work" not in res.stdout
     billed = invoke("check", path("sn08"), "--code", "22855-22", "--format", "json", "--fail-on", "never")
-    rules = [c.get("rule") for c in json.loads(billed.stdout)["conclusions"]]
+    rules = [c.get("rule") for v in json.loads(billed.stdout)["verdicts"] for c in v["coding"]]
     assert "MD-22" in rules

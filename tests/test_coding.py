@@ -457,13 +457,19 @@ def test_parse_billed():
 # --------------------------------------------------------------------------- modifiers
 def test_unplanned_return_needs_index_operation(cat):
     f = removal_note(elements={"unplanned_return": {}})
-    [mod] = [c for c in verdicts(validate(f, catalogue=cat), "modifier_needed") if "78" in c.modifiers]
-    assert "index operation" in mod.message
+    # issue 20: words of an unplanned return without the event itself (the index operation) may be a
+    # consent risk ("may require return to the operating room"): no modifier is asked of any code,
+    # a note-level coder review says what would establish it
+    report = validate(f, catalogue=cat)
+    assert not [c for c in verdicts(report, "modifier_needed") if "78" in c.modifiers]
+    [note] = [c for c in verdicts(report, "coder_review") if c.modifiers == ("78",)]
+    assert note.codes == () and "index operation" in note.message and "otherwise no modifier" in note.message
     documented = removal_note(elements={"unplanned_return": {}, "index_operation": {"value": "3/2/2024"}})
     [mod] = [c for c in verdicts(validate(documented, catalogue=cat), "modifier_needed") if "78" in c.modifiers]
     assert mod.reasons == ()
     billed = validate(f, ["22852-78"], catalogue=cat)
-    [review] = [c for c in verdicts(billed, "coder_review") if c.modifiers == ("78",)]
+    # billed with 78: the billed modifier's review names what is missing (and the note-level note stays)
+    [review] = [c for c in verdicts(billed, "coder_review") if c.modifiers == ("78",) and c.codes == ("22852",)]
     assert "index operation" in review.message
     not_billed = validate(documented, ["22852"], catalogue=cat)
     assert [c.modifiers for c in verdicts(not_billed, "modifier_needed")] == [("78",)]

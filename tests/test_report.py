@@ -425,10 +425,11 @@ def billed_scan(tmp_path_factory):
         ("b-sn10", _note("sn10"), "22855", "Dr Ada Wren"),
         ("b-sn17", _note("sn17"), "22633, 22853, 22840", "Dr Ada Wren"),
         ("b-sn19", _note("sn19"), "22612, 22614, 22842", "Dr Ada Wren"),
-        ("b-sn01", _note("sn01"), "22850", "Dr Bo <script>alert(1)</script>"),  # wrong: segmental
+        ("b-sn01", _note("sn01"), "22852", "Dr Cy Moss"),
         ("b-sn21", _note("sn21"), "22513", "Dr Cy Moss"),
         ("ns-eye", "PROCEDURE: Vitrectomy, right eye.\nDESCRIPTION: A 23-gauge vitrectomy was performed. "
-                   "Estimated blood loss: minimal. Complications: none.\n", "22842", "Dr Cy Moss"),
+                   "Estimated blood loss: minimal. Complications: none.\n", "22842",
+         "Dr Bo <script>alert(1)</script>"),  # the out-of-scope table always shows it: escaped there
     ]
     frame = pd.DataFrame(rows, columns=["note_id", "text", "codes", "surgeon"])
     real = Pipeline.facts_many

@@ -167,10 +167,10 @@ def test_check_json_lists_each_billed_code_with_verdict_and_label():
                                    "--format", "json", "--fail-on", "never"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.output)
-    by_code = {r["code"]: r for r in data["results"]}
+    by_code = {r["code"]: r for r in data["verdicts"] if r["billed"]}  # the decision records (issue 20)
     assert set(by_code) == {"22852", "22633"}
     for r in by_code.values():
-        assert r["verdict"] in VERDICTS and "_" not in (r["verdict_label"] or "")
+        assert "_" not in r["verdict"] and all(c["kind"] in VERDICTS and "_" not in c["label"] for c in r["coding"])
     assert by_code["22852"]["verdict"] == "supported"
     assert data["facts"]["suggested_cpt"] == data["suggested"]  # the contract key, from the coding result
 

@@ -36,7 +36,7 @@ def test_suggested_code_is_checked_when_none_billed(sn08):
     assert sn08.codes == ("22855",)
     (r,) = sn08.results
     assert r.code == "22855" and r.suggested and not r.billed
-    assert r.summary.supported is True
+    assert r.summary.coding_documented is True
     assert r.summary.evaluated == len(r.findings) == r.summary.met + r.summary.missing + r.summary.negated \
         + r.summary.conflicting
     assert {f.item_id for f in r.met} >= {"RM-01", "RM-03", "OP-10"}
@@ -57,7 +57,7 @@ def test_to_dict_is_json_ready(sn08):
     d = json.loads(json.dumps(sn08.to_dict()))
     assert list(d)[:4] == ["note_id", "codes", "billed", "suggested"]
     res = d["results"][0]
-    assert res["code"] == "22855" and res["supported"] is True
+    assert res["code"] == "22855" and res["summary"]["coding_documented"] is True and "supported" not in res
     assert res["summary"]["evaluated"] == len(res["findings"])
     assert {"item_id", "status", "fix_hint", "evidence"} <= set(res["findings"][0])
     assert d["facts"]["suggested_cpt"] == list(sn08.suggested)

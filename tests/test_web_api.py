@@ -45,10 +45,14 @@ def test_check_sample_note_suggests_22855_and_evidence_slices_the_note(client, s
     assert r.headers["cache-control"] == "no-store"
     data = r.json()
     assert "22855" in data["codes"]
-    assert [res["code"] for res in data["results"]] == data["codes"]
-    res = next(res for res in data["results"] if res["code"] == "22855")
+    # issue 20: verdicts[] is the one list of decision records; the checklist detail is nested in each
+    assert "results" not in data and "conclusions" not in data and isinstance(data["schema_version"], int)
+    assert [v["code"] for v in data["verdicts"]] == data["codes"]
+    rec = next(v for v in data["verdicts"] if v["code"] == "22855")
+    res = rec["checklist"]
     assert res["summary"]["evaluated"] == len(res["findings"]) > 0
-    assert {"supported", "completeness", "met", "missing"} <= res["summary"].keys()
+    assert {"coding_documented", "completeness", "met", "missing"} <= res["summary"].keys()
+    assert "supported" not in res["summary"]  # one definition of "supported": the record's
     statuses = {f["status"] for f in res["findings"]}
     assert "met" in statuses
     for f in res["findings"]:
@@ -58,7 +62,8 @@ def test_check_sample_note_suggests_22855_and_evidence_slices_the_note(client, s
     assert len(quotes) > 10
     for q in quotes:
         assert sn08[q["start"]:q["end"]] == q["text"], q
-    assert {"verdict", "message", "reasons", "evidence"} <= data["conclusions"][0].keys()
+    assert {"kind", "label", "message", "reasons", "evidence"} <= rec["coding"][0].keys()
+    assert all("verdict" not in c for v in data["verdicts"] for c in v["coding"])  # never a second verdict
     assert data["facts"]["suggested_cpt"]
 
 
@@ -69,7 +74,9 @@ def test_check_given_codes_are_the_codes_checked(client, sn08):
     assert data["note_id"] == "sn08"
     assert data["codes"] == ["22852"] and data["billed"] == ["22852"]
     # the note documents an anterior plate removal: 22852 (posterior segmental) does not fit it
-    assert any(c["verdict"] != "supported" and "22852" in c["codes"] for c in data["conclusions"])
+    rec = next(v for v in data["verdicts"] if v["billed"])
+    assert rec["code"] == "22852" and not rec["supported"] and rec["billing_gap"] == "over-coded"
+    assert any(c["kind"] != "supported" for c in rec["coding"])
     for q in evidence_spans(data):
         assert sn08[q["start"]:q["end"]] == q["text"]
 

@@ -70,7 +70,7 @@ def sample(name: str) -> str:
 def test_check_highlights_evidence_and_shows_missing_items(page, base_url):
     text = sample("sn08_anterior_cervical_plate_removal.txt")
     expected = api_check(base_url, {"text": text})
-    res = next(r for r in expected["results"] if r["code"] == "22855")
+    res = next(r["checklist"] for r in expected["verdicts"] if r["code"] == "22855")  # nested in the record
     met = next(f for f in res["findings"] if f["status"] == "met" and f["evidence"])
     missing = next(f for f in res["findings"] if f["status"] == "missing")
 
@@ -85,7 +85,7 @@ def test_check_highlights_evidence_and_shows_missing_items(page, base_url):
     row = page.locator(f'li[data-key="22855|{missing["item_id"]}"]')
     assert row.is_visible()
     assert missing["fix_hint"] in row.inner_text()
-    assert "sentence to add" in row.inner_text().lower()
+    assert "request (fill each ___ from the operation)" in row.inner_text().lower()
 
     # select a documented item: its quotes are marked in the note shown beside the results
     button = page.locator(f'button.met[data-key="22855|{met["item_id"]}"]')
@@ -147,7 +147,9 @@ def test_page_verdicts_agree_with_the_json(page, base_url, name, codes):
     for code, verdict, label in shown:
         assert verdict == expected[code]["verdict"] == label, (code, verdict, label, expected[code])
     checked = {code for code, _, _ in shown}
-    assert checked == {c for c, v in expected.items() if v["verdict"] != "supported, not billed"}
+    # every decision record is a card, the codes supported and not billed too (issue 20: every face
+    # renders the record; they were a list of "other code problems" before)
+    assert checked == set(expected)
     # a code is never badged supported while its section lists an error-severity gap it depends on,
     # and no chip inside a section says "supported" unless its badge does
     for code, verdict, _ in shown:

@@ -295,10 +295,14 @@ def overrule_verdicts(verdicts: Iterable[CodeVerdict], result, sha: str, decisio
 
 
 def _overruled(v: CodeVerdict, verdict: str, note: str) -> CodeVerdict:
-    supported = verdict in SUPPORTING
-    gap = OVER_CODED if (v.billed and not supported and verdict != "not checked") else \
+    from ..plain import words
+
+    spec = words().spec(verdict)  # the reviewer's verdict, with its key, severity and tone from the one vocabulary
+    supported = spec.supports
+    gap = OVER_CODED if (v.billed and not supported and spec.key != "not_checked") else \
         ("" if v.billing_gap == OVER_CODED else v.billing_gap)
-    return replace(v, verdict=verdict, reason=note, supported=supported, billing_gap=gap,
+    return replace(v, verdict=spec.word, key=spec.key, severity=spec.severity_or_none, tone=spec.tone, reason=note,
+                   supported=supported, billing_gap=gap, items=() if supported else v.items,
                    also=(f"the checker said: {v.verdict} ({v.reason})",) + v.also)
 
 

@@ -93,7 +93,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     from ..plain import code_verdicts
 
     findings, codes = [], []
-    verdicts = {v.code: v for v in code_verdicts(result)}  # the one verdict per code every face shows
+    verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
     for r in sorted(result.results, key=lambda r: r.code):
         flags = {"code": r.code, "billed": r.billed, "suggested": r.suggested}
         s = r.summary
@@ -116,10 +116,11 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings
-        codes.append({**meta, "code": v.code, "billed": False, "suggested": True, "items_evaluated": 0, "met": 0,
-                      "missing": 0, "completeness": None, "worst_missing_severity": "", "supported": True,
-                      "verdict": v.verdict, "verdict_message": v.reason, "supported_code": "", "reason": v.reason,
-                      "billing_gap": v.billing_gap, "rules": _rules(c for c in result.conclusions if v.code in c.codes),
+        codes.append({**meta, "code": v.code, "billed": v.billed, "suggested": v.suggested, "items_evaluated": 0,
+                      "met": 0, "missing": 0, "completeness": None, "worst_missing_severity": "",
+                      "supported": v.supported, "verdict": v.verdict, "verdict_message": v.reason,
+                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
+                      "rules": _rules(c for c in result.conclusions if v.code in c.codes),
                       "checker_verdict": v.verdict, "decision": "", "decision_note": "", **prov})
     evaluated = sum(c["items_evaluated"] for c in codes)
     met = sum(c["met"] for c in codes)

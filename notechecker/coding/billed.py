@@ -236,7 +236,8 @@ def _check_billed(facts: Facts, plan: Plan, cat: Catalogue, lines: list[tuple[st
                                       evidence=tuple(e for a in alt for e in plan_units[a].evidence)))
             else:
                 supported = ", ".join(plan_units) or msg("no_code")
-                out.append(Conclusion(codes=(code,), verdict="coder_review", suggested=tuple(plan_units),
+                # a billed code the note does not describe: not supported (issue 20), never coder review
+                out.append(Conclusion(codes=(code,), verdict="not_supported", suggested=tuple(plan_units),
                                       message=msg("not_documented", code=code, descriptor=info.descriptor,
                                                   supported=supported),
                                       reasons=(f"family {info.family}: no supporting facts found",)))

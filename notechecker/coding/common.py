@@ -19,14 +19,17 @@ from notechecker.vertebrae import interspaces, level_index
 
 # --------------------------------------------------------------------------- messages (data)
 class Messages:
-    """Message templates and verdict labels from ``patterns/codes/messages.yaml``.
+    """Message templates from ``patterns/codes/messages.yaml``; the words of a conclusion's kind come
+    from the one verdict vocabulary, ``patterns/verdicts.yaml``.
 
     Item ids and code numbers live in the templates, never in Python.
     """
 
     def __init__(self, data: dict[str, Any], source: str):
         self.source = source
-        self.labels: dict[str, str] = dict(data.get("verdict_labels") or {})
+        from notechecker.schema.verdicts import vocabulary
+
+        self.labels: dict[str, str] = vocabulary(Path(source).parent.parent).conclusion_words
         self.templates: dict[str, str] = dict(data.get("messages") or {})
         self.reasons: dict[str, str] = dict(data.get("reasons") or {})
 

@@ -73,6 +73,16 @@ def modifiers(note: Note, plan: Plan) -> None:
                 reasons=(spec.review.strip(),) + tuple(f"missing: {m}" for m in missing),
                 evidence=note.element_evidence(spec.when)))
             continue
+        event = [n.replace("_", " ") for n in spec.needs if n != spec.when]
+        if any(m in event for m in missing):
+            # the note names the situation (a phrase that may be a consent risk: "may require return to
+            # the operating room") but not the event itself (the index operation it returns from): no
+            # modifier is asked of any code; a coder confirms (issue 20)
+            plan.notes.append(Conclusion(
+                codes=(), verdict="coder_review", modifiers=(mod,), rule=spec.rule,
+                message=msg("modifier_unestablished", name=spec.name, mod=mod, missing=", ".join(missing)),
+                reasons=tuple(f"missing: {m}" for m in missing), evidence=note.element_evidence(spec.when)))
+            continue
         plan.modifiers.append(Conclusion(
             codes=tuple(codes), verdict="modifier_needed", modifiers=(mod,),
             message=msg("modifier_report", name=spec.name[:1].upper() + spec.name[1:], mod=mod) + (

@@ -18,8 +18,9 @@ Definitions used throughout:
   conclusion every face shows (:mod:`notechecker.plain`), and ``supported`` is true exactly
   when the verdict is one of ``plain.SUPPORTING``; so *supported* and *not supported* are
   counted from one column everywhere, and the verdict breakdown of a code adds up to them;
-- *over-coded*: billed, and the note does not support it (``billing_gap == "over-coded"``);
-  *under-coded*: the note supports it, and it is not billed (``billing_gap == "under-coded"``);
+- *over-coded*: billed above what the note supports: a code it does not support, or more units than it
+  supports (``billing_gap == "over-coded"``); *under-coded*: the note supports more than is billed: a code
+  not billed, or more units than billed (``billing_gap == "under-coded"``);
   a code row that is neither counts as *checked* when it is not an under-coded row.
 """
 from __future__ import annotations
@@ -85,8 +86,9 @@ def out_of_scope(notes: pd.DataFrame) -> pd.Series:
 
 
 def _code_rows(codes: pd.DataFrame) -> pd.DataFrame:
-    """The code rows that count as checked: every row but the under-coded ones (supported, not billed)."""
-    return codes[codes["billing_gap"] != UNDER_CODED]
+    """The code rows that count as checked: every row but the codes supported and not billed (a billed
+    code under-coded by units is checked)."""
+    return codes[~((codes["billing_gap"] == UNDER_CODED) & ~codes["billed"].astype(bool))]
 
 
 def descriptor(code: str, limit: int = 90) -> str:

@@ -74,6 +74,9 @@ class ItemModel(StrictModel):
         if not v.startswith(("Please ", "If ")):
             raise ValueError("word the fix hint as a physician query starting with 'Please ' or, when the "
                              "answer decides the code, 'If X was done, document ...; otherwise ...'")
+        problem = example_states_a_fact(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("fix_hint_by_region")
@@ -84,6 +87,30 @@ class ItemModel(StrictModel):
                 raise ValueError(f"{region!r} is not one of {one_of(LEVEL_REGIONS)}")
             cls._hint(hint)
         return v
+
+
+#: The example sentence of a fix hint: the text in single quotes after "e.g." (or "state explicitly").
+HINT_EXAMPLE = re.compile(r"(?:e\.g\.,?|explicitly)\s*'(?P<s>[^']+)'")
+#: What an example must never state as fact (issue 20): a level, a number or count, a side ("left side").
+_STATED_FACT = re.compile(
+    r"(?P<level>\b(?:[CTLS]\d{1,2}|occiput|ilium)\b)|(?P<number>\d)|(?P<count>\b(?:one|two|three|four|five|six|"
+    r"seven|eight|nine|ten|single|both|bilateral(?:ly)?|(?:left|right)(?:-sided| side))\b)", re.IGNORECASE)
+BLANK = "___"
+
+
+def example_states_a_fact(hint: str) -> str:
+    """Why ``hint``'s example sentence states a clinical fact, or ''. A request a surgeon may copy is a
+    template: every example has a visible blank (``___``) and no level, number, count or side of its own."""
+    for m in HINT_EXAMPLE.finditer(hint or ""):
+        sentence = m.group("s")
+        if BLANK not in sentence:
+            return f"the example {sentence!r} has no blank ({BLANK}): a surgeon who copies it signs a fact"
+        bad = _STATED_FACT.search(sentence)
+        if bad:
+            kind = next(k for k, x in bad.groupdict().items() if x)
+            return (f"the example {sentence!r} states a {kind} ({bad.group(0)!r}) as fact: leave a blank "
+                    f"({BLANK}) for the surgeon to fill from the operation")
+    return ""
 
 
 class ChecklistModel(StrictModel):

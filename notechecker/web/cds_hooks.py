@@ -9,11 +9,13 @@ Routes (a FastAPI router that ``web.server.create_app`` includes)
 ``context.document`` is the draft note as a FHIR R4 DocumentReference (base64 ``text/plain``,
 ``text/html`` or ``application/pdf`` attachment, read by :mod:`notechecker.formats.fhir`);
 CPT codes in its ``context.event`` are the billed codes, else the codes the note supports
-are checked. The answer has one card per checked code with unmet checklist items (what to
-add, with the sentence to add) and one per code problem (wrong code, bundling ...). Each
-card has a ``summary`` of at most 140 characters, an ``indicator`` (``critical`` for
-error-severity gaps and problems, ``warning``, ``info``), a markdown ``detail``, a
-``source`` and a link to this server's page for the full view.
+are checked. The cards render the decision records (``plain.code_verdicts``): one card per
+code whose verdict is not "supported" or that has checklist items to add (its verdict word
+first, the reason, the proof, and each item with its request to complete), then one per
+coding conclusion that names no code. Each card has a ``summary`` of at most 140 characters
+starting ``CODE: verdict``, an ``indicator`` (``critical`` for error-severity verdicts and
+gaps, ``warning``, ``info``), a markdown ``detail``, a ``source``, a link to this server's
+page for the full view and an ``extension`` with the code and its verdict word.
 
 The same limits, errors and privacy as ``POST /api/check``: the body limit and access log
 of the app apply, errors use its ``{"error": {"code", "message"}}`` shape and codes
@@ -126,57 +128,71 @@ def _link(page: str) -> list[dict[str, str]]:
     return [{"label": "Open notechecker for the full view", "url": page, "type": "absolute"}]
 
 
-def cards(result, hook_instance: str, page: str) -> list[dict[str, Any]]:
-    """The cards for one CheckResult: code gaps first (in code order), then code problems."""
+def cards(result, hook_instance: str, page: str, text: str | None = None) -> list[dict[str, Any]]:
+    """The cards for one CheckResult, rendered from its decision records (``plain.code_verdicts``):
+    one card per code whose verdict is not "supported" or whose checklist has items to add, in the
+    record's order, worded with the record's verdict word and coloured by its severity; then one per
+    coding conclusion that names no code."""
     from notechecker.checklists import SEVERITIES, load_catalogue
-    from notechecker.service import VERDICT_SEVERITY
+    from notechecker.plain import code_verdicts, words
 
-    table = load_catalogue().table
+    cat = load_catalogue()
+    vocab = words(cat)
     out: list[dict[str, Any]] = []
-    for r in result.results:
-        if r.summary.supported is None:  # no checklist for this code: a problem card says so if need be
+    for v in code_verdicts(result, cat, text):
+        ck = v.checklist
+        unmet = tuple(sorted((f for f in ck.findings if f.status != "met"),
+                             key=lambda f: (SEVERITIES.index(f.severity), f.item_id))) if ck is not None else ()
+        if v.key == "supported" and not unmet:
             continue
-        unmet = r.unmet
-        if not unmet:
-            continue
-        worst = min((f.severity for f in unmet), key=SEVERITIES.index)
-        info = table.codes.get(r.code)
-        name = info.descriptor if info else ""
-        s = r.summary
-        lines = [f"**{r.code}** {_md(name)}: {s.met} of {s.evaluated} checklist items documented.", "",
-                 "Add to the note before signing:", ""]
-        for f in unmet:
-            state = "" if f.status == "missing" else f" ({f.status})"
-            lines.append(f"- **{f.item_id} {_md(f.item_name)}**{state}, {f.severity}")
-            if f.status == "conflicting" and f.message:
-                lines.append(f"  - {_md(f.message)}")
-            if f.fix_hint:
-                lines.append(f"  - Sentence to add: {_md(f.fix_hint)}")
+        levels = [x for x in [v.severity] + [f.severity for f in unmet] if x]
+        worst = min(levels, key=SEVERITIES.index) if levels else None
+        head = f"**{v.code}** {_md(v.descriptor)}: **{_md(v.verdict)}**" if v.descriptor else \
+            f"**{v.code}**: **{_md(v.verdict)}**"
+        lines = [head, "", _md(v.reason)]
+        for extra in v.also:
+            lines.append(f"- {_md(extra)}")
+        if v.supported_code:
+            lines += ["", f"Codes the note supports instead: {_md(v.supported_code)}"]
+        if v.proof is not None:
+            lines += ["", f"{_md(vocab.phrase('proof')).capitalize()}: \u201c{_md(' '.join(v.proof.text.split()))}\u201d"]
+        if unmet and v.supported:
+            lines += ["", vocab.phrase("request_heading"), ""]
+            for f in unmet:
+                state = "" if f.status == "missing" else f" ({f.status})"
+                lines.append(f"- **{f.item_id} {_md(f.item_name)}**{state}, {f.severity}")
+                if f.status == "conflicting" and f.message:
+                    lines.append(f"  - {_md(f.message)}")
+                if f.fix_hint:
+                    lines.append(f"  - {_md(f.fix_hint)}")
+        gaps = f"; {len(unmet)} item{'s' if len(unmet) != 1 else ''} to add" if unmet and v.supported else ""
         out.append({
-            "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0gaps\0{r.code}")),
-            "summary": _summary(f"{r.code}: {len(unmet)} documentation item{'s' if len(unmet) != 1 else ''} "
-                                f"to add before signing ({name})" if name else
-                                f"{r.code}: {len(unmet)} documentation items to add before signing"),
+            "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0code\0{v.code}")),
+            "summary": _summary(f"{v.code}: {v.verdict}{gaps}" + (f" ({v.descriptor})" if v.descriptor else "")),
             "indicator": INDICATOR.get(worst, "info"),
             "detail": "\n".join(lines),
-            "source": {"label": SOURCE_LABEL, "topic": {"system": CPT_SYSTEM, "code": r.code}},
+            "source": {"label": SOURCE_LABEL, "topic": {"system": CPT_SYSTEM, "code": v.code}},
             "links": _link(page),
+            "extension": {"notechecker-verdict": v.verdict, "notechecker-code": v.code},
         })
-    for i, c in enumerate(result.problems):
-        severity = VERDICT_SEVERITY.get(c.verdict) or "info"
-        codes = " ".join(c.codes)
-        verdict = c.verdict.replace("_", " ")
-        lines = [f"**{verdict.capitalize()}**{f' ({_md(codes)})' if codes else ''}: {_md(c.message)}"]
+    for i, c in enumerate(x for x in result.conclusions if not x.codes and x.verdict != "supported"):
+        word = vocab.conclusion_word(c.verdict)
+        lines = [f"**{_md(word.capitalize())}**: {_md(c.message)}"]
         if c.reasons:
             lines += [""] + [f"- {_md(x)}" for x in c.reasons]
-        if c.suggested:
-            lines += ["", f"Codes the note supports instead: {_md(' '.join(c.suggested))}"]
         out.append({
-            "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0problem\0{i}\0{c.verdict}\0{codes}")),
-            "summary": _summary(f"{verdict.capitalize()}{f' ({codes})' if codes else ''}: {c.message}"),
-            "indicator": INDICATOR.get(severity, "info"),
+            "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0note\0{i}\0{c.verdict}")),
+            "summary": _summary(f"{word.capitalize()}: {c.message}"),
+            "indicator": INDICATOR.get(vocab_severity(c.verdict), "info"),
             "detail": "\n".join(lines),
             "source": {"label": SOURCE_LABEL},
             "links": _link(page),
         })
     return out
+
+
+def vocab_severity(kind: str) -> str:
+    """Severity of a coding conclusion that names no code (the service's table of kinds)."""
+    from notechecker.service import VERDICT_SEVERITY
+
+    return VERDICT_SEVERITY.get(kind) or "info"

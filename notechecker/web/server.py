@@ -2,7 +2,7 @@
 
 Routes
     GET  /             the page (``static/index.html``, self-contained, nothing from the internet)
-    POST /api/check    ``{"text": "...", "codes": ["22852"]}`` -> ``service.check(...).to_dict()``
+    POST /api/check    ``{"text": "...", "codes": ["22852"]}`` -> ``plain.result_dict(service.check(...))``
     GET  /api/rules    the checklist catalogue (items, codes, bundling rules)
     GET  /healthz      liveness and whether the pipeline is loaded
     GET  /cds-services and POST /cds-services/notechecker-note-sign: CDS Hooks (``cds_hooks.py``)
@@ -477,7 +477,7 @@ def _check_job(payload: tuple, tick) -> tuple:
         if render is not None:
             from .cds_hooks import cards
 
-            return "ok", _render({"cards": cards(checked, *render)}), _audit(checked, text)
+            return "ok", _render({"cards": cards(checked, *render, text=text)}), _audit(checked, text)
         from notechecker.plain import result_dict
 
         # the JSON of check --format json, plus one plain verdict per code, as check and scan show
@@ -690,9 +690,10 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
         return JSONResponse(state["rules"], headers=NO_STORE)
 
     @app.post("/api/check", tags=["checks"], summary="Check one operative note",
-              responses={200: {"description": "note_id, codes checked, billed, suggested, results (per code: "
-                                               "supported, verdict, summary, findings), conclusions, warnings, facts, "
-                                               "verdicts (one plain verdict per code), scope_message"},
+              responses={200: {"description": "note_id, codes checked, billed, suggested, schema_version, "
+                                               "verdicts (one decision record per code, with its checklist findings "
+                                               "and coding conclusions nested; README: verdicts[] record), "
+                                               "note_conclusions, warnings, facts, scope_message"},
                          400: {"description": "Body is not JSON, or the codes cannot be checked"},
                          403: {"description": "A cross-site request (Origin of another site)"},
                          413: {"description": f"Body larger than the limit ({max_bytes} bytes), or a note over "

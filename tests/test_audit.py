@@ -476,7 +476,7 @@ def test_check_json_carries_decisions_and_ncci(tmp_path, ptp):
     assert d["note_sha256"] == note_sha256(text)
     v = next(v for v in d["verdicts"] if v["code"] == "63047")
     assert v["verdict"] == "supported" and v["reason"] == "overruled by A. Auditor: distinct level"
-    assert any(c["rule"] == "NCCI-PTP" for c in d["conclusions"])
+    assert any(c.get("rule") == "NCCI-PTP" for r in d["verdicts"] for c in r["coding"])  # nested in the record
 
 
 def test_decisions_summary_and_export(tmp_path):

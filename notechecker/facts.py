@@ -198,6 +198,12 @@ class Facts:
     sections: list[Section] = field(default_factory=list)
     abbreviations: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: How the note was read (nlp/normalize.py): spans read as a normal form, each
+    #: {start, end, original, normal, kind, approximate}; evidence over an ``approximate``
+    #: one rests on a guess.
+    rewrites: list[dict[str, Any]] = field(default_factory=list)
+    #: [start, end] ranges of words an OCR engine read with a confidence under its threshold.
+    low_confidence: list[list[int]] = field(default_factory=list)
 
     def construct(self, action: str) -> Construct | None:
         """The construct for ``action`` ("removed", "placed", "reinserted"), if any."""
@@ -233,6 +239,8 @@ class Facts:
             if key in d:
                 setattr(out, key, d[key])
         out.abbreviations = dict(d.get("abbreviations") or {})
+        out.rewrites = [dict(r) for r in d.get("rewrites") or ()]
+        out.low_confidence = [list(r) for r in d.get("low_confidence") or ()]
         out.reasons = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("reasons", [])]
         out.mentions = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("mentions", [])]
         out.instruments = [Instrument(**{**i, "levels": tuple(i["levels"]), "anchors": tuple(i.get("anchors", ())),

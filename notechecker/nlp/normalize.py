@@ -127,6 +127,7 @@ class _Spoken(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
     letters: dict[str, list[str]]
     numbers: dict[str, int]
+    punctuation: dict[str, str] = {}
     examples: Reads
 
 
@@ -343,6 +344,16 @@ class Normalizer:
             rf"(?:(?P<sep>\s*[-\u2013/]\s*)(?P<d2>\d{{1,2}}))?(?![A-Za-z0-9])(?!\.\d)")
         self._glued_pair = re.compile(r"(?<![A-Za-z0-9])(?P<l>[CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)")
 
+        for word, mark in s.punctuation.items():
+            if len(mark) > len(word) + 1:
+                raise PatternError("E019", f"{path}: spoken.punctuation: {mark!r} does not fit in {word!r}")
+        self._punct = {w.lower(): m for w, m in s.punctuation.items()}
+        headings = sorted({h for hs in _section_headings(root) for h in hs}, key=len, reverse=True)
+        self._dictated = re.compile(
+            r"^[ \t]*(?:" + "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings) + r")"
+            r"(?P<p>[ \t]+(?:" + "|".join(map(re.escape, self._punct)) + r"))(?![A-Za-z0-9])",
+            re.IGNORECASE | re.MULTILINE) if headings and self._punct else None
+
         d = model.d_levels
         self._d_uses = [_entry(path, f"d_levels.uses[{i}]", e) for i, e in enumerate(d.uses)]
         self._d_level = re.compile(r"(?<![A-Za-z0-9])D([1-9]|1[0-2])(?![A-Za-z0-9])")
@@ -525,7 +536,12 @@ class Normalizer:
     def _templates(self, text: str) -> list[tuple]:
         out = [(m.start(), m.end(), "", "template", False) for m in self._field.finditer(text)]
         out += [(m.start(), m.end(), "", "checkbox", False) for m in self._unchecked.finditer(text)]
-        out += [(m.start(), m.end(), "", "checkbox", False) for m in self._checked.finditer(text)]
+        prev_end = None
+        for m in self._checked.finditer(text):
+            # a checked box after another checked label of its line (unchecked ones between) starts a list item
+            joined = prev_end is not None and "\n" not in text[prev_end:m.start()]
+            out.append((m.start(), m.end(), "," if joined else "", "checkbox", False))
+            prev_end = m.end()
         out += [(m.start(), m.end(), "", "template", False) for m in self._placeholder.finditer(text)]
         return _drop_overlaps(out)
 
@@ -595,6 +611,9 @@ class Normalizer:
 
     def _spoken(self, text: str) -> list[tuple]:
         out = []
+        if self._dictated is not None:
+            for m in self._dictated.finditer(text):
+                out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
         for m in self._spoken_words.finditer(text):
             l1 = self._letter(m.group("l1"))
             n1 = self._numbers[m.group("n1").lower()]
@@ -609,7 +628,7 @@ class Normalizer:
             out.append((m.start(), end, normal, "spoken", False))
         # a lone spoken level in words ("see one", "tea ten") only beside another level: "see"
         # and "tea" are English words too
-        out = [f for f in out if "-" in f[2] or len(text[f[0]:f[1]].split()[0]) == 1
+        out = [f for f in out if "-" in f[2] or not f[2][:1].isalpha() or len(text[f[0]:f[1]].split()[0]) == 1
                or any(g is not f and abs(g[0] - f[0]) <= _NEAR for g in out)
                or _LEVEL_CODE.search(text, max(0, f[0] - _NEAR), f[1] + _NEAR)]
         for m in self._spoken_digits.finditer(text):
@@ -697,6 +716,16 @@ def _inflection(word: str, vocab_word: str) -> bool:
             if a.endswith(suf) and a[: -len(suf)] in (b, b[:-1], b.rstrip("es")):
                 return True
     return False
+
+
+def _section_headings(root: Path) -> list[tuple[str, ...]]:
+    """The section headings of ``root/sections.yaml`` (none when the folder has no such file)."""
+    path = root / "sections.yaml"
+    if not path.is_file():
+        return []
+    data = read_yaml(path)
+    sections = data.get("sections") if isinstance(data, dict) else None
+    return [tuple(h for h in hs if isinstance(h, str)) for hs in (sections or {}).values() if isinstance(hs, list)]
 
 
 def _reading(text: str) -> str:

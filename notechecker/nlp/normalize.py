@@ -97,6 +97,9 @@ class _Templates(_Vocab):
     unchecked: _Entry
     checked: _Entry
     checkbox_examples: Reads
+    catalogue: _Entry
+    glue: str = Field("x", pattern=r"^[A-Za-z0-9]$")
+    catalogue_examples: Reads
 
 
 class _Page(_Vocab):
@@ -301,6 +304,9 @@ class Normalizer:
         self._unchecked = _compile(path, "templates.unchecked",
                                    rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE)
         self._checked = _compile(path, "templates.checked", checked, re.IGNORECASE)
+        cat = _entry(path, "templates.catalogue", t.catalogue, 0).pattern
+        self._catalogue = re.compile(rf"(?<=\|)[ \t]*(?P<c>{cat})[ \t]*(?=\|)")
+        self._glue = t.glue
 
         p = model.page
         self._markers = [_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
@@ -397,6 +403,7 @@ class Normalizer:
 
         # the examples: each must read as it says (E019)
         for where, examples in (("templates.field_examples", t.field_examples),
+                                ("templates.catalogue_examples", t.catalogue_examples),
                                 ("templates.checkbox_examples", t.checkbox_examples),
                                 ("page.examples", p.examples), ("hyphenation.examples", model.hyphenation.examples),
                                 ("ocr.level_examples", o.level_examples), ("ocr.number_examples", o.number_examples),
@@ -543,6 +550,11 @@ class Normalizer:
             out.append((m.start(), m.end(), "," if joined else "", "checkbox", False))
             prev_end = m.end()
         out += [(m.start(), m.end(), "", "template", False) for m in self._placeholder.finditer(text)]
+        if "|" in text:
+            for line in re.finditer(r"^[^\n]*\|[^\n]*\|[^\n]*\|[^\n]*$", text, re.MULTILINE):
+                for m in self._catalogue.finditer(text, line.start(), line.end()):
+                    code = m.group("c")
+                    out.append((m.start("c"), m.end("c"), re.sub(r"[-./]", self._glue, code), "template", False))
         return _drop_overlaps(out)
 
     # OCR confusions --------------------------------------------------------------

@@ -262,6 +262,8 @@ _MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
 _NEXT_REGION = {"C": "T", "T": "L", "L": "S"}
 
 
+#: At most this many words are carried along behind a rewrite to keep a phrase whole.
+_CARRY = 4
 #: How near (characters) a lone spoken level must be to another level to be read as one.
 _NEAR = 40
 _LEVEL_CODE = re.compile(r"(?<![A-Za-z0-9])[CTLS]\d{1,2}(?![A-Za-z0-9])")
@@ -391,6 +393,7 @@ class Normalizer:
             if f.name != FILE:
                 known |= _words_of(f)
         self._known = frozenset(known)
+        self._bigrams = frozenset(b for f in sorted((root / "targets").glob("*.yaml")) for b in _bigrams_of(f))
         self._deletes: dict[str, set[str]] = {}
         for w in self._vocab:
             for dl in _deletes(w, 2 if len(w) >= a.two_edits_from else 1):
@@ -430,8 +433,7 @@ class Normalizer:
         rewrites.sort(key=lambda r: r.start)
         return Normalized(text, work, tuple(rewrites))
 
-    @staticmethod
-    def _apply(work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
+    def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
         """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in
         order; an overlapping one is dropped) into ``work``."""
         pieces: list[str] = []
@@ -439,11 +441,11 @@ class Normalizer:
         for start, end, normal, kind, approx in sorted(found, key=lambda f: (f[0], -f[1])):
             if start < pos or len(normal) > end - start:
                 continue
-            span = work[start:end]
             if normal:
-                filled = normal + " " * (end - start - len(normal))
-            else:  # a mask keeps line breaks where the span had them only when asked
+                end, normal, filled = self._layout(work, start, end, normal)
+            else:
                 filled = " " * (end - start)
+            span = work[start:end]
             if filled == span:
                 continue
             pieces.append(work[pos:start])
@@ -454,6 +456,39 @@ class Normalizer:
             return work
         pieces.append(work[pos:])
         return "".join(pieces)
+
+    _NEXT_WORD = re.compile(r" ([A-Za-z]+)")
+    _PREV_WORD = re.compile(r"([A-Za-z]+) $")
+
+    def _layout(self, work: str, start: int, end: int, normal: str) -> tuple[int, str, str]:
+        """(end, normal, filled): ``normal`` padded to the span's length.
+
+        The tokenizer makes a token of each extra space, and a phrase ("pedicle screw") does
+        not match across one: the padding goes on the side where the neighbouring word does
+        not continue a vocabulary phrase. Where both do ("lumbar inter-/body fusion"), the
+        words that continue the phrase are carried along into the rewrite ("interbody fusion"
+        then the padding), and evidence over them quotes the whole rewritten span.
+        """
+        pad = " " * (end - start - len(normal))
+        if not pad:
+            return end, normal, normal
+        nxt = self._NEXT_WORD.match(work, end)
+        if not (nxt and self._continues(normal.rsplit(None, 1)[-1], nxt.group(1))):
+            return end, normal, normal + pad
+        prev = self._PREV_WORD.search(work, max(0, start - 40), start)
+        if not (prev and self._continues(prev.group(1), normal.split(None, 1)[0])):
+            return end, normal, pad + normal
+        for _ in range(_CARRY):
+            if not (nxt and self._continues(normal.rsplit(None, 1)[-1], nxt.group(1))):
+                break
+            normal, end = f"{normal} {nxt.group(1)}", nxt.end()
+            nxt = self._NEXT_WORD.match(work, end)
+        return end, normal, normal + pad
+
+    def _continues(self, first: str, second: str) -> bool:
+        """Whether ``second`` follows ``first`` in a vocabulary phrase (plural forms too)."""
+        a, b = first.lower(), second.lower()
+        return any((x, y) in self._bigrams for x in (a, a[:-1], a[:-2]) for y in (b, b[:-1], b[:-2]))
 
     # page furniture ----------------------------------------------------------
     def _pages(self, text: str) -> list[tuple]:
@@ -518,8 +553,8 @@ class Normalizer:
             after = text[block_end:]
             hy = re.search(r"(?<![A-Za-z])([A-Za-z]{2,})-$", before) if before else None
             nxt = re.match(r"[ \t]*([a-z][A-Za-z]*)", after)
-            if i > 0 and before and hy and nxt and hy.group(1).lower() not in self._keep_prefixes:
-                out.append((hy.start(1), block_end + nxt.end(1), hy.group(1) + nxt.group(1), "page", False))
+            if i > 0 and before and hy and nxt:
+                out.append((hy.start(1), block_end + nxt.end(1), self._join(hy.group(1), nxt.group(1)), "page", False))
             elif i > 0 and before and nxt and not re.search(r"[.;:!?]$", before):
                 out.append((len(before), block_end, "", "page", False))  # the sentence runs on: one space
             else:
@@ -534,10 +569,16 @@ class Normalizer:
     def _hyphens(self, text: str) -> list[tuple]:
         out = []
         for m in self._HYPHEN.finditer(text):
-            if m.group(1).lower() in self._keep_prefixes:
-                continue
-            out.append((m.start(), m.end(), m.group(1) + m.group(2), "hyphenation", False))
+            out.append((m.start(), m.end(), self._join(m.group(1), m.group(2)), "hyphenation", False))
         return out
+
+    def _join(self, head: str, tail: str) -> str:
+        """A word broken by a hyphen at a line end: one word, or a compound ("self-retaining")
+        when the part before the hyphen is a prefix that keeps its hyphen and the joined word
+        is not one the vocabularies know ("interbody")."""
+        if head.lower() in self._keep_prefixes and (head + tail).lower() not in self._known:
+            return f"{head}-{tail}"
+        return head + tail
 
     # templates -------------------------------------------------------------------
     def _templates(self, text: str) -> list[tuple]:
@@ -582,6 +623,10 @@ class Normalizer:
             if word is not None:
                 out.append((m.start(), m.end(), word, "ocr", False))
         return _drop_overlaps(out)
+
+    def knows(self, word: str) -> bool:
+        """Whether a vocabulary under patterns/ writes ``word`` (so an OCR'd form of it can be read)."""
+        return word.lower() in self._known
 
     def _digit_word_read(self, tok: str) -> str | None:
         options = [""]
@@ -728,6 +773,26 @@ def _inflection(word: str, vocab_word: str) -> bool:
             if a.endswith(suf) and a[: -len(suf)] in (b, b[:-1], b.rstrip("es")):
                 return True
     return False
+
+
+def _bigrams_of(path: Path) -> set[tuple[str, str]]:
+    """Pairs of consecutive words in the phrases of a target vocabulary (lower-cased)."""
+    data = read_yaml(path)
+    out: set[tuple[str, str]] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, str):
+            words = _WORD.findall(x.lower())
+            out.update(zip(words, words[1:]))
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(data.get("rules") if isinstance(data, dict) else None)
+    return out
 
 
 def _section_headings(root: Path) -> list[tuple[str, ...]]:

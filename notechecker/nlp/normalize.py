@@ -364,6 +364,7 @@ class Normalizer:
 
         d = model.d_levels
         self._d_uses = [_entry(path, f"d_levels.uses[{i}]", e) for i, e in enumerate(d.uses)]
+        self._d_gate = re.compile(r"D\d")
         self._d_level = re.compile(r"(?<![A-Za-z0-9])D([1-9]|1[0-2])(?![A-Za-z0-9])")
 
         self._phrases: dict[str, tuple[str, bool]] = {}
@@ -372,6 +373,7 @@ class Normalizer:
                 raise PatternError("E019", f"{path}: phrases[{i}] ({ph.from_!r}): its normal form {ph.to!r} is "
                                            f"longer than the words it replaces; rewrites keep every offset")
             self._phrases[" ".join(ph.from_.lower().split())] = (ph.to, ph.approximate)
+        self._phrase_firsts = tuple(sorted({k.split()[0] for k in self._phrases}))
         self._phrase_rx = re.compile(
             r"(?<![A-Za-z0-9])(?:" + "|".join(
                 r"\s+".join(map(re.escape, k.split())) for k in sorted(self._phrases, key=len, reverse=True))
@@ -424,8 +426,19 @@ class Normalizer:
             return Normalized(text or "", text or "", ())
         work = text
         rewrites: list[Rewrite] = []
-        for step in (self._pages, self._hyphens, self._templates, self._ocr, self._dialect,
-                     self._phrases_pass, self._spoken, self._approximate):
+        lower = text.lower()
+        # cheap gates (substring tests) spare most notes most passes
+        gates = (("page" in lower or "pg" in lower, self._pages),
+                 ("-\n" in text or "-\r\n" in text or "- \n" in text, self._hyphens),
+                 (self._template_gate(text, lower), self._templates),
+                 (True, self._ocr),
+                 (self._d_gate.search(text) is not None, self._dialect),
+                 (any(w in lower for w in self._phrase_firsts), self._phrases_pass),
+                 (True, self._spoken),
+                 (True, self._approximate))
+        for wanted, step in gates:
+            if not wanted:
+                continue
             found = step(work)
             if found:
                 work = self._apply(work, text, found, rewrites)
@@ -581,6 +594,11 @@ class Normalizer:
         return head + tail
 
     # templates -------------------------------------------------------------------
+    @staticmethod
+    def _template_gate(text: str, lower: str) -> bool:
+        return ("***" in text or "___" in text or "[" in text or "|" in text or "n/a" in lower
+                or "applicable" in lower)
+
     def _templates(self, text: str) -> list[tuple]:
         out = [(m.start(), m.end(), "", "template", False) for m in self._field.finditer(text)]
         out += [(m.start(), m.end(), "", "checkbox", False) for m in self._unchecked.finditer(text)]
@@ -611,7 +629,8 @@ class Normalizer:
             if not digits.isdigit() or digits[0] == "0" or not _valid(letter, int(digits)):
                 continue
             out.append((m.start(), m.end(), letter + digits, "ocr", False))
-        out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
+        if "CS" in text:
+            out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
         for m in self._ocr_number.finditer(text):
             tok = m.group()
             if not (self._number_place_after.match(text, m.end())
@@ -668,7 +687,8 @@ class Normalizer:
 
     def _spoken(self, text: str) -> list[tuple]:
         out = []
-        if self._dictated is not None:
+        if self._dictated is not None and any(w in text or w.capitalize() in text or w.upper() in text
+                                              for w in self._punct):
             for m in self._dictated.finditer(text):
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
         for m in self._spoken_words.finditer(text):
@@ -756,13 +776,14 @@ class Normalizer:
     def _approximate(self, text: str) -> list[tuple]:
         out = []
         known = self._known
-        for m in self._word_rx.finditer(text):
-            w = m.group().lower()
+        lower = text.lower()
+        for m in self._word_rx.finditer(lower):
+            w = m.group()
             if w in known:
                 continue
             best = self._nearest(w)
             if best is not None:
-                out.append((m.start(), m.end(), _cased(best, m.group()), "approximate", True))
+                out.append((m.start(), m.end(), _cased(best, text[m.start():m.end()]), "approximate", True))
         return out
 
 

@@ -52,10 +52,16 @@ class Pipeline:
             doc.user_data[REWRITES_KEY] = normalized.rewrites
         return doc
 
-    def facts(self, text: str, note_id: str = "note") -> Facts:
-        """Facts of one note: read through its form (nlp/normalize.py), evidence quoting the note as written."""
+    def facts(self, text: str, note_id: str = "note", *, low_confidence=()) -> Facts:
+        """Facts of one note: read through its form (nlp/normalize.py), evidence quoting the note as written.
+
+        ``low_confidence``: [start, end) ranges of words OCR read with low confidence
+        (``Document.low_confidence``), kept on ``Facts.low_confidence``.
+        """
         normalized = self.normalizer(text)
-        return restore(self.extractor(self._doc(normalized), note_id), normalized)
+        facts = restore(self.extractor(self._doc(normalized), note_id), normalized)
+        facts.low_confidence = [[int(a), int(b)] for a, b in low_confidence]
+        return facts
 
     def facts_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32) -> Iterator[Facts]:
         """Facts for ``(note_id, text)`` pairs, streamed, with ``nlp.pipe`` batching."""

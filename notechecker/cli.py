@@ -54,6 +54,18 @@ def _note_timeout_option():
                              "go on. 0: no time budget.")
 
 
+def _ocr_page_timeout_option():
+    return typer.Option(20.0, "--ocr-page-timeout", min=0.1,
+                        help="Seconds OCR may take on one scanned page (a PDF page without a text layer), on "
+                             "top of the note's budget; a page over it is an error (E532).")
+
+
+def _set_ocr_page_timeout(seconds: float) -> None:
+    from .formats.ocr import set_page_timeout
+
+    set_page_timeout(seconds)
+
+
 # --------------------------------------------------------------------------- extract
 @app.command()
 def extract(
@@ -64,9 +76,11 @@ def extract(
                                                               "XML, PDF and DOCX documents (files named are "
                                                               "always read by their content)."),
     max_chars: int = _max_chars_option(),
+    ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
     documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
+    _set_ocr_page_timeout(ocr_page_timeout)
     from .api import load
     from .coding import suggest_codes
     from .errors import InputError
@@ -89,9 +103,11 @@ def extract(
                         continue
                     for w in d.warnings:
                         _err(f"warning: {w}")
-                    facts = pipeline.facts(d.text, d.note_id)
-                    row = facts.to_dict() if detail else {k: v for k, v in facts.to_dict().items()
-                                                         if k in CONTRACT_KEYS}
+                    facts = pipeline.facts(d.text, d.note_id, low_confidence=d.low_confidence)
+                    row = facts.to_dict()
+                    row["suggested_cpt"] = suggest_codes(facts)  # as for a .txt note
+                    if not detail:
+                        row = {k: v for k, v in row.items() if k in CONTRACT_KEYS}
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                     n_ok += 1
                 continue
@@ -138,8 +154,10 @@ def check(
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
     detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
     max_chars: int = _max_chars_option(),
+    ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
+    _set_ocr_page_timeout(ocr_page_timeout)
     if fmt not in ("text", "json"):
         raise _usage(f"--format must be text or json, not {fmt!r}")
     if fail_on not in FAIL_ON:
@@ -207,7 +225,8 @@ def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None) -
         for w in d.warnings:
             _err(f"warning: {w}")
         nid = note_id if note_id and len(docs) == 1 else d.note_id
-        results.append(check_note(d.text, codes if codes is not None else d.codes, note_id=nid))
+        results.append(check_note(d.text, codes if codes is not None else d.codes, note_id=nid,
+                                  low_confidence=d.low_confidence))
     if not results:
         return 2
     if fmt == "json":
@@ -408,6 +427,7 @@ def scan(
                                                               "always read by their content)."),
     note_timeout: float = _note_timeout_option(),
     max_chars: int = _max_chars_option(),
+    ocr_page_timeout: float = _ocr_page_timeout_option(),
     engine: str = typer.Option("local", "--engine", help="local (processes on this machine) or spark (Apache "
                                                          "Spark: pip install 'notechecker[spark]')."),
     spark_master: Optional[str] = typer.Option(
@@ -421,6 +441,7 @@ def scan(
     byte, as an uninterrupted scan's. Exit codes: 0 every note read, 1 some notes are
     error rows, 2 usage, checkpoint, output error or a bug (E203), 130 interrupted.
     """
+    _set_ocr_page_timeout(ocr_page_timeout)
     from .batch import Columns, output_paths, run
     from .errors import NoteCheckerError
 

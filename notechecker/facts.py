@@ -212,6 +212,11 @@ class Facts:
                 return c
         return None
 
+    def low_confidence_evidence(self, evidence: Evidence) -> bool:
+        """Whether ``evidence`` covers a word OCR read with low confidence (``low_confidence``):
+        a fact whose only evidence this is rests on a guess and wants a coder's eye."""
+        return any(a < evidence.end and evidence.start < b for a, b in self.low_confidence)
+
     def element(self, name: str) -> Element:
         return self.elements.get(name) or Element(name=name, present=False)
 

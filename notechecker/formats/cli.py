@@ -18,6 +18,7 @@ class Note(NamedTuple):
     error: InputError | None = None
     codes: str | None = None
     warnings: tuple[str, ...] = ()
+    low_confidence: tuple[tuple[int, int], ...] = ()  # OCR words read with low confidence (formats.ocr)
 
 
 def note_suffixes(documents: bool) -> tuple[str, ...]:
@@ -31,7 +32,8 @@ def _notes(items, stem: str, source: str) -> list[Note]:
         if isinstance(item, InputError):
             out.append(Note(f"{stem}:{n}" if n > 1 else stem, source, None, item))
         else:
-            out.append(Note(item.note_id, item.source, item.text, None, item.codes, item.warnings))
+            out.append(Note(item.note_id, item.source, item.text, None, item.codes, item.warnings,
+                            item.low_confidence))
     return out
 
 

@@ -6,20 +6,30 @@
 Sets (each skipped with a note when absent):
 
 - ``dev``, ``dev2``: real MTSamples spine notes with adjudicated gold (``../shared/eval``);
+- ``forms``: notes in the forms hospitals produce (templates, dictation, OCR, addenda, multi-team);
 - ``sample_notes``: this repository's synthetic notes with gold (``sample_notes/gold.jsonl``);
 - ``nonspine``: real non-spine procedure notes (``../shared/eval/nonspine/notes.jsonl``),
   where every spine fact is an error: the table counts notes given a spine code, levels,
   a spinal approach or spine hardware, and the notes classified as spine operations.
 
 Scoring is ``../shared/eval/score.py`` itself (imported, not copied): F1 per set field,
-accuracy per flag, code F1 within ``cpt-scope.txt``. Figures only; tests/test_accuracy.py
-holds the floors.
+accuracy per flag, code F1 within ``cpt-scope.txt``.
+
+Verdicts (the measure that counts): where a set has ``verdicts.jsonl`` (an auditor's verdict
+on every correctly billed code), ``../shared/eval/score_verdicts.py`` itself scans the notes
+billed with those codes and with two wrong billings each, through the ``notechecker`` command
+beside this Python, exactly as an auditor's scan runs: verdict agreement, coding false
+alarms, wrong billings flagged, and false alarms and misses by checklist item.
+Figures only; tests/test_accuracy.py holds the floors.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -44,7 +54,7 @@ def load_scorer(shared: Path = SHARED):
 def gold_sets(shared: Path = SHARED) -> dict[str, tuple[Path, Path]]:
     """name -> (folder of .txt notes, gold.jsonl), for the sets present."""
     out = {}
-    for name in ("dev", "dev2"):
+    for name in ("dev", "dev2", "forms"):
         folder = shared / name
         if (folder / "gold.jsonl").exists():
             out[name] = (folder / "notes" if (folder / "notes").is_dir() else folder, folder / "gold.jsonl")
@@ -96,6 +106,56 @@ def score_nonspine(pipeline, path: Path) -> dict:
     }
 
 
+def checker_command() -> str | None:
+    """The ``notechecker`` command of this Python (the scan the verdict scorer runs)."""
+    beside = Path(sys.executable).parent / "notechecker"
+    return str(beside) if beside.exists() else shutil.which("notechecker")
+
+
+def score_verdict_sets(shared: Path = SHARED, names=("dev", "dev2", "forms")) -> dict:
+    """set -> score_verdicts.py's figures (JSON), for the sets with ``verdicts.jsonl``."""
+    path = shared / "score_verdicts.py"
+    command = checker_command()
+    if not path.exists() or command is None:
+        return {}
+    spec = importlib.util.spec_from_file_location("notechecker_eval_score_verdicts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = {}
+    for name in names:
+        gold, notes = shared / name / "verdicts.jsonl", shared / name / "notes"
+        if not gold.exists():
+            continue
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            module.main(["--gold", str(gold), "--notes", str(notes), "--checker", command, "--json"])
+        out[name] = json.loads(buf.getvalue())
+    return out
+
+
+def verdict_table(verdicts: dict) -> str:
+    if not verdicts:
+        return ""
+    names = list(verdicts)
+    rows = [("codes (correctly billed, labelled)", lambda v: str(v["codes"])),
+            ("verdict agreement", lambda v: f"{v['agreement']:.3f}"),
+            ("coding false alarms (wrong code, bundled, no primary, out of scope)",
+             lambda v: f"{v['coding_false_alarms']} ({v['coding_false_alarm_rate']:.1%})"),
+            ("documentation false alarms (a supported code called not documented)",
+             lambda v: str(v["documentation_false_alarms"])),
+            ("misses (a gap called supported)", lambda v: str(v["misses"])),
+            ("wrong billings flagged", lambda v: f"{v['wrong_billings_flagged']}/{v['wrong_billings']} "
+                                                 f"({v['wrong_flag_rate']:.1%})")]
+    lines = ["| verdicts | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [f"| {label} | " + " | ".join(f(verdicts[n]) for n in names) + " |" for label, f in rows]
+    for key, label in (("item_false_alarms", "items called missing that the auditor found met"),
+                       ("item_misses", "items called met that the auditor found missing")):
+        for n in names:
+            if verdicts[n][key]:
+                lines.append(f"\n{n}: {label}: " + ", ".join(f"{i} {c}" for i, c in verdicts[n][key].items()))
+    return "\n".join(lines)
+
+
 def measure(shared: Path = SHARED, pipeline=None) -> tuple[dict, object]:
     """Every available set's figures, {"sets": {name: score.py result}, "nonspine": {...}},
     and the score.py module that scored them."""
@@ -145,11 +205,15 @@ def main(argv=None) -> int:
         print(f"{args.shared}: no score.py; the evaluation sets are not available here", file=sys.stderr)
         return 2
     figures, scorer = measure(args.shared)
+    figures["verdicts"] = score_verdict_sets(args.shared)
     if args.json:
         json.dump(figures, sys.stdout, indent=1, default=list)
         print()
     else:
         print(table(figures, scorer))
+        print()
+        print(verdict_table(figures["verdicts"]) or "verdicts: score_verdicts.py or the notechecker command "
+                                                     "is not available here")
     return 0
 
 

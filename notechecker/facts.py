@@ -135,6 +135,21 @@ class Element:
     evidence: tuple[Evidence, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """A fact an addendum or correction restated: the body's statement and the one that won."""
+
+    fact: str  # "levels", "removal_reasons", "procedure:kyphoplasty", "instrument:plate placed" ...
+    old: str  # the body's value, as words ("L2", "pain")
+    new: str  # the addendum's value ("L3", "hardware_failure"); "" when the addendum only withdraws it
+    old_evidence: Evidence
+    new_evidence: Evidence | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fact": self.fact, "old": self.old, "new": self.new, "old_evidence": self.old_evidence.to_dict(),
+                "new_evidence": self.new_evidence.to_dict() if self.new_evidence else None}
+
+
 #: What kind of note this is, decided before any spine fact is drawn from it.
 SCOPE_KINDS = ("spine_operation", "other_operation", "not_operative")
 
@@ -198,6 +213,8 @@ class Facts:
     sections: list[Section] = field(default_factory=list)
     abbreviations: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: statements an addendum or correction replaced, with both quotes (which one won: ``new``)
+    superseded: list[Superseded] = field(default_factory=list)
     #: How the note was read (nlp/normalize.py): spans read as a normal form, each
     #: {start, end, original, normal, kind, approximate}; evidence over an ``approximate``
     #: one rests on a guess.
@@ -262,6 +279,9 @@ class Facts:
                                    evidence=tuple(ev(e) for e in v.get("evidence", [])))
                         for k, v in (d.get("elements") or {}).items()}
         out.sections = [Section(**s) for s in d.get("sections", [])]
+        out.superseded = [Superseded(fact=x["fact"], old=x["old"], new=x["new"], old_evidence=ev(x["old_evidence"]),
+                                     new_evidence=ev(x["new_evidence"]) if x.get("new_evidence") else None)
+                          for x in d.get("superseded", [])]
         sc = d.get("scope")
         if sc:
             out.scope = Scope(kind=sc["kind"], regions=tuple(sc.get("regions") or ()), reason=sc.get("reason", ""),

@@ -106,8 +106,8 @@ def _segmental_of(items: list[Instrument], anchors: tuple[str, ...], spanned: tu
             return True
         if total <= 4 and n_vert <= 2:
             return False
-    if n_vert >= 3 and "pedicle_screw" in kinds:
-        return True
+    if n_vert >= 3 and kinds & {"pedicle_screw", "wire"}:
+        return True  # pedicle screws or sublaminar wires over three or more vertebrae
     if n_vert == 2:
         return False
     return None
@@ -128,13 +128,15 @@ def _construct_evidence(items: list[Instrument], sentence_of: Callable[[Evidence
 
 def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Procedure], approach: str | None, *,
                      described: Mapping[str, Iterable[str]] | None = None,
+                     described_anchors: Mapping[str, Iterable[str]] | None = None,
                      sentence_of: Callable[[Evidence], Evidence] | None = None,
                      reused: Iterable[Instrument] = (),
                      actions: Iterable[str] = CONSTRUCT_ACTIONS, asserted_only: bool = True) -> list[Construct]:
     """Group this operation's hardware into one construct per action (removed, placed, reinserted).
 
     ``described``: levels at which the note describes the old construct, per kind (used
-    only when a removal names no level); ``sentence_of``: widens an instrument's evidence
+    only when a removal names no level), ``described_anchors`` the vertebrae it names one by one
+    (they anchor that removed construct); ``sentence_of``: widens an instrument's evidence
     to its sentence; ``reused``: anchors of an old construct that the new one captures
     ("incorporated into the new construct"): they anchor the placed construct. Instruments that are not asserted, and actions other than the
     three construct actions (``exchanged``, ``retained`` ...), make no construct.
@@ -156,22 +158,37 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
         lvls: set[str] = set()
         for i in items:
             lvls.update(i.levels)
+        if not lvls and action == "removed" and described:
+            # "The construct consisted of pedicle screws at L3, L4 and L5 ..." then "all of the screws were
+            # removed" (or "all hardware removed"): the removal acts on the construct the note described
+            wanted = set(kinds) if set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}) else set(described)
+            if any(i.kind == "hardware" for i in items):
+                wanted |= set(described)
+            lvls = {x for k in wanted for x in described.get(k, ())}
         if action in ("removed", "reinserted"):
             # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
             lvls.update(_fallback_levels("removed", kinds, procedures, asserted_only))
         if not lvls:
             lvls = _fallback_levels(action, kinds, procedures, asserted_only)
+        elif action == "placed" and set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}):
+            # "Anterior cervical instrumentation, C5-C7" names the new construct's extent, which the
+            # narrative's hardware sentences may give only in part ("a temporary screw at C6")
+            lvls.update(x for p in procedures if p.kind == "instrumentation"
+                        and (p.assertion == "present" or not asserted_only) for x in p.levels)
         if not lvls and action == "removed":
             # put back where it came out: a removal-and-reinsertion spans the same levels
             lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
-        if not lvls and action == "removed" and described:
-            lvls = {x for k in kinds for x in described.get(k, ())}
         if action == "placed" and reused:
             # old screws the new construct captures are its anchors ("incorporated into the new construct")
             items = items + [i for i in reused if i.action != "placed"]
             lvls.update(x for i in reused for x in i.levels)
-        anchors = tuple(sorted({x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER},
-                               key=_ORDER.__getitem__))
+        own = {x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER}
+        if not own and action == "removed" and described_anchors:
+            # the anchors the note gave when it described the construct it then removed, inside its extent
+            kinds_named = set(kinds) & ANCHOR_KINDS or set(ANCHOR_KINDS)
+            inside = set(span(lvls))
+            own = {x for k in kinds_named for x in described_anchors.get(k, ()) if x in inside and x in _ORDER}
+        anchors = tuple(sorted(own, key=_ORDER.__getitem__))
         spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \
             else _span_with_pelvis(lvls)
         out.append(Construct(

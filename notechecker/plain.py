@@ -171,6 +171,9 @@ def _one(r, spine: bool, billed_given: bool, catalogue, planned: bool = True) ->
         verdict, reason = "not supported", msgs("not_supported")
     elif "coder_review" in by_token and planned:  # the model codes it but the note does not settle it
         verdict, reason = "coder review", msgs("coder_review")
+    elif "coder_review" in by_token and any(not c.modifiers for c in by_token["coder_review"]) and not coding_errors:
+        # billed, and the note does not describe it: its checklist passing does not make it so
+        verdict, reason = "not supported", msgs("coder_review")
     elif s.supported is False or coding_errors:
         verdict = "not supported"
         reason = "not documented: " + _join(f"{f.item_id} {f.item_name}" for f in coding_errors)

@@ -185,6 +185,10 @@ class ElementSpec:
     needs_any: tuple[re.Pattern, ...] = ()
     matcher: re.Pattern | None = None
     gate: tuple[str, ...] = ()  # lower-case words; no word in the note -> no cue can match
+    #: operative steps ("incised", "were removed", "closed in layers"): the element is present where
+    #: one operative section holds at least ``min_steps`` of them (a narrative under any heading)
+    steps: re.Pattern | None = None
+    min_steps: int = 0
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,8 @@ class ElementModel(_Vocab):
     min_words: int = 1
     needs_any: list[Any] = []
     gate: Any = Field(None, validate_default=True)
+    steps: list[Any] = []
+    min_steps: int = 0
 
     @field_validator("gate")
     @classmethod
@@ -356,7 +362,9 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             if bad:
                 raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
         compiled = {key: tuple(_compile(path, f"element '{name}' field '{key}'", c) for c in getattr(spec, key))
-                    for key in ("cues", "none_cues", "needs_any")}  # names the bad one
+                    for key in ("cues", "none_cues", "needs_any", "steps")}  # names the bad one
+        if spec.steps and spec.min_steps < 1:
+            raise PatternError("E012", f"{path}: element '{name}': field 'min_steps': steps need min_steps >= 1")
         cues = [lower_pattern(c) for c in spec.cues]
         nones = [lower_pattern(c) for c in spec.none_cues]
         parts = []
@@ -374,6 +382,8 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             cues=compiled["cues"], none_cues=compiled["none_cues"],
             exclude_sections=frozenset(spec.exclude_sections), min_words=int(spec.min_words),
             needs_any=compiled["needs_any"],
+            steps=re.compile("|".join(f"(?:{lower_pattern(c)})" for c in spec.steps)) if spec.steps else None,
+            min_steps=int(spec.min_steps),
         )
     return out
 
@@ -394,7 +404,8 @@ class LinkingSpec:
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
                  "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
-                 "hardware_described", "placement_state", "anchor_reused", "disc_space")
+                 "hardware_described", "placement_state", "anchor_reused", "disc_space", "team_spine", "team_other",
+                 "addendum_adds", "level_replaces_next", "level_replaced_by_next")
 
 
 class _LinkingSections(_Vocab):

@@ -70,7 +70,7 @@ def _copy(tmp_path) -> Path:
     ("elements.yaml", "  ebl:\n", "  blood:\n", ["elements.yaml", "element 'blood'"]),
     ("elements.yaml", "    sections: [drains]", "    sections: [drainz]", ["elements.yaml", "drains", "unknown section"]),
     ("elements.yaml", "      - '\\bno\\s+drains?\\b'", "      - '\\bno\\s+(drains?\\b'", ["elements.yaml", "drains", "invalid regular expression"]),
-    ("linking.yaml", "imaging, plan]", "imaging, plann]", ["linking.yaml", "sections.non_operative", "plann"]),
+    ("linking.yaml", "imaging, plan, other_team]", "imaging, plann, other_team]", ["linking.yaml", "sections.non_operative", "plann"]),
     ("linking.yaml", "    kyphoplasty: percutaneous\n", "    kyphoplasty: sideways\n",
      ["linking.yaml", "procedures.approach", "sideways"]),
     ("linking.yaml", "  interbody: '\\binterbody\\b'", "  interbody: '(\\binterbody'",

@@ -138,6 +138,15 @@ def _check_out_of_scope(plan: Plan, cat: Catalogue, billed_units: dict[str, int]
     return out
 
 
+def _primary_outside_scope(facts: Facts, table, code: str) -> bool:
+    """The note documents a primary of the add-on ``code`` whose code lies outside this checker's scope
+    (a deformity correction, a decompression): its primary is billed among codes this checker does not
+    read, as the plan's own add-on rule (coding/modifiers.py) assumes."""
+    done = {p.kind for p in facts.procedures if p.assertion == "present"}
+    return any(kind in done and table.primary_matches(code, rep)
+               for kind, rep in table.out_of_scope_primaries.items())
+
+
 def _check_billed(facts: Facts, plan: Plan, cat: Catalogue, lines: list[tuple[str, tuple[str, ...]]]
                   ) -> list[Conclusion]:
     table, msg = cat.table, messages(cat)
@@ -215,6 +224,10 @@ def _check_billed(facts: Facts, plan: Plan, cat: Catalogue, lines: list[tuple[st
             out.append(replace(reviews[code], codes=(code,)))
         else:
             alt = tuple(c for c in plan_units if table.family(c) == info.family)
+            if not alt:  # another technique of the same operation (22554 billed for the note's ACDF)
+                related = table.confusable.get(info.family, frozenset())
+                alt = tuple(c for c in plan_units if table.family(c) in related
+                            and table.is_add_on(c) == info.add_on)
             if alt:
                 out.append(Conclusion(codes=(code,), verdict="wrong_code", suggested=alt,
                                       message=msg("wrong_code_family", code=code, descriptor=info.descriptor,
@@ -227,7 +240,8 @@ def _check_billed(facts: Facts, plan: Plan, cat: Catalogue, lines: list[tuple[st
                                       message=msg("not_documented", code=code, descriptor=info.descriptor,
                                                   supported=supported),
                                       reasons=(f"family {info.family}: no supporting facts found",)))
-        if info.add_on and not any(table.primary_matches(code, b) for b in billed_codes if b != code):
+        if info.add_on and not any(table.primary_matches(code, b) for b in billed_codes if b != code) \
+                and not _primary_outside_scope(facts, table, code):
             rule = cat.rule("add_on_primary")
             out.append(Conclusion(codes=(code,), verdict=rule.verdict, rule=rule.id,
                                   message=msg("billed_add_on_without_primary", code=code),

@@ -24,8 +24,9 @@ from spacy.tokens import Doc
 
 from .._extensions import note_text
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
-from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Construct, Element, Evidence, Facts, Instrument, Mention,
-                     Procedure, Section)
+from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, Facts, Instrument, Mention,
+                     Procedure, Section, Superseded)
+from ..vertebrae import fmt_levels
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
 from .pipeline import CUE_GROUP, TARGET_GROUP
@@ -58,6 +59,8 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Procedures that take a disc prosthesis out (its removal, or its revision with a new one).
+DISC_REMOVALS = frozenset({"disc_arthroplasty_removal", "disc_arthroplasty_revision"})
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
@@ -123,6 +126,14 @@ class Extractor:
             out.append(Section("description", "", cut, sec.end))
         return out
 
+    def _team_of(self, title: str, name: str) -> str:
+        """A narrative heading that names its team: the spine team's narrative, or another team's."""
+        if self.cue["team_spine"].search(title):
+            return "description"
+        if self.cue["team_other"].search(title):
+            return "other_team"
+        return name
+
     def _value(self, span) -> tuple[str, int] | None:
         rule = span._.target_rule
         if rule is not None and rule.category == span.label_ and rule.metadata:
@@ -157,6 +168,8 @@ class Extractor:
                     len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
                     or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
+            if name in ("description", "other_team") and title:
+                name = self._team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
@@ -233,7 +246,8 @@ class Extractor:
         facts.scope = self.scope(text, facts.sections)
         # the contract's flags and the note's surgeon and date in every note; the rest where a spine checklist applies
         wanted = None if facts.scope.is_spine else EVERY_NOTE_ELEMENTS
-        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, wanted)
+        facts.elements = self._elements(text, sections, sec_bodies, section_at, hits_by_label, sent_ev, sent_at,
+                                        wanted)
         facts.complications_documented = facts.element("complications").present
         facts.ebl_documented = facts.element("ebl").present
         facts.indication_documented = facts.element("indication").present
@@ -247,9 +261,14 @@ class Extractor:
         for m in level_mentions:
             levels_by_sent[sent_at(m.start)].append(m)
 
-        instruments, prior_hardware, described = self._instruments(text, hits_by_label, by_sent, levels_by_sent, ev)
+        instruments, prior_hardware, described, described_anchors = self._instruments(
+            text, hits_by_label, by_sent, levels_by_sent, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
+        addenda = [sec for sec in sections if sec.name == "addendum" and sec.end > sec.start]
+        if addenda:
+            instruments, procedures, facts.reasons, facts.superseded = self._apply_addenda(
+                text, addenda, level_mentions, instruments, procedures, facts.reasons, sentence_of)
         exploring = "exploration_intent" in facts.elements
         instruments = self._removal_in_context(instruments, procedures, facts.reasons, exploring, prior_hardware)
 
@@ -268,6 +287,8 @@ class Extractor:
                            and i.assertion == "present" and i.evidence.section == "procedures"), None)
             if titled is not None:
                 procedures.append(Procedure("hardware_removal", (), (), sentence_of(titled.evidence)))
+        procedures = self._disc_prosthesis_procedures(instruments, procedures, sentence_of)
+        instruments = self._disc_prosthesis_removed(instruments, procedures)
         facts.procedures = procedures
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
@@ -280,7 +301,9 @@ class Extractor:
         procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
-        facts.constructs = self._constructs(instruments, procedures, facts.approach, sentence_of, described, reused)
+        facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
+                                            described_anchors=described_anchors, sentence_of=sentence_of,
+                                            reused=reused, asserted_only=False)
         facts.procedures = procedures = self._resolve_fusions(
             procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
@@ -301,7 +324,7 @@ class Extractor:
         if facts.levels:
             facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
 
-        any_removal = bool(acted.get("removed")) or any(p.kind == "hardware_removal" for p in procedures)
+        any_removal = bool(acted.get("removed")) or any(p.kind in REMOVAL_PROCEDURES | DISC_REMOVALS for p in procedures)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})
@@ -310,7 +333,7 @@ class Extractor:
     # ------------------------------------------------------------ instruments
     def _instruments(self, text, hits_by_label, by_sent, levels_by_sent, ev):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
-        described but not acted on)."""
+        described but not acted on, kind -> the vertebrae such a description names one by one)."""
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         inst_in_sent: dict[int, list[_Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
@@ -342,14 +365,20 @@ class Extractor:
         prior_hardware = False
         last_action_by_section: dict[str | None, str] = {}
         described: dict[str, set[str]] = defaultdict(set)
+        described_anchors: dict[str, set[str]] = defaultdict(set)
+
+        def describe(kind: str, sent: int) -> None:
+            for m in levels_by_sent.get(sent, []):
+                described[kind].update(m.vertebrae)
+                if m.kind in ("vertebra", "list", "pelvis"):
+                    described_anchors[kind].update(m.vertebrae)
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
             if h.section in self.L.non_operative or not by_sent.get("ACTION", {}).get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
-                for m in levels_by_sent.get(h.sent, []):
-                    described[h.value].update(m.vertebrae)
+                describe(h.value, h.sent)
             if h.section in self.L.non_operative:
                 continue
             sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
@@ -378,14 +407,17 @@ class Extractor:
                 # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
                 # in 2015": the old construct
                 action = "mentioned"
-                for m in levels_by_sent.get(h.sent, []):
-                    described[h.value].update(m.vertebrae)
+                describe(h.value, h.sent)
             if action == "removed" and any(
                     a.value == "removed" and a.end <= h.start
                     and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
                     for a in verbs_all):
                 # "the caps were removed from the existing screws", "slid off the rod": where it came from
                 action = "mentioned"
+            if action == "mentioned" and descriptor is None and by_sent.get("ACTION", {}).get(h.sent):
+                # hardware named beside actions that are not its own ("the construct was exposed; it
+                # consisted of pedicle screws at T10, T11, L1 and L2"): the construct as it stands
+                describe(h.value, h.sent)
             if descriptor == "temporary":
                 action = "temporary"
             elif descriptor == "prior":
@@ -426,7 +458,134 @@ class Extractor:
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
-        return out, prior_hardware, described
+        return out, prior_hardware, described, described_anchors
+
+    def _apply_addenda(self, text, addenda, level_mentions, instruments, procedures, reasons, sentence_of):
+        """What a signed addendum or correction restates replaces the body's statement of that fact; one
+        that adds ("also", "in addition") adds to it. Returns (instruments, procedures, reasons, superseded).
+
+        Replaced: removal reasons (when the addendum states or denies any), procedures of a kind the
+        addendum names, hardware of a kind the addendum names (taking the body's action for that kind when
+        the addendum only describes it), and levels the addendum swaps ("was L3, not L2").
+        """
+        def inside(e: Evidence) -> bool:
+            return any(sec.start <= e.start < sec.end for sec in addenda)
+
+        adds = any(self.cue["addendum_adds"].search(text, sec.start, sec.end) for sec in addenda)
+        superseded: list[Superseded] = []
+
+        # levels swapped: "the level treated was L3, not L2", "L2 should read L3"
+        mentions = [m for m in level_mentions if any(sec.start <= m.start < sec.end for sec in addenda)]
+        swap: dict[str, str] = {}
+        swap_ev: Evidence | None = None
+        for a, b in zip(mentions, mentions[1:]):
+            between = text[a.end:b.start]
+            if self.cue["level_replaces_next"].match(between):
+                new, old = a, b
+            elif self.cue["level_replaced_by_next"].match(between):
+                new, old = b, a
+            else:
+                continue
+            if len(new.vertebrae) == len(old.vertebrae):
+                swap.update(zip(old.vertebrae, new.vertebrae))
+                swap_ev = sentence_of(Evidence(text[a.start:b.end], a.start, b.end))
+
+        def swapped(levels: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(lv.sort_levels({swap.get(x, x) for x in levels}))
+
+        # reasons: the addendum's statement of why replaces the body's
+        said = [m for m in reasons if inside(m.evidence)]
+        if said and not adds:
+            kept = [m for m in reasons if inside(m.evidence)]
+            won = sorted({m.value for m in said if m.assertion in ("present", "possible")})
+            for m in reasons:
+                if not inside(m.evidence) and m.assertion in ("present", "possible") and m.value not in won:
+                    superseded.append(Superseded("removal_reasons", m.value, ", ".join(won), sentence_of(m.evidence),
+                                                 sentence_of(said[0].evidence)))
+            reasons = kept
+
+        # procedures of a kind the addendum names
+        named = {p.kind for p in procedures if inside(p.evidence) and p.assertion == "present"}
+        out_procs = []
+        for p in procedures:
+            if not inside(p.evidence) and p.kind in named and not adds:
+                new = next(q for q in procedures if inside(q.evidence) and q.kind == p.kind)
+                superseded.append(Superseded(f"procedure:{p.kind}", fmt_levels(p.levels) if p.levels else p.kind,
+                                             fmt_levels(new.levels) if new.levels else new.kind,
+                                             sentence_of(p.evidence), sentence_of(new.evidence)))
+                continue
+            if swap and not inside(p.evidence) and set(p.levels) & set(swap) and swapped(p.levels) != p.levels:
+                new_levels = swapped(p.levels)
+                superseded.append(Superseded(f"procedure:{p.kind}", fmt_levels(p.levels), fmt_levels(new_levels),
+                                             sentence_of(p.evidence), swap_ev))
+                p = dataclasses.replace(p, levels=new_levels, interspaces=tuple(
+                    (swap.get(a, a), swap.get(b, b)) for a, b in p.interspaces))
+            out_procs.append(p)
+
+        # hardware of a kind the addendum names
+        body_action = {}
+        for i in instruments:
+            if not inside(i.evidence) and i.action in ("removed", "placed", "reinserted"):
+                body_action.setdefault(i.kind, i.action)
+        # (what imaging showed is a finding, not a restatement of what was done)
+        restated = [i for i in instruments if inside(i.evidence) and i.assertion == "present"
+                    and i.kind in SPINE_HARDWARE and (i.action in ("removed", "placed", "reinserted")
+                                                      or (i.action == "mentioned" and i.levels and i.kind in body_action))
+                    and not self.cue["finding_verb"].search(sentence_of(i.evidence).text)]
+        restated = [dataclasses.replace(i, action=body_action[i.kind]) if i.action == "mentioned" else i
+                    for i in restated]
+        replaced = {(i.kind, i.action) for i in restated}
+        out_insts = []
+        for i in instruments:
+            if inside(i.evidence):
+                continue
+            if (i.kind, i.action) in replaced and not adds:
+                new = next(r for r in restated if (r.kind, r.action) == (i.kind, i.action))
+                if i.levels:  # (a mention without levels is not contradicted, only restated)
+                    superseded.append(Superseded(f"instrument:{i.kind} {i.action}",
+                                                 fmt_levels(i.levels) if i.levels else i.kind,
+                                                 fmt_levels(new.levels) if new.levels else new.kind,
+                                                 sentence_of(i.evidence), sentence_of(new.evidence)))
+                continue
+            if swap and set(i.levels) & set(swap):
+                i = dataclasses.replace(i, levels=swapped(i.levels), anchors=swapped(i.anchors))
+            out_insts.append(i)
+        out_insts += restated + [i for i in instruments if inside(i.evidence) and i not in restated
+                                 and i.action not in ("removed", "placed", "reinserted", "mentioned")]
+        unique = list({(x.fact, x.old, x.new): x for x in superseded if x.old != x.new}.values())
+        return out_insts, out_procs, reasons, unique
+
+    @staticmethod
+    def _disc_prosthesis_procedures(instruments, procedures, sentence_of) -> list[Procedure]:
+        """A disc prosthesis taken out is a disc arthroplasty removal, or a revision when a prosthesis
+        goes back in ("Removal of L4-L5 lumbar total disc prosthesis", "the migrated artificial disc was
+        removed and a new one inserted"), though the note never names the procedure."""
+        if any(p.kind in ("disc_arthroplasty_removal", "disc_arthroplasty_revision") for p in procedures):
+            return procedures
+        discs = [i for i in instruments if i.kind == "artificial_disc" and i.assertion == "present"]
+        out = [i for i in discs if i.action == "removed"]
+        if not out:
+            return procedures
+        back = [i for i in discs if i.action in ("placed", "reinserted")]
+        kind = "disc_arthroplasty_revision" if back else "disc_arthroplasty_removal"
+        levels = lv.sort_levels({x for i in out + back for x in i.levels})
+        inter = tuple(zip(levels, levels[1:])) if len(levels) == 2 else ()
+        evidence = sentence_of(next((i for i in out if i.levels), out[0]).evidence)
+        done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
+        return [*done, Procedure(kind, tuple(levels), inter, evidence)]
+
+    @staticmethod
+    def _disc_prosthesis_removed(instruments, procedures) -> list[Instrument]:
+        """The removal or revision of a disc arthroplasty takes the prosthesis out, though the narrative names
+        only its parts ("the polyethylene core was removed and both endplates extracted")."""
+        if any(i.kind == "artificial_disc" and i.action == "removed" for i in instruments):
+            return instruments
+        done = [p for p in procedures if p.kind in DISC_REMOVALS and p.assertion == "present"]
+        if not done:
+            return instruments
+        p = next((q for q in done if q.levels), done[0])
+        return [*instruments, Instrument(kind="artificial_disc", action="removed", count=None, levels=p.levels,
+                                         evidence=p.evidence, anchors=())]
 
     @staticmethod
     def _reinserted_in_kind(instruments) -> list[Instrument]:
@@ -513,7 +672,14 @@ class Extractor:
     @staticmethod
     def _count(text: str, h: _Hit) -> int | None:
         window = text[max(0, h.start - 60):h.start]
-        m = _COUNT_BEFORE.search(window)
+        # the number nearest the hardware: "both rods and all eight screws" counts eight screws
+        m = None
+        for start in range(len(window) - 1, -1, -1):
+            if start == 0 or window[start - 1] in " \t\n\r(":
+                found = _COUNT_BEFORE.match(window, max(0, start - 1))
+                if found:
+                    m = found
+                    break
         if not m:
             return None
         n = m.group("n").lower()
@@ -541,7 +707,7 @@ class Extractor:
                 kind = "exploration_of_fusion"
             if kind in self.L.fusion_kinds and (
                     self.cue["prior_fusion"].search(before) or self.cue["fusion_finding"].match(text, h.end, h.end + 60)
-                    or (h.section != "procedures"
+                    or (h.section not in ("procedures", "addendum")
                         and not self.cue["fusion_performed"].search(self._sentence_text(text, h)))):
                 continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
@@ -619,12 +785,6 @@ class Extractor:
         return best, [e for _, _, e in sorted(evidence[best], key=lambda x: (x[0], x[1]))[:5]]
 
     # ------------------------------------------------------------- constructs
-    @staticmethod
-    def _constructs(instruments, procedures, approach, sentence_of, described, reused=()) -> list[Construct]:
-        """Constructs are grouped by the one operation model (notechecker/model.py)."""
-        return build_constructs(instruments, procedures, approach, described=described, sentence_of=sentence_of,
-                                reused=reused, asserted_only=False)
-
     # ---------------------------------------------------------------- reasons
     def _reasons(self, hits_by_label, by_sent, ev) -> list[Mention]:
         out = []
@@ -641,7 +801,7 @@ class Extractor:
         return out
 
     # --------------------------------------------------------------- elements
-    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev,
+    def _elements(self, text, sections, sec_bodies, section_at, hits_by_label, sent_ev, sent_at,
                   wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
         """Documentation elements present in the note (all, or the ``wanted`` ones)."""
         out: dict[str, Element] = {}
@@ -652,6 +812,8 @@ class Extractor:
             found = self._element_from_sections(text, spec, sec_bodies)
             if found is None:
                 found = self._element_from_cues(lowered, text, spec, section_at)
+            if found is None and spec.steps is not None:
+                found = self._element_from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
                 out[name] = found
         img = self._imaging(text, hits_by_label, sent_ev) if wanted is None or "imaging" in wanted else None
@@ -681,6 +843,19 @@ class Extractor:
                 first = text[a:_evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
+        return None
+
+    def _element_from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
+        """The element where one operative section narrates at least ``spec.min_steps`` steps."""
+        excluded = self.L.non_operative | spec.exclude_sections
+        for sec in sections:
+            if sec.name in excluded or sec.end <= sec.start:
+                continue
+            found = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            if len(found) >= spec.min_steps:
+                e = sent_ev(sent_at(found[0]))
+                return Element(name=spec.name, present=True, value=None,
+                               evidence=(Evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
         return None
 
     @staticmethod

@@ -25,16 +25,17 @@ RULES_FILE = "headings.json"
 #: A line that could be a heading: optional numbering, up to 80 characters, then a
 #: colon, " - ", or the end of the line. The text before is looked up among the headings.
 HEADING_LINE = re.compile(
-    r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?P<h>[a-z][^:\r\n]{0,80}?)(?:[ \t]*\((?:es|s)\))?"
+    r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?P<h>[a-z][^:\r\n]{0,80}?)(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
     r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
 
 
 def heading_regex(headings) -> str:
     """The same grammar as :data:`HEADING_LINE` for a list of headings, as one regex (what a
     medspaCy SectionRule per category would carry): line start (after \\n or a lone \\r),
-    any case; a colon, " - " or the end of the line."""
+    any case; an optional parenthesised plural or qualifier ("Description (Dr. Lee, Plastic Surgery):");
+    a colon, " - " or the end of the line."""
     alts = "|".join(sorted((re.escape(h).replace(r"\ ", r"\s+") for h in headings), key=len, reverse=True))
-    return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?:" + alts + r")(?:[ \t]*\((?:es|s)\))?"
+    return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?:" + alts + r")(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
             r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
 
 

@@ -111,6 +111,7 @@ class CodeTableModel(BaseModel):
     integral_anchoring: str | None = None
     bundled_with: dict[str, list[str]] = {}
     diagnosis_links: dict[str, list[str]] = {}
+    confusable_families: list[list[str]] = []
     codes: dict[str, CodeModel]
     deleted: dict[str, DeletedModel] = {}
     not_spine: dict[str, NotSpineModel] = {}
@@ -164,6 +165,8 @@ class CodeTable:
     integral_anchoring: re.Pattern | None = None
     bundled_with: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     diagnosis_links: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: family -> families whose codes a coder bills in its place (one operation, another technique)
+    confusable: dict[str, frozenset[str]] = field(default_factory=dict)
     _by_slot: dict[str, list[CodeInfo]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -325,6 +328,11 @@ def read_code_table(root: Path) -> CodeTable:
             if r not in codes:
                 raise fail(f"replacement {r!r} is not in codes", item=f"code {code}", fld="replaced_by")
     vocab(model.diagnosis_links, F.REMOVAL_REASONS, "removal reason", "diagnosis_links")
+    confusable: dict[str, set[str]] = {}
+    for i, group in enumerate(model.confusable_families):
+        vocab(group, families, "code family", f"confusable_families[{i}]")
+        for f in group:
+            confusable.setdefault(f, set()).update(g for g in group if g != f)
     for mod, mm in model.modifiers.items():
         if mm.measure:
             try:
@@ -343,6 +351,7 @@ def read_code_table(root: Path) -> CodeTable:
                      integral_anchoring=re.compile(model.integral_anchoring, re.IGNORECASE)
                      if model.integral_anchoring else None,
                      bundled_with={k: tuple(_parse_range(r) for r in v) for k, v in model.bundled_with.items()},
-                     diagnosis_links={k: tuple(v) for k, v in model.diagnosis_links.items()})
+                     diagnosis_links={k: tuple(v) for k, v in model.diagnosis_links.items()},
+                     confusable={k: frozenset(v) for k, v in confusable.items()})
 
 

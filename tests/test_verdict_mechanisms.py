@@ -1,0 +1,141 @@
+"""The verdict reads the whole note, by mechanism (issue 20): on notes written unlike the dev notes.
+
+tests/fixtures/verdict_notes/ holds short notes written by the developers with the codes a coder
+bills for each (labels.json); the forms notes of ../shared/eval/forms check addenda and multi-team
+notes. Each assertion is a behaviour a user acts on: the verdict per billed code, the reason, the
+levels, and which statement of an addendum won.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from notechecker.plain import code_verdicts
+from notechecker.service import assemble
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTES = ROOT / "tests" / "fixtures" / "verdict_notes"
+LABELS = json.loads((NOTES / "labels.json").read_text(encoding="utf-8"))
+FORMS = ROOT.parent / "shared" / "eval" / "forms" / "notes"
+needs_forms = pytest.mark.skipif(not FORMS.is_dir(), reason="../shared/eval/forms is not present")
+
+
+def check(pipeline, text: str, billed, note_id: str = "note"):
+    facts = pipeline.facts(text, note_id)
+    result = assemble(facts, billed)
+    return facts, result, {v.code: v for v in code_verdicts(result)}
+
+
+@pytest.mark.parametrize("note_id", sorted(LABELS))
+def test_verdict_notes(pipeline, note_id):
+    label = LABELS[note_id]
+    facts, _, verdicts = check(pipeline, (NOTES / f"{note_id}.txt").read_text(encoding="utf-8"), label["billed"],
+                               note_id)
+    got = {code: verdicts[code].verdict for code in label["verdicts"]}
+    assert got == label["verdicts"], {c: verdicts[c].reason for c in got if got[c] != label["verdicts"][c]}
+    assert facts.removal_reasons == label["reasons"]
+    assert facts.levels == label["levels"]
+
+
+def _text(note_id: str) -> str:
+    return (NOTES / f"{note_id}.txt").read_text(encoding="utf-8")
+
+
+def test_construct_described_then_removed_gives_its_anchors(pipeline):
+    """"bilateral pedicle screws were present at L2, L3 and L4 joined by two rods" then "All of the screws
+    were then removed": the removed construct has anchors at L2, L3 and L4 and is segmental."""
+    facts = pipeline.facts(_text("vn01_described_then_removed"), "vn01")
+    removed = facts.construct("removed")
+    assert removed.anchor_levels == ("L2", "L3", "L4") and removed.segmental is True
+
+
+def test_construct_sentence_deleted_leaves_the_anchors_undocumented(pipeline):
+    """Meaning-changing: without the sentence that describes the construct (and the title levels), the
+    removal code is no longer supported."""
+    text = _text("vn01_described_then_removed")
+    described = "The instrumentation was exposed: bilateral pedicle screws were present at L2, L3 and L4 joined by two rods. "
+    assert described in text
+    text = text.replace(described, "").replace("had an L2 to L4 instrumented fusion", "had an instrumented fusion")
+    _, _, verdicts = check(pipeline, text, ["22852"])
+    assert verdicts["22852"].verdict != "supported"
+
+
+def test_device_named_apart_from_its_interspace(pipeline):
+    """"A 6 mm PEEK spacer ... was inserted into each disc space" with the discectomies at C5-C6 and C6-C7
+    named elsewhere: device and interspace are documented (ID-01 met), two units."""
+    _, result, verdicts = check(pipeline, _text("vn02_acdf_devices_apart"), ["22551", "22552", "22845", "22853 x2"])
+    assert verdicts["22853"].verdict == "supported"
+    findings = {f.item_id: f.status for r in result.results if r.code == "22853" for f in r.findings}
+    assert findings["ID-01"] == "met"
+
+
+def test_history_in_the_narrative_is_not_todays_reason_or_code(pipeline):
+    """An earlier removal of infected kyphoplasty cement gives today's vertebroplasty no reason and no code."""
+    facts, result, _ = check(pipeline, _text("vn04_vertebroplasty_history_traps"), ["22510"])
+    assert facts.removal_reasons == [] and facts.levels == ["T9"]
+    assert sorted(set(result.suggested)) == ["22510"]
+
+
+def test_failure_words_are_hardware_failure_but_a_fractured_bone_is_not(pipeline):
+    facts = pipeline.facts(_text("vn05_construct_in_exposure_sentence"), "vn05")
+    said = {m.evidence.text.lower() for m in facts.reasons if m.value == "hardware_failure"}
+    assert {"hardware malfunction", "fractured left rod", "rod was fractured"} <= said
+    bone = "PREOPERATIVE DIAGNOSIS: Healed T12 fracture.\nThe screws skipped the fractured T12 level."
+    assert not [m for m in pipeline.facts(bone, "bone").reasons if m.value == "hardware_failure"]
+
+
+def test_disc_prosthesis_removal_named_by_its_hardware(pipeline):
+    facts = pipeline.facts(_text("vn06_disc_prosthesis_removal_alif"), "vn06")
+    assert "artificial_disc" in facts.instruments_removed
+    assert any(p.kind == "disc_arthroplasty_removal" for p in facts.procedures)
+
+
+def test_narrative_under_an_unknown_heading_is_the_description(pipeline):
+    """A theatre note's steps under "Procedure:" are the description; a procedure list is not."""
+    note = ("Operation: Anterior cervical discectomy and fusion C4/5.\nProcedure:\nGA, supine. Platysma divided, "
+            "longus colli elevated. The disc was removed and the foramen decompressed. A cage was inserted and "
+            "fixed with two screws. Closed in layers.\n")
+    assert "description" in pipeline.facts(note, "n").elements
+    listed = ("PROCEDURES:\n1. Anterior cervical discectomy at C5-C6.\n2. Anterior interbody fusion C5-C6.\n"
+              "3. Anterior cervical instrumentation C5-C6.\n")
+    assert "description" not in pipeline.facts(listed, "l").elements
+
+
+@needs_forms
+def test_addendum_level_correction_wins(pipeline):
+    """fm15: the body says L2, the signed correction says L3 was treated: L3, with the superseded statement."""
+    facts = pipeline.facts((FORMS / "fm15.txt").read_text(encoding="utf-8"), "fm15")
+    assert facts.levels == ["L3"]
+    swap = [s for s in facts.superseded if s.old == "L2"]
+    assert swap and swap[0].new == "L3" and "L2" in swap[0].old_evidence.text
+
+
+@needs_forms
+def test_addendum_reason_replaces_the_body_reason(pipeline):
+    """fm16: the addendum withdraws painful hardware and gives hardware failure."""
+    facts = pipeline.facts((FORMS / "fm16.txt").read_text(encoding="utf-8"), "fm16")
+    assert facts.removal_reasons == ["hardware_failure"]
+    assert any(s.fact == "removal_reasons" and s.old == "pain" for s in facts.superseded)
+
+
+@needs_forms
+def test_addendum_restating_the_construct_changes_the_code(pipeline):
+    """fm17: the correction makes the plate C4-C7 (four vertebrae): 22846, not 22845."""
+    facts = pipeline.facts((FORMS / "fm17.txt").read_text(encoding="utf-8"), "fm17")
+    result = assemble(facts)
+    assert "22846" in result.suggested and "22845" not in result.suggested
+
+
+@needs_forms
+def test_other_teams_work_gives_no_spine_facts(pipeline):
+    """fm19: the plastic surgeon's section is another team's; the iliac crest harvest is graft, not fixation."""
+    text = (FORMS / "fm19.txt").read_text(encoding="utf-8")
+    facts = pipeline.facts(text, "fm19")
+    assert any(s.name == "other_team" and "Plastic" in s.title for s in facts.sections)
+    assert "ilium" not in facts.levels and facts.levels == ["L3", "L4", "L5"]
+    # the same narrative under a spine team's heading counts
+    spine = re.sub(r"Description \(Dr\. Brauer\):", "Description (Dr. Brauer, Spine):", text)
+    assert pipeline.facts(spine, "fm19b").levels == ["L3", "L4", "L5"]

@@ -126,7 +126,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E522", "XML that is not a C-CDA ClinicalDocument"),
     _("E523", "a C-CDA document without a narrative notechecker reads"),
     _("E531", "an encrypted PDF that needs a password"),
-    _("E532", "a PDF without a text layer (run OCR first, e.g. ocrmypdf)"),
+    _("E532", "a PDF without a text layer that OCR cannot read (the engine missing, over --ocr-page-timeout, no words)"),
     _("E533", "not a readable PDF"),
     _("E541", "not a readable DOCX document"),
     _("E542", "a DOCX document without text"),

@@ -104,10 +104,8 @@ def extract(
                     for w in d.warnings:
                         _err(f"warning: {w}")
                     facts = pipeline.facts(d.text, d.note_id, low_confidence=d.low_confidence)
-                    row = facts.to_dict()
-                    row["suggested_cpt"] = suggest_codes(facts)  # as for a .txt note
-                    if not detail:
-                        row = {k: v for k, v in row.items() if k in CONTRACT_KEYS}
+                    row = facts.to_dict() if detail else {k: v for k, v in facts.to_dict().items()
+                                                         if k in CONTRACT_KEYS}
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                     n_ok += 1
                 continue

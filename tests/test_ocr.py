@@ -104,7 +104,9 @@ def test_extract_and_check_read_a_scan_and_carry_its_low_confidence_words(clean,
     res = CliRunner().invoke(app, ["extract", str(path), "-o", str(out), "--ocr-page-timeout", "120"])
     assert res.exit_code == 0, res.output
     row = json.loads(out.read_text(encoding="utf-8"))
-    assert row["suggested_cpt"] == list(check(sample_text(NOTE)).suggested)
+    want = check(sample_text(NOTE)).facts
+    for key in ("instruments_removed", "levels", "approach", "removal_reasons"):
+        assert row[key] == getattr(want, key), key
     assert row["low_confidence"] == [list(r) for r in ocr.low_confidence(words)]
     for ev in (e for i in row["instruments"] for e in [i["evidence"]]):
         assert text[ev["start"]:ev["end"]] == ev["text"]

@@ -95,6 +95,15 @@ def test_leaves_ordinary_text_alone(norm, text):
     assert norm(text).text == text
 
 
+def test_a_hard_wrapped_sentence_reads_as_one_line(norm, pipeline):
+    text = ("DESCRIPTION: Under fluoroscopy, polyaxial pedicle screws were placed at L4, L5 and S1 with\n"
+            "pedicle screws and rods. Two rods were contoured and the set screws were final-tightened.\n"
+            "EBL: 450 mL\nComplications: none\n")
+    out = norm(text)
+    assert out.text.count("\n") == text.count("\n") - 1  # the wrapped line only
+    assert "with pedicle screws" in out.text and "tightened.\nEBL" in out.text
+
+
 def test_page_break_inside_a_word_reads_as_the_word(norm):
     text = ("Each of the eight pedi-\n\nNORTHGATE REGIONAL MEDICAL CENTER - CONFIDENTIAL        Page 2 of 2\n"
             "OPERATIVE REPORT (cont.)\n\ncle screws was then removed without difficulty.")

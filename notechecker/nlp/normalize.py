@@ -262,6 +262,8 @@ _MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
 _NEXT_REGION = {"C": "T", "T": "L", "L": "S"}
 
 
+#: A line this long (characters) that ends inside a sentence was wrapped, not ended.
+_WRAPPED_LINE = 45
 #: At most this many words are carried along behind a rewrite to keep a phrase whole.
 _CARRY = 4
 #: How near (characters) a lone spoken level must be to another level to be read as one.
@@ -430,6 +432,7 @@ class Normalizer:
         # cheap gates (substring tests) spare most notes most passes
         gates = (("page" in lower or "pg" in lower, self._pages),
                  ("-\n" in text or "-\r\n" in text or "- \n" in text, self._hyphens),
+                 (True, self._wraps),
                  (self._template_gate(text, lower), self._templates),
                  (True, self._ocr),
                  (self._d_gate.search(text) is not None, self._dialect),
@@ -592,6 +595,20 @@ class Normalizer:
         if head.lower() in self._keep_prefixes and (head + tail).lower() not in self._known:
             return f"{head}-{tail}"
         return head + tail
+
+    # lines wrapped inside a sentence -----------------------------------------------
+    _WRAP = re.compile(r"(?<=[a-z,])\n(?=[a-z]+[ ,.])")
+
+    def _wraps(self, text: str) -> list[tuple]:
+        """A line break inside a sentence of a hard-wrapped paragraph (a long line ending in a
+        word or comma, the next beginning with a lower-case word) reads as a space, so a phrase
+        wrapped across it ("anterior" / "cervical discectomy") is one phrase."""
+        out = []
+        for m in self._WRAP.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if m.start() - line_start >= _WRAPPED_LINE:
+                out.append((m.start(), m.end(), " ", "wrap", False))
+        return out
 
     # templates -------------------------------------------------------------------
     @staticmethod

@@ -95,7 +95,7 @@ def test_leaves_ordinary_text_alone(norm, text):
     assert norm(text).text == text
 
 
-def test_a_hard_wrapped_sentence_reads_as_one_line(norm, pipeline):
+def test_a_hard_wrapped_sentence_reads_as_one_line(norm):
     text = ("DESCRIPTION: Under fluoroscopy, polyaxial pedicle screws were placed at L4, L5 and S1 with\n"
             "pedicle screws and rods. Two rods were contoured and the set screws were final-tightened.\n"
             "EBL: 450 mL\nComplications: none\n")

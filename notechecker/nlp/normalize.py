@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Iterable
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import PatternError
 from ..facts import Evidence, Facts
-from ..vocab import _Vocab, patterns_dir, read_yaml
+from ..vocab import patterns_dir, read_yaml
 from ..schema.loader import validate_located
 
 __all__ = ["Rewrite", "Normalized", "Normalizer", "load_normalizer", "restore", "approximate_evidence",
@@ -73,6 +73,12 @@ class Normalized:
 
 
 # --------------------------------------------------------------------------- the file (pydantic)
+class _Vocab(BaseModel):
+    """A part of normalize.yaml: frozen, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class _Entry(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
     regex: str

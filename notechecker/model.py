@@ -164,6 +164,8 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             wanted = set(kinds) if set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}) else set(described)
             if any(i.kind == "hardware" for i in items):
                 wanted |= set(described)
+            if "rod" in wanted:  # a rod spans the anchors it joins, not the place it broke
+                wanted |= ANCHOR_KINDS & set(described)
             lvls = {x for k in wanted for x in described.get(k, ())}
         if action in ("removed", "reinserted"):
             # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent

@@ -400,12 +400,18 @@ class LinkingSpec:
     procedure_approach: dict
     never_intraoperative: frozenset
     cues: dict  # name -> compiled regex
+    #: procedure kind -> (procedure kinds, hardware kinds) whose levels it takes when named without any
+    level_sources: dict = field(default_factory=dict)
+    #: a heading the sections vocabulary does not know, classified by its words: (category, regex), in order
+    heading_words: tuple = ()
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
                  "exploration", "fusion_performed", "fusion_finding", "prior_fusion", "clause_break", "narrative_start",
                  "hardware_described", "placement_state", "anchor_reused", "disc_space", "team_spine", "team_other",
-                 "addendum_adds", "level_replaces_next", "level_replaced_by_next")
+                 "addendum_adds", "level_replaces_next", "level_replaced_by_next",
+                 "log_description", "log_status", "log_quantity", "log_site", "log_catalogue", "log_maker",
+                 "log_placed", "log_removed", "log_unused", "operative_level")
 
 
 class _LinkingSections(_Vocab):
@@ -418,6 +424,7 @@ class _LinkingProcedures(_Vocab):
     fusion: list[Any]
     own_levels: list[Any]
     approach: dict[Any, Any]
+    level_sources: dict[Any, Any] = {}
 
 
 class _LinkingImaging(_Vocab):
@@ -430,6 +437,7 @@ class LinkingModel(_Vocab):
     sections: _LinkingSections
     procedures: _LinkingProcedures
     imaging: _LinkingImaging
+    heading_words: list[Any] = []
     cues: create_model("_LinkingCues", __base__=_Vocab, **{n: (str, ...) for n in _LINKING_CUES})  # type: ignore
 
 
@@ -464,11 +472,30 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
     if bad:
         raise PatternError("E014", f"{path}: field 'sections.assertion': unknown section or assertion: {bad}")
     cues = {name: _compile(path, f"field 'cues.{name}'", getattr(model.cues, name)) for name in _LINKING_CUES}
+    from .facts import INSTRUMENT_KINDS
+    level_sources = {}
+    for kind, src in model.procedures.level_sources.items():
+        where = f"field 'procedures.level_sources.{kind}'"
+        if kind not in PROCEDURE_KINDS or not isinstance(src, dict) or set(src) - {"procedures", "hardware"}:
+            raise PatternError("E014", f"{path}: {where}: expected a procedure kind with 'procedures' and/or "
+                                       f"'hardware' lists")
+        procs, hardware = list(src.get("procedures") or []), list(src.get("hardware") or [])
+        bad = [k for k in procs if k not in PROCEDURE_KINDS] + [k for k in hardware if k not in INSTRUMENT_KINDS]
+        if bad:
+            raise PatternError("E014", f"{path}: {where}: unknown procedure or hardware kind(s) {bad}")
+        level_sources[kind] = (frozenset(procs), frozenset(hardware))
+    heading_words = []
+    for i, entry in enumerate(model.heading_words):
+        if not isinstance(entry, dict) or set(entry) != {"section", "words"} or entry["section"] not in known_sections:
+            raise PatternError("E014", f"{path}: field 'heading_words[{i}]': expected {{section: a known section, "
+                                       f"words: regex}}, got {entry!r}")
+        heading_words.append((entry["section"], _compile(path, f"field 'heading_words[{i}].words'", entry["words"])))
     return LinkingSpec(
         non_operative=sections("non_operative"), operative_narrative=sections("operative_narrative"),
         section_assertion=dict(assertion), fusion_kinds=kinds("fusion"),
         own_level_kinds=kinds("own_levels"), procedure_approach=dict(approach),
-        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues)
+        never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues,
+        heading_words=tuple(heading_words), level_sources=level_sources)
 
 
 @dataclass(frozen=True)

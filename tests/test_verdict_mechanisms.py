@@ -139,3 +139,28 @@ def test_other_teams_work_gives_no_spine_facts(pipeline):
     # the same narrative under a spine team's heading counts
     spine = re.sub(r"Description \(Dr\. Brauer\):", "Description (Dr. Brauer, Spine):", text)
     assert pipeline.facts(spine, "fm19b").levels == ["L3", "L4", "L5"]
+
+
+LOG = """OPERATIVE NOTE
+Procedure: Posterior instrumented fusion L4-L5.
+Description: Pedicle screws were placed at L4 and L5 bilaterally and a cage was inserted at L4-L5.
+IMPLANT LOG
+Manufacturer | Cat # | Description | Qty | Site | Status
+Medtronic | 54840-06545 | CD HORIZON SOLERA 6.5 x 45 mm multiaxial screw | 4 | Spine Lumbar | IMPLANTED
+Medtronic | 54840-06550 | CD HORIZON SOLERA 6.5 x 50 mm multiaxial screw | 1 | Spine Lumbar | WASTED
+Medtronic | 5540-T12 | Set screw | 4 | Spine Lumbar | IMPLANTED
+Medtronic | 2910-1026 | CAPSTONE PEEK cage 10 x 26 mm | 1 | L4-L5 | IMPLANTED
+DePuy | 1797-80-L2L4 | Cross connector | 1 | Spine | EXPLANTED
+"""
+
+
+def test_implant_log_rows_are_hardware_with_their_status(pipeline):
+    facts = pipeline.facts(LOG, "log")
+    rows = {(i.kind, i.action): i for i in facts.instruments if i.evidence.text.startswith(("Medtronic", "DePuy"))}
+    assert rows[("pedicle_screw", "placed")].count == 4
+    assert rows[("cage", "placed")].levels == ("L4", "L5")
+    assert ("crosslink", "removed") in rows
+    # the wasted row is neither placed nor removed; catalogue numbers are never levels
+    assert not any(i.evidence.text.startswith("Medtronic | 54840-06550") for i in facts.instruments)
+    assert facts.levels == ["L4", "L5"]
+    assert all(LOG[i.evidence.start:i.evidence.end] == i.evidence.text for i in facts.instruments)

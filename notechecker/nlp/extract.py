@@ -29,8 +29,11 @@ from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, F
 from ..vertebrae import fmt_levels
 from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
 from . import levels as lv
+from .implant_log import LogRow, find_rows
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .scope import ScopeClassifier, regions_of_levels
+from .sections import HEADING_LINE
+from .sections import heading_key as _key
 from .segmenter import boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
@@ -51,6 +54,9 @@ _COUNT_BEFORE = re.compile(
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
     r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
     r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
+#: A number followed by a unit is a size, not a count ("a 12 x 30 mm spacer", "two 5.5-mm rods" counts two).
+_SIZE_AFTER = re.compile(r"\s*(?:-\s*)?(?:mm|cm|millimet\w*|centimet\w*|x(?![a-z])|\u00d7|degrees?|\u00b0|%|cc|ml|fr(?![a-z])|french|"
+                         r"gauge|g(?![a-z])|\.\d)", re.I)
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
@@ -59,6 +65,12 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: Between a removal verb and hardware after it: the hardware is where something was taken from.
 _SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
 _TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Procedures done body by body (their levels are the treated bodies).
+PER_BODY = frozenset({"kyphoplasty", "vertebroplasty"})
+#: What joins anchors: put back into retained anchors, it is the construct put back.
+CONNECTOR_KINDS = frozenset({"rod", "set_screw", "crosslink"})
+#: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
+DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 #: Procedures that take a disc prosthesis out (its removal, or its revision with a new one).
 DISC_REMOVALS = frozenset({"disc_arthroplasty_removal", "disc_arthroplasty_revision"})
 _PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
@@ -110,6 +122,9 @@ class Extractor:
         self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
         self.cue = patterns.linking.cues
         self.scope = ScopeClassifier(patterns.scope)
+        self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
+        self.log_cues = {name: self.cue[f"log_{name}"] for name in (
+            "description", "status", "quantity", "site", "catalogue", "maker", "placed", "removed", "unused")}
 
     # ---------------------------------------------------------------- helpers
     def _split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
@@ -124,6 +139,42 @@ class Extractor:
             cut = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
             out.append(Section(sec.name, sec.title, sec.start, cut))
             out.append(Section("description", "", cut, sec.end))
+        return out
+
+    def _unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
+        """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
+        ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
+        indication. Only a line shaped like a heading counts: at a line start, one to six words, no digit,
+        a capital first, and a colon after it (or the whole line in capitals)."""
+        if not self.L.heading_words:
+            return sections
+        found = []
+        for m in HEADING_LINE.finditer(text):
+            head = m.group("h").strip()
+            words = head.split()
+            if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
+                continue
+            if not head[0].isupper():
+                continue
+            colon = text[m.end() - 1:m.end()] == ":" or text.startswith(":", m.end())
+            if not colon and not (head.isupper() and len(head) > 3):
+                continue
+            category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
+            if category is not None:
+                found.append((m.start(), m.end(), category))
+        if not found:
+            return sections
+        out: list[Section] = []
+        for sec in sections:
+            cuts = [f for f in found if sec.start < f[0] < sec.end]
+            if not cuts:
+                out.append(sec)
+                continue
+            out.append(Section(sec.name, sec.title, sec.start, cuts[0][0]))
+            for j, (a, b, category) in enumerate(cuts):
+                end = cuts[j + 1][0] if j + 1 < len(cuts) else sec.end
+                name = self._team_of(text[a:b], category) if category == "description" else category
+                out.append(Section(name, text[a:b].strip(), a, end))
         return out
 
     def _team_of(self, title: str, name: str) -> str:
@@ -171,6 +222,7 @@ class Extractor:
             if name in ("description", "other_team") and title:
                 name = self._team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+        sections = self._unknown_headings(text, sections)
         sections = self._split_narrative(text, sections)
         facts.sections = [s for s in sections if s.name != "none" or s.end > s.start]
         sec_starts = [s.start for s in sections]
@@ -255,14 +307,26 @@ class Extractor:
         if not facts.scope.is_spine:
             return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
 
+        # implant-log rows: their hardware is read from the row, their catalogue numbers are never levels
+        log_rows = find_rows(text, self.log_cues) if "|" in text or "\t" in text else []
+        log_starts = [r.start for r in log_rows]
+
+        def in_log(char: int) -> bool:
+            i = bisect.bisect_right(log_starts, char) - 1
+            return i >= 0 and char < log_rows[i].end
+
         # levels
-        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)]
+        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)
+                          and not (log_rows and in_log(m.start))]
         levels_by_sent: dict[int, list[lv.LevelMention]] = defaultdict(list)
         for m in level_mentions:
             levels_by_sent[sent_at(m.start)].append(m)
 
         instruments, prior_hardware, described, described_anchors = self._instruments(
             text, hits_by_label, by_sent, levels_by_sent, ev)
+        if log_rows:
+            instruments = [i for i in instruments if not in_log(i.evidence.start)] + self._log_instruments(
+                text, log_rows, hits_by_label, ev)
         procedures = self._procedures(text, hits_by_label, by_sent, levels_by_sent, ev)
         facts.reasons = self._reasons(hits_by_label, by_sent, ev)
         addenda = [sec for sec in sections if sec.name == "addendum" and sec.end > sec.start]
@@ -293,26 +357,32 @@ class Extractor:
 
         facts.approach, facts.approach_evidence = self._approach(hits_by_label, procedures, instruments, ev)
         instruments = self._reinserted_in_kind(instruments)
+        put_back = {i.kind for i in instruments if i.action == "reinserted"}  # the same hardware, back in
+        instruments = self._connectors_into_retained_anchors(instruments)  # (new rods: removed and placed)
         if facts.approach == "anterior":
             # screws of an anterior construct go into vertebral bodies: "pedicle" elsewhere in the
             # note (anatomy of the foramen) does not make them pedicle screws
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
+        # the operative level the surgeon localized ("this verified the level to be C5-C6")
+        localized = [m for m in level_mentions if m.kind != "pelvis" and section_at(m.start) not in self.L.non_operative
+                     and self.cue["operative_level"].search(sentence_of(Evidence("", m.start, m.end)).text)]
+        procedures = self._link_procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
         facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
                                             described_anchors=described_anchors, sentence_of=sentence_of,
                                             reused=reused, asserted_only=False)
-        facts.procedures = procedures = self._resolve_fusions(
-            procedures, facts.approach, [x for c in facts.constructs for x in c.levels])
+        facts.procedures = procedures = self._link_procedure_levels(self._resolve_fusions(
+            procedures, facts.approach, [x for c in facts.constructs for x in c.levels]), instruments, sentence_of,
+            localized)
         facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
-        reinserted = {i.kind for i in instruments if i.action == "reinserted"}
         placed = {i.kind for i in instruments if i.action in ("placed", "reinserted")} & SPINE_HARDWARE
         # hardware put back (or replaced in kind) in a reinsertion case was not "removed and not put back"
-        facts.instruments_removed = sorted(set(removed) - (placed if reinserted else set()))
+        facts.instruments_removed = sorted(set(removed) - (placed if put_back else set()))
         facts.instruments_placed = sorted(placed)
         levels: set[str] = set()
         for c in facts.constructs:
@@ -574,6 +644,68 @@ class Extractor:
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
 
+    def _link_procedure_levels(self, procedures, instruments, sentence_of, localized=()) -> list[Procedure]:
+        """A procedure named without levels anywhere is done where the narrative does its parts: one more
+        mention of it, at the levels of its source procedures and placed hardware (linking.yaml
+        ``level_sources``), quoting the sentence that names them; with no such part, at the operative
+        level the surgeon localized (``localized``: level mentions in such sentences), when one."""
+        out = list(procedures)
+        operative = {x for m in localized for x in m.vertebrae}
+        for kind, (proc_kinds, hw_kinds) in self.L.level_sources.items():
+            mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
+            if not mine or any(p.levels or p.interspaces for p in mine):
+                continue
+            sources = [p for p in procedures if p.kind in proc_kinds and p.assertion == "present"
+                       and (p.levels or p.interspaces)]
+            hardware = [i for i in instruments if i.kind in hw_kinds and i.levels and i.assertion == "present"
+                        and (i.action in ("placed", "reinserted", "removed") or (kind in PER_BODY and i.action == "mentioned"))
+                        and (i.action == "removed") == (kind in ("disc_arthroplasty_removal", "hardware_removal"))]
+            levels = {x for p in sources for x in p.levels} | {x for i in hardware for x in i.levels}
+            if kind in PER_BODY:  # each body treated is localized in turn ("the T12 pedicles were localized")
+                levels |= operative
+            if not levels and operative and len({m.text for m in localized}) == 1:
+                m = localized[0]
+                out.append(Procedure(kind, tuple(m.vertebrae), tuple(m.interspaces),
+                                     sentence_of(Evidence("", m.start, m.end))))
+                continue
+            if not levels:
+                continue
+            inter = {q for p in sources for q in p.interspaces}
+            if not inter and kind not in ("kyphoplasty", "vertebroplasty"):
+                inter = {(a, b) for i in hardware if i.kind in ("cage", "interbody_device", "artificial_disc",
+                                                                 "interspinous_device")
+                         for a, b in zip(lv.sort_levels(i.levels), lv.sort_levels(i.levels)[1:])}
+            first = sources[0].evidence if sources else hardware[0].evidence
+            out.append(Procedure(kind, tuple(lv.sort_levels(levels)),
+                                 tuple(sorted(inter, key=lambda q: lv.vertebra_index(q[0]))), sentence_of(first)))
+        return out
+
+    @staticmethod
+    def _log_instruments(text, rows: list[LogRow], hits_by_label, ev) -> list[Instrument]:
+        """One instrument per implant-log row that names spine hardware: placed (implanted, or no
+        status) or removed (explanted); a wasted row is neither. Its evidence is the row."""
+        out = []
+        for row in rows:
+            if row.status == "unused":
+                continue
+            cell = row.description
+
+            def inside(h) -> bool:
+                return cell.start <= h.start and h.end <= cell.end and h.value != "not_hardware"
+            named = [h for h in hits_by_label.get("INSTRUMENT", []) if inside(h)]
+            named = named or [h for h in hits_by_label.get("BRAND", []) if inside(h) and h.value in SPINE_HARDWARE]
+            if not named:
+                continue
+            hit = max(named, key=lambda h: h.end - h.start)
+            levels: tuple[str, ...] = ()
+            if row.site is not None and hit.value in DEVICE_KINDS:
+                levels = tuple(x for m in lv.find_levels(row.site.text) for x in m.vertebrae)
+            brand = next((b.literal for b in hits_by_label.get("BRAND", []) if inside(b)), None)
+            out.append(Instrument(kind=hit.value, action="removed" if row.status == "removed" else "placed",
+                                  count=row.quantity, levels=tuple(lv.sort_levels(levels)),
+                                  evidence=ev(row.start, row.end), brand=brand))
+        return out
+
     @staticmethod
     def _disc_prosthesis_removed(instruments, procedures) -> list[Instrument]:
         """The removal or revision of a disc arthroplasty takes the prosthesis out, though the narrative names
@@ -601,6 +733,22 @@ class Extractor:
                 i = dataclasses.replace(i, action="reinserted")
             out.append(i)
         return out
+
+    @staticmethod
+    def _connectors_into_retained_anchors(instruments) -> list[Instrument]:
+        """Rods (and their caps, cross-links) taken out and new ones put into the same retained screws or
+        hooks, with no new anchor placed: the construct is put back, a reinsertion (CODING.md rules 4 and 11),
+        not new instrumentation ("both rods replaced into the existing pedicle screws")."""
+        present = [i for i in instruments if i.assertion == "present"]
+        if any(i.action == "placed" and i.kind in ANCHOR_KINDS for i in present):
+            return instruments
+        if not any(i.action == "retained" and i.kind in ANCHOR_KINDS for i in present):
+            return instruments
+        removed = {i.kind for i in present if i.action == "removed"}
+        if "rod" not in removed or not any(i.action == "placed" and i.kind == "rod" for i in present):
+            return instruments
+        return [dataclasses.replace(i, action="reinserted") if i.action == "placed" and i.kind in CONNECTOR_KINDS
+                else i for i in instruments]
 
     def _interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
         """An interbody arthrodesis the note describes without naming it.
@@ -677,7 +825,7 @@ class Extractor:
         for start in range(len(window) - 1, -1, -1):
             if start == 0 or window[start - 1] in " \t\n\r(":
                 found = _COUNT_BEFORE.match(window, max(0, start - 1))
-                if found:
+                if found and not _SIZE_AFTER.match(window, found.end("n")):
                     m = found
                     break
         if not m:

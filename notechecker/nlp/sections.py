@@ -39,8 +39,12 @@ def heading_regex(headings) -> str:
             r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
 
 
-def _key(heading: str) -> str:
+def heading_key(heading: str) -> str:
+    """A heading as the vocabulary keys it: lower case, white space folded."""
     return " ".join(heading.lower().split())
+
+
+_key = heading_key
 
 
 class SectionRule:

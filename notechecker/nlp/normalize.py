@@ -104,6 +104,7 @@ class _Templates(_Vocab):
     checked: _Entry
     checkbox_examples: Reads
     catalogue: _Entry
+    site: _Entry
     glue: str = Field("x", pattern=r"^[A-Za-z0-9]$")
     catalogue_examples: Reads
 
@@ -317,6 +318,7 @@ class Normalizer:
         cat = _entry(path, "templates.catalogue", t.catalogue, 0).pattern
         self._catalogue = re.compile(rf"(?<=\|)[ \t]*(?P<c>{cat})[ \t]*(?=\|)")
         self._glue = t.glue
+        self._site = re.compile(_entry(path, "templates.site", t.site, 0).pattern + r"\Z")
 
         p = model.page
         self._markers = [_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
@@ -636,6 +638,8 @@ class Normalizer:
             for line in re.finditer(r"^[^\n]*\|[^\n]*\|[^\n]*\|[^\n]*$", text, re.MULTILINE):
                 for m in self._catalogue.finditer(text, line.start(), line.end()):
                     code = m.group("c")
+                    if self._site.match(code):
+                        continue
                     out.append((m.start("c"), m.end("c"), re.sub(r"[-./]", self._glue, code), "template", False))
         return _drop_overlaps(out)
 

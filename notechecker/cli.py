@@ -48,6 +48,23 @@ def _max_chars_option():
     return typer.Option(MAX_CHARS, "--max-chars", min=1, help=MAX_CHARS_HELP)
 
 
+def _max_memory_option():
+    return typer.Option("2G", "--max-memory", metavar="SIZE",
+                        help="Memory a worker process (reading documents, checking notes) may take beyond the "
+                             "pipeline it shares, e.g. 2G or 1500M; past it that document or note is an error "
+                             "(E508, E202) and the others go on.")
+
+
+def _memory(value: str) -> int:
+    from .guard import parse_memory
+
+    try:
+        return parse_memory(value)
+    except (ValueError, IndexError):
+        raise _usage(f"--max-memory: expected a size like 2G, 1500M or 512M (at least 64M), not {value!r}") \
+            from None
+
+
 def _note_timeout_option():
     return typer.Option(NOTE_TIMEOUT, "--note-timeout", min=0.0,
                         help="Seconds one note may take; a note over it becomes an error (E204) and the others "
@@ -76,57 +93,65 @@ def extract(
                                                               "XML, PDF and DOCX documents (files named are "
                                                               "always read by their content)."),
     max_chars: int = _max_chars_option(),
+    note_timeout: float = _note_timeout_option(),
+    max_memory: str = _max_memory_option(),
     ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
     documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
     _set_ocr_page_timeout(ocr_page_timeout)
     from .api import load
-    from .coding import suggest_codes
-    from .errors import InputError
-    from .io import iter_note_paths, read_note
+    from .formats.cli import note_suffixes
+    from .formats.guarded import GuardedReader
+    from .io import iter_note_paths
     from .writers import atomic_writer
 
-    from .formats.cli import document_notes, note_suffixes
-
+    memory = _memory(max_memory)
     pipeline = load()
     n_ok = n_bad = 0
-    with atomic_writer(output) as fh:
+    with GuardedReader(note_timeout or None, memory) as reader, atomic_writer(output) as fh:
         for path in iter_note_paths(paths, note_suffixes(documents)):
-            notes = document_notes(path)
-            if notes is not None:  # a FHIR, HL7 v2, C-CDA, PDF or DOCX document: its notes, or error rows
-                for d in notes:
-                    if d.error is not None:
-                        n_bad += 1
-                        _err(f"error: {d.error}")
-                        fh.write(json.dumps({"note_id": d.note_id, "source": d.source, "error": str(d.error)}) + "\n")
-                        continue
-                    for w in d.warnings:
-                        _err(f"warning: {w}")
-                    facts = pipeline.facts(d.text, d.note_id, low_confidence=d.low_confidence)
-                    row = facts.to_dict() if detail else {k: v for k, v in facts.to_dict().items()
-                                                         if k in CONTRACT_KEYS}
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    n_ok += 1
-                continue
-            try:
-                note = read_note(path, max_chars=max_chars)
-            except InputError as exc:
-                n_bad += 1
-                _err(f"error: {exc}")
-                fh.write(json.dumps({"note_id": path.stem, "source": str(path), "error": str(exc)}) + "\n")
-                continue
-            if note.warning:
-                _err(f"warning: {note.source}: {note.warning}")
-            facts = pipeline.facts(note.text, note.note_id)
-            row = facts.to_dict()
-            row["suggested_cpt"] = suggest_codes(facts)  # the facts contract key, from the coding result
-            if not detail:
-                row = {k: v for k, v in row.items() if k in CONTRACT_KEYS}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            n_ok += 1
+            for d in _file_notes(path, reader, max_chars):  # a .txt note, or the notes of a document
+                if d.error is not None:
+                    n_bad += 1
+                    _err(f"error: {d.error}")
+                    fh.write(json.dumps({"note_id": d.note_id, "source": d.source, "error": str(d.error)}) + "\n")
+                    continue
+                for w in d.warnings:
+                    _err(f"warning: {w}")
+                row = _extract_row(pipeline, d.text, d.note_id, detail, d.low_confidence)
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                n_ok += 1
     _err(f"{n_ok} notes extracted, {n_bad} errors -> {output}")
     raise typer.Exit(1 if n_bad else 0)
+
+
+def _file_notes(path: Path, reader, max_chars: int, note_id: str | None = None) -> list:
+    """The notes of one file: its document's notes (read by ``reader``), else the ``.txt`` note; an
+    unreadable file is one note with its error. The one way extract and check read a file."""
+    from .errors import InputError
+    from .formats.cli import Note, document_notes
+    from .io import read_note
+
+    notes = document_notes(path, reader, max_chars) if path.is_file() else None
+    if notes is not None:
+        return notes
+    try:
+        nt = read_note(path, note_id, max_chars=max_chars)
+    except InputError as exc:
+        return [Note(note_id or path.stem, str(path), None, exc)]
+    return [Note(nt.note_id, nt.source, nt.text, None, None, (f"{nt.source}: {nt.warning}",) if nt.warning else ())]
+
+
+def _extract_row(pipeline, text: str, note_id: str, detail: bool, low_confidence=()) -> dict:
+    """One note's extract row: its facts and the codes it supports (the same for a .txt note and a document);
+    ``low_confidence``: the ranges of words OCR read with low confidence (a scanned document's)."""
+    from .coding import suggest_codes
+
+    facts = pipeline.facts(text, note_id, low_confidence=low_confidence)
+    row = facts.to_dict()
+    row["suggested_cpt"] = suggest_codes(facts)  # the facts contract key, from the coding result
+    return row if detail else {k: v for k, v in row.items() if k in CONTRACT_KEYS}
 
 
 CONTRACT_KEYS = ("note_id", "removal_reasons", "instruments_removed", "instruments_placed", "levels", "approach",
@@ -152,6 +177,8 @@ def check(
     note_id: Optional[str] = typer.Option(None, "--id", help="Note id to report (default: the file name)."),
     detail: bool = typer.Option(False, "--detail", help="Text: list every documented item with its evidence."),
     max_chars: int = _max_chars_option(),
+    note_timeout: float = _note_timeout_option(),
+    max_memory: str = _max_memory_option(),
     ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
@@ -161,8 +188,10 @@ def check(
     if fail_on not in FAIL_ON:
         raise _usage(f"--fail-on must be error, warning or never, not {fail_on!r}")
     from .errors import InputError
-    from .io import byte_cap, check_length, decode, read_capped, read_note
-    from .service import check as check_note, split_codes
+    from .formats.cli import Note, stdin_notes
+    from .formats.guarded import GuardedReader
+    from .io import byte_cap, check_length, decode, read_capped
+    from .service import split_codes
 
     codes = ", ".join(code) if code else None
     if codes is not None:
@@ -170,72 +199,57 @@ def check(
         if bad:
             raise _usage(f"--code: cannot read {', '.join(repr(b) for b in bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
-    from .formats.cli import document_notes, stdin_notes
-
-    data = None
-    if note == "-":
-        try:
-            data = (read_capped(sys.stdin.buffer, byte_cap(max_chars), "<stdin>", max_chars)
-                    if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape"))
-        except InputError as exc:
-            raise _usage(str(exc)) from None
-        docs = stdin_notes(data)
-    else:
-        docs = document_notes(Path(note)) if Path(note).is_file() else None
-    if docs is not None:  # a document: each note it holds (codes from the document unless --code)
-        raise typer.Exit(_check_documents(docs, codes, fmt, fail_on, note_id))
-    try:
+    memory = _memory(max_memory)
+    with GuardedReader(note_timeout or None, memory) as reader:  # a document is read in a worker process
         if note == "-":
-            text, _enc, warning = decode(data, "<stdin>")
-            check_length(text, "<stdin>", max_chars)
-            nid = note_id or "stdin"
+            try:
+                data = (read_capped(sys.stdin.buffer, byte_cap(max_chars), "<stdin>", max_chars)
+                        if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape"))
+            except InputError as exc:
+                raise _usage(str(exc)) from None
+            notes = stdin_notes(data, reader, max_chars)
+            if notes is None:  # plain text
+                try:
+                    text, _enc, warning = decode(data, "<stdin>")
+                    check_length(text, "<stdin>", max_chars)
+                    notes = [Note(note_id or "stdin", "<stdin>", text, None, None,
+                                  (f"<stdin>: {warning}",) if warning else ())]
+                except InputError as exc:
+                    notes = [Note(note_id or "stdin", "<stdin>", None, exc)]
         else:
-            nt = read_note(note, note_id, max_chars=max_chars)
-            text, warning, nid = nt.text, nt.warning, nt.note_id
-    except InputError as exc:
-        raise _usage(str(exc)) from None
-    if warning:
-        _err(f"warning: {note if note != '-' else '<stdin>'}: {warning}")
-    result = check_note(text, codes, note_id=nid)
-    if fmt == "json":
-        from .plain import result_dict
-
-        typer.echo(json.dumps(result_dict(result, text), indent=2, ensure_ascii=False))
-    else:
-        _render_check(result, text, detail=detail)
-    from .plain import out_of_scope
-
-    # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
-    worst = ("error" if result.billed else None) if out_of_scope(result) else result.worst_severity()
-    raise typer.Exit(1 if worst in FAIL_ON[fail_on] else 0)
+            notes = _file_notes(Path(note), reader, max_chars, note_id)
+    raise typer.Exit(_check_notes(notes, codes, fmt, fail_on, note_id, detail))
 
 
-def _check_documents(docs, codes, fmt: str, fail_on: str, note_id: str | None) -> int:
-    """Check the notes of one document; the exit code (2 when no note could be read)."""
+def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, detail: bool = False) -> int:
+    """Check the notes of one input (a .txt note, or a document's notes) the one way; the exit code
+    (2 when no note could be read). Codes from the document unless --code."""
+    from .plain import out_of_scope, result_dict
     from .service import check as check_note
 
-    results, failed = [], 0
-    for d in docs:
+    checked, failed = [], 0
+    for d in notes:
         if d.error is not None:
             failed += 1
             _err(f"error: {d.error}")
             continue
         for w in d.warnings:
             _err(f"warning: {w}")
-        nid = note_id if note_id and len(docs) == 1 else d.note_id
-        results.append(check_note(d.text, codes if codes is not None else d.codes, note_id=nid,
-                                  low_confidence=d.low_confidence))
-    if not results:
+        nid = note_id if note_id and len(notes) == 1 else d.note_id
+        checked.append((check_note(d.text, codes if codes is not None else d.codes, note_id=nid,
+                                   low_confidence=d.low_confidence), d.text))
+    if not checked:
         return 2
     if fmt == "json":
-        payload = [r.to_dict() for r in results]
+        payload = [result_dict(r, text) for r, text in checked]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
     else:
-        for i, r in enumerate(results):
+        for i, (r, text) in enumerate(checked):
             if i:
                 typer.echo("")
-            _render_check(r)
-    worst = [r.worst_severity() for r in results]
+            _render_check(r, text, detail=detail)
+    # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
+    worst = [("error" if r.billed else None) if out_of_scope(r) else r.worst_severity() for r, _t in checked]
     return 1 if any(w in FAIL_ON[fail_on] for w in worst) or failed else 0
 
 
@@ -425,6 +439,7 @@ def scan(
                                                               "always read by their content)."),
     note_timeout: float = _note_timeout_option(),
     max_chars: int = _max_chars_option(),
+    max_memory: str = _max_memory_option(),
     ocr_page_timeout: float = _ocr_page_timeout_option(),
     engine: str = typer.Option("local", "--engine", help="local (processes on this machine) or spark (Apache "
                                                          "Spark: pip install 'notechecker[spark]')."),
@@ -460,12 +475,13 @@ def scan(
     if workers != "auto" and not (workers.isdigit() and int(workers) >= 1):
         raise _usage(f"--workers must be a whole number from 1 up, or auto, not {workers!r}")
     n_workers = workers if workers == "auto" else int(workers)
+    memory = _memory(max_memory)
     spark_run = _spark_engine(engine, spark_master, n_workers)
     try:
         summary = run(inputs, output, columns=cols, workers=n_workers,
                       chunk_size=chunk_size,
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
-                      note_timeout=note_timeout or None, max_chars=max_chars,
+                      note_timeout=note_timeout or None, max_chars=max_chars, max_memory=memory,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
                       documents=documents, engine=spark_run.engine if spark_run else None)
     except NoteCheckerError as exc:
@@ -657,12 +673,33 @@ def serve(
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Worker processes checking notes in parallel."),
     note_timeout: float = _note_timeout_option(),
     max_chars: int = _max_chars_option(),
+    max_memory: str = _max_memory_option(),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help="Bearer tokens for the page and "
+                                              "/api/check, one 'name: token' a line (32+ characters)."),
+    jwks: Optional[Path] = typer.Option(None, "--jwks", help="CDS Hooks: the EHR's public keys (a JWK set file)."),
+    jku: Optional[List[str]] = typer.Option(None, "--jku", help="CDS Hooks: a key-set URL the EHR's JWT may "
+                                            "name (jku), fetched with a timeout and cached; repeat for more."),
+    issuer: Optional[List[str]] = typer.Option(None, "--issuer", help="CDS Hooks: an allowed JWT issuer (iss); "
+                                               "repeat for more."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="CDS Hooks: this service's URL as the EHR "
+                                             "calls it (the JWT's aud), e.g. behind a proxy."),
 ):
-    """Serve the one-page note checker in a browser."""
+    """Serve the one-page note checker in a browser (and CDS Hooks for an EHR).
+
+    Beyond 127.0.0.1 only with authentication: --token-file and/or the CDS Hooks JWT options."""
+    from .web.auth import Auth, ConfigError, load_jwks, load_tokens
     from .web.server import run as run_server
 
-    run_server(host=host, port=port, allowed_hosts=tuple(allowed_host or ()), workers=workers,
-               note_timeout=note_timeout or None, max_chars=max_chars)
+    memory = _memory(max_memory)
+    try:
+        auth = Auth(tokens=load_tokens(token_file) if token_file else {},
+                    jwks=load_jwks(jwks) if jwks else None, jku=tuple(jku or ()), issuers=tuple(issuer or ()),
+                    public_url=public_url or "")
+        auth.check_config()
+        run_server(host=host, port=port, allowed_hosts=tuple(allowed_host or ()), workers=workers,
+                   note_timeout=note_timeout or None, max_chars=max_chars, auth=auth, max_memory=memory)
+    except (ConfigError, ValueError) as exc:
+        raise _usage(str(exc)) from None
 
 
 @app.command()

@@ -33,6 +33,77 @@ NOTE_TIMEOUT = 60.0
 SECONDS_PER_CHAR = 1e-4
 
 
+#: Memory a worker process may take beyond what it had when it started (the loaded pipeline it
+#: shares with its parent), in bytes (``--max-memory``): past it an allocation fails in that
+#: worker (a document's E508 row, or the worker dies: E202), never in the scan or the server.
+MAX_MEMORY = 2 * 1024 ** 3
+
+
+def parse_memory(value: str | int | float) -> int:
+    """``2G``, ``1500M``, ``512k`` or a number of bytes -> bytes (ValueError for anything else)."""
+    if isinstance(value, (int, float)):
+        n = int(value)
+    else:
+        text = str(value).strip().upper().removesuffix("B")
+        scale = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4}.get(text[-1:], 1)
+        n = int(float(text[:-1] if scale > 1 else text) * scale)
+    if n < 64 * 1024 ** 2:
+        raise ValueError("at least 64M")
+    return n
+
+
+def address_space() -> int | None:
+    """This process's virtual memory size in bytes (Linux), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            pages = int(fh.read().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+#: A worker whose resident memory grew past this many bytes over its parent's is replaced after its
+#: job (a process does not give freed memory back): a big document leaves no big worker behind.
+RECYCLE_GROWTH = 512 * 1024 ** 2
+
+
+def resident(pid: int | None = None) -> int | None:
+    """Resident memory of a process in bytes (Linux), else None."""
+    try:
+        with open(f"/proc/{pid or 'self'}/statm", "rb") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def grown(pid: int) -> bool:
+    """Whether worker ``pid`` holds RECYCLE_GROWTH bytes more than this process (then replace it)."""
+    mine, theirs = resident(), resident(pid)
+    return mine is not None and theirs is not None and theirs - mine > RECYCLE_GROWTH
+
+
+def limit_memory(extra: int | None) -> None:
+    """Cap this process's address space at its present size plus ``extra`` bytes (RLIMIT_AS; a
+    worker calls it when it starts). None: no cap. Not available off POSIX: nothing is done."""
+    if not extra:
+        return
+    try:
+        import resource
+    except ImportError:
+        return
+    base = address_space()
+    if base is None:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = base + int(extra)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft == resource.RLIM_INFINITY or cap < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
 def allowance(budget: float, chars: int) -> float:
     """Seconds a note (or a chunk) of ``chars`` characters may take under a ``budget`` of seconds."""
     return budget + SECONDS_PER_CHAR * chars

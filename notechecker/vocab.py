@@ -476,14 +476,15 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
     level_sources = {}
     for kind, src in model.procedures.level_sources.items():
         where = f"field 'procedures.level_sources.{kind}'"
-        if kind not in PROCEDURE_KINDS or not isinstance(src, dict) or set(src) - {"procedures", "hardware"}:
-            raise PatternError("E014", f"{path}: {where}: expected a procedure kind with 'procedures' and/or "
-                                       f"'hardware' lists")
+        if kind not in PROCEDURE_KINDS or not isinstance(src, dict) or set(src) - {"procedures", "hardware", "fallback"}:
+            raise PatternError("E014", f"{path}: {where}: expected a procedure kind with 'procedures', 'hardware' "
+                                       f"and/or 'fallback' lists")
         procs, hardware = list(src.get("procedures") or []), list(src.get("hardware") or [])
-        bad = [k for k in procs if k not in PROCEDURE_KINDS] + [k for k in hardware if k not in INSTRUMENT_KINDS]
+        fallback = list(src.get("fallback") or [])
+        bad = [k for k in procs + fallback if k not in PROCEDURE_KINDS] + [k for k in hardware if k not in INSTRUMENT_KINDS]
         if bad:
             raise PatternError("E014", f"{path}: {where}: unknown procedure or hardware kind(s) {bad}")
-        level_sources[kind] = (frozenset(procs), frozenset(hardware))
+        level_sources[kind] = (frozenset(procs), frozenset(hardware), frozenset(fallback))
     heading_words = []
     for i, entry in enumerate(model.heading_words):
         if not isinstance(entry, dict) or set(entry) != {"section", "words"} or entry["section"] not in known_sections:

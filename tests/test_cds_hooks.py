@@ -101,7 +101,7 @@ def test_without_codes_the_codes_the_note_supports_are_checked_and_html_is_read(
 
 
 BAD_REQUESTS = [  # (case, body, status, error code, words)
-    ("wrong_hook", {**hook_request(docref(SECRET)), "hook": "patient-view"}, 400, "E711", ["patient-view"]),
+    ("wrong_hook", {**hook_request(docref(SECRET)), "hook": "patient-view"}, 400, "E711", ["notechecker-note-sign"]),
     ("no_document", {"hook": HOOK, "hookInstance": "x", "context": {"patientId": "p", "userId": "u"}}, 422,
      "E702", ["context.document", "required"]),
     ("not_a_docref", hook_request({"resourceType": "Patient", "id": "p", "text": {"div": SECRET}}), 422, "E712",
@@ -125,6 +125,7 @@ def test_bad_requests_are_named_errors_without_note_text(client, caplog, body, s
         assert w in err["message"], (w, err["message"])
     assert "Quillfeather" not in r.text and "99887766" not in r.text
     assert "Quillfeather" not in caplog.text
+    assert "patient-view" not in r.text  # the caller's hook name is never echoed (issue 22)
 
 
 def test_not_json_and_too_large_bodies_as_for_api_check(caplog):

@@ -337,8 +337,10 @@ def test_serve_calls_web_server(monkeypatch):
     monkeypatch.setattr(server, "run", lambda **kw: calls.append(kw))
     res = invoke("serve", "--port", "8123")
     assert res.exit_code == 0, res.output
+    auth = calls[0].pop("auth")
+    assert not auth.configured  # loopback: no authentication asked for
     assert calls == [{"host": "127.0.0.1", "port": 8123, "allowed_hosts": (), "workers": 2, "note_timeout": 60.0,
-                      "max_chars": 2_000_000}]
+                      "max_chars": 2_000_000, "max_memory": 2 * 1024 ** 3}]
 
 
 def test_report_wraps_build_report(tmp_path):

@@ -288,9 +288,17 @@ def test_extract_reads_documents_in_folders_with_documents_option(tmp_path, pipe
     assert res.exit_code == 0, res.output
     rows = {r["note_id"]: r for r in map(json.loads, out.read_text().splitlines())}
     assert set(rows) == {s[1] for s in SAMPLE_NOTES}
-    txt = (SAMPLES / "sn13_extension_overlap_plif_nocolon.txt").read_text(encoding="utf-8")
-    assert {k: v for k, v in rows["SN13-CDA"].items() if k != "note_id"} == \
-        {k: v for k, v in json.loads(json.dumps(pipeline.facts(txt, "x").to_dict())).items() if k != "note_id"}
+    # every document's row is the row of its text as a .txt note, suggested codes included (one path)
+    txt_out = tmp_path / "txt.jsonl"
+    res = CliRunner().invoke(app, ["extract", *[str(SAMPLES / f"{s[2]}.txt") for s in SAMPLE_NOTES], "-o",
+                                   str(txt_out)])
+    assert res.exit_code == 0, res.output
+    txt_rows = {r["note_id"]: r for r in map(json.loads, txt_out.read_text().splitlines())}
+    for s in SAMPLE_NOTES:
+        doc_row, txt_row = rows[s[1]], txt_rows[s[2]]
+        assert "suggested_cpt" in doc_row
+        assert {k: v for k, v in doc_row.items() if k != "note_id"} == \
+            {k: v for k, v in txt_row.items() if k != "note_id"}, s[0]
 
 
 def test_check_reads_a_document_and_its_billed_codes(pipeline):
@@ -380,3 +388,19 @@ def test_scan_command_with_documents_reports_bad_documents_and_exits_1(tmp_path)
     notes = pd.read_csv(tmp_path / "r.notes.csv", dtype=str, keep_default_na=False)
     assert list(notes.columns[-3:]) == ["patient", "encounter", "document"]
     assert set(notes.loc[notes["error_code"] != "", "error_code"]) == {b[1] for b in BAD_FILES}
+
+
+@pytest.mark.parametrize("sample", SAMPLE_NOTES, ids=IDS)
+def test_check_json_of_a_document_is_that_of_its_txt_note(sample, pipeline):
+    """One path (issue 20 point 4): the document's check JSON equals its text's as a .txt note, billed
+    codes from the document given to the .txt note with --code."""
+    file, note_id, txt, *_rest, codes = sample
+    doc_args = ["check", str(FORMATS / file), "--format", "json", "--fail-on", "never"]
+    res = CliRunner().invoke(app, doc_args)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    doc = next(d for d in (data if isinstance(data, list) else [data]) if d["note_id"] == note_id)
+    txt_args = ["check", str(SAMPLES / f"{txt}.txt"), "--format", "json", "--fail-on", "never", "--id", note_id]
+    res = CliRunner().invoke(app, txt_args + (["--code", codes] if codes else []))
+    assert res.exit_code == 0, res.output
+    assert doc == json.loads(res.stdout)

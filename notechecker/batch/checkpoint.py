@@ -168,6 +168,29 @@ class Checkpoint:
             return None, "unreadable"
         return data, ""
 
+    @property
+    def documents(self) -> Path:
+        """``documents.json``: documents that killed their reader or overran its budget (not read on resume)."""
+        return self.dir / "documents.json"
+
+    def read_failures(self) -> dict[str, tuple[str, str]]:
+        """Fingerprint -> (code, message) of the documents the interrupted run could not read."""
+        try:
+            data = json.loads(self.documents.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: (v[0], v[1]) for k, v in data.items()
+                if isinstance(k, str) and isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)}
+
+    def add_read_failure(self, key: str, code: str, message: str) -> None:
+        from ..writers import write_atomic
+
+        known = self.read_failures()
+        known[key] = (code, message)
+        write_atomic(self.documents, json.dumps(known, sort_keys=True).encode())
+
     def truncate(self, i: int) -> None:
         """Remove chunk ``i`` and every later one."""
         for p in self.dir.glob("chunk-*.json"):

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import InputError
-from ..formats import Document, read_document
+from ..formats import Document
+from ..formats.guarded import GuardedReader
 from ..io import MAX_CHARS, NOTE_SUFFIXES, byte_cap, iter_note_paths, read_note
 from .tables import frame_tasks, table_tasks
 from .task import Columns, Task, error_task, normalize_date, surgeon_name
@@ -23,9 +24,22 @@ MAX_NOTE_BYTES = byte_cap(MAX_CHARS)
 
 
 def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: bool = False, *,
-               max_chars: int = MAX_CHARS) -> Iterator[Task]:
+               max_chars: int = MAX_CHARS, reader: GuardedReader | None = None) -> Iterator[Task]:
     """Tasks for every input, in input order (ids not yet made unique). ``documents``: folders are
-    searched for FHIR, HL7 v2, C-CDA, PDF and DOCX documents too (files named are always read)."""
+    searched for FHIR, HL7 v2, C-CDA, PDF and DOCX documents too (files named are always read).
+    Documents are read by ``reader`` in its worker process (time budget, memory ceiling); without
+    one, a reader with the default budget and ceiling is used for this call."""
+    own = reader is None
+    reader = reader or GuardedReader()
+    try:
+        yield from _iter_tasks(inputs, columns, documents, max_chars, reader)
+    finally:
+        if own:
+            reader.close()
+
+
+def _iter_tasks(inputs: Iterable[Any], columns: Columns, documents: bool, max_chars: int,
+                reader: GuardedReader) -> Iterator[Task]:
     for inp in inputs:
         if is_frame(inp):
             yield from frame_tasks(inp, columns, max_chars=max_chars)
@@ -34,7 +48,7 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: b
         if path.is_dir():
             n = 0
             for n, p in enumerate(iter_note_paths([path], input_suffixes(documents)), 1):
-                yield from _file_tasks(p, max_chars=max_chars)
+                yield from _file_tasks(p, max_chars=max_chars, reader=reader)
             if not n:
                 yield error_task(path.name or str(path), str(path), InputError(
                     "E110", f"{path}: no .txt notes in this folder (searched with its subfolders)"
@@ -42,12 +56,12 @@ def iter_tasks(inputs: Iterable[Any], columns: Columns = Columns(), documents: b
             continue
         kind = TABLE_SUFFIXES.get(path.suffix.lower())
         if kind is None and path.suffix.lower() not in NOTE_SUFFIXES and path.exists():
-            yield from _file_tasks(path, unsupported=InputError(
+            yield from _file_tasks(path, reader=reader, unsupported=InputError(
                 "E301", f"{path}: unsupported input type {path.suffix or '(no extension)'!r}; expected a folder, "
                         f".txt notes, or a .csv, .tsv, .parquet or .jsonl table (or a FHIR, HL7 v2, C-CDA, PDF "
                         f"or DOCX document)"))
         elif kind is None:
-            yield from _file_tasks(path, max_chars=max_chars)
+            yield from _file_tasks(path, max_chars=max_chars, reader=reader)
         else:
             yield from table_tasks(path, kind, columns, max_chars=max_chars)
 
@@ -67,26 +81,32 @@ def _documents_hint(path: Path, documents: bool) -> str:
 
 
 def _file_tasks(path: Path, unsupported: InputError | None = None, *,
-                max_chars: int = MAX_CHARS) -> Iterator[Task]:
+                max_chars: int = MAX_CHARS, reader: GuardedReader | None = None) -> Iterator[Task]:
     """A ``.txt`` note, or the notes of the document (FHIR, HL7 v2, C-CDA, PDF, DOCX) the file holds
     (``unsupported``: the error row of a file that is neither)."""
     from ..formats.tasks import document_kind
 
     doc = document_kind(path)
     if doc is not None:
-        yield from document_tasks(path, doc, max_chars)
+        yield from document_tasks(path, doc, max_chars, reader)
     elif unsupported is not None:
         yield error_task(path.name, str(path), unsupported)
     else:
         yield _txt_task(path, max_chars)
 
 
-def document_tasks(path: Path, kind: str | None = None, max_chars: int = MAX_CHARS) -> Iterator[Task]:
+def document_tasks(path: Path, kind: str | None = None, max_chars: int = MAX_CHARS,
+                   reader: GuardedReader | None = None) -> Iterator[Task]:
     """Tasks for the notes of one document file (FHIR, HL7 v2, C-CDA, PDF, DOCX): one per note, with
     its id, text, billed codes, surgeon, date, patient, encounter and DocumentReference, or an error
-    task per document (or entry) that cannot be read."""
+    task per document (or entry) that cannot be read. The document is read by ``reader`` in its
+    worker process (a reader of its own when None), never in this one."""
+    if reader is None:
+        with GuardedReader() as own:
+            yield from document_tasks(path, kind, max_chars, own)
+        return
     n = 0
-    for n, item in enumerate(read_document(path, kind), 1):
+    for n, item in enumerate(reader.read(path, kind), 1):
         if isinstance(item, InputError):
             yield Task(note_id=f"{path.stem}:{n}" if n > 1 else path.stem, source=str(path),
                        error_code=item.code, error=item.message)

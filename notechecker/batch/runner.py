@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from ..guard import NOTE_TIMEOUT
+from ..formats.guarded import GuardedReader
+from ..guard import MAX_MEMORY, NOTE_TIMEOUT
 from ..io import MAX_CHARS
 from .checkpoint import CheckpointError, Checkpoint, chunk_digest, scan_manifest, checkpoint_dir
 from .inputs import is_frame, count_inputs, duplicates_line, iter_tasks, unique_ids
@@ -69,7 +70,7 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-        engine: Callable[..., Iterator] | None = None) -> Summary:
+        engine: Callable[..., Iterator] | None = None, max_memory: int | None = MAX_MEMORY) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
 
     ``engine`` replaces in-process and worker-process checking: ``engine(chunks, redact_evidence)``
@@ -81,7 +82,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     interrupted run and ``resume=False`` raise :class:`CheckpointError` (E401); an output
     another run is writing raises E404 (the output is locked while a run writes it).
     ``note_timeout``: seconds one note may take (E204 error row past it; None or 0: no
-    budget); ``max_chars``: longest note checked (E104 past it).
+    budget); ``max_chars``: longest note checked (E104 past it); ``max_memory``: bytes a worker
+    process may grow by (documents are read, and notes checked, in workers under it).
     """
     lock = _OutputLock(output_paths(output)["findings"]) if output is not None else None
     if lock is not None:
@@ -90,7 +92,7 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         return _run(inputs, output, columns=columns, workers=workers, chunk_size=chunk_size,
                     redact_evidence=redact_evidence, progress=progress, collect=collect, resume=resume, warn=warn,
                     error=error, documents=documents, note_timeout=note_timeout, max_chars=max_chars,
-                    engine=engine)
+                    engine=engine, max_memory=max_memory)
     finally:
         if lock is not None:
             lock.release()
@@ -150,7 +152,7 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-        engine: Callable[..., Iterator] | None = None) -> Summary:
+        engine: Callable[..., Iterator] | None = None, max_memory: int | None = MAX_MEMORY) -> Summary:
     """The run, with the output locked (see :func:`run`)."""
     if isinstance(inputs, (str, os.PathLike)) or is_frame(inputs):
         inputs = [inputs]
@@ -189,9 +191,14 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
     collected: dict[str, list[dict]] = {k: [] for k in TABLES}
     total = count_inputs(inputs, columns, documents) if progress else None
     renamed: list[str] = []
-    chunks = chunked(unique_ids(iter_tasks(inputs, columns, documents, max_chars=max_chars), warn_once, renamed),
-                     chunk_size)
+    # documents are read in a worker process of their own (time budget, memory ceiling); one that
+    # killed it or overran is remembered in the checkpoint and not read again on resume
+    reader = GuardedReader(note_timeout, max_memory, known=ckpt.read_failures() if ckpt else None,
+                           record=ckpt.add_read_failure if ckpt else None)
+    chunks = chunked(unique_ids(iter_tasks(inputs, columns, documents, max_chars=max_chars, reader=reader),
+                                warn_once, renamed), chunk_size)
     with contextlib.ExitStack() as stack:
+        stack.callback(reader.close)
         sink = Sink(paths, stack, ckpt.dir if ckpt else None) if paths else None
         bar = stack.enter_context(_progress(progress, total))
         task_id = bar.add_task("checking", total=total) if bar is not None else None
@@ -238,7 +245,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
             emit(stored["rows"])
             summary.resumed += len(chunk)
             replayed = i + 1
-        checked = (checked_chunks(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout)
+        checked = (checked_chunks(chunks, workers, redact_evidence, encode=ckpt is not None, note_timeout=note_timeout,
+                                  max_memory=max_memory)
                    if engine is None else engine(chunks, redact_evidence))
         for i, (chunk, rows, data) in enumerate(checked, replayed):
             if ckpt is not None:

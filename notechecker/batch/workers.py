@@ -89,6 +89,17 @@ def _init_worker() -> None:
     load_catalogue()
 
 
+class _WorkerInit:
+    """A worker's initializer (picklable for spawn): the pipeline, then its memory ceiling."""
+
+    def __init__(self, max_memory: int | None):
+        self.max_memory = max_memory
+
+    def __call__(self) -> None:
+        _init_worker()
+        guard.limit_memory(self.max_memory)
+
+
 def chunked(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
     chunk: list[Task] = []
     for t in tasks:
@@ -119,12 +130,14 @@ class _Job:
 
 
 def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: bool = False,
-             note_timeout: float | None = None) -> Iterator[tuple[list[Task], list, bytes | None]]:
+             note_timeout: float | None = None,
+             max_memory: int | None = guard.MAX_MEMORY) -> Iterator[tuple[list[Task], list, bytes | None]]:
     """(chunk, rows per task, checkpoint bytes or None) in input order.
 
     With a time budget (``note_timeout`` seconds a note, plus some a character) or ``workers > 1``,
     chunks run in worker processes (:mod:`notechecker.guard`) that die with this process, note
-    by note, each note announced to this process, which times it. A note over its budget (E204)
+    by note, each note announced to this process, which times it; a worker's address space may
+    grow by ``max_memory`` bytes (:func:`notechecker.guard.limit_memory`). A note over its budget (E204)
     or whose worker dies (E202) becomes an error row: the worker is replaced and its chunk sent
     again with that note skipped; the others go on. Without a budget and with one worker,
     chunks are checked in this process.
@@ -142,7 +155,7 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
         gc.freeze()  # the cycle collector of a worker then leaves the shared pipeline's pages alone (no copy)
 
     def start() -> guard.Worker:
-        return guard.Worker(_chunk_job, _init_worker, ctx)
+        return guard.Worker(_chunk_job, _WorkerInit(max_memory), ctx)
 
     try:
         pool = [start() for _ in range(workers)]

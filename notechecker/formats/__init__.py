@@ -26,7 +26,16 @@ E532  a PDF without a text layer that OCR cannot read (engine missing, page over
 E533  a PDF that cannot be read
 E541  a DOCX that cannot be read
 E542  a DOCX without text
+E506  a part that inflates past its cap (DOCX part, PDF stream, attachment)
+E507  JSON or XML nested too deep to read
+E508  reading needed more memory than a worker may take (``--max-memory``)
+E509  reading took longer than its time budget (``--note-timeout``)
 ====  ==========================================================================
+
+No reader's exception escapes :func:`read_bytes`: an unexpected one is the document's E201
+error row (its type and place only); library messages (libxml2, pypdf, python-docx,
+python-hl7, zipfile, json) are never shown, only where the problem is, in our words, and
+the libraries' loggers are silenced (:func:`.base.quiet_libraries`).
 
 :func:`read_document` reads a path, :func:`read_bytes` bytes already in memory (standard
 input, a CDS Hooks request); :mod:`.detect` chooses the reader by content and extension.
@@ -38,18 +47,36 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from .base import MAX_DOCUMENT_BYTES, Document, safe_reason
+from .base import MAX_DOCUMENT_BYTES, Document, quiet_libraries, safe_reason
 
 
 def read_bytes(data: bytes, source: str, kind: str) -> Iterator[Document | InputError]:
     """The notes of one document of format ``kind`` (see :data:`.detect.FORMATS`)."""
     from . import cda, docx, fhir, hl7v2, pdf
 
+    import warnings
+
+    from ..errors import describe_failure
+
     reader = {"fhir": fhir.read, "hl7v2": hl7v2.read, "cda": cda.read, "pdf": pdf.read, "docx": docx.read}[kind]
+    quiet_libraries()
+    out: list[Document | InputError] = []  # read whole before any is given: no state held across a yield
     try:
-        yield from reader(data, source)
+        with warnings.catch_warnings():  # a library's warning may quote the document
+            warnings.simplefilter("ignore")
+            for item in reader(data, source):
+                out.append(item)
     except InputError as exc:
-        yield exc
+        out.append(exc)
+    except MemoryError:
+        out.append(InputError("E508", f"{source}: reading it needs more memory than a document may take "
+                                 f"(--max-memory); not read"))
+    except RecursionError:
+        out.append(InputError("E507", f"{source}: nested too deep to read"))
+    except Exception as exc:  # noqa: BLE001 - a reader's bug: the document's error row, named without its message
+        out.append(InputError("E201", f"{source}: reading the document failed: {describe_failure(exc)} (a bug; "
+                                      f"please report it)"))
+    yield from out
 
 
 def read_document(path: str | os.PathLike, kind: str | None = None) -> Iterator[Document | InputError]:

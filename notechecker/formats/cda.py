@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from .base import Document, safe_reason
+from .base import MAX_PART_BYTES, Document, position
 from ._text import CDA_BLOCKS, CDA_PARAGRAPHS, CDA_SKIP, element_text, html_to_text
 
 NS = "urn:hl7-org:v3"
@@ -31,13 +31,15 @@ CPT_OID = "2.16.840.1.113883.6.12"
 def read(data: bytes, source: str) -> Iterator[Document | InputError]:
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True)
+    # no entities resolved, no DTD loaded, nothing fetched, no XInclude; libxml2's depth and size limits kept
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=True,
+                             load_dtd=False, dtd_validation=False, attribute_defaults=False)
     try:
         root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise InputError("E521", f"{source}: not well-formed XML ({safe_reason(exc)})") from None
-    except ValueError as exc:
-        raise InputError("E521", f"{source}: not readable XML ({safe_reason(exc)})") from None
+    except etree.XMLSyntaxError as exc:  # libxml2's message quotes element and entity names: never shown
+        raise InputError("E521", f"{source}: not well-formed XML ({position(exc)})") from None
+    except ValueError:
+        raise InputError("E521", f"{source}: not readable XML (an encoding declaration it cannot use)") from None
     if root.tag != f"{{{NS}}}ClinicalDocument":
         local = etree.QName(root).localname if isinstance(root.tag, str) else "?"
         ns = etree.QName(root).namespace if isinstance(root.tag, str) else None
@@ -105,6 +107,9 @@ def _non_xml_body(body, where: str) -> str:
     if media not in ("text/plain", "text/html"):
         raise InputError("E523", f"{where}: nonXMLBody of type {media[:60]} is not read (text/plain, text/html)")
     raw = "".join(text_el.itertext())
+    if len(raw) > MAX_PART_BYTES * 4 // 3:
+        raise InputError("E506", f"{where}: nonXMLBody text over the {MAX_PART_BYTES // (1 << 20)} MB limit of a "
+                                 f"document part")
     if (text_el.get("representation") or "").upper() == "B64":
         try:
             raw, _enc, _w = decode(base64.b64decode("".join(raw.split()), validate=True), where)

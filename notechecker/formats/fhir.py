@@ -16,12 +16,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputError
 from ..facts import CPT_SYSTEM
-from .base import Document, safe_reason
+from .base import MAX_PART_BYTES, Document, position
 
 #: Attachment types read, most preferred first.
 TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml", "application/pdf")
@@ -30,8 +31,12 @@ TEXT_TYPES = ("text/plain", "text/html", "application/xhtml+xml", "application/p
 def read(data: bytes, source: str) -> Iterator[Document | InputError]:
     try:
         obj = json.loads(data)
-    except (ValueError, UnicodeError) as exc:
-        raise InputError("E501", f"{source}: not valid JSON ({safe_reason(exc)})") from None
+    except RecursionError:
+        raise InputError("E507", f"{source}: JSON nested too deep to read") from None
+    except UnicodeError:
+        raise InputError("E501", f"{source}: not valid JSON (not UTF-8, UTF-16 or UTF-32 text)") from None
+    except ValueError as exc:  # json's messages name positions; ours say only where
+        raise InputError("E501", f"{source}: not valid JSON ({position(exc)})") from None
     yield from read_resource(obj, source)
 
 
@@ -86,12 +91,32 @@ def validate(obj: dict, where: str):
     except ValidationError as exc:
         fields = []
         for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "(resource)"
-            fields.append(f"{loc}: {err.get('type', 'invalid')}")
+            loc = _location(err.get("loc", ()))
+            kind = str(err.get("type", "invalid"))
+            fields.append(f"{loc}: {kind if re.fullmatch(r'[a-z_]{1,40}', kind) else 'invalid'}")
         raise InputError("E503", f"{where}: not a valid FHIR R4 DocumentReference ({'; '.join(fields)})") from None
     except (ValueError, TypeError) as exc:
         raise InputError("E503", f"{where}: not a valid FHIR R4 DocumentReference ({exc.__class__.__name__})") \
             from None
+
+
+#: Element names a validation error may name; any other key (the document's own, which could be
+#: anything) is shown as '(an element)'.
+ELEMENTS = frozenset(
+    "resourceType id meta implicitRules language text contained extension modifierExtension masterIdentifier "
+    "identifier status docStatus type category subject date author authenticator custodian relatesTo code "
+    "target description securityLabel content attachment contentType data url size hash title creation "
+    "format context encounter event period start end facilityType practiceSetting sourcePatientInfo related "
+    "coding system version display userSelected reference value use assigner __root__".split())
+
+
+def _location(loc) -> str:
+    parts = []
+    for p in loc:
+        if p == "__root__":
+            continue
+        parts.append(str(p) if isinstance(p, int) or p in ELEMENTS else "(an element)")
+    return ".".join(parts) or "(resource)"
 
 
 def document_reference(obj: dict, where: str, label: str, fallback_id: str) -> Document:
@@ -156,8 +181,12 @@ def attachment_text(contents: list, where: str) -> tuple[str, str | None]:
                                  f"read: {', '.join(TEXT_TYPES)})")
     att = with_data[0]
     media, charset = _media(att.get("contentType", ""))
+    encoded = "".join(str(att["data"]).split())
+    if len(encoded) // 4 * 3 > MAX_PART_BYTES:  # checked before decoding
+        raise InputError("E506", f"{where}: the attachment is over the {MAX_PART_BYTES:,}-byte limit of a "
+                                 f"document part")
     try:
-        raw = base64.b64decode("".join(str(att["data"]).split()), validate=True)
+        raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise InputError("E504", f"{where}: attachment.data is not valid base64") from None
     if media == "application/pdf":

@@ -13,13 +13,12 @@ OBR-7, MSH-7. PR1-3 procedure codes in CPT (``C4``/``CPT``) are the billed codes
 """
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
-from .base import Document
+from .base import MAX_PART_BYTES, Document
 
 _SEGMENT_END = re.compile(r"\r\n|\r|\n")
 TEXT_TYPES = ("TX", "FT", "ST")
@@ -31,19 +30,15 @@ _CPT_SYSTEMS = ("C4", "CPT", "CPT4", "CPT-4")
 _MESSAGE_TYPE = re.compile(r"^[A-Z0-9]{3}(\^[A-Z0-9]{2,3})?$")
 
 
-class _NoFieldValues(logging.Filter):
-    """python-hl7 logs a field's value when an escape sequence is malformed: a note is PHI, drop those."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.funcName != "unescape"
-
-
 def _quiet_hl7() -> None:
-    import hl7.containers
+    """python-hl7 logs a whole field (note text) on a malformed escape, under loggers named by its
+    file paths: silence them (and the other readers' libraries) at their roots."""
+    import hl7.containers  # noqa: F401 - creates the loggers
+    import hl7.util  # noqa: F401
 
-    logger = hl7.containers.logger
-    if not any(isinstance(f, _NoFieldValues) for f in logger.filters):
-        logger.addFilter(_NoFieldValues())
+    from .base import quiet_libraries
+
+    quiet_libraries()
 
 
 def split_messages(text: str) -> list[list[str]]:
@@ -90,6 +85,10 @@ def read(data: bytes, source: str) -> Iterator[Document | InputError]:
             yield _note(msg, where, label, stem if not many else f"{stem}:{n}", warning)
         except InputError as exc:
             yield exc
+        except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
+            # a field python-hl7 cannot decode (a malformed escape, a broken repetition): its kind only
+            yield InputError("E511", f"{where}: not a readable HL7 v2 message (a field that cannot be decoded: "
+                                     f"{type(exc).__name__})")
 
 
 def _field(msg, segment: str, index: int, rep: int = 0, comp: int = 0) -> str:
@@ -145,6 +144,7 @@ def _note(msg, where: str, label: str, fallback_id: str, warning: str | None) ->
                                  f"ORU^R01)")
     lines: list[str] = []
     found = False
+    size = 0
     for seg in msg:
         if str(seg[0]) != "OBX":
             continue
@@ -156,6 +156,10 @@ def _note(msg, where: str, label: str, fallback_id: str, warning: str | None) ->
         if vtype not in TEXT_TYPES:
             continue
         found = True
+        size += len(raw)
+        if size > MAX_PART_BYTES:  # checked field by field while the note is assembled
+            raise InputError("E506", f"{where}: OBX text over the {MAX_PART_BYTES // (1 << 20)} MB limit of a "
+                                     f"document part: not read")
         for rep in raw.split(msg.separators[2]):
             lines.extend(msg.unescape(rep, _APP_MAP).split("\n"))
     text = "".join(line + "\n" for line in lines)  # one line per OBX (or line break), as in a text file

@@ -148,13 +148,15 @@ class Extractor:
         a capital first, and a colon after it (or the whole line in capitals)."""
         if not self.L.heading_words:
             return sections
+        # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
+        lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
         found = []
         for m in HEADING_LINE.finditer(text):
             head = m.group("h").strip()
             words = head.split()
             if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
                 continue
-            if not head[0].isupper():
+            if not (head[0].isupper() or (lower_ok and head[0].islower())):
                 continue
             colon = text[m.end() - 1:m.end()] == ":" or text.startswith(":", m.end())
             if not colon and not (head.isupper() and len(head) > 3):
@@ -473,7 +475,7 @@ class Extractor:
                 action = "placed" if h.section == "procedures" else "mentioned"
             if action == "placed" and act is not None and (h.assertion == "historical" or (
                     self.cue["placement_state"].match(act.literal)
-                    and self.cue["hardware_described"].search(self._sentence_text(text, h)))):
+                    and self.cue["hardware_described"].search(self._clause_text(text, h)))):
                 # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
                 # in 2015": the old construct
                 action = "mentioned"
@@ -507,7 +509,7 @@ class Extractor:
             # levels: the level mentions of this sentence nearest to this hardware's action cue
             lvls: list[str] = []
             named: list[str] = []
-            sent_levels = levels_by_sent.get(h.sent, [])
+            sent_levels = self._clause_levels(text, h, levels_by_sent.get(h.sent, []))
             procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in self.L.own_level_kinds]
             for m in sent_levels:
                 gap = self._gap(m, h)
@@ -651,7 +653,7 @@ class Extractor:
         level the surgeon localized (``localized``: level mentions in such sentences), when one."""
         out = list(procedures)
         operative = {x for m in localized for x in m.vertebrae}
-        for kind, (proc_kinds, hw_kinds) in self.L.level_sources.items():
+        for kind, (proc_kinds, hw_kinds, fallback) in self.L.level_sources.items():
             mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
             if not mine or any(p.levels or p.interspaces for p in mine):
                 continue
@@ -661,6 +663,9 @@ class Extractor:
                         and (i.action in ("placed", "reinserted", "removed") or (kind in PER_BODY and i.action == "mentioned"))
                         and (i.action == "removed") == (kind in ("disc_arthroplasty_removal", "hardware_removal"))]
             levels = {x for p in sources for x in p.levels} | {x for i in hardware for x in i.levels}
+            if not levels:  # the last resort: an anterior plate spans the interspaces it fixes
+                sources = [p for p in procedures if p.kind in fallback and p.assertion == "present" and p.levels]
+                levels = {x for p in sources for x in p.levels}
             if kind in PER_BODY:  # each body treated is localized in turn ("the T12 pedicles were localized")
                 levels |= operative
             if not levels and operative and len({m.text for m in localized}) == 1:
@@ -671,7 +676,10 @@ class Extractor:
             if not levels:
                 continue
             inter = {q for p in sources for q in p.interspaces}
-            if not inter and kind not in ("kyphoplasty", "vertebroplasty"):
+            if not inter and kind not in PER_BODY and sources and not hardware:
+                ordered = lv.sort_levels(levels)
+                inter = set(zip(ordered, ordered[1:]))
+            if not inter and kind not in PER_BODY:
                 inter = {(a, b) for i in hardware if i.kind in ("cage", "interbody_device", "artificial_disc",
                                                                  "interspinous_device")
                          for a, b in zip(lv.sort_levels(i.levels), lv.sort_levels(i.levels)[1:])}
@@ -779,6 +787,16 @@ class Extractor:
         found = Procedure(f"interbody_fusion@{approach}", tuple(lv.sort_levels(levels)), inter, evidence)
         return [*procedures, *self._resolve_fusions([found], approach, sorted(levels, key=lv.vertebra_index))]
 
+    def _clause_levels(self, text: str, h, mentions):
+        """The level mentions of a hit's own clause (no clause break between them), or, when its clause
+        names none, those of its sentence ("...; next, a plate was applied at C5-C7" keeps C5-C7 for the
+        plate and away from the clause before)."""
+        if len(mentions) < 2:
+            return mentions
+        rx = self.cue["clause_break"]
+        own = [m for m in mentions if not rx.search(text, min(m.end, h.end), max(m.start, h.start))]
+        return own or mentions
+
     @staticmethod
     def _gap(m, h) -> int:
         """Characters between a level mention and a hit (0 when they touch or overlap)."""
@@ -865,7 +883,7 @@ class Extractor:
                 kind = f"{kind}@{'|'.join(sorted(cues))}"  # resolved once the note's approach is known
             vert: list[str] = []
             inter: list[tuple[str, str]] = []
-            for m in levels_by_sent.get(h.sent, []):
+            for m in self._clause_levels(text, h, levels_by_sent.get(h.sent, [])):
                 vert.extend(m.vertebrae)
                 inter.extend(m.interspaces)
             out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
@@ -897,13 +915,30 @@ class Extractor:
             out.append(dataclasses.replace(p, kind=kind))
         return out
 
+    def _clause_text(self, text: str, h) -> str:
+        """The clause of a hit's sentence, between the clause breaks around it ("There was good apposition;
+        next, a plate was applied" and "..., and next, a plate was applied" have two clauses)."""
+        a, b = self._sentence_bounds(text, h)
+        for m in self.cue["clause_break"].finditer(text, a, b):
+            if m.end() <= h.start:
+                a = m.end()
+            elif m.start() >= h.end:
+                b = m.start()
+                break
+        return text[a:b]
+
     @staticmethod
-    def _sentence_text(text: str, h) -> str:
+    def _sentence_bounds(text: str, h) -> tuple[int, int]:
         # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
         # so the cost is linear in the note's length
         lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
         a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
         b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
+        return a, b
+
+    @classmethod
+    def _sentence_text(cls, text: str, h) -> str:
+        a, b = cls._sentence_bounds(text, h)
         return text[a:b]
 
     # --------------------------------------------------------------- approach

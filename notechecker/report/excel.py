@@ -9,6 +9,7 @@ batch streams out instead of building every cell in memory.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,25 @@ WRAP_ALIGN = Alignment(vertical="top", wrap_text=True)
 MIN_WIDTH, MAX_WIDTH = 8, 60
 #: Excel refuses cells longer than this.
 MAX_CELL = 32767
+#: The end of a cell cut to MAX_CELL characters.
+TRUNCATED = " \u2026 [truncated]"
+#: Characters a worksheet cannot hold (XML 1.0 forbids them): replaced by U+FFFD, one for one.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: A cell starting with one of these could be read as a formula by a spreadsheet: a quote goes first.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?%?")
+
+
+def safe_cell(text: str) -> str:
+    """A string fit for any worksheet cell: control characters (and lone surrogates) replaced, a
+    formula prefix escaped with a leading quote (a signed number is left alone), and a cell over
+    Excel's MAX_CELL characters cut with a visible marker."""
+    text = _ILLEGAL.sub("\ufffd", text)
+    if text.startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    if len(text) > MAX_CELL:
+        text = text[:MAX_CELL - len(TRUNCATED)] + TRUNCATED
+    return text
 
 
 def _value(value):
@@ -40,9 +60,8 @@ def _value(value):
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) else float(value)
     if isinstance(value, str):
-        text = value[:MAX_CELL]
-        return "'" + text if text.startswith("=") else text  # never a formula
-    return str(value)
+        return safe_cell(value)  # never a formula, never a character the file cannot hold
+    return safe_cell(str(value))
 
 
 def _width(df: pd.DataFrame, col: str) -> float:

@@ -19,6 +19,9 @@ The same limits, errors and privacy as ``POST /api/check``: the body limit and a
 of the app apply, errors use its ``{"error": {"code", "message"}}`` shape and codes
 (E702 for an invalid request, E703, E799) plus E711 (not this hook) and E712 (the
 document cannot be read, named by field, never by its text); nothing logs the note.
+The document is read in a checking worker, under the time budget (E708) and the worker's
+memory ceiling; a call is let in only with the EHR's JWT when the service authenticates
+(:mod:`.auth`). No URL of a request (``fhirServer``, ``prefetch``, attachment links) is fetched.
 """
 from __future__ import annotations
 
@@ -94,24 +97,18 @@ def discovery() -> JSONResponse:
                         413: {"description": "Body larger than the limit"},
                         422: {"description": "Invalid request or a document that cannot be read"}})
 def note_sign(body: HookRequest, request: Request) -> Response:
-    from notechecker.errors import InputError
-    from notechecker.io import repair_surrogates
-    from notechecker.formats.fhir import document_reference
-
-    if body.hook != HOOK:
-        return error_response(400, "E711", Errors.E711.format(hook=HOOK, got=body.hook[:60]))
+    if body.hook != HOOK:  # the caller's hook name is never echoed
+        return error_response(400, "E711", Errors.E711.format(hook=HOOK))
     document = body.context.document
     if not isinstance(document, dict) or document.get("resourceType") != "DocumentReference":
         return error_response(422, "E712", Errors.E712.format(detail="[E502] not a FHIR DocumentReference"))
-    try:
-        doc = document_reference(document, "context.document", "context.document", "draft")
-    except InputError as exc:
-        return error_response(422, "E712", Errors.E712.format(detail=f"[{exc.code}] {exc.message}"))
-    note_id = doc.note_id if NOTE_ID.match(doc.note_id) else "draft"
     state = request.app.state
     state.ensure_loaded()
-    text, _repaired = repair_surrogates(doc.text)
-    return state.run_check(text, doc.codes, note_id, [], (body.hookInstance, str(request.base_url)))
+    # the document is read in a checking worker (time budget, memory ceiling), never in this process
+    size = int(request.headers.get("content-length") or 0)
+    caller = str(request.scope.get("state", {}).get("caller") or "-")
+    return state.run_check("", None, "draft", [], (body.hookInstance, str(request.base_url)), document=document,
+                           chars=size, caller=caller)
 
 
 # --------------------------------------------------------------------------- cards

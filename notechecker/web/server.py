@@ -22,6 +22,13 @@ Notes are checked in a small pool of worker processes (``workers``), several at 
 a note that takes longer than its time budget (``note_timeout``) is stopped (its worker
 is replaced) and answered with 503, while other requests and ``/healthz`` go on. A note
 over ``max_chars`` characters is refused with E104 (413), the limit of every command.
+A CDS Hooks document is read in the worker too, under the same budget and the worker's
+memory ceiling (``max_memory``), never in the server process.
+
+Authentication (:mod:`.auth`): a bearer token (``--token-file``) for the page's calls and
+``/api/*``, the EHR's signed JWT for CDS Hooks; an exposed service (not loopback) starts only
+with one. One audit line per check (``notechecker.web.audit``): time, caller, the note's
+SHA-256, the codes and the verdicts, never the text.
 """
 from __future__ import annotations
 
@@ -52,6 +59,9 @@ from notechecker.web.common import NOTE_ID, NO_STORE, error_response
 
 log = logging.getLogger("notechecker.web")
 access_log = logging.getLogger("notechecker.web.access")
+audit_log = logging.getLogger("notechecker.web.audit")
+#: Deepest JSON body read (a deeper one is E720, never a parser's message).
+MAX_JSON_DEPTH = 200
 
 #: Largest accepted request body, in bytes: room for a note of MAX_CHARS characters as JSON
 #: (a long operative note is ~30 kB; an over-long note gets E104 by its length, not E700).
@@ -240,6 +250,65 @@ class HostGuard:
         return await self.app(scope, receive, send)
 
 
+class AuthGuard:
+    """ASGI middleware: 401 (E713-E719, the JSON error shape) for a call a configured authentication does
+    not let in: ``/api/*`` needs the bearer token, a CDS Hooks call the EHR's JWT. The caller's name goes
+    in ``scope["state"]["caller"]`` for the audit line."""
+
+    def __init__(self, app, auth):
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from .auth import AuthError
+
+        path, method = scope.get("path", ""), scope.get("method", "GET")
+        header = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                header = value.decode("latin-1")
+        try:
+            if path.startswith("/api/"):
+                caller = self.auth.bearer(header)
+            elif path.startswith("/cds-services/") and method == "POST":
+                caller = self.auth.hook_caller(header)
+            else:
+                caller = None
+        except AuthError as exc:
+            return await error_response(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})(
+                scope, receive, send)
+        if caller is not None:
+            scope.setdefault("state", {})["caller"] = caller
+        return await self.app(scope, receive, send)
+
+
+class Shield:
+    """The outermost ASGI wrapper of a served app: an exception no handler answered is logged by its
+    type only (uvicorn would print its message, which may quote a note) and answered with E799."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        started = False
+
+        async def tracking(message):
+            nonlocal started
+            if message.get("type") == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:  # noqa: BLE001
+            log.error("request failed: %s", type(exc).__name__)
+            if scope.get("type") == "http" and not started:
+                await error_response(500, "E799", Errors.E799.format(kind=type(exc).__name__))(
+                    scope, receive, send)
+
+
 class AccessLog:
     """ASGI middleware: one line per request with method, path, status and milliseconds, nothing else."""
 
@@ -345,32 +414,94 @@ def _render(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
 
 
+def _read_hook_document(document: Any, max_chars: int) -> tuple:
+    """Worker side: the note of a CDS Hooks ``context.document`` -> ``("doc", text, codes, note_id)`` or
+    ``("input", code, message)`` (read here, under the worker's budget and memory ceiling)."""
+    from notechecker.errors import InputError, describe_failure
+    from notechecker.formats.base import quiet_libraries
+    from notechecker.formats.fhir import document_reference
+    from notechecker.io import check_length, repair_surrogates
+
+    quiet_libraries()
+    where = "context.document"
+    if not isinstance(document, dict) or document.get("resourceType") != "DocumentReference":
+        return "input", "E502", "not a FHIR DocumentReference"
+    try:
+        doc = document_reference(document, where, where, "draft")
+        text, _repaired = repair_surrogates(doc.text)
+        check_length(text, where, max_chars)
+    except InputError as exc:
+        return "input", exc.code, exc.message
+    except RecursionError:
+        return "input", "E507", f"{where}: nested too deep to read"
+    except MemoryError:
+        return "input", "E508", f"{where}: reading it needs more memory than a worker may take"
+    except Exception as exc:  # noqa: BLE001 - a reader's bug, named without its message
+        return "input", "E201", f"{where}: reading failed: {describe_failure(exc)}"
+    return "doc", text, doc.codes, doc.note_id if NOTE_ID.match(doc.note_id) else "draft"
+
+
+def _audit(checked, text: str) -> tuple[str, list[str], list[str]]:
+    """(SHA-256 of the note, codes checked, 'code: verdict' per code) for the audit line; never the text."""
+    import hashlib
+
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    try:
+        from notechecker.plain import code_verdicts
+
+        verdicts = [f"{v.code}: {v.verdict}" for v in code_verdicts(checked)]
+    except Exception:  # noqa: BLE001 - the audit line never fails a check
+        verdicts = []
+    codes = [str(c) for c in getattr(checked, "codes", None) or []] or [v.split(":")[0] for v in verdicts]
+    return digest, codes, verdicts
+
+
 def _check_job(payload: tuple, tick) -> tuple:
-    """Check one note (in a worker process or in this one): ``("ok", JSON bytes)`` (encoded here,
-    off the server's event loop), ``("value", safe detail)`` for a ValueError, or ``("crash",
-    exception type, traceback without messages)``. ``render`` (the payload's last element) is None
-    for the JSON of ``/api/check``, or ``(hook_instance, page)`` for CDS Hooks cards."""
+    """Check one note (in a worker process or in this one): ``("ok", JSON bytes, audit)`` (encoded here,
+    off the server's event loop), ``("value", safe detail)`` for a ValueError, ``("input", code,
+    message)`` for a CDS Hooks document that cannot be read, or ``("crash", exception type, traceback
+    without messages)``. ``render`` is None for the JSON of ``/api/check``, or ``(hook_instance, page)``
+    for CDS Hooks cards; ``document`` a CDS Hooks ``context.document`` to read first (``text`` is then '')."""
     from notechecker import service
 
-    text, codes, note_id, warnings, render = payload
+    text, codes, note_id, warnings, render = payload[:5]
+    document, max_chars = (payload[5], payload[6]) if len(payload) > 5 else (None, MAX_CHARS)
     tick(0)
+    if document is not None:
+        read = _read_hook_document(document, max_chars)
+        if read[0] != "doc":
+            return read
+        _, text, codes, note_id = read
     try:
         checked = service.check(text, codes=codes, note_id=note_id)
         if render is not None:
             from .cds_hooks import cards
 
-            return "ok", _render({"cards": cards(checked, *render)})
+            return "ok", _render({"cards": cards(checked, *render)}), _audit(checked, text)
         from notechecker.plain import result_dict
 
         # the JSON of check --format json, plus one plain verdict per code, as check and scan show
         result = result_dict(checked, text)
         if warnings:
             result["warnings"] = [*result.get("warnings", []), *warnings]
-        return "ok", _render(result)
+        return "ok", _render(result), _audit(checked, text)
     except ValueError as exc:
         return "value", _safe_detail(exc, text)
     except Exception as exc:  # noqa: BLE001 - answered with JSON, logged without the note
         return "crash", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__))
+
+
+class _WebWorkerInit:
+    """A web worker's initializer (picklable for spawn): the pipeline, then its memory ceiling."""
+
+    def __init__(self, max_memory: int | None):
+        self.max_memory = max_memory
+
+    def __call__(self) -> None:
+        from notechecker.guard import limit_memory
+
+        _init_web_worker()
+        limit_memory(self.max_memory)
 
 
 class BudgetExceeded(Exception):
@@ -388,17 +519,18 @@ class CheckPool:
     shared, nothing reloads) and raises :class:`BudgetExceeded`. Workers die with the server.
     """
 
-    def __init__(self, workers: int, timeout: float | None):
+    def __init__(self, workers: int, timeout: float | None, max_memory: int | None = None):
         from notechecker import guard
 
         self.guard, self.ctx, self.timeout = guard, guard.context(), timeout
+        self.max_memory = max_memory
         self.idle: queue.Queue = queue.Queue()
         self.all: list = []
         for _ in range(workers):
             self.idle.put(self._start())
 
     def _start(self):
-        w = self.guard.Worker(_check_job, _init_web_worker, self.ctx)
+        w = self.guard.Worker(_check_job, _WebWorkerInit(self.max_memory), self.ctx)
         self.all.append(w)
         return w
 
@@ -408,10 +540,11 @@ class CheckPool:
             self.all.remove(w)
         return self._start()
 
-    def run(self, payload: tuple) -> tuple:
+    def run(self, payload: tuple, chars: int | None = None) -> tuple:
         w = self.idle.get()
         try:
-            seconds = self.guard.allowance(self.timeout, len(payload[0])) if self.timeout else None
+            size = len(payload[0]) if chars is None else chars
+            seconds = self.guard.allowance(self.timeout, size) if self.timeout else None
             deadline = time.monotonic() + seconds if seconds else None
             try:
                 w.send(0, payload)
@@ -422,6 +555,11 @@ class CheckPool:
                     if w.conn.poll(left):
                         kind, _job, value = w.receive()
                         if kind == "done":
+                            if self.guard.grown(w.proc.pid):  # a big document: memory back to the system
+                                w.stop()
+                                with contextlib.suppress(ValueError):
+                                    self.all.remove(w)
+                                w = self._start()
                             return value
                         if kind == "died":
                             raise WorkerDied()
@@ -442,11 +580,20 @@ class CheckPool:
 # --------------------------------------------------------------------------- app
 def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
                note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-               allowed_hosts: tuple[str, ...] = (), host: str | None = None) -> FastAPI:
+               allowed_hosts: tuple[str, ...] = (), host: str | None = None, auth=None,
+               max_memory: int | None = None) -> FastAPI:
     """The web application. The pipeline and catalogue load once, at startup, then ``workers``
     processes are forked to check notes (``workers=0``: in this process, one at a time, no time
-    budget). ``host``: the bound address (answered to, with LOCAL_HOSTS and ``allowed_hosts``)."""
+    budget). ``host``: the bound address (answered to, with LOCAL_HOSTS and ``allowed_hosts``).
+    ``auth``: an :class:`.auth.Auth` (None: no authentication, for loopback); ``max_memory``: bytes a
+    worker may grow by (default :data:`notechecker.guard.MAX_MEMORY`)."""
+    from notechecker.guard import MAX_MEMORY
+
+    from .auth import Auth
+
     max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    auth = auth if auth is not None else Auth()
+    max_memory = MAX_MEMORY if max_memory is None else max_memory
     state: dict[str, Any] = {"ready": False, "pool": None}
     lock = threading.Lock()  # in-process mode only: one note at a time through the pipeline
     pool_lock = threading.Lock()
@@ -459,7 +606,7 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
             return None
         with pool_lock:
             if state["pool"] is None:
-                state["pool"] = CheckPool(workers, note_timeout)
+                state["pool"] = CheckPool(workers, note_timeout, max_memory)
             return state["pool"]
 
     def ensure_loaded() -> None:
@@ -515,10 +662,16 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
     async def _not_allowed(_request: Request, _exc: Exception) -> JSONResponse:
         return error_response(405, "E706", Errors.E706)
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        # FastAPI turns body-read failures into 400 "There was an error parsing the body".
-        return error_response(exc.status_code, "E707", Errors.E707.format(status=exc.status_code, detail=exc.detail))
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI turns body-read failures (a JSON parser error, a body nested past the parser's
+        # depth) into 400 "There was an error parsing the body": answered in our shape and words
+        if exc.status_code == 400 and request.method == "POST":
+            return _body_error(await request.body())
+        detail = exc.detail if isinstance(exc.detail, str) and len(exc.detail) < 120 else "see the status"
+        return error_response(exc.status_code, "E707", Errors.E707.format(status=exc.status_code, detail=detail))
 
     @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
@@ -547,7 +700,7 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
                          421: {"description": "The Host header names a host this service does not answer to"},
                          503: {"description": "Checking the note took longer than the time budget"},
                          422: {"description": "Body is JSON but not a valid request; names the field"}})
-    def check(body: CheckRequest) -> JSONResponse:
+    def check(body: CheckRequest, request: Request) -> JSONResponse:
         """The facts found in the note, per code the checklist findings (met, missing, negated,
         conflicting, each with its evidence as offsets into ``text``) and the coding conclusions.
         Without ``codes``, the codes the note supports are checked."""
@@ -555,23 +708,27 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
         text, repaired = repair_surrogates(body.text)  # offsets kept: one U+FFFD for each
         said = [f"text: {repaired} lone surrogate(s) (invalid Unicode) replaced by U+FFFD; offsets unchanged"] \
             if repaired else []
-        return run_check(text, body.codes, body.note_id, said)
+        return run_check(text, body.codes, body.note_id, said, caller=_caller(request))
 
-    def run_check(text: str, codes: Any, note_id: str, said: list[str], render: tuple | None = None) -> Response:
-        """One note through a worker (time budget) or, with ``workers=0``, this process; the response
-        is the job's JSON or the error every check endpoint gives (E104, E703, E708, E799)."""
-        try:
-            check_length(text, "text", max_chars)
-        except InputError as exc:
-            return error_response(413, exc.code, exc.message)
-        job = (text, codes, note_id, said, render)
+    def run_check(text: str, codes: Any, note_id: str, said: list[str], render: tuple | None = None, *,
+                  document: Any = None, chars: int | None = None, caller: str = "-") -> Response:
+        """One note through a worker (time budget, memory ceiling) or, with ``workers=0``, this process;
+        the response is the job's JSON or the error every check endpoint gives (E104, E703, E708, E712,
+        E799). ``document``: a CDS Hooks ``context.document``, read in the worker (``chars``: its size,
+        for the time budget). One audit line per check."""
+        if document is None:
+            try:
+                check_length(text, "text", max_chars)
+            except InputError as exc:
+                return error_response(413, exc.code, exc.message)
+        job = (text, codes, note_id, said, render, document, max_chars)
         pool = get_pool()
         try:
             if pool is None:
                 with lock:
                     outcome = _check_job(job, lambda _k: None)
             else:
-                outcome = pool.run(job)
+                outcome = pool.run(job, chars)
         except BudgetExceeded as exc:
             seconds = exc.args[0] if exc.args else note_timeout
             log.error("check stopped: over its time budget of %.0f s", seconds)
@@ -579,12 +736,22 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
         except WorkerDied:
             log.error("check failed: the worker process died")
             return error_response(500, "E799", Errors.E799.format(kind="worker process died"))
+        if outcome[0] == "input":  # a CDS Hooks document that cannot be read (named by field, never its text)
+            _kind, code, message = outcome
+            if code == "E104":
+                return error_response(413, code, message)
+            return error_response(422, "E712", Errors.E712.format(detail=f"[{code}] {message}"))
         if outcome[0] == "value" and outcome[1].startswith("[E111]"):  # only a codes problem blames the codes
             return error_response(400, "E703", Errors.E703.format(detail=outcome[1]))
         if outcome[0] != "ok":
             kind = "ValueError" if outcome[0] == "value" else outcome[1]
             log.error("check failed: %s\n%s", kind, outcome[2] if outcome[0] == "crash" else "")
             return error_response(500, "E799", Errors.E799.format(kind=kind))
+        if len(outcome) > 2:
+            digest, checked_codes, verdicts = outcome[2]
+            audit_log.info("%s check caller=%s note=sha256:%s codes=%s verdicts=%s",
+                           time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), caller, digest,
+                           ",".join(checked_codes) or "-", "; ".join(verdicts) or "-")
         return Response(outcome[1], media_type="application/json", headers=NO_STORE)
 
     # CDS Hooks (web/cds_hooks.py): the same workers, time budget, limits and error shape as /api/check
@@ -594,10 +761,38 @@ def create_app(max_bytes: int | None = None, *, workers: int = DEFAULT_WORKERS,
     app.state.run_check = run_check
     app.include_router(cds_hooks_router)
 
+    app.state.auth = auth
     app.add_middleware(AccessLog)
     app.add_middleware(BodyLimit, max_bytes=max_bytes)
+    app.add_middleware(AuthGuard, auth=auth)
     app.add_middleware(HostGuard, allowed=(*LOCAL_HOSTS, *((host,) if host else ()), *allowed_hosts))  # outermost
     return app
+
+
+def _caller(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("caller") or "-")
+
+
+def _depth(body: bytes, limit: int) -> int:
+    """How deep a JSON body nests (brackets outside strings), stopping past ``limit``."""
+    import re as _re
+
+    stripped = _re.sub(rb'"(?:[^"\\]|\\.)*"', b"", body)
+    depth = deepest = 0
+    for m in _re.finditer(rb"[\[\]{}]", stripped):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+def _body_error(body: bytes) -> JSONResponse:
+    """The error of a POST body the JSON parser refused: E720 when it nests too deep, else E701."""
+    if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return error_response(400, "E720", Errors.E720.format(depth=MAX_JSON_DEPTH))
+    return error_response(400, "E701", Errors.E701)
 
 
 def _safe_detail(exc: Exception, text: str) -> str:
@@ -617,6 +812,7 @@ def _log_config() -> dict[str, Any]:
     cfg = {k: (dict(v) if isinstance(v, dict) else v) for k, v in LOGGING_CONFIG.items()}
     cfg["loggers"] = dict(cfg["loggers"])
     cfg["loggers"]["notechecker.web"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    cfg["loggers"]["notechecker.web.audit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return cfg
 
 
@@ -631,14 +827,24 @@ def _is_loopback(host: str) -> bool:
 
 def run(host: str = "127.0.0.1", port: int = 8000, *, max_bytes: int | None = None,
         allowed_hosts: tuple[str, ...] = (), workers: int = DEFAULT_WORKERS, note_timeout: float | None = NOTE_TIMEOUT,
-        max_chars: int = MAX_CHARS) -> None:
-    """Serve the page and API with uvicorn (localhost by default; uvicorn's own access log is off)."""
+        max_chars: int = MAX_CHARS, auth=None, max_memory: int | None = None) -> None:
+    """Serve the page and API with uvicorn (localhost by default; uvicorn's own access log is off).
+
+    Beyond loopback only with authentication (``auth``: a bearer token file and/or the EHR's JWT
+    keys and issuers): a ValueError otherwise, before anything listens."""
     import uvicorn
 
+    from .auth import Auth
+
+    auth = auth if auth is not None else Auth()
     if not _is_loopback(host):
-        log.warning("serving on %s: anyone who can reach this address can submit notes; "
-                    "put it behind TLS and authentication", host)
+        if not auth.configured:
+            raise ValueError(f"serving on {host} needs authentication: --token-file FILE (page and /api/check) "
+                             f"and/or --jwks FILE or --jku URL with --issuer and --public-url (CDS Hooks)")
+        auth.required = True  # a method that is not configured refuses its calls
+        log.warning("serving on %s with authentication; put it behind TLS", host)
     bound = host if host not in ("0.0.0.0", "::", "") else None  # all addresses: name them with --allowed-host
-    uvicorn.run(create_app(max_bytes=max_bytes, workers=workers, note_timeout=note_timeout, max_chars=max_chars,
-                           allowed_hosts=allowed_hosts, host=bound),
-                host=host, port=port, access_log=False, log_config=_log_config(), server_header=False)
+    app = create_app(max_bytes=max_bytes, workers=workers, note_timeout=note_timeout, max_chars=max_chars,
+                     allowed_hosts=allowed_hosts, host=bound, auth=auth, max_memory=max_memory)
+    uvicorn.run(Shield(app), host=host, port=port, access_log=False, log_config=_log_config(), server_header=False,
+                lifespan="on")

@@ -38,6 +38,7 @@ def _usage(msg: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+from .audit import cli_commands as _audit  # noqa: E402 - the auditor's options and commands (typer only)
 from .guard import NOTE_TIMEOUT  # noqa: E402 - both light (standard library only)
 from .io import MAX_CHARS  # noqa: E402
 
@@ -179,6 +180,12 @@ def check(
     max_chars: int = _max_chars_option(),
     note_timeout: float = _note_timeout_option(),
     max_memory: str = _max_memory_option(),
+    ncci: Optional[List[Path]] = _audit.ncci_option(),
+    mue: Optional[Path] = _audit.mue_option(),
+    decisions: Optional[Path] = _audit.decisions_option(),
+    site: Optional[Path] = _audit.site_option(),
+    date: Optional[str] = typer.Option(None, "--date", help="Date of service for --ncci/--mue (default: the "
+                                                            "note's operation date, else the newest edits)."),
     ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
@@ -200,6 +207,9 @@ def check(
             raise _usage(f"--code: cannot read {', '.join(repr(b) for b in bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
     memory = _memory(max_memory)
+    _audit.setup_site(site)
+    edits, _ = _audit.setup_edits(ncci, mue)
+    decided = _audit.setup_decisions(decisions)
     with GuardedReader(note_timeout or None, memory) as reader:  # a document is read in a worker process
         if note == "-":
             try:
@@ -218,12 +228,15 @@ def check(
                     notes = [Note(note_id or "stdin", "<stdin>", None, exc)]
         else:
             notes = _file_notes(Path(note), reader, max_chars, note_id)
-    raise typer.Exit(_check_notes(notes, codes, fmt, fail_on, note_id, detail))
+    raise typer.Exit(_check_notes(notes, codes, fmt, fail_on, note_id, detail, edits=edits, date=date,
+                                  decided=decided))
 
 
-def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, detail: bool = False) -> int:
+def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, detail: bool = False, *,
+                 edits=None, date: str | None = None, decided=None) -> int:
     """Check the notes of one input (a .txt note, or a document's notes) the one way; the exit code
-    (2 when no note could be read). Codes from the document unless --code."""
+    (2 when no note could be read). Codes from the document unless --code. ``edits``, ``date``: NCCI/MUE
+    edits and the date of service; ``decided``: reviewer decisions (:mod:`notechecker.audit`)."""
     from .plain import out_of_scope, result_dict
     from .service import check as check_note
 
@@ -236,20 +249,28 @@ def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, deta
         for w in d.warnings:
             _err(f"warning: {w}")
         nid = note_id if note_id and len(notes) == 1 else d.note_id
-        checked.append((check_note(d.text, codes if codes is not None else d.codes, note_id=nid,
-                                   low_confidence=d.low_confidence), d.text))
+        checked.append((check_note(d.text, codes if codes is not None else d.codes, note_id=nid, edits=edits,
+                                   date_of_service=date, low_confidence=d.low_confidence), d.text))
     if not checked:
         return 2
     if fmt == "json":
         payload = [result_dict(r, text) for r, text in checked]
+        if decided is not None:
+            from .audit.decisions import decided_dict
+
+            payload = [decided_dict(p, r, text, decided) for p, (r, text) in zip(payload, checked)]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
     else:
         for i, (r, text) in enumerate(checked):
             if i:
                 typer.echo("")
-            _render_check(r, text, detail=detail)
+            _render_check(r, text, detail=detail, decisions=decided)
     # an out-of-scope note has no checklist: it fails only when spine codes were billed on it
     worst = [("error" if r.billed else None) if out_of_scope(r) else r.worst_severity() for r, _t in checked]
+    if decided is not None:  # what the reviewer overruled no longer fails the check
+        from .audit.decisions import decided_severity
+
+        worst = [w if out_of_scope(r) else decided_severity(r, t, decided) for w, (r, t) in zip(worst, checked)]
     return 1 if any(w in FAIL_ON[fail_on] for w in worst) or failed else 0
 
 
@@ -293,12 +314,14 @@ def _unmet_items(results, codes):
     return [(f, tuple(cs)) for f, cs in rows]
 
 
-def check_lines(result, text: str | None = None, *, detail: bool = False, width: int = 80) -> list[tuple[str, str]]:
+def check_lines(result, text: str | None = None, *, detail: bool = False, width: int = 80,
+                decisions=None) -> list[tuple[str, str]]:
     """The surgeon's view of one CheckResult as (style, line) pairs, ``width`` columns wide.
 
     The verdict for each code first (one per code, from :func:`notechecker.plain.code_verdicts`),
     then each unmet checklist item once with the sentence to add, then what is documented
-    (every item with its evidence under ``detail``).
+    (every item with its evidence under ``detail``). ``decisions``: reviewer decisions
+    (:mod:`notechecker.audit.decisions`) layered over the verdicts; overruled items are not asked for.
     """
     import textwrap
 
@@ -327,6 +350,12 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
                 put(f"\u2717 {v.code}: not supported by this note ({v.reason}).", "red", 2, 4)
         return out
     verdicts = code_verdicts(result, cat)
+    on_items: dict = {}
+    if decisions is not None and text is not None:
+        from .audit.decisions import overrule_verdicts
+        from .audit.provenance import note_sha256
+
+        verdicts, on_items = overrule_verdicts(verdicts, result, note_sha256(text), decisions)
     if not verdicts:
         put("No code to check: the note describes no procedure this checker codes.")
     said_fits = False
@@ -337,7 +366,9 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
         desc = short_descriptor(v.descriptor, room) if v.descriptor else "no checklist"
         line = f"{mark} {v.code:<6}{desc}"
         out.append((colour, line + " " * max(1, width - len(line) - len(label)) + label))
-        if v.verdict == "not supported":
+        if v.reason.startswith("overruled by"):
+            put(v.reason, "", 8)
+        elif v.verdict == "not supported":
             put(f"If it was done, document {v.reason.removeprefix('not documented: ')}; "
                 f"otherwise the note does not support {v.code}.", "", 8)
         elif v.verdict == "needs documentation" and not said_fits:  # said once, for every such code
@@ -355,6 +386,9 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     supporting = {v.code for v in verdicts if v.supported}
     checked = [r for r in result.results if r.summary.supported is not None and r.code in supporting]
     unmet = _unmet_items(checked, [r.code for r in checked])
+    overruled = [(f, cs) for f, cs in unmet if all(on_items.get((c, f.item_id)) is not None and
+                                                   on_items[(c, f.item_id)].decision == "overrule" for c in cs)]
+    unmet = [x for x in unmet if x not in overruled]
     all_codes = {r.code for r in checked}
     main = [(f, cs) for f, cs in unmet if f.severity in ("error", "warning")]
     info = [(f, cs) for f, cs in unmet if f.severity not in ("error", "warning")]
@@ -370,6 +404,8 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
             put(f.message, "", 4)
         if f.fix_hint:
             put(_example(f.fix_hint), "dim", 4)
+    for f, cs in overruled:
+        put(f"\u2713 {f.item_id} {f.item_name}: {on_items[(cs[0], f.item_id)].note()}", "dim", 2, 4)
     if info:
         put("\u00b7 also worth noting: " + ", ".join(
             f"{f.item_id} {f.item_name}" + ("" if set(cs) == all_codes or len(all_codes) < 2 else f" [{' '.join(cs)}]")
@@ -398,13 +434,13 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     return out
 
 
-def _render_check(result, text: str | None = None, detail: bool = False) -> None:
+def _render_check(result, text: str | None = None, detail: bool = False, decisions=None) -> None:
     """Print :func:`check_lines` (colour on a terminal)."""
     from rich.console import Console
     from rich.markup import escape
 
     out = Console(highlight=False, soft_wrap=True)
-    for style, line in check_lines(result, text, detail=detail, width=_width()):
+    for style, line in check_lines(result, text, detail=detail, width=_width(), decisions=decisions):
         out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
 
 
@@ -446,6 +482,13 @@ def scan(
     spark_master: Optional[str] = typer.Option(
         None, "--spark-master", help="Spark master URL for --engine spark (default: spark-submit's --master or "
                                      "spark-defaults.conf, else local[*])."),
+    ncci: Optional[List[Path]] = _audit.ncci_option(),
+    mue: Optional[Path] = _audit.mue_option(),
+    decisions: Optional[Path] = _audit.decisions_option(),
+    site: Optional[Path] = _audit.site_option(),
+    rvu: Optional[Path] = _audit.rvu_option(),
+    rvu_column: str = _audit.rvu_column_option(),
+    weights: Optional[str] = _audit.weights_option(),
 ):
     """Check a batch of notes; write findings, notes and codes tables.
 
@@ -476,6 +519,18 @@ def scan(
         raise _usage(f"--workers must be a whole number from 1 up, or auto, not {workers!r}")
     n_workers = workers if workers == "auto" else int(workers)
     memory = _memory(max_memory)
+    overrides = _audit.setup_site(site)
+    edits, problems = _audit.setup_edits(ncci, mue)
+    decided = _audit.setup_decisions(decisions)
+    wl_weights, rvu_values = _audit.setup_worklist(weights, rvu, rvu_column)
+    transform, used = None, set()
+    if decided is not None:
+        from .audit.decisions import apply_rows
+
+        problems += list(decided.problems)
+
+        def transform(rows, decided=decided, used=used):
+            return apply_rows(rows, decided, used)
     spark_run = _spark_engine(engine, spark_master, n_workers)
     try:
         summary = run(inputs, output, columns=cols, workers=n_workers,
@@ -483,7 +538,7 @@ def scan(
                       redact_evidence=redact_evidence, progress=progress, resume=resume,
                       note_timeout=note_timeout or None, max_chars=max_chars, max_memory=memory,
                       warn=lambda m: _err(f"warning: {m}"), error=lambda m: _err(f"error: {m}"),
-                      documents=documents, engine=spark_run.engine if spark_run else None)
+                      documents=documents, engine=spark_run.engine if spark_run else None, transform=transform)
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     except OSError as exc:
@@ -502,9 +557,17 @@ def scan(
             spark_run.close()
     if summary.resumed:
         _err(f"resumed: {summary.resumed} notes from the checkpoint, {summary.notes - summary.resumed} checked now")
+    if decided is not None:
+        from .audit.decisions import unused
+
+        for p in unused(decided, used):
+            _err(f"warning: {p.message}")
+            problems.append(p)
+    bad_inputs = _audit.after_scan(summary.outputs["findings"], edits=edits, decisions=decided, problems=problems,
+                                   overrides=overrides, weights=wl_weights, rvu=rvu_values)
     _err(summary.line())
     _err("wrote " + ", ".join(str(p) for p in summary.outputs.values()))
-    raise typer.Exit(1 if summary.errors else 0)
+    raise typer.Exit(1 if summary.errors or bad_inputs else 0)
 
 
 class _SparkRun:
@@ -713,6 +776,10 @@ def report(
                                                              "note and code, Da Vinci coding-gap shape) as JSON."),
     min_notes: int = typer.Option(5, "--min-notes", min=1, help="Rank a surgeon or site only with at least this "
                                                                   "many notes; the others are pooled in one row."),
+    decisions: Optional[Path] = _audit.decisions_option(),
+    rvu: Optional[Path] = _audit.rvu_option(),
+    rvu_column: str = _audit.rvu_column_option(),
+    weights: Optional[str] = _audit.weights_option(),
 ):
     """Build the documentation gap report (HTML, optional Excel, optional FHIR) from scan results."""
     from .errors import NoteCheckerError
@@ -724,7 +791,10 @@ def report(
         if output is not None:
             from .report import build_report
 
-            build_report(results, output, xlsx_path=xlsx, min_notes=min_notes)
+            decided = _audit.setup_decisions(decisions)
+            wl_weights, rvu_values = _audit.setup_worklist(weights, rvu, rvu_column)
+            build_report(results, output, xlsx_path=xlsx, min_notes=min_notes, decisions=decided,
+                         weights=wl_weights, rvu=rvu_values, warn=lambda m: _err(f"warning: {m}"))
             written += [str(output)] + ([str(xlsx)] if xlsx else [])
         elif xlsx is not None:
             raise _usage("--xlsx needs the HTML report too: give -o gap-report.html")
@@ -736,6 +806,9 @@ def report(
     except NoteCheckerError as exc:
         raise _usage(str(exc)) from None
     _err("wrote " + " and ".join(written))
+
+
+_audit.register(app)  # notechecker decisions summary|export, notechecker verify
 
 
 def main() -> None:  # console-script entry point

@@ -83,6 +83,15 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
       template="{file}: {detail}"),
     _("E029", "a medically-unlikely-edit (MUE) table is malformed", "NC109",
       template="{file}: {detail}"),
+    _("E030", "an NCCI PTP edit file cannot be read, or has no PTP column header row"),
+    _("E031", "a row of an NCCI PTP edit file cannot be read (codes, dates or modifier indicator); the other rows are used"),
+    _("E032", "an MUE file cannot be read, or has no MUE column header row"),
+    _("E033", "a row of an MUE file cannot be read (code, units, adjudication indicator or date); the other rows are used"),
+    _("E034", "a decisions file cannot be read, or lacks a required column"),
+    _("E035", "a row of a decisions file cannot be read (a missing field, an unknown decision or verdict, a bad date); the other rows are used"),
+    _("E036", "a decision names a note, code, item or rule not in the results (a warning: nothing is changed)"),
+    _("E037", "an RVU file cannot be read, lacks the code or RVU column, or has a row that cannot be read"),
+    _("E038", "a site override folder is invalid (overrides.yaml, an unknown item, a file that does not merge)"),
     # E1xx: reading a note
     _("E101", "an empty note (no bytes, or only white space)"),
     _("E102", "a note declares an encoding by its byte-order mark and does not decode in it"),
@@ -113,6 +122,7 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E402", "cannot resume: the inputs or options differ from the interrupted scan's"),
     _("E403", "the checkpoint cannot be read"),
     _("E404", "the output is in use by another running scan"),
+    _("E410", "the provenance archive beside the results cannot be written"),
     # E5xx: clinical documents
     _("E501", "not valid JSON"),
     _("E502", "JSON that is not a FHIR resource notechecker reads (DocumentReference, Bundle)"),
@@ -140,6 +150,8 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E603", "a line of a JSON Lines results table is not JSON"),
     _("E604", "a results table lacks columns the report needs"),
     _("E605", "a FHIR MeasureReport the report wrote is not valid FHIR R4"),
+    _("E610", "verify: the results have no provenance archive (scan them with this version)"),
+    _("E611", "verify: the archived patterns copy is damaged or does not match its recorded hash"),
     # E7xx: the web service
     _("E700", "the request body is over the size limit", "NC600",
       template="The request body is larger than the limit of {limit} bytes."),

@@ -158,15 +158,23 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
         lvls: set[str] = set()
         for i in items:
             lvls.update(i.levels)
-        if not lvls and action == "removed" and described:
+        if not lvls and action == "removed":
+            # put back where it came out: a removal-and-reinsertion spans the same levels
+            lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
+        unleveled = {i.kind for i in items if not i.levels} - {i.kind for i in items if i.levels}
+        if action == "removed" and described and (not lvls or unleveled & (ANCHOR_KINDS | {"rod", "plate"})):
             # "The construct consisted of pedicle screws at L3, L4 and L5 ..." then "all of the screws were
-            # removed" (or "all hardware removed"): the removal acts on the construct the note described
-            wanted = set(kinds) if set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}) else set(described)
-            if any(i.kind == "hardware" for i in items):
+            # removed" (or "all hardware removed", "the remaining screws and the plate were removed"): the
+            # removal acts on the construct the note described
+            named = set(kinds) if lvls else set(kinds) | {i.kind for i in items}
+            wanted = (unleveled if lvls else named) & (ANCHOR_KINDS | {"rod", "plate", "hardware"})
+            if not wanted and not lvls:
+                wanted = set(described)
+            if "hardware" in wanted:
                 wanted |= set(described)
             if "rod" in wanted:  # a rod spans the anchors it joins, not the place it broke
                 wanted |= ANCHOR_KINDS & set(described)
-            lvls = {x for k in wanted for x in described.get(k, ())}
+            lvls |= {x for k in wanted for x in described.get(k, ())}
         if action in ("removed", "reinserted"):
             # "Removal of segmental instrumentation, L3-L5" names the removed construct's extent
             lvls.update(_fallback_levels("removed", kinds, procedures, asserted_only))
@@ -177,19 +185,22 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             # narrative's hardware sentences may give only in part ("a temporary screw at C6")
             lvls.update(x for p in procedures if p.kind == "instrumentation"
                         and (p.assertion == "present" or not asserted_only) for x in p.levels)
-        if not lvls and action == "removed":
-            # put back where it came out: a removal-and-reinsertion spans the same levels
-            lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
         if action == "placed" and reused:
             # old screws the new construct captures are its anchors ("incorporated into the new construct")
             items = items + [i for i in reused if i.action != "placed"]
             lvls.update(x for i in reused for x in i.levels)
         own = {x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER}
-        if not own and action == "removed" and described_anchors:
+        if action == "removed" and described_anchors and (not own or "rod" in kinds):
             # the anchors the note gave when it described the construct it then removed, inside its extent
-            kinds_named = set(kinds) & ANCHOR_KINDS or set(ANCHOR_KINDS)
+            # (rods taken out remove the construct their anchors held, retained screws included)
+            kinds_named = set(ANCHOR_KINDS) if "rod" in kinds or not set(kinds) & ANCHOR_KINDS \
+                else set(kinds) & ANCHOR_KINDS
             inside = set(span(lvls))
-            own = {x for k in kinds_named for x in described_anchors.get(k, ()) if x in inside and x in _ORDER}
+            own |= {x for k in kinds_named for x in described_anchors.get(k, ()) if x in inside and x in _ORDER}
+        if action == "removed" and "rod" in kinds:
+            inside = set(span(lvls))
+            own |= {x for i in instruments if i.action == "retained" and i.kind in ANCHOR_KINDS
+                    for x in i.anchors if x in inside and x in _ORDER}
         anchors = tuple(sorted(own, key=_ORDER.__getitem__))
         spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \
             else _span_with_pelvis(lvls)

@@ -141,9 +141,13 @@ class CheckResult:
 
 
 def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
-             catalogue: Catalogue | None = None, strict: bool = True) -> CheckResult:
+             catalogue: Catalogue | None = None, strict: bool = True, edits: Any = None,
+             date_of_service: Any = None) -> CheckResult:
     """Score and validate already-extracted facts. ``strict``: an unreadable code raises ValueError
-    (else it is dropped with a warning)."""
+    (else it is dropped with a warning). ``edits``: NCCI PTP and MUE tables
+    (:func:`notechecker.audit.ncci.load_edits`; default: the files a scan named in the environment)
+    applied to the billed codes on ``date_of_service`` (else the note's operation date, else the newest
+    edits)."""
     cat = catalogue or load_catalogue()
     tokens, bad = split_codes(codes)
     warnings: list[str] = []
@@ -159,6 +163,11 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
     suggested = plan.suggested()
     checked = _unique(base_code(t) for t in billed) if billed else _unique(suggested)
     report = validate(facts, list(billed) if billed else None, catalogue=cat, plan=plan)
+    if billed:
+        from .audit.ncci import apply_edits
+
+        report, said = apply_edits(report, facts, billed, plan, edits, date_of_service)
+        warnings.extend(said)
     billed_codes = {base_code(t) for t in billed}
     results = tuple(
         CodeCheck(code=r.code, family=r.family, billed=r.code in billed_codes, suggested=r.code in suggested,
@@ -171,8 +180,8 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
 
 
 def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,
-          pipeline: Pipeline | None = None, catalogue: Catalogue | None = None,
-          low_confidence=()) -> CheckResult:
+          pipeline: Pipeline | None = None, catalogue: Catalogue | None = None, edits: Any = None,
+          date_of_service: Any = None, low_confidence=()) -> CheckResult:
     """Check one note against its billed ``codes`` (or, when none are given, the codes it supports).
 
     ``codes``: ``"22852, 22853 x2"`` or ``["22852-59", "22853"]``; a code that cannot be read
@@ -186,7 +195,8 @@ def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "n
         pipeline = load()
     if codes is not None:
         _raise_on_bad(codes)
-    return assemble(pipeline.facts(text, note_id, low_confidence=low_confidence), codes, catalogue=catalogue)
+    return assemble(pipeline.facts(text, note_id, low_confidence=low_confidence), codes, catalogue=catalogue,
+                    edits=edits, date_of_service=date_of_service)
 
 
 def _raise_on_bad(codes: str | Iterable[str]) -> None:
@@ -198,11 +208,12 @@ def _raise_on_bad(codes: str | Iterable[str]) -> None:
 
 def check_many(items: Iterable[str | tuple], codes: str | Iterable[str] | None = None, *,
                pipeline: Pipeline | None = None, catalogue: Catalogue | None = None, batch_size: int = 32,
-               strict: bool = True) -> Iterator[CheckResult]:
+               strict: bool = True, edits: Any = None, dates: Any = None) -> Iterator[CheckResult]:
     """Check many notes, streamed through ``nlp.pipe`` batching.
 
     ``items``: texts (ids ``note-1``, ``note-2`` ...), ``(note_id, text)`` pairs, or
-    ``(note_id, text, codes)`` triples whose codes override ``codes`` for that note.
+    ``(note_id, text, codes)`` triples whose codes override ``codes`` for that note. ``edits``: NCCI/MUE
+    tables for every note; ``dates``: note id -> date of service.
     """
     if pipeline is None:
         from .api import load
@@ -231,4 +242,5 @@ def check_many(items: Iterable[str | tuple], codes: str | Iterable[str] | None =
             yield note_id, text
 
     for facts in pipeline.facts_many(pairs(), batch_size=batch_size):
-        yield assemble(facts, pending.popleft(), catalogue=cat, strict=strict)
+        yield assemble(facts, pending.popleft(), catalogue=cat, strict=strict, edits=edits,
+                       date_of_service=(dates or {}).get(facts.note_id))

@@ -417,7 +417,10 @@ def test_second_run_to_the_same_output_is_refused_and_touches_nothing(tmp_path):
     assert temps <= {p.name for p in ckpt.iterdir()}  # nothing of the first run's deleted
     assert proc.wait(300) == 0, proc.stderr.read()
     assert f"notes {36 * 3}, " in proc.stderr.read()
-    assert sorted(p.name for p in out.parent.iterdir()) == sorted(p.name for p in output_paths(out).values())
+    from notechecker.audit.provenance import scan_companions  # the worklist and provenance archive beside them
+
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(
+        p.name for p in [*output_paths(out).values(), *scan_companions(out).values()])
 
 
 # --------------------------------------------------------------------------- 8 accounting gaps

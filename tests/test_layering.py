@@ -19,15 +19,19 @@ PACKAGE = Path(__file__).resolve().parent.parent / "notechecker"
 #: ``notechecker`` alone is the package's own façade (``notechecker.check``), a face.
 LAYERS = (
     ("faces", 7, ("notechecker", "notechecker.__main__", "notechecker.cli", "notechecker.web",
-                  "notechecker.report", "notechecker.spark")),
+                  "notechecker.report", "notechecker.spark", "notechecker.audit.cli_commands",
+                  "notechecker.audit.verify", "notechecker.audit.export", "notechecker.audit.api")),
     ("many notes", 6, ("notechecker.batch",)),
-    ("one note", 5, ("notechecker.service", "notechecker.plain")),
-    ("codes and checklists", 4, ("notechecker.scoring", "notechecker.coding", "notechecker.checklists")),
+    ("one note", 5, ("notechecker.service", "notechecker.plain", "notechecker.audit.decisions",
+                     "notechecker.audit.worklist")),
+    ("codes and checklists", 4, ("notechecker.scoring", "notechecker.coding", "notechecker.checklists",
+                                 "notechecker.audit.ncci", "notechecker.audit.provenance")),
     ("text to facts", 4, ("notechecker.api", "notechecker.nlp", "notechecker._extensions")),
     ("reading", 4, ("notechecker.io", "notechecker.formats")),
-    ("vocabulary", 3, ("notechecker.vocab", "notechecker.schema")),
+    ("vocabulary", 3, ("notechecker.vocab", "notechecker.schema", "notechecker.audit.cms")),
     ("the operation", 2, ("notechecker.model", "notechecker.facts", "notechecker.vertebrae")),
-    ("base", 1, ("notechecker.errors", "notechecker.writers", "notechecker.guard", "notechecker.version")),
+    ("base", 1, ("notechecker.errors", "notechecker.writers", "notechecker.guard", "notechecker.version",
+                 "notechecker.audit")),
 )
 
 

@@ -22,7 +22,7 @@ from notechecker.report.load import CODES_COLUMNS, FINDINGS_COLUMNS, NOTES_COLUM
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_NOTES = ROOT / "sample_notes"
 SHEETS = ["Summary", "Billing by code", "Billing by surgeon", "By code", "Top missing items", "By surgeon", "By site",
-          "By month", "Worst notes", "Worst note items", "Out of scope", "Errors"]
+          "By month", "Worst notes", "Worst note items", "Out of scope", "Errors", "Worklist", "Decisions", "Audit trail"]
 HEADINGS = ["Over- and under-coding by code", "Over- and under-coding by surgeon", "Completeness by code", "Most-missed checklist items", "By surgeon", "By site", "By month",
             "Notes with the worst gaps", "Out-of-scope notes", "Unreadable notes"]
 EVIDENCE = "Infection <b>ruled out</b> & cultures < 48 h negative"
@@ -182,7 +182,7 @@ def test_workbook_sheets_headers_and_values(built):
     assert header[:4] == ["Code", "Code meaning (our paraphrase)", "Checked (notes)", "Billed"]
     codes = {row[0].value: row for row in by_code.iter_rows(min_row=2)}
     assert set(codes) == {"22852", "22633", "22551"}
-    completeness = header.index("Completeness")
+    completeness = header.index("Completeness (met / items evaluated)")
     assert codes["22633"][completeness].value == pytest.approx(1 / 3)
     assert codes["22633"][completeness].number_format == "0.0%"
     items = wb["Top missing items"]
@@ -425,7 +425,7 @@ def billed_scan(tmp_path_factory):
         ("b-sn10", _note("sn10"), "22855", "Dr Ada Wren"),
         ("b-sn17", _note("sn17"), "22633, 22853, 22840", "Dr Ada Wren"),
         ("b-sn19", _note("sn19"), "22612, 22614, 22842", "Dr Ada Wren"),
-        ("b-sn01", _note("sn01"), "22852", "Dr Bo <script>alert(1)</script>"),
+        ("b-sn01", _note("sn01"), "22850", "Dr Bo <script>alert(1)</script>"),  # wrong: segmental
         ("b-sn21", _note("sn21"), "22513", "Dr Cy Moss"),
         ("ns-eye", "PROCEDURE: Vitrectomy, right eye.\nDESCRIPTION: A 23-gauge vitrectomy was performed. "
                    "Estimated blood loss: minimal. Complications: none.\n", "22842", "Dr Cy Moss"),

@@ -97,7 +97,10 @@ def test_sigkill_then_resume_is_byte_identical(kill_point, many_notes, reference
     assert f"notes {36 * REPEATS}, " in done.stderr
     assert table_bytes(out) == reference  # no note lost, none twice, same bytes
     assert not ckpt.exists()
-    assert sorted(p.name for p in out.parent.iterdir()) == sorted(p.name for p in output_paths(out).values())
+    from notechecker.audit.provenance import scan_companions  # the worklist and provenance archive beside them
+
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(
+        p.name for p in [*output_paths(out).values(), *scan_companions(out).values()])
 
 
 # --------------------------------------------------------------------------- in-process interruptions

@@ -75,6 +75,11 @@ def scan_manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size:
     options = {"output": fmt, "redact_evidence": redact, "columns": asdict(columns)}
     if documents:  # only when set: checkpoints of runs without it stay resumable
         options["documents"] = True
+    from ..audit.provenance import edit_fingerprint
+
+    edits = edit_fingerprint()
+    if edits:  # NCCI/MUE files (scan --ncci/--mue): a resume must apply the same ones
+        options["edit_files"] = edits
     return {"format": CHECKPOINT_FORMAT, "notechecker": __version__, "patterns": _patterns_digest(),
             "options": {**options, "max_chars": max_chars}, "chunk_size": chunk_size,
             "inputs": _fingerprint(inputs, documents)}

@@ -29,8 +29,15 @@ def _document_meta(t: Task) -> dict[str, str]:
     return {"patient": t.patient, "encounter": t.encounter, "document": t.document}
 
 
+def _provenance(t: Task) -> dict[str, str]:
+    """The provenance columns of a note's rows (the note's hash, '' for an input that could not be read)."""
+    from ..audit.provenance import note_sha256, stamp
+
+    return {**stamp(), "note_sha256": note_sha256(t.text) if t.text is not None else ""}
+
+
 def error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
-    note = {**_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
+    note = {**_provenance(t), **_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
             "met": None, "missing": None, "completeness": None, "code_problems": None,
             "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
             "chars": len(t.text) if t.text is not None else None, "scope": "", "scope_reason": "",
@@ -82,6 +89,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
         return error_rows(t, result.code, f"{t.source}: {result.message}")
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
+    prov = _provenance(t)
     from ..plain import code_verdicts
 
     findings, codes = [], []
@@ -93,7 +101,9 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
         codes.append({**meta, **flags, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
                       "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
-                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap})
+                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
+                      "rules": _rules(r.conclusions), "checker_verdict": v.verdict, "decision": "",
+                      "decision_note": "", **prov})
         for f in sorted(r.findings, key=lambda f: f.item_id):
             ev = f.evidence[0] if f.evidence else None
             findings.append({**meta, **flags, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
@@ -101,14 +111,16 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                              "fix_hint": f.fix_hint or "",
                              "evidence_text": "" if ev is None or redact else ev.text,
                              "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
-                             "evidence_section": (ev.section or "") if ev else ""})
+                             "evidence_section": (ev.section or "") if ev else "", "decision": "",
+                             "decision_note": "", **prov})
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings
         codes.append({**meta, "code": v.code, "billed": False, "suggested": True, "items_evaluated": 0, "met": 0,
                       "missing": 0, "completeness": None, "worst_missing_severity": "", "supported": True,
                       "verdict": v.verdict, "verdict_message": v.reason, "supported_code": "", "reason": v.reason,
-                      "billing_gap": v.billing_gap})
+                      "billing_gap": v.billing_gap, "rules": _rules(c for c in result.conclusions if v.code in c.codes),
+                      "checker_verdict": v.verdict, "decision": "", "decision_note": "", **prov})
     evaluated = sum(c["items_evaluated"] for c in codes)
     met = sum(c["met"] for c in codes)
     note = {**meta, "billed_codes": _join(result.billed), "suggested_codes": _join(result.suggested),
@@ -117,8 +129,13 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
             "error_code": "", "error": "", "warning": "; ".join(t.warnings + _named(t, result.warnings)),
             "chars": len(t.text), "scope": result.facts.scope.kind, "scope_reason": _scope_reason(result, redact),
-            **_document_meta(t)}
+            **_document_meta(t), **prov}
     return {"findings": findings, "codes": codes, "notes": [note]}
+
+
+def _rules(conclusions: Iterable[Any]) -> str:
+    """The rule ids of the coding conclusions about a code (BR-02, NCCI-PTP, MUE ...), space-separated."""
+    return " ".join(dict.fromkeys(c.rule for c in conclusions if c.rule))
 
 
 def _scope_reason(result: Any, redact: bool) -> str:

@@ -70,7 +70,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-        engine: Callable[..., Iterator] | None = None, max_memory: int | None = MAX_MEMORY) -> Summary:
+        engine: Callable[..., Iterator] | None = None, max_memory: int | None = MAX_MEMORY,
+        transform: Callable[[dict[str, list[dict]]], dict[str, list[dict]]] | None = None) -> Summary:
     """Check every note of ``inputs``; stream the three tables to ``output`` (and/or collect DataFrames).
 
     ``engine`` replaces in-process and worker-process checking: ``engine(chunks, redact_evidence)``
@@ -84,6 +85,8 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
     ``note_timeout``: seconds one note may take (E204 error row past it; None or 0: no
     budget); ``max_chars``: longest note checked (E104 past it); ``max_memory``: bytes a worker
     process may grow by (documents are read, and notes checked, in workers under it).
+    ``transform``: applied to each note's rows in this process before they are written (reviewer
+    decisions, :mod:`notechecker.audit.decisions`).
     """
     lock = _OutputLock(output_paths(output)["findings"]) if output is not None else None
     if lock is not None:
@@ -92,7 +95,7 @@ def run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *,
         return _run(inputs, output, columns=columns, workers=workers, chunk_size=chunk_size,
                     redact_evidence=redact_evidence, progress=progress, collect=collect, resume=resume, warn=warn,
                     error=error, documents=documents, note_timeout=note_timeout, max_chars=max_chars,
-                    engine=engine, max_memory=max_memory)
+                    engine=engine, max_memory=max_memory, transform=transform)
     finally:
         if lock is not None:
             lock.release()
@@ -152,7 +155,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
         collect: bool = False, resume: bool = False, warn: Callable[[str], None] | None = None,
         error: Callable[[str], None] | None = None, documents: bool = False,
         note_timeout: float | None = NOTE_TIMEOUT, max_chars: int = MAX_CHARS,
-        engine: Callable[..., Iterator] | None = None, max_memory: int | None = MAX_MEMORY) -> Summary:
+        engine: Callable[..., Iterator] | None = None, max_memory: int | None = MAX_MEMORY,
+        transform: Callable | None = None) -> Summary:
     """The run, with the output locked (see :func:`run`)."""
     if isinstance(inputs, (str, os.PathLike)) or is_frame(inputs):
         inputs = [inputs]
@@ -205,6 +209,8 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
 
         def emit(rows: list[dict[str, list[dict]]]) -> None:
             for r in rows:
+                if transform is not None:
+                    r = transform(r)
                 note = r["notes"][0]
                 summary.notes += 1
                 summary.codes += len(r["codes"])

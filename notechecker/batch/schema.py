@@ -7,17 +7,24 @@ from __future__ import annotations
 FINDINGS_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "code", "billed", "suggested", "item_id",
     "item_name", "tier", "severity", "status", "message", "fix_hint", "evidence_text", "evidence_start",
-    "evidence_end", "evidence_section",
+    "evidence_end", "evidence_section", "decision", "decision_note",
+    # provenance (notechecker.audit.provenance)
+    "note_sha256", "notechecker_version", "patterns_sha256", "code_table_version", "edit_files",
 )
 CODES_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "code", "billed", "suggested", "items_evaluated",
     "met", "missing", "completeness", "worst_missing_severity", "supported", "verdict", "verdict_message",
-    "supported_code", "reason", "billing_gap",
+    "supported_code", "reason", "billing_gap", "rules", "checker_verdict", "decision", "decision_note",
+    # provenance (notechecker.audit.provenance)
+    "note_sha256", "notechecker_version", "patterns_sha256", "code_table_version", "edit_files",
 )
 NOTES_COLUMNS = (
     "note_id", "source", "surgeon", "site", "date", "month", "billed_codes", "suggested_codes", "codes_checked",
     "items_evaluated", "met", "missing", "completeness", "code_problems", "error_code", "error", "warning",
-    "chars", "scope", "scope_reason", "patient", "encounter", "document",
+    "chars", "scope", "scope_reason",
+    # provenance (notechecker.audit.provenance)
+    "note_sha256", "notechecker_version", "patterns_sha256", "code_table_version", "edit_files",
+    "patient", "encounter", "document",
 )
 TABLES = {"findings": FINDINGS_COLUMNS, "notes": NOTES_COLUMNS, "codes": CODES_COLUMNS}
 #: Column types: everything not listed is a string.

@@ -44,6 +44,10 @@ def _csv_value(v: Any) -> Any:
     return v
 
 
+#: The one CSV cell guard, for other CSV outputs of a scan (the worklist).
+csv_value = _csv_value
+
+
 class Sink:
     """Writes the rows of the three tables as they come; files appear (atomically) on close."""
 

@@ -43,19 +43,21 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
                 out.append(error_rows(t))
                 continue
             try:
-                result = assemble(pipeline.facts(t.text, t.note_id), t.codes or "", catalogue=cat, strict=False)
+                result = assemble(pipeline.facts(t.text, t.note_id), t.codes or "", catalogue=cat, strict=False,
+                                  date_of_service=t.date)
             except Exception as exc:
                 result = failure_error(exc)
             out.append(result_rows(t, result, redact_evidence))
         return out
     todo = [(t.note_id, t.text, t.codes or "") for t in tasks if t.text is not None]
+    dates = {t.note_id: t.date for t in tasks if t.date}  # the date of service for NCCI/MUE edits
     try:
-        results = list(check_many(todo, pipeline=pipeline, strict=False))
+        results = list(check_many(todo, pipeline=pipeline, strict=False, dates=dates))
     except Exception:  # one bad note must not sink its chunk: redo one at a time
         results = []
         for item in todo:
             try:
-                results.extend(check_many([item], pipeline=pipeline, strict=False))
+                results.extend(check_many([item], pipeline=pipeline, strict=False, dates=dates))
             except Exception as exc:
                 results.append(failure_error(exc))
     out = []

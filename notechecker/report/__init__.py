@@ -181,7 +181,7 @@ def report_sections(results: Results, *, charts_svg: bool = True, min_notes: int
 
 
 def build_report(results_path, html_path, xlsx_path=None, *, title: str = "Documentation gap report",
-                 min_notes: int = tables.MIN_NOTES) -> None:
+                 min_notes: int = tables.MIN_NOTES, decisions=None, weights=None, rvu=None, warn=None) -> None:
     """Write the gap report for the scan tables beside ``results_path``.
 
     ``results_path`` is the findings table (``results.parquet``; ``.csv`` and
@@ -189,14 +189,21 @@ def build_report(results_path, html_path, xlsx_path=None, *, title: str = "Docum
     ``results.notes.*`` are found by stem. Writes one self-contained HTML file to
     ``html_path`` and, if ``xlsx_path`` is given, an Excel workbook with the same
     tables, one per sheet. Raises :class:`ReportInputError` (``[E601]``...) when a
-    table is missing or malformed.
+    table is missing or malformed. ``decisions``: reviewer decisions
+    (:func:`notechecker.audit.decisions.load_decisions`) applied first: overruled findings leave every
+    rate and are listed under Reviewer decisions; ``weights`` and ``rvu`` set the worklist's scores.
     """
     from .excel import write_workbook
     from .html import render_html
     from ..writers import atomic_writer
 
-    results = load_results(results_path)
+    from .audit import apply_decisions
+
+    results, decided, unmatched = apply_decisions(load_results(results_path), decisions)
+    for w in unmatched:
+        (warn or (lambda m: None))(w.message)
     sections = report_sections(results, min_notes=min_notes)
+    sections += audit_sections(results, decided, results_path, weights=weights, rvu=rvu)
     summary = tables.summary_counts(results)
     page = render_html(sections, summary, title=title, source=str(Path(results_path)))
     with atomic_writer(html_path) as fh:
@@ -207,14 +214,44 @@ def build_report(results_path, html_path, xlsx_path=None, *, title: str = "Docum
         write_workbook(workbook_tables(results, sections), xlsx_path, title=title, messages=messages)
 
 
+def audit_sections(results: Results, decided: pd.DataFrame | None = None, results_path=None, *, weights=None,
+                   rvu=None) -> list[Section]:
+    """The worklist by risk, the reviewer decisions and the audit trail."""
+    from ..audit.worklist import Weights, worklist
+    from .audit import audit_trail
+
+    w = weights or Weights()
+    wl = worklist({"codes": results.codes, "findings": results.findings, "notes": results.notes}, w, rvu)
+    decided = decided if decided is not None else pd.DataFrame()
+    return [
+        Section("worklist", "Worklist: notes to review first",
+                f"Each billed code scores {w.over_coded:g} if over-coded, {w.error_missing:g} for each missing "
+                f"error-severity item and {w.coder_review:g} for coder review"
+                + (", times its relative value (RVU)" if rvu is not None else "")
+                + "; a note's score is the sum over its codes. Findings a reviewer decided do not count. "
+                  "The Why column says where each score comes from.", wl, "Worklist",
+                message="" if len(wl) else "No billed code is over-coded, misses an error-severity item or "
+                                           "needs coder review.", rows_shown=HTML_ROWS["worst_notes"]),
+        Section("decisions", "Reviewer decisions", "Findings and codes a reviewer decided (agree, overrule, "
+                "defer). An overruled finding no longer counts in any rate; an overruled code shows the "
+                "reviewer's verdict (the checker's beside it).", decided, "Decisions",
+                message="" if len(decided) else "No reviewer decision applies to these results."),
+        Section("audit-trail", "Audit trail", "What these findings were derived from: the notechecker version, "
+                "the hash of the patterns (checklists, code table, rules, vocabularies), the code-table version, "
+                "the NCCI/MUE files and quarters, and the site overrides in force. `notechecker verify` re-checks "
+                "the notes against the archived copy.", audit_trail(results, results_path), "Audit trail"),
+    ]
+
+
 def workbook_tables(results: Results, sections: list[Section] | None = None) -> dict[str, pd.DataFrame]:
     """Sheet name -> table, in workbook order (Summary first, then the sections)."""
-    sections = report_sections(results, charts_svg=False) if sections is None else sections
+    sections = (report_sections(results, charts_svg=False) + audit_sections(results)) if sections is None \
+        else sections
     out = {"Summary": tables.summary(results)}
     for section in sections:
         out[section.sheet] = section.table
         if section.details is not None:
             out["Worst note items"] = section.details
     order = ["Summary", "Billing by code", "Billing by surgeon", "By code", "Top missing items", "By surgeon", "By site", "By month", "Worst notes",
-             "Worst note items", "Out of scope", "Errors"]
+             "Worst note items", "Out of scope", "Errors", "Worklist", "Decisions", "Audit trail"]
     return {name: out[name] for name in order if name in out}

@@ -55,7 +55,7 @@ def _value(value):
         return None
     if isinstance(value, (np.bool_, bool)):
         return bool(value)
-    if isinstance(value, (np.integer,)):
+    if isinstance(value, (int, np.integer)):  # Python ints too: a count is a number in Excel, never text
         return int(value)
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) else float(value)
@@ -65,11 +65,17 @@ def _value(value):
 
 
 def _width(df: pd.DataFrame, col: str) -> float:
-    header = len(str(tables.COLUMN_LABELS.get(col, col)))
+    """Wide enough for the header's longest word (bold, so a little wider) and for the values, up to
+    MAX_WIDTH (a wider column wraps at spaces): a word is never broken across lines."""
+    label = str(tables.COLUMN_LABELS.get(col, col))
+    word = max((len(w) for w in label.split()), default=0) * 1.15 + 2
     if col in tables.PERCENT_COLUMNS:
-        return max(MIN_WIDTH, header + 2)
-    longest = max((len(str(v)) for v in df[col].head(2000)), default=0)
-    return max(MIN_WIDTH, min(MAX_WIDTH, max(header, longest) + 2))
+        return max(MIN_WIDTH, word, min(len(label) + 2, 24))
+    values = [str(v) for v in df[col].head(2000)]
+    longest = max((len(v) for v in values), default=0)
+    longest_word = max((len(w) for v in values for w in v.split()), default=0)
+    fit = min(MAX_WIDTH, max(min(len(label), 30), longest) + 2)
+    return max(MIN_WIDTH, word, fit, min(longest_word + 2, 100))
 
 
 def write_sheet(ws, df: pd.DataFrame, *, empty_message: str = "") -> None:
@@ -90,11 +96,17 @@ def write_sheet(ws, df: pd.DataFrame, *, empty_message: str = "") -> None:
     formats = {i: "0.0%" if col in tables.PERCENT_COLUMNS else "0.0" if col in tables.RATIO_COLUMNS else None
                for i, col in enumerate(columns)}
     wrap = {i for i, col in enumerate(columns) if widths[col] >= MAX_WIDTH}
+    percent_rows = set(df.attrs.get("percent_rows", ()))  # a two-column table whose rows mix counts and shares
     styled = {i for i, f in formats.items() if f} | wrap
-    for row in df.itertuples(index=False, name=None):
+    for k, row in enumerate(df.itertuples(index=False, name=None)):
         out = []
         for i, value in enumerate(row):
             value = _value(value)
+            if k in percent_rows and isinstance(value, float):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = "0.0%"
+                out.append(cell)
+                continue
             if i in styled:
                 cell = WriteOnlyCell(ws, value=value)
                 if formats[i]:

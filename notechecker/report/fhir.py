@@ -44,6 +44,9 @@ EXT_SEVERITY = f"{NC}:severity"
 EXT_FIX = f"{NC}:fix-hint"
 EXT_EVIDENCE = f"{NC}:evidence"
 EXT_ENCOUNTER = f"{NC}:encounter"
+#: Provenance (notechecker.audit.provenance): one complex extension with a part per recorded column.
+EXT_PROVENANCE = f"{NC}:provenance"
+EXT_DECISION = f"{NC}:reviewer-decision"
 ITEM_SYSTEM = "urn:notechecker:checklist-item"
 NOTE_SYSTEM = "urn:notechecker:note"
 STATUSES = ("met", "missing", "negated", "conflicting")
@@ -106,6 +109,11 @@ def measure_report(code_row: pd.Series, findings: pd.DataFrame, note: dict[str, 
         ext.append(_ext(EXT_SUPPORTED, valueBoolean=bool(supported)))
     if _text(code_row.get("verdict")):
         ext.append(_ext(EXT_VERDICT, valueCode=_text(code_row["verdict"])))
+    prov = _provenance(code_row)
+    if prov:
+        ext.append(prov)
+    if _text(code_row.get("decision")):
+        ext.append(_ext(EXT_DECISION, valueString=f"{_text(code_row['decision'])}: {_text(code_row.get('decision_note'))}"))
     encounter = note.get("encounter", "")
     if encounter:
         ext.append(_ext(EXT_ENCOUNTER, valueReference=(
@@ -132,6 +140,16 @@ def measure_report(code_row: pd.Series, findings: pd.DataFrame, note: dict[str, 
     if note.get("document", "").startswith("DocumentReference/"):
         report["evaluatedResource"] = [{"reference": note["document"]}]
     return report
+
+
+def _provenance(row: pd.Series) -> dict | None:
+    """The provenance columns of a codes row as one complex extension (note SHA-256, version, patterns
+    hash, code-table version, edit files and quarters); None for results scanned without them."""
+    from ..audit.provenance import PROVENANCE_COLUMNS
+
+    parts = [_ext(col.replace("_", "-"), valueString=_text(row.get(col))) for col in PROVENANCE_COLUMNS
+             if _text(row.get(col))]
+    return {"url": EXT_PROVENANCE, "extension": parts} if parts else None
 
 
 def _note_meta(results_path) -> dict[str, dict[str, str]]:

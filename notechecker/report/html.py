@@ -33,9 +33,12 @@ HTML_COLUMNS = {
                     "missing_items"),
     "out-of-scope": ("note_id", "surgeon", "date", "scope_reason", "billed_codes"),
     "errors": ("note_id", "source", "error_code", "error"),
+    "worklist": ("rank", "note_id", "score", "why", "surgeon", "date"),
+    "decisions": ("note_id", "code", "item_id", "decision", "decision_note", "checker_verdict", "verdict"),
+    "audit-trail": ("what", "value"),
 }
 WIDE_TEXT = ("fix_hint", "missing_items", "error", "verdicts", "message", "evidence_text", "reasons",
-             "scope_reason", "supported_instead", "descriptor")
+             "scope_reason", "supported_instead", "descriptor", "why", "decision_note", "value")
 NO_WRAP = ("item_id", "code", "date", "month", "error_code", "severity")
 #: Notes of the worst-notes ranking whose gaps the page lists one by one.
 NOTE_DETAILS = 10
@@ -63,7 +66,7 @@ p { margin: 4px 0 10px; }
 .card .value { font-size: 1.6rem; font-weight: bold; }
 .card .sub { font-size: 0.8rem; color: var(--muted); }
 .card.bad .value { color: var(--error); }
-nav { margin: 10px 0 18px; font-size: 0.92rem; }
+nav { margin: 10px 0 18px; font-size: 0.92rem; display: flex; flex-wrap: wrap; row-gap: 4px; }
 nav a { color: var(--accent); text-decoration: none; margin-right: 14px; white-space: nowrap; }
 section { margin: 30px 0; }
 figure { margin: 10px 0 14px; }

@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: install run test bench eval browser clean
+.PHONY: install run test bench eval browser ocr clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed ocr
 
 run: install
 	$(BIN)/notechecker extract sample_notes -o $(OUT)/facts.jsonl
@@ -27,6 +27,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"; }
+
+# Debian's Tesseract for scanned PDF pages (OCR); without it a scan stays an E532 row naming it.
+ocr:
+	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null) || \
+	  echo "tesseract-ocr not installed: scanned PDFs stay E532 and the OCR tests will be skipped"; }
 
 test: install browser
 	$(BIN)/python -m pytest -q

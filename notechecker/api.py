@@ -9,6 +9,7 @@ import threading
 from typing import Iterable, Iterator
 
 from .facts import Facts
+from .nlp.normalize import ORIGINAL_KEY, REWRITES_KEY, restore
 
 _LOCK = threading.Lock()
 _PIPELINE = None
@@ -24,6 +25,7 @@ class Pipeline:
 
     def __init__(self, path=None):
         from .nlp.extract import Extractor
+        from .nlp.normalize import load_normalizer
         from .nlp.pipeline import MAX_LENGTH, PATTERNS_META, build, is_saved_pipeline
         from .vocab import load_patterns
 
@@ -37,23 +39,45 @@ class Pipeline:
             self.patterns = load_patterns(path)
             self.nlp = build(self.patterns)
         self.extractor = Extractor(self.patterns)
+        self.normalizer = load_normalizer(self.patterns.root)
 
-    def facts(self, text: str, note_id: str = "note") -> Facts:
-        return self.extractor(self.nlp(text), note_id)
+    def _doc(self, normalized):
+        """The Doc of a normalised note, knowing the original and its rewrites."""
+        return self._mark(self.nlp(normalized.text), normalized)
+
+    @staticmethod
+    def _mark(doc, normalized):
+        if normalized.rewrites:
+            doc.user_data[ORIGINAL_KEY] = normalized.original
+            doc.user_data[REWRITES_KEY] = normalized.rewrites
+        return doc
+
+    def facts(self, text: str, note_id: str = "note", *, low_confidence=()) -> Facts:
+        """Facts of one note: read through its form (nlp/normalize.py), evidence quoting the note as written.
+
+        ``low_confidence``: [start, end) ranges of words OCR read with low confidence
+        (``Document.low_confidence``), kept on ``Facts.low_confidence``.
+        """
+        normalized = self.normalizer(text)
+        facts = restore(self.extractor(self._doc(normalized), note_id), normalized)
+        facts.low_confidence = [[int(a), int(b)] for a, b in low_confidence]
+        return facts
 
     def facts_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32) -> Iterator[Facts]:
         """Facts for ``(note_id, text)`` pairs, streamed, with ``nlp.pipe`` batching."""
         items = iter(items)
         ids: list[str] = []
+        norms: list = []
 
         def texts():
             for note_id, text in items:
                 ids.append(note_id)
-                yield text
+                norms.append(self.normalizer(text))
+                yield norms[-1].text
 
         for i, doc in enumerate(self.nlp.pipe(texts(), batch_size=batch_size)):
-            facts = self.extractor(doc, ids[i])
-            ids[i] = None  # type: ignore[call-overload]
+            facts = restore(self.extractor(self._mark(doc, norms[i]), ids[i]), norms[i])
+            ids[i] = norms[i] = None  # type: ignore[call-overload]
             yield facts
 
 

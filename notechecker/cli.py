@@ -72,6 +72,18 @@ def _note_timeout_option():
                              "go on. 0: no time budget.")
 
 
+def _ocr_page_timeout_option():
+    return typer.Option(20.0, "--ocr-page-timeout", min=0.1,
+                        help="Seconds OCR may take on one scanned page (a PDF page without a text layer), on "
+                             "top of the note's budget; a page over it is an error (E532).")
+
+
+def _set_ocr_page_timeout(seconds: float) -> None:
+    from .formats.ocr import set_page_timeout
+
+    set_page_timeout(seconds)
+
+
 # --------------------------------------------------------------------------- extract
 @app.command()
 def extract(
@@ -84,9 +96,11 @@ def extract(
     max_chars: int = _max_chars_option(),
     note_timeout: float = _note_timeout_option(),
     max_memory: str = _max_memory_option(),
+    ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Extract the facts of each note: removal reasons, hardware removed and placed, levels, approach,
     documentation flags, the codes the note supports, and (with --detail) the evidence behind each."""
+    _set_ocr_page_timeout(ocr_page_timeout)
     from .api import load
     from .formats.cli import note_suffixes
     from .formats.guarded import GuardedReader
@@ -106,7 +120,8 @@ def extract(
                     continue
                 for w in d.warnings:
                     _err(f"warning: {w}")
-                fh.write(json.dumps(_extract_row(pipeline, d.text, d.note_id, detail), ensure_ascii=False) + "\n")
+                row = _extract_row(pipeline, d.text, d.note_id, detail, d.low_confidence)
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 n_ok += 1
     _err(f"{n_ok} notes extracted, {n_bad} errors -> {output}")
     raise typer.Exit(1 if n_bad else 0)
@@ -129,11 +144,12 @@ def _file_notes(path: Path, reader, max_chars: int, note_id: str | None = None) 
     return [Note(nt.note_id, nt.source, nt.text, None, None, (f"{nt.source}: {nt.warning}",) if nt.warning else ())]
 
 
-def _extract_row(pipeline, text: str, note_id: str, detail: bool) -> dict:
-    """One note's extract row: its facts and the codes it supports (the same for a .txt note and a document)."""
+def _extract_row(pipeline, text: str, note_id: str, detail: bool, low_confidence=()) -> dict:
+    """One note's extract row: its facts and the codes it supports (the same for a .txt note and a document);
+    ``low_confidence``: the ranges of words OCR read with low confidence (a scanned document's)."""
     from .coding import suggest_codes
 
-    facts = pipeline.facts(text, note_id)
+    facts = pipeline.facts(text, note_id, low_confidence=low_confidence)
     row = facts.to_dict()
     row["suggested_cpt"] = suggest_codes(facts)  # the facts contract key, from the coding result
     return row if detail else {k: v for k, v in row.items() if k in CONTRACT_KEYS}
@@ -173,8 +189,10 @@ def check(
     site: Optional[Path] = _audit.site_option(),
     date: Optional[str] = typer.Option(None, "--date", help="Date of service for --ncci/--mue (default: the "
                                                             "note's operation date, else the newest edits)."),
+    ocr_page_timeout: float = _ocr_page_timeout_option(),
 ):
     """Check one note: is each code supported, what is documented, what to add."""
+    _set_ocr_page_timeout(ocr_page_timeout)
     if fmt not in ("text", "json"):
         raise _usage(f"--format must be text or json, not {fmt!r}")
     if fail_on not in FAIL_ON:
@@ -258,7 +276,7 @@ def _check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, deta
             _err(f"warning: {w}")
         nid = note_id if note_id and len(notes) == 1 else d.note_id
         checked.append((check_note(d.text, codes if codes is not None else d.codes, note_id=nid, edits=edits,
-                                   date_of_service=date), d.text))
+                                   date_of_service=date, low_confidence=d.low_confidence), d.text))
     if not checked:
         return 2
     if fmt == "json" and len(checked) > 1:
@@ -493,6 +511,7 @@ def scan(
     note_timeout: float = _note_timeout_option(),
     max_chars: int = _max_chars_option(),
     max_memory: str = _max_memory_option(),
+    ocr_page_timeout: float = _ocr_page_timeout_option(),
     engine: str = typer.Option("local", "--engine", help="local (processes on this machine) or spark (Apache "
                                                          "Spark: pip install 'notechecker[spark]')."),
     spark_master: Optional[str] = typer.Option(
@@ -513,6 +532,7 @@ def scan(
     byte, as an uninterrupted scan's. Exit codes: 0 every note read, 1 some notes are
     error rows, 2 usage, checkpoint, output error or a bug (E203), 130 interrupted.
     """
+    _set_ocr_page_timeout(ocr_page_timeout)
     from .batch import Columns, output_paths, run
     from .errors import NoteCheckerError
 

@@ -215,6 +215,12 @@ class Facts:
     warnings: list[str] = field(default_factory=list)
     #: statements an addendum or correction replaced, with both quotes (which one won: ``new``)
     superseded: list[Superseded] = field(default_factory=list)
+    #: How the note was read (nlp/normalize.py): spans read as a normal form, each
+    #: {start, end, original, normal, kind, approximate}; evidence over an ``approximate``
+    #: one rests on a guess.
+    rewrites: list[dict[str, Any]] = field(default_factory=list)
+    #: [start, end] ranges of words an OCR engine read with a confidence under its threshold.
+    low_confidence: list[list[int]] = field(default_factory=list)
 
     def construct(self, action: str) -> Construct | None:
         """The construct for ``action`` ("removed", "placed", "reinserted"), if any."""
@@ -222,6 +228,11 @@ class Facts:
             if c.action == action:
                 return c
         return None
+
+    def low_confidence_evidence(self, evidence: Evidence) -> bool:
+        """Whether ``evidence`` covers a word OCR read with low confidence (``low_confidence``):
+        a fact whose only evidence this is rests on a guess and wants a coder's eye."""
+        return any(a < evidence.end and evidence.start < b for a, b in self.low_confidence)
 
     def element(self, name: str) -> Element:
         return self.elements.get(name) or Element(name=name, present=False)
@@ -250,6 +261,8 @@ class Facts:
             if key in d:
                 setattr(out, key, d[key])
         out.abbreviations = dict(d.get("abbreviations") or {})
+        out.rewrites = [dict(r) for r in d.get("rewrites") or ()]
+        out.low_confidence = [list(r) for r in d.get("low_confidence") or ()]
         out.reasons = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("reasons", [])]
         out.mentions = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("mentions", [])]
         out.instruments = [Instrument(**{**i, "levels": tuple(i["levels"]), "anchors": tuple(i.get("anchors", ())),

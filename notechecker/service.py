@@ -173,7 +173,7 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
 
 def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,
           pipeline: Pipeline | None = None, catalogue: Catalogue | None = None, edits: Any = None,
-          date_of_service: Any = None) -> CheckResult:
+          date_of_service: Any = None, low_confidence=()) -> CheckResult:
     """Check one note against its billed ``codes`` (or, when none are given, the codes it supports).
 
     ``codes``: ``"22852, 22853 x2"`` or ``["22852-59", "22853"]``; a code that cannot be read
@@ -187,8 +187,8 @@ def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "n
         pipeline = load()
     if codes is not None:
         _raise_on_bad(codes)
-    return assemble(pipeline.facts(text, note_id), codes, catalogue=catalogue, edits=edits,
-                    date_of_service=date_of_service)
+    return assemble(pipeline.facts(text, note_id, low_confidence=low_confidence), codes, catalogue=catalogue,
+                    edits=edits, date_of_service=date_of_service)
 
 
 def _raise_on_bad(codes: str | Iterable[str]) -> None:

@@ -22,7 +22,7 @@ E521  XML that is not well-formed
 E522  XML that is not a CDA ClinicalDocument
 E523  a CDA document without narrative text
 E531  an encrypted PDF
-E532  a PDF without a text layer (a scan: run OCR first)
+E532  a PDF without a text layer that OCR cannot read (engine missing, page over its budget)
 E533  a PDF that cannot be read
 E541  a DOCX that cannot be read
 E542  a DOCX without text

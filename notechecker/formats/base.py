@@ -23,6 +23,10 @@ class Document:
     document: str = ""     # "DocumentReference/<id>" when the note came from one
     codes: str | None = None  # CPT codes the document names (space-separated), else None
     warnings: tuple[str, ...] = field(default=())
+    #: words read by OCR (formats.ocr.OcrWord: offsets, page, box, confidence); () for a text layer
+    ocr_words: tuple = field(default=())
+    #: [start, end) ranges of OCR words read with a confidence under formats.ocr.LOW_CONFIDENCE
+    low_confidence: tuple[tuple[int, int], ...] = field(default=())
 
 
 def safe_reason(exc: BaseException) -> str:

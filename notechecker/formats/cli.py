@@ -19,6 +19,7 @@ class Note(NamedTuple):
     error: InputError | None = None
     codes: str | None = None
     warnings: tuple[str, ...] = ()
+    low_confidence: tuple[tuple[int, int], ...] = ()  # OCR words read with low confidence (formats.ocr)
 
 
 def note_suffixes(documents: bool) -> tuple[str, ...]:
@@ -37,7 +38,8 @@ def _notes(items, stem: str, source: str, max_chars: int) -> list[Note]:
         except InputError as exc:
             out.append(Note(item.note_id, item.source, None, exc))
             continue
-        out.append(Note(item.note_id, item.source, item.text, None, item.codes, item.warnings))
+        out.append(Note(item.note_id, item.source, item.text, None, item.codes, item.warnings,
+                        item.low_confidence))
     return out
 
 

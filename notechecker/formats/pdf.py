@@ -1,8 +1,10 @@
 """PDF notes: the text layer, page by page (pypdf).
 
 Pages are read in pypdf's layout mode, which keeps the blank lines between paragraphs.
-A PDF without a text layer is a scan: it is refused with E532, naming OCR as the missing
-step (``ocrmypdf in.pdf out.pdf``, then check ``out.pdf``). A PDF that needs a password is
+A page without a text layer is a scan: it is read by OCR (``formats.ocr``: tesseract through
+pytesseract, pages rasterised with pypdfium2), each word keeping its page, box and confidence.
+Without the OCR engine a PDF with no text layer is refused with E532, naming the missing
+package (or ``ocrmypdf in.pdf out.pdf`` as the step to run first). A PDF that needs a password is
 refused with E531 (one encrypted with an empty user password, which any viewer opens, is
 read). The note id is the file stem.
 """
@@ -14,12 +16,15 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import InputError
+from . import ocr
 from .base import MAX_PART_BYTES, Document
 
 
 
 def read(data: bytes, source: str) -> Iterator[Document | InputError]:
-    yield Document(note_id=Path(source).stem, text=pdf_text(data, source), source=source, format="pdf")
+    text, words = pdf_text_and_words(data, source)
+    yield Document(note_id=Path(source).stem, text=text, source=source, format="pdf",
+                   ocr_words=tuple(words), low_confidence=ocr.low_confidence(words))
 
 
 def _page_text(page) -> str:
@@ -60,7 +65,13 @@ def _limits() -> None:
 
 
 def pdf_text(data: bytes, where: str) -> str:
-    """The text layer of a PDF, pages joined by a line feed; E531-E533 when there is none to read."""
+    """The text of a PDF (its text layer, OCR for pages without one), pages joined by a line feed;
+    E531-E533 when there is none to read."""
+    return pdf_text_and_words(data, where)[0]
+
+
+def pdf_text_and_words(data: bytes, where: str) -> tuple[str, list[ocr.OcrWord]]:
+    """The text of a PDF and the words OCR read in it (none when every page has a text layer)."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, LimitReachedError, PdfReadError, PyPdfError
 
@@ -87,10 +98,42 @@ def pdf_text(data: bytes, where: str) -> str:
             ZeroDivisionError, AssertionError, LookupError, UnicodeError) as exc:
         # pypdf's messages may quote bytes of the file: name the error's kind only
         raise InputError("E533", f"{where}: not a readable PDF ({type(exc).__name__})") from None
-    # trailing blanks cut line by line (a regex over a long run of blanks backtracks quadratically)
-    text = "".join(p.strip("\n") + "\n" for p in pages if p.strip())
-    text = "\n".join(line.rstrip(" \t") for line in text.split("\n"))
+    scanned = [i for i, p in enumerate(pages) if not p.strip()]
+    if len(scanned) == len(pages):
+        absent = ocr.missing()
+        if absent is not None:
+            raise InputError("E532", f"{where}: a PDF of {len(pages)} page(s) with no text layer (a scanned "
+                                     f"image), and OCR is not installed: {ocr.INSTALL[absent]} is missing; "
+                                     f"install it, or run OCR on it first (e.g. ocrmypdf), then check the OCR'd PDF")
+    elif scanned and ocr.missing() is not None:
+        scanned = []  # pages with text are read; a blank page without the engine is left out as before
+    read: dict[int, tuple[str, list]] = {}
+    if scanned:
+        timeout = ocr.page_timeout()
+        try:
+            for i, image in zip(scanned, ocr.render_pages(data, scanned)):
+                read[i] = ocr.read_image(image, i + 1, where, timeout)
+        except InputError:
+            raise
+        except Exception as exc:  # pdfium cannot render the page: name the error's kind only
+            raise InputError("E533", f"{where}: a page could not be rendered for OCR ({type(exc).__name__})") from None
+    parts: list[str] = []
+    words: list[ocr.OcrWord] = []
+    pos = 0
+    for i, page in enumerate(pages):
+        if i in read:
+            page_text, page_words = read[i]
+            words += ocr.shifted(page_words, pos)
+        else:
+            # trailing blanks cut line by line (a regex over a long run of blanks backtracks quadratically)
+            page_text = "\n".join(line.rstrip(" \t") for line in page.strip("\n").split("\n"))
+        if not page_text.strip():
+            continue
+        parts.append(page_text + "\n")
+        pos += len(page_text) + 1
+    text = "".join(parts)
     if not text.strip():
         raise InputError("E532", f"{where}: a PDF of {len(pages)} page(s) with no text layer (a scanned "
-                                 f"image): run OCR on it first (e.g. ocrmypdf), then check the OCR'd PDF")
-    return text
+                                 f"image) in which OCR found no words: check the scan, or run OCR on it first "
+                                 f"(e.g. ocrmypdf), then check the OCR'd PDF")
+    return text, words

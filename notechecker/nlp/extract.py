@@ -368,8 +368,11 @@ class Extractor:
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self._interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
         # the operative level the surgeon localized ("this verified the level to be C5-C6")
+        # (a label's line counts with its sentence: "Levels treated: L1, L2" may be split after the colon)
         localized = [m for m in level_mentions if m.kind != "pelvis" and section_at(m.start) not in self.L.non_operative
-                     and self.cue["operative_level"].search(sentence_of(Evidence("", m.start, m.end)).text)]
+                     and self.cue["operative_level"].search(
+                         text[text.rfind("\n", 0, m.start) + 1:m.start] + " "
+                         + sentence_of(Evidence("", m.start, m.end)).text)]
         procedures = self._link_procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
@@ -683,7 +686,8 @@ class Extractor:
                 inter = {(a, b) for i in hardware if i.kind in ("cage", "interbody_device", "artificial_disc",
                                                                  "interspinous_device")
                          for a, b in zip(lv.sort_levels(i.levels), lv.sort_levels(i.levels)[1:])}
-            first = sources[0].evidence if sources else hardware[0].evidence
+            first = sources[0].evidence if sources else hardware[0].evidence if hardware else \
+                Evidence("", localized[0].start, localized[0].end)
             out.append(Procedure(kind, tuple(lv.sort_levels(levels)),
                                  tuple(sorted(inter, key=lambda q: lv.vertebra_index(q[0]))), sentence_of(first)))
         return out

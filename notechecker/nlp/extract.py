@@ -164,8 +164,10 @@ class Extractor:
             category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
             if category is not None:
                 found.append((m.start(), m.end(), category))
+        found += self._team_paragraphs(text)
         if not found:
             return sections
+        found.sort()
         out: list[Section] = []
         for sec in sections:
             cuts = [f for f in found if sec.start < f[0] < sec.end]
@@ -176,7 +178,25 @@ class Extractor:
             for j, (a, b, category) in enumerate(cuts):
                 end = cuts[j + 1][0] if j + 1 < len(cuts) else sec.end
                 name = self._team_of(text[a:b], category) if category == "description" else category
+                if category in ("description", "other_team") and j + 1 == len(cuts):
+                    # a team's paragraph ends at its blank line when no heading follows
+                    gap = re.search(r"\n[ \t]*\n", text[b:end])
+                    end = b + gap.start() if gap else end
                 out.append(Section(name, text[a:b].strip(), a, end))
+        return out
+
+    def _team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
+        """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
+        "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
+        if "team" not in text.lower() and "part" not in text.lower():
+            return []
+        roster = {m.group("id").lower(): m.group("what") for m in self.cue["team_roster"].finditer(text)}
+        out = []
+        for m in self.cue["team_paragraph"].finditer(text):
+            said = roster.get(m.group("id").lower(), "") + " " + m.group("what")
+            name = self._team_of(said, "")
+            if name:
+                out.append((m.start(), m.end(), name))
         return out
 
     def _team_of(self, title: str, name: str) -> str:

@@ -149,7 +149,9 @@ class ScopeClassifier:
             # a bare level beside another organ ("T2 lesion of the breast") is not enough
             if (t_spine and len(spine) > len(t_other)) or not t_other:
                 return self._spine(text, spine, "the procedure title names the spine", ev)
-        if t_other:
+        # a multi-team note names the other teams' sites too: the spine team's own narrative decides
+        multi_team = "other_team" in names
+        if t_other and not multi_team:
             return self._other(t_other, "the procedure title names", ev)
 
         # the diagnosis lines, then the indication (which may tell earlier operations)
@@ -161,11 +163,11 @@ class ScopeClassifier:
                 d_spine += [c for a, b in zone for c in self._level_cues(text, a, b)]
             if d_spine and len(d_spine) > len(d_other):
                 return self._spine(text, d_spine, f"the {what} names the spine", ev)
-            if d_other:
+            if d_other and not multi_team:
                 return self._other(d_other, f"the {what} names", ev)
 
         # no title or diagnosis settles it: the narrative, outside history sections
-        hist = [(s.start, s.end) for s in sections if s.name in self.spec.history_sections]
+        hist = [(s.start, s.end) for s in sections if s.name in self.spec.history_sections or s.name == "other_team"]
         def outside_history(c: _Cue) -> bool:
             return not any(a <= c.start < b for a, b in hist)
 

@@ -141,6 +141,17 @@ class Extractor:
             out.append(Section("description", "", cut, sec.end))
         return out
 
+    def _narrates(self, text: str, start: int, end: int) -> bool:
+        """A procedures section that tells the operation step by step (a theatre note's "Procedure:" with
+        "Prone on Jackson table. Previous incision used. ... closed in layers"): at least twice the
+        description element's steps, in four sentences or more (a procedure list names procedures, not steps)."""
+        spec = self.elements.get("description")
+        if spec is None or spec.steps is None or end - start < 80:
+            return False
+        lowered = text[start:end].translate(ASCII_LOWER)
+        found = [m.start() for m in spec.steps.finditer(lowered)]
+        return len(found) >= spec.min_steps and lowered.count(". ") >= 3
+
     def _unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
         """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
         ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
@@ -239,7 +250,8 @@ class Extractor:
             name = s.category or "none"
             if name == "procedures" and (
                     len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
-                    or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))):
+                    or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))
+                    or self._narrates(text, start + len(title), max(start, end))):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
             if name in ("description", "other_team") and title:
                 name = self._team_of(title, name)
@@ -361,7 +373,8 @@ class Extractor:
         # procedures derived from what happened to the hardware
         acted = defaultdict(set)
         for ins in instruments:
-            acted[ins.action].add(ins.kind)
+            if ins.assertion not in NOT_THIS_OPERATION:  # "No metalwork removed" removed nothing
+                acted[ins.action].add(ins.kind)
         if facts.elements.get("exploration_intent") and not any(p.kind == "exploration_of_fusion"
                                                                  for p in procedures):
             e = facts.elements["exploration_intent"].evidence[0]
@@ -419,7 +432,7 @@ class Extractor:
         if facts.levels:
             facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
 
-        any_removal = bool(acted.get("removed")) or any(p.kind in REMOVAL_PROCEDURES | DISC_REMOVALS for p in procedures)
+        any_removal = bool(acted.get("removed")) or any(p.kind in DISC_REMOVALS | {"hardware_removal"} for p in procedures)
         if any_removal:
             facts.removal_reasons = sorted({m.value for m in facts.reasons
                                             if m.assertion in ("present", "possible")})

@@ -97,9 +97,11 @@ def _segmental_of(items: list[Instrument], anchors: tuple[str, ...], spanned: tu
     if len(anchors) >= 3:
         return True
     n_vert = sum(1 for x in spanned if x != PELVIS)
+    counts = [i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count]
+    if counts and max(counts) >= 5 and n_vert >= 3:
+        return True  # five or more screws need three vertebrae, whichever of them the note names
     if len(anchors) == 2 and n_vert >= 2:
         return False
-    counts = [i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count]
     if counts:
         total = max(counts)
         if total >= 5:

@@ -294,6 +294,11 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         # billed, and the note does not describe it: its checklist passing does not make it so
         key, reason = "not_supported", msgs("coder_review")
         supported_code = _join(x for c in by_token["coder_review"] for x in c.suggested if x != r.code)
+    elif planned and coding_errors and not units_differ:
+        # the note describes the code but does not document what decides it (the construct's anchors):
+        # documenting it settles the review too, which stays in ``also``
+        key = "needs_documentation"
+        reason = vocab.phrase("items_lead", items=_join(f.item_name for f in errors))
     elif "coder_review" in by_token or units_differ:  # the model codes it but the note does not settle it
         key = "coder_review"
         # the units conclusion (suggesting the code x its units) is said by the unit phrase below

@@ -116,7 +116,7 @@ KNOWN_SYNONYMS = {
 #: Plausible synonyms a dictated note may use that the tool may NOT know (none is in sections.yaml;
 #: a test asserts it). Reported apart from the known ones.
 UNKNOWN_SYNONYMS = {
-    "description": ["narrative of procedure", "operative narrative"],
+    "description": ["narrative of procedure", "surgical narrative"],
     "procedures": ["procedures carried out", "operations carried out"],
 }
 

@@ -14,7 +14,8 @@ Every dev, dev2 and sample note is rewritten by each rewrite of ``tests/rewrites
 
 Renamings to heading synonyms the tool may not know are separate (``test_unknown_heading``).
 ``python -m tests.metamorphic_report`` prints every failing (rewrite, note, field, before -> after).
-Failing cases are left failing (not xfail): they are the NLP's work list.
+Cases that fail today are listed in ``WORK_LIST`` (strict xfail: one that starts passing must leave the
+list); every other case must pass.
 """
 from __future__ import annotations
 
@@ -23,11 +24,42 @@ import pytest
 from tests import metamorphic as M
 from tests import rewrites as R
 
+#: The work list: cases that fail today, each a known gap of the NLP (see the closing note of issue 20).
+#: Strict: a case that starts passing fails the suite until it is taken off this list, so the list
+#: only shrinks and never hides a new failure. ``python -m tests.metamorphic_report`` shows each one.
+WORK_LIST = frozenset({
+    "construct-deleted[sn01_removal_infection_headed]",
+    "construct-deleted[sn27_iliac_screw_removal_partial_lowercase]",
+    "join-semicolon[2350_decompressive_laminectomy]",
+    "levels-to-title[sn03_removal_pain_hardware_block_nocolon]",
+    "split-sentences[sn12_removal_disjoint_new_tlif_numbered]",
+    "title-levels-removed[1240_anterior_cervical_discectomy_interbody_fusion]",
+    "title-levels-removed[1247_anterior_cervical_discectomy_fusion_4]",
+    "title-levels-removed[2303_anterior_cervical_decompression]",
+    "title-levels-removed[3031_tlif]",
+    "title-levels-removed[sn14_exploration_fusion_solid_rods_replaced]",
+    "title-levels-removed[sn20_vertebroplasty_l2_l3_crlf]",
+    "title-levels-removed[sn23_lumbar_disc_arthroplasty_removal_nocolon]",
+    "title-levels-removed[sn24_interspinous_with_decompression]",
+    "title-levels-removed[sn32_revision_pseudarthrosis_iliac_overlap_numbered]",
+    "title-levels-removed[sn36_reinsertion_dislodged_rod_crosslink]",
+    "unknown-procedures-heading[1235_anterior_cervical_discectomy_interbody_fusion_2]",
+    "unknown-procedures-heading[sn18_plif_two_level_crlf]",
+    "unknown-procedures-heading[sn23_lumbar_disc_arthroplasty_removal_nocolon]",
+})
+
 CORPUS = R.load_corpus()
 CASES, COVERAGE = M.build_cases(CORPUS)
-KNOWN = [c for c in CASES if c.rewrite not in R.UNKNOWN_HEADINGS and c.kind == "preserving"]
-UNKNOWN = [c for c in CASES if c.rewrite in R.UNKNOWN_HEADINGS]
-CHANGING = [c for c in CASES if c.kind == "changing"]
+
+
+def _params(cases):
+    return [pytest.param(c, id=c.id, marks=pytest.mark.xfail(strict=True, reason="on the metamorphic work list"))
+            if c.id in WORK_LIST else pytest.param(c, id=c.id) for c in cases]
+
+
+KNOWN = _params([c for c in CASES if c.rewrite not in R.UNKNOWN_HEADINGS and c.kind == "preserving"])
+UNKNOWN = _params([c for c in CASES if c.rewrite in R.UNKNOWN_HEADINGS])
+CHANGING = _params([c for c in CASES if c.kind == "changing"])
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +71,20 @@ def _report(case, fails) -> str:
     return f"{case.id}: " + "; ".join(f"{field}: {before} -> {after}" for field, before, after in fails)
 
 
-@pytest.mark.parametrize("case", KNOWN, ids=[c.id for c in KNOWN])
+@pytest.mark.parametrize("case", KNOWN)
 def test_preserving(case, observe):
     fails = M.check_case(case, observe)
     assert not fails, _report(case, fails)
 
 
-@pytest.mark.parametrize("case", UNKNOWN, ids=[c.id for c in UNKNOWN])
+@pytest.mark.parametrize("case", UNKNOWN)
 def test_unknown_heading(case, observe):
     """A heading renamed to a plausible synonym not listed in patterns/sections.yaml."""
     fails = M.check_case(case, observe)
     assert not fails, _report(case, fails)
 
 
-@pytest.mark.parametrize("case", CHANGING, ids=[c.id for c in CHANGING])
+@pytest.mark.parametrize("case", CHANGING)
 def test_changing(case, observe):
     fails = M.check_case(case, observe)
     assert not fails, _report(case, fails)

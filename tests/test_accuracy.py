@@ -30,10 +30,10 @@ FLOORS = {
     "dev2": {"removal_reasons": 0.98, "instruments_removed": 0.98, "instruments_placed": 0.97, "levels": 0.95,
              "suggested_cpt": 0.97, "approach": 0.98, "complications_documented": 0.98, "ebl_documented": 0.98,
              "indication_documented": 0.94, "imaging_documented": 0.94},
-    # forms: the floor of the forms work in progress (issue 21), raised as it lands
-    "forms": {"removal_reasons": 0.75, "instruments_removed": 0.93, "instruments_placed": 0.86, "levels": 0.75,
-              "suggested_cpt": 0.70, "approach": 0.92, "complications_documented": 0.95, "ebl_documented": 0.98,
-              "indication_documented": 0.92, "imaging_documented": 0.92},
+    # forms: notes as hospitals produce them (templates, dictation, OCR, addenda, multi-team)
+    "forms": {"removal_reasons": 0.87, "instruments_removed": 0.98, "instruments_placed": 0.95, "levels": 0.98,
+              "suggested_cpt": 0.98, "approach": 0.98, "complications_documented": 0.98, "ebl_documented": 0.98,
+              "indication_documented": 0.92, "imaging_documented": 0.98},
     "sample_notes": {"removal_reasons": 0.98, "instruments_removed": 0.96, "instruments_placed": 0.98,
                      "levels": 0.95, "suggested_cpt": 0.97, "approach": 0.98, "complications_documented": 0.98,
                      "ebl_documented": 0.98, "indication_documented": 0.96, "imaging_documented": 0.98},
@@ -61,9 +61,8 @@ def test_gold_set_floors(figures, name):
     assert not below, f"{name}: under the floor (value, floor, first errors): {below}"
 
 
-#: sets where every gold spine note must be classified a spine operation (forms joins when its dictated
-#: punctuation and team headings are read: fm07, fm20)
-IN_SCOPE_SETS = ("dev", "dev2", "sample_notes")
+#: sets where every gold spine note must be classified a spine operation
+IN_SCOPE_SETS = ("dev", "dev2", "forms", "sample_notes")
 
 
 @pytest.mark.parametrize("name", IN_SCOPE_SETS)
@@ -72,9 +71,12 @@ def test_every_gold_spine_note_is_in_scope(figures, name):
     result, _ = figures
     if name not in result["sets"]:
         pytest.skip(f"{name}: gold not present")
-    gold = accuracy.load_scorer(SHARED).read_jsonl(accuracy.gold_sets(SHARED)[name][1])
+    scorer = accuracy.load_scorer(SHARED)
+    gold = scorer.read_jsonl(accuracy.gold_sets(SHARED)[name][1])
+    spine_codes = scorer.read_scope(SHARED / "cpt-scope.txt")  # (a non-spine control keeps its 20680)
     wrong = [k for k in result["sets"][name]["out_of_scope"]
-             if any(gold[k].get(f) for f in ("levels", "instruments_removed", "instruments_placed", "suggested_cpt"))]
+             if any(gold[k].get(f) for f in ("levels", "instruments_removed", "instruments_placed"))
+             or set(gold[k].get("suggested_cpt") or ()) & set(spine_codes)]
     assert not wrong, f"{name}: spine operations classified out of scope: {wrong}"
 
 
@@ -93,7 +95,7 @@ def test_nonspine_notes_get_no_spine_facts(figures):
 VERDICT_FLOORS = {
     "dev": {"agreement": 0.95, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
     "dev2": {"agreement": 0.95, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
-    "forms": {"agreement": 0.50, "coding_false_alarm_rate": 0.20, "wrong_flag_rate": 0.98},
+    "forms": {"agreement": 0.90, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
 }
 
 

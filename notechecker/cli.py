@@ -418,6 +418,14 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
                 put(vocab.phrase("proof") + ": " + _quote(v.proof.text, width - 18), "dim", 8, 15)
             for extra in v.also:
                 put("also: " + extra, "", 8, 14)
+    superseded = getattr(result.facts, "superseded", ())
+    if superseded:  # which statement won: the addendum's, quoting the body's it replaced
+        put("")
+        put(vocab.phrase("superseded_heading"), "bold")
+        for x in superseded:
+            put(vocab.phrase("superseded", fact=x.fact.replace("_", " ").replace(":", " "), new=x.new or "-",
+                             old=x.old), "", 2, 4)
+            put(_quote(x.old_evidence.text, width - 8), "dim", 4, 5)
     supporting = {v.code for v in verdicts if v.supported}
     checked = [r for r in result.results if r.summary.coding_documented is not None and r.code in supporting]
     unmet = _unmet_items(checked, [r.code for r in checked])

@@ -164,3 +164,16 @@ def test_implant_log_rows_are_hardware_with_their_status(pipeline):
     assert not any(i.evidence.text.startswith("Medtronic | 54840-06550") for i in facts.instruments)
     assert facts.levels == ["L4", "L5"]
     assert all(LOG[i.evidence.start:i.evidence.end] == i.evidence.text for i in facts.instruments)
+
+
+@needs_forms
+def test_check_shows_which_statement_won(pipeline):
+    """The surgeon's view names what the addendum corrected, with the body's sentence it replaced."""
+    from notechecker.cli import check_lines
+
+    text = (FORMS / "fm16.txt").read_text(encoding="utf-8")
+    result = assemble(pipeline.facts(text, "fm16"), ["22852"])
+    lines = [line for _style, line in check_lines(result, text, width=80)]
+    at = next(i for i, line in enumerate(lines) if line.startswith("Corrected by an addendum"))
+    assert "hardware_failure (was pain)" in lines[at + 1]
+    assert lines[at + 2].strip().startswith("\u201c") and "pain" in lines[at + 2]

@@ -23,7 +23,8 @@ CONCLUSION_KINDS = ("supported", "wrong_code", "unbundle", "missing_primary", "n
                     "coder_review", "outside_scope")
 PHRASES = ("items_lead", "not_described", "not_described_instead", "not_supported_fix", "needs_documentation_fix",
            "over_coded_units", "under_coded_units", "supported_not_billed", "documented_items", "not_checked",
-           "out_of_scope", "no_checklist", "proof", "request_heading", "example_lead")
+           "out_of_scope", "no_checklist", "proof", "request_heading", "example_lead", "superseded_heading",
+           "superseded")
 SEVERITY_WORDS = ("error", "warning", "info", "none")
 TONES = ("bad", "warn", "ok")
 

@@ -42,6 +42,8 @@ NEGATING = frozenset(a for a, r in ASSERTION_ROLE.items() if r == "denied")
 # --------------------------------------------------------------------------- hardware vocabulary
 CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
 ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
+#: Hardware that spans a construct's vertebrae: its anchors and what joins them.
+SPANNING_KINDS = ANCHOR_KINDS | {"rod", "plate"}
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 _ORDER = {v: i for i, v in enumerate(ORDER)}
@@ -97,17 +99,15 @@ def _segmental_of(items: list[Instrument], anchors: tuple[str, ...], spanned: tu
     if len(anchors) >= 3:
         return True
     n_vert = sum(1 for x in spanned if x != PELVIS)
-    counts = [i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count]
-    if counts and max(counts) >= 5 and n_vert >= 3:
+    screws = max((i.count for i in items if i.kind in ("pedicle_screw", "screw") and i.count), default=0)
+    if screws >= 5 and n_vert >= 3:
         return True  # five or more screws need three vertebrae, whichever of them the note names
     if len(anchors) == 2 and n_vert >= 2:
         return False
-    if counts:
-        total = max(counts)
-        if total >= 5:
-            return True
-        if total <= 4 and n_vert <= 2:
-            return False
+    if screws >= 5:
+        return True
+    if screws and n_vert <= 2:
+        return False
     if n_vert >= 3 and kinds & {"pedicle_screw", "wire"}:
         return True  # pedicle screws or sublaminar wires over three or more vertebrae
     if n_vert == 2:
@@ -136,8 +136,8 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
                      actions: Iterable[str] = CONSTRUCT_ACTIONS, asserted_only: bool = True) -> list[Construct]:
     """Group this operation's hardware into one construct per action (removed, placed, reinserted).
 
-    ``described``: levels at which the note describes the old construct, per kind (used
-    only when a removal names no level), ``described_anchors`` the vertebrae it names one by one
+    ``described``: levels at which the note describes the old construct, per kind (they give a
+    removal's extent where its own mentions name no level for a kind), ``described_anchors`` the vertebrae it names one by one
     (they anchor that removed construct); ``sentence_of``: widens an instrument's evidence
     to its sentence; ``reused``: anchors of an old construct that the new one captures
     ("incorporated into the new construct"): they anchor the placed construct. Instruments that are not asserted, and actions other than the
@@ -164,12 +164,12 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             # put back where it came out: a removal-and-reinsertion spans the same levels
             lvls = {x for i in instruments if i.action == "reinserted" for x in i.levels}
         unleveled = {i.kind for i in items if not i.levels} - {i.kind for i in items if i.levels}
-        if action == "removed" and described and (not lvls or unleveled & (ANCHOR_KINDS | {"rod", "plate"})):
+        if action == "removed" and described and (not lvls or unleveled & SPANNING_KINDS):
             # "The construct consisted of pedicle screws at L3, L4 and L5 ..." then "all of the screws were
             # removed" (or "all hardware removed", "the remaining screws and the plate were removed"): the
             # removal acts on the construct the note described
             named = set(kinds) if lvls else set(kinds) | {i.kind for i in items}
-            wanted = (unleveled if lvls else named) & (ANCHOR_KINDS | {"rod", "plate", "hardware"})
+            wanted = (unleveled if lvls else named) & (SPANNING_KINDS | {"hardware"})
             if not wanted and not lvls:
                 wanted = set(described)
             if "hardware" in wanted:
@@ -182,7 +182,7 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             lvls.update(_fallback_levels("removed", kinds, procedures, asserted_only))
         if not lvls:
             lvls = _fallback_levels(action, kinds, procedures, asserted_only)
-        elif action == "placed" and set(kinds) & (ANCHOR_KINDS | {"rod", "plate"}):
+        elif action == "placed" and set(kinds) & SPANNING_KINDS:
             # "Anterior cervical instrumentation, C5-C7" names the new construct's extent, which the
             # narrative's hardware sentences may give only in part ("a temporary screw at C6")
             lvls.update(x for p in procedures if p.kind == "instrumentation"

@@ -54,9 +54,6 @@ _COUNT_BEFORE = re.compile(
     r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
     r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
     r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
-#: A number followed by a unit is a size, not a count ("a 12 x 30 mm spacer", "two 5.5-mm rods" counts two).
-_SIZE_AFTER = re.compile(r"\s*(?:-\s*)?(?:mm|cm|millimet\w*|centimet\w*|x(?![a-z])|\u00d7|degrees?|\u00b0|%|cc|ml|fr(?![a-z])|french|"
-                         r"gauge|g(?![a-z])|\.\d)", re.I)
 _SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
@@ -199,8 +196,6 @@ class Extractor:
     def _team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
         "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
-        if "team" not in text.lower() and "part" not in text.lower():
-            return []
         roster = {m.group("id").lower(): m.group("what") for m in self.cue["team_roster"].finditer(text)}
         out = []
         for m in self.cue["team_paragraph"].finditer(text):
@@ -872,15 +867,14 @@ class Extractor:
             return instruments
         return [dataclasses.replace(i, action="temporary") if i.action == "removed" else i for i in instruments]
 
-    @staticmethod
-    def _count(text: str, h: _Hit) -> int | None:
+    def _count(self, text: str, h: _Hit) -> int | None:
         window = text[max(0, h.start - 60):h.start]
         # the number nearest the hardware: "both rods and all eight screws" counts eight screws
         m = None
         for start in range(len(window) - 1, -1, -1):
             if start == 0 or window[start - 1] in " \t\n\r(":
                 found = _COUNT_BEFORE.match(window, max(0, start - 1))
-                if found and not _SIZE_AFTER.match(window, found.end("n")):
+                if found and not self.cue["size_after"].match(window, found.end("n")):
                     m = found
                     break
         if not m:

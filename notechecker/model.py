@@ -259,7 +259,9 @@ class Operation:
         return any(k in self.procs for k in kinds)
 
     def procedures(self, kinds: Iterable[str]) -> list[Procedure]:
-        return [p for k in kinds for p in self.procs.get(k, ())]
+        """The asserted procedures of these kinds, in the note's order (never a set's order)."""
+        found = {id(p): p for k in set(kinds) for p in self.procs.get(k, ())}
+        return sorted(found.values(), key=lambda p: (p.evidence.start, p.evidence.end, p.kind))
 
     def instruments(self, action: str, kinds: Iterable[str]) -> list[Instrument]:
         kinds = set(kinds)

@@ -100,10 +100,10 @@ class _View:
 
     __slots__ = ("facts", "constructs", "procs", "insts")
 
-    def __init__(self, facts: Facts, catalogue: Catalogue):
+    def __init__(self, facts: Facts, operation: Operation):
         self.facts = facts
         self.constructs: dict[str, list] = {}
-        for c in Operation(facts).constructs:  # the one operation model coding reads too
+        for c in operation.constructs:  # the one operation model coding reads too
             self.constructs.setdefault(c.action, []).append(c)
         self.procs: dict[str, list] = {}
         for p in facts.procedures:
@@ -398,25 +398,26 @@ def _normalise(codes: Iterable[str]) -> list[str]:
     return out
 
 
-def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue | None = None) -> list[CodeResult]:
+def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue | None = None,
+          operation: Operation | None = None) -> list[CodeResult]:
     """Judge every checklist item of every code (units and modifiers ignored) against ``facts``.
 
     ``codes`` defaults to the codes the note supports; codes without a checklist get an
     empty result with ``coding_documented=None``. A note that is not a spine operation
-    (``facts.scope``) scores no spine checklist: every code gets an empty result.
+    (``facts.scope``) scores no spine checklist: every code gets an empty result. ``operation``: the
+    note's :class:`~notechecker.model.Operation` when the caller has it (``service.assemble`` builds it
+    once for coding and scoring).
     """
     cat = catalogue or load_catalogue()
+    op = operation if operation is not None else Operation(facts)
     if codes is None:
-        if facts.suggested_cpt:
-            codes = facts.suggested_cpt
-        else:
-            from notechecker.coding import suggest_codes
+        from notechecker.coding import plan_codes
 
-            codes = suggest_codes(facts, cat)
+        codes = plan_codes(facts, cat, operation=op).suggested()
     spine = facts.scope.is_spine
-    regions = _note_regions(facts)
+    regions = set(op.regions)
     compiled = _compiled(cat)
-    view = _View(facts, cat)
+    view = _View(facts, op)
     cache: dict[Any, Outcome] = {}
 
     def run(key: Any, fn: Evaluator) -> Outcome:
@@ -450,13 +451,6 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
                                   findings=tuple(findings), summary=summarize_code(facts.note_id, code,
                                                                                    cat.family_of(code), findings)))
     return results
-
-
-def _note_regions(facts: Facts) -> set[str]:
-    """Regions the note operates on: the scope's, else those of its levels."""
-    if facts.scope.regions:
-        return set(facts.scope.regions)
-    return {r for r in (region_of(lv) for lv in facts.levels) if r and r != "pelvis"}
 
 
 def _hint(item: Item, regions: set[str]) -> str:

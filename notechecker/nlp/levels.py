@@ -48,10 +48,11 @@ __all__ = [
 VERTEBRAE: tuple[str, ...] = tuple(v for v in _vertebrae.VERTEBRAE if v != _vertebrae.OCCIPUT)
 PELVIS = _vertebrae.PELVIS
 
-_INDEX = {name: i for i, name in enumerate(VERTEBRAE)}
-_IL = len(VERTEBRAE)  # the ilium sorts after S5
+# positions in the one vertebra model (vertebrae.ORDER: occiput, C1 ... S5, then the ilium)
+_NAMES = _vertebrae.ORDER
+_INDEX = {name: _vertebrae.order_index(name) for name in VERTEBRAE}
+_IL = _vertebrae.order_index(PELVIS)  # the ilium sorts after S5
 _S1 = _INDEX["S1"]
-_NAMES = VERTEBRAE + (PELVIS,)
 _MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
 _REGION = {"cervical": "C", "thoracic": "T", "dorsal": "T", "lumbar": "L", "sacral": "S"}
 _ORDINAL = {
@@ -237,7 +238,7 @@ def segment_count(levels: Iterable[str]) -> int:
 def interspaces(levels: Iterable[str]) -> list[tuple[str, str]]:
     """Adjacent vertebra pairs within the span: L3-L5 -> [(L3, L4), (L4, L5)]."""
     bones = [i for i in _span_idx(_indices(levels)) if i != _IL]
-    return [(VERTEBRAE[i], VERTEBRAE[i + 1]) for i in bones[:-1]]
+    return [(_NAMES[i], _NAMES[i + 1]) for i in bones[:-1]]
 
 
 # --------------------------------------------------------------------------- mentions
@@ -338,7 +339,7 @@ def _scan(text: str) -> list[_Atom | None]:
                 pos = start + 1
                 continue
             if m.group("bare") is not None:
-                name = _make(VERTEBRAE[a][0], m.group("bare"))
+                name = _make(_NAMES[a][0], m.group("bare"))
                 b = None if name is None else _INDEX[name]
                 if b is not None and b <= a:  # "L5-4", "L5-1": not a range
                     b = None
@@ -366,7 +367,7 @@ def _continue_bare(text: str, out: list, pos: int) -> int:
         m = _BARE_CONT.match(text, pos)
         if m is None or last == _IL:
             return pos
-        letter = VERTEBRAE[last][0]
+        letter = _NAMES[last][0]
         x = _make(letter, m.group("x"))
         y = _make(letter, m.group("y")) if m.group("y") else None
         if x is None or (m.group("y") and y is None):
@@ -425,7 +426,7 @@ def _to_mention(text: str, atom: _Atom, offset: int) -> LevelMention:
         end=end + offset,
         text=text[start:end],
         vertebrae=tuple(_NAMES[i] for i in sorted(verts)),
-        interspaces=tuple((VERTEBRAE[a], VERTEBRAE[b]) for a, b in sorted(inters)),
+        interspaces=tuple((_NAMES[a], _NAMES[b]) for a, b in sorted(inters)),
         kind=kind,
     )
 
@@ -477,6 +478,6 @@ def parse_level_text(s: str) -> LevelMention | None:
     return LevelMention(
         start=first.start, end=last.end, text=s[first.start:last.end],
         vertebrae=tuple(_NAMES[i] for i in sorted(verts)),
-        interspaces=tuple((VERTEBRAE[a], VERTEBRAE[b]) for a, b in inters),
+        interspaces=tuple((_NAMES[a], _NAMES[b]) for a, b in inters),
         kind="list",
     )

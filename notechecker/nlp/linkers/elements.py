@@ -6,7 +6,8 @@ import re
 
 from ...facts import Element, Evidence
 from ...vocab import ASCII_LOWER, ElementSpec, Patterns
-from .base import NOT_THIS_OPERATION, Linker, NoteView, evidence_end
+from ...model import NOT_THIS_OPERATION
+from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600

@@ -55,9 +55,12 @@ SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "c
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
 #: Procedures that take hardware out (a removal, a reinsertion, the exploration of a fusion).
 REMOVAL_PROCEDURES = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
-_FUSION_PROCS = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
-                           "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion", "anterior_fusion",
-                           "instrumentation", "fusion", "discectomy", "corpectomy"})
+#: Procedures whose levels placed hardware takes when its own sentences name none: a fusion (every
+#: fusion kind of patterns/linking.yaml ``procedures.fusion`` is one: tests/test_vocab.py checks it), its
+#: instrumentation, and the discectomy or corpectomy it is built over. Not "the fusion kinds".
+CONSTRUCT_LEVEL_PROCEDURES = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
+                                        "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion",
+                                        "instrumentation", "fusion", "discectomy", "corpectomy"})
 
 
 def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Procedure],
@@ -73,7 +76,7 @@ def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Pro
     elif kinds & {"interspinous_device"}:
         wanted = frozenset({"interspinous_device", "decompression"})
     else:
-        wanted = _FUSION_PROCS
+        wanted = CONSTRUCT_LEVEL_PROCEDURES
     out: set[str] = set()
     for p in procedures:
         if p.kind.split("@")[0] in wanted and (p.assertion == "present" or not asserted_only):

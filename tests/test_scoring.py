@@ -187,7 +187,8 @@ def test_scoring_imports_no_spacy():
     imported |= {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names}
     assert not any(m.startswith(("spacy", "medspacy", "notechecker.nlp")) for m in imported)
     root = Path(__file__).resolve().parent.parent / "notechecker"
-    deps = [root / "checklists.py", root / "model.py", root / "vertebrae.py", *sorted((root / "coding").glob("*.py")),
+    deps = [root / "checklists.py", root / "evaluate.py", root / "model.py", root / "vertebrae.py",
+            *sorted((root / "coding").glob("*.py")),
             *sorted((root / "schema").glob("*.py"))]
     for path in deps:
         dep_src = path.read_text(encoding="utf-8")

@@ -162,7 +162,7 @@ def code_verdicts(result, catalogue=None, text: str | None = None) -> list[CodeV
     note supports that is not billed (under-coding, only when codes were billed). Computed once per
     result (and note text): every face of one check reads the same records."""
     if catalogue is None:
-        from .checklists import load_catalogue
+        from ..schema.catalogue import load_catalogue
 
         catalogue = load_catalogue()
     key = (str(catalogue.directory), text is not None)

@@ -11,7 +11,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .checklists import SEVERITIES, Catalogue, load_catalogue
+from .schema.catalogue import Catalogue, load_catalogue
+from .schema.checklist import SEVERITIES
 from .coding import Conclusion, base_code, plan_codes, split_codes, validate
 from .facts import Facts
 from .scoring import CodeSummary, Finding, score

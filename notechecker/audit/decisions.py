@@ -342,7 +342,7 @@ def decided_dict(payload: dict, result, text: str, decisions: Decisions) -> dict
 def decided_severity(result, text: str, decisions: Decisions) -> str | None:
     """``result.worst_severity()`` with the reviewer's overrules taken out: an overruled finding, and the
     coding problems of an overruled code, no longer count (``check --fail-on``)."""
-    from ..checklists import SEVERITIES
+    from ..schema.checklist import SEVERITIES
     from ..service import VERDICT_SEVERITY
     from .provenance import note_sha256
 

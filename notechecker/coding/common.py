@@ -59,9 +59,9 @@ _DEFAULT: dict[str, Messages] = {}
 def default_messages() -> Messages:
     """Messages of the default patterns directory (loaded once per process and directory)."""
     from notechecker.schema.catalogue import load_catalogue
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
 
-    key = str(default_patterns_dir())
+    key = str(patterns_dir())
     m = _DEFAULT.get(key)
     if m is None:
         m = _DEFAULT[key] = messages(load_catalogue())

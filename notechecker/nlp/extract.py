@@ -27,7 +27,10 @@ from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_cons
 from ..facts import (EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Element, Evidence, Facts, Instrument, Mention,
                      Procedure, Section, Superseded)
 from ..vertebrae import fmt_levels
-from ..vocab import ASCII_LOWER, CONTEXT_CATEGORIES, ElementSpec, Patterns
+from ..schema.vocab.base import ASCII_LOWER
+from ..schema.vocab.context import CONTEXT_CATEGORIES
+from ..schema.vocab.elements import ElementSpec
+from ..schema.vocab.patterns import Patterns
 from . import levels as lv
 from .implant_log import LogRow, find_rows
 from .pipeline import CUE_GROUP, TARGET_GROUP

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .. import vertebrae as _vertebrae
-from ..vocab import LEVEL_SCAN_STARTS, load_level_words
+from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
 
 __all__ = [
     "VERTEBRAE", "PELVIS", "LevelMention", "vertebra_index", "normalize_vertebra",

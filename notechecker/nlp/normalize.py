@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import PatternError
 from ..facts import Evidence, Facts
-from ..vocab import patterns_dir, read_yaml
+from ..schema.loader import patterns_dir
+from ..schema.vocab.base import read_yaml
 from ..schema.loader import validate_located
 
 __all__ = ["Rewrite", "Normalized", "Normalizer", "load_normalizer", "restore", "approximate_evidence",

@@ -23,7 +23,8 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from ..vocab import Patterns, load_patterns, patterns_dir
+from ..schema.loader import patterns_dir
+from ..schema.vocab.patterns import Patterns, load_patterns
 from . import abbreviations, context, sections, segmenter, targets, tokenizer  # noqa: F401  (register factories)
 from .context import CONTEXT_ATTRS  # noqa: F401  (re-exported)
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..facts import Evidence, Scope, Section
-from ..vocab import ScopeSpec
+from ..schema.vocab.scope import ScopeSpec
 from . import levels as lv
 
 #: Sections whose text is the operation's title.

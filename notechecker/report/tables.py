@@ -93,7 +93,7 @@ def _code_rows(codes: pd.DataFrame) -> pd.DataFrame:
 
 def descriptor(code: str, limit: int = 90) -> str:
     """Our short paraphrase of a code (patterns/codes), '' for a code the table does not hold."""
-    from ..checklists import load_catalogue
+    from ..schema.catalogue import load_catalogue
 
     info = load_catalogue().table.codes.get(str(code))
     return short_descriptor(info.descriptor, limit) if info else ""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator, model_validator
 
-from notechecker.schema.loader import (ChecklistError, StrictModel, default_patterns_dir, display_path,
+from notechecker.schema.loader import (ChecklistError, StrictModel, patterns_dir, display_path,
                                        enum_validator, raise_pydantic, read_mapping)
 
 #: The closed list of verdict keys (issue 20): the file must define each exactly once.
@@ -181,4 +181,4 @@ def _load(directory: str) -> Vocabulary:
 
 def vocabulary(directory: str | Path | None = None) -> Vocabulary:
     """The verdict vocabulary of ``directory`` (default: the patterns the checker uses), loaded once."""
-    return _load(str(Path(directory) if directory is not None else default_patterns_dir()))
+    return _load(str(patterns_dir(directory)))

@@ -358,7 +358,7 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     """
     import textwrap
 
-    from ..schema.catalogue import load_catalogue
+    from .schema.catalogue import load_catalogue
     from .plain import code_verdicts, proof, scope_line, short_descriptor, words
 
     cat = load_catalogue()
@@ -678,7 +678,7 @@ def rules_list(code: Optional[str] = typer.Option(None, "--code", help="Only the
     from rich.console import Console
     from rich.markup import escape
 
-    from ..schema.catalogue import load_catalogue
+    from .schema.catalogue import load_catalogue
 
     cat = load_catalogue()
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
@@ -721,7 +721,7 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
     from rich.console import Console
     from rich.markup import escape
 
-    from ..schema.catalogue import load_catalogue
+    from .schema.catalogue import load_catalogue
 
     cat = load_catalogue()
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())

@@ -27,8 +27,6 @@ VERDICTS = _VOCAB.order
 #: Verdicts under which the note supports the code as coded (documentation gaps aside): the one
 #: definition of "supported" (the record's ``supported``, the scan's ``supported`` column, the report).
 SUPPORTING = _VOCAB.supporting
-#: Severity of each verdict word, for colour and ``--fail-on``.
-SEVERITY = {w: _VOCAB.severity(w) for w in VERDICTS}
 OVER_CODED = _VOCAB.over_coded  # billed above what the note supports (the code, or its units)
 UNDER_CODED = _VOCAB.under_coded  # the note supports more than is billed (the code, or units of it)
 #: Verdicts that say a billed code does not stand on this claim.
@@ -162,7 +160,7 @@ def code_verdicts(result, catalogue=None, text: str | None = None) -> list[CodeV
     note supports that is not billed (under-coding, only when codes were billed). Computed once per
     result (and note text): every face of one check reads the same records."""
     if catalogue is None:
-        from ..schema.catalogue import load_catalogue
+        from .schema.catalogue import load_catalogue
 
         catalogue = load_catalogue()
     key = (str(catalogue.directory), text is not None)

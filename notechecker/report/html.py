@@ -191,13 +191,6 @@ def table_model(df: pd.DataFrame, columns: Iterable[str] | None = None, *, limit
     return {"head": head, "rows": rows, "caption": caption, "more": more}
 
 
-def render_table(df: pd.DataFrame, columns: Iterable[str] | None = None, *, limit: int | None = None,
-                 caption: str = "", cells: dict[str, Callable[[pd.Series], Cell]] | None = None) -> str:
-    """``df`` as an HTML table (escaped by the template)."""
-    return _ENV.get_template("report.html.j2").module.table(table_model(df, columns, limit=limit,
-                                                                        caption=caption, cells=cells))
-
-
 def _not_met(s: dict) -> str:
     parts = [f"{s[k]:,} {label}" for k, label in (("negated", "negated"), ("conflicting", "conflicting")) if s[k]]
     return "items not met" + (f" ({s['status_missing']:,} missing, {', '.join(parts)})" if parts else "")
@@ -287,10 +280,6 @@ def section_model(section) -> dict:
     return {"key": section.key, "title": section.title, "intro": section.intro, "message": section.message,
             "svg": Markup(section.svg) if section.svg else "", "table": table,
             "details": _note_details(section) if section.key == "worst-notes" else None}
-
-
-def render_section(section) -> str:
-    return _ENV.get_template("report.html.j2").module.section(section_model(section))
 
 
 def render_html(sections, summary: dict, *, title: str = "Documentation gap report", source: str = "",

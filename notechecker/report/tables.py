@@ -411,10 +411,6 @@ def by_surgeon(results: Results, min_notes: int = MIN_NOTES) -> pd.DataFrame:
     return by_group(results, "surgeon", min_notes)
 
 
-def by_site(results: Results) -> pd.DataFrame:
-    return by_group(results, "site")
-
-
 def by_month(results: Results) -> pd.DataFrame:
     return by_group(results, "month")
 
@@ -485,25 +481,6 @@ def errors(results: Results) -> pd.DataFrame:
     if not len(bad):
         return _empty(ERRORS_COLUMNS)
     return bad.sort_values(["error_code", "note_id"], kind="stable")[list(ERRORS_COLUMNS)].reset_index(drop=True)
-
-
-def all_tables(results: Results) -> dict[str, pd.DataFrame]:
-    """Every table of the report, keyed by its workbook sheet name."""
-    worst = worst_notes(results)
-    return {
-        "Summary": summary(results),
-        "By code": by_code(results),
-        "Billing by code": billing_by_code(results),
-        "Billing by surgeon": billing_by_surgeon(results),
-        "Out of scope": scope_notes(results),
-        "Top missing items": top_missing_items(results),
-        "By surgeon": by_surgeon(results),
-        "By site": by_site(results),
-        "By month": by_month(results),
-        "Worst notes": worst,
-        "Worst note items": worst_note_items(results, list(worst["note_id"])),
-        "Errors": errors(results),
-    }
 
 
 # --------------------------------------------------------------------------- presentation

@@ -156,11 +156,6 @@ def _default_catalogue(env: str | None) -> Catalogue:
     return _cached_catalogue(str(patterns_dir().resolve()))
 
 
-def load_code_table(patterns_dir: str | Path | None = None) -> CodeTable:
-    """The code table of ``patterns_dir`` (via the cached catalogue)."""
-    return load_catalogue(patterns_dir).table
-
-
 def clear_cache() -> None:
     """Forget loaded catalogues (after editing pattern files in a long-running process)."""
     _default_catalogue.cache_clear()

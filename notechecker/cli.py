@@ -201,13 +201,12 @@ def check(
     from .formats.cli import Note, stdin_notes
     from .formats.guarded import GuardedReader
     from .io import byte_cap, check_length, decode, read_capped
-    from .service import split_codes
+    from .service import read_billed
 
-    codes = ", ".join(code) if code else None
+    codes = read_billed(", ".join(code)) if code else None  # read once: check() uses it as read
     if codes is not None:
-        _, bad = split_codes(codes)
-        if bad:
-            raise _usage(f"--code: cannot read {', '.join(repr(b) for b in bad)}; "
+        if codes.bad:
+            raise _usage(f"--code: cannot read {', '.join(repr(b) for b in codes.bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
     memory = _memory(max_memory)
     _audit.setup_site(site)

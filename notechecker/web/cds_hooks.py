@@ -194,6 +194,6 @@ def cards(result, hook_instance: str, page: str, text: str | None = None) -> lis
 
 def vocab_severity(kind: str) -> str:
     """Severity of a coding conclusion that names no code (the service's table of kinds)."""
-    from notechecker.service import VERDICT_SEVERITY
+    from notechecker.schema.verdicts import CONCLUSION_SEVERITY
 
-    return VERDICT_SEVERITY.get(kind) or "info"
+    return CONCLUSION_SEVERITY.get(kind) or "info"

@@ -129,19 +129,19 @@ def out_of_scope(result) -> bool:
 
 
 def scope_line(result, text: str | None = None) -> str:
-    """'Out of scope: not a spine operation (evidence: ...)' or '' for a spine operation."""
+    """'Out of scope: not a spine operation: <the scope's reason> (evidence: ...)', or '' for a spine
+    operation. The reason is shown as the classifier wrote it (``nlp/scope.py``: it starts with what the
+    note is not), never cut and re-headed here."""
     scope = result.facts.scope
     if scope.is_spine:
         return ""
-    what = "not an operative note" if scope.kind == "not_operative" else "not a spine operation"
     quotes = dict.fromkeys(proof(text, e).text if text is not None else e.text for e in scope.evidence)
     ev = "; ".join(f"\u201c{_squash(q, 70)}\u201d" for q in list(quotes)[:2])
-    reason = scope.reason
-    for said in ("not a spine operation: ", "not an operative note: "):  # the head says it already
-        reason = reason[len(said):] if reason.startswith(said) else reason
-    detail = "; ".join(x for x in (reason, f"evidence: {ev}" if ev else "") if x)
-    head = "Out of scope: not a spine operation" + (f", {what}" if scope.kind == "not_operative" else "")
-    return head + (f" ({detail})" if detail else "")
+    if scope.kind == "not_operative":
+        line = "Out of scope: not a spine operation, " + (scope.reason or "not an operative note")
+    else:
+        line = "Out of scope: " + (scope.reason or "not a spine operation")
+    return line + (f" (evidence: {ev})" if ev else "")
 
 
 def _units(tokens: Iterable[str]) -> dict[str, int]:

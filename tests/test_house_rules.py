@@ -184,3 +184,22 @@ def test_read_billed(value, lines, bad):
         with pytest.raises(ValueError, match=r"\[E111\]"):
             read.strict()
     assert isinstance(read, Billed)
+
+
+@pytest.mark.parametrize("kind, reason, line", [
+    ("other_operation", "not a spine operation: it names another site (eye)",
+     "Out of scope: not a spine operation: it names another site (eye)"),
+    ("not_operative", "not an operative note: it reads as an imaging report ('MRI LUMBAR SPINE')",
+     "Out of scope: not a spine operation, not an operative note: it reads as an imaging report ('MRI LUMBAR SPINE')"),
+    ("other_operation", "", "Out of scope: not a spine operation"),
+])
+def test_the_scope_line_shows_the_reason_as_written(kind, reason, line):
+    """The classifier's reason is written once (nlp/scope.py) and shown whole: never cut and re-headed."""
+    from types import SimpleNamespace
+
+    from notechecker.facts import Scope
+    from notechecker.plain import scope_line
+
+    result = SimpleNamespace(facts=SimpleNamespace(scope=Scope(kind=kind, reason=reason)))
+    assert scope_line(result) == line
+    assert scope_line(SimpleNamespace(facts=SimpleNamespace(scope=Scope()))) == ""

@@ -2,8 +2,9 @@
 
 By hand, from the repository root:
 ``python -m vulture notechecker tests benchmarks tests/vulture_allowlist.py --min-confidence 60 \
---ignore-names model_config --ignore-decorators '<DECORATORS below>'``. Tests and benchmarks are read
-so that a public helper they use counts as used; only findings in ``notechecker/`` fail.
+--ignore-names model_config --ignore-decorators '<DECORATORS below>'``. Tests, benchmarks and the
+notebooks' code cells are read so that a public helper they use counts as used; only findings in
+``notechecker/`` fail.
 """
 from __future__ import annotations
 
@@ -28,8 +29,21 @@ def vulture(*paths: str | Path) -> subprocess.CompletedProcess:
         cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_no_dead_code_in_the_package():
-    run = vulture("notechecker", "tests", "benchmarks", ALLOW_LIST)
+def notebook_code(out: Path) -> Path:
+    """The code cells of ``notebooks/`` as one Python file (IPython magics left out): what they call is used."""
+    import json
+
+    lines = []
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                lines += [ln for ln in "".join(cell["source"]).splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def test_no_dead_code_in_the_package(tmp_path):
+    run = vulture("notechecker", "tests", "benchmarks", ALLOW_LIST, notebook_code(tmp_path / "notebooks.py"))
     assert run.returncode in (0, 3), run.stderr  # 3: vulture found something
     found = [ln for ln in run.stdout.splitlines() if ln.startswith("notechecker/")]
     assert not found, ("dead code (delete it; a name only a framework uses goes in "

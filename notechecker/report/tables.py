@@ -406,5 +406,9 @@ def by_surgeon(results: Results, min_notes: int = MIN_NOTES) -> pd.DataFrame:
     return by_group(results, "surgeon", min_notes)
 
 
+def by_site(results: Results) -> pd.DataFrame:
+    return by_group(results, "site")
+
+
 def by_month(results: Results) -> pd.DataFrame:
     return by_group(results, "month")

@@ -28,7 +28,7 @@ class Pipeline:
         from .nlp.extract import Extractor
         from .nlp.normalize import load_normalizer
         from .nlp.pipeline import MAX_LENGTH, PATTERNS_META, build, is_saved_pipeline
-        from .vocab import load_patterns
+        from .schema.vocab.patterns import load_patterns
 
         if path is not None and is_saved_pipeline(path):
             import spacy

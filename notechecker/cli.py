@@ -201,13 +201,12 @@ def check(
     from .formats.cli import Note, stdin_notes
     from .formats.guarded import GuardedReader
     from .io import byte_cap, check_length, decode, read_capped
-    from .service import split_codes
+    from .service import read_billed
 
-    codes = ", ".join(code) if code else None
+    codes = read_billed(", ".join(code)) if code else None  # read once: check() uses it as read
     if codes is not None:
-        _, bad = split_codes(codes)
-        if bad:
-            raise _usage(f"--code: cannot read {', '.join(repr(b) for b in bad)}; "
+        if codes.bad:
+            raise _usage(f"--code: cannot read {', '.join(repr(b) for b in codes.bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
     memory = _memory(max_memory)
     _audit.setup_site(site)
@@ -336,7 +335,7 @@ def _width() -> int:
 
 def _unmet_items(results, codes):
     """Each unmet checklist item once: (finding, codes it is unmet for), most severe first."""
-    from .checklists import SEVERITIES
+    from .schema.checklist import SEVERITIES
 
     seen: dict[str, list] = {}
     for r in results:
@@ -358,7 +357,7 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     """
     import textwrap
 
-    from .checklists import load_catalogue
+    from .schema.catalogue import load_catalogue
     from .plain import code_verdicts, proof, scope_line, short_descriptor, words
 
     cat = load_catalogue()
@@ -678,7 +677,7 @@ def rules_list(code: Optional[str] = typer.Option(None, "--code", help="Only the
     from rich.console import Console
     from rich.markup import escape
 
-    from .checklists import load_catalogue
+    from .schema.catalogue import load_catalogue
 
     cat = load_catalogue()
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
@@ -721,7 +720,7 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
     from rich.console import Console
     from rich.markup import escape
 
-    from .checklists import load_catalogue
+    from .schema.catalogue import load_catalogue
 
     cat = load_catalogue()
     out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())

@@ -116,8 +116,10 @@ _STATUS_TEXT = {
 def _normalise(codes: Iterable[str]) -> list[str]:
     """The distinct codes of ``codes`` (modifiers and units dropped), read by the one billed-code
     parser (``coding.billed``); a string that is not a code is kept as written (it has no checklist)."""
-    from notechecker.coding.billed import base_code, split_codes
+    from notechecker.coding.billed import Billed, base_code, split_codes
 
+    if isinstance(codes, Billed):
+        return list(codes.codes)  # billed codes as the caller read them (service.assemble): not read again
     out: list[str] = []
     for c in codes:
         tokens, _bad = split_codes(str(c))

@@ -5,7 +5,9 @@ from collections import Counter
 
 import pytest
 
-from notechecker.checklists import BilledCodeError, MueError, load_catalogue, load_mue
+from notechecker.schema.catalogue import load_catalogue
+from notechecker.schema.loader import BilledCodeError, MueError
+from notechecker.schema.mue import load_mue
 from notechecker.coding import parse_billed, suggest_codes, validate
 from tests.conftest_checklists import PATTERNS, make_facts
 

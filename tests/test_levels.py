@@ -495,10 +495,10 @@ def test_any_text_gives_ordered_exact_spans():
 
 # --------------------------------------------------------------------------- patterns/levels.yaml
 def _level_vocabulary():
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
     from notechecker.schema.loader import load_yaml
 
-    return load_yaml(default_patterns_dir() / "levels.yaml")
+    return load_yaml(patterns_dir() / "levels.yaml")
 
 
 _VOCAB = _level_vocabulary()
@@ -540,7 +540,7 @@ def _write_levels(tmp_path, mutate):
 ])
 def test_a_bad_levels_file_is_refused_naming_the_entry(tmp_path, mutate, message):
     from notechecker.errors import PatternError
-    from notechecker.vocab import load_levels
+    from notechecker.schema.vocab.levels import load_levels
 
     path = _write_levels(tmp_path, mutate)
     with pytest.raises(PatternError) as err:

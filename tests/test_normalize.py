@@ -22,7 +22,7 @@ from notechecker.coding.billed import suggest_codes
 from notechecker.errors import PatternError
 from notechecker.nlp.levels import find_levels
 from notechecker.nlp.normalize import _load, _reading, approximate_evidence, load_normalizer
-from notechecker.vocab import patterns_dir
+from notechecker.schema.loader import patterns_dir
 
 from .conftest import NONSPINE_NOTES, ROOT, SAMPLES, evidence_spans
 

@@ -152,7 +152,7 @@ def test_heading_scan_agrees_with_the_heading_rules(pipeline):
     import re
 
     from notechecker.nlp.sections import HEADING_LINE as _HEADING_LINE, heading_regex
-    from notechecker.vocab import load_patterns
+    from notechecker.schema.vocab.patterns import load_patterns
     from tests.test_vocab import CORPUS
 
     sections = load_patterns().sections
@@ -198,7 +198,7 @@ def _medspacy_reference(nlp):
 
     from notechecker.nlp.context import CONTEXT_ATTRS
     from notechecker.nlp.sections import heading_regex
-    from notechecker.vocab import load_patterns
+    from notechecker.schema.vocab.patterns import load_patterns
 
     p = load_patterns()
     targets = TargetMatcher(nlp, result_type="group", span_group_name="medspacy_targets", prune=False)
@@ -311,7 +311,7 @@ def test_saved_pipeline_keeps_its_rules(pipeline, tmp_path):
 
     import spacy
 
-    from notechecker.vocab import patterns_dir
+    from notechecker.schema.loader import patterns_dir
 
     patterns = tmp_path / "patterns"
     shutil.copytree(patterns_dir(), patterns)

@@ -17,7 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from notechecker.report import (ReportInputError, build_report, charts, from_frames, load_results, tables,
+from notechecker.report import (ReportInputError, build_report, charts, from_frames, load_results, notes, tables,
                                 workbook_tables)
 from notechecker.report.load import CODES_COLUMNS, FINDINGS_COLUMNS, NOTES_COLUMNS, table_paths
 
@@ -243,11 +243,11 @@ def test_groups_label_blanks_and_order_months():
 
 def test_worst_notes_order_and_items():
     results = from_frames(make_frames())
-    worst = tables.worst_notes(results)
-    assert list(worst.columns) == list(tables.WORST_NOTES_COLUMNS)
+    worst = notes.worst_notes(results)
+    assert list(worst.columns) == list(notes.WORST_NOTES_COLUMNS)
     assert list(worst["note_id"]) == ["n2", "n1", "n3"]
     assert worst.iloc[0]["missing_items"].startswith("FP-01 levels fused (error, missing, 22633)")
-    items = tables.worst_note_items(results, ["n1"])
+    items = notes.worst_note_items(results, ["n1"])
     assert list(items["item_id"]) == ["RM-05", "OP-10"]  # error first
     assert items.iloc[0]["evidence_text"] == EVIDENCE
 
@@ -378,8 +378,8 @@ def test_report_on_the_sample_notes(scanned, tmp_path):
     html_path, xlsx_path = tmp_path / "gap.html", tmp_path / "gap.xlsx"
     build_report(out, html_path, xlsx_path)
     html = html_path.read_text(encoding="utf-8")
-    notes = frames["notes"]
-    assert f'<div class="value">{len(notes)}</div>' in html
+    note_rows = frames["notes"]
+    assert f'<div class="value">{len(note_rows)}</div>' in html
     assert "http://" not in html and "https://" not in html
     for code in set(frames["codes"]["code"]):
         assert f">{code}<" in html
@@ -387,8 +387,8 @@ def test_report_on_the_sample_notes(scanned, tmp_path):
     assert "Cyrus Blevington" in html and "Marguerite Okonkwo-Hale" in html
     assert "No note names its site" in html
     # the note the scan scores lowest heads the worst-notes ranking
-    worst = tables.worst_notes(load_results(out))
-    lowest = notes.dropna(subset=["completeness"]).sort_values("completeness").iloc[0]
+    worst = notes.worst_notes(load_results(out))
+    lowest = note_rows.dropna(subset=["completeness"]).sort_values("completeness").iloc[0]
     assert worst.iloc[0]["completeness"] == pytest.approx(float(lowest["completeness"]), abs=1e-3)
     assert openpyxl.load_workbook(xlsx_path).sheetnames == SHEETS
 

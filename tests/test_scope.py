@@ -113,7 +113,8 @@ def test_scope_round_trips_through_a_dict(pipeline):
 
 def test_scope_vocabulary_is_validated(tmp_path):
     from notechecker.errors import PatternError
-    from notechecker.vocab import load_patterns, patterns_dir
+    from notechecker.schema.loader import patterns_dir
+    from notechecker.schema.vocab.patterns import load_patterns
 
     root = tmp_path / "patterns"
     shutil.copytree(patterns_dir(), root)

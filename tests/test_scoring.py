@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from notechecker.checklists import load_catalogue
+from notechecker.schema.catalogue import load_catalogue
 from notechecker.scoring import FINDING_COLUMNS, SUMMARY_COLUMNS, Finding, score, summarize
 from tests.conftest_checklists import PATTERNS, load_fixture_cases, make_facts
 
@@ -187,9 +187,8 @@ def test_scoring_imports_no_spacy():
     imported |= {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names}
     assert not any(m.startswith(("spacy", "medspacy", "notechecker.nlp")) for m in imported)
     root = Path(__file__).resolve().parent.parent / "notechecker"
-    deps = [root / "checklists.py", root / "evaluate.py", root / "model.py", root / "vertebrae.py",
-            *sorted((root / "coding").glob("*.py")),
-            *sorted((root / "schema").glob("*.py"))]
+    deps = [root / "evaluate.py", root / "model.py", root / "vertebrae.py", *sorted((root / "coding").glob("*.py")),
+            *sorted((root / "schema").rglob("*.py"))]
     for path in deps:
         dep_src = path.read_text(encoding="utf-8")
         assert "import spacy" not in dep_src and "notechecker.nlp" not in dep_src and "from .nlp" not in dep_src

@@ -159,7 +159,7 @@ def test_proof_is_the_sentence_of_the_defining_fact(pipeline, prefix, code, must
 def test_proof_rules_name_real_families_and_items():
     """Every proof rule of patterns/verdicts.yaml names a code family of the code table and checklist
     items that exist (a typo would silently fall back to the coding evidence)."""
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
     from notechecker.schema.verdicts import vocabulary
 
     cat = load_catalogue()

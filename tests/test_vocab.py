@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from notechecker.errors import PatternError
-from notechecker.vocab import ASCII_LOWER, load_patterns, lower_pattern, patterns_dir
+from notechecker.schema.loader import patterns_dir
+from notechecker.schema.vocab.base import ASCII_LOWER, lower_pattern
+from notechecker.schema.vocab.patterns import load_patterns
 from tests.conftest import SAMPLES
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev" / "notes"

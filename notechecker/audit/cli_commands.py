@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import typer
 
 from ..errors import NoteCheckerError
 
-Echo = Callable[[str], None]
 
 
 def _err(msg: str) -> None:

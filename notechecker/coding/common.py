@@ -59,9 +59,9 @@ _DEFAULT: dict[str, Messages] = {}
 def default_messages() -> Messages:
     """Messages of the default patterns directory (loaded once per process and directory)."""
     from notechecker.schema.catalogue import load_catalogue
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
 
-    key = str(default_patterns_dir())
+    key = str(patterns_dir())
     m = _DEFAULT.get(key)
     if m is None:
         m = _DEFAULT[key] = messages(load_catalogue())
@@ -103,9 +103,6 @@ class CodingReport:
     conclusions: tuple[Conclusion, ...]
     table_version: str
 
-    def by_verdict(self, verdict: str) -> list[Conclusion]:
-        return [c for c in self.conclusions if c.verdict == verdict]
-
     def to_dict(self) -> dict[str, Any]:
         return {"note_id": self.note_id, "suggested": list(self.suggested),
                 "billed": None if self.billed is None else list(self.billed),
@@ -119,7 +116,6 @@ class Line:
     reasons: list[str]
     evidence: list[Evidence]
     modifiers: list[str] = field(default_factory=list)
-    alternatives: tuple[str, ...] = ()
 
 
 @dataclass

@@ -30,7 +30,8 @@ from .._extensions import note_text
 from ..facts import EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Facts, Mention, Procedure
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
 from ..vertebrae import regions as spine_regions
-from ..vocab import CONTEXT_CATEGORIES, Patterns
+from ..schema.vocab.context import CONTEXT_CATEGORIES
+from ..schema.vocab.patterns import Patterns
 from . import levels as lv
 from .implant_log import find_rows
 from .linkers.addenda import Addenda

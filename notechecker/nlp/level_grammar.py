@@ -9,7 +9,7 @@ import functools
 import re
 
 from .. import vertebrae as _vertebrae
-from ..vocab import LEVEL_SCAN_STARTS, load_level_words
+from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
 
 #: The vertebrae a level can name (C1 to S5: the occiput is not written as a level code).
 VERTEBRAE: tuple[str, ...] = tuple(v for v in _vertebrae.VERTEBRAE if v != _vertebrae.OCCIPUT)

@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import PatternError
 from ..facts import Evidence, Facts
-from ..vocab import patterns_dir, read_yaml
+from ..schema.loader import patterns_dir
+from ..schema.vocab.base import read_yaml
 from ..schema.loader import validate_located
 
 __all__ = ["Rewrite", "Normalized", "Normalizer", "load_normalizer", "restore", "approximate_evidence",
@@ -67,9 +68,6 @@ class Normalized:
     @property
     def changed(self) -> bool:
         return bool(self.rewrites)
-
-    def approximate_ranges(self) -> list[tuple[int, int]]:
-        return [(r.start, r.end) for r in self.rewrites if r.approximate]
 
 
 # --------------------------------------------------------------------------- the file (pydantic)
@@ -390,7 +388,7 @@ class Normalizer:
             + r")s?(?![A-Za-z0-9])", re.IGNORECASE) if self._phrases else None
 
         a = model.approximate
-        self._min_letters, self._two_from = a.min_letters, a.two_edits_from
+        self._two_from = a.two_edits_from
         self._sounds = sorted(a.sounds.items(), key=lambda kv: -len(kv[0]))
         for pair in a.confusable:
             if len(pair) != 2 or any(len(c) != 1 for c in pair):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..facts import Evidence, Scope, Section
 from ..vertebrae import SPINE_REGIONS
 from ..vertebrae import regions as spine_regions
-from ..vocab import ScopeSpec
+from ..schema.vocab.scope import ScopeSpec
 from . import levels as lv
 
 #: Sections whose text is the operation's title.

@@ -133,7 +133,8 @@ def cards(result, hook_instance: str, page: str, text: str | None = None) -> lis
     one card per code whose verdict is not "supported" or whose checklist has items to add, in the
     record's order, worded with the record's verdict word and coloured by its severity; then one per
     coding conclusion that names no code."""
-    from notechecker.checklists import SEVERITIES, load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
+    from notechecker.schema.checklist import SEVERITIES
     from notechecker.plain import code_verdicts, words
 
     cat = load_catalogue()
@@ -193,6 +194,6 @@ def cards(result, hook_instance: str, page: str, text: str | None = None) -> lis
 
 def vocab_severity(kind: str) -> str:
     """Severity of a coding conclusion that names no code (the service's table of kinds)."""
-    from notechecker.service import VERDICT_SEVERITY
+    from notechecker.schema.verdicts import CONCLUSION_SEVERITY
 
-    return VERDICT_SEVERITY.get(kind) or "info"
+    return CONCLUSION_SEVERITY.get(kind) or "info"

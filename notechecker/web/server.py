@@ -363,7 +363,7 @@ def requirement_category(req) -> str:
 
 def catalogue_dict() -> dict[str, Any]:
     """The checklist catalogue as JSON-ready data (what ``GET /api/rules`` returns)."""
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
 
     cat = load_catalogue()
     table = cat.table
@@ -403,7 +403,7 @@ def _page() -> str:
 # --------------------------------------------------------------------------- workers
 def _init_web_worker() -> None:
     from notechecker import api
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
 
     api.load()
     load_catalogue()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from ...facts import Element, Evidence
-from ...vocab import ASCII_LOWER, ElementSpec, Patterns
+from ...schema.vocab.base import ASCII_LOWER
+from ...schema.vocab.elements import ElementSpec
+from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from .base import Linker, NoteView, evidence_end
 

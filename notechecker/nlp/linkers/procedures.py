@@ -88,32 +88,6 @@ class Procedures(Linker):
             out.append(dataclasses.replace(p, kind=kind))
         return out
 
-    def _clause_text(self, text: str, h) -> str:
-        """The clause of a hit's sentence, between the clause breaks around it ("There was good apposition;
-        next, a plate was applied" and "..., and next, a plate was applied" have two clauses)."""
-        a, b = self._sentence_bounds(text, h)
-        for m in self.cue["clause_break"].finditer(text, a, b):
-            if m.end() <= h.start:
-                a = m.end()
-            elif m.start() >= h.end:
-                b = m.start()
-                break
-        return text[a:b]
-
-    @staticmethod
-    def _sentence_bounds(text: str, h) -> tuple[int, int]:
-        # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
-        # so the cost is linear in the note's length
-        lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
-        a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
-        b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
-        return a, b
-
-    @classmethod
-    def _sentence_text(cls, text: str, h) -> str:
-        a, b = cls._sentence_bounds(text, h)
-        return text[a:b]
-
     def interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
         """An interbody arthrodesis the note describes without naming it.
 

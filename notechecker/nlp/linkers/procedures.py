@@ -19,9 +19,6 @@ from .base import Linker, NoteView
 
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
-#: A passive removal verb names what came before it ("the distraction was then removed and
-#: anterior instrumentation was completed"): not what follows.
-_PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
 class Procedures(Linker):
@@ -38,7 +35,7 @@ class Procedures(Linker):
             before = text[max(0, h.start - 40):h.start]
             removal_cue = any(a.value == "removed" and a.end <= h.start and h.tok_start - a.tok_end <= 6
                               and _NAMED_AFTER_CUE.match(text, a.end, h.start)
-                              and not _PASSIVE_BEFORE.search(text, max(0, a.start - 30), a.start)
+                              and not self.L.words.passive_before.search(text, max(0, a.start - 30), a.start)
                               for a in actions_by_sent.get(h.sent, []))
             if removal_cue and kind in self.patterns.when_removed:
                 kind = self.patterns.when_removed[kind]

@@ -1,6 +1,7 @@
 """``patterns/linking.yaml``: the vocabulary that links hardware, actions, levels and procedures across a note."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,74 @@ class LinkingSpec:
     level_sources: dict = field(default_factory=dict)
     #: a heading the sections vocabulary does not know, classified by its words: (category, regex), in order
     heading_words: tuple = ()
+    #: the English words the linkers count, measure and read grammar with (``words:``)
+    words: "Words | None" = None
+
+
+@dataclass(frozen=True)
+class Words:
+    """``words:`` of patterns/linking.yaml, with the regexes the code builds from them."""
+
+    numbers: dict  # word -> value ("two" -> 2, "pair of" -> 2)
+    count_before: re.Pattern  # a count just before hardware, with its modifiers ("two 5.5-mm ")
+    size: re.Pattern  # a hardware size ("12 x 30 mm")
+    passive_before: re.Pattern  # a passive auxiliary just before a verb ("was then ")
+    source_after: re.Pattern  # after a removal verb: where something was taken from
+    time_after: re.Pattern  # "prior to ...": a time
+    none_value: re.Pattern  # a heading's body saying nothing happened
+    pedicle: re.Pattern  # the note names pedicles
+
+
+class _WordsModel(VocabModel):
+    numbers: dict[str, int]
+    counts: dict[str, int]
+    units: list[str]
+    passive: list[str]
+    passive_adverbs: list[str]
+    source: list[str]
+    time: list[str]
+    none: list[str]
+    pedicle: list[str]
+    examples: dict[str, dict[str, list[str]]]
+
+
+def _alt(words) -> str:
+    """An alternation of literal words, longest first; a space in a phrase matches any whitespace."""
+    return "(?:" + "|".join(r"\s+".join(re.escape(p) for p in w.split()) for w in sorted(words, key=len, reverse=True)) + ")"
+
+
+def build_words(path: Path, data: Any) -> Words:
+    """The words' regexes, each checked on its examples (E014 naming the regex and the example)."""
+    m = validate_located(_WordsModel, data, path, "E014")
+    unit, num = _alt(m.units), r"\d+(?:\.\d+)?"
+    rx = {
+        "count_before": (rf"(?:^|[\s(])(?P<n>\d{{1,2}}|{_alt([*m.numbers, *m.counts])})"
+                         rf"(?P<mods>(?:[\s,]+(?:x\s*)?(?:{num}\s*(?:-\s*)?{unit}s?|{num}\s*x\s*{num}\s*{unit}?"
+                         r"|[a-z-]+)){0,5}?)\s*$"),
+        "size": rf"{num}\s*(?:-\s*)?{unit}\b(?:\s*x\s*{num}\s*(?:-\s*)?{unit}?)?",
+        "passive_before": rf"\b{_alt(m.passive)}\s+(?:\w+ly\s+|{_alt(m.passive_adverbs)}\s+)?$",
+        "source_after": rf"\s+(?:\w+\s+)?{_alt(m.source)}\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$",
+        "time_after": rf"\s+{_alt(m.time)}\b",
+        "none_value": rf"\s*{_alt(m.none)}\b",
+        "pedicle": rf"\b{_alt(m.pedicle)}\b",
+    }
+    compiled = {name: compile_rx(path, f"field 'words' ({name})", r) for name, r in rx.items()}
+    for name, cases in m.examples.items():
+        if name not in compiled or set(cases) - {"match", "not"}:
+            raise PatternError("E014", f"{path}: field 'words.examples.{name}': expected one of {sorted(compiled)} "
+                                       "with 'match' and 'not' lists")
+        find = compiled[name].match if name in ("none_value",) else compiled[name].search
+        for ex in cases.get("match", ()):
+            if not find(ex):
+                raise PatternError("E014", f"{path}: field 'words.examples.{name}': {ex!r} is not matched")
+        for ex in cases.get("not", ()):
+            if find(ex):
+                raise PatternError("E014", f"{path}: field 'words.examples.{name}': {ex!r} should not match")
+    missing = sorted(set(compiled) - set(m.examples))
+    if missing:
+        raise PatternError("E014", f"{path}: field 'words.examples': no examples for {missing}")
+    numbers = {" ".join(k.lower().split()): v for k, v in {**m.numbers, **m.counts}.items()}
+    return Words(numbers=numbers, **compiled)
 
 
 _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "preoperative", "interbody",
@@ -63,6 +132,7 @@ class LinkingModel(VocabModel):
     procedures: _LinkingProcedures
     imaging: _LinkingImaging
     heading_words: list[Any] = []
+    words: dict[str, Any]
     cues: create_model("_LinkingCues", __base__=VocabModel, **{n: (str, ...) for n in _LINKING_CUES})  # type: ignore
 
 
@@ -121,4 +191,4 @@ def load_linking(path: Path, known_sections: set[str]) -> LinkingSpec:
         section_assertion=dict(assertion), fusion_kinds=kinds("fusion"),
         own_level_kinds=kinds("own_levels"), procedure_approach=dict(approach),
         never_intraoperative=frozenset(model.imaging.never_intraoperative), cues=cues,
-        heading_words=tuple(heading_words), level_sources=level_sources)
+        heading_words=tuple(heading_words), level_sources=level_sources, words=build_words(path, model.words))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from .. import vertebrae as _vertebrae
 from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
@@ -21,13 +22,6 @@ INDEX = {name: _vertebrae.order_index(name) for name in VERTEBRAE}
 IL = _vertebrae.order_index(PELVIS)  # the ilium sorts after S5
 _S1 = INDEX["S1"]
 _MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
-REGION_LETTER = {"cervical": "C", "thoracic": "T", "dorsal": "T", "lumbar": "L", "sacral": "S"}
-ORDINAL = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12,
-    "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
-    "9th": 9, "10th": 10, "11th": 11, "12th": 12,
-}
 
 
 # --------------------------------------------------------------------------- regexes
@@ -35,9 +29,6 @@ ORDINAL = {
 _B = r"(?<![A-Za-z0-9])"  # left boundary: not glued to a word or number
 _END = r"(?![A-Za-z0-9])(?!\.\d)(?!\s?%)"  # right boundary: not "L5%", "T2.5", "L4s"
 _DASH = "-\u2013\u2014"
-_ORD = (r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh"
-        r"|twelfth|1st|2nd|3rd|[4-9]th|1[0-2]th)")
-_REGION_WORD = r"(?:cervical|thoracic|dorsal|lumbar|sacral)"
 
 
 def _code(p: str) -> str:
@@ -52,10 +43,41 @@ _ORD_JOIN = rf"(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or|&|through|thru|to)\s+|\
 # the regex engine skip most positions quickly (about 4x faster on real notes). The
 # vocabulary's examples are checked against the same set when levels.yaml is loaded.
 _GATE = r"(?<![A-Za-z0-9])(?=[" + "".join(sorted(LEVEL_SCAN_STARTS)) + "])"
+
+
+def _alt(words) -> str:
+    return "(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The grammar's words from patterns/levels.yaml, compiled once: ordinals, region words, junctions."""
+
+    ordinals: dict  # "fifth" -> 5
+    regions: dict  # "dorsal" -> "T"
+    junctions: tuple  # (compiled regex, (upper, lower))
+    ord_token: re.Pattern  # one ordinal
+    norm_ord: re.Pattern  # "the fifth lumbar vertebra"
+    grammar: tuple  # the word alternatives of the scanner: junctions and ordinal groups
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    words = load_level_words()
+    ords, region = _alt(words.ordinals), _alt(words.regions)
+    junction = "|".join(f"(?:{rx})" for rx, _ in words.junctions)
+    grammar = (
+        rf"(?P<junc>\b(?P<jname>{junction})\s+(?:junction|interspace|dis[ck](?:\s+space)?|level|segment)\b)",
+        rf"(?P<ordg>{_B}(?P<ords>{ords}(?:{_ORD_JOIN}{ords})*)\s+(?P<region>{region})\b)",
+    )
+    return Lexicon(ordinals=dict(words.ordinals), regions=dict(words.regions),
+                   junctions=tuple((re.compile(rx, re.IGNORECASE), pair) for rx, pair in words.junctions),
+                   ord_token=re.compile(ords, re.IGNORECASE),
+                   norm_ord=re.compile(rf"\s*(?:the\s+)?({ords})\s+({region})(?:\s+vertebra[el]?)?\s*", re.IGNORECASE),
+                   grammar=grammar)
+
+
 _GRAMMAR = [
-    r"(?P<junc>\b(?P<jname>lumbo-?sacral|cervico-?thoracic|thoraco-?lumbar)\s+"
-    r"(?:junction|interspace|dis[ck](?:\s+space)?|level|segment)\b)",
-    rf"(?P<ordg>{_B}(?P<ords>{_ORD}(?:{_ORD_JOIN}{_ORD})*)\s+(?P<region>{_REGION_WORD})\b)",
     rf"(?P<pair>{_B}{_code('a')}(?P<psep>\s{{0,2}}[{_DASH}/]\s{{0,2}}|)"
     rf"(?:{_code('b')}|(?<=[{_DASH}/\s])(?P<bare>\d{{1,2}})(?!\d)){_END})",
     rf"(?P<code>{_B}{_code('c')}{_END})",
@@ -71,14 +93,11 @@ def scanner() -> tuple[re.Pattern, frozenset]:
     master = re.compile(_GATE + "(?:" + "|".join([
         rf"(?P<excl>{'|'.join(words.not_levels)})",
         rf"(?P<pelvis>{'|'.join(words.pelvis)})",
-        *_GRAMMAR]) + ")", re.IGNORECASE)
+        *lexicon().grammar, *_GRAMMAR]) + ")", re.IGNORECASE)
     return master, words.pelvis_words
 
 
 _END_RE = re.compile(_END)
-_JUNCTION = {"lumbosacral": ("L5", "S1"), "cervicothoracic": ("C7", "T1"),
-             "thoracolumbar": ("T12", "L1")}
-_ORD_TOKEN = re.compile(_ORD, re.IGNORECASE)
 _ORD_RANGE_GAP = re.compile(r"through|thru|to|[" + _DASH + "/]", re.IGNORECASE)
 # Text allowed between two level expressions that makes them one mention.
 LIST_GAP = re.compile(
@@ -99,8 +118,6 @@ _BARE_CONT = re.compile(
     r"|months?|years?|minutes?|degrees?|patients?|levels?|segments?))", re.IGNORECASE)
 BETWEEN_BEFORE = re.compile(r"\bbetween\s+(?:the\s+)?$", re.IGNORECASE)
 NORM_CODE = re.compile(rf"\s*([CTLS])\s*[{_DASH}.]?\s*(\d{{1,2}})\s*", re.IGNORECASE)
-NORM_ORD = re.compile(
-    rf"\s*(?:the\s+)?({_ORD})\s+({_REGION_WORD})(?:\s+vertebra[el]?)?\s*", re.IGNORECASE)
 
 
 def make(letter: str, number: str | int) -> str | None:
@@ -154,14 +171,15 @@ def _code_index(m: re.Match, p: str) -> int | None:
 
 def _ordinal_atoms(m: re.Match) -> tuple[list[Atom], list[str]]:
     """Split "fourth and fifth lumbar" into atoms and the connectors between them."""
-    letter = REGION_LETTER[m.group("region").lower()]
+    lex = lexicon()
+    letter = lex.regions[m.group("region").lower()]
     start, end = m.start("ordg"), m.end("ordg")
     ords = m.group("ords")
     atoms: list[Atom] = []
     conns: list[str] = []
     prev_end = None
-    for tok in _ORD_TOKEN.finditer(ords):
-        name = make(letter, ORDINAL[tok.group().lower()])
+    for tok in lex.ord_token.finditer(ords):
+        name = make(letter, lex.ordinals[tok.group().lower()])
         if name is None:
             continue
         if atoms:
@@ -196,8 +214,7 @@ def scan(text: str) -> list[Atom | None]:
         elif kind == "sacrum":
             out.append((start, end, frozenset((_S1,)), frozenset(), "vertebra"))
         elif kind == "junc":
-            key = m.group("jname").lower().replace("-", "")
-            a, b = _JUNCTION[key]
+            a, b = next(pair for rx, pair in lexicon().junctions if rx.fullmatch(m.group("jname")))
             out.append(_pair_atom(start, end, INDEX[a], INDEX[b]))
         elif kind == "ordg":
             atoms, conns = _ordinal_atoms(m)

@@ -33,9 +33,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .level_grammar import (BETWEEN_BEFORE, DISC_AFTER, IL, INDEX, LIST_GAP, NAMES, NORM_CODE, NORM_ORD,
-                            ORDINAL, RANGE_GAP, REGION_LETTER, SACRUM_AT, PELVIS, VERTEBRAE, Atom, combine, expand_idx,
-                            make, scan, scanner, span_idx)
+from .level_grammar import (BETWEEN_BEFORE, DISC_AFTER, IL, INDEX, LIST_GAP, NAMES, NORM_CODE,
+                            RANGE_GAP, SACRUM_AT, PELVIS, VERTEBRAE, Atom, combine, expand_idx,
+                            lexicon, make, scan, scanner, span_idx)
 
 __all__ = [
     "VERTEBRAE", "PELVIS", "LevelMention", "vertebra_index", "normalize_vertebra",
@@ -52,9 +52,10 @@ def normalize_vertebra(token: str) -> str | None:
     m = NORM_CODE.fullmatch(token)
     if m:
         return make(m.group(1).upper(), m.group(2))
-    m = NORM_ORD.fullmatch(token)
+    lex = lexicon()
+    m = lex.norm_ord.fullmatch(token)
     if m:
-        return make(REGION_LETTER[m.group(2).lower()], ORDINAL[m.group(1).lower()])
+        return make(lex.regions[m.group(2).lower()], lex.ordinals[m.group(1).lower()])
     if token.strip().lower() == "sacrum":
         return "S1"
     return None

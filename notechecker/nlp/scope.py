@@ -19,6 +19,7 @@ from ..vertebrae import SPINE_REGIONS
 from ..vertebrae import regions as spine_regions
 from ..schema.vocab.scope import ScopeSpec
 from . import levels as lv
+from .level_grammar import lexicon
 
 #: Sections whose text is the operation's title.
 TITLE_SECTIONS = frozenset({"procedures"})
@@ -30,7 +31,6 @@ OPERATIVE_ANCHORS = frozenset({"procedures", "description", "post_op_diagnosis"}
 TITLE_LINE_WORDS = 14
 #: Characters of a title section read (a long one is a narrative).
 TITLE_CHARS = 700
-_NUMBERED = re.compile(r"\d|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +93,7 @@ class ScopeClassifier:
             return []
         # a numbered vertebra ("L4-5", "C5-C6", "fifth lumbar"): bare "sacral" or "pelvis" is not one
         return [_Cue(m.start, m.end, None) for m in lv.find_levels(text[a:b], a)
-                if m.kind != "pelvis" and _NUMBERED.search(m.text)]
+                if m.kind != "pelvis" and (any(c.isdigit() for c in m.text) or lexicon().ord_token.search(m.text))]
 
     def __call__(self, text: str, sections: list[Section]) -> Scope:
         def ev(c: _Cue) -> Evidence:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +29,14 @@ class _LevelEntry(VocabModel):
     examples: Annotated[list[str], Field(min_length=1)]
 
 
+class _Junction(VocabModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    regex: str
+    between: Annotated[list[str], Field(min_length=2, max_length=2)]
+    examples: Annotated[list[str], Field(min_length=1)]
+
+
 class LevelsModel(VocabModel):
     """``patterns/levels.yaml``: text that looks like a level and is not, and pelvic fixation."""
 
@@ -38,6 +46,9 @@ class LevelsModel(VocabModel):
     not_levels: Annotated[list[_LevelEntry], Field(min_length=1)]
     pelvis: Annotated[list[_LevelEntry], Field(min_length=1)]
     pelvis_words: Annotated[list[str], Field(min_length=1)]
+    ordinals: dict[str, int]
+    regions: dict[str, str]
+    junctions: Annotated[list[_Junction], Field(min_length=1)]
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,11 @@ class LevelsSpec:
     not_levels: tuple[str, ...]
     pelvis: tuple[str, ...]
     pelvis_words: frozenset
+    #: ordinal word -> number ("fifth" -> 5); region word -> vertebra letter ("dorsal" -> "T")
+    ordinals: dict = field(default_factory=dict)
+    regions: dict = field(default_factory=dict)
+    #: (regex source, (upper vertebra, lower vertebra)) per junction
+    junctions: tuple = ()
 
 
 def load_levels(path: Path) -> LevelsSpec:
@@ -85,7 +101,39 @@ def load_levels(path: Path) -> LevelsSpec:
         return tuple(out)
 
     return LevelsSpec(not_levels=entries("not_levels", model.not_levels), pelvis=entries("pelvis", model.pelvis),
-                      pelvis_words=frozenset(w.strip().lower() for w in model.pelvis_words))
+                      pelvis_words=frozenset(w.strip().lower() for w in model.pelvis_words),
+                      **_grammar_words(path, model))
+
+
+def _grammar_words(path: Path, model: LevelsModel) -> dict:
+    """Ordinals, region words and junctions, checked (E016 naming the entry)."""
+    from notechecker.vertebrae import level_index
+
+    def starts_ok(word: str) -> bool:
+        return word[:1].lower() in LEVEL_SCAN_STARTS
+
+    for word, n in model.ordinals.items():
+        if not 1 <= n <= 12 or not starts_ok(word):
+            raise PatternError("E016", f"{path}: field 'ordinals.{word}': expected a number 1-12 and a word the "
+                                       f"level scanner looks at (starting with one of "
+                                       f"{''.join(sorted(LEVEL_SCAN_STARTS))})")
+    for word, letter in model.regions.items():
+        if letter not in ("C", "T", "L", "S") or not starts_ok(word):
+            raise PatternError("E016", f"{path}: field 'regions.{word}': expected one of C, T, L, S, and a word "
+                                       "the level scanner looks at")
+    junctions = []
+    for i, j in enumerate(model.junctions):
+        where = f"junctions[{i}]"
+        a, b = (level_index(x) for x in j.between)
+        if a is None or b is None or b - a != 1:
+            raise PatternError("E016", f"{path}: {where}: 'between' must name two adjacent vertebrae, got {j.between}")
+        rx = compile_rx(path, where, j.regex)
+        for ex in j.examples:
+            if not rx.fullmatch(ex) or not starts_ok(ex):
+                raise PatternError("E016", f"{path}: {where}: example {ex!r} is not matched by its regex")
+        junctions.append((j.regex, tuple(j.between)))
+    return {"ordinals": {k.lower(): v for k, v in model.ordinals.items()},
+            "regions": {k.lower(): v for k, v in model.regions.items()}, "junctions": tuple(junctions)}
 
 
 @functools.lru_cache(maxsize=8)

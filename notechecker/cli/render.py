@@ -14,7 +14,10 @@ def _quote(text: str, limit: int = 70) -> str:
 
 
 _EXAMPLE = re.compile(r"e\.g\.,?\s*(?P<q>['\u2018\"\u201c])(?P<s>.+?)(?:['\u2019\"\u201d])(?=[\s.,;)]|$)")
+#: A checklist item's mark and colour by its severity.
 _MARK = {"error": ("\u2717", "red"), "warning": ("!", "yellow"), "info": ("\u00b7", "dim"), None: ("\u2713", "green")}
+#: A verdict's mark and colour by its tone (``patterns/verdicts.yaml``: bad, warn, ok), as the page's badges.
+_TONE = {"bad": ("\u2717", "red"), "warn": ("!", "yellow"), "ok": ("\u2713", "green")}
 
 
 def _example(hint: str) -> str:
@@ -81,7 +84,8 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
         put(scope, "red")
         for v in code_verdicts(result, cat, text):
             if v.billed:
-                put(f"\u2717 {v.code}: {v.verdict} ({v.reason}).", "red", 2, 4)
+                mark, colour = _TONE[v.tone]
+                put(f"{mark} {v.code}: {v.verdict} ({v.reason}).", colour, 2, 4)
         return out
     verdicts = code_verdicts(result, cat, text)
     on_items: dict = {}
@@ -95,7 +99,7 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     said_fits = False
     vocab = words(cat)
     for v in verdicts:
-        mark, colour = _MARK.get(v.severity, ("!", "yellow"))
+        mark, colour = _TONE[v.tone]
         label = v.verdict.upper()
         room = max(20, width - 8 - len(label) - 2)
         desc = short_descriptor(v.descriptor, room) if v.descriptor else vocab.phrase("no_checklist")

@@ -23,8 +23,10 @@ def rules_list(code: Optional[str] = typer.Option(None, "--code", help="Only the
         code = code.strip().upper()
         items = cat.items_for(code)
         if not items:
-            raise usage(f"no checklist covers code {code!r}; codes with checklists: "
-                         f"{', '.join(sorted(c for cl in cat.checklists.values() for c in cl.codes))}")
+            from ..plain import words
+
+            raise usage(f"{code}: {words(cat).phrase('not_checked')}; codes with checklists: "
+                        f"{', '.join(sorted(c for cl in cat.checklists.values() for c in cl.codes))}")
         info = cat.table.codes.get(code)
         out.print(f"[bold]{code}[/] {escape(info.descriptor if info else '')} "
                   f"(checklist {cat.family_of(code)}): {len(items)} items")
@@ -96,7 +98,9 @@ def rules_show(ident: str = typer.Argument(..., metavar="CODE_OR_ITEM_ID", help=
         out.print(f"  [dim]family[/] {info.family}  [dim]unit[/] {info.unit}  [dim]add-on[/] "
                   f"{'yes' if info.add_on else 'no'}")
     if not items:
-        out.print("  No checklist covers this code.")
+        from ..plain import words
+
+        out.print(f"  {escape(words(cat).phrase('not_checked').capitalize())}.")
         return
     cl = cat.checklists[cat.family_of(key)]
     out.print(f"  [dim]checklist[/] {escape(cl.name)}: {escape(cl.title)} ({escape(cl.file)})")

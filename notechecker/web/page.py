@@ -1,10 +1,12 @@
-"""The page (``static/index.html``) and the checklist catalogue it and ``GET /api/rules`` show."""
+"""The page (``static/index.html``, with the words it needs from ``patterns/verdicts.yaml`` filled in by the
+server) and the checklist catalogue it and ``GET /api/rules`` show."""
 from __future__ import annotations
 
 import importlib.resources
+import json
 from typing import Any
 
-from notechecker.web.common import NO_STORE
+from notechecker.web.common import NO_STORE, conclusion_spec
 
 #: The page may talk only to this server and load nothing from anywhere.
 PAGE_HEADERS = {
@@ -76,6 +78,25 @@ def catalogue_dict() -> dict[str, Any]:
     }
 
 
+#: Where the page receives its words: the server fills this element with :func:`page_vocabulary`.
+VOCABULARY_SLOT = '<script type="application/json" id="vocabulary">{}</script>'
+
+
+def page_vocabulary() -> dict[str, Any]:
+    """What the page shows that is not in a record: the phrases it puts around records and the tone of
+    each coding conclusion kind, from ``patterns/verdicts.yaml`` (the page words no verdict itself)."""
+    from notechecker.schema.verdicts import CONCLUSION_KINDS, vocabulary
+
+    vocab = vocabulary()
+    return {"phrases": {k: vocab.phrases[k] for k in ("no_checklist", "not_checked", "proof")},
+            "conclusion_tones": {k: conclusion_spec(vocab, k).tone for k in CONCLUSION_KINDS}}
+
+
 def page_html() -> str:
-    return (importlib.resources.files("notechecker.web") / "static" / "index.html").read_text(encoding="utf-8")
+    """The page, its vocabulary filled in (as JSON that cannot close its script element)."""
+    html = (importlib.resources.files("notechecker.web") / "static" / "index.html").read_text(encoding="utf-8")
+    data = json.dumps(page_vocabulary(), ensure_ascii=False).replace("<", "\\u003c")
+    if VOCABULARY_SLOT not in html:
+        raise RuntimeError("static/index.html has no vocabulary slot")  # a packaging bug, caught by the tests
+    return html.replace(VOCABULARY_SLOT, VOCABULARY_SLOT.replace("{}", data), 1)
 

@@ -54,8 +54,8 @@ def python_strings(source: str) -> list[str]:
 
 
 _JS_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'')
-_KEYED_CLASS = re.compile(r"\.(?:verdict|badge|chip|sev)\.([a-z_]+)\b|class:\s*\"[^\"]*\"\s*\+\s*[\w.]*\.(?:kind|verdict_key|"
-                          r"key|verdict)\b")
+_KEYED_CLASS = re.compile(r"\.(?:verdict|badge|chip|sev)\.([a-z_]+)\b"
+                          r"|class:\s*\"[^\"]*\"\s*\+\s*[\w.]*\.(?:kind|verdict_key|key|verdict)\b")
 
 
 def page_strings(html: str) -> list[str]:

@@ -182,12 +182,32 @@ def check_lines(result, text: str | None = None, *, detail: bool = False, width:
     return out
 
 
-def render_check(result, text: str | None = None, detail: bool = False, decisions=None) -> None:
-    """Print :func:`check_lines` (colour on a terminal)."""
-    from rich.console import Console
-    from rich.markup import escape
+#: The styles of :func:`check_lines` as terminal escape codes (SGR): a line is printed as it is, coloured.
+_SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33"}
 
-    out = Console(highlight=False, soft_wrap=True)
+
+def colour_wanted(stream=None) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set or TERM is dumb; FORCE_COLOR forces it."""
+    stream = stream or sys.stdout
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def styled(line: str, style: str) -> str:
+    """``line`` in ``style`` (a style of :func:`check_lines`) for a terminal."""
+    code = _SGR.get(style)
+    return f"\x1b[{code}m{line}\x1b[0m" if code and line else line
+
+
+def render_check(result, text: str | None = None, detail: bool = False, decisions=None) -> None:
+    """Print :func:`check_lines`, coloured on a terminal (:func:`colour_wanted`). Plain escape codes: a
+    check from a cold start does not load a terminal library for five colours."""
+    import click
+
+    colour = colour_wanted()
     for style, line in check_lines(result, text, detail=detail, width=_width(), decisions=decisions):
-        out.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
+        click.echo(styled(line, style) if colour else line, color=colour)
 

@@ -41,16 +41,20 @@ LAYERS = (
 #: A package's ``__init__`` is its own name (``notechecker.formats``), placed like any module.
 ORDER = {
     "faces": (
-        ("notechecker", "notechecker.audit.api", "notechecker.report.load", "notechecker.report.charts",
-         "notechecker.report.labels",
-         "notechecker.spark", "notechecker.web.common"),
-        ("notechecker.audit.export", "notechecker.audit.verify", "notechecker.report.audit", "notechecker.report.fhir",
-         "notechecker.report.tables", "notechecker.web.cds_hooks"),
-        ("notechecker.audit.cli_commands", "notechecker.report.excel", "notechecker.report.html",
-         "notechecker.report.notes", "notechecker.web.auth"),
-        ("notechecker.report", "notechecker.web.server"),
-        ("notechecker.cli", "notechecker.web", "notechecker.web.__main__"),
-        ("notechecker.__main__",),
+        ("notechecker", "notechecker.audit.api", "notechecker.cli.app", "notechecker.cli.render",
+         "notechecker.report.charts", "notechecker.report.labels", "notechecker.report.load", "notechecker.spark",
+         "notechecker.web.common"),
+        ("notechecker.audit.export", "notechecker.audit.verify", "notechecker.cli.error_codes", "notechecker.cli.inputs",
+         "notechecker.cli.rules", "notechecker.cli.spark_engine", "notechecker.report.audit", "notechecker.report.excel",
+         "notechecker.report.fhir", "notechecker.report.html", "notechecker.report.tables", "notechecker.web.cds_hooks",
+         "notechecker.web.page", "notechecker.web.requests"),
+        ("notechecker.audit.cli_commands", "notechecker.report.notes", "notechecker.web.auth", "notechecker.web.workers"),
+        ("notechecker.cli.options", "notechecker.report", "notechecker.web.middleware"),
+        ("notechecker.cli.check", "notechecker.cli.extract", "notechecker.cli.report", "notechecker.cli.scan",
+         "notechecker.web.server"),
+        ("notechecker.cli.serve", "notechecker.web", "notechecker.web.__main__"),
+        ("notechecker.cli",),
+        ("notechecker.__main__", "notechecker.cli.__main__"),
     ),
     "many notes": (
         ("notechecker.batch.schema", "notechecker.batch.task"),
@@ -365,3 +369,54 @@ def test_the_order_checks_see_a_sideways_import_and_a_bad_relative_import(tmp_pa
     (pkg / "plain.py").write_text("def f():\n    from ..schema import x\n    from .errors import E\n")
     (pkg / "errors.py").write_text("E = 1\n")
     assert unresolved_imports(pkg) == ["notechecker.plain:2: ..schema is no module"]
+
+#: Inside the faces: module -> the modules of its own package it may import. A command module of
+#: ``cli/`` imports the app, the shared options, input sniffing, the renderer or the Spark wiring, never
+#: another command; the parts of ``web/`` never import ``server`` (which assembles them).
+FACE_MODULES = {
+    "notechecker.cli": {
+        "notechecker.cli.app": set(),
+        "notechecker.cli.options": {"notechecker.cli.app"},
+        "notechecker.cli.inputs": {"notechecker.cli.app"},
+        "notechecker.cli.render": set(),
+        "notechecker.cli.spark_engine": {"notechecker.cli.app"},
+        **{f"notechecker.cli.{cmd}": {"notechecker.cli.app", "notechecker.cli.options", "notechecker.cli.inputs",
+                                      "notechecker.cli.render", "notechecker.cli.spark_engine"}
+           for cmd in ("extract", "check", "scan", "report", "serve", "rules", "error_codes")},
+    },
+    "notechecker.web": {
+        "notechecker.web.common": set(),
+        "notechecker.web.auth": {"notechecker.web.cds_hooks"},  # the service id the EHR's JWT must name
+        "notechecker.web.requests": {"notechecker.web.common"},
+        "notechecker.web.middleware": {"notechecker.web.common", "notechecker.web.auth"},
+        "notechecker.web.page": {"notechecker.web.common"},
+        "notechecker.web.cds_hooks": {"notechecker.web.common"},
+        "notechecker.web.workers": {"notechecker.web.common", "notechecker.web.cds_hooks"},
+        "notechecker.web.server": {"notechecker.web.common", "notechecker.web.auth", "notechecker.web.requests",
+                                   "notechecker.web.middleware", "notechecker.web.page",
+                                   "notechecker.web.workers", "notechecker.web.cds_hooks"},
+    },
+}
+
+
+def face_arrows_broken(graph: dict[str, set[str]], rules=FACE_MODULES) -> list[str]:
+    bad = []
+    for package, allowed in rules.items():
+        inside = {m for m in graph if m.startswith(package + ".")}
+        unplaced = sorted(m for m in inside if m not in allowed and not m.endswith(".__main__"))
+        bad += [f"{m}: not in FACE_MODULES" for m in unplaced]
+        for module, may in allowed.items():
+            for t in sorted(graph.get(module, set()) & (inside | {package})):
+                if t not in may:
+                    bad.append(f"{module} imports {t}")
+    return bad
+
+
+def test_faces_import_their_parts_the_one_way(graph):
+    assert set(FACE_MODULES["notechecker.cli"]) <= set(graph)
+    bad = face_arrows_broken(graph)
+    assert not bad, "arrows inside the faces (tests/test_layering.py FACE_MODULES):\n" + "\n".join(bad)
+    broken = {**graph, "notechecker.cli.check": graph["notechecker.cli.check"] | {"notechecker.cli.scan"},
+              "notechecker.web.page": graph["notechecker.web.page"] | {"notechecker.web.server"}}
+    assert face_arrows_broken(broken) == ["notechecker.cli.check imports notechecker.cli.scan",
+                                          "notechecker.web.page imports notechecker.web.server"]

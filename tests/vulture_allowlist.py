@@ -33,5 +33,3 @@ resolve_interbody
 # dataclass fields written to the facts and document contracts by name (facts.py to_dict, formats/base.py)
 text_length
 ocr_words
-# web/server.py CATEGORIES is dead; web/server.py belongs to the cli work, which deletes it: then delete this line
-CATEGORIES

@@ -855,7 +855,13 @@ _audit.register(app)  # notechecker decisions summary|export, notechecker verify
 
 
 def main() -> None:  # console-script entry point
-    app()
+    from .errors import NoteCheckerError
+
+    try:
+        app()
+    except NoteCheckerError as exc:  # a bad data or rule file met at start-up: its code, file and rule, no traceback
+        _err(f"error: {exc}")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

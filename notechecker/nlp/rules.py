@@ -30,9 +30,13 @@ class TargetRule:
     category: str
     metadata: dict[str, Any] | None = None
     pattern: str | list | None = None
+    attributes: dict[str, Any] | None = None  # Span extensions a match sets (medspaCy's TargetRule.attributes)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["attributes"] is None:
+            del d["attributes"]
+        return d
 
 
 @dataclass(slots=True)
@@ -46,6 +50,7 @@ class ConTextRule:
     allowed_types: frozenset[str] | None = None
     excluded_types: frozenset[str] | None = None
     terminated_by: frozenset[str] = field(default_factory=frozenset)
+    metadata: dict[str, Any] | None = None
 
     def __post_init__(self):
         # medspaCy's ConTextRule normalisation: upper-case category, direction and types
@@ -70,7 +75,26 @@ class ConTextRule:
         for k in ("allowed_types", "excluded_types", "terminated_by"):
             if d[k] is not None:
                 d[k] = sorted(d[k])
+        if d["metadata"] is None:
+            del d["metadata"]
         return d
+
+
+@dataclass(slots=True)
+class UserSectionRule:
+    """medspaCy's SectionRule, for a user's section rules: ``pattern`` as TargetRule.pattern;
+    ``max_scope`` caps the body (tokens); ``parents``/``parent_required`` as medspaCy's Sectionizer."""
+
+    literal: str
+    category: str
+    pattern: str | list | None = None
+    metadata: dict[str, Any] | None = None
+    max_scope: int | None = None
+    parents: list[str] | None = None
+    parent_required: bool = False
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:
@@ -160,24 +184,47 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
 class RuleComponent:
     """What a rule component shares: its ``rules`` (of ``rule_class``) behind one
     :class:`RuleMatcher`; ``initialize`` from a patterns folder (``rules_of(patterns)``);
-    ``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` as JSON (``rules.json``) or msgpack."""
+    ``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` as JSON (``rules.json``) or msgpack.
+
+    ``user_rules``: rules a user gave in medspaCy's own rule files (:mod:`notechecker.nlp.medspacy_rules`),
+    matched by the same matcher after notechecker's rules; ``_user_keys`` are their match ids. They
+    travel in a file of their own (``user_rules.json``), written only when there are some.
+    """
 
     RULES_FILE = "rules.json"
+    USER_RULES_FILE = "user_rules.json"
     rule_class: type = TargetRule
 
     def rules_of(self, patterns) -> list:  # the component's rules in a loaded patterns folder
         raise NotImplementedError
 
+    def _rule(self, r):
+        return r if isinstance(r, self.rule_class) else self.rule_class(**r)
+
     def add(self, rules) -> None:
         """Add rules (rule objects or their dicts)."""
-        self.rules.extend(r if isinstance(r, self.rule_class) else self.rule_class(**r) for r in rules)
-        self._matcher = RuleMatcher(self.nlp, self.rules)
-        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
+        self.rules.extend(self._rule(r) for r in rules)
+        self._compile()
+
+    def add_user(self, rules) -> None:
+        """Add a user's rules (rule objects or their dicts), kept apart from notechecker's."""
+        self.user_rules = [*getattr(self, "user_rules", []), *(self._rule(r) for r in rules)]
+        self._compile()
+
+    def _compile(self) -> None:
+        user = getattr(self, "user_rules", [])
+        every = [*self.rules, *user]
+        self._matcher = RuleMatcher(self.nlp, every) if every else None
+        ids = self._matcher.ids if every else []
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(ids, every)}
+        self._user_keys = frozenset(self.nlp.vocab.strings[key] for key in ids[len(self.rules):])
 
     def clear(self) -> None:
         self.rules = []
+        self.user_rules = []
         self._matcher = None
         self._rule_of = {}
+        self._user_keys = frozenset()
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
         """Load the rules from a patterns folder (default: the packaged vocabularies)."""
@@ -190,16 +237,29 @@ class RuleComponent:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / self.RULES_FILE, [r.to_dict() for r in self.rules])
+        if getattr(self, "user_rules", None):
+            srsly.write_json(path / self.USER_RULES_FILE, [r.to_dict() for r in self.user_rules])
 
     def from_disk(self, path, *, exclude=()):
+        path = ensure_path(path)
         self.clear()
-        self.add(srsly.read_json(ensure_path(path) / self.RULES_FILE))
+        self.add(srsly.read_json(path / self.RULES_FILE))
+        if (path / self.USER_RULES_FILE).is_file():
+            self.add_user(srsly.read_json(path / self.USER_RULES_FILE))
         return self
 
     def to_bytes(self, *, exclude=()) -> bytes:
-        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
+        rules = [r.to_dict() for r in self.rules]
+        if getattr(self, "user_rules", None):
+            return srsly.msgpack_dumps({"rules": rules, "user_rules": [r.to_dict() for r in self.user_rules]})
+        return srsly.msgpack_dumps(rules)
 
     def from_bytes(self, data: bytes, *, exclude=()):
         self.clear()
-        self.add(srsly.msgpack_loads(data))
+        loaded = srsly.msgpack_loads(data)
+        if isinstance(loaded, dict):
+            self.add(loaded["rules"])
+            self.add_user(loaded["user_rules"])
+        else:
+            self.add(loaded)
         return self

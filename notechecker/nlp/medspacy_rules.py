@@ -36,14 +36,13 @@ from pathlib import Path
 from typing import Any, Union
 
 from ..errors import PatternError
+from .pipeline import USER_GROUP
 from .rules import DIRECTIONS, ConTextRule, TargetRule, UserSectionRule
 
 PathLike = Union[str, os.PathLike]
 
 #: The environment variable naming a folder of medspaCy rule files.
 ENV_VAR = "NOTECHECKER_MEDSPACY_RULES"
-#: The span group of a user's target spans.
-USER_GROUP = "user_targets"
 #: The word that names the rule file medspaCy ships, for each kind.
 DEFAULT = "default"
 

@@ -30,13 +30,14 @@ from spacy.language import Language
 from ..vocab import Patterns, load_patterns, patterns_dir
 from . import abbreviations, context, sections, segmenter, targets, tokenizer  # noqa: F401  (register factories)
 from .context import CONTEXT_ATTRS  # noqa: F401  (re-exported)
-from .medspacy_rules import USER_GROUP, MedspacyRules
 
 TARGET_GROUP = "targets"
 #: Target labels ConText never needs to assess (what was done, brand names): kept in
 #: their own span group so ConText compares fewer modifier-target pairs.
 CUE_GROUP = "cues"
 CUE_LABELS = ("ACTION", "BRAND")
+#: The span group of the targets of a user's medspaCy TargetRules (nlp/medspacy_rules.py).
+USER_GROUP = "user_targets"
 
 #: (factory, pipe name, config) in order.
 COMPONENTS = (
@@ -60,7 +61,7 @@ def is_saved_pipeline(path) -> bool:
     return (Path(path) / "config.cfg").is_file()
 
 
-def add_user_rules(nlp: Language, rules: MedspacyRules) -> None:
+def add_user_rules(nlp: Language, rules: "MedspacyRules") -> None:  # noqa: F821  (nlp/medspacy_rules.py)
     """Add a user's medspaCy rules to the pipeline's target, section and ConText components."""
     if rules.targets:
         nlp.get_pipe("targets").add_user(rules.targets)
@@ -70,7 +71,7 @@ def add_user_rules(nlp: Language, rules: MedspacyRules) -> None:
         nlp.get_pipe("context").add_user(rules.context)
 
 
-def build(patterns: Patterns | None = None, rules: MedspacyRules | None = None) -> Language:
+def build(patterns: Patterns | None = None, rules: "MedspacyRules | None" = None) -> Language:  # noqa: F821
     """A new pipeline with the rules of ``patterns`` (default: the packaged vocabularies), plus
     a user's medspaCy ``rules`` (:func:`notechecker.nlp.medspacy_rules.load_rules`) if given."""
     patterns = patterns or load_patterns()

@@ -114,7 +114,9 @@ class RuleMatcher:
     """medspaCy's MedspacyMatcher: each rule matched by its literal (a PhraseMatcher), its token
     pattern (a Matcher) or its regex (over the text, case-insensitive, widened to whole tokens as
     medspaCy's RegexMatcher does). Called on a Doc it gives ``(match_id, start, end)`` sorted by
-    position (phrase matches alone keep the PhraseMatcher's order); ``ids[i]`` names ``rules[i]``."""
+    position, of two equal spans the token-pattern match before the phrase match before the regex
+    match, as medspaCy lists them (phrase matches alone keep the PhraseMatcher's order);
+    ``ids[i]`` names ``rules[i]``."""
 
     def __init__(self, nlp, rules, attr: str = "LOWER"):
         from spacy.matcher import Matcher
@@ -129,11 +131,11 @@ class RuleMatcher:
         self.regexes = [(nlp.vocab.strings.add(key), re.compile(r.pattern, re.IGNORECASE))
                         for key, r in zip(self.ids, rules) if isinstance(r.pattern, str)]
 
-    def __call__(self, doc) -> list[tuple[int, int, int]]:
-        found = list(self.phrases(doc))
-        phrases = len(found)
-        if self.tokens is not None:
-            found += self.tokens(doc)
+    def parts(self, doc) -> tuple[list, list, list]:
+        """The token-pattern, phrase and regex matches, each in medspaCy's order (regexes by rule)."""
+        tokens = list(self.tokens(doc)) if self.tokens is not None else []
+        phrases = list(self.phrases(doc))
+        regexes = []
         if self.regexes:
             text = note_text(doc)  # doc.text rebuilds the string from the tokens
             for key, rx in self.regexes:
@@ -141,9 +143,17 @@ class RuleMatcher:
                     if m.end() > m.start():
                         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                         if span is not None and len(span):
-                            found.append((key, span.start, span.end))
-        if len(found) > phrases:
-            found.sort(key=lambda x: (x[1], x[2]))
+                            regexes.append((key, span.start, span.end))
+        return tokens, phrases, regexes
+
+    def __call__(self, doc) -> list[tuple[int, int, int]]:
+        # medspaCy's order: token-pattern matches, then phrase matches, then regex matches (of two
+        # equal spans, the first is the one pruning keeps)
+        tokens, phrases, regexes = self.parts(doc)
+        if not tokens and not regexes:
+            return phrases  # phrase matches alone keep the PhraseMatcher's order
+        found = tokens + phrases + regexes
+        found.sort(key=lambda x: (x[1], x[2]))
         return found
 
 

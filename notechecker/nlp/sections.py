@@ -167,9 +167,10 @@ class Sectionizer:
             span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
             if span is not None and len(span):
                 matches.append((i, span.start, span.end))
-        if self._user_matcher is not None:
+        if self._user_matcher is not None:  # in medspaCy's order, the headings being its regex rules added first
             index = self._user_index
-            matches += [(index[match_id], start, end) for match_id, start, end in self._user_matcher(doc)]
+            tokens, phrases, regexes = ([(index[k], a, b) for k, a, b in part] for part in self._user_matcher.parts(doc))
+            matches = tokens + phrases + matches + regexes
         # medspaCy's matcher prunes overlapping matches (the longer one wins)
         matches = sorted(prune_overlapping_matches(matches), key=lambda m: m[1])
         parents = self._parent_indices(matches) if self._parents else None

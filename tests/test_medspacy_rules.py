@@ -271,3 +271,24 @@ def test_the_environment_variable_turns_it_on_for_the_cli_and_a_bad_file_is_no_t
         rules_from_env({ENV_VAR: str(notes)})
     with pytest.raises(PatternError, match=r"\[E040\].*not a folder"):
         rules_from_env({ENV_VAR: str(notes / "a.txt")})
+
+
+def test_the_readme_worked_example_holds(tmp_path, pipeline):
+    """The two JSON files of the README's "medspaCy rules" section do what the README says."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## medspaCy rules"):readme.index("## Measuring extraction")]
+    targets, context = re.findall(r"```json\n(.*?)```", section, re.S)
+    (tmp_path / "target_rules.json").write_text(targets, encoding="utf-8")
+    (tmp_path / "context_rules.json").write_text(context, encoding="utf-8")
+    from notechecker.api import Pipeline
+
+    text = "INDICATIONS: No evidence of pneumonia. Infection was excluded. The left rod is broken.\n\n" + REMOVAL
+    facts = Pipeline(target_rules=tmp_path / "target_rules.json", context_rules=tmp_path / "context_rules.json").facts(text)
+    assert [(m.label, m.value, m.assertion) for m in facts.mentions if m.label == "PROBLEM"] == \
+        [("PROBLEM", "pneumonia", "negated")]
+    assert facts.removal_reasons == ["hardware_failure"]
+    assert pipeline.facts(text).removal_reasons == ["hardware_failure", "infection"]
+    assert rules_from_env({ENV_VAR: str(tmp_path)}).files == (str(tmp_path / "target_rules.json"),
+                                                               str(tmp_path / "context_rules.json"))

@@ -141,8 +141,10 @@ def test_components_give_medspacys_results_on_every_corpus_note(pipeline, user_p
     rules) as normalised."""
     pipe = user_pipeline if user else pipeline
     ref = Reference(pipe.nlp, user)
+    from tests.corpus_snapshot import SHARED
+
     notes = _notes()
-    assert len(notes) >= 100
+    assert len(notes) >= (600 if SHARED.is_dir() else 30)  # every note there is, not a sample
     n_edges = n_user = 0
     for key, text in notes:
         edges, users = _compare(pipe.nlp, ref, text, key)
@@ -150,8 +152,8 @@ def test_components_give_medspacys_results_on_every_corpus_note(pipeline, user_p
         if normalized != text and not user:  # as the pipeline reads it (the user's rules: as read, for time)
             edges += _compare(pipe.nlp, ref, normalized, key + " (normalised)")[0]
         n_edges, n_user = n_edges + edges, n_user + users
-    assert n_edges > 1000
-    assert not user or n_user > 100  # the user's targets were found, and checked
+    assert n_edges > (1000 if SHARED.is_dir() else 100)
+    assert not user or n_user > (100 if SHARED.is_dir() else 10)  # the user's targets were found, and checked
 
 
 def _phrases():

@@ -99,6 +99,7 @@ def test_a_target_rule_adds_a_mention_of_its_label_assessed_by_context():
                    ("PROBLEM", "hypertension", "present", "Hypertension", "description")]
     for m in facts.mentions:
         assert text[m.evidence.start:m.evidence.end] == m.evidence.text
+    assert [f.to_dict() for f in p.facts_many([("t", text)])] == [facts.to_dict()]  # batches too
     assert "mentions" in facts.to_dict() and any(m["label"] == "PROBLEM" for m in facts.to_dict()["mentions"])
     # the metadata's value names the mention; the spans are in their own group with the rule
     pain = p.facts("INDICATIONS: Back pain.\n\n" + REMOVAL, "p")

@@ -293,3 +293,15 @@ def test_the_readme_worked_example_holds(tmp_path, pipeline):
     assert pipeline.facts(text).removal_reasons == ["hardware_failure", "infection"]
     assert rules_from_env({ENV_VAR: str(tmp_path)}).files == (str(tmp_path / "target_rules.json"),
                                                                str(tmp_path / "context_rules.json"))
+
+
+def test_a_rule_with_a_pattern_needs_no_literal_text(tmp_path):
+    """medspaCy uses the literal of a rule with a pattern only as its name: an empty one is accepted."""
+    path = _write(tmp_path, "named", {"target_rules": [
+        {"literal": "", "category": "PROBLEM", "pattern": [{"LOWER": "htn"}]}]})
+    (rule,) = read_rule_file(path, "target")
+    assert rule.literal == "" and rule.pattern == [{"LOWER": "htn"}]
+    with pytest.raises(PatternError, match=r"\[E043\].*'literal' must be a non-empty string"):
+        read_rule_file(_write(tmp_path, "bare", {"target_rules": [{"literal": "", "category": "PROBLEM"}]}), "target")
+    with pytest.raises(PatternError, match=r"\[E043\].*missing 'literal'"):
+        read_rule_file(_write(tmp_path, "none", {"target_rules": [{"category": "PROBLEM", "pattern": "x"}]}), "target")

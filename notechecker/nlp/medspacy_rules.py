@@ -162,7 +162,9 @@ def _check_common(where: str, item: Any, kind: str) -> dict:
     if extra:
         raise PatternError("E042", f"{where}: keys medspaCy's {kind} rules do not accept: {', '.join(extra)} "
                                    f"(accepted: {', '.join(sorted(KINDS[kind][1]))})")
-    _str(where, item, "literal")
+    _str(where, item, "literal", required=item.get("pattern") is None)  # with a pattern, only a name
+    if "literal" not in item:
+        raise PatternError("E043", f"{where}: missing 'literal'")
     _str(where, item, "category")
     if item.get("metadata") is not None and not isinstance(item["metadata"], dict):
         raise PatternError("E043", f"{where}: 'metadata' must be a JSON object or null")

@@ -8,7 +8,7 @@ with the square of the note's length. A modifier's scope never leaves its senten
 (its scope is the sentence, cut to ``max_scope``), so only the modifiers and targets
 of one sentence can meet: this compares those, sentence by sentence, and gives the
 same edges. The segmenter bounds a sentence's length, so the cost is linear in the
-note's length. tests/test_pipeline.py checks the results against medspaCy's own
+note's length. tests/test_medspacy_parity.py checks the results against medspaCy's own
 ConText on every corpus note.
 
 A user's ConTextRules (medspaCy's JSON, :mod:`notechecker.nlp.medspacy_rules`) join

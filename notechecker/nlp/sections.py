@@ -6,7 +6,12 @@ requirements, no span attributes) this gives the same ``doc._.sections`` (with t
 same Section fields), found in one scan of the note instead of one regex scan per
 category, and without medspaCy's per-token ``token._.section`` writes (that
 attribute is computed from ``doc._.sections`` on demand, notechecker._extensions).
-tests/test_pipeline.py checks both claims against medspaCy on every corpus note.
+tests/test_medspacy_parity.py checks both claims against medspaCy on every corpus note.
+
+A user's medspaCy SectionRules (:mod:`notechecker.nlp.medspacy_rules`, :meth:`Sectionizer.add_user`)
+are matched as medspaCy matches them (anywhere, literal any case, token pattern or regex),
+compete with the headings for overlaps, and bring medspaCy's ``max_scope``, ``parents`` and
+``parent_required``.
 """
 
 import re

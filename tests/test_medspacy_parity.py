@@ -75,8 +75,10 @@ class Reference:
                                       allowed_types=set(c.allowed_types) if c.allowed_types else None,
                                       excluded_types=set(c.excluded_types) if c.excluded_types else None)
                           for c in p.context])
+        self.user_rules: set[int] = set()
         if user:
             targets, context, sections = _user_rule_files()
+            self.user_rules = {id(r) for r in targets}
             self.targets.add(targets)
             self.context.add(context)
             self.sections.add(sections)
@@ -105,8 +107,10 @@ def _compare(nlp, ref: Reference, text: str, name: str) -> tuple[int, int]:
     theirs = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end,
                s.parent.category if s.parent is not None else None) for s in doc._.sections]
     assert sections == theirs, name
-    # medspaCy's ConText assesses what its TargetMatcher found, cues aside (as notechecker's does)
-    doc.spans["medspacy_context"] = [s for s in doc.spans["medspacy_targets"] if s.label_ not in ref.cue_labels]
+    # medspaCy's ConText assesses what its TargetMatcher found, notechecker's cues aside (as notechecker's
+    # ConText does); every target of a user's rules, whatever its label
+    doc.spans["medspacy_context"] = [s for s in doc.spans["medspacy_targets"]
+                                     if s.label_ not in ref.cue_labels or id(s._.target_rule) in ref.user_rules]
     ref.context(doc)
     theirs = sorted((t.start, t.end, t.label_, m.category, m.modifier_span) for t, m in doc._.context_graph.edges)
     assert edges == theirs, name

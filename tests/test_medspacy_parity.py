@@ -57,10 +57,10 @@ class Reference:
 
         from notechecker.nlp.context import CONTEXT_ATTRS
         from notechecker.nlp.pipeline import CUE_LABELS
+        from notechecker.api import load
         from notechecker.nlp.sections import heading_regex
-        from notechecker.vocab import load_patterns
 
-        p = load_patterns()
+        p = load().patterns  # the packaged vocabularies, which both pipelines are built from
         self.cue_labels = set(CUE_LABELS)
         self.targets = TargetMatcher(nlp, result_type="group", span_group_name="medspacy_targets", prune=False)
         self.targets.add([TargetRule(t.literal, t.category, pattern=t.pattern,
@@ -165,9 +165,9 @@ def _phrases():
     medspaCy's defaults), levels, and plain words and punctuation between them."""
     import json
 
-    from notechecker.vocab import load_patterns
+    from notechecker.api import load
 
-    p = load_patterns()
+    p = load().patterns
     out = sorted({t.literal for t in p.targets} | {c.literal for c in p.context}
                  | {h for hs in p.sections.values() for h in hs})
     for name, key in (("context_rules.json", "context_rules"), ("section_patterns.json", "section_rules")):

@@ -291,8 +291,7 @@ def with_user_mentions(facts, doc):
         return facts
     from .._extensions import note_text
     from ..facts import Evidence, Mention
-    from ..vocab import CONTEXT_CATEGORIES
-    from .extract import ASSERTION_ORDER
+    from .extract import ASSERTION_ORDER, CONTEXT_CATEGORIES  # the extractor's own table and order
 
     found: dict[tuple[int, int, str], set[str]] = {}
     graph = doc._.context_graph

@@ -92,6 +92,13 @@ CATALOGUE: dict[str, ErrorCode] = _catalogue(
     _("E036", "a decision names a note, code, item or rule not in the results (a warning: nothing is changed)"),
     _("E037", "an RVU file cannot be read, lacks the code or RVU column, or has a row that cannot be read"),
     _("E038", "a site override folder is invalid (overrides.yaml, an unknown item, a file that does not merge)"),
+    # E040-E049: a user's medspaCy rule files (TargetRule, ConTextRule, SectionRule JSON)
+    _("E040", "a medspaCy rule file cannot be read (missing, not UTF-8, not JSON), or $NOTECHECKER_MEDSPACY_RULES names no rule file"),
+    _("E041", "a medspaCy rule file lacks its list of rules (target_rules, context_rules or section_rules)"),
+    _("E042", "a medspaCy rule is not a JSON object or has a key medspaCy does not accept"),
+    _("E043", "a medspaCy rule has a missing or invalid field (literal, category, direction, scope, types, parents)"),
+    _("E044", "a medspaCy rule's pattern is neither a valid regular expression nor a valid spaCy token pattern"),
+    _("E045", "a medspaCy target rule sets a Span attribute that is not registered"),
     # E1xx: reading a note
     _("E101", "an empty note (no bytes, or only white space)"),
     _("E102", "a note declares an encoding by its byte-order mark and does not decode in it"),

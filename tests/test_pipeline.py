@@ -189,70 +189,7 @@ def test_line_end_style_does_not_change_the_facts(pipeline, note_id):
         assert suggest_codes(got) == suggest_codes(base)
 
 
-def _medspacy_reference(nlp):
-    """medspaCy's own TargetMatcher, Sectionizer and ConText with notechecker's rules, run on
-    notechecker's tokens and sentences: the reference for notechecker's components."""
-    from medspacy.context import ConText, ConTextRule
-    from medspacy.section_detection import Sectionizer, SectionRule
-    from medspacy.target_matcher import TargetMatcher, TargetRule
-
-    from notechecker.nlp.context import CONTEXT_ATTRS
-    from notechecker.nlp.sections import heading_regex
-    from notechecker.schema.vocab.patterns import load_patterns
-
-    p = load_patterns()
-    targets = TargetMatcher(nlp, result_type="group", span_group_name="medspacy_targets", prune=False)
-    targets.add([TargetRule(t.literal, t.category, pattern=t.pattern, metadata={"value": t.value, "weight": t.weight})
-                 for t in p.targets])
-    sectionizer = Sectionizer(nlp, rules=None, span_attrs=None, input_span_type="group",
-                              span_group_name="medspacy_targets")
-    sectionizer.add([SectionRule(literal=c, category=c, pattern=heading_regex(h)) for c, h in p.sections.items()])
-    context = ConText(nlp, rules=None, input_span_type="group", span_group_name="medspacy_context",
-                      span_attrs=CONTEXT_ATTRS)
-    context.add([ConTextRule(c.literal, c.category, direction=c.direction, pattern=c.pattern, max_scope=c.max_scope,
-                             max_targets=c.max_targets,
-                             allowed_types=set(c.allowed_types) if c.allowed_types else None,
-                             excluded_types=set(c.excluded_types) if c.excluded_types else None)
-                 for c in p.context])
-    return targets, sectionizer, context
-
-
-def test_components_give_medspacys_results_on_every_note(pipeline):
-    """Targets, sections and ConText edges equal medspaCy's TargetMatcher, Sectionizer and
-    ConText (same rules, same tokens and sentences) on every sample and dev note."""
-    from notechecker import _extensions
-    from tests.test_vocab import CORPUS
-
-    nlp = pipeline.nlp
-    try:
-        m_targets, m_sections, m_context = _medspacy_reference(nlp)
-        n_edges = 0
-        for path in CORPUS:
-            text = path.read_bytes().decode("utf-8")
-            doc = nlp.make_doc(text)
-            for name in ("sentences", "targets", "sections", "context"):
-                doc = nlp.get_pipe(name)(doc)
-            ours_sections = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end)
-                             for s in doc._.sections]
-            ours_targets = [(s.start, s.end, s.label_, s._.target_rule.metadata["value"])
-                            for s in (*doc.spans["targets"], *doc.spans["cues"])]
-            ours_edges = sorted((t.start, t.end, m.category, m.modifier_span) for t, m in doc._.context_graph.edges)
-            m_targets(doc)
-            theirs_targets = [(s.start, s.end, s.label_, s._.target_rule.metadata["value"])
-                              for s in doc.spans["medspacy_targets"]]
-            assert sorted(ours_targets) == sorted(theirs_targets), path.name
-            m_sections(doc)
-            theirs_sections = [(s.category, s.title_start, s.title_end, s.body_start, s.body_end)
-                               for s in doc._.sections]
-            assert ours_sections == theirs_sections, path.name
-            doc.spans["medspacy_context"] = list(doc.spans["targets"])
-            m_context(doc)
-            theirs_edges = sorted((t.start, t.end, m.category, m.modifier_span) for t, m in doc._.context_graph.edges)
-            assert ours_edges == theirs_edges, path.name
-            n_edges += len(ours_edges)
-        assert n_edges > 100
-    finally:
-        _extensions.register()  # medspaCy's Sectionizer re-declared the section attributes as stored
+# medspaCy parity of the rule components: tests/test_medspacy_parity.py
 
 
 def _eval_notes():

@@ -17,4 +17,11 @@ __all__ = ["app", "check_lines", "main"]
 
 
 def main() -> None:  # console-script entry point
-    app()
+    from ..errors import NoteCheckerError
+    from .app import err
+
+    try:
+        app()
+    except NoteCheckerError as exc:  # a bad data or rule file met at start-up: its code, file and rule, no traceback
+        err(f"error: {exc}")
+        raise SystemExit(2) from None

@@ -8,8 +8,12 @@ with the square of the note's length. A modifier's scope never leaves its senten
 (its scope is the sentence, cut to ``max_scope``), so only the modifiers and targets
 of one sentence can meet: this compares those, sentence by sentence, and gives the
 same edges. The segmenter bounds a sentence's length, so the cost is linear in the
-note's length. tests/test_pipeline.py checks the results against medspaCy's own
+note's length. tests/test_medspacy_parity.py checks the results against medspaCy's own
 ConText on every corpus note.
+
+A user's ConTextRules (medspaCy's JSON, :mod:`notechecker.nlp.medspacy_rules`) join
+notechecker's in the same matcher, as they would in one medspaCy ConText; the targets
+of a user's TargetRules (``doc.spans[user_group]``) are assessed with notechecker's.
 """
 
 import bisect
@@ -133,15 +137,16 @@ class ContextGraph:
 
 
 class ConText(RuleComponent):
-    def __init__(self, nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]]):
+    def __init__(self, nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]],
+                 user_group: str = "user_targets"):
         _extensions.register()
         self.nlp = nlp
         self.name = name
         self.span_group = span_group
+        self.user_group = user_group
         self.span_attrs = span_attrs
         self.rules: list[ConTextRule] = []
-        self._matcher = None
-        self._rule_of: dict[int, ConTextRule] = {}
+        self.clear()
 
     rule_class = ConTextRule
 
@@ -151,6 +156,8 @@ class ConText(RuleComponent):
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
         targets = doc.spans[self.span_group]
+        if self.user_group in doc.spans and len(doc.spans[self.user_group]):  # a user's targets, in order
+            targets = sorted([*targets, *doc.spans[self.user_group]], key=lambda s: (s.start, s.end))
         modifiers: list[Modifier] = []
         edges: list = []
         matches = prune_overlapping_matches(self._matcher(doc)) if self._matcher is not None else []
@@ -194,7 +201,7 @@ class ConText(RuleComponent):
 
 
 def context_rules(patterns) -> list[ConTextRule]:
-    """The ConText rules of a :class:`notechecker.vocab.Patterns` (literal, token pattern or regex)."""
+    """The ConText rules of a :class:`notechecker.schema.vocab.patterns.Patterns` (literal, token pattern or regex)."""
     out = []
     for c in patterns.context:
         out.append(ConTextRule(c.literal, c.category, c.direction, c.pattern, c.max_scope, c.max_targets,
@@ -205,10 +212,11 @@ def context_rules(patterns) -> list[ConTextRule]:
 
 @Language.factory(
     "notechecker_context",
-    default_config={"span_group": "targets", "span_attrs": CONTEXT_ATTRS},
+    default_config={"span_group": "targets", "span_attrs": CONTEXT_ATTRS, "user_group": "user_targets"},
     requires=["token.is_sent_start", "doc.spans"],
     assigns=["doc._.context_graph", "span._.modifiers", *(f"span._.{a}" for d in CONTEXT_ATTRS.values() for a in d)],
 )
-def make_context(nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]]):
+def make_context(nlp: Language, name: str, *, span_group: str, span_attrs: dict[str, dict[str, bool]],
+                 user_group: str):
     """ConText over the targets, sentence by sentence (rules from ``initialize`` or ``from_disk``)."""
-    return ConText(nlp, name, span_group=span_group, span_attrs=span_attrs)
+    return ConText(nlp, name, span_group=span_group, span_attrs=span_attrs, user_group=user_group)

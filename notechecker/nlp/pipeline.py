@@ -15,6 +15,10 @@ The rule components implement medspaCy's algorithms (TargetMatcher, Sectionizer,
 ConText) with medspaCy's extension names; see targets.py, sections.py, context.py.
 They import nothing from medspaCy, whose package import pulls in quickumls, nltk
 and scipy (about 1.7 s, most of a cold ``notechecker check``).
+
+A user's medspaCy rule files (TargetRule, ConTextRule, SectionRule JSON) join the
+components' own rules with ``build(rules=...)`` (:mod:`notechecker.nlp.medspacy_rules`);
+none by default.
 """
 from __future__ import annotations
 
@@ -33,14 +37,16 @@ TARGET_GROUP = "targets"
 #: their own span group so ConText compares fewer modifier-target pairs.
 CUE_GROUP = "cues"
 CUE_LABELS = ("ACTION", "BRAND")
+#: The span group of the targets of a user's medspaCy TargetRules (nlp/medspacy_rules.py).
+USER_GROUP = "user_targets"
 
 #: (factory, pipe name, config) in order.
 COMPONENTS = (
     ("notechecker_sentences", "sentences", {}),
     ("notechecker_targets", "targets", {"span_group": TARGET_GROUP, "cue_group": CUE_GROUP,
-                                        "cue_labels": list(CUE_LABELS)}),
+                                        "cue_labels": list(CUE_LABELS), "user_group": USER_GROUP}),
     ("notechecker_sections", "sections", {}),
-    ("notechecker_context", "context", {"span_group": TARGET_GROUP}),
+    ("notechecker_context", "context", {"span_group": TARGET_GROUP, "user_group": USER_GROUP}),
     ("notechecker_abbreviations", "abbreviations", {}),
 )
 #: spaCy refuses texts over nlp.max_length (1,000,000 by default, for its parser's and NER's
@@ -56,8 +62,19 @@ def is_saved_pipeline(path) -> bool:
     return (Path(path) / "config.cfg").is_file()
 
 
-def build(patterns: Patterns | None = None) -> Language:
-    """A new pipeline with the rules of ``patterns`` (default: the packaged vocabularies)."""
+def add_user_rules(nlp: Language, rules: "MedspacyRules") -> None:  # noqa: F821  (nlp/medspacy_rules.py)
+    """Add a user's medspaCy rules to the pipeline's target, section and ConText components."""
+    if rules.targets:
+        nlp.get_pipe("targets").add_user(rules.targets)
+    if rules.sections:
+        nlp.get_pipe("sections").add_user(rules.sections)
+    if rules.context:
+        nlp.get_pipe("context").add_user(rules.context)
+
+
+def build(patterns: Patterns | None = None, rules: "MedspacyRules | None" = None) -> Language:  # noqa: F821
+    """A new pipeline with the rules of ``patterns`` (default: the packaged vocabularies), plus
+    a user's medspaCy ``rules`` (:func:`notechecker.nlp.medspacy_rules.load_rules`) if given."""
     patterns = patterns or load_patterns()
     nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "notechecker.Tokenizer.v1"}}})
     for factory, name, config in COMPONENTS:
@@ -67,6 +84,8 @@ def build(patterns: Patterns | None = None) -> Language:
     nlp.get_pipe("targets").add(targets.target_rules(patterns))
     nlp.get_pipe("sections").add({c: list(h) for c, h in patterns.sections.items()})
     nlp.get_pipe("context").add(context.context_rules(patterns))
+    if rules:
+        add_user_rules(nlp, rules)
     if patterns.root != patterns_dir().resolve():
         nlp.meta[PATTERNS_META] = str(patterns.root)
     return nlp

@@ -30,9 +30,13 @@ class TargetRule:
     category: str
     metadata: dict[str, Any] | None = None
     pattern: str | list | None = None
+    attributes: dict[str, Any] | None = None  # Span extensions a match sets (medspaCy's TargetRule.attributes)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["attributes"] is None:
+            del d["attributes"]
+        return d
 
 
 @dataclass(slots=True)
@@ -46,6 +50,7 @@ class ConTextRule:
     allowed_types: frozenset[str] | None = None
     excluded_types: frozenset[str] | None = None
     terminated_by: frozenset[str] = field(default_factory=frozenset)
+    metadata: dict[str, Any] | None = None
 
     def __post_init__(self):
         # medspaCy's ConTextRule normalisation: upper-case category, direction and types
@@ -70,7 +75,26 @@ class ConTextRule:
         for k in ("allowed_types", "excluded_types", "terminated_by"):
             if d[k] is not None:
                 d[k] = sorted(d[k])
+        if d["metadata"] is None:
+            del d["metadata"]
         return d
+
+
+@dataclass(slots=True)
+class UserSectionRule:
+    """medspaCy's SectionRule, for a user's section rules: ``pattern`` as TargetRule.pattern;
+    ``max_scope`` caps the body (tokens); ``parents``/``parent_required`` as medspaCy's Sectionizer."""
+
+    literal: str
+    category: str
+    pattern: str | list | None = None
+    metadata: dict[str, Any] | None = None
+    max_scope: int | None = None
+    parents: list[str] | None = None
+    parent_required: bool = False
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:
@@ -90,7 +114,9 @@ class RuleMatcher:
     """medspaCy's MedspacyMatcher: each rule matched by its literal (a PhraseMatcher), its token
     pattern (a Matcher) or its regex (over the text, case-insensitive, widened to whole tokens as
     medspaCy's RegexMatcher does). Called on a Doc it gives ``(match_id, start, end)`` sorted by
-    position (phrase matches alone keep the PhraseMatcher's order); ``ids[i]`` names ``rules[i]``."""
+    position, of two equal spans the token-pattern match before the phrase match before the regex
+    match, as medspaCy lists them (phrase matches alone keep the PhraseMatcher's order);
+    ``ids[i]`` names ``rules[i]``."""
 
     def __init__(self, nlp, rules, attr: str = "LOWER"):
         from spacy.matcher import Matcher
@@ -105,11 +131,11 @@ class RuleMatcher:
         self.regexes = [(nlp.vocab.strings.add(key), re.compile(r.pattern, re.IGNORECASE))
                         for key, r in zip(self.ids, rules) if isinstance(r.pattern, str)]
 
-    def __call__(self, doc) -> list[tuple[int, int, int]]:
-        found = list(self.phrases(doc))
-        phrases = len(found)
-        if self.tokens is not None:
-            found += self.tokens(doc)
+    def parts(self, doc) -> tuple[list, list, list]:
+        """The token-pattern, phrase and regex matches, each in medspaCy's order (regexes by rule)."""
+        tokens = list(self.tokens(doc)) if self.tokens is not None else []
+        phrases = list(self.phrases(doc))
+        regexes = []
         if self.regexes:
             text = note_text(doc)  # doc.text rebuilds the string from the tokens
             for key, rx in self.regexes:
@@ -117,9 +143,17 @@ class RuleMatcher:
                     if m.end() > m.start():
                         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                         if span is not None and len(span):
-                            found.append((key, span.start, span.end))
-        if len(found) > phrases:
-            found.sort(key=lambda x: (x[1], x[2]))
+                            regexes.append((key, span.start, span.end))
+        return tokens, phrases, regexes
+
+    def __call__(self, doc) -> list[tuple[int, int, int]]:
+        # medspaCy's order: token-pattern matches, then phrase matches, then regex matches (of two
+        # equal spans, the first is the one pruning keeps)
+        tokens, phrases, regexes = self.parts(doc)
+        if not tokens and not regexes:
+            return phrases  # phrase matches alone keep the PhraseMatcher's order
+        found = tokens + phrases + regexes
+        found.sort(key=lambda x: (x[1], x[2]))
         return found
 
 
@@ -160,24 +194,47 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
 class RuleComponent:
     """What a rule component shares: its ``rules`` (of ``rule_class``) behind one
     :class:`RuleMatcher`; ``initialize`` from a patterns folder (``rules_of(patterns)``);
-    ``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` as JSON (``rules.json``) or msgpack."""
+    ``to_disk``/``from_disk``/``to_bytes``/``from_bytes`` as JSON (``rules.json``) or msgpack.
+
+    ``user_rules``: rules a user gave in medspaCy's own rule files (:mod:`notechecker.nlp.medspacy_rules`),
+    matched by the same matcher after notechecker's rules; ``_user_keys`` are their match ids. They
+    travel in a file of their own (``user_rules.json``), written only when there are some.
+    """
 
     RULES_FILE = "rules.json"
+    USER_RULES_FILE = "user_rules.json"
     rule_class: type = TargetRule
 
     def rules_of(self, patterns) -> list:  # the component's rules in a loaded patterns folder
         raise NotImplementedError
 
+    def _rule(self, r):
+        return r if isinstance(r, self.rule_class) else self.rule_class(**r)
+
     def add(self, rules) -> None:
         """Add rules (rule objects or their dicts)."""
-        self.rules.extend(r if isinstance(r, self.rule_class) else self.rule_class(**r) for r in rules)
-        self._matcher = RuleMatcher(self.nlp, self.rules)
-        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(self._matcher.ids, self.rules)}
+        self.rules.extend(self._rule(r) for r in rules)
+        self._compile()
+
+    def add_user(self, rules) -> None:
+        """Add a user's rules (rule objects or their dicts), kept apart from notechecker's."""
+        self.user_rules = [*getattr(self, "user_rules", []), *(self._rule(r) for r in rules)]
+        self._compile()
+
+    def _compile(self) -> None:
+        user = getattr(self, "user_rules", [])
+        every = [*self.rules, *user]
+        self._matcher = RuleMatcher(self.nlp, every) if every else None
+        ids = self._matcher.ids if every else []
+        self._rule_of = {self.nlp.vocab.strings[key]: rule for key, rule in zip(ids, every)}
+        self._user_keys = frozenset(self.nlp.vocab.strings[key] for key in ids[len(self.rules):])
 
     def clear(self) -> None:
         self.rules = []
+        self.user_rules = []
         self._matcher = None
         self._rule_of = {}
+        self._user_keys = frozenset()
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
         """Load the rules from a patterns folder (default: the packaged vocabularies)."""
@@ -190,16 +247,29 @@ class RuleComponent:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / self.RULES_FILE, [r.to_dict() for r in self.rules])
+        if getattr(self, "user_rules", None):
+            srsly.write_json(path / self.USER_RULES_FILE, [r.to_dict() for r in self.user_rules])
 
     def from_disk(self, path, *, exclude=()):
+        path = ensure_path(path)
         self.clear()
-        self.add(srsly.read_json(ensure_path(path) / self.RULES_FILE))
+        self.add(srsly.read_json(path / self.RULES_FILE))
+        if (path / self.USER_RULES_FILE).is_file():
+            self.add_user(srsly.read_json(path / self.USER_RULES_FILE))
         return self
 
     def to_bytes(self, *, exclude=()) -> bytes:
-        return srsly.msgpack_dumps([r.to_dict() for r in self.rules])
+        rules = [r.to_dict() for r in self.rules]
+        if getattr(self, "user_rules", None):
+            return srsly.msgpack_dumps({"rules": rules, "user_rules": [r.to_dict() for r in self.user_rules]})
+        return srsly.msgpack_dumps(rules)
 
     def from_bytes(self, data: bytes, *, exclude=()):
         self.clear()
-        self.add(srsly.msgpack_loads(data))
+        loaded = srsly.msgpack_loads(data)
+        if isinstance(loaded, dict):
+            self.add(loaded["rules"])
+            self.add_user(loaded["user_rules"])
+        else:
+            self.add(loaded)
         return self

@@ -6,7 +6,12 @@ requirements, no span attributes) this gives the same ``doc._.sections`` (with t
 same Section fields), found in one scan of the note instead of one regex scan per
 category, and without medspaCy's per-token ``token._.section`` writes (that
 attribute is computed from ``doc._.sections`` on demand, notechecker._extensions).
-tests/test_pipeline.py checks both claims against medspaCy on every corpus note.
+tests/test_medspacy_parity.py checks both claims against medspaCy on every corpus note.
+
+A user's medspaCy SectionRules (:mod:`notechecker.nlp.medspacy_rules`, :meth:`Sectionizer.add_user`)
+are matched as medspaCy matches them (anywhere, literal any case, token pattern or regex),
+compete with the headings for overlaps, and bring medspaCy's ``max_scope``, ``parents`` and
+``parent_required``.
 """
 
 import re
@@ -18,9 +23,10 @@ from spacy.util import ensure_path
 
 from .. import _extensions
 from .._extensions import note_text
-from .rules import prune_overlapping_matches
+from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
 
 RULES_FILE = "headings.json"
+USER_RULES_FILE = "user_rules.json"
 
 #: A line that could be a heading: optional numbering, up to 80 characters, then a
 #: colon, " - ", or the end of the line. The text before is looked up among the headings.
@@ -98,8 +104,7 @@ class Sectionizer:
         _extensions.register()
         self.nlp = nlp
         self.name = name
-        self.rules: list[SectionRule] = []
-        self._by_heading: dict[str, int] = {}
+        self.clear()
 
     def add(self, sections: dict[str, list[str]]) -> None:
         """Add ``{category: [heading, ...]}``."""
@@ -109,10 +114,46 @@ class Sectionizer:
         for i, rule in enumerate(self.rules):
             for h in rule.headings:
                 self._by_heading[_key(h)] = i  # a heading listed twice: the later category
+        self._compile_user()
+
+    def add_user(self, rules) -> None:
+        """Add a user's medspaCy section rules (:class:`UserSectionRule` or their dicts): matched
+        anywhere in the text as medspaCy's Sectionizer matches them (literal any case, token
+        pattern or regex), competing with the headings for overlaps; ``max_scope``, ``parents`` and
+        ``parent_required`` as medspaCy's Sectionizer applies them."""
+        self.user_rules.extend(r if isinstance(r, UserSectionRule) else UserSectionRule(**r) for r in rules)
+        self._compile_user()
+
+    def _compile_user(self) -> None:
+        self._user_matcher = RuleMatcher(self.nlp, self.user_rules) if self.user_rules else None
+        self._user_index = {}
+        self._parents: dict[str, list[str]] = {}
+        self._required: dict[str, bool] = {}
+        if self._user_matcher is None:
+            return
+        n = len(self.rules)
+        self._user_index = {self.nlp.vocab.strings[key]: n + j for j, key in enumerate(self._user_matcher.ids)}
+        # medspaCy's Sectionizer.add, over notechecker's rules then the user's (parents merged per
+        # category, in the order given; parent_required False where a category disagrees)
+        for rule in [*self.rules, *self.user_rules]:
+            name, parents = rule.category, getattr(rule, "parents", None)
+            required = getattr(rule, "parent_required", False)
+            if parents:
+                known = self._parents.setdefault(name, [])
+                known.extend(p for p in parents if p not in known)
+            if name in self._required and self._required[name] != required:
+                self._required[name] = False
+            else:
+                self._required[name] = required
+
+    def _rule_at(self, i: int):
+        return self.rules[i] if i < len(self.rules) else self.user_rules[i - len(self.rules)]
 
     def clear(self) -> None:
         self.rules = []
+        self.user_rules: list[UserSectionRule] = []
         self._by_heading = {}
+        self._compile_user()
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
         """Load the headings from a patterns folder (default: the packaged vocabularies)."""
@@ -131,36 +172,101 @@ class Sectionizer:
             span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
             if span is not None and len(span):
                 matches.append((i, span.start, span.end))
+        if self._user_matcher is not None:  # in medspaCy's order, the headings being its regex rules added first
+            index = self._user_index
+            tokens, phrases, regexes = ([(index[k], a, b) for k, a, b in part] for part in self._user_matcher.parts(doc))
+            matches = tokens + phrases + matches + regexes
         # medspaCy's matcher prunes overlapping matches (the longer one wins)
         matches = sorted(prune_overlapping_matches(matches), key=lambda m: m[1])
+        parents = self._parent_indices(matches) if self._parents else None
+        if parents is not None:
+            matches, parents = [m for m, _ in parents], [p for _, p in parents]
         sections = []
         if not matches:
             sections.append(Section(None, 0, 0, 0, len(doc)))
         elif matches[0][1] != 0:
             sections.append(Section(None, 0, 0, 0, matches[0][1]))
         for j, (i, start, end) in enumerate(matches):
-            rule = self.rules[i]
+            rule = self._rule_at(i)
             body_end = matches[j + 1][1] if j + 1 < len(matches) else len(doc)
-            sections.append(Section(rule.category, start, end, end, body_end, None, rule))
+            if rule.max_scope is not None:
+                body_end = min(end + rule.max_scope, body_end)
+            # medspaCy indexes the parent in its list of sections (which may start with the
+            # untitled one), so the same here
+            parent = sections[parents[j]] if parents is not None and parents[j] is not None else None
+            sections.append(Section(rule.category, start, end, end, body_end, parent, rule))
         doc._.sections = sections
         return doc
+
+    def _parent_indices(self, matches):
+        """medspaCy 1.3.1's ``Sectionizer.set_parent_sections``: each match with the index of its
+        parent among the matches kept (None: no parent); a match whose category requires a
+        parent and has none is dropped."""
+        category = [self._rule_at(i).category for i, _, _ in matches]
+        final: list[tuple[tuple[int, int, int], int | None]] = []
+        cats: list[str] = []  # the category of each kept match
+        for k, match in enumerate(matches):
+            name = category[k]
+            required = self._required.get(name, False)
+            n = len(final)
+            if required and n == 0:
+                continue
+            if n == 0 or name not in self._parents:
+                final.append((match, None))
+                cats.append(name)
+                continue
+            found = None
+            for parent in self._parents[name]:
+                candidate, candidate_i = cats[n - 1], n - 1
+                up = final[n - 1][1]
+                candidates_parent = cats[up] if up is not None else None
+                while candidate:
+                    if candidate == parent:
+                        found, candidate = candidate_i, None
+                    elif candidate_i < 1 or not candidates_parent:
+                        candidate = None
+                    else:
+                        temp = cats[candidate_i - 1]
+                        up = final[candidate_i - 1][1]
+                        temp_parent = cats[up] if up is not None else None
+                        if temp == candidates_parent or temp_parent == candidates_parent:
+                            candidate, candidates_parent = temp, temp_parent
+                            candidate_i -= 1
+                        else:
+                            candidate = None
+            if found is not None or not required:
+                final.append((match, found))
+                cats.append(name)
+        return final
 
     def to_disk(self, path, *, exclude=()) -> None:
         path = ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / RULES_FILE, {r.category: list(r.headings) for r in self.rules})
+        if self.user_rules:
+            srsly.write_json(path / USER_RULES_FILE, [r.to_dict() for r in self.user_rules])
 
     def from_disk(self, path, *, exclude=()):
         self.clear()
         self.add(srsly.read_json(Path(path) / RULES_FILE))
+        if (Path(path) / USER_RULES_FILE).is_file():
+            self.add_user(srsly.read_json(Path(path) / USER_RULES_FILE))
         return self
 
     def to_bytes(self, *, exclude=()) -> bytes:
-        return srsly.msgpack_dumps({r.category: list(r.headings) for r in self.rules})
+        headings = {r.category: list(r.headings) for r in self.rules}
+        if self.user_rules:  # a list (headings, user rules) where there are user rules
+            return srsly.msgpack_dumps([headings, [r.to_dict() for r in self.user_rules]])
+        return srsly.msgpack_dumps(headings)
 
     def from_bytes(self, data: bytes, *, exclude=()):
         self.clear()
-        self.add(srsly.msgpack_loads(data))
+        loaded = srsly.msgpack_loads(data)
+        if isinstance(loaded, list):
+            self.add(loaded[0])
+            self.add_user(loaded[1])
+        else:
+            self.add(loaded)
         return self
 
 

@@ -5,6 +5,11 @@ Spans go to ``doc.spans[span_group]`` (overlaps kept, so "broken rod" is both a
 failure reason and a rod), each with ``span._.target_rule``; spans whose label is
 one of ``cue_labels`` (what was done, brand names: ConText never assesses them) go
 to ``doc.spans[cue_group]`` instead.
+
+A user's TargetRules (medspaCy's JSON, :mod:`notechecker.nlp.medspacy_rules`) are matched
+with the same matcher; their spans go to ``doc.spans[user_group]`` (ConText assesses
+them; the facts list each as a mention of its label), and a rule's ``attributes`` are
+set on its spans as medspaCy's TargetMatcher sets them.
 """
 
 
@@ -17,16 +22,17 @@ from .rules import RuleComponent, TargetRule
 
 
 class TargetMatcher(RuleComponent):
-    def __init__(self, nlp: Language, name: str, *, span_group: str, cue_group: str, cue_labels: list[str]):
+    def __init__(self, nlp: Language, name: str, *, span_group: str, cue_group: str, cue_labels: list[str],
+                 user_group: str = "user_targets"):
         _extensions.register()
         self.nlp = nlp
         self.name = name
         self.span_group = span_group
         self.cue_group = cue_group
+        self.user_group = user_group
         self.cue_labels = frozenset(cue_labels)
         self.rules: list[TargetRule] = []
-        self._matcher = None
-        self._rule_of: dict[int, TargetRule] = {}
+        self.clear()
 
     rule_class = TargetRule
 
@@ -35,23 +41,31 @@ class TargetMatcher(RuleComponent):
 
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
-        keep, cues = [], []
+        keep, cues, user = [], [], []
         found = []
         if self._matcher is not None:
-            rule_of = self._rule_of
-            found = [(start, end, rule_of[match_id]) for match_id, start, end in self._matcher(doc)]
-        for start, end, rule in found:
+            rule_of, user_keys = self._rule_of, self._user_keys
+            found = [(start, end, rule_of[match_id], match_id in user_keys)
+                     for match_id, start, end in self._matcher(doc)]
+        for start, end, rule, by_user in found:
             span = Span(doc, start, end, label=rule.category)
             span._.target_rule = rule
-            (cues if rule.category in self.cue_labels else keep).append(span)
+            if by_user:
+                for attr, value in (rule.attributes or {}).items():
+                    setattr(span._, attr, value)
+                user.append(span)
+            else:
+                (cues if rule.category in self.cue_labels else keep).append(span)
         doc.spans[self.span_group] = keep
         doc.spans[self.cue_group] = cues
+        if user or self.user_rules:
+            doc.spans[self.user_group] = user
         return doc
 
 
 
 def target_rules(patterns) -> list[TargetRule]:
-    """The target rules of a :class:`notechecker.vocab.Patterns` (literals; value and weight as metadata)."""
+    """The target rules of a :class:`notechecker.schema.vocab.patterns.Patterns` (literals; value and weight as metadata)."""
     out = []
     for t in patterns.targets:
         out.append(TargetRule(t.literal, t.category, {"value": t.value, "weight": t.weight}, t.pattern))
@@ -60,9 +74,12 @@ def target_rules(patterns) -> list[TargetRule]:
 
 @Language.factory(
     "notechecker_targets",
-    default_config={"span_group": "targets", "cue_group": "cues", "cue_labels": ["ACTION", "BRAND"]},
+    default_config={"span_group": "targets", "cue_group": "cues", "cue_labels": ["ACTION", "BRAND"],
+                    "user_group": "user_targets"},
     assigns=["doc.spans", "span._.target_rule"],
 )
-def make_targets(nlp: Language, name: str, span_group: str, cue_group: str, cue_labels: list[str]):
+def make_targets(nlp: Language, name: str, span_group: str, cue_group: str, cue_labels: list[str],
+                 user_group: str):
     """Target phrases of patterns/targets/ (rules from ``initialize`` or ``from_disk``)."""
-    return TargetMatcher(nlp, name, span_group=span_group, cue_group=cue_group, cue_labels=cue_labels)
+    return TargetMatcher(nlp, name, span_group=span_group, cue_group=cue_group, cue_labels=cue_labels,
+                         user_group=user_group)

@@ -88,7 +88,7 @@ ORDER = {
         ("notechecker.nlp.targets", "notechecker.nlp.sections", "notechecker.nlp.context"),
         # the extractor's linkers: the note view, then one module per job (peers), then the extractor
         ("notechecker.nlp.pipeline", "notechecker.nlp.linkers", "notechecker.nlp.linkers.base"),
-        ("notechecker.nlp.linkers.headings", "notechecker.nlp.linkers.elements", "notechecker.nlp.linkers.hardware",
+        ("notechecker.nlp.medspacy_rules", "notechecker.nlp.linkers.headings", "notechecker.nlp.linkers.elements", "notechecker.nlp.linkers.hardware",
          "notechecker.nlp.linkers.procedures", "notechecker.nlp.linkers.reasons", "notechecker.nlp.linkers.addenda",
          "notechecker.nlp.linkers.constructs", "notechecker.nlp.linkers.levels"),
         ("notechecker.nlp.extract",),

@@ -113,14 +113,14 @@ def test_a_context_rule_changes_the_assertions_of_notecheckers_targets(pipeline)
     from notechecker.api import Pipeline
 
     excluded = "INDICATIONS: Infection was excluded. The left rod is broken.\n\n" + REMOVAL
-    assert pipeline.facts(excluded).removal_reasons == ["hardware_failure", "infection"]
+    assert pipeline.facts(excluded).removal_reasons == ("hardware_failure", "infection")
     users = Pipeline(context_rules=FIXTURES / "context_rules.json")  # "was excluded": NEGATED_EXISTENCE, BACKWARD
-    assert users.facts(excluded).removal_reasons == ["hardware_failure"]
+    assert users.facts(excluded).removal_reasons == ("hardware_failure",)
     assert ("infection", "negated") in [(m.value, m.assertion) for m in users.facts(excluded).reasons]
     unlikely = "INDICATIONS: Infection unlikely. The left rod is broken.\n\n" + REMOVAL
-    assert pipeline.facts(unlikely).removal_reasons == ["hardware_failure", "infection"]
+    assert pipeline.facts(unlikely).removal_reasons == ("hardware_failure", "infection")
     medspacys = Pipeline(context_rules="default")  # medspaCy's "unlikely": NEGATED_EXISTENCE, BACKWARD
-    assert medspacys.facts(unlikely).removal_reasons == ["hardware_failure"]
+    assert medspacys.facts(unlikely).removal_reasons == ("hardware_failure",)
     doc = medspacys.nlp(unlikely)
     infection = next(s for s in doc.spans["targets"] if s.text == "Infection")
     assert infection._.is_negated and [m.rule.literal for m in infection._.modifiers] == ["unlikely"]
@@ -289,8 +289,8 @@ def test_the_readme_worked_example_holds(tmp_path, pipeline):
     facts = Pipeline(target_rules=tmp_path / "target_rules.json", context_rules=tmp_path / "context_rules.json").facts(text)
     assert [(m.label, m.value, m.assertion) for m in facts.mentions if m.label == "PROBLEM"] == \
         [("PROBLEM", "pneumonia", "negated")]
-    assert facts.removal_reasons == ["hardware_failure"]
-    assert pipeline.facts(text).removal_reasons == ["hardware_failure", "infection"]
+    assert facts.removal_reasons == ("hardware_failure",)
+    assert pipeline.facts(text).removal_reasons == ("hardware_failure", "infection")
     assert rules_from_env({ENV_VAR: str(tmp_path)}).files == (str(tmp_path / "target_rules.json"),
                                                                str(tmp_path / "context_rules.json"))
 

@@ -1,0 +1,66 @@
+"""Notes as they really arrive (issue 21), on notes the developers wrote unlike the shared forms set.
+
+tests/fixtures/forms_notes/ holds one short note per form (template, dictation, OCR, other Englishes, brief
+note, addendum, multi-team) with the facts contract and the verdict per billed code a coder gives it
+(labels.json). Each note is read as the user gets it: the facts, the codes the note supports, the verdict
+on each billed code, and evidence that points at the note's own characters.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from notechecker.plain import code_verdicts
+from notechecker.service import assemble
+
+NOTES = Path(__file__).resolve().parent / "fixtures" / "forms_notes"
+LABELS = json.loads((NOTES / "labels.json").read_text(encoding="utf-8"))
+LISTS = ("removal_reasons", "instruments_removed", "instruments_placed")
+FLAGS = ("approach", "complications_documented", "ebl_documented", "indication_documented", "imaging_documented")
+
+
+def _read(note_id: str) -> str:
+    return (NOTES / f"{note_id}.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def runs(pipeline):
+    out = {}
+    for note_id, label in LABELS.items():
+        text = _read(note_id)
+        facts = pipeline.facts(text, note_id)
+        result = assemble(facts, label["billed"])
+        out[note_id] = (text, facts, result, {v.code: v for v in code_verdicts(result)})
+    return out
+
+
+@pytest.mark.parametrize("note_id", sorted(LABELS))
+def test_facts_contract(runs, note_id):
+    label = LABELS[note_id]
+    _, facts, _, _ = runs[note_id]
+    got = {k: sorted(getattr(facts, k)) for k in LISTS}
+    got["levels"] = list(facts.levels)
+    got.update({k: getattr(facts, k) for k in FLAGS})
+    want = {k: label[k] for k in got}
+    assert got == want, {k: (got[k], want[k]) for k in got if got[k] != want[k]}
+
+
+@pytest.mark.parametrize("note_id", sorted(LABELS))
+def test_codes_and_verdicts(runs, note_id):
+    label = LABELS[note_id]
+    _, _, result, verdicts = runs[note_id]
+    assert sorted(set(result.suggested)) == label["suggested_cpt"]
+    got = {code: verdicts[code].verdict for code in label["verdicts"]}
+    assert got == label["verdicts"], {c: verdicts[c].reason for c in got if got[c] != label["verdicts"][c]}
+
+
+@pytest.mark.parametrize("note_id", sorted(LABELS))
+def test_evidence_points_at_the_original_characters(runs, note_id):
+    text, facts, _, _ = runs[note_id]
+    spans = [m.evidence for m in facts.reasons] + [i.evidence for i in facts.instruments]
+    spans += [e for el in facts.elements.values() for e in el.evidence]
+    assert spans
+    for e in spans:
+        assert text[e.start:e.end] == e.text

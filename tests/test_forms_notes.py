@@ -64,3 +64,16 @@ def test_evidence_points_at_the_original_characters(runs, note_id):
     assert spans
     for e in spans:
         assert text[e.start:e.end] == e.text
+
+
+KYPHOPLASTY = "Procedure: balloon kyphoplasty T10 and T11.\n"
+
+
+def test_fracture_acuity_from_edema_in_the_bodies_and_an_age_in_weeks(pipeline):
+    """"MRI shows edema in both bodies" and a fracture four weeks old document acuity; an old fracture does not."""
+    for said in ("Indication: painful compression fractures T10 and T11; MRI shows edema in both bodies.",
+                 "Indication: painful compression fractures T10 and T11, four weeks, failed bracing.",
+                 "Indication: L1 compression fracture. STIR MRI: marrow oedema at L1."):
+        assert "fracture_acuity" in pipeline.facts(KYPHOPLASTY + said, "n").elements, said
+    old = KYPHOPLASTY + "Indication: old healed compression fracture of L1 from 2019, CT shows sclerosis."
+    assert "fracture_acuity" not in pipeline.facts(old, "o").elements

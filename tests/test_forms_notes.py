@@ -77,3 +77,17 @@ def test_fracture_acuity_from_edema_in_the_bodies_and_an_age_in_weeks(pipeline):
         assert "fracture_acuity" in pipeline.facts(KYPHOPLASTY + said, "n").elements, said
     old = KYPHOPLASTY + "Indication: old healed compression fracture of L1 from 2019, CT shows sclerosis."
     assert "fracture_acuity" not in pipeline.facts(old, "o").elements
+
+
+def test_brief_note_narrative_is_the_description(pipeline):
+    """A brief note's narrative after its indication, in steps without their verb ("Plate exposed"), is the
+    description; the same words told as the patient's choice are not."""
+    brief = ("Procedure: Removal of anterior cervical plate C5-C6.\nIndication: dysphagia from a prominent plate.\n"
+             "Anterior approach through prior left incision. Plate exposed; the four screws were removed, then the "
+             "plate.\nEBL 10 mL.\n")
+    facts = pipeline.facts(brief, "b")
+    assert "description" in facts.elements
+    assert facts.elements["description"].evidence[0].section == "description"
+    told = ("Procedure: Removal of anterior cervical plate C5-C6.\nIndication: dysphagia from a prominent plate; "
+            "after discussing an anterior approach he chose to have the hardware removed.\nEBL 10 mL.\n")
+    assert "description" not in pipeline.facts(told, "t").elements

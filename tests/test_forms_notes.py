@@ -91,3 +91,19 @@ def test_brief_note_narrative_is_the_description(pipeline):
     told = ("Procedure: Removal of anterior cervical plate C5-C6.\nIndication: dysphagia from a prominent plate; "
             "after discussing an anterior approach he chose to have the hardware removed.\nEBL 10 mL.\n")
     assert "description" not in pipeline.facts(told, "t").elements
+
+
+PLATE = ("Procedure: Removal of anterior cervical plate C4-C5.\n"
+         "Indication: Eighteen months after C4-C5 ACDF she has trouble swallowing; a barium swallow shows a prominent "
+         "plate edge. {purpose}\n"
+         "Description: Supine. Through the prior incision the plate was exposed, its four screws were removed and the "
+         "plate was lifted off. Closed in layers.\n")
+
+
+def test_the_stated_purpose_of_the_removal_gives_its_reasons(pipeline):
+    """"The plate is removed because of her dysphagia": the stated reason, not the imaging finding's prominence."""
+    stated = pipeline.facts(PLATE.format(purpose="The plate is removed because of her dysphagia."), "s")
+    assert stated.removal_reasons == ["other"]
+    assert any(m.value == "pain" for m in stated.reasons)  # the finding stays evidence
+    unstated = pipeline.facts(PLATE.format(purpose="She has dysphagia."), "u")
+    assert unstated.removal_reasons == ["other", "pain"]

@@ -236,5 +236,4 @@ class Extractor:
 
         any_removal = bool(acted.get("removed")) or any(p.kind in DISC_REMOVALS | {"hardware_removal"} for p in procedures)
         if any_removal:
-            facts.removal_reasons = sorted({m.value for m in facts.reasons
-                                            if m.assertion in ("present", "possible")})
+            facts.removal_reasons = self.reasons.stated(v, facts.reasons)

@@ -1,4 +1,9 @@
-"""Reasons hardware comes out (infection, failure, pain, healed fracture or fusion) with assertions."""
+"""Reasons hardware comes out (infection, failure, pain, healed fracture or fusion) with assertions.
+
+Where the note states why the hardware comes out (linking.yaml ``removal_purpose``: "Removal for
+dysphagia.", "Because of the fractured plate ..., removal was recommended"), the reasons of that
+statement are the reasons; other reason words in the note (an imaging finding, a symptom) stay evidence.
+"""
 from __future__ import annotations
 
 from ...facts import Mention
@@ -23,3 +28,21 @@ class Reasons(Linker):
             out.append(Mention("REASON", h.value, h.assertion, ev(h.start, h.end), h.literal))
         return out
 
+    #: Assertions a reason of this operation carries.
+    ASSERTED = ("present", "possible")
+
+    def stated(self, v: NoteView, reasons: list[Mention]) -> list[str]:
+        """The removal reasons: those asserted in a sentence that states the removal's purpose, else every
+        asserted one."""
+        asserted = [m for m in reasons if m.assertion in self.ASSERTED]
+        rx = self.cue["removal_purpose"]
+        purposes: dict[int, bool] = {}
+
+        def states(m: Mention) -> bool:
+            i = v.sent_at(m.evidence.start)
+            if i not in purposes:
+                purposes[i] = rx.search(v.sent_ev(i).text) is not None
+            return purposes[i]
+
+        stated = {m.value for m in asserted if states(m)}
+        return sorted(stated or {m.value for m in asserted})

@@ -107,3 +107,14 @@ def test_the_stated_purpose_of_the_removal_gives_its_reasons(pipeline):
     assert any(m.value == "pain" for m in stated.reasons)  # the finding stays evidence
     unstated = pipeline.facts(PLATE.format(purpose="She has dysphagia."), "u")
     assert unstated.removal_reasons == ["other", "pain"]
+
+
+def test_an_unfilled_indication_field_is_not_filled_by_the_diagnosis_line(pipeline):
+    """"Indications: ***" was asked and not answered: the diagnosis line does not stand in for it (it does
+    in a note that has no indication field), and a stated reason elsewhere still counts."""
+    note = ("Pre-op Dx: Cervical radiculopathy C6 with arm pain\nProcedure: ACDF C5-C6\nIndications: {ind}\n"
+            "Technique: Supine. A PEEK cage and a plate were placed at C5-C6. Closed in layers.\n")
+    assert pipeline.facts(note.format(ind="***"), "a").indication_documented is False
+    assert pipeline.facts(note.replace("Indications: {ind}\n", ""), "b").indication_documented is True
+    stated = note.format(ind="***") + "Addendum: the patient has failed six months of physical therapy.\n"
+    assert pipeline.facts(stated, "c").indication_documented is True

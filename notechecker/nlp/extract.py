@@ -90,7 +90,8 @@ class Extractor:
         for sent in doc.sents:
             starts.append(sent.start_char)
             ends.append(sent.end_char)
-        v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends)
+        v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
+                     unfilled=self.headings.unfilled(doc))
         hits_by_label: dict[str, list[Hit]] = defaultdict(list)
         assertions = self._assertions(doc)
         for span in (*doc.spans[TARGET_GROUP], *doc.spans.get(CUE_GROUP, ())):

@@ -12,6 +12,7 @@ from spacy.tokens import Doc
 
 from ...facts import Section
 from ...vocab import ASCII_LOWER, Patterns
+from ..normalize import REWRITES_KEY
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
 from .base import Linker
@@ -25,6 +26,18 @@ class Headings(Linker):
         super().__init__(patterns)
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
+        self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
+
+    def unfilled(self, doc: Doc) -> frozenset:
+        """The sections whose template field the note left unfilled: "Indications: ***" (the normalising
+        layer masked the field; its rewrite keeps the label)."""
+        out = set()
+        for r in doc.user_data.get(REWRITES_KEY, ()):
+            if r.kind == "template" and ":" in r.original:
+                name = self.section_of_heading.get(_key(r.original.split(":", 1)[0]))
+                if name:
+                    out.add(name)
+        return frozenset(out)
 
     def __call__(self, doc: Doc, text: str) -> list[Section]:
         """The note's sections as character ranges, in order."""

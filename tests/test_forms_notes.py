@@ -118,3 +118,17 @@ def test_an_unfilled_indication_field_is_not_filled_by_the_diagnosis_line(pipeli
     assert pipeline.facts(note.replace("Indications: {ind}\n", ""), "b").indication_documented is True
     stated = note.format(ind="***") + "Addendum: the patient has failed six months of physical therapy.\n"
     assert pipeline.facts(stated, "c").indication_documented is True
+
+
+def test_a_branded_cage_with_integrated_screws_and_no_plate(pipeline):
+    """"A Zero-P VA cage ... fixed with two integrated locking screws into C5 and C6. No anterior plate.": one
+    cage (the note says cage), bone screws (a plate the note denies does not make them a plate's set screws)."""
+    note = ("Procedure: ACDF C5/6 with a stand-alone cage. No anterior plate.\nDescription: Supine, right transverse "
+            "incision, Smith-Robinson approach. Discectomy at C5/6. A 6 mm Zero-P VA cage was inserted and fixed with "
+            "two integrated locking screws, one into C5 and one into C6. Closed in layers.\n")
+    facts = pipeline.facts(note, "z")
+    assert facts.instruments_placed == ["cage", "screw"]
+    described = [i for i in facts.instruments if i.evidence.section == "description" and i.action == "placed"]
+    assert sorted(i.kind for i in described) == ["cage", "screw"]
+    plated = note.replace("No anterior plate.", "An anterior plate was applied over the cage with four screws.")
+    assert "set_screw" in pipeline.facts(plated, "p").instruments_placed

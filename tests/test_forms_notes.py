@@ -132,3 +132,13 @@ def test_a_branded_cage_with_integrated_screws_and_no_plate(pipeline):
     assert sorted(i.kind for i in described) == ["cage", "screw"]
     plated = note.replace("No anterior plate.", "An anterior plate was applied over the cage with four screws.")
     assert "set_screw" in pipeline.facts(plated, "p").instruments_placed
+
+
+def test_a_one_line_brief_entry_is_the_procedure_list(pipeline):
+    """A short note with no heading names the operation: "TLIF L4-5 with pedicle screws and a PEEK cage." gives
+    the fusion, its hardware placed, its levels and its codes."""
+    entry = "Brief op note 04/03/2026, Dr Ames\nTLIF L4-5 with pedicle screws L4 and L5 and a PEEK cage. EBL 150 mL.\n"
+    facts = pipeline.facts(entry, "e")
+    assert {"pedicle_screw", "cage"} <= set(facts.instruments_placed)
+    assert facts.levels == ["L4", "L5"]
+    assert sorted(assemble(facts).suggested) == ["22630", "22840", "22853"]

@@ -19,6 +19,9 @@ from .base import Linker
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
+#: A note this short with no heading at all is a brief op note's entry ("ACDF C5-6, PEEK cage + anterior
+#: plate. EBL 20 mL."): what it names is the procedure list.
+BRIEF_ENTRY_WORDS = 60
 
 
 class Headings(Linker):
@@ -56,6 +59,8 @@ class Headings(Linker):
                 name = self.team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         sections = self.unknown_headings(text, sections)
+        if len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS:
+            return [Section("procedures", "", sections[0].start, sections[0].end)]
         return self.split_narrative(text, sections)
 
     def split_narrative(self, text: str, sections: list[Section]) -> list[Section]:

@@ -142,3 +142,9 @@ def test_a_one_line_brief_entry_is_the_procedure_list(pipeline):
     assert {"pedicle_screw", "cage"} <= set(facts.instruments_placed)
     assert facts.levels == ["L4", "L5"]
     assert sorted(assemble(facts).suggested) == ["22630", "22840", "22853"]
+
+
+def test_a_stated_purpose_does_not_drop_a_failure_told_elsewhere(pipeline):
+    """Loose screws on CT are a reason even where the note says the removal is for pain."""
+    note = PLATE.format(purpose="CT shows the C5 screws are loose. The plate is removed because of her pain.")
+    assert pipeline.facts(note, "f").removal_reasons == ["hardware_failure", "pain"]

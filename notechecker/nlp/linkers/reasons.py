@@ -1,8 +1,9 @@
 """Reasons hardware comes out (infection, failure, pain, healed fracture or fusion) with assertions.
 
 Where the note states why the hardware comes out (linking.yaml ``removal_purpose``: "Removal for
-dysphagia.", "Because of the fractured plate ..., removal was recommended"), the reasons of that
-statement are the reasons; other reason words in the note (an imaging finding, a symptom) stay evidence.
+dysphagia.", "Because of the fractured plate ..., removal was recommended"), a symptom or a prominence
+told elsewhere (pain, other) is what that statement explains, not a reason of its own; it stays evidence.
+A state of the hardware (infection, failure, a healed fracture) is a reason wherever the note asserts it.
 """
 from __future__ import annotations
 
@@ -30,10 +31,12 @@ class Reasons(Linker):
 
     #: Assertions a reason of this operation carries.
     ASSERTED = ("present", "possible")
+    #: Reasons a stated purpose explains when they are told outside it: symptoms and prominence.
+    EXPLAINED = frozenset({"pain", "other"})
 
     def stated(self, v: NoteView, reasons: list[Mention]) -> list[str]:
-        """The removal reasons: those asserted in a sentence that states the removal's purpose, else every
-        asserted one."""
+        """The removal reasons: every asserted one, except a symptom (pain, other) told only outside the
+        sentence that states the removal's purpose, where the note has such a sentence with a reason."""
         asserted = [m for m in reasons if m.assertion in self.ASSERTED]
         rx = self.cue["removal_purpose"]
         purposes: dict[int, bool] = {}
@@ -45,4 +48,6 @@ class Reasons(Linker):
             return purposes[i]
 
         stated = {m.value for m in asserted if states(m)}
-        return sorted(stated or {m.value for m in asserted})
+        if not stated:
+            return sorted({m.value for m in asserted})
+        return sorted(stated | {m.value for m in asserted if m.value not in self.EXPLAINED})

@@ -148,3 +148,23 @@ def test_a_stated_purpose_does_not_drop_a_failure_told_elsewhere(pipeline):
     """Loose screws on CT are a reason even where the note says the removal is for pain."""
     note = PLATE.format(purpose="CT shows the C5 screws are loose. The plate is removed because of her pain.")
     assert pipeline.facts(note, "f").removal_reasons == ["hardware_failure", "pain"]
+
+
+def test_dorsolumbar_span_reads_d_as_thoracic(pipeline):
+    """"D11-L1" in an Indian note is T11-L1: the thoracic part of the span is kept."""
+    note = ("Operation: Posterior stabilisation D11-L1 with pedicle screws.\nProcedure: Prone, midline incision. "
+            "Pedicle screws placed at D11, D12 and L1 bilaterally under C-arm. Rods fixed with set screws. "
+            "Closure in layers.\n")
+    facts = pipeline.facts(note, "d")
+    assert facts.levels == ["T11", "T12", "L1"]
+    assert "description" in facts.elements  # a theatre note's terse steps: incision, C-arm, closure in layers
+    assert note[facts.elements["description"].evidence[0].start:].startswith(
+        facts.elements["description"].evidence[0].text)
+
+
+def test_complications_dictated_without_a_colon(pipeline):
+    said = pipeline.facts("Procedure: ACDF C5-C6.\nBlood loss 40 cc. Complications none.\n", "c")
+    assert said.complications_documented is True
+    assert said.elements["complications"].evidence[0].text == "Complications none"
+    risk = pipeline.facts("Procedure: ACDF C5-C6.\nWe discussed the complications and none of them deterred her.\n", "r")
+    assert risk.complications_documented is False

@@ -19,8 +19,9 @@ from .base import Linker
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
-#: A note this short with no heading at all is a brief op note's entry ("ACDF C5-6, PEEK cage + anterior
-#: plate. EBL 20 mL."): what it names is the procedure list.
+#: A note this short with no heading at all, a title line ("BRIEF OP NOTE 03/02/2026 - Dr Feld") over its
+#: entry ("ACDF C5-6, PEEK cage + anterior plate. EBL 20 mL."), is a brief op note: what it names is the
+#: procedure list. (One line alone is a fragment, not a note that says it is an operation.)
 BRIEF_ENTRY_WORDS = 60
 
 
@@ -59,7 +60,8 @@ class Headings(Linker):
                 name = self.team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         sections = self.unknown_headings(text, sections)
-        if len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS:
+        if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
+                and len(text.strip().splitlines()) >= 2):
             return [Section("procedures", "", sections[0].start, sections[0].end)]
         return self.split_narrative(text, sections)
 

@@ -137,7 +137,7 @@ def main() -> None:
     results = {}
     if not args.skip_local:
         from notechecker.api import load
-        from notechecker.checklists import load_catalogue
+        from notechecker.schema.catalogue import load_catalogue
 
         load(), load_catalogue()
         # one process: checked in this process (no time budget, so no worker process), its CPU all counted

@@ -396,7 +396,7 @@ def print_stages(pairs) -> None:
     t0 = clock()
     facts = [pipeline.extractor(doc, nid) for doc, (nid, _) in zip(docs, pairs)]
     stages.append(("Extractor (Doc -> Facts, notechecker/nlp/extract.py)", clock() - t0))
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
     from notechecker.coding.plan import build_plan
 
     cat = load_catalogue()

@@ -25,8 +25,6 @@ from .errors import InputError
 
 #: Longest note checked, in characters (the one limit of check, extract, scan and the API).
 MAX_CHARS = 2_000_000
-#: Largest file read as one note: a note of ``MAX_CHARS`` characters takes at most 4 bytes a character.
-MAX_BYTES = 4 * MAX_CHARS + 4
 NOTE_SUFFIXES = (".txt",)
 #: Control characters that do not occur in text (tab, line ends and form feed do).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")

@@ -15,9 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .coding import parse_billed
 from .facts import Evidence
-from .schema.verdicts import Vocabulary, vocabulary as _vocabulary
+from .schema.verdicts import CONCLUSION_KINDS, PROBLEM_KINDS, Vocabulary, vocabulary as _vocabulary
 
 #: Severity, order, supporting verdicts and every word come from ``patterns/verdicts.yaml``
 #: (:mod:`notechecker.schema.verdicts`); the names below are read from it once.
@@ -27,15 +26,10 @@ VERDICTS = _VOCAB.order
 #: Verdicts under which the note supports the code as coded (documentation gaps aside): the one
 #: definition of "supported" (the record's ``supported``, the scan's ``supported`` column, the report).
 SUPPORTING = _VOCAB.supporting
-#: Severity of each verdict word, for colour and ``--fail-on``.
-SEVERITY = {w: _VOCAB.severity(w) for w in VERDICTS}
 OVER_CODED = _VOCAB.over_coded  # billed above what the note supports (the code, or its units)
 UNDER_CODED = _VOCAB.under_coded  # the note supports more than is billed (the code, or units of it)
 #: Verdicts that say a billed code does not stand on this claim.
 _NOT_STANDING = frozenset({"out_of_scope", "wrong_code", "bundled", "no_primary_code", "not_supported"})
-#: Most serious first: the coding layer's conclusion kinds a record's verdict is read from.
-_KIND_ORDER = ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
-               "outside_scope", "supported")
 
 
 def words(catalogue=None) -> Vocabulary:
@@ -135,19 +129,19 @@ def out_of_scope(result) -> bool:
 
 
 def scope_line(result, text: str | None = None) -> str:
-    """'Out of scope: not a spine operation (evidence: ...)' or '' for a spine operation."""
+    """'Out of scope: not a spine operation: <the scope's reason> (evidence: ...)', or '' for a spine
+    operation. The reason is shown as the classifier wrote it (``nlp/scope.py``: it starts with what the
+    note is not), never cut and re-headed here."""
     scope = result.facts.scope
     if scope.is_spine:
         return ""
-    what = "not an operative note" if scope.kind == "not_operative" else "not a spine operation"
     quotes = dict.fromkeys(proof(text, e).text if text is not None else e.text for e in scope.evidence)
     ev = "; ".join(f"\u201c{_squash(q, 70)}\u201d" for q in list(quotes)[:2])
-    reason = scope.reason
-    for said in ("not a spine operation: ", "not an operative note: "):  # the head says it already
-        reason = reason[len(said):] if reason.startswith(said) else reason
-    detail = "; ".join(x for x in (reason, f"evidence: {ev}" if ev else "") if x)
-    head = "Out of scope: not a spine operation" + (f", {what}" if scope.kind == "not_operative" else "")
-    return head + (f" ({detail})" if detail else "")
+    if scope.kind == "not_operative":
+        line = "Out of scope: not a spine operation, " + (scope.reason or "not an operative note")
+    else:
+        line = "Out of scope: " + (scope.reason or "not a spine operation")
+    return line + (f" (evidence: {ev})" if ev else "")
 
 
 def _units(tokens: Iterable[str]) -> dict[str, int]:
@@ -162,7 +156,7 @@ def code_verdicts(result, catalogue=None, text: str | None = None) -> list[CodeV
     note supports that is not billed (under-coding, only when codes were billed). Computed once per
     result (and note text): every face of one check reads the same records."""
     if catalogue is None:
-        from .checklists import load_catalogue
+        from .schema.catalogue import load_catalogue
 
         catalogue = load_catalogue()
     key = (str(catalogue.directory), text is not None)
@@ -176,7 +170,7 @@ def _code_verdicts(result, catalogue, text: str | None) -> tuple[CodeVerdict, ..
     vocab = words(catalogue)
     billed_given = bool(result.billed)
     spine = not out_of_scope(result)
-    lines = parse_billed(result.billed) if billed_given else []
+    lines = list(result.billed_lines) if billed_given else []
     billed_units = _units(c for c, _ in lines)
     billed_mods: dict[str, tuple[str, ...]] = {}
     for c, mods in lines:
@@ -321,11 +315,9 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         key = "supported"
         reason = msgs("supported") or vocab.phrase("documented_items", met=s.met, evaluated=s.evaluated)
     spec = vocab.spec(key)
-    shown = {"wrong_code", "unbundle", "missing_primary", "not_supported", "coder_review", "outside_scope",
-             "modifier_needed"}
     said = set(units_said) if key == "coder_review" else set()
     also = tuple(dict.fromkeys(c.message for c in conclusions
-                               if c.verdict in shown and c.message not in reason and c not in said))
+                               if c.verdict in PROBLEM_KINDS and c.message not in reason and c not in said))
     # over-coded: billed above what the note supports (a code it does not support, or more units);
     # under-coded: fewer units billed than it supports. A planned code under coder review is neither.
     if units_differ:
@@ -336,7 +328,7 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         gap = OVER_CODED
     else:
         gap = ""
-    token = next((t for t in _KIND_ORDER if t in by_token), "")
+    token = next((t for t in CONCLUSION_KINDS if t in by_token), "")
     needed = tuple(dict.fromkeys(m for c in conclusions if c.verdict == "modifier_needed" for m in c.modifiers))
     return CodeVerdict(code=r.code, verdict=spec.word, reason=reason, billed=r.billed, suggested=planned,
                        supported=spec.supports, supported_code=supported_code, also=also, token=token,

@@ -42,7 +42,7 @@ def queries(result, text: str | None = None, catalogue=None) -> list[Query]:
     """One query per unmet error-severity checklist item of the codes the note describes (verdicts
     needs documentation, coder review, modifier needed, supported), most codes first, in item order."""
     if catalogue is None:
-        from .checklists import load_catalogue
+        from .schema.catalogue import load_catalogue
 
         catalogue = load_catalogue()
     tpl = query_templates(catalogue.directory)
@@ -93,7 +93,7 @@ def _heading_value(value: str | None) -> str:
 def query_text(result, text: str | None = None, catalogue=None) -> str:
     """The queries of one note as plain text, ready to send ('' when nothing is missing)."""
     if catalogue is None:
-        from .checklists import load_catalogue
+        from .schema.catalogue import load_catalogue
 
         catalogue = load_catalogue()
     tpl = query_templates(catalogue.directory).frame

@@ -8,26 +8,21 @@ of plain values. Every evidence quote is ``{text, start, end, section}`` with
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .checklists import SEVERITIES, Catalogue, load_catalogue
-from .coding import Conclusion, base_code, plan_codes, split_codes, validate
+from .schema.catalogue import Catalogue, load_catalogue
+from .schema.checklist import SEVERITIES
+from .coding import Billed, Conclusion, plan_codes, read_billed, split_codes, validate
 from .facts import Facts
+from .model import Operation
+from .schema.verdicts import CONCLUSION_KINDS, CONCLUSION_SEVERITY, PROBLEM_KINDS
 from .scoring import CodeSummary, Finding, score
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Pipeline
 
-#: Severity of a coding conclusion, for ``--fail-on`` and for sorting problems first.
-VERDICT_SEVERITY = {
-    "wrong_code": "error", "unbundle": "error", "missing_primary": "error", "not_supported": "error",
-    "modifier_needed": "warning", "coder_review": "warning", "outside_scope": "info", "supported": None,
-}
-#: Most to least serious; the verdict shown for a code is the first one found here.
-VERDICT_ORDER = ("wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed", "coder_review",
-                 "outside_scope", "supported")
-# split_codes / base_code: the one billed-code parser lives in notechecker.coding.billed.
+# read_billed: the one billed-code parser lives in notechecker.coding.billed; it reads each input once.
 
 
 def _unique(xs: Iterable[str]) -> tuple[str, ...]:
@@ -50,7 +45,7 @@ class CodeCheck:
     def verdict(self) -> str | None:
         """The most serious coding verdict about this code (None when the coding model said nothing)."""
         verdicts = {c.verdict for c in self.conclusions}
-        return next((v for v in VERDICT_ORDER if v in verdicts), None)
+        return next((v for v in CONCLUSION_KINDS if v in verdicts), None)
 
     @property
     def verdict_label(self) -> str | None:
@@ -93,6 +88,10 @@ class CheckResult:
     conclusions: tuple[Conclusion, ...]
     table_version: str = ""
     warnings: tuple[str, ...] = ()
+    #: the operation model (constructs, asserted procedures) coding and scoring both read: built once
+    operation: Operation | None = field(default=None, compare=False, repr=False)
+    #: the billed codes as read once (``coding.read_billed``): (code, modifiers) per unit
+    billed_lines: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -100,14 +99,14 @@ class CheckResult:
 
     @property
     def problems(self) -> tuple[Conclusion, ...]:
-        """Coding conclusions other than ``supported``, most serious first."""
-        return tuple(sorted((c for c in self.conclusions if c.verdict != "supported"),
-                            key=lambda c: VERDICT_ORDER.index(c.verdict) if c.verdict in VERDICT_ORDER else 99))
+        """Coding conclusions that are a problem (every kind but ``supported``), most serious first."""
+        return tuple(sorted((c for c in self.conclusions if c.verdict in PROBLEM_KINDS),
+                            key=lambda c: CONCLUSION_KINDS.index(c.verdict) if c.verdict in CONCLUSION_KINDS else 99))
 
     def worst_severity(self) -> str | None:
         """Most serious severity among unmet findings and code problems (``error``, ``warning``, ``info``)."""
         levels = [f.severity for f in self.findings if f.status != "met"]
-        levels += [VERDICT_SEVERITY.get(c.verdict) or "info" for c in self.problems]
+        levels += [CONCLUSION_SEVERITY.get(c.verdict) or "info" for c in self.problems]
         return min(levels, key=SEVERITIES.index, default=None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,34 +140,37 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
     applied to the billed codes on ``date_of_service`` (else the note's operation date, else the newest
     edits)."""
     cat = catalogue or load_catalogue()
-    tokens, bad = split_codes(codes)
+    read = read_billed(codes)  # the one reading of this input's billed codes
     warnings: list[str] = []
-    if bad:
-        msg = f"unreadable billed code(s) {', '.join(repr(b) for b in bad)}; expected e.g. 22852, 22852-59, 22853 x2"
+    if read.bad:
         if strict:
-            raise ValueError(f"[E111] {msg}")
+            _raise_on_bad(read)
         # a warning goes to logs and tables: it names how many, never the cell's words (PHI)
-        warnings.append(f"billed codes: ignored {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'}; "
+        n = len(read.bad)
+        warnings.append(f"billed codes: ignored {n} unreadable entr{'y' if n == 1 else 'ies'}; "
                         f"expected e.g. 22852, 22852-59, 22853 x2")
-    billed = tuple(tokens)
-    plan = plan_codes(facts, cat)  # the code plan, computed once per note
+        read = Billed(read.lines)
+    billed = read.tokens
+    op = Operation(facts)  # the operation model, built once per note for coding and scoring
+    plan = plan_codes(facts, cat, operation=op)  # the code plan, computed once per note
     suggested = plan.suggested()
-    checked = _unique(base_code(t) for t in billed) if billed else _unique(suggested)
-    report = validate(facts, list(billed) if billed else None, catalogue=cat, plan=plan)
+    checked = read.codes if billed else _unique(suggested)
+    report = validate(facts, read if billed else None, catalogue=cat, plan=plan)
     if billed:
         from .audit.ncci import apply_edits
 
-        report, said = apply_edits(report, facts, billed, plan, edits, date_of_service)
+        report, said = apply_edits(report, facts, read, plan, edits, date_of_service)
         warnings.extend(said)
-    billed_codes = {base_code(t) for t in billed}
+    billed_codes = set(read.codes)
     results = tuple(
         CodeCheck(code=r.code, family=r.family, billed=r.code in billed_codes, suggested=r.code in suggested,
                   summary=r.summary, findings=r.findings,
                   conclusions=tuple(c for c in report.conclusions if r.code in c.codes))
-        for r in score(facts, checked, cat))
+        for r in score(facts, read if billed else checked, cat, operation=op))
     return CheckResult(note_id=facts.note_id, facts=facts, codes=tuple(r.code for r in results), billed=billed,
                        suggested=suggested, results=results, conclusions=report.conclusions,
-                       table_version=report.table_version, warnings=tuple(facts.warnings) + tuple(warnings))
+                       table_version=report.table_version, warnings=tuple(facts.warnings) + tuple(warnings),
+                       billed_lines=read.lines, operation=op)
 
 
 def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,
@@ -186,15 +188,15 @@ def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "n
 
         pipeline = load()
     if codes is not None:
+        codes = read_billed(codes)  # read once, before the note is: a bad code costs no extraction
         _raise_on_bad(codes)
     return assemble(pipeline.facts(text, note_id, low_confidence=low_confidence), codes, catalogue=catalogue,
                     edits=edits, date_of_service=date_of_service)
 
 
-def _raise_on_bad(codes: str | Iterable[str]) -> None:
-    _, bad = split_codes(codes)
-    if bad:
-        raise ValueError(f"[E111] unreadable billed code(s) {', '.join(repr(b) for b in bad)}; "
+def _raise_on_bad(read: Billed) -> None:
+    if read.bad:
+        raise ValueError(f"[E111] unreadable billed code(s) {', '.join(repr(b) for b in read.bad)}; "
                          f"expected e.g. 22852, 22852-59, 22853 x2")
 
 
@@ -212,8 +214,10 @@ def check_many(items: Iterable[str | tuple], codes: str | Iterable[str] | None =
 
         pipeline = load()
     cat = catalogue or load_catalogue()
-    if codes is not None and strict:
-        _raise_on_bad(codes)
+    if codes is not None:
+        codes = read_billed(codes)  # the codes of every note, read once for all of them
+        if strict:
+            _raise_on_bad(codes)
     pending: deque = deque()
 
     def pairs() -> Iterator[tuple[str, str]]:
@@ -228,8 +232,10 @@ def check_many(items: Iterable[str | tuple], codes: str | Iterable[str] | None =
                                 f"(note_id, text, codes), not {type(item).__name__}")
             if not isinstance(text, str):
                 raise TypeError(f"check_many item {i} ({note_id}): text must be str, not {type(text).__name__}")
-            if strict and note_codes is not None and note_codes is not codes:
-                _raise_on_bad(note_codes)
+            if note_codes is not None and note_codes is not codes:
+                note_codes = read_billed(note_codes)  # read once, handed on to assemble
+                if strict:
+                    _raise_on_bad(note_codes)
             pending.append(note_codes)
             yield note_id, text
 

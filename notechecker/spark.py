@@ -98,7 +98,7 @@ def _ready() -> None:
     if _READY:
         return
     from notechecker.api import load
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
 
     load()
     load_catalogue()

@@ -1,4 +1,8 @@
-"""Atomic output: write to a temporary file, fsync, then rename over the target."""
+"""Atomic output: write to a temporary file, fsync, then rename over the target.
+
+Outputs are mode 0600 (owner only, as ``mkstemp`` creates them): they quote notes, which are protected
+health information. A command's ``--group-readable`` (:func:`set_group_readable`) makes them 0640 for a
+results folder a team shares through its group; nothing is ever written readable by others."""
 from __future__ import annotations
 
 import contextlib
@@ -6,10 +10,22 @@ import os
 import tempfile
 from pathlib import Path
 
+#: The mode of every output: owner only (the default), or owner and group with --group-readable.
+PRIVATE_MODE = 0o600
+GROUP_READABLE_MODE = 0o640
+_mode = PRIVATE_MODE
+
+
+def set_group_readable(on: bool) -> None:
+    """Outputs written from now on in this process: 0640 when ``on``, else 0600."""
+    global _mode
+    _mode = GROUP_READABLE_MODE if on else PRIVATE_MODE
+
 
 @contextlib.contextmanager
 def atomic_writer(path, mode: str = "w", encoding: str | None = "utf-8", *, tmp_dir=None):
-    """Yield a file handle; the target appears complete or not at all.
+    """Yield a file handle; the target appears complete or not at all, mode 0600, or 0640 after
+    :func:`set_group_readable`.
 
     ``tmp_dir`` (same file system as ``path``) holds the temporary file; default: beside ``path``.
     """
@@ -19,6 +35,8 @@ def atomic_writer(path, mode: str = "w", encoding: str | None = "utf-8", *, tmp_
     try:
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None,
                        newline="" if "b" not in mode else None) as fh:
+            if _mode != PRIVATE_MODE:  # mkstemp made it 0600
+                os.fchmod(fh.fileno(), _mode)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

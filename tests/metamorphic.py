@@ -41,7 +41,7 @@ class Observer:
     """Facts and verdicts of a text, computed once per (text, billed codes)."""
 
     def __init__(self, pipeline):
-        from notechecker.checklists import load_catalogue
+        from notechecker.schema.catalogue import load_catalogue
 
         self.pipeline = pipeline
         self.catalogue = load_catalogue()

@@ -511,6 +511,11 @@ def test_decisions_summary_and_export(tmp_path):
     data = yaml.safe_load(fx.read_text())
     assert data["items"][gap["item_id"]]["cases"][f"overruled_{gap['code']}_{sha[:8]}"]["expect"] == "met"
     assert text_of(SN12)[100:160] not in fx.read_text()  # facts only, never the note's text
+    assert {f.stat().st_mode & 0o777 for f in (tmp_path / "fixtures").rglob("*.yaml")} == {0o600}
+    r = _cli("decisions", "export", dec, "--results", out, "-o", tmp_path / "shared", "--group-readable")
+    assert r.returncode == 0, r.stderr
+    shared = list((tmp_path / "shared").rglob("*.yaml"))
+    assert len(shared) == 2 and {f.stat().st_mode & 0o777 for f in shared} == {0o640}
 
 
 def test_the_python_api_scans_with_edits_decisions_and_a_site(tmp_path, ptp, mue):

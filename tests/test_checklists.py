@@ -8,10 +8,9 @@ import pytest
 import yaml
 
 from notechecker import facts as F
-from notechecker.checklists import (
-    REQUIREMENT_KINDS, ChecklistError, CodeTableError, clear_cache, default_patterns_dir, load_catalogue,
-    parse_requirement,
-)
+from notechecker.schema.catalogue import clear_cache, load_catalogue
+from notechecker.schema.loader import ChecklistError, CodeTableError, patterns_dir
+from notechecker.schema.requirements import REQUIREMENT_KINDS, parse_requirement
 from notechecker.errors import PatternError
 from tests.conftest_checklists import PATTERNS
 
@@ -78,7 +77,7 @@ def test_catalogue_is_cached_per_directory(cat, tmp_path):
 
 
 def test_default_patterns_dir_has_checklists():
-    root = default_patterns_dir()
+    root = patterns_dir()
     assert (root / "checklists" / "removal.yaml").exists() and (root / "codes" / "cpt_spine.yaml").exists()
 
 

@@ -405,3 +405,19 @@ def test_a_phrase_never_asks_for_modifier_22():
     billed = invoke("check", path("sn08"), "--code", "22855-22", "--format", "json", "--fail-on", "never")
     rules = [c.get("rule") for v in json.loads(billed.stdout)["verdicts"] for c in v["coding"]]
     assert "MD-22" in rules
+
+
+def test_check_colours_on_a_terminal_only(monkeypatch):
+    """Colour by escape codes: forced with FORCE_COLOR, never with NO_COLOR or off a terminal; the words
+    are the same either way, and a verdict's colour is its tone (sn08: 22855 supported, green)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    plain = invoke("check", path("sn08"))
+    assert "\x1b[" not in plain.stdout
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    coloured = invoke("check", path("sn08"))
+    assert re.search(r"^\x1b\[32m\u2713 22855 .*SUPPORTED\x1b\[0m$", coloured.stdout, re.MULTILINE), coloured.stdout
+    assert re.sub(r"\x1b\[\d+m", "", coloured.stdout) == plain.stdout
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert invoke("check", path("sn08")).stdout == plain.stdout

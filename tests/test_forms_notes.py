@@ -103,10 +103,10 @@ PLATE = ("Procedure: Removal of anterior cervical plate C4-C5.\n"
 def test_the_stated_purpose_of_the_removal_gives_its_reasons(pipeline):
     """"The plate is removed because of her dysphagia": the stated reason, not the imaging finding's prominence."""
     stated = pipeline.facts(PLATE.format(purpose="The plate is removed because of her dysphagia."), "s")
-    assert stated.removal_reasons == ["other"]
+    assert list(stated.removal_reasons) == ["other"]
     assert any(m.value == "pain" for m in stated.reasons)  # the finding stays evidence
     unstated = pipeline.facts(PLATE.format(purpose="She has dysphagia."), "u")
-    assert unstated.removal_reasons == ["other", "pain"]
+    assert list(unstated.removal_reasons) == ["other", "pain"]
 
 
 def test_an_unfilled_indication_field_is_not_filled_by_the_diagnosis_line(pipeline):
@@ -127,7 +127,7 @@ def test_a_branded_cage_with_integrated_screws_and_no_plate(pipeline):
             "incision, Smith-Robinson approach. Discectomy at C5/6. A 6 mm Zero-P VA cage was inserted and fixed with "
             "two integrated locking screws, one into C5 and one into C6. Closed in layers.\n")
     facts = pipeline.facts(note, "z")
-    assert facts.instruments_placed == ["cage", "screw"]
+    assert list(facts.instruments_placed) == ["cage", "screw"]
     described = [i for i in facts.instruments if i.evidence.section == "description" and i.action == "placed"]
     assert sorted(i.kind for i in described) == ["cage", "screw"]
     plated = note.replace("No anterior plate.", "An anterior plate was applied over the cage with four screws.")
@@ -140,14 +140,14 @@ def test_a_one_line_brief_entry_is_the_procedure_list(pipeline):
     entry = "Brief op note 04/03/2026, Dr Ames\nTLIF L4-5 with pedicle screws L4 and L5 and a PEEK cage. EBL 150 mL.\n"
     facts = pipeline.facts(entry, "e")
     assert {"pedicle_screw", "cage"} <= set(facts.instruments_placed)
-    assert facts.levels == ["L4", "L5"]
+    assert list(facts.levels) == ["L4", "L5"]
     assert sorted(assemble(facts).suggested) == ["22630", "22840", "22853"]
 
 
 def test_a_stated_purpose_does_not_drop_a_failure_told_elsewhere(pipeline):
     """Loose screws on CT are a reason even where the note says the removal is for pain."""
     note = PLATE.format(purpose="CT shows the C5 screws are loose. The plate is removed because of her pain.")
-    assert pipeline.facts(note, "f").removal_reasons == ["hardware_failure", "pain"]
+    assert list(pipeline.facts(note, "f").removal_reasons) == ["hardware_failure", "pain"]
 
 
 def test_dorsolumbar_span_reads_d_as_thoracic(pipeline):
@@ -156,7 +156,7 @@ def test_dorsolumbar_span_reads_d_as_thoracic(pipeline):
             "Pedicle screws placed at D11, D12 and L1 bilaterally under C-arm. Rods fixed with set screws. "
             "Closure in layers.\n")
     facts = pipeline.facts(note, "d")
-    assert facts.levels == ["T11", "T12", "L1"]
+    assert list(facts.levels) == ["T11", "T12", "L1"]
     assert "description" in facts.elements  # a theatre note's terse steps: incision, C-arm, closure in layers
     assert note[facts.elements["description"].evidence[0].start:].startswith(
         facts.elements["description"].evidence[0].text)

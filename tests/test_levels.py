@@ -354,7 +354,8 @@ def test_vertebrae_order():
 
 
 @pytest.mark.parametrize("name, index", [
-    ("C1", 0), ("T1", 7), ("L1", 19), ("S1", 24), ("S5", 28), ("ilium", 29), ("l4", 22),
+    # positions in the one vertebra model (vertebrae.ORDER: the occiput first, the ilium after S5)
+    ("C1", 1), ("T1", 8), ("L1", 20), ("S1", 25), ("S5", 29), ("ilium", 30), ("l4", 23),
 ])
 def test_vertebra_index(name, index):
     assert vertebra_index(name) == index
@@ -494,10 +495,10 @@ def test_any_text_gives_ordered_exact_spans():
 
 # --------------------------------------------------------------------------- patterns/levels.yaml
 def _level_vocabulary():
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
     from notechecker.schema.loader import load_yaml
 
-    return load_yaml(default_patterns_dir() / "levels.yaml")
+    return load_yaml(patterns_dir() / "levels.yaml")
 
 
 _VOCAB = _level_vocabulary()
@@ -539,7 +540,7 @@ def _write_levels(tmp_path, mutate):
 ])
 def test_a_bad_levels_file_is_refused_naming_the_entry(tmp_path, mutate, message):
     from notechecker.errors import PatternError
-    from notechecker.vocab import load_levels
+    from notechecker.schema.vocab.levels import load_levels
 
     path = _write_levels(tmp_path, mutate)
     with pytest.raises(PatternError) as err:

@@ -22,7 +22,7 @@ from notechecker.coding.billed import suggest_codes
 from notechecker.errors import PatternError
 from notechecker.nlp.levels import find_levels
 from notechecker.nlp.normalize import _load, _reading, approximate_evidence, load_normalizer
-from notechecker.vocab import patterns_dir
+from notechecker.schema.loader import patterns_dir
 
 from .conftest import NONSPINE_NOTES, ROOT, SAMPLES, evidence_spans
 
@@ -131,7 +131,7 @@ def test_facts_quote_the_note_as_written_and_mark_approximate_evidence(pipeline)
             "DESCRIPTION: We found petticle screws at el four, el five and S one bilaterally with two rods. "
             "All of the petticle screws and both rods were removed.\n")
     facts = pipeline.facts(text, "spoken")
-    assert facts.levels == ["L4", "L5", "S1"]
+    assert facts.levels == ("L4", "L5", "S1")
     assert "pedicle_screw" in facts.instruments_removed
     spans = list(evidence_spans(facts.to_dict()))
     assert spans

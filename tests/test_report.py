@@ -6,6 +6,8 @@ writes, so every number can be checked by hand; one test runs the real scan on
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import re
 from pathlib import Path
@@ -15,7 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from notechecker.report import (ReportInputError, build_report, charts, from_frames, load_results, tables,
+from notechecker.report import (ReportInputError, build_report, charts, from_frames, load_results, notes, tables,
                                 workbook_tables)
 from notechecker.report.load import CODES_COLUMNS, FINDINGS_COLUMNS, NOTES_COLUMNS, table_paths
 
@@ -241,11 +243,11 @@ def test_groups_label_blanks_and_order_months():
 
 def test_worst_notes_order_and_items():
     results = from_frames(make_frames())
-    worst = tables.worst_notes(results)
-    assert list(worst.columns) == list(tables.WORST_NOTES_COLUMNS)
+    worst = notes.worst_notes(results)
+    assert list(worst.columns) == list(notes.WORST_NOTES_COLUMNS)
     assert list(worst["note_id"]) == ["n2", "n1", "n3"]
     assert worst.iloc[0]["missing_items"].startswith("FP-01 levels fused (error, missing, 22633)")
-    items = tables.worst_note_items(results, ["n1"])
+    items = notes.worst_note_items(results, ["n1"])
     assert list(items["item_id"]) == ["RM-05", "OP-10"]  # error first
     assert items.iloc[0]["evidence_text"] == EVIDENCE
 
@@ -376,8 +378,8 @@ def test_report_on_the_sample_notes(scanned, tmp_path):
     html_path, xlsx_path = tmp_path / "gap.html", tmp_path / "gap.xlsx"
     build_report(out, html_path, xlsx_path)
     html = html_path.read_text(encoding="utf-8")
-    notes = frames["notes"]
-    assert f'<div class="value">{len(notes)}</div>' in html
+    note_rows = frames["notes"]
+    assert f'<div class="value">{len(note_rows)}</div>' in html
     assert "http://" not in html and "https://" not in html
     for code in set(frames["codes"]["code"]):
         assert f">{code}<" in html
@@ -385,8 +387,8 @@ def test_report_on_the_sample_notes(scanned, tmp_path):
     assert "Cyrus Blevington" in html and "Marguerite Okonkwo-Hale" in html
     assert "No note names its site" in html
     # the note the scan scores lowest heads the worst-notes ranking
-    worst = tables.worst_notes(load_results(out))
-    lowest = notes.dropna(subset=["completeness"]).sort_values("completeness").iloc[0]
+    worst = notes.worst_notes(load_results(out))
+    lowest = note_rows.dropna(subset=["completeness"]).sort_values("completeness").iloc[0]
     assert worst.iloc[0]["completeness"] == pytest.approx(float(lowest["completeness"]), abs=1e-3)
     assert openpyxl.load_workbook(xlsx_path).sheetnames == SHEETS
 
@@ -437,8 +439,8 @@ def billed_scan(tmp_path_factory):
     def facts_many(self, items, batch_size=32):
         for f in real(self, items, batch_size=batch_size):
             if f.note_id.startswith("ns-"):
-                f.scope = Scope(kind="other_operation", reason="an eye operation; no spinal procedure is named",
-                                evidence=(Evidence("PROCEDURE: Vitrectomy, right eye.", 0, 33),))
+                f = dataclasses.replace(f, scope=Scope(kind="other_operation", reason="an eye operation; no spinal procedure is named",
+                                evidence=(Evidence("PROCEDURE: Vitrectomy, right eye.", 0, 33),)))
             yield f
 
     out = tmp_path_factory.mktemp("billed") / "results.parquet"

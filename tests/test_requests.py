@@ -33,7 +33,7 @@ def all_hints(cat):
 
 
 def test_no_hint_states_a_level_count_side_or_brand():
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
     from notechecker.schema.checklist import BLANK, HINT_EXAMPLE, example_states_a_fact
 
     catalogue = load_catalogue()

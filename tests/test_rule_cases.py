@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from notechecker.checklists import VERDICTS, load_catalogue
+from notechecker.schema.catalogue import load_catalogue
+from notechecker.schema.rules import VERDICTS
 from notechecker.coding import NOT_STANDING, suggest_codes, validate
 from notechecker.service import assemble
 from tests.conftest_checklists import PATTERNS, make_facts

@@ -126,7 +126,7 @@ def test_vocabulary_is_validated_at_load(tmp_path, edit, expected):
 
 def test_no_face_words_a_verdict_of_its_own():
     """The words live in patterns/verdicts.yaml: no face keeps its own map of them."""
-    for rel in ("notechecker/web/static/index.html", "notechecker/web/cds_hooks.py", "notechecker/cli.py",
+    for rel in ("notechecker/web/static/index.html", "notechecker/web/cds_hooks.py", "notechecker/cli/render.py",
                 "notechecker/plain.py"):
         src = (ROOT / rel).read_text(encoding="utf-8")
         assert "VERDICT_WORDS" not in src and "WARN_VERDICTS" not in src, rel
@@ -159,7 +159,7 @@ def test_proof_is_the_sentence_of_the_defining_fact(pipeline, prefix, code, must
 def test_proof_rules_name_real_families_and_items():
     """Every proof rule of patterns/verdicts.yaml names a code family of the code table and checklist
     items that exist (a typo would silently fall back to the coding evidence)."""
-    from notechecker.checklists import load_catalogue
+    from notechecker.schema.catalogue import load_catalogue
     from notechecker.schema.verdicts import vocabulary
 
     cat = load_catalogue()

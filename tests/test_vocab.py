@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from notechecker.errors import PatternError
-from notechecker.vocab import ASCII_LOWER, load_patterns, lower_pattern, patterns_dir
+from notechecker.schema.loader import patterns_dir
+from notechecker.schema.vocab.base import ASCII_LOWER, lower_pattern
+from notechecker.schema.vocab.levels import load_level_words
+from notechecker.schema.vocab.patterns import load_patterns
 from tests.conftest import SAMPLES
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev" / "notes"
@@ -84,10 +87,17 @@ def _copy(tmp_path) -> Path:
     ("scope.yaml", "narrative_min: 2", "narrative_min: 0", ["[E015]", "scope.yaml", "field 'narrative_min'"]),
     ("scope.yaml", "  start_chars: 400", "  start_chars: lots",
      ["[E015]", "scope.yaml", "field 'not_operative.start_chars'"]),
+    ("linking.yaml", "units: [mm, cm, millimeter, millimetre]", "units: [cm]",
+     ["linking.yaml", "words.examples", "is not matched"]),
+    ("linking.yaml", "passive: [was, were, been, is, are]", "passive: [is]",
+     ["linking.yaml", "words.examples.passive_before", "was then"]),
+    ("levels.yaml", "between: [L5, S1]", "between: [L4, S1]", ["levels.yaml", "junctions[0]", "adjacent"]),
+    ("levels.yaml", "regions: {cervical: C,", "regions: {cervical: X,", ["levels.yaml", "regions.cervical"]),
+    ("levels.yaml", "fifth: 5,", "fifth: 15,", ["levels.yaml", "ordinals.fifth"]),
 ], ids=["target_category", "target_unknown_key", "context_category", "context_direction", "element_name",
         "element_section", "element_regex", "linking_section", "linking_approach", "linking_regex",
         "linking_cue_missing", "element_unknown_field", "element_min_words", "scope_narrative_min",
-        "scope_start_chars"])
+        "scope_start_chars", "words_units", "words_passive", "level_junction", "level_region", "level_ordinal"])
 def test_malformed_vocabulary_names_file_entry_and_field(tmp_path, file, old, new, expect):
     root = _copy(tmp_path)
     path = root / file
@@ -96,6 +106,7 @@ def test_malformed_vocabulary_names_file_entry_and_field(tmp_path, file, old, ne
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(PatternError) as err:
         load_patterns(root)
+        load_level_words(root)  # (levels.yaml is the level scanner's, loaded on its own)
     msg = str(err.value)
     assert msg.startswith("[E0")
     for part in expect:
@@ -111,3 +122,16 @@ def test_every_pattern_file_is_parsed_by_the_one_loader():
     offenders = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))
                  if parse.search(p.read_text(encoding="utf-8"))]
     assert offenders == ["schema/loader.py"], offenders
+
+
+def test_the_models_procedure_sets_agree_with_the_linking_vocabulary():
+    """model.py's procedure sets name known procedure kinds, and every kind linking.yaml calls a
+    fusion done today lends its levels to the hardware placed with it."""
+    from notechecker import model
+    from notechecker.facts import PROCEDURE_KINDS
+
+    generic = {"fusion", "interbody_fusion"}
+    for name in ("CONSTRUCT_LEVEL_PROCEDURES", "REMOVAL_PROCEDURES"):
+        unknown = getattr(model, name) - set(PROCEDURE_KINDS) - generic
+        assert not unknown, (name, unknown)
+    assert load_patterns().linking.fusion_kinds <= model.CONSTRUCT_LEVEL_PROCEDURES

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import typer
 
 from ..errors import NoteCheckerError
 
-Echo = Callable[[str], None]
 
 
 def _err(msg: str) -> None:
@@ -45,6 +44,21 @@ def decisions_option():
 def site_option():
     return typer.Option(None, "--site", help="A site folder layered over the shipped patterns/ (overrides.yaml: "
                                              "severity, disabled; added items and vocabulary).")
+
+
+def group_readable_option():
+    """``--group-readable`` of every command that writes files (extract, scan, report, decisions export, verify)."""
+    return typer.Option(False, "--group-readable",
+                        help="Write the output files mode 0640 (owner read-write, group read) for a shared "
+                             "results folder; by default they are 0600 (owner only): they quote notes, which "
+                             "are protected health information.")
+
+
+def setup_output_mode(group_readable: bool) -> None:
+    """Every file this command writes: 0640 with --group-readable, else 0600 (:mod:`notechecker.writers`)."""
+    from ..writers import set_group_readable
+
+    set_group_readable(group_readable)
 
 
 def setup_site(site: Optional[Path]) -> list[str]:
@@ -206,11 +220,13 @@ def decisions_export(file: Path = typer.Argument(..., help="A decisions file (CS
                      results: Path = typer.Option(..., "--results", help="The scan results the decisions were made "
                                                                          "on (their notes are read again)."),
                      output: Path = typer.Option(Path("candidate_fixtures"), "-o", "--output",
-                                                 help="Folder for the candidate fixture files.")):
+                                                 help="Folder for the candidate fixture files."),
+                     group_readable: bool = group_readable_option()):
     """Write the overruled cases as candidate fixtures: rule cases (tests/rule_cases/ format) and checklist
     cases (tests/fixtures/checklists/ format), facts only (no note text), for a developer to review."""
     from .export import export_fixtures
 
+    setup_output_mode(group_readable)
     decisions = setup_decisions(file)
     try:
         written, skipped = export_fixtures(decisions, results, output)
@@ -226,11 +242,13 @@ def decisions_export(file: Path = typer.Argument(..., help="A decisions file (CS
 def verify_cmd(results: Path = typer.Argument(..., help="Findings table written by scan (RESULTS.parquet/.csv/.jsonl)."),
                patterns: Optional[Path] = typer.Option(None, "--patterns", help="Re-check with this patterns folder "
                                                                                 "instead of the archived copy."),
-               output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the outcome as CSV.")):
+               output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the outcome as CSV."),
+               group_readable: bool = group_readable_option()):
     """Re-check the rows whose notes can be read, with the patterns copy archived beside the results, and
     report any that no longer reproduce, and why (note changed, rules changed, version changed)."""
     from .verify import verify
 
+    setup_output_mode(group_readable)
     try:
         out = verify(results, patterns)
     except NoteCheckerError as exc:

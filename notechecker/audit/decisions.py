@@ -342,8 +342,8 @@ def decided_dict(payload: dict, result, text: str, decisions: Decisions) -> dict
 def decided_severity(result, text: str, decisions: Decisions) -> str | None:
     """``result.worst_severity()`` with the reviewer's overrules taken out: an overruled finding, and the
     coding problems of an overruled code, no longer count (``check --fail-on``)."""
-    from ..checklists import SEVERITIES
-    from ..service import VERDICT_SEVERITY
+    from ..schema.checklist import SEVERITIES
+    from ..schema.verdicts import CONCLUSION_SEVERITY
     from .provenance import note_sha256
 
     sha = note_sha256(text)
@@ -352,6 +352,6 @@ def decided_severity(result, text: str, decisions: Decisions) -> str | None:
     levels = [f.severity for r in result.results for f in r.findings if f.status != "met" and not (
         (r.code, f.item_id) in on_items and on_items[(r.code, f.item_id)].decision == "overrule")
         and r.code not in overruled]
-    levels += [VERDICT_SEVERITY.get(c.verdict) or "info" for c in result.problems
+    levels += [CONCLUSION_SEVERITY.get(c.verdict) or "info" for c in result.problems
                if not (c.codes and set(c.codes) <= overruled)]
     return min(levels, key=SEVERITIES.index, default=None)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..writers import write_atomic
 from .decisions import Decisions
 
 _CONSTRUCT = ("action", "levels", "anchor_levels", "kinds", "approach", "segmental", "pelvic")
@@ -93,8 +94,7 @@ def export_fixtures(decisions: Decisions, results_path, output: str | Path) -> t
     for folder, files in (("rule_cases", rule_cases), ("checklists", item_cases)):
         for key, data in sorted(files.items()):
             p = out / folder / f"{key}.yaml"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text("# Candidate fixture from reviewer overrules: review before moving it into tests/.\n"
-                         + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            write_atomic(p, ("# Candidate fixture from reviewer overrules: review before moving it into tests/.\n"
+                             + yaml.safe_dump(data, sort_keys=False)).encode("utf-8"))  # 0600, or 0640
             written.append(p)
     return written, skipped

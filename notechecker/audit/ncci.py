@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from ..coding.billed import Billed, read_billed
 from ..coding.common import Conclusion
 from ..facts import Facts
 from ..schema.mue import MueTable, read_mue
@@ -317,7 +318,7 @@ def mue_conclusions(billed: list[tuple[str, tuple[str, ...]]], table: MueTable, 
     return out
 
 
-def apply_edits(report, facts: Facts, billed: Iterable[str], plan, edits: Edits | None = None,
+def apply_edits(report, facts: Facts, billed: Billed | Iterable[str], plan, edits: Edits | None = None,
                 date_of_service=None):
     """``report`` (a CodingReport) with the edit conclusions added, and the warnings to show (the date used)."""
     from dataclasses import replace
@@ -325,7 +326,7 @@ def apply_edits(report, facts: Facts, billed: Iterable[str], plan, edits: Edits 
     edits = edits if edits is not None else edits_from_env()
     if not edits:
         return report, []
-    lines = [(t.split("-")[0], tuple(t.split("-")[1:])) for t in billed]
+    lines = list(read_billed(billed).lines)  # a Billed (from assemble) is used as read
     dos = service_date(date_of_service, facts)
     found = edit_conclusions(lines, edits, dos, plan)
     said = [] if dos is not None else ["no date of service: the newest NCCI/MUE edits in the files were applied"]

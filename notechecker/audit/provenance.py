@@ -51,9 +51,9 @@ def _cached_hash(root: str) -> str:
 
 
 def patterns_root() -> Path:
-    from ..schema.loader import default_patterns_dir
+    from ..schema.loader import patterns_dir
 
-    return default_patterns_dir().resolve()
+    return patterns_dir().resolve()
 
 
 def stamp(catalogue=None) -> dict[str, str]:

@@ -58,9 +58,9 @@ def _fingerprint(inputs: list[Any], documents: bool = False) -> list[list]:
 
 def _patterns_digest() -> str:
     """A hash of the pattern files (checklists, vocabularies) the checker loads."""
-    from ..checklists import default_patterns_dir
+    from ..schema.loader import patterns_dir
 
-    root = default_patterns_dir()
+    root = patterns_dir()
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
         if p.suffix.lower() in (".yaml", ".yml", ".json", ".csv", ".txt") and p.is_file():

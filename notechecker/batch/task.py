@@ -110,9 +110,9 @@ def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
     """(titles before a name, credentials after it) from ``patterns/surgeon_names.yaml``."""
     import yaml
 
-    from ..schema.loader import default_patterns_dir, load_yaml
+    from ..schema.loader import patterns_dir, load_yaml
 
-    path = default_patterns_dir() / "surgeon_names.yaml"
+    path = patterns_dir() / "surgeon_names.yaml"
     if not path.is_file():  # a patterns folder of its own without this file: the packaged one
         import importlib.resources
 

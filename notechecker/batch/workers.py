@@ -27,7 +27,7 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
     give instead (notes that overran their budget or killed a worker).
     """
     from ..api import load
-    from ..checklists import load_catalogue
+    from ..schema.catalogue import load_catalogue
     from ..service import assemble, check_many
 
     pipeline = load()
@@ -85,7 +85,7 @@ def auto_workers(n_notes: int | None, cpus: int | None = None) -> int:
 
 def _init_worker() -> None:
     from ..api import load
-    from ..checklists import load_catalogue
+    from ..schema.catalogue import load_catalogue
 
     load()
     load_catalogue()

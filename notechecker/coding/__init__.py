@@ -13,16 +13,16 @@ Modules, arrows pointing down: ``billed`` (parser, billed-code check, public API
 """
 from __future__ import annotations
 
-from notechecker.coding.billed import (NOT_STANDING, base_code, parse_billed, plan_codes, split_codes, suggest_codes,
-                                       validate)
+from notechecker.coding.billed import (NOT_STANDING, Billed, base_code, parse_billed, plan_codes, read_billed,
+                                       split_codes, suggest_codes, validate)
 from notechecker.coding.common import CodingReport, Conclusion, Messages, Plan, messages
 from notechecker.model import NEGATING, segmental
 from notechecker.vertebrae import (PELVIS, VERTEBRAE, contiguous_groups, interspace_region, interspaces, level_index,
                                    region_of, sort_levels, span)
 
 __all__ = [
-    "CodingReport", "Conclusion", "Messages", "Plan", "NEGATING", "NOT_STANDING", "PELVIS", "VERTEBRAE",
+    "Billed", "CodingReport", "Conclusion", "Messages", "Plan", "NEGATING", "NOT_STANDING", "PELVIS", "VERTEBRAE",
     "base_code", "contiguous_groups", "interspace_region", "interspaces", "level_index", "messages",
-    "parse_billed", "plan_codes", "region_of", "segmental", "sort_levels", "span", "split_codes",
+    "parse_billed", "plan_codes", "read_billed", "region_of", "segmental", "sort_levels", "span", "split_codes",
     "suggest_codes", "validate",
 ]

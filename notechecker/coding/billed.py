@@ -1,14 +1,16 @@
 """Billed codes: the one parser, and the check of each billed code against the note's plan.
 
-``split_codes`` is the only billed-code reader of the project (the command line, the
-Python API, batch scans and the web server all call it): codes separated by commas,
-semicolons or white space, modifiers after dashes (``22852-59``, ``22852-59-XS``), units
-as ``22853 x2``.
+:func:`read_billed` is the only billed-code reader of the project (the command line, the
+Python API, batch scans and the web server all come here; tests/test_house_rules.py holds it):
+codes separated by commas, semicolons or white space, modifiers after dashes (``22852-59``,
+``22852-59-XS``), units as ``22853 x2``. It is called once per input: what it returns, a
+:class:`Billed`, is handed on (``check`` -> ``assemble`` -> ``validate`` -> NCCI edits -> the
+decision record), and every function here given a ``Billed`` uses it as read.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -17,30 +19,62 @@ from notechecker.schema.codes import CodeTable
 from notechecker.errors import Errors
 from notechecker.schema.loader import BilledCodeError
 from notechecker.schema.mue import MueTable, load_mue
+from notechecker.schema.verdicts import NOT_STANDING
 from notechecker.coding.common import Conclusion, CodingReport, Plan, messages
 from notechecker.coding.modifiers import modifier_gaps
 from notechecker.coding.plan import build_plan
 from notechecker.facts import Facts
-from notechecker.model import DOCUMENTED
+from notechecker.model import DOCUMENTED, Operation
 
 _CODE_TOKEN = re.compile(r"(?<![0-9A-Z])(?P<code>\d{4}[0-9A-Z])(?P<mods>(?:\s*-\s*[0-9A-Z]{2}(?![0-9A-Z]))*)"
                          r"(?:\s*[X*]\s*(?P<n>\d{1,2}))?(?![0-9A-Z])", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s,;]+")
-#: Verdicts that say a billed code does not stand (a "supported" beside one of them is dropped).
-NOT_STANDING = frozenset({"wrong_code", "unbundle", "missing_primary", "not_supported"})
+
+
+@dataclass(frozen=True)
+class Billed:
+    """Billed codes as read: (code, modifiers) per unit, and the fragments that are no code."""
+
+    lines: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    bad: tuple[str, ...] = ()
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        """One token per unit, as shown and stored: ``22852-59``."""
+        return tuple(code + "".join(f"-{m}" for m in mods) for code, mods in self.lines)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The distinct codes billed, in billing order (modifiers and units aside)."""
+        return tuple(dict.fromkeys(code for code, _ in self.lines))
+
+    def strict(self) -> Billed:
+        """Itself, or ``BilledCodeError`` (E111) naming the first fragment that is no code."""
+        if self.bad:
+            raise BilledCodeError(Errors.E111.format(value=self.bad[0]), code="E111", item=self.bad[0])
+        return self
+
+
+def read_billed(value: str | Iterable[str] | Billed | None) -> Billed:
+    """Billed codes (``"22852-59, 22853 x2"`` or ``["22852-59", "22853"]``) read once; a ``Billed``
+    is returned as it is, so a caller handing one on is never read twice."""
+    if isinstance(value, Billed):
+        return value
+    if value is None:
+        return Billed()
+    raw = value if isinstance(value, str) else " ; ".join(str(v) for v in value if v is not None)
+    lines: list[tuple[str, tuple[str, ...]]] = []
+    for m in _CODE_TOKEN.finditer(raw):
+        mods = tuple(x.strip() for x in m.group("mods").upper().split("-") if x.strip())
+        lines.extend([(m.group("code").upper(), mods)] * max(1, int(m.group("n") or 1)))
+    leftover = _SEPARATORS.split(_CODE_TOKEN.sub(" ", raw))
+    return Billed(tuple(lines), tuple(t for t in leftover if t))
 
 
 def split_codes(value: str | Iterable[str] | None) -> tuple[list[str], list[str]]:
     """Billed codes -> (one token per unit like ``22852-59``, unreadable fragments)."""
-    if value is None:
-        return [], []
-    raw = value if isinstance(value, str) else " ; ".join(str(v) for v in value if v is not None)
-    tokens: list[str] = []
-    for m in _CODE_TOKEN.finditer(raw):
-        mods = "".join(f"-{x.strip()}" for x in m.group("mods").upper().split("-") if x.strip())
-        tokens.extend([m.group("code").upper() + mods] * max(1, int(m.group("n") or 1)))
-    leftover = _SEPARATORS.split(_CODE_TOKEN.sub(" ", raw))
-    return tokens, [t for t in leftover if t]
+    b = read_billed(value)
+    return list(b.tokens), list(b.bad)
 
 
 def base_code(token: str) -> str:
@@ -48,17 +82,16 @@ def base_code(token: str) -> str:
     return token.split("-")[0]
 
 
-def parse_billed(billed: str | Iterable[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """``["22852-59", "22853 x2"]`` or ``"22852-59, 22853"`` to (code, modifiers) per unit."""
-    tokens, bad = split_codes(billed)
-    if bad:
-        raise BilledCodeError(Errors.E111.format(value=bad[0]), code="E111", item=bad[0])
-    return [(t.split("-")[0], tuple(t.split("-")[1:])) for t in tokens]
+def parse_billed(billed: str | Iterable[str] | Billed) -> list[tuple[str, tuple[str, ...]]]:
+    """``["22852-59", "22853 x2"]`` or ``"22852-59, 22853"`` to (code, modifiers) per unit; E111 on a
+    fragment that is no code."""
+    return list(read_billed(billed).strict().lines)
 
 
-def plan_codes(facts: Facts, catalogue: Catalogue | None = None) -> Plan:
-    """The note's code plan (computed once; pass it to :func:`validate` to reuse it)."""
-    return build_plan(facts, catalogue or load_catalogue())
+def plan_codes(facts: Facts, catalogue: Catalogue | None = None, operation: Operation | None = None) -> Plan:
+    """The note's code plan (computed once; pass it to :func:`validate` to reuse it). ``operation``: the
+    note's operation model when the caller has built it (else built here)."""
+    return build_plan(facts, catalogue or load_catalogue(), operation)
 
 
 def suggest_codes(facts: Facts, catalogue: Catalogue | None = None) -> list[str]:
@@ -66,7 +99,7 @@ def suggest_codes(facts: Facts, catalogue: Catalogue | None = None) -> list[str]
     return list(plan_codes(facts, catalogue).suggested())
 
 
-def validate(facts: Facts, billed: str | Iterable[str] | None = None, *, catalogue: Catalogue | None = None,
+def validate(facts: Facts, billed: str | Iterable[str] | Billed | None = None, *, catalogue: Catalogue | None = None,
              mue: MueTable | str | Path | None = None, plan: Plan | None = None) -> CodingReport:
     """Conclusions on what the note supports and, when ``billed`` is given, on each billed code.
 
@@ -95,8 +128,8 @@ def validate(facts: Facts, billed: str | Iterable[str] | None = None, *, catalog
         units = {ln.code: ln.units for ln in plan.lines}
         billed_t = None
     else:
-        lines = parse_billed(billed)
-        billed_t = tuple(c + "".join(f"-{m}" for m in mods) for c, mods in lines)
+        read = read_billed(billed).strict()
+        lines, billed_t = list(read.lines), read.tokens
         out.extend(_check_billed(facts, plan, cat, lines))
         units = {}
         for code, _ in lines:

@@ -59,9 +59,9 @@ _DEFAULT: dict[str, Messages] = {}
 def default_messages() -> Messages:
     """Messages of the default patterns directory (loaded once per process and directory)."""
     from notechecker.schema.catalogue import load_catalogue
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
 
-    key = str(default_patterns_dir())
+    key = str(patterns_dir())
     m = _DEFAULT.get(key)
     if m is None:
         m = _DEFAULT[key] = messages(load_catalogue())
@@ -103,9 +103,6 @@ class CodingReport:
     conclusions: tuple[Conclusion, ...]
     table_version: str
 
-    def by_verdict(self, verdict: str) -> list[Conclusion]:
-        return [c for c in self.conclusions if c.verdict == verdict]
-
     def to_dict(self) -> dict[str, Any]:
         return {"note_id": self.note_id, "suggested": list(self.suggested),
                 "billed": None if self.billed is None else list(self.billed),
@@ -119,7 +116,6 @@ class Line:
     reasons: list[str]
     evidence: list[Evidence]
     modifiers: list[str] = field(default_factory=list)
-    alternatives: tuple[str, ...] = ()
 
 
 @dataclass
@@ -166,9 +162,9 @@ class Plan:
 class Note:
     """What coding reads: the one operation model, the code table, the messages."""
 
-    def __init__(self, facts: Facts, catalogue: Catalogue):
+    def __init__(self, facts: Facts, catalogue: Catalogue, operation: Operation | None = None):
         self.facts, self.catalogue, self.table = facts, catalogue, catalogue.table
-        self.op = Operation(facts)
+        self.op = operation if operation is not None else Operation(facts)
         self.procs = self.op.procs
         self.constructs = self.op.constructs
         self.present_reasons = self.op.present_reasons
@@ -223,12 +219,8 @@ class Note:
         return [p.evidence for p in self.procedures(kinds)]
 
     def regions(self) -> set[str]:
-        """Regions the note operates on (scope regions, else those of its levels)."""
-        from notechecker.vertebrae import region_of
-
-        if self.facts.scope.regions:
-            return set(self.facts.scope.regions)
-        return {r for r in (region_of(lv) for lv in self.facts.levels) if r}
+        """Regions the note operates on (``Operation.regions``)."""
+        return set(self.op.regions)
 
 
 def review(plan: Plan, codes: Iterable[str | None], message: str, reasons: Iterable[str] = (),

@@ -23,13 +23,14 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Any, Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import PatternError
 from ..facts import Evidence, Facts
-from ..vocab import patterns_dir, read_yaml
+from ..schema.loader import patterns_dir
+from ..schema.vocab.base import read_yaml
 from ..schema.loader import validate_located
 
 __all__ = ["Rewrite", "Normalized", "Normalizer", "load_normalizer", "restore", "approximate_evidence",
@@ -67,9 +68,6 @@ class Normalized:
     @property
     def changed(self) -> bool:
         return bool(self.rewrites)
-
-    def approximate_ranges(self) -> list[tuple[int, int]]:
-        return [(r.start, r.end) for r in self.rewrites if r.approximate]
 
 
 # --------------------------------------------------------------------------- the file (pydantic)
@@ -390,7 +388,7 @@ class Normalizer:
             + r")s?(?![A-Za-z0-9])", re.IGNORECASE) if self._phrases else None
 
         a = model.approximate
-        self._min_letters, self._two_from = a.min_letters, a.two_edits_from
+        self._two_from = a.two_edits_from
         self._sounds = sorted(a.sounds.items(), key=lambda kv: -len(kv[0]))
         for pair in a.confusable:
             if len(pair) != 2 or any(len(c) != 1 for c in pair):
@@ -934,8 +932,9 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             if all(a is b for a, b in zip(new, obj)):
                 return obj
             return type(obj)(new) if isinstance(obj, list) else tuple(new)
-        if isinstance(obj, dict):
-            return {k: fix(v) for k, v in obj.items()}
+        if isinstance(obj, Mapping):
+            new = {k: fix(v) for k, v in obj.items()}
+            return obj if all(new[k] is v for k, v in obj.items()) else new
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and not isinstance(obj, Facts):
             changes = {}
             for f in dataclasses.fields(obj):
@@ -946,15 +945,15 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             return dataclasses.replace(obj, **changes) if changes else obj
         return obj
 
+    changes: dict[str, Any] = {}
     for f in dataclasses.fields(facts):
         if f.name in ("rewrites", "low_confidence"):
             continue
         v = getattr(facts, f.name)
         nv = fix(v)
         if nv is not v:
-            setattr(facts, f.name, nv)
-    facts.rewrites = [r.to_dict() for r in normalized.rewrites]
-    return facts
+            changes[f.name] = nv
+    return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
 
 
 def approximate_evidence(facts: Facts, evidence: Evidence) -> bool:

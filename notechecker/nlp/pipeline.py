@@ -23,7 +23,8 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from ..vocab import Patterns, load_patterns, patterns_dir
+from ..schema.loader import patterns_dir
+from ..schema.vocab.patterns import Patterns, load_patterns
 from . import abbreviations, context, sections, segmenter, targets, tokenizer  # noqa: F401  (register factories)
 from .context import CONTEXT_ATTRS  # noqa: F401  (re-exported)
 
@@ -42,8 +43,6 @@ COMPONENTS = (
     ("notechecker_context", "context", {"span_group": TARGET_GROUP}),
     ("notechecker_abbreviations", "abbreviations", {}),
 )
-#: Components whose rules ``initialize`` loads from a patterns folder.
-RULE_COMPONENTS = ("targets", "sections", "context")
 #: spaCy refuses texts over nlp.max_length (1,000,000 by default, for its parser's and NER's
 #: memory; this pipeline has neither). notechecker's own note-length limit is a setting of
 #: its readers and service; the pipeline itself takes any length.

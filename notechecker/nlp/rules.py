@@ -181,7 +181,7 @@ class RuleComponent:
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
         """Load the rules from a patterns folder (default: the packaged vocabularies)."""
-        from ..vocab import load_patterns
+        from ..schema.vocab.patterns import load_patterns
 
         self.clear()
         self.add(self.rules_of(load_patterns(patterns_dir)))

@@ -116,7 +116,7 @@ class Sectionizer:
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
         """Load the headings from a patterns folder (default: the packaged vocabularies)."""
-        from ..vocab import load_patterns
+        from ..schema.vocab.patterns import load_patterns
 
         self.clear()
         self.add({c: list(h) for c, h in load_patterns(patterns_dir).sections.items()})

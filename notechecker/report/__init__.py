@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import charts, tables
+from . import charts, notes, tables
 from .load import ReportInputError, Results, from_frames, load_results, table_paths
 
 __all__ = ["build_report", "load_results", "from_frames", "workbook_tables", "report_sections", "Section",
@@ -151,7 +151,7 @@ def report_sections(results: Results, *, charts_svg: bool = True, min_notes: int
         month, "By month", svg(lambda: charts.month_trend(month) if len(dated) else None, "by-month",
                                "Completeness and missing items by month"), message=message))
 
-    worst = tables.worst_notes(results)
+    worst = notes.worst_notes(results)
     out.append(Section(
         "worst-notes", "Notes with the worst gaps", "Notes with at least one checklist item not met, lowest "
         "completeness first, then most error-severity gaps. The first notes are listed below the table with "
@@ -159,7 +159,7 @@ def report_sections(results: Results, *, charts_svg: bool = True, min_notes: int
         worst, "Worst notes",
         svg(lambda: charts.worst_notes_chart(worst), "worst-notes", "Notes with the largest gaps"),
         message=(why_empty if no_findings else "No note has a checklist item missing." if not len(worst) else ""),
-        rows_shown=HTML_ROWS["worst_notes"], details=tables.worst_note_items(results, list(worst["note_id"]))))
+        rows_shown=HTML_ROWS["worst_notes"], details=notes.worst_note_items(results, list(worst["note_id"]))))
 
     scope = tables.scope_notes(results)
     out.append(Section(
@@ -169,7 +169,7 @@ def report_sections(results: Results, *, charts_svg: bool = True, min_notes: int
         message=("The results hold no notes: the scan had no input." if nothing else
                  "Every note read is a spine operation." if not len(scope) else "")))
 
-    err = tables.errors(results)
+    err = notes.errors(results)
     out.append(Section(
         "errors", "Unreadable notes", "Inputs the scan could not read (empty, binary or undecodable files), "
         "with the error code and message. They have no findings and are left out of every completeness figure.",

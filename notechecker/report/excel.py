@@ -19,7 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from ..writers import atomic_writer
-from . import tables
+from . import labels
 
 HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="E8EDF2")
@@ -67,9 +67,9 @@ def _value(value):
 def _width(df: pd.DataFrame, col: str) -> float:
     """Wide enough for the header's longest word (bold, so a little wider) and for the values, up to
     MAX_WIDTH (a wider column wraps at spaces): a word is never broken across lines."""
-    label = str(tables.COLUMN_LABELS.get(col, col))
+    label = str(labels.COLUMN_LABELS.get(col, col))
     word = max((len(w) for w in label.split()), default=0) * 1.15 + 2
-    if col in tables.PERCENT_COLUMNS:
+    if col in labels.PERCENT_COLUMNS:
         return max(MIN_WIDTH, word, min(len(label) + 2, 24))
     values = [str(v) for v in df[col].head(2000)]
     longest = max((len(v) for v in values), default=0)
@@ -89,11 +89,11 @@ def write_sheet(ws, df: pd.DataFrame, *, empty_message: str = "") -> None:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(df) + 1}"
     header = []
     for col in columns:
-        cell = WriteOnlyCell(ws, value=tables.COLUMN_LABELS.get(col, col))
+        cell = WriteOnlyCell(ws, value=labels.COLUMN_LABELS.get(col, col))
         cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGN
         header.append(cell)
     ws.append(header)
-    formats = {i: "0.0%" if col in tables.PERCENT_COLUMNS else "0.0" if col in tables.RATIO_COLUMNS else None
+    formats = {i: "0.0%" if col in labels.PERCENT_COLUMNS else "0.0" if col in labels.RATIO_COLUMNS else None
                for i, col in enumerate(columns)}
     wrap = {i for i, col in enumerate(columns) if widths[col] >= MAX_WIDTH}
     percent_rows = set(df.attrs.get("percent_rows", ()))  # a two-column table whose rows mix counts and shares

@@ -49,7 +49,6 @@ EXT_PROVENANCE = f"{NC}:provenance"
 EXT_DECISION = f"{NC}:reviewer-decision"
 ITEM_SYSTEM = "urn:notechecker:checklist-item"
 NOTE_SYSTEM = "urn:notechecker:note"
-STATUSES = ("met", "missing", "negated", "conflicting")
 _NAMESPACE = uuid.UUID("5a1c3e0e-6f1b-4b7e-9a51-6e6f74656368")  # fixed: the same results give the same ids
 _ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _FHIR_ID = re.compile(r"[^A-Za-z0-9.-]")

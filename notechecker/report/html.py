@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..version import __version__
-from . import tables
+from . import labels
 
 #: Columns each section shows in the page (the workbook has every column).
 HTML_COLUMNS = {
@@ -138,9 +138,9 @@ def _fmt(column: str, value) -> str:
     """A cell's text (escaped later, by the template)."""
     if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
         return "\u2013"
-    if column in tables.PERCENT_COLUMNS and isinstance(value, (int, float, np.number)):
+    if column in labels.PERCENT_COLUMNS and isinstance(value, (int, float, np.number)):
         return f"{float(value):.1%}"
-    if column in tables.RATIO_COLUMNS and isinstance(value, (int, float, np.number)):
+    if column in labels.RATIO_COLUMNS and isinstance(value, (int, float, np.number)):
         return f"{float(value):.1f}"
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
@@ -184,18 +184,11 @@ def table_model(df: pd.DataFrame, columns: Iterable[str] | None = None, *, limit
     if len(df):  # metadata nobody filled in only takes room
         columns = [c for c in columns if c not in OPTIONAL_COLUMNS or (df[c].astype(str) != "").any()]
     shown = df if limit is None else df.head(limit)
-    head = [(tables.COLUMN_LABELS.get(c, c), bool(len(df)) and _is_num(df[c].iloc[0])) for c in columns]
+    head = [(labels.COLUMN_LABELS.get(c, c), bool(len(df)) and _is_num(df[c].iloc[0])) for c in columns]
     rows = [[cells[c](row) if c in cells else cell(c, row[c]) for c in columns] for _, row in shown.iterrows()]
     more = (f"Showing the first {limit} of {len(df)} rows; the Excel workbook has all of them."
             if limit is not None and len(df) > limit else "")
     return {"head": head, "rows": rows, "caption": caption, "more": more}
-
-
-def render_table(df: pd.DataFrame, columns: Iterable[str] | None = None, *, limit: int | None = None,
-                 caption: str = "", cells: dict[str, Callable[[pd.Series], Cell]] | None = None) -> str:
-    """``df`` as an HTML table (escaped by the template)."""
-    return _ENV.get_template("report.html.j2").module.table(table_model(df, columns, limit=limit,
-                                                                        caption=caption, cells=cells))
 
 
 def _not_met(s: dict) -> str:
@@ -287,10 +280,6 @@ def section_model(section) -> dict:
     return {"key": section.key, "title": section.title, "intro": section.intro, "message": section.message,
             "svg": Markup(section.svg) if section.svg else "", "table": table,
             "details": _note_details(section) if section.key == "worst-notes" else None}
-
-
-def render_section(section) -> str:
-    return _ENV.get_template("report.html.j2").module.section(section_model(section))
 
 
 def render_html(sections, summary: dict, *, title: str = "Documentation gap report", source: str = "",

@@ -52,18 +52,13 @@ TOP_ITEMS_COLUMNS = ("item_id", "item_name", "tier", "severity", "codes", "count
                      "fix_hint")
 GROUP_COLUMNS = ("notes", "unreadable", "codes_checked", "items_evaluated", "met", "missing", "error_missing",
                  "completeness", "missing_per_note")
-WORST_NOTES_COLUMNS = ("note_id", "surgeon", "site", "date", "codes", "items_evaluated", "met", "missing",
-                       "error_missing", "warning_missing", "completeness", "missing_items", "source")
-WORST_ITEMS_COLUMNS = ("note_id", "code", "item_id", "item_name", "tier", "severity", "status", "message",
-                       "fix_hint", "evidence_text", "evidence_section", "evidence_start", "evidence_end")
-ERRORS_COLUMNS = ("note_id", "source", "error_code", "error", "warning")
 
 
-def _empty(columns) -> pd.DataFrame:
+def empty_table(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _severity_rank(severity: pd.Series) -> pd.Series:
+def severity_rank(severity: pd.Series) -> pd.Series:
     return severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)}).fillna(len(SEVERITY_ORDER)).astype(int)
 
 
@@ -93,7 +88,7 @@ def _code_rows(codes: pd.DataFrame) -> pd.DataFrame:
 
 def descriptor(code: str, limit: int = 90) -> str:
     """Our short paraphrase of a code (patterns/codes), '' for a code the table does not hold."""
-    from ..checklists import load_catalogue
+    from ..schema.catalogue import load_catalogue
 
     info = load_catalogue().table.codes.get(str(code))
     return short_descriptor(info.descriptor, limit) if info else ""
@@ -103,7 +98,7 @@ def readable_notes(results: Results) -> pd.DataFrame:
     return results.notes[~is_unreadable(results.notes)]
 
 
-def _gaps(findings: pd.DataFrame) -> pd.DataFrame:
+def gaps_of(findings: pd.DataFrame) -> pd.DataFrame:
     return findings[findings["status"] != "met"]
 
 
@@ -120,7 +115,7 @@ def _note_count(results: Results) -> int:
     return n or int(results.findings["note_id"].nunique())
 
 
-def _finding_counts(findings: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def finding_counts(findings: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """items_evaluated, met, missing, error_missing and warning_missing per ``keys``."""
     f = findings.assign(
         _met=(findings["status"] == "met").astype(int),
@@ -141,7 +136,7 @@ def summary_counts(results: Results) -> dict:
     """The header numbers: notes, codes, findings, missing, errors, overall completeness."""
     f, c, n = results.findings, results.codes, results.notes
     unreadable = int(is_unreadable(n).sum())
-    gaps = _gaps(f)
+    gaps = gaps_of(f)
     months = sorted(m for m in set(n["month"]) | set(f["month"]) if m)
     rows = _code_rows(c)
     return {
@@ -216,8 +211,8 @@ def by_code(results: Results) -> pd.DataFrame:
     """
     f, c = results.findings, results.codes
     if not len(f) and not len(c):
-        return _empty(BY_CODE_COLUMNS)
-    counts = _finding_counts(f, ["code"]) if len(f) else _empty(["code"])
+        return empty_table(BY_CODE_COLUMNS)
+    counts = finding_counts(f, ["code"]) if len(f) else empty_table(["code"])
     if len(c):
         rows = _code_rows(c)
         verdicts = (rows[rows["verdict"] != ""].groupby("code")["verdict"]
@@ -252,7 +247,7 @@ def billing_by_code(results: Results) -> pd.DataFrame:
     support instead) and supported codes not billed; most over- plus under-coded first."""
     c = results.codes
     if not len(c) or not (c["billing_gap"] != "").any():
-        return _empty(BILLING_CODE_COLUMNS)
+        return empty_table(BILLING_CODE_COLUMNS)
     over = c[c["billing_gap"] == OVER_CODED]
     under = c[c["billing_gap"] == UNDER_CODED]
     out = pd.DataFrame({"billed": c[c["billed"]].groupby("code").size(),
@@ -281,7 +276,7 @@ def billing_by_surgeon(results: Results, min_notes: int = MIN_NOTES) -> pd.DataF
     """
     c, n = results.codes, readable_notes(results)
     if not len(c) or not c["billed"].any():
-        return _empty(BILLING_SURGEON_COLUMNS)
+        return empty_table(BILLING_SURGEON_COLUMNS)
     label = lambda s: s.where(s != "", NOT_STATED)  # noqa: E731
     c = c.assign(surgeon=label(c["surgeon"]))
     notes = n.assign(surgeon=label(n["surgeon"])).groupby("surgeon")["note_id"].nunique()
@@ -315,7 +310,7 @@ def scope_notes(results: Results) -> pd.DataFrame:
     n = results.notes
     bad = n[out_of_scope(n)]
     if not len(bad):
-        return _empty(SCOPE_COLUMNS)
+        return empty_table(SCOPE_COLUMNS)
     return bad.sort_values("note_id", kind="stable")[list(SCOPE_COLUMNS)].reset_index(drop=True)
 
 
@@ -323,9 +318,9 @@ def scope_notes(results: Results) -> pd.DataFrame:
 def top_missing_items(results: Results, limit: int | None = None) -> pd.DataFrame:
     """Checklist items most often not met: count, share of notes, severity; most missed first."""
     f = results.findings
-    gaps = _gaps(f)
+    gaps = gaps_of(f)
     if not len(gaps):
-        return _empty(TOP_ITEMS_COLUMNS)
+        return empty_table(TOP_ITEMS_COLUMNS)
     n_notes = _note_count(results)
     grouped = gaps.groupby("item_id", sort=False)
     out = grouped.agg(
@@ -341,7 +336,7 @@ def top_missing_items(results: Results, limit: int | None = None) -> pd.DataFram
     out["miss_rate"] = _completeness(out["notes_missing"], out["notes_evaluated"])
     out["share_of_notes"] = out["notes_missing"] / n_notes if n_notes else np.nan
     out = out.reset_index()
-    out["_rank"] = _severity_rank(out["severity"])
+    out["_rank"] = severity_rank(out["severity"])
     out = out.sort_values(["notes_missing", "count", "_rank", "item_id"], ascending=[False, False, True, True],
                           kind="stable")
     if limit is not None:
@@ -361,7 +356,7 @@ def by_group(results: Results, column: str, min_notes: int = 1) -> pd.DataFrame:
     f, c, n = results.findings, results.codes, results.notes
     columns = (column,) + GROUP_COLUMNS
     if not len(f) and not len(n):
-        return _empty(columns)
+        return empty_table(columns)
 
     def label(s: pd.Series) -> pd.Series:
         return s.where(s != "", blank)
@@ -371,7 +366,7 @@ def by_group(results: Results, column: str, min_notes: int = 1) -> pd.DataFrame:
     c = c.assign(**{column: label(c[column])})
     notes = n.groupby(column).agg(notes=("note_id", "nunique"), unreadable=("_bad", "sum"))
     if len(f):
-        counts = _finding_counts(f, [column]).set_index(column)
+        counts = finding_counts(f, [column]).set_index(column)
         # notes seen only in the findings (a notes table that lacks them) still count
         notes = notes.reindex(notes.index.union(counts.index))
         notes["notes"] = np.maximum(notes["notes"].fillna(0),
@@ -417,121 +412,3 @@ def by_site(results: Results) -> pd.DataFrame:
 
 def by_month(results: Results) -> pd.DataFrame:
     return by_group(results, "month")
-
-
-# --------------------------------------------------------------------------- notes
-def worst_notes(results: Results, limit: int | None = None) -> pd.DataFrame:
-    """Notes with gaps, worst first: lowest completeness, then most error-severity gaps.
-
-    ``missing_items`` lists each gap as ``ITEM-ID name (severity, status, code)``.
-    """
-    f = results.findings
-    gaps = _gaps(f)
-    if not len(gaps):
-        return _empty(WORST_NOTES_COLUMNS)
-    counts = _finding_counts(f, ["note_id"])
-    counts = counts[counts["missing"] > 0]
-    gaps = gaps.assign(_rank=_severity_rank(gaps["severity"])).sort_values(["_rank", "item_id", "code"],
-                                                                         kind="stable")
-    labels = (gaps["item_id"] + " " + gaps["item_name"] + " (" + gaps["severity"] + ", " + gaps["status"] + ", "
-              + gaps["code"] + ")")
-    listed = labels.groupby(gaps["note_id"], sort=False).agg("; ".join)
-    meta = (results.notes.drop_duplicates("note_id").set_index("note_id")[["surgeon", "site", "date", "source"]]
-            if len(results.notes) else pd.DataFrame(columns=["surgeon", "site", "date", "source"]))
-    fmeta = f.drop_duplicates("note_id").set_index("note_id")[["surgeon", "site", "date", "source"]]
-    meta = meta.combine_first(fmeta) if len(meta) else fmeta
-    codes = _codes_per_note(results)
-    out = counts.set_index("note_id")
-    out["missing_items"] = listed
-    out = out.join(meta, how="left").join(codes, how="left").reset_index()
-    for col in ("surgeon", "site", "date", "source", "codes", "missing_items"):
-        out[col] = out[col].fillna("").astype(str)
-    out = out.sort_values(["completeness", "error_missing", "missing", "note_id"],
-                          ascending=[True, False, False, True], kind="stable")
-    if limit is not None:
-        out = out.head(limit)
-    return out[list(WORST_NOTES_COLUMNS)].reset_index(drop=True)
-
-
-def _codes_per_note(results: Results) -> pd.Series:
-    """'22852 (supported), 22015 (coder review)' per note_id (plain verdict words)."""
-    c = results.codes
-    if len(c):
-        labels = c["code"].where(c["verdict"] == "", c["code"] + " (" + c["verdict"] + ")")
-        return labels.groupby(c["note_id"], sort=False).agg(", ".join).rename("codes")
-    f = results.findings.drop_duplicates(["note_id", "code"])
-    return f.groupby("note_id", sort=False)["code"].agg(", ".join).rename("codes")
-
-
-def worst_note_items(results: Results, note_ids=None) -> pd.DataFrame:
-    """The gaps of ``note_ids`` (in that order), most severe first, with their evidence."""
-    gaps = _gaps(results.findings)
-    if note_ids is not None:
-        order = {nid: i for i, nid in enumerate(note_ids)}
-        gaps = gaps[gaps["note_id"].isin(order)]
-    else:
-        order = {nid: i for i, nid in enumerate(dict.fromkeys(gaps["note_id"]))}
-    if not len(gaps):
-        return _empty(WORST_ITEMS_COLUMNS)
-    gaps = gaps.assign(_note=gaps["note_id"].map(order), _rank=_severity_rank(gaps["severity"]))
-    gaps = gaps.sort_values(["_note", "_rank", "item_id", "code"], kind="stable")
-    return gaps[list(WORST_ITEMS_COLUMNS)].reset_index(drop=True)
-
-
-def errors(results: Results) -> pd.DataFrame:
-    """Notes the scan could not read, with the error code and message."""
-    n = results.notes
-    bad = n[is_unreadable(n)]
-    if not len(bad):
-        return _empty(ERRORS_COLUMNS)
-    return bad.sort_values(["error_code", "note_id"], kind="stable")[list(ERRORS_COLUMNS)].reset_index(drop=True)
-
-
-def all_tables(results: Results) -> dict[str, pd.DataFrame]:
-    """Every table of the report, keyed by its workbook sheet name."""
-    worst = worst_notes(results)
-    return {
-        "Summary": summary(results),
-        "By code": by_code(results),
-        "Billing by code": billing_by_code(results),
-        "Billing by surgeon": billing_by_surgeon(results),
-        "Out of scope": scope_notes(results),
-        "Top missing items": top_missing_items(results),
-        "By surgeon": by_surgeon(results),
-        "By site": by_site(results),
-        "By month": by_month(results),
-        "Worst notes": worst,
-        "Worst note items": worst_note_items(results, list(worst["note_id"])),
-        "Errors": errors(results),
-    }
-
-
-# --------------------------------------------------------------------------- presentation
-#: Column headings for people (HTML and workbook); a column not listed keeps its name.
-COLUMN_LABELS = {
-    "measure": "Measure", "value": "Value", "code": "Code", "checked": "Checked (notes)",
-    "billed": "Billed", "suggested": "Suggested", "supported": "Supported", "not_supported": "Not supported",
-    "items_evaluated": "Items evaluated", "met": "Met", "missing": "Missing",
-    "error_missing": "Missing (error)", "warning_missing": "Missing (warning)", "completeness": "Completeness (met / items evaluated)",
-    "verdicts": "Verdicts", "item_id": "Item", "item_name": "Item name", "tier": "Tier", "severity": "Severity",
-    "codes": "Codes", "count": "Times missing (note x code)", "notes_missing": "Notes missing",
-    "notes_evaluated": "Notes evaluated", "miss_rate": "Miss rate (notes missing / notes evaluated)",
-    "share_of_notes": "Share of all notes (notes missing / notes read)", "negated": "Negated", "conflicting": "Conflicting",
-    "fix_hint": "Fix hint", "surgeon": "Surgeon", "site": "Site", "month": "Month", "notes": "Notes",
-    "unreadable": "Unreadable", "codes_checked": "Codes checked", "missing_per_note": "Missing per note (missing / notes)",
-    "note_id": "Note", "date": "Date", "missing_items": "Missing items", "source": "Source",
-    "status": "Status", "message": "Message", "evidence_text": "Evidence", "evidence_section": "Section",
-    "evidence_start": "Evidence start", "evidence_end": "Evidence end", "error_code": "Error code",
-    "error": "Error", "warning": "Warning", "descriptor": "Code meaning (our paraphrase)",
-    "over_coded": "Over-coded (billed, not supported)", "under_coded": "Under-coded (supported, not billed)",
-    "supported_instead": "Note supports instead", "reasons": "Verdicts of the over-coded",
-    "over_rate": "Over-coded rate (over-coded / billed)", "ranked": "Ranked", "scope": "Scope",
-    "scope_reason": "Why", "billed_codes": "Billed codes",
-    # the auditor's sections (notechecker.report.audit)
-    "rank": "Rank", "score": "Risk score", "why": "Why it ranks here", "decision": "Decision",
-    "decision_note": "Reviewer", "checker_verdict": "Checker's verdict", "verdict": "Verdict", "what": "What",
-}
-#: Columns holding a share from 0 to 1, shown as percentages.
-PERCENT_COLUMNS = ("completeness", "miss_rate", "share_of_notes", "over_rate")
-#: Columns holding a ratio shown with one decimal.
-RATIO_COLUMNS = ("missing_per_note",)

@@ -1,5 +1,7 @@
-"""Data under ``patterns/checklists`` and ``patterns/codes`` to validated objects, one module per job.
+"""All of ``patterns/`` to validated objects, one module per job. Nothing here imports spaCy.
 
-``loader`` (the one YAML loader and located errors) <- ``requirements`` <- ``codes`` <- ``rules``,
-``checklist`` <- ``catalogue``; ``mue`` reads the user's CSV. Nothing here imports spaCy.
+``loader`` (the one YAML loader, located errors, the folder found through ``importlib.resources``)
+<- ``vocab/`` (the extraction vocabularies: ``base`` <- one module per file family <- ``patterns``)
+<- ``requirements``, ``codes``, ``verdicts``, ``queries`` <- ``checklist``, ``rules``, ``mue``
+<- ``catalogue`` <- ``site``. ``tests/test_layering.py`` holds this order.
 """

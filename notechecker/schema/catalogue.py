@@ -10,7 +10,7 @@ from typing import Any
 from notechecker.schema.checklist import Checklist, Item, load_checklist
 from notechecker.schema.codes import CodeTable, read_code_table
 from notechecker.errors import Errors
-from notechecker.schema.loader import ENV_VAR, ChecklistError, default_patterns_dir, one_of, where_of
+from notechecker.schema.loader import ENV_VAR, ChecklistError, patterns_dir, one_of, where_of
 from notechecker.schema.rules import BundlingRule, load_bundling
 
 
@@ -85,7 +85,7 @@ def build_catalogue(root: Path) -> Catalogue:
                 cat.aliases[a] = it.id
     # sections named in items must be section categories of patterns/sections.yaml (when present)
     if (root / "sections.yaml").exists():
-        from notechecker.vocab import load_sections
+        from notechecker.schema.vocab.sections import load_sections
 
         known = set(load_sections(root / "sections.yaml"))
         for it in cat.items.values():
@@ -153,12 +153,7 @@ def load_catalogue(patterns_dir: str | Path | None = None) -> Catalogue:
 def _default_catalogue(env: str | None) -> Catalogue:
     """The default folder's catalogue, located once per value of $NOTECHECKER_PATTERNS (``env``), not on
     every call (``importlib.resources`` and ``Path.resolve`` cost ~0.1 ms, and a scan calls per note)."""
-    return _cached_catalogue(str(default_patterns_dir().resolve()))
-
-
-def load_code_table(patterns_dir: str | Path | None = None) -> CodeTable:
-    """The code table of ``patterns_dir`` (via the cached catalogue)."""
-    return load_catalogue(patterns_dir).table
+    return _cached_catalogue(str(patterns_dir().resolve()))
 
 
 def clear_cache() -> None:

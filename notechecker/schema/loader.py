@@ -24,7 +24,12 @@ ENV_VAR = "NOTECHECKER_PATTERNS"
 
 
 def patterns_dir(path: str | os.PathLike | None = None) -> Path:
-    """The patterns directory: ``path``, else $NOTECHECKER_PATTERNS, else the packaged one."""
+    """The patterns directory: ``path``, else $NOTECHECKER_PATTERNS, else the packaged one.
+
+    The packaged one is the package data ``notechecker.patterns`` found by :mod:`importlib.resources`
+    (``patterns/`` of the source tree, mapped to ``notechecker.patterns`` in pyproject.toml), wherever
+    notechecker is installed; nothing is located relative to this file.
+    """
     if path is not None:
         return Path(path)
     if os.environ.get(ENV_VAR):
@@ -96,15 +101,6 @@ def enum_validator(name: str, allowed: tuple[str, ...]):
 
 
 # --------------------------------------------------------------------------- loading helpers
-def default_patterns_dir() -> Path:
-    """The patterns directory the extractor uses ($NOTECHECKER_PATTERNS or the packaged one), else the repo's."""
-    try:
-        found = patterns_dir()
-    except ModuleNotFoundError:
-        found = Path(__file__).resolve().parents[2] / "patterns"
-    return found
-
-
 def display_path(path: Path, root: Path) -> str:
     try:
         return str(Path(root.name) / path.relative_to(root))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator
 
-from notechecker.schema.loader import (ChecklistError, StrictModel, default_patterns_dir, display_path,
+from notechecker.schema.loader import (ChecklistError, StrictModel, patterns_dir, display_path,
                                        raise_pydantic, read_mapping)
 
 FRAME_KEYS = ("heading", "to", "surgeon_unknown", "regarding", "indicators", "indicator", "no_indicators",
@@ -65,4 +65,4 @@ def _load(directory: str) -> QueryFile:
 
 def query_templates(directory: str | Path | None = None) -> QueryFile:
     """The query templates of ``directory`` (default: the patterns the checker uses), loaded once."""
-    return _load(str(Path(directory) if directory is not None else default_patterns_dir()))
+    return _load(str(patterns_dir(directory)))

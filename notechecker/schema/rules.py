@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from notechecker.schema.codes import CodeTable
+from notechecker.schema.verdicts import CONCLUSION_KINDS
 from notechecker.errors import Errors
 from notechecker.schema.loader import (
     CodeTableError, display_path, enum_validator, raise_pydantic, read_mapping, StrictModel, where_of,
@@ -23,8 +24,8 @@ BUNDLING_CHECKS = (
 )
 #: Kinds of rule in bundling.yaml (``rules list`` groups them).
 RULE_KINDS = ("bundling", "code_choice", "modifier", "diagnosis")
-VERDICTS = ("supported", "wrong_code", "unbundle", "missing_primary", "not_supported", "coder_review",
-            "outside_scope", "modifier_needed")
+#: A rule's verdict is a conclusion kind of the coding layer.
+VERDICTS = CONCLUSION_KINDS
 
 
 class BundlingRuleModel(StrictModel):

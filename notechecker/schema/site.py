@@ -74,13 +74,13 @@ def _digest(base: Path, site: Path) -> str:
 def layered_patterns(site: str | Path, base: str | Path | None = None) -> tuple[Path, list[str]]:
     """The merged patterns folder for ``site`` over ``base`` (default: the shipped one) and the overrides in
     force, in words. Raises E038 (naming the site file) when the site folder does not merge or validate."""
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
 
     site = Path(site).resolve()
     if not site.is_dir():
         raise _fail(site, "not a folder (a site override folder holds overrides.yaml and/or files laid out "
                           "like patterns/)")
-    base = Path(base).resolve() if base else default_patterns_dir().resolve()
+    base = Path(base).resolve() if base else patterns_dir().resolve()
     dest = Path(tempfile.gettempdir()) / f"notechecker-site-{_digest(base, site)}" / "patterns"
     if (dest / MANIFEST).is_file():
         return dest, json.loads((dest / MANIFEST).read_text(encoding="utf-8"))["overrides"]
@@ -189,7 +189,7 @@ def _override_item(site: Path, merged: Path, item_id: str, change: Any) -> str:
 def _validate(site: Path, merged: Path) -> None:
     """The merged folder through the loaders of the shipped data; an error names the site."""
     from notechecker.schema.catalogue import build_catalogue
-    from notechecker.vocab import load_patterns
+    from notechecker.schema.vocab.patterns import load_patterns
 
     try:
         build_catalogue(merged)
@@ -204,9 +204,9 @@ def _validate(site: Path, merged: Path) -> None:
 
 def overrides_in_force(patterns: str | Path | None = None) -> list[str]:
     """The site overrides of a patterns folder made by :func:`layered_patterns` ([] for a shipped folder)."""
-    from notechecker.schema.loader import default_patterns_dir
+    from notechecker.schema.loader import patterns_dir
 
-    root = Path(patterns) if patterns else default_patterns_dir()
+    root = Path(patterns) if patterns else patterns_dir()
     try:
         return list(json.loads((root / MANIFEST).read_text(encoding="utf-8"))["overrides"])
     except (OSError, ValueError, KeyError):

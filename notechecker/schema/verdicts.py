@@ -12,15 +12,25 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator, model_validator
 
-from notechecker.schema.loader import (ChecklistError, StrictModel, default_patterns_dir, display_path,
+from notechecker.schema.loader import (ChecklistError, StrictModel, patterns_dir, display_path,
                                        enum_validator, raise_pydantic, read_mapping)
 
 #: The closed list of verdict keys (issue 20): the file must define each exactly once.
 VERDICT_KEYS = ("out_of_scope", "wrong_code", "bundled", "no_primary_code", "not_supported", "coder_review",
                 "needs_documentation", "modifier_needed", "not_checked", "supported", "supported_not_billed")
-#: Conclusion kinds of the coding layer (``coding.Conclusion.verdict``).
-CONCLUSION_KINDS = ("supported", "wrong_code", "unbundle", "missing_primary", "not_supported", "modifier_needed",
-                    "coder_review", "outside_scope")
+#: The coding layer's conclusion kinds (``coding.Conclusion.verdict``, a bundling rule's ``verdict``), most
+#: serious first, each with its severity as a problem: the one table of them. ``supported`` (severity None)
+#: is the one kind that is no problem; whether the note supports a code is the record's ``supports``
+#: (``Vocabulary.supporting``), read from these conclusions by ``plain.code_verdicts``.
+CONCLUSION_SEVERITY = {
+    "wrong_code": "error", "unbundle": "error", "missing_primary": "error", "not_supported": "error",
+    "modifier_needed": "warning", "coder_review": "warning", "outside_scope": "info", "supported": None,
+}
+CONCLUSION_KINDS = tuple(CONCLUSION_SEVERITY)
+#: The kinds that are a problem (shown beside the verdict, counted by ``--fail-on``): all but ``supported``.
+PROBLEM_KINDS = frozenset(k for k, severity in CONCLUSION_SEVERITY.items() if severity is not None)
+#: The kinds that say a billed code does not stand (a ``supported`` beside one of them is dropped): the errors.
+NOT_STANDING = frozenset(k for k, severity in CONCLUSION_SEVERITY.items() if severity == "error")
 PHRASES = ("items_lead", "not_described", "not_described_instead", "not_supported_fix", "needs_documentation_fix",
            "over_coded_units", "under_coded_units", "supported_not_billed", "documented_items", "not_checked",
            "out_of_scope", "no_checklist", "proof", "request_heading", "example_lead", "superseded_heading",
@@ -181,4 +191,4 @@ def _load(directory: str) -> Vocabulary:
 
 def vocabulary(directory: str | Path | None = None) -> Vocabulary:
     """The verdict vocabulary of ``directory`` (default: the patterns the checker uses), loaded once."""
-    return _load(str(Path(directory) if directory is not None else default_patterns_dir()))
+    return _load(str(patterns_dir(directory)))

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ..errors import Errors
 from ..facts import CPT_SYSTEM
-from .common import NOTE_ID, NO_STORE, error_response
+from .common import NO_STORE, conclusion_spec, error_response
 
 log = logging.getLogger("notechecker.web")
 
@@ -132,8 +132,10 @@ def cards(result, hook_instance: str, page: str, text: str | None = None) -> lis
     """The cards for one CheckResult, rendered from its decision records (``plain.code_verdicts``):
     one card per code whose verdict is not "supported" or whose checklist has items to add, in the
     record's order, worded with the record's verdict word and coloured by its severity; then one per
-    coding conclusion that names no code."""
-    from notechecker.checklists import SEVERITIES, load_catalogue
+    coding conclusion that names no code, worded and coloured by the verdict its kind stands for (all
+    from ``patterns/verdicts.yaml``)."""
+    from notechecker.schema.catalogue import load_catalogue
+    from notechecker.schema.checklist import SEVERITIES
     from notechecker.plain import code_verdicts, words
 
     cat = load_catalogue()
@@ -183,16 +185,9 @@ def cards(result, hook_instance: str, page: str, text: str | None = None) -> lis
         out.append({
             "uuid": str(uuid.uuid5(_CARD_NS, f"{hook_instance}\0note\0{i}\0{c.verdict}")),
             "summary": _summary(f"{word.capitalize()}: {c.message}"),
-            "indicator": INDICATOR.get(vocab_severity(c.verdict), "info"),
+            "indicator": INDICATOR.get(conclusion_spec(vocab, c.verdict).severity, "info"),
             "detail": "\n".join(lines),
             "source": {"label": SOURCE_LABEL},
             "links": _link(page),
         })
     return out
-
-
-def vocab_severity(kind: str) -> str:
-    """Severity of a coding conclusion that names no code (the service's table of kinds)."""
-    from notechecker.service import VERDICT_SEVERITY
-
-    return VERDICT_SEVERITY.get(kind) or "info"

@@ -8,18 +8,13 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
-
 from ...facts import Evidence, Section
-from ...vocab import Patterns
+
+from ...schema.vocab.patterns import Patterns
 from ..segmenter import boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
 SENTENCE_TEXT = 1500
-#: ConText attribute -> assertion, strongest first.
-ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
-#: Assertions that say a mention is not something this operation did.
-NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
 #: Procedures done body by body (their levels are the treated bodies).
 PER_BODY = frozenset({"kyphoplasty", "vertebroplasty"})
 
@@ -108,12 +103,6 @@ class NoteView:
 
     def hits(self, label: str) -> list[Hit]:
         return self.hits_by_label.get(label, [])
-
-    def in_sentence(self, label: str, sent: int) -> list[Hit]:
-        return self.by_sent.get(label, {}).get(sent, [])
-
-
-SentenceOf = Callable[[Evidence], Evidence]
 
 
 class Linker:

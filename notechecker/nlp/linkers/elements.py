@@ -2,11 +2,13 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
-import re
 
 from ...facts import Element, Evidence
-from ...vocab import ASCII_LOWER, ElementSpec, Patterns
-from .base import NOT_THIS_OPERATION, Linker, NoteView, evidence_end
+from ...schema.vocab.base import ASCII_LOWER
+from ...schema.vocab.elements import ElementSpec
+from ...schema.vocab.patterns import Patterns
+from ...model import NOT_THIS_OPERATION
+from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
@@ -42,8 +44,7 @@ class Elements(Linker):
             out["imaging"] = img
         return out
 
-    @staticmethod
-    def from_sections(text, spec: ElementSpec, sec_bodies, skip=frozenset()) -> Element | None:
+    def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset()) -> Element | None:
         if not spec.sections:
             return None
         for sec, body_start in sec_bodies:
@@ -58,7 +59,7 @@ class Elements(Linker):
             a = body_start + (len(body) - len(body.lstrip()))
             b = evidence_end(text, a, sec.end)
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
-            if any(rx.search(body) for rx in spec.none_cues) or re.match(r"\s*(?:none|nil|no)\b", body, re.I):
+            if any(rx.search(body) for rx in spec.none_cues) or self.L.words.none_value.match(body):
                 value = "none"
             else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"
                 first = text[a:evidence_end(text, a, sec.end, longest=80)].strip()

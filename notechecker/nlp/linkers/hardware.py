@@ -10,33 +10,24 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import re
 from collections import defaultdict
 
 from ...facts import Instrument
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
-from .base import NOT_THIS_OPERATION, Hit, Linker, NoteView
+from ...model import NOT_THIS_OPERATION
+from .base import Hit, Linker, NoteView
 
-_NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS.update({"a pair of": 2, "pair of": 2, "both": 2, "single": 1, "a single": 1})
-_COUNT_BEFORE = re.compile(
-    r"(?:^|[\s(])(?P<n>\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
-    r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
-    r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
-_SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
-#: Between a removal verb and hardware after it: the hardware is where something was taken from.
-_SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
-_TIME_AFTER = re.compile(r"\s+to\b", re.I)
 #: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
 DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 
 
 class Hardware(Linker):
+    def __init__(self, patterns):
+        super().__init__(patterns)
+        self.words = patterns.linking.words
+
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
         described but not acted on, kind -> the vertebrae such a description names one by one)."""
@@ -63,7 +54,7 @@ class Hardware(Linker):
             return i > 0 and inst_max_end[i - 1] > a.start
         # the kinds of hardware the note is about ("No anterior plate." names none)
         kinds_in_note = {h.value for h in inst_hits if h.assertion not in NOT_THIS_OPERATION}
-        if re.search(r"\bpedicles?\b", text, re.IGNORECASE):
+        if self.words.pedicle.search(text):
             kinds_in_note.add("pedicle_screw")
         meaning: dict[str, str] = {}
         for kind, phrases in self.patterns.context_kinds.items():
@@ -98,7 +89,7 @@ class Hardware(Linker):
             # ("temporary fixation screw": a descriptor may stand before another cue)
             # ("prior to placing the plate" is a time, not a descriptor)
             descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
-                               and not _TIME_AFTER.match(text, a.end)), None)
+                               and not self.words.time_after.match(text, a.end)), None)
             verbs = [a for a in actions if a.value not in ("temporary", "prior")
                      and not self.cue["clause_break"].search(text, min(a.end, h.end), max(a.start, h.start))
                      and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
@@ -120,7 +111,7 @@ class Hardware(Linker):
                 describe(h.value, h.sent)
             if action == "removed" and any(
                     a.value == "removed" and a.end <= h.start
-                    and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
+                    and (self.words.source_after.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
                     for a in verbs_all):
                 # "the caps were removed from the existing screws", "slid off the rod": where it came from
                 action = "mentioned"
@@ -163,7 +154,7 @@ class Hardware(Linker):
                 if m.kind in ("vertebra", "list", "pelvis"):
                     named.extend(m.vertebrae)
             count = self.count(text, h)
-            size_m = _SIZE.search(text, max(0, h.start - 30), h.start)
+            size_m = self.words.size.search(text, max(0, h.start - 30), h.start)
             brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
             out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
                                   evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
@@ -177,7 +168,7 @@ class Hardware(Linker):
         m = None
         for start in range(len(window) - 1, -1, -1):
             if start == 0 or window[start - 1] in " \t\n\r(":
-                found = _COUNT_BEFORE.match(window, max(0, start - 1))
+                found = self.words.count_before.match(window, max(0, start - 1))
                 if found and not self.cue["size_after"].match(window, found.end("n")):
                     m = found
                     break
@@ -186,7 +177,7 @@ class Hardware(Linker):
         n = m.group("n").lower()
         if n.isdigit():
             return int(n)
-        return _NUMBER_WORDS.get(n)
+        return self.words.numbers.get(" ".join(n.split()))
 
     @staticmethod
     def from_log(text, rows: list[LogRow], hits_by_label, ev) -> list[Instrument]:

@@ -11,7 +11,8 @@ import re
 from spacy.tokens import Doc
 
 from ...facts import Section
-from ...vocab import ASCII_LOWER, Patterns
+from ...schema.vocab.base import ASCII_LOWER
+from ...schema.vocab.patterns import Patterns
 from ..normalize import REWRITES_KEY
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key

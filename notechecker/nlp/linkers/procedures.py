@@ -14,13 +14,11 @@ from collections import defaultdict
 
 from ...facts import Evidence, Procedure
 from .. import levels as lv
-from .base import NOT_THIS_OPERATION, Linker, NoteView
+from ...model import NOT_THIS_OPERATION
+from .base import Linker, NoteView
 
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
-#: A passive removal verb names what came before it ("the distraction was then removed and
-#: anterior instrumentation was completed"): not what follows.
-_PASSIVE_BEFORE = re.compile(r"\b(?:was|were|been|is|are)\s+(?:\w+ly\s+|then\s+|also\s+|subsequently\s+)?$", re.I)
 
 
 class Procedures(Linker):
@@ -37,7 +35,7 @@ class Procedures(Linker):
             before = text[max(0, h.start - 40):h.start]
             removal_cue = any(a.value == "removed" and a.end <= h.start and h.tok_start - a.tok_end <= 6
                               and _NAMED_AFTER_CUE.match(text, a.end, h.start)
-                              and not _PASSIVE_BEFORE.search(text, max(0, a.start - 30), a.start)
+                              and not self.L.words.passive_before.search(text, max(0, a.start - 30), a.start)
                               for a in actions_by_sent.get(h.sent, []))
             if removal_cue and kind in self.patterns.when_removed:
                 kind = self.patterns.when_removed[kind]
@@ -86,32 +84,6 @@ class Procedures(Linker):
             kind = table.get(how, {}).get(region) or table.get("posterior", {}).get(region) or "posterior_fusion"
             out.append(dataclasses.replace(p, kind=kind))
         return out
-
-    def _clause_text(self, text: str, h) -> str:
-        """The clause of a hit's sentence, between the clause breaks around it ("There was good apposition;
-        next, a plate was applied" and "..., and next, a plate was applied" have two clauses)."""
-        a, b = self._sentence_bounds(text, h)
-        for m in self.cue["clause_break"].finditer(text, a, b):
-            if m.end() <= h.start:
-                a = m.end()
-            elif m.start() >= h.end:
-                b = m.start()
-                break
-        return text[a:b]
-
-    @staticmethod
-    def _sentence_bounds(text: str, h) -> tuple[int, int]:
-        # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
-        # so the cost is linear in the note's length
-        lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
-        a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
-        b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
-        return a, b
-
-    @classmethod
-    def _sentence_text(cls, text: str, h) -> str:
-        a, b = cls._sentence_bounds(text, h)
-        return text[a:b]
 
     def interbody_in_disc_space(self, procedures, instruments, approach, sentence_of) -> list[Procedure]:
         """An interbody arthrodesis the note describes without naming it.

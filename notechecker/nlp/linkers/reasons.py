@@ -8,6 +8,7 @@ A state of the hardware (infection, failure, a healed fracture) is a reason wher
 from __future__ import annotations
 
 from ...facts import Mention
+from ...model import DOCUMENTED
 from .base import Linker, NoteView
 
 
@@ -29,15 +30,13 @@ class Reasons(Linker):
             out.append(Mention("REASON", h.value, h.assertion, ev(h.start, h.end), h.literal))
         return out
 
-    #: Assertions a reason of this operation carries.
-    ASSERTED = ("present", "possible")
     #: Reasons a stated purpose explains when they are told outside it: symptoms and prominence.
     EXPLAINED = frozenset({"pain", "other"})
 
     def stated(self, v: NoteView, reasons: list[Mention]) -> list[str]:
         """The removal reasons: every asserted one, except a symptom (pain, other) told only outside the
         sentence that states the removal's purpose, where the note has such a sentence with a reason."""
-        asserted = [m for m in reasons if m.assertion in self.ASSERTED]
+        asserted = [m for m in reasons if m.assertion in DOCUMENTED]
         rx = self.cue["removal_purpose"]
         purposes: dict[int, bool] = {}
 

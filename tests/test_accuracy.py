@@ -31,9 +31,9 @@ FLOORS = {
              "suggested_cpt": 0.97, "approach": 0.98, "complications_documented": 0.98, "ebl_documented": 0.98,
              "indication_documented": 0.94, "imaging_documented": 0.94},
     # forms: notes as hospitals produce them (templates, dictation, OCR, addenda, multi-team)
-    "forms": {"removal_reasons": 0.87, "instruments_removed": 0.98, "instruments_placed": 0.95, "levels": 0.98,
+    "forms": {"removal_reasons": 0.98, "instruments_removed": 0.98, "instruments_placed": 0.98, "levels": 0.98,
               "suggested_cpt": 0.98, "approach": 0.98, "complications_documented": 0.98, "ebl_documented": 0.98,
-              "indication_documented": 0.92, "imaging_documented": 0.98},
+              "indication_documented": 0.98, "imaging_documented": 0.98},
     "sample_notes": {"removal_reasons": 0.98, "instruments_removed": 0.96, "instruments_placed": 0.98,
                      "levels": 0.95, "suggested_cpt": 0.97, "approach": 0.98, "complications_documented": 0.98,
                      "ebl_documented": 0.98, "indication_documented": 0.96, "imaging_documented": 0.98},
@@ -95,7 +95,7 @@ def test_nonspine_notes_get_no_spine_facts(figures):
 VERDICT_FLOORS = {
     "dev": {"agreement": 0.95, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
     "dev2": {"agreement": 0.95, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
-    "forms": {"agreement": 0.90, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
+    "forms": {"agreement": 0.98, "coding_false_alarm_rate": 0.02, "wrong_flag_rate": 0.98},
 }
 
 

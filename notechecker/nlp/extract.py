@@ -93,7 +93,8 @@ class Extractor:
         for sent in doc.sents:
             starts.append(sent.start_char)
             ends.append(sent.end_char)
-        v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends)
+        v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
+                     unfilled=self.headings.unfilled(doc))
         hits_by_label: dict[str, list[Hit]] = defaultdict(list)
         assertions = self._assertions(doc)
         for span in (*doc.spans[TARGET_GROUP], *doc.spans.get(CUE_GROUP, ())):
@@ -238,5 +239,5 @@ class Extractor:
 
         any_removal = bool(acted.get("removed")) or any(p.kind in DISC_REMOVALS | {"hardware_removal"} for p in procedures)
         if any_removal:
-            out["removal_reasons"] = sorted({m.value for m in reasons if m.assertion in DOCUMENTED})
+            out["removal_reasons"] = self.reasons.stated(v, reasons)
         return out

@@ -68,6 +68,8 @@ class NoteView:
     by_sent: dict[str, dict[int, list[Hit]]] = field(default_factory=dict)
     #: sentence index -> level mentions (filled once levels are read)
     levels_by_sent: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    #: sections whose template field the note left unfilled ("Indications: ***", masked by nlp/normalize.py)
+    unfilled: frozenset = frozenset()
 
     def __post_init__(self) -> None:
         self._sec_starts = [s.start for s in self.sections]

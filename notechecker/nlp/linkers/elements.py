@@ -12,6 +12,9 @@ from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
+#: Diagnosis lines: they stand in for an element's own field (an indication) only where the note has no
+#: such field; a template field left unfilled ("Indications: ***") was asked and not answered.
+DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
 
 
 class Elements(Linker):
@@ -28,9 +31,10 @@ class Elements(Linker):
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
-            found = self.from_sections(text, spec, sec_bodies)
+            skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
+            found = self.from_sections(text, spec, sec_bodies, skip)
             if found is None:
-                found = self.from_cues(lowered, text, spec, section_at)
+                found = self.from_cues(lowered, text, spec, section_at, skip)
             if found is None and spec.steps is not None:
                 found = self.from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
@@ -40,11 +44,11 @@ class Elements(Linker):
             out["imaging"] = img
         return out
 
-    def from_sections(self, text, spec: ElementSpec, sec_bodies) -> Element | None:
+    def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset()) -> Element | None:
         if not spec.sections:
             return None
         for sec, body_start in sec_bodies:
-            if sec.name not in spec.sections:
+            if sec.name not in spec.sections or sec.name in skip:
                 continue
             body = text[body_start:sec.end]
             stripped = body.strip(" \t\r\n:-_.")
@@ -113,10 +117,10 @@ class Elements(Linker):
         return next(cls.gated_matches(lowered, spec), None)
 
     @classmethod
-    def from_cues(cls, lowered, text, spec: ElementSpec, section_at) -> Element | None:
+    def from_cues(cls, lowered, text, spec: ElementSpec, section_at, skip=frozenset()) -> Element | None:
         for m in cls.gated_matches(lowered, spec):
             sec = section_at(m.start())
-            if sec in spec.exclude_sections:
+            if sec in spec.exclude_sections or sec in skip:
                 continue
             a, b = m.span()
             value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None

@@ -36,9 +36,11 @@ class Hardware(Linker):
         inst_in_sent: dict[int, list[Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
             inst_in_sent[h.sent].append(h)
-        # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
+        # brands that imply a kind ("the Coflex was removed") act as hardware mentions too; a brand
+        # naming the hardware word beside it ("Zero-P VA cage") is that word's, not a second item
         for b in hits_by_label.get("BRAND", []):
             if b.value not in ("system",) and not any(h.start <= b.start < h.end or b.start <= h.start < b.end
+                                                      or 0 <= h.tok_start - b.tok_end <= 2
                                                       for h in inst_in_sent[b.sent]):
                 inst_hits.append(b)
                 inst_in_sent[b.sent].append(b)
@@ -50,7 +52,8 @@ class Hardware(Linker):
         def under_hardware(a: Hit) -> bool:
             i = bisect.bisect_left(inst_starts, a.end)
             return i > 0 and inst_max_end[i - 1] > a.start
-        kinds_in_note = {h.value for h in inst_hits}
+        # the kinds of hardware the note is about ("No anterior plate." names none)
+        kinds_in_note = {h.value for h in inst_hits if h.assertion not in NOT_THIS_OPERATION}
         if self.words.pedicle.search(text):
             kinds_in_note.add("pedicle_screw")
         meaning: dict[str, str] = {}
@@ -123,9 +126,10 @@ class Hardware(Linker):
                 if action == "placed":
                     action = "retained"
             kind = h.value
-            # a device brand next to a generic word names the kind: "Superion spacer", "Capstone cage"
+            # a device brand next to a generic word names the kind: "Superion spacer", "Capstone spacer"
+            # ("cage" only where the note says cage: "Capstone cage" stays a cage)
             for b in brands_by_sent.get(h.sent, []):
-                if b.value in SPINE_HARDWARE and b is not h and (
+                if b.value in SPINE_HARDWARE and b is not h and h.value != "cage" and (
                         0 <= h.tok_start - b.tok_end <= 2  # "Atlantis plate", "Superion interspinous spacer"
                         or (0 <= b.start - h.end <= 3 and "(" in text[h.end:b.start])):  # "spacer (Capstone)"
                     kind = b.value

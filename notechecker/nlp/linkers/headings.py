@@ -13,12 +13,17 @@ from spacy.tokens import Doc
 from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
+from ..normalize import REWRITES_KEY
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
 from .base import Linker
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
+#: A note this short with no heading at all, a title line ("BRIEF OP NOTE 03/02/2026 - Dr Feld") over its
+#: entry ("ACDF C5-6, PEEK cage + anterior plate. EBL 20 mL."), is a brief op note: what it names is the
+#: procedure list. (One line alone is a fragment, not a note that says it is an operation.)
+BRIEF_ENTRY_WORDS = 60
 
 
 class Headings(Linker):
@@ -26,6 +31,18 @@ class Headings(Linker):
         super().__init__(patterns)
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
+        self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
+
+    def unfilled(self, doc: Doc) -> frozenset:
+        """The sections whose template field the note left unfilled: "Indications: ***" (the normalising
+        layer masked the field; its rewrite keeps the label)."""
+        out = set()
+        for r in doc.user_data.get(REWRITES_KEY, ()):
+            if r.kind == "template" and ":" in r.original:
+                name = self.section_of_heading.get(_key(r.original.split(":", 1)[0]))
+                if name:
+                    out.add(name)
+        return frozenset(out)
 
     def __call__(self, doc: Doc, text: str) -> list[Section]:
         """The note's sections as character ranges, in order."""
@@ -44,6 +61,9 @@ class Headings(Linker):
                 name = self.team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
         sections = self.unknown_headings(text, sections)
+        if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
+                and len(text.strip().splitlines()) >= 2):
+            return [Section("procedures", "", sections[0].start, sections[0].end)]
         return self.split_narrative(text, sections)
 
     def split_narrative(self, text: str, sections: list[Section]) -> list[Section]:

@@ -1,7 +1,14 @@
-"""Reasons hardware comes out (infection, failure, pain, healed fracture or fusion) with assertions."""
+"""Reasons hardware comes out (infection, failure, pain, healed fracture or fusion) with assertions.
+
+Where the note states why the hardware comes out (linking.yaml ``removal_purpose``: "Removal for
+dysphagia.", "Because of the fractured plate ..., removal was recommended"), a symptom or a prominence
+told elsewhere (pain, other) is what that statement explains, not a reason of its own; it stays evidence.
+A state of the hardware (infection, failure, a healed fracture) is a reason wherever the note asserts it.
+"""
 from __future__ import annotations
 
 from ...facts import Mention
+from ...model import DOCUMENTED
 from .base import Linker, NoteView
 
 
@@ -23,3 +30,23 @@ class Reasons(Linker):
             out.append(Mention("REASON", h.value, h.assertion, ev(h.start, h.end), h.literal))
         return out
 
+    #: Reasons a stated purpose explains when they are told outside it: symptoms and prominence.
+    EXPLAINED = frozenset({"pain", "other"})
+
+    def stated(self, v: NoteView, reasons: list[Mention]) -> list[str]:
+        """The removal reasons: every asserted one, except a symptom (pain, other) told only outside the
+        sentence that states the removal's purpose, where the note has such a sentence with a reason."""
+        asserted = [m for m in reasons if m.assertion in DOCUMENTED]
+        rx = self.cue["removal_purpose"]
+        purposes: dict[int, bool] = {}
+
+        def states(m: Mention) -> bool:
+            i = v.sent_at(m.evidence.start)
+            if i not in purposes:
+                purposes[i] = rx.search(v.sent_ev(i).text) is not None
+            return purposes[i]
+
+        stated = {m.value for m in asserted if states(m)}
+        if not stated:
+            return sorted({m.value for m in asserted})
+        return sorted(stated | {m.value for m in asserted if m.value not in self.EXPLAINED})

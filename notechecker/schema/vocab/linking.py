@@ -105,7 +105,8 @@ _LINKING_CUES = ("level_not_hardware_after", "finding_verb", "intraoperative", "
                  "addendum_adds", "level_replaces_next", "level_replaced_by_next",
                  "log_description", "log_status", "log_quantity", "log_site", "log_catalogue", "log_maker",
                  "log_placed", "log_removed", "log_unused", "operative_level", "team_roster",
-                 "team_paragraph", "size_after")
+                 "team_paragraph", "size_after",
+                 "removal_purpose")
 
 
 class _LinkingSections(VocabModel):

@@ -25,7 +25,7 @@ def test_vocabularies_load():
 @pytest.mark.parametrize("name", sorted(n for n, s in load_patterns().elements.items() if s.matcher is not None))
 def test_every_cue_match_contains_a_gate_word(name):
     """Cues run only around gate words, so every match must contain one (and be shorter than the window)."""
-    from notechecker.nlp.extract import GATE_WINDOW
+    from notechecker.nlp.linkers.elements import GATE_WINDOW
 
     spec = load_patterns().elements[name]
     assert spec.gate, f"element {name} has cues but no gate"
@@ -38,7 +38,7 @@ def test_every_cue_match_contains_a_gate_word(name):
 
 def test_gated_search_finds_what_a_full_scan_finds(pipeline):
     """Element evidence is the same whether the cues scan the whole note or only gate windows."""
-    from notechecker.nlp.extract import Extractor
+    from notechecker.nlp.linkers.elements import Elements
 
     p = load_patterns()
     for path in CORPUS:
@@ -46,7 +46,7 @@ def test_gated_search_finds_what_a_full_scan_finds(pipeline):
         lowered = text.translate(ASCII_LOWER)
         for spec in p.elements.values():
             full = next((m.span() for m in spec.matcher.finditer(lowered)), None) if spec.matcher else None
-            gated = Extractor._first_gated_match(lowered, spec)
+            gated = Elements.first_gated_match(lowered, spec)
             assert (gated.span() if gated else None) == full, (path.name, spec.name)
 
 

@@ -1,0 +1,173 @@
+"""What every linker shares: the per-note view of hits, sentences and sections, and clause geometry.
+
+A linker is built once from the patterns (its tables) and called per note with a :class:`NoteView`;
+nothing about a note is kept on it, so one instance serves many threads.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ...facts import Evidence, Section
+from ...vocab import Patterns
+from ..segmenter import boundaries
+
+#: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
+SENTENCE_TEXT = 1500
+#: ConText attribute -> assertion, strongest first.
+ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
+#: Assertions that say a mention is not something this operation did.
+NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
+#: Procedures done body by body (their levels are the treated bodies).
+PER_BODY = frozenset({"kyphoplasty", "vertebroplasty"})
+
+
+def norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@dataclass(slots=True)
+class Hit:
+    """A target span reduced to plain values."""
+
+    label: str
+    value: str
+    start: int
+    end: int
+    tok_start: int
+    tok_end: int
+    assertion: str
+    literal: str
+    weight: int
+    section: str | None
+    sent: int
+
+
+def evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
+    """End of a quote from ``start``: its first sentence (as the segmenter splits it, so
+    "1." and "Dr." do not end it) or the end of its line, never mid-word."""
+    stop = min(limit, start + longest)
+    chunk = text[start:stop]
+    for cut in boundaries(chunk):
+        if len(chunk[:cut].split()) >= 3:
+            stop = start + cut
+            break
+    else:
+        if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
+            stop = text.rfind(" ", start, stop)  # cut at a word boundary
+    return max(start, len(text[:stop].rstrip()))
+
+
+@dataclass
+class NoteView:
+    """One note as the linkers read it: its text, sections, sentences and target hits, with lookups."""
+
+    text: str
+    sections: list[Section]
+    sent_starts: list[int]
+    sent_ends: list[int]
+    hits_by_label: dict[str, list[Hit]] = field(default_factory=dict)
+    #: label -> sentence index -> hits
+    by_sent: dict[str, dict[int, list[Hit]]] = field(default_factory=dict)
+    #: sentence index -> level mentions (filled once levels are read)
+    levels_by_sent: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        self._sec_starts = [s.start for s in self.sections]
+
+    @property
+    def sec_bodies(self) -> list[tuple[Section, int]]:
+        return [(s, s.start + len(s.title)) for s in self.sections]
+
+    def section_at(self, char: int) -> str | None:
+        i = bisect.bisect_right(self._sec_starts, char) - 1
+        if i < 0:
+            return None
+        name = self.sections[i].name
+        return None if name == "none" else name
+
+    def sent_at(self, char: int) -> int:
+        return max(0, bisect.bisect_right(self.sent_starts, char) - 1)
+
+    def ev(self, start: int, end: int) -> Evidence:
+        return Evidence(text=self.text[start:end], start=start, end=end, section=self.section_at(start))
+
+    def sent_ev(self, i: int) -> Evidence:
+        a, b = self.sent_starts[i], self.sent_ends[i]
+        seg = self.text[a:b]
+        a += len(seg) - len(seg.lstrip())
+        b -= len(seg) - len(seg.rstrip())
+        return self.ev(a, max(a, b))
+
+    def sentence_of(self, e: Evidence) -> Evidence:
+        return self.sent_ev(self.sent_at(e.start))
+
+    def hits(self, label: str) -> list[Hit]:
+        return self.hits_by_label.get(label, [])
+
+    def in_sentence(self, label: str, sent: int) -> list[Hit]:
+        return self.by_sent.get(label, {}).get(sent, [])
+
+
+SentenceOf = Callable[[Evidence], Evidence]
+
+
+class Linker:
+    """Tables from the patterns, and the clause geometry every linker uses."""
+
+    def __init__(self, patterns: Patterns):
+        self.patterns = patterns
+        self.L = patterns.linking  # linking vocabulary (patterns/linking.yaml)
+        self.cue = patterns.linking.cues
+
+    def clause_levels(self, text: str, h, mentions):
+        """The level mentions of a hit's own clause (no clause break between them), or, when its clause
+        names none, those of its sentence ("...; next, a plate was applied at C5-C7" keeps C5-C7 for the
+        plate and away from the clause before)."""
+        if len(mentions) < 2:
+            return mentions
+        rx = self.cue["clause_break"]
+        own = [m for m in mentions if not rx.search(text, min(m.end, h.end), max(m.start, h.start))]
+        return own or mentions
+
+    @staticmethod
+    def gap(m, h) -> int:
+        """Characters between a level mention and a hit (0 when they touch or overlap)."""
+        return max(0, h.start - m.end, m.start - h.end)
+
+    @staticmethod
+    def level_cue(m, cues):
+        """The action cue a level mention belongs to: the nearest before it, else the nearest after."""
+        before = [a for a in cues if a.end <= m.start]
+        if before:
+            return max(before, key=lambda a: a.end)
+        after = [a for a in cues if a.start >= m.end]
+        return min(after, key=lambda a: a.start) if after else None
+
+    def clause_text(self, text: str, h) -> str:
+        """The clause of a hit's sentence, between the clause breaks around it ("There was good apposition;
+        next, a plate was applied" and "..., and next, a plate was applied" have two clauses)."""
+        a, b = self.sentence_bounds(text, h)
+        for m in self.cue["clause_break"].finditer(text, a, b):
+            if m.end() <= h.start:
+                a = m.end()
+            elif m.start() >= h.end:
+                b = m.start()
+                break
+        return text[a:b]
+
+    @staticmethod
+    def sentence_bounds(text: str, h) -> tuple[int, int]:
+        # looked for within SENTENCE_TEXT characters each side (real notes' longest: ~850),
+        # so the cost is linear in the note's length
+        lo, hi = max(0, h.start - SENTENCE_TEXT), min(len(text), h.end + SENTENCE_TEXT)
+        a = max(text.rfind(".", lo, h.start), text.rfind("\n", lo, h.start), lo - 1) + 1
+        b = min(x for x in (text.find(".", h.end, hi), text.find("\n", h.end, hi), hi) if x != -1)
+        return a, b
+
+    @classmethod
+    def sentence_text(cls, text: str, h) -> str:
+        a, b = cls.sentence_bounds(text, h)
+        return text[a:b]

@@ -1,0 +1,141 @@
+"""Documentation elements: by their section, by cue phrases (searched around gate words only), by the
+steps a narrative takes, and the imaging reviewed before the operation."""
+from __future__ import annotations
+
+import re
+
+from ...facts import Element, Evidence
+from ...vocab import ASCII_LOWER, ElementSpec, Patterns
+from .base import NOT_THIS_OPERATION, Linker, NoteView, evidence_end
+
+#: Characters searched on each side of a gate word (longer than any element cue match).
+GATE_WINDOW = 600
+
+
+class Elements(Linker):
+    def __init__(self, patterns: Patterns):
+        super().__init__(patterns)
+        self.elements: dict[str, ElementSpec] = patterns.elements
+
+    def __call__(self, v: NoteView, wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
+        """Documentation elements present in the note (all, or the ``wanted`` ones)."""
+        text, sections, sec_bodies, section_at = v.text, v.sections, v.sec_bodies, v.section_at
+        hits_by_label, sent_ev, sent_at = v.hits_by_label, v.sent_ev, v.sent_at
+        out: dict[str, Element] = {}
+        lowered = text.translate(ASCII_LOWER)
+        for name, spec in self.elements.items():
+            if wanted is not None and name not in wanted:
+                continue
+            found = self.from_sections(text, spec, sec_bodies)
+            if found is None:
+                found = self.from_cues(lowered, text, spec, section_at)
+            if found is None and spec.steps is not None:
+                found = self.from_steps(lowered, spec, sections, sent_ev, sent_at)
+            if found is not None:
+                out[name] = found
+        img = self.imaging(text, hits_by_label, sent_ev) if wanted is None or "imaging" in wanted else None
+        if img is not None and "imaging" not in out:
+            out["imaging"] = img
+        return out
+
+    @staticmethod
+    def from_sections(text, spec: ElementSpec, sec_bodies) -> Element | None:
+        if not spec.sections:
+            return None
+        for sec, body_start in sec_bodies:
+            if sec.name not in spec.sections:
+                continue
+            body = text[body_start:sec.end]
+            stripped = body.strip(" \t\r\n:-_.")
+            if len(stripped.split()) < spec.min_words:
+                continue
+            if spec.needs_any and not any(rx.search(body) for rx in spec.needs_any):
+                continue
+            a = body_start + (len(body) - len(body.lstrip()))
+            b = evidence_end(text, a, sec.end)
+            evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
+            if any(rx.search(body) for rx in spec.none_cues) or re.match(r"\s*(?:none|nil|no)\b", body, re.I):
+                value = "none"
+            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"
+                first = text[a:evidence_end(text, a, sec.end, longest=80)].strip()
+                value = first.rstrip(".") or None
+            return Element(name=spec.name, present=True, value=value, evidence=(evid,))
+        return None
+
+    def from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
+        """The element where one operative section narrates at least ``spec.min_steps`` steps."""
+        excluded = self.L.non_operative | spec.exclude_sections
+        for sec in sections:
+            if sec.name in excluded or sec.end <= sec.start:
+                continue
+            found = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            if len(found) >= spec.min_steps:
+                e = sent_ev(sent_at(found[0]))
+                return Element(name=spec.name, present=True, value=None,
+                               evidence=(Evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
+        return None
+
+    @staticmethod
+    def gate_windows(lowered: str, gate) -> list[tuple[int, int]]:
+        """Merged windows of GATE_WINDOW characters around each occurrence of a gate word."""
+        n = len(lowered)
+        spans = []
+        for word in gate:
+            i = lowered.find(word)
+            while i != -1:
+                spans.append((max(0, i - GATE_WINDOW), min(n, i + len(word) + GATE_WINDOW)))
+                i = lowered.find(word, i + 1)
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+    @classmethod
+    def gated_matches(cls, lowered: str, spec: ElementSpec):
+        """Cue matches in text order, searching only the windows around gate words.
+
+        Exact when every match contains a gate word and is shorter than GATE_WINDOW
+        (tests/test_vocab.py checks both on real notes); ``pos``/``endpos`` keep ``\\b``
+        honest at a window's start, and a window never ends inside a match.
+        """
+        if spec.matcher is None:
+            return
+        for a, b in cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]:
+            yield from spec.matcher.finditer(lowered, a, b)
+
+    @classmethod
+    def first_gated_match(cls, lowered: str, spec: ElementSpec):
+        return next(cls.gated_matches(lowered, spec), None)
+
+    @classmethod
+    def from_cues(cls, lowered, text, spec: ElementSpec, section_at) -> Element | None:
+        for m in cls.gated_matches(lowered, spec):
+            sec = section_at(m.start())
+            if sec in spec.exclude_sections:
+                continue
+            a, b = m.span()
+            value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None
+            return Element(name=spec.name, present=True, value=value, evidence=(Evidence(text[a:b], a, b, sec),))
+        return None
+
+    def imaging(self, text, hits_by_label, sent_ev) -> Element | None:
+        for h in hits_by_label.get("IMAGING", []):
+            if h.value == "intraoperative" or h.assertion in NOT_THIS_OPERATION:
+                continue
+            s = sent_ev(h.sent)
+            operative = h.section in ("description", "complications", "ebl", "anesthesia", "drains", "specimens",
+                                      "implants", "disposition", "fluids", "procedures")
+            if operative:
+                if self.cue["intraoperative"].search(s.text) or not (self.cue["preoperative"].search(s.text) or h.value in self.L.never_intraoperative):
+                    continue
+            elif h.section not in ("indication", "history", "imaging", "findings", "pre_op_diagnosis",
+                                   "post_op_diagnosis", "diagnosis") and not self.cue["finding_verb"].search(s.text):
+                continue
+            if self.cue["intraoperative"].search(s.text) and not self.cue["preoperative"].search(s.text):
+                continue
+            return Element(name="imaging", present=True, value=h.value, evidence=(s,))
+        return None

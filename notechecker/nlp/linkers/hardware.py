@@ -1,0 +1,212 @@
+"""Hardware and what was done to it: each hardware mention takes the nearest action cue of its clause.
+
+Inside a sentence each hardware mention takes the nearest action cue ("removed", "placed",
+"reinserted", "left in place" ...) and the level mentions nearest to that cue, so "the rods were
+removed from L2 to L4 and new screws were placed at L5 and S1" gives two constructs. Hardware named
+without an action of its own describes the construct as it stands (``described``): its levels tell a
+removal's extent when the removal names none. Implant-log rows are read row by row.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+import re
+from collections import defaultdict
+
+from ...facts import Instrument
+from ...model import SPINE_HARDWARE
+from .. import levels as lv
+from ..implant_log import LogRow
+from .base import NOT_THIS_OPERATION, Hit, Linker, NoteView
+
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update({"a pair of": 2, "pair of": 2, "both": 2, "single": 1, "a single": 1})
+_COUNT_BEFORE = re.compile(
+    r"(?:^|[\s(])(?P<n>\d{1,2}|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|both|single|pair of)"
+    r"(?P<mods>(?:[\s,]+(?:x\s*)?(?:\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm|millimeter)s?|\d+(?:\.\d+)?\s*x\s*\d+(?:\.\d+)?"
+    r"\s*(?:mm)?|[a-z-]+)){0,5}?)\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)\b(?:\s*x\s*\d+(?:\.\d+)?\s*(?:-\s*)?(?:mm|cm)?)?", re.I)
+#: Between a removal verb and hardware after it: the hardware is where something was taken from.
+_SOURCE_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:from|off(?:\s+of)?)\s(?:(?!\band\s+(?![CTLS]\d))[^.;])*$", re.I)
+_TIME_AFTER = re.compile(r"\s+to\b", re.I)
+#: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
+DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
+
+
+class Hardware(Linker):
+    def __call__(self, v: NoteView):
+        """(instruments, whether hardware already there is described, kind -> levels of hardware
+        described but not acted on, kind -> the vertebrae such a description names one by one)."""
+        text, hits_by_label, by_sent, levels_by_sent, ev = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent, v.ev
+        inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
+        inst_in_sent: dict[int, list[Hit]] = defaultdict(list)  # (linear: compare within a sentence)
+        for h in inst_hits:
+            inst_in_sent[h.sent].append(h)
+        # brands that imply a kind ("the Coflex was removed") act as hardware mentions too
+        for b in hits_by_label.get("BRAND", []):
+            if b.value not in ("system",) and not any(h.start <= b.start < h.end or b.start <= h.start < b.end
+                                                      for h in inst_in_sent[b.sent]):
+                inst_hits.append(b)
+                inst_in_sent[b.sent].append(b)
+        inst_hits.sort(key=lambda h: h.start)
+        # an action cue overlapped by a hardware mention is no action (any x: x.start < a.end < ...)
+        inst_starts = [x.start for x in inst_hits]
+        inst_max_end = list(itertools.accumulate((x.end for x in inst_hits), max))
+
+        def under_hardware(a: Hit) -> bool:
+            i = bisect.bisect_left(inst_starts, a.end)
+            return i > 0 and inst_max_end[i - 1] > a.start
+        kinds_in_note = {h.value for h in inst_hits}
+        if re.search(r"\bpedicles?\b", text, re.IGNORECASE):
+            kinds_in_note.add("pedicle_screw")
+        meaning: dict[str, str] = {}
+        for kind, phrases in self.patterns.context_kinds.items():
+            if kind in kinds_in_note:
+                meaning.update(phrases)
+        brands_by_sent: dict[int, list[Hit]] = by_sent.get("BRAND", {})
+
+        out: list[Instrument] = []
+        prior_hardware = False
+        last_action_by_section: dict[str | None, str] = {}
+        described: dict[str, set[str]] = defaultdict(set)
+        described_anchors: dict[str, set[str]] = defaultdict(set)
+
+        def describe(kind: str, sent: int) -> None:
+            for m in levels_by_sent.get(sent, []):
+                described[kind].update(m.vertebrae)
+                if m.kind in ("vertebra", "list", "pelvis"):
+                    described_anchors[kind].update(m.vertebrae)
+        for h in inst_hits:
+            if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
+                continue
+            if h.section in self.L.non_operative or not by_sent.get("ACTION", {}).get(h.sent):
+                # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
+                # its levels tell a removed construct's extent when the removal names none
+                describe(h.value, h.sent)
+            if h.section in self.L.non_operative:
+                continue
+            sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
+            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, []) if not under_hardware(a)]
+            # a descriptor right before the hardware: "temporary rod", "previously placed screws"
+            before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
+            # ("temporary fixation screw": a descriptor may stand before another cue)
+            # ("prior to placing the plate" is a time, not a descriptor)
+            descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
+                               and not _TIME_AFTER.match(text, a.end)), None)
+            verbs = [a for a in actions if a.value not in ("temporary", "prior")
+                     and not self.cue["clause_break"].search(text, min(a.end, h.end), max(a.start, h.start))
+                     and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
+                                 for t in sent_objects)]
+            verbs_all = [a for a in actions if a.value not in ("temporary", "prior")]
+            if verbs:
+                act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
+                action = act.value
+                last_action_by_section[h.section] = action
+            else:
+                act = None
+                action = "placed" if h.section == "procedures" else "mentioned"
+            if action == "placed" and act is not None and (h.assertion == "historical" or (
+                    self.cue["placement_state"].match(act.literal)
+                    and self.cue["hardware_described"].search(self.clause_text(text, h)))):
+                # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
+                # in 2015": the old construct
+                action = "mentioned"
+                describe(h.value, h.sent)
+            if action == "removed" and any(
+                    a.value == "removed" and a.end <= h.start
+                    and (_SOURCE_AFTER.match(text, a.end, h.start) or (a is act and a.literal.endswith(" off")))
+                    for a in verbs_all):
+                # "the caps were removed from the existing screws", "slid off the rod": where it came from
+                action = "mentioned"
+            if action == "mentioned" and descriptor is None and by_sent.get("ACTION", {}).get(h.sent):
+                # hardware named beside actions that are not its own ("the construct was exposed; it
+                # consisted of pedicle screws at T10, T11, L1 and L2"): the construct as it stands
+                describe(h.value, h.sent)
+            if descriptor == "temporary":
+                action = "temporary"
+            elif descriptor == "prior":
+                prior_hardware = True
+                if action == "placed":
+                    action = "retained"
+            kind = h.value
+            # a device brand next to a generic word names the kind: "Superion spacer", "Capstone cage"
+            for b in brands_by_sent.get(h.sent, []):
+                if b.value in SPINE_HARDWARE and b is not h and (
+                        0 <= h.tok_start - b.tok_end <= 2  # "Atlantis plate", "Superion interspinous spacer"
+                        or (0 <= b.start - h.end <= 3 and "(" in text[h.end:b.start])):  # "spacer (Capstone)"
+                    kind = b.value
+                    break
+            if h.literal in meaning and h.section != "implants" and kind != "not_hardware":
+                kind = meaning[h.literal]
+            # levels: the level mentions of this sentence nearest to this hardware's action cue
+            lvls: list[str] = []
+            named: list[str] = []
+            sent_levels = self.clause_levels(text, h, levels_by_sent.get(h.sent, []))
+            procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in self.L.own_level_kinds]
+            for m in sent_levels:
+                gap = self.gap(m, h)
+                if any(self.gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):
+                    continue  # "laminectomy at T12 ... with pedicle screws": T12 is the laminectomy's
+                if act is not None:
+                    cue = self.level_cue(m, verbs_all)
+                    if cue is not None and (cue.value != action or any(
+                            cue.end <= p.start and p.end <= m.start for p in procs)):
+                        continue
+                lvls.extend(m.vertebrae)
+                if m.kind in ("vertebra", "list", "pelvis"):
+                    named.extend(m.vertebrae)
+            count = self.count(text, h)
+            size_m = _SIZE.search(text, max(0, h.start - 30), h.start)
+            brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
+            out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
+                                  evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
+                                  size=size_m.group(0) if size_m else None,
+                                  anchors=tuple(lv.sort_levels(named))))
+        return out, prior_hardware, described, described_anchors
+
+    def count(self, text: str, h: Hit) -> int | None:
+        window = text[max(0, h.start - 60):h.start]
+        # the number nearest the hardware: "both rods and all eight screws" counts eight screws
+        m = None
+        for start in range(len(window) - 1, -1, -1):
+            if start == 0 or window[start - 1] in " \t\n\r(":
+                found = _COUNT_BEFORE.match(window, max(0, start - 1))
+                if found and not self.cue["size_after"].match(window, found.end("n")):
+                    m = found
+                    break
+        if not m:
+            return None
+        n = m.group("n").lower()
+        if n.isdigit():
+            return int(n)
+        return _NUMBER_WORDS.get(n)
+
+    @staticmethod
+    def from_log(text, rows: list[LogRow], hits_by_label, ev) -> list[Instrument]:
+        """One instrument per implant-log row that names spine hardware: placed (implanted, or no
+        status) or removed (explanted); a wasted row is neither. Its evidence is the row."""
+        out = []
+        for row in rows:
+            if row.status == "unused":
+                continue
+            cell = row.description
+
+            def inside(h) -> bool:
+                return cell.start <= h.start and h.end <= cell.end and h.value != "not_hardware"
+            named = [h for h in hits_by_label.get("INSTRUMENT", []) if inside(h)]
+            named = named or [h for h in hits_by_label.get("BRAND", []) if inside(h) and h.value in SPINE_HARDWARE]
+            if not named:
+                continue
+            hit = max(named, key=lambda h: h.end - h.start)
+            levels: tuple[str, ...] = ()
+            if row.site is not None and hit.value in DEVICE_KINDS:
+                levels = tuple(x for m in lv.find_levels(row.site.text) for x in m.vertebrae)
+            brand = next((b.literal for b in hits_by_label.get("BRAND", []) if inside(b)), None)
+            out.append(Instrument(kind=hit.value, action="removed" if row.status == "removed" else "placed",
+                                  count=row.quantity, levels=tuple(lv.sort_levels(levels)),
+                                  evidence=ev(row.start, row.end), brand=brand))
+        return out
+

@@ -1,0 +1,135 @@
+"""Sections: the pipeline's headings, corrected by how the note is written.
+
+A procedures heading over a narrative is the description; a heading the vocabulary does not know is
+named by its words (linking.yaml ``heading_words``); a team's heading or paragraph scopes its work; an
+indication that runs into the operative narrative ends where the narrative starts.
+"""
+from __future__ import annotations
+
+import re
+
+from spacy.tokens import Doc
+
+from ...facts import Section
+from ...vocab import ASCII_LOWER, Patterns
+from ..sections import HEADING_LINE
+from ..sections import heading_key as _key
+from .base import Linker
+
+#: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
+NARRATIVE_WORDS = 120
+
+
+class Headings(Linker):
+    def __init__(self, patterns: Patterns):
+        super().__init__(patterns)
+        self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
+        self.description = patterns.elements.get("description")
+
+    def __call__(self, doc: Doc, text: str) -> list[Section]:
+        """The note's sections as character ranges, in order."""
+        sections: list[Section] = []
+        for s in doc._.sections:
+            start = doc[s.title_start].idx if s.title_start < len(doc) else len(text)
+            end = doc[s.body_end - 1].idx + len(doc[s.body_end - 1]) if s.body_end > 0 else 0
+            title = doc[s.title_start:s.title_end].text if s.category else ""
+            name = s.category or "none"
+            if name == "procedures" and (
+                    len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
+                    or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))
+                    or self.narrates(text, start + len(title), max(start, end))):
+                name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
+            if name in ("description", "other_team") and title:
+                name = self.team_of(title, name)
+            sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+        sections = self.unknown_headings(text, sections)
+        return self.split_narrative(text, sections)
+
+    def split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
+        """End an indication/history section where the operative narrative starts under it."""
+        out: list[Section] = []
+        rx = self.cue["narrative_start"]
+        for sec in sections:
+            m = rx.search(text, sec.start + len(sec.title), sec.end) if sec.name in self.L.non_operative else None
+            if m is None or not text[sec.start:m.start()].strip():
+                out.append(sec)
+                continue
+            cut = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
+            out.append(Section(sec.name, sec.title, sec.start, cut))
+            out.append(Section("description", "", cut, sec.end))
+        return out
+
+    def narrates(self, text: str, start: int, end: int) -> bool:
+        """A procedures section that tells the operation step by step (a theatre note's "Procedure:" with
+        "Prone on Jackson table. Previous incision used. ... closed in layers"): at least twice the
+        description element's steps, in four sentences or more (a procedure list names procedures, not steps)."""
+        spec = self.description
+        if spec is None or spec.steps is None or end - start < 80:
+            return False
+        lowered = text[start:end].translate(ASCII_LOWER)
+        found = [m.start() for m in spec.steps.finditer(lowered)]
+        return len(found) >= spec.min_steps and lowered.count(". ") >= 3
+
+    def unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
+        """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
+        ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
+        indication. Only a line shaped like a heading counts: at a line start, one to six words, no digit,
+        a capital first, and a colon after it (or the whole line in capitals)."""
+        if not self.L.heading_words:
+            return sections
+        # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
+        lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
+        found = []
+        for m in HEADING_LINE.finditer(text):
+            head = m.group("h").strip()
+            words = head.split()
+            if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
+                continue
+            if not (head[0].isupper() or (lower_ok and head[0].islower())):
+                continue
+            colon = text[m.end() - 1:m.end()] == ":" or text.startswith(":", m.end())
+            if not colon and not (head.isupper() and len(head) > 3):
+                continue
+            category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
+            if category is not None:
+                found.append((m.start(), m.end(), category))
+        found += self.team_paragraphs(text)
+        if not found:
+            return sections
+        found.sort()
+        out: list[Section] = []
+        for sec in sections:
+            cuts = [f for f in found if sec.start < f[0] < sec.end]
+            if not cuts:
+                out.append(sec)
+                continue
+            out.append(Section(sec.name, sec.title, sec.start, cuts[0][0]))
+            for j, (a, b, category) in enumerate(cuts):
+                end = cuts[j + 1][0] if j + 1 < len(cuts) else sec.end
+                name = self.team_of(text[a:b], category) if category == "description" else category
+                if category in ("description", "other_team") and j + 1 == len(cuts):
+                    # a team's paragraph ends at its blank line when no heading follows
+                    gap = re.search(r"\n[ \t]*\n", text[b:end])
+                    end = b + gap.start() if gap else end
+                out.append(Section(name, text[a:b].strip(), a, end))
+        return out
+
+    def team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
+        """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
+        "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
+        roster = {m.group("id").lower(): m.group("what") for m in self.cue["team_roster"].finditer(text)}
+        out = []
+        for m in self.cue["team_paragraph"].finditer(text):
+            said = roster.get(m.group("id").lower(), "") + " " + m.group("what")
+            name = self.team_of(said, "")
+            if name:
+                out.append((m.start(), m.end(), name))
+        return out
+
+    def team_of(self, title: str, name: str) -> str:
+        """A narrative heading that names its team: the spine team's narrative, or another team's."""
+        if self.cue["team_spine"].search(title):
+            return "description"
+        if self.cue["team_other"].search(title):
+            return "other_team"
+        return name

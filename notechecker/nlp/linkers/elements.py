@@ -6,6 +6,7 @@ import re
 
 from ...facts import Element, Evidence
 from ...vocab import ASCII_LOWER, ElementSpec, Patterns
+from ..multimatch import MultiMatch
 from .base import NOT_THIS_OPERATION, Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -16,6 +17,8 @@ class Elements(Linker):
     def __init__(self, patterns: Patterns):
         super().__init__(patterns)
         self.elements: dict[str, ElementSpec] = patterns.elements
+        # every element's gate words in one automaton: one pass over the note finds them all
+        self.gates = MultiMatch({name: spec.gate for name, spec in self.elements.items() if spec.gate})
 
     def __call__(self, v: NoteView, wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
         """Documentation elements present in the note (all, or the ``wanted`` ones)."""
@@ -23,12 +26,13 @@ class Elements(Linker):
         hits_by_label, sent_ev, sent_at = v.hits_by_label, v.sent_ev, v.sent_at
         out: dict[str, Element] = {}
         lowered = text.translate(ASCII_LOWER)
+        windows = self.gates.windows(lowered, GATE_WINDOW)
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
             found = self.from_sections(text, spec, sec_bodies)
             if found is None:
-                found = self.from_cues(lowered, text, spec, section_at)
+                found = self.from_cues(lowered, text, spec, section_at, windows.get(name, ()) if spec.gate else None)
             if found is None and spec.steps is not None:
                 found = self.from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
@@ -77,26 +81,14 @@ class Elements(Linker):
 
     @staticmethod
     def gate_windows(lowered: str, gate) -> list[tuple[int, int]]:
-        """Merged windows of GATE_WINDOW characters around each occurrence of a gate word."""
-        n = len(lowered)
-        spans = []
-        for word in gate:
-            i = lowered.find(word)
-            while i != -1:
-                spans.append((max(0, i - GATE_WINDOW), min(n, i + len(word) + GATE_WINDOW)))
-                i = lowered.find(word, i + 1)
-        spans.sort()
-        merged: list[tuple[int, int]] = []
-        for a, b in spans:
-            if merged and a <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-            else:
-                merged.append((a, b))
-        return merged
+        """Merged windows of GATE_WINDOW characters around each occurrence of a gate word (one
+        element's; :meth:`__call__` finds every element's in one pass with ``self.gates``)."""
+        return MultiMatch({0: gate}).windows(lowered, GATE_WINDOW).get(0, []) if gate else []
 
     @classmethod
-    def gated_matches(cls, lowered: str, spec: ElementSpec):
-        """Cue matches in text order, searching only the windows around gate words.
+    def gated_matches(cls, lowered: str, spec: ElementSpec, windows=None):
+        """Cue matches in text order, searching only the windows around gate words (``windows``:
+        the spec's, found already; None: found here).
 
         Exact when every match contains a gate word and is shorter than GATE_WINDOW
         (tests/test_vocab.py checks both on real notes); ``pos``/``endpos`` keep ``\\b``
@@ -104,7 +96,9 @@ class Elements(Linker):
         """
         if spec.matcher is None:
             return
-        for a, b in cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]:
+        if windows is None:
+            windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
+        for a, b in windows:
             yield from spec.matcher.finditer(lowered, a, b)
 
     @classmethod
@@ -112,8 +106,8 @@ class Elements(Linker):
         return next(cls.gated_matches(lowered, spec), None)
 
     @classmethod
-    def from_cues(cls, lowered, text, spec: ElementSpec, section_at) -> Element | None:
-        for m in cls.gated_matches(lowered, spec):
+    def from_cues(cls, lowered, text, spec: ElementSpec, section_at, windows=None) -> Element | None:
+        for m in cls.gated_matches(lowered, spec, windows):
             sec = section_at(m.start())
             if sec in spec.exclude_sections:
                 continue

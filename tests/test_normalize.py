@@ -1,4 +1,4 @@
-"""The normalising layer (nlp/normalize.py, patterns/normalize.yaml).
+"""The normalising layer (nlp/normalize/, patterns/normalize.yaml).
 
 * Unit behaviour on real sentences of each form, and the length-preserving contract.
 * patterns/normalize.yaml is validated at load: E017 (shape), E018 (an example its regex does

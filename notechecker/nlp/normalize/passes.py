@@ -101,7 +101,7 @@ class Passes:
         return head + tail
 
     # lines wrapped inside a sentence -----------------------------------------------
-    _WRAP = re.compile(r"(?<=[a-z,])\n(?=[a-z]+[ ,.])")
+    _WRAP = re.compile(r"\n(?<=[a-z,]\n)(?=[a-z]+[ ,.])")
 
     def _wraps(self, text: str) -> list[tuple]:
         """A line break inside a sentence of a hard-wrapped paragraph (a long line ending in a
@@ -115,11 +115,6 @@ class Passes:
         return out
 
     # templates -------------------------------------------------------------------
-    @staticmethod
-    def _template_gate(text: str, lower: str) -> bool:
-        return ("***" in text or "___" in text or "[" in text or "|" in text or "n/a" in lower
-                or "applicable" in lower)
-
     def _templates(self, text: str) -> list[tuple]:
         out = [(m.start(), m.end(), "", "template", False) for m in self._field.finditer(text)]
         out += [(m.start(), m.end(), "", "checkbox", False) for m in self._unchecked.finditer(text)]
@@ -154,8 +149,11 @@ class Passes:
             out.append((m.start(), m.end(), letter + digits, "ocr", False))
         if "CS" in text:
             out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
+        digit, confused = set("0123456789"), self._number_confusions
         for m in self._ocr_number.finditer(text):
             tok = m.group()
+            if digit.isdisjoint(tok) or confused.isdisjoint(tok):
+                continue  # a run needs a digit and a letter read as one
             if not (self._number_place_after.match(text, m.end())
                     or self._number_place_before.search(text, max(0, m.start() - 1), m.start())):
                 continue
@@ -208,22 +206,54 @@ class Passes:
             return word if word in _MAX else None
         return self._letter_of.get(word.lower())
 
-    def _spoken(self, text: str) -> list[tuple]:
+    def _spoken_may(self, text: str, hits) -> tuple[bool, bool]:
+        """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
+        can be in ``text``: a number word after white space after a level letter, a letter word
+        before (white space and) a digit. Found from the vocabulary pass (``hits``, else here)."""
+        if hits is None:
+            hits = self._hits(text)
+        numbers, letters = hits.get("numbers", ()), hits.get("letters", ())
+        if numbers is None or letters is None:
+            return True, True
+        words = False
+        letter_ends = {e for _, e in letters}
+        for a, _ in numbers:
+            j = a
+            while j > 0 and text[j - 1].isspace():
+                j -= 1
+            if j == a or j == 0:
+                continue
+            if text[j - 1] in "CTLS" or j in letter_ends:
+                words = True
+                break
+        digits = False
+        n = len(text)
+        for _, b in letters:
+            while b < n and text[b].isspace():
+                b += 1
+            if b < n and text[b].isdecimal():
+                digits = True
+                break
+        return words, digits
+
+    def _spoken(self, text: str, hits=None) -> list[tuple]:
         out = []
+        words, digits = self._spoken_may(text, hits)
         if self._dictated is not None and any(w in text or w.capitalize() in text or w.upper() in text
                                               for w in self._punct):
             for m in self._dictated.finditer(text):
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
-        for m in self._spoken_words.finditer(text):
+        for m in self._spoken_words.finditer(text) if words else ():
             l1 = self._letter(m.group("l1"))
-            n1 = self._numbers[m.group("n1").lower()]
-            if l1 is None or not _valid(l1, n1):
+            # None: a word the regex matched case-blind that lower-casing does not give ("\u017fix")
+            n1 = self._numbers.get(m.group("n1").lower())
+            if l1 is None or n1 is None or not _valid(l1, n1):
                 continue
             normal, end = f"{l1}{n1}", m.end("n1")
             if m.group("n2") is not None:
                 l2 = self._letter(m.group("l2")) if m.group("l2") else l1
-                n2 = self._numbers[m.group("n2").lower()]
-                if l2 is not None and _follows(l1, n1, l2, n2):
+                n2 = self._numbers.get(m.group("n2").lower())
+                if l2 is not None and n2 is not None and _follows(l1, n1, l2, n2):
                     normal, end = f"{l1}{n1}-{l2}{n2}", m.end("n2")
             out.append((m.start(), end, normal, "spoken", False))
         # a lone spoken level in words ("see one", "tea ten") only beside another level: "see"
@@ -231,7 +261,7 @@ class Passes:
         out = [f for f in out if "-" in f[2] or not f[2][:1].isalpha() or len(text[f[0]:f[1]].split()[0]) == 1
                or any(g is not f and abs(g[0] - f[0]) <= _NEAR for g in out)
                or _LEVEL_CODE.search(text, max(0, f[0] - _NEAR), f[1] + _NEAR)]
-        for m in self._spoken_digits.finditer(text):
+        for m in self._spoken_digits.finditer(text) if digits else ():
             l1 = self._letter(m.group("l1"))
             d = m.group("d")
             if l1 is None:

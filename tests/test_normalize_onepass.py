@@ -20,7 +20,9 @@ BITS = ["L five", "see five six", "el 5", "ell 4-5", "C 5", "T eleven", "tea ten
         "L ___ five", "L *** five", "\u017fix", "L \u017fix", "el \u017fix", "\u0131l", "sea 6", "L five ess one",
         "L5-Sl", "C1O", "C5-CS", "f1ve", "p1ate", "1O mm", "2l cc", "O.5 mL", "L45  ", "C56", "D7-D9", "SEE FIVE SIX",
         "Procedure colon fusion", "hard wear", "X ray", "[x] fusion [ ] none", "Cee 5", "el\n5", "C\tfive",
-        "\u0130l five", "L\u00a0five", "el\u20035", "L5", "T12", "S1", "C 2l"]
+        "\u0130l five", "L\u00a0five", "el\u20035", "L5", "T12", "S1", "C 2l",
+        "not appli-\ncable", "Implant: not appli-\ncable", "Drains: N/A", "EBL: ***", "Label: ___", "extra va\u017fation",
+        "image inten\u017fifier", "hard\nwear", "HARD WEAR", "x-ray", "M.R.I.", "ab1c0d", "p1ate1O", "f1ve."]
 
 
 def _texts(n: int = 600) -> list[str]:
@@ -48,6 +50,31 @@ def test_spoken_gate_changes_nothing(monkeypatch):
     assert sum(1 for _, rw in gated for r in rw if r.kind == "spoken") > 300
     monkeypatch.setattr(Passes, "_spoken_may", lambda self, text, hits: (True, True))  # every note scanned
     assert _read(n, texts) == gated
+
+
+def test_template_and_phrase_gates_change_nothing(monkeypatch):
+    from notechecker.nlp.normalize.normalizer import Normalizer
+
+    n = load_normalizer()
+    texts = _texts()
+    gated = _read(n, texts)
+    kinds = [r.kind for _, rw in gated for r in rw]
+    assert kinds.count("template") > 100 and kinds.count("checkbox") > 20 and kinds.count("phrase") > 100
+    every_part = {"fields": [], "masks": [], "boxes": []}
+    real = Passes._templates
+    monkeypatch.setattr(Passes, "_templates", lambda self, text, hits=None: real(self, text, every_part))
+    monkeypatch.setattr(Normalizer, "_phrase_may", lambda self, hits: True)
+    assert _read(n, texts) == gated
+
+
+def test_digit_words_are_found_where_a_full_scan_finds_them():
+    n = load_normalizer()
+    found = 0
+    for t in _texts(300):
+        want = [m.span() for m in n._digit_word.finditer(t)]
+        assert [m.span() for m in n._digit_words(t)] == want
+        found += len(want)
+    assert found > 20
 
 
 def test_spoken_gate_skips_notes_without_spoken_words():

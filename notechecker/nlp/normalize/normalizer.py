@@ -70,6 +70,7 @@ class Normalizer(Passes):
         self._number_place_before = re.compile(r"[/:]$")
         self._word_letters = {k: list(v) for k, v in o.word_letters.items()}
         digits = re.escape("".join(sorted(self._word_letters)))
+        self._digit_edge = re.compile(rf"[A-Za-z][{digits}]")  # where a digit word can be
         self._digit_word = re.compile(
             rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]*[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])")
 
@@ -151,7 +152,11 @@ class Normalizer(Passes):
             "pages": ("page", "pg"),
             "hyphens": ("-\n", "-\r\n", "- \n"),
             "templates": ("***", "___", "[", "|", "n/a", "applicable"),
+            "fields": ("***", "___", "n/a", "applicable"),  # an unfilled field's marks (templates.unfilled)
+            "masks": ("***", "___"),  # a placeholder's (templates.placeholder)
+            "boxes": ("[",),
             "phrases": self._phrase_firsts,
+            **{("word", w): (w,) for k in self._phrases for w in k.split()},
             "numbers": tuple(self._numbers),
             "letters": tuple(self._letter_of),
         })
@@ -182,17 +187,17 @@ class Normalizer(Passes):
         gates = (("pages" in hits, self._pages),
                  ("hyphens" in hits, self._hyphens),
                  (True, self._wraps),
-                 ("templates" in hits, self._templates),
+                 ("templates" in hits, self._templates),  # (its parts: where their marks are)
                  (True, self._ocr),
                  (self._d_gate.search(text) is not None, self._dialect),
-                 ("phrases" in hits, self._phrases_pass),
+                 ("phrases" in hits and self._phrase_may(hits), self._phrases_pass),
                  (True, self._spoken),
                  (True, self._approximate))
         for wanted, step in gates:
             if not wanted:
                 continue
-            if step == self._spoken:  # where its words are: found on the note, unless a pass rewrote it
-                found = step(work, hits if work is text else None)
+            if step == self._spoken or step == self._templates:  # where their words are: found on the
+                found = step(work, hits if work is text else None)  # note, unless a pass rewrote it
             else:
                 found = step(work)
             if found:
@@ -213,8 +218,13 @@ class Normalizer(Passes):
             for k in kinds:
                 out.setdefault(k, []).append((a, b))
         if len(lower) != len(text) or (not text.isascii() and ("\u0131" in text or "\u017f" in text)):
-            out["numbers"] = out["letters"] = None
+            out["numbers"] = out["letters"] = out["inexact"] = None
         return out
+
+    def _phrase_may(self, hits) -> bool:
+        """Whether every word of some phrase occurs (a phrase is matched case-blind: where a letter
+        outside ASCII may stand for an ASCII one, the first word's presence decides, as before)."""
+        return "inexact" in hits or any(all(("word", w) in hits for w in k.split()) for k in self._phrases)
 
     def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
         """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in

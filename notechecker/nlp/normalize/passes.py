@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import re
+import string
 
 from .words import (_LEVEL_CODE, _MAX, _NEAR, _WRAPPED_LINE, _cased, _deletes, _drop_overlaps, _follows,
                     _inflection, _levenshtein, _page_no, _valid)
+
+
+_ASCII_LETTERS = frozenset(string.ascii_letters)
 
 
 class Passes:
@@ -115,16 +119,21 @@ class Passes:
         return out
 
     # templates -------------------------------------------------------------------
-    def _templates(self, text: str) -> list[tuple]:
-        out = [(m.start(), m.end(), "", "template", False) for m in self._field.finditer(text)]
-        out += [(m.start(), m.end(), "", "checkbox", False) for m in self._unchecked.finditer(text)]
+    def _templates(self, text: str, hits=None) -> list[tuple]:
+        if hits is None:
+            hits = self._hits(text)
+        out = [(m.start(), m.end(), "", "template", False)
+               for m in (self._field.finditer(text) if "fields" in hits else ())]
+        boxes = "boxes" in hits
+        out += [(m.start(), m.end(), "", "checkbox", False) for m in (self._unchecked.finditer(text) if boxes else ())]
         prev_end = None
-        for m in self._checked.finditer(text):
+        for m in self._checked.finditer(text) if boxes else ():
             # a checked box after another checked label of its line (unchecked ones between) starts a list item
             joined = prev_end is not None and "\n" not in text[prev_end:m.start()]
             out.append((m.start(), m.end(), "," if joined else "", "checkbox", False))
             prev_end = m.end()
-        out += [(m.start(), m.end(), "", "template", False) for m in self._placeholder.finditer(text)]
+        out += [(m.start(), m.end(), "", "template", False)
+                for m in (self._placeholder.finditer(text) if "masks" in hits else ())]
         if "|" in text:
             for line in re.finditer(r"^[^\n]*\|[^\n]*\|[^\n]*\|[^\n]*$", text, re.MULTILINE):
                 for m in self._catalogue.finditer(text, line.start(), line.end()):
@@ -158,11 +167,22 @@ class Passes:
                     or self._number_place_before.search(text, max(0, m.start() - 1), m.start())):
                 continue
             out.append((m.start(), m.end(), "".join(self._number_digits.get(c, c) for c in tok), "ocr", False))
-        for m in self._digit_word.finditer(text):
+        for m in self._digit_words(text):
             word = self._digit_word_read(m.group())
             if word is not None:
                 out.append((m.start(), m.end(), word, "ocr", False))
         return _drop_overlaps(out)
+
+    def _digit_words(self, text: str) -> list:
+        """The matches of ``_digit_word``: tried only at the start of each run of letters that meets a
+        digit read as a letter (``_digit_edge``), a few places a note, not at every word."""
+        starts = set()
+        for e in self._digit_edge.finditer(text):
+            s = e.start()
+            while s > 0 and text[s - 1] in _ASCII_LETTERS:
+                s -= 1
+            starts.add(s)
+        return [m for m in (self._digit_word.match(text, s) for s in sorted(starts)) if m is not None]
 
     def knows(self, word: str) -> bool:
         """Whether a vocabulary under patterns/ writes ``word`` (so an OCR'd form of it can be read)."""

@@ -25,7 +25,8 @@ class Elements(Linker):
         text, sections, sec_bodies, section_at = v.text, v.sections, v.sec_bodies, v.section_at
         hits_by_label, sent_ev, sent_at = v.hits_by_label, v.sent_ev, v.sent_at
         out: dict[str, Element] = {}
-        lowered = text.translate(ASCII_LOWER)
+        # ASCII letters lower-cased, nothing else: str.lower() does just that on ASCII text, 4x faster
+        lowered = text.lower() if text.isascii() else text.translate(ASCII_LOWER)
         windows = self.gates.windows(lowered, GATE_WINDOW)
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:

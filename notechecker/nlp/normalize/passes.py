@@ -347,14 +347,18 @@ class Passes:
         return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
 
     def _approximate(self, text: str) -> list[tuple]:
-        out = []
-        known = self._known
         lower = text.lower()
-        for m in self._word_rx.finditer(lower):
-            w = m.group()
-            if w in known:
-                continue
+        # the words no vocabulary knows, each looked up once; most notes have none that reads as one
+        read = {}
+        for w in set(self._word_rx.findall(lower)) - self._known:
             best = self._nearest(w)
+            if best is not None:
+                read[w] = best
+        if not read:
+            return []
+        out = []
+        for m in self._word_rx.finditer(lower):
+            best = read.get(m.group())
             if best is not None:
                 out.append((m.start(), m.end(), _cased(best, text[m.start():m.end()]), "approximate", True))
         return out

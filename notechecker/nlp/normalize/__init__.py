@@ -16,9 +16,9 @@ Each rewrite is kept (:class:`Rewrite`: original span, normal form, kind, approx
 can mark evidence resting on an approximate reading.
 """
 from .model import FILE, ORIGINAL_KEY, REWRITES_KEY, NormalizeModel, Normalized, Rewrite
-from .normalizer import Normalizer, _Identity, _load, load_normalizer
+from .normalizer import Identity, Normalizer, load_normalizer, load_root
 from .restore import approximate_evidence, restore
-from .words import _reading
+from .words import reading_of
 
 __all__ = ["Rewrite", "Normalized", "Normalizer", "load_normalizer", "restore", "approximate_evidence",
            "REWRITES_KEY", "ORIGINAL_KEY"]

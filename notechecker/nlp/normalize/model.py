@@ -50,7 +50,7 @@ class _Vocab(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _Entry(_Vocab):
+class Entry(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
     regex: str
     examples: Annotated[list[str], Field(min_length=1)]
@@ -68,22 +68,22 @@ Reads = Annotated[list[_Reads], Field(min_length=1)]
 class _Templates(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
     label: str
-    unfilled: Annotated[list[_Entry], Field(min_length=1)]
+    unfilled: Annotated[list[Entry], Field(min_length=1)]
     field_examples: Reads
-    placeholder: _Entry
-    unchecked: _Entry
-    checked: _Entry
+    placeholder: Entry
+    unchecked: Entry
+    checked: Entry
     checkbox_examples: Reads
-    catalogue: _Entry
-    site: _Entry
+    catalogue: Entry
+    site: Entry
     glue: str = Field("x", pattern=r"^[A-Za-z0-9]$")
     catalogue_examples: Reads
 
 
 class _Page(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    markers: Annotated[list[_Entry], Field(min_length=1)]
-    continued: list[_Entry] = []
+    markers: Annotated[list[Entry], Field(min_length=1)]
+    continued: list[Entry] = []
     examples: Reads
 
 
@@ -97,7 +97,7 @@ class _Ocr(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
     level_digits: dict[str, str]
     level_examples: Reads
-    level_s_for_5: _Entry
+    level_s_for_5: Entry
     number_digits: dict[str, str]
     units: list[str]
     number_examples: Reads
@@ -114,7 +114,7 @@ class _Spoken(_Vocab):
 
 class _DLevels(_Vocab):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    uses: Annotated[list[_Entry], Field(min_length=1)]
+    uses: Annotated[list[Entry], Field(min_length=1)]
     examples: Reads
 
 

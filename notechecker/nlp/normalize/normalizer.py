@@ -12,8 +12,8 @@ from ...vocab import patterns_dir, read_yaml
 from ..multimatch import MultiMatch
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
-from .words import (_CARRY, _MAX, _bigrams_of, _compile, _deletes, _entry, _phrases_of, _reading, _section_headings,
-                    _words_of)
+from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
+                    section_headings, words_of)
 
 
 class Normalizer(Passes):
@@ -22,31 +22,31 @@ class Normalizer(Passes):
     def __init__(self, model: NormalizeModel, path: Path, root: Path):
         self.path = path
         t = model.templates
-        unfilled = "|".join(f"(?:{_entry(path, f'templates.unfilled[{i}]', e).pattern})"
+        unfilled = "|".join(f"(?:{compile_entry(path, f'templates.unfilled[{i}]', e).pattern})"
                             for i, e in enumerate(t.unfilled))
         label = t.label
-        _compile(path, "templates.label", label)
+        compile_rx(path, "templates.label", label)
         # "Label: <unfilled>" at a line start, after a run of 2+ spaces or a "|", up to the
         # line end, the next run of 2+ spaces or a "|".
-        self._field = _compile(
+        self._field = compile_rx(
             path, "templates (field)",
             rf"(?:(?<=\n)|(?<=^)|(?<=[ \t]{{2}})|(?<=\|))[ \t]*{label}:[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)",
             re.IGNORECASE)
-        self._placeholder = _entry(path, "templates.placeholder", t.placeholder)
-        unchecked = _entry(path, "templates.unchecked", t.unchecked).pattern
-        checked = _entry(path, "templates.checked", t.checked).pattern
+        self._placeholder = compile_entry(path, "templates.placeholder", t.placeholder)
+        unchecked = compile_entry(path, "templates.unchecked", t.unchecked).pattern
+        checked = compile_entry(path, "templates.checked", t.checked).pattern
         # an unchecked box and its label: up to the next box, a run of 2+ spaces, a "|" or the line end
-        self._unchecked = _compile(path, "templates.unchecked",
+        self._unchecked = compile_rx(path, "templates.unchecked",
                                    rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE)
-        self._checked = _compile(path, "templates.checked", checked, re.IGNORECASE)
-        cat = _entry(path, "templates.catalogue", t.catalogue, 0).pattern
+        self._checked = compile_rx(path, "templates.checked", checked, re.IGNORECASE)
+        cat = compile_entry(path, "templates.catalogue", t.catalogue, 0).pattern
         self._catalogue = re.compile(rf"(?<=\|)[ \t]*(?P<c>{cat})[ \t]*(?=\|)")
         self._glue = t.glue
-        self._site = re.compile(_entry(path, "templates.site", t.site, 0).pattern + r"\Z")
+        self._site = re.compile(compile_entry(path, "templates.site", t.site, 0).pattern + r"\Z")
 
         p = model.page
-        self._markers = [_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
-        self._continued = [_entry(path, f"page.continued[{i}]", e) for i, e in enumerate(p.continued)]
+        self._markers = [compile_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
+        self._continued = [compile_entry(path, f"page.continued[{i}]", e) for i, e in enumerate(p.continued)]
 
         self._keep_prefixes = frozenset(w.lower() for w in model.hyphenation.keep_prefixes)
 
@@ -60,7 +60,7 @@ class Normalizer(Passes):
         # a look-behind after the first character class, not before it: the regex engine then skips
         # ahead to that class's characters (3x faster than trying the look-behind at every position)
         self._ocr_level = re.compile(rf"([CTLS])(?<![A-Za-z0-9][CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
-        self._s_for_5 = _entry(path, "ocr.level_s_for_5", o.level_s_for_5, 0)
+        self._s_for_5 = compile_entry(path, "ocr.level_s_for_5", o.level_s_for_5, 0)
         nconf = re.escape("".join(sorted(set(o.number_digits))))
         units = "|".join(re.escape(u) for u in sorted(o.units, key=len, reverse=True))
         # a whole run of digits and confusable letters (read in _ocr when it holds one of each)
@@ -76,7 +76,7 @@ class Normalizer(Passes):
 
         s = model.spoken
         for letter, words in s.letters.items():
-            if letter not in _MAX:
+            if letter not in MAX_LEVEL:
                 raise PatternError("E017", f"{path}: spoken.letters: {letter!r} is not C, T, L or S")
         self._letter_of = {w.lower(): letter for letter, words in s.letters.items() for w in words}
         self._numbers = {w.lower(): n for w, n in s.numbers.items()}
@@ -95,14 +95,14 @@ class Normalizer(Passes):
             if len(mark) > len(word) + 1:
                 raise PatternError("E019", f"{path}: spoken.punctuation: {mark!r} does not fit in {word!r}")
         self._punct = {w.lower(): m for w, m in s.punctuation.items()}
-        headings = sorted({h for hs in _section_headings(root) for h in hs}, key=len, reverse=True)
+        headings = sorted({h for hs in section_headings(root) for h in hs}, key=len, reverse=True)
         self._dictated = re.compile(
             r"^[ \t]*(?:" + "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings) + r")"
             r"(?P<p>[ \t]+(?:" + "|".join(map(re.escape, self._punct)) + r"))(?![A-Za-z0-9])",
             re.IGNORECASE | re.MULTILINE) if headings and self._punct else None
 
         d = model.d_levels
-        self._d_uses = [_entry(path, f"d_levels.uses[{i}]", e) for i, e in enumerate(d.uses)]
+        self._d_uses = [compile_entry(path, f"d_levels.uses[{i}]", e) for i, e in enumerate(d.uses)]
         self._d_gate = re.compile(r"D\d")
         self._d_level = re.compile(r"(?<![A-Za-z0-9])D([1-9]|1[0-2])(?![A-Za-z0-9])")
 
@@ -127,17 +127,17 @@ class Normalizer(Passes):
         self._confusable = frozenset(frozenset(c.lower() for c in p) for p in a.confusable)
         vocab: set[str] = set()
         for rel in a.vocabularies:
-            vocab |= _phrases_of(root / rel)
+            vocab |= phrases_of(root / rel)
         self._vocab = frozenset(w for w in vocab if len(w) >= a.min_letters)
         known: set[str] = set(a.known_words)
         for f in sorted(root.rglob("*.yaml")):
             if f.name != FILE:
-                known |= _words_of(f)
+                known |= words_of(f)
         self._known = frozenset(known)
-        self._bigrams = frozenset(b for f in sorted((root / "targets").glob("*.yaml")) for b in _bigrams_of(f))
+        self._bigrams = frozenset(b for f in sorted((root / "targets").glob("*.yaml")) for b in bigrams_of(f))
         self._deletes: dict[str, set[str]] = {}
         for w in self._vocab:
-            for dl in _deletes(w, 2 if len(w) >= a.two_edits_from else 1):
+            for dl in deletes(w, 2 if len(w) >= a.two_edits_from else 1):
                 self._deletes.setdefault(dl, set()).add(w)
         self._by_sound: dict[str, set[str]] = {}
         for w in self._vocab:
@@ -170,7 +170,7 @@ class Normalizer(Passes):
                                 ("spoken.examples", s.examples), ("d_levels.examples", d.examples),
                                 ("approximate.examples", a.examples)):
             for ex in examples:
-                got, want = _reading(self(ex.text).text), _reading(ex.reads)
+                got, want = reading_of(self(ex.text).text), reading_of(ex.reads)
                 if got != want:
                     raise PatternError("E019", f"{path}: {where}: example {ex.text!r} reads {got!r}, "
                                                f"not {want!r}")
@@ -271,7 +271,7 @@ class Normalizer(Passes):
         prev = self._PREV_WORD.search(work, max(0, start - 40), start)
         if not (prev and self._continues(prev.group(1), normal.split(None, 1)[0])):
             return end, normal, pad + normal
-        for _ in range(_CARRY):
+        for _ in range(CARRY):
             if not (nxt and self._continues(normal.rsplit(None, 1)[-1], nxt.group(1))):
                 break
             normal, end = f"{normal} {nxt.group(1)}", nxt.end()
@@ -285,7 +285,7 @@ class Normalizer(Passes):
 
 
 # --------------------------------------------------------------------------- loading
-class _Identity:
+class Identity:
     """The normaliser of a patterns folder without ``normalize.yaml``: reads notes as written."""
 
     path = None
@@ -295,10 +295,10 @@ class _Identity:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(root: Path):
+def load_root(root: Path):
     path = root / FILE
     if not path.is_file():
-        return _Identity()
+        return Identity()
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise PatternError("E017", f"{path}: expected a mapping")
@@ -308,4 +308,4 @@ def _load(root: Path):
 
 def load_normalizer(path=None) -> Normalizer:
     """The normaliser of a patterns folder (default: the packaged one), validated, cached."""
-    return _load(patterns_dir(path).resolve())
+    return load_root(patterns_dir(path).resolve())

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 import string
 
-from .words import (_LEVEL_CODE, _MAX, _NEAR, _WRAPPED_LINE, _cased, _deletes, _drop_overlaps, _follows,
-                    _inflection, _levenshtein, _page_no, _valid)
+from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
+                    inflection, levenshtein, page_no, valid_level)
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
@@ -44,7 +44,7 @@ class Passes:
             # the marker's part of its line: after the last run of 3+ spaces before it, else the line
             cut = max((g.end() for g in re.finditer(r"[ \t]{3,}", line[:m.start()])), default=0)
             prefix = line[:cut].rstrip()
-            whole = not prefix or not re.search(r"[.;,:!?)]\s*$", prefix) and _page_no(m.group()) > 1
+            whole = not prefix or not re.search(r"[.;,:!?)]\s*$", prefix) and page_no(m.group()) > 1
             seg_start = a if whole else a + len(prefix)
             # furniture lines after it: continued headers, repeated headers, indented footer lines, blanks
             j = i + 1
@@ -114,7 +114,7 @@ class Passes:
         out = []
         for m in self._WRAP.finditer(text):
             line_start = text.rfind("\n", 0, m.start()) + 1
-            if m.start() - line_start >= _WRAPPED_LINE:
+            if m.start() - line_start >= WRAPPED_LINE:
                 out.append((m.start(), m.end(), " ", "wrap", False))
         return out
 
@@ -141,7 +141,7 @@ class Passes:
                     if self._site.match(code):
                         continue
                     out.append((m.start("c"), m.end("c"), re.sub(r"[-./]", self._glue, code), "template", False))
-        return _drop_overlaps(out)
+        return drop_overlaps(out)
 
     # OCR confusions --------------------------------------------------------------
     def _ocr(self, text: str) -> list[tuple]:
@@ -153,7 +153,7 @@ class Passes:
             if not any(c.isdigit() for c in body) and body != "l":
                 continue  # "SI", "CO": only a lone lower-case l reads as 1 without a digit beside it
             digits = "".join(self._level_digits.get(c, c) for c in body)
-            if not digits.isdigit() or digits[0] == "0" or not _valid(letter, int(digits)):
+            if not digits.isdigit() or digits[0] == "0" or not valid_level(letter, int(digits)):
                 continue
             out.append((m.start(), m.end(), letter + digits, "ocr", False))
         if "CS" in text:
@@ -171,7 +171,7 @@ class Passes:
             word = self._digit_word_read(m.group())
             if word is not None:
                 out.append((m.start(), m.end(), word, "ocr", False))
-        return _drop_overlaps(out)
+        return drop_overlaps(out)
 
     def _digit_words(self, text: str) -> list:
         """The matches of ``_digit_word``: tried only at the start of each run of letters that meets a
@@ -195,7 +195,7 @@ class Passes:
             options = [o + s for o in options for s in (subs or [c])][:16]
         for o in options:
             if o.lower() in self._known:
-                return _cased(o.lower(), tok)
+                return cased_as(o.lower(), tok)
         return None
 
     # other Englishes -------------------------------------------------------------
@@ -215,7 +215,7 @@ class Passes:
             if key not in self._phrases:
                 continue
             to, approx = self._phrases[key]
-            normal = _cased(to, raw) + (raw[-1] if plural else "")
+            normal = cased_as(to, raw) + (raw[-1] if plural else "")
             if len(normal) <= len(raw):
                 out.append((m.start(), m.end(), normal, "phrase", approx))
         return out
@@ -223,7 +223,7 @@ class Passes:
     # spoken levels -----------------------------------------------------------------
     def _letter(self, word: str) -> str | None:
         if len(word) == 1:
-            return word if word in _MAX else None
+            return word if word in MAX_LEVEL else None
         return self._letter_of.get(word.lower())
 
     def _spoken_may(self, text: str, hits) -> tuple[bool, bool]:
@@ -267,20 +267,20 @@ class Passes:
             l1 = self._letter(m.group("l1"))
             # None: a word the regex matched case-blind that lower-casing does not give ("\u017fix")
             n1 = self._numbers.get(m.group("n1").lower())
-            if l1 is None or n1 is None or not _valid(l1, n1):
+            if l1 is None or n1 is None or not valid_level(l1, n1):
                 continue
             normal, end = f"{l1}{n1}", m.end("n1")
             if m.group("n2") is not None:
                 l2 = self._letter(m.group("l2")) if m.group("l2") else l1
                 n2 = self._numbers.get(m.group("n2").lower())
-                if l2 is not None and n2 is not None and _follows(l1, n1, l2, n2):
+                if l2 is not None and n2 is not None and follows_level(l1, n1, l2, n2):
                     normal, end = f"{l1}{n1}-{l2}{n2}", m.end("n2")
             out.append((m.start(), end, normal, "spoken", False))
         # a lone spoken level in words ("see one", "tea ten") only beside another level: "see"
         # and "tea" are English words too
         out = [f for f in out if "-" in f[2] or not f[2][:1].isalpha() or len(text[f[0]:f[1]].split()[0]) == 1
-               or any(g is not f and abs(g[0] - f[0]) <= _NEAR for g in out)
-               or _LEVEL_CODE.search(text, max(0, f[0] - _NEAR), f[1] + _NEAR)]
+               or any(g is not f and abs(g[0] - f[0]) <= NEAR for g in out)
+               or LEVEL_CODE.search(text, max(0, f[0] - NEAR), f[1] + NEAR)]
         for m in self._spoken_digits.finditer(text) if digits else ():
             l1 = self._letter(m.group("l1"))
             d = m.group("d")
@@ -288,18 +288,18 @@ class Passes:
                 continue
             if m.group("d2") is not None:
                 normal = f"{l1}{d}{m.group('sep').strip()}{m.group('d2')}"
-                if not (_valid(l1, int(d)) and _valid(l1, int(m.group("d2")))):
+                if not (valid_level(l1, int(d)) and valid_level(l1, int(m.group("d2")))):
                     continue
-            elif len(d) == 2 and not _valid(l1, int(d)) and int(d[1]) == int(d[0]) + 1 and _valid(l1, int(d[1])):
+            elif len(d) == 2 and not valid_level(l1, int(d)) and int(d[1]) == int(d[0]) + 1 and valid_level(l1, int(d[1])):
                 normal = f"{l1}{d[0]}-{d[1]}"
-            elif _valid(l1, int(d)):
+            elif valid_level(l1, int(d)):
                 normal = f"{l1}{d}"
             else:
                 continue
             out.append((m.start(), m.end(), normal, "spoken", False))
         for m in self._glued_pair.finditer(text):
             letter, a, b = m.group("l"), int(m.group("a")), int(m.group("b"))
-            if _valid(letter, a * 10 + b) or b != a + 1 or not _valid(letter, b) or a == 0:
+            if valid_level(letter, a * 10 + b) or b != a + 1 or not valid_level(letter, b) or a == 0:
                 continue
             normal = f"{letter}{a}-{b}"
             end = m.end()
@@ -309,7 +309,7 @@ class Passes:
                 else:
                     continue
             out.append((m.start(), end, normal, "spoken", False))
-        return _drop_overlaps(out)
+        return drop_overlaps(out)
 
     # approximate words -------------------------------------------------------------
     def _sound(self, word: str) -> str:
@@ -323,11 +323,11 @@ class Passes:
             return self._approx_cache[word]
         budget = 2 if len(word) >= self._two_from else 1
         cands: set[str] = set()
-        for dl in _deletes(word, budget):
+        for dl in deletes(word, budget):
             cands |= self._deletes.get(dl, set())
         # a candidate a few edits away is read only where every edit is a letter a scanner or a
         # recogniser confuses (``confusable``) or a doubled letter: "tender" is not "bender"
-        scored = sorted((_levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
+        scored = sorted((levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
         scored = [(d, c) for d, c in scored if d <= budget]
         by_sound = self._by_sound.get(self._sound(word), set())
         best = None
@@ -335,7 +335,7 @@ class Passes:
             best = scored[0][1]
         elif len(by_sound) == 1:
             best = next(iter(by_sound))
-        if best is not None and (len(best) > len(word) or _inflection(word, best)):
+        if best is not None and (len(best) > len(word) or inflection(word, best)):
             best = None
         if len(self._approx_cache) < 50000:
             self._approx_cache[word] = best
@@ -360,5 +360,5 @@ class Passes:
         for m in self._word_rx.finditer(lower):
             best = read.get(m.group())
             if best is not None:
-                out.append((m.start(), m.end(), _cased(best, text[m.start():m.end()]), "approximate", True))
+                out.append((m.start(), m.end(), cased_as(best, text[m.start():m.end()]), "approximate", True))
         return out

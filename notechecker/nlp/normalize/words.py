@@ -8,17 +8,17 @@ from typing import Any
 
 from ...errors import PatternError
 from ...vocab import read_yaml
-from .model import _Entry
+from .model import Entry
 
-def _compile(path: Path, where: str, rx: str, flags: int = re.IGNORECASE) -> re.Pattern:
+def compile_rx(path: Path, where: str, rx: str, flags: int = re.IGNORECASE) -> re.Pattern:
     try:
         return re.compile(rx, flags)
     except re.error as exc:
         raise PatternError("E017", f"{path}: {where}: invalid regular expression {rx!r}: {exc}") from None
 
 
-def _entry(path: Path, where: str, e: _Entry, flags: int = re.IGNORECASE | re.MULTILINE) -> re.Pattern:
-    rx = _compile(path, where, e.regex, flags)
+def compile_entry(path: Path, where: str, e: Entry, flags: int = re.IGNORECASE | re.MULTILINE) -> re.Pattern:
+    rx = compile_rx(path, where, e.regex, flags)
     for ex in e.examples:
         if rx.search(ex) is None:
             raise PatternError("E018", f"{path}: {where}: example {ex!r} is not matched by its regex")
@@ -28,7 +28,7 @@ def _entry(path: Path, where: str, e: _Entry, flags: int = re.IGNORECASE | re.MU
 _WORD = re.compile(r"[a-z]+")
 
 
-def _words_of(path: Path) -> set[str]:
+def words_of(path: Path) -> set[str]:
     """Every lower-case word written in a vocabulary file (phrases, regexes, comments)."""
     try:
         return set(_WORD.findall(path.read_text(encoding="utf-8").lower()))
@@ -36,7 +36,7 @@ def _words_of(path: Path) -> set[str]:
         raise PatternError("E001", f"{path}: file not found") from None
 
 
-def _phrases_of(path: Path) -> set[str]:
+def phrases_of(path: Path) -> set[str]:
     """The words of a target vocabulary's phrases (``rules``), lower-cased."""
     data = read_yaml(path)
     out: set[str] = set()
@@ -60,7 +60,7 @@ def _phrases_of(path: Path) -> set[str]:
 
 
 # --------------------------------------------------------------------------- helpers
-def _levenshtein(a: str, b: str, limit: int) -> int:
+def levenshtein(a: str, b: str, limit: int) -> int:
     """Edit distance of two short words, or ``limit + 1`` once it exceeds ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
@@ -77,7 +77,7 @@ def _levenshtein(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
-def _deletes(word: str, n: int) -> set[str]:
+def deletes(word: str, n: int) -> set[str]:
     out = {word}
     frontier = {word}
     for _ in range(n):
@@ -86,7 +86,7 @@ def _deletes(word: str, n: int) -> set[str]:
     return out
 
 
-def _cased(normal: str, original: str) -> str:
+def cased_as(normal: str, original: str) -> str:
     """``normal`` in the case of ``original`` (all capitals, capitalised, or as written)."""
     letters = [c for c in original if c.isalpha()]
     if letters and all(c.isupper() for c in letters) and len(letters) > 1:
@@ -96,33 +96,33 @@ def _cased(normal: str, original: str) -> str:
     return normal
 
 
-_MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
-_NEXT_REGION = {"C": "T", "T": "L", "L": "S"}
+MAX_LEVEL = {"C": 7, "T": 12, "L": 5, "S": 5}
+NEXT_REGION = {"C": "T", "T": "L", "L": "S"}
 
 
 #: A line this long (characters) that ends inside a sentence was wrapped, not ended.
-_WRAPPED_LINE = 45
+WRAPPED_LINE = 45
 #: At most this many words are carried along behind a rewrite to keep a phrase whole.
-_CARRY = 4
+CARRY = 4
 #: How near (characters) a lone spoken level must be to another level to be read as one.
-_NEAR = 40
-_LEVEL_CODE = re.compile(r"(?<![A-Za-z0-9])[CTLS]\d{1,2}(?![A-Za-z0-9])")
+NEAR = 40
+LEVEL_CODE = re.compile(r"(?<![A-Za-z0-9])[CTLS]\d{1,2}(?![A-Za-z0-9])")
 
 
-def _valid(letter: str, n: int) -> bool:
-    return 1 <= n <= _MAX[letter]
+def valid_level(letter: str, n: int) -> bool:
+    return 1 <= n <= MAX_LEVEL[letter]
 
 
-def _follows(l1: str, n1: int, l2: str, n2: int) -> bool:
+def follows_level(l1: str, n1: int, l2: str, n2: int) -> bool:
     """Whether level l2n2 lies caudal to l1n1 (a pair "five six", "five ess one")."""
-    if not (_valid(l1, n1) and _valid(l2, n2)):
+    if not (valid_level(l1, n1) and valid_level(l2, n2)):
         return False
     if l1 == l2:
         return n2 > n1
-    return _NEXT_REGION.get(l1) == l2
+    return NEXT_REGION.get(l1) == l2
 
 
-def _inflection(word: str, vocab_word: str) -> bool:
+def inflection(word: str, vocab_word: str) -> bool:
     """"spacers" for "spacer", "plated" for "plates": a word is not a misspelling of its own forms."""
     for suf in ("s", "es", "ed", "d", "ing", "al", "ly", "er", "ers"):
         for a, b in ((word, vocab_word), (vocab_word, word)):
@@ -131,7 +131,7 @@ def _inflection(word: str, vocab_word: str) -> bool:
     return False
 
 
-def _bigrams_of(path: Path) -> set[tuple[str, str]]:
+def bigrams_of(path: Path) -> set[tuple[str, str]]:
     """Pairs of consecutive words in the phrases of a target vocabulary (lower-cased)."""
     data = read_yaml(path)
     out: set[tuple[str, str]] = set()
@@ -151,7 +151,7 @@ def _bigrams_of(path: Path) -> set[tuple[str, str]]:
     return out
 
 
-def _section_headings(root: Path) -> list[tuple[str, ...]]:
+def section_headings(root: Path) -> list[tuple[str, ...]]:
     """The section headings of ``root/sections.yaml`` (none when the folder has no such file)."""
     path = root / "sections.yaml"
     if not path.is_file():
@@ -161,17 +161,17 @@ def _section_headings(root: Path) -> list[tuple[str, ...]]:
     return [tuple(h for h in hs if isinstance(h, str)) for hs in (sections or {}).values() if isinstance(hs, list)]
 
 
-def _reading(text: str) -> str:
+def reading_of(text: str) -> str:
     """Text as a reader sees it: runs of white space as one space, none before punctuation."""
     return re.sub(r" ([,.;:])", r"\1", " ".join(text.split()))
 
 
-def _page_no(marker: str) -> int:
+def page_no(marker: str) -> int:
     m = re.search(r"\d+", marker)
     return int(m.group()) if m else 0
 
 
-def _drop_overlaps(found: list[tuple]) -> list[tuple]:
+def drop_overlaps(found: list[tuple]) -> list[tuple]:
     out: list[tuple] = []
     end = -1
     for f in sorted(found, key=lambda f: (f[0], -f[1])):

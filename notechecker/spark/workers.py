@@ -2,12 +2,12 @@
 Python workers return, and the functions Spark runs in them.
 
 ``scan --engine spark`` sends tasks read on the driver as Arrow record batches and runs
-:func:`_task_batches` in ``mapInArrow``: the tasks' string columns are read straight from Arrow
+:func:`task_batches` in ``mapInArrow``: the tasks' string columns are read straight from Arrow
 and the rows go back as Arrow record batches, with no pandas frame either way (the
 conversion ``mapInPandas`` made cost more than the Spark overhead of a small note).
 :func:`notechecker.spark.check` takes a user's DataFrame, whose cells (dates, arrays,
 timestamps) must reach the table reader as they do in the local engine's pandas frames: it
-stays on ``mapInPandas`` (:func:`_row_frames`).
+stays on ``mapInPandas`` (:func:`row_frames`).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def table_schema(name: str):
 
 
 @functools.lru_cache(maxsize=1)
-def _rows_arrow_schema():
+def rows_arrow_schema():
     """Key columns, then every column of the three tables once (one type per name, as batch defines it)."""
     import pyarrow as pa
 
@@ -58,7 +58,7 @@ def rows_schema():
     """The Spark schema of the worker's output (key columns + the union of the tables' columns)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    return from_arrow_schema(_rows_arrow_schema())
+    return from_arrow_schema(rows_arrow_schema())
 
 
 # --------------------------------------------------------------------------- worker side
@@ -104,7 +104,7 @@ def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFra
     """Rows of checked notes as one pandas frame with the worker output schema."""
     import pandas as pd
 
-    schema = _rows_arrow_schema()
+    schema = rows_arrow_schema()
     cols: dict[str, list] = {f.name: [] for f in schema}
     data_cols = [f.name for f in schema][len(KEY_COLUMNS):]
     for seq, result in zip(seqs, results):
@@ -123,7 +123,7 @@ def _batch(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pa.RecordB
     """Rows of checked notes as one Arrow record batch with the worker output schema (no pandas)."""
     import pyarrow as pa
 
-    schema = _rows_arrow_schema()
+    schema = rows_arrow_schema()
     cols: dict[str, list] = {f.name: [] for f in schema}
     data_cols = [f.name for f in schema][len(KEY_COLUMNS):]
     for seq, result in zip(seqs, results):
@@ -148,7 +148,7 @@ TASK_COLUMNS = ("note_id", "source", "text", "codes", "surgeon", "site", "date",
                 "warnings")
 
 
-def _task_batches(batches: Iterator["pa.RecordBatch"], redact: bool) -> Iterator["pa.RecordBatch"]:
+def task_batches(batches: Iterator["pa.RecordBatch"], redact: bool) -> Iterator["pa.RecordBatch"]:
     """mapInArrow function of the scan engine: tasks read on the driver (string columns) -> rows."""
     _ready()
     for batch in batches:
@@ -165,7 +165,7 @@ def _task_batches(batches: Iterator["pa.RecordBatch"], redact: bool) -> Iterator
             yield _batch(seqs[i:i + WORKER_CHUNK], check_tasks(tasks[i:i + WORKER_CHUNK], redact))
 
 
-def _row_frames(frames: Iterator["pd.DataFrame"], header: list[str], columns: Columns, renames: dict[int, str],
+def row_frames(frames: Iterator["pd.DataFrame"], header: list[str], columns: Columns, renames: dict[int, str],
                 redact: bool) -> Iterator["pd.DataFrame"]:
     """mapInPandas function of :func:`check`: rows of the user's DataFrame -> tasks -> rows.
 
@@ -194,7 +194,7 @@ def _renamed(task: Task, new: str) -> str:
     return f"duplicate note id {task.note_id!r} ({task.source}) renamed {new!r}"
 
 
-def _effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns: Columns
+def effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns: Columns
                    ) -> Iterator["pd.DataFrame"]:
     """(``_seq``, the note id the local reader gives the row) for the duplicate-id pass."""
     import pandas as pd

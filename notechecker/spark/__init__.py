@@ -10,7 +10,7 @@ Two ways in:
   notes and codes Spark DataFrames out, computed where the data lives.
 
 The check runs in ``mapInArrow`` (``scan``) or ``mapInPandas`` (:func:`check`), the worker
-side in :mod:`notechecker.spark_workers`: each Python worker loads the pipeline once (a module
+side in :mod:`notechecker.spark.workers`: each Python worker loads the pipeline once (a module
 cache, kept while Spark reuses the worker) and returns plain rows with the columns
 and types of :data:`notechecker.batch.schema.TABLES` (the Spark schemas are derived from
 :func:`notechecker.batch.schema.arrow_schema`, not copied). A note that cannot be checked becomes
@@ -31,9 +31,8 @@ from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
 from notechecker.batch.schema import TABLES
 from notechecker.batch.task import Columns, Task
-from notechecker.spark_workers import (KEY_COLUMNS, TASK_COLUMNS, WORKER_CHUNK, _effective_ids,  # noqa: F401
-                                       _row_frames, _rows_arrow_schema, _task_batches, rows_schema,
-                                       table_schema)
+from notechecker.spark.workers import (KEY_COLUMNS, TASK_COLUMNS, WORKER_CHUNK, effective_ids,  # noqa: F401
+                                       row_frames, rows_schema, table_schema, task_batches)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -205,7 +204,7 @@ class SparkEngine:
         # one partition per record batch (createDataFrame slices an Arrow table by batch)
         df = self.spark.createDataFrame(pa.Table.from_batches(batches, schema))
         # Arrow in, Arrow out: the tasks are strings and the rows plain values (no pandas frame)
-        out = df.mapInArrow(functools.partial(_task_batches, redact=redact), rows_schema())
+        out = df.mapInArrow(functools.partial(task_batches, redact=redact), rows_schema())
         return out.toArrow()
 
     def _settle(self, wave: list[list[Task]], fut, redact: bool):
@@ -298,7 +297,7 @@ def check(df: "DataFrame", *, text_column: str = "text", id_column: str = "note_
     wanted = list(dict.fromkeys(c for c in (table.text_col, table.id_col, *table.meta_cols.values()) if c))
     seq_df = df.select(InternalFunction.distributed_sequence_id().alias("_seq"), *[F.col(f"`{c}`") for c in wanted])
     renames = _duplicate_renames(seq_df, header, columns, table.id_col)
-    rows = seq_df.mapInPandas(functools.partial(_row_frames, header=header, columns=columns, renames=renames,
+    rows = seq_df.mapInPandas(functools.partial(row_frames, header=header, columns=columns, renames=renames,
                                                 redact=redact_evidence), rows_schema())
     if persist:
         from pyspark import StorageLevel
@@ -319,7 +318,7 @@ def _duplicate_renames(seq_df: "DataFrame", header: list[str], columns: Columns,
     from pyspark.sql import functions as F
 
     ids = seq_df.select("_seq", F.col(f"`{id_col}`")).mapInPandas(
-        functools.partial(_effective_ids, header=header, columns=columns), "_seq long, _id string")
+        functools.partial(effective_ids, header=header, columns=columns), "_seq long, _id string")
     k = F.row_number().over(Window.partitionBy("_id").orderBy("_seq"))
     dups = ids.withColumn("_k", k).where(F.col("_k") > 1).collect()
     return {int(r["_seq"]): f"{r['_id']}#{int(r['_k'])}" for r in dups}

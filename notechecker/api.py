@@ -5,6 +5,7 @@ coding result (``service.CheckResult``), never written into the facts.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Iterable, Iterator
 
@@ -60,8 +61,7 @@ class Pipeline:
         """
         normalized = self.normalizer(text)
         facts = restore(self.extractor(self._doc(normalized), note_id), normalized)
-        facts.low_confidence = [[int(a), int(b)] for a, b in low_confidence]
-        return facts
+        return dataclasses.replace(facts, low_confidence=tuple(low_confidence)) if low_confidence else facts
 
     def facts_many(self, items: Iterable[tuple[str, str]], batch_size: int = 32) -> Iterator[Facts]:
         """Facts for ``(note_id, text)`` pairs, streamed, with ``nlp.pipe`` batching."""

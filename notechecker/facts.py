@@ -6,8 +6,9 @@ offsets into the note, so ``note[e.start:e.end] == e.text`` always holds.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields, is_dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
 
 #: Contract vocabularies (../shared/eval/FACTS.md).
 REMOVAL_REASONS = ("infection", "hardware_failure", "pain", "healed_fracture_or_fusion", "other")
@@ -185,42 +186,57 @@ class Section:
     end: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Facts:
-    """Everything the checker knows about one note. Contract keys come first."""
+    """Everything the checker knows about one note. Contract keys come first.
+
+    Frozen: nothing downstream writes to the facts. Sequences are tuples and mappings read-only
+    (lists and dicts given to the constructor are converted); a changed copy is made with
+    ``dataclasses.replace``. The code conclusions (the contract's ``suggested_cpt``) live in the
+    coding result (``service.CheckResult``), never here.
+    """
 
     note_id: str
-    removal_reasons: list[str] = field(default_factory=list)
-    instruments_removed: list[str] = field(default_factory=list)
-    instruments_placed: list[str] = field(default_factory=list)
-    levels: list[str] = field(default_factory=list)
+    removal_reasons: tuple[str, ...] = ()
+    instruments_removed: tuple[str, ...] = ()
+    instruments_placed: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
     approach: str | None = None
     complications_documented: bool = False
     ebl_documented: bool = False
     indication_documented: bool = False
     imaging_documented: bool = False
-    suggested_cpt: list[str] = field(default_factory=list)
     # Detail behind the contract keys.
     scope: Scope = field(default_factory=Scope)
     text_length: int = 0
-    reasons: list[Mention] = field(default_factory=list)
-    mentions: list[Mention] = field(default_factory=list)
-    instruments: list[Instrument] = field(default_factory=list)
-    constructs: list[Construct] = field(default_factory=list)
-    procedures: list[Procedure] = field(default_factory=list)
-    approach_evidence: list[Evidence] = field(default_factory=list)
-    elements: dict[str, Element] = field(default_factory=dict)
-    sections: list[Section] = field(default_factory=list)
-    abbreviations: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    reasons: tuple[Mention, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    instruments: tuple[Instrument, ...] = ()
+    constructs: tuple[Construct, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    approach_evidence: tuple[Evidence, ...] = ()
+    elements: Mapping[str, Element] = field(default_factory=lambda: MappingProxyType({}))
+    sections: tuple[Section, ...] = ()
+    abbreviations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    warnings: tuple[str, ...] = ()
     #: statements an addendum or correction replaced, with both quotes (which one won: ``new``)
-    superseded: list[Superseded] = field(default_factory=list)
+    superseded: tuple[Superseded, ...] = ()
     #: How the note was read (nlp/normalize.py): spans read as a normal form, each
     #: {start, end, original, normal, kind, approximate}; evidence over an ``approximate``
     #: one rests on a guess.
-    rewrites: list[dict[str, Any]] = field(default_factory=list)
-    #: [start, end] ranges of words an OCR engine read with a confidence under its threshold.
-    low_confidence: list[list[int]] = field(default_factory=list)
+    rewrites: tuple[Mapping[str, Any], ...] = ()
+    #: [start, end) ranges of words an OCR engine read with a confidence under its threshold.
+    low_confidence: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, list):
+                object.__setattr__(self, f.name, tuple(v))
+            elif isinstance(v, dict):
+                object.__setattr__(self, f.name, MappingProxyType(dict(v)))
+        object.__setattr__(self, "rewrites", tuple(MappingProxyType(dict(r)) for r in self.rewrites))
+        object.__setattr__(self, "low_confidence", tuple((int(a), int(b)) for a, b in self.low_confidence))
 
     def construct(self, action: str) -> Construct | None:
         """The construct for ``action`` ("removed", "placed", "reinserted"), if any."""
@@ -238,9 +254,8 @@ class Facts:
         return self.elements.get(name) or Element(name=name, present=False)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["elements"] = {k: asdict(v) for k, v in self.elements.items()}
-        return d
+        """Plain JSON-able values: lists and dicts (the JSONL line of ``extract``)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Facts:
@@ -252,38 +267,49 @@ class Facts:
         def tup(xs) -> tuple:
             return tuple(tuple(x) if isinstance(x, list) else x for x in xs)
 
-        out = cls(note_id=d["note_id"])
-        for key in ("removal_reasons", "instruments_removed", "instruments_placed", "levels",
-                    "suggested_cpt", "warnings"):
-            setattr(out, key, list(d.get(key) or []))
+        kw: dict[str, Any] = {}
+        for key in ("removal_reasons", "instruments_removed", "instruments_placed", "levels", "warnings"):
+            kw[key] = tuple(d.get(key) or ())
         for key in ("approach", "complications_documented", "ebl_documented",
                     "indication_documented", "imaging_documented", "text_length"):
             if key in d:
-                setattr(out, key, d[key])
-        out.abbreviations = dict(d.get("abbreviations") or {})
-        out.rewrites = [dict(r) for r in d.get("rewrites") or ()]
-        out.low_confidence = [list(r) for r in d.get("low_confidence") or ()]
-        out.reasons = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("reasons", [])]
-        out.mentions = [Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("mentions", [])]
-        out.instruments = [Instrument(**{**i, "levels": tuple(i["levels"]), "anchors": tuple(i.get("anchors", ())),
-                                         "evidence": ev(i["evidence"])})
-                           for i in d.get("instruments", [])]
-        out.constructs = [Construct(**{**c, "levels": tuple(c["levels"]),
-                                       "anchor_levels": tuple(c["anchor_levels"]), "kinds": tuple(c["kinds"]),
-                                       "evidence": tuple(ev(e) for e in c["evidence"])})
-                          for c in d.get("constructs", [])]
-        out.procedures = [Procedure(**{**p, "levels": tuple(p["levels"]), "interspaces": tup(p["interspaces"]),
-                                       "evidence": ev(p["evidence"])}) for p in d.get("procedures", [])]
-        out.approach_evidence = [ev(e) for e in d.get("approach_evidence", [])]
-        out.elements = {k: Element(name=v["name"], present=v["present"], value=v.get("value"),
-                                   evidence=tuple(ev(e) for e in v.get("evidence", [])))
-                        for k, v in (d.get("elements") or {}).items()}
-        out.sections = [Section(**s) for s in d.get("sections", [])]
-        out.superseded = [Superseded(fact=x["fact"], old=x["old"], new=x["new"], old_evidence=ev(x["old_evidence"]),
-                                     new_evidence=ev(x["new_evidence"]) if x.get("new_evidence") else None)
-                          for x in d.get("superseded", [])]
+                kw[key] = d[key]
+        kw["abbreviations"] = dict(d.get("abbreviations") or {})
+        kw["rewrites"] = tuple(dict(r) for r in d.get("rewrites") or ())
+        kw["low_confidence"] = tuple(tuple(r) for r in d.get("low_confidence") or ())
+        kw["reasons"] = tuple(Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("reasons", []))
+        kw["mentions"] = tuple(Mention(**{**m, "evidence": ev(m["evidence"])}) for m in d.get("mentions", []))
+        kw["instruments"] = tuple(Instrument(**{**i, "levels": tuple(i["levels"]), "anchors": tuple(i.get("anchors", ())),
+                                                "evidence": ev(i["evidence"])})
+                                  for i in d.get("instruments", []))
+        kw["constructs"] = tuple(Construct(**{**c, "levels": tuple(c["levels"]),
+                                              "anchor_levels": tuple(c["anchor_levels"]), "kinds": tuple(c["kinds"]),
+                                              "evidence": tuple(ev(e) for e in c["evidence"])})
+                                 for c in d.get("constructs", []))
+        kw["procedures"] = tuple(Procedure(**{**p, "levels": tuple(p["levels"]), "interspaces": tup(p["interspaces"]),
+                                              "evidence": ev(p["evidence"])}) for p in d.get("procedures", []))
+        kw["approach_evidence"] = tuple(ev(e) for e in d.get("approach_evidence", []))
+        kw["elements"] = {k: Element(name=v["name"], present=v["present"], value=v.get("value"),
+                                     evidence=tuple(ev(e) for e in v.get("evidence", [])))
+                          for k, v in (d.get("elements") or {}).items()}
+        kw["sections"] = tuple(Section(**s) for s in d.get("sections", []))
+        kw["superseded"] = tuple(Superseded(fact=x["fact"], old=x["old"], new=x["new"],
+                                            old_evidence=ev(x["old_evidence"]),
+                                            new_evidence=ev(x["new_evidence"]) if x.get("new_evidence") else None)
+                                 for x in d.get("superseded", []))
         sc = d.get("scope")
         if sc:
-            out.scope = Scope(kind=sc["kind"], regions=tuple(sc.get("regions") or ()), reason=sc.get("reason", ""),
-                              evidence=tuple(ev(e) for e in sc.get("evidence") or ()))
-        return out
+            kw["scope"] = Scope(kind=sc["kind"], regions=tuple(sc.get("regions") or ()), reason=sc.get("reason", ""),
+                                evidence=tuple(ev(e) for e in sc.get("evidence") or ()))
+        return cls(note_id=d["note_id"], **kw)
+
+
+def _plain(v: Any) -> Any:
+    """A fact's value as plain JSON-able Python: dataclasses and mappings to dicts, sequences to lists."""
+    if is_dataclass(v) and not isinstance(v, type):
+        return {f.name: _plain(getattr(v, f.name)) for f in fields(v)}
+    if isinstance(v, Mapping):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v

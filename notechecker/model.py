@@ -17,10 +17,11 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
-from notechecker.vertebrae import ORDER, PELVIS, level_index, sort_levels, span
+from notechecker.vertebrae import PELVIS, order_index, sort_levels, span, span_with_pelvis
+from notechecker.vertebrae import regions as spine_regions
 
 __all__ = [
-    "ASSERTION_ROLE", "DOCUMENTED", "NEGATING", "CONSTRUCT_ACTIONS", "ANCHOR_KINDS", "SPINE_HARDWARE",
+    "ASSERTION_ROLE", "ASSERTION_ORDER", "DOCUMENTED", "NEGATING", "NOT_THIS_OPERATION", "CONSTRUCT_ACTIONS", "ANCHOR_KINDS", "SPINE_HARDWARE",
     "build_constructs", "segmental", "Operation",
 ]
 
@@ -28,16 +29,22 @@ __all__ = [
 #: What each ConText assertion means for a conclusion, in one table:
 #: ``asserted`` (stated as so), ``uncertain`` (possible / suspected: documented, but
 #: the note hedges), ``denied`` (negated, hypothetical, a risk: it counts against),
-#: ``other`` (historical or a family member's: not this operation's fact).
+#: ``past`` (historical: an earlier operation's fact, which may describe hardware now in place),
+#: ``someone_else`` (a family member's: never this patient's operation).
 ASSERTION_ROLE: Mapping[str, str] = {
     "present": "asserted", "possible": "uncertain",
     "negated": "denied", "hypothetical": "denied", "risk": "denied",
-    "historical": "other", "family": "other",
+    "historical": "past", "family": "someone_else",
 }
+#: ConText's conclusions on one mention, strongest first: the one a mention takes.
+ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
 #: Assertions under which a mention documents its fact (a suspected infection is a stated reason).
 DOCUMENTED = frozenset(a for a, r in ASSERTION_ROLE.items() if r in ("asserted", "uncertain"))
 #: Assertions that speak against the fact ("no infection", "if the rod is broken").
 NEGATING = frozenset(a for a, r in ASSERTION_ROLE.items() if r == "denied")
+#: Assertions under which a mention is nothing this operation did: denied, or someone else's.
+NOT_THIS_OPERATION = frozenset(a for a, r in ASSERTION_ROLE.items() if r in ("denied", "someone_else"))
+assert set(ASSERTION_ORDER) | {"present"} == set(ASSERTION_ROLE)
 
 # --------------------------------------------------------------------------- hardware vocabulary
 CONSTRUCT_ACTIONS = ("removed", "placed", "reinserted")
@@ -46,25 +53,14 @@ ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
 SPANNING_KINDS = ANCHOR_KINDS | {"rod", "plate"}
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
-_ORDER = {v: i for i, v in enumerate(ORDER)}
 #: Procedures that take hardware out (a removal, a reinsertion, the exploration of a fusion).
 REMOVAL_PROCEDURES = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
-_FUSION_PROCS = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
-                           "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion", "anterior_fusion",
-                           "instrumentation", "fusion", "discectomy", "corpectomy"})
-
-
-def _span_with_pelvis(levels: Iterable[str]) -> tuple[str, ...]:
-    """The vertebrae spanned, ilium kept last; a span to the ilium runs at least through S1."""
-    levels = set(levels)
-    bones = span(levels)
-    if PELVIS not in levels:
-        return bones
-    if not bones:
-        return (PELVIS,)
-    if level_index(bones[-1]) < level_index("S1"):
-        bones = span(bones + ("S1",))
-    return bones + (PELVIS,)
+#: Procedures whose levels placed hardware takes when its own sentences name none: a fusion (every
+#: fusion kind of patterns/linking.yaml ``procedures.fusion`` is one: tests/test_vocab.py checks it), its
+#: instrumentation, and the discectomy or corpectomy it is built over. Not "the fusion kinds".
+CONSTRUCT_LEVEL_PROCEDURES = frozenset({"acdf", "interbody_fusion_anterior", "interbody_fusion_posterior",
+                                        "interbody_fusion_lateral", "interbody_fusion", "posterior_fusion",
+                                        "instrumentation", "fusion", "discectomy", "corpectomy"})
 
 
 def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Procedure],
@@ -80,7 +76,7 @@ def _fallback_levels(action: str, kinds: Iterable[str], procedures: Iterable[Pro
     elif kinds & {"interspinous_device"}:
         wanted = frozenset({"interspinous_device", "decompression"})
     else:
-        wanted = _FUSION_PROCS
+        wanted = CONSTRUCT_LEVEL_PROCEDURES
     out: set[str] = set()
     for p in procedures:
         if p.kind.split("@")[0] in wanted and (p.assertion == "present" or not asserted_only):
@@ -191,21 +187,21 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
             # old screws the new construct captures are its anchors ("incorporated into the new construct")
             items = items + [i for i in reused if i.action != "placed"]
             lvls.update(x for i in reused for x in i.levels)
-        own = {x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if x in _ORDER}
+        own = {x for i in items if i.kind in ANCHOR_KINDS for x in i.anchors if order_index(x) is not None}
         if action == "removed" and described_anchors and (not own or "rod" in kinds):
             # the anchors the note gave when it described the construct it then removed, inside its extent
             # (rods taken out remove the construct their anchors held, retained screws included)
             kinds_named = set(ANCHOR_KINDS) if "rod" in kinds or not set(kinds) & ANCHOR_KINDS \
                 else set(kinds) & ANCHOR_KINDS
             inside = set(span(lvls))
-            own |= {x for k in kinds_named for x in described_anchors.get(k, ()) if x in inside and x in _ORDER}
+            own |= {x for k in kinds_named for x in described_anchors.get(k, ()) if x in inside and order_index(x) is not None}
         if action == "removed" and "rod" in kinds:
             inside = set(span(lvls))
             own |= {x for i in instruments if i.action == "retained" and i.kind in ANCHOR_KINDS
-                    for x in i.anchors if x in inside and x in _ORDER}
-        anchors = tuple(sorted(own, key=_ORDER.__getitem__))
+                    for x in i.anchors if x in inside and order_index(x) is not None}
+        anchors = tuple(sorted(own, key=order_index))
         spanned = sort_levels(lvls) + ((PELVIS,) if PELVIS in lvls else ()) if cement_only \
-            else _span_with_pelvis(lvls)
+            else span_with_pelvis(lvls)
         out.append(Construct(
             action=action, levels=tuple(spanned), anchor_levels=tuple(anchors), kinds=tuple(kinds),
             approach=approach, segmental=_segmental_of(items, anchors, spanned, kinds),
@@ -233,7 +229,7 @@ class Operation:
     Read-only: nothing here writes to the facts.
     """
 
-    __slots__ = ("facts", "procs", "constructs", "present_reasons", "reason_values", "_by_action")
+    __slots__ = ("facts", "procs", "constructs", "present_reasons", "reason_values", "regions", "_by_action")
 
     def __init__(self, facts: Facts):
         self.facts = facts
@@ -251,6 +247,8 @@ class Operation:
             self._by_action.setdefault(c.action, []).append(c)
         self.present_reasons = [m for m in facts.reasons if m.assertion in DOCUMENTED]
         self.reason_values = set(facts.removal_reasons) | {m.value for m in self.present_reasons}
+        #: the spine regions the operation works on: the note's scope, else those of its levels
+        self.regions: tuple[str, ...] = tuple(facts.scope.regions) or spine_regions(facts.levels)
 
     def built(self, action: str) -> list[Construct]:
         return list(self._by_action.get(action, ()))

@@ -9,14 +9,13 @@ Requirements are compiled into closures once per catalogue, not per note.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Iterable
 
 from notechecker.schema.catalogue import Catalogue, load_catalogue
 from notechecker.schema.checklist import SEVERITIES, TIERS, Item
-from notechecker.schema.requirements import Requirement
-from notechecker.model import DOCUMENTED, NEGATING, Operation
-from notechecker.vertebrae import region_of, sort_levels
+from notechecker.evaluate import Evaluator, NoteFacts, Outcome, compile_requirement
 from notechecker.facts import Evidence, Facts
+from notechecker.model import Operation
 
 #: Column order of ``Finding.to_dict()`` and of every tabular rendering.
 FINDING_COLUMNS = ("note_id", "code", "item_id", "item_name", "tier", "severity", "status", "message",
@@ -85,275 +84,6 @@ class CodeResult:
                 "findings": [f.to_dict() for f in self.findings], "summary": self.summary.to_dict()}
 
 
-# --------------------------------------------------------------------------- evaluation
-class Outcome(NamedTuple):
-    status: str  # met | missing | negated
-    evidence: tuple[Evidence, ...] = ()
-    levels: frozenset[str] = frozenset()
-
-
-MISSING = Outcome("missing")
-
-
-class _View:
-    """One note's facts grouped once for all items and codes."""
-
-    __slots__ = ("facts", "constructs", "procs", "insts")
-
-    def __init__(self, facts: Facts, catalogue: Catalogue):
-        self.facts = facts
-        self.constructs: dict[str, list] = {}
-        for c in Operation(facts).constructs:  # the one operation model coding reads too
-            self.constructs.setdefault(c.action, []).append(c)
-        self.procs: dict[str, list] = {}
-        for p in facts.procedures:
-            self.procs.setdefault(p.kind, []).append(p)
-        self.insts: dict[str, list] = {}
-        for i in facts.instruments:
-            self.insts.setdefault(i.action, []).append(i)
-
-
-Evaluator = Callable[[_View], Outcome]
-
-
-def _section_filter(sections: frozenset[str] | None) -> Callable[[Iterable[Evidence]], tuple[Evidence, ...]]:
-    if sections is None:
-        return tuple
-    return lambda evs: tuple(e for e in evs if e.section is None or e.section in sections)
-
-
-def _levels_of_proc(p) -> frozenset[str]:
-    return frozenset(p.levels) | frozenset(lv for pair in p.interspaces for lv in pair)
-
-
-def compile_requirement(req: Requirement, sections: frozenset[str] | None = None) -> Evaluator:
-    """Turn a validated requirement into a function of one note's view."""
-    keep = _section_filter(sections)
-    kind = req.kind
-
-    if kind in ("any", "all"):
-        subs = [compile_requirement(c, sections) for c in req.children]
-
-        def combine(v: _View) -> Outcome:
-            outs = [f(v) for f in subs]
-            met = [o for o in outs if o.status == "met"]
-            ok = bool(met) if kind == "any" else len(met) == len(outs)
-            if ok:
-                return Outcome("met", tuple(e for o in met for e in o.evidence),
-                               frozenset().union(*(o.levels for o in met)))
-            neg = [o for o in outs if o.status == "negated"]
-            if neg:
-                return Outcome("negated", tuple(e for o in neg for e in o.evidence))
-            return MISSING
-        return combine
-
-    if kind == "not":
-        inner = compile_requirement(req.children[0], sections)
-
-        def negate(v: _View) -> Outcome:
-            o = inner(v)
-            return Outcome("missing", o.evidence) if o.status == "met" else Outcome("met")
-        return negate
-
-    if kind == "levels_compare":
-        fa, fb = (compile_requirement(c, sections) for c in req.children)
-        relation = req.relation
-
-        def compare(v: _View) -> Outcome:
-            a, b = fa(v), fb(v)
-            if a.status != "met" or not a.levels:
-                return Outcome("missing", a.evidence)
-            if relation == "disjoint":
-                ok = b.status != "met" or not (a.levels & b.levels)
-            elif b.status != "met" or not b.levels:
-                return Outcome("missing", a.evidence)
-            elif relation == "equal":
-                ok = a.levels == b.levels
-            elif relation == "overlap":
-                ok = bool(a.levels & b.levels)
-            else:  # subset
-                ok = a.levels <= b.levels
-            ev = a.evidence + (b.evidence if b.status == "met" else ())
-            return Outcome("met" if ok else "missing", ev, a.levels)
-        return compare
-
-    if kind == "element":
-        name = req.target[0]
-        values = {str(x).lower() for x in req.values} if req.values else None
-        has_value = req.has_value
-
-        def element(v: _View) -> Outcome:
-            el = v.facts.elements.get(name)
-            if el is None or not el.present:
-                return MISSING
-            if values is not None and (el.value or "").lower() not in values:
-                return MISSING
-            if has_value and not el.value:
-                return MISSING
-            ev = keep(el.evidence)
-            if el.evidence and not ev:
-                return MISSING
-            return Outcome("met", ev)
-        return element
-
-    if kind == "mention":
-        label = req.target[0]
-        wanted = {str(x).lower() for x in req.values} if req.values else None
-
-        def mention(v: _View) -> Outcome:
-            hits = [m for m in v.facts.mentions if m.label == label and m.assertion in DOCUMENTED
-                    and (wanted is None or m.value.lower() in wanted)]
-            ev = keep(m.evidence for m in hits)
-            return Outcome("met", ev) if ev else MISSING
-        return mention
-
-    if kind == "fact":
-        return _compile_fact(req, keep)
-    if kind == "construct":
-        return _compile_construct(req, keep)
-    if kind == "procedure":
-        return _compile_procedure(req, keep)
-    return _compile_instrument(req, keep)
-
-
-def _compile_fact(req: Requirement, keep) -> Evaluator:
-    key = req.target[0]
-    values = set(req.values) if req.values else None
-
-    def match(x: Any) -> bool:
-        return values is None or x in values
-
-    if key == "removal_reasons":
-        def reasons(v: _View) -> Outcome:
-            present = [m for m in v.facts.reasons if m.assertion in DOCUMENTED and match(m.value)]
-            if present:
-                ev = keep(m.evidence for m in present)
-                if ev:
-                    return Outcome("met", ev)
-            elif any(match(r) for r in v.facts.removal_reasons):
-                return Outcome("met")
-            neg = [m for m in v.facts.reasons if m.assertion in NEGATING and match(m.value)]
-            if neg:
-                return Outcome("negated", tuple(m.evidence for m in neg))
-            return MISSING
-        return reasons
-
-    if key in ("instruments_removed", "instruments_placed"):
-        action = key.removeprefix("instruments_")
-
-        def instruments(v: _View) -> Outcome:
-            insts = [i for i in v.insts.get(action, ()) if match(i.kind)]
-            present = [i for i in insts if i.assertion == "present"]
-            if present:
-                return Outcome("met", keep(i.evidence for i in present),
-                               frozenset(lv for i in present for lv in i.levels))
-            if any(match(k) for k in getattr(v.facts, key)):
-                return Outcome("met")
-            neg = [i for i in insts if i.assertion in NEGATING]
-            return Outcome("negated", tuple(i.evidence for i in neg)) if neg else MISSING
-        return instruments
-
-    if key == "levels":
-        def levels(v: _View) -> Outcome:
-            if not v.facts.levels:
-                return MISSING
-            return Outcome("met", keep(e for cs in v.constructs.values() for c in cs for e in c.evidence),
-                           frozenset(v.facts.levels))
-        return levels
-
-    def approach(v: _View) -> Outcome:  # key == "approach"
-        if v.facts.approach is None or not match(v.facts.approach):
-            return MISSING
-        ev = keep(v.facts.approach_evidence)
-        if v.facts.approach_evidence and not ev:
-            return MISSING
-        return Outcome("met", ev)
-    return approach
-
-
-def _compile_construct(req: Requirement, keep) -> Evaluator:
-    action, fld = req.target[0], req.field
-    values = set(req.values) if req.values is not None else None
-    regions = set(req.regions) if req.regions else None
-
-    def ok(c) -> bool:
-        if regions is not None and not any(region_of(lv) in regions for lv in c.levels):
-            return False
-        if fld is None:
-            return True
-        val = getattr(c, fld)
-        if fld in ("levels", "anchor_levels", "kinds"):
-            return bool(val) and (values is None or bool(set(val) & values))
-        if fld == "pelvic":
-            return values is None or val in values
-        return val is not None and (values is None or val in values)
-
-    def construct(v: _View) -> Outcome:
-        good = [c for c in v.constructs.get(action, ()) if ok(c)]
-        if not good:
-            return MISSING
-        raw = [e for c in good for e in c.evidence]
-        ev = keep(raw)
-        if raw and not ev:
-            return MISSING
-        return Outcome("met", ev, frozenset(lv for c in good for lv in sort_levels(c.levels)))
-    return construct
-
-
-def _compile_procedure(req: Requirement, keep) -> Evaluator:
-    kinds, fld = req.target, req.field
-    regions = set(req.regions) if req.regions else None
-
-    def ok(p) -> bool:
-        if fld == "levels" and not (p.levels or p.interspaces):
-            return False
-        if fld == "interspaces" and not p.interspaces:
-            return False
-        if regions is not None and not any(region_of(lv) in regions for lv in _levels_of_proc(p)):
-            return False
-        return True
-
-    def procedure(v: _View) -> Outcome:
-        procs = [p for k in kinds for p in v.procs.get(k, ()) if ok(p)]
-        present = [p for p in procs if p.assertion == "present"]
-        if present:
-            ev = keep(p.evidence for p in present)
-            if ev:
-                return Outcome("met", ev, frozenset().union(*(_levels_of_proc(p) for p in present)))
-            return MISSING
-        neg = [p for p in procs if p.assertion in NEGATING]
-        return Outcome("negated", tuple(p.evidence for p in neg)) if neg else MISSING
-    return procedure
-
-
-def _compile_instrument(req: Requirement, keep) -> Evaluator:
-    action = req.target[0]
-    kinds = set(req.kinds) if req.kinds else None
-    regions = set(req.regions) if req.regions else None
-    counted, leveled, identified = req.counted, req.leveled, req.identified
-
-    def ok(i, where: tuple[str, ...]) -> bool:
-        return ((kinds is None or i.kind in kinds) and (not counted or i.count is not None)
-                and (not leveled or bool(where)) and (not identified or bool(i.brand or i.size))
-                and (regions is None or any(region_of(lv) in regions for lv in where)))
-
-    def instrument(v: _View) -> Outcome:
-        # An unlevelled mention is placed where its construct is when that construct spans a single
-        # interspace (two vertebrae): "Implant using PEEK 7 mm" in a C5-C6 fusion is at C5-C6.
-        single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
-        implied = sort_levels(single[0]) if len(single) == 1 else ()
-        insts = [i for i in v.insts.get(action, ()) if ok(i, tuple(i.levels) or implied)]
-        present = [i for i in insts if i.assertion == "present"]
-        if present:
-            ev = keep(i.evidence for i in present)
-            if ev:
-                return Outcome("met", ev, frozenset(lv for i in present for lv in (sort_levels(i.levels) or implied)))
-            return MISSING
-        neg = [i for i in insts if i.assertion in NEGATING]
-        return Outcome("negated", tuple(i.evidence for i in neg)) if neg else MISSING
-    return instrument
-
-
 @dataclass(frozen=True, slots=True)
 class _CompiledItem:
     item: Item
@@ -398,25 +128,26 @@ def _normalise(codes: Iterable[str]) -> list[str]:
     return out
 
 
-def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue | None = None) -> list[CodeResult]:
+def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue | None = None,
+          operation: Operation | None = None) -> list[CodeResult]:
     """Judge every checklist item of every code (units and modifiers ignored) against ``facts``.
 
     ``codes`` defaults to the codes the note supports; codes without a checklist get an
     empty result with ``coding_documented=None``. A note that is not a spine operation
-    (``facts.scope``) scores no spine checklist: every code gets an empty result.
+    (``facts.scope``) scores no spine checklist: every code gets an empty result. ``operation``: the
+    note's :class:`~notechecker.model.Operation` when the caller has it (``service.assemble`` builds it
+    once for coding and scoring).
     """
     cat = catalogue or load_catalogue()
+    op = operation if operation is not None else Operation(facts)
     if codes is None:
-        if facts.suggested_cpt:
-            codes = facts.suggested_cpt
-        else:
-            from notechecker.coding import suggest_codes
+        from notechecker.coding import plan_codes
 
-            codes = suggest_codes(facts, cat)
+        codes = plan_codes(facts, cat, operation=op).suggested()
     spine = facts.scope.is_spine
-    regions = _note_regions(facts)
+    regions = set(op.regions)
     compiled = _compiled(cat)
-    view = _View(facts, cat)
+    view = NoteFacts(facts, op)
     cache: dict[Any, Outcome] = {}
 
     def run(key: Any, fn: Evaluator) -> Outcome:
@@ -450,13 +181,6 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
                                   findings=tuple(findings), summary=summarize_code(facts.note_id, code,
                                                                                    cat.family_of(code), findings)))
     return results
-
-
-def _note_regions(facts: Facts) -> set[str]:
-    """Regions the note operates on: the scope's, else those of its levels."""
-    if facts.scope.regions:
-        return set(facts.scope.regions)
-    return {r for r in (region_of(lv) for lv in facts.levels) if r and r != "pelvis"}
 
 
 def _hint(item: Item, regions: set[str]) -> str:

@@ -8,12 +8,13 @@ of plain values. Every evidence quote is ``{text, start, end, section}`` with
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .checklists import SEVERITIES, Catalogue, load_catalogue
 from .coding import Conclusion, base_code, plan_codes, split_codes, validate
 from .facts import Facts
+from .model import Operation
 from .scoring import CodeSummary, Finding, score
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,6 +94,8 @@ class CheckResult:
     conclusions: tuple[Conclusion, ...]
     table_version: str = ""
     warnings: tuple[str, ...] = ()
+    #: the operation model (constructs, asserted procedures) coding and scoring both read: built once
+    operation: Operation | None = field(default=None, compare=False, repr=False)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -151,7 +154,8 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
         warnings.append(f"billed codes: ignored {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'}; "
                         f"expected e.g. 22852, 22852-59, 22853 x2")
     billed = tuple(tokens)
-    plan = plan_codes(facts, cat)  # the code plan, computed once per note
+    op = Operation(facts)  # the operation model, built once per note for coding and scoring
+    plan = plan_codes(facts, cat, operation=op)  # the code plan, computed once per note
     suggested = plan.suggested()
     checked = _unique(base_code(t) for t in billed) if billed else _unique(suggested)
     report = validate(facts, list(billed) if billed else None, catalogue=cat, plan=plan)
@@ -165,10 +169,11 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
         CodeCheck(code=r.code, family=r.family, billed=r.code in billed_codes, suggested=r.code in suggested,
                   summary=r.summary, findings=r.findings,
                   conclusions=tuple(c for c in report.conclusions if r.code in c.codes))
-        for r in score(facts, checked, cat))
+        for r in score(facts, checked, cat, operation=op))
     return CheckResult(note_id=facts.note_id, facts=facts, codes=tuple(r.code for r in results), billed=billed,
                        suggested=suggested, results=results, conclusions=report.conclusions,
-                       table_version=report.table_version, warnings=tuple(facts.warnings) + tuple(warnings))
+                       table_version=report.table_version, warnings=tuple(facts.warnings) + tuple(warnings),
+                       operation=op)
 
 
 def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,

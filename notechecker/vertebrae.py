@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 __all__ = [
-    "OCCIPUT", "PELVIS", "VERTEBRAE", "ORDER", "level_index", "region_of", "sort_levels", "span",
+    "OCCIPUT", "PELVIS", "VERTEBRAE", "ORDER", "SPINE_REGIONS", "level_index", "order_index", "region_of",
+    "regions", "span_with_pelvis", "sort_levels", "span",
     "segments", "interspaces", "interspace_region", "contiguous_groups", "fmt_levels", "fmt_pairs",
 ]
 
@@ -22,7 +23,10 @@ VERTEBRAE: tuple[str, ...] = ((OCCIPUT,) + tuple(f"C{i}" for i in range(1, 8)) +
 #: Every name the model orders: the vertebrae, then the ilium.
 ORDER: tuple[str, ...] = VERTEBRAE + (PELVIS,)
 _INDEX = {v: i for i, v in enumerate(VERTEBRAE)}
+_ORDER_INDEX = {v: i for i, v in enumerate(ORDER)}
 _REGION = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral"}
+#: The spine's regions, cephalad to caudal (a note's regions; the ilium counts with the sacrum).
+SPINE_REGIONS = ("cervical", "thoracic", "lumbar", "sacral")
 
 
 def level_index(level: str) -> int | None:
@@ -37,6 +41,31 @@ def region_of(level: str) -> str | None:
     if level == OCCIPUT:
         return "cervical"
     return _REGION.get(level[:1]) if level in _INDEX else None
+
+
+def order_index(level: str) -> int | None:
+    """Position in :data:`ORDER` (occiput first, the ilium after S5); None for unknown names."""
+    return _ORDER_INDEX.get(level)
+
+
+def regions(levels: Iterable[str]) -> tuple[str, ...]:
+    """The spine regions of ``levels`` in :data:`SPINE_REGIONS` order: the one definition of a note's
+    regions. The occiput is cervical; pelvic fixation (the ilium) is sacropelvic, so it counts as sacral."""
+    found = {"sacral" if r == "pelvis" else r for r in (region_of(x) for x in levels) if r}
+    return tuple(r for r in SPINE_REGIONS if r in found)
+
+
+def span_with_pelvis(levels: Iterable[str]) -> tuple[str, ...]:
+    """The vertebrae spanned, the ilium kept last; a span to the ilium runs at least through S1."""
+    levels = set(levels)
+    bones = span(levels)
+    if PELVIS not in levels:
+        return bones
+    if not bones:
+        return (PELVIS,)
+    if _INDEX[bones[-1]] < _INDEX["S1"]:
+        bones = span(bones + ("S1",))
+    return bones + (PELVIS,)
 
 
 def sort_levels(levels: Iterable[str]) -> tuple[str, ...]:

@@ -586,7 +586,7 @@ def test_code_plan_is_computed_once_per_check(cat, monkeypatch):
     f = removal_note()
     result = service.assemble(f, ["22852"], catalogue=cat)
     assert len(calls) == 1 and result.suggested == ("22852",)
-    assert f.suggested_cpt == []  # code conclusions live in the result, never in the facts
+    assert not hasattr(f, "suggested_cpt")  # code conclusions live in the result, never in the facts
 
 
 def test_one_assertion_table():
@@ -602,3 +602,29 @@ def test_one_assertion_table():
 
     [res] = score(suspected, ["22852"])
     assert next(x for x in res.findings if x.item_id == "RM-05").status == "met"
+
+
+def test_facts_and_the_operation_are_immutable_and_built_once(monkeypatch, cat):
+    """ARCHITECTURE.md: the facts are frozen (no attribute written, no sequence appended to), and the
+    operation model is built once per check and carried on the result for coding and scoring."""
+    import dataclasses
+
+    from notechecker import model, service
+
+    f = removal_note()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.levels = ("L1",)  # type: ignore[misc]
+    assert isinstance(f.levels, tuple) and isinstance(f.instruments, tuple)
+    with pytest.raises(TypeError):
+        f.elements["ebl"] = None  # type: ignore[index]
+    built = []
+    real = model.Operation.__init__
+
+    def counting(self, facts):
+        built.append(facts.note_id)
+        real(self, facts)
+
+    monkeypatch.setattr(model.Operation, "__init__", counting)
+    result = service.assemble(f, ["22852"], catalogue=cat)
+    assert len(built) == 1 and result.operation is not None
+    assert [c.action for c in result.operation.constructs] == [c.action for c in f.constructs] or f.constructs == ()

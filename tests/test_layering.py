@@ -24,7 +24,7 @@ LAYERS = (
     ("many notes", 6, ("notechecker.batch",)),
     ("one note", 5, ("notechecker.service", "notechecker.plain", "notechecker.queries",
                      "notechecker.audit.decisions", "notechecker.audit.worklist")),
-    ("codes and checklists", 4, ("notechecker.scoring", "notechecker.coding", "notechecker.checklists",
+    ("codes and checklists", 4, ("notechecker.scoring", "notechecker.evaluate", "notechecker.coding", "notechecker.checklists",
                                  "notechecker.audit.ncci", "notechecker.audit.provenance")),
     ("text to facts", 4, ("notechecker.api", "notechecker.nlp", "notechecker._extensions")),
     ("reading", 4, ("notechecker.io", "notechecker.formats")),

@@ -354,7 +354,8 @@ def test_vertebrae_order():
 
 
 @pytest.mark.parametrize("name, index", [
-    ("C1", 0), ("T1", 7), ("L1", 19), ("S1", 24), ("S5", 28), ("ilium", 29), ("l4", 22),
+    # positions in the one vertebra model (vertebrae.ORDER: the occiput first, the ilium after S5)
+    ("C1", 1), ("T1", 8), ("L1", 20), ("S1", 25), ("S5", 29), ("ilium", 30), ("l4", 23),
 ])
 def test_vertebra_index(name, index):
     assert vertebra_index(name) == index

@@ -131,7 +131,7 @@ def test_facts_quote_the_note_as_written_and_mark_approximate_evidence(pipeline)
             "DESCRIPTION: We found petticle screws at el four, el five and S one bilaterally with two rods. "
             "All of the petticle screws and both rods were removed.\n")
     facts = pipeline.facts(text, "spoken")
-    assert facts.levels == ["L4", "L5", "S1"]
+    assert facts.levels == ("L4", "L5", "S1")
     assert "pedicle_screw" in facts.instruments_removed
     spans = list(evidence_spans(facts.to_dict()))
     assert spans

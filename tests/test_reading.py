@@ -17,9 +17,9 @@ def test_reason_in_an_abbreviated_diagnosis_line(pipeline):
             "backed out. The wound was closed.\n")
     f = _facts(pipeline, text)
     assert [s.name for s in f.sections][:2] == ["pre_op_diagnosis", "post_op_diagnosis"]
-    assert f.removal_reasons == ["pain"]
-    assert f.instruments_removed == ["pedicle_screw", "rod"] and f.instruments_placed == []
-    assert f.levels == ["L3", "L4", "L5"]
+    assert f.removal_reasons == ("pain",)
+    assert f.instruments_removed == ("pedicle_screw", "rod") and f.instruments_placed == ()
+    assert f.levels == ("L3", "L4", "L5")
 
 
 def test_reason_in_the_procedure_title(pipeline):
@@ -27,8 +27,8 @@ def test_reason_in_the_procedure_title(pipeline):
             "DESCRIPTION: The patient was placed prone. The rods were removed and the four pedicle screws were "
             "backed out. The wound was closed.\n")
     f = _facts(pipeline, text)
-    assert f.removal_reasons == ["pain"]
-    assert f.instruments_removed == ["pedicle_screw", "rod"]
+    assert f.removal_reasons == ("pain",)
+    assert f.instruments_removed == ("pedicle_screw", "rod")
 
 
 def test_indication_without_an_indication_heading(pipeline):
@@ -74,8 +74,8 @@ def test_old_construct_described_is_not_placement(pipeline):
             "DESCRIPTION: The patient was placed prone. The old hardware was exposed. There were pedicle screws "
             "at L4 and L5 connected by two rods. The rods were removed and the four screws were backed out.\n")
     f = _facts(pipeline, text)
-    assert f.instruments_placed == []
-    assert f.instruments_removed == ["pedicle_screw", "rod"]
+    assert f.instruments_placed == ()
+    assert f.instruments_removed == ("pedicle_screw", "rod")
     assert f.construct("placed") is None and f.construct("removed").levels == ("L4", "L5")
 
 
@@ -85,7 +85,7 @@ def test_reseated_rod_and_retightened_set_screws_are_not_removed(pipeline):
             "were contoured and placed. The left rod was re-seated in the screw heads and the set screws were "
             "re-tightened. Decortication was performed and allograft was laid in the lateral gutters.\n")
     f = _facts(pipeline, text)
-    assert f.instruments_removed == []
+    assert f.instruments_removed == ()
     exchanged = {i.kind for i in f.instruments if i.action == "exchanged"}
     assert exchanged == {"rod", "set_screw"}
     assert "set_screw" not in f.instruments_placed
@@ -103,8 +103,8 @@ def test_trimming_a_wire_is_not_removal(pipeline):
             "DESCRIPTION: The patient was placed prone. A sublaminar wire was passed under the arch of C1 and "
             "around the spinous process of C2 and tightened over the graft. The excess wire was cut off.\n")
     f = _facts(pipeline, text)
-    assert f.instruments_removed == []
-    assert f.instruments_placed == ["wire"]
+    assert f.instruments_removed == ()
+    assert f.instruments_placed == ("wire",)
 
 
 def test_passive_removal_verb_does_not_reach_the_next_clause(pipeline):
@@ -114,7 +114,7 @@ def test_passive_removal_verb_does_not_reach_the_next_clause(pipeline):
             "four screws.\n")
     f = _facts(pipeline, text)
     assert not any(p.kind == "hardware_removal" for p in f.procedures)
-    assert f.instruments_removed == [] and "plate" in f.instruments_placed
+    assert f.instruments_removed == () and "plate" in f.instruments_placed
 
 
 def test_old_screws_reused_by_the_new_construct_are_its_anchors(pipeline):
@@ -232,14 +232,14 @@ def test_levels_listed_with_a_final_and_stay_with_their_verb(pipeline):
     text = ("PROCEDURE: Removal of hardware T12-L2.\nINDICATION: Healed fracture.\n"
             "DESCRIPTION: The rods were removed. The six pedicle screws at T12, L1, and L2 were then removed with "
             "the driver.\n")
-    assert _facts(pipeline, text).instruments_removed == ["pedicle_screw", "rod"]
+    assert _facts(pipeline, text).instruments_removed == ("pedicle_screw", "rod")
 
 
 def test_solid_fusion_given_as_the_cause_of_removal_is_a_reason(pipeline):
     text = ("PROCEDURE: Removal of posterior instrumentation L1-L3.\n"
             "DESCRIPTION: Because the L1-L3 fusion is solid and the old hardware no longer serves any purpose, we "
             "elected to remove it. The rods were removed and the six pedicle screws were removed.\n")
-    assert _facts(pipeline, text).removal_reasons == ["healed_fracture_or_fusion"]
+    assert _facts(pipeline, text).removal_reasons == ("healed_fracture_or_fusion",)
 
 
 def test_solid_fusion_that_needs_no_revision_is_not_a_reason(pipeline):
@@ -267,7 +267,7 @@ def test_hardware_placed_years_ago_is_not_placed_today(pipeline):
             "DESCRIPTION: She had pedicle screws placed at L2 and L3 in 2015. The rods were removed and the four "
             "pedicle screws were removed.\n")
     f = _facts(pipeline, text)
-    assert f.instruments_placed == [] and f.instruments_removed == ["pedicle_screw", "rod"]
+    assert f.instruments_placed == () and f.instruments_removed == ("pedicle_screw", "rod")
 
 
 def test_evacuation_of_an_epidural_hematoma_is_a_decompression(pipeline):

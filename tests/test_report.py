@@ -6,6 +6,8 @@ writes, so every number can be checked by hand; one test runs the real scan on
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import re
 from pathlib import Path
@@ -437,8 +439,8 @@ def billed_scan(tmp_path_factory):
     def facts_many(self, items, batch_size=32):
         for f in real(self, items, batch_size=batch_size):
             if f.note_id.startswith("ns-"):
-                f.scope = Scope(kind="other_operation", reason="an eye operation; no spinal procedure is named",
-                                evidence=(Evidence("PROCEDURE: Vitrectomy, right eye.", 0, 33),))
+                f = dataclasses.replace(f, scope=Scope(kind="other_operation", reason="an eye operation; no spinal procedure is named",
+                                evidence=(Evidence("PROCEDURE: Vitrectomy, right eye.", 0, 33),)))
             yield f
 
     out = tmp_path_factory.mktemp("billed") / "results.parquet"

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from notechecker.coding import suggest_codes
 from notechecker.facts import SCOPE_KINDS
 
 
@@ -33,8 +34,8 @@ def test_cataract_extraction_is_another_operation(pipeline):
     assert "eye" in f.scope.reason
     assert f.scope.evidence and f.scope.evidence[0].section == "procedures"
     _assert_evidence(text, f.scope)
-    assert (f.levels, f.approach, f.instruments, f.constructs, f.procedures) == ([], None, [], [], [])
-    assert f.suggested_cpt == []
+    assert (f.levels, f.approach, f.instruments, f.constructs, f.procedures) == ((), None, (), (), ())
+    assert suggest_codes(f) == []
 
 
 def test_ankle_hardware_is_not_spine_hardware(pipeline):
@@ -45,7 +46,7 @@ def test_ankle_hardware_is_not_spine_hardware(pipeline):
             "fibula. The wound was closed.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "other_operation"
-    assert f.instruments_removed == [] and f.removal_reasons == [] and f.suggested_cpt == []
+    assert f.instruments_removed == () and f.removal_reasons == () and suggest_codes(f) == []
     assert f.ebl_documented  # documentation elements are still read
 
 
@@ -62,7 +63,7 @@ def test_spine_history_in_another_operations_diagnosis_does_not_decide(pipeline)
             "DESCRIPTION: A Pfannenstiel skin incision was made and the infant was delivered.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "other_operation"
-    assert f.levels == []
+    assert f.levels == ()
 
 
 def test_spine_note_with_a_heart_history_stays_spine(pipeline):
@@ -74,7 +75,7 @@ def test_spine_note_with_a_heart_history_stays_spine(pipeline):
     assert f.scope.kind == "spine_operation"
     assert f.scope.regions == ("lumbar",)
     _assert_evidence(text, f.scope)
-    assert f.levels == ["L4", "L5"] and f.instruments_placed == ["pedicle_screw", "rod"]
+    assert f.levels == ("L4", "L5") and f.instruments_placed == ("pedicle_screw", "rod")
 
 
 def test_clinic_note_is_not_operative(pipeline):
@@ -84,7 +85,7 @@ def test_clinic_note_is_not_operative(pipeline):
             "PLAN: She would like the plate removed; we will schedule surgery.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "not_operative"
-    assert f.levels == [] and f.instruments_removed == [] and f.suggested_cpt == []
+    assert f.levels == () and f.instruments_removed == () and suggest_codes(f) == []
 
 
 def test_spine_operation_without_headings_is_read_from_the_narrative(pipeline):
@@ -165,7 +166,7 @@ def test_region_words_and_needles_are_not_spine_operations(pipeline, title):
             "DESCRIPTION: The patient was prepped and draped. The procedure was completed without difficulty.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "other_operation", f.scope.reason
-    assert f.levels == [] and f.suggested_cpt == []
+    assert f.levels == () and suggest_codes(f) == []
 
 
 def test_operative_note_opening_with_a_history_heading_is_still_operative(pipeline):
@@ -190,7 +191,7 @@ def test_hardware_at_vertebral_levels_makes_a_terse_note_spine(pipeline):
             "DESCRIPTION: The patient was placed prone. The rods and screws at L4 and L5 were removed.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "spine_operation", f.scope.reason
-    assert f.instruments_removed and f.levels == ["L4", "L5"]
+    assert f.instruments_removed and f.levels == ("L4", "L5")
 
 
 def test_discharge_summary_listing_a_spine_operation_is_not_operative(pipeline):
@@ -200,7 +201,7 @@ def test_discharge_summary_listing_a_spine_operation_is_not_operative(pipeline):
             "She was discharged home on postoperative day 3.\n")
     f = _facts(pipeline, text)
     assert f.scope.kind == "not_operative", f.scope.reason
-    assert f.levels == [] and f.instruments_placed == [] and f.suggested_cpt == []
+    assert f.levels == () and f.instruments_placed == () and suggest_codes(f) == []
     _assert_evidence(text, f.scope)
 
 
@@ -213,7 +214,7 @@ def test_discharge_summary_listing_a_spine_operation_is_not_operative(pipeline):
 def test_imaging_report_and_consult_are_not_operative(pipeline, text):
     f = _facts(pipeline, text)
     assert f.scope.kind == "not_operative", f.scope.reason
-    assert f.levels == [] and f.procedures == [] and f.suggested_cpt == []
+    assert f.levels == () and f.procedures == () and suggest_codes(f) == []
 
 
 _KNEE = ("OPERATION DATE: 03/04/2025\nSURGEON: Dana Whitfield, MD\n"

@@ -166,10 +166,19 @@ def test_summary_counts_and_support(catalogue):
 
 
 def test_codes_without_checklist_and_default_codes(catalogue):
-    facts = make_facts({"suggested_cpt": ["22852", "63047", "22852"]})
-    results = score(facts, None, catalogue)
-    assert [r.code for r in results] == ["22852", "63047"]
+    facts = make_facts({"removal_reasons": ["pain"], "approach": "posterior",
+                        "instruments": [{"kind": "rod", "action": "removed", "levels": ["L3", "L4", "L5"]},
+                                        {"kind": "pedicle_screw", "action": "removed", "levels": ["L3", "L4", "L5"]}],
+                        "procedures": [{"kind": "hardware_removal", "levels": ["L3", "L4", "L5"]}]})
+    results = score(facts, ["22852", "63047", "22852"], catalogue)
+    assert [r.code for r in results] == ["22852", "63047"]  # units collapse; a code without a checklist is empty
     assert results[1].findings == () and results[1].summary.coding_documented is None
+    # no codes given: the codes the note supports, from the one code plan
+    from notechecker.coding import suggest_codes
+
+    assert [r.code for r in score(facts, None, catalogue)] == sorted(set(suggest_codes(facts, catalogue)),
+                                                                      key=suggest_codes(facts, catalogue).index)
+    assert suggest_codes(facts, catalogue)
 
 
 def test_scoring_imports_no_spacy():
@@ -178,7 +187,8 @@ def test_scoring_imports_no_spacy():
     imported |= {a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names}
     assert not any(m.startswith(("spacy", "medspacy", "notechecker.nlp")) for m in imported)
     root = Path(__file__).resolve().parent.parent / "notechecker"
-    deps = [root / "checklists.py", root / "model.py", root / "vertebrae.py", *sorted((root / "coding").glob("*.py")),
+    deps = [root / "checklists.py", root / "evaluate.py", root / "model.py", root / "vertebrae.py",
+            *sorted((root / "coding").glob("*.py")),
             *sorted((root / "schema").glob("*.py"))]
     for path in deps:
         dep_src = path.read_text(encoding="utf-8")

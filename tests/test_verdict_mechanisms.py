@@ -75,7 +75,7 @@ def test_device_named_apart_from_its_interspace(pipeline):
 def test_history_in_the_narrative_is_not_todays_reason_or_code(pipeline):
     """An earlier removal of infected kyphoplasty cement gives today's vertebroplasty no reason and no code."""
     facts, result, _ = check(pipeline, _text("vn04_vertebroplasty_history_traps"), ["22510"])
-    assert facts.removal_reasons == [] and facts.levels == ["T9"]
+    assert facts.removal_reasons == () and facts.levels == ("T9",)
     assert sorted(set(result.suggested)) == ["22510"]
 
 
@@ -108,7 +108,7 @@ def test_narrative_under_an_unknown_heading_is_the_description(pipeline):
 def test_addendum_level_correction_wins(pipeline):
     """fm15: the body says L2, the signed correction says L3 was treated: L3, with the superseded statement."""
     facts = pipeline.facts((FORMS / "fm15.txt").read_text(encoding="utf-8"), "fm15")
-    assert facts.levels == ["L3"]
+    assert facts.levels == ("L3",)
     swap = [s for s in facts.superseded if s.old == "L2"]
     assert swap and swap[0].new == "L3" and "L2" in swap[0].old_evidence.text
 
@@ -117,7 +117,7 @@ def test_addendum_level_correction_wins(pipeline):
 def test_addendum_reason_replaces_the_body_reason(pipeline):
     """fm16: the addendum withdraws painful hardware and gives hardware failure."""
     facts = pipeline.facts((FORMS / "fm16.txt").read_text(encoding="utf-8"), "fm16")
-    assert facts.removal_reasons == ["hardware_failure"]
+    assert facts.removal_reasons == ("hardware_failure",)
     assert any(s.fact == "removal_reasons" and s.old == "pain" for s in facts.superseded)
 
 
@@ -135,10 +135,10 @@ def test_other_teams_work_gives_no_spine_facts(pipeline):
     text = (FORMS / "fm19.txt").read_text(encoding="utf-8")
     facts = pipeline.facts(text, "fm19")
     assert any(s.name == "other_team" and "Plastic" in s.title for s in facts.sections)
-    assert "ilium" not in facts.levels and facts.levels == ["L3", "L4", "L5"]
+    assert "ilium" not in facts.levels and facts.levels == ("L3", "L4", "L5")
     # the same narrative under a spine team's heading counts
     spine = re.sub(r"Description \(Dr\. Brauer\):", "Description (Dr. Brauer, Spine):", text)
-    assert pipeline.facts(spine, "fm19b").levels == ["L3", "L4", "L5"]
+    assert pipeline.facts(spine, "fm19b").levels == ("L3", "L4", "L5")
 
 
 LOG = """OPERATIVE NOTE
@@ -162,7 +162,7 @@ def test_implant_log_rows_are_hardware_with_their_status(pipeline):
     assert ("crosslink", "removed") in rows
     # the wasted row is neither placed nor removed; catalogue numbers are never levels
     assert not any(i.evidence.text.startswith("Medtronic | 54840-06550") for i in facts.instruments)
-    assert facts.levels == ["L4", "L5"]
+    assert facts.levels == ("L4", "L5")
     assert all(LOG[i.evidence.start:i.evidence.end] == i.evidence.text for i in facts.instruments)
 
 

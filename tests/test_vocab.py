@@ -111,3 +111,16 @@ def test_every_pattern_file_is_parsed_by_the_one_loader():
     offenders = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))
                  if parse.search(p.read_text(encoding="utf-8"))]
     assert offenders == ["schema/loader.py"], offenders
+
+
+def test_the_models_procedure_sets_agree_with_the_linking_vocabulary():
+    """model.py's procedure sets name known procedure kinds, and every kind linking.yaml calls a
+    fusion done today lends its levels to the hardware placed with it."""
+    from notechecker import model
+    from notechecker.facts import PROCEDURE_KINDS
+
+    generic = {"fusion", "interbody_fusion"}
+    for name in ("CONSTRUCT_LEVEL_PROCEDURES", "REMOVAL_PROCEDURES"):
+        unknown = getattr(model, name) - set(PROCEDURE_KINDS) - generic
+        assert not unknown, (name, unknown)
+    assert load_patterns().linking.fusion_kinds <= model.CONSTRUCT_LEVEL_PROCEDURES

@@ -21,7 +21,7 @@ from notechecker.coding.common import Conclusion, CodingReport, Plan, messages
 from notechecker.coding.modifiers import modifier_gaps
 from notechecker.coding.plan import build_plan
 from notechecker.facts import Facts
-from notechecker.model import DOCUMENTED
+from notechecker.model import DOCUMENTED, Operation
 
 _CODE_TOKEN = re.compile(r"(?<![0-9A-Z])(?P<code>\d{4}[0-9A-Z])(?P<mods>(?:\s*-\s*[0-9A-Z]{2}(?![0-9A-Z]))*)"
                          r"(?:\s*[X*]\s*(?P<n>\d{1,2}))?(?![0-9A-Z])", re.IGNORECASE)
@@ -56,9 +56,10 @@ def parse_billed(billed: str | Iterable[str]) -> list[tuple[str, tuple[str, ...]
     return [(t.split("-")[0], tuple(t.split("-")[1:])) for t in tokens]
 
 
-def plan_codes(facts: Facts, catalogue: Catalogue | None = None) -> Plan:
-    """The note's code plan (computed once; pass it to :func:`validate` to reuse it)."""
-    return build_plan(facts, catalogue or load_catalogue())
+def plan_codes(facts: Facts, catalogue: Catalogue | None = None, operation: Operation | None = None) -> Plan:
+    """The note's code plan (computed once; pass it to :func:`validate` to reuse it). ``operation``: the
+    note's operation model when the caller has built it (else built here)."""
+    return build_plan(facts, catalogue or load_catalogue(), operation)
 
 
 def suggest_codes(facts: Facts, catalogue: Catalogue | None = None) -> list[str]:

@@ -166,9 +166,9 @@ class Plan:
 class Note:
     """What coding reads: the one operation model, the code table, the messages."""
 
-    def __init__(self, facts: Facts, catalogue: Catalogue):
+    def __init__(self, facts: Facts, catalogue: Catalogue, operation: Operation | None = None):
         self.facts, self.catalogue, self.table = facts, catalogue, catalogue.table
-        self.op = Operation(facts)
+        self.op = operation if operation is not None else Operation(facts)
         self.procs = self.op.procs
         self.constructs = self.op.constructs
         self.present_reasons = self.op.present_reasons
@@ -223,12 +223,8 @@ class Note:
         return [p.evidence for p in self.procedures(kinds)]
 
     def regions(self) -> set[str]:
-        """Regions the note operates on (scope regions, else those of its levels)."""
-        from notechecker.vertebrae import region_of
-
-        if self.facts.scope.regions:
-            return set(self.facts.scope.regions)
-        return {r for r in (region_of(lv) for lv in self.facts.levels) if r}
+        """Regions the note operates on (``Operation.regions``)."""
+        return set(self.op.regions)
 
 
 def review(plan: Plan, codes: Iterable[str | None], message: str, reasons: Iterable[str] = (),

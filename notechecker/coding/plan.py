@@ -15,6 +15,7 @@ from notechecker.coding.hardware import hardware
 from notechecker.coding.interspinous import interspinous
 from notechecker.coding.modifiers import add_on_primaries, modifiers
 from notechecker.facts import Facts
+from notechecker.model import Operation
 
 
 def out_of_scope_reason(facts: Facts) -> str | None:
@@ -24,8 +25,8 @@ def out_of_scope_reason(facts: Facts) -> str | None:
     return facts.scope.reason or facts.scope.kind.replace("_", " ")
 
 
-def build_plan(facts: Facts, catalogue: Catalogue) -> Plan:
-    note = Note(facts, catalogue)
+def build_plan(facts: Facts, catalogue: Catalogue, operation: Operation | None = None) -> Plan:
+    note = Note(facts, catalogue, operation)
     plan = Plan()
     why = out_of_scope_reason(facts)
     if why is not None:

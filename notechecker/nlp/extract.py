@@ -29,11 +29,13 @@ from spacy.tokens import Doc
 from .._extensions import note_text
 from ..facts import EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Facts, Mention, Procedure
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
+from ..vertebrae import regions as spine_regions
 from ..vocab import CONTEXT_CATEGORIES, Patterns
 from . import levels as lv
 from .implant_log import find_rows
 from .linkers.addenda import Addenda
-from .linkers.base import ASSERTION_ORDER, NOT_THIS_OPERATION, Hit, NoteView, norm
+from ..model import ASSERTION_ORDER, DOCUMENTED, NOT_THIS_OPERATION
+from .linkers.base import Hit, NoteView, norm
 from .linkers.constructs import DISC_REMOVALS, Constructs
 from .linkers.elements import Elements
 from .linkers.hardware import Hardware
@@ -42,7 +44,7 @@ from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .pipeline import CUE_GROUP, TARGET_GROUP
-from .scope import ScopeClassifier, regions_of_levels
+from .scope import ScopeClassifier
 
 
 class Extractor:
@@ -127,28 +129,29 @@ class Extractor:
     def __call__(self, doc: Doc, note_id: str) -> Facts:
         v = self.read(doc)
         text = v.text
-        facts = Facts(note_id=note_id, text_length=len(text))
-        facts.abbreviations = dict(doc._.abbreviation_map or {})
-        facts.sections = [s for s in v.sections if s.name != "none" or s.end > s.start]
-        # mentions for the record (imaging, approach, brands)
-        for label in ("IMAGING", "APPROACH", "BRAND"):
-            for h in v.hits(label):
-                facts.mentions.append(Mention(label, h.value, h.assertion, v.ev(h.start, h.end), h.literal))
-
-        facts.scope = self.scope(text, facts.sections)
+        sections = tuple(s for s in v.sections if s.name != "none" or s.end > s.start)
+        scope = self.scope(text, sections)
         # the contract's flags and the note's surgeon and date in every note; the rest where a spine checklist applies
-        facts.elements = self.elements(v, None if facts.scope.is_spine else EVERY_NOTE_ELEMENTS)
-        facts.complications_documented = facts.element("complications").present
-        facts.ebl_documented = facts.element("ebl").present
-        facts.indication_documented = facts.element("indication").present
-        facts.imaging_documented = facts.element("imaging").present
-        if not facts.scope.is_spine:
-            return facts  # no spine facts: no levels, approach, hardware, constructs or procedures
-        self._spine_facts(v, facts)
-        return facts
+        elements = self.elements(v, None if scope.is_spine else EVERY_NOTE_ELEMENTS)
 
-    def _spine_facts(self, v: NoteView, facts: Facts) -> None:
+        def present(name: str) -> bool:
+            return bool(elements.get(name) and elements[name].present)
+        common = dict(
+            note_id=note_id, text_length=len(text), abbreviations=dict(doc._.abbreviation_map or {}),
+            sections=sections, scope=scope, elements=elements,
+            # mentions for the record (imaging, approach, brands)
+            mentions=tuple(Mention(label, h.value, h.assertion, v.ev(h.start, h.end), h.literal)
+                           for label in ("IMAGING", "APPROACH", "BRAND") for h in v.hits(label)),
+            complications_documented=present("complications"), ebl_documented=present("ebl"),
+            indication_documented=present("indication"), imaging_documented=present("imaging"))
+        if not scope.is_spine:
+            return Facts(**common)  # no spine facts: no levels, approach, hardware, constructs or procedures
+        return Facts(**{**common, **self._spine_facts(v, elements, scope)})
+
+    def _spine_facts(self, v: NoteView, elements, scope) -> dict:
+        """The spine facts of a spine operation, as Facts fields."""
         text, sentence_of = v.text, v.sentence_of
+        out: dict = {}
         # implant-log rows: their hardware is read from the row, their catalogue numbers are never levels
         log_rows = find_rows(text, self.log_cues) if "|" in text or "\t" in text else []
         log_starts = [r.start for r in log_rows]
@@ -167,23 +170,22 @@ class Extractor:
             instruments = [i for i in instruments if not in_log(i.evidence.start)] + self.hardware.from_log(
                 text, log_rows, v.hits_by_label, v.ev)
         procedures = self.procedures(v)
-        facts.reasons = self.reasons(v)
+        reasons = self.reasons(v)
         addenda = [sec for sec in v.sections if sec.name == "addendum" and sec.end > sec.start]
         if addenda:
-            instruments, procedures, facts.reasons, facts.superseded = self.addenda(
-                text, addenda, level_mentions, instruments, procedures, facts.reasons, sentence_of)
-        exploring = "exploration_intent" in facts.elements
-        instruments = self.constructs.removal_in_context(instruments, procedures, facts.reasons, exploring,
-                                                         prior_hardware)
+            instruments, procedures, reasons, out["superseded"] = self.addenda(
+                text, addenda, level_mentions, instruments, procedures, reasons, sentence_of)
+        out["reasons"] = reasons
+        exploring = "exploration_intent" in elements
+        instruments = self.constructs.removal_in_context(instruments, procedures, reasons, exploring, prior_hardware)
 
         # procedures derived from what happened to the hardware
         acted = defaultdict(set)
         for ins in instruments:
             if ins.assertion not in NOT_THIS_OPERATION:  # "No metalwork removed" removed nothing
                 acted[ins.action].add(ins.kind)
-        if facts.elements.get("exploration_intent") and not any(p.kind == "exploration_of_fusion"
-                                                                 for p in procedures):
-            e = facts.elements["exploration_intent"].evidence[0]
+        if elements.get("exploration_intent") and not any(p.kind == "exploration_of_fusion" for p in procedures):
+            e = elements["exploration_intent"].evidence[0]
             procedures.append(Procedure("exploration_of_fusion", (), (), e))
         # "OPERATION PERFORMED: Removal of anterior cervical plate and screws": hardware removed in the
         # procedure title or list names the removal as a procedure of this operation
@@ -194,47 +196,46 @@ class Extractor:
                 procedures.append(Procedure("hardware_removal", (), (), sentence_of(titled.evidence)))
         procedures = self.procedures.disc_prosthesis_procedures(instruments, procedures, sentence_of)
         instruments = self.constructs.disc_prosthesis_removed(instruments, procedures)
-        facts.procedures = procedures
 
-        facts.approach, facts.approach_evidence = self.procedures.approach(v.hits_by_label, procedures,
-                                                                           instruments, v.ev)
+        approach, out["approach_evidence"] = self.procedures.approach(v.hits_by_label, procedures, instruments, v.ev)
+        out["approach"] = approach
         instruments = self.constructs.reinserted_in_kind(instruments)
         put_back = {i.kind for i in instruments if i.action == "reinserted"}  # the same hardware, back in
         instruments = self.constructs.connectors_into_retained_anchors(instruments)  # (new rods: removed and placed)
-        if facts.approach == "anterior":
+        if approach == "anterior":
             # screws of an anterior construct go into vertebral bodies: "pedicle" elsewhere in the
             # note (anatomy of the foramen) does not make them pedicle screws
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
-        procedures = self.procedures.interbody_in_disc_space(procedures, instruments, facts.approach, sentence_of)
+        procedures = self.procedures.interbody_in_disc_space(procedures, instruments, approach, sentence_of)
         localized = self.procedure_levels.localized(v, level_mentions)
         procedures = self.procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
-        facts.constructs = build_constructs(instruments, procedures, facts.approach, described=described,
-                                            described_anchors=described_anchors, sentence_of=sentence_of,
-                                            reused=reused, asserted_only=False)
-        facts.procedures = procedures = self.procedure_levels(self.procedures.resolve_fusions(
-            procedures, facts.approach, [x for c in facts.constructs for x in c.levels]), instruments, sentence_of,
-            localized)
-        facts.instruments = [i for i in instruments if i.kind in INSTRUMENT_KINDS]
+        constructs = build_constructs(instruments, procedures, approach, described=described,
+                                      described_anchors=described_anchors, sentence_of=sentence_of,
+                                      reused=reused, asserted_only=False)
+        procedures = self.procedure_levels(self.procedures.resolve_fusions(
+            procedures, approach, [x for c in constructs for x in c.levels]), instruments, sentence_of, localized)
+        out.update(constructs=constructs, procedures=procedures,
+                   instruments=[i for i in instruments if i.kind in INSTRUMENT_KINDS])
 
         removed = sorted({i.kind for i in instruments if i.action == "removed"} & SPINE_HARDWARE)
         placed = {i.kind for i in instruments if i.action in ("placed", "reinserted")} & SPINE_HARDWARE
         # hardware put back (or replaced in kind) in a reinsertion case was not "removed and not put back"
-        facts.instruments_removed = sorted(set(removed) - (placed if put_back else set()))
-        facts.instruments_placed = sorted(placed)
+        out["instruments_removed"] = sorted(set(removed) - (placed if put_back else set()))
+        out["instruments_placed"] = sorted(placed)
         levels: set[str] = set()
-        for c in facts.constructs:
+        for c in constructs:
             levels.update(c.levels)
         for p in procedures:
             if p.kind in ("kyphoplasty", "vertebroplasty"):
                 levels.update(p.levels)
-        facts.levels = lv.sort_levels(levels)
-        if facts.levels:
-            facts.scope = dataclasses.replace(facts.scope, regions=regions_of_levels(facts.levels))
+        out["levels"] = lv.sort_levels(levels)
+        if out["levels"]:
+            out["scope"] = dataclasses.replace(scope, regions=spine_regions(out["levels"]))
 
         any_removal = bool(acted.get("removed")) or any(p.kind in DISC_REMOVALS | {"hardware_removal"} for p in procedures)
         if any_removal:
-            facts.removal_reasons = sorted({m.value for m in facts.reasons
-                                            if m.assertion in ("present", "possible")})
+            out["removal_reasons"] = sorted({m.value for m in reasons if m.assertion in DOCUMENTED})
+        return out

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 
 from ..facts import Evidence, Scope, Section
+from ..vertebrae import SPINE_REGIONS
+from ..vertebrae import regions as spine_regions
 from ..vocab import ScopeSpec
 from . import levels as lv
 
@@ -28,9 +30,7 @@ OPERATIVE_ANCHORS = frozenset({"procedures", "description", "post_op_diagnosis"}
 TITLE_LINE_WORDS = 14
 #: Characters of a title section read (a long one is a narrative).
 TITLE_CHARS = 700
-_REGION_OF = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral", "i": "sacral"}
 _NUMBERED = re.compile(r"\d|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth", re.I)
-REGION_ORDER = ("cervical", "thoracic", "lumbar", "sacral")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +212,7 @@ class ScopeClassifier:
         regions: set[str] = set()
         for c in cues:
             for m in lv.find_levels(text[c.start:c.end], c.start):
-                regions.update(_REGION_OF[v[0]] for v in m.vertebrae)
+                regions.update(spine_regions(m.vertebrae))
             for w in self._region_rx.findall(text[c.start:c.end]):
                 regions.update(self.spec.region_words[w.lower()])
         seen, evid = set(), []
@@ -221,7 +221,7 @@ class ScopeClassifier:
                 continue
             seen.add((c.start, c.end))
             evid.append(ev(c))
-        return Scope(kind="spine_operation", regions=tuple(r for r in REGION_ORDER if r in regions),
+        return Scope(kind="spine_operation", regions=tuple(r for r in SPINE_REGIONS if r in regions),
                      reason=f"spine operation: {how}", evidence=tuple(evid[:3]))
 
 
@@ -236,7 +236,4 @@ def _join(rxs) -> re.Pattern:
     return re.compile("|".join(f"(?:{rx.pattern})" for rx in rxs), re.IGNORECASE)
 
 
-def regions_of_levels(levels) -> tuple[str, ...]:
-    """Regions of vertebrae ("C5" -> cervical, "ilium" -> sacral), in spinal order."""
-    found = {_REGION_OF[x[0]] for x in levels if x}
-    return tuple(r for r in REGION_ORDER if r in found)
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from ...facts import Evidence, Superseded
-from ...model import SPINE_HARDWARE
+from ...model import DOCUMENTED, SPINE_HARDWARE
 from ...vertebrae import fmt_levels
 from .. import levels as lv
 from .base import Linker
@@ -48,9 +48,9 @@ class Addenda(Linker):
         said = [m for m in reasons if inside(m.evidence)]
         if said and not adds:
             kept = [m for m in reasons if inside(m.evidence)]
-            won = sorted({m.value for m in said if m.assertion in ("present", "possible")})
+            won = sorted({m.value for m in said if m.assertion in DOCUMENTED})
             for m in reasons:
-                if not inside(m.evidence) and m.assertion in ("present", "possible") and m.value not in won:
+                if not inside(m.evidence) and m.assertion in DOCUMENTED and m.value not in won:
                     superseded.append(Superseded("removal_reasons", m.value, ", ".join(won), sentence_of(m.evidence),
                                                  sentence_of(said[0].evidence)))
             reasons = kept

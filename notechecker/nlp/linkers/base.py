@@ -11,15 +11,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ...facts import Evidence, Section
+
 from ...vocab import Patterns
 from ..segmenter import boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
 SENTENCE_TEXT = 1500
-#: ConText attribute -> assertion, strongest first.
-ASSERTION_ORDER = ("risk", "hypothetical", "negated", "family", "historical", "possible")
-#: Assertions that say a mention is not something this operation did.
-NOT_THIS_OPERATION = frozenset({"negated", "hypothetical", "risk", "family"})
 #: Procedures done body by body (their levels are the treated bodies).
 PER_BODY = frozenset({"kyphoplasty", "vertebroplasty"})
 

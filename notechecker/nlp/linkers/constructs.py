@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from ...facts import Instrument
-from ...model import ANCHOR_KINDS
+from ...model import ANCHOR_KINDS, DOCUMENTED
 from .base import Linker
 
 #: What joins anchors: put back into retained anchors, it is the construct put back.
@@ -37,7 +37,7 @@ class Constructs(Linker):
             or any(i.action == "retained" for i in instruments)
             or prior_hardware
             or exploring
-            or any(m.assertion in ("present", "possible") for m in reasons)
+            or any(m.assertion in DOCUMENTED for m in reasons)
         )
         if context:
             return instruments

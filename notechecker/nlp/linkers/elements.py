@@ -6,8 +6,9 @@ import re
 
 from ...facts import Element, Evidence
 from ...vocab import ASCII_LOWER, ElementSpec, Patterns
+from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
-from .base import NOT_THIS_OPERATION, Linker, NoteView, evidence_end
+from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600

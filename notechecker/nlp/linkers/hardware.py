@@ -17,7 +17,8 @@ from ...facts import Instrument
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
-from .base import NOT_THIS_OPERATION, Hit, Linker, NoteView
+from ...model import NOT_THIS_OPERATION
+from .base import Hit, Linker, NoteView
 
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "

@@ -14,7 +14,8 @@ from collections import defaultdict
 
 from ...facts import Evidence, Procedure
 from .. import levels as lv
-from .base import NOT_THIS_OPERATION, Linker, NoteView
+from ...model import NOT_THIS_OPERATION
+from .base import Linker, NoteView
 
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")

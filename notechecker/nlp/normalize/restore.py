@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from typing import Any
+from typing import Any, Mapping
 
 from ...facts import Evidence, Facts
 from .model import Normalized
+
 
 def restore(facts: Facts, normalized: Normalized) -> Facts:
     """``facts`` extracted from ``normalized.text`` with every evidence quoting the original note.
@@ -41,8 +42,9 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             if all(a is b for a, b in zip(new, obj)):
                 return obj
             return type(obj)(new) if isinstance(obj, list) else tuple(new)
-        if isinstance(obj, dict):
-            return {k: fix(v) for k, v in obj.items()}
+        if isinstance(obj, Mapping):
+            new = {k: fix(v) for k, v in obj.items()}
+            return obj if all(new[k] is v for k, v in obj.items()) else new
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and not isinstance(obj, Facts):
             changes = {}
             for f in dataclasses.fields(obj):
@@ -53,15 +55,15 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             return dataclasses.replace(obj, **changes) if changes else obj
         return obj
 
+    changes: dict[str, Any] = {}
     for f in dataclasses.fields(facts):
         if f.name in ("rewrites", "low_confidence"):
             continue
         v = getattr(facts, f.name)
         nv = fix(v)
         if nv is not v:
-            setattr(facts, f.name, nv)
-    facts.rewrites = [r.to_dict() for r in normalized.rewrites]
-    return facts
+            changes[f.name] = nv
+    return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
 
 
 def approximate_evidence(facts: Facts, evidence: Evidence) -> bool:

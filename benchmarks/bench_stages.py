@@ -155,8 +155,9 @@ def _extractor_modules():
         mods.append(pkg)
         for info in pkgutil.iter_modules(pkg.__path__):
             mods.append(importlib.import_module(f"notechecker.nlp.linkers.{info.name}"))
-    with contextlib.suppress(ImportError):
-        mods.append(importlib.import_module("notechecker.nlp.levels"))
+    for name in ("notechecker.nlp.levels", "notechecker.nlp.multimatch"):
+        with contextlib.suppress(ImportError):
+            mods.append(importlib.import_module(name))
     return mods
 
 
@@ -404,7 +405,7 @@ def print_figures(fig: dict, old: dict | None, old_label: str, top_steps: int) -
     n = fig["n"]
     say(f"\nCPU ms a note, median (min-max over samples); notes: " + ", ".join(f"{s} {n[s]}" for s in SETS))
     cols = ("all", *SETS)
-    header = f"{'stage':58s}" + "".join(f"{c:>26s}" for c in cols)
+    header = f"{'stage':58s}" + "".join(f"{c:>30s}" for c in cols)
     say(header)
     stages = _order(fig["sets"]["all"].keys())
     for st in stages:
@@ -412,14 +413,14 @@ def print_figures(fig: dict, old: dict | None, old_label: str, top_steps: int) -
         for c in cols:
             f = fig["sets"][c].get(st)
             if f is None:
-                row += f"{'-':>26s}"
+                row += f"{'-':>30s}"
                 continue
             mark = ""
             if old is not None and st in old["sets"].get(c, {}):
                 o = old["sets"][c][st]
                 delta = (f["median"] - o["median"]) / o["median"] * 100 if o["median"] else 0.0
                 mark = f"{delta:+.0f}%{'*' if beyond(f, o) else ' '}"
-            row += f"{f['median']:>10.3f} ({f['min']:.2f}-{f['max']:.2f}){mark:>6s}"[:26].rjust(26)
+            row += f"{f['median']:>9.3f} ({f['min']:.2f}-{f['max']:.2f}){mark:>6s}".rjust(30)
         say(row)
     say("")
     for w in cols:

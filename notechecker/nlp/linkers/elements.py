@@ -20,6 +20,7 @@ class Elements(Linker):
         self.elements: dict[str, ElementSpec] = patterns.elements
         # every element's gate words in one automaton: one pass over the note finds them all
         self.gates = MultiMatch({name: spec.gate for name, spec in self.elements.items() if spec.gate})
+        self._wanted_gates: dict[tuple[str, ...], MultiMatch] = {}  # those of a few elements (non-spine notes)
 
     def __call__(self, v: NoteView, wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
         """Documentation elements present in the note (all, or the ``wanted`` ones)."""
@@ -28,7 +29,7 @@ class Elements(Linker):
         out: dict[str, Element] = {}
         # ASCII letters lower-cased, nothing else: str.lower() does just that on ASCII text, 4x faster
         lowered = text.lower() if text.isascii() else text.translate(ASCII_LOWER)
-        windows = self.gates.windows(lowered, GATE_WINDOW)
+        windows = self._gates(wanted).windows(lowered, GATE_WINDOW)
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
@@ -43,6 +44,19 @@ class Elements(Linker):
         if img is not None and "imaging" not in out:
             out["imaging"] = img
         return out
+
+    def _gates(self, wanted: tuple[str, ...] | None) -> MultiMatch:
+        """The automaton of the wanted elements' gate words (all elements': ``self.gates``)."""
+        if wanted is None:
+            return self.gates
+        key = tuple(wanted)
+        found = self._wanted_gates.get(key)
+        if found is None:
+            found = MultiMatch({n: self.elements[n].gate for n in key
+                                if n in self.elements and self.elements[n].gate})
+            if len(self._wanted_gates) < 64:
+                self._wanted_gates[key] = found
+        return found
 
     @staticmethod
     def from_sections(text, spec: ElementSpec, sec_bodies) -> Element | None:

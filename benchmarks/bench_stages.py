@@ -318,7 +318,8 @@ def _export(ref: str) -> Path:
 def run_child(root: Path, repeats: int, steps_pass: bool) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = Path(fh.name)
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    # the tree's own patterns (an editable install maps notechecker.patterns to the installed tree's)
+    env = {**os.environ, "PYTHONPATH": str(root), "NOTECHECKER_PATTERNS": str(root / "patterns")}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(root), "--repeats", str(repeats),
            "--out", str(out), "--steps", "1" if steps_pass else "0"]
     subprocess.run(cmd, check=True, env=env, cwd=str(root))

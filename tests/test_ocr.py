@@ -131,7 +131,7 @@ def test_a_noisy_scan_keeps_the_codes_and_flags_what_rests_on_low_confidence_wor
     text, words, low, result = noisy
     assert low, "a noisy 150 dpi scan has words read with low confidence"
     facts = result.facts
-    assert facts.low_confidence == [list(r) for r in low]
+    assert [list(r) for r in facts.low_confidence] == [list(r) for r in low]
     text_codes = set(check(sample_text(NOTE)).suggested)
     assert text_codes <= set(result.suggested)  # nothing the text supports is lost
     # a code the text does not support rests on a sentence with a word read with low confidence,

@@ -36,8 +36,8 @@ def test_verdict_notes(pipeline, note_id):
                                note_id)
     got = {code: verdicts[code].verdict for code in label["verdicts"]}
     assert got == label["verdicts"], {c: verdicts[c].reason for c in got if got[c] != label["verdicts"][c]}
-    assert facts.removal_reasons == label["reasons"]
-    assert facts.levels == label["levels"]
+    assert list(facts.removal_reasons) == label["reasons"]
+    assert list(facts.levels) == label["levels"]
 
 
 def _text(note_id: str) -> str:

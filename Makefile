@@ -38,7 +38,7 @@ test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python benchmarks/bench_speed.py
+	$(BIN)/python benchmarks/bench_stages.py
 
 # Accuracy on the public sets (../shared/eval dev, dev2, nonspine; sample_notes/): one table
 eval: install

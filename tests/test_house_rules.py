@@ -145,18 +145,10 @@ def test_patterns_are_found_through_importlib_resources(monkeypatch, tmp_path):
     assert "__file__" not in loader and "parents[" not in loader
 
 
-#: Modules over the limit that other work of issue 23 is splitting (the extractor into linkers, the
-#: command line into a package, the web server, the normaliser, the Spark engine, scoring, levels):
-#: delete each line as its split lands.
-BEING_SPLIT = {"notechecker/nlp/normalize.py",
-               "notechecker/spark.py"}
-
-
 def test_no_module_over_450_lines():
     long = {p.relative_to(ROOT).as_posix(): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 450}
-    assert not sorted(set(long) - BEING_SPLIT), f"split these (450 lines at most): {long}"
-    assert not sorted(BEING_SPLIT - set(long)), "now under 450 lines: delete them from BEING_SPLIT"
+    assert not long, f"split these (450 lines at most): {long}"
 
 
 def test_every_package_of_the_source_is_packaged():

@@ -1,4 +1,4 @@
-"""The normalising layer (nlp/normalize.py, patterns/normalize.yaml).
+"""The normalising layer (nlp/normalize/, patterns/normalize.yaml).
 
 * Unit behaviour on real sentences of each form, and the length-preserving contract.
 * patterns/normalize.yaml is validated at load: E017 (shape), E018 (an example its regex does
@@ -21,7 +21,7 @@ import pytest
 from notechecker.coding.billed import suggest_codes
 from notechecker.errors import PatternError
 from notechecker.nlp.levels import find_levels
-from notechecker.nlp.normalize import _load, _reading, approximate_evidence, load_normalizer
+from notechecker.nlp.normalize import approximate_evidence, load_normalizer, load_root, reading_of
 from notechecker.schema.loader import patterns_dir
 
 from .conftest import NONSPINE_NOTES, ROOT, SAMPLES, evidence_spans
@@ -40,7 +40,7 @@ def norm():
 def reads(norm, text: str) -> str:
     out = norm(text)
     assert len(out.text) == len(text)
-    return _reading(out.text)  # white space runs as one space, none before punctuation
+    return reading_of(out.text)  # white space runs as one space, none before punctuation
 
 
 def set_notes(name: str) -> list[tuple[str, str]]:
@@ -164,7 +164,7 @@ def _patterns_copy(tmp_path: Path, edit) -> Path:
 def test_a_bad_entry_is_a_located_error(tmp_path, edit, code, names):
     root = _patterns_copy(tmp_path, edit)
     with pytest.raises(PatternError) as err:
-        _load(root.resolve())
+        load_root(root.resolve())
     assert err.value.code == code
     assert "normalize.yaml" in str(err.value) and names in str(err.value)
 
@@ -173,7 +173,7 @@ def test_a_patterns_folder_without_normalize_yaml_reads_notes_as_written(tmp_pat
     root = tmp_path / "patterns"
     shutil.copytree(patterns_dir().resolve(), root)
     (root / "normalize.yaml").unlink()
-    n = _load(root.resolve())
+    n = load_root(root.resolve())
     assert n("el four").text == "el four"
 
 

@@ -73,6 +73,22 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
 AUTO_NOTES_PER_WORKER = 500
 
 
+#: A worker is replaced by a fresh one (forked from the parent, which holds the loaded pipeline)
+#: after checking this many notes, or sooner when its resident memory grew past
+#: ``guard.RECYCLE_GROWTH`` over its parent's: spaCy's string store keeps every string a process
+#: meets (each new number, name, code), so a worker's memory grows with the distinct notes it has
+#: read (~7 MB a 1,000 distinct notes; benchmarks/bench_memory.py). Environment:
+#: ``NOTECHECKER_RECYCLE_NOTES`` (0: never by count).
+RECYCLE_NOTES = 10_000
+
+
+def recycle_notes() -> int:
+    try:
+        return max(0, int(os.environ.get("NOTECHECKER_RECYCLE_NOTES", RECYCLE_NOTES)))
+    except ValueError:
+        return RECYCLE_NOTES
+
+
 def auto_workers(n_notes: int | None, cpus: int | None = None) -> int:
     """Worker processes for ``workers="auto"``: 1 for small (or uncountable) batches, else one
     per usable core as long as each gets AUTO_NOTES_PER_WORKER notes."""
@@ -167,9 +183,24 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
     jobs: dict[int, _Job] = {}
     ids = itertools.count()
     window: deque[_Job] = deque()
+    every = recycle_notes()
+    checked: dict[guard.Worker, int] = {}  # notes each worker has checked
+    retiring: list[guard.Worker] = []  # replaced for memory: finishing the jobs they were sent
+
+    def due(w: guard.Worker) -> bool:
+        return bool(every and checked.get(w, 0) >= every) or (checked.get(w, 0) > 0 and guard.grown(w.proc.pid))
 
     def dispatch(job: _Job) -> None:
         w = min(pool, key=lambda w: len(w.jobs))
+        if due(w):  # a fresh worker takes its place; it finishes what it was sent, then stops
+            fresh = start()
+            pool[pool.index(w)] = fresh
+            checked.pop(w, None)
+            if w.jobs:
+                retiring.append(w)
+            else:
+                w.stop()
+            w = fresh
         jid = next(ids)
         jobs[jid] = job
         w.send(jid, (job.chunk, redact, encode, job.skip))
@@ -179,7 +210,11 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
         item = w.item
         pending = [jobs.pop(j) for j in list(w.jobs) if j in jobs]  # the first is the one it was on
         w.kill()
-        pool[pool.index(w)] = start()
+        checked.pop(w, None)
+        if w in retiring:
+            retiring.remove(w)
+        else:
+            pool[pool.index(w)] = start()
         if pending:
             first = pending[0]
             if item is not None:
@@ -203,7 +238,7 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
         return guard.allowance(budget, len(job.chunk[k].text or ""))
 
     def pump() -> None:
-        busy = [w for w in pool if w.jobs]
+        busy = [w for w in (*pool, *retiring) if w.jobs]
         now = _time.monotonic()
         left = [limit_of(w) - (now - w.since) for w in busy if w.since is not None]
         timeout = max(0.0, min(left)) + 0.01 if left and min(left) != float("inf") else None
@@ -215,12 +250,16 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
                 job = jobs.pop(jid, None)
                 if job is not None:
                     job.result = value
+                    checked[w] = checked.get(w, 0) + len(job.chunk)
+                if w in retiring and not w.jobs:
+                    retiring.remove(w)
+                    w.stop()
             elif kind == "interrupt":
                 raise KeyboardInterrupt
             elif kind == "error":
                 raise RuntimeError(f"a scan worker failed: {value}")
         now = _time.monotonic()
-        for w in list(pool):
+        for w in [*pool, *retiring]:
             if w.jobs and w.since is not None and now - w.since > limit_of(w):
                 seconds = limit_of(w)
                 replace(w, "E204", f"checking took longer than its time budget ({seconds:.0f} s: --note-timeout "
@@ -246,8 +285,8 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
             rows, data = job.result
             yield job.chunk, rows, data
     except BaseException:
-        for w in pool:
+        for w in (*pool, *retiring):
             w.kill()
         raise
-    for w in pool:
+    for w in (*pool, *retiring):
         w.stop()

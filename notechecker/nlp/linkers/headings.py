@@ -13,7 +13,7 @@ from spacy.tokens import Doc
 from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
-from ..normalize import REWRITES_KEY
+from ..normalize.model import REWRITES_KEY
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
 from .base import Linker

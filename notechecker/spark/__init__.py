@@ -9,8 +9,9 @@ Two ways in:
 * :func:`check` for notebooks: a Spark DataFrame with a text column in, the findings,
   notes and codes Spark DataFrames out, computed where the data lives.
 
-The check runs in ``mapInPandas``: each Python worker loads the pipeline once (the module
-cache below, kept while Spark reuses the worker) and returns plain rows with the columns
+The check runs in ``mapInArrow`` (``scan``) or ``mapInPandas`` (:func:`check`), the worker
+side in :mod:`notechecker.spark.workers`: each Python worker loads the pipeline once (a module
+cache, kept while Spark reuses the worker) and returns plain rows with the columns
 and types of :data:`notechecker.batch.schema.TABLES` (the Spark schemas are derived from
 :func:`notechecker.batch.schema.arrow_schema`, not copied). A note that cannot be checked becomes
 an error row in the notes table with the local engine's code (E101, E104, E201, E306 ...);
@@ -26,23 +27,18 @@ import os
 import sys
 import warnings
 from collections import deque
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Iterable, Iterator, NamedTuple
 
-from notechecker.batch.schema import TABLES, arrow_schema
+from notechecker.batch.schema import TABLES
 from notechecker.batch.task import Columns, Task
-from notechecker.batch.workers import check_tasks
+from notechecker.spark.workers import (KEY_COLUMNS, TASK_COLUMNS, WORKER_CHUNK, effective_ids,  # noqa: F401
+                                       row_frames, rows_schema, table_schema, task_batches)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
-#: Columns of the rows the workers return, before each table's own columns: the note's
-#: position in the input, its table and the row's position among the note's rows there.
-KEY_COLUMNS = ("_seq", "_table", "_row")
-#: Notes a worker checks between two output frames (memory, not speed).
-WORKER_CHUNK = 64
 #: Notes per Spark partition in a ``scan --engine spark`` wave (tuned in benchmarks/bench_spark.py).
 NOTES_PER_PARTITION = 512
 #: Most notes in one wave whatever the cores (the driver holds two waves of text at a time).
@@ -56,171 +52,6 @@ class SparkTables(NamedTuple):
     findings: "DataFrame"
     notes: "DataFrame"
     codes: "DataFrame"
-
-
-# --------------------------------------------------------------------------- schemas
-def table_schema(name: str):
-    """The Spark schema of table ``name`` (``findings``, ``notes``, ``codes``), from batch's Arrow schema."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(arrow_schema(name))
-
-
-@functools.lru_cache(maxsize=1)
-def _rows_arrow_schema():
-    """Key columns, then every column of the three tables once (one type per name, as batch defines it)."""
-    import pyarrow as pa
-
-    fields: dict[str, Any] = {}
-    for name in TABLES:
-        for f in arrow_schema(name):
-            seen = fields.setdefault(f.name, f)
-            if seen.type != f.type:  # pragma: no cover - batch gives one type per column name
-                raise TypeError(f"column {f.name} has two types: {seen.type} and {f.type}")
-    keys = [pa.field("_seq", pa.int64()), pa.field("_table", pa.string()), pa.field("_row", pa.int32())]
-    return pa.schema(keys + list(fields.values()))
-
-
-def rows_schema():
-    """The Spark schema of the worker's output (key columns + the union of the tables' columns)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(_rows_arrow_schema())
-
-
-# --------------------------------------------------------------------------- worker side
-_READY = False
-
-
-def _ready() -> None:
-    """Load the pipeline and checklists once per Python worker (Spark reuses workers across tasks)."""
-    global _READY
-    if _READY:
-        return
-    from notechecker.api import load
-    from notechecker.schema.catalogue import load_catalogue
-
-    load()
-    load_catalogue()
-    _READY = True
-
-
-def _value(v: Any) -> Any:
-    """A pandas cell as the plain value the local readers see (NaN and NA as None, arrays as lists)."""
-    if v is None:
-        return None
-    if isinstance(v, float) and v != v:
-        return None
-    if type(v).__module__ == "numpy":
-        import numpy as np
-
-        if isinstance(v, np.ndarray):
-            return [_value(x) for x in v.tolist()]
-        return v.item() if hasattr(v, "item") else v
-    try:
-        import pandas as pd
-
-        if v is pd.NA or v is pd.NaT:
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    return v
-
-
-def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFrame":
-    """Rows of checked notes as one pandas frame with the worker output schema."""
-    import pandas as pd
-
-    schema = _rows_arrow_schema()
-    cols: dict[str, list] = {f.name: [] for f in schema}
-    data_cols = [f.name for f in schema][len(KEY_COLUMNS):]
-    for seq, result in zip(seqs, results):
-        for name in TABLES:
-            for j, row in enumerate(result[name]):
-                cols["_seq"].append(seq)
-                cols["_table"].append(name)
-                cols["_row"].append(j)
-                for c in data_cols:
-                    cols[c].append(row.get(c))
-    dtypes = {"int64": "Int64", "int32": "Int32", "double": "Float64", "bool": "boolean"}
-    return pd.DataFrame({f.name: pd.array(cols[f.name], dtype=dtypes.get(str(f.type), object)) for f in schema})
-
-
-def _checked_frames(seqs: list[int], tasks: list[Task], redact: bool) -> Iterator["pd.DataFrame"]:
-    for i in range(0, len(tasks), WORKER_CHUNK):
-        part = tasks[i:i + WORKER_CHUNK]
-        yield _frame(seqs[i:i + WORKER_CHUNK], check_tasks(part, redact))
-
-
-#: The fields of :class:`notechecker.batch.Task` as columns (``warnings`` as a JSON list).
-TASK_COLUMNS = ("note_id", "source", "text", "codes", "surgeon", "site", "date", "month", "error_code", "error",
-                "warnings")
-
-
-def _task_frames(frames: Iterator["pd.DataFrame"], redact: bool) -> Iterator["pd.DataFrame"]:
-    """mapInPandas function of the scan engine: tasks read on the driver -> rows."""
-    _ready()
-    for pdf in frames:
-        seqs = [int(s) for s in pdf["_seq"]]
-        tasks = []
-        for values in pdf[list(TASK_COLUMNS)].itertuples(index=False, name=None):
-            d = {k: _value(v) for k, v in zip(TASK_COLUMNS, values)}
-            d["warnings"] = tuple(json.loads(d["warnings"] or "[]"))
-            for k in ("surgeon", "site", "date", "month", "error_code", "error"):
-                d[k] = d[k] or ""
-            tasks.append(Task(**d))
-        yield from _checked_frames(seqs, tasks, redact)
-
-
-def _row_frames(frames: Iterator["pd.DataFrame"], header: list[str], columns: Columns, renames: dict[int, str],
-                redact: bool) -> Iterator["pd.DataFrame"]:
-    """mapInPandas function of :func:`check`: rows of the user's DataFrame -> tasks -> rows.
-
-    Each row becomes a task exactly as the local engine reads a pandas DataFrame (row
-    numbers are ``_seq + 1``); ``renames`` gives the new id of each duplicate (by ``_seq``).
-    """
-    from notechecker.batch.tables import TableRows
-
-    _ready()
-    table = TableRows("<dataframe>", "dataframe", header, columns)
-    for pdf in frames:
-        names = [c for c in pdf.columns if c != "_seq"]
-        seqs = [int(s) for s in pdf["_seq"]]
-        tasks = []
-        for seq, values in zip(seqs, pdf[names].itertuples(index=False, name=None)):
-            task = table.task(seq + 1, {k: _value(v) for k, v in zip(names, values)})
-            new = renames.get(seq)
-            if new is not None:
-                task = replace(task, note_id=new, warnings=task.warnings + (_renamed(task, new),))
-            tasks.append(task)
-        yield from _checked_frames(seqs, tasks, redact)
-
-
-def _renamed(task: Task, new: str) -> str:
-    """The warning :func:`notechecker.batch.inputs.unique_ids` gives a renamed duplicate."""
-    return f"duplicate note id {task.note_id!r} ({task.source}) renamed {new!r}"
-
-
-def _effective_ids(frames: Iterator["pd.DataFrame"], header: list[str], columns: Columns
-                   ) -> Iterator["pd.DataFrame"]:
-    """(``_seq``, the note id the local reader gives the row) for the duplicate-id pass."""
-    import pandas as pd
-
-    from notechecker.batch.tables import TableRows
-
-    table = TableRows("<dataframe>", "dataframe", header, columns)
-    for pdf in frames:
-        seqs = [int(s) for s in pdf["_seq"]]
-        ids = []
-        for seq, value in zip(seqs, pdf[table.id_col]):
-            ids.append(_note_id(_value(value), seq))
-        yield pd.DataFrame({"_seq": pd.array(seqs, dtype="Int64"), "_id": pd.array(ids, dtype=object)})
-
-
-def _note_id(value: Any, seq: int) -> str:
-    from notechecker.batch.task import cell_str
-
-    return cell_str(value) or f"dataframe:{seq + 1}"
 
 
 # --------------------------------------------------------------------------- sessions
@@ -372,7 +203,8 @@ class SparkEngine:
             batches.append(pa.RecordBatch.from_pydict(data, schema=schema))
         # one partition per record batch (createDataFrame slices an Arrow table by batch)
         df = self.spark.createDataFrame(pa.Table.from_batches(batches, schema))
-        out = df.mapInPandas(functools.partial(_task_frames, redact=redact), rows_schema())
+        # Arrow in, Arrow out: the tasks are strings and the rows plain values (no pandas frame)
+        out = df.mapInArrow(functools.partial(task_batches, redact=redact), rows_schema())
         return out.toArrow()
 
     def _settle(self, wave: list[list[Task]], fut, redact: bool):
@@ -465,7 +297,7 @@ def check(df: "DataFrame", *, text_column: str = "text", id_column: str = "note_
     wanted = list(dict.fromkeys(c for c in (table.text_col, table.id_col, *table.meta_cols.values()) if c))
     seq_df = df.select(InternalFunction.distributed_sequence_id().alias("_seq"), *[F.col(f"`{c}`") for c in wanted])
     renames = _duplicate_renames(seq_df, header, columns, table.id_col)
-    rows = seq_df.mapInPandas(functools.partial(_row_frames, header=header, columns=columns, renames=renames,
+    rows = seq_df.mapInPandas(functools.partial(row_frames, header=header, columns=columns, renames=renames,
                                                 redact=redact_evidence), rows_schema())
     if persist:
         from pyspark import StorageLevel
@@ -486,7 +318,7 @@ def _duplicate_renames(seq_df: "DataFrame", header: list[str], columns: Columns,
     from pyspark.sql import functions as F
 
     ids = seq_df.select("_seq", F.col(f"`{id_col}`")).mapInPandas(
-        functools.partial(_effective_ids, header=header, columns=columns), "_seq long, _id string")
+        functools.partial(effective_ids, header=header, columns=columns), "_seq long, _id string")
     k = F.row_number().over(Window.partitionBy("_id").orderBy("_seq"))
     dups = ids.withColumn("_k", k).where(F.col("_k") > 1).collect()
     return {int(r["_seq"]): f"{r['_id']}#{int(r['_k'])}" for r in dups}

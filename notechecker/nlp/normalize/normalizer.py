@@ -1,0 +1,312 @@
+"""The normaliser: built once from ``patterns/normalize.yaml``; runs its passes over a note."""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Iterable
+
+from ...errors import PatternError
+from ...schema.loader import validate_located
+from ...schema.loader import patterns_dir
+from ...schema.vocab.base import read_yaml
+from ..multimatch import MultiMatch
+from .model import FILE, NormalizeModel, Normalized, Rewrite
+from .passes import Passes
+from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
+                    section_headings, words_of)
+
+
+class Normalizer(Passes):
+    """Built from a validated ``normalize.yaml`` (:func:`load_normalizer`)."""
+
+    def __init__(self, model: NormalizeModel, path: Path, root: Path):
+        self.path = path
+        t = model.templates
+        unfilled = "|".join(f"(?:{compile_entry(path, f'templates.unfilled[{i}]', e).pattern})"
+                            for i, e in enumerate(t.unfilled))
+        label = t.label
+        compile_rx(path, "templates.label", label)
+        # "Label: <unfilled>" at a line start, after a run of 2+ spaces or a "|", up to the
+        # line end, the next run of 2+ spaces or a "|".
+        self._field = compile_rx(
+            path, "templates (field)",
+            rf"(?:(?<=\n)|(?<=^)|(?<=[ \t]{{2}})|(?<=\|))[ \t]*{label}:[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)",
+            re.IGNORECASE)
+        self._placeholder = compile_entry(path, "templates.placeholder", t.placeholder)
+        unchecked = compile_entry(path, "templates.unchecked", t.unchecked).pattern
+        checked = compile_entry(path, "templates.checked", t.checked).pattern
+        # an unchecked box and its label: up to the next box, a run of 2+ spaces, a "|" or the line end
+        self._unchecked = compile_rx(path, "templates.unchecked",
+                                   rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE)
+        self._checked = compile_rx(path, "templates.checked", checked, re.IGNORECASE)
+        cat = compile_entry(path, "templates.catalogue", t.catalogue, 0).pattern
+        self._catalogue = re.compile(rf"(?<=\|)[ \t]*(?P<c>{cat})[ \t]*(?=\|)")
+        self._glue = t.glue
+        self._site = re.compile(compile_entry(path, "templates.site", t.site, 0).pattern + r"\Z")
+
+        p = model.page
+        self._markers = [compile_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
+        self._continued = [compile_entry(path, f"page.continued[{i}]", e) for i, e in enumerate(p.continued)]
+
+        self._keep_prefixes = frozenset(w.lower() for w in model.hyphenation.keep_prefixes)
+
+        o = model.ocr
+        for k, v in {**o.level_digits, **o.number_digits}.items():
+            if len(k) != 1 or not (len(v) == 1 and v.isdigit()):
+                raise PatternError("E017", f"{path}: ocr: {k!r}: {v!r}: expected one character read as one digit")
+        self._level_digits = dict(o.level_digits)
+        self._number_digits = dict(o.number_digits)
+        conf = re.escape("".join(sorted(set(o.level_digits))))
+        # a look-behind after the first character class, not before it: the regex engine then skips
+        # ahead to that class's characters (3x faster than trying the look-behind at every position)
+        self._ocr_level = re.compile(rf"([CTLS])(?<![A-Za-z0-9][CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
+        self._s_for_5 = compile_entry(path, "ocr.level_s_for_5", o.level_s_for_5, 0)
+        nconf = re.escape("".join(sorted(set(o.number_digits))))
+        units = "|".join(re.escape(u) for u in sorted(o.units, key=len, reverse=True))
+        # a whole run of digits and confusable letters (read in _ocr when it holds one of each)
+        self._ocr_number = re.compile(rf"[0-9{nconf}](?<![A-Za-z0-9][0-9{nconf}])[0-9{nconf}]*(?![A-Za-z0-9])")
+        self._number_confusions = frozenset(o.number_digits)
+        self._number_place_after = re.compile(rf"[/:.]\d|[/:][0-9{nconf}]|\s?(?:{units})(?![A-Za-z])")
+        self._number_place_before = re.compile(r"[/:]$")
+        self._word_letters = {k: list(v) for k, v in o.word_letters.items()}
+        digits = re.escape("".join(sorted(self._word_letters)))
+        self._digit_edge = re.compile(rf"[A-Za-z][{digits}]")  # where a digit word can be
+        self._digit_word = re.compile(
+            rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]*[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])")
+
+        s = model.spoken
+        for letter, words in s.letters.items():
+            if letter not in MAX_LEVEL:
+                raise PatternError("E017", f"{path}: spoken.letters: {letter!r} is not C, T, L or S")
+        self._letter_of = {w.lower(): letter for letter, words in s.letters.items() for w in words}
+        self._numbers = {w.lower(): n for w, n in s.numbers.items()}
+        letw = "|".join(sorted(map(re.escape, self._letter_of), key=len, reverse=True))
+        numw = "|".join(sorted(map(re.escape, self._numbers), key=len, reverse=True))
+        let = rf"(?:(?i:{letw})|[CTLS])"
+        self._spoken_words = re.compile(
+            rf"(?<![A-Za-z0-9-])(?P<l1>{let})\s+(?P<n1>(?i:{numw}))"
+            rf"(?:\s+(?:(?P<l2>{let})\s+)?(?P<n2>(?i:{numw})))?(?![A-Za-z0-9])")
+        self._spoken_digits = re.compile(
+            rf"(?<![A-Za-z0-9-])(?P<l1>(?i:{letw}))\s*(?P<d>\d{{1,2}})"
+            rf"(?:(?P<sep>\s*[-\u2013/]\s*)(?P<d2>\d{{1,2}}))?(?![A-Za-z0-9])(?!\.\d)")
+        self._glued_pair = re.compile(r"(?P<l>[CTLS])(?<![A-Za-z0-9][CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)")
+
+        for word, mark in s.punctuation.items():
+            if len(mark) > len(word) + 1:
+                raise PatternError("E019", f"{path}: spoken.punctuation: {mark!r} does not fit in {word!r}")
+        self._punct = {w.lower(): m for w, m in s.punctuation.items()}
+        headings = sorted({h for hs in section_headings(root) for h in hs}, key=len, reverse=True)
+        self._dictated = re.compile(
+            r"^[ \t]*(?:" + "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings) + r")"
+            r"(?P<p>[ \t]+(?:" + "|".join(map(re.escape, self._punct)) + r"))(?![A-Za-z0-9])",
+            re.IGNORECASE | re.MULTILINE) if headings and self._punct else None
+
+        d = model.d_levels
+        self._d_uses = [compile_entry(path, f"d_levels.uses[{i}]", e) for i, e in enumerate(d.uses)]
+        self._d_gate = re.compile(r"D\d")
+        self._d_level = re.compile(r"(?<![A-Za-z0-9])D([1-9]|1[0-2])(?![A-Za-z0-9])")
+
+        self._phrases: dict[str, tuple[str, bool]] = {}
+        for i, ph in enumerate(model.phrases):
+            if len(ph.to) > len(ph.from_):
+                raise PatternError("E019", f"{path}: phrases[{i}] ({ph.from_!r}): its normal form {ph.to!r} is "
+                                           f"longer than the words it replaces; rewrites keep every offset")
+            self._phrases[" ".join(ph.from_.lower().split())] = (ph.to, ph.approximate)
+        self._phrase_firsts = tuple(sorted({k.split()[0] for k in self._phrases}))
+        self._phrase_rx = re.compile(
+            r"(?<![A-Za-z0-9])(?:" + "|".join(
+                r"\s+".join(map(re.escape, k.split())) for k in sorted(self._phrases, key=len, reverse=True))
+            + r")s?(?![A-Za-z0-9])", re.IGNORECASE) if self._phrases else None
+
+        a = model.approximate
+        self._two_from = a.two_edits_from
+        self._sounds = sorted(a.sounds.items(), key=lambda kv: -len(kv[0]))
+        for pair in a.confusable:
+            if len(pair) != 2 or any(len(c) != 1 for c in pair):
+                raise PatternError("E017", f"{path}: approximate.confusable: {pair!r}: expected two letters")
+        self._confusable = frozenset(frozenset(c.lower() for c in p) for p in a.confusable)
+        vocab: set[str] = set()
+        for rel in a.vocabularies:
+            vocab |= phrases_of(root / rel)
+        self._vocab = frozenset(w for w in vocab if len(w) >= a.min_letters)
+        known: set[str] = set(a.known_words)
+        for f in sorted(root.rglob("*.yaml")):
+            if f.name != FILE:
+                known |= words_of(f)
+        self._known = frozenset(known)
+        self._bigrams = frozenset(b for f in sorted((root / "targets").glob("*.yaml")) for b in bigrams_of(f))
+        self._deletes: dict[str, set[str]] = {}
+        for w in self._vocab:
+            for dl in deletes(w, 2 if len(w) >= a.two_edits_from else 1):
+                self._deletes.setdefault(dl, set()).add(w)
+        self._by_sound: dict[str, set[str]] = {}
+        for w in self._vocab:
+            self._by_sound.setdefault(self._sound(w), set()).add(w)
+        self._word_rx = re.compile(rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]{{{max(0, a.min_letters - 1)},}}"
+                                   rf"(?![A-Za-z0-9])")
+        self._approx_cache: dict[str, str | None] = {}
+
+        # the vocabulary's words in one automaton: one pass over a note says which passes can
+        # find anything (the gates of __call__) and where spoken levels may be (passes._spoken)
+        self._words = MultiMatch({
+            "pages": ("page", "pg"),
+            "hyphens": ("-\n", "-\r\n", "- \n"),
+            "templates": ("***", "___", "[", "|", "n/a", "applicable"),
+            "fields": ("***", "___", "n/a", "applicable"),  # an unfilled field's marks (templates.unfilled)
+            "masks": ("***", "___"),  # a placeholder's (templates.placeholder)
+            "boxes": ("[",),
+            "phrases": self._phrase_firsts,
+            **{("word", w): (w,) for k in self._phrases for w in k.split()},
+            "numbers": tuple(self._numbers),
+            "letters": tuple(self._letter_of),
+        })
+
+        # the examples: each must read as it says (E019)
+        for where, examples in (("templates.field_examples", t.field_examples),
+                                ("templates.catalogue_examples", t.catalogue_examples),
+                                ("templates.checkbox_examples", t.checkbox_examples),
+                                ("page.examples", p.examples), ("hyphenation.examples", model.hyphenation.examples),
+                                ("ocr.level_examples", o.level_examples), ("ocr.number_examples", o.number_examples),
+                                ("spoken.examples", s.examples), ("d_levels.examples", d.examples),
+                                ("approximate.examples", a.examples)):
+            for ex in examples:
+                got, want = reading_of(self(ex.text).text), reading_of(ex.reads)
+                if got != want:
+                    raise PatternError("E019", f"{path}: {where}: example {ex.text!r} reads {got!r}, "
+                                               f"not {want!r}")
+
+    # ----------------------------------------------------------------- passes
+    def __call__(self, text: str) -> Normalized:
+        if not isinstance(text, str) or not text:
+            return Normalized(text or "", text or "", ())
+        work = text
+        rewrites: list[Rewrite] = []
+        lower = text.lower()
+        # one pass finds the vocabulary's words: a pass none of whose words is in the note is skipped
+        hits = self._hits(text, lower)
+        gates = (("pages" in hits, self._pages),
+                 ("hyphens" in hits, self._hyphens),
+                 (True, self._wraps),
+                 ("templates" in hits, self._templates),  # (its parts: where their marks are)
+                 (True, self._ocr),
+                 (self._d_gate.search(text) is not None, self._dialect),
+                 ("phrases" in hits and self._phrase_may(hits), self._phrases_pass),
+                 (True, self._spoken),
+                 (True, self._approximate))
+        for wanted, step in gates:
+            if not wanted:
+                continue
+            if step == self._spoken or step == self._templates:  # where their words are: found on the
+                found = step(work, hits if work is text else None)  # note, unless a pass rewrote it
+            else:
+                found = step(work)
+            if found:
+                work = self._apply(work, text, found, rewrites)
+        assert len(work) == len(text)
+        rewrites.sort(key=lambda r: r.start)
+        return Normalized(text, work, tuple(rewrites))
+
+    def _hits(self, text: str, lower: str | None = None) -> dict[str, list[tuple[int, int]]]:
+        """Which of the vocabulary's words occur in ``text`` (lower-cased): kind -> [(start, end)].
+
+        Offsets are the text's where lower-casing keeps its length and no character outside ASCII
+        matches an ASCII letter case-blind ("\u0131", "\u017f"); else "numbers" and "letters" hold
+        None (unknown: the spoken pass then runs everywhere)."""
+        lower = text.lower() if lower is None else lower
+        out: dict[str, list] = {}
+        for a, b, kinds in self._words.find(lower):
+            for k in kinds:
+                out.setdefault(k, []).append((a, b))
+        if len(lower) != len(text) or (not text.isascii() and ("\u0131" in text or "\u017f" in text)):
+            out["numbers"] = out["letters"] = out["inexact"] = None
+        return out
+
+    def _phrase_may(self, hits) -> bool:
+        """Whether every word of some phrase occurs (a phrase is matched case-blind: where a letter
+        outside ASCII may stand for an ASCII one, the first word's presence decides, as before)."""
+        return "inexact" in hits or any(all(("word", w) in hits for w in k.split()) for k in self._phrases)
+
+    def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
+        """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in
+        order; an overlapping one is dropped) into ``work``."""
+        pieces: list[str] = []
+        pos = 0
+        for start, end, normal, kind, approx in sorted(found, key=lambda f: (f[0], -f[1])):
+            if start < pos or len(normal) > end - start:
+                continue
+            if normal:
+                end, normal, filled = self._layout(work, start, end, normal)
+            else:
+                filled = " " * (end - start)
+            span = work[start:end]
+            if filled == span:
+                continue
+            pieces.append(work[pos:start])
+            pieces.append(filled)
+            pos = end
+            rewrites.append(Rewrite(start, end, original[start:end], normal, kind, approx))
+        if not pieces:
+            return work
+        pieces.append(work[pos:])
+        return "".join(pieces)
+
+    _NEXT_WORD = re.compile(r" ([A-Za-z]+)")
+    _PREV_WORD = re.compile(r"([A-Za-z]+) $")
+
+    def _layout(self, work: str, start: int, end: int, normal: str) -> tuple[int, str, str]:
+        """(end, normal, filled): ``normal`` padded to the span's length.
+
+        The tokenizer makes a token of each extra space, and a phrase ("pedicle screw") does
+        not match across one: the padding goes on the side where the neighbouring word does
+        not continue a vocabulary phrase. Where both do ("lumbar inter-/body fusion"), the
+        words that continue the phrase are carried along into the rewrite ("interbody fusion"
+        then the padding), and evidence over them quotes the whole rewritten span.
+        """
+        pad = " " * (end - start - len(normal))
+        if not pad:
+            return end, normal, normal
+        nxt = self._NEXT_WORD.match(work, end)
+        if not (nxt and self._continues(normal.rsplit(None, 1)[-1], nxt.group(1))):
+            return end, normal, normal + pad
+        prev = self._PREV_WORD.search(work, max(0, start - 40), start)
+        if not (prev and self._continues(prev.group(1), normal.split(None, 1)[0])):
+            return end, normal, pad + normal
+        for _ in range(CARRY):
+            if not (nxt and self._continues(normal.rsplit(None, 1)[-1], nxt.group(1))):
+                break
+            normal, end = f"{normal} {nxt.group(1)}", nxt.end()
+            nxt = self._NEXT_WORD.match(work, end)
+        return end, normal, normal + pad
+
+    def _continues(self, first: str, second: str) -> bool:
+        """Whether ``second`` follows ``first`` in a vocabulary phrase (plural forms too)."""
+        a, b = first.lower(), second.lower()
+        return any((x, y) in self._bigrams for x in (a, a[:-1], a[:-2]) for y in (b, b[:-1], b[:-2]))
+
+
+# --------------------------------------------------------------------------- loading
+class Identity:
+    """The normaliser of a patterns folder without ``normalize.yaml``: reads notes as written."""
+
+    path = None
+
+    def __call__(self, text: str) -> Normalized:
+        return Normalized(text, text, ())
+
+
+@functools.lru_cache(maxsize=8)
+def load_root(root: Path):
+    path = root / FILE
+    if not path.is_file():
+        return Identity()
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise PatternError("E017", f"{path}: expected a mapping")
+    model = validate_located(NormalizeModel, data, path, "E017")
+    return Normalizer(model, path, root)
+
+
+def load_normalizer(path=None) -> Normalizer:
+    """The normaliser of a patterns folder (default: the packaged one), validated, cached."""
+    return load_root(patterns_dir(path).resolve())

@@ -1,0 +1,364 @@
+"""The normaliser's passes: each finds ``(start, end, normal, kind, approximate)`` rewrites in a text."""
+from __future__ import annotations
+
+import re
+import string
+
+from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
+                    inflection, levenshtein, page_no, valid_level)
+
+
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+
+
+class Passes:
+    """The passes of :class:`~.normalizer.Normalizer` (which compiles what they read)."""
+
+    # page furniture ----------------------------------------------------------
+    def _pages(self, text: str) -> list[tuple]:
+        if not any(rx.search(text) for rx in self._markers):
+            return []
+        lines: list[tuple[int, int]] = []  # (start, end without the line break)
+        pos = 0
+        for line in text.splitlines(keepends=True):
+            body = line.rstrip("\r\n")
+            lines.append((pos, pos + len(body)))
+            pos += len(line)
+        heads = {text[a:b].strip() for a, b in lines[:6] if text[a:b].strip()}
+        seen_heads: dict[str, int] = {}
+        for a, b in lines:
+            s = text[a:b].strip()
+            if s in heads:
+                seen_heads[s] = seen_heads.get(s, 0) + 1
+        repeated = {s for s, n in seen_heads.items() if n > 1}
+        out: list[tuple] = []
+        n = len(lines)
+        i = 0
+        while i < n:
+            a, b = lines[i]
+            line = text[a:b]
+            m = next((m for rx in self._markers for m in [rx.search(line)] if m), None)
+            if m is None:
+                i += 1
+                continue
+            # the marker's part of its line: after the last run of 3+ spaces before it, else the line
+            cut = max((g.end() for g in re.finditer(r"[ \t]{3,}", line[:m.start()])), default=0)
+            prefix = line[:cut].rstrip()
+            whole = not prefix or not re.search(r"[.;,:!?)]\s*$", prefix) and page_no(m.group()) > 1
+            seg_start = a if whole else a + len(prefix)
+            # furniture lines after it: continued headers, repeated headers, indented footer lines, blanks
+            j = i + 1
+            while j < n:
+                la, lb = lines[j]
+                s = text[la:lb]
+                st = s.strip()
+                if (not st or any(rx.search(s) for rx in self._continued) or st in repeated
+                        or (len(s) - len(s.lstrip(" ")) >= 20 and len(st) < 60 and j == i + 1)):
+                    j += 1
+                    continue
+                break
+            # furniture lines before it: blanks and repeated headers
+            k = i
+            if whole:
+                while k > 0:
+                    pa, pb = lines[k - 1]
+                    st = text[pa:pb].strip()
+                    if not st or (st in repeated and k - 1 > 5):
+                        k -= 1
+                        continue
+                    break
+            block_start = lines[k][0] if k < i else seg_start
+            if k < i and lines[k - 1:k]:
+                block_start = lines[k - 1][1]  # from the end of the last content line
+            elif whole and i > 0:
+                block_start = lines[i - 1][1]
+            block_end = lines[j][0] if j < n else len(text)
+            before = text[:block_start].rstrip(" \t")
+            after = text[block_end:]
+            hy = re.search(r"(?<![A-Za-z])([A-Za-z]{2,})-$", before) if before else None
+            nxt = re.match(r"[ \t]*([a-z][A-Za-z]*)", after)
+            if i > 0 and before and hy and nxt:
+                out.append((hy.start(1), block_end + nxt.end(1), self._join(hy.group(1), nxt.group(1)), "page", False))
+            elif i > 0 and before and nxt and not re.search(r"[.;:!?]$", before):
+                out.append((len(before), block_end, "", "page", False))  # the sentence runs on: one space
+            else:
+                out.append((seg_start, b, "", "page", False))
+                out.extend((lines[x][0], lines[x][1], "", "page", False) for x in range(i + 1, j))
+            i = j
+        return out
+
+    # words hyphenated across a line break --------------------------------------
+    _HYPHEN = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,})-[ \t]*\r?\n[ \t]*([a-z]{2,})(?![A-Za-z0-9])")
+
+    def _hyphens(self, text: str) -> list[tuple]:
+        out = []
+        for m in self._HYPHEN.finditer(text):
+            out.append((m.start(), m.end(), self._join(m.group(1), m.group(2)), "hyphenation", False))
+        return out
+
+    def _join(self, head: str, tail: str) -> str:
+        """A word broken by a hyphen at a line end: one word, or a compound ("self-retaining")
+        when the part before the hyphen is a prefix that keeps its hyphen and the joined word
+        is not one the vocabularies know ("interbody")."""
+        if head.lower() in self._keep_prefixes and (head + tail).lower() not in self._known:
+            return f"{head}-{tail}"
+        return head + tail
+
+    # lines wrapped inside a sentence -----------------------------------------------
+    _WRAP = re.compile(r"\n(?<=[a-z,]\n)(?=[a-z]+[ ,.])")
+
+    def _wraps(self, text: str) -> list[tuple]:
+        """A line break inside a sentence of a hard-wrapped paragraph (a long line ending in a
+        word or comma, the next beginning with a lower-case word) reads as a space, so a phrase
+        wrapped across it ("anterior" / "cervical discectomy") is one phrase."""
+        out = []
+        for m in self._WRAP.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if m.start() - line_start >= WRAPPED_LINE:
+                out.append((m.start(), m.end(), " ", "wrap", False))
+        return out
+
+    # templates -------------------------------------------------------------------
+    def _templates(self, text: str, hits=None) -> list[tuple]:
+        if hits is None:
+            hits = self._hits(text)
+        out = [(m.start(), m.end(), "", "template", False)
+               for m in (self._field.finditer(text) if "fields" in hits else ())]
+        boxes = "boxes" in hits
+        out += [(m.start(), m.end(), "", "checkbox", False) for m in (self._unchecked.finditer(text) if boxes else ())]
+        prev_end = None
+        for m in self._checked.finditer(text) if boxes else ():
+            # a checked box after another checked label of its line (unchecked ones between) starts a list item
+            joined = prev_end is not None and "\n" not in text[prev_end:m.start()]
+            out.append((m.start(), m.end(), "," if joined else "", "checkbox", False))
+            prev_end = m.end()
+        out += [(m.start(), m.end(), "", "template", False)
+                for m in (self._placeholder.finditer(text) if "masks" in hits else ())]
+        if "|" in text:
+            for line in re.finditer(r"^[^\n]*\|[^\n]*\|[^\n]*\|[^\n]*$", text, re.MULTILINE):
+                for m in self._catalogue.finditer(text, line.start(), line.end()):
+                    code = m.group("c")
+                    if self._site.match(code):
+                        continue
+                    out.append((m.start("c"), m.end("c"), re.sub(r"[-./]", self._glue, code), "template", False))
+        return drop_overlaps(out)
+
+    # OCR confusions --------------------------------------------------------------
+    def _ocr(self, text: str) -> list[tuple]:
+        out = []
+        for m in self._ocr_level.finditer(text):
+            letter, body = m.group(1), m.group(2)
+            if body.isdigit():
+                continue
+            if not any(c.isdigit() for c in body) and body != "l":
+                continue  # "SI", "CO": only a lone lower-case l reads as 1 without a digit beside it
+            digits = "".join(self._level_digits.get(c, c) for c in body)
+            if not digits.isdigit() or digits[0] == "0" or not valid_level(letter, int(digits)):
+                continue
+            out.append((m.start(), m.end(), letter + digits, "ocr", False))
+        if "CS" in text:
+            out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
+        digit, confused = set("0123456789"), self._number_confusions
+        for m in self._ocr_number.finditer(text):
+            tok = m.group()
+            if digit.isdisjoint(tok) or confused.isdisjoint(tok):
+                continue  # a run needs a digit and a letter read as one
+            if not (self._number_place_after.match(text, m.end())
+                    or self._number_place_before.search(text, max(0, m.start() - 1), m.start())):
+                continue
+            out.append((m.start(), m.end(), "".join(self._number_digits.get(c, c) for c in tok), "ocr", False))
+        for m in self._digit_words(text):
+            word = self._digit_word_read(m.group())
+            if word is not None:
+                out.append((m.start(), m.end(), word, "ocr", False))
+        return drop_overlaps(out)
+
+    def _digit_words(self, text: str) -> list:
+        """The matches of ``_digit_word``: tried only at the start of each run of letters that meets a
+        digit read as a letter (``_digit_edge``), a few places a note, not at every word."""
+        starts = set()
+        for e in self._digit_edge.finditer(text):
+            s = e.start()
+            while s > 0 and text[s - 1] in _ASCII_LETTERS:
+                s -= 1
+            starts.add(s)
+        return [m for m in (self._digit_word.match(text, s) for s in sorted(starts)) if m is not None]
+
+    def knows(self, word: str) -> bool:
+        """Whether a vocabulary under patterns/ writes ``word`` (so an OCR'd form of it can be read)."""
+        return word.lower() in self._known
+
+    def _digit_word_read(self, tok: str) -> str | None:
+        options = [""]
+        for c in tok:
+            subs = self._word_letters.get(c)
+            options = [o + s for o in options for s in (subs or [c])][:16]
+        for o in options:
+            if o.lower() in self._known:
+                return cased_as(o.lower(), tok)
+        return None
+
+    # other Englishes -------------------------------------------------------------
+    def _dialect(self, text: str) -> list[tuple]:
+        if not any(rx.search(text) for rx in self._d_uses):
+            return []
+        return [(m.start(), m.end(), "T" + m.group(1), "dialect", False) for m in self._d_level.finditer(text)]
+
+    def _phrases_pass(self, text: str) -> list[tuple]:
+        if self._phrase_rx is None:
+            return []
+        out = []
+        for m in self._phrase_rx.finditer(text):
+            raw = m.group()
+            plural = raw[-1:].lower() == "s" and " ".join(raw.lower().split()) not in self._phrases
+            key = " ".join((raw[:-1] if plural else raw).lower().split())
+            if key not in self._phrases:
+                continue
+            to, approx = self._phrases[key]
+            normal = cased_as(to, raw) + (raw[-1] if plural else "")
+            if len(normal) <= len(raw):
+                out.append((m.start(), m.end(), normal, "phrase", approx))
+        return out
+
+    # spoken levels -----------------------------------------------------------------
+    def _letter(self, word: str) -> str | None:
+        if len(word) == 1:
+            return word if word in MAX_LEVEL else None
+        return self._letter_of.get(word.lower())
+
+    def _spoken_may(self, text: str, hits) -> tuple[bool, bool]:
+        """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
+        can be in ``text``: a number word after white space after a level letter, a letter word
+        before (white space and) a digit. Found from the vocabulary pass (``hits``, else here)."""
+        if hits is None:
+            hits = self._hits(text)
+        numbers, letters = hits.get("numbers", ()), hits.get("letters", ())
+        if numbers is None or letters is None:
+            return True, True
+        words = False
+        letter_ends = {e for _, e in letters}
+        for a, _ in numbers:
+            j = a
+            while j > 0 and text[j - 1].isspace():
+                j -= 1
+            if j == a or j == 0:
+                continue
+            if text[j - 1] in "CTLS" or j in letter_ends:
+                words = True
+                break
+        digits = False
+        n = len(text)
+        for _, b in letters:
+            while b < n and text[b].isspace():
+                b += 1
+            if b < n and text[b].isdecimal():
+                digits = True
+                break
+        return words, digits
+
+    def _spoken(self, text: str, hits=None) -> list[tuple]:
+        out = []
+        words, digits = self._spoken_may(text, hits)
+        if self._dictated is not None and any(w in text or w.capitalize() in text or w.upper() in text
+                                              for w in self._punct):
+            for m in self._dictated.finditer(text):
+                out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
+        for m in self._spoken_words.finditer(text) if words else ():
+            l1 = self._letter(m.group("l1"))
+            # None: a word the regex matched case-blind that lower-casing does not give ("\u017fix")
+            n1 = self._numbers.get(m.group("n1").lower())
+            if l1 is None or n1 is None or not valid_level(l1, n1):
+                continue
+            normal, end = f"{l1}{n1}", m.end("n1")
+            if m.group("n2") is not None:
+                l2 = self._letter(m.group("l2")) if m.group("l2") else l1
+                n2 = self._numbers.get(m.group("n2").lower())
+                if l2 is not None and n2 is not None and follows_level(l1, n1, l2, n2):
+                    normal, end = f"{l1}{n1}-{l2}{n2}", m.end("n2")
+            out.append((m.start(), end, normal, "spoken", False))
+        # a lone spoken level in words ("see one", "tea ten") only beside another level: "see"
+        # and "tea" are English words too
+        out = [f for f in out if "-" in f[2] or not f[2][:1].isalpha() or len(text[f[0]:f[1]].split()[0]) == 1
+               or any(g is not f and abs(g[0] - f[0]) <= NEAR for g in out)
+               or LEVEL_CODE.search(text, max(0, f[0] - NEAR), f[1] + NEAR)]
+        for m in self._spoken_digits.finditer(text) if digits else ():
+            l1 = self._letter(m.group("l1"))
+            d = m.group("d")
+            if l1 is None:
+                continue
+            if m.group("d2") is not None:
+                normal = f"{l1}{d}{m.group('sep').strip()}{m.group('d2')}"
+                if not (valid_level(l1, int(d)) and valid_level(l1, int(m.group("d2")))):
+                    continue
+            elif len(d) == 2 and not valid_level(l1, int(d)) and int(d[1]) == int(d[0]) + 1 and valid_level(l1, int(d[1])):
+                normal = f"{l1}{d[0]}-{d[1]}"
+            elif valid_level(l1, int(d)):
+                normal = f"{l1}{d}"
+            else:
+                continue
+            out.append((m.start(), m.end(), normal, "spoken", False))
+        for m in self._glued_pair.finditer(text):
+            letter, a, b = m.group("l"), int(m.group("a")), int(m.group("b"))
+            if valid_level(letter, a * 10 + b) or b != a + 1 or not valid_level(letter, b) or a == 0:
+                continue
+            normal = f"{letter}{a}-{b}"
+            end = m.end()
+            if len(normal) > end - m.start():  # "L45": only where two spaces follow
+                if text[end:end + 2] in ("  ", " \t"):
+                    end += 1
+                else:
+                    continue
+            out.append((m.start(), end, normal, "spoken", False))
+        return drop_overlaps(out)
+
+    # approximate words -------------------------------------------------------------
+    def _sound(self, word: str) -> str:
+        w = word.lower()
+        for a, b in self._sounds:
+            w = w.replace(a, b)
+        return re.sub(r"(.)\1+", r"\1", w)
+
+    def _nearest(self, word: str) -> str | None:
+        if word in self._approx_cache:
+            return self._approx_cache[word]
+        budget = 2 if len(word) >= self._two_from else 1
+        cands: set[str] = set()
+        for dl in deletes(word, budget):
+            cands |= self._deletes.get(dl, set())
+        # a candidate a few edits away is read only where every edit is a letter a scanner or a
+        # recogniser confuses (``confusable``) or a doubled letter: "tender" is not "bender"
+        scored = sorted((levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
+        scored = [(d, c) for d, c in scored if d <= budget]
+        by_sound = self._by_sound.get(self._sound(word), set())
+        best = None
+        if scored and (len(scored) == 1 or scored[0][0] < scored[1][0]):
+            best = scored[0][1]
+        elif len(by_sound) == 1:
+            best = next(iter(by_sound))
+        if best is not None and (len(best) > len(word) or inflection(word, best)):
+            best = None
+        if len(self._approx_cache) < 50000:
+            self._approx_cache[word] = best
+        return best
+
+    def _confused(self, word: str, cand: str) -> bool:
+        if len(word) == len(cand):
+            return all(a == b or frozenset((a, b)) in self._confusable for a, b in zip(word, cand))
+        return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
+
+    def _approximate(self, text: str) -> list[tuple]:
+        lower = text.lower()
+        # the words no vocabulary knows, each looked up once; most notes have none that reads as one
+        read = {}
+        for w in set(self._word_rx.findall(lower)) - self._known:
+            best = self._nearest(w)
+            if best is not None:
+                read[w] = best
+        if not read:
+            return []
+        out = []
+        for m in self._word_rx.finditer(lower):
+            best = read.get(m.group())
+            if best is not None:
+                out.append((m.start(), m.end(), cased_as(best, text[m.start():m.end()]), "approximate", True))
+        return out

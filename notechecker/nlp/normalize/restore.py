@@ -1,0 +1,72 @@
+"""Facts of a normalised note, their evidence put back on the note as written."""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from typing import Any, Mapping
+
+from ...facts import Evidence, Facts
+from .model import Normalized
+
+
+def restore(facts: Facts, normalized: Normalized) -> Facts:
+    """``facts`` extracted from ``normalized.text`` with every evidence quoting the original note.
+
+    An evidence span that cuts into a rewritten span is widened to the whole of it (a quote
+    never shows half of "see five six"); ``note[e.start:e.end] == e.text`` holds on the note
+    as written. ``facts.rewrites`` lists the rewrites.
+    """
+    if not normalized.rewrites:
+        return facts
+    original = normalized.original
+    spans = [r for r in normalized.rewrites if r.normal]
+    starts = [r.start for r in spans]
+
+    def widen(start: int, end: int) -> tuple[int, int]:
+        i = bisect.bisect_right(starts, end) - 1
+        while i >= 0 and spans[i].end > start:
+            if spans[i].start < end:
+                start, end = min(start, spans[i].start), max(end, spans[i].end)
+            i -= 1
+        return start, end
+
+    def fix(obj: Any) -> Any:
+        if isinstance(obj, Evidence):
+            start, end = widen(obj.start, obj.end) if spans else (obj.start, obj.end)
+            text = original[start:end]
+            if (start, end, text) == (obj.start, obj.end, obj.text):
+                return obj
+            return Evidence(text=text, start=start, end=end, section=obj.section)
+        if isinstance(obj, (list, tuple)):
+            new = [fix(x) for x in obj]
+            if all(a is b for a, b in zip(new, obj)):
+                return obj
+            return type(obj)(new) if isinstance(obj, list) else tuple(new)
+        if isinstance(obj, Mapping):
+            new = {k: fix(v) for k, v in obj.items()}
+            return obj if all(new[k] is v for k, v in obj.items()) else new
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and not isinstance(obj, Facts):
+            changes = {}
+            for f in dataclasses.fields(obj):
+                v = getattr(obj, f.name)
+                nv = fix(v)
+                if nv is not v:
+                    changes[f.name] = nv
+            return dataclasses.replace(obj, **changes) if changes else obj
+        return obj
+
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(facts):
+        if f.name in ("rewrites", "low_confidence"):
+            continue
+        v = getattr(facts, f.name)
+        nv = fix(v)
+        if nv is not v:
+            changes[f.name] = nv
+    return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
+
+
+def approximate_evidence(facts: Facts, evidence: Evidence) -> bool:
+    """Whether ``evidence`` rests on an approximate reading (a sound-alike or a near word)."""
+    return any(r["approximate"] and r["start"] < evidence.end and evidence.start < r["end"]
+               for r in facts.rewrites)

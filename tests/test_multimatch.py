@@ -1,0 +1,65 @@
+"""One pass for many words (nlp/multimatch.py): the same occurrences and windows as one str.find scan per word."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notechecker.nlp.multimatch import MultiMatch, merge
+from notechecker.schema.vocab.base import ASCII_LOWER
+from notechecker.schema.vocab.patterns import load_patterns
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = sorted((ROOT / "sample_notes").glob("*.txt"))
+EVAL = ROOT.parent / "shared" / "eval"
+CORPUS += sorted((EVAL / "dev" / "notes").glob("*.txt")) + sorted((EVAL / "forms" / "notes").glob("*.txt"))
+
+
+def _by_find(text: str, words) -> list[tuple[int, int, str]]:
+    out = []
+    for w in words:
+        i = text.find(w)
+        while i != -1:
+            out.append((i, i + len(w), w))
+            i = text.find(w, i + 1)
+    return sorted(out)
+
+
+def test_every_occurrence_overlapping_ones_too():
+    mm = MultiMatch({"a": ["ana", "nan"], "b": ["an", "ana"]})
+    got = sorted(mm.find("banana"))
+    assert got == [(1, 3, ("b",)), (1, 4, ("a", "b")), (2, 5, ("a",)), (3, 5, ("b",)), (3, 6, ("a", "b"))]
+    assert mm.owners_in("a nan") == {"a", "b"} and mm.owners_in("xyz") == set()
+
+
+def test_no_words_find_nothing_and_bad_words_are_refused():
+    assert list(MultiMatch({}).find("anything")) == [] and not MultiMatch({})
+    with pytest.raises(ValueError):
+        MultiMatch({"x": [""]})
+
+
+def test_merge_joins_touching_spans():
+    assert merge([(10, 20), (0, 5), (5, 8), (19, 30), (40, 41)]) == [(0, 8), (10, 30), (40, 41)]
+
+
+def test_element_gates_in_one_pass_equal_one_find_scan_per_word():
+    """Every element's gate-word occurrences and windows on real notes, one pass against str.find per word."""
+    from notechecker.nlp.linkers.elements import GATE_WINDOW
+
+    specs = {n: s for n, s in load_patterns().elements.items() if s.gate}
+    assert len(specs) >= 5 and sum(len(s.gate) for s in specs.values()) >= 100
+    mm = MultiMatch({n: s.gate for n, s in specs.items()})
+    assert len(CORPUS) > 30
+    hits = 0
+    for path in CORPUS:
+        lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
+        windows = mm.windows(lowered, GATE_WINDOW)
+        for name, spec in specs.items():
+            occ = _by_find(lowered, spec.gate)
+            hits += len(occ)
+            got = sorted((s, e, lowered[s:e]) for s, e, owners in mm.find(lowered) if name in owners)
+            assert got == occ, (path.name, name)
+            n = len(lowered)
+            want = merge([(max(0, s - GATE_WINDOW), min(n, e + GATE_WINDOW)) for s, e, _ in occ])
+            assert windows.get(name, []) == want, (path.name, name)
+    assert hits > 1000

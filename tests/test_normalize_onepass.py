@@ -1,0 +1,138 @@
+"""The normaliser's one pass (nlp/normalize/): gates found with one automaton pass and regexes whose
+look-behind follows their first character class read every note exactly as a full run of each pass."""
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from notechecker.nlp.normalize import load_normalizer
+from notechecker.nlp.normalize.passes import Passes
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT.parent / "shared" / "eval"
+NOTES = sorted((ROOT / "sample_notes").glob("*.txt")) + sorted((EVAL / "dev" / "notes").glob("*.txt"))
+
+# spoken, OCR'd, templated and other forms, some across white space, masks or letters outside ASCII
+BITS = ["L five", "see five six", "el 5", "ell 4-5", "C 5", "T eleven", "tea ten", "S one", "L4 five", "L  five",
+        "L ___ five", "L *** five", "\u017fix", "L \u017fix", "el \u017fix", "\u0131l", "sea 6", "L five ess one",
+        "L5-Sl", "C1O", "C5-CS", "f1ve", "p1ate", "1O mm", "2l cc", "O.5 mL", "L45  ", "C56", "D7-D9", "SEE FIVE SIX",
+        "Procedure colon fusion", "hard wear", "X ray", "[x] fusion [ ] none", "Cee 5", "el\n5", "C\tfive",
+        "\u0130l five", "L\u00a0five", "el\u20035", "L5", "T12", "S1", "C 2l",
+        "not appli-\ncable", "Implant: not appli-\ncable", "Drains: N/A", "EBL: ***", "Label: ___", "extra va\u017fation",
+        "image inten\u017fifier", "hard\nwear", "HARD WEAR", "x-ray", "M.R.I.", "ab1c0d", "p1ate1O", "f1ve."]
+
+
+def _texts(n: int = 600) -> list[str]:
+    base = [p.read_text(encoding="utf-8") for p in NOTES]
+    assert len(base) > 30
+    rng = random.Random(25)
+    out = []
+    for _ in range(n):
+        t = rng.choice(base)
+        for _ in range(rng.randint(1, 6)):
+            p = rng.randrange(len(t) + 1)
+            t = t[:p] + rng.choice([" ", "\n", ""]) + rng.choice(BITS) + rng.choice([" ", ".", ",", "\n", ""]) + t[p:]
+        out.append(t)
+    return out
+
+
+def _read(n, texts):
+    return [(r.text, r.rewrites) for r in map(n, texts)]
+
+
+def test_spoken_gate_changes_nothing(monkeypatch):
+    n = load_normalizer()
+    texts = _texts()
+    gated = _read(n, texts)
+    assert sum(1 for _, rw in gated for r in rw if r.kind == "spoken") > 300
+    monkeypatch.setattr(Passes, "_spoken_may", lambda self, text, hits: (True, True))  # every note scanned
+    assert _read(n, texts) == gated
+
+
+def test_template_and_phrase_gates_change_nothing(monkeypatch):
+    from notechecker.nlp.normalize.normalizer import Normalizer
+
+    n = load_normalizer()
+    texts = _texts()
+    gated = _read(n, texts)
+    kinds = [r.kind for _, rw in gated for r in rw]
+    assert kinds.count("template") > 100 and kinds.count("checkbox") > 20 and kinds.count("phrase") > 100
+    every_part = {"fields": [], "masks": [], "boxes": []}
+    real = Passes._templates
+    monkeypatch.setattr(Passes, "_templates", lambda self, text, hits=None: real(self, text, every_part))
+    monkeypatch.setattr(Normalizer, "_phrase_may", lambda self, hits: True)
+    assert _read(n, texts) == gated
+
+
+def test_digit_words_are_found_where_a_full_scan_finds_them():
+    n = load_normalizer()
+    found = 0
+    for t in _texts(300):
+        want = [m.span() for m in n._digit_word.finditer(t)]
+        assert [m.span() for m in n._digit_words(t)] == want
+        found += len(want)
+    assert found > 20
+
+
+def test_spoken_gate_skips_notes_without_spoken_words():
+    n = load_normalizer()
+    text = NOTES[0].read_text(encoding="utf-8")
+    assert n._spoken_may("The screw was placed at L5 and S1 with care.", None) == (False, False)
+    assert n._spoken_may("placed at L five", None) == (True, False)
+    assert n._spoken_may("placed at el 5", None) == (False, True)
+    assert n._spoken_may("L \u017fix", None) == (True, True)  # matched case-blind: not gated
+    assert isinstance(n._spoken_may(text, None), tuple)
+
+
+def test_a_long_s_number_word_is_not_read_and_does_not_fail():
+    n = load_normalizer()
+    r = n("Fusion at L \u017fix and L five ess one.")
+    assert r.text.startswith("Fusion at L \u017fix and ") and any(x.normal == "L5-S1" for x in r.rewrites)
+
+
+@pytest.mark.parametrize("attr,before", [
+    ("_ocr_level", r"(?<![A-Za-z0-9])([CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)"),
+    ("_glued_pair", r"(?<![A-Za-z0-9])(?P<l>[CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)"),
+    ("_digit_word", r"(?<![A-Za-z0-9])[A-Za-z]+[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])"),
+    ("_word_rx", r"(?<![A-Za-z0-9])[A-Za-z]{{{min},}}(?![A-Za-z0-9])"),
+    ("_WRAP", r"(?<=[a-z,])\n(?=[a-z]+[ ,.])"),
+])
+def test_a_look_behind_moved_after_the_first_class_matches_the_same(attr, before):
+    """Each scan against the form with its look-behind first (slower: no skipping ahead)."""
+    n = load_normalizer()
+    conf = re.escape("".join(sorted(set(n._level_digits))))
+    digits = re.escape("".join(sorted(n._word_letters)))
+    from notechecker.nlp.normalize.model import NormalizeModel
+    from notechecker.schema.vocab.base import read_yaml
+
+    min_letters = NormalizeModel.model_validate(read_yaml(n.path)).approximate.min_letters
+    old = re.compile(before.format(conf=conf, digits=digits, min=min_letters))
+    new = getattr(n, attr)
+    assert new.pattern != old.pattern
+    texts = _texts(300) + [p.read_text(encoding="utf-8") for p in NOTES]
+    found = 0
+    for t in texts:
+        for x in (t, t.lower()):
+            a = [(m.span(), m.groups()) for m in old.finditer(x)]
+            assert [(m.span(), m.groups()) for m in new.finditer(x)] == a
+            found += len(a)
+    assert found > 50
+
+
+def test_ocr_number_runs_read_as_before():
+    """A run of digits and confusable letters is read only when it holds one of each (as the look-aheads did)."""
+    n = load_normalizer()
+    nconf = re.escape("".join(sorted(set(n._number_digits))))
+    old = re.compile(rf"(?<![A-Za-z0-9])(?=[0-9{nconf}]*[0-9])(?=[0-9{nconf}]*[{nconf}])[0-9{nconf}]+(?![A-Za-z0-9])")
+    digit, confused = set("0123456789"), n._number_confusions
+    found = 0
+    for t in _texts(300):
+        want = [m.span() for m in old.finditer(t)]
+        got = [m.span() for m in n._ocr_number.finditer(t)
+               if not (digit.isdisjoint(m.group()) or confused.isdisjoint(m.group()))]
+        assert got == want
+        found += len(want)
+    assert found > 20

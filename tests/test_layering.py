@@ -146,6 +146,15 @@ def modules(root: Path = PACKAGE) -> dict[str, tuple[Path, bool]]:
     return found
 
 
+def _imported_module(name: str, is_package: bool, node: ast.ImportFrom) -> str:
+    """The dotted module a ``from ... import`` in module ``name`` reads from (relative imports resolved)."""
+    if not node.level:
+        return node.module or ""
+    base = name.split(".") if is_package else name.split(".")[:-1]
+    base = base[:len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def _owner(name: str, known) -> str | None:
     """The module ``name`` is, or the innermost known package holding it."""
     while name and name not in known:
@@ -163,12 +172,7 @@ def import_graph(root: Path = PACKAGE) -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 targets.update(_owner(a.name, mods) for a in node.names)
             elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = name.split(".") if is_package else name.split(".")[:-1]
-                    base = base[:len(base) - (node.level - 1)]
-                    full = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    full = node.module or ""
+                full = _imported_module(name, is_package, node)
                 for a in node.names:
                     sub = f"{full}.{a.name}"
                     targets.add(sub if sub in mods else _owner(full, mods))
@@ -270,12 +274,7 @@ def unresolved_imports(root: Path = PACKAGE) -> list[str]:
     for name, (path, is_package) in mods.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = name.split(".") if is_package else name.split(".")[:-1]
-                    base = base[:len(base) - (node.level - 1)]
-                    full = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    full = node.module or ""
+                full = _imported_module(name, is_package, node)
                 if (node.level or full.split(".")[0] == "notechecker") and full not in mods:
                     bad.append(f"{name}:{node.lineno}: {'.' * node.level}{node.module or ''} is no module")
             elif isinstance(node, ast.Import):

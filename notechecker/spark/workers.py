@@ -100,10 +100,8 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFrame":
-    """Rows of checked notes as one pandas frame with the worker output schema."""
-    import pandas as pd
-
+def _columns(seqs: list[int], results: list[dict[str, list[dict]]]) -> tuple[Any, dict[str, list]]:
+    """The worker output schema and the rows of checked notes as its columns (key columns first)."""
     schema = rows_arrow_schema()
     cols: dict[str, list] = {f.name: [] for f in schema}
     data_cols = [f.name for f in schema][len(KEY_COLUMNS):]
@@ -115,6 +113,14 @@ def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFra
                 cols["_row"].append(j)
                 for c in data_cols:
                     cols[c].append(row.get(c))
+    return schema, cols
+
+
+def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFrame":
+    """Rows of checked notes as one pandas frame with the worker output schema."""
+    import pandas as pd
+
+    schema, cols = _columns(seqs, results)
     dtypes = {"int64": "Int64", "int32": "Int32", "double": "Float64", "bool": "boolean"}
     return pd.DataFrame({f.name: pd.array(cols[f.name], dtype=dtypes.get(str(f.type), object)) for f in schema})
 
@@ -123,17 +129,7 @@ def _batch(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pa.RecordB
     """Rows of checked notes as one Arrow record batch with the worker output schema (no pandas)."""
     import pyarrow as pa
 
-    schema = rows_arrow_schema()
-    cols: dict[str, list] = {f.name: [] for f in schema}
-    data_cols = [f.name for f in schema][len(KEY_COLUMNS):]
-    for seq, result in zip(seqs, results):
-        for name in TABLES:
-            for j, row in enumerate(result[name]):
-                cols["_seq"].append(seq)
-                cols["_table"].append(name)
-                cols["_row"].append(j)
-                for c in data_cols:
-                    cols[c].append(row.get(c))
+    schema, cols = _columns(seqs, results)
     return pa.RecordBatch.from_pydict(cols, schema=schema)
 
 

@@ -328,3 +328,25 @@ def test_evidence_offsets_point_at_the_original_characters_on_every_note(pipelin
             assert text[r["start"]:r["end"]] == r["original"], note_id
     if (SHARED / "forms").is_dir():
         assert rewritten >= 20  # the forms notes are read through their forms
+
+
+def test_a_heading_dictated_after_a_sentence_opens_its_own_line(pipeline):
+    """Dictation that runs headings on ("... same. Procedure colon anterior cervical discectomy ...") reads
+    as headed sections: the space before the heading reads as a line break, "colon" as ':'; every offset
+    and the note as written are kept."""
+    text = ("Dictated. Preoperative diagnosis colon cervical radiculopathy. Postoperative diagnosis colon same. "
+            "Procedure colon anterior cervical discectomy and fusion C5-6 with a PEEK cage and anterior plate. "
+            "Description of procedure colon the patient was placed supine. A transverse incision was made. "
+            "The C5-6 disc was removed. A PEEK cage packed with allograft was placed. An anterior plate was "
+            "secured with four screws. The wound was closed in layers. Estimated blood loss colon 20 mL.")
+    norm = load_normalizer()(text)
+    assert len(norm.text) == len(text)
+    assert "same.\nProcedure:" in norm.text.replace(" \n", "\n").replace("\n ", "\n")
+    facts = pipeline.facts(text, "dictated")
+    assert "procedures" in [s.name for s in facts.sections]
+    assert "22551" in suggest_codes(facts)
+    for p in facts.procedures:
+        assert text[p.evidence.start:p.evidence.end] == p.evidence.text
+    # a sentence that only mentions a heading word is left alone
+    plain = load_normalizer()("The findings colon was normal. Findings were discussed.")
+    assert "\n" not in plain.text

@@ -97,10 +97,16 @@ class Normalizer(Passes):
                 raise PatternError("E019", f"{path}: spoken.punctuation: {mark!r} does not fit in {word!r}")
         self._punct = {w.lower(): m for w, m in s.punctuation.items()}
         headings = sorted({h for hs in section_headings(root) for h in hs}, key=len, reverse=True)
+        heads = "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings)
+        marks = "|".join(map(re.escape, self._punct))
         self._dictated = re.compile(
-            r"^[ \t]*(?:" + "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings) + r")"
-            r"(?P<p>[ \t]+(?:" + "|".join(map(re.escape, self._punct)) + r"))(?![A-Za-z0-9])",
+            r"^[ \t]*(?:" + heads + r")(?P<p>[ \t]+(?:" + marks + r"))(?![A-Za-z0-9])",
             re.IGNORECASE | re.MULTILINE) if headings and self._punct else None
+        # ... and after a sentence, where dictation ran the heading on: the space before it reads as a
+        # line break, so the heading opens its line ("same. Procedure colon ACDF" -> "same.\nProcedure: ACDF")
+        self._dictated_mid = re.compile(
+            r"(?<=[.;!?])(?P<sp>[ \t]+)(?:" + heads + r")(?P<p>[ \t]+(?:" + marks + r"))(?![A-Za-z0-9])",
+            re.IGNORECASE) if headings and self._punct else None
 
         d = model.d_levels
         self._d_uses = [compile_entry(path, f"d_levels.uses[{i}]", e) for i, e in enumerate(d.uses)]

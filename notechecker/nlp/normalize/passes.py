@@ -263,6 +263,9 @@ class Passes:
                                               for w in self._punct):
             for m in self._dictated.finditer(text):
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
+            for m in self._dictated_mid.finditer(text):
+                out.append((m.start("sp"), m.end("sp"), "\n", "spoken", False))
+                out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
         for m in self._spoken_words.finditer(text) if words else ():
             l1 = self._letter(m.group("l1"))
             # None: a word the regex matched case-blind that lower-casing does not give ("\u017fix")

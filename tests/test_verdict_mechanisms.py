@@ -177,3 +177,21 @@ def test_check_shows_which_statement_won(pipeline):
     at = next(i for i, line in enumerate(lines) if line.startswith("Corrected by an addendum"))
     assert "hardware_failure (was pain)" in lines[at + 1]
     assert lines[at + 2].strip().startswith("\u201c") and "pain" in lines[at + 2]
+
+
+def test_a_dictated_procedure_sentence_without_a_heading_names_the_fusion_done(pipeline):
+    """A dictation that never says "colon" runs its procedure list on as a sentence ("Procedure anterior
+    cervical discectomy and fusion C5-6 with ..."): that sentence names the fusion done today, while
+    "the procedure was explained" or a prior fusion does not."""
+    from notechecker.coding import suggest_codes
+
+    body = ("The patient was placed supine. A transverse incision was made. The C5-6 disc was removed. "
+            "A 7 mm PEEK cage packed with allograft was placed. A 14 mm anterior plate was secured with four "
+            "screws. The wound was closed in layers. Estimated blood loss 20 mL. Complications none.")
+    ran_on = ("Operative note dictated. Preoperative diagnosis cervical radiculopathy. Postoperative diagnosis "
+              "same. Procedure anterior cervical discectomy and fusion C5-6 with a PEEK cage and anterior plate. ")
+    assert "22551" in suggest_codes(pipeline.facts(ran_on + body, "ran-on"))
+    explained = ("Operative note dictated. Preoperative diagnosis cervical radiculopathy. The procedure was "
+                 "explained, including anterior cervical discectomy and fusion C5-6. ")
+    assert "22551" not in suggest_codes(pipeline.facts(explained + "A transverse incision was made. The wound "
+                                                                   "was closed.", "explained"))

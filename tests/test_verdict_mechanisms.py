@@ -195,3 +195,32 @@ def test_a_dictated_procedure_sentence_without_a_heading_names_the_fusion_done(p
                  "explained, including anterior cervical discectomy and fusion C5-6. ")
     assert "22551" not in suggest_codes(pipeline.facts(explained + "A transverse incision was made. The wound "
                                                                    "was closed.", "explained"))
+
+
+UK_THEATRE = """THEATRE RECORD - Spinal Surgery
+Consultant: Mr J Patel FRCS (Orth)
+Procedure: Removal of posterior metalwork T12-L2
+Indication: Prominent metalwork causing pain over the thoracolumbar junction. L1 burst # treated with \
+percutaneous fixation 14 months ago; CT confirms the # has united.
+Anaesthetic: GA, prone on Montreal mattress.
+Findings: Pedicle screws T12 and L2 bilaterally with two rods; no loosening.
+Procedure details: Previous incisions used. Rods and caps removed. All four pedicle screws removed without \
+difficulty. Wounds washed and closed with absorbable sutures.
+Blood loss: minimal
+Complications: nil
+"""
+
+
+def test_a_terse_uk_theatre_record_documents_its_removal(pipeline):
+    """A UK theatre record: the consultant is the surgeon, "Removal of posterior metalwork" names the
+    removal, and a terse narrative ("Rods and caps removed. All four pedicle screws removed ... Wounds washed
+    and closed with absorbable sutures.") is the description with its closure: the correctly billed code is
+    supported, and nothing the note says is asked for."""
+    facts = pipeline.facts(UK_THEATRE, "uk")
+    assert any(p.kind == "hardware_removal" for p in facts.procedures)
+    assert {"healed_fracture_or_fusion", "pain"} <= set(facts.removal_reasons)
+    for name in ("description", "surgeons", "closure"):
+        assert facts.element(name).present, name
+    result = assemble(facts, ["22850"])
+    (v,) = [v for v in code_verdicts(result, None, UK_THEATRE) if v.code == "22850"]
+    assert v.verdict == "supported", (v.verdict, v.reason)

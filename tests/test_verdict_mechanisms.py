@@ -224,3 +224,34 @@ def test_a_terse_uk_theatre_record_documents_its_removal(pipeline):
     result = assemble(facts, ["22850"])
     (v,) = [v for v in code_verdicts(result, None, UK_THEATRE) if v.code == "22850"]
     assert v.verdict == "supported", (v.verdict, v.reason)
+
+
+INFECTED_REMOVAL = """OPERATIVE REPORT
+Surgeon: Priya Natarajan, MD
+Preoperative diagnosis: Deep surgical site infection after L3-L5 posterior instrumented fusion (6 weeks postop), \
+MSSA on aspirate.
+Postoperative diagnosis: Same; purulence around the hardware, loose L5 screws.
+Procedure: Irrigation and debridement of lumbar wound with removal of posterior segmental instrumentation L3-L5 and \
+placement of antibiotic beads.
+Indications: Wound drainage and fevers with CRP 180. Cultures grew MSSA. Given loose screws and gross purulence, \
+removal of the hardware was recommended.
+Description: Prone on Jackson table. The prior incision was opened and purulent fluid was encountered and sent for \
+culture. Nonviable tissue was debrided. The rods were removed, followed by all six pedicle screws at L3, L4 and L5. \
+The wound was irrigated with 9 L of saline. Vancomycin beads were placed. The fascia was closed over two drains.
+EBL: 200 mL. Complications: none. Specimens: deep tissue cultures x4.
+"""
+
+
+def test_an_infected_removal_documents_its_findings_index_operation_and_drains(pipeline):
+    """What the operation met ("purulence around the hardware, loose L5 screws", "purulent fluid was
+    encountered"), the index operation dated by "(6 weeks postop)" and "closed over two drains" are
+    documented: the checker does not ask for them."""
+    facts = pipeline.facts(INFECTED_REMOVAL, "infected")
+    assert set(facts.removal_reasons) >= {"infection", "hardware_failure"}
+    for name in ("findings", "index_operation", "drains"):
+        assert facts.element(name).present, name
+    result = assemble(facts, ["22852"])
+    (v,) = [v for v in code_verdicts(result, None, INFECTED_REMOVAL) if v.code == "22852"]
+    assert v.verdict == "supported", (v.verdict, v.reason)
+    asked = {f.item_id for r in result.results for f in r.findings if f.status != "met"}
+    assert not asked & {"RM-10", "RM-11", "OP-08", "OP-14"}, asked

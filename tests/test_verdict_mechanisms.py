@@ -255,3 +255,21 @@ def test_an_infected_removal_documents_its_findings_index_operation_and_drains(p
     assert v.verdict == "supported", (v.verdict, v.reason)
     asked = {f.item_id for r in result.results for f in r.findings if f.status != "met"}
     assert not asked & {"RM-10", "RM-11", "OP-08", "OP-14"}, asked
+
+
+def test_an_addendum_heading_with_its_date_corrects_the_level(pipeline):
+    """"ADDENDUM 10/21/2026:" is the addendum heading (a date stamped before the colon), and its "the level
+    treated was T12, not L1" moves the kyphoplasty to T12: the thoracic code is supported, not "wrong code"."""
+    text = ("PROCEDURE: Bilateral balloon kyphoplasty L1.\nSURGEON: Tomas Ek, MD\n"
+            "INDICATION: 78 year old woman with an acute osteoporotic compression fracture after a fall 3 weeks "
+            "ago; STIR hyperintensity on MRI; pain 9/10 despite bracing.\n"
+            "TECHNIQUE: Prone, conscious sedation. Under biplanar fluoroscopy, bilateral trocars were advanced "
+            "transpedicularly. Balloons were inflated. 4.5 cc of PMMA cement was injected with no extravasation.\n"
+            "EBL: minimal. COMPLICATIONS: None.\n\n"
+            "ADDENDUM 10/21/2026 14:05: Correction - the level treated was T12, not L1.\n")
+    facts = pipeline.facts(text, "addendum")
+    assert "addendum" in [s.name for s in facts.sections]
+    assert facts.levels == ("T12",) and facts.superseded
+    result = assemble(facts, ["22513"])
+    (v,) = [v for v in code_verdicts(result, None, text) if v.code == "22513"]
+    assert v.verdict == "supported", (v.verdict, v.reason)

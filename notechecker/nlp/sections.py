@@ -30,9 +30,13 @@ USER_RULES_FILE = "user_rules.json"
 
 #: A line that could be a heading: optional numbering, up to 80 characters, then a
 #: colon, " - ", or the end of the line. The text before is looked up among the headings.
+#: A date (and time) stamped on a heading before its colon: "ADDENDUM 10/21/2026:", "Late entry 2026-10-21 14:05:"
+#: (the time's own colon is not the heading's).
+STAMP = (r"(?:[ \t]+(?:dated[ \t]+|on[ \t]+)?\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"
+         r"(?:[ \t,]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[AaPp]\.?[Mm]\.?)?)?)?")
 HEADING_LINE = re.compile(
     r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?P<h>[a-z][^:\r\n]{0,80}?)(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
-    r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
+    + STAMP + r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
 
 
 def heading_regex(headings) -> str:
@@ -42,7 +46,7 @@ def heading_regex(headings) -> str:
     a colon, " - " or the end of the line."""
     alts = "|".join(sorted((re.escape(h).replace(r"\ ", r"\s+") for h in headings), key=len, reverse=True))
     return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?:" + alts + r")(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
-            r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
+            + STAMP + r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
 
 
 def heading_key(heading: str) -> str:

@@ -217,6 +217,7 @@ class Extractor:
         constructs = build_constructs(instruments, procedures, approach, described=described,
                                       described_anchors=described_anchors, sentence_of=sentence_of,
                                       reused=reused, asserted_only=False)
+        constructs = self.constructs.sided(constructs, approach)
         procedures = self.procedure_levels(self.procedures.resolve_fusions(
             procedures, approach, [x for c in constructs for x in c.levels]), instruments, sentence_of, localized)
         out.update(constructs=constructs, procedures=procedures,

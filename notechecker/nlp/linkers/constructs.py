@@ -87,3 +87,17 @@ class Constructs(Linker):
         return [dataclasses.replace(i, action="reinserted") if i.action == "placed" and i.kind in CONNECTOR_KINDS
                 else i for i in instruments]
 
+    def sided(self, constructs, approach):
+        """Each construct on the side its own anchors tell (targets' ``hardware`` approach votes), where they
+        tell one side against the note's approach and no hardware of it tells the other: the percutaneous
+        pedicle screws and rods of an anterior interbody fusion are a posterior construct. (A rod alone does
+        not tell: anterior rod-and-screw constructs exist.)"""
+        by_kind = self.patterns.approach_by_kind
+        out = []
+        for c in constructs:
+            anchor_sides = {by_kind[k] for k in c.kinds if k in ANCHOR_KINDS and k in by_kind}
+            sides = {by_kind[k] for k in c.kinds if k in by_kind}
+            if approach is not None and len(anchor_sides) == 1 and sides == anchor_sides and approach not in sides:
+                c = dataclasses.replace(c, approach=anchor_sides.pop())
+            out.append(c)
+        return out

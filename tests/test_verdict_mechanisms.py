@@ -273,3 +273,18 @@ def test_an_addendum_heading_with_its_date_corrects_the_level(pipeline):
     result = assemble(facts, ["22513"])
     (v,) = [v for v in code_verdicts(result, None, text) if v.code == "22513"]
     assert v.verdict == "supported", (v.verdict, v.reason)
+
+
+def test_a_device_named_in_the_singular_after_an_article_is_one_device(pipeline):
+    """"A 7 mm PEEK cage packed with allograft was placed" states one device: ID-05 (device count) is met;
+    "cages were placed" states no number."""
+    one = ("PROCEDURE: Anterior cervical discectomy and fusion C5-6.\nDESCRIPTION: The C5-6 disc was removed. "
+           "A 7 mm PEEK cage packed with allograft was placed into the C5-6 disc space. A 14 mm anterior plate "
+           "was secured with four screws. The wound was closed in layers.")
+    cages = [i for i in pipeline.facts(one, "one").instruments if i.kind in ("cage", "interbody_device")]
+    assert cages and all(i.count == 1 for i in cages)
+    result = assemble(pipeline.facts(one, "one"), ["22551", "22853", "22845"])
+    assert all(f.status == "met" for r in result.results for f in r.findings if f.item_id == "ID-05")
+    plural = one.replace("A 7 mm PEEK cage packed with allograft was placed", "PEEK cages were placed")
+    assert all(i.count is None for i in pipeline.facts(plural, "plural").instruments
+               if i.kind in ("cage", "interbody_device"))

@@ -173,6 +173,9 @@ class Hardware(Linker):
                     m = found
                     break
         if not m:
+            # "A 7 mm PEEK cage was placed": a device named in the singular after an article is one device
+            if h.value in DEVICE_KINDS and not h.literal.endswith("s") and self.words.article_before.search(window):
+                return 1
             return None
         n = m.group("n").lower()
         if n.isdigit():

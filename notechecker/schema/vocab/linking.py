@@ -45,6 +45,7 @@ class Words:
     time_after: re.Pattern  # "prior to ...": a time
     none_value: re.Pattern  # a heading's body saying nothing happened
     pedicle: re.Pattern  # the note names pedicles
+    article_before: re.Pattern  # "a" and up to five words just before a device named in the singular
 
 
 class _WordsModel(VocabModel):
@@ -57,6 +58,7 @@ class _WordsModel(VocabModel):
     time: list[str]
     none: list[str]
     pedicle: list[str]
+    article_one: list[str]
     examples: dict[str, dict[str, list[str]]]
 
 
@@ -79,6 +81,7 @@ def build_words(path: Path, data: Any) -> Words:
         "time_after": rf"\s+{_alt(m.time)}\b",
         "none_value": rf"\s*{_alt(m.none)}\b",
         "pedicle": rf"\b{_alt(m.pedicle)}\b",
+        "article_before": rf"(?:^|[\s(]){_alt(m.article_one)}(?:[\s,]+[\w.-]+){{0,5}}?\s*$",
     }
     compiled = {name: compile_rx(path, f"field 'words' ({name})", r) for name, r in rx.items()}
     for name, cases in m.examples.items():

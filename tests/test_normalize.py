@@ -350,3 +350,20 @@ def test_a_heading_dictated_after_a_sentence_opens_its_own_line(pipeline):
     # a sentence that only mentions a heading word is left alone
     plain = load_normalizer()("The findings colon was normal. Findings were discussed.")
     assert "\n" not in plain.text
+
+
+def test_a_word_whose_first_or_last_letter_ocr_read_as_a_digit_is_read(pipeline):
+    """"Estimated b1ood 1oss", "Remova1 of posterior segmenta1 instrumentation", "0PERATIVE": a digit at a
+    word's edge reads as its letter when the word is known to the vocabularies; levels ("S1", "L1") and
+    units ("1cm") never change."""
+    text = ("0PERATIVE REP0RT\nProcedure: Remova1 of posterior segmenta1 instrumentation L1-S1.\n"
+            "Indications: Painfu1 hardware; CT shows no 1ucency at S1, a 1cm seroma.\n"
+            "Description: The rods were removed. The wound was c1osed in 1ayers.\nEstimated b1ood 1oss: 50 mL.")
+    norm = load_normalizer()(text)
+    read = {(r.original, r.normal) for r in norm.rewrites}
+    assert {("Remova1", "Removal"), ("segmenta1", "segmental"), ("1oss", "loss"), ("1ayers", "layers"),
+            ("0PERATIVE", "OPERATIVE")} <= read
+    assert not {o for o, _ in read} & {"L1-S1", "S1", "L1", "1cm"}
+    facts = pipeline.facts(text, "ocr-edges")
+    assert facts.ebl_documented
+    assert any(p.kind == "hardware_removal" for p in facts.procedures)

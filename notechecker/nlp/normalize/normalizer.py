@@ -74,6 +74,10 @@ class Normalizer(Passes):
         self._digit_edge = re.compile(rf"[A-Za-z][{digits}]")  # where a digit word can be
         self._digit_word = re.compile(
             rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]*[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])")
+        # ... and a word whose first or last letter was read as a digit ("1oss", "Remova1", "0PERATIVE"): three
+        # letters at least beside it, so a level ("S1", "L1") or a unit ("1cm") is never one
+        self._digit_end_word = re.compile(
+            rf"(?<![A-Za-z0-9])(?:[{digits}][A-Za-z]{{3,}}|[A-Za-z]{{3,}}[{digits}])(?![A-Za-z0-9])")
 
         s = model.spoken
         for letter, words in s.letters.items():

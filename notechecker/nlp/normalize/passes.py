@@ -171,6 +171,10 @@ class Passes:
             word = self._digit_word_read(m.group())
             if word is not None:
                 out.append((m.start(), m.end(), word, "ocr", False))
+        for m in self._digit_end_word.finditer(text):
+            word = self._digit_word_read(m.group())
+            if word is not None:
+                out.append((m.start(), m.end(), word, "ocr", False))
         return drop_overlaps(out)
 
     def _digit_words(self, text: str) -> list:

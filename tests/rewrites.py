@@ -714,47 +714,35 @@ def _valid_pair(r: str, a: str, b: str, adjacent: bool = False) -> bool:
             and (int(b) == int(a) + 1 if adjacent else int(b) > int(a)))
 
 
-def levels_short(text: str) -> Optional[str]:
-    """"C5-C6" dictated as "C5-6", "C3-C5" as "C3-5" (one region)."""
+def _rewrite_pairs(text: str, patterns, fmt, adjacent: bool = False) -> Optional[str]:
+    """Each valid level pair the ``patterns`` find written as ``fmt(region, a, b)``; None when none is."""
     hit = False
 
     def repl(m):
         nonlocal hit
-        if not _valid_pair(m.group("r"), m.group("a"), m.group("b")):
+        if not _valid_pair(m.group("r"), m.group("a"), m.group("b"), adjacent=adjacent):
             return m.group(0)
         hit = True
-        return f"{m.group('r')}{m.group('a')}-{m.group('b')}"
-    out = _FULL_PAIR.sub(repl, text)
+        return fmt(m.group("r"), m.group("a"), m.group("b"))
+    out = text
+    for rx in patterns:
+        out = rx.sub(repl, out)
     return out if hit else None
+
+
+def levels_short(text: str) -> Optional[str]:
+    """"C5-C6" dictated as "C5-6", "C3-C5" as "C3-5" (one region)."""
+    return _rewrite_pairs(text, (_FULL_PAIR,), lambda r, a, b: f"{r}{a}-{b}")
 
 
 def levels_long(text: str) -> Optional[str]:
     """"C5-6" written out as "C5-C6" (one region)."""
-    hit = False
-
-    def repl(m):
-        nonlocal hit
-        if not _valid_pair(m.group("r"), m.group("a"), m.group("b")):
-            return m.group(0)
-        hit = True
-        return f"{m.group('r')}{m.group('a')}-{m.group('r')}{m.group('b')}"
-    out = _SHORT_PAIR.sub(repl, text)
-    return out if hit else None
+    return _rewrite_pairs(text, (_SHORT_PAIR,), lambda r, a, b: f"{r}{a}-{r}{b}")
 
 
 def levels_slash(text: str) -> Optional[str]:
     """An interspace "L4-L5" or "L4-5" dictated as "L4/5"."""
-    hit = False
-
-    def repl(m):
-        nonlocal hit
-        if not _valid_pair(m.group("r"), m.group("a"), m.group("b"), adjacent=True):
-            return m.group(0)
-        hit = True
-        return f"{m.group('r')}{m.group('a')}/{m.group('b')}"
-    out = _FULL_PAIR.sub(repl, text)
-    out = _SHORT_PAIR.sub(repl, out)
-    return out if hit else None
+    return _rewrite_pairs(text, (_FULL_PAIR, _SHORT_PAIR), lambda r, a, b: f"{r}{a}/{b}", adjacent=True)
 
 
 # --------------------------------------------------------------------------- 7. the construct's anchors deleted

@@ -24,6 +24,8 @@ import bisect
 import dataclasses
 from collections import defaultdict
 
+import numpy
+from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.tokens import Doc
 
 from .._extensions import note_text
@@ -46,6 +48,22 @@ from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .scope import ScopeClassifier
+
+
+def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
+    """The character offsets (start_char, end_char) of ``doc.sents``, read from the token arrays
+    (building a Span per sentence and a Token per token costs more than the rest of reading)."""
+    n = len(doc)
+    if not n:
+        return [], []
+    if "sents" in doc.user_hooks:  # a pipeline that defines its own sentences
+        sents = list(doc.sents)
+        return [s.start_char for s in sents], [s.end_char for s in sents]
+    arr = doc.to_array([IDX, LENGTH, SENT_START])
+    first = numpy.flatnonzero(arr[1:, 2] == 1) + 1  # doc.sents: token 0 starts, then every sent_start == 1
+    begin = numpy.concatenate(([0], first))
+    last = numpy.concatenate((first - 1, [n - 1]))
+    return arr[begin, 0].tolist(), (arr[last, 0] + arr[last, 1]).tolist()
 
 
 class Extractor:
@@ -89,10 +107,7 @@ class Extractor:
     def read(self, doc: Doc) -> NoteView:
         """Sections, sentences and target hits (the longest per label where they overlap)."""
         text = note_text(doc)
-        starts, ends = [], []
-        for sent in doc.sents:
-            starts.append(sent.start_char)
-            ends.append(sent.end_char)
+        starts, ends = sentence_offsets(doc)
         v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
                      unfilled=self.headings.unfilled(doc))
         hits_by_label: dict[str, list[Hit]] = defaultdict(list)

@@ -82,7 +82,8 @@ ORDER = {
     ),
     "text to facts": (
         ("notechecker._extensions", "notechecker.nlp", "notechecker.nlp.implant_log", "notechecker.nlp.level_grammar",
-         "notechecker.nlp.linkers", "notechecker.nlp.multimatch", "notechecker.nlp.normalize.model"),
+         "notechecker.nlp.linescan", "notechecker.nlp.linkers", "notechecker.nlp.multimatch",
+         "notechecker.nlp.normalize.model"),
         ("notechecker.nlp.abbreviations", "notechecker.nlp.levels", "notechecker.nlp.normalize.restore",
          "notechecker.nlp.normalize.words", "notechecker.nlp.rules", "notechecker.nlp.segmenter",
          "notechecker.nlp.tokenizer"),
@@ -322,13 +323,14 @@ def test_the_checks_see_cycles_and_upward_imports(tmp_path):
 
 def test_no_module_imports_another_modules_private_names():
     """A name with a leading underscore is private to its module: a helper another module needs
-    gets a public name (the private ``_extensions`` module itself may be imported)."""
+    gets a public name (the private ``_extensions`` module itself may be imported). The standard
+    library's own parts (``re._parser``, which reads a regex's parse tree) are not notechecker's to rename."""
     import ast
 
     found = []
     for name, (path, is_package) in modules().items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("notechecker")):
                 private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")
                            and a.name != "_extensions"]
                 if private:

@@ -14,6 +14,7 @@ from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
+from ..linescan import LineAnchored
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
 from .base import Linker
@@ -24,6 +25,8 @@ NARRATIVE_WORDS = 120
 #: entry ("ACDF C5-6, PEEK cage + anterior plate. EBL 20 mL."), is a brief op note: what it names is the
 #: procedure list. (One line alone is a fragment, not a note that says it is an operation.)
 BRIEF_ENTRY_WORDS = 60
+#: Heading-shaped lines, tried at line starts only.
+_HEADING_LINES = LineAnchored(HEADING_LINE)
 
 
 class Headings(Linker):
@@ -101,7 +104,7 @@ class Headings(Linker):
         # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
         lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
         found = []
-        for m in HEADING_LINE.finditer(text):
+        for m in _HEADING_LINES.finditer(text):
             head = m.group("h").strip()
             words = head.split()
             if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):

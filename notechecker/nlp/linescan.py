@@ -1,0 +1,79 @@
+"""A line-anchored regex tried at line starts only.
+
+A regex whose every match starts at a line start (``(?m)^...``, or ``(?:^|(?<=\\r))...`` for
+old Mac line ends) is still tried by ``finditer`` at every character of the note: Python's
+regex engine has no shortcut for ``^`` in multi-line mode, so a 4,000-character note costs
+4,000 failed attempts for its 13 heading lines. :class:`LineAnchored` gives exactly
+``regex.finditer(text)``'s matches by trying ``regex.match`` at offset 0 and after every
+``\\n`` and ``\\r`` (in order, the next try at or after the last match's end, as ``finditer``
+does). ``match(text, pos)`` sees the characters before ``pos`` as ``finditer`` does, so
+``^`` and look-behinds read alike.
+
+The constructor checks, from the regex's parse tree, that every match must start at a line
+start and is never empty (else it raises ``ValueError``: the shortcut would drop matches).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+try:
+    from re import _constants as _c
+    from re import _parser
+except ImportError:  # pragma: no cover - Python before 3.11
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _parser  # type: ignore[no-redef]
+
+_BREAK = re.compile(r"[\r\n]")
+_LINE_BREAKS = (ord("\n"), ord("\r"))
+
+
+def _starts_a_line(item, multiline: bool) -> bool:
+    """Whether the parse item (the regex's first) holds only at offset 0 or after a line break."""
+    op, av = item
+    if op is _c.AT:
+        return av is _c.AT_BEGINNING or av is _c.AT_BEGINNING_STRING or (
+            av is _c.AT_BEGINNING_LINE and multiline)
+    if op is _c.ASSERT:  # (?<=\r) / (?<=\n): a look-behind of one line break
+        direction, sub = av
+        return (direction == -1 and len(sub) == 1 and sub[0][0] is _c.LITERAL
+                and sub[0][1] in _LINE_BREAKS)
+    if op is _c.BRANCH:
+        return all(branch and _starts_a_line(branch[0], multiline) for branch in av[1])
+    if op is _c.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        return not add_flags and not del_flags and bool(sub) and _starts_a_line(sub[0], multiline)
+    return False
+
+
+def line_anchored(regex: re.Pattern) -> bool:
+    """Whether every match of ``regex`` starts at offset 0 or right after ``\\n`` or ``\\r``, and
+    none is empty (after an empty match ``finditer`` may match again at the same offset)."""
+    tree = _parser.parse(regex.pattern if isinstance(regex.pattern, str) else "", regex.flags)
+    multiline = bool(tree.state.flags & re.MULTILINE)
+    return bool(tree.data) and _starts_a_line(tree.data[0], multiline) and tree.getwidth()[0] > 0
+
+
+class LineAnchored:
+    """``regex.finditer`` for a regex whose matches start at line starts, tried only there."""
+
+    def __init__(self, regex: re.Pattern):
+        if not line_anchored(regex):
+            raise ValueError(f"not anchored at line starts: {regex.pattern[:80]!r}")
+        self.regex = regex
+
+    def finditer(self, text: str) -> Iterator[re.Match]:
+        match = self.regex.match
+        allowed = 0  # finditer's next search starts here (after the last match)
+        m = match(text, 0)
+        if m is not None:
+            yield m
+            allowed = m.end()
+        for brk in _BREAK.finditer(text):
+            start = brk.end()
+            if start < allowed:
+                continue
+            m = match(text, start)
+            if m is not None:
+                yield m
+                allowed = m.end()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 from collections import defaultdict
 
 import numpy
@@ -225,7 +226,7 @@ class Extractor:
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self.procedures.interbody_in_disc_space(procedures, instruments, approach, sentence_of)
-        localized = self.procedure_levels.localized(v, level_mentions)
+        localized = functools.cache(lambda: self.procedure_levels.localized(v, level_mentions))  # when needed
         procedures = self.procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]

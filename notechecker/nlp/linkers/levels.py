@@ -21,13 +21,17 @@ class ProcedureLevels(Linker):
         """A procedure named without levels anywhere is done where the narrative does its parts: one more
         mention of it, at the levels of its source procedures and placed hardware (linking.yaml
         ``level_sources``), quoting the sentence that names them; with no such part, at the operative
-        level the surgeon localized (``localized``: level mentions in such sentences), when one."""
+        level the surgeon localized (``localized``: level mentions in such sentences, or a function that
+        gives them, called only when a procedure needs them), when one."""
         out = list(procedures)
-        operative = {x for m in localized for x in m.vertebrae}
+        operative = None
         for kind, (proc_kinds, hw_kinds, fallback) in self.L.level_sources.items():
             mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
             if not mine or any(p.levels or p.interspaces for p in mine):
                 continue
+            if operative is None:
+                localized = localized() if callable(localized) else localized
+                operative = {x for m in localized for x in m.vertebrae}
             sources = [p for p in procedures if p.kind in proc_kinds and p.assertion == "present"
                        and (p.levels or p.interspaces)]
             hardware = [i for i in instruments if i.kind in hw_kinds and i.levels and i.assertion == "present"

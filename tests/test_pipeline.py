@@ -399,3 +399,40 @@ def test_nlp_initialize_loads_the_packaged_rules(pipeline):
     assert [(s.start, s.end, s.label_) for s in ours.spans["targets"]] == \
         [(s.start, s.end, s.label_) for s in theirs.spans["targets"]]
     assert len(ours._.context_graph.edges) == len(theirs._.context_graph.edges) > 0
+
+
+def test_priming_the_token_cache_changes_no_token():
+    """Chunks primed into spaCy's cache (nlp/tokenizer.py) give spaCy's tokens, attributes and all,
+    on real notes read twice (the second time from the cache) and on special cases first in a text."""
+    import spacy
+    from spacy.attrs import IDX, LOWER, NORM, ORTH, SPACY
+
+    from notechecker.nlp.tokenizer import NoteTokenizer
+
+    base = spacy.blank("en").tokenizer
+    ours = NoteTokenizer(spacy.blank("en").tokenizer)
+    never = NoteTokenizer(spacy.blank("en").tokenizer, prime_limit=0)
+    attrs = [ORTH, NORM, LOWER, SPACY, IDX]
+    texts = [text for _, text in _eval_notes()]
+    texts += ["Dr. Smith's patient can't walk.  L4-5 (left) 3:00 p.m.\n\nScrews' heads", "\n  lead ws", " x", ""]
+    for _ in range(2):
+        for text in texts:
+            want = base(text)
+            for tok in (ours, never):
+                doc = tok(text)
+                assert [t.text for t in doc] == [t.text for t in want]
+                assert (doc.to_array(attrs) == want.to_array(attrs)).all()
+                assert [t.norm_ for t in doc] == [t.norm_ for t in want]
+    assert ours._primed and not never._primed
+
+
+def test_priming_stops_at_its_limit():
+    import spacy
+
+    from notechecker.nlp.tokenizer import NoteTokenizer
+
+    few = NoteTokenizer(spacy.blank("en").tokenizer, prime_limit=5)
+    few("one two three four five six seven")
+    assert len(few._primed) == 7  # primed in one go, then no more
+    few("eight nine ten")
+    assert len(few._primed) == 7 and [t.text for t in few("eight nine")] == ["eight", "nine"]

@@ -11,6 +11,18 @@ spaCy's tokenizer does it, by spaCy's tokenizer.
 
 The tokenizer also keeps the input string on the Doc (``notechecker._extensions.note_text``),
 so components read the text without rebuilding it from tokens.
+
+**spaCy's token cache, primed.** spaCy's tokenizer caches the tokens of every whitespace-free
+chunk it splits, so a word met again costs a hash lookup instead of the prefix, suffix and
+infix regexes. But it refuses to cache anything more in a text once one chunk of that text hit
+a special case (``has_special`` in ``Tokenizer._save_cached``, spaCy issue #1250): an operative
+note has its "Dr." or "p.m." in the first lines, so the rest of every note is split afresh,
+note after note (two thirds of the tokenizer's time on real notes). Here each chunk (and each
+whitespace run) the tokenizer has not seen yet is first tokenized on its own, which caches it
+when it holds no special case, and then the whole text is tokenized by spaCy as before. The
+tokens are spaCy's own either way (a cache hit gives what splitting gives; priming changes what
+is cached, never what is returned). Chunks are remembered up to ``prime_limit`` (then new ones
+are left to spaCy alone), which with the scan's worker recycling keeps memory bounded.
 """
 
 import re
@@ -24,26 +36,55 @@ from .._extensions import TEXT_KEY
 MAX_RUN = 256
 #: Length of each piece of such a run.
 PIECE = 64
+#: Distinct chunks primed into spaCy's token cache, at most (about 100 bytes each here, as much
+#: again in spaCy's cache; a scan worker is recycled after NOTECHECKER_RECYCLE_NOTES notes).
+PRIME_LIMIT = 200_000
+_WHITESPACE = re.compile(r"\s+")
 
 
 class NoteTokenizer:
     """Wraps a spaCy tokenizer: pieces for pathological runs, the input kept on the Doc."""
 
-    def __init__(self, tokenizer, *, max_run: int = MAX_RUN, piece: int = PIECE):
+    def __init__(self, tokenizer, *, max_run: int = MAX_RUN, piece: int = PIECE, prime_limit: int = PRIME_LIMIT):
         if not (0 < piece <= max_run):
             raise ValueError(f"piece ({piece}) must be positive and at most max_run ({max_run})")
         self.tokenizer = tokenizer
         self.max_run = max_run
         self.piece = piece
+        self.prime_limit = prime_limit
         self._long_run = re.compile(r"\S{%d,}" % max_run)
+        self._primed: set[str] = set()
 
     def __call__(self, text: str) -> Doc:
         if len(text) >= self.max_run and self._long_run.search(text):
             doc = self._in_pieces(text)
         else:
+            self._prime(text)
             doc = self.tokenizer(text)
         doc.user_data[TEXT_KEY] = text
         return doc
+
+    def _prime(self, text: str) -> None:
+        """Tokenize on its own each chunk and whitespace run of ``text`` not seen yet: spaCy caches
+        it then (see the module docstring), where inside ``text`` it might not."""
+        primed = self._primed
+        if len(primed) >= self.prime_limit:
+            return
+        new = set(text.split()).difference(primed)
+        for run in set(_WHITESPACE.findall(text)):
+            run = run[1:] if run[0] == " " else run  # one space after a token is that token's
+            if run and run not in primed:
+                new.add(run)
+        if new:
+            tokenize = self.tokenizer
+            for chunk in new:
+                tokenize(chunk)
+            primed.update(new)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_primed"] = set()  # what this process primed: its own cache's business
+        return state
 
     def pipe(self, texts, batch_size: int = 1000):
         for text in texts:

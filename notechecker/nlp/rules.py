@@ -17,6 +17,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.util import ensure_path
 
 from .._extensions import note_text
+from .regex_literals import GatedRegex, folded
 
 DIRECTIONS = ("FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO")
 
@@ -128,7 +129,8 @@ class RuleMatcher:
             self.tokens = Matcher(nlp.vocab)
             for key, pattern in tokens:
                 self.tokens.add(key, [pattern])
-        self.regexes = [(nlp.vocab.strings.add(key), re.compile(r.pattern, re.IGNORECASE))
+        # each regex scans only where its literals say it can match (same matches, regex_literals.py)
+        self.regexes = [(nlp.vocab.strings.add(key), GatedRegex(re.compile(r.pattern, re.IGNORECASE)))
                         for key, r in zip(self.ids, rules) if isinstance(r.pattern, str)]
 
     def parts(self, doc) -> tuple[list, list, list]:
@@ -138,8 +140,9 @@ class RuleMatcher:
         regexes = []
         if self.regexes:
             text = note_text(doc)  # doc.text rebuilds the string from the tokens
+            lowered = folded(text)
             for key, rx in self.regexes:
-                for m in rx.finditer(text):
+                for m in rx.finditer(text, lowered):
                     if m.end() > m.start():
                         span = doc.char_span(m.start(), m.end(), alignment_mode="expand")
                         if span is not None and len(span):

@@ -22,6 +22,7 @@ Each scan is linear in the text's length (no backtracking over long runs).
 """
 from __future__ import annotations
 
+import operator
 import re
 
 import numpy
@@ -42,51 +43,57 @@ _BLANK_LINE = re.compile(r"\n[ \t]*(?:\r?\n|\r)|\r[ \t]*\r")
 _LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?=\S)")
 _LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[A-Za-z][.)](?=\s)|[-*\u2022])\s")
 _HEADING_COLON = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)]\s*)?[A-Za-z][A-Za-z /&(),'-]{1,60}:[ \t]*(?=\S)")
-# starts only at the first of a run of . ? ! (a match cannot start inside one): linear on "....."
-_SENT_END = re.compile(r"(?<![.?!])[.?!]++[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+# starts only at the first of a run of . ? ! (a match cannot start inside one): linear on "....."; the
+# look-behind after the first mark, so the regex starts with a class (the engine skips to the marks)
+_SENT_END = re.compile(r"[.?!](?<![.?!][.?!])[.?!]*+[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 #: Longest stretch without a sentence start, in characters (then: at the next space or line end).
 MAX_SENTENCE = 5000
 _SPACE = re.compile(r"\s")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_WORD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz."
 
 
 def boundaries(text: str) -> list[int]:
     """Character offsets where a sentence starts (sorted, without 0)."""
-    starts: set[int] = set()
-    for m in _BLANK_LINE.finditer(text):
-        starts.add(m.end())
+    starts = {m.end() for m in _BLANK_LINE.finditer(text)}
     prev_end = 0
     for m in _LINE_START.finditer(text):
         line_start = m.end()
         prev_line = text[prev_end:m.start()].rstrip()
         prev_end = line_start
-        if not prev_line:
+        # (at most 6 words: split no further than a 7th)
+        if (not prev_line or prev_line[-1] in ".:;?!" or len(prev_line.split(None, 6)) <= 6
+                or prev_line.isupper() or _LIST_MARKER.match(text, line_start)):
             starts.add(line_start)
-            continue
-        last = prev_line[-1]
-        if (last in ".:;?!" or len(prev_line.split()) <= 6 or prev_line.isupper()
-                or _LIST_MARKER.match(text, line_start)):
-            starts.add(line_start)
-    for m in _HEADING_COLON.finditer(text):
-        starts.add(m.end())
+    starts.update(m.end() for m in _HEADING_COLON.finditer(text))
     line_head = searched = 0
     for m in _SENT_END.finditer(text):
-        w = _WORD_BEFORE.search(text, max(0, m.start() - 24), m.start())
-        if w and text[m.start()] == ".":
-            word = w.group(1).lower().rstrip(".")
-            if word in ABBREVIATIONS or len(word) == 1:
+        at = m.start()
+        if text[at] == ".":
+            word = _word_before(text, at)
+            if word and (word in ABBREVIATIONS or len(word) == 1):
                 continue
-        # "1.  Anterior cervical ..." - a list number, not a sentence end
-        line_head = text.rfind("\n", searched, m.start()) + 1 or line_head
-        searched = m.start()
-        if _only_a_number(text, line_head, m.start()):
-            continue
+        # "1.  Anterior cervical ..." - a list number, not a sentence end (only a digit or a space
+        # before the mark can end one)
+        if at and (text[at - 1].isdigit() or text[at - 1].isspace()):
+            line_head = text.rfind("\n", searched, at) + 1 or line_head
+            searched = at
+            if _only_a_number(text, line_head, at):
+                continue
         starts.add(m.end())
     starts.discard(0)
     out = sorted(s for s in starts if s < len(text))
-    if len(text) > MAX_SENTENCE:
+    if len(text) > MAX_SENTENCE and max(map(operator.sub, [*out, len(text)], [0, *out])) > MAX_SENTENCE:
         out = _cap_length(text, out)
     return out
+
+
+def _word_before(text: str, end: int) -> str:
+    """The word before a period at ``end``, lower case: the letters and periods before it within 24
+    characters, from the first letter (a line end right before the period: the word before that),
+    without final periods; '' if none."""
+    stop = end - 1 if end and text[end - 1] == "\n" else end
+    window = text[max(0, end - 24):stop]
+    return window[len(window.rstrip(_WORD_CHARS)):].lstrip(".").lower().rstrip(".")
 
 
 def _only_a_number(text: str, start: int, end: int) -> bool:

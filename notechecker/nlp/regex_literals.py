@@ -1,0 +1,227 @@
+"""A regex scan that skips the text that cannot match: the literals a regex's matches must hold.
+
+A rule's regex (a TargetRule or ConTextRule pattern, matched case-insensitively over the whole
+note) costs one pass of Python's regex engine over every character of every note, though most
+notes hold none of its words. :class:`GatedRegex` reads the regex once, at load time (its parse
+tree, ``re._parser``), and derives
+
+- its *required* literals: sets of strings such that every match contains one string of each
+  set ("fractured" for ``\\b(?:rods?|screws?)\\s+...fractured\\b|\\bfractured\\s+...``);
+- its *first* literals: strings one of which every match starts with (``rod``, ``rods``,
+  ``screw``, ... ``fractured``).
+
+:meth:`GatedRegex.finditer` then gives exactly ``regex.finditer(text)``'s matches: none at all
+when a required set has no string in the text, else the matches of ``regex.match`` tried only at
+the positions where a first literal starts (in order, the next tried after the last match's end,
+as ``finditer`` does), else the plain scan. Literals are compared with the text lower-cased
+(:func:`folded`) when the regex ignores case, which is exact only for ASCII literals and texts
+without the few characters that Python's case-blind matching equates with ASCII letters
+(:data:`ASCII_FOLDS`); other texts get the plain scan. Anything the analysis does not know
+(classes, categories, back-references, groups with flags of their own) only weakens what is
+derived, never what is matched.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+# the standard library's regex parser (the one re.compile uses; its public alias sre_parse is
+# deprecated since Python 3.11), with the opcode names of its parse tree
+import re._parser as _c
+
+#: Most strings one derived set holds (a product of alternatives beyond it is not spelled out).
+CAP = 32
+#: Sets of at most this many strings are looked for one string at a time (a substring search
+#: each), larger ones by one regex search for any of them.
+FEW = 8
+#: Non-ASCII characters that Python's case-blind matching equates with an ASCII letter
+#: (dotted capital I, dotless i, long s, Kelvin sign; tests/test_regex_literals.py recomputes it).
+ASCII_FOLDS = frozenset("\u0130\u0131\u017f\u212a")
+
+_ZERO_WIDTH = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)
+_REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+
+
+class _Info:
+    """What is known of the strings a piece of a regex matches: ``exact`` every one of them (at
+    most CAP, else None), ``required`` sets one string of each of which every one contains,
+    ``first`` strings one of which every one starts with (None: unknown)."""
+
+    __slots__ = ("exact", "required", "first")
+
+    def __init__(self, exact=None, required=(), first=None):
+        self.exact, self.required, self.first = exact, list(required), first
+
+
+_UNKNOWN = _Info()
+
+
+def _product(a: frozenset, b: frozenset) -> frozenset | None:
+    if len(a) * len(b) > CAP:
+        return None
+    return frozenset(x + y for x in a for y in b)
+
+
+def _char(code: int, fold: bool) -> str | None:
+    c = chr(code)
+    if not c.isascii():
+        return None
+    return c.lower() if fold else c
+
+
+def _chars(items, fold: bool) -> frozenset | None:
+    """The characters a class ``[...]`` matches, when it lists few ASCII ones."""
+    out = set()
+    for op, av in items:
+        if op is _c.LITERAL:
+            c = _char(av, fold)
+        elif op is _c.RANGE and av[1] - av[0] < CAP:
+            cs = [_char(x, fold) for x in range(av[0], av[1] + 1)]
+            if None in cs:
+                return None
+            out.update(cs)
+            continue
+        else:  # NEGATE, CATEGORY, a wide range
+            return None
+        if c is None:
+            return None
+        out.add(c)
+    return frozenset(out) if len(out) <= CAP else None
+
+
+def _node(op, av, fold: bool) -> _Info:
+    if op is _c.LITERAL:
+        c = _char(av, fold)
+        return _Info(frozenset((c,)), (), frozenset((c,))) if c is not None else _UNKNOWN
+    if op is _c.IN:
+        cs = _chars(av, fold)
+        return _Info(cs, (), cs) if cs is not None else _UNKNOWN
+    if op in _ZERO_WIDTH:
+        return _Info(frozenset(("",)))
+    if op is _c.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        return _sequence(sub, fold) if not add_flags and not del_flags else _UNKNOWN
+    if op is _c.ATOMIC_GROUP:
+        return _sequence(av, fold)
+    if op is _c.BRANCH:
+        return _branch([_sequence(b, fold) for b in av[1]])
+    if op in _REPEATS:
+        low, high, sub = av
+        inner = _sequence(sub, fold)
+        if low == 0:
+            exact = inner.exact | {""} if high == 1 and inner.exact is not None else None
+            return _Info(exact if exact is not None and len(exact) <= CAP else None)
+        required = [*inner.required, *((inner.exact,) if inner.exact is not None else ())]
+        return _Info(inner.exact if low == high == 1 else None, required, inner.first)
+    return _UNKNOWN  # ANY, NOT_LITERAL, GROUPREF, GROUPREF_EXISTS ...
+
+
+def _best(info: _Info) -> frozenset | None:
+    """The most telling of a piece's required sets (longest shortest string, then fewest strings)."""
+    sets = [s for s in [*info.required, info.exact] if s is not None and "" not in s]
+    return max(sets, key=lambda s: (min(map(len, s)), -len(s)), default=None)
+
+
+def _branch(branches: list[_Info]) -> _Info:
+    exact = None
+    if all(b.exact is not None for b in branches):
+        exact = frozenset().union(*(b.exact for b in branches))
+        exact = exact if len(exact) <= CAP else None
+    bests = [_best(b) for b in branches]
+    required = [frozenset().union(*bests)] if None not in bests else []
+    first = None
+    if all(b.first is not None for b in branches):
+        first = frozenset().union(*(b.first for b in branches))
+    return _Info(exact, required, first)
+
+
+def _sequence(items, fold: bool) -> _Info:
+    run = frozenset(("",))  # the strings the exact pieces since the last inexact one spell
+    required: list[frozenset] = []
+    all_exact, first = True, None
+    for op, av in items:
+        info = _node(op, av, fold)
+        joined = _product(run, info.exact) if info.exact is not None else None
+        if joined is not None:
+            run = joined
+            continue
+        if all_exact:  # the first piece the run cannot take: what every match starts with is known here
+            more = _product(run, info.first) if info.first is not None else None
+            first = more if more is not None else run
+            all_exact = False
+        required.append(run)
+        required.extend(info.required)
+        run = info.exact if info.exact is not None else frozenset(("",))
+    required.append(run)
+    if all_exact:
+        first = run
+    required = [s for s in required if "" not in s]
+    return _Info(run if all_exact else None, required, first if first is not None and "" not in first else None)
+
+
+def _fewest(s: frozenset, keep) -> frozenset:
+    """``s`` without the strings that ``keep(x, y)`` says another string ``y`` of ``s`` answers for."""
+    return frozenset(x for x in s if not any(y != x and keep(x, y) for y in s))
+
+
+def _any_of(strings) -> re.Pattern:
+    """One search for any of ``strings`` (as written: the text is folded before when need be)."""
+    return re.compile("|".join(re.escape(s) for s in sorted(strings, key=lambda s: (-len(s), s))))
+
+
+class GatedRegex:
+    """A compiled regex with :meth:`finditer` limited to where its literals say it can match."""
+
+    def __init__(self, regex: re.Pattern):
+        self.regex = regex
+        self.fold = bool(regex.flags & re.IGNORECASE)
+        info = _sequence(_c.parse(regex.pattern, regex.flags), self.fold)
+        # a text holding a string that contains y holds y: keep y alone
+        sets = {_fewest(s, lambda x, y: y in x) for s in info.required}
+        #: the required sets, cheapest to look for first (one string: a plain substring search), then
+        #: the most telling (longest shortest string)
+        self.required = sorted(sets, key=lambda s: (len(s), -min(map(len, s)), sorted(s)))
+        # a match starting with x starts with y when x starts with y: keep y alone
+        self.first = sorted(_fewest(info.first, lambda x, y: x.startswith(y))) if info.first else None
+        self._starts = _any_of(self.first).search if self.first else None
+        # (a required set of several strings that are the first literals: the search for where to
+        # start looks for them)
+        # few strings: one substring search each (fast); many: one regex search for any of them
+        self._gates = [(tuple(sorted(s)), None) if len(s) <= FEW else ((), _any_of(s).search)
+                       for s in self.required if len(s) == 1 or sorted(s) != self.first]
+
+    def finditer(self, text: str, lowered: str | None = None) -> Iterator[re.Match]:
+        """``self.regex.finditer(text)``'s matches; ``lowered``: ``folded(text)`` when the caller has it."""
+        probe = text if not self.fold else lowered if lowered is not None else folded(text)
+        if probe is None or not (self._gates or self._starts):
+            yield from self.regex.finditer(text)
+            return
+        for words, search in self._gates:
+            if (search(probe) is None) if search is not None else not any(w in probe for w in words):
+                return
+        if self._starts is None:
+            yield from self.regex.finditer(text)
+            return
+        # every position where a first literal starts, left to right, each tried as finditer would:
+        # the next search from the end of the last match (never empty: it starts with a literal)
+        starts, match, pos = self._starts, self.regex.match, 0
+        while (c := starts(probe, pos)) is not None:
+            i = c.start()
+            m = match(text, i)
+            if m is not None:
+                yield m
+                pos = m.end()
+            else:
+                pos = i + 1
+
+
+def folded(text: str) -> str | None:
+    """``text`` lower-cased, offsets kept, where comparing it with lower-case ASCII literals is what
+    case-blind matching does; None where it is not (a case mapping changes the length, or the text
+    holds a character of :data:`ASCII_FOLDS`)."""
+    low = text.lower()
+    if text.isascii():
+        return low
+    if len(low) != len(text) or any(c in text for c in ASCII_FOLDS):
+        return None
+    return low

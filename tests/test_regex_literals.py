@@ -1,0 +1,104 @@
+"""A regex scan limited to where its literals can match (nlp/regex_literals.py): exactly the matches
+of ``re.finditer``, on the vocabularies' regexes over every corpus note and on generated texts."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from notechecker.nlp.regex_literals import ASCII_FOLDS, GatedRegex, folded
+
+
+def _spans(matches) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in matches]
+
+
+def _same(pattern: str, text: str, flags=re.IGNORECASE) -> list:
+    rx = re.compile(pattern, flags)
+    gated = GatedRegex(rx)
+    want = _spans(rx.finditer(text))
+    assert _spans(gated.finditer(text)) == want, (pattern, text)
+    assert _spans(gated.finditer(text, folded(text))) == want, (pattern, text)
+    return want
+
+
+def test_the_literals_every_match_must_hold_and_start_with():
+    g = GatedRegex(re.compile(r"\b(?:rods?|screws?)\s+(?:was\s+)?fractured\b|\bfractured\s+(?:rods?|screws?)\b", re.I))
+    assert g.required == [frozenset({"fractured"})]
+    assert g.first == ["fractured", "rod", "screw"]  # "rods" starts with "rod": one search finds both
+    g = GatedRegex(re.compile(r"\bimplants?,? (?:using|of) PEEK\b", re.I))
+    assert g.first == ["implant of peek", "implant using peek", "implant, of peek", "implant, using peek",
+                       "implants of peek", "implants using peek", "implants, of peek", "implants, using peek"]
+    g = GatedRegex(re.compile(r"\brevision\s+(?:of\s+)?dis[ck]\s+(?:arthroplast\w*|replacement)", re.I))
+    # one string before two, the longer strings first
+    assert g.required == [frozenset({"revision"}), frozenset({"arthroplast", "replacement"}),
+                          frozenset({"disc", "disk"})]
+    assert g.first == ["revision"]
+    # case kept when the regex minds case; nothing derived from what can be anything
+    assert GatedRegex(re.compile(r"PEEK\d+")).first == ["PEEK"]
+    for unknown in (r"\w+", r"(?:a|\d)x*", r"(?-i:[a-z])b?", r"a*", r"[^a]c?"):
+        g = GatedRegex(re.compile(unknown, re.I))
+        assert g.first is None and not g.required, unknown
+    for pattern in (r"\w+ing", r"\u017fing"):  # a long s matches an s, case-blind: the rest is known
+        g = GatedRegex(re.compile(pattern, re.I))
+        assert g.first is None and g.required == [frozenset({"ing"})], pattern
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"aab", "aaab aab"),
+    (r"aa\d|ab", "aab aa1"),                    # a match starting inside an occurrence of a first literal
+    (r"ab\d|bc", "abc ab1"),
+    (r"ab|b", "abab b"),                        # first literals inside one another
+    (r"\bfoo\b", "foo,xfoo foox FOO"),          # boundaries see the character before the start
+    (r"(?<=x)foo", "foo xfoo"),                 # and so do look-behinds
+    (r"in (?:may )?20\d\d", "In May 2019, in 2020 and in may 20x"),
+    (r"screw", "SCREW \u017fcrew scre\u212a"),   # long s and Kelvin sign: the plain scan, same matches
+    (r"i", "\u0130 \u0131 I i"),                # dotted capital I and dotless i
+    (r"stra\u00dfe|caf\u00e9", "STRASSE Stra\u00dfe CAF\u00c9"),
+    (r"x(?:|y)z", "xz xyz"),                    # an empty alternative
+    (r"(?:ab)+c", "ababc abc c"),
+    (r"[A-C]{2}d", "abd ABD cCd"),
+])
+def test_the_same_matches_as_finditer(pattern, text):
+    assert _same(pattern, text)
+
+
+def test_without_ignorecase_the_case_of_the_literals_counts():
+    assert _same(r"Foo\b", "foo Foo FOO", flags=0) == [(4, 7, "Foo")]
+
+
+_PATTERNS = [r"\b(?:rods?|screws?)\s+(?:(?:was|were)\s+)?fractured\b|\bfractured\s+(?:rods?|screws?)\b",
+             r"\b(?:healed|united)\s+(?:[\w-]+\s+){0,2}(?:fractures?|injury)\b|(?:\bfractures?|#)\s+healed\b",
+             r"\bin (?:(?:may|june) )?(?:19|20)\d\d\b", r"aa(?:b|ab)", r"(?<![a-z])ab?c"]
+_WORDS = ["rod", "rods", "screw", "fractured", "was", "healed", "united", "fracture", "injury", "#", "in", "may",
+          "2019", "1999", "a", "aab", "ab", "c", "ROD", "Fractured", "\u017fcrew", "x", "-"]
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(pattern=st.sampled_from(_PATTERNS),
+       words=st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from([" ", "", "\n", ", ", ". "])), max_size=30))
+def test_the_same_matches_on_generated_texts(pattern, words):
+    _same(pattern, "".join(a + b for a, b in words))
+
+
+def test_the_vocabularies_regexes_give_the_same_matches_on_every_corpus_note(pipeline):
+    from tests.corpus_snapshot import corpus
+
+    patterns = [t.pattern for t in pipeline.patterns.targets if isinstance(t.pattern, str)]
+    patterns += [c.pattern for c in pipeline.patterns.context if isinstance(c.pattern, str)]
+    assert len(patterns) >= 5
+    n = 0
+    for _, text, _ in corpus():
+        for pattern in patterns:
+            n += len(_same(pattern, text))
+    assert n > 20
+
+
+def test_the_characters_case_blind_matching_equates_with_ascii_ones():
+    ascii_letter = re.compile(r"[a-z]", re.IGNORECASE)
+    found = {chr(i) for i in range(0x80, 0x110000)
+             if ascii_letter.match(chr(i)) or any(c.isascii() for c in chr(i).lower())}
+    assert found == ASCII_FOLDS
+    assert folded("Screw \u00e9") == "screw \u00e9" and folded("\u212a") is None and folded("\u0130x") is None

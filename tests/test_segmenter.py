@@ -1,0 +1,31 @@
+"""Sentence starts of the segmenter (nlp/segmenter.py), rule by rule, on short op-note texts."""
+from __future__ import annotations
+
+import pytest
+
+from notechecker.nlp.segmenter import MAX_SENTENCE, boundaries
+
+
+@pytest.mark.parametrize("text, starts", [
+    ("Seen by Dr. Smith today. He agreed.", [25]),          # a known abbreviation ends no sentence
+    ("Seen by J. Smith today.", []),                          # nor does a single initial
+    ("Use e.g. The rod.", []),                                # nor an abbreviation with periods in it
+    ("Seen by Dr\n. Smith today.", [11]),                    # the word before a line end before the period
+    ("1. Anterior fusion.\n2. Posterior fusion.", [20]),     # a list number is no sentence end
+    ("12 . Next step. Then more.", [16]),                     # ... spaced from its period too
+    ("Done!!! Next one.", [8]),                               # after the whole run of marks
+    ("Closed.\nNext line", [8]),                              # a line after a final period
+    ("one two three four five six\nnext line here", [28]),   # a line after a short line
+    ("one two three four five six seven\nnext line here", []),  # but not after a line of 7 words
+    ("COMPLICATIONS: None.", [15]),                           # after a heading with a colon
+])
+def test_sentence_starts(text, starts):
+    assert boundaries(text) == starts
+
+
+def test_a_long_stretch_is_cut_at_the_first_space_after_the_cap():
+    assert boundaries("a" * (MAX_SENTENCE + 1000)) == [MAX_SENTENCE]  # no space: at the cap
+    text = "word " * 1100 + "End. More."
+    assert boundaries(text) == [MAX_SENTENCE + 5, text.index("More")]
+    short_enough = "word " * 900 + "End. " + "More " * 900
+    assert boundaries(short_enough) == [short_enough.index("End. ") + 5]  # no stretch over the cap: no cut

@@ -15,12 +15,20 @@ def _spans(matches) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group()) for m in matches]
 
 
-def _same(pattern: str, text: str, flags=re.IGNORECASE) -> list:
+def _same(pattern: str, text: str, flags=re.IGNORECASE, windows: int = 4) -> list:
     rx = re.compile(pattern, flags)
     gated = GatedRegex(rx)
     want = _spans(rx.finditer(text))
     assert _spans(gated.finditer(text)) == want, (pattern, text)
     assert _spans(gated.finditer(text, folded(text))) == want, (pattern, text)
+    n = len(text)
+    for pos, endpos in ((n // 3, 2 * n // 3 + 1), (1, n), (0, n - 1), (n // 2, n + 5))[:windows]:
+        # a window of the text, as finditer(text, pos, endpos) reads it: the characters before pos
+        # still seen by look-behinds, endpos the end
+        assert (_spans(gated.finditer(text, None, pos, endpos)) == _spans(rx.finditer(text, pos, min(endpos, n)))
+                ), (pattern, text, pos, endpos)
+    first = gated.search(text)
+    assert (first.span() if first else None) == (want[0][:2] if want else None)
     return want
 
 
@@ -94,6 +102,20 @@ def test_the_vocabularies_regexes_give_the_same_matches_on_every_corpus_note(pip
         for pattern in patterns:
             n += len(_same(pattern, text))
     assert n > 20
+
+
+def test_the_scope_vocabularys_regexes_give_the_same_matches_on_every_corpus_note(pipeline):
+    """The scope's joined cue lists and note-wide cues (nlp/scope.py), over whole notes and windows."""
+    from tests.corpus_snapshot import corpus
+
+    scope = pipeline.extractor.scope
+    gated = [scope._spine_rx, *scope._other_rx.values(), *scope._operative, *scope._document, *scope._not_operative]
+    assert len(gated) >= 10 and all(g.first or g.required for g in gated)  # gated: not the plain scan
+    n = 0
+    for _, text, _ in list(corpus())[::4]:  # every fourth note (the corpus snapshot reads all of them end to end)
+        for g in gated:
+            n += len(_same(g.regex.pattern, text, g.regex.flags, windows=1))
+    assert n > 250
 
 
 def test_the_characters_case_blind_matching_equates_with_ascii_ones():

@@ -190,29 +190,38 @@ class GatedRegex:
         self._gates = [(tuple(sorted(s)), None) if len(s) <= FEW else ((), _any_of(s).search)
                        for s in self.required if len(s) == 1 or sorted(s) != self.first]
 
-    def finditer(self, text: str, lowered: str | None = None) -> Iterator[re.Match]:
-        """``self.regex.finditer(text)``'s matches; ``lowered``: ``folded(text)`` when the caller has it."""
+    def finditer(self, text: str, lowered: str | None = None, pos: int = 0,
+                 endpos: int | None = None) -> Iterator[re.Match]:
+        """``self.regex.finditer(text, pos, endpos)``'s matches; ``lowered``: ``folded(text)`` when the
+        caller has it. (A match lies inside ``[pos, endpos)``, so the literals it holds do too; what
+        look-behinds and ``\\b`` see before ``pos`` and at ``endpos`` is what ``finditer`` lets them see.)"""
+        end = len(text) if endpos is None else min(endpos, len(text))
         probe = text if not self.fold else lowered if lowered is not None else folded(text)
         if probe is None or not (self._gates or self._starts):
-            yield from self.regex.finditer(text)
+            yield from self.regex.finditer(text, pos, end)
             return
         for words, search in self._gates:
-            if (search(probe) is None) if search is not None else not any(w in probe for w in words):
+            if ((search(probe, pos, end) is None) if search is not None
+                    else not any(probe.find(w, pos, end) != -1 for w in words)):
                 return
         if self._starts is None:
-            yield from self.regex.finditer(text)
+            yield from self.regex.finditer(text, pos, end)
             return
         # every position where a first literal starts, left to right, each tried as finditer would:
         # the next search from the end of the last match (never empty: it starts with a literal)
-        starts, match, pos = self._starts, self.regex.match, 0
-        while (c := starts(probe, pos)) is not None:
+        starts, match = self._starts, self.regex.match
+        while (c := starts(probe, pos, end)) is not None:
             i = c.start()
-            m = match(text, i)
+            m = match(text, i, end)
             if m is not None:
                 yield m
                 pos = m.end()
             else:
                 pos = i + 1
+
+    def search(self, text: str, lowered: str | None = None, pos: int = 0, endpos: int | None = None):
+        """``self.regex.search(text, pos, endpos)``."""
+        return next(self.finditer(text, lowered, pos, endpos), None)
 
 
 def folded(text: str) -> str | None:

@@ -2,6 +2,8 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
+import functools
+import re
 
 from ...facts import Element, Evidence
 from ...schema.vocab.base import ASCII_LOWER
@@ -9,6 +11,7 @@ from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
+from ..regex_literals import GatedRegex
 from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -119,8 +122,9 @@ class Elements(Linker):
             return
         if windows is None:
             windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
+        matcher = _gated(spec.matcher)  # tried only where its literals can match: the same matches
         for a, b in windows:
-            yield from spec.matcher.finditer(lowered, a, b)
+            yield from matcher.finditer(lowered, lowered, a, b)
 
     @classmethod
     def first_gated_match(cls, lowered: str, spec: ElementSpec):
@@ -154,3 +158,9 @@ class Elements(Linker):
                 continue
             return Element(name="imaging", present=True, value=h.value, evidence=(s,))
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def _gated(matcher: re.Pattern) -> GatedRegex:
+    """An element's cue matcher (compiled once per vocabulary) as a :class:`GatedRegex`."""
+    return GatedRegex(matcher)

@@ -124,3 +124,26 @@ def test_the_characters_case_blind_matching_equates_with_ascii_ones():
              if ascii_letter.match(chr(i)) or any(c.isascii() for c in chr(i).lower())}
     assert found == ASCII_FOLDS
     assert folded("Screw \u00e9") == "screw \u00e9" and folded("\u212a") is None and folded("\u0130x") is None
+
+
+def test_any_of_joins_only_what_keeps_its_meaning(pipeline):
+    from notechecker.nlp.regex_literals import any_of
+    from tests.corpus_snapshot import corpus
+
+    rx = [re.compile(p, re.I) for p in (r"\bpain", r"(?P<x>fail)ed\b", r"\bloose\s+screws?")]
+    assert any_of(rx) is not None and any_of([]) is None
+    assert any_of([*rx, re.compile(r"(a)\1", re.I)]) is None  # a group reference would point elsewhere
+    assert any_of([*rx, re.compile(r"(?P<x>b)", re.I)]) is None  # a group name twice
+    assert any_of([*rx, re.compile(r"PAIN")]) is None  # flags of their own
+    lists = [spec.needs_any for spec in pipeline.patterns.elements.values() if spec.needs_any]
+    lists += [spec.none_cues for spec in pipeline.patterns.elements.values() if spec.none_cues]
+    joined = [(any_of(rxs), rxs) for rxs in lists]
+    assert all(j is not None for j, _ in joined)
+    hits = 0
+    for _, text, _ in list(corpus())[::3]:
+        for j, rxs in joined:
+            for part in (text, text[: len(text) // 5]):
+                want = any(r.search(part) for r in rxs)
+                assert (j.search(part) is not None) == want
+                hits += want
+    assert hits > 100

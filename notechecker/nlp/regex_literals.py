@@ -234,3 +234,34 @@ def folded(text: str) -> str | None:
     if len(low) != len(text) or any(c in text for c in ASCII_FOLDS):
         return None
     return low
+
+
+def any_of(regexes) -> "GatedRegex | None":
+    """One gated search that finds a match where any of ``regexes`` has one (their alternation), when
+    joining them keeps each one's meaning: the same flags, no group references (numbers would shift)
+    and no group name twice; else None (search them one by one)."""
+    regexes = tuple(regexes)
+    if not regexes or len({rx.flags for rx in regexes}) != 1:
+        return None
+    names: set[str] = set()
+    for rx in regexes:
+        if _refers_to_groups(_c.parse(rx.pattern, rx.flags)) or names & set(rx.groupindex):
+            return None
+        names.update(rx.groupindex)
+    try:
+        joined = re.compile("|".join(f"(?:{rx.pattern})" for rx in regexes), regexes[0].flags)
+    except re.error:  # a pattern with global flags of its own inside: not joinable
+        return None
+    return GatedRegex(joined)
+
+
+def _refers_to_groups(items) -> bool:
+    for op, av in items:
+        if op in (_c.GROUPREF, _c.GROUPREF_EXISTS):
+            return True
+        for sub in (av if isinstance(av, (list, tuple)) else ()):
+            if isinstance(sub, _c.SubPattern) and _refers_to_groups(sub):
+                return True
+            if isinstance(sub, (list, tuple)) and any(isinstance(x, _c.SubPattern) and _refers_to_groups(x) for x in sub):
+                return True
+    return False

@@ -11,7 +11,7 @@ from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
-from ..regex_literals import GatedRegex
+from ..regex_literals import GatedRegex, any_of
 from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -28,6 +28,9 @@ class Elements(Linker):
         # every element's gate words in one automaton: one pass over the note finds them all
         self.gates = MultiMatch({name: spec.gate for name, spec in self.elements.items() if spec.gate})
         self._wanted_gates: dict[tuple[str, ...], MultiMatch] = {}  # those of a few elements (non-spine notes)
+        # each element's needs_any and none_cues as one gated search ("does any of them match?")
+        self._needs_any = {n: any_of(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
+        self._none_cues = {n: any_of(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
 
     def __call__(self, v: NoteView, wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
         """Documentation elements present in the note (all, or the ``wanted`` ones)."""
@@ -77,12 +80,12 @@ class Elements(Linker):
             stripped = body.strip(" \t\r\n:-_.")
             if len(stripped.split()) < spec.min_words:
                 continue
-            if spec.needs_any and not any(rx.search(body) for rx in spec.needs_any):
+            if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
                 continue
             a = body_start + (len(body) - len(body.lstrip()))
             b = evidence_end(text, a, sec.end)
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
-            if any(rx.search(body) for rx in spec.none_cues) or self.L.words.none_value.match(body):
+            if _any_match(self._none_cues.get(spec.name), spec.none_cues, body) or self.L.words.none_value.match(body):
                 value = "none"
             else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"
                 first = text[a:evidence_end(text, a, sec.end, longest=80)].strip()
@@ -164,3 +167,10 @@ class Elements(Linker):
 def _gated(matcher: re.Pattern) -> GatedRegex:
     """An element's cue matcher (compiled once per vocabulary) as a :class:`GatedRegex`."""
     return GatedRegex(matcher)
+
+
+def _any_match(joined: GatedRegex | None, regexes, text: str) -> bool:
+    """Whether any of ``regexes`` matches in ``text`` (one search of ``joined``, their alternation, if given)."""
+    if joined is not None:
+        return joined.search(text) is not None
+    return any(rx.search(text) for rx in regexes)

@@ -58,8 +58,11 @@ class MultiMatch:
         """Owner -> merged windows of ``radius`` characters on each side of each occurrence of its words."""
         n = len(text)
         spans: dict[Hashable, list[tuple[int, int]]] = defaultdict(list)
-        for a, b, owners in self.find(text):
-            span = (max(0, a - radius), min(n, b + radius))
+        if not self.words:
+            return {}
+        for end, (length, owners) in self._auto.iter(text):  # find()'s occurrences, without its generator
+            a, b = end + 1 - length - radius, end + 1 + radius
+            span = (a if a > 0 else 0, b if b < n else n)
             for o in owners:
                 spans[o].append(span)
         return {o: merge(s) for o, s in spans.items()}

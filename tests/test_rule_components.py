@@ -17,3 +17,46 @@ def test_a_span_value_written_by_its_key_is_what_span_underscore_reads(pipeline)
     doc.user_data[span_value_key("target_rule", other)] = "rule"
     assert other._.target_rule == "rule" and Span(doc, 3, 4)._.target_rule == "rule"
 
+
+def _known_heading_lines(sectionizer, text: str) -> list[tuple[int, int, str]]:
+    """The plain scan: every HEADING_LINE match, those naming a known heading."""
+    from notechecker.nlp.sections import HEADING_LINE, heading_key
+
+    return [(m.start(), m.end(), m.group("h")) for m in HEADING_LINE.finditer(text)
+            if heading_key(m.group("h")) in sectionizer._by_heading]
+
+
+def _gated(sectionizer, text: str) -> list[tuple[int, int, str]]:
+    from notechecker.nlp.sections import heading_key
+
+    return [(m.start(), m.end(), m.group("h")) for m in sectionizer._heading_lines(text)
+            if heading_key(m.group("h")) in sectionizer._by_heading]
+
+
+def test_the_heading_gate_lets_through_every_line_that_names_a_known_heading(pipeline):
+    from tests.corpus_snapshot import corpus
+
+    sectionizer = pipeline.nlp.get_pipe("sections")
+    texts = [text for _, text, _ in corpus()]
+    texts += [t.replace("\n", "\r\n") for t in texts[:50]] + [t.replace("\n", "\r") for t in texts[:50]]
+    texts += ["Plan: rest.", "  1. PROCEDURE(S): fusion\nA) Findings - solid\n\tb.Estimated blood loss 50 mL\n",
+              "text\r\n  Pre-op diagnosis:\r\nPost op diagnosis\rIndications 10/21/2026:", "\n\nPLANNED: no\nplan",
+              "The plan: none.\nxPlan: none.\n12.plan:\n123. Plan:"]
+    found = 0
+    for text in texts:
+        want = _known_heading_lines(sectionizer, text)
+        assert _gated(sectionizer, text) == want, text[:200]
+        found += len(want)
+    assert found > 3000
+
+
+def test_the_heading_gate_reads_numbering_and_case_as_the_heading_line_does(pipeline):
+    from notechecker.nlp.sections import heading_gate
+
+    gate = heading_gate(["plan", "post op diagnosis", "procedures"])
+    text = "x\n  3) PLAN:\n\tc. Post  op\npostal\nxplan\n12.procedures(s)"
+    # the line break before each line let through; "postal" too (it starts with "post": the heading
+    # line's own match decides), not "xplan"
+    assert [m.start() for m in gate.finditer(text)] == [1, 12, 25, 38]
+    assert gate.pattern.endswith("p(?:lan|ost|rocedures)")  # one branch per letter, not one per word
+    assert heading_gate([]) is None

@@ -60,3 +60,30 @@ def test_the_heading_gate_reads_numbering_and_case_as_the_heading_line_does(pipe
     assert [m.start() for m in gate.finditer(text)] == [1, 12, 25, 38]
     assert gate.pattern.endswith("p(?:lan|ost|rocedures)")  # one branch per letter, not one per word
     assert heading_gate([]) is None
+
+
+def test_bracket_pairs_are_what_scispacys_matcher_gives_that_its_filter_keeps(pipeline):
+    """scispaCy's own ``( any+ )`` Matcher, brackets dropped as its detector drops them, through its
+    filter_matches: the same candidates, in the same order, as bracket_pairs through it."""
+    import random
+
+    from scispacy.abbreviation import filter_matches
+
+    from notechecker.nlp.abbreviations import bracket_pairs
+    from tests.corpus_snapshot import corpus
+
+    nlp = pipeline.nlp
+    matcher = nlp.get_pipe("abbreviations").detector.matcher
+    rng = random.Random(11)
+    texts = [text for _, text, _ in corpus()]
+    texts += [" ".join(rng.choice(["(", ")", "a", "PSF", "spinal fusion", "(PSF)", "x"]) for _ in range(rng.randint(0, 40)))
+              for _ in range(500)]
+    n = 0
+    for text in texts:
+        doc = nlp.make_doc(text)
+        theirs = [(m, s + 1, e - 1) for m, s, e in matcher(doc)]
+        ours = bracket_pairs(doc)
+        assert [(a.start, a.end, b.start, b.end) for a, b in filter_matches(ours, doc)] == \
+            [(a.start, a.end, b.start, b.end) for a, b in filter_matches(theirs, doc)], text[:200]
+        n += len(ours)
+    assert n > 100

@@ -87,3 +87,26 @@ def test_bracket_pairs_are_what_scispacys_matcher_gives_that_its_filter_keeps(pi
             [(a.start, a.end, b.start, b.end) for a, b in filter_matches(theirs, doc)], text[:200]
         n += len(ours)
     assert n > 100
+
+
+def test_context_sets_plain_values_by_key_and_calls_the_setter_of_any_other(pipeline):
+    """ConText's span attributes: a plain extension (is_negated) written by key reads back through
+    span._; an extension with a setter (a user's span_attrs) gets its setter called."""
+    from notechecker.nlp.context import ConText, context_rules
+
+    seen = []
+    if not Span.has_extension("test_flagged"):
+        Span.set_extension("test_flagged", getter=lambda span: None, setter=lambda span, value: seen.append(span.text))
+    nlp = pipeline.nlp
+    ctx = ConText(nlp, "test_context", span_group="targets",
+                  span_attrs={"NEGATED_EXISTENCE": {"is_negated": True, "test_flagged": True}})
+    ctx.add(context_rules(pipeline.patterns))
+    doc = nlp.make_doc("There was no infection. The screws were loose.")
+    for name in ("sentences", "targets", "sections"):
+        doc = nlp.get_pipe(name)(doc)
+    doc = ctx(doc)
+    negated = [s.text for s in doc.spans["targets"] if s._.is_negated]
+    assert negated == ["infection"] and seen == ["infection"]
+    target = next(s for s in doc.spans["targets"] if s.text == "infection")
+    assert [m.category for m in target._.modifiers] == ["NEGATED_EXISTENCE"]
+    assert not any(s._.is_negated for s in doc.spans["targets"] if s.text != "infection")

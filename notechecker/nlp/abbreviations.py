@@ -14,7 +14,10 @@ opening bracket first), and hands them to scispaCy's own filter and look-up.
 import re
 import warnings
 
+import numpy
+from spacy.attrs import ORTH
 from spacy.language import Language
+from spacy.strings import get_string_id
 
 from .._extensions import note_text
 
@@ -57,24 +60,32 @@ class Abbreviations:
 
 #: scispaCy's filter_matches keeps bracket contents of at most this many tokens.
 MAX_INSIDE = 8
+#: The ORTH ids of the two bracket tokens (spaCy's string hashes, the same in every vocabulary).
+_OPEN, _CLOSE = get_string_id("("), get_string_id(")")
 
 
 def bracket_pairs(doc) -> list[tuple[int, int, int]]:
     """(0, start, end) of the tokens inside "(" ... ")" pairs at most MAX_INSIDE tokens long,
-    in the order scispaCy's ``( any+ )`` Matcher returns them (brackets excluded)."""
-    out = []
+    in the order scispaCy's ``( any+ )`` Matcher returns them (brackets excluded). The bracket
+    tokens are found in the token array (no Token object a token); then, in token order, each ")"
+    pairs with the "(" before it, the nearest first."""
+    out: list[tuple[int, int, int]] = []
+    orth = doc.to_array(ORTH)
+    opens = numpy.flatnonzero(orth == _OPEN).tolist()
+    if not opens:
+        return out
+    closes = numpy.flatnonzero(orth == _CLOSE).tolist()
     opened: list[int] = []
-    for tok in doc:
-        text = tok.text
-        if text == ")":
-            j = tok.i
-            for i in reversed(opened):
-                if j - i - 1 > MAX_INSIDE:
-                    break
-                if j - i >= 2:
-                    out.append((0, i + 1, j))
-        elif text == "(":
-            opened.append(tok.i)
+    k, n_opens = 0, len(opens)
+    for j in closes:
+        while k < n_opens and opens[k] < j:
+            opened.append(opens[k])
+            k += 1
+        for i in reversed(opened):
+            if j - i - 1 > MAX_INSIDE:
+                break
+            if j - i >= 2:
+                out.append((0, i + 1, j))
     return out
 
 

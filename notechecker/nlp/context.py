@@ -21,9 +21,10 @@ import bisect
 import numpy
 from spacy.attrs import SENT_START
 from spacy.language import Language
+from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import ConTextRule, RuleComponent, prune_overlapping_matches
+from .rules import ConTextRule, RuleComponent, prune_overlapping_matches, span_value_key
 
 
 #: ConText category -> the Span extension it sets (registered in notechecker._extensions).
@@ -190,13 +191,33 @@ class ConText(RuleComponent):
                 m.reduce_targets()
                 for target in m._targets:
                     edges.append((target, m))
-            attrs = self.span_attrs
-            for target, m in edges:
-                target._.modifiers += (m,)
-                for attr, value in attrs.get(m.category, {}).items():
-                    setattr(target._, attr, value)
+            if edges:
+                self._set_values(doc, edges)
         doc._.context_graph = ContextGraph(targets, modifiers, edges)
         return doc
+
+    def _set_values(self, doc, edges) -> None:
+        """Each edge's modifier added to its target's ``_.modifiers`` and the category's span attributes
+        set, as ``target._.<name>`` would, straight in ``doc.user_data`` (rules.span_value_key) where
+        the extension is a plain value (no getter, setter or method), else through ``target._``."""
+        user_data, attrs = doc.user_data, self.span_attrs
+        plain = {}
+        for name in {"modifiers", *(a for d in attrs.values() for a in d)}:
+            default, method, getter, setter = Span.get_extension(name)
+            plain[name] = method is None and getter is None and setter is None and not isinstance(
+                default, (dict, list, set))
+        no_modifiers = Span.get_extension("modifiers")[0]
+        for target, m in edges:
+            if plain["modifiers"]:
+                key = span_value_key("modifiers", target)
+                user_data[key] = user_data.get(key, no_modifiers) + (m,)
+            else:
+                target._.modifiers += (m,)
+            for attr, value in attrs.get(m.category, {}).items():
+                if plain[attr]:
+                    user_data[span_value_key(attr, target)] = value
+                else:
+                    setattr(target._, attr, value)
 
 
 

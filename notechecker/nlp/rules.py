@@ -98,6 +98,14 @@ class UserSectionRule:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+def span_value_key(name: str, span) -> tuple:
+    """The key under which spaCy (3.7) keeps ``span._.<name>`` in ``doc.user_data`` for an extension
+    with a default (no getter, setter or method): ``doc.user_data[span_value_key(name, span)] = value``
+    is ``span._.<name> = value`` without building a ``span._`` object for it (tests/test_rule_components.py
+    holds spaCy to it)."""
+    return ("._.", name, span.start_char, span.end_char)
+
+
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:
     """A PhraseMatcher over ``rules``' lower-cased literals, as medspaCy's MedspacyMatcher
     builds it; match ids ``CATEGORY_i`` (i = the rule's position) map to ``rules[i]``."""

@@ -34,9 +34,39 @@ USER_RULES_FILE = "user_rules.json"
 #: (the time's own colon is not the heading's).
 STAMP = (r"(?:[ \t]+(?:dated[ \t]+|on[ \t]+)?\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}"
          r"(?:[ \t,]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]*[AaPp]\.?[Mm]\.?)?)?)?")
+#: A line's indentation and numbering, before its heading.
+_LINE_HEAD = r"[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?"
 HEADING_LINE = re.compile(
-    r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?P<h>[a-z][^:\r\n]{0,80}?)(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
+    r"(?im)(?:^|(?<=\r))" + _LINE_HEAD + r"(?P<h>[a-z][^:\r\n]{0,80}?)(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
     + STAMP + r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
+
+
+def _prefix_regex(words) -> str:
+    """A regex for a string that starts with one of ``words`` (a trie of alternatives: one branch
+    tried per character, not every word)."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node) -> str:
+        if "" in node:  # a word ends here: whatever follows it also starts with it
+            return ""
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
+
+
+def heading_gate(keys) -> re.Pattern | None:
+    """A line break, then a line that could hold one of the heading ``keys`` (:func:`heading_key`) as
+    :data:`HEADING_LINE` reads it: after its indentation and numbering, the first word of a key, any
+    case (None when there are no keys). A known heading starts with its key's first word, so the
+    lines it skips hold no known heading."""
+    words = {k.split()[0] for k in keys if k.strip()}
+    return re.compile(r"(?im)[\n\r]" + _LINE_HEAD + _prefix_regex(words)) if words else None
 
 
 def heading_regex(headings) -> str:
@@ -118,6 +148,7 @@ class Sectionizer:
         for i, rule in enumerate(self.rules):
             for h in rule.headings:
                 self._by_heading[_key(h)] = i  # a heading listed twice: the later category
+        self._gate = heading_gate(self._by_heading)
         self._compile_user()
 
     def add_user(self, rules) -> None:
@@ -157,6 +188,7 @@ class Sectionizer:
         self.rules = []
         self.user_rules: list[UserSectionRule] = []
         self._by_heading = {}
+        self._gate = None
         self._compile_user()
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
@@ -169,7 +201,7 @@ class Sectionizer:
     def __call__(self, doc):
         text = note_text(doc)
         matches = []
-        for m in HEADING_LINE.finditer(text):
+        for m in self._heading_lines(text):
             i = self._by_heading.get(_key(m.group("h")))
             if i is None:
                 continue
@@ -201,6 +233,20 @@ class Sectionizer:
             sections.append(Section(rule.category, start, end, end, body_end, parent, rule))
         doc._.sections = sections
         return doc
+
+    def _heading_lines(self, text: str):
+        """``HEADING_LINE.finditer(text)``'s matches that can hold a known heading: a match holds no
+        line break, so each line's is ``HEADING_LINE.match`` at its start, tried at the text's start
+        and at the lines :func:`heading_gate` lets through."""
+        if self._gate is None:
+            return
+        first = HEADING_LINE.match(text)
+        if first is not None:
+            yield first
+        for line in self._gate.finditer(text, first.end() if first is not None else 0):
+            m = HEADING_LINE.match(text, line.start() + 1)
+            if m is not None:
+                yield m
 
     def _parent_indices(self, matches):
         """medspaCy 1.3.1's ``Sectionizer.set_parent_sections``: each match with the index of its

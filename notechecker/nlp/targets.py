@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import RuleComponent, TargetRule
+from .rules import RuleComponent, TargetRule, span_value_key
 
 
 
@@ -39,29 +39,35 @@ class TargetMatcher(RuleComponent):
     def rules_of(self, patterns) -> list[TargetRule]:
         return target_rules(patterns)
 
+    def _compile(self) -> None:
+        super()._compile()
+        # match id -> (rule, label id, 0 target / 1 cue / 2 a user's target), worked out once
+        strings = self.nlp.vocab.strings
+        self._plan = {match_id: (rule, strings.add(rule.category),
+                                 2 if match_id in self._user_keys else 1 if rule.category in self.cue_labels else 0)
+                      for match_id, rule in self._rule_of.items()}
+
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
         keep, cues, user = [], [], []
-        found = []
         if self._matcher is not None:
-            rule_of, user_keys = self._rule_of, self._user_keys
-            found = [(start, end, rule_of[match_id], match_id in user_keys)
-                     for match_id, start, end in self._matcher(doc)]
-        for start, end, rule, by_user in found:
-            span = Span(doc, start, end, label=rule.category)
-            span._.target_rule = rule
-            if by_user:
-                for attr, value in (rule.attributes or {}).items():
-                    setattr(span._, attr, value)
-                user.append(span)
-            else:
-                (cues if rule.category in self.cue_labels else keep).append(span)
+            plan, groups = self._plan, (keep, cues, user)
+            user_data = doc.user_data
+            for match_id, start, end in self._matcher(doc):
+                rule, label, group = plan[match_id]
+                span = Span(doc, start, end, label=label)
+                if group == 2:
+                    span._.target_rule = rule
+                    for attr, value in (rule.attributes or {}).items():
+                        setattr(span._, attr, value)
+                else:  # span._.target_rule = rule, without building span._ (rules.span_value_key)
+                    user_data[span_value_key("target_rule", span)] = rule
+                groups[group].append(span)
         doc.spans[self.span_group] = keep
         doc.spans[self.cue_group] = cues
         if user or self.user_rules:
             doc.spans[self.user_group] = user
         return doc
-
 
 
 def target_rules(patterns) -> list[TargetRule]:

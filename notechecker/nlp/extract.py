@@ -48,6 +48,7 @@ from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .pipeline import CUE_GROUP, TARGET_GROUP
+from .rules import span_value_key
 from .scope import ScopeClassifier
 
 
@@ -88,11 +89,11 @@ class Extractor:
         self.procedure_levels = ProcedureLevels(patterns)
 
     # ------------------------------------------------------------- the note read once
-    def _value(self, span) -> tuple[str, int] | None:
-        rule = span._.target_rule
-        if rule is not None and rule.category == span.label_ and rule.metadata:
+    def _value(self, label: str, literal: str, rule) -> tuple[str, int] | None:
+        """A target's (value, weight): its rule's, else the vocabulary's for its label and words."""
+        if rule is not None and rule.category == label and rule.metadata:
             return rule.metadata["value"], rule.metadata.get("weight", 2)
-        return self.values.get((span.label_, norm(span.text)))
+        return self.values.get((label, norm(literal)))
 
     @staticmethod
     def _assertions(doc: Doc) -> dict[tuple[int, int], set[str]]:
@@ -113,18 +114,22 @@ class Extractor:
                      unfilled=self.headings.unfilled(doc))
         hits_by_label: dict[str, list[Hit]] = defaultdict(list)
         assertions = self._assertions(doc)
+        user_data, section_assertion = doc.user_data, self.L.section_assertion
         for span in (*doc.spans[TARGET_GROUP], *doc.spans.get(CUE_GROUP, ())):
-            vw = self._value(span)
+            start_char, end_char, label = span.start_char, span.end_char, span.label_
+            literal = text[start_char:end_char]  # span.text: the note's own characters
+            # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
+            vw = self._value(label, literal, user_data.get(span_value_key("target_rule", span)))
             if vw is None:
                 continue
-            section = v.section_at(span.start_char)
+            section = v.section_at(start_char)
             found = assertions.get((span.start, span.end), ())
-            if section in self.L.section_assertion:
-                found = {*found, self.L.section_assertion[section]}
-            assertion = next((a for a in ASSERTION_ORDER if a in found), "present")
-            hits_by_label[span.label_].append(Hit(
-                span.label_, vw[0], span.start_char, span.end_char, span.start, span.end, assertion,
-                norm(text[span.start_char:span.end_char]), vw[1], section, v.sent_at(span.start_char)))
+            if section in section_assertion:
+                found = {*found, section_assertion[section]}
+            assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
+            hits_by_label[label].append(Hit(
+                label, vw[0], start_char, end_char, span.start, span.end, assertion,
+                norm(literal), vw[1], section, v.sent_at(start_char)))
         for label, hits in hits_by_label.items():
             hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
             kept: list[Hit] = []

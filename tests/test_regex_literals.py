@@ -44,6 +44,8 @@ def test_the_literals_every_match_must_hold_and_start_with():
     assert g.required == [frozenset({"revision"}), frozenset({"arthroplast", "replacement"}),
                           frozenset({"disc", "disk"})]
     assert g.first == ["revision"]
+    assert GatedRegex(re.compile(r"a[\u2013-]b", re.I)).first == ["a-b", "a\u2013b"]  # an en dash has no case
+    assert GatedRegex(re.compile(r"caf\u00e9", re.I)).first == ["caf"]  # an e acute has: the known part
     # case kept when the regex minds case; nothing derived from what can be anything
     assert GatedRegex(re.compile(r"PEEK\d+")).first == ["PEEK"]
     for unknown in (r"\w+", r"(?:a|\d)x*", r"(?-i:[a-z])b?", r"a*", r"[^a]c?"):
@@ -66,6 +68,8 @@ def test_the_literals_every_match_must_hold_and_start_with():
     (r"i", "\u0130 \u0131 I i"),                # dotted capital I and dotless i
     (r"stra\u00dfe|caf\u00e9", "STRASSE Stra\u00dfe CAF\u00c9"),
     (r"x(?:|y)z", "xz xyz"),                    # an empty alternative
+    (r"l4[\-\u2013]l5", "L4\u2013L5 l4-l5 L4\u2014L5"),  # a character without case: a literal, folded or not
+    (r"\u00e9t\u00e9", "\u00c9T\u00c9 \u00e9t\u00e9"),  # a cased one: unknown, the plain scan
     (r"(?:ab)+c", "ababc abc c"),
     (r"[A-C]{2}d", "abd ABD cCd"),
 ])

@@ -65,7 +65,10 @@ def _product(a: frozenset, b: frozenset) -> frozenset | None:
 def _char(code: int, fold: bool) -> str | None:
     c = chr(code)
     if not c.isascii():
-        return None
+        # a character without case ("\u2013", an en dash) matches only itself, case-blind too, and
+        # stays itself in the folded text; a cased one may match others (and fold to several)
+        uncased = c.lower() == c == c.upper() and c not in ASCII_FOLDS
+        return c if (uncased or not fold) else None
     return c.lower() if fold else c
 
 

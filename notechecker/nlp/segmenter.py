@@ -42,7 +42,10 @@ ABBREVIATIONS = frozenset(
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:\r?\n|\r)|\r[ \t]*\r")
 _LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?=\S)")
 _LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[A-Za-z][.)](?=\s)|[-*\u2022])\s")
-_HEADING_COLON = re.compile(r"(?m)^[ \t]*(?:\d{1,2}[.)]\s*)?[A-Za-z][A-Za-z /&(),'-]{1,60}:[ \t]*(?=\S)")
+_HEADING_AFTER = r"[ \t]*(?:\d{1,2}[.)]\s*)?[A-Za-z][A-Za-z /&(),'-]{1,60}:[ \t]*(?=\S)"
+_HEADING_COLON = re.compile(r"(?m)^" + _HEADING_AFTER)
+# the same after the line end it follows: starts with a character, so the engine skips to the line ends
+_HEADING_COLON_AFTER_BREAK = re.compile(r"\n" + _HEADING_AFTER)
 # starts only at the first of a run of . ? ! (a match cannot start inside one): linear on "....."; the
 # look-behind after the first mark, so the regex starts with a class (the engine skips to the marks)
 _SENT_END = re.compile(r"[.?!](?<![.?!][.?!])[.?!]*+[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0-9])")
@@ -64,7 +67,12 @@ def boundaries(text: str) -> list[int]:
         if (not prev_line or prev_line[-1] in ".:;?!" or len(prev_line.split(None, 6)) <= 6
                 or prev_line.isupper() or _LIST_MARKER.match(text, line_start)):
             starts.add(line_start)
-    starts.update(m.end() for m in _HEADING_COLON.finditer(text))
+    # _HEADING_COLON.finditer's matches: the one at the text's start, then those after a line end (a
+    # match ends after a colon and spaces, never at a line start, so the next one's line end is after it)
+    first = _HEADING_COLON.match(text)
+    if first is not None:
+        starts.add(first.end())
+    starts.update(m.end() for m in _HEADING_COLON_AFTER_BREAK.finditer(text, first.end() if first else 0))
     line_head = searched = 0
     for m in _SENT_END.finditer(text):
         at = m.start()
@@ -127,14 +135,13 @@ def set_sentence_starts(doc: Doc) -> Doc:
     n = len(doc)
     if not n:
         return doc
-    idx = doc.to_array(IDX).astype(numpy.int64)
-    cuts = numpy.asarray(boundaries(note_text(doc)), dtype=numpy.int64)
-    flags = numpy.full((n, 1), -1, dtype=numpy.int32)  # -1: not a start
-    flags[0, 0] = 1
-    if len(cuts):
-        at = numpy.searchsorted(idx, cuts, side="left")
-        flags[at[at < n], 0] = 1
-    doc.from_array([SENT_START], flags.astype(numpy.uint64))
+    flags = numpy.full(n, -1, dtype=numpy.int64)  # -1: not a start
+    flags[0] = 1
+    cuts = boundaries(note_text(doc))
+    if cuts:
+        at = doc.to_array(IDX).searchsorted(numpy.array(cuts, dtype=numpy.uint64))
+        flags[at[at < n]] = 1
+    doc.from_array([SENT_START], flags.view(numpy.uint64))  # spaCy's arrays are uint64: -1 as 2**64 - 1
     return doc
 
 

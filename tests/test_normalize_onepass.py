@@ -67,14 +67,38 @@ def test_template_and_phrase_gates_change_nothing(monkeypatch):
     assert _read(n, texts) == gated
 
 
+END_WORDS = ["1oss", "Remova1", "0PERATIVE", "x 1abc1 y", "ab1", "abc1.", "(1abc)", "1ab", "abc11", "11abc",
+             "a1b1c1d", "-1loss-", "1loss1", "\u00e91loss", "1loss\u00e9", "b1ood 1oss", "S1", "1cm", "EST1MATED"]
+
+
 def test_digit_words_are_found_where_a_full_scan_finds_them():
+    """One scan for a digit beside a letter finds what a full scan of ``_digit_word`` and of the
+    whole-word form (a digit first or last, three letters at least beside it) find."""
     n = load_normalizer()
-    found = 0
-    for t in _texts(300):
+    digits = re.escape("".join(sorted(n._word_letters)))
+    ends_rx = re.compile(rf"(?<![A-Za-z0-9])(?:[{digits}][A-Za-z]{{3,}}|[A-Za-z]{{3,}}[{digits}])(?![A-Za-z0-9])")
+    found = ends = 0
+    texts = _texts(300) + END_WORDS + [" ".join(END_WORDS)]
+    for t in texts:
+        words, end_words = n._digit_words(t)
         want = [m.span() for m in n._digit_word.finditer(t)]
-        assert [m.span() for m in n._digit_words(t)] == want
+        assert [m.span() for m in words] == want
+        assert end_words == [m.span() for m in ends_rx.finditer(t)]
         found += len(want)
-    assert found > 20
+        ends += len(end_words)
+    assert found > 20 and ends > 10
+
+
+def test_approximate_words_are_the_runs_a_full_scan_finds():
+    """The words the approximate pass looks up (runs of ASCII letters, split out in C) are the unknown
+    words ``_word_rx`` finds, letters outside ASCII and digits beside them included."""
+    n = load_normalizer()
+    texts = _texts(300) + ["1abcdefg x abcdefg1 abcdefgh_ijklmno", "caf\u00e9ssss abc\u0131defgh \u0130stanbul",
+                           "\ud800abcdefgh ab-cdefghij \u212aelvinsss"]
+    for t in texts:
+        lower = t.lower()
+        assert n._words_to_read(lower) == set(n._word_rx.findall(lower)) - n._known
+    assert n._words_to_read("the pedicle screws were plaeced") == {"plaeced"}
 
 
 def test_spoken_gate_skips_notes_without_spoken_words():

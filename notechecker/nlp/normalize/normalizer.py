@@ -71,13 +71,14 @@ class Normalizer(Passes):
         self._number_place_before = re.compile(r"[/:]$")
         self._word_letters = {k: list(v) for k, v in o.word_letters.items()}
         digits = re.escape("".join(sorted(self._word_letters)))
-        self._digit_edge = re.compile(rf"[A-Za-z][{digits}]")  # where a digit word can be
+        # where a digit word can be: a digit read as a letter with a letter beside it (one scan a note,
+        # starting at the digits: the regex engine skips ahead to them)
+        self._digit_near = re.compile(rf"[{digits}](?:(?<=[A-Za-z][{digits}])|(?=[A-Za-z]))")
         self._digit_word = re.compile(
             rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]*[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])")
         # ... and a word whose first or last letter was read as a digit ("1oss", "Remova1", "0PERATIVE"): three
-        # letters at least beside it, so a level ("S1", "L1") or a unit ("1cm") is never one
-        self._digit_end_word = re.compile(
-            rf"(?<![A-Za-z0-9])(?:[{digits}][A-Za-z]{{3,}}|[A-Za-z]{{3,}}[{digits}])(?![A-Za-z0-9])")
+        # letters at least beside it, so a level ("S1", "L1") or a unit ("1cm") is never one (passes._digit_words)
+        self._end_letters = 3
 
         s = model.spoken
         for letter, words in s.letters.items():
@@ -155,6 +156,7 @@ class Normalizer(Passes):
             self._by_sound.setdefault(self._sound(w), set()).add(w)
         self._word_rx = re.compile(rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]{{{max(0, a.min_letters - 1)},}}"
                                    rf"(?![A-Za-z0-9])")
+        self._min_letters = max(1, a.min_letters)
         self._approx_cache: dict[str, str | None] = {}
 
         # the vocabulary's words in one automaton: one pass over a note says which passes can

@@ -9,6 +9,10 @@ from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
+_ALNUM = frozenset(string.ascii_letters + string.digits)
+_LETTERS = re.compile(r"[A-Za-z]*")
+#: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
+_ALNUM_ONLY = bytes(c if chr(c) in string.ascii_letters + string.digits else 0x20 for c in range(256))
 
 
 class Passes:
@@ -167,26 +171,37 @@ class Passes:
                     or self._number_place_before.search(text, max(0, m.start() - 1), m.start())):
                 continue
             out.append((m.start(), m.end(), "".join(self._number_digits.get(c, c) for c in tok), "ocr", False))
-        for m in self._digit_words(text):
-            word = self._digit_word_read(m.group())
+        words, end_words = self._digit_words(text)
+        for a, b in [m.span() for m in words] + end_words:
+            word = self._digit_word_read(text[a:b])
             if word is not None:
-                out.append((m.start(), m.end(), word, "ocr", False))
-        for m in self._digit_end_word.finditer(text):
-            word = self._digit_word_read(m.group())
-            if word is not None:
-                out.append((m.start(), m.end(), word, "ocr", False))
+                out.append((a, b, word, "ocr", False))
         return drop_overlaps(out)
 
-    def _digit_words(self, text: str) -> list:
-        """The matches of ``_digit_word``: tried only at the start of each run of letters that meets a
-        digit read as a letter (``_digit_edge``), a few places a note, not at every word."""
-        starts = set()
-        for e in self._digit_edge.finditer(text):
-            s = e.start()
-            while s > 0 and text[s - 1] in _ASCII_LETTERS:
-                s -= 1
-            starts.add(s)
-        return [m for m in (self._digit_word.match(text, s) for s in sorted(starts)) if m is not None]
+    def _digit_words(self, text: str) -> tuple[list, list[tuple[int, int]]]:
+        """Words with a digit read as a letter, from one scan for such a digit beside a letter
+        (``_digit_near``: a few places a note, not every word): the matches of ``_digit_word`` (tried
+        at the start of each run of letters before such a digit), and the (start, end) of each word
+        whose first or last character is such a digit, with ``_end_letters`` letters or more beside it
+        and no other letter or digit (a whole word: "1oss", "Remova1")."""
+        starts: list[int] = []
+        ends: list[tuple[int, int]] = []
+        n, least = len(text), self._end_letters
+        for e in self._digit_near.finditer(text):
+            d = e.start()
+            if d > 0 and text[d - 1] in _ASCII_LETTERS:  # letters before the digit
+                s = d - 1
+                while s > 0 and text[s - 1] in _ASCII_LETTERS:
+                    s -= 1
+                if not starts or starts[-1] != s:
+                    starts.append(s)
+                if d - s >= least and (s == 0 or text[s - 1] not in _ALNUM) and (d + 1 == n or text[d + 1] not in _ALNUM):
+                    ends.append((s, d + 1))
+            elif d == 0 or text[d - 1] not in _ALNUM:  # letters after it, nothing before
+                end = _LETTERS.match(text, d + 1).end()
+                if end - d - 1 >= least and (end == n or text[end] not in _ALNUM):
+                    ends.append((d, end))
+        return [m for m in (self._digit_word.match(text, s) for s in starts) if m is not None], ends
 
     def knows(self, word: str) -> bool:
         """Whether a vocabulary under patterns/ writes ``word`` (so an OCR'd form of it can be read)."""
@@ -353,11 +368,19 @@ class Passes:
             return all(a == b or frozenset((a, b)) in self._confusable for a, b in zip(word, cand))
         return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
 
+    def _words_to_read(self, lower: str) -> set[str]:
+        """The words ``_word_rx`` finds in ``lower`` that no vocabulary knows. Its words are the runs of
+        ASCII letters and digits made of letters only, ``_min_letters`` or more: split out in C (any other
+        character, ASCII or not, separates runs), the known ones dropped before any is looked at."""
+        runs = set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
+        least = self._min_letters
+        return {w for w in runs - self._known if len(w) >= least and w.isalpha()}
+
     def _approximate(self, text: str) -> list[tuple]:
         lower = text.lower()
         # the words no vocabulary knows, each looked up once; most notes have none that reads as one
         read = {}
-        for w in set(self._word_rx.findall(lower)) - self._known:
+        for w in self._words_to_read(lower):
             best = self._nearest(w)
             if best is not None:
                 read[w] = best

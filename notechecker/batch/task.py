@@ -82,6 +82,9 @@ def cell_str(value: Any) -> str:
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
                  "%b %d, %Y", "%B %d, %Y", "%Y%m%d", "%Y-%m", "%Y/%m")
+#: each format with the characters it writes as they are ("-", "/", ","): a value without one of them
+#: cannot be read by that format, and is not tried with it (strptime's failures are slow)
+_DATE_MARKS = tuple((fmt, frozenset(re.sub(r"%.", "", fmt)) - {" "}) for fmt in _DATE_FORMATS)
 
 
 def normalize_date(value: Any) -> tuple[str, str]:
@@ -96,7 +99,9 @@ def normalize_date(value: Any) -> tuple[str, str]:
     with contextlib.suppress(ValueError):
         d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
         return d.isoformat(), d.strftime("%Y-%m")
-    for fmt in _DATE_FORMATS:
+    for fmt, marks in _DATE_MARKS:
+        if not marks.issubset(text):
+            continue
         with contextlib.suppress(ValueError):
             d = _dt.datetime.strptime(text, fmt).date()
             if fmt in ("%Y-%m", "%Y/%m"):

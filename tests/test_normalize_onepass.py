@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from notechecker.nlp.normalize import load_normalizer
-from notechecker.nlp.normalize.passes import Passes
+from notechecker.nlp.normalize.passes import Passes, matches_at
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval"
@@ -160,3 +160,18 @@ def test_ocr_number_runs_read_as_before():
         assert got == want
         found += len(want)
     assert found > 20
+
+
+def test_phrases_tried_where_their_first_words_are_match_a_full_scan():
+    """The phrase pass tries its regex only where the vocabulary pass found a phrase's first word; it finds
+    what a scan of every position finds (across white space, in capitals, letters outside ASCII)."""
+    n = load_normalizer()
+    found = 0
+    for t in _texts(300) + ["HARD\tWEAR and X  rays", "hard \u017f wear, Image\nintensifiers", "\u0130 x ray"]:
+        hits = n._hits(t)
+        assert [(m.span(), m.group()) for m in n._phrase_rx.finditer(t)] == \
+            [(m.span(), m.group()) for m in (n._phrase_rx.finditer(t) if "inexact" in hits
+                                            else matches_at(n._phrase_rx, t, hits.get("phrases", ())))]
+        assert n._phrases_pass(t, hits) == n._phrases_pass(t)
+        found += len(n._phrases_pass(t, hits))
+    assert found > 50

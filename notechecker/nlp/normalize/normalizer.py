@@ -209,8 +209,8 @@ class Normalizer(Passes):
         for wanted, step in gates:
             if not wanted:
                 continue
-            if step == self._spoken or step == self._templates:  # where their words are: found on the
-                found = step(work, hits if work is text else None)  # note, unless a pass rewrote it
+            if step in (self._spoken, self._templates, self._phrases_pass):  # where their words are: found on
+                found = step(work, hits if work is text else None)  # the note, unless a pass rewrote it
             else:
                 found = step(work)
             if found:

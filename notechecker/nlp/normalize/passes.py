@@ -15,6 +15,21 @@ _LETTERS = re.compile(r"[A-Za-z]*")
 _ALNUM_ONLY = bytes(c if chr(c) in string.ascii_letters + string.digits else 0x20 for c in range(256))
 
 
+def matches_at(rx: re.Pattern, text: str, spots) -> list[re.Match]:
+    """``rx.finditer(text)`` for a regex whose every match starts at the start of one of ``spots``
+    ((start, end) pairs, in any order): ``rx`` is tried there only, left to right, none inside a match."""
+    out = []
+    end = 0
+    for a in sorted({a for a, _ in spots}):
+        if a < end:
+            continue
+        m = rx.match(text, a)
+        if m is not None:
+            out.append(m)
+            end = m.end()
+    return out
+
+
 class Passes:
     """The passes of :class:`~.normalizer.Normalizer` (which compiles what they read)."""
 
@@ -223,11 +238,15 @@ class Passes:
             return []
         return [(m.start(), m.end(), "T" + m.group(1), "dialect", False) for m in self._d_level.finditer(text)]
 
-    def _phrases_pass(self, text: str) -> list[tuple]:
+    def _phrases_pass(self, text: str, hits=None) -> list[tuple]:
         if self._phrase_rx is None:
             return []
         out = []
-        for m in self._phrase_rx.finditer(text):
+        if hits is None or "inexact" in hits:
+            found = self._phrase_rx.finditer(text)
+        else:  # a phrase starts with its first word: tried where the vocabulary pass found one
+            found = matches_at(self._phrase_rx, text, hits.get("phrases", ()))
+        for m in found:
             raw = m.group()
             plural = raw[-1:].lower() == "s" and " ".join(raw.lower().split()) not in self._phrases
             key = " ".join((raw[:-1] if plural else raw).lower().split())

@@ -175,3 +175,14 @@ def test_phrases_tried_where_their_first_words_are_match_a_full_scan():
         assert n._phrases_pass(t, hits) == n._phrases_pass(t)
         found += len(n._phrases_pass(t, hits))
     assert found > 50
+
+
+def test_field_tail_gate_changes_nothing(monkeypatch):
+    """A note where no colon is followed by an unfilled value ('Label: ***') is not scanned for template
+    fields; scanning every note reads every note alike."""
+    n = load_normalizer()
+    texts = _texts() + ["Implant:  ***  Drains: N/A\nEBL: ___", "Complications: not\napplicable", "x: ***|"]
+    gated = _read(n, texts)
+    assert sum(1 for _, rw in gated for r in rw if r.kind == "template") > 100
+    monkeypatch.setattr(n, "_field_tail", re.compile(""))  # matches everywhere: the gate always open
+    assert _read(n, texts) == gated

@@ -33,6 +33,10 @@ class Normalizer(Passes):
             path, "templates (field)",
             rf"(?:(?<=\n)|(?<=^)|(?<=[ \t]{{2}})|(?<=\|))[ \t]*{label}:[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)",
             re.IGNORECASE)
+        # ... whose part from its colon on a note must hold for the field to be anywhere: found first, with
+        # the colon the regex engine skips ahead to (the field's look-behinds are tried at every position)
+        self._field_tail = compile_rx(path, "templates (field)",
+                                      rf":[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)", re.IGNORECASE)
         self._placeholder = compile_entry(path, "templates.placeholder", t.placeholder)
         unchecked = compile_entry(path, "templates.unchecked", t.unchecked).pattern
         checked = compile_entry(path, "templates.checked", t.checked).pattern

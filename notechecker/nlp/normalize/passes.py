@@ -141,8 +141,8 @@ class Passes:
     def _templates(self, text: str, hits=None) -> list[tuple]:
         if hits is None:
             hits = self._hits(text)
-        out = [(m.start(), m.end(), "", "template", False)
-               for m in (self._field.finditer(text) if "fields" in hits else ())]
+        fields = "fields" in hits and self._field_tail.search(text) is not None
+        out = [(m.start(), m.end(), "", "template", False) for m in (self._field.finditer(text) if fields else ())]
         boxes = "boxes" in hits
         out += [(m.start(), m.end(), "", "checkbox", False) for m in (self._unchecked.finditer(text) if boxes else ())]
         prev_end = None

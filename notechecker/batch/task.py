@@ -87,26 +87,31 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d
 _DATE_MARKS = tuple((fmt, frozenset(re.sub(r"%.", "", fmt)) - {" "}) for fmt in _DATE_FORMATS)
 
 
+def _month(d: _dt.date) -> str:
+    """``YYYY-MM`` (as ``strftime("%Y-%m")`` writes it, without its cost)."""
+    return f"{d.year}-{d.month:02d}"
+
+
 def normalize_date(value: Any) -> tuple[str, str]:
     """A date cell -> (ISO date or the value as given, ``YYYY-MM`` or '')."""
     text = cell_str(value)  # '' for null, NaN, NaT
     if text and isinstance(value, _dt.datetime):
         value = value.date()
     if text and isinstance(value, _dt.date):
-        return value.isoformat(), value.strftime("%Y-%m")
+        return value.isoformat(), _month(value)
     if not text:
         return "", ""
     with contextlib.suppress(ValueError):
         d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        return d.isoformat(), d.strftime("%Y-%m")
+        return d.isoformat(), _month(d)
     for fmt, marks in _DATE_MARKS:
         if not marks.issubset(text):
             continue
         with contextlib.suppress(ValueError):
             d = _dt.datetime.strptime(text, fmt).date()
             if fmt in ("%Y-%m", "%Y/%m"):
-                return text, d.strftime("%Y-%m")
-            return d.isoformat(), d.strftime("%Y-%m")
+                return text, _month(d)
+            return d.isoformat(), _month(d)
     return text, ""
 
 

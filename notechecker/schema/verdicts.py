@@ -191,4 +191,12 @@ def _load(directory: str) -> Vocabulary:
 
 def vocabulary(directory: str | Path | None = None) -> Vocabulary:
     """The verdict vocabulary of ``directory`` (default: the patterns the checker uses), loaded once."""
+    if directory is None:  # the default follows $NOTECHECKER_PATTERNS
+        return _load(str(patterns_dir(directory)))
+    return _of_directory(directory)
+
+
+@lru_cache(maxsize=8)
+def _of_directory(directory: str | Path) -> Vocabulary:
+    """A named directory's vocabulary: every verdict record of a scan asks (no path built each time)."""
     return _load(str(patterns_dir(directory)))

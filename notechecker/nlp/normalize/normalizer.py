@@ -68,9 +68,12 @@ class Normalizer(Passes):
         self._s_for_5 = compile_entry(path, "ocr.level_s_for_5", o.level_s_for_5, 0)
         nconf = re.escape("".join(sorted(set(o.number_digits))))
         units = "|".join(re.escape(u) for u in sorted(o.units, key=len, reverse=True))
-        # a whole run of digits and confusable letters (read in _ocr when it holds one of each)
-        self._ocr_number = re.compile(rf"[0-9{nconf}](?<![A-Za-z0-9][0-9{nconf}])[0-9{nconf}]*(?![A-Za-z0-9])")
+        # a whole word of digits and confusable letters is read in _ocr when it holds one of each: it then
+        # has a digit beside a confusable letter; one scan finds those (the engine skipping ahead to the
+        # digits), passes._number_runs reads the words around them
         self._number_confusions = frozenset(o.number_digits)
+        self._number_pair = re.compile(rf"[0-9](?:(?<=[{nconf}][0-9])|(?=[{nconf}]))")
+        self._number_chars = frozenset("0123456789") | self._number_confusions
         self._number_place_after = re.compile(rf"[/:.]\d|[/:][0-9{nconf}]|\s?(?:{units})(?![A-Za-z])")
         self._number_place_before = re.compile(r"[/:]$")
         self._word_letters = {k: list(v) for k, v in o.word_letters.items()}

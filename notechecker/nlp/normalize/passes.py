@@ -177,21 +177,38 @@ class Passes:
             out.append((m.start(), m.end(), letter + digits, "ocr", False))
         if "CS" in text:
             out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
-        digit, confused = set("0123456789"), self._number_confusions
-        for m in self._ocr_number.finditer(text):
-            tok = m.group()
-            if digit.isdisjoint(tok) or confused.isdisjoint(tok):
-                continue  # a run needs a digit and a letter read as one
-            if not (self._number_place_after.match(text, m.end())
-                    or self._number_place_before.search(text, max(0, m.start() - 1), m.start())):
+        for a, b in self._number_runs(text):  # a run with a digit and a letter read as one
+            if not (self._number_place_after.match(text, b)
+                    or self._number_place_before.search(text, max(0, a - 1), a)):
                 continue
-            out.append((m.start(), m.end(), "".join(self._number_digits.get(c, c) for c in tok), "ocr", False))
+            out.append((a, b, "".join(self._number_digits.get(c, c) for c in text[a:b]), "ocr", False))
         words, end_words = self._digit_words(text)
         for a, b in [m.span() for m in words] + end_words:
             word = self._digit_word_read(text[a:b])
             if word is not None:
                 out.append((a, b, word, "ocr", False))
         return drop_overlaps(out)
+
+    def _number_runs(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each whole word (no ASCII letter or digit beside it) of digits and confusable
+        letters (``ocr.number_digits``) holding one of each, found from where a digit stands beside a
+        confusable letter (``_number_pair``): a few places a note, not every "o" and "l"."""
+        out: list[tuple[int, int]] = []
+        chars, n = self._number_chars, len(text)
+        end = 0
+        for m in self._number_pair.finditer(text):
+            d = m.start()
+            if d < end:
+                continue  # in the run just read
+            a, b = d, d + 1
+            while a > 0 and text[a - 1] in chars:
+                a -= 1
+            while b < n and text[b] in chars:
+                b += 1
+            end = b
+            if (a == 0 or text[a - 1] not in _ALNUM) and (b == n or text[b] not in _ALNUM):
+                out.append((a, b))
+        return out
 
     def _digit_words(self, text: str) -> tuple[list, list[tuple[int, int]]]:
         """Words with a digit read as a letter, from one scan for such a digit beside a letter

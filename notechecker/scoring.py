@@ -163,6 +163,7 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
         return out
 
     results = []
+    note_id = facts.note_id
     for code in _normalise(codes):
         findings = []
         for item in (cat.items_for(code) if spine else ()):
@@ -178,9 +179,8 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
                 if hit.status == "met":
                     status, message, evidence = "conflicting", msg, evidence + hit.evidence
                     break
-            findings.append(Finding(note_id=facts.note_id, code=code, item_id=item.id, item_name=item.name,
-                                    tier=item.tier, severity=item.severity, status=status, message=message,
-                                    fix_hint="" if status == "met" else _hint(item, regions), evidence=evidence))
+            findings.append(Finding(note_id, code, item.id, item.name, item.tier, item.severity, status, message,
+                                    "" if status == "met" else _hint(item, regions), evidence))
         family = cat.family_of(code)
         results.append(CodeResult(note_id=facts.note_id, code=code, family=family, findings=tuple(findings),
                                   summary=summarize_code(facts.note_id, code, family, findings)))

@@ -118,7 +118,6 @@ def test_a_long_s_number_word_is_not_read_and_does_not_fail():
 
 
 @pytest.mark.parametrize("attr,before", [
-    ("_ocr_level", r"(?<![A-Za-z0-9])([CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)"),
     ("_glued_pair", r"(?<![A-Za-z0-9])(?P<l>[CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)"),
     ("_digit_word", r"(?<![A-Za-z0-9])[A-Za-z]+[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])"),
     ("_word_rx", r"(?<![A-Za-z0-9])[A-Za-z]{{{min},}}(?![A-Za-z0-9])"),
@@ -183,3 +182,28 @@ def test_field_tail_gate_changes_nothing(monkeypatch):
     assert sum(1 for _, rw in gated for r in rw if r.kind == "template") > 100
     monkeypatch.setattr(n, "_field_tail", re.compile(""))  # matches everywhere: the gate always open
     assert _read(n, texts) == gated
+
+
+def test_ocr_levels_are_the_former_scans_levels_with_a_confusable():
+    """The OCR level scan skips levels written in digits ("L4", "T12") that its pass skipped after the scan."""
+    n = load_normalizer()
+    conf = re.escape("".join(sorted(set(n._level_digits))))
+    old = re.compile(rf"(?<![A-Za-z0-9])([CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
+    found = 0
+    for t in _texts(300) + ["L1| S|1 Tl1 T1O Ll L1|5 CO C1O5 L4 T12 L1o S1 O", "x L1|"]:
+        want = [(m.span(), m.groups()) for m in old.finditer(t) if not m.group(2).isdigit()]
+        assert [(m.span(), m.groups()) for m in n._ocr_level.finditer(t) if not m.group(2).isdigit()] == want
+        found += len(want)
+    assert found > 20
+
+
+def test_cs_for_c5_tried_at_each_cs_matches_a_full_scan():
+    n = load_normalizer()
+    texts = _texts(200) + ["CS-C6 and C4-CS, C3 to CS; CSF leak; ACS-C6 CS - C7 C4/CS", "CSCS-C6"]
+    found = 0
+    for t in texts:
+        got = [f[:2] for f in n._ocr(t) if f[2] == "C5" and t[f[0]:f[1]] == "CS"]
+        want = [m.span() for m in n._s_for_5.finditer(t)]
+        assert got == want
+        found += len(want)
+    assert found >= 4

@@ -64,7 +64,9 @@ class Normalizer(Passes):
         conf = re.escape("".join(sorted(set(o.level_digits))))
         # a look-behind after the first character class, not before it: the regex engine then skips
         # ahead to that class's characters (3x faster than trying the look-behind at every position)
-        self._ocr_level = re.compile(rf"([CTLS])(?<![A-Za-z0-9][CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
+        # (a level written in digits, "L4", is not one: its body must hold a confusable character)
+        self._ocr_level = re.compile(
+            rf"([CTLS])(?<![A-Za-z0-9][CTLS])((?=[0-9]?[{conf}])[0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
         self._s_for_5 = compile_entry(path, "ocr.level_s_for_5", o.level_s_for_5, 0)
         nconf = re.escape("".join(sorted(set(o.number_digits))))
         units = "|".join(re.escape(u) for u in sorted(o.units, key=len, reverse=True))

@@ -175,8 +175,12 @@ class Passes:
             if not digits.isdigit() or digits[0] == "0" or not valid_level(letter, int(digits)):
                 continue
             out.append((m.start(), m.end(), letter + digits, "ocr", False))
-        if "CS" in text:
-            out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
+        if "CS" in text:  # the "CS" read as "C5" (ocr.level_s_for_5): tried at each "CS", not at every position
+            spots, i = [], text.find("CS")
+            while i >= 0:
+                spots.append((i, i + 2))
+                i = text.find("CS", i + 1)
+            out += [(m.start(), m.end(), "C5", "ocr", False) for m in matches_at(self._s_for_5, text, spots)]
         for a, b in self._number_runs(text):  # a run with a digit and a letter read as one
             if not (self._number_place_after.match(text, b)
                     or self._number_place_before.search(text, max(0, a - 1), a)):

@@ -207,3 +207,15 @@ def test_cs_for_c5_tried_at_each_cs_matches_a_full_scan():
         assert got == want
         found += len(want)
     assert found >= 4
+
+
+def test_glued_pairs_tried_after_their_letter_match_a_full_scan():
+    """A glued pair ("L45", "C 56") is tried where a digit follows a level letter (and a space), and found
+    as a scan of every position finds it (Unicode digits and spaces too)."""
+    n = load_normalizer()
+    found = 0
+    for t in _texts(300) + ["L45 C 56 T\u00a012 L\u0664\u0665 S12% CL45 L456 L4 5 L 45.5"]:
+        want = [(m.span(), m.groups()) for m in n._glued_pair.finditer(t)]
+        assert [(m.span(), m.groups()) for m in matches_at(n._glued_pair, t, n._glued_spots(t))] == want
+        found += len(want)
+    assert found > 50

@@ -105,6 +105,8 @@ class Normalizer(Passes):
             rf"(?<![A-Za-z0-9-])(?P<l1>(?i:{letw}))\s*(?P<d>\d{{1,2}})"
             rf"(?:(?P<sep>\s*[-\u2013/]\s*)(?P<d2>\d{{1,2}}))?(?![A-Za-z0-9])(?!\.\d)")
         self._glued_pair = re.compile(r"(?P<l>[CTLS])(?<![A-Za-z0-9][CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)")
+        # ... whose first digit follows its letter (and a space): found in one scan skipping ahead to digits
+        self._glued_digit = re.compile(r"\d(?:(?<=[CTLS]\d)|(?<=[CTLS]\s\d))(?=\d)")
 
         for word, mark in s.punctuation.items():
             if len(mark) > len(word) + 1:

@@ -359,7 +359,7 @@ class Passes:
             else:
                 continue
             out.append((m.start(), m.end(), normal, "spoken", False))
-        for m in self._glued_pair.finditer(text):
+        for m in matches_at(self._glued_pair, text, self._glued_spots(text)):
             letter, a, b = m.group("l"), int(m.group("a")), int(m.group("b"))
             if valid_level(letter, a * 10 + b) or b != a + 1 or not valid_level(letter, b) or a == 0:
                 continue
@@ -372,6 +372,12 @@ class Passes:
                     continue
             out.append((m.start(), end, normal, "spoken", False))
         return drop_overlaps(out)
+
+    def _glued_spots(self, text: str) -> list[tuple[int, int]]:
+        """Where a glued pair ("L45", "C 56") can start: the level letter before a digit that follows
+        it (or a space after it) and is followed by a digit (``_glued_digit``: one scan to the digits)."""
+        return [(d - 1 if text[d - 1] in "CTLS" else d - 2, d)
+                for d in map(re.Match.start, self._glued_digit.finditer(text))]
 
     # approximate words -------------------------------------------------------------
     def _sound(self, word: str) -> str:

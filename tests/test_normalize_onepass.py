@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from notechecker.nlp.normalize import load_normalizer
-from notechecker.nlp.normalize.passes import Passes, matches_at
+from notechecker.nlp.normalize.passes import Passes
+from notechecker.nlp.normalize.words import matches_at
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval"

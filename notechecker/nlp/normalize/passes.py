@@ -5,7 +5,7 @@ import re
 import string
 
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
-                    inflection, levenshtein, page_no, valid_level)
+                    inflection, levenshtein, matches_at, page_no, valid_level)
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
@@ -13,21 +13,6 @@ _ALNUM = frozenset(string.ascii_letters + string.digits)
 _LETTERS = re.compile(r"[A-Za-z]*")
 #: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
 _ALNUM_ONLY = bytes(c if chr(c) in string.ascii_letters + string.digits else 0x20 for c in range(256))
-
-
-def matches_at(rx: re.Pattern, text: str, spots) -> list[re.Match]:
-    """``rx.finditer(text)`` for a regex whose every match starts at the start of one of ``spots``
-    ((start, end) pairs, in any order): ``rx`` is tried there only, left to right, none inside a match."""
-    out = []
-    end = 0
-    for a in sorted({a for a, _ in spots}):
-        if a < end:
-            continue
-        m = rx.match(text, a)
-        if m is not None:
-            out.append(m)
-            end = m.end()
-    return out
 
 
 class Passes:

@@ -136,6 +136,7 @@ class Normalizer(Passes):
                                            f"longer than the words it replaces; rewrites keep every offset")
             self._phrases[" ".join(ph.from_.lower().split())] = (ph.to, ph.approximate)
         self._phrase_firsts = tuple(sorted({k.split()[0] for k in self._phrases}))
+        self._phrase_words = tuple(tuple(("word", w) for w in k.split()) for k in self._phrases)  # _phrase_may's keys
         self._phrase_rx = re.compile(
             r"(?<![A-Za-z0-9])(?:" + "|".join(
                 r"\s+".join(map(re.escape, k.split())) for k in sorted(self._phrases, key=len, reverse=True))
@@ -248,7 +249,7 @@ class Normalizer(Passes):
     def _phrase_may(self, hits) -> bool:
         """Whether every word of some phrase occurs (a phrase is matched case-blind: where a letter
         outside ASCII may stand for an ASCII one, the first word's presence decides, as before)."""
-        return "inexact" in hits or any(all(("word", w) in hits for w in k.split()) for k in self._phrases)
+        return "inexact" in hits or any(all(w in hits for w in words) for words in self._phrase_words)
 
     def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
         """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in

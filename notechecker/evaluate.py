@@ -27,7 +27,7 @@ MISSING = Outcome("missing")
 class NoteFacts:
     """One note's facts grouped once for all items and codes."""
 
-    __slots__ = ("facts", "constructs", "procs", "insts")
+    __slots__ = ("facts", "constructs", "procs", "insts", "implied")
 
     def __init__(self, facts: Facts, operation: Operation):
         self.facts = facts
@@ -40,6 +40,8 @@ class NoteFacts:
         self.insts: dict[str, list] = {}
         for i in facts.instruments:
             self.insts.setdefault(i.action, []).append(i)
+        #: action -> the levels an unlevelled instrument of that action is placed at (``_compile_instrument``)
+        self.implied: dict[str, tuple[str, ...]] = {}
 
 
 Evaluator = Callable[[NoteFacts], Outcome]
@@ -268,9 +270,11 @@ def _compile_instrument(req: Requirement, keep) -> Evaluator:
 
     def instrument(v: NoteFacts) -> Outcome:
         # An unlevelled mention is placed where its construct is when that construct spans a single
-        # interspace (two vertebrae): "Implant using PEEK 7 mm" in a C5-C6 fusion is at C5-C6.
-        single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
-        implied = sort_levels(single[0]) if len(single) == 1 else ()
+        # interspace (two vertebrae): "Implant using PEEK 7 mm" in a C5-C6 fusion is at C5-C6 (once a note).
+        implied = v.implied.get(action)
+        if implied is None:
+            single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
+            implied = v.implied[action] = sort_levels(single[0]) if len(single) == 1 else ()
         insts = [i for i in v.insts.get(action, ()) if ok(i, tuple(i.levels) or implied)]
         present = [i for i in insts if i.assertion == "present"]
         if present:

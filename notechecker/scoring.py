@@ -89,7 +89,8 @@ class _CompiledItem:
     item: Item
     requires: Evaluator
     applies_when: Evaluator | None
-    conflicts: tuple[tuple[frozenset[str] | None, Evaluator, str], ...]
+    conflicts: tuple[tuple[frozenset[str] | None, Evaluator, str], ...]  # (codes, when, the finding's message)
+    messages: dict[str, str]  # status -> the finding's message
 
 
 def _compiled(catalogue: Catalogue) -> dict[str, _CompiledItem]:
@@ -101,7 +102,10 @@ def _compiled(catalogue: Catalogue) -> dict[str, _CompiledItem]:
             got[item.id] = _CompiledItem(
                 item=item, requires=compile_requirement(item.requires, item.sections),
                 applies_when=compile_requirement(item.applies_when) if item.applies_when else None,
-                conflicts=tuple((c.codes, compile_requirement(c.when), c.message) for c in item.conflicts))
+                conflicts=tuple((c.codes, compile_requirement(c.when), f"{item.name}: {c.message}")
+                                for c in item.conflicts),
+                messages={status: f"{item.name}: {text}" + ("" if status == "met" else f" ({item.description})")
+                          for status, text in _STATUS_TEXT.items()})
         catalogue.cache["scoring.items"] = got
     return got
 
@@ -159,6 +163,7 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
         return out
 
     results = []
+    note_id = facts.note_id
     for code in _normalise(codes):
         findings = []
         for item in (cat.items_for(code) if spine else ()):
@@ -166,22 +171,19 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
             if ci.applies_when is not None and run(("when", item.id), ci.applies_when).status != "met":
                 continue
             out = run(item.id, ci.requires)
-            status, message, evidence = out.status, f"{item.name}: {_STATUS_TEXT[out.status]}", out.evidence
-            if status != "met":
-                message += f" ({item.description})"
+            status, message, evidence = out.status, ci.messages[out.status], out.evidence
             for n, (codes_, fn, msg) in enumerate(ci.conflicts):
                 if codes_ is not None and code not in codes_:
                     continue
                 hit = run(("conflict", item.id, n), fn)
                 if hit.status == "met":
-                    status, message, evidence = "conflicting", f"{item.name}: {msg}", evidence + hit.evidence
+                    status, message, evidence = "conflicting", msg, evidence + hit.evidence
                     break
-            findings.append(Finding(note_id=facts.note_id, code=code, item_id=item.id, item_name=item.name,
-                                    tier=item.tier, severity=item.severity, status=status, message=message,
-                                    fix_hint="" if status == "met" else _hint(item, regions), evidence=evidence))
-        results.append(CodeResult(note_id=facts.note_id, code=code, family=cat.family_of(code),
-                                  findings=tuple(findings), summary=summarize_code(facts.note_id, code,
-                                                                                   cat.family_of(code), findings)))
+            findings.append(Finding(note_id, code, item.id, item.name, item.tier, item.severity, status, message,
+                                    "" if status == "met" else _hint(item, regions), evidence))
+        family = cat.family_of(code)
+        results.append(CodeResult(note_id=facts.note_id, code=code, family=family, findings=tuple(findings),
+                                  summary=summarize_code(facts.note_id, code, family, findings)))
     return results
 
 
@@ -198,17 +200,22 @@ def summarize_code(note_id: str, code: str, family: str | None, findings: list[F
     """Counts, completeness and support for one note x code."""
     n = len(findings)
     counts = {s: 0 for s in ("met", "missing", "negated", "conflicting")}
-    for f in findings:
-        counts[f.status] += 1
-    unmet = [f for f in findings if f.status != "met"]
-    worst = min((SEVERITIES.index(f.severity) for f in unmet), default=None)
-    tiers = {}
-    for tier in TIERS:
-        fs = [f for f in findings if f.tier == tier]
-        if fs:
-            tiers[tier] = sum(f.status == "met" for f in fs) / len(fs)
-    coding_documented = None if family is None else not any(
-        f.tier == "coding" and f.severity == "error" for f in unmet)
+    in_tier: dict[str, int] = {}
+    met_in_tier: dict[str, int] = {}
+    worst = None
+    coding_error = False  # an unmet coding-tier error item
+    for f in findings:  # one pass: counts, counts per tier, the worst unmet severity
+        status, tier = f.status, f.tier
+        counts[status] += 1
+        in_tier[tier] = in_tier.get(tier, 0) + 1
+        if status == "met":
+            met_in_tier[tier] = met_in_tier.get(tier, 0) + 1
+            continue
+        rank = SEVERITIES.index(f.severity)
+        worst = rank if worst is None else min(worst, rank)
+        coding_error = coding_error or (tier == "coding" and f.severity == "error")
+    tiers = {tier: met_in_tier.get(tier, 0) / in_tier[tier] for tier in TIERS if tier in in_tier}
+    coding_documented = None if family is None else not coding_error
     return CodeSummary(note_id=note_id, code=code, family=family, evaluated=n, met=counts["met"],
                        missing=counts["missing"], negated=counts["negated"], conflicting=counts["conflicting"],
                        completeness=counts["met"] / n if n else 1.0,

@@ -10,6 +10,7 @@ import pytest
 
 from notechecker.nlp.normalize import load_normalizer
 from notechecker.nlp.normalize.passes import Passes
+from notechecker.nlp.normalize.words import matches_at
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval"
@@ -67,14 +68,38 @@ def test_template_and_phrase_gates_change_nothing(monkeypatch):
     assert _read(n, texts) == gated
 
 
+END_WORDS = ["1oss", "Remova1", "0PERATIVE", "x 1abc1 y", "ab1", "abc1.", "(1abc)", "1ab", "abc11", "11abc",
+             "a1b1c1d", "-1loss-", "1loss1", "\u00e91loss", "1loss\u00e9", "b1ood 1oss", "S1", "1cm", "EST1MATED"]
+
+
 def test_digit_words_are_found_where_a_full_scan_finds_them():
+    """One scan for a digit beside a letter finds what a full scan of ``_digit_word`` and of the
+    whole-word form (a digit first or last, three letters at least beside it) find."""
     n = load_normalizer()
-    found = 0
-    for t in _texts(300):
+    digits = re.escape("".join(sorted(n._word_letters)))
+    ends_rx = re.compile(rf"(?<![A-Za-z0-9])(?:[{digits}][A-Za-z]{{3,}}|[A-Za-z]{{3,}}[{digits}])(?![A-Za-z0-9])")
+    found = ends = 0
+    texts = _texts(300) + END_WORDS + [" ".join(END_WORDS)]
+    for t in texts:
+        words, end_words = n._digit_words(t)
         want = [m.span() for m in n._digit_word.finditer(t)]
-        assert [m.span() for m in n._digit_words(t)] == want
+        assert [m.span() for m in words] == want
+        assert end_words == [m.span() for m in ends_rx.finditer(t)]
         found += len(want)
-    assert found > 20
+        ends += len(end_words)
+    assert found > 20 and ends > 10
+
+
+def test_approximate_words_are_the_runs_a_full_scan_finds():
+    """The words the approximate pass looks up (runs of ASCII letters, split out in C) are the unknown
+    words ``_word_rx`` finds, letters outside ASCII and digits beside them included."""
+    n = load_normalizer()
+    texts = _texts(300) + ["1abcdefg x abcdefg1 abcdefgh_ijklmno", "caf\u00e9ssss abc\u0131defgh \u0130stanbul",
+                           "\ud800abcdefgh ab-cdefghij \u212aelvinsss"]
+    for t in texts:
+        lower = t.lower()
+        assert n._words_to_read(lower) == set(n._word_rx.findall(lower)) - n._known
+    assert n._words_to_read("the pedicle screws were plaeced") == {"plaeced"}
 
 
 def test_spoken_gate_skips_notes_without_spoken_words():
@@ -94,7 +119,6 @@ def test_a_long_s_number_word_is_not_read_and_does_not_fail():
 
 
 @pytest.mark.parametrize("attr,before", [
-    ("_ocr_level", r"(?<![A-Za-z0-9])([CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)"),
     ("_glued_pair", r"(?<![A-Za-z0-9])(?P<l>[CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)"),
     ("_digit_word", r"(?<![A-Za-z0-9])[A-Za-z]+[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])"),
     ("_word_rx", r"(?<![A-Za-z0-9])[A-Za-z]{{{min},}}(?![A-Za-z0-9])"),
@@ -127,12 +151,72 @@ def test_ocr_number_runs_read_as_before():
     n = load_normalizer()
     nconf = re.escape("".join(sorted(set(n._number_digits))))
     old = re.compile(rf"(?<![A-Za-z0-9])(?=[0-9{nconf}]*[0-9])(?=[0-9{nconf}]*[{nconf}])[0-9{nconf}]+(?![A-Za-z0-9])")
-    digit, confused = set("0123456789"), n._number_confusions
     found = 0
-    for t in _texts(300):
+    for t in _texts(300) + ["1O0 lO1 x1O 1Ox O1O1 l 1 IIO1 10mm 1Omm a-1O-b 1O/O2/2O24 (Ol) 0|1"]:
         want = [m.span() for m in old.finditer(t)]
-        got = [m.span() for m in n._ocr_number.finditer(t)
-               if not (digit.isdisjoint(m.group()) or confused.isdisjoint(m.group()))]
-        assert got == want
+        assert n._number_runs(t) == want  # found from a digit beside a confusable letter
         found += len(want)
     assert found > 20
+
+
+def test_phrases_tried_where_their_first_words_are_match_a_full_scan():
+    """The phrase pass tries its regex only where the vocabulary pass found a phrase's first word; it finds
+    what a scan of every position finds (across white space, in capitals, letters outside ASCII)."""
+    n = load_normalizer()
+    found = 0
+    for t in _texts(300) + ["HARD\tWEAR and X  rays", "hard \u017f wear, Image\nintensifiers", "\u0130 x ray"]:
+        hits = n._hits(t)
+        assert [(m.span(), m.group()) for m in n._phrase_rx.finditer(t)] == \
+            [(m.span(), m.group()) for m in (n._phrase_rx.finditer(t) if "inexact" in hits
+                                            else matches_at(n._phrase_rx, t, hits.get("phrases", ())))]
+        assert n._phrases_pass(t, hits) == n._phrases_pass(t)
+        found += len(n._phrases_pass(t, hits))
+    assert found > 50
+
+
+def test_field_tail_gate_changes_nothing(monkeypatch):
+    """A note where no colon is followed by an unfilled value ('Label: ***') is not scanned for template
+    fields; scanning every note reads every note alike."""
+    n = load_normalizer()
+    texts = _texts() + ["Implant:  ***  Drains: N/A\nEBL: ___", "Complications: not\napplicable", "x: ***|"]
+    gated = _read(n, texts)
+    assert sum(1 for _, rw in gated for r in rw if r.kind == "template") > 100
+    monkeypatch.setattr(n, "_field_tail", re.compile(""))  # matches everywhere: the gate always open
+    assert _read(n, texts) == gated
+
+
+def test_ocr_levels_are_the_former_scans_levels_with_a_confusable():
+    """The OCR level scan skips levels written in digits ("L4", "T12") that its pass skipped after the scan."""
+    n = load_normalizer()
+    conf = re.escape("".join(sorted(set(n._level_digits))))
+    old = re.compile(rf"(?<![A-Za-z0-9])([CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
+    found = 0
+    for t in _texts(300) + ["L1| S|1 Tl1 T1O Ll L1|5 CO C1O5 L4 T12 L1o S1 O", "x L1|"]:
+        want = [(m.span(), m.groups()) for m in old.finditer(t) if not m.group(2).isdigit()]
+        assert [(m.span(), m.groups()) for m in n._ocr_level.finditer(t) if not m.group(2).isdigit()] == want
+        found += len(want)
+    assert found > 20
+
+
+def test_cs_for_c5_tried_at_each_cs_matches_a_full_scan():
+    n = load_normalizer()
+    texts = _texts(200) + ["CS-C6 and C4-CS, C3 to CS; CSF leak; ACS-C6 CS - C7 C4/CS", "CSCS-C6"]
+    found = 0
+    for t in texts:
+        got = [f[:2] for f in n._ocr(t) if f[2] == "C5" and t[f[0]:f[1]] == "CS"]
+        want = [m.span() for m in n._s_for_5.finditer(t)]
+        assert got == want
+        found += len(want)
+    assert found >= 4
+
+
+def test_glued_pairs_tried_after_their_letter_match_a_full_scan():
+    """A glued pair ("L45", "C 56") is tried where a digit follows a level letter (and a space), and found
+    as a scan of every position finds it (Unicode digits and spaces too)."""
+    n = load_normalizer()
+    found = 0
+    for t in _texts(300) + ["L45 C 56 T\u00a012 L\u0664\u0665 S12% CL45 L456 L4 5 L 45.5"]:
+        want = [(m.span(), m.groups()) for m in n._glued_pair.finditer(t)]
+        assert [(m.span(), m.groups()) for m in matches_at(n._glued_pair, t, n._glued_spots(t))] == want
+        found += len(want)
+    assert found > 50

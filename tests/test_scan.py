@@ -236,6 +236,17 @@ def test_normalize_date(value, expected):
     assert normalize_date(value) == expected
 
 
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
+                                 "%b %d, %Y", "%B %d, %Y", "%Y%m%d", "%d  %b\t%Y", " %b %d,  %Y "])
+def test_a_date_in_every_format_is_read_though_formats_without_its_marks_are_skipped(fmt):
+    """Formats whose marks ("-", "/", ",") a value lacks are not tried; every format still reads its dates
+    (white space in a format matches any run of it)."""
+    import datetime as dt
+
+    value = dt.date(2023, 11, 7).strftime(fmt)
+    assert normalize_date(value) == ("2023-11-07", "2023-11")
+
+
 def test_surgeon_and_date_come_from_the_note_when_the_input_has_none(sample_scan, tmp_path):
     _, t, _ = sample_scan
     notes = t["notes"].set_index("note_id")

@@ -58,8 +58,17 @@ def patterns_root() -> Path:
 
 def stamp(catalogue=None) -> dict[str, str]:
     """The provenance columns of this process (all but ``note_sha256``), computed once per patterns folder."""
-    return dict(_stamp(str(patterns_root()), os.environ.get("NOTECHECKER_NCCI", ""),
+    from ..schema.loader import ENV_VAR
+
+    return dict(_stamp(_root(os.environ.get(ENV_VAR, "")), os.environ.get("NOTECHECKER_NCCI", ""),
                        os.environ.get("NOTECHECKER_MUE", "")))
+
+
+@lru_cache(maxsize=8)
+def _root(env: str) -> str:
+    """:func:`patterns_root` as a string, resolved once per value of $NOTECHECKER_PATTERNS (``env``):
+    every row of a scan is stamped, and resolving the folder costs file-system calls each time."""
+    return str(patterns_root())
 
 
 @lru_cache(maxsize=8)
@@ -76,6 +85,7 @@ def _stamp(root: str, ncci: str, mue: str) -> tuple[tuple[str, str], ...]:
 def clear_cache() -> None:
     _cached_hash.cache_clear()
     _stamp.cache_clear()
+    _root.cache_clear()
 
 
 # --------------------------------------------------------------------------- the archive beside a scan

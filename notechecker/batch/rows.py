@@ -95,10 +95,10 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     findings, codes = [], []
     verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
     for r in sorted(result.results, key=lambda r: r.code):
-        flags = {"code": r.code, "billed": r.billed, "suggested": r.suggested}
+        row = {**meta, "code": r.code, "billed": r.billed, "suggested": r.suggested}  # every row of this code starts so
         s = r.summary
         v = verdicts[r.code]
-        codes.append({**meta, **flags, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
+        codes.append({**row, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
                       "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
                       "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
@@ -106,7 +106,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                       "decision_note": "", **prov})
         for f in sorted(r.findings, key=lambda f: f.item_id):
             ev = f.evidence[0] if f.evidence else None
-            findings.append({**meta, **flags, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
+            findings.append({**row, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
                              "severity": f.severity, "status": f.status, "message": f.message,
                              "fix_hint": f.fix_hint or "",
                              "evidence_text": "" if ev is None or redact else ev.text,

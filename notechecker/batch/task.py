@@ -82,6 +82,14 @@ def cell_str(value: Any) -> str:
 
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
                  "%b %d, %Y", "%B %d, %Y", "%Y%m%d", "%Y-%m", "%Y/%m")
+#: each format with the characters it writes as they are ("-", "/", ","): a value without one of them
+#: cannot be read by that format, and is not tried with it (strptime's failures are slow)
+_DATE_MARKS = tuple((fmt, frozenset(re.sub(r"%.", "", fmt)) - {" "}) for fmt in _DATE_FORMATS)
+
+
+def _month(d: _dt.date) -> str:
+    """``YYYY-MM`` (as ``strftime("%Y-%m")`` writes it, without its cost)."""
+    return f"{d.year}-{d.month:02d}"
 
 
 def normalize_date(value: Any) -> tuple[str, str]:
@@ -90,18 +98,20 @@ def normalize_date(value: Any) -> tuple[str, str]:
     if text and isinstance(value, _dt.datetime):
         value = value.date()
     if text and isinstance(value, _dt.date):
-        return value.isoformat(), value.strftime("%Y-%m")
+        return value.isoformat(), _month(value)
     if not text:
         return "", ""
     with contextlib.suppress(ValueError):
         d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        return d.isoformat(), d.strftime("%Y-%m")
-    for fmt in _DATE_FORMATS:
+        return d.isoformat(), _month(d)
+    for fmt, marks in _DATE_MARKS:
+        if not marks.issubset(text):
+            continue
         with contextlib.suppress(ValueError):
             d = _dt.datetime.strptime(text, fmt).date()
             if fmt in ("%Y-%m", "%Y/%m"):
-                return text, d.strftime("%Y-%m")
-            return d.isoformat(), d.strftime("%Y-%m")
+                return text, _month(d)
+            return d.isoformat(), _month(d)
     return text, ""
 
 

@@ -6,6 +6,7 @@ a located error (``[E021]`` / ``[E022]``, naming file, item and field).
 """
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -191,4 +192,12 @@ def _load(directory: str) -> Vocabulary:
 
 def vocabulary(directory: str | Path | None = None) -> Vocabulary:
     """The verdict vocabulary of ``directory`` (default: the patterns the checker uses), loaded once."""
+    if directory is None:  # the default follows $NOTECHECKER_PATTERNS
+        return _load(str(patterns_dir(directory)))
+    return _of_directory(os.fspath(directory))
+
+
+@lru_cache(maxsize=8)
+def _of_directory(directory: str) -> Vocabulary:
+    """A named directory's vocabulary: every verdict record of a scan asks (no path built each time)."""
     return _load(str(patterns_dir(directory)))

@@ -33,6 +33,10 @@ class Normalizer(Passes):
             path, "templates (field)",
             rf"(?:(?<=\n)|(?<=^)|(?<=[ \t]{{2}})|(?<=\|))[ \t]*{label}:[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)",
             re.IGNORECASE)
+        # ... whose part from its colon on a note must hold for the field to be anywhere: found first, with
+        # the colon the regex engine skips ahead to (the field's look-behinds are tried at every position)
+        self._field_tail = compile_rx(path, "templates (field)",
+                                      rf":[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)", re.IGNORECASE)
         self._placeholder = compile_entry(path, "templates.placeholder", t.placeholder)
         unchecked = compile_entry(path, "templates.unchecked", t.unchecked).pattern
         checked = compile_entry(path, "templates.checked", t.checked).pattern
@@ -60,24 +64,30 @@ class Normalizer(Passes):
         conf = re.escape("".join(sorted(set(o.level_digits))))
         # a look-behind after the first character class, not before it: the regex engine then skips
         # ahead to that class's characters (3x faster than trying the look-behind at every position)
-        self._ocr_level = re.compile(rf"([CTLS])(?<![A-Za-z0-9][CTLS])([0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
+        # (a level written in digits, "L4", is not one: its body must hold a confusable character)
+        self._ocr_level = re.compile(
+            rf"([CTLS])(?<![A-Za-z0-9][CTLS])((?=[0-9]?[{conf}])[0-9{conf}]{{1,2}})(?![A-Za-z0-9])(?!\s?\d)")
         self._s_for_5 = compile_entry(path, "ocr.level_s_for_5", o.level_s_for_5, 0)
         nconf = re.escape("".join(sorted(set(o.number_digits))))
         units = "|".join(re.escape(u) for u in sorted(o.units, key=len, reverse=True))
-        # a whole run of digits and confusable letters (read in _ocr when it holds one of each)
-        self._ocr_number = re.compile(rf"[0-9{nconf}](?<![A-Za-z0-9][0-9{nconf}])[0-9{nconf}]*(?![A-Za-z0-9])")
+        # a whole word of digits and confusable letters is read in _ocr when it holds one of each: it then
+        # has a digit beside a confusable letter; one scan finds those (the engine skipping ahead to the
+        # digits), passes._number_runs reads the words around them
         self._number_confusions = frozenset(o.number_digits)
+        self._number_pair = re.compile(rf"[0-9](?:(?<=[{nconf}][0-9])|(?=[{nconf}]))")
+        self._number_chars = frozenset("0123456789") | self._number_confusions
         self._number_place_after = re.compile(rf"[/:.]\d|[/:][0-9{nconf}]|\s?(?:{units})(?![A-Za-z])")
         self._number_place_before = re.compile(r"[/:]$")
         self._word_letters = {k: list(v) for k, v in o.word_letters.items()}
         digits = re.escape("".join(sorted(self._word_letters)))
-        self._digit_edge = re.compile(rf"[A-Za-z][{digits}]")  # where a digit word can be
+        # where a digit word can be: a digit read as a letter with a letter beside it (one scan a note,
+        # starting at the digits: the regex engine skips ahead to them)
+        self._digit_near = re.compile(rf"[{digits}](?:(?<=[A-Za-z][{digits}])|(?=[A-Za-z]))")
         self._digit_word = re.compile(
             rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]*[{digits}][A-Za-z{digits}]*[A-Za-z](?![A-Za-z0-9])")
         # ... and a word whose first or last letter was read as a digit ("1oss", "Remova1", "0PERATIVE"): three
-        # letters at least beside it, so a level ("S1", "L1") or a unit ("1cm") is never one
-        self._digit_end_word = re.compile(
-            rf"(?<![A-Za-z0-9])(?:[{digits}][A-Za-z]{{3,}}|[A-Za-z]{{3,}}[{digits}])(?![A-Za-z0-9])")
+        # letters at least beside it, so a level ("S1", "L1") or a unit ("1cm") is never one (passes._digit_words)
+        self._end_letters = 3
 
         s = model.spoken
         for letter, words in s.letters.items():
@@ -95,6 +105,8 @@ class Normalizer(Passes):
             rf"(?<![A-Za-z0-9-])(?P<l1>(?i:{letw}))\s*(?P<d>\d{{1,2}})"
             rf"(?:(?P<sep>\s*[-\u2013/]\s*)(?P<d2>\d{{1,2}}))?(?![A-Za-z0-9])(?!\.\d)")
         self._glued_pair = re.compile(r"(?P<l>[CTLS])(?<![A-Za-z0-9][CTLS])(?P<sp>\s?)(?P<a>\d)(?P<b>\d)(?![A-Za-z0-9])(?!\.\d)(?!\s?%)")
+        # ... whose first digit follows its letter (and a space): found in one scan skipping ahead to digits
+        self._glued_digit = re.compile(r"\d(?:(?<=[CTLS]\d)|(?<=[CTLS]\s\d))(?=\d)")
 
         for word, mark in s.punctuation.items():
             if len(mark) > len(word) + 1:
@@ -124,6 +136,7 @@ class Normalizer(Passes):
                                            f"longer than the words it replaces; rewrites keep every offset")
             self._phrases[" ".join(ph.from_.lower().split())] = (ph.to, ph.approximate)
         self._phrase_firsts = tuple(sorted({k.split()[0] for k in self._phrases}))
+        self._phrase_words = tuple(tuple(("word", w) for w in k.split()) for k in self._phrases)  # _phrase_may's keys
         self._phrase_rx = re.compile(
             r"(?<![A-Za-z0-9])(?:" + "|".join(
                 r"\s+".join(map(re.escape, k.split())) for k in sorted(self._phrases, key=len, reverse=True))
@@ -155,6 +168,7 @@ class Normalizer(Passes):
             self._by_sound.setdefault(self._sound(w), set()).add(w)
         self._word_rx = re.compile(rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]{{{max(0, a.min_letters - 1)},}}"
                                    rf"(?![A-Za-z0-9])")
+        self._min_letters = max(1, a.min_letters)
         self._approx_cache: dict[str, str | None] = {}
 
         # the vocabulary's words in one automaton: one pass over a note says which passes can
@@ -207,8 +221,8 @@ class Normalizer(Passes):
         for wanted, step in gates:
             if not wanted:
                 continue
-            if step == self._spoken or step == self._templates:  # where their words are: found on the
-                found = step(work, hits if work is text else None)  # note, unless a pass rewrote it
+            if step in (self._spoken, self._templates, self._phrases_pass):  # where their words are: found on
+                found = step(work, hits if work is text else None)  # the note, unless a pass rewrote it
             else:
                 found = step(work)
             if found:
@@ -235,7 +249,7 @@ class Normalizer(Passes):
     def _phrase_may(self, hits) -> bool:
         """Whether every word of some phrase occurs (a phrase is matched case-blind: where a letter
         outside ASCII may stand for an ASCII one, the first word's presence decides, as before)."""
-        return "inexact" in hits or any(all(("word", w) in hits for w in k.split()) for k in self._phrases)
+        return "inexact" in hits or any(all(w in hits for w in words) for words in self._phrase_words)
 
     def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
         """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in

@@ -5,10 +5,14 @@ import re
 import string
 
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
-                    inflection, levenshtein, page_no, valid_level)
+                    inflection, levenshtein, matches_at, page_no, valid_level)
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
+_ALNUM = frozenset(string.ascii_letters + string.digits)
+_LETTERS = re.compile(r"[A-Za-z]*")
+#: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
+_ALNUM_ONLY = bytes(c if chr(c) in string.ascii_letters + string.digits else 0x20 for c in range(256))
 
 
 class Passes:
@@ -122,8 +126,8 @@ class Passes:
     def _templates(self, text: str, hits=None) -> list[tuple]:
         if hits is None:
             hits = self._hits(text)
-        out = [(m.start(), m.end(), "", "template", False)
-               for m in (self._field.finditer(text) if "fields" in hits else ())]
+        fields = "fields" in hits and self._field_tail.search(text) is not None
+        out = [(m.start(), m.end(), "", "template", False) for m in (self._field.finditer(text) if fields else ())]
         boxes = "boxes" in hits
         out += [(m.start(), m.end(), "", "checkbox", False) for m in (self._unchecked.finditer(text) if boxes else ())]
         prev_end = None
@@ -156,37 +160,69 @@ class Passes:
             if not digits.isdigit() or digits[0] == "0" or not valid_level(letter, int(digits)):
                 continue
             out.append((m.start(), m.end(), letter + digits, "ocr", False))
-        if "CS" in text:
-            out += [(m.start(), m.end(), "C5", "ocr", False) for m in self._s_for_5.finditer(text)]
-        digit, confused = set("0123456789"), self._number_confusions
-        for m in self._ocr_number.finditer(text):
-            tok = m.group()
-            if digit.isdisjoint(tok) or confused.isdisjoint(tok):
-                continue  # a run needs a digit and a letter read as one
-            if not (self._number_place_after.match(text, m.end())
-                    or self._number_place_before.search(text, max(0, m.start() - 1), m.start())):
+        if "CS" in text:  # the "CS" read as "C5" (ocr.level_s_for_5): tried at each "CS", not at every position
+            spots, i = [], text.find("CS")
+            while i >= 0:
+                spots.append((i, i + 2))
+                i = text.find("CS", i + 1)
+            out += [(m.start(), m.end(), "C5", "ocr", False) for m in matches_at(self._s_for_5, text, spots)]
+        for a, b in self._number_runs(text):  # a run with a digit and a letter read as one
+            if not (self._number_place_after.match(text, b)
+                    or self._number_place_before.search(text, max(0, a - 1), a)):
                 continue
-            out.append((m.start(), m.end(), "".join(self._number_digits.get(c, c) for c in tok), "ocr", False))
-        for m in self._digit_words(text):
-            word = self._digit_word_read(m.group())
+            out.append((a, b, "".join(self._number_digits.get(c, c) for c in text[a:b]), "ocr", False))
+        words, end_words = self._digit_words(text)
+        for a, b in [m.span() for m in words] + end_words:
+            word = self._digit_word_read(text[a:b])
             if word is not None:
-                out.append((m.start(), m.end(), word, "ocr", False))
-        for m in self._digit_end_word.finditer(text):
-            word = self._digit_word_read(m.group())
-            if word is not None:
-                out.append((m.start(), m.end(), word, "ocr", False))
+                out.append((a, b, word, "ocr", False))
         return drop_overlaps(out)
 
-    def _digit_words(self, text: str) -> list:
-        """The matches of ``_digit_word``: tried only at the start of each run of letters that meets a
-        digit read as a letter (``_digit_edge``), a few places a note, not at every word."""
-        starts = set()
-        for e in self._digit_edge.finditer(text):
-            s = e.start()
-            while s > 0 and text[s - 1] in _ASCII_LETTERS:
-                s -= 1
-            starts.add(s)
-        return [m for m in (self._digit_word.match(text, s) for s in sorted(starts)) if m is not None]
+    def _number_runs(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each whole word (no ASCII letter or digit beside it) of digits and confusable
+        letters (``ocr.number_digits``) holding one of each, found from where a digit stands beside a
+        confusable letter (``_number_pair``): a few places a note, not every "o" and "l"."""
+        out: list[tuple[int, int]] = []
+        chars, n = self._number_chars, len(text)
+        end = 0
+        for m in self._number_pair.finditer(text):
+            d = m.start()
+            if d < end:
+                continue  # in the run just read
+            a, b = d, d + 1
+            while a > 0 and text[a - 1] in chars:
+                a -= 1
+            while b < n and text[b] in chars:
+                b += 1
+            end = b
+            if (a == 0 or text[a - 1] not in _ALNUM) and (b == n or text[b] not in _ALNUM):
+                out.append((a, b))
+        return out
+
+    def _digit_words(self, text: str) -> tuple[list, list[tuple[int, int]]]:
+        """Words with a digit read as a letter, from one scan for such a digit beside a letter
+        (``_digit_near``: a few places a note, not every word): the matches of ``_digit_word`` (tried
+        at the start of each run of letters before such a digit), and the (start, end) of each word
+        whose first or last character is such a digit, with ``_end_letters`` letters or more beside it
+        and no other letter or digit (a whole word: "1oss", "Remova1")."""
+        starts: list[int] = []
+        ends: list[tuple[int, int]] = []
+        n, least = len(text), self._end_letters
+        for e in self._digit_near.finditer(text):
+            d = e.start()
+            if d > 0 and text[d - 1] in _ASCII_LETTERS:  # letters before the digit
+                s = d - 1
+                while s > 0 and text[s - 1] in _ASCII_LETTERS:
+                    s -= 1
+                if not starts or starts[-1] != s:
+                    starts.append(s)
+                if d - s >= least and (s == 0 or text[s - 1] not in _ALNUM) and (d + 1 == n or text[d + 1] not in _ALNUM):
+                    ends.append((s, d + 1))
+            elif d == 0 or text[d - 1] not in _ALNUM:  # letters after it, nothing before
+                end = _LETTERS.match(text, d + 1).end()
+                if end - d - 1 >= least and (end == n or text[end] not in _ALNUM):
+                    ends.append((d, end))
+        return [m for m in (self._digit_word.match(text, s) for s in starts) if m is not None], ends
 
     def knows(self, word: str) -> bool:
         """Whether a vocabulary under patterns/ writes ``word`` (so an OCR'd form of it can be read)."""
@@ -208,11 +244,15 @@ class Passes:
             return []
         return [(m.start(), m.end(), "T" + m.group(1), "dialect", False) for m in self._d_level.finditer(text)]
 
-    def _phrases_pass(self, text: str) -> list[tuple]:
+    def _phrases_pass(self, text: str, hits=None) -> list[tuple]:
         if self._phrase_rx is None:
             return []
         out = []
-        for m in self._phrase_rx.finditer(text):
+        if hits is None or "inexact" in hits:
+            found = self._phrase_rx.finditer(text)
+        else:  # a phrase starts with its first word: tried where the vocabulary pass found one
+            found = matches_at(self._phrase_rx, text, hits.get("phrases", ()))
+        for m in found:
             raw = m.group()
             plural = raw[-1:].lower() == "s" and " ".join(raw.lower().split()) not in self._phrases
             key = " ".join((raw[:-1] if plural else raw).lower().split())
@@ -304,7 +344,7 @@ class Passes:
             else:
                 continue
             out.append((m.start(), m.end(), normal, "spoken", False))
-        for m in self._glued_pair.finditer(text):
+        for m in matches_at(self._glued_pair, text, self._glued_spots(text)):
             letter, a, b = m.group("l"), int(m.group("a")), int(m.group("b"))
             if valid_level(letter, a * 10 + b) or b != a + 1 or not valid_level(letter, b) or a == 0:
                 continue
@@ -317,6 +357,12 @@ class Passes:
                     continue
             out.append((m.start(), end, normal, "spoken", False))
         return drop_overlaps(out)
+
+    def _glued_spots(self, text: str) -> list[tuple[int, int]]:
+        """Where a glued pair ("L45", "C 56") can start: the level letter before a digit that follows
+        it (or a space after it) and is followed by a digit (``_glued_digit``: one scan to the digits)."""
+        return [(d - 1 if text[d - 1] in "CTLS" else d - 2, d)
+                for d in map(re.Match.start, self._glued_digit.finditer(text))]
 
     # approximate words -------------------------------------------------------------
     def _sound(self, word: str) -> str:
@@ -353,11 +399,19 @@ class Passes:
             return all(a == b or frozenset((a, b)) in self._confusable for a, b in zip(word, cand))
         return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
 
+    def _words_to_read(self, lower: str) -> set[str]:
+        """The words ``_word_rx`` finds in ``lower`` that no vocabulary knows. Its words are the runs of
+        ASCII letters and digits made of letters only, ``_min_letters`` or more: split out in C (any other
+        character, ASCII or not, separates runs), the known ones dropped before any is looked at."""
+        runs = set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
+        least = self._min_letters
+        return {w for w in runs - self._known if len(w) >= least and w.isalpha()}
+
     def _approximate(self, text: str) -> list[tuple]:
         lower = text.lower()
         # the words no vocabulary knows, each looked up once; most notes have none that reads as one
         read = {}
-        for w in set(self._word_rx.findall(lower)) - self._known:
+        for w in self._words_to_read(lower):
             best = self._nearest(w)
             if best is not None:
                 read[w] = best

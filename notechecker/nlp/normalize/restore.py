@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+from operator import is_not
 from typing import Any, Mapping
 
 from ...facts import Evidence, Facts
@@ -31,29 +32,32 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         return start, end
 
     def fix(obj: Any) -> Any:
-        if isinstance(obj, Evidence):
+        kind = _KINDS.get(type(obj))
+        if kind is None:
+            kind = _kind(type(obj))
+        if kind is _LEAF:
+            return obj
+        if kind is _EVIDENCE:
             start, end = widen(obj.start, obj.end) if spans else (obj.start, obj.end)
             text = original[start:end]
             if (start, end, text) == (obj.start, obj.end, obj.text):
                 return obj
             return Evidence(text=text, start=start, end=end, section=obj.section)
-        if isinstance(obj, (list, tuple)):
+        if kind is _SEQUENCE:
             new = [fix(x) for x in obj]
-            if all(a is b for a, b in zip(new, obj)):
+            if not any(map(is_not, new, obj)):
                 return obj
             return type(obj)(new) if isinstance(obj, list) else tuple(new)
-        if isinstance(obj, Mapping):
+        if kind is _MAPPING:
             new = {k: fix(v) for k, v in obj.items()}
-            return obj if all(new[k] is v for k, v in obj.items()) else new
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type) and not isinstance(obj, Facts):
-            changes = {}
-            for f in dataclasses.fields(obj):
-                v = getattr(obj, f.name)
-                nv = fix(v)
-                if nv is not v:
-                    changes[f.name] = nv
-            return dataclasses.replace(obj, **changes) if changes else obj
-        return obj
+            return new if any(map(is_not, new.values(), obj.values())) else obj
+        changes = {}
+        for name in kind:  # a dataclass: its fields' names
+            v = getattr(obj, name)
+            nv = fix(v)
+            if nv is not v:
+                changes[name] = nv
+        return dataclasses.replace(obj, **changes) if changes else obj
 
     changes: dict[str, Any] = {}
     for f in dataclasses.fields(facts):
@@ -64,6 +68,26 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         if nv is not v:
             changes[f.name] = nv
     return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
+
+
+_LEAF, _EVIDENCE, _SEQUENCE, _MAPPING = "leaf", "evidence", "sequence", "mapping"
+#: type -> how ``restore`` walks its values (a dataclass: the names of its fields), found once a type
+_KINDS: dict[type, Any] = {}
+
+
+def _kind(t: type) -> Any:
+    if issubclass(t, Evidence):
+        kind: Any = _EVIDENCE
+    elif issubclass(t, (list, tuple)):
+        kind = _SEQUENCE
+    elif issubclass(t, Mapping):
+        kind = _MAPPING
+    elif dataclasses.is_dataclass(t) and not issubclass(t, Facts):
+        kind = tuple(f.name for f in dataclasses.fields(t))
+    else:
+        kind = _LEAF
+    _KINDS[t] = kind
+    return kind
 
 
 def approximate_evidence(facts: Facts, evidence: Evidence) -> bool:

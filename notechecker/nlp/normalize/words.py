@@ -179,3 +179,18 @@ def drop_overlaps(found: list[tuple]) -> list[tuple]:
             out.append(f)
             end = f[1]
     return out
+
+
+def matches_at(rx: re.Pattern, text: str, spots) -> list[re.Match]:
+    """``rx.finditer(text)`` for a regex whose every match starts at the start of one of ``spots``
+    ((start, end) pairs, in any order): ``rx`` is tried there only, left to right, none inside a match."""
+    out = []
+    end = 0
+    for a in sorted({a for a, _ in spots}):
+        if a < end:
+            continue
+        m = rx.match(text, a)
+        if m is not None:
+            out.append(m)
+            end = m.end()
+    return out

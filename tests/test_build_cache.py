@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -207,3 +208,25 @@ def test_checks_read_the_same_with_the_cache_cold_warm_and_off(tmp_path):
     assert len(outs[0].splitlines()) >= 10
     assert outs[0] == outs[1] == outs[2]
     assert all(json.loads(line)["verdicts"] is not None for line in outs[0].splitlines())
+
+
+@pytest.mark.parametrize("rx", [
+    re.compile(r"(?P<none>\bno\s+drains?\b)|(?:(?<=\n)[ \t]*EBL:\s*(\d+)\s*(?:ml|cc))", re.IGNORECASE),
+    re.compile(r"(?i)l\s*([1-5])\s*[-–]\s*s\s*1", re.MULTILINE),
+    re.compile(r"^(?:[^\W\d_]+[- ]){0,3}?café\b(?!\s*—)", re.UNICODE | re.DOTALL),
+    re.compile(rb"\x00+(?=\xff)"),
+])
+def test_a_regular_expression_comes_back_as_the_same_program(rx):
+    assert cache._program(rx) is not None  # this Python keeps the program
+    back = pickle.loads(cache.dumps({"rx": rx}))["rx"]
+    assert back == rx  # same pattern, flags and compiled program
+    assert (back.groups, dict(back.groupindex), back.flags) == (rx.groups, dict(rx.groupindex), rx.flags)
+    text = ("EBL: 50 ml\nno drains\nL5-S1 L 4 - s1 café  Émile-café\x00\x00\xff"
+            if isinstance(rx.pattern, str) else b"a\x00\x00\xff")
+    assert [m.span() for m in back.finditer(text)] == [m.span() for m in rx.finditer(text)]
+
+
+def test_a_regular_expression_without_a_program_is_compiled_again(monkeypatch):
+    monkeypatch.setattr(cache, "_program", lambda rx: None)
+    rx = re.compile(r"(?P<n>\d+)\s*mm", re.IGNORECASE)
+    assert pickle.loads(cache.dumps([rx]))[0] == rx

@@ -4,20 +4,26 @@ it back instead of parsing and validating ``patterns/`` again (:func:`cached`).
 One file per (kind, patterns folder) in the user's cache directory (``$NOTECHECKER_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/notechecker``, else ``~/.cache/notechecker``; ``NOTECHECKER_CACHE_DIR=off`` turns the
 cache off). A file holds a header, the key it was built for and a digest of its payload, then the pickled
-object. The key is a digest of the package version, the Python version, every file of notechecker's code
-(name, size, modification time) and every file of the patterns folder (name and bytes): editing a pattern
-file or the code makes the file stale and it is rebuilt. A file is read only when it is a regular file of
-this user that nobody else may read or write (mode 0600, in a 0700 directory), and only when its key and its
-digest match; anything else (missing, stale, truncated, corrupt, unreadable, foreign) is ignored and the
-object is built the normal way, then written anew (atomically). The cache never changes what is built:
-it is a copy of a successful build, and a failing build (a mistake in a pattern file) is never cached.
+object, its regular expressions as their compiled programs (reading them back skips ``re``'s parser, the
+slow part of compiling: :func:`_program`). The key is a digest of the package version, the Python version,
+every file of notechecker's code (name, size, modification time) and every file of the patterns folder
+(name and bytes): editing a pattern file or the code makes the file stale and it is rebuilt. A file is read
+only when it is a regular file of this user that nobody else may read or write (mode 0600, in a 0700
+directory), and only when its key and its digest match; anything else (missing, stale, truncated, corrupt,
+unreadable, foreign) is ignored and the object is built the normal way, then written anew (atomically).
+The cache never changes what is built: it is a copy of a successful build (a regular expression is kept as
+its program only when that program compiles back to the very same expression), and a failing build (a
+mistake in a pattern file) is never cached.
 """
 from __future__ import annotations
 
+import _sre
 import functools
 import hashlib
+import io
 import os
 import pickle
+import re
 import stat
 import sys
 import tempfile
@@ -63,7 +69,7 @@ def _walk(root: Path):
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> bytes:
     """A digest of notechecker's code: each module's path, size and modification time."""
-    h = hashlib.sha256(f"{__version__}\0{sys.version}\0{pickle.HIGHEST_PROTOCOL}\0".encode())
+    h = hashlib.sha256(f"{__version__}\0{sys.version}\0{pickle.HIGHEST_PROTOCOL}\0{_sre.MAGIC}\0".encode())
     for path in _walk(PACKAGE):
         if path.suffix == ".py":
             st = path.stat()
@@ -102,6 +108,51 @@ def cache_file(kind: str, root: Path, directory: Path) -> Path:
     return directory / f"{kind}-{hashlib.sha256(str(root).encode()).hexdigest()[:20]}.pickle"
 
 
+def _compiled(pattern, flags: int, code: list, groups: int, groupindex: dict, indexgroup: tuple) -> re.Pattern:
+    """A regular expression from its compiled program (what ``re.compile`` hands ``_sre.compile`` after
+    parsing the pattern in Python, the slow part): how a cache file holds its regular expressions."""
+    return _sre.compile(pattern, flags, code, groups, groupindex, indexgroup)
+
+
+def _program(rx: re.Pattern) -> tuple | None:
+    """The arguments of :func:`_compiled` that give back ``rx`` exactly (same program, flags, groups), or
+    None (this Python's ``re`` works otherwise: the pattern is then pickled as itself and compiled again)."""
+    try:
+        from re import _compiler, _parser
+
+        parsed = _parser.parse(rx.pattern, rx.flags)
+        code = [int(c) for c in _compiler._code(parsed, rx.flags)]
+        groupindex = dict(parsed.state.groupdict)
+        indexgroup = [None] * parsed.state.groups
+        for name, i in groupindex.items():
+            indexgroup[i] = name
+        args = (rx.pattern, rx.flags | parsed.state.flags, code, parsed.state.groups - 1, groupindex,
+                tuple(indexgroup))
+        again = _compiled(*args)
+    except Exception:  # noqa: BLE001 - any difference in re's internals: the plain way
+        return None
+    same = again == rx and again.groups == rx.groups and dict(again.groupindex) == dict(rx.groupindex)
+    return args if same else None
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a regular expression as its compiled program (:func:`_program`)."""
+
+    def reducer_override(self, obj):
+        if type(obj) is re.Pattern:
+            args = _program(obj)
+            if args is not None:
+                return _compiled, args
+        return NotImplemented
+
+
+def dumps(obj) -> bytes:
+    """``obj`` pickled, its regular expressions as compiled programs."""
+    f = io.BytesIO()
+    _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return f.getvalue()
+
+
 def read(path: Path, key: bytes):
     """The object in ``path`` if the file is ours, private, for ``key`` and intact; else None."""
     try:
@@ -133,7 +184,7 @@ def read(path: Path, key: bytes):
 def write(path: Path, key: bytes, obj) -> None:
     """Write ``obj`` for ``key`` to ``path`` atomically (mode 0600); a failure leaves no file behind."""
     try:
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = dumps(obj)
     except Exception:  # noqa: BLE001 - an object that does not pickle is simply not cached
         return
     try:

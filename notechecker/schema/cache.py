@@ -117,11 +117,12 @@ def _compiled(pattern, flags: int, code: list, groups: int, groupindex: dict, in
 def _program(rx: re.Pattern) -> tuple | None:
     """The arguments of :func:`_compiled` that give back ``rx`` exactly (same program, flags, groups), or
     None (this Python's ``re`` works otherwise: the pattern is then pickled as itself and compiled again)."""
-    try:
-        from re import _compiler, _parser
+    try:  # CPython's own steps of re.compile (re/_compiler.py compile()); checked below, so safe to lean on
+        import re._compiler
+        import re._parser
 
-        parsed = _parser.parse(rx.pattern, rx.flags)
-        code = [int(c) for c in _compiler._code(parsed, rx.flags)]
+        parsed = re._parser.parse(rx.pattern, rx.flags)
+        code = [int(c) for c in re._compiler._code(parsed, rx.flags)]
         groupindex = dict(parsed.state.groupdict)
         indexgroup = [None] * parsed.state.groups
         for name, i in groupindex.items():

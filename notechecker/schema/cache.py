@@ -8,8 +8,8 @@ object, its regular expressions as their compiled programs (reading them back sk
 slow part of compiling: :func:`_program`). The key is a digest of the package version, the Python version,
 every file of notechecker's code (name, size, modification time) and every file of the patterns folder
 (name and bytes): editing a pattern file or the code makes the file stale and it is rebuilt. A file is read
-only when it is a regular file of this user that nobody else may read or write (mode 0600, in a 0700
-directory), and only when its key and its digest match; anything else (missing, stale, truncated, corrupt,
+only when it is a regular file of this user that nobody else may read or write (mode 0600; the folder is
+made 0700), and only when its key and its digest match; anything else (missing, stale, truncated, corrupt,
 unreadable, foreign) is ignored and the object is built the normal way, then written anew (atomically).
 The cache never changes what is built: it is a copy of a successful build (a regular expression is kept as
 its program only when that program compiles back to the very same expression), and a failing build (a

@@ -73,13 +73,17 @@ def main(argv: list[str] | None = None) -> None:
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     a_runs, b_runs = [], []
     check = check_cmd(args.note, args.json)
-    timed(spacy_cmd(), env), timed(check, env)  # warm the file cache: not counted
+    timed(spacy_cmd(), env), timed(check, env)  # warm the file cache and the build cache: not counted
     for _ in range(args.n):
         a_runs.append(timed(spacy_cmd(), env))
         b_runs.append(timed(check, env))
     med = {k: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
            for k, runs in (("spacy", a_runs), ("check", b_runs))}
     print(f"cold start, {args.n} alternating rounds, note {args.note.name}, python {sys.version.split()[0]}")
+    if env.get("PYTHONDONTWRITEBYTECODE") and not env.get("PYTHONPYCACHEPREFIX") \
+            and not (ROOT / "notechecker" / "__pycache__").is_dir():
+        print("(PYTHONDONTWRITEBYTECODE is set and notechecker has no bytecode: B compiles its modules on every "
+              "start, an installed package does not)")
     print(f"{'':<44}{'wall (median)':>15}{'CPU (median)':>15}")
     print(f"{'A  import spacy; spacy.blank(en)':<44}{med['spacy'][0]:>14.3f}s{med['spacy'][1]:>14.3f}s")
     b_name = "B  notechecker check NOTE" + (" --format json" if args.json else "")

@@ -1,14 +1,21 @@
 """Shared fixtures: the pipeline is built once per test session (~2 s)."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_notes"
+# the build cache (notechecker/schema/cache.py) of this test run, in and out of process: never the user's
+os.environ["NOTECHECKER_CACHE_DIR"] = tempfile.mkdtemp(prefix="notechecker-test-cache-")
+atexit.register(shutil.rmtree, os.environ["NOTECHECKER_CACHE_DIR"], True)
 
 
 @pytest.fixture(scope="session")

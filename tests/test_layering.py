@@ -110,7 +110,7 @@ ORDER = {
     ),
     "vocabulary": (
         # the one YAML loader of patterns/ (and the CMS file reader) under everything that reads data
-        ("notechecker.schema", "notechecker.schema.loader", "notechecker.audit.cms"),
+        ("notechecker.schema", "notechecker.schema.cache", "notechecker.schema.loader", "notechecker.audit.cms"),
         # the extraction vocabularies: shared helpers, one module per file family, then all of them
         ("notechecker.schema.vocab", "notechecker.schema.vocab.base"),
         ("notechecker.schema.vocab.sections", "notechecker.schema.vocab.context", "notechecker.schema.vocab.targets",

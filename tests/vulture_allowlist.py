@@ -7,6 +7,8 @@ _ = object  # the stand-in object of attribute lines
 
 # PEP 562: Python calls a module's __getattr__ for its lazy names (notechecker/__init__.py, web/__init__.py)
 __getattr__
+# pickle calls Pickler.reducer_override for each object it saves (schema/cache.py)
+_.reducer_override
 # spaCy reads Language.max_length (api.py, nlp/pipeline.py)
 _.max_length
 # spaCy's component protocol passes these to initialize / to_disk / from_bytes ... (nlp/rules.py, nlp/sections.py)

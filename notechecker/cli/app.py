@@ -9,6 +9,9 @@ Exit codes: 0 clean, 1 findings at or above --fail-on (check) or unreadable note
 """
 from __future__ import annotations
 
+import contextlib
+import gc
+
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -31,3 +34,20 @@ def usage(msg: str) -> typer.Exit:
     """Say a usage or input error; the exit (code 2) for the caller to raise."""
     err(f"error: {msg}")
     return typer.Exit(2)
+
+
+@contextlib.contextmanager
+def startup():
+    """A command's start-up (its imports, building the pipeline) with Python's garbage collector paused, then
+    what it built frozen: start-up makes some 160,000 objects the collector tracks, which live as long as the
+    command, and no garbage worth collecting, so each collection the allocations would trigger scans them all
+    again for nothing (a cold ``check`` spent about a fifth of its time there). Frozen (``gc.freeze``), later collections
+    and the one at exit skip them; the collector runs on as it did before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from ..audit import cli_commands as _audit  # the auditor's options (typer only)
-from .app import app, err, usage
+from .app import app, err, startup, usage
 from .inputs import file_notes, stdin_input_notes
 from .options import (max_chars_option, max_memory_option, memory_bytes, note_timeout_option,
                       ocr_page_timeout_option, set_ocr_page_timeout)
@@ -102,6 +102,11 @@ def check_notes(notes, codes, fmt: str, fail_on: str, note_id: str | None, detai
     from ..plain import out_of_scope, result_dict
     from ..service import check as check_note
 
+    if any(d.error is None for d in notes):
+        from ..api import load
+
+        with startup():
+            load()  # the pipeline every note is checked with
     checked, failed = [], 0
     for d in notes:
         if d.error is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from notechecker.schema.checklist import Checklist, Item, load_checklist
+from notechecker.schema.cache import cached
 from notechecker.schema.codes import CodeTable, read_code_table
 from notechecker.errors import Errors
 from notechecker.schema.loader import ENV_VAR, ChecklistError, patterns_dir, one_of, where_of
@@ -139,7 +140,7 @@ def _check_cycle(name: str, checklists: dict[str, Checklist], stack: list[str]) 
 
 @lru_cache(maxsize=16)
 def _cached_catalogue(root: str) -> Catalogue:
-    return build_catalogue(Path(root))
+    return cached("catalogue", Path(root), lambda: build_catalogue(Path(root)))  # validated once per change
 
 
 def load_catalogue(patterns_dir: str | Path | None = None) -> Catalogue:

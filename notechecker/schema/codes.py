@@ -95,7 +95,7 @@ class ScopeRangeModel(StrictModel):
 
 
 class CodeTableModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     version: str
     effective_date: _dt.date
     source: str

@@ -89,7 +89,7 @@ def one_of(values: Iterable[Any]) -> str:
 
 # --------------------------------------------------------------------------- file models
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
 
 def enum_validator(name: str, allowed: tuple[str, ...]):

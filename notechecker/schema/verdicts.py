@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError, field_validator, model_validator
 
+from notechecker.schema.cache import cached
 from notechecker.schema.loader import (ChecklistError, StrictModel, patterns_dir, display_path,
                                        enum_validator, raise_pydantic, read_mapping)
 
@@ -187,7 +188,7 @@ def load_vocabulary_file(path: Path, shown: str | None = None) -> Vocabulary:
 def _load(directory: str) -> Vocabulary:
     root = Path(directory)
     path = root / "verdicts.yaml"
-    return load_vocabulary_file(path, display_path(path, root))
+    return cached("verdicts", root, lambda: load_vocabulary_file(path, display_path(path, root)))  # schema/cache.py
 
 
 def vocabulary(directory: str | Path | None = None) -> Vocabulary:

@@ -45,17 +45,17 @@ class Normalized:
 class _Vocab(BaseModel):
     """A part of normalize.yaml: frozen, unknown keys refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Entry(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     regex: str
     examples: Annotated[list[str], Field(min_length=1)]
 
 
 class _Reads(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     text: str
     reads: str
 
@@ -64,7 +64,7 @@ Reads = Annotated[list[_Reads], Field(min_length=1)]
 
 
 class _Templates(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     label: str
     unfilled: Annotated[list[Entry], Field(min_length=1)]
     field_examples: Reads
@@ -79,20 +79,20 @@ class _Templates(_Vocab):
 
 
 class _Page(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     markers: Annotated[list[Entry], Field(min_length=1)]
     continued: list[Entry] = []
     examples: Reads
 
 
 class _Hyphenation(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     keep_prefixes: list[str] = []
     examples: Reads
 
 
 class _Ocr(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     level_digits: dict[str, str]
     level_examples: Reads
     level_s_for_5: Entry
@@ -103,7 +103,7 @@ class _Ocr(_Vocab):
 
 
 class _Spoken(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     letters: dict[str, list[str]]
     numbers: dict[str, int]
     punctuation: dict[str, str] = {}
@@ -111,20 +111,20 @@ class _Spoken(_Vocab):
 
 
 class _DLevels(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     uses: Annotated[list[Entry], Field(min_length=1)]
     examples: Reads
 
 
 class _Phrase(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
     from_: str = Field(alias="from")
     to: str
     approximate: bool = False
 
 
 class _Approximate(_Vocab):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     vocabularies: Annotated[list[str], Field(min_length=1)]
     min_letters: int = Field(6, ge=3)
     two_edits_from: int = Field(10, ge=4)
@@ -137,7 +137,7 @@ class _Approximate(_Vocab):
 class NormalizeModel(_Vocab):
     """``patterns/normalize.yaml``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     templates: _Templates
     page: _Page
     hyphenation: _Hyphenation

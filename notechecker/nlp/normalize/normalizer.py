@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...errors import PatternError
+from ...schema.cache import cached
 from ...schema.loader import validate_located
 from ...schema.loader import patterns_dir
 from ...schema.vocab.base import read_yaml
@@ -321,6 +322,10 @@ class Identity:
 
 @functools.lru_cache(maxsize=8)
 def load_root(root: Path):
+    return cached("normalizer", root, lambda: build_root(root))  # validated once per change (schema/cache.py)
+
+
+def build_root(root: Path):
     path = root / FILE
     if not path.is_file():
         return Identity()

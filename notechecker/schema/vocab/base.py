@@ -33,7 +33,7 @@ def read_yaml(path: Path) -> Any:
 class VocabModel(BaseModel):
     """A vocabulary file's shape; keys this module does not read are ignored unless a model forbids them."""
 
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
 
 NonEmpty = Annotated[list[Any], Field(min_length=1)]

@@ -28,7 +28,7 @@ CONTEXT_DIRECTIONS = {"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEU
 class ContextRuleModel(VocabModel):
     """One rule of ``patterns/context.yaml``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     category: Any = Field(None, validate_default=True)
     direction: Any = "BIDIRECTIONAL"
     literal: Any = Field(None, validate_default=True)

@@ -20,7 +20,6 @@ class ElementSpec:
 
     name: str
     sections: tuple[str, ...] = ()
-    cues: tuple[re.Pattern, ...] = ()
     none_cues: tuple[re.Pattern, ...] = ()
     exclude_sections: frozenset[str] = frozenset()
     min_words: int = 1
@@ -36,7 +35,7 @@ class ElementSpec:
 class ElementModel(VocabModel):
     """One element of ``patterns/elements.yaml``; its cues are compiled (and named on error) after this."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     sections: list[Any] = []
     cues: list[Any] = []
     none_cues: list[Any] = []
@@ -71,8 +70,10 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
             bad = [s for s in getattr(spec, key) if s not in known_sections]
             if bad:
                 raise PatternError("E013", f"{path}: element '{name}': field '{key}': unknown section(s) {bad}")
+        # each cue compiled alone names a bad one; the spec keeps those it runs alone (the cues and steps run
+        # joined, in ``matcher`` and ``steps``), so a cached spec (schema/cache.py) recompiles no other
         compiled = {key: tuple(compile_rx(path, f"element '{name}' field '{key}'", c) for c in getattr(spec, key))
-                    for key in ("cues", "none_cues", "needs_any", "steps")}  # names the bad one
+                    for key in ("cues", "none_cues", "needs_any", "steps")}
         if spec.steps and spec.min_steps < 1:
             raise PatternError("E012", f"{path}: element '{name}': field 'min_steps': steps need min_steps >= 1")
         cues = [lower_pattern(c) for c in spec.cues]
@@ -89,7 +90,7 @@ def load_elements(path: Path, known_sections: set[str]) -> dict[str, ElementSpec
                 raise PatternError("E011", f"{path}: element '{name}': cues do not combine: {exc}") from None
         out[name] = ElementSpec(
             gate=tuple(spec.gate), matcher=matcher, name=name, sections=tuple(spec.sections),
-            cues=compiled["cues"], none_cues=compiled["none_cues"],
+            none_cues=compiled["none_cues"],
             exclude_sections=frozenset(spec.exclude_sections), min_words=int(spec.min_words),
             needs_any=compiled["needs_any"],
             steps=re.compile("|".join(f"(?:{lower_pattern(c)})" for c in spec.steps)) if spec.steps else None,

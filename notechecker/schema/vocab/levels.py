@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field
 
 from notechecker.errors import PatternError
+from notechecker.schema.cache import cached
 from notechecker.schema.loader import patterns_dir, validate_located
 from notechecker.schema.vocab.base import VocabModel, compile_rx, read_yaml
 
@@ -22,7 +23,7 @@ _FRAGMENT = re.compile(r"\{([A-Za-z_]\w*)\}")
 
 
 class _LevelEntry(VocabModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     why: str
     regex: str
@@ -30,7 +31,7 @@ class _LevelEntry(VocabModel):
 
 
 class _Junction(VocabModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     regex: str
     between: Annotated[list[str], Field(min_length=2, max_length=2)]
@@ -40,7 +41,7 @@ class _Junction(VocabModel):
 class LevelsModel(VocabModel):
     """``patterns/levels.yaml``: text that looks like a level and is not, and pelvic fixation."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     fragments: dict[str, str] = {}
     not_levels: Annotated[list[_LevelEntry], Field(min_length=1)]
@@ -138,7 +139,7 @@ def _grammar_words(path: Path, model: LevelsModel) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _levels(root: Path) -> LevelsSpec:
-    return load_levels(root / "levels.yaml")
+    return cached("levels", root, lambda: load_levels(root / "levels.yaml"))  # validated once per change
 
 
 def load_level_words(path: str | os.PathLike | None = None) -> LevelsSpec:

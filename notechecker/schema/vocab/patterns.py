@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from notechecker.errors import PatternError
+from notechecker.schema.cache import cached
 from notechecker.schema.loader import patterns_dir
 from notechecker.schema.vocab.context import ContextSpec, load_context
 from notechecker.schema.vocab.elements import ElementSpec, load_elements
@@ -39,6 +40,11 @@ class Patterns:
 
 @functools.lru_cache(maxsize=8)
 def _load_all(root: Path) -> Patterns:
+    return cached("patterns", root, lambda: build_patterns(root))  # validated once per change (schema/cache.py)
+
+
+def build_patterns(root: Path) -> Patterns:
+    """Read, validate and cross-check every extraction vocabulary of the folder ``root``."""
     sections = load_sections(root / "sections.yaml")
     targets: list[TargetSpec] = []
     context_kinds: dict[str, dict[str, str]] = {}

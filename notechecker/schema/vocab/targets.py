@@ -15,7 +15,7 @@ from notechecker.schema.vocab.base import VocabModel, compile_rx, mapping_of_map
 class TargetFileModel(VocabModel):
     """One ``patterns/targets/*.yaml``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     category: Any = Field(None, validate_default=True)
     plural: bool = False
     rules: Any = Field(None, validate_default=True)

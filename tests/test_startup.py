@@ -1,0 +1,38 @@
+"""A command's start-up (cli/app.py ``startup``): the garbage collector is paused while the pipeline is built,
+what start-up built is frozen after it, and the collector is left as it was found."""
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from notechecker.cli.app import startup
+
+
+@pytest.fixture
+def collector():
+    was = gc.isenabled()
+    yield
+    gc.unfreeze()
+    (gc.enable if was else gc.disable)()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_startup_pauses_the_collector_then_freezes_what_it_built(collector, enabled):
+    (gc.enable if enabled else gc.disable)()
+    gc.unfreeze()
+    with startup():
+        assert not gc.isenabled()
+        built = [[i] for i in range(1000)]
+    assert gc.isenabled() is enabled
+    assert gc.get_freeze_count() >= len(built)
+    seen = {id(o) for o in gc.get_objects()}  # the collector's generations: frozen objects are in none
+    assert all(gc.is_tracked(x) and id(x) not in seen for x in built)
+
+
+def test_startup_leaves_the_collector_as_it_was_when_the_build_fails(collector):
+    gc.enable()
+    with pytest.raises(ValueError):
+        with startup():
+            raise ValueError("a bad pattern file")
+    assert gc.isenabled()

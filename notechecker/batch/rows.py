@@ -2,10 +2,14 @@
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Iterable
 
 from ..errors import InputError, describe_failure
 from .task import Task, normalize_date, surgeon_name
+
+
+_ITEM_ID = operator.attrgetter("item_id")
 
 
 def _r4(x: float | None) -> float | None:
@@ -90,6 +94,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
     prov = _provenance(t)
+    tail = {"decision": "", "decision_note": "", **prov}  # how every codes and findings row ends
     from ..plain import code_verdicts
 
     findings, codes = [], []
@@ -102,17 +107,15 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                       "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
                       "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
-                      "rules": _rules(r.conclusions), "checker_verdict": v.verdict, "decision": "",
-                      "decision_note": "", **prov})
-        for f in sorted(r.findings, key=lambda f: f.item_id):
+                      "rules": _rules(r.conclusions), "checker_verdict": v.verdict, **tail})
+        for f in sorted(r.findings, key=_ITEM_ID):
             ev = f.evidence[0] if f.evidence else None
             findings.append({**row, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
                              "severity": f.severity, "status": f.status, "message": f.message,
                              "fix_hint": f.fix_hint or "",
                              "evidence_text": "" if ev is None or redact else ev.text,
                              "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
-                             "evidence_section": (ev.section or "") if ev else "", "decision": "",
-                             "decision_note": "", **prov})
+                             "evidence_section": (ev.section or "") if ev else "", **tail})
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings
@@ -121,7 +124,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": v.reason,
                       "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
                       "rules": _rules(c for c in result.conclusions if v.code in c.codes),
-                      "checker_verdict": v.verdict, "decision": "", "decision_note": "", **prov})
+                      "checker_verdict": v.verdict, **tail})
     evaluated = sum(c["items_evaluated"] for c in codes)
     met = sum(c["met"] for c in codes)
     note = {**meta, "billed_codes": _join(result.billed), "suggested_codes": _join(result.suggested),

@@ -10,7 +10,10 @@ from notechecker.cli.app import startup
 
 
 @pytest.fixture
-def collector():
+def collector(monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("notechecker.cli.app"), "_STARTED", False)  # a fresh process, as far as startup() knows
     was = gc.isenabled()
     yield
     gc.unfreeze()
@@ -36,3 +39,19 @@ def test_startup_leaves_the_collector_as_it_was_when_the_build_fails(collector):
         with startup():
             raise ValueError("a bad pattern file")
     assert gc.isenabled()
+
+
+def test_a_second_start_up_in_one_process_freezes_nothing(collector):
+    """A long-lived process (a test runner, a notebook) that runs a command twice: the second start-up
+    neither pauses the collector nor freezes the garbage made in the meantime."""
+    gc.enable()
+    gc.unfreeze()
+    with startup():
+        pass
+    frozen = gc.get_freeze_count()
+    with startup():
+        assert gc.isenabled()
+        later = [[i] for i in range(1000)]
+    assert gc.get_freeze_count() == frozen
+    seen = {id(o) for o in gc.get_objects()}
+    assert all(id(x) in seen for x in later)

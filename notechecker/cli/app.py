@@ -36,6 +36,11 @@ def usage(msg: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+#: Whether this process has started a command already (startup() freezes the heap once, not again: a
+#: second freeze in a long-lived process would keep its garbage of the meantime for good).
+_STARTED = False
+
+
 @contextlib.contextmanager
 def startup():
     """A command's start-up (its imports, building the pipeline) with Python's garbage collector paused, then
@@ -43,6 +48,11 @@ def startup():
     command, and no garbage worth collecting, so each collection the allocations would trigger scans them all
     again for nothing (a cold ``check`` spent about a fifth of its time there). Frozen (``gc.freeze``), later collections
     and the one at exit skip them; the collector runs on as it did before."""
+    global _STARTED
+    if _STARTED:  # a process that already started a command (a test runner, a notebook): nothing to save
+        yield
+        return
+    _STARTED = True
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from notechecker.nlp import level_grammar as g
+from notechecker.nlp import regex_literals
 from notechecker.schema.vocab.levels import load_level_words
 
 
@@ -89,7 +90,7 @@ def test_ordinary_words_are_not_tried():
     (r"pel.is|ab", {("p", "e", "l"), ("a", "b")}),  # "." ends the prefix
 ])
 def test_prefixes_are_read_from_the_regex(pattern, prefixes):
-    assert g._prefixes(re.compile(pattern, re.IGNORECASE)) == prefixes
+    assert regex_literals.prefixes(re.compile(pattern, re.IGNORECASE)) == prefixes
 
 
 def test_a_text_that_lower_casing_cannot_stand_for_gets_the_plain_search():

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import functools
 import re
-import re._parser as _p  # the standard library's regex parser (re.compile's); see _prefixes
 from dataclasses import dataclass
 
 from .. import vertebrae as _vertebrae
+from ..schema.cache import cached
+from .regex_literals import folded, prefix_regex, prefixes
+from ..schema.loader import patterns_dir
 from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
 
 #: The vertebrae a level can name (C1 to S5: the occiput is not written as a level code).
@@ -318,123 +320,24 @@ def combine(atoms: list[Atom], conns: list[str]) -> Atom:
 # where the scanner can match; the scanner is tried there alone, in order, so the first match
 # found is the one ``search`` finds.
 
-_K = 4  # characters of a prefix
-_CATEGORIES = {_p.CATEGORY_DIGIT: r"\d", _p.CATEGORY_SPACE: r"\s"}
-_SKIP = (_p.AT, _p.ASSERT, _p.ASSERT_NOT)  # zero width: dropping them only widens the prefixes
-_REPEATS = (_p.MAX_REPEAT, _p.MIN_REPEAT, _p.POSSESSIVE_REPEAT)
-
-
-def _atom(code: int) -> str | None:
-    """The character ``chr(code)`` is on the lower-cased text, case-blind: ASCII lower-cased, a
-    character without case itself; None for other cased characters (not followed)."""
-    c = chr(code)
-    return c.lower() if c.isascii() else c if c.lower() == c == c.upper() else None
-
-
-def _atoms(op, av) -> set[str] | None:
-    """The one-character atoms (a character, or a digit or space category) a node may match; None:
-    unknown (the prefix ends before it)."""
-    if op is _p.LITERAL:
-        return None if _atom(av) is None else {_atom(av)}
-    if op is not _p.IN:
-        return None  # ANY, NOT_LITERAL, a group reference ...
-    out: set[str] = set()
-    for item, value in av:
-        if item is _p.LITERAL:
-            chars = [_atom(value)]
-        elif item is _p.RANGE and value[1] - value[0] < 64:
-            chars = [_atom(c) for c in range(value[0], value[1] + 1)]
-        elif item is _p.CATEGORY and value in _CATEGORIES:
-            chars = [_CATEGORIES[value]]
-        else:  # NEGATE, a wide range, another category
-            return None
-        if None in chars:
-            return None
-        out.update(chars)
-    return out
-
-
-def _node(op, av, prefs: set) -> set:
-    live = {(p, o) for p, o in prefs if o and len(p) < _K}
-    if not live or op in _SKIP:  # nothing to extend, or zero width
-        return prefs
-    rest = prefs - live
-    if op is _p.SUBPATTERN or op is _p.ATOMIC_GROUP:  # flags of its own ((?-i:...)) only narrow it
-        return rest | _seq(av[3] if op is _p.SUBPATTERN else av, live)
-    if op is _p.BRANCH:
-        return rest.union(*(_seq(b, live) for b in av[1]))
-    if op in _REPEATS:
-        return rest | _repeat(*av, live)
-    atoms = _atoms(op, av)
-    if atoms is None:
-        return rest | {(p, False) for p, _ in live}
-    return rest | {(p + (a,), True) for p, _ in live for a in atoms}
-
-
-def _seq(items, prefs: set) -> set:
-    for op, av in items:
-        prefs = _node(op, av, prefs)
-    return prefs
-
-
-def _repeat(low: int, high: int, sub, live: set) -> set:
-    out = set(live) if low == 0 else set()
-    cur, n = live, 0
-    while True:
-        cur, n = _seq(sub, cur), n + 1
-        if n >= low:
-            out |= cur
-        if n >= high or all(not o or len(p) >= _K for p, o in cur):  # no more rounds, or none can add
-            return out | cur
-        if n >= low + _K:  # more rounds may follow: what is still open ends here
-            return out | {(p, False) for p, _ in cur}
-
-
-def _prefixes(pattern: re.Pattern) -> frozenset[tuple[str, ...]]:
-    """Strings of atoms one of which every match of ``pattern`` (case-blind) starts with, on the
-    lower-cased text: a prefix shorter than _K says nothing of what follows it."""
-    assert pattern.flags & re.IGNORECASE
-    found = {p for p, _ in _seq(_p.parse(pattern.pattern, pattern.flags), {((), True)})}
-    # a prefix of another one answers for it
-    return frozenset(p for p in found if not any(q != p and p[:len(q)] == q for q in found))
-
-
-def _piece(atom: str) -> str:  # an atom as regex
-    return atom if atom in _CATEGORIES.values() else re.escape(atom)
-
-
-def _trie(prefixes) -> str:
-    """One regex for any of ``prefixes``, nested by their atoms (each step tries few branches)."""
-    tails: dict[str, list] = {}
-    for p in prefixes:
-        if p:
-            tails.setdefault(p[0], []).append(p[1:])
-    rx = [_piece(a) + _trie(rest) for a, rest in sorted(tails.items())]
-    return rx[0] if len(rx) == 1 else "(?:" + "|".join(rx) + ")" if rx else ""
-
-
 @functools.lru_cache(maxsize=1)
 def starts() -> re.Pattern | None:
     """The search for where the scanner regex may match, on the lower-cased text with one space
     before it: the scanner's left boundary (_GATE) as the character before, then a prefix of
-    :func:`_prefixes`; a match's start is the prefix's offset in the text. None: no prefix known."""
-    prefixes = _prefixes(scanner()[0])
-    return None if () in prefixes else re.compile("[^a-z0-9]" + _trie(prefixes))
-
-
-@functools.lru_cache(maxsize=1)
-def _ascii_like() -> re.Pattern:
-    """Non-ASCII characters that case-blind matching equates with an ASCII letter (the long s ...)."""
-    found = re.findall("[a-z]", "".join(map(chr, range(128, 0x110000))), re.IGNORECASE)
-    return re.compile("[" + "".join(found) + "]")
+    :func:`regex_literals.prefixes`; a match's start is the prefix's offset in the text. None: no prefix known.
+    (Deriving it takes ~0.1 s: kept in the build cache, keyed like the level words.)"""
+    def build():
+        found = prefixes(scanner()[0])
+        return None if () in found else re.compile("[^a-z0-9]" + prefix_regex(found))
+    return cached("level_starts", patterns_dir().resolve(), build)
 
 
 def _searcher(text: str):
     """``scanner()[0].search`` for ``text``, trying the scanner only where :func:`starts` finds a
     prefix; the plain search where the lower-cased text cannot stand for the text (a character
     lower-cases to several, or case-blind matching equates it with an ASCII letter)."""
-    master, where, low = scanner()[0], starts(), text.lower()
-    if where is None or not text.isascii() and (len(low) != len(text) or _ascii_like().search(text)):
+    master, where, low = scanner()[0], starts(), folded(text)
+    if where is None or low is None:
         return master.search
     low = " " + low  # low[i] is the character before text[i]
     find, match = where.search, master.match

@@ -268,3 +268,102 @@ def _refers_to_groups(items) -> bool:
             if isinstance(sub, (list, tuple)) and any(isinstance(x, _c.SubPattern) and _refers_to_groups(x) for x in sub):
                 return True
     return False
+
+# --------------------------------------------------------------------------- prefixes
+# Where a regex's matches can start, a few characters deep: the strings of one-character atoms (a
+# character, or a digit or space category) one of which every case-blind match starts with, on the
+# lower-cased text (nlp/level_grammar.py looks for its scanner's matches only there). Zero-width items
+# are skipped and anything unknown ends a prefix: both only widen what is looked at.
+
+PREFIX = 4  # characters of a prefix (prefixes)
+_PREFIX_CATEGORIES = {_c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_SPACE: r"\s"}
+_PREFIX_SKIP = (_c.AT, _c.ASSERT, _c.ASSERT_NOT)  # zero width: dropping them only widens the prefixes
+
+
+def _prefix_atom(code: int) -> str | None:
+    """The character ``chr(code)`` is on the lower-cased text, case-blind: ASCII lower-cased, a
+    character without case itself; None for other cased characters (not followed)."""
+    c = chr(code)
+    return c.lower() if c.isascii() else c if c.lower() == c == c.upper() else None
+
+
+def _prefix_atoms(op, av) -> set[str] | None:
+    """The one-character atoms (a character, or a digit or space category) a node may match; None:
+    unknown (the prefix ends before it)."""
+    if op is _c.LITERAL:
+        return None if _prefix_atom(av) is None else {_prefix_atom(av)}
+    if op is not _c.IN:
+        return None  # ANY, NOT_LITERAL, a group reference ...
+    out: set[str] = set()
+    for item, value in av:
+        if item is _c.LITERAL:
+            chars = [_prefix_atom(value)]
+        elif item is _c.RANGE and value[1] - value[0] < 64:
+            chars = [_prefix_atom(c) for c in range(value[0], value[1] + 1)]
+        elif item is _c.CATEGORY and value in _PREFIX_CATEGORIES:
+            chars = [_PREFIX_CATEGORIES[value]]
+        else:  # NEGATE, a wide range, another category
+            return None
+        if None in chars:
+            return None
+        out.update(chars)
+    return out
+
+
+def _prefix_node(op, av, prefs: set) -> set:
+    live = {(p, o) for p, o in prefs if o and len(p) < PREFIX}
+    if not live or op in _PREFIX_SKIP:  # nothing to extend, or zero width
+        return prefs
+    rest = prefs - live
+    if op is _c.SUBPATTERN or op is _c.ATOMIC_GROUP:  # flags of its own ((?-i:...)) only narrow it
+        return rest | _prefix_seq(av[3] if op is _c.SUBPATTERN else av, live)
+    if op is _c.BRANCH:
+        return rest.union(*(_prefix_seq(b, live) for b in av[1]))
+    if op in _REPEATS:
+        return rest | _prefix_repeat(*av, live)
+    atoms = _prefix_atoms(op, av)
+    if atoms is None:
+        return rest | {(p, False) for p, _ in live}
+    return rest | {(p + (a,), True) for p, _ in live for a in atoms}
+
+
+def _prefix_seq(items, prefs: set) -> set:
+    for op, av in items:
+        prefs = _prefix_node(op, av, prefs)
+    return prefs
+
+
+def _prefix_repeat(low: int, high: int, sub, live: set) -> set:
+    out = set(live) if low == 0 else set()
+    cur, n = live, 0
+    while True:
+        cur, n = _prefix_seq(sub, cur), n + 1
+        if n >= low:
+            out |= cur
+        if n >= high or all(not o or len(p) >= PREFIX for p, o in cur):  # no more rounds, or none can add
+            return out | cur
+        if n >= low + PREFIX:  # more rounds may follow: what is still open ends here
+            return out | {(p, False) for p, _ in cur}
+
+
+def prefixes(pattern: re.Pattern) -> frozenset[tuple[str, ...]]:
+    """Strings of atoms one of which every match of ``pattern`` (case-blind) starts with, on the
+    lower-cased text: a prefix shorter than PREFIX says nothing of what follows it."""
+    assert pattern.flags & re.IGNORECASE
+    found = {p for p, _ in _prefix_seq(_c.parse(pattern.pattern, pattern.flags), {((), True)})}
+    # a prefix of another one answers for it
+    return frozenset(p for p in found if not any(q != p and p[:len(q)] == q for q in found))
+
+
+def _piece(atom: str) -> str:  # an atom as regex
+    return atom if atom in _PREFIX_CATEGORIES.values() else re.escape(atom)
+
+
+def prefix_regex(prefixes) -> str:
+    """One regex for any of ``prefixes``, nested by their atoms (each step tries few branches)."""
+    tails: dict[str, list] = {}
+    for p in prefixes:
+        if p:
+            tails.setdefault(p[0], []).append(p[1:])
+    rx = [_piece(a) + prefix_regex(rest) for a, rest in sorted(tails.items())]
+    return rx[0] if len(rx) == 1 else "(?:" + "|".join(rx) + ")" if rx else ""

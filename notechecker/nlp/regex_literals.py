@@ -172,26 +172,53 @@ def _any_of(strings) -> re.Pattern:
     return re.compile("|".join(re.escape(s) for s in sorted(strings, key=lambda s: (-len(s), s))))
 
 
+#: Searches a :class:`GatedRegex` answers with the plain regex before it reads its literals (a few
+#: milliseconds for all of a pipeline's): a one-note run, a cold ``check``, never pays for the reading;
+#: a scan pays once, within its first notes. Either way the matches are ``re``'s.
+PLAIN_FIRST = 16
+
+
 class GatedRegex:
     """A compiled regex with :meth:`finditer` limited to where its literals say it can match."""
 
-    def __init__(self, regex: re.Pattern):
+    def __init__(self, regex: re.Pattern, plain_first: int = PLAIN_FIRST):
         self.regex = regex
         self.fold = bool(regex.flags & re.IGNORECASE)
+        self._plain_left = plain_first
+        self._ready = False
+
+    def _prepare(self) -> None:
+        """Read the regex's literals (its parse tree) and build the searches for them."""
+        regex = self.regex
         info = _sequence(_c.parse(regex.pattern, regex.flags), self.fold)
         # a text holding a string that contains y holds y: keep y alone
         sets = {_fewest(s, lambda x, y: y in x) for s in info.required}
         #: the required sets, cheapest to look for first (one string: a plain substring search), then
         #: the most telling (longest shortest string)
-        self.required = sorted(sets, key=lambda s: (len(s), -min(map(len, s)), sorted(s)))
+        self._required = sorted(sets, key=lambda s: (len(s), -min(map(len, s)), sorted(s)))
         # a match starting with x starts with y when x starts with y: keep y alone
-        self.first = sorted(_fewest(info.first, lambda x, y: x.startswith(y))) if info.first else None
-        self._starts = _any_of(self.first).search if self.first else None
+        self._first = sorted(_fewest(info.first, lambda x, y: x.startswith(y))) if info.first else None
+        self._starts = _any_of(self._first).search if self._first else None
         # (a required set of several strings that are the first literals: the search for where to
         # start looks for them)
         # few strings: one substring search each (fast); many: one regex search for any of them
         self._gates = [(tuple(sorted(s)), None) if len(s) <= FEW else ((), _any_of(s).search)
-                       for s in self.required if len(s) == 1 or sorted(s) != self.first]
+                       for s in self._required if len(s) == 1 or sorted(s) != self._first]
+        self._ready = True
+
+    @property
+    def required(self) -> list[frozenset]:
+        """Sets of strings, one string of each of which every match holds."""
+        if not self._ready:
+            self._prepare()
+        return self._required
+
+    @property
+    def first(self) -> list[str] | None:
+        """Strings one of which every match starts with (None: not known)."""
+        if not self._ready:
+            self._prepare()
+        return self._first
 
     def finditer(self, text: str, lowered: str | None = None, pos: int = 0,
                  endpos: int | None = None) -> Iterator[re.Match]:
@@ -199,6 +226,12 @@ class GatedRegex:
         caller has it. (A match lies inside ``[pos, endpos)``, so the literals it holds do too; what
         look-behinds and ``\\b`` see before ``pos`` and at ``endpos`` is what ``finditer`` lets them see.)"""
         end = len(text) if endpos is None else min(endpos, len(text))
+        if not self._ready:
+            if self._plain_left > 0:
+                self._plain_left -= 1
+                yield from self.regex.finditer(text, pos, end)
+                return
+            self._prepare()
         probe = text if not self.fold else lowered if lowered is not None else folded(text)
         if probe is None or not (self._gates or self._starts):
             yield from self.regex.finditer(text, pos, end)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import vertebrae as _vertebrae
 from ..schema.cache import cached
-from .regex_literals import folded, prefix_regex, prefixes
+from .regex_literals import folded, matches_at, prefix_regex, prefixes
 from ..schema.loader import patterns_dir
 from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
 
@@ -340,13 +340,12 @@ def _searcher(text: str):
     if where is None or low is None:
         return master.search
     low = " " + low  # low[i] is the character before text[i]
-    find, match = where.search, master.match
+    find = where.search
+
+    def next_start(pos: int):
+        c = find(low, pos)
+        return None if c is None else c.start()
 
     def search(text: str, pos: int):
-        while (c := find(low, pos)) is not None:
-            m = match(text, c.start())
-            if m is not None:
-                return m
-            pos = c.start() + 1
-        return None
+        return next(matches_at(master, text, next_start, pos), None)
     return search

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .regex_literals import matches_at
+
 try:
     from re import _constants as _c
     from re import _parser
@@ -63,17 +65,11 @@ class LineAnchored:
         self.regex = regex
 
     def finditer(self, text: str) -> Iterator[re.Match]:
-        match = self.regex.match
-        allowed = 0  # finditer's next search starts here (after the last match)
-        m = match(text, 0)
-        if m is not None:
-            yield m
-            allowed = m.end()
-        for brk in _BREAK.finditer(text):
-            start = brk.end()
-            if start < allowed:
-                continue
-            m = match(text, start)
-            if m is not None:
-                yield m
-                allowed = m.end()
+        breaks = _BREAK
+
+        def next_start(pos: int):
+            if pos == 0:
+                return 0
+            b = breaks.search(text, pos - 1)  # a break just before pos starts a line at pos
+            return None if b is None else b.end()
+        return matches_at(self.regex, text, next_start)

@@ -172,6 +172,36 @@ def _any_of(strings) -> re.Pattern:
     return re.compile("|".join(re.escape(s) for s in sorted(strings, key=lambda s: (-len(s), s))))
 
 
+def matches_at(regex: re.Pattern, text: str, next_start, pos: int = 0,
+               endpos: int | None = None) -> Iterator[re.Match]:
+    """``regex.finditer(text, pos, endpos)``'s matches for a regex whose matches are never empty and
+    start only where ``next_start(p)`` says: the first offset at or after ``p`` where one may start
+    (None: none). ``regex.match`` is tried there alone, left to right, the next try at or after the
+    last match's end, as ``finditer`` goes: the one loop behind every "try it only there" search of
+    the pipeline (gated regexes, line starts, the level scanner, the normaliser's spots)."""
+    end = len(text) if endpos is None else min(endpos, len(text))
+    match = regex.match
+    while (i := next_start(pos)) is not None and i <= end:
+        m = match(text, i, end)
+        if m is not None:
+            yield m
+            pos = m.end() if m.end() > i else i + 1
+        else:
+            pos = i + 1
+
+
+def sorted_starts(offsets):
+    """A ``next_start`` for :func:`matches_at` over given offsets (any order, repeats allowed)."""
+    import bisect
+
+    at = sorted(set(offsets))
+
+    def next_start(pos: int):
+        k = bisect.bisect_left(at, pos)
+        return at[k] if k < len(at) else None
+    return next_start
+
+
 #: Searches a :class:`GatedRegex` answers with the plain regex before it reads its literals (a few
 #: milliseconds for all of a pipeline's): a one-note run, a cold ``check``, never pays for the reading;
 #: a scan pays once, within its first notes. Either way the matches are ``re``'s.
@@ -243,17 +273,13 @@ class GatedRegex:
         if self._starts is None:
             yield from self.regex.finditer(text, pos, end)
             return
-        # every position where a first literal starts, left to right, each tried as finditer would:
-        # the next search from the end of the last match (never empty: it starts with a literal)
-        starts, match = self._starts, self.regex.match
-        while (c := starts(probe, pos, end)) is not None:
-            i = c.start()
-            m = match(text, i, end)
-            if m is not None:
-                yield m
-                pos = m.end()
-            else:
-                pos = i + 1
+        # every position where a first literal starts, left to right (never empty: it starts with a literal)
+        starts = self._starts
+
+        def next_start(p: int):
+            c = starts(probe, p, end)
+            return None if c is None else c.start()
+        yield from matches_at(self.regex, text, next_start, pos, end)
 
     def search(self, text: str, lowered: str | None = None, pos: int = 0, endpos: int | None = None):
         """``self.regex.search(text, pos, endpos)``."""

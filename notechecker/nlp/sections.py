@@ -23,6 +23,7 @@ from spacy.util import ensure_path
 
 from .. import _extensions
 from .._extensions import note_text
+from .regex_literals import matches_at
 from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
 
 RULES_FILE = "headings.json"
@@ -239,14 +240,15 @@ class Sectionizer:
         line break, so each line's is ``HEADING_LINE.match`` at its start, tried at the text's start
         and at the lines :func:`heading_gate` lets through."""
         if self._gate is None:
-            return
-        first = HEADING_LINE.match(text)
-        if first is not None:
-            yield first
-        for line in self._gate.finditer(text, first.end() if first is not None else 0):
-            m = HEADING_LINE.match(text, line.start() + 1)
-            if m is not None:
-                yield m
+            return ()
+        gate = self._gate
+
+        def next_start(pos: int):
+            if pos == 0:
+                return 0
+            line = gate.search(text, pos - 1)  # a gated line break just before pos
+            return None if line is None else line.start() + 1
+        return matches_at(HEADING_LINE, text, next_start)
 
     def _parent_indices(self, matches):
         """medspaCy 1.3.1's ``Sectionizer.set_parent_sections``: each match with the index of its

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import PatternError
 from ...schema.vocab.base import read_yaml
+from .. import regex_literals
 from .model import Entry
 
 def compile_rx(path: Path, where: str, rx: str, flags: int = re.IGNORECASE) -> re.Pattern:
@@ -184,13 +185,4 @@ def drop_overlaps(found: list[tuple]) -> list[tuple]:
 def matches_at(rx: re.Pattern, text: str, spots) -> list[re.Match]:
     """``rx.finditer(text)`` for a regex whose every match starts at the start of one of ``spots``
     ((start, end) pairs, in any order): ``rx`` is tried there only, left to right, none inside a match."""
-    out = []
-    end = 0
-    for a in sorted({a for a, _ in spots}):
-        if a < end:
-            continue
-        m = rx.match(text, a)
-        if m is not None:
-            out.append(m)
-            end = m.end()
-    return out
+    return list(regex_literals.matches_at(rx, text, regex_literals.sorted_starts(a for a, _ in spots)))

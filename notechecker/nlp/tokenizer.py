@@ -40,6 +40,32 @@ PIECE = 64
 #: again in spaCy's cache; a scan worker is recycled after NOTECHECKER_RECYCLE_NOTES notes).
 PRIME_LIMIT = 200_000
 _WHITESPACE = re.compile(r"\s+")
+#: From a line end to the end of its whitespace run (a literal first character: the engine skips to it).
+_FROM_LINE_END = re.compile(r"\n\s*")
+_SPACES = re.compile(r"   +")
+
+
+def _whitespace_chunks(text: str, chunks: list[str]) -> set[str]:
+    """The whitespace chunks spaCy's tokenizer meets in ``text`` (``chunks``: ``text.split()``), as it
+    splits them: every whitespace run, less the one space that follows a token (that space is the token's).
+    Single spaces and line ends are spaCy's special cases (never cached): they may be missing. A text whose
+    white space is spaces and line ends only, starting with neither, without two spaces before a line
+    end: its chunks of two or more characters are the runs from a line end on (one space before a line end
+    belongs to the token) and the runs of three or more spaces less their first; else every run is read."""
+    if (text and not text[0].isspace() and "  \n" not in text
+            and len(text) - text.count(" ") - text.count("\n") == sum(map(len, chunks))):
+        out = set(_FROM_LINE_END.findall(text))
+        if "   " in text:
+            for m in _SPACES.finditer(text):
+                if text[m.start() - 1] != "\n":  # else the rest of a run from a line end
+                    out.add(text[m.start() + 1:m.end()])
+        return out
+    runs = _WHITESPACE.findall(text)
+    first = runs.pop(0) if text[:1].isspace() else ""  # no token before it: the first run is a chunk whole
+    out = {run[1:] if run[0] == " " else run for run in set(runs)}  # one space after a token is that token's
+    out.add(first)
+    out.discard("")
+    return out
 
 
 class NoteTokenizer:
@@ -56,25 +82,24 @@ class NoteTokenizer:
         self._primed: set[str] = set()
 
     def __call__(self, text: str) -> Doc:
-        if len(text) >= self.max_run and self._long_run.search(text):
+        chunks = text.split()  # spaCy's chunks: str.split and spaCy split at the same (str.isspace) characters
+        if len(text) >= self.max_run and chunks and max(map(len, chunks)) >= self.max_run:
             doc = self._in_pieces(text)
         else:
-            self._prime(text)
+            self._prime(text, chunks)
             doc = self.tokenizer(text)
         doc.user_data[TEXT_KEY] = text
         return doc
 
-    def _prime(self, text: str) -> None:
-        """Tokenize on its own each chunk and whitespace run of ``text`` not seen yet: spaCy caches
-        it then (see the module docstring), where inside ``text`` it might not."""
+    def _prime(self, text: str, chunks: list[str]) -> None:
+        """Tokenize on its own each chunk (``chunks``: ``text.split()``) and whitespace chunk of ``text``
+        not seen yet: spaCy caches it then (see the module docstring), where inside ``text`` it might not."""
         primed = self._primed
         if len(primed) >= self.prime_limit:
             return
-        new = set(text.split()).difference(primed)
-        for run in set(_WHITESPACE.findall(text)):
-            run = run[1:] if run[0] == " " else run  # one space after a token is that token's
-            if run and run not in primed:
-                new.add(run)
+        new = set(chunks)
+        new.update(_whitespace_chunks(text, chunks))
+        new.difference_update(primed)
         if new:
             tokenize = self.tokenizer
             for chunk in new:

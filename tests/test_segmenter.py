@@ -29,3 +29,28 @@ def test_a_long_stretch_is_cut_at_the_first_space_after_the_cap():
     assert boundaries(text) == [MAX_SENTENCE + 5, text.index("More")]
     short_enough = "word " * 900 + "End. " + "More " * 900
     assert boundaries(short_enough) == [short_enough.index("End. ") + 5]  # no stretch over the cap: no cut
+
+
+def test_the_shortcuts_give_the_general_scans_starts(monkeypatch):
+    """The scans for texts without "\\r" or without "?"/"!", and the letters-before-a-period shortcut,
+    give the starts the general scans give: on every corpus note, the same with CRLF line ends and
+    with a "?", and on generated texts."""
+    import random
+
+    from notechecker.nlp import segmenter
+    from tests.corpus_snapshot import corpus
+
+    texts = [text for _, text, _ in corpus()]
+    texts += [t.replace("\n", "\r\n") for t in texts[::7]] + [t.replace(". ", "? ", 3) for t in texts[::5]]
+    rnd = random.Random(7)
+    words = ["Dr", "dr", "e.g", "approx", "J", "Anterior", "fusionxx", "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9x",
+             "12", "1", ".", "..", "?", "!", " ", "  ", "\n", "\n\n", "\r\n", "\r", ":", "COMPLICATIONS:", ")", "- "]
+    texts += ["".join(rnd.choice(words) for _ in range(rnd.randint(1, 40))) for _ in range(3000)]
+    fast = [boundaries(t) for t in texts]
+    monkeypatch.setattr(segmenter, "_BLANK_LINE_LF", segmenter._BLANK_LINE)
+    monkeypatch.setattr(segmenter, "_LINE_START_LF", segmenter._LINE_START)
+    monkeypatch.setattr(segmenter, "_SENT_END_PERIOD", segmenter._SENT_END)
+    monkeypatch.setattr(segmenter, "_PAST_ABBREVIATION", 10**9)
+    assert sum(map(len, fast)) > 10_000
+    for text, got in zip(texts, fast):
+        assert got == boundaries(text), repr(text[:200])

@@ -41,6 +41,9 @@ ABBREVIATIONS = frozenset(
 
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:\r?\n|\r)|\r[ \t]*\r")
 _LINE_START = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?=\S)")
+# the same two in a text without "\r": they start with a literal, which the engine skips to (~10x faster)
+_BLANK_LINE_LF = re.compile(r"\n[ \t]*\n")
+_LINE_START_LF = re.compile(r"\n[ \t]*(?=\S)")
 _LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[A-Za-z][.)](?=\s)|[-*\u2022])\s")
 _HEADING_AFTER = r"[ \t]*(?:\d{1,2}[.)]\s*)?[A-Za-z][A-Za-z /&(),'-]{1,60}:[ \t]*(?=\S)"
 _HEADING_COLON = re.compile(r"(?m)^" + _HEADING_AFTER)
@@ -49,17 +52,23 @@ _HEADING_COLON_AFTER_BREAK = re.compile(r"\n" + _HEADING_AFTER)
 # starts only at the first of a run of . ? ! (a match cannot start inside one): linear on "....."; the
 # look-behind after the first mark, so the regex starts with a class (the engine skips to the marks)
 _SENT_END = re.compile(r"[.?!](?<![.?!][.?!])[.?!]*+[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0-9])")
+# the same in a text without "?" or "!": its marks are periods (a literal first: ~3x faster)
+_SENT_END_PERIOD = re.compile(r"\.(?<!\.\.)\.*+[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0-9])")
 #: Longest stretch without a sentence start, in characters (then: at the next space or line end).
 MAX_SENTENCE = 5000
 _SPACE = re.compile(r"\s")
 _WORD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz."
+#: A period after this many ASCII letters ends no abbreviation and no initial (_word_before would give a
+#: word longer than any abbreviation).
+_PAST_ABBREVIATION = max(map(len, ABBREVIATIONS)) + 1
 
 
 def boundaries(text: str) -> list[int]:
     """Character offsets where a sentence starts (sorted, without 0)."""
-    starts = {m.end() for m in _BLANK_LINE.finditer(text)}
+    lf = "\r" not in text
+    starts = {m.end() for m in (_BLANK_LINE_LF if lf else _BLANK_LINE).finditer(text)}
     prev_end = 0
-    for m in _LINE_START.finditer(text):
+    for m in (_LINE_START_LF if lf else _LINE_START).finditer(text):
         line_start = m.end()
         prev_line = text[prev_end:m.start()].rstrip()
         prev_end = line_start
@@ -74,9 +83,11 @@ def boundaries(text: str) -> list[int]:
         starts.add(first.end())
     starts.update(m.end() for m in _HEADING_COLON_AFTER_BREAK.finditer(text, first.end() if first else 0))
     line_head = searched = 0
-    for m in _SENT_END.finditer(text):
+    sent_end = _SENT_END if "?" in text or "!" in text else _SENT_END_PERIOD
+    past = _PAST_ABBREVIATION
+    for m in sent_end.finditer(text):
         at = m.start()
-        if text[at] == ".":
+        if text[at] == "." and not (at >= past and (letters := text[at - past:at]).isascii() and letters.isalpha()):
             word = _word_before(text, at)
             if word and (word in ABBREVIATIONS or len(word) == 1):
                 continue

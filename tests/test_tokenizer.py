@@ -38,3 +38,51 @@ def test_the_whitespace_chunks_are_spacys_on_every_mix_of_white_space():
             assert got - SINGLE == _spacys(base, text) - SINGLE, repr(text)
             fast += set(text) <= {"a", "b", ".", " ", "\n"}
     assert fast > 100  # the spaces-and-line-ends path is among them
+
+
+def _ours():
+    return spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "notechecker.Tokenizer.v1"}}}).tokenizer
+
+
+def test_the_tokenizer_is_spacys_less_its_space_special_case():
+    """The wrapped tokenizer has spaCy's prefixes, suffixes, infixes, matches and heuristics, and all
+    of its special cases but " " (tokenizer.matcher_only_specials)."""
+    from notechecker.nlp.tokenizer import matcher_only_specials
+
+    base, ours = spacy.blank("en").tokenizer, _ours().tokenizer
+    assert ours.to_bytes(exclude=["vocab", "exceptions"]) == base.to_bytes(exclude=["vocab", "exceptions"])
+    assert matcher_only_specials(base, base.rules) == [" "]
+    assert {s: t for s, t in base.rules.items() if s != " "} == ours.rules
+    assert matcher_only_specials(ours, ours.rules) == []
+    # not: more than one token, another attribute, an affix
+    assert matcher_only_specials(base, {"a b": [{"ORTH": "a"}, {"ORTH": " b"}], "c d": [{"ORTH": "c d", "NORM": "cd"}],
+                                        "( x": [{"ORTH": "( x"}], "x y": [{"ORTH": "x y"}]}) == ["x y"]
+
+
+def test_without_the_space_special_case_the_tokens_are_spacys():
+    """On every corpus note (twice: the second time from the primed cache) and on every mix of spaces,
+    line ends and words, the tokens and their attributes are spaCy's own tokenizer's."""
+    from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, LOWER, NORM, ORTH, PREFIX, SHAPE, SPACY, SUFFIX
+
+    from tests.corpus_snapshot import corpus
+
+    attrs = [ORTH, NORM, LOWER, SHAPE, PREFIX, SUFFIX, LENGTH, IDX, SPACY, IS_SPACE, IS_PUNCT, LIKE_NUM]
+    base, ours = spacy.blank("en").tokenizer, _ours()
+    texts = [text for _, text, _ in corpus()] * 2
+    texts += ["".join(c) for n in range(1, 6) for c in itertools.product(["a", "Dr.", " ", "  ", "\n", "'s"], repeat=n)]
+    spaces = 0
+    for text in texts:
+        want, got = base(text), ours(text)
+        assert (got.to_array(attrs) == want.to_array(attrs)).all(), repr(text[:80])
+        assert [t.norm_ for t in got] == [t.norm_ for t in want]
+        spaces += sum(t.text == " " for t in got)
+    assert spaces > 10_000
+
+
+def test_a_pipeline_saved_with_the_space_special_case_loads_without_it():
+    from notechecker.nlp.tokenizer import NoteTokenizer
+
+    saved = spacy.blank("en").tokenizer.to_bytes()
+    loaded = NoteTokenizer(spacy.blank("en").tokenizer).from_bytes(saved)
+    assert " " not in loaded.rules and len(loaded.rules) == len(spacy.blank("en").tokenizer.rules) - 1
+    assert [t.text for t in loaded("a  b")] == ["a", " ", "b"]

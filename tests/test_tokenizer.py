@@ -1,5 +1,6 @@
 """The tokenizer's own work beside spaCy's (nlp/tokenizer.py): the whitespace chunks it primes into
-spaCy's cache are the chunks spaCy's tokenizer meets, on real notes and on every mix of white space."""
+spaCy's cache are the chunks spaCy's tokenizer meets, on real notes and on every mix of white space;
+its tokenizer is spaCy's, less a special case that changes no token."""
 from __future__ import annotations
 
 import itertools
@@ -8,13 +9,22 @@ import spacy
 
 from notechecker.nlp.tokenizer import _whitespace_chunks
 
-#: spaCy's special cases of one white-space character: never cached, so a text's chunks may leave them out.
-SINGLE = {" ", "\n", "\t", "\xa0"}
+#: spaCy's special cases of one white-space character but " " (nlp/tokenizer.py leaves that one out):
+#: never cached, so a text's chunks may leave them out.
+SINGLE = {"\n", "\t", "\xa0"}
 
 
 def _spacys(tokenizer, text: str) -> set[str]:
     """The whitespace chunks of ``text`` as spaCy's tokenizer splits it: its white-space tokens."""
     return {t.text for t in tokenizer(text) if t.text.isspace()}
+
+
+def _check(text: str, want: set[str]) -> None:
+    """The chunks found hold every chunk spaCy meets; any other is a run of spaces (primed, it caches
+    the one token spaCy would make of it)."""
+    got = _whitespace_chunks(text, text.split()) - SINGLE
+    assert want - SINGLE <= got, repr(text)
+    assert all(set(extra) == {" "} for extra in got - want), repr(text)
 
 
 def test_the_whitespace_chunks_are_spacys_on_real_notes():
@@ -24,18 +34,17 @@ def test_the_whitespace_chunks_are_spacys_on_real_notes():
     texts = [text for _, text, _ in corpus()]
     assert len(texts) > 600
     for text in texts:
-        assert _whitespace_chunks(text, text.split()) - SINGLE == _spacys(base, text) - SINGLE
+        _check(text, _spacys(base, text))
 
 
 def test_the_whitespace_chunks_are_spacys_on_every_mix_of_white_space():
     base = spacy.blank("en").tokenizer
-    parts = ["a", "b.", " ", "  ", "   ", "\n", "\n\n", "\t", "\r", "\xa0", "\u2003"]
+    parts = ["a", "b.", "\u00e9", " ", "  ", "   ", "\n", "\n\n", "\t", "\r", "\xa0", "\u2003"]
     fast = 0
     for n in range(1, 5):
         for combo in itertools.product(parts, repeat=n):
             text = "".join(combo)
-            got = _whitespace_chunks(text, text.split())
-            assert got - SINGLE == _spacys(base, text) - SINGLE, repr(text)
+            _check(text, _spacys(base, text))
             fast += set(text) <= {"a", "b", ".", " ", "\n"}
     assert fast > 100  # the spaces-and-line-ends path is among them
 
@@ -86,3 +95,16 @@ def test_a_pipeline_saved_with_the_space_special_case_loads_without_it():
     loaded = NoteTokenizer(spacy.blank("en").tokenizer).from_bytes(saved)
     assert " " not in loaded.rules and len(loaded.rules) == len(spacy.blank("en").tokenizer.rules) - 1
     assert [t.text for t in loaded("a  b")] == ["a", " ", "b"]
+
+
+def test_a_long_run_goes_in_pieces_every_time_it_is_met():
+    """A run of max_run characters or more is never primed, so it is found among a text's new chunks
+    (or, once priming has stopped, among all of them): in pieces the first time and every time after."""
+    from notechecker.nlp.tokenizer import NoteTokenizer
+
+    for limit in (200_000, 0):
+        few = NoteTokenizer(spacy.blank("en").tokenizer, max_run=8, piece=4, prime_limit=limit)
+        for _ in range(3):
+            doc = few("foo abcdefghij  bar")
+            assert [t.text for t in doc] == ["foo", "abcd", "efgh", "ij", " ", "bar"]
+        assert "abcdefghij" not in few._primed

@@ -56,23 +56,29 @@ PRIME_LIMIT = 200_000
 _WHITESPACE = re.compile(r"\s+")
 #: From a line end to the end of its whitespace run (a literal first character: the engine skips to it).
 _FROM_LINE_END = re.compile(r"\n\s*")
-_SPACES = re.compile(r"   +")
+#: The ASCII characters str.isspace (and so spaCy) splits at, but for " " and "\n".
+_OTHER_ASCII_SPACE = tuple(c for c in map(chr, range(128)) if c.isspace() and c not in " \n")
+
+
+def _only_spaces_and_line_ends(text: str, chunks: list[str]) -> bool:
+    if text.isascii():  # (known to the string: no scan)
+        return not any(c in text for c in _OTHER_ASCII_SPACE)
+    return len(text) - text.count(" ") - text.count("\n") == sum(map(len, chunks))
 
 
 def _whitespace_chunks(text: str, chunks: list[str]) -> set[str]:
     """The whitespace chunks spaCy's tokenizer meets in ``text`` (``chunks``: ``text.split()``), as it
     splits them: every whitespace run, less the one space that follows a token (that space is the token's).
-    Single spaces and line ends are spaCy's special cases (never cached): they may be missing. A text whose
-    white space is spaces and line ends only, starting with neither, without two spaces before a line
-    end: its chunks of two or more characters are the runs from a line end on (one space before a line end
-    belongs to the token) and the runs of three or more spaces less their first; else every run is read."""
-    if (text and not text[0].isspace() and "  \n" not in text
-            and len(text) - text.count(" ") - text.count("\n") == sum(map(len, chunks))):
+    A text whose white space is spaces and line ends only, starting with neither, without two spaces
+    before a line end: its chunks are the runs from a line end on (one space before a line end belongs to
+    the token) and the runs of spaces less their first (for the longest run of n spaces, every run of 1
+    to n - 1 spaces: some may be no chunk, each is spaCy's one token then); else every run is read."""
+    if text and not text[0].isspace() and "  \n" not in text and _only_spaces_and_line_ends(text, chunks):
         out = set(_FROM_LINE_END.findall(text))
-        if "   " in text:
-            for m in _SPACES.finditer(text):
-                if text[m.start() - 1] != "\n":  # else the rest of a run from a line end
-                    out.add(text[m.start() + 1:m.end()])
+        spaces = "  "
+        while spaces in text:  # a run of len(spaces) or more: its chunk may be one space shorter
+            out.add(spaces[1:])
+            spaces += " "
         return out
     runs = _WHITESPACE.findall(text)
     first = runs.pop(0) if text[:1].isspace() else ""  # no token before it: the first run is a chunk whole
@@ -97,23 +103,30 @@ class NoteTokenizer:
 
     def __call__(self, text: str) -> Doc:
         chunks = text.split()  # spaCy's chunks: str.split and spaCy split at the same (str.isspace) characters
-        if len(text) >= self.max_run and chunks and max(map(len, chunks)) >= self.max_run:
+        primed = self._primed
+        if len(primed) < self.prime_limit:
+            new = set(chunks)
+            new.difference_update(primed)
+            # a chunk of max_run characters or more is never primed (its text goes in pieces): a new one
+            long_run = any(len(chunk) >= self.max_run for chunk in new)
+        else:
+            new = None
+            long_run = len(text) >= self.max_run and bool(chunks) and max(map(len, chunks)) >= self.max_run
+        if long_run:
             doc = self._in_pieces(text)
         else:
-            self._prime(text, chunks)
+            if new is not None:
+                self._prime(text, chunks, new)
             doc = self.tokenizer(text)
         doc.user_data[TEXT_KEY] = text
         return doc
 
-    def _prime(self, text: str, chunks: list[str]) -> None:
-        """Tokenize on its own each chunk (``chunks``: ``text.split()``) and whitespace chunk of ``text``
-        not seen yet: spaCy caches it then (see the module docstring), where inside ``text`` it might not."""
+    def _prime(self, text: str, chunks: list[str], new: set[str]) -> None:
+        """Tokenize on its own each chunk not seen yet (``new``, of ``chunks``: ``text.split()``) and
+        whitespace chunk of ``text`` not seen yet: spaCy caches it then (see the module docstring),
+        where inside ``text`` it might not."""
         primed = self._primed
-        if len(primed) >= self.prime_limit:
-            return
-        new = set(chunks)
-        new.update(_whitespace_chunks(text, chunks))
-        new.difference_update(primed)
+        new.update(chunk for chunk in _whitespace_chunks(text, chunks) if chunk not in primed)
         if new:
             tokenize = self.tokenizer
             for chunk in new:

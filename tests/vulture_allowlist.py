@@ -16,6 +16,7 @@ get_examples
 exclude
 # medspaCy's ConTextModifier API, kept by our ConText modifier (nlp/context.py)
 _.scope_span
+_.modifies
 # urllib calls HTTPRedirectHandler.redirect_request (web/auth.py: redirects refused)
 _.redirect_request
 # the standard library reads logging.Logger.disabled and TarInfo.mtime (formats/base.py, audit/provenance.py)

@@ -100,13 +100,15 @@ class Modifier:
             self._scope_start = max(self._scope_start, other._end)
 
     def modifies(self, target) -> bool:
-        t0, t1 = target.start, target.end
+        return self._modifies(target.start, target.end, target.label_.upper())
+
+    def _modifies(self, t0: int, t1: int, label: str) -> bool:
+        """:meth:`modifies` for a target at tokens ``t0:t1`` with the upper-cased label ``label``."""
         if _overlaps(self._start, self._end, t0, t1):
             return False
         if self.direction in ("TERMINATE", "PSEUDO"):
             return False
         rule = self.rule
-        label = target.label_.upper()
         if rule.allowed_types is not None:
             if label not in rule.allowed_types:
                 return False
@@ -180,12 +182,23 @@ class ConText(RuleComponent):
                     for m2 in mods[i + 1:]:
                         m1.limit_scope(m2)
                         m2.limit_scope(m1)
+            bisect_right = bisect.bisect_right
             for target in targets:  # targets in order, so each modifier's targets are in order
-                k0 = bisect.bisect_right(starts, target.start) - 1
-                k1 = bisect.bisect_right(starts, max(target.start, target.end - 1)) - 1
+                t0, t1 = target.start, target.end
+                k0 = bisect_right(starts, t0) - 1
+                if t1 <= bounds[k0 + 1]:  # in one sentence (most): its modifiers, if any
+                    mods = by_sent.get(k0)
+                    if mods:
+                        label = target.label_.upper()
+                        for m in mods:
+                            if m._modifies(t0, t1, label):
+                                m._targets.append(target)
+                    continue
+                k1 = bisect_right(starts, t1 - 1) - 1
+                label = target.label_.upper()
                 for k in range(k0, k1 + 1):
                     for m in by_sent.get(k, ()):
-                        if m.modifies(target):
+                        if m._modifies(t0, t1, label):
                             m._targets.append(target)
             for m in modifiers:
                 m.reduce_targets()

@@ -147,10 +147,19 @@ def _to_mention(text: str, atom: Atom, offset: int) -> LevelMention:
         start=start + offset,
         end=end + offset,
         text=text[start:end],
-        vertebrae=tuple(NAMES[i] for i in sorted(verts)),
-        interspaces=tuple((NAMES[a], NAMES[b]) for a, b in sorted(inters)),
+        vertebrae=tuple(map(NAMES.__getitem__, sorted(verts))),
+        interspaces=tuple((NAMES[a], NAMES[b]) for a, b in sorted(inters)) if inters else (),
         kind=kind,
     )
+
+
+def _alone(atom: Atom) -> Atom:
+    """``combine([atom], [])``: an atom joined to none."""
+    start, end, verts, inters, kind = atom
+    return (start, end, verts, inters, "pelvis" if verts == _PELVIS_ONLY else kind)
+
+
+_PELVIS_ONLY = frozenset((IL,))
 
 
 def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
@@ -161,7 +170,7 @@ def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
 
     def flush() -> None:
         if chain:
-            mentions.append(_to_mention(text, combine(chain, conns), offset))
+            mentions.append(_to_mention(text, combine(chain, conns) if conns else _alone(chain[0]), offset))
             chain.clear()
             conns.clear()
 

@@ -30,7 +30,7 @@ from spacy.attrs import IDX, LENGTH, SENT_START
 from spacy.tokens import Doc
 
 from .._extensions import note_text
-from ..facts import EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Evidence, Facts, Mention, Procedure
+from ..facts import EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Facts, Mention, Procedure
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
 from ..vertebrae import regions as spine_regions
 from ..schema.vocab.context import CONTEXT_CATEGORIES
@@ -186,8 +186,7 @@ class Extractor:
             note_id=note_id, text_length=len(text), abbreviations=dict(doc._.abbreviation_map or {}),
             sections=sections, scope=scope, elements=elements,
             # mentions for the record (imaging, approach, brands)
-            mentions=tuple(Mention(label, h.value, h.assertion, Evidence(text[h.start:h.end], h.start, h.end, h.section),
-                                   h.literal)
+            mentions=tuple(Mention(label, h.value, h.assertion, v.hit_ev(h), h.literal)
                            for label in ("IMAGING", "APPROACH", "BRAND") for h in v.hits(label)),
             complications_documented=present("complications"), ebl_documented=present("ebl"),
             indication_documented=present("indication"), imaging_documented=present("imaging"))
@@ -244,7 +243,7 @@ class Extractor:
         procedures = self.procedures.disc_prosthesis_procedures(instruments, procedures, sentence_of)
         instruments = self.constructs.disc_prosthesis_removed(instruments, procedures)
 
-        approach, out["approach_evidence"] = self.procedures.approach(v.hits_by_label, procedures, instruments, v.ev)
+        approach, out["approach_evidence"] = self.procedures.approach(v.hits_by_label, procedures, instruments, v.hit_ev)
         out["approach"] = approach
         instruments = self.constructs.reinserted_in_kind(instruments)
         put_back = {i.kind for i in instruments if i.action == "reinserted"}  # the same hardware, back in

@@ -88,7 +88,16 @@ def _indices(levels) -> set[int]:
         levels = (levels,)
     elif isinstance(levels, LevelMention):
         levels = levels.vertebrae
+    if type(levels) in (list, tuple):  # canonical names (most calls) looked up at once
+        try:
+            return {_CANONICAL[lv] for lv in levels}
+        except (KeyError, TypeError):
+            pass
     return {vertebra_index(lv) for lv in levels}
+
+
+#: The canonical names and their indices (what vertebra_index answers for them).
+_CANONICAL = {**INDEX, PELVIS: IL}
 
 
 def expand(first: str, last: str) -> list[str]:

@@ -126,7 +126,11 @@ class NoteView:
         return max(0, bisect.bisect_right(self.sent_starts, char) - 1)
 
     def ev(self, start: int, end: int) -> Evidence:
-        return Evidence(text=self.text[start:end], start=start, end=end, section=self.section_at(start))
+        return Evidence(self.text[start:end], start, end, self.section_at(start))
+
+    def hit_ev(self, h: Hit) -> Evidence:
+        """``ev(h.start, h.end)``: a hit knows its section."""
+        return Evidence(self.text[h.start:h.end], h.start, h.end, h.section)
 
     def sent_ev(self, i: int) -> Evidence:
         a, b = self.sent_starts[i], self.sent_ends[i]

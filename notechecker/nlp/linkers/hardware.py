@@ -17,6 +17,7 @@ from ...facts import Instrument
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
+from ..regex_literals import GatedRegex
 from ...model import NOT_THIS_OPERATION
 from .base import Hit, Linker, NoteView
 
@@ -30,11 +31,12 @@ class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
         self.words = patterns.linking.words
+        self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
         described but not acted on, kind -> the vertebrae such a description names one by one)."""
-        text, hits_by_label, by_sent, levels_by_sent, ev = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent, v.ev
+        text, hits_by_label, by_sent, levels_by_sent = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         inst_in_sent: dict[int, list[Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
@@ -57,7 +59,7 @@ class Hardware(Linker):
             return i > 0 and inst_max_end[i - 1] > a.start
         # the kinds of hardware the note is about ("No anterior plate." names none)
         kinds_in_note = {h.value for h in inst_hits if h.assertion not in NOT_THIS_OPERATION}
-        if self.words.pedicle.search(text):
+        if self._pedicle.search(text):
             kinds_in_note.add("pedicle_screw")
         meaning: dict[str, str] = {}
         for kind, phrases in self.patterns.context_kinds.items():
@@ -163,7 +165,7 @@ class Hardware(Linker):
             size_m = self.words.size.search(text, max(0, h.start - 30), h.start)
             brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
             out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
-                                  evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
+                                  evidence=v.hit_ev(h), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
         return out, prior_hardware, described, described_anchors

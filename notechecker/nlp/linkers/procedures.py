@@ -60,8 +60,7 @@ class Procedures(Linker):
                 inter.extend(m.interspaces)
             out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
                                  interspaces=tuple(sorted(set(inter), key=lambda p: lv.vertebra_index(p[0]))),
-                                 evidence=Evidence(text[h.start:h.end], h.start, h.end, h.section),  # v.ev
-                                 assertion=h.assertion))
+                                 evidence=v.hit_ev(h), assertion=h.assertion))
         return out
 
     def resolve_fusions(self, procedures, approach, levels) -> list[Procedure]:
@@ -136,15 +135,15 @@ class Procedures(Linker):
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
 
-    def approach(self, hits_by_label, procedures, instruments, ev):
+    def approach(self, hits_by_label, procedures, instruments, hit_ev):
         """The note's approach and its best evidence: approach words, procedures and hardware, weighed."""
         score: dict[str, int] = defaultdict(int)
         evidence: dict[str, list[Evidence]] = defaultdict(list)
         for h in hits_by_label.get("APPROACH", []):
-            if h.section in self.L.non_operative or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+            if h.section in self.L.non_operative or h.assertion in _NOT_DONE_TODAY:
                 continue
             score[h.value] += h.weight
-            evidence[h.value].append((-h.weight, h.start, ev(h.start, h.end)))
+            evidence[h.value].append((-h.weight, h.start, hit_ev(h)))
         for p in procedures:
             a = self.L.procedure_approach.get(p.kind.split("@")[0])
             if a:

@@ -173,11 +173,15 @@ class Hardware(Linker):
     def count(self, text: str, h: Hit) -> int | None:
         window = text[max(0, h.start - 60):h.start]
         # the number nearest the hardware: "both rods and all eight screws" counts eight screws; tried
-        # where a word starts (the window's start, or after a space or parenthesis), right to left
+        # where a word starts (the window's start, or after a space or parenthesis), right to left, from
+        # the first place a count matches at all (none: no count)
         m = None
-        if window:
+        leftmost = self.words.count_before.search(window)
+        if leftmost is not None:
+            lo = leftmost.start()
             count_before, size_after = self.words.count_before.match, self.cue["size_after"].match
-            for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, 0, len(window) - 1)]), 0]:
+            for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
+                       *((0,) if lo == 0 else ())]:
                 found = count_before(window, at)
                 if found and not size_after(window, found.end("n")):
                     m = found

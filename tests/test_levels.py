@@ -427,6 +427,16 @@ def test_sort_levels_rejects_unknown():
         sort_levels(["L4", "foo"])
 
 
+def test_sort_levels_reads_any_collection_of_names():
+    """Canonical names in a list or tuple (looked up at once), or any iterable, the same order."""
+    assert sort_levels(("L5", "ilium", "L4", "L5")) == ["L4", "L5", "ilium"]
+    assert sort_levels(x for x in ["S1", "l5", "sacrum"]) == ["L5", "S1"]
+    assert sort_levels({"L1", "T12"}) == ["T12", "L1"]
+    assert sort_levels([]) == [] and sort_levels(()) == []
+    with pytest.raises(ValueError, match="not a spinal level"):
+        sort_levels([["L4"]])
+
+
 @pytest.mark.parametrize("levels, expected", [
     (["L5", "L3"], ["L3", "L4", "L5"]),
     (["T11", "L1"], ["T11", "T12", "L1"]),

@@ -39,7 +39,7 @@ from . import levels as lv
 from .implant_log import find_rows
 from .linkers.addenda import Addenda
 from ..model import ASSERTION_ORDER, DOCUMENTED, NOT_THIS_OPERATION
-from .linkers.base import Hit, NoteView, norm
+from .linkers.base import ByLabel, Hit, NoteView, norm
 from .linkers.constructs import DISC_REMOVALS, Constructs
 from .linkers.elements import Elements
 from .linkers.hardware import Hardware
@@ -87,14 +87,10 @@ class Extractor:
         self.addenda = Addenda(patterns)
         self.constructs = Constructs(patterns)
         self.procedure_levels = ProcedureLevels(patterns)
+        #: a span label's hash -> its name (spaCy's StringStore decodes it anew at every span.label_)
+        self._label_names: dict[int, str] = {}
 
     # ------------------------------------------------------------- the note read once
-    def _value(self, label: str, literal: str, rule) -> tuple[str, int] | None:
-        """A target's (value, weight): its rule's, else the vocabulary's for its label and words."""
-        if rule is not None and rule.category == label and rule.metadata:
-            return rule.metadata["value"], rule.metadata.get("weight", 2)
-        return self.values.get((label, norm(literal)))
-
     @staticmethod
     def _assertions(doc: Doc) -> dict[tuple[int, int], set[str]]:
         """ConText's conclusions per target (start, end) token offsets, from its graph edges."""
@@ -107,46 +103,73 @@ class Extractor:
         return out
 
     def read(self, doc: Doc) -> NoteView:
-        """Sections, sentences and target hits (the longest per label where they overlap)."""
+        """Sections, sentences and target hits (the longest per label where they overlap). A label's hits
+        are read the first time a linker asks for them (:class:`~.linkers.base.ByLabel`)."""
         text = note_text(doc)
         starts, ends = sentence_offsets(doc)
         v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
                      unfilled=self.headings.unfilled(doc))
-        hits_by_label: dict[str, list[Hit]] = defaultdict(list)
-        assertions = self._assertions(doc)
-        user_data, section_assertion = doc.user_data, self.L.section_assertion
-        for span in (*doc.spans[TARGET_GROUP], *doc.spans.get(CUE_GROUP, ())):
-            start_char, end_char, label = span.start_char, span.end_char, span.label_
+        # the spans of each label, in the groups' order (the target spans, then the cues)
+        spans: dict[str, list] = {}
+        names = self._label_names
+        for group in (doc.spans[TARGET_GROUP], doc.spans.get(CUE_GROUP, ())):
+            for span in group:
+                label = names.get(span.label)
+                if label is None:
+                    label = names[span.label] = span.label_
+                found = spans.get(label)
+                if found is None:
+                    spans[label] = [span]
+                else:
+                    found.append(span)
+        # (the builds hold the note's parts, never the view: the view is freed when the note is done)
+        hits_by_label = ByLabel(spans, functools.partial(
+            self._hits, text, doc.user_data, v.sections, starts, spans, self._assertions(doc)))
+
+        def by_sent(label: str) -> dict[int, list[Hit]]:
+            d: dict[int, list[Hit]] = defaultdict(list)
+            for h in hits_by_label.get(label, ()):
+                d[h.sent].append(h)
+            return d
+        v.hits_by_label, v.by_sent = hits_by_label, ByLabel(spans, by_sent)
+        return v
+
+    def _hits(self, text: str, user_data: dict, sections, sent_starts: list[int], spans: dict, assertions,
+              label: str) -> list[Hit]:
+        """One label's hits: its spans with a value, the longest where they overlap, in text order."""
+        values, section_assertion = self.values, self.L.section_assertion
+        sec_starts = [s.start for s in sections]
+        sec_names = [None if s.name == "none" else s.name for s in sections]
+        hits: list[Hit] = []
+        for span in spans[label]:
+            start_char, end_char = span.start_char, span.end_char
             literal = text[start_char:end_char]  # span.text: the note's own characters
+            normed = norm(literal)
             # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
-            vw = self._value(label, literal, user_data.get(span_value_key("target_rule", span)))
-            if vw is None:
-                continue
-            section = v.section_at(start_char)
+            rule = user_data.get(span_value_key("target_rule", span))
+            if rule is not None and rule.category == label and rule.metadata:
+                vw = rule.metadata["value"], rule.metadata.get("weight", 2)
+            else:
+                vw = values.get((label, normed))
+                if vw is None:
+                    continue
+            i = bisect.bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
+            section = sec_names[i] if i >= 0 else None
             found = assertions.get((span.start, span.end), ())
             if section in section_assertion:
                 found = {*found, section_assertion[section]}
             assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
-            hits_by_label[label].append(Hit(
-                label, vw[0], start_char, end_char, span.start, span.end, assertion,
-                norm(literal), vw[1], section, v.sent_at(start_char)))
-        for label, hits in hits_by_label.items():
-            hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
-            kept: list[Hit] = []
-            for h in hits:
-                if kept and h.start < kept[-1].end:
-                    if h.end - h.start > kept[-1].end - kept[-1].start:
-                        kept[-1] = h
-                    continue
-                kept.append(h)
-            hits_by_label[label] = kept
-        v.hits_by_label = hits_by_label
-        for label, hits in hits_by_label.items():
-            d: dict[int, list[Hit]] = defaultdict(list)
-            for h in hits:
-                d[h.sent].append(h)
-            v.by_sent[label] = d
-        return v
+            hits.append(Hit(label, vw[0], start_char, end_char, span.start, span.end, assertion, normed, vw[1],
+                            section, max(0, bisect.bisect_right(sent_starts, start_char) - 1)))
+        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+        kept: list[Hit] = []
+        for h in hits:
+            if kept and h.start < kept[-1].end:
+                if h.end - h.start > kept[-1].end - kept[-1].start:
+                    kept[-1] = h
+                continue
+            kept.append(h)
+        return kept
 
     # ------------------------------------------------------------------ main
     def __call__(self, doc: Doc, note_id: str) -> Facts:
@@ -163,7 +186,7 @@ class Extractor:
             note_id=note_id, text_length=len(text), abbreviations=dict(doc._.abbreviation_map or {}),
             sections=sections, scope=scope, elements=elements,
             # mentions for the record (imaging, approach, brands)
-            mentions=tuple(Mention(label, h.value, h.assertion, v.ev(h.start, h.end), h.literal)
+            mentions=tuple(Mention(label, h.value, h.assertion, v.hit_ev(h), h.literal)
                            for label in ("IMAGING", "APPROACH", "BRAND") for h in v.hits(label)),
             complications_documented=present("complications"), ebl_documented=present("ebl"),
             indication_documented=present("indication"), imaging_documented=present("imaging"))
@@ -220,7 +243,7 @@ class Extractor:
         procedures = self.procedures.disc_prosthesis_procedures(instruments, procedures, sentence_of)
         instruments = self.constructs.disc_prosthesis_removed(instruments, procedures)
 
-        approach, out["approach_evidence"] = self.procedures.approach(v.hits_by_label, procedures, instruments, v.ev)
+        approach, out["approach_evidence"] = self.procedures.approach(v.hits_by_label, procedures, instruments, v.hit_ev)
         out["approach"] = approach
         instruments = self.constructs.reinserted_in_kind(instruments)
         put_back = {i.kind for i in instruments if i.action == "reinserted"}  # the same hardware, back in

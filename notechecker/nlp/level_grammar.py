@@ -168,8 +168,13 @@ def _pair_atom(start: int, end: int, a: int, b: int) -> Atom:
 
 def _code_index(m: re.Match, p: str) -> int | None:
     """Index of the vertebra code captured under group prefix `p`, None if invalid."""
-    name = make((m.group(p + "l") or m.group(p + "u")).upper(), m.group(p + "n"))
+    tight, spaced, number = m.group(*_CODE_GROUPS[p])
+    name = make((tight or spaced).upper(), number)
     return None if name is None else INDEX[name]
+
+
+#: The groups of a vertebra code (:func:`_code`) by their prefix: the tight letter, the spaced one, the number.
+_CODE_GROUPS = {p: (p + "l", p + "u", p + "n") for p in "abc"}
 
 
 def _ordinal_atoms(m: re.Match) -> tuple[list[Atom], list[str]]:
@@ -260,9 +265,11 @@ def scan(text: str, plain: bool = False) -> list[Atom | None]:
 def _continue_bare(text: str, out: list, pos: int) -> int:
     """Append bare-number continuations ("L3, 4 and 5") after the last atom; new position."""
     while True:
-        last = max(out[-1][2])
         m = _BARE_CONT.match(text, pos)
-        if m is None or last == IL:
+        if m is None:
+            return pos
+        last = max(out[-1][2])
+        if last == IL:
             return pos
         letter = NAMES[last][0]
         x = make(letter, m.group("x"))

@@ -88,7 +88,16 @@ def _indices(levels) -> set[int]:
         levels = (levels,)
     elif isinstance(levels, LevelMention):
         levels = levels.vertebrae
+    if type(levels) in (list, tuple):  # canonical names (most calls) looked up at once
+        try:
+            return {_CANONICAL[lv] for lv in levels}
+        except (KeyError, TypeError):
+            pass
     return {vertebra_index(lv) for lv in levels}
+
+
+#: The canonical names and their indices (what vertebra_index answers for them).
+_CANONICAL = {**INDEX, PELVIS: IL}
 
 
 def expand(first: str, last: str) -> list[str]:
@@ -147,10 +156,19 @@ def _to_mention(text: str, atom: Atom, offset: int) -> LevelMention:
         start=start + offset,
         end=end + offset,
         text=text[start:end],
-        vertebrae=tuple(NAMES[i] for i in sorted(verts)),
-        interspaces=tuple((NAMES[a], NAMES[b]) for a, b in sorted(inters)),
+        vertebrae=tuple(map(NAMES.__getitem__, sorted(verts))),
+        interspaces=tuple((NAMES[a], NAMES[b]) for a, b in sorted(inters)) if inters else (),
         kind=kind,
     )
+
+
+def _alone(atom: Atom) -> Atom:
+    """``combine([atom], [])``: an atom joined to none."""
+    start, end, verts, inters, kind = atom
+    return (start, end, verts, inters, "pelvis" if verts == _PELVIS_ONLY else kind)
+
+
+_PELVIS_ONLY = frozenset((IL,))
 
 
 def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
@@ -161,7 +179,7 @@ def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
 
     def flush() -> None:
         if chain:
-            mentions.append(_to_mention(text, combine(chain, conns), offset))
+            mentions.append(_to_mention(text, combine(chain, conns) if conns else _alone(chain[0]), offset))
             chain.clear()
             conns.clear()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ...facts import Evidence, Section
 
@@ -55,6 +56,41 @@ def evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
     return max(start, len(text[:stop].rstrip()))
 
 
+class ByLabel(Mapping):
+    """label -> what ``build(label)`` makes of that label's target spans, built the first time the label
+    is asked for (a note that is not a spine operation never reads most labels); a label whose build is
+    empty is absent, as in a plain dict filled with the labels that have hits."""
+
+    __slots__ = ("_labels", "_build", "_built")
+
+    def __init__(self, labels, build):
+        self._labels = labels  # the labels that may have hits, in the order first met
+        self._build = build
+        self._built: dict = {}
+
+    def get(self, label, default=None):
+        built = self._built
+        if label in built:
+            found = built[label]
+        elif label in self._labels:
+            found = built[label] = self._build(label)
+        else:
+            return default
+        return found if found else default
+
+    def __getitem__(self, label):
+        found = self.get(label)
+        if found is None:
+            raise KeyError(label)
+        return found
+
+    def __iter__(self):
+        return (label for label in self._labels if self.get(label))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass
 class NoteView:
     """One note as the linkers read it: its text, sections, sentences and target hits, with lookups."""
@@ -63,9 +99,10 @@ class NoteView:
     sections: list[Section]
     sent_starts: list[int]
     sent_ends: list[int]
-    hits_by_label: dict[str, list[Hit]] = field(default_factory=dict)
+    #: label -> hits (a dict, or a :class:`ByLabel` that reads a label's hits when first asked)
+    hits_by_label: Mapping[str, list[Hit]] = field(default_factory=dict)
     #: label -> sentence index -> hits
-    by_sent: dict[str, dict[int, list[Hit]]] = field(default_factory=dict)
+    by_sent: Mapping[str, dict[int, list[Hit]]] = field(default_factory=dict)
     #: sentence index -> level mentions (filled once levels are read)
     levels_by_sent: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     #: sections whose template field the note left unfilled ("Indications: ***", masked by nlp/normalize.py)
@@ -89,7 +126,11 @@ class NoteView:
         return max(0, bisect.bisect_right(self.sent_starts, char) - 1)
 
     def ev(self, start: int, end: int) -> Evidence:
-        return Evidence(text=self.text[start:end], start=start, end=end, section=self.section_at(start))
+        return Evidence(self.text[start:end], start, end, self.section_at(start))
+
+    def hit_ev(self, h: Hit) -> Evidence:
+        """``ev(h.start, h.end)``: a hit knows its section."""
+        return Evidence(self.text[h.start:h.end], h.start, h.end, h.section)
 
     def sent_ev(self, i: int) -> Evidence:
         a, b = self.sent_starts[i], self.sent_ends[i]

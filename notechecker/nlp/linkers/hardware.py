@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections import defaultdict
 
 from ...facts import Instrument
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
+from ..regex_literals import GatedRegex
 from ...model import NOT_THIS_OPERATION
 from .base import Hit, Linker, NoteView
 
+#: Where a word starts after it (Hardware.count): a space or an opening parenthesis.
+_WORD_BEFORE = re.compile("[ \t\n\r(]")
 #: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
 DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 
@@ -27,11 +31,12 @@ class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
         self.words = patterns.linking.words
+        self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
         described but not acted on, kind -> the vertebrae such a description names one by one)."""
-        text, hits_by_label, by_sent, levels_by_sent, ev = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent, v.ev
+        text, hits_by_label, by_sent, levels_by_sent = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent
         inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
         inst_in_sent: dict[int, list[Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
@@ -54,13 +59,16 @@ class Hardware(Linker):
             return i > 0 and inst_max_end[i - 1] > a.start
         # the kinds of hardware the note is about ("No anterior plate." names none)
         kinds_in_note = {h.value for h in inst_hits if h.assertion not in NOT_THIS_OPERATION}
-        if self.words.pedicle.search(text):
+        if self._pedicle.search(text):
             kinds_in_note.add("pedicle_screw")
         meaning: dict[str, str] = {}
         for kind, phrases in self.patterns.context_kinds.items():
             if kind in kinds_in_note:
                 meaning.update(phrases)
         brands_by_sent: dict[int, list[Hit]] = by_sent.get("BRAND", {})
+        actions_by_sent: dict[int, list[Hit]] = by_sent.get("ACTION", {})
+        objects_by_sent: dict[int, list[Hit]] = by_sent.get("INSTRUMENT", {})
+        procs_by_sent: dict[int, list[Hit]] = by_sent.get("PROCEDURE", {})
 
         out: list[Instrument] = []
         prior_hardware = False
@@ -76,14 +84,14 @@ class Hardware(Linker):
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
-            if h.section in self.L.non_operative or not by_sent.get("ACTION", {}).get(h.sent):
+            if h.section in self.L.non_operative or not actions_by_sent.get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
                 describe(h.value, h.sent)
             if h.section in self.L.non_operative:
                 continue
-            sent_objects = by_sent.get("INSTRUMENT", {}).get(h.sent, [])
-            actions = [a for a in by_sent.get("ACTION", {}).get(h.sent, []) if not under_hardware(a)]
+            sent_objects = objects_by_sent.get(h.sent, [])
+            actions = [a for a in actions_by_sent.get(h.sent, []) if not under_hardware(a)]
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
             # ("temporary fixation screw": a descriptor may stand before another cue)
@@ -115,7 +123,7 @@ class Hardware(Linker):
                     for a in verbs_all):
                 # "the caps were removed from the existing screws", "slid off the rod": where it came from
                 action = "mentioned"
-            if action == "mentioned" and descriptor is None and by_sent.get("ACTION", {}).get(h.sent):
+            if action == "mentioned" and descriptor is None and actions_by_sent.get(h.sent):
                 # hardware named beside actions that are not its own ("the construct was exposed; it
                 # consisted of pedicle screws at T10, T11, L1 and L2"): the construct as it stands
                 describe(h.value, h.sent)
@@ -140,7 +148,7 @@ class Hardware(Linker):
             lvls: list[str] = []
             named: list[str] = []
             sent_levels = self.clause_levels(text, h, levels_by_sent.get(h.sent, []))
-            procs = [p for p in by_sent.get("PROCEDURE", {}).get(h.sent, []) if p.value in self.L.own_level_kinds]
+            procs = [p for p in procs_by_sent.get(h.sent, []) if p.value in self.L.own_level_kinds]
             for m in sent_levels:
                 gap = self.gap(m, h)
                 if any(self.gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):
@@ -157,19 +165,25 @@ class Hardware(Linker):
             size_m = self.words.size.search(text, max(0, h.start - 30), h.start)
             brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
             out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
-                                  evidence=ev(h.start, h.end), assertion=h.assertion, brand=brand,
+                                  evidence=v.hit_ev(h), assertion=h.assertion, brand=brand,
                                   size=size_m.group(0) if size_m else None,
                                   anchors=tuple(lv.sort_levels(named))))
         return out, prior_hardware, described, described_anchors
 
     def count(self, text: str, h: Hit) -> int | None:
         window = text[max(0, h.start - 60):h.start]
-        # the number nearest the hardware: "both rods and all eight screws" counts eight screws
+        # the number nearest the hardware: "both rods and all eight screws" counts eight screws; tried
+        # where a word starts (the window's start, or after a space or parenthesis), right to left, from
+        # the first place a count matches at all (none: no count)
         m = None
-        for start in range(len(window) - 1, -1, -1):
-            if start == 0 or window[start - 1] in " \t\n\r(":
-                found = self.words.count_before.match(window, max(0, start - 1))
-                if found and not self.cue["size_after"].match(window, found.end("n")):
+        leftmost = self.words.count_before.search(window)
+        if leftmost is not None:
+            lo = leftmost.start()
+            count_before, size_after = self.words.count_before.match, self.cue["size_after"].match
+            for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
+                       *((0,) if lo == 0 else ())]:
+                found = count_before(window, at)
+                if found and not size_after(window, found.end("n")):
                     m = found
                     break
         if not m:

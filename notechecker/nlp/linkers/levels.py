@@ -3,17 +3,23 @@ from __future__ import annotations
 
 from ...facts import Evidence, Procedure
 from .. import levels as lv
+from ..regex_literals import GatedRegex
 from .base import PER_BODY, Linker, NoteView
 
 
 class ProcedureLevels(Linker):
+    def __init__(self, patterns):
+        super().__init__(patterns)
+        # a case-blind regex led by \b: tried only where its first words ("level", "verif" ...) occur
+        self._operative_level = GatedRegex(self.cue["operative_level"])
+
     def localized(self, v: NoteView, level_mentions) -> list:
         """The operative level the surgeon localized ("this verified the level to be C5-C6"): level
         mentions in such sentences (a label's line counts with its sentence: "Levels treated: L1, L2" may be
         split after the colon)."""
         text = v.text
         return [m for m in level_mentions if m.kind != "pelvis" and v.section_at(m.start) not in self.L.non_operative
-                and self.cue["operative_level"].search(
+                and self._operative_level.search(
                     text[text.rfind("\n", 0, m.start) + 1:m.start] + " "
                     + v.sentence_of(Evidence("", m.start, m.end)).text)]
 

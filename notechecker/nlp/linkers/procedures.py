@@ -19,17 +19,19 @@ from .base import Linker, NoteView
 
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
+#: A procedure named under these assertions is not one of this operation.
+_NOT_DONE_TODAY = NOT_THIS_OPERATION | {"historical"}
 
 
 class Procedures(Linker):
     def __call__(self, v: NoteView) -> list[Procedure]:
         """Procedures named for this operation, with the levels of their clause."""
-        text, hits_by_label, by_sent, levels_by_sent, ev = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent, v.ev
+        text, hits_by_label, by_sent, levels_by_sent = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent
         out: list[Procedure] = []
         approach_by_sent = by_sent.get("APPROACH", {})
         actions_by_sent = by_sent.get("ACTION", {})
         for h in hits_by_label.get("PROCEDURE", []):
-            if h.section in self.L.non_operative or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+            if h.section in self.L.non_operative or h.assertion in _NOT_DONE_TODAY:
                 continue
             kind = h.value
             before = text[max(0, h.start - 40):h.start]
@@ -58,7 +60,7 @@ class Procedures(Linker):
                 inter.extend(m.interspaces)
             out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
                                  interspaces=tuple(sorted(set(inter), key=lambda p: lv.vertebra_index(p[0]))),
-                                 evidence=ev(h.start, h.end), assertion=h.assertion))
+                                 evidence=v.hit_ev(h), assertion=h.assertion))
         return out
 
     def resolve_fusions(self, procedures, approach, levels) -> list[Procedure]:
@@ -133,15 +135,15 @@ class Procedures(Linker):
         done = [p for p in procedures if p.kind != "disc_arthroplasty" or not back]
         return [*done, Procedure(kind, tuple(levels), inter, evidence)]
 
-    def approach(self, hits_by_label, procedures, instruments, ev):
+    def approach(self, hits_by_label, procedures, instruments, hit_ev):
         """The note's approach and its best evidence: approach words, procedures and hardware, weighed."""
         score: dict[str, int] = defaultdict(int)
         evidence: dict[str, list[Evidence]] = defaultdict(list)
         for h in hits_by_label.get("APPROACH", []):
-            if h.section in self.L.non_operative or h.assertion in NOT_THIS_OPERATION | {"historical"}:
+            if h.section in self.L.non_operative or h.assertion in _NOT_DONE_TODAY:
                 continue
             score[h.value] += h.weight
-            evidence[h.value].append((-h.weight, h.start, ev(h.start, h.end)))
+            evidence[h.value].append((-h.weight, h.start, hit_ev(h)))
         for p in procedures:
             a = self.L.procedure_approach.get(p.kind.split("@")[0])
             if a:

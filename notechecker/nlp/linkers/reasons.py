@@ -16,7 +16,7 @@ class Reasons(Linker):
     def __call__(self, v: NoteView) -> list[Mention]:
         """Reasons for removal with their assertions: a weak cue counts only beside hardware, and a
         weight-0 one never in the operative narrative."""
-        hits_by_label, by_sent, ev = v.hits_by_label, v.by_sent, v.ev
+        hits_by_label, by_sent = v.hits_by_label, v.by_sent
         out = []
         inst_sents = {i for i, hs in by_sent.get("INSTRUMENT", {}).items() if any(h.value != "not_hardware" for h in hs)}
         inst_sents |= set(by_sent.get("BRAND", {}))
@@ -27,7 +27,7 @@ class Reasons(Linker):
                 continue
             if h.weight == 1 and h.sent not in inst_sents:
                 continue
-            out.append(Mention("REASON", h.value, h.assertion, ev(h.start, h.end), h.literal))
+            out.append(Mention("REASON", h.value, h.assertion, v.hit_ev(h), h.literal))
         return out
 
     #: Reasons a stated purpose explains when they are told outside it: symptoms and prominence.

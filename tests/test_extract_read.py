@@ -1,0 +1,159 @@
+"""The extractor's reading of a note (nlp/extract.py ``Extractor.read``, nlp/linkers/base.py ``ByLabel``):
+a label's hits are read the first time a linker asks for them, and are the hits spaCy's own span API
+gives (``span.label_``, ``span._.target_rule``, the longest per label where they overlap); the hardware
+count and the level joiner's shortcuts give what the general loops give."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from notechecker.model import ASSERTION_ORDER
+from notechecker.nlp import level_grammar as g
+from notechecker.nlp import levels as lv
+from notechecker.nlp.linkers.base import ByLabel, norm
+from notechecker.nlp.pipeline import CUE_GROUP, TARGET_GROUP
+
+from tests.conftest import SAMPLES, nonspine_texts
+
+
+def test_a_label_is_built_once_when_first_asked_and_absent_when_empty():
+    built: list[str] = []
+
+    def build(label: str) -> list[str]:
+        built.append(label)
+        return [] if label == "EMPTY" else [label.lower()]
+
+    m = ByLabel({"A": None, "EMPTY": None, "B": None}, build)
+    assert built == []
+    assert m.get("B") == ["b"] and m.get("B", []) == ["b"]
+    assert built == ["B"]
+    assert m.get("EMPTY", []) == [] and m.get("EMPTY") is None and "EMPTY" not in m
+    with pytest.raises(KeyError):
+        m["EMPTY"]
+    assert m.get("UNKNOWN", ()) == () and "UNKNOWN" not in built  # a label without spans is never built
+    assert list(m) == ["A", "B"] and len(m) == 2 and dict(m.items()) == {"A": ["a"], "B": ["b"]}
+    assert built == ["B", "EMPTY", "A"]  # each label once
+
+
+def _reference_hits(extractor, doc, text, v) -> dict[str, list[tuple]]:
+    """The hits of every label, read eagerly through spaCy's public span API."""
+    graph = doc._.context_graph
+    found: dict[tuple[int, int], set] = defaultdict(set)
+    from notechecker.schema.vocab.context import CONTEXT_CATEGORIES
+
+    for target, modifier in (graph.edges if graph is not None else ()):
+        if CONTEXT_CATEGORIES.get(modifier.category):
+            found[(target.start, target.end)].add(CONTEXT_CATEGORIES[modifier.category])
+    out: dict[str, list] = defaultdict(list)
+    for span in (*doc.spans[TARGET_GROUP], *doc.spans.get(CUE_GROUP, ())):
+        label, rule = span.label_, span._.target_rule
+        if rule is not None and rule.category == label and rule.metadata:
+            value, weight = rule.metadata["value"], rule.metadata.get("weight", 2)
+        elif (label, norm(span.text)) in extractor.values:
+            value, weight = extractor.values[(label, norm(span.text))]
+        else:
+            continue
+        section = v.section_at(span.start_char)
+        said = set(found.get((span.start, span.end), ()))
+        if section in extractor.L.section_assertion:
+            said.add(extractor.L.section_assertion[section])
+        assertion = next((a for a in ASSERTION_ORDER if a in said), "present")
+        out[label].append((span.start_char, span.end_char, span.start, span.end, value, weight, assertion,
+                           norm(span.text), section, v.sent_at(span.start_char)))
+    for label, hits in out.items():
+        hits.sort(key=lambda h: (h[0], h[0] - h[1]))
+        kept: list[tuple] = []
+        for h in hits:
+            if kept and h[0] < kept[-1][1]:
+                if h[1] - h[0] > kept[-1][1] - kept[-1][0]:
+                    kept[-1] = h
+                continue
+            kept.append(h)
+        out[label] = kept
+    return out
+
+
+def test_the_hits_read_when_asked_are_those_of_spacys_span_api(pipeline):
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))[:12]] + nonspine_texts(6)
+    labels_seen = set()
+    for text in texts:
+        doc = pipeline._doc(pipeline.normalizer(text))
+        v = pipeline.extractor.read(doc)
+        want = _reference_hits(pipeline.extractor, doc, v.text, v)
+        assert set(v.hits_by_label) == set(want)
+        for label, hits in want.items():
+            got = v.hits_by_label[label]
+            assert [(h.start, h.end, h.tok_start, h.tok_end, h.value, h.weight, h.assertion, h.literal, h.section,
+                     h.sent) for h in got] == hits
+            assert all(h.label == label for h in got)
+            by_sent = v.by_sent[label]
+            assert sorted((s, h.start) for s, hs in by_sent.items() for h in hs) == sorted((h.sent, h.start) for h in got)
+            labels_seen.add(label)
+    assert {"INSTRUMENT", "ACTION", "PROCEDURE", "APPROACH"} <= labels_seen
+
+
+def test_a_non_spine_note_reads_only_the_labels_its_facts_ask_for(pipeline, monkeypatch):
+    """Its mentions (imaging, approach, brands) and its elements; never the hardware's action cues."""
+    asked: list[str] = []
+    original = type(pipeline.extractor)._hits
+
+    def spy(self, *args):
+        asked.append(args[-1])
+        return original(self, *args)
+
+    monkeypatch.setattr(type(pipeline.extractor), "_hits", spy)
+    spine = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
+    facts = pipeline.facts(spine)
+    assert facts.scope.is_spine and {"INSTRUMENT", "ACTION"} <= set(asked)
+    with_actions = 0
+    for text in nonspine_texts(12):
+        asked.clear()
+        doc = pipeline._doc(pipeline.normalizer(text))
+        assert not pipeline.extractor(doc, "n").scope.is_spine
+        assert set(asked) <= {"IMAGING", "APPROACH", "BRAND"}, asked
+        with_actions += any(s.label_ == "ACTION" for s in doc.spans.get(CUE_GROUP, ()))
+    assert with_actions  # notes whose action cues were never read
+
+
+def _count_every_position(hardware, text, h):
+    """Hardware.count as it read before: every position of the window tried, right to left."""
+    window = text[max(0, h.start - 60):h.start]
+    for start in range(len(window) - 1, -1, -1):
+        if start == 0 or window[start - 1] in " \t\n\r(":
+            found = hardware.words.count_before.match(window, max(0, start - 1))
+            if found and not hardware.cue["size_after"].match(window, found.end("n")):
+                return found.group("n")
+    return None
+
+
+def test_the_count_is_the_one_every_position_finds(pipeline):
+    hardware = pipeline.extractor.hardware
+    words = ["two", "both", "all eight", "4", "a pair of", "12", "(2)", "one", "three"]
+    mods = ["", " 5.5-mm", " titanium", " 6.5 x 45 mm", " new", " mm", " x", ","]
+    seen = 0
+    for i, w in enumerate(words):
+        for j, mod in enumerate(mods):
+            # and a second number nearer the hardware ("both rods and all eight screws")
+            for pad in ("", "and ", "then\t", "(", "placed ", "x" * 70 + " ", f"{words[i - 3]} caps and ",
+                        f"the {words[j]}{mods[i % len(mods)]} screws, "):
+                text = f"{pad}{w}{mod} rods"
+                h = type("H", (), {"start": text.rindex("rods"), "end": len(text), "value": "rod", "literal": "rods"})
+                m = _count_every_position(hardware, text, h)
+                got = hardware.count(text, h)
+                if m is None:
+                    assert got is None, text
+                else:
+                    seen += 1
+                    n = m.lower()
+                    assert got == (int(n) if n.isdigit() else hardware.words.numbers.get(" ".join(n.split()))), text
+    assert seen > 100
+
+
+def test_a_lone_atom_joins_as_combine_joins_it():
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
+    texts += ["S2AI and iliac screws", "the pelvis", "L4-5", "fourth and fifth lumbar", "C3-4, 4-5, and 5-6"]
+    atoms = [a for t in texts for a in g.scan(t) if a is not None]
+    assert len(atoms) > 200 and any(a[2] == frozenset((g.IL,)) for a in atoms)
+    for a in atoms:
+        assert lv._alone(a) == g.combine([a], [])

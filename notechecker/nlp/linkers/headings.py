@@ -15,6 +15,7 @@ from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored
+from ..regex_literals import GatedRegex, folded
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
 from .base import Linker
@@ -35,6 +36,9 @@ class Headings(Linker):
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
+        # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
+        self._team_roster = GatedRegex(self.cue["team_roster"])
+        self._team_paragraph = GatedRegex(self.cue["team_paragraph"])
 
     def unfilled(self, doc: Doc) -> frozenset:
         """The sections whose template field the note left unfilled: "Indications: ***" (the normalising
@@ -141,9 +145,10 @@ class Headings(Linker):
     def team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
         "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
-        roster = {m.group("id").lower(): m.group("what") for m in self.cue["team_roster"].finditer(text)}
+        lowered = folded(text)
+        roster = {m.group("id").lower(): m.group("what") for m in self._team_roster.finditer(text, lowered)}
         out = []
-        for m in self.cue["team_paragraph"].finditer(text):
+        for m in self._team_paragraph.finditer(text, lowered):
             said = roster.get(m.group("id").lower(), "") + " " + m.group("what")
             name = self.team_of(said, "")
             if name:

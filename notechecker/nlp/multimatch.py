@@ -58,26 +58,30 @@ class MultiMatch:
         """Owner -> merged windows of ``radius`` characters on each side of each occurrence of its words
         (:func:`merge`'s, joined as they come); ``seen``: filled with every word that occurs."""
         n = len(text)
-        out: dict[Hashable, list[tuple[int, int]]] = {}
+        out: dict[Hashable, list[list[int]]] = {}
         if not self.words:
-            return out
+            return {}
+        add = seen.add if seen is not None else None
         for end, (length, owners, word) in self._auto.iter(text):  # find()'s occurrences, by end
-            if seen is not None:
-                seen.add(word)
+            if add is not None:
+                add(word)
             a, b = end + 1 - length - radius, end + 1 + radius
             a, b = (a if a > 0 else 0), (b if b < n else n)
             for o in owners:
                 spans = out.get(o)
                 if spans is None:
-                    out[o] = [(a, b)]
-                elif a > spans[-1][1]:  # apart from the windows so far (none ends after b: ends only grow)
-                    spans.append((a, b))
-                else:  # joins the last window, and any before it that it reaches
+                    out[o] = [[a, b]]
+                    continue
+                last = spans[-1]
+                if a > last[1]:  # apart from the windows so far (none ends after b: ends only grow)
+                    spans.append([a, b])
+                elif a >= last[0]:  # within the last window's reach: it ends at b now
+                    last[1] = b
+                else:  # reaches back: joins the last window, and any before it that it reaches
                     while len(spans) > 1 and a <= spans[-2][1]:
                         spans.pop()
-                    last = spans[-1][0]
-                    spans[-1] = (last if last < a else a, b)
-        return out
+                    spans[-1] = [min(a, spans[-1][0]), b]
+        return {o: [(a, b) for a, b in spans] for o, spans in out.items()}
 
 
 def _checked(owner, words: Iterable[str]) -> Iterable[str]:

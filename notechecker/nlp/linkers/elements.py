@@ -48,11 +48,12 @@ class Elements(Linker):
         gates, with_cues = self._gates(wanted)
         present = set() if with_cues else None  # the cue literals the note holds (with the gate words)
         windows = gates.windows(lowered, GATE_WINDOW, present)
+        named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
             skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
-            found = self.from_sections(text, spec, sec_bodies, skip)
+            found = self.from_sections(text, spec, sec_bodies, skip) if not named.isdisjoint(spec.sections) else None
             if found is None:
                 found = self.from_cues(lowered, text, spec, section_at, skip,
                                        windows.get(name, ()) if spec.gate else None, present)

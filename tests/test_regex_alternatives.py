@@ -107,3 +107,21 @@ def test_element_cues_on_real_notes_full_and_in_gate_windows():
                 assert _spans(alts[name].finditer(lowered, a, b, present)) == want, (path.name, name)
                 assert _spans(alts[name].finditer(lowered, a, b)) == want, (path.name, name)
     assert hits > 500
+
+
+def test_operative_steps_on_real_notes_in_any_range():
+    """The description's steps (Elements.from_steps, Headings.narrates), searched without ``present``."""
+    steps = load_patterns().elements["description"].steps
+    alt = AlternativesRegex(steps, plain_first=0)
+    rnd = random.Random(7)
+    hits = 0
+    for path in CORPUS:
+        lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
+        for _ in range(3):
+            a = rnd.randint(0, len(lowered))
+            b = rnd.randint(a, len(lowered))
+            for lo, hi in ((0, len(lowered)), (a, b)):
+                want = _spans(steps.finditer(lowered, lo, hi))
+                hits += len(want)
+                assert _spans(alt.finditer(lowered, lo, hi)) == want, path.name
+    assert hits > 500

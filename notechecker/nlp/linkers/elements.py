@@ -116,7 +116,7 @@ class Elements(Linker):
         for sec in sections:
             if sec.name in excluded or sec.end <= sec.start:
                 continue
-            found = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            found = [m.start() for m in _gated(spec.steps).finditer(lowered, sec.start, sec.end)]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return Element(name=spec.name, present=True, value=None,

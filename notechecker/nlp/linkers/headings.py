@@ -15,6 +15,7 @@ from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored
+from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import GatedRegex, folded
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
@@ -35,6 +36,8 @@ class Headings(Linker):
         super().__init__(patterns)
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
+        # its steps, each tried only where the text holds its literals (the same matches)
+        self._steps = AlternativesRegex(self.description.steps) if self.description and self.description.steps else None
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
@@ -95,7 +98,7 @@ class Headings(Linker):
         if spec is None or spec.steps is None or end - start < 80:
             return False
         lowered = text[start:end].translate(ASCII_LOWER)
-        found = [m.start() for m in spec.steps.finditer(lowered)]
+        found = [m.start() for m in self._steps.finditer(lowered)]
         return len(found) >= spec.min_steps and lowered.count(". ") >= 3
 
     def unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:

@@ -101,7 +101,10 @@ def test_element_cues_on_real_notes_full_and_in_gate_windows():
         present: set = set()
         windows = every.windows(lowered, 600, present)
         for name, spec in specs.items():
-            for a, b in [(0, len(lowered)), *windows.get(name, [])]:
+            ranges = windows.get(name, [])
+            want = _spans(m for a, b in ranges for m in spec.matcher.finditer(lowered, a, b))
+            assert _spans(alts[name].finditer_ranges(lowered, ranges, present)) == want, (path.name, name)
+            for a, b in [(0, len(lowered)), *ranges]:
                 want = _spans(spec.matcher.finditer(lowered, a, b))
                 hits += len(want)
                 assert _spans(alts[name].finditer(lowered, a, b, present)) == want, (path.name, name)

@@ -156,23 +156,35 @@ class AlternativesRegex:
                  present=None) -> Iterator[re.Match]:
         """``self.regex.finditer(text, pos, endpos)``'s matches. ``present``: the strings of
         :attr:`literals` that ``text`` holds (a superset will do); None: looked for in the range."""
-        end = len(text) if endpos is None else min(endpos, len(text))
+        return self.finditer_ranges(text, ((pos, len(text) if endpos is None else endpos),), present)
+
+    def finditer_ranges(self, text: str, ranges, present=None) -> Iterator[re.Match]:
+        """:meth:`finditer`'s matches in each of ``ranges`` ((pos, endpos) pairs), one range after the other."""
         if not self._ready:
             if self._plain_left > 0:
                 self._plain_left -= 1
-                yield from self.regex.finditer(text, pos, end)
+                for pos, end in ranges:
+                    yield from self.regex.finditer(text, pos, end)
                 return
             self._prepare()
         if self._parts is None:
-            yield from self.regex.finditer(text, pos, end)
+            for pos, end in ranges:
+                yield from self.regex.finditer(text, pos, end)
             return
-        if present is None:
-            live = tuple(k for k, g in enumerate(self._gates)
-                         if g is None or any(text.find(w, pos, end) != -1 for w in g))
-        else:
-            live = tuple(k for k, g in enumerate(self._gates) if g is None or not g.isdisjoint(present))
-        if not live:
+        live = None if present is None else tuple(
+            k for k, g in enumerate(self._gates) if g is None or not g.isdisjoint(present))
+        if live == ():
             return
+        for pos, end in ranges:
+            end = min(end, len(text))
+            if present is None:
+                live = tuple(k for k, g in enumerate(self._gates)
+                             if g is None or any(text.find(w, pos, end) != -1 for w in g))
+                if not live:
+                    continue
+            yield from self._search(text, pos, end, live)
+
+    def _search(self, text: str, pos: int, end: int, live: tuple[int, ...]) -> Iterator[re.Match]:
         rx, starts = self._sub(live)
         if starts is None:
             found = rx.finditer(text, pos, end)

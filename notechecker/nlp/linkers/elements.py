@@ -144,8 +144,7 @@ class Elements(Linker):
         if windows is None:
             windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
         matcher = _gated(spec.matcher)  # each cue tried only in notes with its literals: the same matches
-        for a, b in windows:
-            yield from matcher.finditer(lowered, a, b, present)
+        yield from matcher.finditer_ranges(lowered, windows, present)
 
     @classmethod
     def first_gated_match(cls, lowered: str, spec: ElementSpec):

@@ -10,14 +10,14 @@ literals of its own, and most notes lack those of most alternatives.
 :class:`AlternativesRegex` gives exactly ``regex.finditer(text, pos, endpos)``'s matches for a regex
 without ``IGNORECASE`` (an element's cues, run on the lower-cased note). Each top-level alternative
 has one *gate*: a set of strings, one of which every match of it holds (its most telling required
-set). An alternative whose gate has no string in the text cannot match there; ``regex.match`` at an
-offset is then what the alternation of the others gives there (the regex picks the first alternative
-that matches, in order, and the dropped ones match nowhere). So the text is searched with the
-alternation of the live alternatives (compiled once per set of them), tried only where its first
-literals start (at a word start, when it begins with ``\\b``: a look-behind checks it in the search)
-or, without first literals, scanned; each match is ``regex.match`` at its start. The caller may pass
-the gate strings found in the whole text (one pass for many regexes: nlp/multimatch.py); else each
-gate is looked for in the range searched.
+set); an alternative whose gate has no string in the text cannot match there. A match of the regex
+starts where one of its alternatives matches (it is ``regex.match`` there, which picks among them as
+``finditer`` does), so the regex is tried only at the nearest offset where a live alternative may
+start: where one of its first literals starts (at a word start when it begins with ``\\b``: a
+look-behind in the search checks it), or, for an alternative without first literals, where its own
+search finds it; the next try after the last match's end. Each alternative's search is compiled once.
+The caller may pass the gate strings found in the whole text (one pass for many regexes:
+nlp/multimatch.py); else each gate is looked for in the range searched.
 """
 from __future__ import annotations
 
@@ -28,8 +28,6 @@ from typing import Iterator
 from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, node_info, refers_to_groups,
                              sequence_info)
 
-#: Sets of live alternatives whose alternation one regex keeps compiled (more: the whole regex serves).
-SUBSETS = 64
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 
 
@@ -111,17 +109,19 @@ class AlternativesRegex:
         self._ready = False
 
     def _prepare(self) -> None:
-        regex, self._parts, self._gates = self.regex, None, ()
-        self._subs: dict[tuple[int, ...], tuple] = {}
+        regex, parts, gates = self.regex, None, ()
         try:
             tree = _c.parse(regex.pattern, regex.flags)
             if (not regex.flags & (re.IGNORECASE | re.VERBOSE) and not refers_to_groups(tree)
                     and tree.getwidth()[0] > 0):
-                parts = alternatives(regex.pattern)
-                gates = tuple(_gate(sequence_info(_c.parse(p, regex.flags), False).required) for p in parts)
-                self._parts, self._gates = parts, gates
+                parts, gates = [], []
+                for src in alternatives(regex.pattern):
+                    items = _c.parse(src, regex.flags)
+                    gates.append(_gate(sequence_info(items, False).required))
+                    parts.append(_where(items.data, re.compile(src, regex.flags)))
         except (re.error, RecursionError):
-            pass
+            parts, gates = None, ()
+        self._parts, self._gates = parts, tuple(gates)
         self._ready = True
 
     @property
@@ -130,27 +130,6 @@ class AlternativesRegex:
         if not self._ready:
             self._prepare()
         return frozenset().union(*(g for g in self._gates if g))
-
-    def _sub(self, live: tuple[int, ...]):
-        """(the alternation of the ``live`` alternatives, the search for where its matches may start or None)."""
-        found = self._subs.get(live)
-        if found is None:
-            if len(live) == len(self._parts) or len(self._subs) >= SUBSETS:
-                rx = self.regex
-            else:
-                rx = re.compile("|".join(self._parts[k] for k in live), self.regex.flags)
-            tree = _c.parse(rx.pattern, rx.flags).data
-            first = first_literals(tree, False)
-            starts = None
-            if first:
-                words = sorted(fewest(first, lambda x, y: x.startswith(y)), key=lambda w: (-len(w), w))
-                bounded = tree[0] == (_c.AT, _c.AT_BOUNDARY)  # "\\bhe": "he" at a word start only
-                starts = re.compile("|".join(re.escape(w) + (rf"(?<=\b{re.escape(w)})" if bounded else "")
-                                             for w in words), rx.flags & re.ASCII).search
-            found = (rx, starts)
-            if len(self._subs) < SUBSETS:
-                self._subs[live] = found
-        return found
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None,
                  present=None) -> Iterator[re.Match]:
@@ -171,31 +150,51 @@ class AlternativesRegex:
             for pos, end in ranges:
                 yield from self.regex.finditer(text, pos, end)
             return
-        live = None if present is None else tuple(
-            k for k, g in enumerate(self._gates) if g is None or not g.isdisjoint(present))
-        if live == ():
+        live = None if present is None else [
+            where for where, g in zip(self._parts, self._gates) if g is None or not g.isdisjoint(present)]
+        if live == []:
             return
         for pos, end in ranges:
             end = min(end, len(text))
             if present is None:
-                live = tuple(k for k, g in enumerate(self._gates)
-                             if g is None or any(text.find(w, pos, end) != -1 for w in g))
+                live = [where for where, g in zip(self._parts, self._gates)
+                        if g is None or any(text.find(w, pos, end) != -1 for w in g)]
                 if not live:
                     continue
-            yield from self._search(text, pos, end, live)
+            yield from matches_at(self.regex, text, _next_start(live, text, end), pos, end)
 
-    def _search(self, text: str, pos: int, end: int, live: tuple[int, ...]) -> Iterator[re.Match]:
-        rx, starts = self._sub(live)
-        if starts is None:
-            found = rx.finditer(text, pos, end)
-        else:
-            def next_start(p: int):
-                m = starts(text, p, end)
-                return None if m is None else m.start()
-            found = matches_at(rx, text, next_start, pos, end)
-        if rx is self.regex:
-            yield from found
-            return
-        match = self.regex.match
-        for m in found:  # the regex's own match there (its groups): the same span
-            yield match(text, m.start(), end)
+
+def _where(items, part: re.Pattern):
+    """Where an alternative's matches may start, as a search: at its first literals (at a word start when
+    it begins with ``\\b``: a look-behind checks it), else where the alternative itself matches."""
+    first = first_literals(items, False)
+    if not first:
+        return part.search
+    words = sorted(fewest(first, lambda x, y: x.startswith(y)), key=lambda w: (-len(w), w))
+    bounded = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)  # "\\bhe": "he" at a word start only
+    return re.compile("|".join(re.escape(w) + (rf"(?<=\b{re.escape(w)})" if bounded else "") for w in words),
+                      part.flags & re.ASCII).search
+
+
+def _next_start(searches: list, text: str, end: int):
+    """A ``next_start`` for :func:`matches_at`: the nearest offset where one of ``searches`` finds a start
+    (each one's last answer kept while it lies ahead)."""
+    if len(searches) == 1:
+        search = searches[0]
+
+        def one(p: int):
+            m = search(text, p, end)
+            return None if m is None else m.start()
+        return one
+    found = [-1] * len(searches)  # each search's next start (-1: not looked for yet, None: no more)
+
+    def nearest(p: int):
+        best = None
+        for k, at in enumerate(found):
+            if at is not None and at < p:
+                m = searches[k](text, p, end)
+                found[k] = at = None if m is None else m.start()
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
+    return nearest

@@ -109,18 +109,18 @@ class AlternativesRegex:
         self._ready = False
 
     def _prepare(self) -> None:
-        regex, parts, gates = self.regex, None, ()
+        regex, parts, gates = self.regex, [], []
         try:
-            tree = _c.parse(regex.pattern, regex.flags)
-            if (not regex.flags & (re.IGNORECASE | re.VERBOSE) and not refers_to_groups(tree)
-                    and tree.getwidth()[0] > 0):
-                parts, gates = [], []
-                for src in alternatives(regex.pattern):
-                    items = _c.parse(src, regex.flags)
-                    gates.append(_gate(sequence_info(items, False).required))
-                    parts.append(_where(items.data, re.compile(src, regex.flags)))
-        except (re.error, RecursionError):
-            parts, gates = None, ()
+            if regex.flags & (re.IGNORECASE | re.VERBOSE):
+                raise ValueError("case-blind or verbose")
+            for src in alternatives(regex.pattern):
+                items = _c.parse(src, regex.flags)
+                if refers_to_groups(items) or items.getwidth()[0] == 0:
+                    raise ValueError("a group reference, or an empty match")
+                gates.append(_gate(sequence_info(items, False).required))
+                parts.append(_where(items.data, src, regex.flags))
+        except (ValueError, re.error, RecursionError):  # searched whole
+            parts, gates = None, []
         self._parts, self._gates = parts, tuple(gates)
         self._ready = True
 
@@ -164,16 +164,16 @@ class AlternativesRegex:
             yield from matches_at(self.regex, text, _next_start(live, text, end), pos, end)
 
 
-def _where(items, part: re.Pattern):
+def _where(items, source: str, flags: int):
     """Where an alternative's matches may start, as a search: at its first literals (at a word start when
     it begins with ``\\b``: a look-behind checks it), else where the alternative itself matches."""
     first = first_literals(items, False)
     if not first:
-        return part.search
+        return re.compile(source, flags).search
     words = sorted(fewest(first, lambda x, y: x.startswith(y)), key=lambda w: (-len(w), w))
     bounded = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)  # "\\bhe": "he" at a word start only
     return re.compile("|".join(re.escape(w) + (rf"(?<=\b{re.escape(w)})" if bounded else "") for w in words),
-                      part.flags & re.ASCII).search
+                      flags & re.ASCII).search
 
 
 def _next_start(searches: list, text: str, end: int):

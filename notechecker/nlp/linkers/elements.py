@@ -95,7 +95,7 @@ class Elements(Linker):
                 continue
             body = text[body_start:sec.end]
             stripped = body.strip(" \t\r\n:-_.")
-            if len(stripped.split()) < spec.min_words:
+            if len(stripped.split(None, max(spec.min_words - 1, 0))) < spec.min_words:  # (the first min_words words)
                 continue
             if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
                 continue

@@ -56,7 +56,7 @@ class _Info:
 _UNKNOWN = _Info()
 
 
-def _product(a: frozenset, b: frozenset) -> frozenset | None:
+def literal_product(a: frozenset, b: frozenset) -> frozenset | None:
     if len(a) * len(b) > CAP:
         return None
     return frozenset(x + y for x in a for y in b)
@@ -92,7 +92,7 @@ def _chars(items, fold: bool) -> frozenset | None:
     return frozenset(out) if len(out) <= CAP else None
 
 
-def _node(op, av, fold: bool) -> _Info:
+def node_info(op, av, fold: bool) -> _Info:
     if op is _c.LITERAL:
         c = _char(av, fold)
         return _Info(frozenset((c,)), (), frozenset((c,))) if c is not None else _UNKNOWN
@@ -103,14 +103,14 @@ def _node(op, av, fold: bool) -> _Info:
         return _Info(frozenset(("",)))
     if op is _c.SUBPATTERN:
         _group, add_flags, del_flags, sub = av
-        return _sequence(sub, fold) if not add_flags and not del_flags else _UNKNOWN
+        return sequence_info(sub, fold) if not add_flags and not del_flags else _UNKNOWN
     if op is _c.ATOMIC_GROUP:
-        return _sequence(av, fold)
+        return sequence_info(av, fold)
     if op is _c.BRANCH:
-        return _branch([_sequence(b, fold) for b in av[1]])
+        return _branch([sequence_info(b, fold) for b in av[1]])
     if op in _REPEATS:
         low, high, sub = av
-        inner = _sequence(sub, fold)
+        inner = sequence_info(sub, fold)
         if low == 0:
             exact = inner.exact | {""} if high == 1 and inner.exact is not None else None
             return _Info(exact if exact is not None and len(exact) <= CAP else None)
@@ -138,18 +138,18 @@ def _branch(branches: list[_Info]) -> _Info:
     return _Info(exact, required, first)
 
 
-def _sequence(items, fold: bool) -> _Info:
+def sequence_info(items, fold: bool) -> _Info:
     run = frozenset(("",))  # the strings the exact pieces since the last inexact one spell
     required: list[frozenset] = []
     all_exact, first = True, None
     for op, av in items:
-        info = _node(op, av, fold)
-        joined = _product(run, info.exact) if info.exact is not None else None
+        info = node_info(op, av, fold)
+        joined = literal_product(run, info.exact) if info.exact is not None else None
         if joined is not None:
             run = joined
             continue
         if all_exact:  # the first piece the run cannot take: what every match starts with is known here
-            more = _product(run, info.first) if info.first is not None else None
+            more = literal_product(run, info.first) if info.first is not None else None
             first = more if more is not None else run
             all_exact = False
         required.append(run)
@@ -162,7 +162,7 @@ def _sequence(items, fold: bool) -> _Info:
     return _Info(run if all_exact else None, required, first if first is not None and "" not in first else None)
 
 
-def _fewest(s: frozenset, keep) -> frozenset:
+def fewest(s: frozenset, keep) -> frozenset:
     """``s`` without the strings that ``keep(x, y)`` says another string ``y`` of ``s`` answers for."""
     return frozenset(x for x in s if not any(y != x and keep(x, y) for y in s))
 
@@ -220,14 +220,14 @@ class GatedRegex:
     def _prepare(self) -> None:
         """Read the regex's literals (its parse tree) and build the searches for them."""
         regex = self.regex
-        info = _sequence(_c.parse(regex.pattern, regex.flags), self.fold)
+        info = sequence_info(_c.parse(regex.pattern, regex.flags), self.fold)
         # a text holding a string that contains y holds y: keep y alone
-        sets = {_fewest(s, lambda x, y: y in x) for s in info.required}
+        sets = {fewest(s, lambda x, y: y in x) for s in info.required}
         #: the required sets, cheapest to look for first (one string: a plain substring search), then
         #: the most telling (longest shortest string)
         self._required = sorted(sets, key=lambda s: (len(s), -min(map(len, s)), sorted(s)))
         # a match starting with x starts with y when x starts with y: keep y alone
-        self._first = sorted(_fewest(info.first, lambda x, y: x.startswith(y))) if info.first else None
+        self._first = sorted(fewest(info.first, lambda x, y: x.startswith(y))) if info.first else None
         self._starts = _any_of(self._first).search if self._first else None
         # (a required set of several strings that are the first literals: the search for where to
         # start looks for them)
@@ -307,7 +307,7 @@ def any_of(regexes) -> "GatedRegex | None":
         return None
     names: set[str] = set()
     for rx in regexes:
-        if _refers_to_groups(_c.parse(rx.pattern, rx.flags)) or names & set(rx.groupindex):
+        if refers_to_groups(_c.parse(rx.pattern, rx.flags)) or names & set(rx.groupindex):
             return None
         names.update(rx.groupindex)
     try:
@@ -317,14 +317,14 @@ def any_of(regexes) -> "GatedRegex | None":
     return GatedRegex(joined)
 
 
-def _refers_to_groups(items) -> bool:
+def refers_to_groups(items) -> bool:
     for op, av in items:
         if op in (_c.GROUPREF, _c.GROUPREF_EXISTS):
             return True
         for sub in (av if isinstance(av, (list, tuple)) else ()):
-            if isinstance(sub, _c.SubPattern) and _refers_to_groups(sub):
+            if isinstance(sub, _c.SubPattern) and refers_to_groups(sub):
                 return True
-            if isinstance(sub, (list, tuple)) and any(isinstance(x, _c.SubPattern) and _refers_to_groups(x) for x in sub):
+            if isinstance(sub, (list, tuple)) and any(isinstance(x, _c.SubPattern) and refers_to_groups(x) for x in sub):
                 return True
     return False
 

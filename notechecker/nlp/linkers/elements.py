@@ -11,7 +11,8 @@ from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
-from ..regex_literals import GatedRegex, any_of
+from ..regex_alternatives import AlternativesRegex
+from ..regex_literals import PLAIN_FIRST, GatedRegex, any_of
 from .base import Linker, NoteView, evidence_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -25,9 +26,14 @@ class Elements(Linker):
     def __init__(self, patterns: Patterns):
         super().__init__(patterns)
         self.elements: dict[str, ElementSpec] = patterns.elements
-        # every element's gate words in one automaton: one pass over the note finds them all
+        # every element's gate words in one automaton: one pass over the note finds them all; with them,
+        # once read, the elements' cue literals (AlternativesRegex.literals: the cues the note can match).
+        # The cues are read after PLAIN_FIRST notes, as a GatedRegex reads its regex: a cold check of one
+        # note never pays for it. Wanted elements -> (automaton, whether it holds their cue literals).
         self.gates = MultiMatch({name: spec.gate for name, spec in self.elements.items() if spec.gate})
-        self._wanted_gates: dict[tuple[str, ...], MultiMatch] = {}  # those of a few elements (non-spine notes)
+        self._automata: dict[tuple[str, ...] | None, tuple[MultiMatch, bool]] = {None: (self.gates, False)}
+        self._cue_words: dict[str, frozenset] | None = None
+        self._notes = 0
         # each element's needs_any and none_cues as one gated search ("does any of them match?")
         self._needs_any = {n: any_of(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
         self._none_cues = {n: any_of(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
@@ -39,15 +45,18 @@ class Elements(Linker):
         out: dict[str, Element] = {}
         # ASCII letters lower-cased, nothing else: str.lower() does just that on ASCII text, 4x faster
         lowered = text.lower() if text.isascii() else text.translate(ASCII_LOWER)
-        windows = self._gates(wanted).windows(lowered, GATE_WINDOW)
+        gates, with_cues = self._gates(wanted)
+        present = set() if with_cues else None  # the cue literals the note holds (with the gate words)
+        windows = gates.windows(lowered, GATE_WINDOW, present)
+        named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
             skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
-            found = self.from_sections(text, spec, sec_bodies, skip)
+            found = self.from_sections(text, spec, sec_bodies, skip) if not named.isdisjoint(spec.sections) else None
             if found is None:
                 found = self.from_cues(lowered, text, spec, section_at, skip,
-                                       windows.get(name, ()) if spec.gate else None)
+                                       windows.get(name, ()) if spec.gate else None, present)
             if found is None and spec.steps is not None:
                 found = self.from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
@@ -57,17 +66,25 @@ class Elements(Linker):
             out["imaging"] = img
         return out
 
-    def _gates(self, wanted: tuple[str, ...] | None) -> MultiMatch:
-        """The automaton of the wanted elements' gate words (all elements': ``self.gates``)."""
-        if wanted is None:
-            return self.gates
-        key = tuple(wanted)
-        found = self._wanted_gates.get(key)
+    def _gates(self, wanted: tuple[str, ...] | None) -> tuple[MultiMatch, bool]:
+        """The automaton of the wanted elements' gate words (all elements' when None), and whether it
+        holds their cue literals too."""
+        if self._cue_words is None:
+            self._notes += 1
+            if self._notes > PLAIN_FIRST:
+                words = {n: _gated(spec.matcher).literals for n, spec in self.elements.items() if spec.matcher}
+                self._automata = {None: (MultiMatch({n: s.gate for n, s in self.elements.items() if s.gate},
+                                                    also=frozenset().union(*words.values())), True)}
+                self._cue_words = words
+        automata = self._automata
+        key = None if wanted is None else tuple(wanted)
+        found = automata.get(key)
         if found is None:
-            found = MultiMatch({n: self.elements[n].gate for n in key
-                                if n in self.elements and self.elements[n].gate})
-            if len(self._wanted_gates) < 64:
-                self._wanted_gates[key] = found
+            cues = self._cue_words
+            found = (MultiMatch({n: self.elements[n].gate for n in key if n in self.elements and self.elements[n].gate},
+                                also=frozenset().union(*(cues.get(n, ()) for n in key)) if cues else ()), cues is not None)
+            if len(automata) < 64:
+                automata[key] = found
         return found
 
     def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset()) -> Element | None:
@@ -78,7 +95,7 @@ class Elements(Linker):
                 continue
             body = text[body_start:sec.end]
             stripped = body.strip(" \t\r\n:-_.")
-            if len(stripped.split()) < spec.min_words:
+            if len(stripped.split(None, max(spec.min_words - 1, 0))) < spec.min_words:  # (the first min_words words)
                 continue
             if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
                 continue
@@ -99,7 +116,7 @@ class Elements(Linker):
         for sec in sections:
             if sec.name in excluded or sec.end <= sec.start:
                 continue
-            found = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            found = [m.start() for m in _gated(spec.steps).finditer(lowered, sec.start, sec.end)]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return Element(name=spec.name, present=True, value=None,
@@ -113,9 +130,10 @@ class Elements(Linker):
         return MultiMatch({0: gate}).windows(lowered, GATE_WINDOW).get(0, []) if gate else []
 
     @classmethod
-    def gated_matches(cls, lowered: str, spec: ElementSpec, windows=None):
+    def gated_matches(cls, lowered: str, spec: ElementSpec, windows=None, present=None):
         """Cue matches in text order, searching only the windows around gate words (``windows``:
-        the spec's, found already; None: found here).
+        the spec's, found already; None: found here; ``present``: the cue literals the note holds,
+        see :class:`AlternativesRegex`).
 
         Exact when every match contains a gate word and is shorter than GATE_WINDOW
         (tests/test_vocab.py checks both on real notes); ``pos``/``endpos`` keep ``\\b``
@@ -125,17 +143,17 @@ class Elements(Linker):
             return
         if windows is None:
             windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
-        matcher = _gated(spec.matcher)  # tried only where its literals can match: the same matches
-        for a, b in windows:
-            yield from matcher.finditer(lowered, lowered, a, b)
+        matcher = _gated(spec.matcher)  # each cue tried only in notes with its literals: the same matches
+        yield from matcher.finditer_ranges(lowered, windows, present)
 
     @classmethod
     def first_gated_match(cls, lowered: str, spec: ElementSpec):
         return next(cls.gated_matches(lowered, spec), None)
 
     @classmethod
-    def from_cues(cls, lowered, text, spec: ElementSpec, section_at, skip=frozenset(), windows=None) -> Element | None:
-        for m in cls.gated_matches(lowered, spec, windows):
+    def from_cues(cls, lowered, text, spec: ElementSpec, section_at, skip=frozenset(), windows=None,
+                  present=None) -> Element | None:
+        for m in cls.gated_matches(lowered, spec, windows, present):
             sec = section_at(m.start())
             if sec in spec.exclude_sections or sec in skip:
                 continue
@@ -164,9 +182,9 @@ class Elements(Linker):
 
 
 @functools.lru_cache(maxsize=None)
-def _gated(matcher: re.Pattern) -> GatedRegex:
-    """An element's cue matcher (compiled once per vocabulary) as a :class:`GatedRegex`."""
-    return GatedRegex(matcher)
+def _gated(matcher: re.Pattern) -> AlternativesRegex:
+    """An element's cue matcher (compiled once per vocabulary), each of its cues looked for on its own."""
+    return AlternativesRegex(matcher)
 
 
 def _any_match(joined: GatedRegex | None, regexes, text: str) -> bool:

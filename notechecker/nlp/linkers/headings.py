@@ -15,6 +15,8 @@ from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored
+from ..regex_alternatives import AlternativesRegex
+from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from ..sections import HEADING_LINE
 from ..sections import heading_key as _key
 from .base import Linker
@@ -27,6 +29,10 @@ NARRATIVE_WORDS = 120
 BRIEF_ENTRY_WORDS = 60
 #: Heading-shaped lines, tried at line starts only.
 _HEADING_LINES = LineAnchored(HEADING_LINE)
+#: What comes before a heading line's words (its indentation and numbering, as HEADING_LINE reads them).
+_LINE_LEAD = re.compile(r"[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?", re.IGNORECASE)
+#: Characters of a heading line's words (HEADING_LINE's group ``h``) at most.
+HEAD_CHARS = 81
 
 
 class Headings(Linker):
@@ -34,7 +40,15 @@ class Headings(Linker):
         super().__init__(patterns)
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
+        # its steps, each tried only where the text holds its literals (the same matches)
+        self._steps = AlternativesRegex(self.description.steps) if self.description and self.description.steps else None
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
+        # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
+        self._team_roster = GatedRegex(self.cue["team_roster"])
+        self._team_paragraph = GatedRegex(self.cue["team_paragraph"])
+        # the heading words' literals, one search: read after PLAIN_FIRST notes (a cold check never pays)
+        self._word_lines: re.Pattern | None = None
+        self._notes = 0
 
     def unfilled(self, doc: Doc) -> frozenset:
         """The sections whose template field the note left unfilled: "Indications: ***" (the normalising
@@ -91,7 +105,7 @@ class Headings(Linker):
         if spec is None or spec.steps is None or end - start < 80:
             return False
         lowered = text[start:end].translate(ASCII_LOWER)
-        found = [m.start() for m in spec.steps.finditer(lowered)]
+        found = [m.start() for m in self._steps.finditer(lowered)]
         return len(found) >= spec.min_steps and lowered.count(". ") >= 3
 
     def unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
@@ -104,7 +118,7 @@ class Headings(Linker):
         # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
         lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
         found = []
-        for m in _HEADING_LINES.finditer(text):
+        for m in self._heading_lines(text):
             head = m.group("h").strip()
             words = head.split()
             if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
@@ -138,12 +152,39 @@ class Headings(Linker):
                 out.append(Section(name, text[a:b].strip(), a, end))
         return out
 
+    def _heading_lines(self, text: str):
+        """``_HEADING_LINES.finditer(text)``'s matches whose words may hold a heading word (the others name
+        no category): a line whose words (the HEAD_CHARS characters after its indentation and numbering)
+        hold none of their literals is not tried. A match holds no line break: each line's is
+        ``HEADING_LINE.match`` at its start."""
+        if self._word_lines is None and self._notes <= PLAIN_FIRST:
+            self._notes += 1
+            if self._notes > PLAIN_FIRST:
+                self._word_lines = _word_search(rx for _, rx in self.L.heading_words)
+        lowered = folded(text) if self._word_lines is not None else None
+        if lowered is None:
+            yield from _HEADING_LINES.finditer(text)
+            return
+        search, pos = self._word_lines.search, 0
+        while (w := search(lowered, pos)) is not None:
+            at = w.start()
+            line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+            if at <= _LINE_LEAD.match(text, line).end() + HEAD_CHARS:
+                m = HEADING_LINE.match(text, line)
+                if m is not None:
+                    yield m
+            ends = [e for e in (text.find("\n", at), text.find("\r", at)) if e != -1]
+            if not ends:
+                return
+            pos = min(ends) + 1  # the next line
+
     def team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
         "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
-        roster = {m.group("id").lower(): m.group("what") for m in self.cue["team_roster"].finditer(text)}
+        lowered = folded(text)
+        roster = {m.group("id").lower(): m.group("what") for m in self._team_roster.finditer(text, lowered)}
         out = []
-        for m in self.cue["team_paragraph"].finditer(text):
+        for m in self._team_paragraph.finditer(text, lowered):
             said = roster.get(m.group("id").lower(), "") + " " + m.group("what")
             name = self.team_of(said, "")
             if name:
@@ -157,3 +198,15 @@ class Headings(Linker):
         if self.cue["team_other"].search(title):
             return "other_team"
         return name
+
+
+def _word_search(regexes) -> re.Pattern | None:
+    """One search for literals of ``regexes`` (case-blind ones), lower-cased, one of which any text they
+    match holds: of each, its most telling required set (GatedRegex). None: one has none."""
+    words: set[str] = set()
+    for rx in regexes:
+        sets = GatedRegex(rx, plain_first=0).required
+        if not sets:
+            return None
+        words |= max(sets, key=lambda s: (min(map(len, s)), -len(s)))
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))) if words else None

@@ -1,0 +1,46 @@
+"""Unknown headings (nlp/linkers/headings.py): the heading-shaped lines tried only where their words may
+hold a heading word give the same headings as trying every line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from notechecker.nlp.linkers.headings import _HEADING_LINES, Headings
+from notechecker.nlp.regex_literals import PLAIN_FIRST
+from notechecker.schema.vocab.patterns import load_patterns
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT.parent / "shared" / "eval"
+CORPUS = sorted((ROOT / "sample_notes").glob("*.txt")) + sorted((EVAL / "dev" / "notes").glob("*.txt")) \
+    + sorted((EVAL / "forms" / "notes").glob("*.txt"))
+
+CRAFTED = [
+    "INDICATIONS: pain.\n1. Narrative of procedure:\nThe patient was placed prone.\n",
+    "Plan\r\n   A) Technique details: standard\r\n\t\t  2) reason for surgery - failed care\rEBL: 10 mL\r",
+    "x" * 200 + " indication:\n" + " " * 120 + "Detailed description of operation:\n  b. late entry 10/21/2026:",
+    "PROCEDURE IN DETAIL\nNARRATIVE\nthe technique was standard: the narrative follows; " + "word " * 40 + "descri:\n",
+]
+
+
+def _named(hd: Headings, matches) -> list:
+    out = []
+    for m in matches:
+        head = m.group("h").strip()
+        category = next((c for c, rx in hd.L.heading_words if rx.search(head.lower())), None)
+        if category is not None:
+            out.append((m.span(), category))
+    return out
+
+
+def test_lines_with_heading_words_are_the_lines_that_name_one():
+    hd = Headings(load_patterns())
+    for _ in range(PLAIN_FIRST + 1):  # past the first notes, when the words are read
+        list(hd._heading_lines("Narrative:\n"))
+    assert hd._word_lines is not None
+    texts = [p.read_text(encoding="utf-8") for p in CORPUS] + CRAFTED
+    assert len(texts) > 60
+    named = 0
+    for text in texts:
+        want = _named(hd, _HEADING_LINES.finditer(text))
+        named += len(want)
+        assert _named(hd, hd._heading_lines(text)) == want, text[:80]
+    assert named > 40

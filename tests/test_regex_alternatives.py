@@ -1,0 +1,130 @@
+"""An alternation tried alternative by alternative (nlp/regex_alternatives.py): exactly ``finditer``'s
+matches, on real notes with the elements' cues and on random alternations and texts."""
+from __future__ import annotations
+
+import random
+import re
+import re._parser as _c
+from pathlib import Path
+
+import pytest
+
+from notechecker.nlp.multimatch import MultiMatch
+from notechecker.nlp.regex_alternatives import AlternativesRegex, alternatives, first_literals
+from notechecker.schema.vocab.base import ASCII_LOWER
+from notechecker.schema.vocab.patterns import load_patterns
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT.parent / "shared" / "eval"
+CORPUS = sorted((ROOT / "sample_notes").glob("*.txt")) + sorted((EVAL / "dev" / "notes").glob("*.txt"))
+
+
+def _spans(matches) -> list:
+    return [(m.span(), m.groups(), m.lastgroup) for m in matches]
+
+
+def test_alternatives_split_only_the_top_level():
+    assert alternatives(r"a|b(c|d)|[|\]]x|\||(?:e|f)") == ["a", "b(c|d)", r"[|\]]x", r"\|", "(?:e|f)"]
+    assert alternatives(r"[]|]|[^]|]") == ["[]|]", "[^]|]"]
+    assert alternatives("abc") == ["abc"]
+
+
+def _first(pattern: str):
+    return first_literals(_c.parse(pattern, 0).data, False)
+
+
+def test_first_literals_read_past_optional_pieces():
+    assert _first(r"\b(?:bone\s+)?cement\b") == {"bone", "cement"}
+    assert _first(r"\b(?:epidural\s+)?(?:steroid\s+)?injections?") == {"epidural", "steroid", "injection", "injections"}
+    assert _first(r"\bo?edema") == {"edema", "oedema"}
+    assert _first(r"\bx(?:ab|cd)\w") == {"xab", "xcd"}
+    assert _first(r"\b\d+\s+days") is None  # a class first
+    assert _first(r"(?:ab)?") is None  # may be empty
+    assert _first(r"(?:ab)?\d") is None
+
+
+def test_literals_are_each_alternatives_telling_strings():
+    rx = AlternativesRegex(re.compile(r"(?:\bfailed\b[^.\n]{0,40}\bconservative)|(?:\b\d{1,2}\s+out\s+of\s+10\b)"))
+    assert {"conservative", "out"} <= rx.literals or {"failed", "out"} <= rx.literals
+    # no alternative without a gate: a case-blind regex, or one with a back-reference, is searched whole
+    assert AlternativesRegex(re.compile("ab|cd", re.I)).literals == frozenset()
+    assert AlternativesRegex(re.compile(r"(a)\1|cd")).literals == frozenset()
+
+
+@pytest.mark.parametrize("pattern,text", [
+    (r"(?:\b(?:she|he)\s+has\b)|(?:\bthe\s+\w+)", "the has; ahe has, he has and she has. The he has"),
+    (r"(?:\bab)|(?:\ba\w+)", "abc a abd xab ab"),  # the first alternative that matches at an offset wins
+    (r"(?P<none>\bno\s+x\b)|(?:\bno\b)", "no x, no, nox no  x"),
+    (r"(?:\d+\s+mm)|(?:\bmm\b)", "12 mm, mm, 3mm"),
+])
+def test_the_same_matches_as_finditer(pattern, text):
+    regex = re.compile(pattern)
+    alt = AlternativesRegex(regex, plain_first=0)
+    found = MultiMatch({}, also=alt.literals)
+    present: set = set()
+    found.windows(text, 10, present)
+    for a, b in [(0, len(text)), (1, len(text) - 2), (4, 9)]:
+        want = _spans(regex.finditer(text, a, b))
+        assert _spans(alt.finditer(text, a, b)) == want
+        assert _spans(alt.finditer(text, a, b, present)) == want
+
+
+def test_random_alternations_on_random_texts():
+    pieces = [r"\bab", r"a\w+c", r"(?:x|y)?z\b", r"\d+q", r"(?<=\.)\s*k", r"\bq[ab]{1,3}", r"zz?y",
+              r"(?P<g>c\.)", r"\bk\s+\d", r"(?:ab|ac)\b", r"b(?=a)", r"\bxy"]
+    rnd = random.Random(25)
+    for _ in range(300):
+        pattern = "|".join(f"(?:{p})" if rnd.random() < 0.8 else p
+                           for p in rnd.sample(pieces, rnd.randint(1, 5)))
+        regex = re.compile(pattern)
+        alt = AlternativesRegex(regex, plain_first=0)
+        for _ in range(5):
+            text = "".join(rnd.choice("abcxyzqk .\n0123") for _ in range(rnd.randint(0, 80)))
+            present: set = set()
+            MultiMatch({}, also=alt.literals).windows(text, 5, present)
+            a = rnd.randint(0, len(text))
+            b = rnd.randint(a, len(text))
+            want = _spans(regex.finditer(text, a, b))
+            assert _spans(alt.finditer(text, a, b)) == want, (pattern, text, a, b)
+            assert _spans(alt.finditer(text, a, b, present)) == want, (pattern, text, a, b)
+
+
+def test_element_cues_on_real_notes_full_and_in_gate_windows():
+    specs = {n: s for n, s in load_patterns().elements.items() if s.matcher is not None}
+    alts = {n: AlternativesRegex(s.matcher, plain_first=0) for n, s in specs.items()}
+    every = MultiMatch({n: s.gate for n, s in specs.items() if s.gate},
+                       also=frozenset().union(*(a.literals for a in alts.values())))
+    assert len(CORPUS) > 30
+    hits = 0
+    for path in CORPUS:
+        lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
+        present: set = set()
+        windows = every.windows(lowered, 600, present)
+        for name, spec in specs.items():
+            ranges = windows.get(name, [])
+            want = _spans(m for a, b in ranges for m in spec.matcher.finditer(lowered, a, b))
+            assert _spans(alts[name].finditer_ranges(lowered, ranges, present)) == want, (path.name, name)
+            for a, b in [(0, len(lowered)), *ranges]:
+                want = _spans(spec.matcher.finditer(lowered, a, b))
+                hits += len(want)
+                assert _spans(alts[name].finditer(lowered, a, b, present)) == want, (path.name, name)
+                assert _spans(alts[name].finditer(lowered, a, b)) == want, (path.name, name)
+    assert hits > 500
+
+
+def test_operative_steps_on_real_notes_in_any_range():
+    """The description's steps (Elements.from_steps, Headings.narrates), searched without ``present``."""
+    steps = load_patterns().elements["description"].steps
+    alt = AlternativesRegex(steps, plain_first=0)
+    rnd = random.Random(7)
+    hits = 0
+    for path in CORPUS:
+        lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
+        for _ in range(3):
+            a = rnd.randint(0, len(lowered))
+            b = rnd.randint(a, len(lowered))
+            for lo, hi in ((0, len(lowered)), (a, b)):
+                want = _spans(steps.finditer(lowered, lo, hi))
+                hits += len(want)
+                assert _spans(alt.finditer(lowered, lo, hi)) == want, path.name
+    assert hits > 500

@@ -10,6 +10,10 @@ from .task import Task, normalize_date, surgeon_name
 
 
 _ITEM_ID = operator.attrgetter("item_id")
+#: the finding's columns of a findings row, in order, as they read for a finding without evidence
+_FINDING_BLANK = {"item_id": "", "item_name": "", "tier": "", "severity": "", "status": "", "message": "",
+                  "fix_hint": "", "evidence_text": "", "evidence_start": None, "evidence_end": None,
+                  "evidence_section": ""}
 
 
 def _r4(x: float | None) -> float | None:
@@ -108,14 +112,28 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
                       "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
                       "rules": _rules(r.conclusions), "checker_verdict": v.verdict, **tail})
+        if not r.findings:
+            continue
+        # a findings row: this code's row with the finding's columns filled in (a copy of one template
+        # a code, in the columns' order, costs less than building every row's dict afresh)
+        template = {**row, **_FINDING_BLANK, **tail}
         for f in sorted(r.findings, key=_ITEM_ID):
-            ev = f.evidence[0] if f.evidence else None
-            findings.append({**row, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
-                             "severity": f.severity, "status": f.status, "message": f.message,
-                             "fix_hint": f.fix_hint or "",
-                             "evidence_text": "" if ev is None or redact else ev.text,
-                             "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
-                             "evidence_section": (ev.section or "") if ev else "", **tail})
+            d = template.copy()
+            d["item_id"] = f.item_id
+            d["item_name"] = f.item_name
+            d["tier"] = f.tier
+            d["severity"] = f.severity
+            d["status"] = f.status
+            d["message"] = f.message
+            d["fix_hint"] = f.fix_hint or ""
+            if f.evidence:
+                ev = f.evidence[0]
+                if not redact:
+                    d["evidence_text"] = ev.text
+                d["evidence_start"] = ev.start
+                d["evidence_end"] = ev.end
+                d["evidence_section"] = ev.section or ""
+            findings.append(d)
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings

@@ -177,9 +177,9 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
                     out = cache[when[0]] = when[1](view)
                 if out.status != "met":
                     continue
-            out = cache.get(iid)
+            out = cache.get(requires[0])
             if out is None:
-                out = cache[iid] = requires(view)
+                out = cache[requires[0]] = requires[1](view)
             status, message, evidence = out.status, messages[out.status], out.evidence
             for key, fn, msg in conflicts:
                 hit = cache.get(key)
@@ -199,23 +199,34 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
 
 def _code_items(cat: Catalogue, code: str) -> tuple:
     """The items of ``code`` as the scoring loop reads them, built once per catalogue and code: id,
-    name, tier, severity, (cache key, evaluator) of ``applies_when`` or None, the requirement's
-    evaluator, the message per status, the conflicts that apply to the code ((cache key, evaluator,
-    message) each) and the fix hint (a str, or the item's region hints, cervical to sacral, and its fix hint)."""
+    name, tier, severity, (cache key, evaluator) of ``applies_when`` or None, (cache key, evaluator) of
+    the requirement, the message per status, the conflicts that apply to the code ((cache key,
+    evaluator, message) each) and the fix hint (a str, or the item's region hints, cervical to sacral,
+    and its fix hint). Items asking the same (a requirement and sections written alike) share one
+    evaluator and one cache key: a note answers it once."""
     by_code = cat.cache.get("scoring.by_code")
     if by_code is None:
         by_code = cat.cache["scoring.by_code"] = {}
     got = by_code.get(code)
     if got is None:
         compiled = _compiled(cat)
+        shared = cat.cache.setdefault("scoring.shared", {})
+
+        def one(kind: str, req: Any, sections: Any, fn: Evaluator) -> tuple[int, Evaluator]:
+            key = (kind, repr(req), tuple(sorted(sections)) if sections is not None else None)
+            if key not in shared:
+                shared[key] = (len(shared), fn)
+            return shared[key]
+
         got = []
         for item in cat.items_for(code):
             ci = compiled[item.id]
             hints = tuple((r, item.fix_hint_by_region[r]) for r in _HINT_REGIONS if r in item.fix_hint_by_region)
             got.append((item.id, item.name, item.tier, item.severity,
-                        None if ci.applies_when is None else (("when", item.id), ci.applies_when),
-                        ci.requires, ci.messages,
-                        tuple((("conflict", item.id, n), fn, msg) for n, (codes_, fn, msg) in enumerate(ci.conflicts)
+                        None if ci.applies_when is None else one("when", item.applies_when, None, ci.applies_when),
+                        one("requires", item.requires, item.sections, ci.requires), ci.messages,
+                        tuple((*one("when", c.when, None, fn), msg)
+                              for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts)
                               if codes_ is None or code in codes_),
                         (hints, item.fix_hint) if hints else item.fix_hint))
         got = by_code[code] = tuple(got)
@@ -264,7 +275,7 @@ def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, s
 def summarize_code(note_id: str, code: str, family: str | None, findings: list[Finding]) -> CodeSummary:
     """Counts, completeness and support for one note x code."""
     n = len(findings)
-    counts = {s: 0 for s in ("met", "missing", "negated", "conflicting")}
+    counts = dict.fromkeys(("met", "missing", "negated", "conflicting"), 0)
     in_tier: dict[str, int] = {}
     met_in_tier: dict[str, int] = {}
     worst = None
@@ -276,16 +287,21 @@ def summarize_code(note_id: str, code: str, family: str | None, findings: list[F
         if status == "met":
             met_in_tier[tier] = met_in_tier.get(tier, 0) + 1
             continue
-        rank = SEVERITIES.index(f.severity)
-        worst = rank if worst is None else min(worst, rank)
-        coding_error = coding_error or (tier == "coding" and f.severity == "error")
+        rank = _RANK[f.severity]
+        if worst is None or rank < worst:
+            worst = rank
+        if tier == "coding" and f.severity == "error":
+            coding_error = True
     tiers = {tier: met_in_tier.get(tier, 0) / in_tier[tier] for tier in TIERS if tier in in_tier}
     coding_documented = None if family is None else not coding_error
-    return CodeSummary(note_id=note_id, code=code, family=family, evaluated=n, met=counts["met"],
-                       missing=counts["missing"], negated=counts["negated"], conflicting=counts["conflicting"],
-                       completeness=counts["met"] / n if n else 1.0,
-                       worst_missing_severity=SEVERITIES[worst] if worst is not None else None,
-                       coding_documented=coding_documented, tier_completeness=tiers)
+    met = counts["met"]
+    return CodeSummary(note_id, code, family, n, met, counts["missing"], counts["negated"], counts["conflicting"],
+                       met / n if n else 1.0, SEVERITIES[worst] if worst is not None else None,
+                       coding_documented, tiers)
+
+
+#: severity -> its rank in SEVERITIES (0: error, the most severe)
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
 def summarize(results: Iterable[CodeResult]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Iterable
 
+from ..audit.provenance import note_sha256, stamp
 from ..errors import InputError, describe_failure
 from .task import Task, normalize_date, surgeon_name
 
@@ -39,8 +40,6 @@ def _document_meta(t: Task) -> dict[str, str]:
 
 def _provenance(t: Task) -> dict[str, str]:
     """The provenance columns of a note's rows (the note's hash, '' for an input that could not be read)."""
-    from ..audit.provenance import note_sha256, stamp
-
     return {**stamp(), "note_sha256": note_sha256(t.text) if t.text is not None else ""}
 
 
@@ -99,7 +98,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
     prov = _provenance(t)
     tail = {"decision": "", "decision_note": "", **prov}  # how every codes and findings row ends
-    from ..plain import code_verdicts
+    from ..plain import code_verdicts, scope_line  # one import a note (plain is a layer above the scan's start)
 
     findings, codes = [], []
     verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
@@ -150,7 +149,8 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "missing": sum(c["missing"] for c in codes),
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
             "error_code": "", "error": "", "warning": "; ".join(t.warnings + _named(t, result.warnings)),
-            "chars": len(t.text), "scope": result.facts.scope.kind, "scope_reason": _scope_reason(result, redact),
+            "chars": len(t.text), "scope": result.facts.scope.kind,
+            "scope_reason": _scope_reason(result, redact, scope_line),
             **_document_meta(t), **prov}
     return {"findings": findings, "codes": codes, "notes": [note]}
 
@@ -160,10 +160,9 @@ def _rules(conclusions: Iterable[Any]) -> str:
     return " ".join(dict.fromkeys(c.rule for c in conclusions if c.rule))
 
 
-def _scope_reason(result: Any, redact: bool) -> str:
-    """Why the note is (not) a spine operation; with its evidence quoted unless evidence is redacted."""
-    from ..plain import scope_line
-
+def _scope_reason(result: Any, redact: bool, scope_line: Any) -> str:
+    """Why the note is (not) a spine operation; with its evidence quoted unless evidence is redacted
+    (``scope_line``: :func:`notechecker.plain.scope_line`)."""
     scope = result.facts.scope
     if scope.is_spine:
         return scope.reason

@@ -37,17 +37,17 @@ def augmentation(note: Note, plan: Plan) -> None:
             if not bodies:
                 continue
         treated.update(bodies)
-        first = next((b for b in bodies if table.pick("augmentation", technique=tech, region=region_of(b),
+        first = next((b for b in bodies if note.pick("augmentation", technique=tech, region=region_of(b),
                                                       position="first")), None)
         if first is None:
             review(plan, [], msg("augmentation_no_code", tech=tech.capitalize(), bodies=", ".join(bodies)),
                    [f"regions: {', '.join(sorted({str(region_of(b)) for b in bodies}))}"], ev,
                    verdict="outside_scope")
             continue
-        plan.add(table.pick("augmentation", technique=tech, region=region_of(first), position="first"), 1,
+        plan.add(note.pick("augmentation", technique=tech, region=region_of(first), position="first"), 1,
                  [f"{tech.capitalize()} of {first} ({region_of(first)}): first body."], ev)
         rest = [b for b in bodies if b != first]
-        plan.add(table.pick("augmentation", technique=tech, region=region_of(first), position="additional"),
+        plan.add(note.pick("augmentation", technique=tech, region=region_of(first), position="additional"),
                  len(rest), [f"Each additional body: {', '.join(rest)}."], ev)
     both = set(lv for p in note.procedures(["vertebroplasty"]) for lv in p.levels) & set(
         lv for p in note.procedures(["kyphoplasty"]) for lv in p.levels)

@@ -187,7 +187,11 @@ class Note:
         return got
 
     def rule(self, check: str):
-        return self.catalogue.rule(check)
+        """``Catalogue.rule``: the first bundling rule of ``check``, found once per catalogue."""
+        cat = self.catalogue
+        rules = derived(cat, "coding.rules", lambda: {r.check: r for r in reversed(cat.bundling)})
+        got = rules.get(check)
+        return got if got is not None else cat.rule(check)
 
     def has(self, *kinds: str) -> bool:
         return self.op.has(*kinds)

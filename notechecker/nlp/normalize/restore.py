@@ -70,19 +70,29 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         return dataclasses.replace(obj, **changes) if changes else obj
 
     changes: dict[str, Any] = {}
-    for f in dataclasses.fields(facts):
-        if f.name in ("rewrites", "low_confidence"):
-            continue
-        v = getattr(facts, f.name)
+    for name in _walked(facts.__class__):
+        v = getattr(facts, name)
         nv = fix(v)
         if nv is not v:
-            changes[f.name] = nv
+            changes[name] = nv
     return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
 
 
 _LEAF, _EVIDENCE, _SEQUENCE, _MAPPING = "leaf", "evidence", "sequence", "mapping"
 #: type -> how ``restore`` walks its values (a dataclass: the names of its fields), found once a type
 _KINDS: dict[type, Any] = {}
+
+
+def _walked(t: type) -> tuple[str, ...]:
+    """The fields of a ``Facts`` type ``restore`` walks (all but the rewrites and the low-confidence
+    spans, which hold no evidence), found once a type."""
+    got = _FIELDS.get(t)
+    if got is None:
+        got = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(t) if f.name not in ("rewrites", "low_confidence"))
+    return got
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _kind(t: type) -> Any:

@@ -79,10 +79,12 @@ def _from_note(meta: dict[str, Any], facts: Any, text: str | None = None) -> dic
     (not under --redact-evidence: both are read from the note text). A date heading followed by a
     surgeon heading gives two fields, not one value spanning both lines."""
     if not meta["surgeon"]:
-        el = facts.element("surgeons")
-        meta["surgeon"] = surgeon_name(el.value or _heading_value(text, el))
+        el = facts.elements.get("surgeons")  # None: the note names none (no empty element built to say so)
+        meta["surgeon"] = surgeon_name((el.value or _heading_value(text, el)) if el is not None else "")
     if not meta["date"]:
-        meta["date"], meta["month"] = normalize_date(_first_line(facts.element("operation_date").value or ""))
+        el = facts.elements.get("operation_date")
+        value = _first_line(el.value or "") if el is not None else ""
+        meta["date"], meta["month"] = normalize_date(value) if value else ("", "")
     return meta
 
 

@@ -27,7 +27,7 @@ MISSING = Outcome("missing")
 class NoteFacts:
     """One note's facts grouped once for all items and codes."""
 
-    __slots__ = ("facts", "constructs", "procs", "insts", "implied")
+    __slots__ = ("facts", "constructs", "procs", "insts", "implied", "_proc_levels", "_regions", "_known")
 
     def __init__(self, facts: Facts, operation: Operation):
         self.facts = facts
@@ -42,6 +42,35 @@ class NoteFacts:
             self.insts.setdefault(i.action, []).append(i)
         #: action -> the levels an unlevelled instrument of that action is placed at (``_compile_instrument``)
         self.implied: dict[str, tuple[str, ...]] = {}
+        # what evaluators ask again and again of one note's facts, answered once
+        self._proc_levels: dict[int, frozenset[str]] = {}
+        self._regions: dict[Any, frozenset[str | None]] = {}
+        self._known: dict[Any, tuple[str, ...]] = {}
+
+    def proc_levels(self, p) -> frozenset[str]:
+        """:func:`_levels_of_proc` of procedure ``p`` of these facts."""
+        got = self._proc_levels.get(id(p))
+        if got is None:
+            got = self._proc_levels[id(p)] = _levels_of_proc(p)
+        return got
+
+    def regions(self, levels: Iterable[str]) -> frozenset[str | None]:
+        """The regions (``region_of``) of ``levels``."""
+        if levels.__class__ is not tuple and levels.__class__ is not frozenset:
+            levels = tuple(levels)  # hand-built facts may hold lists
+        got = self._regions.get(levels)
+        if got is None:
+            got = self._regions[levels] = frozenset(region_of(lv) for lv in levels)
+        return got
+
+    def known(self, levels: Iterable[str]) -> tuple[str, ...]:
+        """``sort_levels(levels)``: the known vertebrae, cephalad to caudal."""
+        if levels.__class__ is not tuple:
+            levels = tuple(levels)  # hand-built facts may hold lists
+        got = self._known.get(levels)
+        if got is None:
+            got = self._known[levels] = sort_levels(levels)
+        return got
 
 
 Evaluator = Callable[[NoteFacts], Outcome]
@@ -207,8 +236,8 @@ def _compile_construct(req: Requirement, keep) -> Evaluator:
     values = set(req.values) if req.values is not None else None
     regions = set(req.regions) if req.regions else None
 
-    def ok(c) -> bool:
-        if regions is not None and not any(region_of(lv) in regions for lv in c.levels):
+    def ok(c, v: NoteFacts) -> bool:
+        if regions is not None and v.regions(c.levels).isdisjoint(regions):
             return False
         if fld is None:
             return True
@@ -220,14 +249,14 @@ def _compile_construct(req: Requirement, keep) -> Evaluator:
         return val is not None and (values is None or val in values)
 
     def construct(v: NoteFacts) -> Outcome:
-        good = [c for c in v.constructs.get(action, ()) if ok(c)]
+        good = [c for c in v.constructs.get(action, ()) if ok(c, v)]
         if not good:
             return MISSING
         raw = [e for c in good for e in c.evidence]
         ev = keep(raw)
         if raw and not ev:
             return MISSING
-        return Outcome("met", ev, frozenset(lv for c in good for lv in sort_levels(c.levels)))
+        return Outcome("met", ev, frozenset(lv for c in good for lv in v.known(c.levels)))
     return construct
 
 
@@ -235,22 +264,22 @@ def _compile_procedure(req: Requirement, keep) -> Evaluator:
     kinds, fld = req.target, req.field
     regions = set(req.regions) if req.regions else None
 
-    def ok(p) -> bool:
+    def ok(p, v: NoteFacts) -> bool:
         if fld == "levels" and not (p.levels or p.interspaces):
             return False
         if fld == "interspaces" and not p.interspaces:
             return False
-        if regions is not None and not any(region_of(lv) in regions for lv in _levels_of_proc(p)):
+        if regions is not None and v.regions(v.proc_levels(p)).isdisjoint(regions):
             return False
         return True
 
     def procedure(v: NoteFacts) -> Outcome:
-        procs = [p for k in kinds for p in v.procs.get(k, ()) if ok(p)]
+        procs = [p for k in kinds for p in v.procs.get(k, ()) if ok(p, v)]
         present = [p for p in procs if p.assertion == "present"]
         if present:
             ev = keep(p.evidence for p in present)
             if ev:
-                return Outcome("met", ev, frozenset().union(*(_levels_of_proc(p) for p in present)))
+                return Outcome("met", ev, frozenset().union(*(v.proc_levels(p) for p in present)))
             return MISSING
         neg = [p for p in procs if p.assertion in NEGATING]
         return Outcome("negated", tuple(p.evidence for p in neg)) if neg else MISSING
@@ -263,10 +292,10 @@ def _compile_instrument(req: Requirement, keep) -> Evaluator:
     regions = set(req.regions) if req.regions else None
     counted, leveled, identified = req.counted, req.leveled, req.identified
 
-    def ok(i, where: tuple[str, ...]) -> bool:
+    def ok(i, where: tuple[str, ...], v: NoteFacts) -> bool:
         return ((kinds is None or i.kind in kinds) and (not counted or i.count is not None)
                 and (not leveled or bool(where)) and (not identified or bool(i.brand or i.size))
-                and (regions is None or any(region_of(lv) in regions for lv in where)))
+                and (regions is None or not v.regions(where).isdisjoint(regions)))
 
     def instrument(v: NoteFacts) -> Outcome:
         # An unlevelled mention is placed where its construct is when that construct spans a single
@@ -275,12 +304,12 @@ def _compile_instrument(req: Requirement, keep) -> Evaluator:
         if implied is None:
             single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
             implied = v.implied[action] = sort_levels(single[0]) if len(single) == 1 else ()
-        insts = [i for i in v.insts.get(action, ()) if ok(i, tuple(i.levels) or implied)]
+        insts = [i for i in v.insts.get(action, ()) if ok(i, tuple(i.levels) or implied, v)]
         present = [i for i in insts if i.assertion == "present"]
         if present:
             ev = keep(i.evidence for i in present)
             if ev:
-                return Outcome("met", ev, frozenset(lv for i in present for lv in (sort_levels(i.levels) or implied)))
+                return Outcome("met", ev, frozenset(lv for i in present for lv in (v.known(i.levels) or implied)))
             return MISSING
         neg = [i for i in insts if i.assertion in NEGATING]
         return Outcome("negated", tuple(i.evidence for i in neg)) if neg else MISSING

@@ -208,10 +208,12 @@ def _proof(conclusions, code: str, text: str | None, findings=(), catalogue=None
     proof items, in their order. Families without a proof rule quote the coding evidence first."""
     coding = [e for c in conclusions if c.verdict in ("supported", "coder_review") and code in c.codes
               for e in c.evidence]
+    if text is None:  # no note to read a sentence from (a scan row): the coding evidence as it is
+        return proof(text, coding[0]) if coding else None
     info = catalogue.table.codes.get(code) if catalogue is not None else None
     vocab = words(catalogue)
     rule = vocab.proof.get(info.family) if info is not None else None
-    if rule is None or text is None:
+    if rule is None:
         return proof(text, coding[0]) if coding else None
     items, names = rule
     by_item = {f.item_id: f for f in findings if f.status == "met"}

@@ -117,21 +117,32 @@ _STATUS_TEXT = {
 }
 
 
-def _normalise(codes: Iterable[str]) -> list[str]:
+def _normalise(codes: Iterable[str], cat: Catalogue | None = None) -> list[str]:
     """The distinct codes of ``codes`` (modifiers and units dropped), read by the one billed-code
-    parser (``coding.billed``); a string that is not a code is kept as written (it has no checklist)."""
-    from notechecker.coding.billed import Billed, base_code, split_codes
+    parser (``coding.billed``); a string that is not a code is kept as written (it has no checklist).
+    A code of ``cat``'s table is read once per catalogue (the code plan's codes are all such)."""
+    from notechecker.coding.billed import Billed
 
     if isinstance(codes, Billed):
         return list(codes.codes)  # billed codes as the caller read them (service.assemble): not read again
+    known = cat.cache.get("scoring.codes") if cat is not None else None
+    if known is None and cat is not None:
+        known = cat.cache["scoring.codes"] = {c: _read_code(c) for c in cat.table.codes}
     out: list[str] = []
     for c in codes:
-        tokens, _bad = split_codes(str(c))
-        found = [base_code(t) for t in tokens] or ([str(c).strip().upper()] if str(c).strip() else [])
-        for code in found:
+        found = known.get(c) if known is not None and c.__class__ is str else None
+        for code in (found if found is not None else _read_code(c)):
             if code and code not in out:
                 out.append(code)
     return out
+
+
+def _read_code(c: Any) -> tuple[str, ...]:
+    """One entry of a code list to its codes (modifiers and units dropped; an unreadable entry as written)."""
+    from notechecker.coding.billed import base_code, split_codes
+
+    tokens, _bad = split_codes(str(c))
+    return tuple([base_code(t) for t in tokens] or ([str(c).strip().upper()] if str(c).strip() else []))
 
 
 def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue | None = None,
@@ -151,55 +162,120 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
 
         codes = plan_codes(facts, cat, operation=op).suggested()
     spine = facts.scope.is_spine
-    regions = set(op.regions)
-    compiled = _compiled(cat)
-    view = NoteFacts(facts, op)
-    cache: dict[Any, Outcome] = {}
-
-    def run(key: Any, fn: Evaluator) -> Outcome:
-        out = cache.get(key)
-        if out is None:
-            out = cache[key] = fn(view)
-        return out
-
+    regions = op.regions
+    view = NoteFacts(facts, op) if spine else None
+    cache: dict[Any, Outcome] = {}  # an evaluator's outcome on this note, shared by every code
     results = []
     note_id = facts.note_id
-    for code in _normalise(codes):
+    for code in _normalise(codes, cat):
         findings = []
-        for item in (cat.items_for(code) if spine else ()):
-            ci = compiled[item.id]
-            if ci.applies_when is not None and run(("when", item.id), ci.applies_when).status != "met":
-                continue
-            out = run(item.id, ci.requires)
-            status, message, evidence = out.status, ci.messages[out.status], out.evidence
-            for n, (codes_, fn, msg) in enumerate(ci.conflicts):
-                if codes_ is not None and code not in codes_:
+        for iid, name, tier, severity, when, requires, messages, conflicts, hint in (
+                _code_items(cat, code) if spine else ()):
+            if when is not None:
+                out = cache.get(when[0])
+                if out is None:
+                    out = cache[when[0]] = when[1](view)
+                if out.status != "met":
                     continue
-                hit = run(("conflict", item.id, n), fn)
+            out = cache.get(requires[0])
+            if out is None:
+                out = cache[requires[0]] = requires[1](view)
+            status, message, evidence = out.status, messages[out.status], out.evidence
+            for key, fn, msg in conflicts:
+                hit = cache.get(key)
+                if hit is None:
+                    hit = cache[key] = fn(view)
                 if hit.status == "met":
                     status, message, evidence = "conflicting", msg, evidence + hit.evidence
                     break
-            findings.append(Finding(note_id, code, item.id, item.name, item.tier, item.severity, status, message,
-                                    "" if status == "met" else _hint(item, regions), evidence))
+            findings.append(_finding(note_id, code, iid, name, tier, severity, status, message,
+                                     "" if status == "met" else (hint if hint.__class__ is str else
+                                                                 _region_hint(hint, regions)), evidence))
         family = cat.family_of(code)
-        results.append(CodeResult(note_id=facts.note_id, code=code, family=family, findings=tuple(findings),
-                                  summary=summarize_code(facts.note_id, code, family, findings)))
+        results.append(CodeResult(note_id=note_id, code=code, family=family, findings=tuple(findings),
+                                  summary=summarize_code(note_id, code, family, findings)))
     return results
 
 
-def _hint(item: Item, regions: set[str]) -> str:
+def _code_items(cat: Catalogue, code: str) -> tuple:
+    """The items of ``code`` as the scoring loop reads them, built once per catalogue and code: id,
+    name, tier, severity, (cache key, evaluator) of ``applies_when`` or None, (cache key, evaluator) of
+    the requirement, the message per status, the conflicts that apply to the code ((cache key,
+    evaluator, message) each) and the fix hint (a str, or the item's region hints, cervical to sacral,
+    and its fix hint). Items asking the same (a requirement and sections written alike) share one
+    evaluator and one cache key: a note answers it once."""
+    by_code = cat.cache.get("scoring.by_code")
+    if by_code is None:
+        by_code = cat.cache["scoring.by_code"] = {}
+    got = by_code.get(code)
+    if got is None:
+        compiled = _compiled(cat)
+        shared = cat.cache.setdefault("scoring.shared", {})
+
+        def one(kind: str, req: Any, sections: Any, fn: Evaluator) -> tuple[int, Evaluator]:
+            key = (kind, repr(req), tuple(sorted(sections)) if sections is not None else None)
+            if key not in shared:
+                shared[key] = (len(shared), fn)
+            return shared[key]
+
+        got = []
+        for item in cat.items_for(code):
+            ci = compiled[item.id]
+            hints = tuple((r, item.fix_hint_by_region[r]) for r in _HINT_REGIONS if r in item.fix_hint_by_region)
+            got.append((item.id, item.name, item.tier, item.severity,
+                        None if ci.applies_when is None else one("when", item.applies_when, None, ci.applies_when),
+                        one("requires", item.requires, item.sections, ci.requires), ci.messages,
+                        tuple((*one("when", c.when, None, fn), msg)
+                              for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts)
+                              if codes_ is None or code in codes_),
+                        (hints, item.fix_hint) if hints else item.fix_hint))
+        got = by_code[code] = tuple(got)
+    return got
+
+
+_HINT_REGIONS = ("cervical", "thoracic", "lumbar", "sacral")
+
+
+def _region_hint(hint: tuple, regions: Iterable[str]) -> str:
     """The item's fix hint, with the example of the note's region when the item has one
-    (never a lumbar example on a cervical note)."""
-    for region in ("cervical", "thoracic", "lumbar", "sacral"):
-        if region in regions and region in item.fix_hint_by_region:
-            return item.fix_hint_by_region[region]
-    return item.fix_hint
+    (never a lumbar example on a cervical note): ``hint`` as :func:`_code_items` keeps it."""
+    for region, text in hint[0]:
+        if region in regions:
+            return text
+    return hint[1]
+
+
+def _setters(cls) -> tuple:
+    return tuple(cls.__dict__[name].__set__ for name in cls.__slots__)
+
+
+_NEW = object.__new__
+_F0, _F1, _F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9 = _setters(Finding)
+
+
+def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, severity: str, status: str,
+             message: str, fix_hint: str, evidence: tuple[Evidence, ...]) -> Finding:
+    """``Finding(...)`` built by its slots' own setters: the same frozen object at half the dataclass
+    ``__init__``'s cost (which sets every field through ``object.__setattr__``); scoring builds one
+    per code and item of every note."""
+    f = _NEW(Finding)
+    _F0(f, note_id)
+    _F1(f, code)
+    _F2(f, item_id)
+    _F3(f, item_name)
+    _F4(f, tier)
+    _F5(f, severity)
+    _F6(f, status)
+    _F7(f, message)
+    _F8(f, fix_hint)
+    _F9(f, evidence)
+    return f
 
 
 def summarize_code(note_id: str, code: str, family: str | None, findings: list[Finding]) -> CodeSummary:
     """Counts, completeness and support for one note x code."""
     n = len(findings)
-    counts = {s: 0 for s in ("met", "missing", "negated", "conflicting")}
+    counts = dict.fromkeys(("met", "missing", "negated", "conflicting"), 0)
     in_tier: dict[str, int] = {}
     met_in_tier: dict[str, int] = {}
     worst = None
@@ -211,16 +287,21 @@ def summarize_code(note_id: str, code: str, family: str | None, findings: list[F
         if status == "met":
             met_in_tier[tier] = met_in_tier.get(tier, 0) + 1
             continue
-        rank = SEVERITIES.index(f.severity)
-        worst = rank if worst is None else min(worst, rank)
-        coding_error = coding_error or (tier == "coding" and f.severity == "error")
+        rank = _RANK[f.severity]
+        if worst is None or rank < worst:
+            worst = rank
+        if tier == "coding" and f.severity == "error":
+            coding_error = True
     tiers = {tier: met_in_tier.get(tier, 0) / in_tier[tier] for tier in TIERS if tier in in_tier}
     coding_documented = None if family is None else not coding_error
-    return CodeSummary(note_id=note_id, code=code, family=family, evaluated=n, met=counts["met"],
-                       missing=counts["missing"], negated=counts["negated"], conflicting=counts["conflicting"],
-                       completeness=counts["met"] / n if n else 1.0,
-                       worst_missing_severity=SEVERITIES[worst] if worst is not None else None,
-                       coding_documented=coding_documented, tier_completeness=tiers)
+    met = counts["met"]
+    return CodeSummary(note_id, code, family, n, met, counts["missing"], counts["negated"], counts["conflicting"],
+                       met / n if n else 1.0, SEVERITIES[worst] if worst is not None else None,
+                       coding_documented, tiers)
+
+
+#: severity -> its rank in SEVERITIES (0: error, the most severe)
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
 def summarize(results: Iterable[CodeResult]) -> dict[str, Any]:

@@ -630,3 +630,22 @@ def test_facts_and_the_operation_are_immutable_and_built_once(monkeypatch, cat):
     result = service.assemble(f, ["22852"], catalogue=cat)
     assert len(built) == 1 and result.operation is not None
     assert [c.action for c in result.operation.constructs] == [c.action for c in f.constructs] or f.constructs == ()
+
+
+def test_the_plan_asks_the_code_table_as_the_table_answers(cat):
+    """``Note.pick`` and ``Note.rule`` (answered once per catalogue) give what ``CodeTable.pick`` and
+    ``Catalogue.rule`` give, for every select of the table and every bundling rule."""
+    from notechecker.coding.common import Note
+
+    note = Note(facts(), cat)
+    for info in cat.table.codes.values():
+        attrs = {k: (v[0] if isinstance(v, list) else v) for k, v in info.select.items() if k != "slot"}
+        for _ in range(2):  # asked, then answered from what was kept
+            assert note.pick(info.select["slot"], **attrs) == cat.table.pick(info.select["slot"], **attrs)
+        assert note.pick(info.select["slot"], **attrs, not_a_select_key=1) == cat.table.pick(
+            info.select["slot"], **attrs, not_a_select_key=1)
+    assert note.pick("no_such_slot") is None
+    for rule in cat.bundling:
+        assert note.rule(rule.check) is cat.rule(rule.check)
+    with pytest.raises(StopIteration):
+        note.rule("no_such_check")

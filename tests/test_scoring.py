@@ -224,3 +224,43 @@ def test_hints_that_decide_a_code_do_not_lead(catalogue):
     for item_id, other in (("IS-02", "22869"), ("RM-01", "22855"), ("PF-02", "22612"), ("VA-02", "22510")):
         hint = catalogue.item(item_id).fix_hint
         assert hint.startswith("If ") and "otherwise" in hint and other in hint, hint
+
+
+def test_items_asking_the_same_share_one_outcome_and_score_as_each_alone(catalogue):
+    """Items whose requirement (and sections) are written alike share one evaluator a note; each item's
+    finding is still the one it gets when scored alone, for a note where they are met and one where not."""
+    from collections import defaultdict
+
+    same = defaultdict(list)
+    for item in catalogue.items.values():
+        same[(repr(item.requires), item.sections)].append(item)
+    shared = [items for items in same.values() if len({i.id for i in items}) > 1]
+    assert shared, "the catalogue has items asking the same requirement"
+    codes = [c for c in catalogue.table.codes if catalogue.items_for(c)]
+    for facts in (make_facts({}), make_facts({
+            "approach": "posterior", "levels": ["L4", "L5"], "removal_reasons": ["pain"],
+            "elements": {"ebl": {"value": "200 mL"}, "indication": {"value": "pain"}},
+            "procedures": [{"kind": "hardware_removal", "levels": ["L4", "L5"]}],
+            "instruments": [{"kind": "pedicle_screw", "action": "removed", "levels": ["L4", "L5"], "count": 4}]})):
+        together = {(r.code, f.item_id): f for r in score(facts, codes, catalogue) for f in r.findings}
+        alone = {(r.code, f.item_id): f for c in codes for r in score(facts, [c], catalogue) for f in r.findings}
+        assert together == alone and together
+        for items in shared:
+            statuses = {f.status for (code, iid), f in together.items() if iid in {i.id for i in items}
+                        and f.status != "conflicting"}
+            assert len(statuses) <= 1, [i.id for i in items]
+
+
+def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
+    """Scoring builds its findings by their slots' setters: equal, hashed and frozen like ``Finding(...)``."""
+    from dataclasses import fields, replace
+
+    from notechecker.scoring import _finding
+
+    args = ("n1", "22852", "OP-10", "estimated blood loss", "quality", "warning", "met", "m", "", ())
+    fast, slow = _finding(*args), Finding(*args)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert [getattr(fast, f.name) for f in fields(Finding)] == list(args)
+    assert replace(fast, status="missing").status == "missing"
+    with pytest.raises(AttributeError):
+        fast.status = "missing"  # type: ignore[misc]

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import tarfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +98,8 @@ def write_archive(findings_path: str | Path, *, edits=None, decisions: str | Non
     """Write ``RESULTS.provenance/``: ``patterns.tar.gz`` (the loaded patterns folder, small) and
     ``manifest.json`` (version, patterns hash, code-table version, edit files with their hashes and
     quarters, the decisions file, the site overrides in force). Raises E410 when it cannot be written."""
+    import tarfile  # here, not at import: every scan row is stamped from this module, few write archives
+
     from ..schema.catalogue import load_catalogue
     from ..writers import atomic_writer
 
@@ -140,6 +141,8 @@ def read_manifest(findings_path: str | Path) -> dict[str, Any] | None:
 
 def extract_patterns(findings_path: str | Path, into: Path) -> Path:
     """Unpack the archived patterns copy into ``into``/patterns (E610 without one, E611 if damaged)."""
+    import tarfile
+
     tgz = archive_dir(Path(findings_path)) / "patterns.tar.gz"
     if not tgz.is_file():
         raise NoteCheckerError("E610", f"{archive_dir(Path(findings_path))}: no provenance archive beside the "

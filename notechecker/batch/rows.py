@@ -5,11 +5,16 @@ from __future__ import annotations
 import operator
 from typing import Any, Iterable
 
+from ..audit.provenance import note_sha256, stamp
 from ..errors import InputError, describe_failure
 from .task import Task, normalize_date, surgeon_name
 
 
 _ITEM_ID = operator.attrgetter("item_id")
+#: the finding's columns of a findings row, in order, as they read for a finding without evidence
+_FINDING_BLANK = {"item_id": "", "item_name": "", "tier": "", "severity": "", "status": "", "message": "",
+                  "fix_hint": "", "evidence_text": "", "evidence_start": None, "evidence_end": None,
+                  "evidence_section": ""}
 
 
 def _r4(x: float | None) -> float | None:
@@ -35,8 +40,6 @@ def _document_meta(t: Task) -> dict[str, str]:
 
 def _provenance(t: Task) -> dict[str, str]:
     """The provenance columns of a note's rows (the note's hash, '' for an input that could not be read)."""
-    from ..audit.provenance import note_sha256, stamp
-
     return {**stamp(), "note_sha256": note_sha256(t.text) if t.text is not None else ""}
 
 
@@ -76,10 +79,12 @@ def _from_note(meta: dict[str, Any], facts: Any, text: str | None = None) -> dic
     (not under --redact-evidence: both are read from the note text). A date heading followed by a
     surgeon heading gives two fields, not one value spanning both lines."""
     if not meta["surgeon"]:
-        el = facts.element("surgeons")
-        meta["surgeon"] = surgeon_name(el.value or _heading_value(text, el))
+        el = facts.elements.get("surgeons")  # None: the note names none (no empty element built to say so)
+        meta["surgeon"] = surgeon_name((el.value or _heading_value(text, el)) if el is not None else "")
     if not meta["date"]:
-        meta["date"], meta["month"] = normalize_date(_first_line(facts.element("operation_date").value or ""))
+        el = facts.elements.get("operation_date")
+        value = _first_line(el.value or "") if el is not None else ""
+        meta["date"], meta["month"] = normalize_date(value) if value else ("", "")
     return meta
 
 
@@ -95,7 +100,7 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
     prov = _provenance(t)
     tail = {"decision": "", "decision_note": "", **prov}  # how every codes and findings row ends
-    from ..plain import code_verdicts
+    from ..plain import code_verdicts, scope_line  # one import a note (plain is a layer above the scan's start)
 
     findings, codes = [], []
     verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
@@ -108,14 +113,28 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
                       "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
                       "rules": _rules(r.conclusions), "checker_verdict": v.verdict, **tail})
+        if not r.findings:
+            continue
+        # a findings row: this code's row with the finding's columns filled in (a copy of one template
+        # a code, in the columns' order, costs less than building every row's dict afresh)
+        template = {**row, **_FINDING_BLANK, **tail}
         for f in sorted(r.findings, key=_ITEM_ID):
-            ev = f.evidence[0] if f.evidence else None
-            findings.append({**row, "item_id": f.item_id, "item_name": f.item_name, "tier": f.tier,
-                             "severity": f.severity, "status": f.status, "message": f.message,
-                             "fix_hint": f.fix_hint or "",
-                             "evidence_text": "" if ev is None or redact else ev.text,
-                             "evidence_start": ev.start if ev else None, "evidence_end": ev.end if ev else None,
-                             "evidence_section": (ev.section or "") if ev else "", **tail})
+            d = template.copy()
+            d["item_id"] = f.item_id
+            d["item_name"] = f.item_name
+            d["tier"] = f.tier
+            d["severity"] = f.severity
+            d["status"] = f.status
+            d["message"] = f.message
+            d["fix_hint"] = f.fix_hint or ""
+            if f.evidence:
+                ev = f.evidence[0]
+                if not redact:
+                    d["evidence_text"] = ev.text
+                d["evidence_start"] = ev.start
+                d["evidence_end"] = ev.end
+                d["evidence_section"] = ev.section or ""
+            findings.append(d)
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings
@@ -132,7 +151,8 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "missing": sum(c["missing"] for c in codes),
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
             "error_code": "", "error": "", "warning": "; ".join(t.warnings + _named(t, result.warnings)),
-            "chars": len(t.text), "scope": result.facts.scope.kind, "scope_reason": _scope_reason(result, redact),
+            "chars": len(t.text), "scope": result.facts.scope.kind,
+            "scope_reason": _scope_reason(result, redact, scope_line),
             **_document_meta(t), **prov}
     return {"findings": findings, "codes": codes, "notes": [note]}
 
@@ -142,10 +162,9 @@ def _rules(conclusions: Iterable[Any]) -> str:
     return " ".join(dict.fromkeys(c.rule for c in conclusions if c.rule))
 
 
-def _scope_reason(result: Any, redact: bool) -> str:
-    """Why the note is (not) a spine operation; with its evidence quoted unless evidence is redacted."""
-    from ..plain import scope_line
-
+def _scope_reason(result: Any, redact: bool, scope_line: Any) -> str:
+    """Why the note is (not) a spine operation; with its evidence quoted unless evidence is redacted
+    (``scope_line``: :func:`notechecker.plain.scope_line`)."""
     scope = result.facts.scope
     if scope.is_spine:
         return scope.reason

@@ -153,5 +153,7 @@ def _name_patterns() -> tuple[re.Pattern, re.Pattern]:
 def surgeon_name(value: str) -> str:
     """"CYRUS BLEVINGTON, M.D." and "Dr. Cyrus Blevington, MD" -> "Cyrus Blevington" (one group per surgeon)."""
     doctor, credentials = _name_patterns()
+    if not value:
+        return ""  # no name (most notes that name none): neither pattern can match an empty value
     name = credentials.sub("", doctor.sub("", value.split(";")[0])).strip(" ,.")
     return name.title() if name.isupper() else name

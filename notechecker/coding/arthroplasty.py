@@ -46,11 +46,11 @@ def arthroplasty(note: Note, plan: Plan) -> None:
                 work[op][0].difference_update(same)
             for pair in sorted(same, key=lambda p: level_index(p[0])):
                 region = _region(pair)
-                revise = table.pick("disc_arthroplasty", operation="revise", region=region, position="first")
+                revise = note.pick("disc_arthroplasty", operation="revise", region=region, position="first")
                 pair_codes = tuple(c for c in (
-                    table.pick("disc_arthroplasty", operation="remove", region=region, position="first"),
-                    table.pick("disc_arthroplasty", operation="insert", region=region, position="first"),
-                    table.pick("disc_arthroplasty", operation="insert", region=region, position="additional"))
+                    note.pick("disc_arthroplasty", operation="remove", region=region, position="first"),
+                    note.pick("disc_arthroplasty", operation="insert", region=region, position="first"),
+                    note.pick("disc_arthroplasty", operation="insert", region=region, position="additional"))
                     if c)
                 plan.dropped.append(Conclusion(
                     codes=pair_codes, verdict=rule.verdict, rule=rule.id, suggested=(revise,) if revise else (),
@@ -69,14 +69,14 @@ def arthroplasty(note: Note, plan: Plan) -> None:
         for pair in sorted(pairs, key=lambda p: level_index(p[0])):
             by_region.setdefault(_region(pair) or "", []).append(pair)
         for region, rp in by_region.items():
-            first = table.pick("disc_arthroplasty", operation=op, region=region, position="first")
+            first = note.pick("disc_arthroplasty", operation=op, region=region, position="first")
             if first is None:
                 review(plan, [], msg("arthroplasty_no_code", op=op, pairs=fmt_pairs(rp), region=region),
                        [f"region: {region}"], ev, verdict="outside_scope")
                 continue
             plan.add(first, 1, [f"Disc arthroplasty ({op}), {region}, {rp[0][0]}-{rp[0][1]}."], ev)
             extra = len(rp) - 1
-            add = table.pick("disc_arthroplasty", operation=op, region=region, position="additional")
+            add = note.pick("disc_arthroplasty", operation=op, region=region, position="additional")
             if op == "revise":  # each revised interspace is its own unit of the revision code
                 plan.add(first, extra, [f"Revised interspace {p[0]}-{p[1]}." for p in rp[1:]], ev)
                 continue

@@ -7,6 +7,9 @@ from notechecker.vertebrae import region_of, sort_levels
 
 def augmentation(note: Note, plan: Plan) -> None:
     table, msg = note.table, note.msg
+    limit = table.limits.get("augmentation_bodies")
+    if not note.has("vertebroplasty", "kyphoplasty") and (limit is None or limit >= 0):
+        return  # no body treated: no code, no review (what follows reads only these procedures)
     treated: set[str] = set()
     for tech in ("vertebroplasty", "kyphoplasty"):
         procs = note.procedures([tech])
@@ -37,24 +40,23 @@ def augmentation(note: Note, plan: Plan) -> None:
             if not bodies:
                 continue
         treated.update(bodies)
-        first = next((b for b in bodies if table.pick("augmentation", technique=tech, region=region_of(b),
+        first = next((b for b in bodies if note.pick("augmentation", technique=tech, region=region_of(b),
                                                       position="first")), None)
         if first is None:
             review(plan, [], msg("augmentation_no_code", tech=tech.capitalize(), bodies=", ".join(bodies)),
                    [f"regions: {', '.join(sorted({str(region_of(b)) for b in bodies}))}"], ev,
                    verdict="outside_scope")
             continue
-        plan.add(table.pick("augmentation", technique=tech, region=region_of(first), position="first"), 1,
+        plan.add(note.pick("augmentation", technique=tech, region=region_of(first), position="first"), 1,
                  [f"{tech.capitalize()} of {first} ({region_of(first)}): first body."], ev)
         rest = [b for b in bodies if b != first]
-        plan.add(table.pick("augmentation", technique=tech, region=region_of(first), position="additional"),
+        plan.add(note.pick("augmentation", technique=tech, region=region_of(first), position="additional"),
                  len(rest), [f"Each additional body: {', '.join(rest)}."], ev)
     both = set(lv for p in note.procedures(["vertebroplasty"]) for lv in p.levels) & set(
         lv for p in note.procedures(["kyphoplasty"]) for lv in p.levels)
     if both:
         review(plan, table.codes_for("augmentation"), msg("augmentation_both", bodies=", ".join(sort_levels(both))),
                [msg.reason("augmentation_both")], note.proc_evidence(["vertebroplasty", "kyphoplasty"]))
-    limit = table.limits.get("augmentation_bodies")
     if limit is not None and len(treated) > limit:  # CC-03: a payer limit, never a coding rule
         rule = note.rule("augmentation_body_limit")
         review(plan, [ln.code for ln in plan.lines if table.family(ln.code) == "augmentation"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from notechecker.schema.catalogue import Catalogue
 from notechecker.schema.loader import load_yaml
@@ -159,6 +159,9 @@ class Plan:
 
 
 # --------------------------------------------------------------------------- the per-note view
+_UNASKED = object()
+
+
 class Note:
     """What coding reads: the one operation model, the code table, the messages."""
 
@@ -170,9 +173,25 @@ class Note:
         self.present_reasons = self.op.present_reasons
         self.reason_values = self.op.reason_values
         self.msg = messages(catalogue)
+        self._picked = catalogue.cache.get("coding.pick")
+        if self._picked is None:
+            self._picked = catalogue.cache["coding.pick"] = {}
+
+    def pick(self, slot: str, **attrs: Any) -> str | None:
+        """``CodeTable.pick``: the code of ``slot`` whose ``select`` matches ``attrs``, looked up once per
+        catalogue for each question (a pure function of the code table)."""
+        key = (slot, *attrs.items())
+        got = self._picked.get(key, _UNASKED)
+        if got is _UNASKED:
+            got = self._picked[key] = self.table.pick(slot, **attrs)
+        return got
 
     def rule(self, check: str):
-        return self.catalogue.rule(check)
+        """``Catalogue.rule``: the first bundling rule of ``check``, found once per catalogue."""
+        cat = self.catalogue
+        rules = derived(cat, "coding.rules", lambda: {r.check: r for r in reversed(cat.bundling)})
+        got = rules.get(check)
+        return got if got is not None else cat.rule(check)
 
     def has(self, *kinds: str) -> bool:
         return self.op.has(*kinds)
@@ -237,7 +256,17 @@ def spine_levels_documented(note: Note) -> bool:
         or any(sort_levels(c.levels) for c in note.constructs)
 
 
+def derived(catalogue: Catalogue, name: str, build: Callable[[], Any]) -> Any:
+    """A structure derived from the catalogue's vocabulary (``build()``), built once and kept on it."""
+    got = catalogue.cache.get(name)
+    if got is None:
+        got = catalogue.cache[name] = build()
+    return got
+
+
 def fusion_primary_documented(note: Note) -> bool:
     """A fusion or another primary procedure (decompression, corpectomy ...) is documented."""
-    kinds = set().union(*note.table.techniques.values()) | set(note.table.out_of_scope_primaries)
+    table = note.table
+    kinds = derived(note.catalogue, "coding.primary_kinds", lambda: frozenset(
+        set().union(*table.techniques.values()) | set(table.out_of_scope_primaries)))
     return note.has(*kinds)

@@ -33,7 +33,7 @@ def devices(note: Note, plan: Plan) -> None:
             if not device_pairs or device_pairs & g_pairs:
                 n_defects += 1
                 consumed |= g_pairs
-        plan.add(table.pick("corpectomy_device"), n_defects,
+        plan.add(note.pick("corpectomy_device"), n_defects,
                  [f"Device in {n_defects} corpectomy defect(s) ({'; '.join(fmt_levels(g) for g in defects)})."], ev)
         if not device_pairs:
             return
@@ -43,14 +43,14 @@ def devices(note: Note, plan: Plan) -> None:
         without = sorted(pairs - fused, key=lambda p: level_index(p[0]))
         if without and not fused and note.has("posterior_fusion"):
             # a cage in a posterolateral fusion: the interbody technique was not named
-            review(plan, [table.pick("interbody_device", fusion=True)],
+            review(plan, [note.pick("interbody_device", fusion=True)],
                     f"A device was placed at {fmt_pairs(without)} inside a posterior fusion but no interbody "
                     f"fusion is named there; coded with fusion. Confirm the interbody technique.",
                     [note.msg.reason("device_fusion_unknown")], ev)
             with_fusion, without = sorted(pairs, key=lambda p: level_index(p[0])), []
-        plan.add(table.pick("interbody_device", fusion=True), len(with_fusion),
+        plan.add(note.pick("interbody_device", fusion=True), len(with_fusion),
                  [f"Device with interbody fusion at {fmt_pairs(with_fusion)}."], ev)
-        plan.add(table.pick("interbody_device", fusion=False), len(without),
+        plan.add(note.pick("interbody_device", fusion=False), len(without),
                  [f"Device without interbody fusion at {fmt_pairs(without)}."], ev)
         return
     if device_pairs:  # all devices were in corpectomy defects
@@ -61,16 +61,16 @@ def devices(note: Note, plan: Plan) -> None:
         review(plan, [], note.msg("device_nowhere"), [note.msg.reason("device_interspace_unknown")], ev)
         return
     if fused:
-        plan.add(table.pick("interbody_device", fusion=True), len(fused),
+        plan.add(note.pick("interbody_device", fusion=True), len(fused),
                  [f"Devices placed with interbody fusion at {fmt_pairs(sorted(fused, key=lambda p: level_index(p[0])))};"
                   f" one device per fused interspace."], ev)
         return
     units = count or 1
     if note.has(*table.out_of_scope_primaries, "posterior_fusion"):
-        code = table.pick("interbody_device", fusion=True)
+        code = note.pick("interbody_device", fusion=True)
         review(plan, [code] if code else [], "Interbody devices are placed but neither their interspaces nor an "
                 "interbody fusion are documented; units are taken from the device count.",
                 [note.msg.reason("device_interspace_unknown")], ev)
     else:
-        code = table.pick("interbody_device", fusion=False)
+        code = note.pick("interbody_device", fusion=False)
     plan.add(code, units, [f"{units} interbody device(s) placed."], ev)

@@ -1,7 +1,9 @@
 """Posterior (22590-22634) and anterior (22551-22585) fusions: one primary and add-ons per group."""
 from __future__ import annotations
 
-from notechecker.coding.common import Conclusion, Note, Plan, review
+from types import MappingProxyType
+
+from notechecker.coding.common import Conclusion, Note, Plan, derived, review
 from notechecker.facts import Procedure
 from notechecker.vertebrae import fmt_pairs, interspace_region, interspaces, level_index, sort_levels
 
@@ -9,8 +11,9 @@ from notechecker.vertebrae import fmt_pairs, interspace_region, interspaces, lev
 def fusions(note: Note, plan: Plan) -> None:
     """Posterior (22590-22634) and anterior (22551-22585) fusions, one primary and add-ons per group."""
     table = note.table
-    tech_of = {kind: tech for tech, kinds in table.techniques.items() for kind in kinds}
-    fusion_kinds = set(tech_of)
+    tech_of, fusion_kinds = derived(note.catalogue, "coding.fusion_kinds", lambda: (
+        MappingProxyType({kind: tech for tech, kinds in table.techniques.items() for kind in kinds}),
+        frozenset(kind for kinds in table.techniques.values() for kind in kinds)))
     if not note.has(*fusion_kinds):
         return
     if note.has("deformity_correction"):
@@ -74,21 +77,21 @@ def _posterior_fusion(note: Note, plan: Plan, techs: dict[tuple[str, str], set[s
     cranio = [p for p in techs if interspace_region(p) in ("occipitocervical", "atlantoaxial")]
     if cranio:
         region = "occipitocervical" if any(p[0] == "occiput" for p in cranio) else "atlantoaxial"
-        plan.add(table.pick("fusion", technique="posterolateral", region=region, position="first"), 1,
+        plan.add(note.pick("fusion", technique="posterolateral", region=region, position="first"), 1,
                  [f"Posterior fusion {fmt_pairs(sorted(cranio, key=lambda p: level_index(p[0])))}."], ev)
     for pair, ts in techs.items():
         if pair in cranio:
             continue
         region = interspace_region(pair)
         tech = "combined" if ts >= {"posterolateral", "interbody"} else next(iter(ts))
-        if table.pick("fusion", technique=tech, region=region, position="first") is None and tech != "posterolateral":
+        if note.pick("fusion", technique=tech, region=region, position="first") is None and tech != "posterolateral":
             if "posterolateral" in ts or tech == "combined":
                 tech = "posterolateral"
             else:
                 review(plan, [], f"Posterior interbody fusion at {pair[0]}-{pair[1]} ({region}) has no code in "
                         f"scope.", [f"region: {region}"], ev, verdict="outside_scope")
                 continue
-        if table.pick("fusion", technique=tech, region=region, position="first") is None:
+        if note.pick("fusion", technique=tech, region=region, position="first") is None:
             review(plan, [], f"Posterior fusion at {pair[0]}-{pair[1]} ({region}) has no code in scope.",
                     [f"region: {region}"], ev, verdict="outside_scope")
             continue
@@ -97,15 +100,15 @@ def _posterior_fusion(note: Note, plan: Plan, techs: dict[tuple[str, str], set[s
         return
     units.sort(key=lambda u: (rank[u[1]], prio.get(u[2], 99), level_index(u[0][0])))
     (pair, tech, region), rest = units[0], units[1:]
-    plan.add(table.pick("fusion", technique=tech, region=region, position="first"), 1,
+    plan.add(note.pick("fusion", technique=tech, region=region, position="first"), 1,
              [f"{tech.capitalize()} fusion at {pair[0]}-{pair[1]} ({region}): first level."], ev)
     if cranio:
         review(plan, [], "A craniocervical fusion continues below C2; confirm how the subaxial levels are reported.",
                 [f"interspaces: {fmt_pairs(sorted(techs, key=lambda p: level_index(p[0])))}"], ev)
     for pair, tech, region in sorted(rest, key=lambda u: level_index(u[0][0])):
-        code = table.pick("fusion", technique=tech, region=region, position="additional")
+        code = note.pick("fusion", technique=tech, region=region, position="additional")
         if code is None:
-            code = table.pick("fusion", technique="posterolateral", region=region, position="additional")
+            code = note.pick("fusion", technique="posterolateral", region=region, position="additional")
         plan.add(code, 1, [f"{tech.capitalize()} fusion at {pair[0]}-{pair[1]}: additional level."], ev)
 
 
@@ -120,7 +123,7 @@ def _anterior_fusion(note: Note, plan: Plan, techs: dict[tuple[str, str], set[st
         ev = note.proc_evidence(table.techniques.get(tech, ()))
         pairs.sort(key=lambda p: level_index(p[0]))
         firsts = sorted(pairs, key=lambda p: (prio.get(interspace_region(p), 99), level_index(p[0])))
-        primary = next((p for p in firsts if table.pick("fusion", technique=tech, region=interspace_region(p),
+        primary = next((p for p in firsts if note.pick("fusion", technique=tech, region=interspace_region(p),
                                                         position="first")), None)
         if primary is None:
             regions = sorted({str(interspace_region(p)) for p in pairs})
@@ -135,19 +138,19 @@ def _anterior_fusion(note: Note, plan: Plan, techs: dict[tuple[str, str], set[st
                     evidence=tuple(ev)))
             continue
         region = interspace_region(primary)
-        plan.add(table.pick("fusion", technique=tech, region=region, position="first"), 1,
+        plan.add(note.pick("fusion", technique=tech, region=region, position="first"), 1,
                  [f"{'ACDF' if tech == 'acdf' else 'Anterior interbody fusion'} at {primary[0]}-{primary[1]}: "
                   f"first interspace."], ev)
         for pair in pairs:
             if pair == primary:
                 continue
-            code = table.pick("fusion", technique=tech, region=interspace_region(pair), position="additional")
+            code = note.pick("fusion", technique=tech, region=interspace_region(pair), position="additional")
             if code is None:
                 review(plan, [], note.msg("anterior_fusion_no_add_on", pair=f"{pair[0]}-{pair[1]}"),
                        [f"region: {interspace_region(pair)}"], ev, verdict="outside_scope")
                 if tech == "acdf" and interspace_region(pair) == "thoracic":  # CC-01
                     rule = note.rule("cervical_acdf_region")
-                    add_on = table.pick("fusion", technique=tech, region="cervical", position="additional")
+                    add_on = note.pick("fusion", technique=tech, region="cervical", position="additional")
                     plan.dropped.append(Conclusion(
                         codes=(add_on,) if add_on else (), verdict=rule.verdict, rule=rule.id,
                         message=note.msg("acdf_not_thoracic", pairs=f"{pair[0]}-{pair[1]}"), reasons=(rule.text,),

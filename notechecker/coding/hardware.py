@@ -50,8 +50,8 @@ def hardware(note: Note, plan: Plan) -> None:
     # BR-10: a removal reason decides the intent only when hardware was actually removed
     removal_purpose = bool(note.reason_values) and bool(removed)
     explore_ev = note.element_evidence("exploration_intent") + tuple(note.proc_evidence(["exploration_of_fusion"]))
-    reinsertion = table.pick("reinsertion")
-    exploration = table.pick("exploration")
+    reinsertion = note.pick("reinsertion")
+    exploration = note.pick("exploration")
 
     # Reinsertion at other levels than the removal is new instrumentation (BR-04).
     removed_levels = {frozenset(sort_levels(c.levels)) for c in removed}
@@ -161,7 +161,7 @@ def hardware(note: Note, plan: Plan) -> None:
                 "disc_arthroplasty_removal", "interspinous_device_removal") and not note.built("removed"):
             ev = note.proc_evidence(["hardware_removal"])
             side = "anterior" if note.facts.approach in table.approaches["anterior"] else "posterior"
-            code = table.pick("removal", approach=side, segmental=True)
+            code = note.pick("removal", approach=side, segmental=True)
             plan.add(code, 1, [msg("removal_named_not_described")], ev)
             review(plan, [code] if code else [], msg("removal_construct_unknown", code=code),
                    [msg("reason_construct_unknown")], ev)
@@ -174,12 +174,12 @@ def hardware(note: Note, plan: Plan) -> None:
     for c in note.built("removed"):
         kinds = set(c.kinds)
         if kinds & table.roles["interspinous"] and not (kinds & fixation):
-            plan.add(table.pick("unlisted"), 1, [msg("interspinous_removal")], c.evidence)
+            plan.add(note.pick("unlisted"), 1, [msg("interspinous_removal")], c.evidence)
         elif kinds & table.roles["interbody"] and not (kinds & (fixation | table.roles["disc"])):
             review(plan, [], msg("interbody_removal"), [f"levels: {fmt_levels(sort_levels(c.levels))}"],
                    c.evidence)
-    if note.has("interspinous_device_removal") and table.pick("unlisted") not in plan.codes():
-        plan.add(table.pick("unlisted"), 1, [msg("interspinous_removal")],
+    if note.has("interspinous_device_removal") and note.pick("unlisted") not in plan.codes():
+        plan.add(note.pick("unlisted"), 1, [msg("interspinous_removal")],
                  note.proc_evidence(["interspinous_device_removal"]))
 
     if "healed_fracture_or_fusion" in note.reason_values and removed:
@@ -200,7 +200,7 @@ def _exploration_inside_fusion(note: Note, plan: Plan, explore_ev) -> bool:
     fused = set(sort_levels(lv for p in fusions for lv in p.levels))
     fused |= {lv for p in fusions for pair in p.interspaces for lv in pair}
     rule = note.rule("exploration_inside_fusion")
-    code = table.pick("exploration")
+    code = note.pick("exploration")
     if explored and fused and not explored & fused:
         return False  # exploration at other levels than the fusion: its own code
     if not explored or not fused:
@@ -224,10 +224,10 @@ def _removal_code(note: Note, plan: Plan, c: Construct, *, quiet: bool) -> str |
                    [msg("reason_removal_approach")], c.evidence)
         return None
     if side == "anterior":
-        return table.pick("removal", approach="anterior")
+        return note.pick("removal", approach="anterior")
     seg = segmental(c)
-    seg_code = table.pick("removal", approach="posterior", segmental=True)
-    non_code = table.pick("removal", approach="posterior", segmental=False)
+    seg_code = note.pick("removal", approach="posterior", segmental=True)
+    non_code = note.pick("removal", approach="posterior", segmental=False)
     if seg is None:
         if not quiet:
             review(plan, [seg_code, non_code], msg("removal_anchors_unknown", seg=seg_code, non=non_code),
@@ -273,8 +273,8 @@ def _instrumentation(note: Note, plan: Plan, c: Construct) -> None:
         if not _anterior_construct(note, c):
             # BR-08: screws or flanges through a stand-alone cage are inside the device code
             rule = note.rule("integral_anchoring_not_plate")
-            device = table.pick("interbody_device", fusion=True)
-            code = table.pick("anterior_instrumentation", segments=2)
+            device = note.pick("interbody_device", fusion=True)
+            code = note.pick("anterior_instrumentation", segments=2)
             if _integral_anchoring(note):
                 plan.dropped.append(Conclusion(
                     codes=table.codes_for("anterior_instrumentation"), verdict=rule.verdict, rule=rule.id,
@@ -284,32 +284,32 @@ def _instrumentation(note: Note, plan: Plan, c: Construct) -> None:
                 review(plan, table.codes_for("anterior_instrumentation"),
                        msg("anterior_screws_without_plate", device=device, code=code), [rule.text], ev, rule=rule.id)
             return
-        code = table.pick("anterior_instrumentation", segments=n)
+        code = note.pick("anterior_instrumentation", segments=n)
         if code is None:
             review(plan, table.codes_for("anterior_instrumentation"), msg("anterior_levels_unknown"),
                    [msg("reason_instrumentation_levels")], ev)
-            code = table.pick("anterior_instrumentation", segments=2)
+            code = note.pick("anterior_instrumentation", segments=2)
         plan.add(code, 1, [f"Anterior instrumentation spanning {where}."], ev)
     elif side == "posterior" or side is None:
         kinds = set(c.kinds)
         if kinds and kinds <= table.roles["wiring"]:
-            plan.add(table.pick("wiring"), 1, [msg("wiring_only")], ev)
+            plan.add(note.pick("wiring"), 1, [msg("wiring_only")], ev)
         else:
             seg = segmental(c)
             if seg is None:
                 review(plan, table.codes_for("posterior_instrumentation"), msg("new_anchors_unknown"),
                        [msg("reason_instrumentation_anchors")], ev)
                 seg = True
-            code = table.pick("posterior_instrumentation", segmental=seg, segments=n) if seg else \
-                table.pick("posterior_instrumentation", segmental=False)
+            code = note.pick("posterior_instrumentation", segmental=seg, segments=n) if seg else \
+                note.pick("posterior_instrumentation", segmental=False)
             if code is None:  # segmental but span unknown
                 review(plan, table.codes_for("posterior_instrumentation"), msg("posterior_levels_unknown"),
                        [msg("reason_instrumentation_levels")], ev)
-                code = table.pick("posterior_instrumentation", segmental=True, segments=3)
+                code = note.pick("posterior_instrumentation", segmental=True, segments=3)
             anchors = sort_levels(c.anchor_levels)
             plan.add(code, 1, [f"Posterior {'segmental' if seg else 'non-segmental'} instrumentation spanning "
                                f"{where}" + (f", anchors at {', '.join(anchors)}." if anchors else ".")], ev)
         if side is None:
             review(plan, [], msg("instrumentation_approach_unknown"), [msg("reason_instrumentation_approach")], ev)
     if c.pelvic or PELVIS in c.levels:
-        plan.add(table.pick("pelvic_fixation"), 1, [msg("pelvic_fixation")], ev)
+        plan.add(note.pick("pelvic_fixation"), 1, [msg("pelvic_fixation")], ev)

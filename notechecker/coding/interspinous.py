@@ -44,7 +44,7 @@ def interspinous(note: Note, plan: Plan) -> None:
     with_dec = dec_unknown or bool(dec_pairs & pairs)
     rule = note.rule("interspinous_excludes_fusion")
     if clash:
-        code = table.pick("interspinous", decompression=with_dec, position="first")
+        code = note.pick("interspinous", decompression=with_dec, position="first")
         plan.dropped.append(Conclusion(
             codes=(code,) if code else (), verdict=rule.verdict, rule=rule.id,
             message=msg("interspinous_at_fused_level", pairs=fmt_pairs(sorted(clash, key=lambda p: level_index(p[0])))),
@@ -59,10 +59,10 @@ def interspinous(note: Note, plan: Plan) -> None:
         if not keep:
             return
     n = max(len(keep), 1)
-    first = table.pick("interspinous", decompression=with_dec, position="first")
-    add = table.pick("interspinous", decompression=with_dec, position="additional")
-    other_first = table.pick("interspinous", decompression=not with_dec, position="first")
-    other_add = table.pick("interspinous", decompression=not with_dec, position="additional")
+    first = note.pick("interspinous", decompression=with_dec, position="first")
+    add = note.pick("interspinous", decompression=with_dec, position="additional")
+    other_first = note.pick("interspinous", decompression=not with_dec, position="first")
+    other_add = note.pick("interspinous", decompression=not with_dec, position="additional")
     where = f"{keep[0][0]}-{keep[0][1]}" if keep else "a level not stated"
     plan.add(first, 1, [msg("interspinous_with" if with_dec else "interspinous_without", where=where)],
              ev + note.proc_evidence(["decompression"]))

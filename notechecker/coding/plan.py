@@ -30,7 +30,7 @@ def build_plan(facts: Facts, catalogue: Catalogue, operation: Operation | None =
     plan = Plan()
     why = out_of_scope_reason(facts)
     if why is not None:
-        rule = catalogue.rule("spine_operation_only")
+        rule = note.rule("spine_operation_only")
         plan.out_of_scope = Conclusion(codes=(), verdict="outside_scope", rule=rule.id,
                                        message=note.msg("out_of_scope", reason=why), reasons=(rule.text,),
                                        evidence=tuple(facts.scope.evidence))

@@ -31,21 +31,29 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             i -= 1
         return start, end
 
+    kinds = _KINDS
+
     def fix(obj: Any) -> Any:
-        kind = _KINDS.get(type(obj))
-        if kind is None:
-            kind = _kind(type(obj))
+        kind = kinds.get(obj.__class__) or _kind(obj.__class__)
         if kind is _LEAF:
             return obj
         if kind is _EVIDENCE:
             start, end = widen(obj.start, obj.end) if spans else (obj.start, obj.end)
             text = original[start:end]
-            if (start, end, text) == (obj.start, obj.end, obj.text):
+            if start == obj.start and end == obj.end and text == obj.text:
                 return obj
             return Evidence(text=text, start=start, end=end, section=obj.section)
         if kind is _SEQUENCE:
-            new = [fix(x) for x in obj]
-            if not any(map(is_not, new, obj)):
+            new = None
+            for i, x in enumerate(obj):
+                if kinds.get(x.__class__) is _LEAF:  # a leaf is its own restoration: no call
+                    continue
+                nx = fix(x)
+                if nx is not x:
+                    if new is None:
+                        new = list(obj)
+                    new[i] = nx
+            if new is None:
                 return obj
             return type(obj)(new) if isinstance(obj, list) else tuple(new)
         if kind is _MAPPING:
@@ -54,25 +62,37 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         changes = {}
         for name in kind:  # a dataclass: its fields' names
             v = getattr(obj, name)
+            if kinds.get(v.__class__) is _LEAF:
+                continue
             nv = fix(v)
             if nv is not v:
                 changes[name] = nv
         return dataclasses.replace(obj, **changes) if changes else obj
 
     changes: dict[str, Any] = {}
-    for f in dataclasses.fields(facts):
-        if f.name in ("rewrites", "low_confidence"):
-            continue
-        v = getattr(facts, f.name)
+    for name in _walked(facts.__class__):
+        v = getattr(facts, name)
         nv = fix(v)
         if nv is not v:
-            changes[f.name] = nv
+            changes[name] = nv
     return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
 
 
 _LEAF, _EVIDENCE, _SEQUENCE, _MAPPING = "leaf", "evidence", "sequence", "mapping"
 #: type -> how ``restore`` walks its values (a dataclass: the names of its fields), found once a type
 _KINDS: dict[type, Any] = {}
+
+
+def _walked(t: type) -> tuple[str, ...]:
+    """The fields of a ``Facts`` type ``restore`` walks (all but the rewrites and the low-confidence
+    spans, which hold no evidence), found once a type."""
+    got = _FIELDS.get(t)
+    if got is None:
+        got = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(t) if f.name not in ("rewrites", "low_confidence"))
+    return got
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _kind(t: type) -> Any:

@@ -220,3 +220,22 @@ def test_glued_pairs_tried_after_their_letter_match_a_full_scan():
         assert [(m.span(), m.groups()) for m in matches_at(n._glued_pair, t, n._glued_spots(t))] == want
         found += len(want)
     assert found > 50
+
+
+def test_template_regexes_tried_where_their_literals_are_match_a_full_scan():
+    """The placeholder, box and field-tail regexes (case-blind: no skipping ahead in the regex engine) are
+    tried only where their literals are ("*", "_", "[", ":"); they find what a scan of every position finds."""
+    n = load_normalizer()
+    texts = _texts(300) + ["Implant:  ***  Drains: N/A\nEBL: ___", "[x] L1 [ ] L2 [X] S1 [\u2713] T1 [ x ]", "x: ***|",
+                           "a ** b __ c [] d [  ] e : n/a", "\u0130 *** [ ] \u017f: N/A"]
+    found = 0
+    for attr in ("_placeholder", "_unchecked", "_checked", "_field_tail"):
+        gated = getattr(n, attr)
+        for _ in range(20):  # past the searches a GatedRegex answers with the plain regex
+            list(gated.finditer("x"))
+        assert gated.first  # the literals it is tried at
+        for t in texts:
+            want = [(m.span(), m.group()) for m in gated.regex.finditer(t)]
+            assert [(m.span(), m.group()) for m in gated.finditer(t)] == want
+            found += len(want)
+    assert found > 100

@@ -12,6 +12,7 @@ from ...schema.loader import validate_located
 from ...schema.loader import patterns_dir
 from ...schema.vocab.base import read_yaml
 from ..multimatch import MultiMatch
+from ..regex_literals import GatedRegex
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
 from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
@@ -34,17 +35,19 @@ class Normalizer(Passes):
             path, "templates (field)",
             rf"(?:(?<=\n)|(?<=^)|(?<=[ \t]{{2}})|(?<=\|))[ \t]*{label}:[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)",
             re.IGNORECASE)
-        # ... whose part from its colon on a note must hold for the field to be anywhere: found first, with
-        # the colon the regex engine skips ahead to (the field's look-behinds are tried at every position)
-        self._field_tail = compile_rx(path, "templates (field)",
-                                      rf":[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)", re.IGNORECASE)
-        self._placeholder = compile_entry(path, "templates.placeholder", t.placeholder)
+        # ... whose part from its colon on a note must hold for the field to be anywhere: found first, tried
+        # only at the colons (GatedRegex: the field's look-behinds are tried at every position)
+        self._field_tail = GatedRegex(compile_rx(path, "templates (field)",
+                                      rf":[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)", re.IGNORECASE))
+        # tried only where its literals are (a placeholder's marks: "*", "_"), not at every position of a note
+        self._placeholder = GatedRegex(compile_entry(path, "templates.placeholder", t.placeholder))
         unchecked = compile_entry(path, "templates.unchecked", t.unchecked).pattern
         checked = compile_entry(path, "templates.checked", t.checked).pattern
-        # an unchecked box and its label: up to the next box, a run of 2+ spaces, a "|" or the line end
-        self._unchecked = compile_rx(path, "templates.unchecked",
-                                   rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE)
-        self._checked = compile_rx(path, "templates.checked", checked, re.IGNORECASE)
+        # an unchecked box and its label: up to the next box, a run of 2+ spaces, a "|" or the line end (these
+        # and a checked box: tried only where a box's "[" is, GatedRegex)
+        self._unchecked = GatedRegex(compile_rx(path, "templates.unchecked",
+                                   rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE))
+        self._checked = GatedRegex(compile_rx(path, "templates.checked", checked, re.IGNORECASE))
         cat = compile_entry(path, "templates.catalogue", t.catalogue, 0).pattern
         self._catalogue = re.compile(rf"(?<=\|)[ \t]*(?P<c>{cat})[ \t]*(?=\|)")
         self._glue = t.glue

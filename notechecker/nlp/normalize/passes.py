@@ -4,15 +4,14 @@ from __future__ import annotations
 import re
 import string
 
+from ..regex_literals import folded
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
-                    inflection, levenshtein, matches_at, page_no, valid_level)
+                    inflection, levenshtein, matches_at, page_no, runs_of, valid_level)
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
 _ALNUM = frozenset(string.ascii_letters + string.digits)
 _LETTERS = re.compile(r"[A-Za-z]*")
-#: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
-_ALNUM_ONLY = bytes(c if chr(c) in string.ascii_letters + string.digits else 0x20 for c in range(256))
 
 
 class Passes:
@@ -148,9 +147,10 @@ class Passes:
         return drop_overlaps(out)
 
     # OCR confusions --------------------------------------------------------------
-    def _ocr(self, text: str) -> list[tuple]:
+    def _ocr(self, text: str, hits=None) -> list[tuple]:
         out = []
-        for m in self._ocr_level.finditer(text):
+        scan = None if hits is None else hits["digits"]  # (spots.DigitScan: None, scan here)
+        for m in self._ocr_level.finditer(text) if scan is None or scan.levels else ():
             letter, body = m.group(1), m.group(2)
             if body.isdigit():
                 continue
@@ -166,27 +166,26 @@ class Passes:
                 spots.append((i, i + 2))
                 i = text.find("CS", i + 1)
             out += [(m.start(), m.end(), "C5", "ocr", False) for m in matches_at(self._s_for_5, text, spots)]
-        for a, b in self._number_runs(text):  # a run with a digit and a letter read as one
+        for a, b in self._number_runs(text, scan and scan.numbers):  # a run with a digit and a letter read as one
             if not (self._number_place_after.match(text, b)
                     or self._number_place_before.search(text, max(0, a - 1), a)):
                 continue
             out.append((a, b, "".join(self._number_digits.get(c, c) for c in text[a:b]), "ocr", False))
-        words, end_words = self._digit_words(text)
+        words, end_words = self._digit_words(text, scan and scan.words)
         for a, b in [m.span() for m in words] + end_words:
             word = self._digit_word_read(text[a:b])
             if word is not None:
                 out.append((a, b, word, "ocr", False))
         return drop_overlaps(out)
 
-    def _number_runs(self, text: str) -> list[tuple[int, int]]:
+    def _number_runs(self, text: str, spots=None) -> list[tuple[int, int]]:
         """(start, end) of each whole word (no ASCII letter or digit beside it) of digits and confusable
         letters (``ocr.number_digits``) holding one of each, found from where a digit stands beside a
         confusable letter (``_number_pair``): a few places a note, not every "o" and "l"."""
         out: list[tuple[int, int]] = []
         chars, n = self._number_chars, len(text)
         end = 0
-        for m in self._number_pair.finditer(text):
-            d = m.start()
+        for d in map(re.Match.start, self._number_pair.finditer(text)) if spots is None else spots:
             if d < end:
                 continue  # in the run just read
             a, b = d, d + 1
@@ -199,7 +198,7 @@ class Passes:
                 out.append((a, b))
         return out
 
-    def _digit_words(self, text: str) -> tuple[list, list[tuple[int, int]]]:
+    def _digit_words(self, text: str, spots=None) -> tuple[list, list[tuple[int, int]]]:
         """Words with a digit read as a letter, from one scan for such a digit beside a letter
         (``_digit_near``: a few places a note, not every word): the matches of ``_digit_word`` (tried
         at the start of each run of letters before such a digit), and the (start, end) of each word
@@ -208,8 +207,7 @@ class Passes:
         starts: list[int] = []
         ends: list[tuple[int, int]] = []
         n, least = len(text), self._end_letters
-        for e in self._digit_near.finditer(text):
-            d = e.start()
+        for d in map(re.Match.start, self._digit_near.finditer(text)) if spots is None else spots:
             if d > 0 and text[d - 1] in _ASCII_LETTERS:  # letters before the digit
                 s = d - 1
                 while s > 0 and text[s - 1] in _ASCII_LETTERS:
@@ -248,10 +246,10 @@ class Passes:
         if self._phrase_rx is None:
             return []
         out = []
-        if hits is None or "inexact" in hits:
+        if hits is None or "inexact" in hits or self._phrase_runs is None:
             found = self._phrase_rx.finditer(text)
         else:  # a phrase starts with its first word: tried where the vocabulary pass found one
-            found = matches_at(self._phrase_rx, text, hits.get("phrases", ()))
+            found = matches_at(self._phrase_rx, text, self._phrase_spots(text, hits))
         for m in found:
             raw = m.group()
             plural = raw[-1:].lower() == "s" and " ".join(raw.lower().split()) not in self._phrases
@@ -264,40 +262,56 @@ class Passes:
                 out.append((m.start(), m.end(), normal, "phrase", approx))
         return out
 
+    def _phrase_spots(self, text: str, hits) -> list[tuple[int, int]]:
+        """Where a phrase can start: at its first word, where its runs are all in the note."""
+        lower, spots = text.lower(), []
+        for w in self._phrase_starts(hits["runs"]):
+            i = lower.find(w)
+            while i >= 0:
+                spots.append((i, i + len(w)))
+                i = lower.find(w, i + 1)
+        return spots
+
     # spoken levels -----------------------------------------------------------------
     def _letter(self, word: str) -> str | None:
         if len(word) == 1:
             return word if word in MAX_LEVEL else None
         return self._letter_of.get(word.lower())
 
-    def _spoken_may(self, text: str, hits) -> tuple[bool, bool]:
+    def _spoken_may(self, text: str, hits=None) -> tuple[bool, bool]:
         """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
         can be in ``text``: a number word after white space after a level letter, a letter word
-        before (white space and) a digit. Found from the vocabulary pass (``hits``, else here)."""
+        before (white space and) a digit. Both are whole runs of letters and digits (``runs``: the
+        note's, ``words.runs_of``; ``hits``: ``_hits``): a note without them is not looked at further."""
         if hits is None:
-            hits = self._hits(text)
-        numbers, letters = hits.get("numbers", ()), hits.get("letters", ())
-        if numbers is None or letters is None:
+            lower = folded(text)
+            if lower is None:  # a letter outside ASCII matched case-blind ("\u017fix"): not gated
+                return True, True
+            runs = runs_of(lower)
+        elif "inexact" in hits:
             return True, True
-        words = False
-        letter_ends = {e for _, e in letters}
-        for a, _ in numbers:
-            j = a
-            while j > 0 and text[j - 1].isspace():
-                j -= 1
-            if j == a or j == 0:
-                continue
-            if text[j - 1] in "CTLS" or j in letter_ends:
-                words = True
-                break
-        digits = False
+        else:
+            lower, runs = hits["lower"], hits["runs"]
+        words = digits = False
+        if not runs.isdisjoint(self._numbers) and not (runs.isdisjoint(self._level_runs)
+                                                       and runs.isdisjoint(self._letter_of)):
+            for w in runs.intersection(self._numbers):
+                a = lower.find(w)
+                while a >= 0 and not words:
+                    j = a
+                    while j > 0 and text[j - 1].isspace():
+                        j -= 1
+                    words = 0 < j < a and (text[j - 1] in "CTLS" or any(lower.endswith(x, 0, j) for x in self._letter_of))
+                    a = lower.find(w, a + 1)
         n = len(text)
-        for _, b in letters:
-            while b < n and text[b].isspace():
-                b += 1
-            if b < n and text[b].isdecimal():
-                digits = True
-                break
+        for w in {self._letter_runs[r] for r in runs.intersection(self._letter_run_set)}:
+            b = lower.find(w)
+            while b >= 0 and not digits:
+                e = b + len(w)
+                while e < n and text[e].isspace():
+                    e += 1
+                digits = e < n and text[e].isdecimal()
+                b = lower.find(w, b + 1)
         return words, digits
 
     def _spoken(self, text: str, hits=None) -> list[tuple]:
@@ -344,7 +358,8 @@ class Passes:
             else:
                 continue
             out.append((m.start(), m.end(), normal, "spoken", False))
-        for m in matches_at(self._glued_pair, text, self._glued_spots(text)):
+        scan = None if hits is None else hits["digits"]  # (spots.DigitScan: None, scan here)
+        for m in matches_at(self._glued_pair, text, self._glued_spots(text, scan and scan.glued)):
             letter, a, b = m.group("l"), int(m.group("a")), int(m.group("b"))
             if valid_level(letter, a * 10 + b) or b != a + 1 or not valid_level(letter, b) or a == 0:
                 continue
@@ -358,11 +373,11 @@ class Passes:
             out.append((m.start(), end, normal, "spoken", False))
         return drop_overlaps(out)
 
-    def _glued_spots(self, text: str) -> list[tuple[int, int]]:
+    def _glued_spots(self, text: str, digits=None) -> list[tuple[int, int]]:
         """Where a glued pair ("L45", "C 56") can start: the level letter before a digit that follows
         it (or a space after it) and is followed by a digit (``_glued_digit``: one scan to the digits)."""
         return [(d - 1 if text[d - 1] in "CTLS" else d - 2, d)
-                for d in map(re.Match.start, self._glued_digit.finditer(text))]
+                for d in (map(re.Match.start, self._glued_digit.finditer(text)) if digits is None else digits)]
 
     # approximate words -------------------------------------------------------------
     def _sound(self, word: str) -> str:
@@ -399,19 +414,19 @@ class Passes:
             return all(a == b or frozenset((a, b)) in self._confusable for a, b in zip(word, cand))
         return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
 
-    def _words_to_read(self, lower: str) -> set[str]:
+    def _words_to_read(self, lower: str, runs=None) -> set[str]:
         """The words ``_word_rx`` finds in ``lower`` that no vocabulary knows. Its words are the runs of
-        ASCII letters and digits made of letters only, ``_min_letters`` or more: split out in C (any other
-        character, ASCII or not, separates runs), the known ones dropped before any is looked at."""
-        runs = set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
+        ASCII letters and digits made of letters only, ``_min_letters`` or more (``runs``: the text's,
+        ``words.runs_of``; any other character, ASCII or not, separates runs), the known ones dropped
+        before any is looked at."""
         least = self._min_letters
-        return {w for w in runs - self._known if len(w) >= least and w.isalpha()}
+        return {w for w in (runs_of(lower) if runs is None else runs) - self._known if len(w) >= least and w.isalpha()}
 
-    def _approximate(self, text: str) -> list[tuple]:
+    def _approximate(self, text: str, hits=None) -> list[tuple]:
         lower = text.lower()
         # the words no vocabulary knows, each looked up once; most notes have none that reads as one
         read = {}
-        for w in self._words_to_read(lower):
+        for w in self._words_to_read(lower, None if hits is None else hits["runs"]):
             best = self._nearest(w)
             if best is not None:
                 read[w] = best

@@ -284,3 +284,30 @@ def test_spoken_gate_reads_the_runs_of_the_note():
         words, digits = n._spoken_may(t, n._hits(t))
         assert words or not list(n._spoken_words.finditer(t))
         assert digits or not list(n._spoken_digits.finditer(t))
+
+
+def test_dictation_gate_closes_only_on_notes_without_a_dictated_mark():
+    """The dictated-punctuation regexes (tried at every position) run only where a mark follows the words
+    of a section heading; where the gate is closed, a full scan finds nothing."""
+    n = load_normalizer()
+    extra = ["Procedure colon fusion", "same. Procedure colon ACDF", "the sigmoid colon was", "Postoperative\n"
+             "diagnosis colon same", "x.  Findings   colon  none", "FINDINGS COLON none", "Findings colonic",
+             "colon", " colon", "Procedure\tcolon", "pre-Procedure colon x"]
+    found = closed = 0
+    for t in _texts(300) + extra + [p.read_text(encoding="utf-8") for p in NOTES]:
+        hits = n._hits(t)
+        full = list(n._dictated.finditer(t)) + list(n._dictated_mid.finditer(t))
+        if not n._dictation_may(t, hits):
+            closed += 1
+            assert full == []
+        found += len(full)
+    assert found >= 8 and closed > 100
+
+
+def test_words_read_as_written_are_not_looked_up_again():
+    n = load_normalizer()
+    text = "The petticle screws and the plaeced rods were fine."
+    first = n(text)
+    assert "fine" in n._as_written or "fine" in n._known
+    assert "petticle" not in n._as_written and n(text) == first
+    assert any(r.normal == "pedicle" for r in first.rewrites)

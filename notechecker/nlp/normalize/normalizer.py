@@ -14,9 +14,9 @@ from ...schema.vocab.base import read_yaml
 from ..regex_literals import GatedRegex, folded
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
-from .spots import DigitScan
+from .spots import DigitScan, runs_of
 from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
-                    runs_of, section_headings, words_of)
+                    section_headings, words_of)
 
 
 class Normalizer(Passes):
@@ -119,6 +119,10 @@ class Normalizer(Passes):
                 raise PatternError("E019", f"{path}: spoken.punctuation: {mark!r} does not fit in {word!r}")
         self._punct = {w.lower(): m for w, m in s.punctuation.items()}
         headings = sorted({h for hs in section_headings(root) for h in hs}, key=len, reverse=True)
+        # a dictated mark follows a heading's words (passes._dictation_may)
+        self._heading_words = frozenset(tuple(h.lower().split()) for h in headings) \
+            if all(h.split() and h.isascii() for h in headings) and all(w.isascii() for w in self._punct) else None
+        self._heading_most = max(map(len, self._heading_words), default=0) if self._heading_words else 0
         heads = "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings)
         marks = "|".join(map(re.escape, self._punct))
         self._dictated = re.compile(
@@ -175,6 +179,7 @@ class Normalizer(Passes):
                                    rf"(?![A-Za-z0-9])")
         self._min_letters = max(1, a.min_letters)
         self._approx_cache: dict[str, str | None] = {}
+        self._as_written: set[str] = set()  # runs that read as themselves (passes._approximate)
 
         # the marks whose presence says a pass can find anything (the gates of __call__): each looked
         # for with one substring search (``_hits``); the marks of an unfilled field are templates.unfilled's,

@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 import string
 
-from ..regex_literals import folded
+from .spots import Gates, runs_of
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
-                    inflection, levenshtein, matches_at, page_no, runs_of, valid_level)
+                    inflection, levenshtein, matches_at, page_no, valid_level)
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
@@ -14,7 +14,7 @@ _ALNUM = frozenset(string.ascii_letters + string.digits)
 _LETTERS = re.compile(r"[A-Za-z]*")
 
 
-class Passes:
+class Passes(Gates):
     """The passes of :class:`~.normalizer.Normalizer` (which compiles what they read)."""
 
     # page furniture ----------------------------------------------------------
@@ -262,63 +262,17 @@ class Passes:
                 out.append((m.start(), m.end(), normal, "phrase", approx))
         return out
 
-    def _phrase_spots(self, text: str, hits) -> list[tuple[int, int]]:
-        """Where a phrase can start: at its first word, where its runs are all in the note."""
-        lower, spots = text.lower(), []
-        for w in self._phrase_starts(hits["runs"]):
-            i = lower.find(w)
-            while i >= 0:
-                spots.append((i, i + len(w)))
-                i = lower.find(w, i + 1)
-        return spots
-
     # spoken levels -----------------------------------------------------------------
     def _letter(self, word: str) -> str | None:
         if len(word) == 1:
             return word if word in MAX_LEVEL else None
         return self._letter_of.get(word.lower())
 
-    def _spoken_may(self, text: str, hits=None) -> tuple[bool, bool]:
-        """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
-        can be in ``text``: a number word after white space after a level letter, a letter word
-        before (white space and) a digit. Both are whole runs of letters and digits (``runs``: the
-        note's, ``words.runs_of``; ``hits``: ``_hits``): a note without them is not looked at further."""
-        if hits is None:
-            lower = folded(text)
-            if lower is None:  # a letter outside ASCII matched case-blind ("\u017fix"): not gated
-                return True, True
-            runs = runs_of(lower)
-        elif "inexact" in hits:
-            return True, True
-        else:
-            lower, runs = hits["lower"], hits["runs"]
-        words = digits = False
-        if not runs.isdisjoint(self._numbers) and not (runs.isdisjoint(self._level_runs)
-                                                       and runs.isdisjoint(self._letter_of)):
-            for w in runs.intersection(self._numbers):
-                a = lower.find(w)
-                while a >= 0 and not words:
-                    j = a
-                    while j > 0 and text[j - 1].isspace():
-                        j -= 1
-                    words = 0 < j < a and (text[j - 1] in "CTLS" or any(lower.endswith(x, 0, j) for x in self._letter_of))
-                    a = lower.find(w, a + 1)
-        n = len(text)
-        for w in {self._letter_runs[r] for r in runs.intersection(self._letter_run_set)}:
-            b = lower.find(w)
-            while b >= 0 and not digits:
-                e = b + len(w)
-                while e < n and text[e].isspace():
-                    e += 1
-                digits = e < n and text[e].isdecimal()
-                b = lower.find(w, b + 1)
-        return words, digits
-
     def _spoken(self, text: str, hits=None) -> list[tuple]:
         out = []
         words, digits = self._spoken_may(text, hits)
-        if self._dictated is not None and any(w in text or w.capitalize() in text or w.upper() in text
-                                              for w in self._punct):
+        if self._dictated is not None and self._dictation_may(text, hits) and any(
+                w in text or w.capitalize() in text or w.upper() in text for w in self._punct):
             for m in self._dictated.finditer(text):
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
             for m in self._dictated_mid.finditer(text):
@@ -424,12 +378,17 @@ class Passes:
 
     def _approximate(self, text: str, hits=None) -> list[tuple]:
         lower = text.lower()
-        # the words no vocabulary knows, each looked up once; most notes have none that reads as one
+        # the words no vocabulary knows (``_words_to_read``), each looked up once; most notes have none that
+        # reads as one. A run that is not such a word, or reads as none, is kept in ``_as_written`` (like
+        # ``_nearest``'s cache of what a word reads as): met again, it is dropped in C with the known words
         read = {}
-        for w in self._words_to_read(lower, None if hits is None else hits["runs"]):
-            best = self._nearest(w)
+        least, as_written = self._min_letters, self._as_written
+        for w in (runs_of(lower) if hits is None else hits["runs"]) - self._known - as_written:
+            best = self._nearest(w) if len(w) >= least and w.isalpha() else None
             if best is not None:
                 read[w] = best
+            elif len(as_written) < 50000:
+                as_written.add(w)
         if not read:
             return []
         out = []

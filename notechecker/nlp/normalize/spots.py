@@ -1,4 +1,5 @@
-"""One scan of a note for the digits the OCR and spoken passes look at.
+"""What one look at a note finds for the normaliser's passes: its runs of letters and digits, the
+digits its OCR and spoken passes look at, and the gates read from them (:class:`Gates`).
 
 Four passes start from a digit beside something: a letter read as a digit in a number ("1O mL",
 ``ocr.number_digits``), a digit read as a letter in a word ("i1iac", ``ocr.word_letters``), a glued
@@ -15,9 +16,20 @@ import re
 import string
 from dataclasses import dataclass
 
+from ..regex_literals import folded
+
 _LETTERS = frozenset(string.ascii_letters)
 _DIGITS = frozenset(string.digits)
+_ALNUM = _LETTERS | _DIGITS
 _LEVEL = frozenset("CTLS")
+#: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
+_ALNUM_ONLY = bytes(c if chr(c).isascii() and chr(c).isalnum() else 0x20 for c in range(256))
+
+
+def runs_of(lower: str) -> set[str]:
+    """The runs of ASCII letters and digits of a lower-cased text (any other character, ASCII or not,
+    separates runs), split out in C: the words the spoken, phrase and approximate passes read."""
+    return set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
 
 
 @dataclass(slots=True)
@@ -70,3 +82,83 @@ class DigitScan:
             if (prev in _LEVEL and nxt in lc) or (prev in lc and prev2 in _LEVEL):
                 levels = True
         return DigitSpots(numbers, words, glued, levels)
+
+
+class Gates:
+    """Whether, and where, the phrase and spoken passes of :class:`~.passes.Passes` can find anything,
+    read from what one look at the note found (``Normalizer._hits``)."""
+
+    def _phrase_spots(self, text: str, hits) -> list[tuple[int, int]]:
+        """Where a phrase can start: at its first word, where its runs are all in the note."""
+        lower, spots = text.lower(), []
+        for w in self._phrase_starts(hits["runs"]):
+            i = lower.find(w)
+            while i >= 0:
+                spots.append((i, i + len(w)))
+                i = lower.find(w, i + 1)
+        return spots
+
+    def _spoken_may(self, text: str, hits=None) -> tuple[bool, bool]:
+        """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
+        can be in ``text``: a number word after white space after a level letter, a letter word
+        before (white space and) a digit. Both are whole runs of letters and digits (``runs``: the
+        note's, ``words.runs_of``; ``hits``: ``_hits``): a note without them is not looked at further."""
+        if hits is None:
+            lower = folded(text)
+            if lower is None:  # a letter outside ASCII matched case-blind ("\u017fix"): not gated
+                return True, True
+            runs = runs_of(lower)
+        elif "inexact" in hits:
+            return True, True
+        else:
+            lower, runs = hits["lower"], hits["runs"]
+        words = digits = False
+        if not runs.isdisjoint(self._numbers) and not (runs.isdisjoint(self._level_runs)
+                                                       and runs.isdisjoint(self._letter_of)):
+            for w in runs.intersection(self._numbers):
+                a = lower.find(w)
+                while a >= 0 and not words:
+                    j = a
+                    while j > 0 and text[j - 1].isspace():
+                        j -= 1
+                    words = 0 < j < a and (text[j - 1] in "CTLS" or any(lower.endswith(x, 0, j) for x in self._letter_of))
+                    a = lower.find(w, a + 1)
+        n = len(text)
+        for w in {self._letter_runs[r] for r in runs.intersection(self._letter_run_set)}:
+            b = lower.find(w)
+            while b >= 0 and not digits:
+                e = b + len(w)
+                while e < n and text[e].isspace():
+                    e += 1
+                digits = e < n and text[e].isdecimal()
+                b = lower.find(w, b + 1)
+        return words, digits
+
+    def _dictation_may(self, text: str, hits) -> bool:
+        """Whether a dictated mark ("colon") can follow a section heading in ``text``: after white space
+        after the words of a heading, each a whole word between white space ("the sigmoid colon" is not
+        one). Looked for where ``hits`` says lower-casing keeps the note's letters (else: yes)."""
+        if hits is None or "inexact" in hits or self._heading_words is None:
+            return True
+        lower, n = hits["lower"], len(text)
+        for w in self._punct:
+            i = lower.find(w)
+            while i >= 0:
+                e = i + len(w)
+                if i > 0 and text[i - 1] in " \t" and (e == n or lower[e] not in _ALNUM):
+                    j = i - 1
+                    while j > 0 and text[j - 1] in " \t":
+                        j -= 1
+                    words: list[str] = []  # the words before it, last first
+                    while j > 0 and len(words) < self._heading_most:
+                        k = j
+                        while k > 0 and not text[k - 1].isspace():
+                            k -= 1
+                        words.append(lower[k:j])
+                        if tuple(reversed(words)) in self._heading_words:
+                            return True
+                        j = k
+                        while j > 0 and text[j - 1].isspace():
+                            j -= 1
+                i = lower.find(w, i + 1)
+        return False

@@ -27,14 +27,6 @@ def compile_entry(path: Path, where: str, e: Entry, flags: int = re.IGNORECASE |
 
 
 _WORD = re.compile(r"[a-z]+")
-#: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
-_ALNUM_ONLY = bytes(c if chr(c).isascii() and chr(c).isalnum() else 0x20 for c in range(256))
-
-
-def runs_of(lower: str) -> set[str]:
-    """The runs of ASCII letters and digits of a lower-cased text (any other character, ASCII or not,
-    separates runs), split out in C: the words the spoken and approximate passes read."""
-    return set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
 
 
 def words_of(path: Path) -> set[str]:

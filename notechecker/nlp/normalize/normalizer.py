@@ -14,7 +14,7 @@ from ...schema.vocab.base import read_yaml
 from ..regex_literals import GatedRegex, folded
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
-from .spots import DigitScan, runs_of
+from .spots import DigitScan, Look
 from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
                     section_headings, words_of)
 
@@ -214,6 +214,7 @@ class Normalizer(Passes):
         # first word
         self._phrase_runs = tuple((k.split()[0], tuple(re.findall(r"[a-z0-9]+", k)), k[-1:].isalnum())
                                   for k in self._phrases) if all(k.isascii() for k in self._phrases) else None
+        self._phrase_run_set = frozenset(r + s for _, rs, _ in self._phrase_runs or () for r in rs for s in ("", "s"))
         # spoken levels: the runs of letters and digits (lower-cased) a spelled level or a spoken letter
         # before digits is made of (passes._spoken_may): a level letter alone, a letter word, a number word,
         # a letter word with one or two digits glued on ("el5")
@@ -275,13 +276,15 @@ class Normalizer(Passes):
         return Normalized(text, work, tuple(rewrites))
 
     def _hits(self, text: str, lower: str | None = None) -> dict:
-        """What one look at ``text`` finds: the kinds of ``_marks`` that occur in it (lower-cased) -> True,
-        and "runs": its words (``words.runs_of``). "inexact" is there when a character outside ASCII
-        may match an ASCII letter case-blind ("\u0131", "\u017f") or lower-casing changes the length
-        (``regex_literals.folded``): case-blind matches are then not gated on the lower-cased text."""
+        """What one look at ``text`` finds (a :class:`~.spots.Look`): the kinds of ``_marks`` that occur in
+        it (lower-cased) -> True; "lower"; "runs": its words (``spots.runs_of``) and "digits": the digits
+        the OCR and spoken passes look at (``spots.DigitScan``), each found when first asked for.
+        "inexact" is there when a character outside ASCII may match an ASCII letter case-blind ("\u0131",
+        "\u017f") or lower-casing changes the length (``regex_literals.folded``): case-blind matches are
+        then not gated on the lower-cased text."""
         lower = text.lower() if lower is None else lower
         found: dict = {}
-        out: dict = {}
+        out = Look(text, lower, self._digit_scan)
         probes = self._probes
         for kind, keys in self._kind_probes.items():
             for k in keys:
@@ -290,7 +293,6 @@ class Normalizer(Passes):
                 if found[k]:
                     out[kind] = True
                     break
-        out["runs"], out["lower"], out["digits"] = runs_of(lower), lower, self._digit_scan(text)
         if not text.isascii() and folded(text) is None:
             out["inexact"] = True
         return out
@@ -311,8 +313,10 @@ class Normalizer(Passes):
 
     def _phrase_starts(self, runs) -> set[str]:
         """The first words of the phrases whose runs are all in ``runs``."""
+        some = runs.intersection(self._phrase_run_set)  # (a few a note: the phrases read from these)
         return {first for first, rs, plural in self._phrase_runs
-                if all(r in runs for r in rs[:-1]) and (rs[-1] in runs or plural and rs[-1] + "s" in runs)}
+                if all(r in some for r in rs[:-1]) and (rs[-1] in some or plural and rs[-1] + "s" in some)} \
+            if some else set()
 
     def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
         """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in

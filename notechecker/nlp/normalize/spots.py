@@ -32,6 +32,25 @@ def runs_of(lower: str) -> set[str]:
     return set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
 
 
+class Look(dict):
+    """What one look at a note found (``Normalizer._hits``): its marks (kind -> True) and "lower", and,
+    each found when a pass first asks for it, "runs" (:func:`runs_of`) and "digits" (:class:`DigitScan`)."""
+
+    def __init__(self, text: str, lower: str, digit_scan: "DigitScan"):
+        super().__init__(lower=lower)
+        self.text, self.digit_scan = text, digit_scan
+
+    def __missing__(self, key):
+        if key == "runs":
+            value = runs_of(self["lower"])
+        elif key == "digits":
+            value = self.digit_scan(self.text)
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
+
+
 @dataclass(slots=True)
 class DigitSpots:
     """Offsets of the digits each pass looks at, in order."""
@@ -89,12 +108,14 @@ class Gates:
     read from what one look at the note found (``Normalizer._hits``)."""
 
     def _phrase_spots(self, text: str, hits) -> list[tuple[int, int]]:
-        """Where a phrase can start: at its first word, where its runs are all in the note."""
-        lower, spots = text.lower(), []
+        """Where a phrase can start: at its first word, where its runs are all in the note, and no ASCII
+        letter or digit stands before it (the phrase regex's look-behind)."""
+        lower, spots = hits["lower"], []
         for w in self._phrase_starts(hits["runs"]):
             i = lower.find(w)
             while i >= 0:
-                spots.append((i, i + len(w)))
+                if i == 0 or lower[i - 1] not in _ALNUM:
+                    spots.append((i, i + len(w)))
                 i = lower.find(w, i + 1)
         return spots
 

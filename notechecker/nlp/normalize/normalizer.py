@@ -258,7 +258,9 @@ class Normalizer(Passes):
         now = hits  # ... and of the text as the passes so far left it (looked at again once it changed)
         for wanted, step in gates:
             if wanted is None:
-                wanted = self._phrase_may(hits, work is text)
+                if now is None:
+                    now = self._hits(work)
+                wanted = self._phrase_may(hits, work is text, now)
             if not wanted:
                 continue
             if step.__name__ in self._looking:  # passes that read what the look found
@@ -297,15 +299,20 @@ class Normalizer(Passes):
             out["inexact"] = True
         return out
 
-    def _phrase_may(self, hits, unchanged: bool = True) -> bool:
+    def _phrase_may(self, hits, unchanged: bool = True, now=None) -> bool:
         """Whether a phrase can be in the note: every run of some phrase occurs in it. Where a letter
         outside ASCII may stand for an ASCII one (a phrase is matched case-blind), or an earlier pass
-        rewrote the note (``unchanged`` false), whether every word of some phrase occurs in the note as
-        written, lower-cased (the pass then reads all of the rewritten note)."""
+        rewrote the note (``unchanged`` false; ``now``: the look at the rewritten note), whether every
+        word of some phrase occurs in the note as written, lower-cased (and then, in a rewritten note
+        whose look is exact, every run of some phrase in the rewritten note)."""
         if not self._phrases:
             return False
-        if unchanged and self._phrase_runs is not None and "inexact" not in hits:
+        exact = self._phrase_runs is not None and "inexact" not in hits
+        if unchanged and exact:
             return bool(self._phrase_starts(hits["runs"]))
+        if now is not None and self._phrase_runs is not None and "inexact" not in now \
+                and not self._phrase_starts(now["runs"]):
+            return False  # nothing the pass could find in the rewritten note
         lower = hits["lower"]
         if "inexact" in hits:
             return any(words[0] in lower for words in self._phrase_words)

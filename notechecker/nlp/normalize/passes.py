@@ -278,7 +278,7 @@ class Passes(Gates):
             for m in self._dictated_mid.finditer(text):
                 out.append((m.start("sp"), m.end("sp"), "\n", "spoken", False))
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
-        for m in self._spoken_words.finditer(text) if words else ():
+        for m in self._spots_of(self._spoken_words, text, words):
             l1 = self._letter(m.group("l1"))
             # None: a word the regex matched case-blind that lower-casing does not give ("\u017fix")
             n1 = self._numbers.get(m.group("n1").lower())
@@ -296,7 +296,7 @@ class Passes(Gates):
         out = [f for f in out if "-" in f[2] or not f[2][:1].isalpha() or len(text[f[0]:f[1]].split()[0]) == 1
                or any(g is not f and abs(g[0] - f[0]) <= NEAR for g in out)
                or LEVEL_CODE.search(text, max(0, f[0] - NEAR), f[1] + NEAR)]
-        for m in self._spoken_digits.finditer(text) if digits else ():
+        for m in self._spots_of(self._spoken_digits, text, digits):
             l1 = self._letter(m.group("l1"))
             d = m.group("d")
             if l1 is None:
@@ -326,6 +326,14 @@ class Passes(Gates):
                     continue
             out.append((m.start(), end, normal, "spoken", False))
         return drop_overlaps(out)
+
+    @staticmethod
+    def _spots_of(rx, text: str, spots):
+        """``rx``'s matches in ``text``: tried at ``spots`` (where its matches start), everywhere (True),
+        nowhere (no spots)."""
+        if spots is True:
+            return rx.finditer(text)
+        return matches_at(rx, text, spots) if spots else ()
 
     def _glued_spots(self, text: str, digits=None) -> list[tuple[int, int]]:
         """Where a glued pair ("L45", "C 56") can start: the level letter before a digit that follows

@@ -119,11 +119,12 @@ class Gates:
                 i = lower.find(w, i + 1)
         return spots
 
-    def _spoken_may(self, text: str, hits=None) -> tuple[bool, bool]:
-        """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
-        can be in ``text``: a number word after white space after a level letter, a letter word
-        before (white space and) a digit. Both are whole runs of letters and digits (``runs``: the
-        note's, ``words.runs_of``; ``hits``: ``_hits``): a note without them is not looked at further."""
+    def _spoken_may(self, text: str, hits=None) -> tuple:
+        """Where spelled levels ("L five", "see five six") and spoken letters before digits ("el 5") can
+        start in ``text``: at a level letter or letter word before white space before a number word, at a
+        letter word before (white space and) a digit, each a whole run of letters and digits (``hits``:
+        ``Normalizer._hits``; its "runs"). Two lists of (start, end) spots (empty: none), or True where
+        the note is not gated (a letter outside ASCII that case-blind matching reads as an ASCII one)."""
         if hits is None:
             lower = folded(text)
             if lower is None:  # a letter outside ASCII matched case-blind ("\u017fix"): not gated
@@ -133,25 +134,30 @@ class Gates:
             return True, True
         else:
             lower, runs = hits["lower"], hits["runs"]
-        words = digits = False
+        words: list[tuple[int, int]] = []
+        digits: list[tuple[int, int]] = []
         if not runs.isdisjoint(self._numbers) and not (runs.isdisjoint(self._level_runs)
                                                        and runs.isdisjoint(self._letter_of)):
             for w in runs.intersection(self._numbers):
                 a = lower.find(w)
-                while a >= 0 and not words:
+                while a >= 0:
                     j = a
                     while j > 0 and text[j - 1].isspace():
                         j -= 1
-                    words = 0 < j < a and (text[j - 1] in "CTLS" or any(lower.endswith(x, 0, j) for x in self._letter_of))
+                    if 0 < j < a:
+                        if text[j - 1] in "CTLS":
+                            words.append((j - 1, j))
+                        words.extend((j - len(x), j) for x in self._letter_of if lower.endswith(x, 0, j))
                     a = lower.find(w, a + 1)
         n = len(text)
         for w in {self._letter_runs[r] for r in runs.intersection(self._letter_run_set)}:
             b = lower.find(w)
-            while b >= 0 and not digits:
+            while b >= 0:
                 e = b + len(w)
                 while e < n and text[e].isspace():
                     e += 1
-                digits = e < n and text[e].isdecimal()
+                if e < n and text[e].isdecimal():
+                    digits.append((b, b + len(w)))
                 b = lower.find(w, b + 1)
         return words, digits
 

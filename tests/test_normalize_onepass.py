@@ -329,3 +329,21 @@ def test_phrases_in_a_rewritten_note_are_read_as_before(text, phrases):
     some phrase, and reads the rewritten note (a phrase a join made is read only then)."""
     n = load_normalizer()
     assert [r.normal for r in n(text).rewrites if r.kind == "phrase"] == phrases
+
+
+def test_deletes_are_every_word_with_up_to_n_letters_deleted():
+    from notechecker.nlp.normalize.words import deletes
+
+    def one_at_a_time(word, n):
+        out, frontier = {word}, {word}
+        for _ in range(n):
+            frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+            out |= frontier
+        return out
+
+    rng = random.Random(3)
+    for _ in range(500):
+        w = "".join(rng.choice("abcdel") for _ in range(rng.randint(0, 11)))
+        for n in range(4):
+            assert deletes(w, n) == one_at_a_time(w, n)
+    assert deletes("abc", 2) == {"abc", "bc", "ac", "ab", "a", "b", "c"}

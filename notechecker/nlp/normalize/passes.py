@@ -352,19 +352,19 @@ class Passes(Gates):
         if word in self._approx_cache:
             return self._approx_cache[word]
         budget = 2 if len(word) >= self._two_from else 1
-        cands: set[str] = set()
-        for dl in deletes(word, budget):
-            cands |= self._deletes.get(dl, set())
+        index = self._deletes  # (the deletes the index holds, found in C)
+        cands: set[str] = set().union(*map(index.__getitem__, index.keys() & deletes(word, budget)))
         # a candidate a few edits away is read only where every edit is a letter a scanner or a
         # recogniser confuses (``confusable``) or a doubled letter: "tender" is not "bender"
         scored = sorted((levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
         scored = [(d, c) for d, c in scored if d <= budget]
-        by_sound = self._by_sound.get(self._sound(word), set())
         best = None
         if scored and (len(scored) == 1 or scored[0][0] < scored[1][0]):
             best = scored[0][1]
-        elif len(by_sound) == 1:
-            best = next(iter(by_sound))
+        else:  # else one vocabulary word that sounds the same
+            by_sound = self._by_sound.get(self._sound(word), ())
+            if len(by_sound) == 1:
+                best = next(iter(by_sound))
         if best is not None and (len(best) > len(word) or inflection(word, best)):
             best = None
         if len(self._approx_cache) < 50000:

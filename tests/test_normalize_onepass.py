@@ -347,3 +347,20 @@ def test_deletes_are_every_word_with_up_to_n_letters_deleted():
         for n in range(4):
             assert deletes(w, n) == one_at_a_time(w, n)
     assert deletes("abc", 2) == {"abc", "bc", "ac", "ab", "a", "b", "c"}
+
+
+def test_hyphens_and_page_markers_tried_where_they_can_be_match_a_full_scan():
+    n = load_normalizer()
+    extra = ["pedi-\ncle", "pedi- \r\ncle x-\nab a-\nbc 12-\ncd", "instrumenta-\n  tion", "ab-\n\ncd", "Ab-\nCd",
+             "text   Page 2 of 3\nmore", "Pg 1/1", "   page 4\n", "PAGE 10 OF 12", "pagers 1 of 2", "\u00e9pedi-\ncle"]
+    found = pages = 0
+    for t in _texts(300) + extra:
+        want = [(m.span(), m.groups()) for m in n._HYPHEN.finditer(t)]
+        assert [(f[0], f[1]) for f in n._hyphens(t)] == [s for s, _ in want]
+        found += len(want)
+        for gated, plain in zip(n._marker_gates, n._markers):
+            hit = plain.search(t)
+            got = gated.search(t)
+            assert (got and (got.span(), got.group())) == (hit and (hit.span(), hit.group()))
+            pages += hit is not None
+    assert found >= 6 and pages >= 4

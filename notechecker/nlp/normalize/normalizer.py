@@ -55,6 +55,8 @@ class Normalizer(Passes):
 
         p = model.page
         self._markers = [compile_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
+        # ... looked for in a whole note only where their literals are ("page", "pg")
+        self._marker_gates = [GatedRegex(rx) for rx in self._markers]
         self._continued = [compile_entry(path, f"page.continued[{i}]", e) for i, e in enumerate(p.continued)]
 
         self._keep_prefixes = frozenset(w.lower() for w in model.hyphenation.keep_prefixes)

@@ -19,7 +19,7 @@ class Passes(Gates):
 
     # page furniture ----------------------------------------------------------
     def _pages(self, text: str) -> list[tuple]:
-        if not any(rx.search(text) for rx in self._markers):
+        if not any(rx.search(text) for rx in self._marker_gates):
             return []
         lines: list[tuple[int, int]] = []  # (start, end without the line break)
         pos = 0
@@ -92,10 +92,19 @@ class Passes(Gates):
 
     # words hyphenated across a line break --------------------------------------
     _HYPHEN = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,})-[ \t]*\r?\n[ \t]*([a-z]{2,})(?![A-Za-z0-9])")
+    _BREAK = re.compile(r"-[ \t]*\r?\n")  # (its hyphen and line break: the regex engine skips ahead to "-")
 
     def _hyphens(self, text: str) -> list[tuple]:
         out = []
-        for m in self._HYPHEN.finditer(text):
+        # tried at the start of the letters before each hyphen at a line end, not at every position
+        spots = []
+        for p in map(re.Match.start, self._BREAK.finditer(text)):
+            s = p
+            while s > 0 and text[s - 1] in _ASCII_LETTERS:
+                s -= 1
+            if p - s >= 2:
+                spots.append((s, p))
+        for m in matches_at(self._HYPHEN, text, spots):
             out.append((m.start(), m.end(), self._join(m.group(1), m.group(2)), "hyphenation", False))
         return out
 

@@ -265,6 +265,7 @@ def test_one_digit_scan_finds_what_each_passs_scan_finds():
         assert scan.numbers == [m.start() for m in n._number_pair.finditer(t)]
         assert scan.words == [m.start() for m in n._digit_near.finditer(t)]
         assert scan.glued == [m.start() for m in n._glued_digit.finditer(t)]
+        assert scan.lettered == [m.start() for m in re.finditer(r"(?<=[A-Za-z]{2})[0-9]", t)]
         levels = [m for m in n._ocr_level.finditer(t)
                   if any(c.isdigit() for c in m.group(2)) and not m.group(2).isdigit() or m.group(2) == "l"]
         assert scan.levels or not levels

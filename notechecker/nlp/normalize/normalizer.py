@@ -224,6 +224,8 @@ class Normalizer(Passes):
         self._letter_runs = {w: w for w in self._letter_of}
         self._letter_runs.update({f"{w}{d}": w for w in self._letter_of for d in range(100)})
         self._letter_run_set = frozenset(self._letter_runs)
+        # ... a letter word of two letters or more is glued to its digits after two letters (spots.DigitScan)
+        self._letter_glue = all(len(w) >= 2 and w.isascii() and w.isalpha() for w in self._letter_of)
 
         # the examples: each must read as it says (E019)
         for where, examples in (("templates.field_examples", t.field_examples),

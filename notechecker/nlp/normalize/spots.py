@@ -58,6 +58,7 @@ class DigitSpots:
     numbers: list[int]  # beside a letter read as a digit in a number (passes._number_runs)
     words: list[int]  # a digit read as a letter, beside a letter (passes._digit_words)
     glued: list[int]  # after a level letter (and a white space), before a digit (passes._glued_spots)
+    lettered: list[int]  # after two letters or more ("el5": a spoken letter glued to its digit, Gates)
     levels: bool  # whether an OCR'd level can be in the note (Normalizer._ocr_level)
 
 
@@ -68,12 +69,16 @@ class DigitScan:
     def __init__(self, numbers: str, words: str, levels: str):
         self.numbers, self.words, self.levels = frozenset(numbers), frozenset(words), frozenset(levels)
         nc, wd, lc = (re.escape("".join(sorted(s))) for s in (numbers, words, levels))
-        # every digit one of the four conditions of __call__ holds for (a few a note)
+        # every digit one of the four conditions of __call__ holds for (a few a note); most digits have no
+        # letter (nor confusable character) beside them: that is tried first, then the conditions
+        near = "A-Za-z" + re.escape("".join(sorted(c for c in self.numbers | self.levels if c not in _LETTERS)))
         self.rx = re.compile(
-            rf"[0-9](?:(?<=[{nc}][0-9])|(?=[{nc}])"  # numbers
-            rf"|(?<=[A-Za-z][{wd}])|(?<=[{wd}])(?=[A-Za-z])"  # words
-            rf"|(?<=[CTLS][0-9])(?=[0-9{lc}])|(?<=[CTLS]\s[0-9])(?=[0-9])"  # glued pairs, levels
-            rf"|(?<=[CTLS][{lc}][0-9]))") if numbers and levels and self.words and self.words <= _DIGITS else None
+            rf"[0-9](?:(?<=[{near}][0-9])(?:(?<=[{nc}][0-9])|(?<=[A-Za-z][{wd}])"  # a number, a word
+            rf"|(?<=[CTLS][0-9])(?=[0-9{lc}])|(?<=[CTLS][{lc}][0-9])"  # a glued pair, a level
+            rf"|(?<=[A-Za-z][A-Za-z][0-9]))"  # after a word
+            rf"|(?=[{near}])(?:(?=[{nc}])|(?<=[{wd}])(?=[A-Za-z])|(?<=[CTLS][0-9])(?=[{lc}]))"  # (after it)
+            rf"|(?<=[CTLS]\s[0-9])(?=[0-9]))"  # a glued pair across a space
+        ) if numbers and levels and self.words and self.words <= _DIGITS else None
         # a lone "l" read as 1 after a level letter ("Sl"): the regex engine skips ahead to each "l"
         self.lone_l = re.compile(r"l(?<=[CTLS]l)(?![A-Za-z0-9])") if "l" in self.levels else None
 
@@ -85,6 +90,7 @@ class DigitScan:
         numbers: list[int] = []
         words: list[int] = []
         glued: list[int] = []
+        lettered: list[int] = []
         levels = self.lone_l is not None and self.lone_l.search(text) is not None
         n = len(text)
         nc, wd, lc = self.numbers, self.words, self.levels
@@ -100,7 +106,9 @@ class DigitScan:
                 glued.append(d)
             if (prev in _LEVEL and nxt in lc) or (prev in lc and prev2 in _LEVEL):
                 levels = True
-        return DigitSpots(numbers, words, glued, levels)
+            if prev in _LETTERS and prev2 in _LETTERS:
+                lettered.append(d)
+        return DigitSpots(numbers, words, glued, lettered, levels)
 
 
 class Gates:
@@ -144,13 +152,27 @@ class Gates:
                     j = a
                     while j > 0 and text[j - 1].isspace():
                         j -= 1
-                    if 0 < j < a:
-                        if text[j - 1] in "CTLS":
-                            words.append((j - 1, j))
-                        words.extend((j - len(x), j) for x in self._letter_of if lower.endswith(x, 0, j))
+                    if 0 < j < a:  # the level letter or letter word before it: a whole run (no "-" before)
+                        k = j
+                        while k > 0 and lower[k - 1] in _ALNUM:
+                            k -= 1
+                        if (k == 0 or text[k - 1] != "-") and (
+                                lower[k:j] in self._letter_of or j - k == 1 and text[k] in "CTLS"):
+                            words.append((k, j))
                     a = lower.find(w, a + 1)
         n = len(text)
-        for w in {self._letter_runs[r] for r in runs.intersection(self._letter_run_set)}:
+        scan = hits["digits"] if hits is not None and self._letter_glue else None
+        if scan is None:  # letter words whole or with their digits glued on, from the runs
+            letters = {self._letter_runs[r] for r in runs.intersection(self._letter_run_set)}
+        else:  # ... whole from the runs; glued on from the digit scan
+            letters = [w for w in self._letter_of if w in runs]
+            for d in scan.lettered:
+                k = d
+                while k > 0 and lower[k - 1] in _LETTERS:
+                    k -= 1
+                if lower[k:d] in self._letter_of:
+                    digits.append((k, d))
+        for w in letters:
             b = lower.find(w)
             while b >= 0:
                 e = b + len(w)

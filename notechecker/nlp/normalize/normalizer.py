@@ -181,7 +181,9 @@ class Normalizer(Passes):
                                    rf"(?![A-Za-z0-9])")
         self._min_letters = max(1, a.min_letters)
         self._approx_cache: dict[str, str | None] = {}
-        self._as_written: set[str] = set()  # runs that read as themselves (passes._approximate)
+        # the known words and the runs met that read as themselves (passes._approximate), at most 50,000 runs
+        self._as_written: set[str] = set(self._known)
+        self._as_written_most = len(self._known) + 50000
 
         # the marks whose presence says a pass can find anything (the gates of __call__): each looked
         # for with one substring search (``_hits``); the marks of an unfilled field are templates.unfilled's,

@@ -396,15 +396,15 @@ class Passes(Gates):
     def _approximate(self, text: str, hits=None) -> list[tuple]:
         lower = text.lower()
         # the words no vocabulary knows (``_words_to_read``), each looked up once; most notes have none that
-        # reads as one. A run that is not such a word, or reads as none, is kept in ``_as_written`` (like
-        # ``_nearest``'s cache of what a word reads as): met again, it is dropped in C with the known words
+        # reads as one. ``_as_written`` holds the known words and the runs met that are not such a word or
+        # read as none (like ``_nearest``'s cache of what a word reads as): all dropped in one step in C
         read = {}
         least, as_written = self._min_letters, self._as_written
-        for w in (runs_of(lower) if hits is None else hits["runs"]) - self._known - as_written:
+        for w in (runs_of(lower) if hits is None else hits["runs"]) - as_written:
             best = self._nearest(w) if len(w) >= least and w.isalpha() else None
             if best is not None:
                 read[w] = best
-            elif len(as_written) < 50000:
+            elif len(as_written) < self._as_written_most:
                 as_written.add(w)
         if not read:
             return []

@@ -217,7 +217,8 @@ class Normalizer(Passes):
         # without them all holds none of it (``_phrase_may``); where it does, the phrase can start at its
         # first word
         self._phrase_runs = tuple((k.split()[0], tuple(re.findall(r"[a-z0-9]+", k)), k[-1:].isalnum())
-                                  for k in self._phrases) if all(k.isascii() for k in self._phrases) else None
+                                  for k in self._phrases) \
+            if all(k.isascii() and re.search(r"[a-z0-9]", k) for k in self._phrases) else None  # (else: every note)
         self._phrase_run_set = frozenset(r + s for _, rs, _ in self._phrase_runs or () for r in rs for s in ("", "s"))
         # spoken levels: the runs of letters and digits (lower-cased) a spelled level or a spoken letter
         # before digits is made of (passes._spoken_may): a level letter alone, a letter word, a number word,
@@ -328,7 +329,7 @@ class Normalizer(Passes):
         """The first words of the phrases whose runs are all in ``runs``."""
         some = runs.intersection(self._phrase_run_set)  # (a few a note: the phrases read from these)
         return {first for first, rs, plural in self._phrase_runs
-                if all(r in some for r in rs[:-1]) and (rs[-1] in some or plural and rs[-1] + "s" in some)} \
+                if some.issuperset(rs[:-1]) and (rs[-1] in some or plural and rs[-1] + "s" in some)} \
             if some else set()
 
     def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
@@ -401,7 +402,10 @@ class _Probe:
     def __call__(self, text: str) -> bool:
         if self.search is not None:
             return self.search.search(text) is not None
-        return all(c in text for c in self.rare) and self.mark in text
+        for c in self.rare:
+            if c not in text:
+                return False
+        return self.mark in text
 
 
 # --------------------------------------------------------------------------- loading

@@ -257,7 +257,7 @@ class Passes(Gates):
         out = []
         if hits is None or "inexact" in hits or self._phrase_runs is None:
             found = self._phrase_rx.finditer(text)
-        else:  # a phrase starts with its first word: tried where the vocabulary pass found one
+        else:  # a phrase starts with its first word: tried where the look at the note found one (Gates)
             found = matches_at(self._phrase_rx, text, self._phrase_spots(text, hits))
         for m in found:
             raw = m.group()
@@ -388,7 +388,7 @@ class Passes(Gates):
     def _words_to_read(self, lower: str, runs=None) -> set[str]:
         """The words ``_word_rx`` finds in ``lower`` that no vocabulary knows. Its words are the runs of
         ASCII letters and digits made of letters only, ``_min_letters`` or more (``runs``: the text's,
-        ``words.runs_of``; any other character, ASCII or not, separates runs), the known ones dropped
+        ``spots.runs_of``; any other character, ASCII or not, separates runs), the known ones dropped
         before any is looked at."""
         least = self._min_letters
         return {w for w in (runs_of(lower) if runs is None else runs) - self._known if len(w) >= least and w.isalpha()}

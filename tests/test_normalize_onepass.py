@@ -1,5 +1,6 @@
-"""The normaliser's one pass (nlp/normalize/): gates found with one automaton pass and regexes whose
-look-behind follows their first character class read every note exactly as a full run of each pass."""
+"""The normaliser's one look at a note (nlp/normalize/): gates found from its marks, its words (runs of
+letters and digits) and one scan of its digits, and regexes whose look-behind follows their first
+character class, read every note exactly as a full run of each pass."""
 from __future__ import annotations
 
 import random
@@ -64,7 +65,7 @@ def test_template_and_phrase_gates_change_nothing(monkeypatch):
     every_part = {"fields": [], "masks": [], "boxes": []}
     real = Passes._templates
     monkeypatch.setattr(Passes, "_templates", lambda self, text, hits=None: real(self, text, every_part))
-    monkeypatch.setattr(Normalizer, "_phrase_may", lambda self, hits: True)
+    monkeypatch.setattr(Normalizer, "_phrase_may", lambda self, *args: True)
     assert _read(n, texts) == gated
 
 
@@ -105,11 +106,15 @@ def test_approximate_words_are_the_runs_a_full_scan_finds():
 def test_spoken_gate_skips_notes_without_spoken_words():
     n = load_normalizer()
     text = NOTES[0].read_text(encoding="utf-8")
-    assert n._spoken_may("The screw was placed at L5 and S1 with care.", None) == (False, False)
-    assert n._spoken_may("placed at L five", None) == (True, False)
-    assert n._spoken_may("placed at el 5", None) == (False, True)
-    assert n._spoken_may("L \u017fix", None) == (True, True)  # matched case-blind: not gated
+    assert _may(n, "The screw was placed at L5 and S1 with care.") == (False, False)
+    assert _may(n, "placed at L five") == (True, False)
+    assert _may(n, "placed at el 5") == (False, True)
+    assert _may(n, "L \u017fix") == (True, True)  # matched case-blind: not gated
     assert isinstance(n._spoken_may(text, None), tuple)
+
+
+def _may(n, text):
+    return tuple(map(bool, n._spoken_may(text, None)))
 
 
 def test_a_long_s_number_word_is_not_read_and_does_not_fail():
@@ -160,17 +165,21 @@ def test_ocr_number_runs_read_as_before():
 
 
 def test_phrases_tried_where_their_first_words_are_match_a_full_scan():
-    """The phrase pass tries its regex only where the vocabulary pass found a phrase's first word; it finds
-    what a scan of every position finds (across white space, in capitals, letters outside ASCII)."""
+    """The phrase pass tries its regex only at the first words of the phrases whose runs are all in the
+    note; it finds what a scan of every position finds (across white space, in capitals, in the plural,
+    letters outside ASCII), and a note its gate closes holds no phrase."""
     n = load_normalizer()
     found = 0
-    for t in _texts(300) + ["HARD\tWEAR and X  rays", "hard \u017f wear, Image\nintensifiers", "\u0130 x ray"]:
+    for t in _texts(300) + ["HARD\tWEAR and X  rays", "hard \u017f wear, Image\nintensifiers", "\u0130 x ray",
+                            "M.R.I.s and C.T. x\nray", "xray hardwear m.r.i", "hard-wear peakcage"]:
         hits = n._hits(t)
-        assert [(m.span(), m.group()) for m in n._phrase_rx.finditer(t)] == \
-            [(m.span(), m.group()) for m in (n._phrase_rx.finditer(t) if "inexact" in hits
-                                            else matches_at(n._phrase_rx, t, hits.get("phrases", ())))]
+        full = [(m.span(), m.group()) for m in n._phrase_rx.finditer(t)]
+        if "inexact" not in hits:
+            assert [(m.span(), m.group()) for m in matches_at(n._phrase_rx, t, n._phrase_spots(t, hits))] == full
         assert n._phrases_pass(t, hits) == n._phrases_pass(t)
-        found += len(n._phrases_pass(t, hits))
+        if not n._phrase_may(hits):
+            assert full == []
+        found += len(full)
     assert found > 50
 
 
@@ -220,3 +229,139 @@ def test_glued_pairs_tried_after_their_letter_match_a_full_scan():
         assert [(m.span(), m.groups()) for m in matches_at(n._glued_pair, t, n._glued_spots(t))] == want
         found += len(want)
     assert found > 50
+
+
+def test_template_regexes_tried_where_their_literals_are_match_a_full_scan():
+    """The placeholder, box and field-tail regexes (case-blind: no skipping ahead in the regex engine) are
+    tried only where their literals are ("*", "_", "[", ":"); they find what a scan of every position finds."""
+    n = load_normalizer()
+    texts = _texts(300) + ["Implant:  ***  Drains: N/A\nEBL: ___", "[x] L1 [ ] L2 [X] S1 [\u2713] T1 [ x ]", "x: ***|",
+                           "a ** b __ c [] d [  ] e : n/a", "\u0130 *** [ ] \u017f: N/A"]
+    found = 0
+    for attr in ("_placeholder", "_unchecked", "_checked", "_field_tail"):
+        gated = getattr(n, attr)
+        for _ in range(20):  # past the searches a GatedRegex answers with the plain regex
+            list(gated.finditer("x"))
+        assert gated.first  # the literals it is tried at
+        for t in texts:
+            want = [(m.span(), m.group()) for m in gated.regex.finditer(t)]
+            assert [(m.span(), m.group()) for m in gated.finditer(t)] == want
+            found += len(want)
+    assert found > 100
+
+
+def test_one_digit_scan_finds_what_each_passs_scan_finds():
+    """The digits the number, digit-word and glued-pair scans start from, found by one scan (spots.py), are
+    theirs; a note where no OCR'd level can be has no match of the OCR level scan with a confusion."""
+    n = load_normalizer()
+    texts = _texts(300) + ["L1| S|1 Tl1 T1O Ll L1|5 CO C1O5 L4 T12 L1o S1 O", "x L1|", "1O0 lO1 x1O 1Ox O1O1 Sl",
+                           "L45 C 56 T\t12 CL45 L456 L4 5 L 45.5", "EST1MATED 1oss Remova1 i1iac 0PERATIVE Ll"]
+    counts = [0, 0, 0, 0]
+    for t in texts:
+        scan = n._digit_scan(t)
+        if scan is None:
+            assert not t.isascii()
+            continue
+        assert scan.numbers == [m.start() for m in n._number_pair.finditer(t)]
+        assert scan.words == [m.start() for m in n._digit_near.finditer(t)]
+        assert scan.glued == [m.start() for m in n._glued_digit.finditer(t)]
+        assert scan.lettered == [m.start() for m in re.finditer(r"(?<=[A-Za-z]{2})[0-9]", t)]
+        levels = [m for m in n._ocr_level.finditer(t)
+                  if any(c.isdigit() for c in m.group(2)) and not m.group(2).isdigit() or m.group(2) == "l"]
+        assert scan.levels or not levels
+        for i, x in enumerate((scan.numbers, scan.words, scan.glued, levels)):
+            counts[i] += len(x)
+    assert all(c > 10 for c in counts)
+    assert n._digit_scan("L\u0664\u0665 caf\u00e9") is None  # not ASCII: each pass scans itself
+
+
+def test_spoken_gate_reads_the_runs_of_the_note():
+    """Spelled levels need a number word and a level letter or letter word, whole; spoken letters before
+    digits a letter word alone or with its digits glued on ("el5"); anything else is not looked at."""
+    n = load_normalizer()
+    assert _may(n, "the bone was done at L4 and one level") == (False, False)
+    assert _may(n, "at el5 and") == (False, True)
+    assert _may(n, "at see  12.") == (False, True)
+    assert _may(n, "at S\tone.") == (True, False)
+    assert _may(n, "C-arm then one screw") == (False, False)  # "c" is a run, not before "one"
+    assert _may(n, "hello L\u00a0five") == (True, False)
+    for t in _texts(300):
+        words, digits = n._spoken_may(t, n._hits(t))
+        assert words or not list(n._spoken_words.finditer(t))
+        assert digits or not list(n._spoken_digits.finditer(t))
+
+
+def test_dictation_gate_closes_only_on_notes_without_a_dictated_mark():
+    """The dictated-punctuation regexes (tried at every position) run only where a mark follows the words
+    of a section heading; where the gate is closed, a full scan finds nothing."""
+    n = load_normalizer()
+    extra = ["Procedure colon fusion", "same. Procedure colon ACDF", "the sigmoid colon was", "Postoperative\n"
+             "diagnosis colon same", "x.  Findings   colon  none", "FINDINGS COLON none", "Findings colonic",
+             "colon", " colon", "Procedure\tcolon", "pre-Procedure colon x"]
+    found = closed = 0
+    for t in _texts(300) + extra + [p.read_text(encoding="utf-8") for p in NOTES]:
+        hits = n._hits(t)
+        full = list(n._dictated.finditer(t)) + list(n._dictated_mid.finditer(t))
+        if not n._dictation_may(t, hits):
+            closed += 1
+            assert full == []
+        found += len(full)
+    assert found >= 8 and closed > 100
+
+
+def test_words_read_as_written_are_not_looked_up_again():
+    n = load_normalizer()
+    text = "The petticle screws and the plaeced rods were fine."
+    first = n(text)
+    assert "fine" in n._as_written or "fine" in n._known
+    assert "petticle" not in n._as_written and n(text) == first
+    assert any(r.normal == "pedicle" for r in first.rewrites)
+
+
+@pytest.mark.parametrize("text,phrases", [
+    ("The metal-\nwork was removed.", []),  # a phrase made by a rewrite: the note as written holds none
+    ("Metalworking tools. The metal-\nwork was removed.", ["hardware"]),
+    ("Ms. *** had the metal-\nwork removed; x ray done", ["hardware", "X-ray"]),
+    ("Ms. *** had metalwork removed", ["hardware"]),
+    ("Ms. *** had no implants", []),
+])
+def test_phrases_in_a_rewritten_note_are_read_as_before(text, phrases):
+    """After a pass rewrote the note, the phrase pass runs where the note as written holds every word of
+    some phrase, and reads the rewritten note (a phrase a join made is read only then)."""
+    n = load_normalizer()
+    assert [r.normal for r in n(text).rewrites if r.kind == "phrase"] == phrases
+
+
+def test_deletes_are_every_word_with_up_to_n_letters_deleted():
+    from notechecker.nlp.normalize.words import deletes
+
+    def one_at_a_time(word, n):
+        out, frontier = {word}, {word}
+        for _ in range(n):
+            frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+            out |= frontier
+        return out
+
+    rng = random.Random(3)
+    for _ in range(500):
+        w = "".join(rng.choice("abcdel") for _ in range(rng.randint(0, 11)))
+        for n in range(4):
+            assert deletes(w, n) == one_at_a_time(w, n)
+    assert deletes("abc", 2) == {"abc", "bc", "ac", "ab", "a", "b", "c"}
+
+
+def test_hyphens_and_page_markers_tried_where_they_can_be_match_a_full_scan():
+    n = load_normalizer()
+    extra = ["pedi-\ncle", "pedi- \r\ncle x-\nab a-\nbc 12-\ncd", "instrumenta-\n  tion", "ab-\n\ncd", "Ab-\nCd",
+             "text   Page 2 of 3\nmore", "Pg 1/1", "   page 4\n", "PAGE 10 OF 12", "pagers 1 of 2", "\u00e9pedi-\ncle"]
+    found = pages = 0
+    for t in _texts(300) + extra:
+        want = [(m.span(), m.groups()) for m in n._HYPHEN.finditer(t)]
+        assert [(f[0], f[1]) for f in n._hyphens(t)] == [s for s, _ in want]
+        found += len(want)
+        for gated, plain in zip(n._marker_gates, n._markers):
+            hit = plain.search(t)
+            got = gated.search(t)
+            assert (got and (got.span(), got.group())) == (hit and (hit.span(), hit.group()))
+            pages += hit is not None
+    assert found >= 6 and pages >= 4

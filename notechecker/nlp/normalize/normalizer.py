@@ -11,9 +11,10 @@ from ...schema.cache import cached
 from ...schema.loader import validate_located
 from ...schema.loader import patterns_dir
 from ...schema.vocab.base import read_yaml
-from ..multimatch import MultiMatch
+from ..regex_literals import GatedRegex, folded
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
+from .spots import DigitScan, Look
 from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
                     section_headings, words_of)
 
@@ -34,17 +35,19 @@ class Normalizer(Passes):
             path, "templates (field)",
             rf"(?:(?<=\n)|(?<=^)|(?<=[ \t]{{2}})|(?<=\|))[ \t]*{label}:[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)",
             re.IGNORECASE)
-        # ... whose part from its colon on a note must hold for the field to be anywhere: found first, with
-        # the colon the regex engine skips ahead to (the field's look-behinds are tried at every position)
-        self._field_tail = compile_rx(path, "templates (field)",
-                                      rf":[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)", re.IGNORECASE)
-        self._placeholder = compile_entry(path, "templates.placeholder", t.placeholder)
+        # ... whose part from its colon on a note must hold for the field to be anywhere: found first, tried
+        # only at the colons (GatedRegex: the field's look-behinds are tried at every position)
+        self._field_tail = GatedRegex(compile_rx(path, "templates (field)",
+                                      rf":[ \t]*(?:{unfilled})[ \t]*(?=\r?\n|$|[ \t]{{2}}|\|)", re.IGNORECASE))
+        # tried only where its literals are (a placeholder's marks: "*", "_"), not at every position of a note
+        self._placeholder = GatedRegex(compile_entry(path, "templates.placeholder", t.placeholder))
         unchecked = compile_entry(path, "templates.unchecked", t.unchecked).pattern
         checked = compile_entry(path, "templates.checked", t.checked).pattern
-        # an unchecked box and its label: up to the next box, a run of 2+ spaces, a "|" or the line end
-        self._unchecked = compile_rx(path, "templates.unchecked",
-                                   rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE)
-        self._checked = compile_rx(path, "templates.checked", checked, re.IGNORECASE)
+        # an unchecked box and its label: up to the next box, a run of 2+ spaces, a "|" or the line end (these
+        # and a checked box: tried only where a box's "[" is, GatedRegex)
+        self._unchecked = GatedRegex(compile_rx(path, "templates.unchecked",
+                                   rf"(?:{unchecked})[^\S\r\n]*(?:(?!\[|[ \t]{{2}}|\|)[^\r\n])*", re.IGNORECASE))
+        self._checked = GatedRegex(compile_rx(path, "templates.checked", checked, re.IGNORECASE))
         cat = compile_entry(path, "templates.catalogue", t.catalogue, 0).pattern
         self._catalogue = re.compile(rf"(?<=\|)[ \t]*(?P<c>{cat})[ \t]*(?=\|)")
         self._glue = t.glue
@@ -52,6 +55,8 @@ class Normalizer(Passes):
 
         p = model.page
         self._markers = [compile_entry(path, f"page.markers[{i}]", e) for i, e in enumerate(p.markers)]
+        # ... looked for in a whole note only where their literals are ("page", "pg")
+        self._marker_gates = [GatedRegex(rx) for rx in self._markers]
         self._continued = [compile_entry(path, f"page.continued[{i}]", e) for i, e in enumerate(p.continued)]
 
         self._keep_prefixes = frozenset(w.lower() for w in model.hyphenation.keep_prefixes)
@@ -89,6 +94,8 @@ class Normalizer(Passes):
         # ... and a word whose first or last letter was read as a digit ("1oss", "Remova1", "0PERATIVE"): three
         # letters at least beside it, so a level ("S1", "L1") or a unit ("1cm") is never one (passes._digit_words)
         self._end_letters = 3
+        # the digits these scans (and the spoken pass's glued pairs) start from, in one scan (spots.py)
+        self._digit_scan = DigitScan("".join(o.number_digits), "".join(self._word_letters), "".join(o.level_digits))
 
         s = model.spoken
         for letter, words in s.letters.items():
@@ -114,6 +121,10 @@ class Normalizer(Passes):
                 raise PatternError("E019", f"{path}: spoken.punctuation: {mark!r} does not fit in {word!r}")
         self._punct = {w.lower(): m for w, m in s.punctuation.items()}
         headings = sorted({h for hs in section_headings(root) for h in hs}, key=len, reverse=True)
+        # a dictated mark follows a heading's words (passes._dictation_may)
+        self._heading_words = frozenset(tuple(h.lower().split()) for h in headings) \
+            if all(h.split() and h.isascii() for h in headings) and all(w.isascii() for w in self._punct) else None
+        self._heading_most = max(map(len, self._heading_words), default=0) if self._heading_words else 0
         heads = "|".join(r"\s+".join(map(re.escape, h.split())) for h in headings)
         marks = "|".join(map(re.escape, self._punct))
         self._dictated = re.compile(
@@ -136,8 +147,7 @@ class Normalizer(Passes):
                 raise PatternError("E019", f"{path}: phrases[{i}] ({ph.from_!r}): its normal form {ph.to!r} is "
                                            f"longer than the words it replaces; rewrites keep every offset")
             self._phrases[" ".join(ph.from_.lower().split())] = (ph.to, ph.approximate)
-        self._phrase_firsts = tuple(sorted({k.split()[0] for k in self._phrases}))
-        self._phrase_words = tuple(tuple(("word", w) for w in k.split()) for k in self._phrases)  # _phrase_may's keys
+        self._phrase_words = tuple(tuple(k.split()) for k in self._phrases)
         self._phrase_rx = re.compile(
             r"(?<![A-Za-z0-9])(?:" + "|".join(
                 r"\s+".join(map(re.escape, k.split())) for k in sorted(self._phrases, key=len, reverse=True))
@@ -171,21 +181,54 @@ class Normalizer(Passes):
                                    rf"(?![A-Za-z0-9])")
         self._min_letters = max(1, a.min_letters)
         self._approx_cache: dict[str, str | None] = {}
+        # the known words and the runs met that read as themselves (passes._approximate), at most 50,000 runs
+        self._as_written: set[str] = set(self._known)
+        self._as_written_most = len(self._known) + 50000
 
-        # the vocabulary's words in one automaton: one pass over a note says which passes can
-        # find anything (the gates of __call__) and where spoken levels may be (passes._spoken)
-        self._words = MultiMatch({
+        # the marks whose presence says a pass can find anything (the gates of __call__): each looked
+        # for with one substring search (``_hits``); the marks of an unfilled field are templates.unfilled's,
+        # a placeholder's templates.placeholder's
+        self._marks = {
             "pages": ("page", "pg"),
             "hyphens": ("-\n", "-\r\n", "- \n"),
-            "templates": ("***", "___", "[", "|", "n/a", "applicable"),
-            "fields": ("***", "___", "n/a", "applicable"),  # an unfilled field's marks (templates.unfilled)
-            "masks": ("***", "___"),  # a placeholder's (templates.placeholder)
+            "masks": ("***", "___"),
             "boxes": ("[",),
-            "phrases": self._phrase_firsts,
-            **{("word", w): (w,) for k in self._phrases for w in k.split()},
-            "numbers": tuple(self._numbers),
-            "letters": tuple(self._letter_of),
-        })
+            "fields": ("***", "___", "n/a", "applicable"),
+            "templates": ("***", "___", "[", "|", "n/a", "applicable"),
+        }
+        self._looking = frozenset({"_templates", "_ocr", "_phrases_pass", "_spoken", "_approximate"})
+        # each mark looked for once a note (kinds share marks): marks of a kind with one first character by
+        # one regex search (the engine skips ahead to that character), others by a substring search, after a
+        # search for their characters that are neither letters, digits nor spaces ("*": rare, one memchr)
+        self._probes: dict = {}
+        self._kind_probes: dict[str, tuple] = {}
+        for kind, marks in self._marks.items():
+            by_first: dict[str, list[str]] = {}
+            for m in marks:
+                by_first.setdefault(m[0], []).append(m)
+            keys = []
+            for group in by_first.values():
+                key = tuple(sorted(group)) if len(group) > 1 else group[0]
+                if key not in self._probes:
+                    self._probes[key] = _Probe(group)
+                keys.append(key)
+            self._kind_probes[kind] = tuple(keys)
+        # a phrase is made of whole runs of letters and digits (its last one perhaps with an "s"): a note
+        # without them all holds none of it (``_phrase_may``); where it does, the phrase can start at its
+        # first word
+        self._phrase_runs = tuple((k.split()[0], tuple(re.findall(r"[a-z0-9]+", k)), k[-1:].isalnum())
+                                  for k in self._phrases) \
+            if all(k.isascii() and re.search(r"[a-z0-9]", k) for k in self._phrases) else None  # (else: every note)
+        self._phrase_run_set = frozenset(r + s for _, rs, _ in self._phrase_runs or () for r in rs for s in ("", "s"))
+        # spoken levels: the runs of letters and digits (lower-cased) a spelled level or a spoken letter
+        # before digits is made of (passes._spoken_may): a level letter alone, a letter word, a number word,
+        # a letter word with one or two digits glued on ("el5")
+        self._level_runs = frozenset(k.lower() for k in MAX_LEVEL)
+        self._letter_runs = {w: w for w in self._letter_of}
+        self._letter_runs.update({f"{w}{d}": w for w in self._letter_of for d in range(100)})
+        self._letter_run_set = frozenset(self._letter_runs)
+        # ... a letter word of two letters or more is glued to its digits after two letters (spots.DigitScan)
+        self._letter_glue = all(len(w) >= 2 and w.isascii() and w.isalpha() for w in self._letter_of)
 
         # the examples: each must read as it says (E019)
         for where, examples in (("templates.field_examples", t.field_examples),
@@ -208,7 +251,7 @@ class Normalizer(Passes):
         work = text
         rewrites: list[Rewrite] = []
         lower = text.lower()
-        # one pass finds the vocabulary's words: a pass none of whose words is in the note is skipped
+        # one look at the note finds the marks and words of the vocabulary: a pass with none is skipped
         hits = self._hits(text, lower)
         gates = (("pages" in hits, self._pages),
                  ("hyphens" in hits, self._hyphens),
@@ -216,41 +259,78 @@ class Normalizer(Passes):
                  ("templates" in hits, self._templates),  # (its parts: where their marks are)
                  (True, self._ocr),
                  (self._d_gate.search(text) is not None, self._dialect),
-                 ("phrases" in hits and self._phrase_may(hits), self._phrases_pass),
+                 (None, self._phrases_pass),  # (its gate: _phrase_may)
                  (True, self._spoken),
                  (True, self._approximate))
+        now = hits  # ... and of the text as the passes so far left it (looked at again once it changed)
         for wanted, step in gates:
+            if wanted is None:
+                if now is None:
+                    now = self._hits(work)
+                wanted = self._phrase_may(hits, work is text, now)
             if not wanted:
                 continue
-            if step in (self._spoken, self._templates, self._phrases_pass):  # where their words are: found on
-                found = step(work, hits if work is text else None)  # the note, unless a pass rewrote it
+            if step.__name__ in self._looking:  # passes that read what the look found
+                if now is None:
+                    now = self._hits(work)
+                found = step(work, now)
             else:
                 found = step(work)
             if found:
-                work = self._apply(work, text, found, rewrites)
+                changed = self._apply(work, text, found, rewrites)
+                if changed is not work:
+                    work, now = changed, None
         assert len(work) == len(text)
         rewrites.sort(key=lambda r: r.start)
         return Normalized(text, work, tuple(rewrites))
 
-    def _hits(self, text: str, lower: str | None = None) -> dict[str, list[tuple[int, int]]]:
-        """Which of the vocabulary's words occur in ``text`` (lower-cased): kind -> [(start, end)].
-
-        Offsets are the text's where lower-casing keeps its length and no character outside ASCII
-        matches an ASCII letter case-blind ("\u0131", "\u017f"); else "numbers" and "letters" hold
-        None (unknown: the spoken pass then runs everywhere)."""
+    def _hits(self, text: str, lower: str | None = None) -> dict:
+        """What one look at ``text`` finds (a :class:`~.spots.Look`): the kinds of ``_marks`` that occur in
+        it (lower-cased) -> True; "lower"; "runs": its words (``spots.runs_of``) and "digits": the digits
+        the OCR and spoken passes look at (``spots.DigitScan``), each found when first asked for.
+        "inexact" is there when a character outside ASCII may match an ASCII letter case-blind ("\u0131",
+        "\u017f") or lower-casing changes the length (``regex_literals.folded``): case-blind matches are
+        then not gated on the lower-cased text."""
         lower = text.lower() if lower is None else lower
-        out: dict[str, list] = {}
-        for a, b, kinds in self._words.find(lower):
-            for k in kinds:
-                out.setdefault(k, []).append((a, b))
-        if len(lower) != len(text) or (not text.isascii() and ("\u0131" in text or "\u017f" in text)):
-            out["numbers"] = out["letters"] = out["inexact"] = None
+        found: dict = {}
+        out = Look(text, lower, self._digit_scan)
+        probes = self._probes
+        for kind, keys in self._kind_probes.items():
+            for k in keys:
+                if k not in found:
+                    found[k] = probes[k](lower)
+                if found[k]:
+                    out[kind] = True
+                    break
+        if not text.isascii() and folded(text) is None:
+            out["inexact"] = True
         return out
 
-    def _phrase_may(self, hits) -> bool:
-        """Whether every word of some phrase occurs (a phrase is matched case-blind: where a letter
-        outside ASCII may stand for an ASCII one, the first word's presence decides, as before)."""
-        return "inexact" in hits or any(all(w in hits for w in words) for words in self._phrase_words)
+    def _phrase_may(self, hits, unchanged: bool = True, now=None) -> bool:
+        """Whether a phrase can be in the note: every run of some phrase occurs in it. Where a letter
+        outside ASCII may stand for an ASCII one (a phrase is matched case-blind), or an earlier pass
+        rewrote the note (``unchanged`` false; ``now``: the look at the rewritten note), whether every
+        word of some phrase occurs in the note as written, lower-cased (and then, in a rewritten note
+        whose look is exact, every run of some phrase in the rewritten note)."""
+        if not self._phrases:
+            return False
+        exact = self._phrase_runs is not None and "inexact" not in hits
+        if unchanged and exact:
+            return bool(self._phrase_starts(hits["runs"]))
+        if now is not None and self._phrase_runs is not None and "inexact" not in now \
+                and not self._phrase_starts(now["runs"]):
+            return False  # nothing the pass could find in the rewritten note
+        lower = hits["lower"]
+        if "inexact" in hits:
+            return any(words[0] in lower for words in self._phrase_words)
+        return any(all(w in lower for w in words) for words in self._phrase_words)
+
+    def _phrase_starts(self, runs) -> set[str]:
+        """The first words of the phrases whose runs are all in ``runs``."""
+        some = runs.intersection(self._phrase_run_set)  # (a few a note: the phrases read from these)
+        return {first for first, rs, plural in self._phrase_runs
+                if some.issuperset(rs[:-1]) and (rs[-1] in some or plural and rs[-1] + "s" in some)} \
+            if some else set()
 
     def _apply(self, work: str, original: str, found: Iterable[tuple], rewrites: list[Rewrite]) -> str:
         """Write ``(start, end, normal, kind, approximate)`` rewrites (non-overlapping, kept in
@@ -308,6 +388,24 @@ class Normalizer(Passes):
         """Whether ``second`` follows ``first`` in a vocabulary phrase (plural forms too)."""
         a, b = first.lower(), second.lower()
         return any((x, y) in self._bigrams for x in (a, a[:-1], a[:-2]) for y in (b, b[:-1], b[:-2]))
+
+
+class _Probe:
+    """A test of whether any of ``marks`` (sharing their first character when several) is in a text."""
+
+    def __init__(self, marks: list[str]):
+        self.search = re.compile("|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True))) \
+            if len(marks) > 1 else None
+        self.mark = marks[0]
+        self.rare = "".join(sorted({c for c in self.mark if not (c.isalnum() or c.isspace())}))
+
+    def __call__(self, text: str) -> bool:
+        if self.search is not None:
+            return self.search.search(text) is not None
+        for c in self.rare:
+            if c not in text:
+                return False
+        return self.mark in text
 
 
 # --------------------------------------------------------------------------- loading

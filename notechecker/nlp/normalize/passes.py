@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import string
 
+from .spots import Gates, runs_of
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
                     inflection, levenshtein, matches_at, page_no, valid_level)
 
@@ -11,16 +12,14 @@ from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes
 _ASCII_LETTERS = frozenset(string.ascii_letters)
 _ALNUM = frozenset(string.ascii_letters + string.digits)
 _LETTERS = re.compile(r"[A-Za-z]*")
-#: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
-_ALNUM_ONLY = bytes(c if chr(c) in string.ascii_letters + string.digits else 0x20 for c in range(256))
 
 
-class Passes:
+class Passes(Gates):
     """The passes of :class:`~.normalizer.Normalizer` (which compiles what they read)."""
 
     # page furniture ----------------------------------------------------------
     def _pages(self, text: str) -> list[tuple]:
-        if not any(rx.search(text) for rx in self._markers):
+        if not any(rx.search(text) for rx in self._marker_gates):
             return []
         lines: list[tuple[int, int]] = []  # (start, end without the line break)
         pos = 0
@@ -93,10 +92,19 @@ class Passes:
 
     # words hyphenated across a line break --------------------------------------
     _HYPHEN = re.compile(r"(?<![A-Za-z])([A-Za-z]{2,})-[ \t]*\r?\n[ \t]*([a-z]{2,})(?![A-Za-z0-9])")
+    _BREAK = re.compile(r"-[ \t]*\r?\n")  # (its hyphen and line break: the regex engine skips ahead to "-")
 
     def _hyphens(self, text: str) -> list[tuple]:
         out = []
-        for m in self._HYPHEN.finditer(text):
+        # tried at the start of the letters before each hyphen at a line end, not at every position
+        spots = []
+        for p in map(re.Match.start, self._BREAK.finditer(text)):
+            s = p
+            while s > 0 and text[s - 1] in _ASCII_LETTERS:
+                s -= 1
+            if p - s >= 2:
+                spots.append((s, p))
+        for m in matches_at(self._HYPHEN, text, spots):
             out.append((m.start(), m.end(), self._join(m.group(1), m.group(2)), "hyphenation", False))
         return out
 
@@ -148,9 +156,10 @@ class Passes:
         return drop_overlaps(out)
 
     # OCR confusions --------------------------------------------------------------
-    def _ocr(self, text: str) -> list[tuple]:
+    def _ocr(self, text: str, hits=None) -> list[tuple]:
         out = []
-        for m in self._ocr_level.finditer(text):
+        scan = None if hits is None else hits["digits"]  # (spots.DigitScan: None, scan here)
+        for m in self._ocr_level.finditer(text) if scan is None or scan.levels else ():
             letter, body = m.group(1), m.group(2)
             if body.isdigit():
                 continue
@@ -166,27 +175,26 @@ class Passes:
                 spots.append((i, i + 2))
                 i = text.find("CS", i + 1)
             out += [(m.start(), m.end(), "C5", "ocr", False) for m in matches_at(self._s_for_5, text, spots)]
-        for a, b in self._number_runs(text):  # a run with a digit and a letter read as one
+        for a, b in self._number_runs(text, scan and scan.numbers):  # a run with a digit and a letter read as one
             if not (self._number_place_after.match(text, b)
                     or self._number_place_before.search(text, max(0, a - 1), a)):
                 continue
             out.append((a, b, "".join(self._number_digits.get(c, c) for c in text[a:b]), "ocr", False))
-        words, end_words = self._digit_words(text)
+        words, end_words = self._digit_words(text, scan and scan.words)
         for a, b in [m.span() for m in words] + end_words:
             word = self._digit_word_read(text[a:b])
             if word is not None:
                 out.append((a, b, word, "ocr", False))
         return drop_overlaps(out)
 
-    def _number_runs(self, text: str) -> list[tuple[int, int]]:
+    def _number_runs(self, text: str, spots=None) -> list[tuple[int, int]]:
         """(start, end) of each whole word (no ASCII letter or digit beside it) of digits and confusable
         letters (``ocr.number_digits``) holding one of each, found from where a digit stands beside a
         confusable letter (``_number_pair``): a few places a note, not every "o" and "l"."""
         out: list[tuple[int, int]] = []
         chars, n = self._number_chars, len(text)
         end = 0
-        for m in self._number_pair.finditer(text):
-            d = m.start()
+        for d in map(re.Match.start, self._number_pair.finditer(text)) if spots is None else spots:
             if d < end:
                 continue  # in the run just read
             a, b = d, d + 1
@@ -199,7 +207,7 @@ class Passes:
                 out.append((a, b))
         return out
 
-    def _digit_words(self, text: str) -> tuple[list, list[tuple[int, int]]]:
+    def _digit_words(self, text: str, spots=None) -> tuple[list, list[tuple[int, int]]]:
         """Words with a digit read as a letter, from one scan for such a digit beside a letter
         (``_digit_near``: a few places a note, not every word): the matches of ``_digit_word`` (tried
         at the start of each run of letters before such a digit), and the (start, end) of each word
@@ -208,8 +216,7 @@ class Passes:
         starts: list[int] = []
         ends: list[tuple[int, int]] = []
         n, least = len(text), self._end_letters
-        for e in self._digit_near.finditer(text):
-            d = e.start()
+        for d in map(re.Match.start, self._digit_near.finditer(text)) if spots is None else spots:
             if d > 0 and text[d - 1] in _ASCII_LETTERS:  # letters before the digit
                 s = d - 1
                 while s > 0 and text[s - 1] in _ASCII_LETTERS:
@@ -248,10 +255,10 @@ class Passes:
         if self._phrase_rx is None:
             return []
         out = []
-        if hits is None or "inexact" in hits:
+        if hits is None or "inexact" in hits or self._phrase_runs is None:
             found = self._phrase_rx.finditer(text)
-        else:  # a phrase starts with its first word: tried where the vocabulary pass found one
-            found = matches_at(self._phrase_rx, text, hits.get("phrases", ()))
+        else:  # a phrase starts with its first word: tried where the look at the note found one (Gates)
+            found = matches_at(self._phrase_rx, text, self._phrase_spots(text, hits))
         for m in found:
             raw = m.group()
             plural = raw[-1:].lower() == "s" and " ".join(raw.lower().split()) not in self._phrases
@@ -270,47 +277,17 @@ class Passes:
             return word if word in MAX_LEVEL else None
         return self._letter_of.get(word.lower())
 
-    def _spoken_may(self, text: str, hits) -> tuple[bool, bool]:
-        """Whether spelled levels ("L five", "see five six") and spoken letters before digits ("el 5")
-        can be in ``text``: a number word after white space after a level letter, a letter word
-        before (white space and) a digit. Found from the vocabulary pass (``hits``, else here)."""
-        if hits is None:
-            hits = self._hits(text)
-        numbers, letters = hits.get("numbers", ()), hits.get("letters", ())
-        if numbers is None or letters is None:
-            return True, True
-        words = False
-        letter_ends = {e for _, e in letters}
-        for a, _ in numbers:
-            j = a
-            while j > 0 and text[j - 1].isspace():
-                j -= 1
-            if j == a or j == 0:
-                continue
-            if text[j - 1] in "CTLS" or j in letter_ends:
-                words = True
-                break
-        digits = False
-        n = len(text)
-        for _, b in letters:
-            while b < n and text[b].isspace():
-                b += 1
-            if b < n and text[b].isdecimal():
-                digits = True
-                break
-        return words, digits
-
     def _spoken(self, text: str, hits=None) -> list[tuple]:
         out = []
         words, digits = self._spoken_may(text, hits)
-        if self._dictated is not None and any(w in text or w.capitalize() in text or w.upper() in text
-                                              for w in self._punct):
+        if self._dictated is not None and self._dictation_may(text, hits) and any(
+                w in text or w.capitalize() in text or w.upper() in text for w in self._punct):
             for m in self._dictated.finditer(text):
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
             for m in self._dictated_mid.finditer(text):
                 out.append((m.start("sp"), m.end("sp"), "\n", "spoken", False))
                 out.append((m.start("p"), m.end("p"), self._punct[m.group("p").strip().lower()], "spoken", False))
-        for m in self._spoken_words.finditer(text) if words else ():
+        for m in self._spots_of(self._spoken_words, text, words):
             l1 = self._letter(m.group("l1"))
             # None: a word the regex matched case-blind that lower-casing does not give ("\u017fix")
             n1 = self._numbers.get(m.group("n1").lower())
@@ -328,7 +305,7 @@ class Passes:
         out = [f for f in out if "-" in f[2] or not f[2][:1].isalpha() or len(text[f[0]:f[1]].split()[0]) == 1
                or any(g is not f and abs(g[0] - f[0]) <= NEAR for g in out)
                or LEVEL_CODE.search(text, max(0, f[0] - NEAR), f[1] + NEAR)]
-        for m in self._spoken_digits.finditer(text) if digits else ():
+        for m in self._spots_of(self._spoken_digits, text, digits):
             l1 = self._letter(m.group("l1"))
             d = m.group("d")
             if l1 is None:
@@ -344,7 +321,8 @@ class Passes:
             else:
                 continue
             out.append((m.start(), m.end(), normal, "spoken", False))
-        for m in matches_at(self._glued_pair, text, self._glued_spots(text)):
+        scan = None if hits is None else hits["digits"]  # (spots.DigitScan: None, scan here)
+        for m in matches_at(self._glued_pair, text, self._glued_spots(text, scan and scan.glued)):
             letter, a, b = m.group("l"), int(m.group("a")), int(m.group("b"))
             if valid_level(letter, a * 10 + b) or b != a + 1 or not valid_level(letter, b) or a == 0:
                 continue
@@ -358,11 +336,19 @@ class Passes:
             out.append((m.start(), end, normal, "spoken", False))
         return drop_overlaps(out)
 
-    def _glued_spots(self, text: str) -> list[tuple[int, int]]:
+    @staticmethod
+    def _spots_of(rx, text: str, spots):
+        """``rx``'s matches in ``text``: tried at ``spots`` (where its matches start), everywhere (True),
+        nowhere (no spots)."""
+        if spots is True:
+            return rx.finditer(text)
+        return matches_at(rx, text, spots) if spots else ()
+
+    def _glued_spots(self, text: str, digits=None) -> list[tuple[int, int]]:
         """Where a glued pair ("L45", "C 56") can start: the level letter before a digit that follows
         it (or a space after it) and is followed by a digit (``_glued_digit``: one scan to the digits)."""
         return [(d - 1 if text[d - 1] in "CTLS" else d - 2, d)
-                for d in map(re.Match.start, self._glued_digit.finditer(text))]
+                for d in (map(re.Match.start, self._glued_digit.finditer(text)) if digits is None else digits)]
 
     # approximate words -------------------------------------------------------------
     def _sound(self, word: str) -> str:
@@ -375,19 +361,19 @@ class Passes:
         if word in self._approx_cache:
             return self._approx_cache[word]
         budget = 2 if len(word) >= self._two_from else 1
-        cands: set[str] = set()
-        for dl in deletes(word, budget):
-            cands |= self._deletes.get(dl, set())
+        index = self._deletes  # (the deletes the index holds, found in C)
+        cands: set[str] = set().union(*map(index.__getitem__, index.keys() & deletes(word, budget)))
         # a candidate a few edits away is read only where every edit is a letter a scanner or a
         # recogniser confuses (``confusable``) or a doubled letter: "tender" is not "bender"
         scored = sorted((levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
         scored = [(d, c) for d, c in scored if d <= budget]
-        by_sound = self._by_sound.get(self._sound(word), set())
         best = None
         if scored and (len(scored) == 1 or scored[0][0] < scored[1][0]):
             best = scored[0][1]
-        elif len(by_sound) == 1:
-            best = next(iter(by_sound))
+        else:  # else one vocabulary word that sounds the same
+            by_sound = self._by_sound.get(self._sound(word), ())
+            if len(by_sound) == 1:
+                best = next(iter(by_sound))
         if best is not None and (len(best) > len(word) or inflection(word, best)):
             best = None
         if len(self._approx_cache) < 50000:
@@ -399,22 +385,27 @@ class Passes:
             return all(a == b or frozenset((a, b)) in self._confusable for a, b in zip(word, cand))
         return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
 
-    def _words_to_read(self, lower: str) -> set[str]:
+    def _words_to_read(self, lower: str, runs=None) -> set[str]:
         """The words ``_word_rx`` finds in ``lower`` that no vocabulary knows. Its words are the runs of
-        ASCII letters and digits made of letters only, ``_min_letters`` or more: split out in C (any other
-        character, ASCII or not, separates runs), the known ones dropped before any is looked at."""
-        runs = set(lower.encode("ascii", "replace").translate(_ALNUM_ONLY).decode("ascii").split())
+        ASCII letters and digits made of letters only, ``_min_letters`` or more (``runs``: the text's,
+        ``spots.runs_of``; any other character, ASCII or not, separates runs), the known ones dropped
+        before any is looked at."""
         least = self._min_letters
-        return {w for w in runs - self._known if len(w) >= least and w.isalpha()}
+        return {w for w in (runs_of(lower) if runs is None else runs) - self._known if len(w) >= least and w.isalpha()}
 
-    def _approximate(self, text: str) -> list[tuple]:
+    def _approximate(self, text: str, hits=None) -> list[tuple]:
         lower = text.lower()
-        # the words no vocabulary knows, each looked up once; most notes have none that reads as one
+        # the words no vocabulary knows (``_words_to_read``), each looked up once; most notes have none that
+        # reads as one. ``_as_written`` holds the known words and the runs met that are not such a word or
+        # read as none (like ``_nearest``'s cache of what a word reads as): all dropped in one step in C
         read = {}
-        for w in self._words_to_read(lower):
-            best = self._nearest(w)
+        least, as_written = self._min_letters, self._as_written
+        for w in (runs_of(lower) if hits is None else hits["runs"]) - as_written:
+            best = self._nearest(w) if len(w) >= least and w.isalpha() else None
             if best is not None:
                 read[w] = best
+            elif len(as_written) < self._as_written_most:
+                as_written.add(w)
         if not read:
             return []
         out = []

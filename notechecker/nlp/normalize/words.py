@@ -79,9 +79,16 @@ def levenshtein(a: str, b: str, limit: int) -> int:
 
 
 def deletes(word: str, n: int) -> set[str]:
+    """``word`` with up to ``n`` of its letters deleted (one and two deletions spelled out: each pair of
+    positions once, not each order of deleting them)."""
     out = {word}
-    frontier = {word}
-    for _ in range(n):
+    size = len(word)
+    if n >= 1:
+        out.update([word[:i] + word[i + 1:] for i in range(size)])
+    if n >= 2:
+        out.update([word[:i] + word[i + 1:j] + word[j + 1:] for i in range(size) for j in range(i + 1, size)])
+    frontier = out
+    for _ in range(n - 2):
         frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
         out |= frontier
     return out

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import inspect
 import json
 import os
@@ -219,6 +220,10 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
     pipe = load()
     cat = load_catalogue()
     nlp = pipe.nlp
+    # as in a scan's worker: forked from a parent that loaded the pipeline and froze it (batch/workers.py),
+    # so the cycle collector leaves the loaded vocabularies alone
+    gc.collect()
+    gc.freeze()
     bare = spacy.blank("en").tokenizer
     clock = time.process_time
 

@@ -58,3 +58,48 @@ def test_recycle_notes_reads_the_environment(monkeypatch):
     assert workers.recycle_notes() == workers.RECYCLE_NOTES
     monkeypatch.delenv("NOTECHECKER_RECYCLE_NOTES")
     assert workers.recycle_notes() == workers.RECYCLE_NOTES
+
+
+def test_every_worker_is_forked_with_the_loaded_pipeline_frozen_and_the_parent_thawed_after(monkeypatch):
+    """First and replacing workers alike: forked while the parent's objects are frozen (their cycle
+    collector never scans or writes to the shared pipeline); the parent's own collector gets them back."""
+    import gc
+
+    if guard.context().get_start_method() != "fork":
+        import pytest
+
+        pytest.skip("workers are spawned here, not forked")
+    gc.unfreeze()
+    frozen_at_fork = []
+    real_init = guard.Worker.__init__
+
+    def recording(self, *a, **k):
+        frozen_at_fork.append(gc.get_freeze_count())
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(guard.Worker, "__init__", recording)
+    monkeypatch.setenv("NOTECHECKER_RECYCLE_NOTES", "3")
+    rows = _rows(workers.checked_chunks(workers.chunked(_tasks(), 2), 1, False, note_timeout=60.0))
+    assert len(rows) == 7 and len(frozen_at_fork) >= 2  # the first worker and at least one replacing it
+    assert all(n > 10_000 for n in frozen_at_fork)  # the loaded pipeline and vocabularies, every time
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_scan_in_this_process_keeps_the_pipeline_frozen_while_it_checks_and_thaws_it_after():
+    import gc
+
+    gc.unfreeze()
+    seen = []
+    for chunk, per_task, _ in workers.checked_chunks(workers.chunked(_tasks(), 3), 1, False):
+        seen.append(gc.get_freeze_count())
+        assert len(per_task) == len(chunk)
+    assert len(seen) == 3 and all(n > 10_000 for n in seen)
+    assert gc.get_freeze_count() == 0
+    # a process whose start-up froze its objects (the CLI's start-up) keeps them frozen
+    gc.freeze()
+    try:
+        assert gc.get_freeze_count() > 10_000
+        list(workers.checked_chunks(workers.chunked(_tasks()[:2], 2), 1, False))
+        assert gc.get_freeze_count() > 10_000  # not thawed (a frozen object freed by refcount leaves the count)
+    finally:
+        gc.unfreeze()

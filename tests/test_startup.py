@@ -52,6 +52,6 @@ def test_a_second_start_up_in_one_process_freezes_nothing(collector):
     with startup():
         assert gc.isenabled()
         later = [[i] for i in range(1000)]
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() <= frozen  # nothing frozen anew (a frozen object freed by refcount leaves the count)
     seen = {id(o) for o in gc.get_objects()}
     assert all(id(x) in seen for x in later)

@@ -172,8 +172,32 @@ def context():
     return multiprocessing.get_context(method)
 
 
+@contextlib.contextmanager
+def frozen():
+    """This process's objects kept out of the cycle collector's scans for the block (``gc.freeze``).
+
+    What a checking process loads (the pipeline, its vocabularies: some 110,000 objects the collector
+    tracks) lives as long as the process and holds no garbage, yet each full collection walked it all
+    again (about 70 ms a time, some 0.1 ms a note over a scan). A process forked inside the block keeps
+    it frozen, and its collector never writes to the pages it shares with its parent. Objects made in
+    the block are collected as ever; the frozen ones go back to the collector after it. A process whose
+    start-up froze its objects already (the CLI's ``startup``) is left as it is.
+    """
+    import gc
+
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 class Worker:
-    """One worker process and the jobs sent to it, oldest first."""
+    """One worker process and the jobs sent to it, oldest first. A forked worker is forked with its
+    parent's objects frozen (:func:`frozen`): the first and every replacing one alike."""
 
     def __init__(self, handler, initializer=None, ctx=None):
         ctx = ctx or context()
@@ -181,7 +205,8 @@ class Worker:
         self.slot = ctx.RawArray("d", 4)  # progress, written by the child's ticks (see _child)
         self.proc = ctx.Process(target=_child, args=(child, os.getpid(), initializer, handler, self.slot),
                                 daemon=True)
-        self.proc.start()
+        with frozen() if ctx.get_start_method() == "fork" else contextlib.nullcontext():
+            self.proc.start()
         child.close()
         self.jobs: collections.deque = collections.deque()  # job ids sent, not done
         self._numbers: collections.deque = collections.deque()  # their numbers in the child (1, 2, ...)

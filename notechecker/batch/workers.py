@@ -3,7 +3,6 @@
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import itertools
 import json
@@ -148,26 +147,6 @@ class _Job:
         self.chunk, self.skip, self.result, self.restarts = chunk, {}, None, 0
 
 
-@contextlib.contextmanager
-def _frozen() -> Iterator[None]:
-    """This process's objects kept out of the cycle collector's scans for the block (``gc.freeze``).
-
-    A scan's objects that live as long as it (the pipeline, its vocabularies: some 110,000 the
-    collector tracks) hold no garbage, yet each full collection walked them all again (about 70 ms a
-    time, some 0.1 ms a note over a scan); a process forked inside the block keeps them frozen (and
-    its collector never writes to the pages it shares with this one). Objects made in the block are
-    collected as ever; the frozen ones go back to the collector after it.
-    """
-    if gc.get_freeze_count():  # frozen already by what started this process's command, which undoes it
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, encode: bool = False,
              note_timeout: float | None = None,
              max_memory: int | None = guard.MAX_MEMORY) -> Iterator[tuple[list[Task], list, bytes | None]]:
@@ -184,7 +163,7 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
     budget = note_timeout if note_timeout and note_timeout > 0 else None
     if workers <= 1 and budget is None:
         _init_worker()
-        with _frozen():  # the loaded pipeline is left out of the collector's scans while the chunks are checked
+        with guard.frozen():  # the loaded pipeline is left out of the collector's scans while the chunks are checked
             for chunk in chunks:
                 yield chunk, check_tasks(chunk, redact), None
         return
@@ -194,13 +173,8 @@ def checked_chunks(chunks: Iterable[list[Task]], workers: int, redact: bool, enc
         _init_worker()
         gc.collect()
 
-    def start() -> guard.Worker:
-        if not forking:
-            return guard.Worker(_chunk_job, _WorkerInit(max_memory), ctx)
-        # every worker, first or replacing one, is forked with this process's objects frozen: its cycle
-        # collector then leaves the shared pipeline alone (no scans of it, no copies of its pages)
-        with _frozen():
-            return guard.Worker(_chunk_job, _WorkerInit(max_memory), ctx)
+    def start() -> guard.Worker:  # forked with this process's objects frozen (guard.Worker), replacing ones too
+        return guard.Worker(_chunk_job, _WorkerInit(max_memory), ctx)
 
     pool = [start() for _ in range(workers)]
     jobs: dict[int, _Job] = {}

@@ -633,8 +633,8 @@ def test_facts_and_the_operation_are_immutable_and_built_once(monkeypatch, cat):
 
 
 def test_the_plan_asks_the_code_table_as_the_table_answers(cat):
-    """``Note.pick`` and ``Note.rule`` (answered once per catalogue) give what ``CodeTable.pick`` and
-    ``Catalogue.rule`` give, for every select of the table and every bundling rule."""
+    """``CodeTable.pick`` and ``Catalogue.rule`` (each question answered once, then kept) give what a
+    fresh look-up gives, for every select of the table and every bundling rule."""
     from notechecker.coding.common import Note
 
     note = Note(facts(), cat)
@@ -644,8 +644,10 @@ def test_the_plan_asks_the_code_table_as_the_table_answers(cat):
             assert note.pick(info.select["slot"], **attrs) == cat.table.pick(info.select["slot"], **attrs)
         assert note.pick(info.select["slot"], **attrs, not_a_select_key=1) == cat.table.pick(
             info.select["slot"], **attrs, not_a_select_key=1)
+        assert cat.table.pick(info.select["slot"], **attrs) == cat.table._pick(info.select["slot"], attrs)
     assert note.pick("no_such_slot") is None
     for rule in cat.bundling:
         assert note.rule(rule.check) is cat.rule(rule.check)
+        assert cat.rule(rule.check) is next(r for r in cat.bundling if r.check == rule.check)
     with pytest.raises(StopIteration):
         note.rule("no_such_check")

@@ -7,9 +7,6 @@ from notechecker.vertebrae import region_of, sort_levels
 
 def augmentation(note: Note, plan: Plan) -> None:
     table, msg = note.table, note.msg
-    limit = table.limits.get("augmentation_bodies")
-    if not note.has("vertebroplasty", "kyphoplasty") and (limit is None or limit >= 0):
-        return  # no body treated: no code, no review (what follows reads only these procedures)
     treated: set[str] = set()
     for tech in ("vertebroplasty", "kyphoplasty"):
         procs = note.procedures([tech])
@@ -57,6 +54,7 @@ def augmentation(note: Note, plan: Plan) -> None:
     if both:
         review(plan, table.codes_for("augmentation"), msg("augmentation_both", bodies=", ".join(sort_levels(both))),
                [msg.reason("augmentation_both")], note.proc_evidence(["vertebroplasty", "kyphoplasty"]))
+    limit = table.limits.get("augmentation_bodies")
     if limit is not None and len(treated) > limit:  # CC-03: a payer limit, never a coding rule
         rule = note.rule("augmentation_body_limit")
         review(plan, [ln.code for ln in plan.lines if table.family(ln.code) == "augmentation"],

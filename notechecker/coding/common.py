@@ -159,9 +159,6 @@ class Plan:
 
 
 # --------------------------------------------------------------------------- the per-note view
-_UNASKED = object()
-
-
 class Note:
     """What coding reads: the one operation model, the code table, the messages."""
 
@@ -173,25 +170,13 @@ class Note:
         self.present_reasons = self.op.present_reasons
         self.reason_values = self.op.reason_values
         self.msg = messages(catalogue)
-        self._picked = catalogue.cache.get("coding.pick")
-        if self._picked is None:
-            self._picked = catalogue.cache["coding.pick"] = {}
 
     def pick(self, slot: str, **attrs: Any) -> str | None:
-        """``CodeTable.pick``: the code of ``slot`` whose ``select`` matches ``attrs``, looked up once per
-        catalogue for each question (a pure function of the code table)."""
-        key = (slot, *attrs.items())
-        got = self._picked.get(key, _UNASKED)
-        if got is _UNASKED:
-            got = self._picked[key] = self.table.pick(slot, **attrs)
-        return got
+        """``CodeTable.pick``: the code of ``slot`` whose ``select`` matches ``attrs``."""
+        return self.table.pick(slot, **attrs)
 
     def rule(self, check: str):
-        """``Catalogue.rule``: the first bundling rule of ``check``, found once per catalogue."""
-        cat = self.catalogue
-        rules = derived(cat, "coding.rules", lambda: {r.check: r for r in reversed(cat.bundling)})
-        got = rules.get(check)
-        return got if got is not None else cat.rule(check)
+        return self.catalogue.rule(check)
 
     def has(self, *kinds: str) -> bool:
         return self.op.has(*kinds)

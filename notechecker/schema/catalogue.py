@@ -42,7 +42,14 @@ class Catalogue:
         return self.items[self.aliases.get(item_id, item_id)]
 
     def rule(self, check: str) -> BundlingRule:
-        return next(r for r in self.bundling if r.check == check)
+        """The first bundling rule of ``check`` (StopIteration for none), from an index built once."""
+        first = self.cache.get("rule_of_check")
+        if first is None:
+            first = self.cache["rule_of_check"] = {}
+            for r in self.bundling:
+                first.setdefault(r.check, r)
+        got = first.get(check)
+        return got if got is not None else next(r for r in self.bundling if r.check == check)
 
     def resolved_items(self, name: str) -> tuple[Item, ...]:
         """A checklist's items with those of the checklists it extends, bases first."""

@@ -168,13 +168,23 @@ class CodeTable:
     #: family -> families whose codes a coder bills in its place (one operation, another technique)
     confusable: dict[str, frozenset[str]] = field(default_factory=dict)
     _by_slot: dict[str, list[CodeInfo]] = field(default_factory=dict, repr=False)
+    _picked: dict[tuple, str | None] = field(default_factory=dict, repr=False)  # pick's answers, each asked once
 
     def __post_init__(self) -> None:
         for info in self.codes.values():
             self._by_slot.setdefault(info.select["slot"], []).append(info)
 
     def pick(self, slot: str, **attrs: Any) -> str | None:
-        """The code whose ``select`` matches ``attrs`` (every select key must be given and match)."""
+        """The code whose ``select`` matches ``attrs`` (every select key must be given and match); each
+        question is answered once per table (the coding asks the same few for every note)."""
+        key = (slot, *attrs.items())
+        try:
+            return self._picked[key]
+        except KeyError:
+            got = self._picked[key] = self._pick(slot, attrs)
+            return got
+
+    def _pick(self, slot: str, attrs: dict[str, Any]) -> str | None:
         for info in self._by_slot.get(slot, ()):
             if all(_select_match(info.select[k], attrs[k]) if k in attrs else False
                    for k in info.select if k != "slot"):

@@ -21,7 +21,7 @@ from ..regex_literals import folded
 _LETTERS = frozenset(string.ascii_letters)
 _DIGITS = frozenset(string.digits)
 _ALNUM = _LETTERS | _DIGITS
-_LEVEL = frozenset("CTLS")
+_LEVEL = frozenset("CTLS")  # the letters of vertebra codes (C5, T12, L4, S1)
 #: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
 _ALNUM_ONLY = bytes(c if chr(c).isascii() and chr(c).isalnum() else 0x20 for c in range(256))
 
@@ -157,7 +157,7 @@ class Gates:
                         while k > 0 and lower[k - 1] in _ALNUM:
                             k -= 1
                         if (k == 0 or text[k - 1] != "-") and (
-                                lower[k:j] in self._letter_of or j - k == 1 and text[k] in "CTLS"):
+                                lower[k:j] in self._letter_of or j - k == 1 and text[k] in _LEVEL):
                             words.append((k, j))
                     a = lower.find(w, a + 1)
         n = len(text)

@@ -365,3 +365,56 @@ def test_hyphens_and_page_markers_tried_where_they_can_be_match_a_full_scan():
             assert (got and (got.span(), got.group())) == (hit and (hit.span(), hit.group()))
             pages += hit is not None
     assert found >= 6 and pages >= 4
+
+
+def _nearest_plain(n, word):
+    """What ``_nearest`` reads ``word`` as, every vocabulary word sharing a deletion with it looked at."""
+    n._approx_cache.clear()
+    n._may_confuse = lambda w: True  # (an instance attribute over the method: the plain look-up)
+    try:
+        return n._nearest(word)
+    finally:
+        del n._may_confuse
+        n._approx_cache.clear()
+
+
+def test_words_no_vocabulary_word_may_be_confused_with_are_read_as_by_the_plain_look_up():
+    """``_may_confuse`` (a word's letters each written as one of its group of confusable letters, and the
+    word with doubled letters written once) leaves out no word ``_nearest`` would read: on every word of
+    the corpus notes and on misreadings of every vocabulary word (a confusable letter or two swapped, a
+    letter doubled, dropped or added), each read as the plain look-up reads it."""
+    from notechecker.nlp.normalize.spots import runs_of
+    from tests.corpus_snapshot import corpus
+
+    n = load_normalizer()
+    words = {w for _, text, _ in corpus() for w in runs_of(text.lower()) if w.isalpha() and len(w) >= 6}
+    rng = random.Random(7)
+    alike = {c: [b for pair in n._confusable if c in pair for b in pair if b != c] for c in "abcdefghijklmnopqrstuvwxyz"}
+    for v in sorted(n._vocab):
+        for i, c in enumerate(v):
+            words.update(v[:i] + b + v[i + 1:] for b in alike[c])  # one letter swapped
+            words.update((v[:i] + c + v[i:], v[:i] + v[i + 1:], v[:i] + rng.choice("aeilnort") + v[i:]))
+            j = rng.randrange(len(v))
+            if alike[c] and alike[v[j]] and i != j:  # two swapped
+                w = list(v)
+                w[i], w[j] = rng.choice(alike[c]), rng.choice(alike[v[j]])
+                words.add("".join(w))
+    words = {w for w in words if w.isalpha() and len(w) >= n._min_letters}
+    assert len(words) > 10_000
+    read = 0
+    for w in sorted(words):
+        n._approx_cache.clear()
+        got = n._nearest(w)
+        assert got == _nearest_plain(n, w), w
+        read += got is not None
+    assert read > 500  # misreadings read as their vocabulary word among them
+    assert sum(map(n._may_confuse, words)) < len(words) / 2  # ... and most words never looked up
+
+
+def test_alike_table_writes_each_group_of_confusable_letters_as_one_letter():
+    from notechecker.nlp.normalize.words import alike_table, once
+
+    table = alike_table([("i", "l"), ("l", "t"), ("a", "o"), ("j", "i"), ("x", "y"), ("y", "t")])
+    assert "iltjxy ao b".translate(table) == "iiiiii aa b"
+    assert alike_table([]) == {}
+    assert once("pedicclle") == "pedicle" and once("aaa") == "a" and once("") == ""

@@ -15,8 +15,8 @@ from ..regex_literals import GatedRegex, folded
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
 from .spots import DigitScan, Look
-from .words import (CARRY, MAX_LEVEL, bigrams_of, compile_entry, compile_rx, deletes, phrases_of, reading_of,
-                    section_headings, words_of)
+from .words import (CARRY, MAX_LEVEL, alike_table, bigrams_of, compile_entry, compile_rx, deletes, once, phrases_of,
+                    reading_of, section_headings, words_of)
 
 
 class Normalizer(Passes):
@@ -177,6 +177,9 @@ class Normalizer(Passes):
         self._by_sound: dict[str, set[str]] = {}
         for w in self._vocab:
             self._by_sound.setdefault(self._sound(w), set()).add(w)
+        self._alike = alike_table(self._confusable)  # (passes._may_confuse)
+        self._alike_words, self._once_words = frozenset(w.translate(self._alike) for w in self._vocab), \
+            frozenset(map(once, self._vocab))
         self._word_rx = re.compile(rf"[A-Za-z](?<![A-Za-z0-9][A-Za-z])[A-Za-z]{{{max(0, a.min_letters - 1)},}}"
                                    rf"(?![A-Za-z0-9])")
         self._min_letters = max(1, a.min_letters)

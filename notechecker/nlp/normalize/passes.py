@@ -6,7 +6,7 @@ import string
 
 from .spots import Gates, runs_of
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
-                    inflection, levenshtein, matches_at, page_no, valid_level)
+                    inflection, levenshtein, matches_at, once, page_no, valid_level)
 
 
 _ASCII_LETTERS = frozenset(string.ascii_letters)
@@ -355,18 +355,21 @@ class Passes(Gates):
         w = word.lower()
         for a, b in self._sounds:
             w = w.replace(a, b)
-        return re.sub(r"(.)\1+", r"\1", w)
+        return once(w)
 
     def _nearest(self, word: str) -> str | None:
         if word in self._approx_cache:
             return self._approx_cache[word]
         budget = 2 if len(word) >= self._two_from else 1
-        index = self._deletes  # (the deletes the index holds, found in C)
-        cands: set[str] = set().union(*map(index.__getitem__, index.keys() & deletes(word, budget)))
         # a candidate a few edits away is read only where every edit is a letter a scanner or a
-        # recogniser confuses (``confusable``) or a doubled letter: "tender" is not "bender"
-        scored = sorted((levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
-        scored = [(d, c) for d, c in scored if d <= budget]
+        # recogniser confuses (``confusable``) or a doubled letter: "tender" is not "bender"; where no
+        # vocabulary word is such a word (``_may_confuse``: most words), none is looked for
+        scored = []
+        if self._may_confuse(word):
+            index = self._deletes  # (the deletes the index holds, found in C)
+            cands: set[str] = set().union(*map(index.__getitem__, index.keys() & deletes(word, budget)))
+            scored = sorted((levenshtein(word, c, budget), c) for c in cands if self._confused(word, c))
+            scored = [(d, c) for d, c in scored if d <= budget]
         best = None
         if scored and (len(scored) == 1 or scored[0][0] < scored[1][0]):
             best = scored[0][1]
@@ -383,7 +386,13 @@ class Passes(Gates):
     def _confused(self, word: str, cand: str) -> bool:
         if len(word) == len(cand):
             return all(a == b or frozenset((a, b)) in self._confusable for a, b in zip(word, cand))
-        return re.sub(r"(.)\1+", r"\1", word) == re.sub(r"(.)\1+", r"\1", cand)
+        return once(word) == once(cand)
+
+    def _may_confuse(self, word: str) -> bool:
+        """Whether some vocabulary word may be ``_confused`` with ``word``: one its length whose every letter
+        is ``word``'s or one of its group of confusable letters (each group written as one letter: ``_alike``),
+        or one that is ``word`` once doubled letters are written once. False: none is."""
+        return word.translate(self._alike) in self._alike_words or once(word) in self._once_words
 
     def _words_to_read(self, lower: str, runs=None) -> set[str]:
         """The words ``_word_rx`` finds in ``lower`` that no vocabulary knows. Its words are the runs of

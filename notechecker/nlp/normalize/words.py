@@ -78,6 +78,25 @@ def levenshtein(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def once(word: str) -> str:
+    """``word`` with every run of one letter written once ("pedicclle" -> "pedicle")."""
+    return _DOUBLED.sub(r"\1", word)
+
+
+def alike_table(pairs) -> dict[int, str]:
+    """A ``str.translate`` table writing each letter of ``pairs`` (pairs of letters read one for the
+    other) as one letter of its group: the letters joined by pairs, directly or through others."""
+    group: dict[str, set[str]] = {}
+    for pair in pairs:
+        joined = set(pair).union(*(group.get(c, ()) for c in pair))
+        for c in joined:
+            group[c] = joined
+    return {ord(c): min(g) for c, g in group.items()}
+
+
 def deletes(word: str, n: int) -> set[str]:
     """``word`` with up to ``n`` of its letters deleted (one and two deletions spelled out: each pair of
     positions once, not each order of deleting them)."""

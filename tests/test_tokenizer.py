@@ -4,6 +4,7 @@ its tokenizer is spaCy's, less a special case that changes no token."""
 from __future__ import annotations
 
 import itertools
+import random
 
 import spacy
 
@@ -108,3 +109,58 @@ def test_a_long_run_goes_in_pieces_every_time_it_is_met():
             doc = few("foo abcdefghij  bar")
             assert [t.text for t in doc] == ["foo", "abcd", "efgh", "ij", " ", "bar"]
         assert "abcdefghij" not in few._primed
+
+
+def _looked_up(tokenizer, chunk: str) -> list[str]:
+    """The strings spaCy's tokenizer looks up among its special cases splitting ``chunk`` (spacy 3.7
+    tokenizer.pyx: ``_split_affixes``, then the rest in ``_attach_tokens``), its English having no token_match."""
+    assert tokenizer.token_match is None
+    rules, string, last, out = tokenizer.rules, chunk, -1, []
+    while string and len(string) != last:
+        out.append(string)
+        if string in rules:
+            break
+        last = len(string)
+        pre = tokenizer.find_prefix(string)
+        if pre:
+            out.append(string[pre:])
+            if string[pre:] and string[pre:] in rules:
+                string = string[pre:]
+                break
+        suf = tokenizer.find_suffix(string[pre:])
+        if suf:
+            out.append(string[:-suf])
+            if string[:-suf] and string[:-suf] in rules:
+                string = string[:-suf]
+                break
+        if pre and suf and pre + suf <= len(string):
+            string = string[pre:-suf]
+        elif pre:
+            string = string[pre:]
+        elif suf:
+            string = string[:-suf]
+    return out + [string] if string else out
+
+
+def test_chunks_primed_together_meet_no_special_case():
+    """A chunk the tokenizer primes together with others (``_meets_no_special``) is one splitting which spaCy
+    looks up no special case (one would stop it caching the chunks after it): on every chunk of the corpus
+    notes and on generated ones; and most chunks of a note are such chunks."""
+    from notechecker.nlp.tokenizer import _meets_no_special
+
+    from tests.corpus_snapshot import corpus
+
+    tok = _ours().tokenizer
+    rules = tok.rules
+    chunks = {c for _, text, _ in corpus() for c in text.split()}
+    assert sum(_meets_no_special(c, rules) for c in chunks) > len(chunks) * 0.8
+    keys = sorted(rules)
+    rng = random.Random(5)
+    cores = ["spine", "L4", "10mm", "5am", "x", "C5", "A", "I", "Dr", "cant", "1"] + rng.sample(keys, 200)
+    marks = ["", "(", ")", ".", ",", ":", ";", "'", '"', "-", "...", "),", ".)", "'s", "[", "]", "%", "$", "/"]
+    chunks |= {a + c + b for c in cores for a in marks for b in marks}
+    together = [c for c in chunks if _meets_no_special(c, rules)]
+    for c in together:
+        assert not [s for s in _looked_up(tok, c) if s in rules], c
+    assert len(together) > 10_000
+    assert not any(_meets_no_special(c, rules) for c in ("Dr.", "(Dr.", "cannot,", "a.m.", "L4-5", "\u00e9t\u00e9", ":)"))

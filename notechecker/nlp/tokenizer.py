@@ -19,7 +19,9 @@ a special case (``has_special`` in ``Tokenizer._save_cached``, spaCy issue #1250
 note has its "Dr." or "p.m." in the first lines, so the rest of every note is split afresh,
 note after note (two thirds of the tokenizer's time on real notes). Here each chunk (and each
 whitespace run) the tokenizer has not seen yet is first tokenized on its own, which caches it
-when it holds no special case, and then the whole text is tokenized by spaCy as before. The
+when it holds no special case, and then the whole text is tokenized by spaCy as before (the new
+chunks spaCy meets no special case in, most of them, are tokenized together: one text, one Doc; see
+:func:`_meets_no_special`). The
 tokens are spaCy's own either way (a cache hit gives what splitting gives; priming changes what
 is cached, never what is returned). Chunks are remembered up to ``prime_limit`` (then new ones
 are left to spaCy alone), which with the scan's worker recycling keeps memory bounded.
@@ -37,6 +39,7 @@ every other token before a parser runs.)
 """
 
 import re
+import string
 
 from spacy import util
 from spacy.attrs import ORTH, intify_attrs
@@ -58,6 +61,7 @@ _WHITESPACE = re.compile(r"\s+")
 _FROM_LINE_END = re.compile(r"\n\s*")
 #: The ASCII characters str.isspace (and so spaCy) splits at, but for " " and "\n".
 _OTHER_ASCII_SPACE = tuple(c for c in map(chr, range(128)) if c.isspace() and c not in " \n")
+_PUNCT = string.punctuation
 
 
 def _only_spaces_and_line_ends(text: str, chunks: list[str]) -> bool:
@@ -88,6 +92,17 @@ def _whitespace_chunks(text: str, chunks: list[str]) -> set[str]:
     return out
 
 
+def _meets_no_special(chunk: str, rules: dict) -> bool:
+    """Whether spaCy's tokenizer meets none of its special cases (``rules``) splitting ``chunk``: a chunk of ASCII
+    letters and digits with ASCII punctuation before and after, none of whose strings spaCy looks up (the
+    chunk less some of that punctuation before and after it) is a special case. False: it may meet one."""
+    start, end = len(chunk) - len(chunk.lstrip(_PUNCT)), len(chunk.rstrip(_PUNCT))
+    core = chunk[start:end]
+    if not (core.isascii() and core.isalnum()):
+        return False
+    return not any(chunk[i:j] in rules for i in range(start + 1) for j in range(end, len(chunk) + 1))
+
+
 class NoteTokenizer:
     """Wraps a spaCy tokenizer: pieces for pathological runs, the input kept on the Doc."""
 
@@ -105,8 +120,8 @@ class NoteTokenizer:
         chunks = text.split()  # spaCy's chunks: str.split and spaCy split at the same (str.isspace) characters
         primed = self._primed
         if len(primed) < self.prime_limit:
-            new = set(chunks)
-            new.difference_update(primed)
+            # most notes hold no chunk not seen yet: asked of the list, without a set of its chunks
+            new = set() if primed.issuperset(chunks) else set(chunks).difference(primed)
             # a chunk of max_run characters or more is never primed (its text goes in pieces): a new one
             long_run = any(len(chunk) >= self.max_run for chunk in new)
         else:
@@ -128,9 +143,15 @@ class NoteTokenizer:
         primed = self._primed
         new.update(chunk for chunk in _whitespace_chunks(text, chunks) if chunk not in primed)
         if new:
-            tokenize = self.tokenizer
-            for chunk in new:
-                tokenize(chunk)
+            tokenize, rules = self.tokenizer, self.tokenizer.rules
+            # chunks that meet no special case go in one text (one Doc, not one each): no special case stops
+            # spaCy caching them; the others (any of the strings spaCy looks up may be one) go alone
+            plain = [chunk for chunk in new if _meets_no_special(chunk, rules)]
+            if plain:
+                tokenize(" ".join(plain))
+            if len(plain) < len(new):
+                for chunk in new.difference(plain):
+                    tokenize(chunk)
             primed.update(new)
 
     def __getstate__(self):

@@ -403,12 +403,12 @@ class Passes(Gates):
         return {w for w in (runs_of(lower) if runs is None else runs) - self._known if len(w) >= least and w.isalpha()}
 
     def _approximate(self, text: str, hits=None) -> list[tuple]:
-        lower = text.lower()
         # the words no vocabulary knows (``_words_to_read``), each looked up once; most notes have none that
         # reads as one. ``_as_written`` holds the known words and the runs met that are not such a word or
         # read as none (like ``_nearest``'s cache of what a word reads as): all dropped in one step in C
         read = {}
         least, as_written = self._min_letters, self._as_written
+        lower = text.lower() if hits is None else hits["lower"]
         for w in (runs_of(lower) if hits is None else hits["runs"]) - as_written:
             best = self._nearest(w) if len(w) >= least and w.isalpha() else None
             if best is not None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import operator
 import os
 import shutil
-from dataclasses import asdict, astuple
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -85,18 +86,47 @@ def scan_manifest(inputs: list[Any], columns: Columns, redact: bool, chunk_size:
             "inputs": _fingerprint(inputs, documents)}
 
 
+#: A task's fields in order: ``dataclasses.astuple`` of a task, whose fields hold strings, None and a
+#: tuple of strings, without its deep copy (the same JSON).
+_TASK_FIELDS = operator.attrgetter(*(f.name for f in fields(Task)))
+
+
 def chunk_digest(chunk: list[Task]) -> str:
-    return hashlib.sha256(json.dumps([astuple(t) for t in chunk]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([_TASK_FIELDS(t) for t in chunk]).encode()).hexdigest()
 
 
 def chunk_bytes(tasks: list[Task], rows: list) -> bytes:
-    body = {"digest": chunk_digest(tasks), "notes": len(tasks), "rows": rows}
-    return json.dumps({**body, "checksum": body_checksum(body)}, allow_nan=False).encode()
+    """The chunk file: ``{"digest", "notes", "rows", "checksum"}`` as JSON, the checksum that of the
+    rest (:func:`body_checksum`). The rows are encoded once: the file is the body's JSON with the
+    checksum's member put before its closing brace, the bytes ``json.dumps`` gives the whole."""
+    body = json.dumps({"digest": chunk_digest(tasks), "notes": len(tasks), "rows": rows}, allow_nan=False).encode()
+    return b"%s, \"checksum\": \"%s\"}" % (body[:-1], hashlib.sha256(body).hexdigest().encode())
 
 
 def body_checksum(body: dict) -> str:
     """SHA-256 of a chunk's content (digest, notes, rows) as written: any change to a stored chunk shows."""
     return hashlib.sha256(json.dumps(body, allow_nan=False).encode()).hexdigest()
+
+
+#: The types of a cell that JSON gives back as it was (``json.loads(json.dumps(v)) == v``, of the same type;
+#: a float is finite, or :func:`chunk_bytes` refuses it).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def shipped(tasks: list[Task], rows: list) -> tuple[list, bytes]:
+    """The rows of a chunk as a resume reads them back from its file, and the file's bytes.
+
+    Rows whose every cell is of a :data:`_PLAIN` type read back as they are: they are given as they
+    are, not decoded again; other rows (a tuple, a str or int subclass in a cell) are decoded from
+    the bytes, so that a replay gives what this run gives."""
+    data = chunk_bytes(tasks, rows)
+    plain = _PLAIN.issuperset
+    for note in rows:
+        if note.__class__ is not dict or not all(
+                t.__class__ is list and all(r.__class__ is dict and plain(map(type, r.values())) for r in t)
+                for t in note.values()):
+            return json.loads(data)["rows"], data
+    return rows, data
 
 
 class Checkpoint:
@@ -149,8 +179,7 @@ class Checkpoint:
         from ..writers import write_atomic
 
         if data is None:
-            data = chunk_bytes(chunk, rows)
-            rows = json.loads(data)["rows"]
+            rows, data = shipped(chunk, rows)
         write_atomic(self.chunk(i), data)
         return rows
 

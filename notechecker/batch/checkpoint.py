@@ -99,8 +99,12 @@ def chunk_bytes(tasks: list[Task], rows: list) -> bytes:
     """The chunk file: ``{"digest", "notes", "rows", "checksum"}`` as JSON, the checksum that of the
     rest (:func:`body_checksum`). The rows are encoded once: the file is the body's JSON with the
     checksum's member put before its closing brace, the bytes ``json.dumps`` gives the whole."""
-    body = json.dumps({"digest": chunk_digest(tasks), "notes": len(tasks), "rows": rows}, allow_nan=False).encode()
+    body = _ENCODE({"digest": chunk_digest(tasks), "notes": len(tasks), "rows": rows}).encode()
     return b"%s, \"checksum\": \"%s\"}" % (body[:-1], hashlib.sha256(body).hexdigest().encode())
+
+
+#: ``json.dumps(obj, allow_nan=False)`` without making its encoder anew each call
+_ENCODE = json.JSONEncoder(allow_nan=False).encode
 
 
 def body_checksum(body: dict) -> str:

@@ -3,9 +3,12 @@ sends back are what the plain encoding gives (``json.dumps`` of the whole, rows 
 it), on rows of real notes and on made-up rows of every kind of cell."""
 from __future__ import annotations
 
+import contextlib
+import csv
 import dataclasses
 import enum
 import hashlib
+import io
 import json
 import math
 
@@ -13,7 +16,9 @@ import pytest
 
 from notechecker.batch import checkpoint, check_tasks, iter_tasks
 from notechecker.batch.checkpoint import Checkpoint, body_checksum, chunk_bytes, chunk_digest, shipped
+from notechecker.batch import sinks
 from notechecker.batch.rows import error_rows
+from notechecker.batch.schema import TABLES
 from notechecker.batch.task import Task
 from tests.conftest import ROOT
 
@@ -111,3 +116,60 @@ def test_the_worker_and_the_checkpoint_use_the_one_encoding():
     from notechecker.batch import workers
 
     assert workers.shipped is checkpoint.shipped
+
+
+# --------------------------------------------------------------------------- the writers of the tables
+def _plain_csv(rows, cols) -> str:
+    """A CSV table as the sink wrote it cell by cell (the formula guard on every cell)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    writer.writerows([sinks.csv_value(r[c]) for c in cols] for r in rows)
+    return buf.getvalue()
+
+
+def _plain_jsonl(rows, cols) -> str:
+    return "".join(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n" for r in rows)
+
+
+def _written(tmp_path, fmt: str, rows_per_note) -> dict[str, str]:
+    paths = sinks.output_paths(tmp_path / f"out{fmt}")
+    with contextlib.ExitStack() as stack:
+        sink = sinks.Sink(paths, stack)
+        for note in rows_per_note:
+            for name in TABLES:
+                sink.add(name, note[name])
+        sink.close()
+    return {name: paths[name].read_bytes().decode("utf-8") for name in TABLES}
+
+
+def _tricky_rows(t: Task) -> list[dict]:
+    """Rows whose cells each take another way through the CSV guard."""
+    cells = ["=1+1", "+x", "-x", "@x", "\tx", "\rx", "'quoted", "plain", "", "x\x00=y", "\x00", "é \u2028 \"q\", ;",
+             "x\ny", None, True, False, -3, 0, 2.5, -0.5, _Kind.MET, _Count.ONE, (1, 2)]
+    out = []
+    for cell in cells:
+        for col in ("note_id", "warning", "chars", "completeness", "scope", "met"):
+            rows = error_rows(t, "E101", "s: empty")
+            rows["notes"][0][col] = cell
+            out.append(rows)
+    return out
+
+
+def test_csv_and_jsonl_tables_are_the_plain_writers_bytes(real_chunk, tmp_path):
+    _tasks, rows = real_chunk
+    notes = list(rows) + _tricky_rows(Task(note_id="n", source="s", text="x"))
+    for fmt, plain in ((".csv", _plain_csv), (".jsonl", _plain_jsonl)):
+        written = _written(tmp_path / fmt[1:], fmt, notes)
+        for name, cols in TABLES.items():
+            table = [r for note in notes for r in note[name]]
+            assert written[name] == plain(table, cols), (fmt, name)
+
+
+def test_the_csv_guard_still_escapes_every_formula(tmp_path):
+    t = Task(note_id="n", source="s", text="x")
+    written = _written(tmp_path, ".csv", _tricky_rows(t))["notes"]
+    for cell in ("'=1+1", "'+x", "'-x", "'@x", "''quoted"):
+        assert cell in written
+    ids = sinks.read_table(sinks.output_paths(tmp_path / "out.csv")["notes"])["note_id"].tolist()[::6]
+    assert ids[:4] == ["=1+1", "+x", "-x", "@x"]  # read back as they were

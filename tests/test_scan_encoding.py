@@ -1,6 +1,7 @@
-"""A scan's rows on their way to the tables: the chunk files of the checkpoint and the rows a worker
-sends back are what the plain encoding gives (``json.dumps`` of the whole, rows decoded again from
-it), on rows of real notes and on made-up rows of every kind of cell."""
+"""A scan's rows on their way to the tables: the chunk files of the checkpoint (a table's cells that one
+value fills in every row kept once) read back as the rows written, the rows a worker sends back are the
+rows a resume reads, and the CSV and JSON Lines writers give the bytes of the cell-by-cell ones; on rows
+of real notes and on made-up rows of every kind of cell."""
 from __future__ import annotations
 
 import contextlib
@@ -14,9 +15,8 @@ import math
 
 import pytest
 
-from notechecker.batch import checkpoint, check_tasks, iter_tasks
+from notechecker.batch import check_tasks, checkpoint, iter_tasks, sinks
 from notechecker.batch.checkpoint import Checkpoint, body_checksum, chunk_bytes, chunk_digest, shipped
-from notechecker.batch import sinks
 from notechecker.batch.rows import error_rows
 from notechecker.batch.schema import TABLES
 from notechecker.batch.task import Task
@@ -25,20 +25,28 @@ from tests.conftest import ROOT
 NOTES = sorted((ROOT / "sample_notes").glob("*.txt"))
 
 
-def _plain_bytes(tasks, rows) -> bytes:
-    """The chunk file as it was first written: the body encoded for its checksum, then again whole."""
-    body = {"digest": _plain_digest(tasks), "notes": len(tasks), "rows": rows}
-    return json.dumps({**body, "checksum": body_checksum(body)}, allow_nan=False).encode()
-
-
-def _plain_digest(tasks) -> str:
-    return hashlib.sha256(json.dumps([dataclasses.astuple(t) for t in tasks]).encode()).hexdigest()
-
-
-def _decoded(rows):
-    """The rows as a resume reads them back, with every cell's type beside its value."""
+def _typed(rows):
+    """Rows with every cell's type beside its value, in the rows' own column order."""
     return [{name: [[(k, type(v), v) for k, v in r.items()] for r in table] for name, table in note.items()}
             for note in rows]
+
+
+def _read_back(tmp_path, tasks, rows):
+    """The rows of chunk 0 as a resume reads them from the checkpoint folder."""
+    ckpt = Checkpoint(tmp_path)
+    ckpt.save(0, tasks, rows)
+    stored, problem = ckpt.load(0)
+    assert problem == "" and stored["notes"] == len(tasks) and stored["digest"] == chunk_digest(tasks)
+    return stored["rows"]
+
+
+def _well_formed(data: bytes) -> dict:
+    """The chunk file is json.dumps of its body with the body's checksum last."""
+    chunk = json.loads(data)
+    body = {k: v for k, v in chunk.items() if k != "checksum"}
+    assert list(chunk) == ["digest", "notes", "rows", "checksum"] and chunk["checksum"] == body_checksum(body)
+    assert data == json.dumps({**body, "checksum": body_checksum(body)}, allow_nan=False).encode()
+    return chunk
 
 
 @pytest.fixture(scope="module")
@@ -50,24 +58,35 @@ def real_chunk(pipeline):
     return tasks, check_tasks(tasks)
 
 
-def test_chunk_bytes_are_the_plain_encoding_on_real_notes(real_chunk, tmp_path):
+def test_the_chunk_of_real_notes_reads_back_as_written(real_chunk, tmp_path):
     tasks, rows = real_chunk
     assert sum(len(r["findings"]) for r in rows) > 100  # the sample notes' findings, not empty rows
     data = chunk_bytes(tasks, rows)
-    assert data == _plain_bytes(tasks, rows)
-    assert chunk_digest(tasks) == _plain_digest(tasks)
-    ckpt = Checkpoint(tmp_path)
-    ckpt.save(0, tasks, rows)
-    stored, problem = ckpt.load(0)
-    assert problem == "" and stored["rows"] == rows and stored["digest"] == chunk_digest(tasks)
+    chunk = _well_formed(data)
+    assert _typed(_read_back(tmp_path, tasks, rows)) == _typed(rows)
+    assert _typed(checkpoint.unpacked(chunk["rows"])) == _typed(rows)
+    # a note's cells that fill every row of a table (its id, source, provenance ...) are kept once
+    many = max(range(len(tasks)), key=lambda i: len(rows[i]["findings"]))
+    findings = chunk["rows"][many]["findings"]
+    assert len(findings["rows"]) == len(rows[many]["findings"]) > 10
+    assert ["note_sha256", rows[many]["findings"][0]["note_sha256"]] in [[findings["keys"][i], v]
+                                                                       for i, v in findings["same"]]
+    assert data.count(rows[many]["findings"][0]["note_sha256"].encode()) == 3  # findings, codes, notes
+    assert len(data) < len(json.dumps(rows)) / 2
 
 
-def test_shipped_rows_of_real_notes_are_the_rows_read_back(real_chunk):
+def test_the_chunk_digest_is_that_of_the_tasks_fields(real_chunk):
+    tasks, _rows = real_chunk
+    assert chunk_digest(tasks) == hashlib.sha256(
+        json.dumps([dataclasses.astuple(t) for t in tasks]).encode()).hexdigest()
+
+
+def test_shipped_rows_of_real_notes_are_the_rows_read_back(real_chunk, tmp_path):
     tasks, rows = real_chunk
     sent, data = shipped(tasks, rows)
-    assert data == _plain_bytes(tasks, rows)
+    assert data == chunk_bytes(tasks, rows)
     assert sent is rows  # every cell plain: not decoded again ...
-    assert _decoded(sent) == _decoded(json.loads(data)["rows"])  # ... and the same values of the same types
+    assert _typed(sent) == _typed(_read_back(tmp_path, tasks, rows))  # ... and what a resume reads
 
 
 class _Kind(str, enum.Enum):
@@ -79,27 +98,57 @@ class _Count(enum.IntEnum):
 
 
 @pytest.mark.parametrize("cell", [(1, 2), ["a"], {"a": 1}, _Kind.MET, _Count.ONE])
-def test_a_cell_json_does_not_give_back_as_it_was_is_read_back_from_the_bytes(cell):
+def test_a_cell_json_does_not_give_back_as_it_was_is_read_back_from_the_bytes(cell, tmp_path):
     t = Task(note_id="n", source="s", text="x")
-    rows = [error_rows(t, "E101", "s: empty")]
-    rows[0]["notes"][0]["warning"] = cell
-    sent, data = shipped([t], rows)
-    assert sent is not rows
-    assert sent == json.loads(data)["rows"]
-    assert type(sent[0]["notes"][0]["warning"]) is type(json.loads(json.dumps(cell)))
-    assert data == _plain_bytes([t], rows)
-
-
-@pytest.mark.parametrize("cell", ["", "é \u2028 \"quoted\" \\ \n", "\ud800", 0, -1, 2 ** 70, 0.1, -0.0, 1e300, True,
-                                  False, None])
-def test_plain_cells_are_sent_as_they_are_and_read_back_alike(cell):
-    t = Task(note_id="n", source="s", text="x", warnings=("w",))
     rows = [error_rows(t, "E101", "s: empty"), error_rows(t)]
-    rows[1]["notes"][0]["chars"] = cell
+    rows[0]["notes"][0]["warning"] = cell
     sent, data = shipped([t, t], rows)
+    assert sent is not rows
+    assert _typed(sent) == _typed(_read_back(tmp_path, [t, t], rows))
+    assert type(sent[0]["notes"][0]["warning"]) is type(json.loads(json.dumps(cell)))
+    _well_formed(data)
+
+
+def _many_rows(t: Task, col: str, cells: list) -> list[dict]:
+    """One note whose notes table has a row per cell, ``col`` holding it (the other cells alike)."""
+    rows = error_rows(t, "E101", "s: empty")
+    rows["notes"] = [{**rows["notes"][0], col: cell} for cell in cells]
+    return [rows]
+
+
+CELLS = ["", "é \u2028 \"quoted\" \\ \n", "\ud800", 0, -1, 2 ** 70, 0.1, 0.0, -0.0, 1e300, 1, 1.0, True, False, None]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_plain_cells_are_sent_as_they_are_and_read_back_alike(cell, tmp_path):
+    t = Task(note_id="n", source="s", text="x", warnings=("w",))
+    for rows in ([error_rows(t, "E101", "s: empty"), error_rows(t)], _many_rows(t, "chars", [cell, cell, cell]),
+                 _many_rows(t, "chars", [cell, 0, cell])):
+        sent, data = shipped([t] * len(rows), rows)
+        assert sent is rows
+        assert _typed(sent) == _typed(_read_back(tmp_path, [t] * len(rows), rows))
+        _well_formed(data)
+
+
+def test_cells_alike_but_not_the_same_are_kept_apart(tmp_path):
+    """1, 1.0 and True are equal in Python, 0.0 and -0.0 too; JSON writes each its own way."""
+    t = Task(note_id="n", source="s", text="x")
+    for cells in ([1, True, 1.0, 1], [0.0, -0.0, 0.0], [False, 0, 0.0], [None, "", 0]):
+        rows = _many_rows(t, "chars", cells)
+        assert _typed(_read_back(tmp_path, [t], rows)) == _typed(rows)
+
+
+def test_tables_whose_rows_differ_in_their_columns_are_kept_as_rows(tmp_path):
+    t = Task(note_id="n", source="s", text="x")
+    rows = _many_rows(t, "chars", [1, 2, 3])
+    table = rows[0]["notes"]
+    table[1] = dict(reversed(list(table[1].items())))  # the same columns in another order
+    table[2] = {**table[2], "extra": "x"}
+    rows[0]["codes"] = [{"a": 1}, {"b": 2}]  # one column each
+    sent, data = shipped([t], rows)
     assert sent is rows
-    assert _decoded(sent) == _decoded(json.loads(data)["rows"])
-    assert data == _plain_bytes([t, t], rows)
+    assert _typed(_read_back(tmp_path, [t], rows)) == _typed(rows)
+    _well_formed(data)
 
 
 def test_a_cell_json_cannot_hold_is_refused_as_before():
@@ -108,8 +157,17 @@ def test_a_cell_json_cannot_hold_is_refused_as_before():
     rows[0]["notes"][0]["completeness"] = math.nan
     with pytest.raises(ValueError):
         shipped([t], rows)
-    with pytest.raises(ValueError):
-        _plain_bytes([t], rows)
+
+
+def test_a_chunk_file_not_packed_so_is_unreadable(tmp_path, real_chunk):
+    tasks, rows = real_chunk
+    ckpt = Checkpoint(tmp_path)
+    ckpt.save(0, tasks[:2], rows[:2])
+    chunk = json.loads(ckpt.chunk(0).read_bytes())
+    body = {k: v for k, v in chunk.items() if k != "checksum"}
+    body["rows"][0]["findings"]["rows"][0] = body["rows"][0]["findings"]["rows"][0][:-1]  # a cell short
+    ckpt.chunk(0).write_bytes(json.dumps({**body, "checksum": body_checksum(body)}).encode())
+    assert ckpt.load(0) == (None, "unreadable")
 
 
 def test_the_worker_and_the_checkpoint_use_the_one_encoding():

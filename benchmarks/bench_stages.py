@@ -10,7 +10,9 @@ For three sets of distinct notes, none repeated:
 it prints the CPU milliseconds a note of every stage of the check: the normaliser, the
 tokenizer, each pipeline component, each step of the extractor (its methods and functions,
 wrapped from here: no timing code lives in the product), putting the evidence back on the
-note as written, code planning, scoring, validation and rendering (a scan's rows), beside
+note as written, code planning, scoring, validation and rendering (a scan's rows as a scan
+handles them: built, encoded for their chunk's checkpoint file, sent from the worker, written to
+Parquet; see ``child``), beside
 spaCy's bare tokenizer (``spacy.blank("en").tokenizer``) on the same notes, the cache warm.
 Documents (PDF text layer, DOCX, a scanned PDF through OCR) are timed per page, outside the
 tokenizer ratio.
@@ -206,11 +208,16 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
         from loguru import logger
 
         logger.disable("PyRuSH")
+    from multiprocessing.reduction import ForkingPickler
+
     import spacy
 
     import notechecker.service as service
     from notechecker.api import load
+    from notechecker.batch import checkpoint
     from notechecker.batch.rows import result_rows
+    from notechecker.batch.schema import TABLES
+    from notechecker.batch.sinks import Sink, output_paths
     from notechecker.batch.task import Task
     from notechecker.schema.catalogue import load_catalogue
     from notechecker.nlp.normalize import restore
@@ -244,7 +251,41 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
         if hasattr(service, name):
             setattr(service, name, timed(label, getattr(service, name)))
 
+    def ship(tasks, rows):
+        """What a scan's worker sends back for a chunk: its rows as a resume reads them and the
+        checkpoint file's bytes (``checkpoint.shipped``; before it: the bytes, then decoded)."""
+        if hasattr(checkpoint, "shipped"):
+            return checkpoint.shipped(tasks, rows)
+        data = checkpoint.chunk_bytes(tasks, rows)
+        return json.loads(data)["rows"], data
+
+    chunk_size = 32  # a scan's default (--chunk-size)
+
     def staged(notes, acc: dict[str, float]) -> None:
+        # rendering, as `notechecker scan -o RESULTS.parquet` handles a note's rows: built
+        # (batch/rows.py); a chunk of notes' rows encoded for its checkpoint file and sent by the
+        # worker process (batch/workers.py, pickled as multiprocessing sends them), added to the
+        # Parquet writer by the scan's process (batch/sinks.py; its last rows written at the end)
+        with tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp, contextlib.ExitStack() as stack:
+            sink = Sink(output_paths(Path(tmp) / "results.parquet"), stack)
+            chunk: list = []
+            _staged(notes, acc, sink, chunk)
+            t = clock()
+            send(chunk, sink)
+            sink.close()
+            acc["rendering (scan rows)"] += clock() - t
+
+    def send(chunk: list, sink) -> None:
+        """A chunk's (task, rows) from the worker to the scan's tables."""
+        if chunk:
+            sent = ship([t for t, _ in chunk], [r for _, r in chunk])
+            rows, _data = ForkingPickler.loads(ForkingPickler.dumps(sent))
+            for note in rows:
+                for name in TABLES:
+                    sink.add(name, note[name])
+            chunk.clear()
+
+    def _staged(notes, acc: dict[str, float], sink, chunk: list) -> None:
         for nid, text in notes:
             t0 = clock()
             norm = pipe.normalizer(text)
@@ -271,8 +312,10 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
             for k, v in sub.items():
                 acc[k] += v
             acc["assemble (the rest)"] += (t5 - t4) - inner
-            rows = result_rows(Task(note_id=nid, source="bench", text=text), result, False)
-            json.dumps(rows, default=str)
+            task = Task(note_id=nid, source="bench", text=text)
+            chunk.append((task, result_rows(task, result, False)))
+            if len(chunk) >= chunk_size:
+                send(chunk, sink)
             acc["rendering (scan rows)"] += clock() - t5
 
     def bare_pass(notes) -> float:

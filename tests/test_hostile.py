@@ -303,7 +303,9 @@ def test_damaged_chunk_is_said_and_recomputed(tmp_path):
     rows = batch.check_tasks(tasks)
     good = json.loads(batch.checkpoint.chunk_bytes(tasks, rows))
     # the attack: a finding changed from missing to met, the file still valid JSON
-    text = json.dumps({k: v for k, v in good.items()}).replace('"status": "missing"', '"status": "met"', 1)
+    text = json.dumps({k: v for k, v in good.items()})
+    assert '"missing"' in text  # (a status; the chunk keeps a note's findings' columns once, their cells in rows)
+    text = text.replace('"missing"', '"met"', 1)
     (ckpt / "chunk-000000.json").write_text(text, encoding="utf-8")
     warnings: list[str] = []
     summary = run(notes, out, resume=True, warn=warnings.append)

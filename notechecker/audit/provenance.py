@@ -55,12 +55,13 @@ def patterns_root() -> Path:
     return patterns_dir().resolve()
 
 
-def stamp(catalogue=None) -> dict[str, str]:
-    """The provenance columns of this process (all but ``note_sha256``), computed once per patterns folder."""
+def stamp_items() -> tuple[tuple[str, str], ...]:
+    """The provenance columns of this process (all but ``note_sha256``) as (column, value) pairs,
+    computed once per patterns folder and edit files (every row of a scan is stamped from them)."""
     from ..schema.loader import ENV_VAR
 
-    return dict(_stamp(_root(os.environ.get(ENV_VAR, "")), os.environ.get("NOTECHECKER_NCCI", ""),
-                       os.environ.get("NOTECHECKER_MUE", "")))
+    env = os.environ
+    return _stamp(_root(env.get(ENV_VAR, "")), env.get("NOTECHECKER_NCCI", ""), env.get("NOTECHECKER_MUE", ""))
 
 
 @lru_cache(maxsize=8)

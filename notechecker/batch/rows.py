@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Any, Iterable
 
-from ..audit.provenance import note_sha256, stamp
+from ..audit.provenance import note_sha256, stamp_items
 from ..errors import InputError, describe_failure
 from .task import Task, normalize_date, surgeon_name
 
@@ -40,7 +40,7 @@ def _document_meta(t: Task) -> dict[str, str]:
 
 def _provenance(t: Task) -> dict[str, str]:
     """The provenance columns of a note's rows (the note's hash, '' for an input that could not be read)."""
-    return {**stamp(), "note_sha256": note_sha256(t.text) if t.text is not None else ""}
+    return dict(stamp_items(), note_sha256=note_sha256(t.text) if t.text is not None else "")
 
 
 def error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:

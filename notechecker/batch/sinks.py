@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import operator
 import os
 import re
 from pathlib import Path
@@ -46,6 +47,46 @@ def _csv_value(v: Any) -> Any:
 
 #: The one CSV cell guard, for other CSV outputs of a scan (the worklist).
 csv_value = _csv_value
+
+#: A cell (the text cells of a row, each after a NUL) starting as a formula or with the escaping quote.
+_FORMULA_CELL = re.compile(r"\x00[=+\-@\t\r']")
+#: Cells the csv module writes as :func:`_csv_value` gives them (None as ''), text aside.
+_NUMBERS = frozenset({int, float, type(None)})
+
+
+class _CsvCells:
+    """A table's row to its CSV cells, ``[_csv_value(r[c]) for c in cols]``, most rows without a call
+    a cell: when the cells of the text columns are all str and none starts as a formula, and the
+    other cells are numbers or None (or bools in the bool columns), only the bools need spelling. Any
+    other row goes cell by cell."""
+
+    def __init__(self, cols: tuple[str, ...]):
+        from .schema import BOOL_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
+
+        self.all = operator.itemgetter(*cols)
+        text = [c for c in cols if c not in INT_COLUMNS | FLOAT_COLUMNS | BOOL_COLUMNS]
+        numbers = [c for c in cols if c in INT_COLUMNS | FLOAT_COLUMNS]
+        self.text = operator.itemgetter(*text, text[0])  # a tuple even for one column
+        self.numbers = operator.itemgetter(*numbers, numbers[0]) if numbers else None
+        self.flags = tuple(i for i, c in enumerate(cols) if c in BOOL_COLUMNS)
+
+    def __call__(self, r: dict) -> list:
+        values = list(self.all(r))
+        text = self.text(r)
+        if (set(map(type, text)) != {str} or _FORMULA_CELL.search("\x00" + "\x00".join(text))
+                or (self.numbers is not None and not _NUMBERS.issuperset(map(type, self.numbers(r))))):
+            return [_csv_value(v) for v in values]
+        for i in self.flags:
+            v = values[i]
+            if v.__class__ is bool:
+                values[i] = "true" if v else "false"
+            elif v.__class__ not in _NUMBERS:
+                return [_csv_value(v) for v in values]
+        return values
+
+
+#: ``json.dumps(row, ensure_ascii=False)`` of a JSON Lines table, its encoder made once
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class Sink:
@@ -91,11 +132,10 @@ class Sink:
             schema = arrow_schema(name)
             self.writers[name].write_table(pa.Table.from_pydict({c: [r[c] for r in rows] for c in cols}, schema))
         elif self.fmt == ".csv":
-            self.writers[name].writerows([_csv_value(r[c]) for c in cols] for r in rows)
+            self.writers[name].writerows(map(_CsvCells(cols), rows))
         else:
-            fh = self.handles[name]
-            for r in rows:
-                fh.write(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n")
+            cells, encode = operator.itemgetter(*cols), _JSON_LINE
+            self.handles[name].write("".join([encode(dict(zip(cols, cells(r)))) + "\n" for r in rows]))
         rows.clear()
 
     def close(self) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import gc
 import itertools
-import json
 import os
 import time as _time
 from collections import deque
 from typing import Callable, Iterable, Iterator
 
 from .. import guard
-from .checkpoint import chunk_bytes
+from .checkpoint import shipped
 from .rows import error_rows, failure_error, result_rows
 from .task import Task
 
@@ -135,8 +134,7 @@ def _chunk_job(payload: tuple, tick: Callable[[int], None]) -> tuple[list, bytes
     tasks, redact, encode, skip = payload
     rows = check_tasks(tasks, redact, tick=tick, skip=skip)
     if encode:  # the chunk's checkpoint bytes, so the parent only writes them (the scan's serial part)
-        data = chunk_bytes(tasks, rows)
-        return json.loads(data)["rows"], data
+        return shipped(tasks, rows)
     return rows, None
 
 

@@ -1,0 +1,233 @@
+"""A scan's rows on their way to the tables: the chunk files of the checkpoint (a table's cells that one
+value fills in every row kept once) read back as the rows written, the rows a worker sends back are the
+rows a resume reads, and the CSV and JSON Lines writers give the bytes of the cell-by-cell ones; on rows
+of real notes and on made-up rows of every kind of cell."""
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import enum
+import hashlib
+import io
+import json
+import math
+
+import pytest
+
+from notechecker.batch import check_tasks, checkpoint, iter_tasks, sinks
+from notechecker.batch.checkpoint import Checkpoint, body_checksum, chunk_bytes, chunk_digest, shipped
+from notechecker.batch.rows import error_rows
+from notechecker.batch.schema import TABLES
+from notechecker.batch.task import Task
+from tests.conftest import ROOT
+
+NOTES = sorted((ROOT / "sample_notes").glob("*.txt"))
+
+
+def _typed(rows):
+    """Rows with every cell's type beside its value, in the rows' own column order."""
+    return [{name: [[(k, type(v), v) for k, v in r.items()] for r in table] for name, table in note.items()}
+            for note in rows]
+
+
+def _read_back(tmp_path, tasks, rows):
+    """The rows of chunk 0 as a resume reads them from the checkpoint folder."""
+    ckpt = Checkpoint(tmp_path)
+    ckpt.save(0, tasks, rows)
+    stored, problem = ckpt.load(0)
+    assert problem == "" and stored["notes"] == len(tasks) and stored["digest"] == chunk_digest(tasks)
+    return stored["rows"]
+
+
+def _well_formed(data: bytes) -> dict:
+    """The chunk file is json.dumps of its body with the body's checksum last."""
+    chunk = json.loads(data)
+    body = {k: v for k, v in chunk.items() if k != "checksum"}
+    assert list(chunk) == ["digest", "notes", "rows", "checksum"] and chunk["checksum"] == body_checksum(body)
+    assert data == json.dumps({**body, "checksum": body_checksum(body)}, allow_nan=False).encode()
+    return chunk
+
+
+@pytest.fixture(scope="module")
+def real_chunk(pipeline):
+    tasks = list(iter_tasks(NOTES[:12]))
+    tasks.append(Task(note_id="bad", source="bad.txt", error_code="E101", error="bad.txt: empty"))
+    tasks.append(Task(note_id="ü-1", source="x.csv:3", text=tasks[0].text, surgeon="Zoë Ñúñez", date="2024-03-01",
+                      month="2024-03", warnings=("x.csv row 3: a warning", "another")))
+    return tasks, check_tasks(tasks)
+
+
+def test_the_chunk_of_real_notes_reads_back_as_written(real_chunk, tmp_path):
+    tasks, rows = real_chunk
+    assert sum(len(r["findings"]) for r in rows) > 100  # the sample notes' findings, not empty rows
+    data = chunk_bytes(tasks, rows)
+    chunk = _well_formed(data)
+    assert _typed(_read_back(tmp_path, tasks, rows)) == _typed(rows)
+    assert _typed(checkpoint.unpacked(chunk["rows"])) == _typed(rows)
+    # a note's cells that fill every row of a table (its id, source, provenance ...) are kept once
+    many = max(range(len(tasks)), key=lambda i: len(rows[i]["findings"]))
+    findings = chunk["rows"][many]["findings"]
+    assert len(findings["rows"]) == len(rows[many]["findings"]) > 10
+    assert ["note_sha256", rows[many]["findings"][0]["note_sha256"]] in [[findings["keys"][i], v]
+                                                                       for i, v in findings["same"]]
+    assert data.count(rows[many]["findings"][0]["note_sha256"].encode()) == 3  # findings, codes, notes
+    assert len(data) < len(json.dumps(rows)) / 2
+
+
+def test_the_chunk_digest_is_that_of_the_tasks_fields(real_chunk):
+    tasks, _rows = real_chunk
+    assert chunk_digest(tasks) == hashlib.sha256(
+        json.dumps([dataclasses.astuple(t) for t in tasks]).encode()).hexdigest()
+
+
+def test_shipped_rows_of_real_notes_are_the_rows_read_back(real_chunk, tmp_path):
+    tasks, rows = real_chunk
+    sent, data = shipped(tasks, rows)
+    assert data == chunk_bytes(tasks, rows)
+    assert sent is rows  # every cell plain: not decoded again ...
+    assert _typed(sent) == _typed(_read_back(tmp_path, tasks, rows))  # ... and what a resume reads
+
+
+class _Kind(str, enum.Enum):
+    MET = "met"
+
+
+class _Count(enum.IntEnum):
+    ONE = 1
+
+
+@pytest.mark.parametrize("cell", [(1, 2), ["a"], {"a": 1}, _Kind.MET, _Count.ONE])
+def test_a_cell_json_does_not_give_back_as_it_was_is_read_back_from_the_bytes(cell, tmp_path):
+    t = Task(note_id="n", source="s", text="x")
+    rows = [error_rows(t, "E101", "s: empty"), error_rows(t)]
+    rows[0]["notes"][0]["warning"] = cell
+    sent, data = shipped([t, t], rows)
+    assert sent is not rows
+    assert _typed(sent) == _typed(_read_back(tmp_path, [t, t], rows))
+    assert type(sent[0]["notes"][0]["warning"]) is type(json.loads(json.dumps(cell)))
+    _well_formed(data)
+
+
+def _many_rows(t: Task, col: str, cells: list) -> list[dict]:
+    """One note whose notes table has a row per cell, ``col`` holding it (the other cells alike)."""
+    rows = error_rows(t, "E101", "s: empty")
+    rows["notes"] = [{**rows["notes"][0], col: cell} for cell in cells]
+    return [rows]
+
+
+CELLS = ["", "é \u2028 \"quoted\" \\ \n", "\ud800", 0, -1, 2 ** 70, 0.1, 0.0, -0.0, 1e300, 1, 1.0, True, False, None]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_plain_cells_are_sent_as_they_are_and_read_back_alike(cell, tmp_path):
+    t = Task(note_id="n", source="s", text="x", warnings=("w",))
+    for rows in ([error_rows(t, "E101", "s: empty"), error_rows(t)], _many_rows(t, "chars", [cell, cell, cell]),
+                 _many_rows(t, "chars", [cell, 0, cell])):
+        sent, data = shipped([t] * len(rows), rows)
+        assert sent is rows
+        assert _typed(sent) == _typed(_read_back(tmp_path, [t] * len(rows), rows))
+        _well_formed(data)
+
+
+def test_cells_alike_but_not_the_same_are_kept_apart(tmp_path):
+    """1, 1.0 and True are equal in Python, 0.0 and -0.0 too; JSON writes each its own way."""
+    t = Task(note_id="n", source="s", text="x")
+    for cells in ([1, True, 1.0, 1], [0.0, -0.0, 0.0], [False, 0, 0.0], [None, "", 0]):
+        rows = _many_rows(t, "chars", cells)
+        assert _typed(_read_back(tmp_path, [t], rows)) == _typed(rows)
+
+
+def test_tables_whose_rows_differ_in_their_columns_are_kept_as_rows(tmp_path):
+    t = Task(note_id="n", source="s", text="x")
+    rows = _many_rows(t, "chars", [1, 2, 3])
+    table = rows[0]["notes"]
+    table[1] = dict(reversed(list(table[1].items())))  # the same columns in another order
+    table[2] = {**table[2], "extra": "x"}
+    rows[0]["codes"] = [{"a": 1}, {"b": 2}]  # one column each
+    sent, data = shipped([t], rows)
+    assert sent is rows
+    assert _typed(_read_back(tmp_path, [t], rows)) == _typed(rows)
+    _well_formed(data)
+
+
+def test_a_cell_json_cannot_hold_is_refused_as_before():
+    t = Task(note_id="n", source="s", text="x")
+    rows = [error_rows(t)]
+    rows[0]["notes"][0]["completeness"] = math.nan
+    with pytest.raises(ValueError):
+        shipped([t], rows)
+
+
+def test_a_chunk_file_not_packed_so_is_unreadable(tmp_path, real_chunk):
+    tasks, rows = real_chunk
+    ckpt = Checkpoint(tmp_path)
+    ckpt.save(0, tasks[:2], rows[:2])
+    chunk = json.loads(ckpt.chunk(0).read_bytes())
+    body = {k: v for k, v in chunk.items() if k != "checksum"}
+    body["rows"][0]["findings"]["rows"][0] = body["rows"][0]["findings"]["rows"][0][:-1]  # a cell short
+    ckpt.chunk(0).write_bytes(json.dumps({**body, "checksum": body_checksum(body)}).encode())
+    assert ckpt.load(0) == (None, "unreadable")
+
+
+def test_the_worker_and_the_checkpoint_use_the_one_encoding():
+    from notechecker.batch import workers
+
+    assert workers.shipped is checkpoint.shipped
+
+
+# --------------------------------------------------------------------------- the writers of the tables
+def _plain_csv(rows, cols) -> str:
+    """A CSV table as the sink wrote it cell by cell (the formula guard on every cell)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    writer.writerows([sinks.csv_value(r[c]) for c in cols] for r in rows)
+    return buf.getvalue()
+
+
+def _plain_jsonl(rows, cols) -> str:
+    return "".join(json.dumps({c: r[c] for c in cols}, ensure_ascii=False) + "\n" for r in rows)
+
+
+def _written(tmp_path, fmt: str, rows_per_note) -> dict[str, str]:
+    paths = sinks.output_paths(tmp_path / f"out{fmt}")
+    with contextlib.ExitStack() as stack:
+        sink = sinks.Sink(paths, stack)
+        for note in rows_per_note:
+            for name in TABLES:
+                sink.add(name, note[name])
+        sink.close()
+    return {name: paths[name].read_bytes().decode("utf-8") for name in TABLES}
+
+
+def _tricky_rows(t: Task) -> list[dict]:
+    """Rows whose cells each take another way through the CSV guard."""
+    cells = ["=1+1", "+x", "-x", "@x", "\tx", "\rx", "'quoted", "plain", "", "x\x00=y", "\x00", "é \u2028 \"q\", ;",
+             "x\ny", None, True, False, -3, 0, 2.5, -0.5, _Kind.MET, _Count.ONE, (1, 2)]
+    out = []
+    for cell in cells:
+        for col in ("note_id", "warning", "chars", "completeness", "scope", "met"):
+            rows = error_rows(t, "E101", "s: empty")
+            rows["notes"][0][col] = cell
+            out.append(rows)
+    return out
+
+
+def test_csv_and_jsonl_tables_are_the_plain_writers_bytes(real_chunk, tmp_path):
+    _tasks, rows = real_chunk
+    notes = list(rows) + _tricky_rows(Task(note_id="n", source="s", text="x"))
+    for fmt, plain in ((".csv", _plain_csv), (".jsonl", _plain_jsonl)):
+        written = _written(tmp_path / fmt[1:], fmt, notes)
+        for name, cols in TABLES.items():
+            table = [r for note in notes for r in note[name]]
+            assert written[name] == plain(table, cols), (fmt, name)
+
+
+def test_the_csv_guard_still_escapes_every_formula(tmp_path):
+    t = Task(note_id="n", source="s", text="x")
+    written = _written(tmp_path, ".csv", _tricky_rows(t))["notes"]
+    for cell in ("'=1+1", "'+x", "'-x", "'@x", "''quoted"):
+        assert cell in written
+    ids = sinks.read_table(sinks.output_paths(tmp_path / "out.csv")["notes"])["note_id"].tolist()[::6]
+    assert ids[:4] == ["=1+1", "+x", "-x", "@x"]  # read back as they were

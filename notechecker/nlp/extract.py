@@ -48,7 +48,7 @@ from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .pipeline import CUE_GROUP, TARGET_GROUP
-from .rules import span_value_key
+from .rules import TargetSpans, span_value_key_at
 from .scope import ScopeClassifier
 
 
@@ -87,8 +87,6 @@ class Extractor:
         self.addenda = Addenda(patterns)
         self.constructs = Constructs(patterns)
         self.procedure_levels = ProcedureLevels(patterns)
-        #: a span label's hash -> its name (spaCy's StringStore decodes it anew at every span.label_)
-        self._label_names: dict[int, str] = {}
 
     # ------------------------------------------------------------- the note read once
     @staticmethod
@@ -109,19 +107,17 @@ class Extractor:
         starts, ends = sentence_offsets(doc)
         v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
                      unfilled=self.headings.unfilled(doc))
-        # the spans of each label, in the groups' order (the target spans, then the cues)
+        # the spans of each label, in the groups' order (the target spans, then the cues), as plain rows
+        # (start, end, start_char, end_char, label): the target component's record of each group, else
+        # the group read through spaCy's span API (rules.TargetSpans)
         spans: dict[str, list] = {}
-        names = self._label_names
-        for group in (doc.spans[TARGET_GROUP], doc.spans.get(CUE_GROUP, ())):
-            for span in group:
-                label = names.get(span.label)
-                if label is None:
-                    label = names[span.label] = span.label_
+        for name in (TARGET_GROUP, CUE_GROUP):
+            record = TargetSpans.of(doc, name)
+            if record is None:
+                record = TargetSpans.read(doc.spans[name] if name == TARGET_GROUP else doc.spans.get(name, ()))
+            for label, rows in record.by_label.items():
                 found = spans.get(label)
-                if found is None:
-                    spans[label] = [span]
-                else:
-                    found.append(span)
+                spans[label] = rows if found is None else found + rows
         # (the builds hold the note's parts, never the view: the view is freed when the note is done)
         hits_by_label = ByLabel(spans, functools.partial(
             self._hits, text, doc.user_data, v.sections, starts, spans, self._assertions(doc)))
@@ -141,12 +137,11 @@ class Extractor:
         sec_starts = [s.start for s in sections]
         sec_names = [None if s.name == "none" else s.name for s in sections]
         hits: list[Hit] = []
-        for span in spans[label]:
-            start_char, end_char = span.start_char, span.end_char
+        for start, end, start_char, end_char, _ in spans[label]:
             literal = text[start_char:end_char]  # span.text: the note's own characters
             normed = norm(literal)
             # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
-            rule = user_data.get(span_value_key("target_rule", span))
+            rule = user_data.get(span_value_key_at("target_rule", start_char, end_char))
             if rule is not None and rule.category == label and rule.metadata:
                 vw = rule.metadata["value"], rule.metadata.get("weight", 2)
             else:
@@ -155,11 +150,11 @@ class Extractor:
                     continue
             i = bisect.bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
             section = sec_names[i] if i >= 0 else None
-            found = assertions.get((span.start, span.end), ())
+            found = assertions.get((start, end), ())
             if section in section_assertion:
                 found = {*found, section_assertion[section]}
             assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
-            hits.append(Hit(label, vw[0], start_char, end_char, span.start, span.end, assertion, normed, vw[1],
+            hits.append(Hit(label, vw[0], start_char, end_char, start, end, assertion, normed, vw[1],
                             section, max(0, bisect.bisect_right(sent_starts, start_char) - 1)))
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
         kept: list[Hit] = []

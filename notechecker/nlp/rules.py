@@ -106,6 +106,52 @@ def span_value_key(name: str, span) -> tuple:
     return ("._.", name, span.start_char, span.end_char)
 
 
+def span_value_key_at(name: str, start_char: int, end_char: int) -> tuple:
+    """:func:`span_value_key` of a span at characters ``start_char:end_char`` (no Span object needed)."""
+    return ("._.", name, start_char, end_char)
+
+
+#: ``doc.user_data[(TARGET_SPANS, group name)]``: a :class:`TargetSpans`, the spans a target component
+#: put in that span group as plain values, for ConText and the extractor.
+TARGET_SPANS = "notechecker.target_spans"
+
+
+class TargetSpans:
+    """The spans of one span group as the target component made them: ``rows`` in the group's order,
+    each ``(start, end, start_char, end_char, label)``, and ``by_label`` (label -> its rows, labels in
+    the order first met). Reading these costs nothing; reading the group builds a Span (and two Tokens)
+    a span.
+
+    :meth:`of` gives the record only while the Doc still holds that very group with as many spans
+    (a group replaced, added to or cut is read through spaCy's span API instead); a span group edited
+    in place (``group[i] = span``) is not noticed."""
+
+    __slots__ = ("group", "rows", "by_label")
+
+    def __init__(self, group, rows: list[tuple], by_label: dict[str, list[tuple]]):
+        self.group, self.rows, self.by_label = group, rows, by_label
+
+    @staticmethod
+    def of(doc, name: str) -> "TargetSpans | None":
+        """The record of span group ``name`` of ``doc``, if the group is still the one it describes."""
+        found = doc.user_data.get((TARGET_SPANS, name))
+        if found is None or name not in doc.spans:
+            return None
+        group = doc.spans[name]
+        return found if group is found.group and len(group) == len(found.rows) else None
+
+    @staticmethod
+    def read(group) -> "TargetSpans":
+        """The record of a span group read through spaCy's span API (the same rows :meth:`of` gives)."""
+        rows: list[tuple] = []
+        by_label: dict[str, list[tuple]] = {}
+        for span in group:
+            row = (span.start, span.end, span.start_char, span.end_char, span.label_)
+            rows.append(row)
+            by_label.setdefault(row[4], []).append(row)
+        return TargetSpans(group, rows, by_label)
+
+
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:
     """A PhraseMatcher over ``rules``' lower-cased literals, as medspaCy's MedspacyMatcher
     builds it; match ids ``CATEGORY_i`` (i = the rule's position) map to ``rules[i]``."""

@@ -136,26 +136,30 @@ class Extractor:
         values, section_assertion = self.values, self.L.section_assertion
         sec_starts = [s.start for s in sections]
         sec_names = [None if s.name == "none" else s.name for s in sections]
+        bisect_right, rule_of = bisect.bisect_right, user_data.get
         hits: list[Hit] = []
         for start, end, start_char, end_char, _ in spans[label]:
             literal = text[start_char:end_char]  # span.text: the note's own characters
             normed = norm(literal)
             # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
-            rule = user_data.get(span_value_key_at("target_rule", start_char, end_char))
+            rule = rule_of(span_value_key_at("target_rule", start_char, end_char))
             if rule is not None and rule.category == label and rule.metadata:
-                vw = rule.metadata["value"], rule.metadata.get("weight", 2)
+                metadata = rule.metadata
+                value, weight = metadata["value"], metadata.get("weight", 2)
             else:
                 vw = values.get((label, normed))
                 if vw is None:
                     continue
-            i = bisect.bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
+                value, weight = vw
+            i = bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
             section = sec_names[i] if i >= 0 else None
-            found = assertions.get((start, end), ())
+            found = assertions.get((start, end))
             if section in section_assertion:
-                found = {*found, section_assertion[section]}
+                found = {*found, section_assertion[section]} if found else (section_assertion[section],)
             assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
-            hits.append(Hit(label, vw[0], start_char, end_char, start, end, assertion, normed, vw[1],
-                            section, max(0, bisect.bisect_right(sent_starts, start_char) - 1)))
+            sent = bisect_right(sent_starts, start_char) - 1
+            hits.append(Hit(label, value, start_char, end_char, start, end, assertion, normed, weight, section,
+                            sent if sent > 0 else 0))
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
         kept: list[Hit] = []
         for h in hits:

@@ -185,3 +185,40 @@ def test_context_reads_the_target_record_as_it_reads_the_span_group(pipeline):
         graph = docs[0]._.context_graph
         assert len({(t.start, t.end, t.label): id(t) for t, _ in graph.edges}) == len({id(t) for t, _ in graph.edges})
     assert edges > 700
+
+
+def test_short_form_occurrences_are_those_scispacys_global_matcher_finds(pipeline):
+    """abbreviations.find_matches_for gives what scispaCy's AbbreviationDetector.find_matches_for
+    gives (its global Matcher), definitions and every occurrence of their short forms, in its order,
+    on the corpus notes with a definition and on generated texts (short forms of one and of several
+    tokens, defined twice, used before and after their definition)."""
+    import random
+
+    from scispacy.abbreviation import filter_matches
+
+    from notechecker.nlp.abbreviations import bracket_pairs, find_matches_for
+    from tests.corpus_snapshot import corpus
+
+    nlp = pipeline.nlp
+    detector = nlp.get_pipe("abbreviations").detector
+    rng = random.Random(3)
+    defs = ["posterior spinal fusion (PSF)", "anterior lumbar interbody fusion (ALIF)", "estimated blood loss (EBL)",
+            "lateral mass screws (LMS)", "transforaminal lumbar interbody fusion (TLIF-2)", "deep vein thrombosis (D V T)",
+            "spinal cord stimulator (SCS)", "S2 alar iliac (S2AI)"]
+    uses = ["PSF", "ALIF", "EBL", "TLIF-2", "D V T", "SCS", "S2AI", "psf", "the", "was", "placed", "(", ")", ".", "\n"]
+    texts = [text for _, text, _ in corpus()]
+    texts += [" ".join(rng.choice(defs + uses * 3) for _ in range(rng.randint(3, 60))) for _ in range(400)]
+    pairs = defined = 0
+    for text in texts:
+        doc = nlp.make_doc(text)
+        filtered = filter_matches(bracket_pairs(doc), doc)
+        if not filtered:
+            continue
+        theirs = [(str(long), long.start, [(s.start, s.end) for s in shorts])
+                  for long, shorts in detector.find_matches_for(filtered, doc)]
+        ours = [(str(long), long.start, [(s.start, s.end) for s in shorts]) for long, shorts in find_matches_for(filtered, doc)]
+        assert ours == theirs, text[:200]
+        pairs += 1
+        defined += sum(len(s) > 1 for _, _, s in ours)
+    assert pairs > 300 and defined > 200
+    assert not detector.global_matcher  # scispaCy's matcher was left empty, as it leaves it

@@ -122,7 +122,7 @@ def _texts(n_nonspine: int = 60) -> list[str]:
 
 def test_the_target_record_holds_the_span_groups_as_spacys_span_api_reads_them(pipeline):
     """rules.TargetSpans: the rows the target component keeps beside each span group are the group's
-    spans (start, end, characters, label) in its order, and by label in the order labels are first met."""
+    spans (start, end, characters, label) in its order, grouped by label in the order labels are first met."""
     from notechecker.nlp.rules import TargetSpans
 
     nlp, rows = pipeline.nlp, 0
@@ -134,7 +134,12 @@ def test_the_target_record_holds_the_span_groups_as_spacys_span_api_reads_them(p
             plain = TargetSpans.read(doc.spans[name])
             assert record.rows == plain.rows == [(s.start, s.end, s.start_char, s.end_char, s.label_)
                                                  for s in doc.spans[name]]
-            assert list(record.by_label.items()) == list(plain.by_label.items())
+            ours, theirs = {}, {}
+            record.by_label(ours)
+            plain.by_label(theirs)
+            assert list(ours.items()) == list(theirs.items())
+            assert list(ours) == list(dict.fromkeys(s.label_ for s in doc.spans[name]))
+            assert all(row[4] == label for label, found in ours.items() for row in found)
             rows += len(record.rows)
     assert rows > 15000
 

@@ -115,9 +115,7 @@ class Extractor:
             record = TargetSpans.of(doc, name)
             if record is None:
                 record = TargetSpans.read(doc.spans[name] if name == TARGET_GROUP else doc.spans.get(name, ()))
-            for label, rows in record.by_label.items():
-                found = spans.get(label)
-                spans[label] = rows if found is None else found + rows
+            record.by_label(spans)
         # (the builds hold the note's parts, never the view: the view is freed when the note is done)
         hits_by_label = ByLabel(spans, functools.partial(
             self._hits, text, doc.user_data, v.sections, starts, spans, self._assertions(doc)))

@@ -118,18 +118,17 @@ TARGET_SPANS = "notechecker.target_spans"
 
 class TargetSpans:
     """The spans of one span group as the target component made them: ``rows`` in the group's order,
-    each ``(start, end, start_char, end_char, label)``, and ``by_label`` (label -> its rows, labels in
-    the order first met). Reading these costs nothing; reading the group builds a Span (and two Tokens)
-    a span.
+    each ``(start, end, start_char, end_char, label)``; :meth:`by_label` groups them. Reading these costs
+    nothing; reading the group builds a Span (and two Tokens) a span.
 
     :meth:`of` gives the record only while the Doc still holds that very group with as many spans
     (a group replaced, added to or cut is read through spaCy's span API instead); a span group edited
     in place (``group[i] = span``) is not noticed."""
 
-    __slots__ = ("group", "rows", "by_label")
+    __slots__ = ("group", "rows")
 
-    def __init__(self, group, rows: list[tuple], by_label: dict[str, list[tuple]]):
-        self.group, self.rows, self.by_label = group, rows, by_label
+    def __init__(self, group, rows: list[tuple]):
+        self.group, self.rows = group, rows
 
     @staticmethod
     def of(doc, name: str) -> "TargetSpans | None":
@@ -143,13 +142,16 @@ class TargetSpans:
     @staticmethod
     def read(group) -> "TargetSpans":
         """The record of a span group read through spaCy's span API (the same rows :meth:`of` gives)."""
-        rows: list[tuple] = []
-        by_label: dict[str, list[tuple]] = {}
-        for span in group:
-            row = (span.start, span.end, span.start_char, span.end_char, span.label_)
-            rows.append(row)
-            by_label.setdefault(row[4], []).append(row)
-        return TargetSpans(group, rows, by_label)
+        return TargetSpans(group, [(s.start, s.end, s.start_char, s.end_char, s.label_) for s in group])
+
+    def by_label(self, into: dict[str, list]) -> None:
+        """Add each row to its label's list in ``into`` (labels new to it in the order first met)."""
+        for row in self.rows:
+            found = into.get(row[4])
+            if found is None:
+                into[row[4]] = [row]
+            else:
+                found.append(row)
 
 
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:

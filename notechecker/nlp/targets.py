@@ -56,32 +56,26 @@ class TargetMatcher(RuleComponent):
     def __call__(self, doc):
         keep, cues, user = [], [], []
         rows: tuple[list, list] = ([], [])  # the target and cue spans as plain values (rules.TargetSpans)
-        by_label: tuple[dict, dict] = ({}, {})
         user_data = doc.user_data
         if self._matcher is not None:
             plan, groups = self._plan, (keep, cues, user)
             for match_id, start, end in self._matcher(doc):
                 rule, label, group, name = plan[match_id]
-                span = Span(doc, start, end, label=label)
+                span = Span(doc, start, end, label)
                 if group == 2:
                     span._.target_rule = rule
                     for attr, value in (rule.attributes or {}).items():
                         setattr(span._, attr, value)
                 else:
-                    row = (start, end, span.start_char, span.end_char, name)
+                    start_char, end_char = span.start_char, span.end_char
                     # span._.target_rule = rule, without building span._ (rules.span_value_key)
-                    user_data[span_value_key_at("target_rule", row[2], row[3])] = rule
-                    rows[group].append(row)
-                    found = by_label[group].get(name)
-                    if found is None:
-                        by_label[group][name] = [row]
-                    else:
-                        found.append(row)
+                    user_data[span_value_key_at("target_rule", start_char, end_char)] = rule
+                    rows[group].append((start, end, start_char, end_char, name))
                 groups[group].append(span)
         spans = doc.spans
-        for i, (name, made) in enumerate(((self.span_group, keep), (self.cue_group, cues))):
+        for name, made, plain in ((self.span_group, keep, rows[0]), (self.cue_group, cues, rows[1])):
             spans[name] = made
-            user_data[(TARGET_SPANS, name)] = TargetSpans(spans[name], rows[i], by_label[i])
+            user_data[(TARGET_SPANS, name)] = TargetSpans(spans[name], plain)
         if user or self.user_rules:
             spans[self.user_group] = user
         return doc

@@ -8,6 +8,7 @@ write them with ``nlp.to_disk`` (``rules.json`` in the component's folder).
 """
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -212,8 +213,12 @@ class RuleMatcher:
         if not tokens and not regexes:
             return phrases  # phrase matches alone keep the PhraseMatcher's order
         found = tokens + phrases + regexes
-        found.sort(key=lambda x: (x[1], x[2]))
+        found.sort(key=_BY_POSITION)
         return found
+
+
+#: (match_id, start, end) -> (start, end): the order of matches by position
+_BY_POSITION = operator.itemgetter(1, 2)
 
 
 def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -224,7 +229,7 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
     repeated until nothing changes.
     """
     while matches:
-        unpruned = sorted(matches, key=lambda x: (x[1], x[2]))
+        unpruned = sorted(matches, key=_BY_POSITION)
         pruned = []
         n = len(unpruned)
         curr, i = unpruned[0], 1

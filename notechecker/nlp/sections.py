@@ -28,9 +28,9 @@ from .._extensions import note_text
 from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
 
 RULES_FILE = "headings.json"
+USER_RULES_FILE = "user_rules.json"
 #: (rule index, start, end) -> start
 _START = operator.itemgetter(1)
-USER_RULES_FILE = "user_rules.json"
 
 #: A line that could be a heading: optional numbering, up to 80 characters, then a
 #: colon, " - ", or the end of the line. The text before is looked up among the headings.

@@ -180,3 +180,25 @@ def test_span_groups_changed_after_the_pipeline_are_read_through_spacys_span_api
         for label, hits in want.items():
             assert [(h.start, h.end, h.tok_start, h.tok_end, h.value, h.weight, h.assertion, h.literal, h.section,
                      h.sent) for h in v.hits_by_label[label]] == hits
+
+
+def test_sentence_offsets_are_those_of_doc_sents(pipeline):
+    """extract.sentence_offsets reads the token arrays: each sentence's start_char and end_char as
+    ``doc.sents`` gives them, on the corpus notes, short texts, and sentence starts set by hand (token 0
+    marked as no start, a one-token Doc)."""
+    from notechecker.nlp.extract import sentence_offsets
+    from tests.corpus_snapshot import corpus
+
+    nlp = pipeline.nlp
+    docs = [nlp(text) for _, text, _ in corpus()] + [nlp(t) for t in ("x", "One. Two.\n\nThree ", "  \n")]
+    odd = nlp.make_doc("The rod was placed. Then the wound was closed.")
+    for token in odd:
+        token.is_sent_start = token.i in (2, 5)
+    docs.append(odd)
+    seen = 0
+    for doc in docs:
+        sents = list(doc.sents)
+        assert sentence_offsets(doc) == ([s.start_char for s in sents], [s.end_char for s in sents])
+        seen += len(sents)
+    assert seen > 20000 and len(list(odd.sents)) == 3
+    assert sentence_offsets(nlp.make_doc("")) == ([], [])

@@ -62,10 +62,12 @@ def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
         sents = list(doc.sents)
         return [s.start_char for s in sents], [s.end_char for s in sents]
     arr = doc.to_array([IDX, LENGTH, SENT_START])
-    first = numpy.flatnonzero(arr[1:, 2] == 1) + 1  # doc.sents: token 0 starts, then every sent_start == 1
-    begin = numpy.concatenate(([0], first))
-    last = numpy.concatenate((first - 1, [n - 1]))
-    return arr[begin, 0].tolist(), (arr[last, 0] + arr[last, 1]).tolist()
+    starts = arr[:, 2] == 1
+    starts[0] = True  # doc.sents: token 0 starts, then every sent_start == 1
+    begin = numpy.flatnonzero(starts)
+    ends = arr[begin[1:] - 1]  # the last token of every sentence but the last, then the Doc's last
+    last = arr[-1]
+    return arr[begin, 0].tolist(), [*(ends[:, 0] + ends[:, 1]).tolist(), int(last[0] + last[1])]
 
 
 class Extractor:

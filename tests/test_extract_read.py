@@ -157,3 +157,48 @@ def test_a_lone_atom_joins_as_combine_joins_it():
     assert len(atoms) > 200 and any(a[2] == frozenset((g.IL,)) for a in atoms)
     for a in atoms:
         assert lv._alone(a) == g.combine([a], [])
+
+
+def test_span_groups_changed_after_the_pipeline_are_read_through_spacys_span_api(pipeline):
+    """A target group replaced after the pipeline (its record no longer holds): the hits are those of the
+    group the Doc now holds, as spaCy's span API reads it."""
+    from spacy.tokens import Span
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))[:6]]
+    for text in texts:
+        doc = pipeline._doc(pipeline.normalizer(text))
+        before = pipeline.extractor.read(doc)
+        labels = set(before.hits_by_label)
+        kept = [s for s in doc.spans[TARGET_GROUP] if s.label_ != "INSTRUMENT"]
+        doc.spans[TARGET_GROUP] = kept
+        cue = next(s for s in doc.spans[CUE_GROUP] if s.label_ == "ACTION")
+        doc.spans[CUE_GROUP].append(Span(doc, cue.start, cue.end, label="ACTION"))  # one span more
+        v = pipeline.extractor.read(doc)
+        want = _reference_hits(pipeline.extractor, doc, v.text, v)
+        assert "INSTRUMENT" in labels and "INSTRUMENT" not in v.hits_by_label
+        assert set(v.hits_by_label) == set(want) == labels - {"INSTRUMENT"}
+        for label, hits in want.items():
+            assert [(h.start, h.end, h.tok_start, h.tok_end, h.value, h.weight, h.assertion, h.literal, h.section,
+                     h.sent) for h in v.hits_by_label[label]] == hits
+
+
+def test_sentence_offsets_are_those_of_doc_sents(pipeline):
+    """extract.sentence_offsets reads the token arrays: each sentence's start_char and end_char as
+    ``doc.sents`` gives them, on the corpus notes, short texts, and sentence starts set by hand (token 0
+    marked as no start, a one-token Doc)."""
+    from notechecker.nlp.extract import sentence_offsets
+    from tests.corpus_snapshot import corpus
+
+    nlp = pipeline.nlp
+    docs = [nlp(text) for _, text, _ in corpus()] + [nlp(t) for t in ("x", "One. Two.\n\nThree ", "  \n")]
+    odd = nlp.make_doc("The rod was placed. Then the wound was closed.")
+    for token in odd:
+        token.is_sent_start = token.i in (2, 5)
+    docs.append(odd)
+    seen = 0
+    for doc in docs:
+        sents = list(doc.sents)
+        assert sentence_offsets(doc) == ([s.start_char for s in sents], [s.end_char for s in sents])
+        seen += len(sents)
+    assert seen > 20000 and len(list(odd.sents)) == 3
+    assert sentence_offsets(nlp.make_doc("")) == ([], [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from spacy.tokens import Span
 
+from notechecker.nlp.context import CONTEXT_ATTRS
 from notechecker.nlp.rules import span_value_key
 
 
@@ -110,3 +111,119 @@ def test_context_sets_plain_values_by_key_and_calls_the_setter_of_any_other(pipe
     target = next(s for s in doc.spans["targets"] if s.text == "infection")
     assert [m.category for m in target._.modifiers] == ["NEGATED_EXISTENCE"]
     assert not any(s._.is_negated for s in doc.spans["targets"] if s.text != "infection")
+
+
+def _texts(n_nonspine: int = 60) -> list[str]:
+    from tests.conftest import nonspine_texts
+    from tests.corpus_snapshot import corpus
+
+    return [text for _, text, _ in corpus()] + nonspine_texts(n_nonspine)
+
+
+def test_the_target_record_holds_the_span_groups_as_spacys_span_api_reads_them(pipeline):
+    """rules.TargetSpans: the rows the target component keeps beside each span group are the group's
+    spans (start, end, characters, label) in its order, grouped by label in the order labels are first met."""
+    from notechecker.nlp.rules import TargetSpans
+
+    nlp, rows = pipeline.nlp, 0
+    for text in _texts():
+        doc = nlp(pipeline.normalizer(text).text)
+        for name in ("targets", "cues"):
+            record = TargetSpans.of(doc, name)
+            assert record is not None and record.group is doc.spans[name]
+            plain = TargetSpans.read(doc.spans[name])
+            assert record.rows == plain.rows == [(s.start, s.end, s.start_char, s.end_char, s.label_)
+                                                 for s in doc.spans[name]]
+            ours, theirs = {}, {}
+            record.by_label(ours)
+            plain.by_label(theirs)
+            assert list(ours.items()) == list(theirs.items())
+            assert list(ours) == list(dict.fromkeys(s.label_ for s in doc.spans[name]))
+            assert all(row[4] == label for label, found in ours.items() for row in found)
+            rows += len(record.rows)
+    assert rows > 15000
+
+
+def test_a_span_group_replaced_or_resized_after_the_target_component_has_no_record(pipeline):
+    from notechecker.nlp.rules import TargetSpans
+
+    doc = pipeline.nlp("Two pedicle screws and a rod were removed. No infection. Medtronic rod.")
+    targets, cues = doc.spans["targets"], doc.spans["cues"]
+    assert len(targets) > 2 and len(cues) and TargetSpans.of(doc, "targets") is not None
+    doc.spans["targets"] = list(targets)[1:]  # replaced
+    assert TargetSpans.of(doc, "targets") is None
+    cues.append(Span(doc, 0, 1, label="ACTION"))  # the same group, one span more
+    assert TargetSpans.of(doc, "cues") is None
+    del doc.spans["targets"]
+    assert TargetSpans.of(doc, "targets") is None
+    assert TargetSpans.of(pipeline.nlp.make_doc("no pipeline ran"), "targets") is None
+
+
+def _context_facts(doc) -> tuple:
+    graph = doc._.context_graph
+    edges = [(t.start, t.end, t.label_, m.category, m.modifier_span, m.scope_span) for t, m in graph.edges]
+    values = [(s.start, s.end, s.label_, [m.modifier_span for m in s._.modifiers],
+               [getattr(s._, a) for d in CONTEXT_ATTRS.values() for a in d]) for s in doc.spans["targets"]]
+    mods = [(m.modifier_span, m.scope_span, [(t.start, t.end) for t in m.targets]) for m in graph.modifiers]
+    return edges, values, mods, len(graph.targets)
+
+
+def test_context_reads_the_target_record_as_it_reads_the_span_group(pipeline):
+    """ConText over the target component's record (targets' Spans built only for the modifiers that
+    take them) gives what it gives over the span group itself (the record removed)."""
+    from notechecker.nlp.rules import TARGET_SPANS
+
+    nlp, edges = pipeline.nlp, 0
+    for text in _texts():
+        docs = []
+        for drop in (False, True):
+            doc = nlp.make_doc(pipeline.normalizer(text).text)
+            for name in ("sentences", "targets", "sections"):
+                doc = nlp.get_pipe(name)(doc)
+            if drop:
+                del doc.user_data[(TARGET_SPANS, "targets")]
+            docs.append(nlp.get_pipe("context")(doc))
+        fast, plain = (_context_facts(d) for d in docs)
+        assert fast == plain, text[:200]
+        edges += len(fast[0])
+        # one Span object per target, whatever number of modifiers take it
+        graph = docs[0]._.context_graph
+        assert len({(t.start, t.end, t.label): id(t) for t, _ in graph.edges}) == len({id(t) for t, _ in graph.edges})
+    assert edges > 700
+
+
+def test_short_form_occurrences_are_those_scispacys_global_matcher_finds(pipeline):
+    """abbreviations.find_matches_for gives what scispaCy's AbbreviationDetector.find_matches_for
+    gives (its global Matcher), definitions and every occurrence of their short forms, in its order,
+    on the corpus notes with a definition and on generated texts (short forms of one and of several
+    tokens, defined twice, used before and after their definition)."""
+    import random
+
+    from scispacy.abbreviation import filter_matches
+
+    from notechecker.nlp.abbreviations import bracket_pairs, find_matches_for
+    from tests.corpus_snapshot import corpus
+
+    nlp = pipeline.nlp
+    detector = nlp.get_pipe("abbreviations").detector
+    rng = random.Random(3)
+    defs = ["posterior spinal fusion (PSF)", "anterior lumbar interbody fusion (ALIF)", "estimated blood loss (EBL)",
+            "lateral mass screws (LMS)", "transforaminal lumbar interbody fusion (TLIF-2)", "deep vein thrombosis (D V T)",
+            "spinal cord stimulator (SCS)", "S2 alar iliac (S2AI)"]
+    uses = ["PSF", "ALIF", "EBL", "TLIF-2", "D V T", "SCS", "S2AI", "psf", "the", "was", "placed", "(", ")", ".", "\n"]
+    texts = [text for _, text, _ in corpus()]
+    texts += [" ".join(rng.choice(defs + uses * 3) for _ in range(rng.randint(3, 60))) for _ in range(400)]
+    pairs = defined = 0
+    for text in texts:
+        doc = nlp.make_doc(text)
+        filtered = filter_matches(bracket_pairs(doc), doc)
+        if not filtered:
+            continue
+        theirs = [(str(long), long.start, [(s.start, s.end) for s in shorts])
+                  for long, shorts in detector.find_matches_for(filtered, doc)]
+        ours = [(str(long), long.start, [(s.start, s.end) for s in shorts]) for long, shorts in find_matches_for(filtered, doc)]
+        assert ours == theirs, text[:200]
+        pairs += 1
+        defined += sum(len(s) > 1 for _, _, s in ours)
+    assert pairs > 300 and defined > 200
+    assert not detector.global_matcher  # scispaCy's matcher was left empty, as it leaves it

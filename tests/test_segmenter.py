@@ -54,3 +54,21 @@ def test_the_shortcuts_give_the_general_scans_starts(monkeypatch):
     assert sum(map(len, fast)) > 10_000
     for text, got in zip(texts, fast):
         assert got == boundaries(text), repr(text[:200])
+
+
+def test_a_text_of_one_line_skips_only_scans_that_find_nothing_in_it():
+    """boundaries() leaves out the line-structure scans where a text holds no line break: on one-line
+    texts (corpus notes' lines, generated ones) those scans find nothing."""
+    import random
+
+    from notechecker.nlp import segmenter
+    from tests.corpus_snapshot import corpus
+
+    lines = [ln for _, text, _ in corpus() for ln in text.splitlines() if ln.strip()][::3]
+    rnd = random.Random(5)
+    words = ["Dr.", "COMPLICATIONS:", "1.", "-", " ", "\t", "", "PLAN: none", "\u2028", "\x0b", "\x0c", "x"]
+    lines += ["".join(rnd.choice(words) for _ in range(rnd.randint(1, 30))) for _ in range(2000)]
+    one_line = [ln for ln in lines if "\n" not in ln and "\r" not in ln]
+    assert len(one_line) > 4000
+    for rx in (segmenter._BLANK_LINE, segmenter._LINE_START, segmenter._HEADING_COLON_AFTER_BREAK):
+        assert not any(rx.search(ln) for ln in one_line), rx.pattern

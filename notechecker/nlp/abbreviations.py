@@ -9,10 +9,13 @@ bracket pairs in linear time. scispaCy's matcher pattern ``( any+ )`` yields eve
 pair of an opening and a later closing bracket (quadratic in a long note), and its
 ``filter_matches`` then drops every pair more than 8 tokens apart; this yields only
 the pairs it keeps, in the matcher's order (by closing bracket, then the nearer
-opening bracket first), and hands them to scispaCy's own filter and look-up.
+opening bracket first), and hands them to scispaCy's own filter and look-up; (5) finds
+every occurrence of a defined short form in the token array, where scispaCy adds a
+pattern to a Matcher (validated anew each time) and matches it over the whole Doc.
 """
 import re
 import warnings
+from collections import defaultdict
 
 import numpy
 from spacy.attrs import ORTH
@@ -48,11 +51,12 @@ class Abbreviations:
 
 
     def _detect(self, doc) -> None:
-        """scispaCy's AbbreviationDetector.__call__ with the bracket pairs found by :func:`bracket_pairs`."""
+        """scispaCy's AbbreviationDetector.__call__ with the bracket pairs found by :func:`bracket_pairs`
+        and the short forms' occurrences by :func:`find_matches_for`."""
         from scispacy.abbreviation import filter_matches
 
         filtered = filter_matches(bracket_pairs(doc), doc)
-        for long_form, short_forms in self.detector.find_matches_for(filtered, doc):
+        for long_form, short_forms in find_matches_for(filtered, doc):
             for short in short_forms:
                 short._.long_form = long_form
                 doc._.abbreviations.append(short)
@@ -87,6 +91,42 @@ def bracket_pairs(doc) -> list[tuple[int, int, int]]:
             if j - i >= 2:
                 out.append((0, i + 1, j))
     return out
+
+
+def find_matches_for(filtered, doc) -> list:
+    """scispaCy 0.6.2's ``AbbreviationDetector.find_matches_for``: each definition (a long form with its
+    short form, both new to the note) with every occurrence of its short form's tokens, which scispaCy
+    finds with a Matcher it adds a pattern to a definition (validated, then matched over the whole Doc);
+    here one look at the token array finds them, in the Matcher's order (by the token they end at)."""
+    from scispacy.abbreviation import find_abbreviation
+
+    rules: dict[str, object] = {}
+    all_occurences: dict = defaultdict(set)
+    already_seen_long: set[str] = set()
+    already_seen_short: set[str] = set()
+    patterns: list[tuple[str, list[int]]] = []
+    for long_candidate, short_candidate in filtered:
+        short, long = find_abbreviation(long_candidate, short_candidate)
+        new_long = long.text not in already_seen_long if long else False
+        new_short = short.text not in already_seen_short
+        if long is not None and new_long and new_short:
+            already_seen_long.add(long.text)
+            already_seen_short.add(short.text)
+            all_occurences[long].add(short)
+            rules[long.text] = long
+            patterns.append((long.text, [t.orth for t in short]))
+    if patterns:
+        orth = doc.to_array(ORTH)
+        n = len(orth)
+        found = []
+        for i, (key, seq) in enumerate(patterns):
+            k = len(seq)
+            for start in numpy.flatnonzero(orth == seq[0]).tolist():
+                if start + k <= n and (k == 1 or orth[start + 1:start + k].tolist() == seq[1:]):
+                    found.append((start + k, i, start, key))
+        for end, _, start, key in sorted(found):
+            all_occurences[rules[key]].add(doc[start:end])
+    return list(all_occurences.items())
 
 
 @Language.factory("notechecker_abbreviations", default_config={}, assigns=["doc._.abbreviations", "doc._.abbreviation_map"])

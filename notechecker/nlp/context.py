@@ -14,6 +14,9 @@ ConText on every corpus note.
 A user's ConTextRules (medspaCy's JSON, :mod:`notechecker.nlp.medspacy_rules`) join
 notechecker's in the same matcher, as they would in one medspaCy ConText; the targets
 of a user's TargetRules (``doc.spans[user_group]``) are assessed with notechecker's.
+
+The targets are read from the target component's record of its group (:class:`notechecker.nlp.rules.TargetSpans`)
+where it holds: a target's Span is built only when a modifier takes it (the graph's edges hold Spans).
 """
 
 import bisect
@@ -24,7 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import ConTextRule, RuleComponent, prune_overlapping_matches, span_value_key
+from .rules import ConTextRule, RuleComponent, TargetSpans, prune_overlapping_matches, span_value_key
 
 
 #: ConText category -> the Span extension it sets (registered in notechecker._extensions).
@@ -159,8 +162,11 @@ class ConText(RuleComponent):
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
         targets = doc.spans[self.span_group]
+        record = None
         if self.user_group in doc.spans and len(doc.spans[self.user_group]):  # a user's targets, in order
             targets = sorted([*targets, *doc.spans[self.user_group]], key=lambda s: (s.start, s.end))
+        else:  # the group's spans as the target component made them, if it did (rules.TargetSpans)
+            record = TargetSpans.of(doc, self.span_group)
         modifiers: list[Modifier] = []
         edges: list = []
         matches = prune_overlapping_matches(self._matcher(doc)) if self._matcher is not None else []
@@ -182,24 +188,36 @@ class ConText(RuleComponent):
                     for m2 in mods[i + 1:]:
                         m1.limit_scope(m2)
                         m2.limit_scope(m1)
+            if record is not None:  # (start, end, ..., label) a target; its Span built only for a modifier's
+                rows = record.rows
+                made: dict[int, Span] = {}
+
+                def span_of(i: int) -> Span:
+                    span = made.get(i)
+                    if span is None:
+                        span = made[i] = targets[i]
+                    return span
+            else:
+                seq = list(targets)
+                rows = [(t.start, t.end, 0, 0, t.label_) for t in seq]
+                span_of = seq.__getitem__
             bisect_right = bisect.bisect_right
-            for target in targets:  # targets in order, so each modifier's targets are in order
-                t0, t1 = target.start, target.end
+            for i, (t0, t1, _, _, label) in enumerate(rows):  # targets in order, so each modifier's are in order
                 k0 = bisect_right(starts, t0) - 1
                 if t1 <= bounds[k0 + 1]:  # in one sentence (most): its modifiers, if any
                     mods = by_sent.get(k0)
                     if mods:
-                        label = target.label_.upper()
+                        label = label.upper()
                         for m in mods:
                             if m._modifies(t0, t1, label):
-                                m._targets.append(target)
+                                m._targets.append(span_of(i))
                     continue
                 k1 = bisect_right(starts, t1 - 1) - 1
-                label = target.label_.upper()
+                label = label.upper()
                 for k in range(k0, k1 + 1):
                     for m in by_sent.get(k, ()):
                         if m._modifies(t0, t1, label):
-                            m._targets.append(target)
+                            m._targets.append(span_of(i))
             for m in modifiers:
                 m.reduce_targets()
                 for target in m._targets:

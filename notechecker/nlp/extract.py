@@ -48,7 +48,7 @@ from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .pipeline import CUE_GROUP, TARGET_GROUP
-from .rules import span_value_key
+from .rules import TargetSpans, span_value_key_at
 from .scope import ScopeClassifier
 
 
@@ -62,10 +62,12 @@ def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
         sents = list(doc.sents)
         return [s.start_char for s in sents], [s.end_char for s in sents]
     arr = doc.to_array([IDX, LENGTH, SENT_START])
-    first = numpy.flatnonzero(arr[1:, 2] == 1) + 1  # doc.sents: token 0 starts, then every sent_start == 1
-    begin = numpy.concatenate(([0], first))
-    last = numpy.concatenate((first - 1, [n - 1]))
-    return arr[begin, 0].tolist(), (arr[last, 0] + arr[last, 1]).tolist()
+    starts = arr[:, 2] == 1
+    starts[0] = True  # doc.sents: token 0 starts, then every sent_start == 1
+    begin = numpy.flatnonzero(starts)
+    ends = arr[begin[1:] - 1]  # the last token of every sentence but the last, then the Doc's last
+    last = arr[-1]
+    return arr[begin, 0].tolist(), [*(ends[:, 0] + ends[:, 1]).tolist(), int(last[0] + last[1])]
 
 
 class Extractor:
@@ -87,8 +89,6 @@ class Extractor:
         self.addenda = Addenda(patterns)
         self.constructs = Constructs(patterns)
         self.procedure_levels = ProcedureLevels(patterns)
-        #: a span label's hash -> its name (spaCy's StringStore decodes it anew at every span.label_)
-        self._label_names: dict[int, str] = {}
 
     # ------------------------------------------------------------- the note read once
     @staticmethod
@@ -109,19 +109,15 @@ class Extractor:
         starts, ends = sentence_offsets(doc)
         v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
                      unfilled=self.headings.unfilled(doc))
-        # the spans of each label, in the groups' order (the target spans, then the cues)
+        # the spans of each label, in the groups' order (the target spans, then the cues), as plain rows
+        # (start, end, start_char, end_char, label): the target component's record of each group, else
+        # the group read through spaCy's span API (rules.TargetSpans)
         spans: dict[str, list] = {}
-        names = self._label_names
-        for group in (doc.spans[TARGET_GROUP], doc.spans.get(CUE_GROUP, ())):
-            for span in group:
-                label = names.get(span.label)
-                if label is None:
-                    label = names[span.label] = span.label_
-                found = spans.get(label)
-                if found is None:
-                    spans[label] = [span]
-                else:
-                    found.append(span)
+        for name in (TARGET_GROUP, CUE_GROUP):
+            record = TargetSpans.of(doc, name)
+            if record is None:
+                record = TargetSpans.read(doc.spans[name] if name == TARGET_GROUP else doc.spans.get(name, ()))
+            record.by_label(spans)
         # (the builds hold the note's parts, never the view: the view is freed when the note is done)
         hits_by_label = ByLabel(spans, functools.partial(
             self._hits, text, doc.user_data, v.sections, starts, spans, self._assertions(doc)))
@@ -140,27 +136,30 @@ class Extractor:
         values, section_assertion = self.values, self.L.section_assertion
         sec_starts = [s.start for s in sections]
         sec_names = [None if s.name == "none" else s.name for s in sections]
+        bisect_right, rule_of = bisect.bisect_right, user_data.get
         hits: list[Hit] = []
-        for span in spans[label]:
-            start_char, end_char = span.start_char, span.end_char
+        for start, end, start_char, end_char, _ in spans[label]:
             literal = text[start_char:end_char]  # span.text: the note's own characters
             normed = norm(literal)
             # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
-            rule = user_data.get(span_value_key("target_rule", span))
+            rule = rule_of(span_value_key_at("target_rule", start_char, end_char))
             if rule is not None and rule.category == label and rule.metadata:
-                vw = rule.metadata["value"], rule.metadata.get("weight", 2)
+                metadata = rule.metadata
+                value, weight = metadata["value"], metadata.get("weight", 2)
             else:
                 vw = values.get((label, normed))
                 if vw is None:
                     continue
-            i = bisect.bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
+                value, weight = vw
+            i = bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
             section = sec_names[i] if i >= 0 else None
-            found = assertions.get((span.start, span.end), ())
+            found = assertions.get((start, end))
             if section in section_assertion:
-                found = {*found, section_assertion[section]}
+                found = {*found, section_assertion[section]} if found else (section_assertion[section],)
             assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
-            hits.append(Hit(label, vw[0], start_char, end_char, span.start, span.end, assertion, normed, vw[1],
-                            section, max(0, bisect.bisect_right(sent_starts, start_char) - 1)))
+            sent = bisect_right(sent_starts, start_char) - 1
+            hits.append(Hit(label, value, start_char, end_char, start, end, assertion, normed, weight, section,
+                            sent if sent > 0 else 0))
         hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
         kept: list[Hit] = []
         for h in hits:

@@ -8,6 +8,7 @@ write them with ``nlp.to_disk`` (``rules.json`` in the component's folder).
 """
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -106,6 +107,54 @@ def span_value_key(name: str, span) -> tuple:
     return ("._.", name, span.start_char, span.end_char)
 
 
+def span_value_key_at(name: str, start_char: int, end_char: int) -> tuple:
+    """:func:`span_value_key` of a span at characters ``start_char:end_char`` (no Span object needed)."""
+    return ("._.", name, start_char, end_char)
+
+
+#: ``doc.user_data[(TARGET_SPANS, group name)]``: a :class:`TargetSpans`, the spans a target component
+#: put in that span group as plain values, for ConText and the extractor.
+TARGET_SPANS = "notechecker.target_spans"
+
+
+class TargetSpans:
+    """The spans of one span group as the target component made them: ``rows`` in the group's order,
+    each ``(start, end, start_char, end_char, label)``; :meth:`by_label` groups them. Reading these costs
+    nothing; reading the group builds a Span (and two Tokens) a span.
+
+    :meth:`of` gives the record only while the Doc still holds that very group with as many spans
+    (a group replaced, added to or cut is read through spaCy's span API instead); a span group edited
+    in place (``group[i] = span``) is not noticed."""
+
+    __slots__ = ("group", "rows")
+
+    def __init__(self, group, rows: list[tuple]):
+        self.group, self.rows = group, rows
+
+    @staticmethod
+    def of(doc, name: str) -> "TargetSpans | None":
+        """The record of span group ``name`` of ``doc``, if the group is still the one it describes."""
+        found = doc.user_data.get((TARGET_SPANS, name))
+        if found is None or name not in doc.spans:
+            return None
+        group = doc.spans[name]
+        return found if group is found.group and len(group) == len(found.rows) else None
+
+    @staticmethod
+    def read(group) -> "TargetSpans":
+        """The record of a span group read through spaCy's span API (the same rows :meth:`of` gives)."""
+        return TargetSpans(group, [(s.start, s.end, s.start_char, s.end_char, s.label_) for s in group])
+
+    def by_label(self, into: dict[str, list]) -> None:
+        """Add each row to its label's list in ``into`` (labels new to it in the order first met)."""
+        for row in self.rows:
+            found = into.get(row[4])
+            if found is None:
+                into[row[4]] = [row]
+            else:
+                found.append(row)
+
+
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:
     """A PhraseMatcher over ``rules``' lower-cased literals, as medspaCy's MedspacyMatcher
     builds it; match ids ``CATEGORY_i`` (i = the rule's position) map to ``rules[i]``."""
@@ -164,8 +213,12 @@ class RuleMatcher:
         if not tokens and not regexes:
             return phrases  # phrase matches alone keep the PhraseMatcher's order
         found = tokens + phrases + regexes
-        found.sort(key=lambda x: (x[1], x[2]))
+        found.sort(key=_BY_POSITION)
         return found
+
+
+#: (match_id, start, end) -> (start, end): the order of matches by position
+_BY_POSITION = operator.itemgetter(1, 2)
 
 
 def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -176,7 +229,7 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
     repeated until nothing changes.
     """
     while matches:
-        unpruned = sorted(matches, key=lambda x: (x[1], x[2]))
+        unpruned = sorted(matches, key=_BY_POSITION)
         pruned = []
         n = len(unpruned)
         curr, i = unpruned[0], 1

@@ -14,6 +14,7 @@ compete with the headings for overlaps, and bring medspaCy's ``max_scope``, ``pa
 ``parent_required``.
 """
 
+import operator
 import re
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
 
 RULES_FILE = "headings.json"
 USER_RULES_FILE = "user_rules.json"
+#: (rule index, start, end) -> start
+_START = operator.itemgetter(1)
 
 #: A line that could be a heading: optional numbering, up to 80 characters, then a
 #: colon, " - ", or the end of the line. The text before is looked up among the headings.
@@ -218,7 +221,7 @@ class Sectionizer:
             tokens, phrases, regexes = ([(index[k], a, b) for k, a, b in part] for part in self._user_matcher.parts(doc))
             matches = tokens + phrases + matches + regexes
         # medspaCy's matcher prunes overlapping matches (the longer one wins)
-        matches = sorted(prune_overlapping_matches(matches), key=lambda m: m[1])
+        matches = sorted(prune_overlapping_matches(matches), key=_START)
         parents = self._parent_indices(matches) if self._parents else None
         if parents is not None:
             matches, parents = [m for m, _ in parents], [p for _, p in parents]

@@ -65,23 +65,26 @@ _PAST_ABBREVIATION = max(map(len, ABBREVIATIONS)) + 1
 
 def boundaries(text: str) -> list[int]:
     """Character offsets where a sentence starts (sorted, without 0)."""
-    lf = "\r" not in text
-    starts = {m.end() for m in (_BLANK_LINE_LF if lf else _BLANK_LINE).finditer(text)}
-    prev_end = 0
-    for m in (_LINE_START_LF if lf else _LINE_START).finditer(text):
-        line_start = m.end()
-        prev_line = text[prev_end:m.start()].rstrip()
-        prev_end = line_start
-        # (at most 6 words: split no further than a 7th)
-        if (not prev_line or prev_line[-1] in ".:;?!" or len(prev_line.split(None, 6)) <= 6
-                or prev_line.isupper() or _LIST_MARKER.match(text, line_start)):
-            starts.add(line_start)
+    lf, has_lf = "\r" not in text, "\n" in text
+    starts: set[int] = set()
+    if has_lf or not lf:  # (a text of one line has no line structure)
+        starts.update(m.end() for m in (_BLANK_LINE_LF if lf else _BLANK_LINE).finditer(text))
+        prev_end = 0
+        for m in (_LINE_START_LF if lf else _LINE_START).finditer(text):
+            line_start = m.end()
+            prev_line = text[prev_end:m.start()].rstrip()
+            prev_end = line_start
+            # (at most 6 words: split no further than a 7th)
+            if (not prev_line or prev_line[-1] in ".:;?!" or len(prev_line.split(None, 6)) <= 6
+                    or prev_line.isupper() or _LIST_MARKER.match(text, line_start)):
+                starts.add(line_start)
     # _HEADING_COLON.finditer's matches: the one at the text's start, then those after a line end (a
     # match ends after a colon and spaces, never at a line start, so the next one's line end is after it)
     first = _HEADING_COLON.match(text)
     if first is not None:
         starts.add(first.end())
-    starts.update(m.end() for m in _HEADING_COLON_AFTER_BREAK.finditer(text, first.end() if first else 0))
+    if has_lf:
+        starts.update(m.end() for m in _HEADING_COLON_AFTER_BREAK.finditer(text, first.end() if first else 0))
     line_head = searched = 0
     sent_end = _SENT_END if "?" in text or "!" in text else _SENT_END_PERIOD
     past = _PAST_ABBREVIATION
@@ -100,7 +103,9 @@ def boundaries(text: str) -> list[int]:
                 continue
         starts.add(m.end())
     starts.discard(0)
-    out = sorted(s for s in starts if s < len(text))
+    out = sorted(starts)
+    while out and out[-1] >= len(text):  # (a blank line's match may end at the text's end)
+        out.pop()
     if len(text) > MAX_SENTENCE and max(map(operator.sub, [*out, len(text)], [0, *out])) > MAX_SENTENCE:
         out = _cap_length(text, out)
     return out

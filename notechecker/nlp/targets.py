@@ -10,6 +10,10 @@ A user's TargetRules (medspaCy's JSON, :mod:`notechecker.nlp.medspacy_rules`) ar
 with the same matcher; their spans go to ``doc.spans[user_group]`` (ConText assesses
 them; the facts list each as a mention of its label), and a rule's ``attributes`` are
 set on its spans as medspaCy's TargetMatcher sets them.
+
+Beside the target and cue groups it leaves their spans as plain values in ``doc.user_data``
+(:class:`notechecker.nlp.rules.TargetSpans`): ConText and the extractor read those rows instead of
+building a Span (and two Tokens) for every span of a group they read.
 """
 
 
@@ -17,7 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import RuleComponent, TargetRule, span_value_key
+from .rules import TARGET_SPANS, RuleComponent, TargetRule, TargetSpans, span_value_key_at
 
 
 
@@ -41,32 +45,39 @@ class TargetMatcher(RuleComponent):
 
     def _compile(self) -> None:
         super()._compile()
-        # match id -> (rule, label id, 0 target / 1 cue / 2 a user's target), worked out once
+        # match id -> (rule, label id, 0 target / 1 cue / 2 a user's target, label), worked out once
         strings = self.nlp.vocab.strings
         self._plan = {match_id: (rule, strings.add(rule.category),
-                                 2 if match_id in self._user_keys else 1 if rule.category in self.cue_labels else 0)
+                                 2 if match_id in self._user_keys else 1 if rule.category in self.cue_labels else 0,
+                                 rule.category)
                       for match_id, rule in self._rule_of.items()}
 
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
         keep, cues, user = [], [], []
+        rows: tuple[list, list] = ([], [])  # the target and cue spans as plain values (rules.TargetSpans)
+        user_data = doc.user_data
         if self._matcher is not None:
             plan, groups = self._plan, (keep, cues, user)
-            user_data = doc.user_data
             for match_id, start, end in self._matcher(doc):
-                rule, label, group = plan[match_id]
-                span = Span(doc, start, end, label=label)
+                rule, label, group, name = plan[match_id]
+                span = Span(doc, start, end, label)
                 if group == 2:
                     span._.target_rule = rule
                     for attr, value in (rule.attributes or {}).items():
                         setattr(span._, attr, value)
-                else:  # span._.target_rule = rule, without building span._ (rules.span_value_key)
-                    user_data[span_value_key("target_rule", span)] = rule
+                else:
+                    start_char, end_char = span.start_char, span.end_char
+                    # span._.target_rule = rule, without building span._ (rules.span_value_key)
+                    user_data[span_value_key_at("target_rule", start_char, end_char)] = rule
+                    rows[group].append((start, end, start_char, end_char, name))
                 groups[group].append(span)
-        doc.spans[self.span_group] = keep
-        doc.spans[self.cue_group] = cues
+        spans = doc.spans
+        for name, made, plain in ((self.span_group, keep, rows[0]), (self.cue_group, cues, rows[1])):
+            spans[name] = made
+            user_data[(TARGET_SPANS, name)] = TargetSpans(spans[name], plain)
         if user or self.user_rules:
-            doc.spans[self.user_group] = user
+            spans[self.user_group] = user
         return doc
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import vertebrae as _vertebrae
 from ..schema.cache import cached
-from .regex_literals import folded, matches_at, prefix_regex, prefixes
+from .regex_literals import folded, prefix_regex, prefixes
 from ..schema.loader import patterns_dir
 from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
 
@@ -132,6 +132,21 @@ def make(letter: str, number: str | int) -> str | None:
     return f"{letter}{number}" if 1 <= number <= _MAX[letter] else None
 
 
+#: A vertebra code as written, (letter, number), -> its index: what ``INDEX[make(letter, number)]`` gives
+#: for ASCII digits (no leading zero; a code that names no vertebra is not here).
+_CODE_AT = {(name[0], name[1:]): i for name, i in INDEX.items()}
+
+
+def code_at(letter: str, number: str) -> int | None:
+    """The index of the vertebra ``make(letter, number)`` names, None if none: looked up, the digits of
+    other scripts (which ``\\d`` matches and ``int`` reads) through :func:`make`."""
+    i = _CODE_AT.get((letter, number))
+    if i is None and not number.isascii():
+        name = make(letter, number)
+        return None if name is None else INDEX[name]
+    return i
+
+
 def expand_idx(a: int, b: int) -> tuple[int, ...]:
     lo, hi = (a, b) if a <= b else (b, a)
     if hi == IL:
@@ -169,8 +184,7 @@ def _pair_atom(start: int, end: int, a: int, b: int) -> Atom:
 def _code_index(m: re.Match, p: str) -> int | None:
     """Index of the vertebra code captured under group prefix `p`, None if invalid."""
     tight, spaced, number = m.group(*_CODE_GROUPS[p])
-    name = make((tight or spaced).upper(), number)
-    return None if name is None else INDEX[name]
+    return code_at((tight or spaced).upper(), number)
 
 
 #: The groups of a vertebra code (:func:`_code`) by their prefix: the tight letter, the spaced one, the number.
@@ -241,8 +255,7 @@ def scan(text: str, plain: bool = False) -> list[Atom | None]:
                 pos = start + 1
                 continue
             if m.group("bare") is not None:
-                name = make(NAMES[a][0], m.group("bare"))
-                b = None if name is None else INDEX[name]
+                b = code_at(NAMES[a][0], m.group("bare"))
                 if b is not None and b <= a:  # "L5-4", "L5-1": not a range
                     b = None
             else:
@@ -272,17 +285,16 @@ def _continue_bare(text: str, out: list, pos: int) -> int:
         if last == IL:
             return pos
         letter = NAMES[last][0]
-        x = make(letter, m.group("x"))
-        y = make(letter, m.group("y")) if m.group("y") else None
-        if x is None or (m.group("y") and y is None):
+        a = code_at(letter, m.group("x"))
+        y = m.group("y")
+        b = code_at(letter, y) if y else None
+        if a is None or (y and b is None):
             return pos
-        a = INDEX[x]
-        if y is None:
+        if b is None:
             if a <= last:  # must continue caudally: "L3, 4", not "L4, 2"
                 return pos
             out.append((m.start("x"), m.end(), frozenset((a,)), frozenset(), "vertebra"))
         else:
-            b = INDEX[y]
             if a < last or b <= a:
                 return pos
             out.append(_pair_atom(m.start("x"), m.end(), a, b))
@@ -349,10 +361,15 @@ def _searcher(text: str):
     low = " " + low  # low[i] is the character before text[i]
     find = where.search
 
-    def next_start(pos: int):
-        c = find(low, pos)
-        return None if c is None else c.start()
+    match = master.match
 
     def search(text: str, pos: int):
-        return next(matches_at(master, text, next_start, pos), None)
+        # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order)
+        while (c := find(low, pos)) is not None:
+            i = c.start()
+            m = match(text, i)
+            if m is not None:
+                return m
+            pos = i + 1
+        return None
     return search

@@ -92,12 +92,22 @@ _GRAMMAR = [
 def scanner() -> tuple[re.Pattern, frozenset]:
     """The one regex a sentence is scanned with (words that are not levels first, then pelvic
     fixation, then the grammar) and the words that name pelvic fixation."""
+    return _scanner_regex(_alternatives()), load_level_words().pelvis_words
+
+
+def _alternatives() -> list[tuple[str | None, str]]:
+    """The scanner's alternatives in its order, each with the group it stands in: every word that is not
+    a level ("excl"), every name of pelvic fixation ("pelvis"), then the grammar's (None: its own groups)."""
     words = load_level_words()
-    master = re.compile(_GATE + "(?:" + "|".join([
-        rf"(?P<excl>{'|'.join(words.not_levels)})",
-        rf"(?P<pelvis>{'|'.join(words.pelvis)})",
-        *lexicon().grammar, *_GRAMMAR]) + ")", re.IGNORECASE)
-    return master, words.pelvis_words
+    return [*(("excl", rx) for rx in words.not_levels), *(("pelvis", rx) for rx in words.pelvis),
+            *((None, rx) for rx in (*lexicon().grammar, *_GRAMMAR))]
+
+
+def _scanner_regex(alternatives) -> re.Pattern:
+    """The scanner regex of these alternatives, in their order (a group none of them stands in never matches)."""
+    groups = [rf"(?P<{name}>{'|'.join(rx for g, rx in alternatives if g == name) or '(?!)'})" for name in ("excl", "pelvis")]
+    return re.compile(_GATE + "(?:" + "|".join([*groups, *(rx for g, rx in alternatives if g is None)]) + ")",
+                      re.IGNORECASE)
 
 
 _END_RE = re.compile(_END)
@@ -337,17 +347,41 @@ def combine(atoms: list[Atom], conns: list[str]) -> Atom:
 # "sacr", "firs", "lumb" ...), derived here from the regex itself, so from patterns/levels.yaml
 # at load. One search for any of them (on the lower-cased text, in C) finds the only positions
 # where the scanner can match; the scanner is tried there alone, in order, so the first match
-# found is the one ``search`` finds.
+# found is the one ``search`` finds. Each alternative's own strings tell which characters it can start
+# with: at a place, only the alternatives that can start with its character are tried, in the scanner's
+# order (:func:`by_first`; most words that are not levels start with "s" or "t", few with "l").
 
-@functools.lru_cache(maxsize=1)
 def starts() -> re.Pattern | None:
     """The search for where the scanner regex may match, on the lower-cased text with one space
     before it: the scanner's left boundary (_GATE) as the character before, then a prefix of
-    :func:`regex_literals.prefixes`; a match's start is the prefix's offset in the text. None: no prefix known.
-    (Deriving it takes ~0.1 s: kept in the build cache, keyed like the level words.)"""
+    :func:`regex_literals.prefixes`; a match's start is the prefix's offset in the text. None: no prefix known."""
+    return _tables()[0]
+
+
+def by_first() -> dict[str, re.Pattern]:
+    """A first character of a prefix (:func:`starts`) -> the scanner regex of only the alternatives that
+    can start with it, in the scanner's order: at a place that character starts, it matches as the scanner
+    does (the others cannot match there), and tries fewer alternatives."""
+    return _tables()[1]
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[re.Pattern | None, dict[str, re.Pattern]]:
+    """:func:`starts` and :func:`by_first` (deriving them takes ~0.3 s: kept in the build cache, keyed like
+    the level words)."""
     def build():
         found = prefixes(scanner()[0])
-        return None if () in found else re.compile("[^a-z0-9]" + prefix_regex(found))
+        if () in found:
+            return None, {}
+        alternatives = _alternatives()
+        firsts = [{p[0] if p else None for p in prefixes(re.compile(f"{_GATE}(?:{rx})", re.IGNORECASE))}
+                  for _, rx in alternatives]
+
+        def can_start(first: set, c: str) -> bool:  # (an atom: a character, or a category such as \d)
+            return None in first or any(a == c or (len(a) > 1 and re.fullmatch(a, c)) for a in first)
+        chars = {p[0] for p in found if len(p[0]) == 1}
+        return re.compile("[^a-z0-9]" + prefix_regex(found)), {
+            c: _scanner_regex([alt for alt, first in zip(alternatives, firsts) if can_start(first, c)]) for c in chars}
     return cached("level_starts", patterns_dir().resolve(), build)
 
 
@@ -355,19 +389,18 @@ def _searcher(text: str):
     """``scanner()[0].search`` for ``text``, trying the scanner only where :func:`starts` finds a
     prefix; the plain search where the lower-cased text cannot stand for the text (a character
     lower-cases to several, or case-blind matching equates it with an ASCII letter)."""
-    master, where, low = scanner()[0], starts(), folded(text)
+    master, where, first, low = scanner()[0], starts(), by_first(), folded(text)
     if where is None or low is None:
         return master.search
     low = " " + low  # low[i] is the character before text[i]
-    find = where.search
-
-    match = master.match
+    find, regex_for = where.search, first.get
 
     def search(text: str, pos: int):
-        # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order)
+        # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order,
+        # as the alternatives that can start with the character there)
         while (c := find(low, pos)) is not None:
             i = c.start()
-            m = match(text, i)
+            m = regex_for(low[i + 1], master).match(text, i)
             if m is not None:
                 return m
             pos = i + 1

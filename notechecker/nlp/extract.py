@@ -256,7 +256,12 @@ class Extractor:
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self.procedures.interbody_in_disc_space(procedures, instruments, approach, sentence_of)
-        localized = functools.cache(lambda: self.procedure_levels.localized(v, level_mentions))  # when needed
+        read_localized: list = []
+
+        def localized() -> list:  # read when a procedure needs it, once
+            if not read_localized:
+                read_localized.append(self.procedure_levels.localized(v, level_mentions))
+            return read_localized[0]
         procedures = self.procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]

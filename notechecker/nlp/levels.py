@@ -107,6 +107,8 @@ def expand(first: str, last: str) -> list[str]:
 
 def sort_levels(levels: Iterable[str]) -> list[str]:
     """Unique levels in cranio-caudal order (names are normalised; unknown names raise)."""
+    if not levels and type(levels) is list:  # (hardware and procedures named without levels: most)
+        return []
     return [NAMES[i] for i in sorted(_indices(levels))]
 
 

@@ -349,7 +349,7 @@ def combine(atoms: list[Atom], conns: list[str]) -> Atom:
 # where the scanner can match; the scanner is tried there alone, in order, so the first match
 # found is the one ``search`` finds. Each alternative's own strings tell which characters it can start
 # with: at a place, only the alternatives that can start with its character are tried, in the scanner's
-# order (:func:`by_first`; most words that are not levels start with "s" or "t", few with "l").
+# order (:func:`by_first`).
 
 def starts() -> re.Pattern | None:
     """The search for where the scanner regex may match, on the lower-cased text with one space

@@ -205,10 +205,12 @@ class Extractor:
             i = bisect.bisect_right(log_starts, char) - 1
             return i >= 0 and char < log_rows[i].end
 
-        level_mentions = [m for m in lv.find_levels(text) if not self.cue["level_not_hardware_after"].match(text, m.end)
+        not_hardware_after = self.cue["level_not_hardware_after"].match
+        level_mentions = [m for m in lv.find_levels(text) if not not_hardware_after(text, m.end)
                           and not (log_rows and in_log(m.start))]
-        for m in level_mentions:
-            v.levels_by_sent[v.sent_at(m.start)].append(m)
+        sent_starts, levels_by_sent = v.sent_starts, v.levels_by_sent
+        for m in level_mentions:  # (NoteView.sent_at)
+            levels_by_sent[max(0, bisect.bisect_right(sent_starts, m.start) - 1)].append(m)
 
         instruments, prior_hardware, described, described_anchors = self.hardware(v)
         if log_rows:
@@ -253,7 +255,12 @@ class Extractor:
             instruments = [dataclasses.replace(i, kind="screw") if i.kind == "pedicle_screw"
                            and "pedicle" not in i.evidence.text.lower() else i for i in instruments]
         procedures = self.procedures.interbody_in_disc_space(procedures, instruments, approach, sentence_of)
-        localized = functools.cache(lambda: self.procedure_levels.localized(v, level_mentions))  # when needed
+        read_localized: list = []
+
+        def localized() -> list:  # read when a procedure needs it, once
+            if not read_localized:
+                read_localized.append(self.procedure_levels.localized(v, level_mentions))
+            return read_localized[0]
         procedures = self.procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
                   and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]

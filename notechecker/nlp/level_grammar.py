@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .. import vertebrae as _vertebrae
 from ..schema.cache import cached
-from .regex_literals import folded, matches_at, prefix_regex, prefixes
+from .regex_literals import folded, prefix_regex, prefixes
 from ..schema.loader import patterns_dir
 from ..schema.vocab.levels import LEVEL_SCAN_STARTS, load_level_words
 
@@ -92,12 +92,22 @@ _GRAMMAR = [
 def scanner() -> tuple[re.Pattern, frozenset]:
     """The one regex a sentence is scanned with (words that are not levels first, then pelvic
     fixation, then the grammar) and the words that name pelvic fixation."""
+    return _scanner_regex(_alternatives()), load_level_words().pelvis_words
+
+
+def _alternatives() -> list[tuple[str | None, str]]:
+    """The scanner's alternatives in its order, each with the group it stands in: every word that is not
+    a level ("excl"), every name of pelvic fixation ("pelvis"), then the grammar's (None: its own groups)."""
     words = load_level_words()
-    master = re.compile(_GATE + "(?:" + "|".join([
-        rf"(?P<excl>{'|'.join(words.not_levels)})",
-        rf"(?P<pelvis>{'|'.join(words.pelvis)})",
-        *lexicon().grammar, *_GRAMMAR]) + ")", re.IGNORECASE)
-    return master, words.pelvis_words
+    return [*(("excl", rx) for rx in words.not_levels), *(("pelvis", rx) for rx in words.pelvis),
+            *((None, rx) for rx in (*lexicon().grammar, *_GRAMMAR))]
+
+
+def _scanner_regex(alternatives) -> re.Pattern:
+    """The scanner regex of these alternatives, in their order (a group none of them stands in never matches)."""
+    groups = [rf"(?P<{name}>{'|'.join(rx for g, rx in alternatives if g == name) or '(?!)'})" for name in ("excl", "pelvis")]
+    return re.compile(_GATE + "(?:" + "|".join([*groups, *(rx for g, rx in alternatives if g is None)]) + ")",
+                      re.IGNORECASE)
 
 
 _END_RE = re.compile(_END)
@@ -130,6 +140,21 @@ def make(letter: str, number: str | int) -> str | None:
             return None
         number = int(number)
     return f"{letter}{number}" if 1 <= number <= _MAX[letter] else None
+
+
+#: A vertebra code as written, (letter, number), -> its index: what ``INDEX[make(letter, number)]`` gives
+#: for ASCII digits (no leading zero; a code that names no vertebra is not here).
+_CODE_AT = {(name[0], name[1:]): i for name, i in INDEX.items()}
+
+
+def code_at(letter: str, number: str) -> int | None:
+    """The index of the vertebra ``make(letter, number)`` names, None if none: looked up, the digits of
+    other scripts (which ``\\d`` matches and ``int`` reads) through :func:`make`."""
+    i = _CODE_AT.get((letter, number))
+    if i is None and not number.isascii():
+        name = make(letter, number)
+        return None if name is None else INDEX[name]
+    return i
 
 
 def expand_idx(a: int, b: int) -> tuple[int, ...]:
@@ -169,8 +194,7 @@ def _pair_atom(start: int, end: int, a: int, b: int) -> Atom:
 def _code_index(m: re.Match, p: str) -> int | None:
     """Index of the vertebra code captured under group prefix `p`, None if invalid."""
     tight, spaced, number = m.group(*_CODE_GROUPS[p])
-    name = make((tight or spaced).upper(), number)
-    return None if name is None else INDEX[name]
+    return code_at((tight or spaced).upper(), number)
 
 
 #: The groups of a vertebra code (:func:`_code`) by their prefix: the tight letter, the spaced one, the number.
@@ -241,8 +265,7 @@ def scan(text: str, plain: bool = False) -> list[Atom | None]:
                 pos = start + 1
                 continue
             if m.group("bare") is not None:
-                name = make(NAMES[a][0], m.group("bare"))
-                b = None if name is None else INDEX[name]
+                b = code_at(NAMES[a][0], m.group("bare"))
                 if b is not None and b <= a:  # "L5-4", "L5-1": not a range
                     b = None
             else:
@@ -272,17 +295,16 @@ def _continue_bare(text: str, out: list, pos: int) -> int:
         if last == IL:
             return pos
         letter = NAMES[last][0]
-        x = make(letter, m.group("x"))
-        y = make(letter, m.group("y")) if m.group("y") else None
-        if x is None or (m.group("y") and y is None):
+        a = code_at(letter, m.group("x"))
+        y = m.group("y")
+        b = code_at(letter, y) if y else None
+        if a is None or (y and b is None):
             return pos
-        a = INDEX[x]
-        if y is None:
+        if b is None:
             if a <= last:  # must continue caudally: "L3, 4", not "L4, 2"
                 return pos
             out.append((m.start("x"), m.end(), frozenset((a,)), frozenset(), "vertebra"))
         else:
-            b = INDEX[y]
             if a < last or b <= a:
                 return pos
             out.append(_pair_atom(m.start("x"), m.end(), a, b))
@@ -325,17 +347,41 @@ def combine(atoms: list[Atom], conns: list[str]) -> Atom:
 # "sacr", "firs", "lumb" ...), derived here from the regex itself, so from patterns/levels.yaml
 # at load. One search for any of them (on the lower-cased text, in C) finds the only positions
 # where the scanner can match; the scanner is tried there alone, in order, so the first match
-# found is the one ``search`` finds.
+# found is the one ``search`` finds. Each alternative's own strings tell which characters it can start
+# with: at a place, only the alternatives that can start with its character are tried, in the scanner's
+# order (:func:`by_first`).
 
-@functools.lru_cache(maxsize=1)
 def starts() -> re.Pattern | None:
     """The search for where the scanner regex may match, on the lower-cased text with one space
     before it: the scanner's left boundary (_GATE) as the character before, then a prefix of
-    :func:`regex_literals.prefixes`; a match's start is the prefix's offset in the text. None: no prefix known.
-    (Deriving it takes ~0.1 s: kept in the build cache, keyed like the level words.)"""
+    :func:`regex_literals.prefixes`; a match's start is the prefix's offset in the text. None: no prefix known."""
+    return _tables()[0]
+
+
+def by_first() -> dict[str, re.Pattern]:
+    """A first character of a prefix (:func:`starts`) -> the scanner regex of only the alternatives that
+    can start with it, in the scanner's order: at a place that character starts, it matches as the scanner
+    does (the others cannot match there), and tries fewer alternatives."""
+    return _tables()[1]
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[re.Pattern | None, dict[str, re.Pattern]]:
+    """:func:`starts` and :func:`by_first` (deriving them takes ~0.3 s: kept in the build cache, keyed like
+    the level words)."""
     def build():
         found = prefixes(scanner()[0])
-        return None if () in found else re.compile("[^a-z0-9]" + prefix_regex(found))
+        if () in found:
+            return None, {}
+        alternatives = _alternatives()
+        firsts = [{p[0] if p else None for p in prefixes(re.compile(f"{_GATE}(?:{rx})", re.IGNORECASE))}
+                  for _, rx in alternatives]
+
+        def can_start(first: set, c: str) -> bool:  # (an atom: a character, or a category such as \d)
+            return None in first or any(a == c or (len(a) > 1 and re.fullmatch(a, c)) for a in first)
+        chars = {p[0] for p in found if len(p[0]) == 1}
+        return re.compile("[^a-z0-9]" + prefix_regex(found)), {
+            c: _scanner_regex([alt for alt, first in zip(alternatives, firsts) if can_start(first, c)]) for c in chars}
     return cached("level_starts", patterns_dir().resolve(), build)
 
 
@@ -343,16 +389,20 @@ def _searcher(text: str):
     """``scanner()[0].search`` for ``text``, trying the scanner only where :func:`starts` finds a
     prefix; the plain search where the lower-cased text cannot stand for the text (a character
     lower-cases to several, or case-blind matching equates it with an ASCII letter)."""
-    master, where, low = scanner()[0], starts(), folded(text)
+    master, where, first, low = scanner()[0], starts(), by_first(), folded(text)
     if where is None or low is None:
         return master.search
     low = " " + low  # low[i] is the character before text[i]
-    find = where.search
-
-    def next_start(pos: int):
-        c = find(low, pos)
-        return None if c is None else c.start()
+    find, regex_for = where.search, first.get
 
     def search(text: str, pos: int):
-        return next(matches_at(master, text, next_start, pos), None)
+        # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order,
+        # as the alternatives that can start with the character there)
+        while (c := find(low, pos)) is not None:
+            i = c.start()
+            m = regex_for(low[i + 1], master).match(text, i)
+            if m is not None:
+                return m
+            pos = i + 1
+        return None
     return search

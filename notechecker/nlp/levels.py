@@ -107,6 +107,8 @@ def expand(first: str, last: str) -> list[str]:
 
 def sort_levels(levels: Iterable[str]) -> list[str]:
     """Unique levels in cranio-caudal order (names are normalised; unknown names raise)."""
+    if not levels and type(levels) is list:  # (hardware and procedures named without levels: most)
+        return []
     return [NAMES[i] for i in sorted(_indices(levels))]
 
 
@@ -152,14 +154,10 @@ def _to_mention(text: str, atom: Atom, offset: int) -> LevelMention:
                              or BETWEEN_BEFORE.search(text, max(0, start - 16), start)):
             inters = frozenset(((lo, hi),))
             kind = "interspace"
-    return LevelMention(
-        start=start + offset,
-        end=end + offset,
-        text=text[start:end],
-        vertebrae=tuple(map(NAMES.__getitem__, sorted(verts))),
-        interspaces=tuple((NAMES[a], NAMES[b]) for a, b in sorted(inters)) if inters else (),
-        kind=kind,
-    )
+    # (start, end, text, vertebrae, interspaces, kind)
+    return LevelMention(start + offset, end + offset, text[start:end],
+                        tuple([NAMES[i] for i in sorted(verts)]) if len(verts) != 1 else (NAMES[next(iter(verts))],),
+                        tuple([(NAMES[a], NAMES[b]) for a, b in sorted(inters)]) if inters else (), kind)
 
 
 def _alone(atom: Atom) -> Atom:

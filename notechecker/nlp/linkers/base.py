@@ -110,6 +110,7 @@ class NoteView:
 
     def __post_init__(self) -> None:
         self._sec_starts = [s.start for s in self.sections]
+        self._sent_evs: dict[int, Evidence] = {}  # sentence index -> its evidence (linkers ask again and again)
 
     @property
     def sec_bodies(self) -> list[tuple[Section, int]]:
@@ -133,11 +134,14 @@ class NoteView:
         return Evidence(self.text[h.start:h.end], h.start, h.end, h.section)
 
     def sent_ev(self, i: int) -> Evidence:
-        a, b = self.sent_starts[i], self.sent_ends[i]
-        seg = self.text[a:b]
-        a += len(seg) - len(seg.lstrip())
-        b -= len(seg) - len(seg.rstrip())
-        return self.ev(a, max(a, b))
+        found = self._sent_evs.get(i)
+        if found is None:
+            a, b = self.sent_starts[i], self.sent_ends[i]
+            seg = self.text[a:b]
+            a += len(seg) - len(seg.lstrip())
+            b -= len(seg) - len(seg.rstrip())
+            found = self._sent_evs[i] = self.ev(a, max(a, b))
+        return found
 
     def sentence_of(self, e: Evidence) -> Evidence:
         return self.sent_ev(self.sent_at(e.start))

@@ -81,6 +81,20 @@ class Hardware(Linker):
                 described[kind].update(m.vertebrae)
                 if m.kind in ("vertebra", "list", "pelvis"):
                     described_anchors[kind].update(m.vertebrae)
+
+        # what a hit reads from its sentence, the same for every hit of it: read once a sentence
+        sentence_parts: dict[int, tuple] = {}
+
+        def parts(sent: int) -> tuple:
+            found = sentence_parts.get(sent)
+            if found is None:
+                actions = [a for a in actions_by_sent.get(sent, ()) if not under_hardware(a)]
+                found = sentence_parts[sent] = (
+                    actions, [a for a in actions if a.value not in ("temporary", "prior")],
+                    [t for t in objects_by_sent.get(sent, ()) if t.value == "not_hardware"],
+                    [p for p in procs_by_sent.get(sent, ()) if p.value in own_level_kinds])
+            return found
+        clause_break, own_level_kinds = self.cue["clause_break"].search, self.L.own_level_kinds
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
@@ -90,19 +104,16 @@ class Hardware(Linker):
                 describe(h.value, h.sent)
             if h.section in self.L.non_operative:
                 continue
-            sent_objects = objects_by_sent.get(h.sent, [])
-            actions = [a for a in actions_by_sent.get(h.sent, []) if not under_hardware(a)]
+            actions, verbs_all, not_hardware, procs = parts(h.sent)
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
             before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
             # ("temporary fixation screw": a descriptor may stand before another cue)
             # ("prior to placing the plate" is a time, not a descriptor)
             descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
                                and not self.words.time_after.match(text, a.end)), None)
-            verbs = [a for a in actions if a.value not in ("temporary", "prior")
-                     and not self.cue["clause_break"].search(text, min(a.end, h.end), max(a.start, h.start))
-                     and not any(t.value == "not_hardware" and min(a.end, h.end) <= t.start < max(a.start, h.start)
-                                 for t in sent_objects)]
-            verbs_all = [a for a in actions if a.value not in ("temporary", "prior")]
+            verbs = [a for a in verbs_all
+                     if not clause_break(text, min(a.end, h.end), max(a.start, h.start))
+                     and not any(min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)]
             if verbs:
                 act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
                 action = act.value
@@ -148,7 +159,6 @@ class Hardware(Linker):
             lvls: list[str] = []
             named: list[str] = []
             sent_levels = self.clause_levels(text, h, levels_by_sent.get(h.sent, []))
-            procs = [p for p in procs_by_sent.get(h.sent, []) if p.value in self.L.own_level_kinds]
             for m in sent_levels:
                 gap = self.gap(m, h)
                 if any(self.gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):

@@ -31,7 +31,10 @@ class ProcedureLevels(Linker):
         gives them, called only when a procedure needs them), when one."""
         out = list(procedures)
         operative = None
+        present = {p.kind for p in procedures if p.assertion == "present"}  # (the kinds that may need levels)
         for kind, (proc_kinds, hw_kinds, fallback) in self.L.level_sources.items():
+            if kind not in present:
+                continue
             mine = [p for p in procedures if p.kind == kind and p.assertion == "present"]
             if not mine or any(p.levels or p.interspaces for p in mine):
                 continue

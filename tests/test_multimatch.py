@@ -30,6 +30,19 @@ def test_every_occurrence_overlapping_ones_too():
     got = sorted(mm.find("banana"))
     assert got == [(1, 3, ("b",)), (1, 4, ("a", "b")), (2, 5, ("a",)), (3, 5, ("b",)), (3, 6, ("a", "b"))]
     assert mm.owners_in("a nan") == {"a", "b"} and mm.owners_in("xyz") == set()
+    # by word: the offsets of the occurrences' last characters, ascending
+    assert mm.scan("banana") == {"an": [2, 4], "ana": [3, 5], "nan": [4]}
+    assert MultiMatch({}, also=["na"]).scan("banana") == {"na": [3, 5]} and MultiMatch({}).scan("na") == {}
+
+
+def test_windows_of_one_owner():
+    mm = MultiMatch({"a": ["ab", "xyz"], "b": ["ab"]}, also=["q"])
+    text = "ab....xyz" + "." * 30 + "ab" + "q"
+    found = mm.scan(text)
+    assert mm.windows("a", found, 2, len(text)) == [(0, 11), (37, 42)]
+    assert mm.windows("b", found, 2, len(text)) == [(0, 4), (37, 42)]
+    assert mm.windows("b", found, 3, len(text)) == [(0, 5), (36, 42)]
+    assert mm.windows("c", found, 2, len(text)) == [] and mm.windows("a", {}, 2, len(text)) == []
 
 
 def test_no_words_find_nothing_and_bad_words_are_refused():
@@ -53,7 +66,8 @@ def test_element_gates_in_one_pass_equal_one_find_scan_per_word():
     hits = 0
     for path in CORPUS:
         lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
-        windows = mm.windows(lowered, GATE_WINDOW)
+        found = mm.scan(lowered)
+        assert found == {w: sorted(e - 1 for _, e, _ in _by_find(lowered, [w])) for w in mm.words if w in lowered}
         for name, spec in specs.items():
             occ = _by_find(lowered, spec.gate)
             hits += len(occ)
@@ -61,5 +75,5 @@ def test_element_gates_in_one_pass_equal_one_find_scan_per_word():
             assert got == occ, (path.name, name)
             n = len(lowered)
             want = merge([(max(0, s - GATE_WINDOW), min(n, e + GATE_WINDOW)) for s, e, _ in occ])
-            assert windows.get(name, []) == want, (path.name, name)
+            assert mm.windows(name, found, GATE_WINDOW, n) == want, (path.name, name)
     assert hits > 1000

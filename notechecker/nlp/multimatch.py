@@ -31,9 +31,15 @@ class MultiMatch:
         for w in _checked("also", also):
             owners.setdefault(w, [])
         self.words = frozenset(owners)
-        self._auto = ahocorasick.Automaton()
+        #: owner -> its words
+        self._owned: dict[Hashable, frozenset] = {}
         for w, os_ in owners.items():
-            self._auto.add_word(w, (len(w), tuple(os_), w))
+            for o in os_:
+                self._owned[o] = self._owned.get(o, frozenset()) | {w}
+        self._auto = ahocorasick.Automaton()
+        self._owners = owners
+        for w in owners:
+            self._auto.add_word(w, w)
         if owners:
             self._auto.make_automaton()
 
@@ -44,8 +50,9 @@ class MultiMatch:
         """(start, end, owners) of every occurrence of every word, by end position."""
         if not self.words:
             return
-        for end, (n, owners, _) in self._auto.iter(text):
-            yield end + 1 - n, end + 1, owners
+        owners = self._owners
+        for last, word in self._auto.iter(text):
+            yield last + 1 - len(word), last + 1, tuple(owners[word])
 
     def owners_in(self, text: str) -> set:
         """The owners of the words that occur in ``text``."""
@@ -54,34 +61,40 @@ class MultiMatch:
             out.update(owners)
         return out
 
-    def windows(self, text: str, radius: int, seen: set | None = None) -> dict[Hashable, list[tuple[int, int]]]:
-        """Owner -> merged windows of ``radius`` characters on each side of each occurrence of its words
-        (:func:`merge`'s, joined as they come); ``seen``: filled with every word that occurs."""
-        n = len(text)
-        out: dict[Hashable, list[list[int]]] = {}
+    def scan(self, text: str) -> dict[str, list[int]]:
+        """Word -> the offsets of the last characters of its occurrences, ascending: every word's, of an
+        owner or of none (one pass; :meth:`find`'s occurrences, kept by word)."""
+        found: dict[str, list[int]] = {}
         if not self.words:
-            return {}
-        add = seen.add if seen is not None else None
-        for end, (length, owners, word) in self._auto.iter(text):  # find()'s occurrences, by end
-            if add is not None:
-                add(word)
-            a, b = end + 1 - length - radius, end + 1 + radius
-            a, b = (a if a > 0 else 0), (b if b < n else n)
-            for o in owners:
-                spans = out.get(o)
-                if spans is None:
-                    out[o] = [[a, b]]
-                    continue
-                last = spans[-1]
-                if a > last[1]:  # apart from the windows so far (none ends after b: ends only grow)
-                    spans.append([a, b])
-                elif a >= last[0]:  # within the last window's reach: it ends at b now
-                    last[1] = b
-                else:  # reaches back: joins the last window, and any before it that it reaches
-                    while len(spans) > 1 and a <= spans[-2][1]:
-                        spans.pop()
-                    spans[-1] = [min(a, spans[-1][0]), b]
-        return {o: [(a, b) for a, b in spans] for o, spans in out.items()}
+            return found
+        for last, word in self._auto.iter(text):
+            ends = found.get(word)
+            if ends is None:
+                found[word] = [last]
+            else:
+                ends.append(last)
+        return found
+
+    def windows(self, owner: Hashable, found: dict[str, list[int]], radius: int, n: int) -> list[tuple[int, int]]:
+        """The merged windows of ``radius`` characters on each side of each occurrence of ``owner``'s words
+        in a text of ``n`` characters (``found``: its :meth:`scan`), in order: :func:`merge`'s."""
+        hit = found.keys() & self._owned.get(owner, ())
+        if not hit:
+            return []
+        if len(hit) == 1:  # one word: its windows come in order, each ending after the one before
+            (word,) = hit
+            back = len(word) - 1 + radius
+            out: list[list[int]] = []
+            for last in found[word]:
+                a, b = last - back, last + 1 + radius
+                if out and a <= out[-1][1]:
+                    out[-1][1] = b
+                else:
+                    out.append([a, b])
+            return [(a if a > 0 else 0, b if b < n else n) for a, b in out]
+        spans = [(last - back, last + 1 + radius) for word in hit for back in (len(word) - 1 + radius,)
+                 for last in found[word]]
+        return [(a if a > 0 else 0, b if b < n else n) for a, b in merge(spans)]
 
 
 def _checked(owner, words: Iterable[str]) -> Iterable[str]:

@@ -6,12 +6,20 @@ words the vocabularies under ``patterns/`` name, and finds every occurrence of e
 (overlapping ones too, exactly the occurrences repeated ``str.find`` calls find) in one scan.
 Each word carries the owners that asked for it (an element, a normaliser pass), so one scan
 answers all of them; words asked for by nobody in particular (``also``) are only reported as seen.
+
+:class:`GatedRegexes` does the same for many case-blind :class:`~.regex_literals.GatedRegex`: one
+pass over the folded note finds every literal of every one of them, and then each one's gates are
+checked, and the starts of its first literals listed, from that pass (no search of its own).
 """
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Iterator, Mapping
+import re
+from bisect import bisect_left
+from typing import Hashable, Iterable, Iterator, Mapping, Sequence
 
 import ahocorasick
+
+from .regex_literals import PLAIN_FIRST, GatedRegex, matches_at, sorted_starts
 
 
 class MultiMatch:
@@ -114,3 +122,78 @@ def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((a, b))
     return merged
+
+
+class GatedRegexes:
+    """Case-blind GatedRegexes whose literals (required and first) one :class:`MultiMatch` pass over the
+    folded note finds. :meth:`finditer` gives each one's ``GatedRegex.finditer``'s matches."""
+
+    def __init__(self, gated: Sequence[GatedRegex], plain_first: int = PLAIN_FIRST):
+        self.gated = tuple(gated)
+        self._words: MultiMatch | None = None
+        self._first: dict[GatedRegex, frozenset] = {}  # each case-blind one's first literals
+        self._plain_left = plain_first  # as a GatedRegex: the first notes need no reading of the regexes
+
+    def scan(self, lowered: str | None) -> Found | None:
+        """One note's pass (``lowered``: ``folded(text)``); None for a text that cannot be folded, and for
+        the first PLAIN_FIRST notes (each regex then searches alone)."""
+        if self._words is None:
+            if self._plain_left > 0:
+                self._plain_left -= 1
+                return None
+            words: set[str] = set()
+            for rx in self.gated:
+                if rx.fold:
+                    words.update(*rx.required, rx.first or ())
+                    self._first[rx] = frozenset(rx.first or ())
+            self._words = MultiMatch({}, also=words)
+        if lowered is None:
+            return None
+        lasts = self._words.scan(lowered)
+        keys = lasts.keys()
+        # the regexes that may match somewhere in the note: one string of each required set in it
+        live = {rx for rx in self._first if not any(keys.isdisjoint(strings) for strings in rx.required)}
+        return Found(lasts, live)
+
+    def finditer(self, rx: GatedRegex, text: str, lowered: str | None, found: Found | None,
+                 pos: int = 0, endpos: int | None = None) -> Iterator[re.Match]:
+        """``rx.finditer(text, lowered, pos, endpos)``'s matches (``rx``: one of :attr:`gated`); ``found``:
+        :meth:`scan`'s of the note (or of a longer text that ``text`` begins)."""
+        if found is None or rx not in self._first:
+            return rx.finditer(text, lowered, pos, endpos)
+        if rx not in found.live:
+            return iter(())
+        return self._finditer(rx, text, found.lasts, pos, len(text) if endpos is None else min(endpos, len(text)))
+
+    def _finditer(self, rx: GatedRegex, text: str, lasts: dict[str, list[int]], pos: int, end: int):
+        keys = lasts.keys()
+        for strings in rx.required:  # one of each set within [pos, end), or no match
+            if not any(_within(lasts[w], len(w), pos, end) for w in keys & strings):
+                return
+        first = self._first[rx]
+        if not first:
+            yield from rx.regex.finditer(text, pos, end)
+            return
+        starts = [last + 1 - len(w) for w in keys & first for last in lasts[w]]
+        yield from matches_at(rx.regex, text, sorted_starts(starts), pos, end)
+
+    def search(self, rx: GatedRegex, text: str, lowered: str | None, found, pos: int = 0, endpos: int | None = None):
+        """``rx.search(text, lowered, pos, endpos)``."""
+        return next(self.finditer(rx, text, lowered, found, pos, endpos), None)
+
+
+class Found:
+    """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), and the
+    regexes that may match in the note."""
+
+    __slots__ = ("lasts", "live")
+
+    def __init__(self, lasts: dict[str, list[int]], live: set):
+        self.lasts, self.live = lasts, live
+
+
+def _within(lasts: list[int], length: int, pos: int, end: int) -> bool:
+    """Whether one of the occurrences (the offsets of their last characters, ascending) of a word of
+    ``length`` characters lies within ``[pos, end)``."""
+    k = bisect_left(lasts, pos + length - 1)
+    return k < len(lasts) and lasts[k] < end

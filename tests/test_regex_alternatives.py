@@ -67,6 +67,23 @@ def test_the_same_matches_as_finditer(pattern, text):
         assert _spans(alt.finditer(text, a, b, found)) == want
 
 
+@pytest.mark.parametrize("pattern,text", [
+    (r"(?:\b\d{1,2}\s*/\s*10\b)|(?:\bpain\s+score)", "pain 7/10, 7 / 10; a7/10 17/10 pain score 110/10 x3/10"),
+    (r"(?:\b\d+\s+days?)|(?:[2-4]x\b)|(?:1\d)", "3 days, 12 day, x4 days 2x 5x 31x 1 day a1 day 19"),
+    (r"(?:\b\d)|(?:\bab)", "1 a2 ab3 \u0663 4ab"),  # an Arabic-Indic digit is a \\d too
+])
+def test_alternatives_that_start_with_a_digit(pattern, text):
+    """Tried at the note's digits (listed once, kept in ``found``), the same matches as finditer."""
+    regex = re.compile(pattern)
+    alt = AlternativesRegex(regex, plain_first=0)
+    found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
+    for a, b in [(0, len(text)), (1, len(text) - 2), (5, 30)]:
+        want = _spans(regex.finditer(text, a, b))
+        assert _spans(alt.finditer(text, a, b, found)) == want, (a, b)
+    assert any(not isinstance(k, str) for k in found)  # the digits' list, kept for the note
+    assert _spans(alt.finditer(text, 0, len(text), found))  # (some match)
+
+
 def test_random_alternations_on_random_texts():
     pieces = [r"\bab", r"a\w+c", r"(?:x|y)?z\b", r"\d+q", r"(?<=\.)\s*k", r"\bq[ab]{1,3}", r"zz?y",
               r"(?P<g>c\.)", r"\bk\s+\d", r"(?:ab|ac)\b", r"b(?=a)", r"\bxy"]

@@ -117,7 +117,7 @@ class AlternativesRegex:
         self._ready = False
 
     def _prepare(self) -> None:
-        regex, parts, gates, words = self.regex, [], [], []
+        regex, parts, gates, words, digits = self.regex, [], [], [], []
         try:
             if regex.flags & (re.IGNORECASE | re.VERBOSE):
                 raise ValueError("case-blind or verbose")
@@ -128,9 +128,10 @@ class AlternativesRegex:
                 gates.append(_gate(sequence_info(items, False).required))
                 parts.append(_where(items.data, src, regex.flags))
                 words.append(_first_words(items.data))
+                digits.append(_digit_start(items.data, regex.flags))
         except (ValueError, re.error, RecursionError):  # searched whole
-            parts, gates, words = None, [], []
-        self._parts, self._gates, self._words = parts, tuple(gates), tuple(words)
+            parts, gates, words, digits = None, [], [], []
+        self._parts, self._gates, self._words, self._digits = parts, tuple(gates), tuple(words), tuple(digits)
         self._ready = True
 
     @property
@@ -158,7 +159,9 @@ class AlternativesRegex:
         ``found``: where each word of :attr:`literals` and :attr:`first_words` that ``text`` holds occurs
         (the offsets of the last characters of its occurrences, ascending: :meth:`.MultiMatch.scan`; more
         words may be in it): an alternative whose gate has none of them is not tried, one with first words
-        is tried only where those occur; None: each gate is looked for in each range."""
+        is tried only where those occur; None: each gate is looked for in each range. (An alternative that
+        starts with a digit is tried at the note's digits that may start it: listed once a note, and kept in
+        ``found`` under their search.)"""
         if not self._ready:
             if self._plain_left > 0:
                 self._plain_left -= 1
@@ -185,16 +188,21 @@ class AlternativesRegex:
         occur (a sorted list, bisected per range), the others where their searches find a start."""
         keys = found.keys()
         searches, at = [], set()
-        for where, gate, words in zip(self._parts, self._gates, self._words):
+        for where, gate, words, digits in zip(self._parts, self._gates, self._words, self._digits):
             if gate is not None and keys.isdisjoint(gate):
                 continue  # cannot match in this text
-            if words is None:
+            if words is not None:
+                for word, back in words:
+                    lasts = found.get(word)
+                    if lasts:
+                        at.update([last - back for last in lasts])
+            elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
+                listed = found.get(digits)
+                if listed is None:
+                    listed = found[digits] = [m.start() for m in digits.finditer(text)]
+                at.update(listed)
+            else:
                 searches.append(where)
-                continue
-            for word, back in words:
-                lasts = found.get(word)
-                if lasts:
-                    at.update([last - back for last in lasts])
         if not at and not searches:
             return
         starts = sorted(at)
@@ -224,6 +232,34 @@ def _first_words(items) -> tuple[tuple[str, int], ...] | None:
     if min(map(len, words)) < FIRST_WORD_CHARS:
         return None
     return tuple((w, len(w) - 1) for w in sorted(words))
+
+
+def _digit_start(items, flags: int) -> re.Pattern | None:
+    """For an alternative that starts with a digit (``\\b\\d+\\s+days``, ``[0-9]x``): a regex whose matches are
+    the one characters where a match of it may start (a digit, at a word start when it begins with
+    ``\\b``); else None."""
+    k = 1 if items and items[0] == (_c.AT, _c.AT_BOUNDARY) else 0
+    if len(items) <= k:
+        return None
+    op, av = items[k]
+    if op in _REPEATS and av[0] >= 1 and len(av[2]) == 1:  # "\\d{1,3}": its first character
+        op, av = av[2][0]
+    if op is _c.LITERAL:
+        op, av = _c.IN, [(op, av)]
+    if op is not _c.IN or not av:
+        return None
+    atoms = []
+    for kind, value in av:
+        if kind is _c.CATEGORY and value is _c.CATEGORY_DIGIT:
+            atoms.append(r"\d")
+        elif kind is _c.LITERAL and chr(value) in "0123456789":
+            atoms.append(chr(value))
+        elif kind is _c.RANGE and all(chr(c) in "0123456789" for c in value):
+            atoms.append(f"{chr(value[0])}-{chr(value[1])}")
+        else:
+            return None
+    atom = "[" + "".join(atoms) + "]"
+    return re.compile(atom + (rf"(?<=\b{atom})" if k else ""), flags & re.ASCII)
 
 
 def _where(items, source: str, flags: int):

@@ -149,11 +149,7 @@ class GatedRegexes:
             self._words = MultiMatch({}, also=words)
         if lowered is None:
             return None
-        lasts = self._words.scan(lowered)
-        keys = lasts.keys()
-        # the regexes that may match somewhere in the note: one string of each required set in it
-        live = {rx for rx in self._first if not any(keys.isdisjoint(strings) for strings in rx.required)}
-        return Found(lasts, live)
+        return Found(self._words.scan(lowered))
 
     def finditer(self, rx: GatedRegex, text: str, lowered: str | None, found: Found | None,
                  pos: int = 0, endpos: int | None = None) -> Iterator[re.Match]:
@@ -161,7 +157,11 @@ class GatedRegexes:
         :meth:`scan`'s of the note (or of a longer text that ``text`` begins)."""
         if found is None or rx not in self._first:
             return rx.finditer(text, lowered, pos, endpos)
-        if rx not in found.live:
+        live = found.live.get(rx)
+        if live is None:  # whether it may match somewhere in the note: one string of each required set in it
+            keys = found.lasts.keys()
+            live = found.live[rx] = not any(keys.isdisjoint(strings) for strings in rx.required)
+        if not live:
             return iter(())
         return self._finditer(rx, text, found.lasts, pos, len(text) if endpos is None else min(endpos, len(text)))
 
@@ -183,13 +183,14 @@ class GatedRegexes:
 
 
 class Found:
-    """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), and the
-    regexes that may match in the note."""
+    """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), and
+    whether each regex asked about so far may match in the note."""
 
     __slots__ = ("lasts", "live")
 
-    def __init__(self, lasts: dict[str, list[int]], live: set):
-        self.lasts, self.live = lasts, live
+    def __init__(self, lasts: dict[str, list[int]]):
+        self.lasts = lasts
+        self.live: dict[GatedRegex, bool] = {}
 
 
 def _within(lasts: list[int], length: int, pos: int, end: int) -> bool:

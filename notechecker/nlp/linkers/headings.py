@@ -65,13 +65,16 @@ class Headings(Linker):
     def __call__(self, doc: Doc, text: str) -> list[Section]:
         """The note's sections as character ranges, in order."""
         sections: list[Section] = []
+        n = len(doc)
         for s in doc._.sections:
-            start = doc[s.title_start].idx if s.title_start < len(doc) else len(text)
-            end = doc[s.body_end - 1].idx + len(doc[s.body_end - 1]) if s.body_end > 0 else 0
-            title = doc[s.title_start:s.title_end].text if s.category else ""
+            start = doc[s.title_start].idx if s.title_start < n else len(text)
+            end = _end_char(doc, s.body_end) if s.body_end > 0 else 0
+            # doc[title_start:title_end].text: the note's characters from its first token to its last one's end
+            a, b = min(s.title_start, n), min(s.title_end, n)
+            title = text[start:_end_char(doc, b)] if s.category and b > a else ""
             name = s.category or "none"
             if name == "procedures" and (
-                    len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
+                    max(0, min(s.body_end, n) - min(s.body_start, n)) > NARRATIVE_WORDS * 1.3
                     or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))
                     or self.narrates(text, start + len(title), max(start, end))):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
@@ -200,6 +203,12 @@ class Headings(Linker):
         if self.cue["team_other"].search(title):
             return "other_team"
         return name
+
+
+def _end_char(doc: Doc, i: int) -> int:
+    """Where token ``i - 1`` ends (the end of ``doc[:i]``, ``i`` > 0)."""
+    last = doc[i - 1]
+    return last.idx + len(last)
 
 
 def _word_search(regexes) -> MultiMatch | None:

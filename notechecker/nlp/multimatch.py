@@ -5,7 +5,8 @@ Python regex alternation of them was slower still. :class:`MultiMatch` is compil
 words the vocabularies under ``patterns/`` name, and finds every occurrence of every word
 (overlapping ones too, exactly the occurrences repeated ``str.find`` calls find) in one scan.
 Each word carries the owners that asked for it (an element, a normaliser pass), so one scan
-answers all of them; words asked for by nobody in particular (``also``) are only reported as seen.
+answers all of them; words asked for by nobody in particular (``also``: a regex's literals, where an
+alternative may start) are only reported where they occur (:meth:`MultiMatch.scan`).
 
 :class:`GatedRegexes` does the same for many case-blind :class:`~.regex_literals.GatedRegex`: one
 pass over the folded note finds every literal of every one of them, and then each one's gates are
@@ -27,7 +28,7 @@ class MultiMatch:
 
     ``words``: owner -> the words (non-empty strings, matched as written: lower-case them and
     the text alike for a case-blind search); ``also``: more words, of no owner, that
-    :meth:`windows` reports in its ``seen`` set (which of a regex's literals a note holds).
+    :meth:`scan` reports too (where a regex's literals are in a note).
     """
 
     def __init__(self, words: Mapping[Hashable, Iterable[str]], also: Iterable[str] = ()):

@@ -20,8 +20,10 @@ search finds it; the next try after the last match's end. Each alternative's sea
 The caller may pass where the gate strings and the first literals occur in the whole text (one
 Aho-Corasick pass for many regexes: nlp/multimatch.py); then an alternative whose first literals are
 all words of two characters or more (:data:`FIRST_WORD_CHARS`) is not searched at all: its possible
-starts are those offsets, a sorted list bisected per range, and only ``regex.match`` is left to run.
-Without it, each gate is looked for in the range searched.
+starts are those offsets, a sorted list bisected per range, and only ``regex.match`` is left to run;
+one that starts with a digit (``\\b\\d+\\s+days``) is tried at the note's digits that may start it,
+listed once a note (few in a note; its own search would be tried at every character). Without it,
+each gate is looked for in the range searched.
 """
 from __future__ import annotations
 

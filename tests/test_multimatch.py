@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import random
+import re
+
 import pytest
 
-from notechecker.nlp.multimatch import MultiMatch, merge
+from notechecker.nlp.multimatch import GatedRegexes, MultiMatch, merge
+from notechecker.nlp.regex_literals import GatedRegex, folded
 from notechecker.schema.vocab.base import ASCII_LOWER
 from notechecker.schema.vocab.patterns import load_patterns
 
@@ -30,6 +34,19 @@ def test_every_occurrence_overlapping_ones_too():
     got = sorted(mm.find("banana"))
     assert got == [(1, 3, ("b",)), (1, 4, ("a", "b")), (2, 5, ("a",)), (3, 5, ("b",)), (3, 6, ("a", "b"))]
     assert mm.owners_in("a nan") == {"a", "b"} and mm.owners_in("xyz") == set()
+    # by word: the offsets of the occurrences' last characters, ascending
+    assert mm.scan("banana") == {"an": [2, 4], "ana": [3, 5], "nan": [4]}
+    assert MultiMatch({}, also=["na"]).scan("banana") == {"na": [3, 5]} and MultiMatch({}).scan("na") == {}
+
+
+def test_windows_of_one_owner():
+    mm = MultiMatch({"a": ["ab", "xyz"], "b": ["ab"]}, also=["q"])
+    text = "ab....xyz" + "." * 30 + "ab" + "q"
+    found = mm.scan(text)
+    assert mm.windows("a", found, 2, len(text)) == [(0, 11), (37, 42)]
+    assert mm.windows("b", found, 2, len(text)) == [(0, 4), (37, 42)]
+    assert mm.windows("b", found, 3, len(text)) == [(0, 5), (36, 42)]
+    assert mm.windows("c", found, 2, len(text)) == [] and mm.windows("a", {}, 2, len(text)) == []
 
 
 def test_no_words_find_nothing_and_bad_words_are_refused():
@@ -53,7 +70,8 @@ def test_element_gates_in_one_pass_equal_one_find_scan_per_word():
     hits = 0
     for path in CORPUS:
         lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
-        windows = mm.windows(lowered, GATE_WINDOW)
+        found = mm.scan(lowered)
+        assert found == {w: sorted(e - 1 for _, e, _ in _by_find(lowered, [w])) for w in mm.words if w in lowered}
         for name, spec in specs.items():
             occ = _by_find(lowered, spec.gate)
             hits += len(occ)
@@ -61,5 +79,60 @@ def test_element_gates_in_one_pass_equal_one_find_scan_per_word():
             assert got == occ, (path.name, name)
             n = len(lowered)
             want = merge([(max(0, s - GATE_WINDOW), min(n, e + GATE_WINDOW)) for s, e, _ in occ])
-            assert windows.get(name, []) == want, (path.name, name)
+            assert mm.windows(name, found, GATE_WINDOW, n) == want, (path.name, name)
     assert hits > 1000
+
+
+def _spans(matches) -> list:
+    return [(m.span(), m.groups()) for m in matches]
+
+
+def _same_as_each(many: GatedRegexes, text: str, ranges) -> int:
+    """Each regex's matches from one pass equal its own finditer's (and re's) in each range; the count."""
+    lowered = folded(text)
+    found = many.scan(lowered)
+    n = 0
+    for rx in many.gated:
+        for a, b in ranges:
+            want = _spans(rx.regex.finditer(text, a, min(b, len(text))))
+            assert _spans(many.finditer(rx, text, lowered, found, a, b)) == want, (rx.regex.pattern[:60], a, b)
+            assert _spans(rx.finditer(text, lowered, a, b)) == want
+            n += len(want)
+    return n
+
+
+def test_gated_regexes_from_one_pass_on_generated_texts():
+    patterns = [r"\b(?:rods?|screws?)\s+(?:(?:was|were)\s+)?fractured\b|\bfractured\s+(?:rods?|screws?)\b",
+                r"\bin (?:(?:may|june) )?(?:19|20)\d\d\b", r"aa(?:b|ab)", r"(?<![a-z])ab?c", r"\d+\s*rods?",
+                r"(?P<x>screw)s?|rod\b"]
+    words = ["rod", "rods", "screw", "fractured", "was", "in", "may", "2019", "a", "aab", "ab", "c", "ROD",
+             "Fractured", "\u017fcrew", "x", "12", "-"]
+    many = GatedRegexes([GatedRegex(re.compile(p, re.I), plain_first=0) for p in patterns], plain_first=0)
+    rnd = random.Random(4)
+    hits = 0
+    for _ in range(400):
+        text = "".join(rnd.choice(words) + rnd.choice([" ", "", "\n", ", ", ". "]) for _ in range(rnd.randint(0, 25)))
+        cuts = sorted(rnd.randint(0, len(text) + 3) for _ in range(2))
+        hits += _same_as_each(many, text, [(0, len(text)), tuple(cuts)])
+    assert hits > 300
+
+
+def test_gated_regexes_from_one_pass_on_real_notes(pipeline):
+    """The scope's cue lists (nlp/scope.py) from one pass over each corpus note, over whole notes, their
+    sections and a prefix, as each GatedRegex finds them."""
+    from tests.corpus_snapshot import corpus
+
+    scope = pipeline.extractor.scope
+    many = GatedRegexes([GatedRegex(g.regex, plain_first=0) for g in scope._many.gated], plain_first=0)
+    assert len(many.gated) >= 10
+    hits = 0
+    for _, text, _ in list(corpus())[::3]:
+        lowered = folded(text)
+        ranges = [(0, len(text))] + [(m.start(), m.end()) for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text)][:12]
+        hits += _same_as_each(many, text, ranges)
+        found = many.scan(lowered)
+        head = text[:300]  # a text that the scanned note begins (scope.py's first characters)
+        for rx in many.gated:
+            want = _spans(rx.regex.finditer(head))
+            assert _spans(many.finditer(rx, head, folded(head), found)) == want
+    assert hits > 300

@@ -60,13 +60,28 @@ def test_literals_are_each_alternatives_telling_strings():
 def test_the_same_matches_as_finditer(pattern, text):
     regex = re.compile(pattern)
     alt = AlternativesRegex(regex, plain_first=0)
-    found = MultiMatch({}, also=alt.literals)
-    present: set = set()
-    found.windows(text, 10, present)
+    found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
     for a, b in [(0, len(text)), (1, len(text) - 2), (4, 9)]:
         want = _spans(regex.finditer(text, a, b))
         assert _spans(alt.finditer(text, a, b)) == want
-        assert _spans(alt.finditer(text, a, b, present)) == want
+        assert _spans(alt.finditer(text, a, b, found)) == want
+
+
+@pytest.mark.parametrize("pattern,text", [
+    (r"(?:\b\d{1,2}\s*/\s*10\b)|(?:\bpain\s+score)", "pain 7/10, 7 / 10; a7/10 17/10 pain score 110/10 x3/10"),
+    (r"(?:\b\d+\s+days?)|(?:[2-4]x\b)|(?:1\d)", "3 days, 12 day, x4 days 2x 5x 31x 1 day a1 day 19"),
+    (r"(?:\b\d)|(?:\bab)", "1 a2 ab3 \u0663 4ab"),  # an Arabic-Indic digit is a \\d too
+])
+def test_alternatives_that_start_with_a_digit(pattern, text):
+    """Tried at the note's digits (listed once, kept in ``found``), the same matches as finditer."""
+    regex = re.compile(pattern)
+    alt = AlternativesRegex(regex, plain_first=0)
+    found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
+    for a, b in [(0, len(text)), (1, len(text) - 2), (5, 30)]:
+        want = _spans(regex.finditer(text, a, b))
+        assert _spans(alt.finditer(text, a, b, found)) == want, (a, b)
+    assert any(not isinstance(k, str) for k in found)  # the digits' list, kept for the note
+    assert _spans(alt.finditer(text, 0, len(text), found))  # (some match)
 
 
 def test_random_alternations_on_random_texts():
@@ -80,34 +95,38 @@ def test_random_alternations_on_random_texts():
         alt = AlternativesRegex(regex, plain_first=0)
         for _ in range(5):
             text = "".join(rnd.choice("abcxyzqk .\n0123") for _ in range(rnd.randint(0, 80)))
-            present: set = set()
-            MultiMatch({}, also=alt.literals).windows(text, 5, present)
+            found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
             a = rnd.randint(0, len(text))
             b = rnd.randint(a, len(text))
             want = _spans(regex.finditer(text, a, b))
             assert _spans(alt.finditer(text, a, b)) == want, (pattern, text, a, b)
-            assert _spans(alt.finditer(text, a, b, present)) == want, (pattern, text, a, b)
+            assert _spans(alt.finditer(text, a, b, found)) == want, (pattern, text, a, b)
+            cuts = sorted(rnd.randint(0, len(text)) for _ in range(4))  # several ranges, one after the other
+            ranges = [(cuts[0], cuts[1]), (cuts[2], cuts[3])]
+            want = _spans(m for x, y in ranges for m in regex.finditer(text, x, y))
+            assert _spans(alt.finditer_ranges(text, ranges, found)) == want, (pattern, text, ranges)
 
 
 def test_element_cues_on_real_notes_full_and_in_gate_windows():
     specs = {n: s for n, s in load_patterns().elements.items() if s.matcher is not None}
     alts = {n: AlternativesRegex(s.matcher, plain_first=0) for n, s in specs.items()}
     every = MultiMatch({n: s.gate for n, s in specs.items() if s.gate},
-                       also=frozenset().union(*(a.literals for a in alts.values())))
+                       also=frozenset().union(*(a.literals | a.first_words for a in alts.values())))
+    # most alternatives are tried only where their first words occur; a few are searched
+    assert sum(len(a.first_words) for a in alts.values()) > 200
     assert len(CORPUS) > 30
     hits = 0
     for path in CORPUS:
         lowered = path.read_text(encoding="utf-8").translate(ASCII_LOWER)
-        present: set = set()
-        windows = every.windows(lowered, 600, present)
+        found = every.scan(lowered)
         for name, spec in specs.items():
-            ranges = windows.get(name, [])
+            ranges = every.windows(name, found, 600, len(lowered))
             want = _spans(m for a, b in ranges for m in spec.matcher.finditer(lowered, a, b))
-            assert _spans(alts[name].finditer_ranges(lowered, ranges, present)) == want, (path.name, name)
+            assert _spans(alts[name].finditer_ranges(lowered, ranges, found)) == want, (path.name, name)
             for a, b in [(0, len(lowered)), *ranges]:
                 want = _spans(spec.matcher.finditer(lowered, a, b))
                 hits += len(want)
-                assert _spans(alts[name].finditer(lowered, a, b, present)) == want, (path.name, name)
+                assert _spans(alts[name].finditer(lowered, a, b, found)) == want, (path.name, name)
                 assert _spans(alts[name].finditer(lowered, a, b)) == want, (path.name, name)
     assert hits > 500
 

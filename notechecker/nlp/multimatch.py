@@ -5,13 +5,22 @@ Python regex alternation of them was slower still. :class:`MultiMatch` is compil
 words the vocabularies under ``patterns/`` name, and finds every occurrence of every word
 (overlapping ones too, exactly the occurrences repeated ``str.find`` calls find) in one scan.
 Each word carries the owners that asked for it (an element, a normaliser pass), so one scan
-answers all of them; words asked for by nobody in particular (``also``) are only reported as seen.
+answers all of them; words asked for by nobody in particular (``also``: a regex's literals, where an
+alternative may start) are only reported where they occur (:meth:`MultiMatch.scan`).
+
+:class:`GatedRegexes` does the same for many case-blind :class:`~.regex_literals.GatedRegex`: one
+pass over the folded note finds every literal of every one of them, and then each one's gates are
+checked, and the starts of its first literals listed, from that pass (no search of its own).
 """
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Iterator, Mapping
+import re
+from bisect import bisect_left
+from typing import Hashable, Iterable, Iterator, Mapping, Sequence
 
 import ahocorasick
+
+from .regex_literals import PLAIN_FIRST, GatedRegex, matches_at, sorted_starts
 
 
 class MultiMatch:
@@ -19,7 +28,7 @@ class MultiMatch:
 
     ``words``: owner -> the words (non-empty strings, matched as written: lower-case them and
     the text alike for a case-blind search); ``also``: more words, of no owner, that
-    :meth:`windows` reports in its ``seen`` set (which of a regex's literals a note holds).
+    :meth:`scan` reports too (where a regex's literals are in a note).
     """
 
     def __init__(self, words: Mapping[Hashable, Iterable[str]], also: Iterable[str] = ()):
@@ -31,9 +40,15 @@ class MultiMatch:
         for w in _checked("also", also):
             owners.setdefault(w, [])
         self.words = frozenset(owners)
-        self._auto = ahocorasick.Automaton()
+        #: owner -> its words
+        self._owned: dict[Hashable, frozenset] = {}
         for w, os_ in owners.items():
-            self._auto.add_word(w, (len(w), tuple(os_), w))
+            for o in os_:
+                self._owned[o] = self._owned.get(o, frozenset()) | {w}
+        self._auto = ahocorasick.Automaton()
+        self._owners = owners
+        for w in owners:
+            self._auto.add_word(w, w)
         if owners:
             self._auto.make_automaton()
 
@@ -44,8 +59,9 @@ class MultiMatch:
         """(start, end, owners) of every occurrence of every word, by end position."""
         if not self.words:
             return
-        for end, (n, owners, _) in self._auto.iter(text):
-            yield end + 1 - n, end + 1, owners
+        owners = self._owners
+        for last, word in self._auto.iter(text):
+            yield last + 1 - len(word), last + 1, tuple(owners[word])
 
     def owners_in(self, text: str) -> set:
         """The owners of the words that occur in ``text``."""
@@ -54,34 +70,40 @@ class MultiMatch:
             out.update(owners)
         return out
 
-    def windows(self, text: str, radius: int, seen: set | None = None) -> dict[Hashable, list[tuple[int, int]]]:
-        """Owner -> merged windows of ``radius`` characters on each side of each occurrence of its words
-        (:func:`merge`'s, joined as they come); ``seen``: filled with every word that occurs."""
-        n = len(text)
-        out: dict[Hashable, list[list[int]]] = {}
+    def scan(self, text: str) -> dict[str, list[int]]:
+        """Word -> the offsets of the last characters of its occurrences, ascending: every word's, of an
+        owner or of none (one pass; :meth:`find`'s occurrences, kept by word)."""
+        found: dict[str, list[int]] = {}
         if not self.words:
-            return {}
-        add = seen.add if seen is not None else None
-        for end, (length, owners, word) in self._auto.iter(text):  # find()'s occurrences, by end
-            if add is not None:
-                add(word)
-            a, b = end + 1 - length - radius, end + 1 + radius
-            a, b = (a if a > 0 else 0), (b if b < n else n)
-            for o in owners:
-                spans = out.get(o)
-                if spans is None:
-                    out[o] = [[a, b]]
-                    continue
-                last = spans[-1]
-                if a > last[1]:  # apart from the windows so far (none ends after b: ends only grow)
-                    spans.append([a, b])
-                elif a >= last[0]:  # within the last window's reach: it ends at b now
-                    last[1] = b
-                else:  # reaches back: joins the last window, and any before it that it reaches
-                    while len(spans) > 1 and a <= spans[-2][1]:
-                        spans.pop()
-                    spans[-1] = [min(a, spans[-1][0]), b]
-        return {o: [(a, b) for a, b in spans] for o, spans in out.items()}
+            return found
+        for last, word in self._auto.iter(text):
+            ends = found.get(word)
+            if ends is None:
+                found[word] = [last]
+            else:
+                ends.append(last)
+        return found
+
+    def windows(self, owner: Hashable, found: dict[str, list[int]], radius: int, n: int) -> list[tuple[int, int]]:
+        """The merged windows of ``radius`` characters on each side of each occurrence of ``owner``'s words
+        in a text of ``n`` characters (``found``: its :meth:`scan`), in order: :func:`merge`'s."""
+        hit = found.keys() & self._owned.get(owner, ())
+        if not hit:
+            return []
+        if len(hit) == 1:  # one word: its windows come in order, each ending after the one before
+            (word,) = hit
+            back = len(word) - 1 + radius
+            out: list[list[int]] = []
+            for last in found[word]:
+                a, b = last - back, last + 1 + radius
+                if out and a <= out[-1][1]:
+                    out[-1][1] = b
+                else:
+                    out.append([a, b])
+            return [(a if a > 0 else 0, b if b < n else n) for a, b in out]
+        spans = [(last - back, last + 1 + radius) for word in hit for back in (len(word) - 1 + radius,)
+                 for last in found[word]]
+        return [(a if a > 0 else 0, b if b < n else n) for a, b in merge(spans)]
 
 
 def _checked(owner, words: Iterable[str]) -> Iterable[str]:
@@ -101,3 +123,79 @@ def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((a, b))
     return merged
+
+
+class GatedRegexes:
+    """Case-blind GatedRegexes whose literals (required and first) one :class:`MultiMatch` pass over the
+    folded note finds. :meth:`finditer` gives each one's ``GatedRegex.finditer``'s matches."""
+
+    def __init__(self, gated: Sequence[GatedRegex], plain_first: int = PLAIN_FIRST):
+        self.gated = tuple(gated)
+        self._words: MultiMatch | None = None
+        self._first: dict[GatedRegex, frozenset] = {}  # each case-blind one's first literals
+        self._plain_left = plain_first  # as a GatedRegex: the first notes need no reading of the regexes
+
+    def scan(self, lowered: str | None) -> Found | None:
+        """One note's pass (``lowered``: ``folded(text)``); None for a text that cannot be folded, and for
+        the first PLAIN_FIRST notes (each regex then searches alone)."""
+        if self._words is None:
+            if self._plain_left > 0:
+                self._plain_left -= 1
+                return None
+            words: set[str] = set()
+            for rx in self.gated:
+                if rx.fold:
+                    words.update(*rx.required, rx.first or ())
+                    self._first[rx] = frozenset(rx.first or ())
+            self._words = MultiMatch({}, also=words)
+        if lowered is None:
+            return None
+        return Found(self._words.scan(lowered))
+
+    def finditer(self, rx: GatedRegex, text: str, lowered: str | None, found: Found | None,
+                 pos: int = 0, endpos: int | None = None) -> Iterator[re.Match]:
+        """``rx.finditer(text, lowered, pos, endpos)``'s matches (``rx``: one of :attr:`gated`); ``found``:
+        :meth:`scan`'s of the note (or of a longer text that ``text`` begins)."""
+        if found is None or rx not in self._first:
+            return rx.finditer(text, lowered, pos, endpos)
+        live = found.live.get(rx)
+        if live is None:  # whether it may match somewhere in the note: one string of each required set in it
+            keys = found.lasts.keys()
+            live = found.live[rx] = not any(keys.isdisjoint(strings) for strings in rx.required)
+        if not live:
+            return iter(())
+        return self._finditer(rx, text, found.lasts, pos, len(text) if endpos is None else min(endpos, len(text)))
+
+    def _finditer(self, rx: GatedRegex, text: str, lasts: dict[str, list[int]], pos: int, end: int):
+        keys = lasts.keys()
+        for strings in rx.required:  # one of each set within [pos, end), or no match
+            if not any(_within(lasts[w], len(w), pos, end) for w in keys & strings):
+                return
+        first = self._first[rx]
+        if not first:
+            yield from rx.regex.finditer(text, pos, end)
+            return
+        starts = [last + 1 - len(w) for w in keys & first for last in lasts[w]]
+        yield from matches_at(rx.regex, text, sorted_starts(starts), pos, end)
+
+    def search(self, rx: GatedRegex, text: str, lowered: str | None, found, pos: int = 0, endpos: int | None = None):
+        """``rx.search(text, lowered, pos, endpos)``."""
+        return next(self.finditer(rx, text, lowered, found, pos, endpos), None)
+
+
+class Found:
+    """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), and
+    whether each regex asked about so far may match in the note."""
+
+    __slots__ = ("lasts", "live")
+
+    def __init__(self, lasts: dict[str, list[int]]):
+        self.lasts = lasts
+        self.live: dict[GatedRegex, bool] = {}
+
+
+def _within(lasts: list[int], length: int, pos: int, end: int) -> bool:
+    """Whether one of the occurrences (the offsets of their last characters, ascending) of a word of
+    ``length`` characters lies within ``[pos, end)``."""
+    k = bisect_left(lasts, pos + length - 1)
+    return k < len(lasts) and lasts[k] < end

@@ -16,19 +16,29 @@ starts where one of its alternatives matches (it is ``regex.match`` there, which
 start: where one of its first literals starts (at a word start when it begins with ``\\b``: a
 look-behind in the search checks it), or, for an alternative without first literals, where its own
 search finds it; the next try after the last match's end. Each alternative's search is compiled once.
-The caller may pass the gate strings found in the whole text (one pass for many regexes:
-nlp/multimatch.py); else each gate is looked for in the range searched.
+
+The caller may pass where the gate strings and the first literals occur in the whole text (one
+Aho-Corasick pass for many regexes: nlp/multimatch.py); then an alternative whose first literals are
+all words of two characters or more (:data:`FIRST_WORD_CHARS`) is not searched at all: its possible
+starts are those offsets, a sorted list bisected per range, and only ``regex.match`` is left to run;
+one that starts with a digit (``\\b\\d+\\s+days``) is tried at the note's digits that may start it,
+listed once a note (few in a note; its own search would be tried at every character). Without it,
+each gate is looked for in the range searched.
 """
 from __future__ import annotations
 
 import re
 import re._parser as _c
+from bisect import bisect_left
 from typing import Iterator
 
 from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, node_info, refers_to_groups,
                              sequence_info)
 
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
+#: An alternative's first literals are listed where they occur (:attr:`AlternativesRegex.first_words`)
+#: when each has this many characters or more.
+FIRST_WORD_CHARS = 2
 
 
 def alternatives(pattern: str) -> list[str]:
@@ -109,7 +119,7 @@ class AlternativesRegex:
         self._ready = False
 
     def _prepare(self) -> None:
-        regex, parts, gates = self.regex, [], []
+        regex, parts, gates, words, digits = self.regex, [], [], [], []
         try:
             if regex.flags & (re.IGNORECASE | re.VERBOSE):
                 raise ValueError("case-blind or verbose")
@@ -119,26 +129,41 @@ class AlternativesRegex:
                     raise ValueError("a group reference, or an empty match")
                 gates.append(_gate(sequence_info(items, False).required))
                 parts.append(_where(items.data, src, regex.flags))
+                words.append(_first_words(items.data))
+                digits.append(_digit_start(items.data, regex.flags))
         except (ValueError, re.error, RecursionError):  # searched whole
-            parts, gates = None, []
-        self._parts, self._gates = parts, tuple(gates)
+            parts, gates, words, digits = None, [], [], []
+        self._parts, self._gates, self._words, self._digits = parts, tuple(gates), tuple(words), tuple(digits)
         self._ready = True
 
     @property
     def literals(self) -> frozenset:
-        """The gates' strings: a caller that finds which of them the text holds passes those as ``present``."""
+        """The gates' strings: a caller that finds where the text holds them passes that as ``found``."""
         if not self._ready:
             self._prepare()
         return frozenset().union(*(g for g in self._gates if g))
 
-    def finditer(self, text: str, pos: int = 0, endpos: int | None = None,
-                 present=None) -> Iterator[re.Match]:
-        """``self.regex.finditer(text, pos, endpos)``'s matches. ``present``: the strings of
-        :attr:`literals` that ``text`` holds (a superset will do); None: looked for in the range."""
-        return self.finditer_ranges(text, ((pos, len(text) if endpos is None else endpos),), present)
+    @property
+    def first_words(self) -> frozenset:
+        """The first literals of the alternatives whose every one is a word of FIRST_WORD_CHARS characters or
+        more: a caller that finds where they occur (with :attr:`literals`) passes ``found`` to
+        :meth:`finditer_ranges`, which then tries those alternatives only there."""
+        if not self._ready:
+            self._prepare()
+        return frozenset(w for ws in self._words if ws for w, _ in ws)
 
-    def finditer_ranges(self, text: str, ranges, present=None) -> Iterator[re.Match]:
-        """:meth:`finditer`'s matches in each of ``ranges`` ((pos, endpos) pairs), one range after the other."""
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None, found=None) -> Iterator[re.Match]:
+        """``self.regex.finditer(text, pos, endpos)``'s matches (``found``: see :meth:`finditer_ranges`)."""
+        return self.finditer_ranges(text, ((pos, len(text) if endpos is None else endpos),), found)
+
+    def finditer_ranges(self, text: str, ranges, found=None) -> Iterator[re.Match]:
+        """:meth:`finditer`'s matches in each of ``ranges`` ((pos, endpos) pairs), one range after the other.
+        ``found``: where each word of :attr:`literals` and :attr:`first_words` that ``text`` holds occurs
+        (the offsets of the last characters of its occurrences, ascending: :meth:`.MultiMatch.scan`; more
+        words may be in it): an alternative whose gate has none of them is not tried, one with first words
+        is tried only where those occur; None: each gate is looked for in each range. (An alternative that
+        starts with a digit is tried at the note's digits that may start it: listed once a note, and kept in
+        ``found`` under their search.)"""
         if not self._ready:
             if self._plain_left > 0:
                 self._plain_left -= 1
@@ -150,18 +175,93 @@ class AlternativesRegex:
             for pos, end in ranges:
                 yield from self.regex.finditer(text, pos, end)
             return
-        live = None if present is None else [
-            where for where, g in zip(self._parts, self._gates) if g is None or not g.isdisjoint(present)]
-        if live == []:
+        if found is not None:
+            yield from self._at_words(text, ranges, found)
             return
         for pos, end in ranges:
             end = min(end, len(text))
-            if present is None:
-                live = [where for where, g in zip(self._parts, self._gates)
-                        if g is None or any(text.find(w, pos, end) != -1 for w in g)]
-                if not live:
-                    continue
-            yield from matches_at(self.regex, text, _next_start(live, text, end), pos, end)
+            live = [where for where, g in zip(self._parts, self._gates)
+                    if g is None or any(text.find(w, pos, end) != -1 for w in g)]
+            if live:
+                yield from matches_at(self.regex, text, _next_start(live, text, end), pos, end)
+
+    def _at_words(self, text: str, ranges, found) -> Iterator[re.Match]:
+        """:meth:`finditer_ranges` with ``found``: the live alternatives with first words start where those
+        occur (a sorted list, bisected per range), the others where their searches find a start."""
+        keys = found.keys()
+        searches, at = [], set()
+        for where, gate, words, digits in zip(self._parts, self._gates, self._words, self._digits):
+            if gate is not None and keys.isdisjoint(gate):
+                continue  # cannot match in this text
+            if words is not None:
+                for word, back in words:
+                    lasts = found.get(word)
+                    if lasts:
+                        at.update([last - back for last in lasts])
+            elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
+                listed = found.get(digits)
+                if listed is None:
+                    listed = found[digits] = [m.start() for m in digits.finditer(text)]
+                at.update(listed)
+            else:
+                searches.append(where)
+        if not at and not searches:
+            return
+        starts = sorted(at)
+        match, n, size = self.regex.match, len(text), len(starts)
+        for pos, end in ranges:
+            end = end if end < n else n
+            if searches:
+                yield from matches_at(self.regex, text, _next_start(searches, text, end, starts), pos, end)
+                continue
+            k = bisect_left(starts, pos)
+            while k < size and (i := starts[k]) <= end:
+                m = match(text, i, end)
+                if m is None:
+                    k += 1
+                else:
+                    yield m
+                    k = bisect_left(starts, m.end(), k + 1)  # the next try at or after its end (never empty)
+
+
+def _first_words(items) -> tuple[tuple[str, int], ...] | None:
+    """An alternative's first literals as (word, its length - 1), when each is FIRST_WORD_CHARS characters or
+    more (a shorter one is in too many words of a note to be worth listing where it is); else None."""
+    first = first_literals(items, False)
+    if not first:
+        return None
+    words = fewest(first, lambda x, y: x.startswith(y))
+    if min(map(len, words)) < FIRST_WORD_CHARS:
+        return None
+    return tuple((w, len(w) - 1) for w in sorted(words))
+
+
+def _digit_start(items, flags: int) -> re.Pattern | None:
+    """For an alternative that starts with a digit (``\\b\\d+\\s+days``, ``[0-9]x``): a regex whose matches are
+    the one characters where a match of it may start (a digit, at a word start when it begins with
+    ``\\b``); else None."""
+    k = 1 if items and items[0] == (_c.AT, _c.AT_BOUNDARY) else 0
+    if len(items) <= k:
+        return None
+    op, av = items[k]
+    if op in _REPEATS and av[0] >= 1 and len(av[2]) == 1:  # "\\d{1,3}": its first character
+        op, av = av[2][0]
+    if op is _c.LITERAL:
+        op, av = _c.IN, [(op, av)]
+    if op is not _c.IN or not av:
+        return None
+    atoms = []
+    for kind, value in av:
+        if kind is _c.CATEGORY and value is _c.CATEGORY_DIGIT:
+            atoms.append(r"\d")
+        elif kind is _c.LITERAL and chr(value) in "0123456789":
+            atoms.append(chr(value))
+        elif kind is _c.RANGE and all(chr(c) in "0123456789" for c in value):
+            atoms.append(f"{chr(value[0])}-{chr(value[1])}")
+        else:
+            return None
+    atom = "[" + "".join(atoms) + "]"
+    return re.compile(atom + (rf"(?<=\b{atom})" if k else ""), flags & re.ASCII)
 
 
 def _where(items, source: str, flags: int):
@@ -176,10 +276,10 @@ def _where(items, source: str, flags: int):
                       flags & re.ASCII).search
 
 
-def _next_start(searches: list, text: str, end: int):
+def _next_start(searches: list, text: str, end: int, starts: list[int] | None = None):
     """A ``next_start`` for :func:`matches_at`: the nearest offset where one of ``searches`` finds a start
-    (each one's last answer kept while it lies ahead)."""
-    if len(searches) == 1:
+    (each one's last answer kept while it lies ahead), or one of the sorted ``starts`` lies."""
+    if len(searches) == 1 and not starts:
         search = searches[0]
 
         def one(p: int):
@@ -187,9 +287,13 @@ def _next_start(searches: list, text: str, end: int):
             return None if m is None else m.start()
         return one
     found = [-1] * len(searches)  # each search's next start (-1: not looked for yet, None: no more)
+    size = len(starts) if starts else 0
 
     def nearest(p: int):
         best = None
+        if size:
+            k = bisect_left(starts, p)
+            best = starts[k] if k < size else None
         for k, at in enumerate(found):
             if at is not None and at < p:
                 m = searches[k](text, p, end)

@@ -20,6 +20,7 @@ from ..vertebrae import regions as spine_regions
 from ..schema.vocab.scope import ScopeSpec
 from . import levels as lv
 from .level_grammar import lexicon
+from .multimatch import GatedRegexes
 from .regex_literals import GatedRegex, folded
 
 #: Sections whose text is the operation's title.
@@ -82,15 +83,20 @@ class ScopeClassifier:
         self._operative = tuple(GatedRegex(rx) for rx in spec.operative_cues)
         self._document = tuple(GatedRegex(rx) for rx in spec.document_cues)
         self._not_operative = tuple(GatedRegex(rx) for rx in spec.not_operative_cues)
+        # all their literals found in one pass over the note (after PLAIN_FIRST notes)
+        self._many = GatedRegexes([self._spine_rx, *self._other_rx.values(), *self._operative, *self._document,
+                                   *self._not_operative])
         self._region_rx = re.compile(r"\b(" + "|".join(map(re.escape, sorted(spec.region_words, key=len,
                                                                               reverse=True))) + r")\b", re.I)
 
-    def _cues(self, text: str, a: int, b: int, spine_only: bool = False, lowered: str | None = None) -> list[_Cue]:
-        out = [_Cue(m.start(), m.end(), None) for m in self._spine_rx.finditer(text, lowered, a, b)]
+    def _cues(self, text: str, a: int, b: int, spine_only: bool = False, lowered: str | None = None,
+              found=None) -> list[_Cue]:
+        finditer = self._many.finditer
+        out = [_Cue(m.start(), m.end(), None) for m in finditer(self._spine_rx, text, lowered, found, a, b)]
         if spine_only:
             return out
         for group, rx in self._other_rx.items():
-            out.extend(_Cue(m.start(), m.end(), group) for m in rx.finditer(text, lowered, a, b))
+            out.extend(_Cue(m.start(), m.end(), group) for m in finditer(rx, text, lowered, found, a, b))
         return out
 
     def _level_cues(self, text: str, a: int, b: int) -> list[_Cue]:
@@ -113,25 +119,27 @@ class ScopeClassifier:
 
         names = {s.name for s in sections}
         lowered = folded(text)  # for the gated scans: the text folded once
+        found = self._many.scan(lowered)  # where their literals are
+        search = self._many.search
         start = text[:self.spec.start_chars]
         low_start = lowered[:self.spec.start_chars] if lowered is not None else None
-        other_kind = next((m for rx in self._not_operative for m in [rx.search(start, low_start)] if m), None)
+        other_kind = next((m for rx in self._not_operative for m in [search(rx, start, low_start, found)] if m), None)
         anchored = bool(names & OPERATIVE_ANCHORS)
         narrated = 0
         if not anchored and (other_kind is not None or not names & self.spec.operative_sections):
-            narrated = sum(1 for rx in self._operative if rx.search(text, lowered))
+            narrated = sum(1 for rx in self._operative if search(rx, text, lowered, found))
         operative = bool(names & self.spec.operative_sections) or narrated > 0
         # a clinic note or discharge summary may mention an operation; two kinds of operative
         # narrative ("prepped and draped", "incision was made") or an operation heading make it one
         if "description" not in names:
             # a discharge summary or consult lists the stay's procedures but narrates none
-            document = next((m for rx in self._document for m in [rx.search(text, lowered)] if m), None)
+            document = next((m for rx in self._document for m in [search(rx, text, lowered, found)] if m), None)
             if document is not None:
                 other_kind = other_kind or document
                 anchored = False
-                narrated = sum(1 for rx in self._operative if rx.search(text, lowered))
+                narrated = sum(1 for rx in self._operative if search(rx, text, lowered, found))
         report = self.spec.report_title.match(text.lstrip()[:200]) if self.spec.report_title else None
-        if report is not None and not any(rx.search(text, lowered) for rx in self._operative):
+        if report is not None and not any(search(rx, text, lowered, found) for rx in self._operative):
             lead = len(text) - len(text.lstrip())
             evid = (Evidence(text=text[lead:lead + report.end()], start=lead, end=lead + report.end(), section=None),)
             return Scope(kind="not_operative", regions=(),
@@ -147,7 +155,7 @@ class ScopeClassifier:
                          evidence=evid)
 
         title, diag, indication = _zones(text, sections)
-        t_cues = [c for a, b in title for c in self._cues(text, a, b, lowered=lowered)]
+        t_cues = [c for a, b in title for c in self._cues(text, a, b, lowered=lowered, found=found)]
         t_spine = [c for c in t_cues if c.group is None]
         t_levels = [c for a, b in title for c in self._level_cues(text, a, b)]
         t_other = [c for c in t_cues if c.group is not None]
@@ -163,7 +171,7 @@ class ScopeClassifier:
 
         # the diagnosis lines, then the indication (which may tell earlier operations)
         for zone, what in ((diag, "diagnosis"), (indication, "indication")):
-            d_cues = [c for a, b in zone for c in self._cues(text, a, b, lowered=lowered)]
+            d_cues = [c for a, b in zone for c in self._cues(text, a, b, lowered=lowered, found=found)]
             d_spine = [c for c in d_cues if c.group is None]
             d_other = [c for c in d_cues if c.group is not None]
             if d_spine:
@@ -178,7 +186,8 @@ class ScopeClassifier:
         def outside_history(c: _Cue) -> bool:
             return not any(a <= c.start < b for a, b in hist)
 
-        n_spine = [c for c in self._cues(text, 0, len(text), spine_only=True, lowered=lowered) if outside_history(c)]
+        n_spine = [c for c in self._cues(text, 0, len(text), spine_only=True, lowered=lowered, found=found)
+                   if outside_history(c)]
         # a span of vertebrae ("from L2 to L4", "C5-C6") counts once; a lone "S1" or "T2" never
         spans = [c for c in self._level_cues(text, 0, len(text))
                  if outside_history(c) and len(lv.find_levels(text[c.start:c.end])[0].vertebrae) > 1]

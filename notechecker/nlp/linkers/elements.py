@@ -46,17 +46,19 @@ class Elements(Linker):
         # ASCII letters lower-cased, nothing else: str.lower() does just that on ASCII text, 4x faster
         lowered = text.lower() if text.isascii() else text.translate(ASCII_LOWER)
         gates, with_cues = self._gates(wanted)
-        present = set() if with_cues else None  # the cue literals the note holds (with the gate words)
-        windows = gates.windows(lowered, GATE_WINDOW, present)
+        occurs = gates.scan(lowered)  # where every gate word (and cue literal, once read) occurs
+        cues_at = occurs if with_cues else None
+        n = len(lowered)
         named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
             skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
             found = self.from_sections(text, spec, sec_bodies, skip) if not named.isdisjoint(spec.sections) else None
-            if found is None:
-                found = self.from_cues(lowered, text, spec, section_at, skip,
-                                       windows.get(name, ()) if spec.gate else None, present)
+            if found is None and spec.matcher is not None:
+                windows = gates.windows(name, occurs, GATE_WINDOW, n) if spec.gate else None
+                if windows != []:  # (no gate word: no cue)
+                    found = self.from_cues(lowered, text, spec, section_at, skip, windows, cues_at)
             if found is None and spec.steps is not None:
                 found = self.from_steps(lowered, spec, sections, sent_ev, sent_at)
             if found is not None:
@@ -68,11 +70,12 @@ class Elements(Linker):
 
     def _gates(self, wanted: tuple[str, ...] | None) -> tuple[MultiMatch, bool]:
         """The automaton of the wanted elements' gate words (all elements' when None), and whether it
-        holds their cue literals too."""
+        holds their cue literals and first words too (AlternativesRegex.finditer_ranges's ``found``)."""
         if self._cue_words is None:
             self._notes += 1
             if self._notes > PLAIN_FIRST:
-                words = {n: _gated(spec.matcher).literals for n, spec in self.elements.items() if spec.matcher}
+                words = {n: _gated(spec.matcher).literals | _gated(spec.matcher).first_words
+                         for n, spec in self.elements.items() if spec.matcher}
                 self._automata = {None: (MultiMatch({n: s.gate for n, s in self.elements.items() if s.gate},
                                                     also=frozenset().union(*words.values())), True)}
                 self._cue_words = words
@@ -127,13 +130,16 @@ class Elements(Linker):
     def gate_windows(lowered: str, gate) -> list[tuple[int, int]]:
         """Merged windows of GATE_WINDOW characters around each occurrence of a gate word (one
         element's; :meth:`__call__` finds every element's in one pass with ``self.gates``)."""
-        return MultiMatch({0: gate}).windows(lowered, GATE_WINDOW).get(0, []) if gate else []
+        if not gate:
+            return []
+        one = MultiMatch({0: gate})
+        return one.windows(0, one.scan(lowered), GATE_WINDOW, len(lowered))
 
     @classmethod
-    def gated_matches(cls, lowered: str, spec: ElementSpec, windows=None, present=None):
+    def gated_matches(cls, lowered: str, spec: ElementSpec, windows=None, found=None):
         """Cue matches in text order, searching only the windows around gate words (``windows``:
-        the spec's, found already; None: found here; ``present``: the cue literals the note holds,
-        see :class:`AlternativesRegex`).
+        the spec's, found already; None: found here; ``found``: where the cue literals and first words
+        occur in the note, see :meth:`AlternativesRegex.finditer_ranges`).
 
         Exact when every match contains a gate word and is shorter than GATE_WINDOW
         (tests/test_vocab.py checks both on real notes); ``pos``/``endpos`` keep ``\\b``
@@ -144,7 +150,7 @@ class Elements(Linker):
         if windows is None:
             windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
         matcher = _gated(spec.matcher)  # each cue tried only in notes with its literals: the same matches
-        yield from matcher.finditer_ranges(lowered, windows, present)
+        yield from matcher.finditer_ranges(lowered, windows, found)
 
     @classmethod
     def first_gated_match(cls, lowered: str, spec: ElementSpec):
@@ -152,8 +158,8 @@ class Elements(Linker):
 
     @classmethod
     def from_cues(cls, lowered, text, spec: ElementSpec, section_at, skip=frozenset(), windows=None,
-                  present=None) -> Element | None:
-        for m in cls.gated_matches(lowered, spec, windows, present):
+                  found=None) -> Element | None:
+        for m in cls.gated_matches(lowered, spec, windows, found):
             sec = section_at(m.start())
             if sec in spec.exclude_sections or sec in skip:
                 continue

@@ -15,6 +15,7 @@ from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored
+from ..multimatch import MultiMatch
 from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from ..sections import HEADING_LINE
@@ -46,8 +47,8 @@ class Headings(Linker):
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
         self._team_paragraph = GatedRegex(self.cue["team_paragraph"])
-        # the heading words' literals, one search: read after PLAIN_FIRST notes (a cold check never pays)
-        self._word_lines: re.Pattern | None = None
+        # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays)
+        self._word_lines: MultiMatch | None = None
         self._notes = 0
 
     def unfilled(self, doc: Doc) -> frozenset:
@@ -64,13 +65,16 @@ class Headings(Linker):
     def __call__(self, doc: Doc, text: str) -> list[Section]:
         """The note's sections as character ranges, in order."""
         sections: list[Section] = []
+        n = len(doc)
         for s in doc._.sections:
-            start = doc[s.title_start].idx if s.title_start < len(doc) else len(text)
-            end = doc[s.body_end - 1].idx + len(doc[s.body_end - 1]) if s.body_end > 0 else 0
-            title = doc[s.title_start:s.title_end].text if s.category else ""
+            start = doc[s.title_start].idx if s.title_start < n else len(text)
+            end = _end_char(doc, s.body_end) if s.body_end > 0 else 0
+            # doc[title_start:title_end].text: the note's characters from its first token to its last one's end
+            a, b = min(s.title_start, n), min(s.title_end, n)
+            title = text[start:_end_char(doc, b)] if s.category and b > a else ""
             name = s.category or "none"
             if name == "procedures" and (
-                    len(doc[s.body_start:s.body_end]) > NARRATIVE_WORDS * 1.3
+                    max(0, min(s.body_end, n) - min(s.body_start, n)) > NARRATIVE_WORDS * 1.3
                     or self.cue["narrative_start"].match(text[start + len(title):start + len(title) + 160].lstrip(" \t"))
                     or self.narrates(text, start + len(title), max(start, end))):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
@@ -165,9 +169,10 @@ class Headings(Linker):
         if lowered is None:
             yield from _HEADING_LINES.finditer(text)
             return
-        search, pos = self._word_lines.search, 0
-        while (w := search(lowered, pos)) is not None:
-            at = w.start()
+        pos = 0
+        for at in sorted(last + 1 - len(w) for w, lasts in self._word_lines.scan(lowered).items() for last in lasts):
+            if at < pos:
+                continue  # on a line already read
             line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
             if at <= _LINE_LEAD.match(text, line).end() + HEAD_CHARS:
                 m = HEADING_LINE.match(text, line)
@@ -200,13 +205,19 @@ class Headings(Linker):
         return name
 
 
-def _word_search(regexes) -> re.Pattern | None:
-    """One search for literals of ``regexes`` (case-blind ones), lower-cased, one of which any text they
-    match holds: of each, its most telling required set (GatedRegex). None: one has none."""
+def _end_char(doc: Doc, i: int) -> int:
+    """Where token ``i - 1`` ends (the end of ``doc[:i]``, ``i`` > 0)."""
+    last = doc[i - 1]
+    return last.idx + len(last)
+
+
+def _word_search(regexes) -> MultiMatch | None:
+    """Literals of ``regexes`` (case-blind ones), lower-cased, one of which any text they match holds, found
+    in one pass: of each, its most telling required set (GatedRegex). None: one has none."""
     words: set[str] = set()
     for rx in regexes:
         sets = GatedRegex(rx, plain_first=0).required
         if not sets:
             return None
         words |= max(sets, key=lambda s: (min(map(len, s)), -len(s)))
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))) if words else None
+    return MultiMatch({}, also=words) if words else None

@@ -58,13 +58,20 @@ def test_literals_are_each_alternatives_telling_strings():
     (r"(?:\d+\s+mm)|(?:\bmm\b)", "12 mm, mm, 3mm"),
 ])
 def test_the_same_matches_as_finditer(pattern, text):
+    _same_as_finditer(pattern, text, [(0, len(text)), (1, len(text) - 2), (4, 9)], without_found=True)
+
+
+def _same_as_finditer(pattern: str, text: str, ranges, without_found: bool = False) -> dict:
+    """``finditer``'s matches in each range, with the note's pass (and, if asked, without); the pass."""
     regex = re.compile(pattern)
     alt = AlternativesRegex(regex, plain_first=0)
     found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
-    for a, b in [(0, len(text)), (1, len(text) - 2), (4, 9)]:
+    for a, b in ranges:
         want = _spans(regex.finditer(text, a, b))
-        assert _spans(alt.finditer(text, a, b)) == want
-        assert _spans(alt.finditer(text, a, b, found)) == want
+        if without_found:
+            assert _spans(alt.finditer(text, a, b)) == want, (a, b)
+        assert _spans(alt.finditer(text, a, b, found)) == want, (a, b)
+    return found
 
 
 @pytest.mark.parametrize("pattern,text", [
@@ -74,13 +81,9 @@ def test_the_same_matches_as_finditer(pattern, text):
 ])
 def test_alternatives_that_start_with_a_digit(pattern, text):
     """Tried at the note's digits (listed once, kept in ``found``), the same matches as finditer."""
-    regex = re.compile(pattern)
-    alt = AlternativesRegex(regex, plain_first=0)
-    found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
-    for a, b in [(0, len(text)), (1, len(text) - 2), (5, 30)]:
-        want = _spans(regex.finditer(text, a, b))
-        assert _spans(alt.finditer(text, a, b, found)) == want, (a, b)
+    found = _same_as_finditer(pattern, text, [(0, len(text)), (1, len(text) - 2), (5, 30)])
     assert any(not isinstance(k, str) for k in found)  # the digits' list, kept for the note
+    alt = AlternativesRegex(re.compile(pattern), plain_first=0)
     assert _spans(alt.finditer(text, 0, len(text), found))  # (some match)
 
 

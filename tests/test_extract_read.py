@@ -202,3 +202,28 @@ def test_sentence_offsets_are_those_of_doc_sents(pipeline):
         seen += len(sents)
     assert seen > 20000 and len(list(odd.sents)) == 3
     assert sentence_offsets(nlp.make_doc("")) == ([], [])
+
+
+def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_give(pipeline, monkeypatch):
+    """``Extractor._words_pass``: one Aho-Corasick pass over an ASCII note for the heading words, the scope's
+    cue literals and the elements' words; each reads its own words from it, with the facts their own
+    passes give (spine and non-spine notes; sections, scope and elements all hang on it)."""
+    extractor = pipeline.extractor
+    spine = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
+    texts = spine + nonspine_texts(24)
+    for text in texts[:20]:  # past the first notes, which the three read without their words
+        pipeline.facts(text)
+    parts = (extractor.headings.words, extractor.scope.words, extractor.elements.words)
+    assert all(parts)
+    shared = []
+    for text in texts:
+        doc = pipeline._doc(pipeline.normalizer(text))
+        shared.append(extractor._words_pass(doc.text) is not None)
+        assert extractor._one_pass is not None and all(p <= extractor._one_pass.words for p in parts)
+        got = extractor(doc, "n")
+        with monkeypatch.context() as m:
+            m.setattr(extractor, "_words_pass", lambda text: None)
+            own = extractor(pipeline._doc(pipeline.normalizer(text)), "n")
+        assert got == own
+    assert sum(shared) >= len(texts) - 2  # (the ASCII notes: all but a few)
+    assert extractor._words_pass("Caf\u00e9 note") is None  # not ASCII: each lower-cases it its own way

@@ -47,6 +47,7 @@ from .linkers.headings import Headings
 from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
+from .multimatch import MultiMatch
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .rules import TargetSpans, span_value_key_at
 from .scope import ScopeClassifier
@@ -89,6 +90,19 @@ class Extractor:
         self.addenda = Addenda(patterns)
         self.constructs = Constructs(patterns)
         self.procedure_levels = ProcedureLevels(patterns)
+        self._one_pass: MultiMatch | None = None  # the words of the headings, the scope and the elements
+
+    def _words_pass(self, text: str) -> dict[str, list[int]] | None:
+        """Where the heading words, the scope's cue literals and the elements' words occur in an ASCII note,
+        found in one Aho-Corasick pass over it lower-cased, which each of the three reads its own words from;
+        None (each makes its own pass) before all three have read their words, and for a note not in ASCII
+        (where their lower-casings differ)."""
+        if self._one_pass is None:
+            parts = (self.headings.words, self.scope.words, self.elements.words)
+            if any(p is None for p in parts):
+                return None
+            self._one_pass = MultiMatch({}, also=frozenset().union(*parts))
+        return self._one_pass.scan(text.lower()) if text.isascii() else None
 
     # ------------------------------------------------------------- the note read once
     @staticmethod
@@ -107,8 +121,9 @@ class Extractor:
         are read the first time a linker asks for them (:class:`~.linkers.base.ByLabel`)."""
         text = note_text(doc)
         starts, ends = sentence_offsets(doc)
-        v = NoteView(text=text, sections=self.headings(doc, text), sent_starts=starts, sent_ends=ends,
-                     unfilled=self.headings.unfilled(doc))
+        words = self._words_pass(text)
+        v = NoteView(text=text, sections=self.headings(doc, text, words), sent_starts=starts, sent_ends=ends,
+                     unfilled=self.headings.unfilled(doc), words=words)
         # the spans of each label, in the groups' order (the target spans, then the cues), as plain rows
         # (start, end, start_char, end_char, label): the target component's record of each group, else
         # the group read through spaCy's span API (rules.TargetSpans)
@@ -175,9 +190,9 @@ class Extractor:
         v = self.read(doc)
         text = v.text
         sections = tuple(s for s in v.sections if s.name != "none" or s.end > s.start)
-        scope = self.scope(text, sections)
+        scope = self.scope(text, sections, v.words)
         # the contract's flags and the note's surgeon and date in every note; the rest where a spine checklist applies
-        elements = self.elements(v, None if scope.is_spine else EVERY_NOTE_ELEMENTS)
+        elements = self.elements(v, None if scope.is_spine else EVERY_NOTE_ELEMENTS, v.words)
 
         def present(name: str) -> bool:
             return bool(elements.get(name) and elements[name].present)

@@ -135,9 +135,17 @@ class GatedRegexes:
         self._first: dict[GatedRegex, frozenset] = {}  # each case-blind one's first literals
         self._plain_left = plain_first  # as a GatedRegex: the first notes need no reading of the regexes
 
-    def scan(self, lowered: str | None) -> Found | None:
+    @property
+    def words(self) -> frozenset | None:
+        """The literals one pass looks for (None until :meth:`scan` has read the regexes)."""
+        return None if self._words is None else self._words.words
+
+    def scan(self, lowered: str | None, lasts: dict[str, list[int]] | None = None) -> Found | None:
         """One note's pass (``lowered``: ``folded(text)``); None for a text that cannot be folded, and for
-        the first PLAIN_FIRST notes (each regex then searches alone)."""
+        the first PLAIN_FIRST notes (each regex then searches alone). ``lasts``: the note's occurrences of
+        (at least) :attr:`words`, from a pass shared with others (:meth:`MultiMatch.scan` of ``lowered``)."""
+        if lasts is not None and self._words is not None:
+            return Found(lasts)
         if self._words is None:
             if self._plain_left > 0:
                 self._plain_left -= 1

@@ -106,7 +106,13 @@ class ScopeClassifier:
         return [_Cue(m.start, m.end, None) for m in lv.find_levels(text[a:b], a)
                 if m.kind != "pelvis" and (any(c.isdigit() for c in m.text) or lexicon().ord_token.search(m.text))]
 
-    def __call__(self, text: str, sections: list[Section]) -> Scope:
+    @property
+    def words(self) -> frozenset | None:
+        """The cue lists' literals its one pass over a note looks for (None until it has read them)."""
+        return self._many.words
+
+    def __call__(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None) -> Scope:
+        """The note's scope; ``lasts``: where :attr:`words` occur in ``text`` folded, from a shared pass."""
         def ev(c: _Cue) -> Evidence:
             return Evidence(text=text[c.start:c.end], start=c.start, end=c.end, section=section_at(c.start))
 
@@ -119,7 +125,7 @@ class ScopeClassifier:
 
         names = {s.name for s in sections}
         lowered = folded(text)  # for the gated scans: the text folded once
-        found = self._many.scan(lowered)  # where their literals are
+        found = self._many.scan(lowered, lasts)  # where their literals are
         search = self._many.search
         start = text[:self.spec.start_chars]
         low_start = lowered[:self.spec.start_chars] if lowered is not None else None

@@ -107,6 +107,8 @@ class NoteView:
     levels_by_sent: dict[int, list] = field(default_factory=lambda: defaultdict(list))
     #: sections whose template field the note left unfilled ("Indications: ***", masked by nlp/normalize.py)
     unfilled: frozenset = frozenset()
+    #: where the words of the headings, the scope and the elements occur (``Extractor._words_pass``), or None
+    words: dict[str, list[int]] | None = None
 
     def __post_init__(self) -> None:
         self._sec_starts = [s.start for s in self.sections]

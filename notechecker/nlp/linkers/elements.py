@@ -38,15 +38,25 @@ class Elements(Linker):
         self._needs_any = {n: any_of(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
         self._none_cues = {n: any_of(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
 
-    def __call__(self, v: NoteView, wanted: tuple[str, ...] | None = None) -> dict[str, Element]:
-        """Documentation elements present in the note (all, or the ``wanted`` ones)."""
+    @property
+    def words(self) -> frozenset | None:
+        """Every element's gate words, cue literals and first words: what its pass over a note looks for
+        (None until it has read the cues)."""
+        return None if self._cue_words is None else self._automata[None][0].words
+
+    def __call__(self, v: NoteView, wanted: tuple[str, ...] | None = None,
+                 shared: dict[str, list[int]] | None = None) -> dict[str, Element]:
+        """Documentation elements present in the note (all, or the ``wanted`` ones); ``shared``: where
+        (at least) :attr:`words` occur in the note lower-cased (an ASCII note), from a pass shared with
+        others (else its own pass)."""
         text, sections, sec_bodies, section_at = v.text, v.sections, v.sec_bodies, v.section_at
         hits_by_label, sent_ev, sent_at = v.hits_by_label, v.sent_ev, v.sent_at
         out: dict[str, Element] = {}
         # ASCII letters lower-cased, nothing else: str.lower() does just that on ASCII text, 4x faster
         lowered = text.lower() if text.isascii() else text.translate(ASCII_LOWER)
         gates, with_cues = self._gates(wanted)
-        occurs = gates.scan(lowered)  # where every gate word (and cue literal, once read) occurs
+        # where every gate word (and cue literal, once read) occurs
+        occurs = gates.scan(lowered) if shared is None or not with_cues else shared
         cues_at = occurs if with_cues else None
         n = len(lowered)
         named = {sec.name for sec in sections}  # an element's own sections read only where the note has one

@@ -62,8 +62,14 @@ class Headings(Linker):
                     out.add(name)
         return frozenset(out)
 
-    def __call__(self, doc: Doc, text: str) -> list[Section]:
-        """The note's sections as character ranges, in order."""
+    @property
+    def words(self) -> frozenset | None:
+        """The heading words' literals its one pass over a note looks for (None until it has read them)."""
+        return None if self._word_lines is None else self._word_lines.words
+
+    def __call__(self, doc: Doc, text: str, lasts: dict[str, list[int]] | None = None) -> list[Section]:
+        """The note's sections as character ranges, in order; ``lasts``: where :attr:`words` occur in
+        ``text`` folded, from a pass shared with others (else its own pass)."""
         sections: list[Section] = []
         n = len(doc)
         for s in doc._.sections:
@@ -81,7 +87,7 @@ class Headings(Linker):
             if name in ("description", "other_team") and title:
                 name = self.team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
-        sections = self.unknown_headings(text, sections)
+        sections = self.unknown_headings(text, sections, lasts)
         if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
                 and len(text.strip().splitlines()) >= 2):
             return [Section("procedures", "", sections[0].start, sections[0].end)]
@@ -112,7 +118,8 @@ class Headings(Linker):
         found = [m.start() for m in self._steps.finditer(lowered)]
         return len(found) >= spec.min_steps and lowered.count(". ") >= 3
 
-    def unknown_headings(self, text: str, sections: list[Section]) -> list[Section]:
+    def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None
+                         ) -> list[Section]:
         """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
         ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
         indication. Only a line shaped like a heading counts: at a line start, one to six words, no digit,
@@ -122,7 +129,7 @@ class Headings(Linker):
         # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
         lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
         found = []
-        for m in self._heading_lines(text):
+        for m in self._heading_lines(text, lasts):
             head = m.group("h").strip()
             words = head.split()
             if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
@@ -156,21 +163,27 @@ class Headings(Linker):
                 out.append(Section(name, text[a:b].strip(), a, end))
         return out
 
-    def _heading_lines(self, text: str):
+    def _heading_lines(self, text: str, shared: dict[str, list[int]] | None = None):
         """``_HEADING_LINES.finditer(text)``'s matches whose words may hold a heading word (the others name
         no category): a line whose words (the HEAD_CHARS characters after its indentation and numbering)
         hold none of their literals is not tried. A match holds no line break: each line's is
-        ``HEADING_LINE.match`` at its start."""
+        ``HEADING_LINE.match`` at its start. ``shared``: a shared pass's occurrences (of more words) in
+        ``text`` folded, else the heading words' own pass."""
         if self._word_lines is None and self._notes <= PLAIN_FIRST:
             self._notes += 1
             if self._notes > PLAIN_FIRST:
                 self._word_lines = _word_search(rx for _, rx in self.L.heading_words)
-        lowered = folded(text) if self._word_lines is not None else None
-        if lowered is None:
-            yield from _HEADING_LINES.finditer(text)
-            return
+        if self._word_lines is not None and shared is not None:
+            words = self._word_lines.words
+            found = {w: shared[w] for w in shared.keys() & words}
+        else:
+            lowered = folded(text) if self._word_lines is not None else None
+            if lowered is None:
+                yield from _HEADING_LINES.finditer(text)
+                return
+            found = self._word_lines.scan(lowered)
         pos = 0
-        for at in sorted(last + 1 - len(w) for w, lasts in self._word_lines.scan(lowered).items() for last in lasts):
+        for at in sorted(last + 1 - len(w) for w, lasts in found.items() for last in lasts):
             if at < pos:
                 continue  # on a line already read
             line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1

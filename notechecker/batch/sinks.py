@@ -49,7 +49,7 @@ def _csv_value(v: Any) -> Any:
 csv_value = _csv_value
 
 #: A cell (the text cells of a row, each after a NUL) starting as a formula or with the escaping quote.
-_FORMULA_CELL = re.compile(r"\x00[=+\-@\t\r']")
+_FORMULA_CELL = re.compile("\x00[" + re.escape("".join(_FORMULA_START) + "'") + "]")
 #: Cells the csv module writes as :func:`_csv_value` gives them (None as ''), text aside.
 _NUMBERS = frozenset({int, float, type(None)})
 

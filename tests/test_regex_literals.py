@@ -151,3 +151,20 @@ def test_any_of_joins_only_what_keeps_its_meaning(pipeline):
                 assert (j.search(part) is not None) == want
                 hits += want
     assert hits > 100
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.text(alphabet="ab .", max_size=40), st.integers(0, 45), st.integers(0, 45),
+       st.sampled_from([r"a+", r"ab|b", r"a?b", r"\ba\w*", r"(?:ab)+\.", r"\.a?"]))
+def test_matches_at_sorted_gives_what_matches_at_gives(text, pos, end, pattern):
+    """Given every offset as a possible start (and some past the text), the sorted loop gives finditer's
+    matches (of a regex whose matches are never empty, within the text), as matches_at does."""
+    from notechecker.nlp.regex_literals import matches_at, matches_at_sorted, sorted_starts
+
+    rx = re.compile(pattern)
+    end = min(end, len(text))
+    pos = min(pos, end)
+    starts = list(range(len(text) + 3))
+    want = [m.span() for m in rx.finditer(text, pos, end)]
+    assert [m.span() for m in matches_at(rx, text, sorted_starts(starts), pos, end)] == want
+    assert [m.span() for m in matches_at_sorted(rx, text, starts, pos, end)] == want

@@ -20,7 +20,7 @@ from typing import Hashable, Iterable, Iterator, Mapping, Sequence
 
 import ahocorasick
 
-from .regex_literals import PLAIN_FIRST, GatedRegex, matches_at, sorted_starts
+from .regex_literals import PLAIN_FIRST, GatedRegex, matches_at_sorted
 
 
 class MultiMatch:
@@ -184,7 +184,7 @@ class GatedRegexes:
             yield from rx.regex.finditer(text, pos, end)
             return
         starts = [last + 1 - len(w) for w in keys & first for last in lasts[w]]
-        yield from matches_at(rx.regex, text, sorted_starts(starts), pos, end)
+        yield from matches_at_sorted(rx.regex, text, sorted(set(starts)), pos, end)
 
     def search(self, rx: GatedRegex, text: str, lowered: str | None, found, pos: int = 0, endpos: int | None = None):
         """``rx.search(text, lowered, pos, endpos)``."""

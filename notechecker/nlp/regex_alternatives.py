@@ -32,8 +32,8 @@ import re._parser as _c
 from bisect import bisect_left
 from typing import Iterator
 
-from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, node_info, refers_to_groups,
-                             sequence_info)
+from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, matches_at_sorted, node_info,
+                             refers_to_groups, sequence_info)
 
 _REPEATS = (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT)
 #: An alternative's first literals are listed where they occur (:attr:`AlternativesRegex.first_words`)
@@ -207,21 +207,13 @@ class AlternativesRegex:
                 searches.append(where)
         if not at and not searches:
             return
-        starts = sorted(at)
-        match, n, size = self.regex.match, len(text), len(starts)
+        starts, n = sorted(at), len(text)
         for pos, end in ranges:
             end = end if end < n else n
             if searches:
                 yield from matches_at(self.regex, text, _next_start(searches, text, end, starts), pos, end)
-                continue
-            k = bisect_left(starts, pos)
-            while k < size and (i := starts[k]) <= end:
-                m = match(text, i, end)
-                if m is None:
-                    k += 1
-                else:
-                    yield m
-                    k = bisect_left(starts, m.end(), k + 1)  # the next try at or after its end (never empty)
+            else:
+                yield from matches_at_sorted(self.regex, text, starts, pos, end)
 
 
 def _first_words(items) -> tuple[tuple[str, int], ...] | None:

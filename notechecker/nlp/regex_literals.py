@@ -23,6 +23,7 @@ derived, never what is matched.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Iterator
 
 # the standard library's regex parser (the one re.compile uses; its public alias sre_parse is
@@ -188,6 +189,22 @@ def matches_at(regex: re.Pattern, text: str, next_start, pos: int = 0,
             pos = m.end() if m.end() > i else i + 1
         else:
             pos = i + 1
+
+
+def matches_at_sorted(regex: re.Pattern, text: str, starts: list[int], pos: int = 0,
+                      endpos: int | None = None) -> Iterator[re.Match]:
+    """:func:`matches_at` with its possible starts given as a sorted list without repeats: the same
+    matches, with no call a start tried (the next start after a match found by bisection)."""
+    end = len(text) if endpos is None else min(endpos, len(text))
+    match, size = regex.match, len(starts)
+    k = bisect_left(starts, pos)
+    while k < size and (i := starts[k]) <= end:
+        m = match(text, i, end)
+        if m is None:
+            k += 1
+        else:
+            yield m
+            k = bisect_left(starts, m.end() if m.end() > i else i + 1, k + 1)
 
 
 def sorted_starts(offsets):

@@ -58,7 +58,7 @@ ORDER = {
         ("notechecker.__main__", "notechecker.cli.__main__"),
     ),
     "many notes": (
-        ("notechecker.batch.schema", "notechecker.batch.task"),
+        ("notechecker.batch.schema", "notechecker.batch.task", "notechecker.batch.packed"),
         ("notechecker.batch.rows", "notechecker.batch.sinks", "notechecker.batch.tables"),
         ("notechecker.batch.inputs",),
         ("notechecker.batch.checkpoint",),

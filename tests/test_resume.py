@@ -263,7 +263,7 @@ def test_checkpoint_chunks_hold_plain_rows(few_notes, tmp_path):
     chunk = json.loads((ckpt / "chunk-000000.json").read_text(encoding="utf-8"))
     assert chunk["notes"] == 3 and [r["notes"]["keys"][0] for r in chunk["rows"]] == ["note_id"] * 3
     stored, problem = batch.checkpoint.Checkpoint(ckpt).load(0)  # the rows as a resume reads them
-    assert problem == "" and [r["notes"][0]["note_id"] for r in stored["rows"]] == [p.stem for p in few_notes[:3]]
+    assert problem == "" and [r["notes"][0]["note_id"] for r in batch.packed.unpacked(stored["rows"])] == [p.stem for p in few_notes[:3]]
 
 
 # --------------------------------------------------------------------------- determinism

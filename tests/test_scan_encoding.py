@@ -15,7 +15,7 @@ import math
 
 import pytest
 
-from notechecker.batch import check_tasks, checkpoint, iter_tasks, sinks
+from notechecker.batch import check_tasks, checkpoint, iter_tasks, packed, sinks
 from notechecker.batch.checkpoint import Checkpoint, body_checksum, chunk_bytes, chunk_digest, shipped
 from notechecker.batch.rows import error_rows
 from notechecker.batch.schema import TABLES
@@ -37,7 +37,7 @@ def _read_back(tmp_path, tasks, rows):
     ckpt.save(0, tasks, rows)
     stored, problem = ckpt.load(0)
     assert problem == "" and stored["notes"] == len(tasks) and stored["digest"] == chunk_digest(tasks)
-    return stored["rows"]
+    return packed.unpacked(stored["rows"])
 
 
 def _well_formed(data: bytes) -> dict:
@@ -64,7 +64,7 @@ def test_the_chunk_of_real_notes_reads_back_as_written(real_chunk, tmp_path):
     data = chunk_bytes(tasks, rows)
     chunk = _well_formed(data)
     assert _typed(_read_back(tmp_path, tasks, rows)) == _typed(rows)
-    assert _typed(checkpoint.unpacked(chunk["rows"])) == _typed(rows)
+    assert _typed(packed.unpacked(chunk["rows"])) == _typed(rows)
     # a note's cells that fill every row of a table (its id, source, provenance ...) are kept once
     many = max(range(len(tasks)), key=lambda i: len(rows[i]["findings"]))
     findings = chunk["rows"][many]["findings"]
@@ -85,8 +85,15 @@ def test_shipped_rows_of_real_notes_are_the_rows_read_back(real_chunk, tmp_path)
     tasks, rows = real_chunk
     sent, data = shipped(tasks, rows)
     assert data == chunk_bytes(tasks, rows)
-    assert sent is rows  # every cell plain: not decoded again ...
-    assert _typed(sent) == _typed(_read_back(tmp_path, tasks, rows))  # ... and what a resume reads
+    assert sent == packed.packed(rows)[0] and _not_decoded(sent)  # every cell plain: packed, not decoded ...
+    assert _typed(packed.unpacked(sent)) == _typed(_read_back(tmp_path, tasks, rows))  # ... what a resume reads
+    assert _typed(packed.unpacked(sent)) == _typed(rows)
+
+
+def _not_decoded(notes) -> bool:
+    """Packed tables as :func:`packed.packed` makes them (their rows tuples; JSON would give lists)."""
+    tables = [t for note in notes for t in note.values() if t.__class__ is dict]
+    return bool(tables) and all(r.__class__ is tuple for t in tables for r in t["rows"])
 
 
 class _Kind(str, enum.Enum):
@@ -103,9 +110,9 @@ def test_a_cell_json_does_not_give_back_as_it_was_is_read_back_from_the_bytes(ce
     rows = [error_rows(t, "E101", "s: empty"), error_rows(t)]
     rows[0]["notes"][0]["warning"] = cell
     sent, data = shipped([t, t], rows)
-    assert sent is not rows
-    assert _typed(sent) == _typed(_read_back(tmp_path, [t, t], rows))
-    assert type(sent[0]["notes"][0]["warning"]) is type(json.loads(json.dumps(cell)))
+    assert sent == json.loads(data)["rows"] and not _not_decoded(sent)  # read back from the bytes
+    assert _typed(packed.unpacked(sent)) == _typed(_read_back(tmp_path, [t, t], rows))
+    assert type(packed.unpacked(sent)[0]["notes"][0]["warning"]) is type(json.loads(json.dumps(cell)))
     _well_formed(data)
 
 
@@ -125,8 +132,8 @@ def test_plain_cells_are_sent_as_they_are_and_read_back_alike(cell, tmp_path):
     for rows in ([error_rows(t, "E101", "s: empty"), error_rows(t)], _many_rows(t, "chars", [cell, cell, cell]),
                  _many_rows(t, "chars", [cell, 0, cell])):
         sent, data = shipped([t] * len(rows), rows)
-        assert sent is rows
-        assert _typed(sent) == _typed(_read_back(tmp_path, [t] * len(rows), rows))
+        assert _not_decoded(sent) and _typed(packed.unpacked(sent)) == _typed(rows)
+        assert _typed(rows) == _typed(_read_back(tmp_path, [t] * len(rows), rows))
         _well_formed(data)
 
 
@@ -146,7 +153,7 @@ def test_tables_whose_rows_differ_in_their_columns_are_kept_as_rows(tmp_path):
     table[2] = {**table[2], "extra": "x"}
     rows[0]["codes"] = [{"a": 1}, {"b": 2}]  # one column each
     sent, data = shipped([t], rows)
-    assert sent is rows
+    assert sent[0]["notes"] is table and sent[0]["codes"] is rows[0]["codes"]  # kept as their rows
     assert _typed(_read_back(tmp_path, [t], rows)) == _typed(rows)
     _well_formed(data)
 
@@ -231,3 +238,50 @@ def test_the_csv_guard_still_escapes_every_formula(tmp_path):
         assert cell in written
     ids = sinks.read_table(sinks.output_paths(tmp_path / "out.csv")["notes"])["note_id"].tolist()[::6]
     assert ids[:4] == ["=1+1", "+x", "-x", "@x"]  # read back as they were
+
+
+@pytest.mark.parametrize("fmt", [".parquet", ".csv", ".jsonl"])
+def test_packed_tables_are_written_as_their_rows(real_chunk, tmp_path, fmt):
+    """What a worker sends (each table packed; after a resume, as JSON gave it back) makes the same
+    files as the row dicts, in every format."""
+    _tasks, rows = real_chunk
+    tricky = _tricky_rows(Task(note_id="n", source="s", text="x"))[::7] if fmt != ".parquet" else []
+    notes = list(rows) + tricky  # Parquet's typed columns take only the checker's own cells
+    sent = packed.packed(notes)[0]
+    assert sum(t.__class__ is dict for note in sent for t in note.values()) > 20
+    assert _written_bytes(tmp_path / "rows", fmt, notes) == _written_bytes(tmp_path / "sent", fmt, sent)
+    # a resume's: the chunk file's JSON read back
+    assert _written_bytes(tmp_path / "rows2", fmt, rows) == \
+        _written_bytes(tmp_path / "read", fmt, json.loads(checkpoint.chunk_bytes(_tasks, rows))["rows"])
+
+
+def _written_bytes(folder, fmt: str, notes) -> dict[str, bytes]:
+    paths = sinks.output_paths(folder / f"out{fmt}")
+    folder.mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        sink = sinks.Sink(paths, stack)
+        sink.flush_rows = 50  # several row groups: a flush between a note's tables and the next's
+        for note in notes:
+            for name in TABLES:
+                sink.add(name, note[name])
+        sink.close()
+    return {name: paths[name].read_bytes() for name in TABLES}
+
+
+@pytest.mark.parametrize("damage", [
+    lambda t: t.update(keys=t["keys"] + [1]),                         # a column name that is not text
+    lambda t: t.update(same=[[len(t["keys"]), "x"]]),                 # a same cell beyond the columns
+    lambda t: t.update(same=[[-1, "x"]]),
+    lambda t: t.update(same=t["same"] + t["same"][:1]),               # a column filled twice
+    lambda t: t.update(rows=[r[:-1] for r in t["rows"]]),             # a cell short
+    lambda t: t.update(rows=[]),
+    lambda t: t.update(rows={"a": 1}),
+    lambda t: t.pop("same"),
+])
+def test_a_damaged_packed_table_is_refused_before_anything_reads_it(real_chunk, damage):
+    _tasks, rows = real_chunk
+    notes = json.loads(json.dumps(packed.packed(rows[:3])[0]))
+    packed.check(notes)
+    damage(notes[1]["findings"])
+    with pytest.raises((TypeError, ValueError, KeyError)):
+        packed.check(notes)

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import NoteCheckerError, safe_message as _safe
 from ..io import MAX_CHARS, iter_note_paths
 from .inputs import is_frame, input_suffixes
+from .packed import check, packed
 from .sinks import output_paths
 from .task import Columns, Task
 
@@ -98,7 +99,7 @@ def chunk_digest(chunk: list[Task]) -> str:
 
 def chunk_bytes(tasks: list[Task], rows: list) -> bytes:
     """The chunk file of ``tasks`` and their ``rows`` (one ``{table: rows}`` a task): see :func:`shipped`."""
-    return _chunk_file(tasks, _packed(rows)[0])
+    return _chunk_file(tasks, packed(rows)[0])
 
 
 def _chunk_file(tasks: list[Task], packed: list) -> bytes:
@@ -118,94 +119,14 @@ def body_checksum(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, allow_nan=False).encode()).hexdigest()
 
 
-#: The types of a cell that JSON gives back as it was (``json.loads(json.dumps(v)) == v``, of the same type;
-#: a float is finite, or :func:`chunk_bytes` refuses it).
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
 def shipped(tasks: list[Task], rows: list) -> tuple[list, bytes]:
-    """The rows of a chunk as a resume reads them back from its file, and the file's bytes.
-
-    A table of a note whose rows hold the same columns in the same order (every table a scan writes)
-    is kept as ``{"keys": columns, "same": [[column number, value], ...], "rows": [[value, ...], ...]}``:
-    the cells one value fills in every row (the note's id, source, provenance, a code's ...) once, and
-    the other cells of each row in the columns' order; any other table as its rows. Rows whose every
-    cell is of a :data:`_PLAIN` type read back as they are, so they are given as they are; others (a
-    tuple, a str or int subclass in a cell) are read back from the bytes, so that a replay gives what
-    this run gives."""
-    packed, plain = _packed(rows)
-    data = _chunk_file(tasks, packed)
-    return (rows if plain else unpacked(json.loads(data)["rows"])), data
-
-
-def _packed(rows: list) -> tuple[list, bool]:
-    """The rows of a chunk as its file holds them, and whether every cell is plain."""
-    out, plain = [], True
-    for note in rows:
-        if note.__class__ is not dict:
-            return rows, False
-        packed = {}
-        for name, table in note.items():
-            packed[name], ok = _packed_table(table)
-            plain = plain and ok
-        out.append(packed)
-    return out, plain
-
-
-def _packed_table(rows: Any) -> tuple[Any, bool]:
-    if rows.__class__ is not list:
-        return rows, False
-    if not rows:
-        return rows, True
-    keys = tuple(rows[0]) if rows[0].__class__ is dict else ()
-    if len(keys) < 2 or not all(r.__class__ is dict and tuple(r) == keys for r in rows):
-        return rows, all(r.__class__ is dict and _PLAIN.issuperset(map(type, r.values()))
-                         and all(k.__class__ is str for k in r) for r in rows)
-    if not all(k.__class__ is str for k in keys):  # JSON makes them strings: read back from the bytes
-        return rows, False
-    n, same, vary, plain = len(rows), [], [], True
-    if n == 1:
-        values = tuple(rows[0].values())
-        return {"keys": keys, "same": same, "rows": [values]}, _PLAIN.issuperset(map(type, values))
-    for i, column in enumerate(zip(*map(operator.itemgetter(*keys), rows))):
-        types = set(map(type, column))
-        plain = plain and _PLAIN.issuperset(types)
-        # one value throughout: of one type (True == 1), not a float (0.0 == -0.0)
-        if len(types) == 1 and float not in types and column.count(column[0]) == n:
-            same.append((i, column[0]))
-        else:
-            vary.append(column)
-    return {"keys": keys, "same": same, "rows": list(zip(*vary)) if vary else [()] * n}, plain
-
-
-def unpacked(notes: list) -> list:
-    """The rows of a chunk file, as :func:`shipped` packed them (TypeError, ValueError, KeyError or
-    IndexError when they are not so packed)."""
-    return [{name: _unpacked_table(table) for name, table in note.items()} if note.__class__ is dict else note
-            for note in notes]
-
-
-def _unpacked_table(table: Any) -> list:
-    if table.__class__ is list:
-        return table
-    keys, same, rows = table["keys"], table["same"], table["rows"]
-    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or not isinstance(rows, list):
-        raise ValueError("not a packed table")
-    template = [None] * len(keys)
-    fixed = set()
-    for i, value in same:
-        template[i] = value
-        fixed.add(i)
-    free = [i for i in range(len(keys)) if i not in fixed]
-    out = []
-    for values in rows:
-        if len(values) != len(free):
-            raise ValueError("a packed row of another length")
-        row = template.copy()
-        for i, value in zip(free, values):
-            row[i] = value
-        out.append(dict(zip(keys, row)))
-    return out
+    """The rows of a chunk, each table packed (:mod:`.packed`), as a resume reads them back from its
+    file, and the file's bytes. Rows whose every cell is of a :data:`.packed.PLAIN` type read back as
+    they are packed, so they are given so; others (a tuple, a str or int subclass in a cell) are read
+    back from the bytes, so that a replay gives what this run gives."""
+    tables, plain = packed(rows)
+    data = _chunk_file(tasks, tables)
+    return (tables if plain else json.loads(data)["rows"]), data
 
 
 class Checkpoint:
@@ -253,8 +174,8 @@ class Checkpoint:
         return done, chunk_size
 
     def save(self, i: int, chunk: list[Task], rows: list, data: bytes | None = None) -> list:
-        """Write chunk ``i``; its rows as a resume will read them (``data``: already encoded
-        by a worker, with ``rows`` read back from it)."""
+        """Write chunk ``i``; its rows, each table packed, as a resume will read them (``data``:
+        already encoded by a worker, which sent ``rows`` so)."""
         from ..writers import write_atomic
 
         if data is None:
@@ -263,7 +184,8 @@ class Checkpoint:
         return rows
 
     def load(self, i: int) -> tuple[dict | None, str]:
-        """Chunk ``i`` as written and '', or None and what is wrong with it (unreadable, damaged)."""
+        """Chunk ``i`` as written (its tables packed, their structure checked) and '', or None and what
+        is wrong with it (unreadable, damaged)."""
         try:
             data = json.loads(self.chunk(i).read_bytes())
         except (OSError, ValueError, RecursionError):
@@ -278,8 +200,8 @@ class Checkpoint:
         if not intact:
             return None, "damaged (its checksum does not match its content)"
         try:
-            data["rows"] = unpacked(data["rows"])
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            check(data["rows"])
+        except (KeyError, TypeError, ValueError):
             return None, "unreadable"
         return data, ""
 

@@ -16,6 +16,7 @@ from ..formats.guarded import GuardedReader
 from ..guard import MAX_MEMORY, NOTE_TIMEOUT
 from ..io import MAX_CHARS
 from .checkpoint import CheckpointError, Checkpoint, chunk_digest, scan_manifest, checkpoint_dir
+from . import packed
 from .inputs import is_frame, count_inputs, duplicates_line, iter_tasks, unique_ids
 from .schema import TABLES, to_frame
 from .sinks import Sink, output_paths
@@ -207,15 +208,19 @@ def _run(inputs: Iterable[Any] | Any, output: str | os.PathLike | None = None, *
         bar = stack.enter_context(_progress(progress, total))
         task_id = bar.add_task("checking", total=total) if bar is not None else None
 
-        def emit(rows: list[dict[str, list[dict]]]) -> None:
+        def emit(rows: list[dict]) -> None:
+            """Each note's tables (row dicts, or packed as a worker sends them: batch/packed.py) to the
+            summary, the sink and the tables kept in memory."""
             for r in rows:
+                if transform is not None or collect:  # they take row dicts
+                    r = {name: packed.rows(table) for name, table in r.items()}
                 if transform is not None:
                     r = transform(r)
-                note = r["notes"][0]
+                note = packed.rows(r["notes"])[0]
                 summary.notes += 1
-                summary.codes += len(r["codes"])
-                summary.findings += len(r["findings"])
-                summary.missing += sum(1 for f in r["findings"] if f["status"] == "missing")
+                summary.codes += packed.size(r["codes"])
+                summary.findings += packed.size(r["findings"])
+                summary.missing += packed.column(r["findings"], "status").count("missing")
                 if note["error_code"]:
                     summary.errors += 1
                     error(f"[{note['error_code']}] {note['error']}")

@@ -9,9 +9,11 @@ import json
 import operator
 import os
 import re
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from . import packed
 from .schema import TABLES, arrow_schema
 
 
@@ -99,6 +101,9 @@ class Sink:
 
         self.fmt = paths["findings"].suffix.lower()
         self.buffers: dict[str, list[dict]] = {k: [] for k in TABLES}
+        # Parquet: each table's columns as they come ({column: cells}), joined into a row group a flush
+        self.pending: dict[str, list[dict]] = {k: [] for k in TABLES}
+        self.counts = dict.fromkeys(TABLES, 0)
         self.handles = {}
         self.writers = {}
         binary = self.fmt == ".parquet"
@@ -115,23 +120,40 @@ class Sink:
                 self.writers[name] = csv.writer(fh, lineterminator="\n")
                 self.writers[name].writerow(TABLES[name])
 
-    def add(self, name: str, rows: list[dict]) -> None:
+    def add(self, name: str, rows: Any) -> None:
+        """Rows of table ``name``: row dicts, or the table packed (:mod:`.packed`)."""
+        if self.fmt == ".parquet":
+            if rows.__class__ is list:
+                if not rows:
+                    return
+                cols = TABLES[name]
+                rows = {"keys": cols, "same": (), "rows": list(map(operator.itemgetter(*cols), rows))}
+            self.pending[name].append(packed.columns(rows))
+            self.counts[name] += packed.size(rows)
+            if self.counts[name] >= self.flush_rows:
+                self._flush(name)
+            return
         buf = self.buffers[name]
-        buf.extend(rows)
+        buf.extend(packed.rows(rows))
         if len(buf) >= self.flush_rows:
             self._flush(name)
 
     def _flush(self, name: str) -> None:
+        if self.fmt == ".parquet":
+            if self.counts[name]:
+                import pyarrow as pa
+
+                pending = self.pending[name]
+                columns = {c: list(chain.from_iterable(map(operator.itemgetter(c), pending))) for c in TABLES[name]}
+                self.writers[name].write_table(pa.Table.from_pydict(columns, arrow_schema(name)))
+                pending.clear()
+                self.counts[name] = 0
+            return
         rows = self.buffers[name]
         if not rows:
             return
         cols = TABLES[name]
-        if self.fmt == ".parquet":
-            import pyarrow as pa
-
-            schema = arrow_schema(name)
-            self.writers[name].write_table(pa.Table.from_pydict({c: [r[c] for r in rows] for c in cols}, schema))
-        elif self.fmt == ".csv":
+        if self.fmt == ".csv":
             self.writers[name].writerows(map(_CsvCells(cols), rows))
         else:
             cells, encode = operator.itemgetter(*cols), _JSON_LINE

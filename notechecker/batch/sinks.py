@@ -101,9 +101,13 @@ class Sink:
 
         self.fmt = paths["findings"].suffix.lower()
         self.buffers: dict[str, list[dict]] = {k: [] for k in TABLES}
-        # Parquet: each table's columns as they come ({column: cells}), joined into a row group a flush
+        # Parquet: each table's cells as they come, joined into a row group a flush: rows given one by
+        # one (row dicts, a table of one row) as tuples in the columns' order, a packed table's columns
+        # whole (``{column: cells}``), in the order they came
         self.pending: dict[str, list[dict]] = {k: [] for k in TABLES}
+        self.loose: dict[str, list[tuple]] = {k: [] for k in TABLES}
         self.counts = dict.fromkeys(TABLES, 0)
+        self._in_order: dict[tuple, Any] = {}
         self.handles = {}
         self.writers = {}
         binary = self.fmt == ".parquet"
@@ -124,11 +128,12 @@ class Sink:
         """Rows of table ``name``: row dicts, or the table packed (:mod:`.packed`)."""
         if self.fmt == ".parquet":
             if rows.__class__ is list:
-                if not rows:
-                    return
-                cols = TABLES[name]
-                rows = {"keys": cols, "same": (), "rows": list(map(operator.itemgetter(*cols), rows))}
-            self.pending[name].append(packed.columns(rows))
+                self.loose[name].extend(map(self._cells(name, None), rows))
+            elif len(rows["rows"]) == 1 and not rows["same"]:
+                self.loose[name].append(self._cells(name, tuple(rows["keys"]))(rows["rows"][0]))
+            else:
+                self._settle(name)
+                self.pending[name].append(packed.columns(rows))
             self.counts[name] += packed.size(rows)
             if self.counts[name] >= self.flush_rows:
                 self._flush(name)
@@ -138,11 +143,29 @@ class Sink:
         if len(buf) >= self.flush_rows:
             self._flush(name)
 
+    def _cells(self, name: str, keys: tuple | None) -> Any:
+        """A row's cells in table ``name``'s columns' order: from a row dict (``keys`` None) or from
+        the values of a row whose columns are ``keys`` (KeyError, ValueError: a column missing)."""
+        getter = self._in_order.get((name, keys))
+        if getter is None:
+            cols = TABLES[name]
+            getter = operator.itemgetter(*cols) if keys is None else operator.itemgetter(*map(keys.index, cols))
+            self._in_order[(name, keys)] = getter
+        return getter
+
+    def _settle(self, name: str) -> None:
+        """The rows given one by one since the last packed table, as columns after what came before."""
+        loose = self.loose[name]
+        if loose:
+            self.pending[name].append(dict(zip(TABLES[name], zip(*loose))))
+            self.loose[name] = []
+
     def _flush(self, name: str) -> None:
         if self.fmt == ".parquet":
             if self.counts[name]:
                 import pyarrow as pa
 
+                self._settle(name)
                 pending = self.pending[name]
                 columns = {c: list(chain.from_iterable(map(operator.itemgetter(c), pending))) for c in TABLES[name]}
                 self.writers[name].write_table(pa.Table.from_pydict(columns, arrow_schema(name)))

@@ -290,3 +290,23 @@ def test_configured_master_read_before_the_jvm_starts(tmp_path, monkeypatch):
     (tmp_path / "spark-defaults.conf").write_text("# comment\nspark.master   k8s://https://api:6443\n")
     monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
     assert configured_master() == "k8s://https://api:6443"
+
+
+def test_the_workers_record_batch_holds_every_row_cell_by_cell():
+    """The rows a Spark worker returns, built table by table from whole columns, are the rows of the
+    checked notes read cell by cell (a column of another table: None), in order, with their keys."""
+    from notechecker.batch.task import Task
+    from notechecker.batch.workers import check_tasks
+    from notechecker.spark import workers
+
+    tasks = [Task(note_id=p.stem, source=p.name, text=p.read_text(encoding="utf-8"))
+             for p in sorted(NOTES.glob("*.txt"))[:8]]
+    tasks.append(Task(note_id="bad", source="bad.txt", error_code="E101", error="bad.txt: empty"))
+    results = check_tasks(tasks)
+    assert sum(len(r["findings"]) for r in results) > 50
+    seqs = [3 * i + 1 for i in range(len(results))]
+    got = workers._batch(seqs, results).to_pylist()
+    names = workers.rows_arrow_schema().names[len(workers.KEY_COLUMNS):]
+    want = [{"_seq": seq, "_table": name, "_row": j, **{c: row.get(c) for c in names}}
+            for seq, result in zip(seqs, results) for name in TABLES for j, row in enumerate(result[name])]
+    assert got == want

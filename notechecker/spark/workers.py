@@ -12,7 +12,9 @@ stays on ``mapInPandas`` (:func:`row_frames`).
 from __future__ import annotations
 
 import functools
+import operator
 import json
+from itertools import repeat
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -112,14 +114,26 @@ def _columns(seqs: list[int], results: list[dict[str, list[dict]]]) -> tuple[Any
     cols: dict[str, list] = {f.name: [] for f in schema}
     data_cols = [f.name for f in schema][len(KEY_COLUMNS):]
     for seq, result in zip(seqs, results):
-        for name in TABLES:
-            for j, row in enumerate(result[name]):
-                cols["_seq"].append(seq)
-                cols["_table"].append(name)
-                cols["_row"].append(j)
-                for c in data_cols:
-                    cols[c].append(row.get(c))
+        for name, own in TABLES.items():
+            rows = result[name]
+            n = len(rows)
+            if not n:
+                continue
+            cols["_seq"].extend(repeat(seq, n))
+            cols["_table"].extend(repeat(name, n))
+            cols["_row"].extend(range(n))
+            # the table's columns, each whole (a row's cell in a column of another table: None)
+            given = dict(zip(own, zip(*map(_cells(own), rows))))
+            for c in data_cols:
+                cells = given.get(c)
+                cols[c].extend(repeat(None, n) if cells is None else cells)
     return schema, cols
+
+
+def _cells(columns: tuple[str, ...]):
+    """A row's cells in ``columns``: every row of a table holds its table's columns (as the local
+    scan's writer reads them)."""
+    return operator.itemgetter(*columns)
 
 
 def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFrame":

@@ -147,10 +147,11 @@ def test_scan_bug_message_holds_no_note_text(marked_inputs, tmp_path, monkeypatc
     """An unexpected exception whose message quotes a note: named by type and place only (E203)."""
     real_add = batch.sinks.Sink.add
 
-    def add(self, name, rows):
+    def add(self, name, table):
+        rows = batch.packed.rows(table)  # a worker sends a note's tables packed
         if name == "findings" and rows and rows[0]["evidence_text"]:
             raise RuntimeError(f"cannot write {rows[0]['evidence_text']!r} {MARKER}")
-        return real_add(self, name, rows)
+        return real_add(self, name, table)
 
     monkeypatch.setattr(batch.sinks.Sink, "add", add)
     res = runner.invoke(app, ["scan", str(marked_inputs[0]), "-o", str(tmp_path / "r.csv"), "--no-progress"])

@@ -32,6 +32,7 @@ _MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
 _B = r"(?<![A-Za-z0-9])"  # left boundary: not glued to a word or number
 _END = r"(?![A-Za-z0-9])(?!\.\d)(?!\s?%)"  # right boundary: not "L5%", "T2.5", "L4s"
 _DASH = "-\u2013\u2014"
+DASHES = _DASH  # (the dashes a range or a pair is written with)
 
 
 def _code(p: str) -> str:

@@ -17,7 +17,7 @@ from ...facts import Instrument
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
-from ..regex_literals import GatedRegex
+from ..regex_literals import GatedRegex, folded
 from ...model import NOT_THIS_OPERATION
 from .base import Hit, Linker, NoteView
 
@@ -32,6 +32,10 @@ class Hardware(Linker):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
+        # the count regex as it reads a window lower-cased (``folded``): case-blind matching compared letter
+        # by letter, without the case-blind regex's slower steps (its words' first letters are not a fast check)
+        count_before = self.words.count_before
+        self._count_folded = re.compile(count_before.pattern, count_before.flags & ~re.IGNORECASE)
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -184,15 +188,18 @@ class Hardware(Linker):
         window = text[max(0, h.start - 60):h.start]
         # the number nearest the hardware: "both rods and all eight screws" counts eight screws; tried
         # where a word starts (the window's start, or after a space or parenthesis), right to left, from
-        # the first place a count matches at all (none: no count)
+        # the first place a count matches at all (none: no count); read on the window lower-cased where
+        # that stands for it (a case-blind regex), else on the window itself
+        low = folded(window)
+        count_before, probe = (self.words.count_before, window) if low is None else (self._count_folded, low)
         m = None
-        leftmost = self.words.count_before.search(window)
+        leftmost = count_before.search(probe)
         if leftmost is not None:
             lo = leftmost.start()
-            count_before, size_after = self.words.count_before.match, self.cue["size_after"].match
+            count_at, size_after = count_before.match, self.cue["size_after"].match
             for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
                        *((0,) if lo == 0 else ())]:
-                found = count_before(window, at)
+                found = count_at(probe, at)
                 if found and not size_after(window, found.end("n")):
                     m = found
                     break

@@ -69,3 +69,12 @@ def test_generated_windows_get_the_reference_count(pipeline):
         counted += want is not None
         folds += any(c in ASCII_FOLDS for c in text[-60:])
     assert counted > 2000 and folds > 500
+
+
+def test_only_a_case_blind_regex_of_lower_case_ascii_is_read_on_the_folded_text(pipeline):
+    import re
+
+    assert hw._on_folded(pipeline.extractor.hardware.words.count_before) is not None  # (the count's own)
+    assert hw._on_folded(re.compile(r"\btwo\s+rods?$", re.IGNORECASE)).flags & re.IGNORECASE == 0
+    for kept in (re.compile("two"), re.compile(r"\Stwo", re.I), re.compile("Two", re.I), re.compile("δύο", re.I)):
+        assert hw._on_folded(kept) is None, kept.pattern

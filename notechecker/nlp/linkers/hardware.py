@@ -27,15 +27,23 @@ _WORD_BEFORE = re.compile("[ \t\n\r(]")
 DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 
 
+def _on_folded(regex: re.Pattern) -> re.Pattern | None:
+    """``regex`` as it reads a text lower-cased (``folded``): a case-blind regex of lower-case ASCII alone
+    matches there letter by letter what it matches case-blind in the text, without the case-blind steps
+    (an alternative's first letter is then a quick check); None for any other regex."""
+    p = regex.pattern
+    bare = p.replace("(?P<", "(?<").replace("(?P=", "(?=")  # (the group syntax's own capital)
+    if not regex.flags & re.IGNORECASE or not p.isascii() or bare != bare.lower():
+        return None
+    return re.compile(p, regex.flags & ~re.IGNORECASE)
+
+
 class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
-        # the count regex as it reads a window lower-cased (``folded``): case-blind matching compared letter
-        # by letter, without the case-blind regex's slower steps (its words' first letters are not a fast check)
-        count_before = self.words.count_before
-        self._count_folded = re.compile(count_before.pattern, count_before.flags & ~re.IGNORECASE)
+        self._count_folded = _on_folded(self.words.count_before)
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -190,7 +198,7 @@ class Hardware(Linker):
         # where a word starts (the window's start, or after a space or parenthesis), right to left, from
         # the first place a count matches at all (none: no count); read on the window lower-cased where
         # that stands for it (a case-blind regex), else on the window itself
-        low = folded(window)
+        low = folded(window) if self._count_folded is not None else None
         count_before, probe = (self.words.count_before, window) if low is None else (self._count_folded, low)
         m = None
         leftmost = count_before.search(probe)

@@ -1,6 +1,7 @@
-"""find_levels builds its mentions faster (a gap that cannot join two atoms is not tried, a mention's names
-are looked up and set slot by slot) and must find what the plain joining of the scan's atoms finds: the
-reference below is find_levels as it was, on every corpus note and on generated texts."""
+"""find_levels and the level scan build their atoms and mentions faster (a code looked up as written, an
+atom's sets made once, a gap that cannot join two atoms not tried, a mention's names looked up and set slot
+by slot) and must find what they found before: the references below are the scan's loop and find_levels as
+they were, on every corpus note and on generated texts."""
 from __future__ import annotations
 
 import random
@@ -8,6 +9,71 @@ import random
 from notechecker.nlp import level_grammar as g
 from notechecker.nlp import levels as lv
 from tests.test_level_scan import _pieces, _text
+
+
+def _code_index(m, p: str):
+    tight, spaced, number = m.group(p + "l", p + "u", p + "n")
+    return g.code_at((tight or spaced).upper(), number)
+
+
+def _reference_scan(text: str) -> list:
+    """level_grammar.scan's loop as it was (the scanner regex tried at every position)."""
+    out: list = []
+    pos, n, search = 0, len(text), g.scanner()[0].search
+    while pos < n:
+        m = search(text, pos)
+        if m is None:
+            break
+        kind, start, end = m.lastgroup, m.start(), m.end()
+        if kind == "excl":
+            out.append(None)
+        elif kind == "pelvis":
+            out.append((start, end, frozenset((g.IL,)), frozenset(), "pelvis"))
+        elif kind == "sacrum":
+            out.append((start, end, frozenset((g.INDEX["S1"],)), frozenset(), "vertebra"))
+        elif kind == "junc":
+            a, b = next(pair for rx, pair in g.lexicon().junctions if rx.fullmatch(m.group("jname")))
+            out.append(g._pair_atom(start, end, g.INDEX[a], g.INDEX[b]))
+        elif kind == "ordg":
+            atoms, conns = g._ordinal_atoms(m)
+            if atoms:
+                out.append(g.combine(atoms, conns))
+        elif kind == "code":
+            i = _code_index(m, "c")
+            if i is None:
+                pos = start + 1
+                continue
+            out.append((start, end, frozenset((i,)), frozenset(), "vertebra"))
+        else:
+            a = _code_index(m, "a")
+            if a is None:
+                pos = start + 1
+                continue
+            if m.group("bare") is not None:
+                b = g.code_at(g.NAMES[a][0], m.group("bare"))
+                if b is not None and b <= a:
+                    b = None
+            else:
+                b = _code_index(m, "b")
+            if b is None:
+                a_end = m.end("an")
+                if g._END_RE.match(text, a_end) is None:
+                    pos = a_end
+                    continue
+                out.append((start, a_end, frozenset((a,)), frozenset(), "vertebra"))
+                pos = a_end
+                continue
+            lo, hi = min(a, b), max(a, b)
+            if lo == hi:
+                out.append((start, end, frozenset((lo,)), frozenset(), "pelvis" if lo == g.IL else "vertebra"))
+            elif hi - lo == 1 and hi != g.IL:
+                out.append((start, end, frozenset((lo, hi)), frozenset(((lo, hi),)), "interspace"))
+            else:
+                out.append((start, end, frozenset(g.expand_idx(lo, hi)), frozenset(), "range"))
+        pos = end
+        if kind in ("code", "pair"):
+            pos = g._continue_bare(text, out, pos)
+    return out
 
 
 def _reference(text: str, offset: int = 0) -> list[lv.LevelMention]:
@@ -32,7 +98,7 @@ def _reference(text: str, offset: int = 0) -> list[lv.LevelMention]:
             chain.clear()
             conns.clear()
 
-    for atom in g.scan(text, plain=True):
+    for atom in _reference_scan(text):
         if atom is None:
             flush()
             continue
@@ -63,6 +129,7 @@ def test_every_corpus_note_gets_the_mentions_of_the_plain_joining():
 
     n = found = 0
     for _, text, _ in corpus():
+        assert g.scan(text) == _reference_scan(text), n
         got = lv.find_levels(text, 7)
         assert _same(got, _reference(text, 7)), n  # (the note's place only: its text stays out of reports)
         n, found = n + 1, found + len(got)
@@ -71,11 +138,13 @@ def test_every_corpus_note_gets_the_mentions_of_the_plain_joining():
 
 def test_generated_texts_get_the_mentions_of_the_plain_joining():
     rng = random.Random(5)
-    pieces = _pieces() + ["between the", "interspace", "disc", "as well as", "and/or", "down to", "the sacrum"]
+    pieces = _pieces() + ["between the", "interspace", "disc", "as well as", "and/or", "down to", "the sacrum",
+                          "L\u0664-\u0665", "l\uff14", "\u017f1", "C\u0665 and \u0666"]
     joined = kinds = 0
     seen = set()
     for _ in range(20000):
         text = _text(rng, pieces)
+        assert g.scan(text) == _reference_scan(text), text
         got = lv.find_levels(text)
         assert _same(got, _reference(text)), text
         joined += sum(m.kind in ("range", "list") for m in got)

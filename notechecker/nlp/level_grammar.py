@@ -184,22 +184,18 @@ Atom = tuple
 
 def _pair_atom(start: int, end: int, a: int, b: int) -> Atom:
     """Two levels joined by dash/slash: adjacent -> interspace, else range."""
-    lo, hi = min(a, b), max(a, b)
+    lo, hi = (a, b) if a <= b else (b, a)
     if lo == hi:
-        return (start, end, frozenset((lo,)), frozenset(), "pelvis" if lo == IL else "vertebra")
+        return (start, end, _ONE[lo], _NONE, "pelvis" if lo == IL else "vertebra")
     if hi - lo == 1 and hi != IL:
-        return (start, end, frozenset((lo, hi)), frozenset(((lo, hi),)), "interspace")
-    return (start, end, frozenset(expand_idx(lo, hi)), frozenset(), "range")
+        return (start, end, *_ADJACENT[lo], "interspace")
+    return (start, end, frozenset(expand_idx(lo, hi)), _NONE, "range")
 
 
-def _code_index(m: re.Match, p: str) -> int | None:
-    """Index of the vertebra code captured under group prefix `p`, None if invalid."""
-    tight, spaced, number = m.group(*_CODE_GROUPS[p])
-    return code_at((tight or spaced).upper(), number)
-
-
-#: The groups of a vertebra code (:func:`_code`) by their prefix: the tight letter, the spaced one, the number.
-_CODE_GROUPS = {p: (p + "l", p + "u", p + "n") for p in "abc"}
+# an atom's sets, made once: a vertebra alone, two adjacent ones and their disc space, none
+_ONE = {i: frozenset((i,)) for i in (*INDEX.values(), IL)}
+_ADJACENT = {i: (frozenset((i, i + 1)), frozenset(((i, i + 1),))) for i in INDEX.values()}
+_NONE = frozenset()
 
 
 def _ordinal_atoms(m: re.Match) -> tuple[list[Atom], list[str]]:
@@ -235,55 +231,78 @@ def scan(text: str, plain: bool = False) -> list[Atom | None]:
     pos = 0
     n = len(text)
     search = scanner()[0].search if plain else _searcher(text)
+    code_of, one = _CODE_AT_CASED.get, _ONE
     while pos < n:
         m = search(text, pos)
         if m is None:
             break
         kind = m.lastgroup
-        start, end = m.start(), m.end()
-        if kind == "excl":
-            out.append(None)
-        elif kind == "pelvis":
-            out.append((start, end, frozenset((IL,)), frozenset(), "pelvis"))
-        elif kind == "sacrum":
-            out.append((start, end, frozenset((_S1,)), frozenset(), "vertebra"))
-        elif kind == "junc":
-            a, b = next(pair for rx, pair in lexicon().junctions if rx.fullmatch(m.group("jname")))
-            out.append(_pair_atom(start, end, INDEX[a], INDEX[b]))
-        elif kind == "ordg":
-            atoms, conns = _ordinal_atoms(m)
-            if atoms:
-                out.append(combine(atoms, conns))
-        elif kind == "code":
-            i = _code_index(m, "c")
+        start, end = m.span()
+        if kind == "code":  # (the most frequent, with "pair": a code alone "L4", two joined "L4-5")
+            letter, spaced, number = m.group("cl", "cu", "cn")
+            i = code_of((letter or spaced, number))
+            if i is None:  # (a letter or digits of another script: as code_at reads them)
+                i = code_at((letter or spaced).upper(), number)
             if i is None:  # "L6", "C8": not a vertebra here
                 pos = start + 1
                 continue
-            out.append((start, end, frozenset((i,)), frozenset(), "vertebra"))
-        else:  # pair
-            a = _code_index(m, "a")
+            out.append((start, end, one[i], _NONE, "vertebra"))
+        elif kind == "pair":
+            letter, spaced, number, bare = m.group("al", "au", "an", "bare")
+            a = code_of((letter or spaced, number))
+            if a is None:  # (a letter or digits of another script: as code_at reads them)
+                a = code_at((letter or spaced).upper(), number)
             if a is None:
                 pos = start + 1
                 continue
-            if m.group("bare") is not None:
-                b = code_at(NAMES[a][0], m.group("bare"))
+            if bare is not None:
+                b = code_at(NAMES[a][0], bare)
                 if b is not None and b <= a:  # "L5-4", "L5-1": not a range
                     b = None
             else:
-                b = _code_index(m, "b")
+                letter, spaced, number = m.group("bl", "bu", "bn")
+                b = code_of((letter or spaced, number))
+                if b is None:
+                    b = code_at((letter or spaced).upper(), number)
             if b is None:  # keep the first code alone, rescan after it
                 a_end = m.end("an")
                 if _END_RE.match(text, a_end) is None:
                     pos = a_end
                     continue
-                out.append((start, a_end, frozenset((a,)), frozenset(), "vertebra"))
+                out.append((start, a_end, one[a], _NONE, "vertebra"))
                 pos = a_end
                 continue
             out.append(_pair_atom(start, end, a, b))
-        pos = end
-        if kind in ("code", "pair"):
-            pos = _continue_bare(text, out, pos)
+        elif kind == "excl":
+            out.append(None)
+            pos = end
+            continue
+        elif kind == "pelvis":
+            out.append((start, end, one[IL], _NONE, "pelvis"))
+            pos = end
+            continue
+        elif kind == "sacrum":
+            out.append((start, end, one[_S1], _NONE, "vertebra"))
+            pos = end
+            continue
+        elif kind == "junc":
+            a, b = next(pair for rx, pair in lexicon().junctions if rx.fullmatch(m.group("jname")))
+            out.append(_pair_atom(start, end, INDEX[a], INDEX[b]))
+            pos = end
+            continue
+        else:  # ordg
+            atoms, conns = _ordinal_atoms(m)
+            if atoms:
+                out.append(combine(atoms, conns))
+            pos = end
+            continue
+        # a code or a pair: bare numbers may continue it
+        pos = _continue_bare(text, out, end) if _BARE_CONT.match(text, end) is not None else end
     return out
+
+
+#: :data:`_CODE_AT` with the letter as written, upper or lower case.
+_CODE_AT_CASED = {**_CODE_AT, **{(letter.lower(), number): i for (letter, number), i in _CODE_AT.items()}}
 
 
 def _continue_bare(text: str, out: list, pos: int) -> int:

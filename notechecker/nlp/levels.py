@@ -148,8 +148,12 @@ class LevelMention:
 
 
 def _to_mention(text: str, atom: Atom, offset: int) -> LevelMention:
+    """The mention of an atom, or of atoms joined (``combine``): a lone atom of the ilium alone is "pelvis", as
+    ``combine([atom], [])`` makes it."""
     start, end, verts, inters, kind = atom
-    if (kind in ("range", "list") and not inters and len(verts) == 2 and IL not in verts):
+    if verts == _PELVIS_ONLY:
+        kind = "pelvis"
+    elif (kind in ("range", "list") and not inters and len(verts) == 2 and IL not in verts):
         lo, hi = sorted(verts)
         if hi - lo == 1 and (DISC_AFTER.match(text, end) is not None
                              or BETWEEN_BEFORE.search(text, max(0, start - 16), start)):
@@ -184,12 +188,6 @@ def _pairs(inters: frozenset) -> tuple[tuple[str, str], ...]:
     return tuple([(NAMES[a], NAMES[b]) for a, b in sorted(inters)])
 
 
-def _alone(atom: Atom) -> Atom:
-    """``combine([atom], [])``: an atom joined to none."""
-    start, end, verts, inters, kind = atom
-    return (start, end, verts, inters, "pelvis" if verts == _PELVIS_ONLY else kind)
-
-
 _PELVIS_ONLY = frozenset((IL,))
 
 
@@ -201,7 +199,7 @@ def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
     for atom in scan(text):
         if atom is None:
             if chain:
-                mentions.append(_mention(text, chain, conns, offset))
+                mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
                 chain, conns = [], []
             continue
         if chain:
@@ -219,18 +217,13 @@ def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
                     conns.append("list")
                     chain.append(atom)
                     continue
-            mentions.append(_mention(text, chain, conns, offset))
+            mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
             chain, conns = [atom], []
             continue
         chain.append(atom)
     if chain:
-        mentions.append(_mention(text, chain, conns, offset))
+        mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
     return mentions
-
-
-def _mention(text: str, chain: list[Atom], conns: list[str], offset: int) -> LevelMention:
-    """The mention of a chain of atoms joined by these connectors."""
-    return _to_mention(text, combine(chain, conns) if conns else _alone(chain[0]), offset)
 
 
 #: The characters other than white space that RANGE_GAP or LIST_GAP can start with (a test holds them to

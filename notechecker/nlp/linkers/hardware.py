@@ -43,7 +43,7 @@ class Hardware(Linker):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
-        self._count_folded = _on_folded(self.words.count_before)
+        self._count_folded: re.Pattern | None | bool = False  # (compiled when first counted: see count)
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -198,8 +198,11 @@ class Hardware(Linker):
         # where a word starts (the window's start, or after a space or parenthesis), right to left, from
         # the first place a count matches at all (none: no count); read on the window lower-cased where
         # that stands for it (a case-blind regex), else on the window itself
-        low = folded(window) if self._count_folded is not None else None
-        count_before, probe = (self.words.count_before, window) if low is None else (self._count_folded, low)
+        on_folded = self._count_folded
+        if on_folded is False:  # (compiled here, not when the pipeline loads: a cold check of a note without
+            on_folded = self._count_folded = _on_folded(self.words.count_before)  # hardware never needs it)
+        low = folded(window) if on_folded is not None else None
+        count_before, probe = (self.words.count_before, window) if low is None else (on_folded, low)
         m = None
         leftmost = count_before.search(probe)
         if leftmost is not None:

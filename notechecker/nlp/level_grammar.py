@@ -226,14 +226,30 @@ def _ordinal_atoms(m: re.Match) -> tuple[list[Atom], list[str]]:
 
 def scan(text: str, plain: bool = False) -> list[Atom | None]:
     """Atoms in text order; None marks an excluded phrase that breaks any chain. ``plain``: search
-    with the scanner regex itself at every position (the reference :func:`_searcher` must equal)."""
+    with the scanner regex itself at every position (the reference the search below must equal: it tries the
+    scanner only where :func:`starts` finds a prefix, and searches plainly where the lower-cased text cannot
+    stand for the text: a character lower-cases to several, or case-blind matching equates it with an ASCII
+    letter)."""
     out: list[Atom | None] = []
     pos = 0
     n = len(text)
-    search = scanner()[0].search if plain else _searcher(text)
+    master, where, first = _scan_tables()
+    low = None if plain or where is None else folded(text)
+    if low is not None:  # (the search inline: a sentence or a cue has few atoms, and its setup and calls cost)
+        low = " " + low  # low[i] is the character before text[i]
+        find, regex_for = where.search, first.get
     code_of, one = _CODE_AT_CASED.get, _ONE
     while pos < n:
-        m = search(text, pos)
+        if low is None:
+            m = master.search(text, pos)
+        else:  # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order,
+            m = None  # as the alternatives that can start with the character there)
+            while (c := find(low, pos)) is not None:
+                i = c.start()
+                m = regex_for(low[i + 1], master).match(text, i)
+                if m is not None:
+                    break
+                pos = i + 1
         if m is None:
             break
         kind = m.lastgroup
@@ -405,24 +421,7 @@ def _tables() -> tuple[re.Pattern | None, dict[str, re.Pattern]]:
     return cached("level_starts", patterns_dir().resolve(), build)
 
 
-def _searcher(text: str):
-    """``scanner()[0].search`` for ``text``, trying the scanner only where :func:`starts` finds a
-    prefix; the plain search where the lower-cased text cannot stand for the text (a character
-    lower-cases to several, or case-blind matching equates it with an ASCII letter)."""
-    master, where, first, low = scanner()[0], starts(), by_first(), folded(text)
-    if where is None or low is None:
-        return master.search
-    low = " " + low  # low[i] is the character before text[i]
-    find, regex_for = where.search, first.get
-
-    def search(text: str, pos: int):
-        # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order,
-        # as the alternatives that can start with the character there)
-        while (c := find(low, pos)) is not None:
-            i = c.start()
-            m = regex_for(low[i + 1], master).match(text, i)
-            if m is not None:
-                return m
-            pos = i + 1
-        return None
-    return search
+@functools.lru_cache(maxsize=1)
+def _scan_tables() -> tuple[re.Pattern, re.Pattern | None, dict[str, re.Pattern]]:
+    """The scanner regex, :func:`starts` and :func:`by_first`, read at once."""
+    return scanner()[0], starts(), by_first()

@@ -153,10 +153,10 @@ def test_the_count_is_the_one_every_position_finds(pipeline):
 def test_a_lone_atom_joins_as_combine_joins_it():
     texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
     texts += ["S2AI and iliac screws", "the pelvis", "L4-5", "fourth and fifth lumbar", "C3-4, 4-5, and 5-6"]
-    atoms = [a for t in texts for a in g.scan(t) if a is not None]
-    assert len(atoms) > 200 and any(a[2] == frozenset((g.IL,)) for a in atoms)
-    for a in atoms:
-        assert lv._alone(a) == g.combine([a], [])
+    atoms = [(t, a) for t in texts for a in g.scan(t) if a is not None]
+    assert len(atoms) > 200 and any(a[2] == frozenset((g.IL,)) for _, a in atoms)
+    for t, a in atoms:  # (find_levels makes a lone atom's mention of the atom itself)
+        assert lv._to_mention(t, a, 3) == lv._to_mention(t, g.combine([a], []), 3)
 
 
 def test_span_groups_changed_after_the_pipeline_are_read_through_spacys_span_api(pipeline):

@@ -32,6 +32,7 @@ _MAX = {"C": 7, "T": 12, "L": 5, "S": 5}
 _B = r"(?<![A-Za-z0-9])"  # left boundary: not glued to a word or number
 _END = r"(?![A-Za-z0-9])(?!\.\d)(?!\s?%)"  # right boundary: not "L5%", "T2.5", "L4s"
 _DASH = "-\u2013\u2014"
+DASHES = _DASH  # (the dashes a range or a pair is written with)
 
 
 def _code(p: str) -> str:
@@ -183,22 +184,18 @@ Atom = tuple
 
 def _pair_atom(start: int, end: int, a: int, b: int) -> Atom:
     """Two levels joined by dash/slash: adjacent -> interspace, else range."""
-    lo, hi = min(a, b), max(a, b)
+    lo, hi = (a, b) if a <= b else (b, a)
     if lo == hi:
-        return (start, end, frozenset((lo,)), frozenset(), "pelvis" if lo == IL else "vertebra")
+        return (start, end, _ONE[lo], _NONE, "pelvis" if lo == IL else "vertebra")
     if hi - lo == 1 and hi != IL:
-        return (start, end, frozenset((lo, hi)), frozenset(((lo, hi),)), "interspace")
-    return (start, end, frozenset(expand_idx(lo, hi)), frozenset(), "range")
+        return (start, end, *_ADJACENT[lo], "interspace")
+    return (start, end, frozenset(expand_idx(lo, hi)), _NONE, "range")
 
 
-def _code_index(m: re.Match, p: str) -> int | None:
-    """Index of the vertebra code captured under group prefix `p`, None if invalid."""
-    tight, spaced, number = m.group(*_CODE_GROUPS[p])
-    return code_at((tight or spaced).upper(), number)
-
-
-#: The groups of a vertebra code (:func:`_code`) by their prefix: the tight letter, the spaced one, the number.
-_CODE_GROUPS = {p: (p + "l", p + "u", p + "n") for p in "abc"}
+# an atom's sets, made once: a vertebra alone, two adjacent ones and their disc space, none
+_ONE = {i: frozenset((i,)) for i in (*INDEX.values(), IL)}
+_ADJACENT = {i: (frozenset((i, i + 1)), frozenset(((i, i + 1),))) for i in INDEX.values()}
+_NONE = frozenset()
 
 
 def _ordinal_atoms(m: re.Match) -> tuple[list[Atom], list[str]]:
@@ -229,60 +226,99 @@ def _ordinal_atoms(m: re.Match) -> tuple[list[Atom], list[str]]:
 
 def scan(text: str, plain: bool = False) -> list[Atom | None]:
     """Atoms in text order; None marks an excluded phrase that breaks any chain. ``plain``: search
-    with the scanner regex itself at every position (the reference :func:`_searcher` must equal)."""
+    with the scanner regex itself at every position (the reference the search below must equal: it tries the
+    scanner only where :func:`starts` finds a prefix, and searches plainly where the lower-cased text cannot
+    stand for the text: a character lower-cases to several, or case-blind matching equates it with an ASCII
+    letter)."""
     out: list[Atom | None] = []
     pos = 0
     n = len(text)
-    search = scanner()[0].search if plain else _searcher(text)
+    master, where, first = _scan_tables()
+    low = None if plain or where is None else folded(text)
+    if low is not None:  # (the search inline: a sentence or a cue has few atoms, and its setup and calls cost)
+        low = " " + low  # low[i] is the character before text[i]
+        find, regex_for = where.search, first.get
+    code_of, one = _CODE_AT_CASED.get, _ONE
     while pos < n:
-        m = search(text, pos)
+        if low is None:
+            m = master.search(text, pos)
+        else:  # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order,
+            m = None  # as the alternatives that can start with the character there)
+            while (c := find(low, pos)) is not None:
+                i = c.start()
+                m = regex_for(low[i + 1], master).match(text, i)
+                if m is not None:
+                    break
+                pos = i + 1
         if m is None:
             break
         kind = m.lastgroup
-        start, end = m.start(), m.end()
-        if kind == "excl":
-            out.append(None)
-        elif kind == "pelvis":
-            out.append((start, end, frozenset((IL,)), frozenset(), "pelvis"))
-        elif kind == "sacrum":
-            out.append((start, end, frozenset((_S1,)), frozenset(), "vertebra"))
-        elif kind == "junc":
-            a, b = next(pair for rx, pair in lexicon().junctions if rx.fullmatch(m.group("jname")))
-            out.append(_pair_atom(start, end, INDEX[a], INDEX[b]))
-        elif kind == "ordg":
-            atoms, conns = _ordinal_atoms(m)
-            if atoms:
-                out.append(combine(atoms, conns))
-        elif kind == "code":
-            i = _code_index(m, "c")
+        start, end = m.span()
+        if kind == "code":  # (the most frequent, with "pair": a code alone "L4", two joined "L4-5")
+            letter, spaced, number = m.group("cl", "cu", "cn")
+            i = code_of((letter or spaced, number))
+            if i is None:  # (a letter or digits of another script: as code_at reads them)
+                i = code_at((letter or spaced).upper(), number)
             if i is None:  # "L6", "C8": not a vertebra here
                 pos = start + 1
                 continue
-            out.append((start, end, frozenset((i,)), frozenset(), "vertebra"))
-        else:  # pair
-            a = _code_index(m, "a")
+            out.append((start, end, one[i], _NONE, "vertebra"))
+        elif kind == "pair":
+            letter, spaced, number, bare = m.group("al", "au", "an", "bare")
+            a = code_of((letter or spaced, number))
+            if a is None:  # (a letter or digits of another script: as code_at reads them)
+                a = code_at((letter or spaced).upper(), number)
             if a is None:
                 pos = start + 1
                 continue
-            if m.group("bare") is not None:
-                b = code_at(NAMES[a][0], m.group("bare"))
+            if bare is not None:
+                b = code_at(NAMES[a][0], bare)
                 if b is not None and b <= a:  # "L5-4", "L5-1": not a range
                     b = None
             else:
-                b = _code_index(m, "b")
+                letter, spaced, number = m.group("bl", "bu", "bn")
+                b = code_of((letter or spaced, number))
+                if b is None:
+                    b = code_at((letter or spaced).upper(), number)
             if b is None:  # keep the first code alone, rescan after it
                 a_end = m.end("an")
                 if _END_RE.match(text, a_end) is None:
                     pos = a_end
                     continue
-                out.append((start, a_end, frozenset((a,)), frozenset(), "vertebra"))
+                out.append((start, a_end, one[a], _NONE, "vertebra"))
                 pos = a_end
                 continue
             out.append(_pair_atom(start, end, a, b))
-        pos = end
-        if kind in ("code", "pair"):
-            pos = _continue_bare(text, out, pos)
+        elif kind == "excl":
+            out.append(None)
+            pos = end
+            continue
+        elif kind == "pelvis":
+            out.append((start, end, one[IL], _NONE, "pelvis"))
+            pos = end
+            continue
+        elif kind == "sacrum":
+            out.append((start, end, one[_S1], _NONE, "vertebra"))
+            pos = end
+            continue
+        elif kind == "junc":
+            a, b = next(pair for rx, pair in lexicon().junctions if rx.fullmatch(m.group("jname")))
+            out.append(_pair_atom(start, end, INDEX[a], INDEX[b]))
+            pos = end
+            continue
+        else:  # ordg
+            atoms, conns = _ordinal_atoms(m)
+            if atoms:
+                out.append(combine(atoms, conns))
+            pos = end
+            continue
+        # a code or a pair: bare numbers may continue it
+        pos = _continue_bare(text, out, end) if _BARE_CONT.match(text, end) is not None else end
     return out
+
+
+#: :data:`_CODE_AT` with the letter as written, upper or lower case.
+_CODE_AT_CASED = {**_CODE_AT, **{(letter.lower(), number): i for (letter, number), i in _CODE_AT.items()}}
 
 
 def _continue_bare(text: str, out: list, pos: int) -> int:
@@ -385,24 +421,7 @@ def _tables() -> tuple[re.Pattern | None, dict[str, re.Pattern]]:
     return cached("level_starts", patterns_dir().resolve(), build)
 
 
-def _searcher(text: str):
-    """``scanner()[0].search`` for ``text``, trying the scanner only where :func:`starts` finds a
-    prefix; the plain search where the lower-cased text cannot stand for the text (a character
-    lower-cases to several, or case-blind matching equates it with an ASCII letter)."""
-    master, where, first, low = scanner()[0], starts(), by_first(), folded(text)
-    if where is None or low is None:
-        return master.search
-    low = " " + low  # low[i] is the character before text[i]
-    find, regex_for = where.search, first.get
-
-    def search(text: str, pos: int):
-        # (regex_literals.matches_at's loop for one match: the scanner tried at each start, in order,
-        # as the alternatives that can start with the character there)
-        while (c := find(low, pos)) is not None:
-            i = c.start()
-            m = regex_for(low[i + 1], master).match(text, i)
-            if m is not None:
-                return m
-            pos = i + 1
-        return None
-    return search
+@functools.lru_cache(maxsize=1)
+def _scan_tables() -> tuple[re.Pattern, re.Pattern | None, dict[str, re.Pattern]]:
+    """The scanner regex, :func:`starts` and :func:`by_first`, read at once."""
+    return scanner()[0], starts(), by_first()

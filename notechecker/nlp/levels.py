@@ -30,10 +30,11 @@ Conventions (documented because they are choices):
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable
 
-from .level_grammar import (BETWEEN_BEFORE, DISC_AFTER, IL, INDEX, LIST_GAP, NAMES, NORM_CODE,
+from .level_grammar import (BETWEEN_BEFORE, DASHES, DISC_AFTER, IL, INDEX, LIST_GAP, NAMES, NORM_CODE,
                             RANGE_GAP, SACRUM_AT, PELVIS, VERTEBRAE, Atom, combine, expand_idx,
                             lexicon, make, scan, scanner, span_idx)
 
@@ -147,23 +148,44 @@ class LevelMention:
 
 
 def _to_mention(text: str, atom: Atom, offset: int) -> LevelMention:
+    """The mention of an atom, or of atoms joined (``combine``): a lone atom of the ilium alone is "pelvis", as
+    ``combine([atom], [])`` makes it."""
     start, end, verts, inters, kind = atom
-    if (kind in ("range", "list") and not inters and len(verts) == 2 and IL not in verts):
+    if verts == _PELVIS_ONLY:
+        kind = "pelvis"
+    elif (kind in ("range", "list") and not inters and len(verts) == 2 and IL not in verts):
         lo, hi = sorted(verts)
         if hi - lo == 1 and (DISC_AFTER.match(text, end) is not None
                              or BETWEEN_BEFORE.search(text, max(0, start - 16), start)):
             inters = frozenset(((lo, hi),))
             kind = "interspace"
-    # (start, end, text, vertebrae, interspaces, kind)
-    return LevelMention(start + offset, end + offset, text[start:end],
-                        tuple([NAMES[i] for i in sorted(verts)]) if len(verts) != 1 else (NAMES[next(iter(verts))],),
-                        tuple([(NAMES[a], NAMES[b]) for a, b in sorted(inters)]) if inters else (), kind)
+    # LevelMention(start, end, text, vertebrae, interspaces, kind), built by its slots' own setters (the
+    # frozen dataclass's __init__ sets each field through object.__setattr__; a note has ~13 mentions)
+    m = _NEW(LevelMention)
+    _SET_START(m, start + offset)
+    _SET_END(m, end + offset)
+    _SET_TEXT(m, text[start:end])
+    _SET_VERTEBRAE(m, _names(verts))
+    _SET_INTERSPACES(m, _pairs(inters) if inters else ())
+    _SET_KIND(m, kind)
+    return m
 
 
-def _alone(atom: Atom) -> Atom:
-    """``combine([atom], [])``: an atom joined to none."""
-    start, end, verts, inters, kind = atom
-    return (start, end, verts, inters, "pelvis" if verts == _PELVIS_ONLY else kind)
+_NEW = object.__new__
+_SET_START, _SET_END, _SET_TEXT, _SET_VERTEBRAE, _SET_INTERSPACES, _SET_KIND = (
+    LevelMention.__dict__[name].__set__ for name in ("start", "end", "text", "vertebrae", "interspaces", "kind"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(verts: frozenset) -> tuple[str, ...]:
+    """The names of a set of vertebra indices, cranio-caudal (a mention's vertebrae; a few sets recur)."""
+    return tuple([NAMES[i] for i in sorted(verts)])
+
+
+@functools.lru_cache(maxsize=1024)
+def _pairs(inters: frozenset) -> tuple[tuple[str, str], ...]:
+    """The names of a set of interspace index pairs, cephalad first (a mention's interspaces)."""
+    return tuple([(NAMES[a], NAMES[b]) for a, b in sorted(inters)])
 
 
 _PELVIS_ONLY = frozenset((IL,))
@@ -174,33 +196,39 @@ def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
     mentions: list[LevelMention] = []
     chain: list[Atom] = []
     conns: list[str] = []
-
-    def flush() -> None:
-        if chain:
-            mentions.append(_to_mention(text, combine(chain, conns) if conns else _alone(chain[0]), offset))
-            chain.clear()
-            conns.clear()
-
     for atom in scan(text):
         if atom is None:
-            flush()
+            if chain:
+                mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
+                chain, conns = [], []
             continue
         if chain:
             prev_end, start = chain[-1][1], atom[0]
-            if RANGE_GAP.fullmatch(text, prev_end, start):
-                conns.append("range")
-                chain.append(atom)
-                continue
-            gap = LIST_GAP.fullmatch(text, prev_end, start)
-            if gap and (gap.group("the") is None or atom[4] == "pelvis"
-                        or SACRUM_AT.match(text, start)):
-                conns.append("list")
-                chain.append(atom)
-                continue
-            flush()
+            # (both gaps start with a space, a dash or a list mark: most atoms are far apart)
+            c = text[prev_end:prev_end + 1]
+            if c and (c in _GAP_STARTS or c.isspace()):
+                if RANGE_GAP.fullmatch(text, prev_end, start):
+                    conns.append("range")
+                    chain.append(atom)
+                    continue
+                gap = LIST_GAP.fullmatch(text, prev_end, start)
+                if gap and (gap.group("the") is None or atom[4] == "pelvis"
+                            or SACRUM_AT.match(text, start)):
+                    conns.append("list")
+                    chain.append(atom)
+                    continue
+            mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
+            chain, conns = [atom], []
+            continue
         chain.append(atom)
-    flush()
+    if chain:
+        mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
     return mentions
+
+
+#: The characters other than white space that RANGE_GAP or LIST_GAP can start with (a test holds them to
+#: the two regexes): a gap starting with any other character joins no atoms.
+_GAP_STARTS = frozenset(DASHES + ",/&")
 
 
 def parse_level_text(s: str) -> LevelMention | None:

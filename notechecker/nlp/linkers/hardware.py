@@ -17,7 +17,7 @@ from ...facts import Instrument
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
-from ..regex_literals import GatedRegex
+from ..regex_literals import GatedRegex, folded
 from ...model import NOT_THIS_OPERATION
 from .base import Hit, Linker, NoteView
 
@@ -27,11 +27,23 @@ _WORD_BEFORE = re.compile("[ \t\n\r(]")
 DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
 
 
+def _on_folded(regex: re.Pattern) -> re.Pattern | None:
+    """``regex`` as it reads a text lower-cased (``folded``): a case-blind regex of lower-case ASCII alone
+    matches there letter by letter what it matches case-blind in the text, without the case-blind steps
+    (an alternative's first letter is then a quick check); None for any other regex."""
+    p = regex.pattern
+    bare = p.replace("(?P<", "(?<").replace("(?P=", "(?=")  # (the group syntax's own capital)
+    if not regex.flags & re.IGNORECASE or not p.isascii() or bare != bare.lower():
+        return None
+    return re.compile(p, regex.flags & ~re.IGNORECASE)
+
+
 class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
+        self._count_folded: re.Pattern | None | bool = False  # (compiled when first counted: see count)
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -184,15 +196,21 @@ class Hardware(Linker):
         window = text[max(0, h.start - 60):h.start]
         # the number nearest the hardware: "both rods and all eight screws" counts eight screws; tried
         # where a word starts (the window's start, or after a space or parenthesis), right to left, from
-        # the first place a count matches at all (none: no count)
+        # the first place a count matches at all (none: no count); read on the window lower-cased where
+        # that stands for it (a case-blind regex), else on the window itself
+        on_folded = self._count_folded
+        if on_folded is False:  # (compiled here, not when the pipeline loads: a cold check of a note without
+            on_folded = self._count_folded = _on_folded(self.words.count_before)  # hardware never needs it)
+        low = folded(window) if on_folded is not None else None
+        count_before, probe = (self.words.count_before, window) if low is None else (on_folded, low)
         m = None
-        leftmost = self.words.count_before.search(window)
+        leftmost = count_before.search(probe)
         if leftmost is not None:
             lo = leftmost.start()
-            count_before, size_after = self.words.count_before.match, self.cue["size_after"].match
+            count_at, size_after = count_before.match, self.cue["size_after"].match
             for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
                        *((0,) if lo == 0 else ())]:
-                found = count_before(window, at)
+                found = count_at(probe, at)
                 if found and not size_after(window, found.end("n")):
                     m = found
                     break

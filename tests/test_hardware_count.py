@@ -1,0 +1,80 @@
+"""Hardware.count reads a window lower-cased with the count regex made case-sensitive (quicker) where the
+lower-cased window stands for it; it must count what the case-blind regex on the window counts: the
+reference below is the count as it read before, on every hardware hit of the corpus notes and on
+generated windows (upper case, letters that case-blind matching equates with ASCII ones, other scripts)."""
+from __future__ import annotations
+
+import random
+
+from notechecker.nlp.linkers import hardware as hw
+from notechecker.nlp.regex_literals import ASCII_FOLDS
+
+
+def _reference(hardware, text, h):
+    window = text[max(0, h.start - 60):h.start]
+    m = None
+    leftmost = hardware.words.count_before.search(window)
+    if leftmost is not None:
+        lo = leftmost.start()
+        count_before, size_after = hardware.words.count_before.match, hardware.cue["size_after"].match
+        for at in [*reversed([b.start() for b in hw._WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
+                   *((0,) if lo == 0 else ())]:
+            found = count_before(window, at)
+            if found and not size_after(window, found.end("n")):
+                m = found
+                break
+    if not m:
+        if h.value in hw.DEVICE_KINDS and not h.literal.endswith("s") and hardware.words.article_before.search(window):
+            return 1
+        return None
+    n = m.group("n").lower()
+    return int(n) if n.isdigit() else hardware.words.numbers.get(" ".join(n.split()))
+
+
+def test_every_hardware_hit_of_the_corpus_gets_the_reference_count(pipeline, monkeypatch):
+    from tests.corpus_snapshot import corpus
+
+    hardware = pipeline.extractor.hardware
+    asked = []
+    count = hw.Hardware.count
+
+    def spy(self, text, h):
+        got = count(self, text, h)
+        asked.append(got == _reference(self, text, h))
+        return got
+    monkeypatch.setattr(hw.Hardware, "count", spy)
+    for _, text, _ in corpus():
+        pipeline.facts(text)
+    assert len(asked) > 700 and all(asked), asked.index(False) if not all(asked) else None
+    assert hardware.count("two rods", type("H", (), {"start": 4, "end": 8, "value": "rod", "literal": "rods"})) == 2
+
+
+def test_generated_windows_get_the_reference_count(pipeline):
+    hardware = pipeline.extractor.hardware
+    rng = random.Random(7)
+    numbers = ["two", "Two", "TWO", "both", "BOTH", "all eight", "a pair of", "Pair  Of", "12", "4", "one",
+               "ſingle", "ſix", "\u212aen", "tw\u0131", "f\u0130ve", "δύο", "ΣΣ", "５"]
+    mods = ["", " 5.5-mm", " 5.5-MM", " titanium", " 6.5 x 45 mm", " 6.5 X 45 MM", " new", " ΝΈΑ", " x", ",",
+            " ſcrew", " Straße", " \u212a-wire"]
+    pads = ["", "and ", "then\t", "(", "Placed ", "x" * 70 + " ", "ΣΑΣ ", "İ ", "caps and "]
+    counted = folds = 0
+    for _ in range(6000):
+        text = "".join(rng.choice(pads) + rng.choice(numbers) + rng.choice(mods) + " " for _ in range(rng.randint(1, 3)))
+        text += rng.choice(["rods", "cage", "screw", "Rods"])
+        word = text.rsplit(" ", 1)[1]
+        h = type("H", (), {"start": len(text) - len(word), "end": len(text), "value": "cage" if word == "cage" else "rod",
+                           "literal": word})
+        want = _reference(hardware, text, h)
+        assert hardware.count(text, h) == want, text
+        counted += want is not None
+        folds += any(c in ASCII_FOLDS for c in text[-60:])
+    assert counted > 2000 and folds > 500
+
+
+def test_only_a_case_blind_regex_of_lower_case_ascii_is_read_on_the_folded_text(pipeline):
+    import re
+
+    assert hw._on_folded(pipeline.extractor.hardware.words.count_before) is not None  # (the count's own)
+    assert hw._on_folded(re.compile(r"\btwo\s+rods?$", re.IGNORECASE)).flags & re.IGNORECASE == 0
+    for kept in (re.compile("two"), re.compile(r"\Stwo", re.I), re.compile("Two", re.I), re.compile("δύο", re.I)):
+        assert hw._on_folded(kept) is None, kept.pattern

@@ -48,6 +48,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from .._extensions import TEXT_KEY
+from .tokenizer_affixes import InfixFinditer, SuffixSearch
 
 #: Runs of non-space characters at least this long are tokenized in pieces.
 MAX_RUN = 256
@@ -233,13 +234,14 @@ def _leave_out_matcher_only_specials(tokenizer: Tokenizer) -> None:
 def spacy_tokenizer(nlp) -> Tokenizer:
     """The language's default tokenizer as spaCy's "spacy.Tokenizer.v1" makes it
     (``spacy.language.create_tokenizer``), less its :func:`matcher_only_specials` (its special cases
-    read once)."""
+    read once), its suffix and infix regexes searched as :mod:`notechecker.nlp.tokenizer_affixes` does
+    (the same matches)."""
     d = nlp.Defaults
     tokenizer = Tokenizer(
         nlp.vocab,
         prefix_search=util.compile_prefix_regex(d.prefixes).search if d.prefixes else None,
-        suffix_search=util.compile_suffix_regex(d.suffixes).search if d.suffixes else None,
-        infix_finditer=util.compile_infix_regex(d.infixes).finditer if d.infixes else None,
+        suffix_search=SuffixSearch(util.compile_suffix_regex(d.suffixes)).search if d.suffixes else None,
+        infix_finditer=InfixFinditer(util.compile_infix_regex(d.infixes)).finditer if d.infixes else None,
         token_match=d.token_match,
         url_match=d.url_match,
     )

@@ -8,7 +8,7 @@ import re
 
 import spacy
 
-from notechecker.nlp.tokenizer_affixes import InfixFinditer, SuffixSearch
+from notechecker.nlp.tokenizer_affixes import GatedMatch, InfixFinditer, SuffixSearch
 
 #: Characters the generated words are made of: letters and digits, the ends spaCy's suffixes and infixes
 #: look for, characters that case-blind matching equates with ASCII letters, other scripts, a line break.
@@ -57,6 +57,22 @@ def test_the_searches_are_spacys_on_corpus_and_generated_words():
     assert found > 100  # words ending with a letter or digit that have a suffix ("'s", "5mm", "2km") among them
 
 
+def test_the_url_match_is_spacys_on_corpus_and_generated_words():
+    url_rx = spacy.blank("en").tokenizer.url_match.__self__
+    url = GatedMatch(url_rx, 0)
+    assert url._required == [(".",)]  # every match holds a "."
+    urls = ["www.example.com", "http://x.org/a?b=1", "https://a.b.co:8080/x", "a.b", "1.2.3.4", "mailto:me@x.io",
+            "x.org.", "ex.com/", "e.g.", "L4.5"]
+    words = _corpus_words() | set(_generated(30_000, 7)) | set(urls) | {""}
+    matched = 0
+    for w in words:
+        want = _span(url_rx.match(w))
+        assert _span(url.match(w)) == want, repr(w)
+        matched += want is not None
+    assert matched > 5
+    assert GatedMatch(re.compile(r"(?i)a\.b"), 0)._required == []  # case-blind: always tried
+
+
 def test_english_words_of_letters_and_digits_are_searched_with_fewer_alternatives():
     """What makes the searches cheaper: most of English's 82 suffix alternatives cannot end with an ASCII
     letter or digit, and none of its infix alternatives can start with one."""
@@ -87,8 +103,9 @@ def test_the_pipeline_tokenizer_has_them_saved_as_spacys_and_pickled():
     assert isinstance(ours.infix_finditer.__self__, InfixFinditer)
     base = spacy.blank("en").tokenizer
     assert ours.to_bytes(exclude=["vocab", "exceptions"]) == base.to_bytes(exclude=["vocab", "exceptions"])
+    assert isinstance(ours.url_match.__self__, GatedMatch)
     again = pickle.loads(pickle.dumps(ours.tokenizer))
-    assert isinstance(again.suffix_search.__self__, SuffixSearch)
+    assert isinstance(again.suffix_search.__self__, SuffixSearch) and isinstance(again.url_match.__self__, GatedMatch)
     text = "Dr. Lee's 5mm L4-5 screws, (PEEK) cage...done"
     assert [t.text for t in again(text)] == [t.text for t in base(text)]
 
@@ -103,5 +120,9 @@ def test_the_alternatives_are_read_once_plain_calls_words_were_searched():
     assert [_span(suffix.search(w)) for w in words] == [_span(suffix_rx.search(w)) for w in words]
     assert [[m.span() for m in infix.finditer(w)] for w in words] == [[m.span() for m in infix_rx.finditer(w)] for w in words]
     assert suffix._alnum_end is not suffix_rx and infix._alnum is None  # read after three words each
+    url_rx = tok.url_match.__self__
+    url = GatedMatch(url_rx, 3)
+    assert [_span(url.match(w)) for w in ["a.com", "b"]] == [(0, 5), None] and url._required == []
+    assert url.match("c") is None and url._required == [(".",)] and _span(url.match("x.org")) == (0, 5)
     fresh = SuffixSearch(suffix_rx, 3)
     assert fresh._alnum_end is suffix_rx and fresh.search("spine") is None and fresh._alnum_end is suffix_rx

@@ -48,7 +48,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from .._extensions import TEXT_KEY
-from .tokenizer_affixes import InfixFinditer, SuffixSearch
+from .tokenizer_affixes import GatedMatch, InfixFinditer, SuffixSearch
 
 #: Runs of non-space characters at least this long are tokenized in pieces.
 MAX_RUN = 256
@@ -97,6 +97,8 @@ def _meets_no_special(chunk: str, rules: dict) -> bool:
     """Whether spaCy's tokenizer meets none of its special cases (``rules``) splitting ``chunk``: a chunk of ASCII
     letters and digits with ASCII punctuation before and after, none of whose strings spaCy looks up (the
     chunk less some of that punctuation before and after it) is a special case. False: it may meet one."""
+    if chunk.isascii() and chunk.isalnum():  # (no punctuation before or after: the one string is the chunk)
+        return chunk not in rules
     start, end = len(chunk) - len(chunk.lstrip(_PUNCT)), len(chunk.rstrip(_PUNCT))
     core = chunk[start:end]
     if not (core.isascii() and core.isalnum()):
@@ -234,7 +236,7 @@ def _leave_out_matcher_only_specials(tokenizer: Tokenizer) -> None:
 def spacy_tokenizer(nlp) -> Tokenizer:
     """The language's default tokenizer as spaCy's "spacy.Tokenizer.v1" makes it
     (``spacy.language.create_tokenizer``), less its :func:`matcher_only_specials` (its special cases
-    read once), its suffix and infix regexes searched as :mod:`notechecker.nlp.tokenizer_affixes` does
+    read once), its suffix, infix and URL regexes searched as :mod:`notechecker.nlp.tokenizer_affixes` does
     (the same matches)."""
     d = nlp.Defaults
     tokenizer = Tokenizer(
@@ -243,7 +245,8 @@ def spacy_tokenizer(nlp) -> Tokenizer:
         suffix_search=SuffixSearch(util.compile_suffix_regex(d.suffixes)).search if d.suffixes else None,
         infix_finditer=InfixFinditer(util.compile_infix_regex(d.infixes)).finditer if d.infixes else None,
         token_match=d.token_match,
-        url_match=d.url_match,
+        url_match=GatedMatch(url).match if isinstance(url := getattr(d.url_match, "__self__", None), re.Pattern)
+        else d.url_match,
     )
     rules = d.tokenizer_exceptions
     drop = set(matcher_only_specials(tokenizer, rules))

@@ -9,7 +9,8 @@ alternative whose matches cannot end (suffix) or start (infix) with such a chara
 in such a word, and leaving it out changes no match (the others are tried in the same order, at the
 same places). :class:`SuffixSearch` and :class:`InfixFinditer` read the regex's alternatives once
 (its parse tree, ``re._parser``) and search such a word with the alternatives it can match (none:
-no search), any other word with the whole regex.
+no search), any other word with the whole regex. Every word left is also tried with the URL regex
+(~0.5 us); :class:`GatedMatch` answers at once where the word lacks a "." (every URL match holds one).
 
 What a piece of the regex can match is read conservatively: anything the reading does not know
 (a repeat that may be empty, a class of anything, a case-blind letter, a flag of its own) keeps the
@@ -28,7 +29,7 @@ import re._compiler as _compiler
 import re._parser as _p
 import string
 
-from .regex_literals import refers_to_groups
+from .regex_literals import GatedRegex, refers_to_groups
 
 _ALNUM = string.ascii_letters + string.digits
 _REPEATS = (_p.MAX_REPEAT, _p.MIN_REPEAT, _p.POSSESSIVE_REPEAT)
@@ -162,3 +163,35 @@ class InfixFinditer:
 
     def __reduce__(self):
         return (InfixFinditer, (self.regex,))
+
+
+class GatedMatch:
+    """``regex.match`` for spaCy's URL regex: no match where the word lacks a string every match holds
+    (English's: "."; :class:`~notechecker.nlp.regex_literals.GatedRegex`'s required literals), read once
+    ``plain_calls`` words were matched with the regex alone. A case-blind regex is always tried."""
+
+    def __init__(self, regex: re.Pattern, plain_calls: int = PLAIN_CALLS):
+        self.regex = regex
+        self.pattern = regex.pattern
+        self._required: list[tuple[str, ...]] = []
+        self._left = plain_calls + 1
+        self._count()
+
+    def _count(self) -> None:
+        self._left -= 1
+        if self._left <= 0:
+            self._left = 0
+            if not self.regex.flags & re.IGNORECASE:
+                self._required = [tuple(sorted(words)) for words in GatedRegex(self.regex, plain_first=0).required]
+
+    def match(self, text: str):
+        if self._left:
+            self._count()
+        else:
+            for words in self._required:
+                if not any(w in text for w in words):
+                    return None
+        return self.regex.match(text)
+
+    def __reduce__(self):
+        return (GatedMatch, (self.regex,))

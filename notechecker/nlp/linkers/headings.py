@@ -14,7 +14,7 @@ from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
-from ..linescan import LineAnchored
+from ..linescan import LineAnchored, line_anchored
 from ..multimatch import MultiMatch
 from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
@@ -47,6 +47,9 @@ class Headings(Linker):
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
         self._team_paragraph = GatedRegex(self.cue["team_paragraph"])
+        # where an indication runs into the narrative: tried at line starts only, when the cue starts lines
+        narrative = self.cue["narrative_start"]
+        self._narrative_start = LineAnchored(narrative) if line_anchored(narrative) else narrative
         # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays)
         self._word_lines: MultiMatch | None = None
         self._notes = 0
@@ -96,7 +99,7 @@ class Headings(Linker):
     def split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
         """End an indication/history section where the operative narrative starts under it."""
         out: list[Section] = []
-        rx = self.cue["narrative_start"]
+        rx = self._narrative_start
         for sec in sections:
             m = rx.search(text, sec.start + len(sec.title), sec.end) if sec.name in self.L.non_operative else None
             if m is None or not text[sec.start:m.start()].strip():

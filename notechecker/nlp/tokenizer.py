@@ -36,6 +36,12 @@ ORTH, NORM, LOWER, SPACY and IDX, without ~0.1 ms a note of Spans. (The one trac
 copies the rule's blank token, so in spaCy's own Doc a " " token has ``left_edge`` and
 ``right_edge`` token 0, and a Doc's first token " " no sentence start; here they are those of
 every other token before a parser runs.)
+
+**A new word's split.** spaCy splits a chunk it has not cached with its suffix regex (82 alternatives
+for English, each tried at every character), its infix regex and its URL regex: most of what a note's
+new words cost on its first reading. :mod:`notechecker.nlp.tokenizer_affixes` searches them without
+the alternatives a word cannot match (the same matches); :func:`spacy_tokenizer` gives them to spaCy's
+tokenizer.
 """
 
 import re

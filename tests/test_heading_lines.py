@@ -67,3 +67,32 @@ def test_section_titles_and_ends_from_token_offsets_are_the_spans_text(pipeline)
                 assert _end_char(doc, s.body_end) == doc[:s.body_end].end_char
             assert max(0, min(s.body_end, n) - min(s.body_start, n)) == len(doc[s.body_start:s.body_end])
     assert checked > 100
+
+
+def test_the_lines_the_sectionizer_found_known_are_not_read_again(pipeline):
+    """The sectionizer records the lines where it found a heading it knows (sections.HEADING_LINES): each
+    is HEADING_LINE's match at that line, its words a known heading; Headings leaves those lines out of its
+    search for unknown headings, and its sections are the ones it finds reading every line, on corpus notes
+    and crafted texts."""
+    from notechecker._extensions import note_text
+    from notechecker.nlp.sections import HEADING_LINE, HEADING_LINES, heading_key
+    from tests.corpus_snapshot import corpus
+
+    hd = pipeline.extractor.headings
+    for _ in range(PLAIN_FIRST + 1):  # past the first notes, when the words are read
+        list(hd._heading_lines("Narrative:\n"))
+    skipped = 0
+    texts = [raw for _, raw, _ in corpus()] + CRAFTED
+    for raw in texts:
+        norm = pipeline.normalizer(raw)
+        doc = pipeline._mark(pipeline.nlp(norm.text), norm)
+        text, known = note_text(doc), doc.user_data[HEADING_LINES]
+        for at, key in known.items():
+            m = HEADING_LINE.match(text, at)
+            assert m is not None and heading_key(m.group("h")) == key and key in hd.known_headings
+            assert at == 0 or text[at - 1] in "\r\n"
+        with_record = hd(doc, text)
+        skipped += len(known)
+        del doc.user_data[HEADING_LINES]
+        assert hd(doc, text) == with_record, raw[:80]
+    assert skipped > 1000

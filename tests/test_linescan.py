@@ -64,3 +64,40 @@ def test_regexes_that_may_match_elsewhere_are_refused(pattern):
     assert not line_anchored(rx)
     with pytest.raises(ValueError):
         LineAnchored(rx)
+
+
+def test_a_look_behind_class_of_line_breaks_and_a_window_are_finditers_and_searches():
+    """``(?<=[\\n\\r])`` starts lines too; finditer and search within [pos, endpos) are the regex's, the
+    look-behind reading the character before pos, on random texts and windows."""
+    rx = re.compile(r"(?:^|(?<=[\n\r]))[ \t]*(?:ab|b)")
+    assert line_anchored(rx) and not line_anchored(re.compile(r"(?<=[\na])x"))
+    scan = LineAnchored(rx)
+    rng = random.Random(3)
+    for _ in range(5000):
+        text = "".join(rng.choice("ab\n\r \tx") for _ in range(rng.randint(0, 30)))
+        a = rng.randint(0, len(text))
+        b = rng.randint(a, len(text) + 2)
+        assert _matches(scan.finditer(text, a, b)) == _matches(rx.finditer(text, a, b)), (text, a, b)
+        assert _matches(filter(None, [scan.search(text, a, b)])) == _matches(filter(None, [rx.search(text, a, b)]))
+
+
+def test_the_narrative_start_cue_is_searched_at_line_starts_alike(pipeline):
+    """Headings.split_narrative searches the narrative-start cue (linking.yaml) at line starts only: the
+    cue starts lines, and the searches find what the regex's search finds in every section of corpus notes."""
+    from notechecker._extensions import note_text
+
+    hd = pipeline.extractor.headings
+    rx, scan = hd.cue["narrative_start"], hd._narrative_start
+    assert isinstance(scan, LineAnchored)
+    found = 0
+    for path in CORPUS:
+        norm = pipeline.normalizer(path.read_text(encoding="utf-8"))
+        doc = pipeline.nlp(norm.text)
+        text = note_text(doc)
+        for sec in hd(doc, text):
+            for a in (sec.start, sec.start + len(sec.title)):
+                want = rx.search(text, a, sec.end)
+                found += want is not None
+                got = scan.search(text, a, sec.end)
+                assert (got and (got.span(), got.group(0))) == (want and (want.span(), want.group(0))), path.name
+    assert found > 20

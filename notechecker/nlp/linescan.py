@@ -36,10 +36,14 @@ def _starts_a_line(item, multiline: bool) -> bool:
     if op is _c.AT:
         return av is _c.AT_BEGINNING or av is _c.AT_BEGINNING_STRING or (
             av is _c.AT_BEGINNING_LINE and multiline)
-    if op is _c.ASSERT:  # (?<=\r) / (?<=\n): a look-behind of one line break
+    if op is _c.ASSERT:  # (?<=\r) / (?<=\n) / (?<=[\n\r]): a look-behind of one line break
         direction, sub = av
-        return (direction == -1 and len(sub) == 1 and sub[0][0] is _c.LITERAL
-                and sub[0][1] in _LINE_BREAKS)
+        if direction != -1 or len(sub) != 1:
+            return False
+        kind, what = sub[0]
+        if kind is _c.IN:
+            return bool(what) and all(k is _c.LITERAL and c in _LINE_BREAKS for k, c in what)
+        return kind is _c.LITERAL and what in _LINE_BREAKS
     if op is _c.BRANCH:
         return all(branch and _starts_a_line(branch[0], multiline) for branch in av[1])
     if op is _c.SUBPATTERN:
@@ -64,7 +68,8 @@ class LineAnchored:
             raise ValueError(f"not anchored at line starts: {regex.pattern[:80]!r}")
         self.regex = regex
 
-    def finditer(self, text: str) -> Iterator[re.Match]:
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match]:
+        """``regex.finditer(text, pos, endpos)``."""
         breaks = _BREAK
 
         def next_start(pos: int):
@@ -72,4 +77,8 @@ class LineAnchored:
                 return 0
             b = breaks.search(text, pos - 1)  # a break just before pos starts a line at pos
             return None if b is None else b.end()
-        return matches_at(self.regex, text, next_start)
+        return matches_at(self.regex, text, next_start, pos, endpos)
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
+        """``regex.search(text, pos, endpos)``."""
+        return next(self.finditer(text, pos, endpos), None)

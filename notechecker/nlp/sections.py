@@ -31,6 +31,10 @@ RULES_FILE = "headings.json"
 USER_RULES_FILE = "user_rules.json"
 #: (rule index, start, end) -> start
 _START = operator.itemgetter(1)
+#: ``doc.user_data[HEADING_LINES]``: ``{line start: heading key}`` of the lines where the sectionizer found
+#: a heading it knows (:data:`HEADING_LINE` matching there, its words keyed by :func:`heading_key`), for the
+#: extractor's headings, which need not read those lines again.
+HEADING_LINES = "notechecker.heading_lines"
 
 #: A line that could be a heading: optional numbering, up to 80 characters, then a
 #: colon, " - ", or the end of the line. The text before is looked up among the headings.
@@ -207,8 +211,15 @@ class Sectionizer:
     def __call__(self, doc):
         text = note_text(doc)
         matches = []
-        found = [(i, m.start(), m.end()) for m in self._heading_lines(text)
-                 if (i := self._by_heading.get(_key(m.group("h")))) is not None]
+        found, known = [], {}
+        by_heading = self._by_heading
+        for m in self._heading_lines(text):
+            key = _key(m.group("h"))
+            i = by_heading.get(key)
+            if i is not None:
+                found.append((i, m.start(), m.end()))
+                known[m.start()] = key
+        doc.user_data[HEADING_LINES] = known
         if found:
             # doc.char_span(start, end, alignment_mode="expand")'s tokens: the tokens (each with its
             # trailing space) tile the text, so the one holding a character is the last starting at or before it

@@ -36,6 +36,12 @@ ORTH, NORM, LOWER, SPACY and IDX, without ~0.1 ms a note of Spans. (The one trac
 copies the rule's blank token, so in spaCy's own Doc a " " token has ``left_edge`` and
 ``right_edge`` token 0, and a Doc's first token " " no sentence start; here they are those of
 every other token before a parser runs.)
+
+**A new word's split.** spaCy splits a chunk it has not cached with its suffix regex (82 alternatives
+for English, each tried at every character), its infix regex and its URL regex: most of what a note's
+new words cost on its first reading. :mod:`notechecker.nlp.tokenizer_affixes` searches them without
+the alternatives a word cannot match (the same matches); :func:`spacy_tokenizer` gives them to spaCy's
+tokenizer.
 """
 
 import re
@@ -48,6 +54,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from .._extensions import TEXT_KEY
+from .tokenizer_affixes import GatedMatch, InfixFinditer, SuffixSearch
 
 #: Runs of non-space characters at least this long are tokenized in pieces.
 MAX_RUN = 256
@@ -96,6 +103,8 @@ def _meets_no_special(chunk: str, rules: dict) -> bool:
     """Whether spaCy's tokenizer meets none of its special cases (``rules``) splitting ``chunk``: a chunk of ASCII
     letters and digits with ASCII punctuation before and after, none of whose strings spaCy looks up (the
     chunk less some of that punctuation before and after it) is a special case. False: it may meet one."""
+    if chunk.isascii() and chunk.isalnum():  # (no punctuation before or after: the one string is the chunk)
+        return chunk not in rules
     start, end = len(chunk) - len(chunk.lstrip(_PUNCT)), len(chunk.rstrip(_PUNCT))
     core = chunk[start:end]
     if not (core.isascii() and core.isalnum()):
@@ -233,15 +242,17 @@ def _leave_out_matcher_only_specials(tokenizer: Tokenizer) -> None:
 def spacy_tokenizer(nlp) -> Tokenizer:
     """The language's default tokenizer as spaCy's "spacy.Tokenizer.v1" makes it
     (``spacy.language.create_tokenizer``), less its :func:`matcher_only_specials` (its special cases
-    read once)."""
+    read once), its suffix, infix and URL regexes searched as :mod:`notechecker.nlp.tokenizer_affixes` does
+    (the same matches)."""
     d = nlp.Defaults
     tokenizer = Tokenizer(
         nlp.vocab,
         prefix_search=util.compile_prefix_regex(d.prefixes).search if d.prefixes else None,
-        suffix_search=util.compile_suffix_regex(d.suffixes).search if d.suffixes else None,
-        infix_finditer=util.compile_infix_regex(d.infixes).finditer if d.infixes else None,
+        suffix_search=SuffixSearch(util.compile_suffix_regex(d.suffixes)).search if d.suffixes else None,
+        infix_finditer=InfixFinditer(util.compile_infix_regex(d.infixes)).finditer if d.infixes else None,
         token_match=d.token_match,
-        url_match=d.url_match,
+        url_match=GatedMatch(url).match if isinstance(url := getattr(d.url_match, "__self__", None), re.Pattern)
+        else d.url_match,
     )
     rules = d.tokenizer_exceptions
     drop = set(matcher_only_specials(tokenizer, rules))

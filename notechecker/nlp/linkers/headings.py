@@ -14,11 +14,11 @@ from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
-from ..linescan import LineAnchored
+from ..linescan import LineAnchored, line_anchored
 from ..multimatch import MultiMatch
 from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
-from ..sections import HEADING_LINE
+from ..sections import HEADING_LINE, HEADING_LINES
 from ..sections import heading_key as _key
 from .base import Linker
 
@@ -47,6 +47,9 @@ class Headings(Linker):
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
         self._team_paragraph = GatedRegex(self.cue["team_paragraph"])
+        # where an indication runs into the narrative: tried at line starts only, when the cue starts lines
+        narrative = self.cue["narrative_start"]
+        self._narrative_start = LineAnchored(narrative) if line_anchored(narrative) else narrative
         # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays)
         self._word_lines: MultiMatch | None = None
         self._notes = 0
@@ -87,7 +90,7 @@ class Headings(Linker):
             if name in ("description", "other_team") and title:
                 name = self.team_of(title, name)
             sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
-        sections = self.unknown_headings(text, sections, lasts)
+        sections = self.unknown_headings(text, sections, lasts, doc.user_data.get(HEADING_LINES))
         if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
                 and len(text.strip().splitlines()) >= 2):
             return [Section("procedures", "", sections[0].start, sections[0].end)]
@@ -96,7 +99,7 @@ class Headings(Linker):
     def split_narrative(self, text: str, sections: list[Section]) -> list[Section]:
         """End an indication/history section where the operative narrative starts under it."""
         out: list[Section] = []
-        rx = self.cue["narrative_start"]
+        rx = self._narrative_start
         for sec in sections:
             m = rx.search(text, sec.start + len(sec.title), sec.end) if sec.name in self.L.non_operative else None
             if m is None or not text[sec.start:m.start()].strip():
@@ -118,18 +121,21 @@ class Headings(Linker):
         found = [m.start() for m in self._steps.finditer(lowered)]
         return len(found) >= spec.min_steps and lowered.count(". ") >= 3
 
-    def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None
-                         ) -> list[Section]:
+    def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None,
+                         known: dict[int, str] | None = None) -> list[Section]:
         """End a section at a heading the vocabulary does not know, named by its words (linking.yaml
         ``heading_words``): "Narrative of procedure:" under an indication is the narrative, not more
         indication. Only a line shaped like a heading counts: at a line start, one to six words, no digit,
-        a capital first, and a colon after it (or the whole line in capitals)."""
+        a capital first, and a colon after it (or the whole line in capitals). ``known``: the lines where
+        the sectionizer found a heading, ``{line start: heading key}`` (sections.HEADING_LINES): those
+        whose heading this vocabulary knows are not read again."""
         if not self.L.heading_words:
             return sections
         # a note that writes its headings in lower case ("description: ...") may write an unknown one so too
         lower_ok = any(sec.title[:1].islower() for sec in sections if sec.title)
         found = []
-        for m in self._heading_lines(text, lasts):
+        skip = {at for at, key in known.items() if key in self.known_headings} if known else ()
+        for m in self._heading_lines(text, lasts, skip):
             head = m.group("h").strip()
             words = head.split()
             if not 0 < len(words) <= 6 or _key(head) in self.known_headings or any(c.isdigit() for c in head):
@@ -163,12 +169,13 @@ class Headings(Linker):
                 out.append(Section(name, text[a:b].strip(), a, end))
         return out
 
-    def _heading_lines(self, text: str, shared: dict[str, list[int]] | None = None):
+    def _heading_lines(self, text: str, shared: dict[str, list[int]] | None = None, skip=()):
         """``_HEADING_LINES.finditer(text)``'s matches whose words may hold a heading word (the others name
         no category): a line whose words (the HEAD_CHARS characters after its indentation and numbering)
         hold none of their literals is not tried. A match holds no line break: each line's is
         ``HEADING_LINE.match`` at its start. ``shared``: a shared pass's occurrences (of more words) in
-        ``text`` folded, else the heading words' own pass."""
+        ``text`` folded, else the heading words' own pass. ``skip``: line starts whose match is a known
+        heading (left out: the caller would pass over it)."""
         if self._word_lines is None and self._notes <= PLAIN_FIRST:
             self._notes += 1
             if self._notes > PLAIN_FIRST:
@@ -187,7 +194,7 @@ class Headings(Linker):
             if at < pos:
                 continue  # on a line already read
             line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
-            if at <= _LINE_LEAD.match(text, line).end() + HEAD_CHARS:
+            if line not in skip and at <= _LINE_LEAD.match(text, line).end() + HEAD_CHARS:
                 m = HEADING_LINE.match(text, line)
                 if m is not None:
                     yield m

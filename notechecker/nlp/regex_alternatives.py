@@ -129,7 +129,7 @@ class AlternativesRegex:
                     raise ValueError("a group reference, or an empty match")
                 gates.append(_gate(sequence_info(items, False).required))
                 parts.append(_where(items.data, src, regex.flags))
-                words.append(_first_words(items.data))
+                words.append(_first_words(items.data, regex.flags))
                 digits.append(_digit_start(items.data, regex.flags))
         except (ValueError, re.error, RecursionError):  # searched whole
             parts, gates, words, digits = None, [], [], []
@@ -150,7 +150,7 @@ class AlternativesRegex:
         :meth:`finditer_ranges`, which then tries those alternatives only there."""
         if not self._ready:
             self._prepare()
-        return frozenset(w for ws in self._words if ws for w, _ in ws)
+        return frozenset(w for ws in self._words if ws for w, _, _ in ws)
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None, found=None) -> Iterator[re.Match]:
         """``self.regex.finditer(text, pos, endpos)``'s matches (``found``: see :meth:`finditer_ranges`)."""
@@ -194,10 +194,20 @@ class AlternativesRegex:
             if gate is not None and keys.isdisjoint(gate):
                 continue  # cannot match in this text
             if words is not None:
-                for word, back in words:
+                for word, back, bounded in words:
                     lasts = found.get(word)
-                    if lasts:
+                    if not lasts:
+                        continue
+                    if bounded is None:
                         at.update([last - back for last in lasts])
+                        continue
+                    # an alternative that starts with \b: only its first word's occurrences at a word start
+                    # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
+                    listed = found.get(bounded)
+                    if listed is None:
+                        at_boundary = bounded[0]
+                        listed = found[bounded] = [s for last in lasts if at_boundary(text, s := last - back)]
+                    at.update(listed)
             elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
                 listed = found.get(digits)
                 if listed is None:
@@ -216,16 +226,24 @@ class AlternativesRegex:
                 yield from matches_at_sorted(self.regex, text, starts, pos, end)
 
 
-def _first_words(items) -> tuple[tuple[str, int], ...] | None:
-    """An alternative's first literals as (word, its length - 1), when each is FIRST_WORD_CHARS characters or
-    more (a shorter one is in too many words of a note to be worth listing where it is); else None."""
+def _first_words(items, flags: int = 0) -> tuple[tuple[str, int, tuple | None], ...] | None:
+    """An alternative's first literals as (word, its length - 1, the key of its occurrences at a word start
+    when the alternative starts with ``\\b``, else None), when each is FIRST_WORD_CHARS characters or more (a
+    shorter one is in too many words of a note to be worth listing where it is); else None."""
     first = first_literals(items, False)
     if not first:
         return None
     words = fewest(first, lambda x, y: x.startswith(y))
     if min(map(len, words)) < FIRST_WORD_CHARS:
         return None
-    return tuple((w, len(w) - 1) for w in sorted(words))
+    bounded = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)
+    return tuple((w, len(w) - 1, (_at_boundary(flags), w) if bounded else None) for w in sorted(words))
+
+
+def _at_boundary(flags: int):
+    """Whether ``\\b`` holds at an offset, as in a regex of these flags (its ``\\w``: re.ASCII or not); also the
+    key, with a word, under which the word's occurrences at a word start are kept in a note's ``found``."""
+    return re.compile(r"\b", flags & re.ASCII).match
 
 
 def _digit_start(items, flags: int) -> re.Pattern | None:

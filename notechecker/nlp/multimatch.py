@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import ahocorasick
 
@@ -129,8 +129,13 @@ class GatedRegexes:
     """Case-blind GatedRegexes whose literals (required and first) one :class:`MultiMatch` pass over the
     folded note finds. :meth:`finditer` gives each one's ``GatedRegex.finditer``'s matches."""
 
-    def __init__(self, gated: Sequence[GatedRegex], plain_first: int = PLAIN_FIRST):
+    def __init__(self, gated: Sequence[GatedRegex], plain_first: int = PLAIN_FIRST,
+                 first_of: Callable[[re.Pattern], frozenset | None] | None = None):
+        """``first_of``: strings one of which every match of a regex without first literals of its own
+        starts with (case-folded), or None (e.g. read alternative by alternative: an alternation of many
+        cues, regex_alternatives.alternatives_first); the regex is then tried only where they occur."""
         self.gated = tuple(gated)
+        self._first_of = first_of
         self._words: MultiMatch | None = None
         self._first: dict[GatedRegex, frozenset] = {}  # each case-blind one's first literals
         self._plain_left = plain_first  # as a GatedRegex: the first notes need no reading of the regexes
@@ -153,8 +158,9 @@ class GatedRegexes:
             words: set[str] = set()
             for rx in self.gated:
                 if rx.fold:
-                    words.update(*rx.required, rx.first or ())
-                    self._first[rx] = frozenset(rx.first or ())
+                    first = rx.first or (self._first_of(rx.regex) if self._first_of else None) or ()
+                    words.update(*rx.required, first)
+                    self._first[rx] = frozenset(first)
             self._words = MultiMatch({}, also=words)
         if lowered is None:
             return None

@@ -102,6 +102,24 @@ def _head(op, av, rest, fold: bool) -> frozenset | None:
     return node_info(op, av, fold).first
 
 
+def alternatives_first(regex: re.Pattern) -> frozenset | None:
+    """Strings one of which every match of ``regex`` starts with (case-folded for a case-blind one), read
+    alternative by alternative: an alternation of many cues whose first literals as a whole are more than
+    :func:`~.regex_literals.sequence_info` lists (the scope's cue lists); None: not known for one of them,
+    or one of them shorter than FIRST_WORD_CHARS (in too many words to be worth looking for)."""
+    if regex.flags & re.VERBOSE:
+        return None
+    fold = bool(regex.flags & re.IGNORECASE)
+    try:
+        heads = [first_literals(_c.parse(src, regex.flags), fold) for src in alternatives(regex.pattern)]
+    except (re.error, RecursionError, ValueError):
+        return None
+    if not heads or not all(heads):
+        return None
+    first = fewest(frozenset().union(*heads), lambda x, y: x.startswith(y))
+    return first if min(map(len, first)) >= FIRST_WORD_CHARS else None
+
+
 def _gate(required) -> frozenset | None:
     """The most telling of an alternative's required sets that a few substring tests decide (its
     shortest string longest, then the fewest strings); None: none (the alternative is always tried)."""

@@ -79,3 +79,20 @@ def test_the_shortcut_holds_at_its_edge(limit_past):
     a = 3
     limit = a + limit_past
     assert evidence_end(text, a, limit, longest=80) == evidence_end(text, a, limit)
+
+
+def test_section_quotes_kept_for_the_note_give_the_same_elements(pipeline):
+    """Elements.from_sections with the note's kept quote ends (a diagnosis line read for two elements)
+    gives every element as read afresh."""
+    ex = pipeline.extractor
+    el = ex.elements
+    shared = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(20):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        ends: dict = {}
+        for spec in el.elements.values():
+            before = len(ends)
+            kept = el.from_sections(v.text, spec, v.sec_bodies, frozenset(), ends)
+            assert kept == el.from_sections(v.text, spec, v.sec_bodies), spec.name
+            shared += kept is not None and len(ends) == before
+    assert shared > 5  # some quotes were read from the kept ends

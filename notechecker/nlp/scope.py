@@ -240,13 +240,15 @@ class ScopeClassifier:
             for w in self._region_rx.findall(text[c.start:c.end]):
                 regions.update(self.spec.region_words[w.lower()])
         seen, evid = set(), []
-        for c in cues:
+        for c in cues:  # the first three distinct cues' evidence
             if (c.start, c.end) in seen:
                 continue
             seen.add((c.start, c.end))
             evid.append(ev(c))
+            if len(evid) == 3:
+                break
         return Scope(kind="spine_operation", regions=tuple(r for r in SPINE_REGIONS if r in regions),
-                     reason=f"spine operation: {how}", evidence=tuple(evid[:3]))
+                     reason=f"spine operation: {how}", evidence=tuple(evid))
 
 
 def _sentence(text: str, start: int, end: int) -> str:

@@ -115,13 +115,19 @@ def _checked(owner, words: Iterable[str]) -> Iterable[str]:
 
 def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted spans, those that touch or overlap joined."""
+    if not spans:
+        return []
     spans.sort()
     merged: list[tuple[int, int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+    start, end = spans[0]
+    for a, b in spans:  # (the span being joined kept in two ints, not a tuple rebuilt a span)
+        if a <= end:
+            if b > end:
+                end = b
         else:
-            merged.append((a, b))
+            merged.append((start, end))
+            start, end = a, b
+    merged.append((start, end))
     return merged
 
 

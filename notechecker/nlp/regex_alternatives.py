@@ -152,6 +152,7 @@ class AlternativesRegex:
         except (ValueError, re.error, RecursionError):  # searched whole
             parts, gates, words, digits = None, [], [], []
         self._parts, self._gates, self._words, self._digits = parts, tuple(gates), tuple(words), tuple(digits)
+        self._alternatives = tuple(zip(parts or (), gates, words, digits))  # (read so for each note)
         self._ready = True
 
     @property
@@ -168,7 +169,7 @@ class AlternativesRegex:
         :meth:`finditer_ranges`, which then tries those alternatives only there."""
         if not self._ready:
             self._prepare()
-        return frozenset(w for ws in self._words if ws for w, _, _ in ws)
+        return frozenset(w for ws in self._words if ws for w, *_ in ws)
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None, found=None) -> Iterator[re.Match]:
         """``self.regex.finditer(text, pos, endpos)``'s matches (``found``: see :meth:`finditer_ranges`)."""
@@ -208,24 +209,24 @@ class AlternativesRegex:
         occur (a sorted list, bisected per range), the others where their searches find a start."""
         keys = found.keys()
         searches, at = [], set()
-        for where, gate, words, digits in zip(self._parts, self._gates, self._words, self._digits):
+        for where, gate, words, digits in self._alternatives:
             if gate is not None and keys.isdisjoint(gate):
                 continue  # cannot match in this text
             if words is not None:
-                for word, back, bounded in words:
-                    lasts = found.get(word)
-                    if not lasts:
-                        continue
-                    if bounded is None:
-                        at.update([last - back for last in lasts])
+                for word, back, key, at_boundary in words:
+                    if key is None:
+                        lasts = found.get(word)
+                        if lasts:
+                            at.update([last - back for last in lasts])
                         continue
                     # an alternative that starts with \b: only its first word's occurrences at a word start
                     # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
-                    listed = found.get(bounded)
+                    listed = found.get(key)
                     if listed is None:
-                        at_boundary = bounded[0]
-                        listed = found[bounded] = [s for last in lasts if at_boundary(text, s := last - back)]
-                    at.update(listed)
+                        lasts = found.get(word)
+                        listed = found[key] = [s for last in lasts if at_boundary(text, s := last - back)] if lasts else []
+                    if listed:
+                        at.update(listed)
             elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
                 listed = found.get(digits)
                 if listed is None:
@@ -244,24 +245,23 @@ class AlternativesRegex:
                 yield from matches_at_sorted(self.regex, text, starts, pos, end)
 
 
-def _first_words(items, flags: int = 0) -> tuple[tuple[str, int, tuple | None], ...] | None:
-    """An alternative's first literals as (word, its length - 1, the key of its occurrences at a word start
-    when the alternative starts with ``\\b``, else None), when each is FIRST_WORD_CHARS characters or more (a
-    shorter one is in too many words of a note to be worth listing where it is); else None."""
+def _first_words(items, flags: int = 0) -> tuple[tuple, ...] | None:
+    """An alternative's first literals as (word, its length - 1, key, at_boundary), when each is
+    FIRST_WORD_CHARS characters or more (a shorter one is in too many words of a note to be worth listing
+    where it is); else None. When the alternative starts with ``\\b``: the key under which the word's
+    occurrences at a word start are kept in a note's ``found``, and whether ``\\b`` holds at an offset as
+    in the regex (its ``\\w``: re.ASCII or not); else None, None."""
     first = first_literals(items, False)
     if not first:
         return None
     words = fewest(first, lambda x, y: x.startswith(y))
     if min(map(len, words)) < FIRST_WORD_CHARS:
         return None
-    bounded = bool(items) and items[0] == (_c.AT, _c.AT_BOUNDARY)
-    return tuple((w, len(w) - 1, (_at_boundary(flags), w) if bounded else None) for w in sorted(words))
-
-
-def _at_boundary(flags: int):
-    """Whether ``\\b`` holds at an offset, as in a regex of these flags (its ``\\w``: re.ASCII or not); also the
-    key, with a word, under which the word's occurrences at a word start are kept in a note's ``found``."""
-    return re.compile(r"\b", flags & re.ASCII).match
+    if not (items and items[0] == (_c.AT, _c.AT_BOUNDARY)):
+        return tuple((w, len(w) - 1, None, None) for w in sorted(words))
+    ascii_ = flags & re.ASCII
+    at_boundary = re.compile(r"\b", ascii_).match
+    return tuple((w, len(w) - 1, ("\\b(?a)" if ascii_ else "\\b", w), at_boundary) for w in sorted(words))
 
 
 def _digit_start(items, flags: int) -> re.Pattern | None:

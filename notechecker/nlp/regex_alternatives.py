@@ -151,7 +151,7 @@ class AlternativesRegex:
                 digits.append(_digit_start(items.data, regex.flags))
         except (ValueError, re.error, RecursionError):  # searched whole
             parts, gates, words, digits = None, [], [], []
-        self._parts, self._gates, self._words, self._digits = parts, tuple(gates), tuple(words), tuple(digits)
+        self._parts, self._gates, self._words = parts, tuple(gates), tuple(words)
         self._alternatives = tuple(zip(parts or (), gates, words, digits))  # (read so for each note)
         self._ready = True
 

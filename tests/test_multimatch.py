@@ -136,3 +136,32 @@ def test_gated_regexes_from_one_pass_on_real_notes(pipeline):
             want = _spans(rx.regex.finditer(head))
             assert _spans(many.finditer(rx, head, folded(head), found)) == want
     assert hits > 300
+
+
+def test_gated_regexes_tried_at_their_alternatives_first_literals(pipeline):
+    """A joined cue list without first literals of its own (the scope's spine cues: too many for one product)
+    is tried only where one of its alternatives' first literals occurs (regex_alternatives.alternatives_first):
+    the same matches as its own finditer on corpus notes, their line blocks and generated texts."""
+    from notechecker.nlp.regex_alternatives import alternatives_first
+    from tests.corpus_snapshot import corpus
+
+    scope = pipeline.extractor.scope
+    gated = [GatedRegex(g.regex, plain_first=0) for g in scope._many.gated]
+    many = GatedRegexes(gated, plain_first=0, first_of=alternatives_first)
+    many.scan("")
+    widened = [rx for rx in gated if rx.fold and not rx.first and many._first[rx]]
+    assert gated[0] in widened and len(widened) >= 4  # the spine cues and most organ groups
+    hits = 0
+    for _, text, _ in list(corpus())[1::3]:
+        ranges = [(0, len(text))] + [(m.start(), m.end()) for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text)][:12]
+        hits += _same_as_each(many, text, ranges)
+    assert hits > 300
+    joined = [re.compile(p, re.I) for p in (r"(?:\bab+c)|(?:\b(?:xy)?zz\b)|(?:q[rs]t)", r"(?:\bfoo)|(?:bar\w*)")]
+    many = GatedRegexes([GatedRegex(rx, plain_first=0) for rx in joined], plain_first=0, first_of=alternatives_first)
+    rnd, n = random.Random(9), 0
+    for _ in range(300):
+        text = "".join(rnd.choice(["ab", "abbc", "XYZZ", "zz", "qrt", "QST", "foo", "bar", "baz", " ", "\n", "x"])
+                       for _ in range(rnd.randint(0, 20)))
+        cuts = sorted(rnd.randint(0, len(text) + 2) for _ in range(2))
+        n += _same_as_each(many, text, [(0, len(text)), tuple(cuts)])
+    assert n > 300 and all(many._first[rx] for rx in many.gated)

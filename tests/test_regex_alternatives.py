@@ -87,6 +87,26 @@ def test_alternatives_that_start_with_a_digit(pattern, text):
     assert _spans(alt.finditer(text, 0, len(text), found))  # (some match)
 
 
+@pytest.mark.parametrize("flags", [0, re.ASCII])
+def test_a_first_word_after_a_word_boundary_is_tried_at_word_starts_only(flags):
+    """An alternative that starts with \\b is tried only where its first word starts a word (listed once a note,
+    kept in ``found``), as the regex's own \\b decides, re.ASCII or not: the same matches as finditer."""
+    pattern = r"(?:\bhe\s+has\b)|(?:the\s+\w+)|(?:\bin\b)"
+    text = "the has, she has, he has; \u00e9he has _he has 1he has in tin in\u00e9 \u00e9in in_ in"
+    regex = re.compile(pattern, flags)
+    alt = AlternativesRegex(regex, plain_first=0)
+    found = MultiMatch({}, also=alt.literals | alt.first_words).scan(text)
+    for a, b in [(0, len(text)), (3, len(text) - 1), (10, 40), (27, 28)]:
+        assert _spans(alt.finditer(text, a, b, found)) == _spans(regex.finditer(text, a, b)), (a, b)
+    kept = {k[1]: v for k, v in found.items() if isinstance(k, tuple)}
+    starts = {w: [m.start() for m in re.finditer(rf"\b{w}", text, flags)] for w in ("he", "in")}
+    assert kept == starts and len(kept["he"]) < len(found["he"])
+    if flags:  # "\u00e9he": a word start only where \\w is ASCII
+        assert text.index("\u00e9he") + 1 in kept["he"]
+    else:
+        assert text.index("\u00e9he") + 1 not in kept["he"]
+
+
 def test_random_alternations_on_random_texts():
     pieces = [r"\bab", r"a\w+c", r"(?:x|y)?z\b", r"\d+q", r"(?<=\.)\s*k", r"\bq[ab]{1,3}", r"zz?y",
               r"(?P<g>c\.)", r"\bk\s+\d", r"(?:ab|ac)\b", r"b(?=a)", r"\bxy"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import ahocorasick
 
@@ -115,13 +115,19 @@ def _checked(owner, words: Iterable[str]) -> Iterable[str]:
 
 def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted spans, those that touch or overlap joined."""
+    if not spans:
+        return []
     spans.sort()
     merged: list[tuple[int, int]] = []
-    for a, b in spans:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+    start, end = spans[0]
+    for a, b in spans:  # (the span being joined kept in two ints, not a tuple rebuilt a span)
+        if a <= end:
+            if b > end:
+                end = b
         else:
-            merged.append((a, b))
+            merged.append((start, end))
+            start, end = a, b
+    merged.append((start, end))
     return merged
 
 
@@ -129,10 +135,20 @@ class GatedRegexes:
     """Case-blind GatedRegexes whose literals (required and first) one :class:`MultiMatch` pass over the
     folded note finds. :meth:`finditer` gives each one's ``GatedRegex.finditer``'s matches."""
 
-    def __init__(self, gated: Sequence[GatedRegex], plain_first: int = PLAIN_FIRST):
+    def __init__(self, gated: Sequence[GatedRegex], plain_first: int = PLAIN_FIRST,
+                 first_of: Callable[[re.Pattern], frozenset | None] | None = None):
+        """``first_of``: strings one of which every match of a regex without first literals of its own
+        starts with (case-folded), or None (e.g. read alternative by alternative: an alternation of many
+        cues, regex_alternatives.alternatives_first); the regex is then tried only where they occur."""
         self.gated = tuple(gated)
+        self._first_of = first_of
         self._words: MultiMatch | None = None
         self._first: dict[GatedRegex, frozenset] = {}  # each case-blind one's first literals
+        # each case-blind one's slots: one a required set, one for its first literals (None: none); each
+        # literal's slots. A note's literals are filed by slot once (Found.present): no regex's sets are read
+        self._slots: dict[GatedRegex, tuple[tuple[int, ...], int | None]] = {}
+        self._roles: dict[str, tuple[int, ...]] = {}
+        self._size = 0
         self._plain_left = plain_first  # as a GatedRegex: the first notes need no reading of the regexes
 
     @property
@@ -151,10 +167,22 @@ class GatedRegexes:
                 self._plain_left -= 1
                 return None
             words: set[str] = set()
+            roles: dict[str, list[int]] = {}
+            size = 0
             for rx in self.gated:
                 if rx.fold:
-                    words.update(*rx.required, rx.first or ())
-                    self._first[rx] = frozenset(rx.first or ())
+                    first = rx.first or (self._first_of(rx.regex) if self._first_of else None) or ()
+                    words.update(*rx.required, first)
+                    self._first[rx] = frozenset(first)
+                    slots: list[int] = []
+                    for strings in (*rx.required, first):  # (the last: its first literals, when it has some)
+                        for w in strings:
+                            roles.setdefault(w, []).append(size)
+                        slots.append(size)
+                        size += 1
+                    self._slots[rx] = (tuple(slots[:-1]), slots[-1] if first else None)
+            self._roles = {w: tuple(slots) for w, slots in roles.items()}
+            self._size = size
             self._words = MultiMatch({}, also=words)
         if lowered is None:
             return None
@@ -168,22 +196,34 @@ class GatedRegexes:
             return rx.finditer(text, lowered, pos, endpos)
         live = found.live.get(rx)
         if live is None:  # whether it may match somewhere in the note: one string of each required set in it
-            keys = found.lasts.keys()
-            live = found.live[rx] = not any(keys.isdisjoint(strings) for strings in rx.required)
+            present = found.present if found.present is not None else self._present(found)
+            live = found.live[rx] = all(present[slot] for slot in self._slots[rx][0])
         if not live:
             return iter(())
-        return self._finditer(rx, text, found.lasts, pos, len(text) if endpos is None else min(endpos, len(text)))
+        return self._finditer(rx, text, found, pos, len(text) if endpos is None else min(endpos, len(text)))
 
-    def _finditer(self, rx: GatedRegex, text: str, lasts: dict[str, list[int]], pos: int, end: int):
-        keys = lasts.keys()
-        for strings in rx.required:  # one of each set within [pos, end), or no match
-            if not any(_within(lasts[w], len(w), pos, end) for w in keys & strings):
+    def _present(self, found: Found) -> list[list[str]]:
+        """Each slot's literals that occur in the note, filed once a note from the note's words."""
+        present: list[list[str]] = [[] for _ in range(self._size)]
+        roles = self._roles.get
+        for w in found.lasts:
+            slots = roles(w)
+            if slots is not None:
+                for slot in slots:
+                    present[slot].append(w)
+        found.present = present
+        return present
+
+    def _finditer(self, rx: GatedRegex, text: str, found: Found, pos: int, end: int):
+        lasts, present = found.lasts, found.present
+        required, first = self._slots[rx]
+        for slot in required:  # one of each set within [pos, end), or no match
+            if not any(_within(lasts[w], len(w), pos, end) for w in present[slot]):
                 return
-        first = self._first[rx]
-        if not first:
+        if first is None:
             yield from rx.regex.finditer(text, pos, end)
             return
-        starts = [last + 1 - len(w) for w in keys & first for last in lasts[w]]
+        starts = [last + 1 - len(w) for w in present[first] for last in lasts[w]]
         yield from matches_at_sorted(rx.regex, text, sorted(set(starts)), pos, end)
 
     def search(self, rx: GatedRegex, text: str, lowered: str | None, found, pos: int = 0, endpos: int | None = None):
@@ -192,14 +232,15 @@ class GatedRegexes:
 
 
 class Found:
-    """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), and
-    whether each regex asked about so far may match in the note."""
+    """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), whether
+    each regex asked about so far may match in the note, and its literals filed by slot (when first asked)."""
 
-    __slots__ = ("lasts", "live")
+    __slots__ = ("lasts", "live", "present")
 
     def __init__(self, lasts: dict[str, list[int]]):
         self.lasts = lasts
         self.live: dict[GatedRegex, bool] = {}
+        self.present: list[list[str]] | None = None
 
 
 def _within(lasts: list[int], length: int, pos: int, end: int) -> bool:

@@ -102,6 +102,24 @@ def _head(op, av, rest, fold: bool) -> frozenset | None:
     return node_info(op, av, fold).first
 
 
+def alternatives_first(regex: re.Pattern) -> frozenset | None:
+    """Strings one of which every match of ``regex`` starts with (case-folded for a case-blind one), read
+    alternative by alternative: an alternation of many cues whose first literals as a whole are more than
+    :func:`~.regex_literals.sequence_info` lists (the scope's cue lists); None: not known for one of them,
+    or one of them shorter than FIRST_WORD_CHARS (in too many words to be worth looking for)."""
+    if regex.flags & re.VERBOSE:
+        return None
+    fold = bool(regex.flags & re.IGNORECASE)
+    try:
+        heads = [first_literals(_c.parse(src, regex.flags), fold) for src in alternatives(regex.pattern)]
+    except (re.error, RecursionError, ValueError):
+        return None
+    if not heads or not all(heads):
+        return None
+    first = fewest(frozenset().union(*heads), lambda x, y: x.startswith(y))
+    return first if min(map(len, first)) >= FIRST_WORD_CHARS else None
+
+
 def _gate(required) -> frozenset | None:
     """The most telling of an alternative's required sets that a few substring tests decide (its
     shortest string longest, then the fewest strings); None: none (the alternative is always tried)."""
@@ -129,11 +147,12 @@ class AlternativesRegex:
                     raise ValueError("a group reference, or an empty match")
                 gates.append(_gate(sequence_info(items, False).required))
                 parts.append(_where(items.data, src, regex.flags))
-                words.append(_first_words(items.data))
+                words.append(_first_words(items.data, regex.flags))
                 digits.append(_digit_start(items.data, regex.flags))
         except (ValueError, re.error, RecursionError):  # searched whole
             parts, gates, words, digits = None, [], [], []
-        self._parts, self._gates, self._words, self._digits = parts, tuple(gates), tuple(words), tuple(digits)
+        self._parts, self._gates, self._words = parts, tuple(gates), tuple(words)
+        self._alternatives = tuple(zip(parts or (), gates, words, digits))  # (read so for each note)
         self._ready = True
 
     @property
@@ -150,7 +169,7 @@ class AlternativesRegex:
         :meth:`finditer_ranges`, which then tries those alternatives only there."""
         if not self._ready:
             self._prepare()
-        return frozenset(w for ws in self._words if ws for w, _ in ws)
+        return frozenset(w for ws in self._words if ws for w, *_ in ws)
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None, found=None) -> Iterator[re.Match]:
         """``self.regex.finditer(text, pos, endpos)``'s matches (``found``: see :meth:`finditer_ranges`)."""
@@ -190,14 +209,24 @@ class AlternativesRegex:
         occur (a sorted list, bisected per range), the others where their searches find a start."""
         keys = found.keys()
         searches, at = [], set()
-        for where, gate, words, digits in zip(self._parts, self._gates, self._words, self._digits):
+        for where, gate, words, digits in self._alternatives:
             if gate is not None and keys.isdisjoint(gate):
                 continue  # cannot match in this text
             if words is not None:
-                for word, back in words:
-                    lasts = found.get(word)
-                    if lasts:
-                        at.update([last - back for last in lasts])
+                for word, back, key, at_boundary in words:
+                    if key is None:
+                        lasts = found.get(word)
+                        if lasts:
+                            at.update([last - back for last in lasts])
+                        continue
+                    # an alternative that starts with \b: only its first word's occurrences at a word start
+                    # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
+                    listed = found.get(key)
+                    if listed is None:
+                        lasts = found.get(word)
+                        listed = found[key] = [s for last in lasts if at_boundary(text, s := last - back)] if lasts else []
+                    if listed:
+                        at.update(listed)
             elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
                 listed = found.get(digits)
                 if listed is None:
@@ -216,16 +245,23 @@ class AlternativesRegex:
                 yield from matches_at_sorted(self.regex, text, starts, pos, end)
 
 
-def _first_words(items) -> tuple[tuple[str, int], ...] | None:
-    """An alternative's first literals as (word, its length - 1), when each is FIRST_WORD_CHARS characters or
-    more (a shorter one is in too many words of a note to be worth listing where it is); else None."""
+def _first_words(items, flags: int = 0) -> tuple[tuple, ...] | None:
+    """An alternative's first literals as (word, its length - 1, key, at_boundary), when each is
+    FIRST_WORD_CHARS characters or more (a shorter one is in too many words of a note to be worth listing
+    where it is); else None. When the alternative starts with ``\\b``: the key under which the word's
+    occurrences at a word start are kept in a note's ``found``, and whether ``\\b`` holds at an offset as
+    in the regex (its ``\\w``: re.ASCII or not); else None, None."""
     first = first_literals(items, False)
     if not first:
         return None
     words = fewest(first, lambda x, y: x.startswith(y))
     if min(map(len, words)) < FIRST_WORD_CHARS:
         return None
-    return tuple((w, len(w) - 1) for w in sorted(words))
+    if not (items and items[0] == (_c.AT, _c.AT_BOUNDARY)):
+        return tuple((w, len(w) - 1, None, None) for w in sorted(words))
+    ascii_ = flags & re.ASCII
+    at_boundary = re.compile(r"\b", ascii_).match
+    return tuple((w, len(w) - 1, ("\\b(?a)" if ascii_ else "\\b", w), at_boundary) for w in sorted(words))
 
 
 def _digit_start(items, flags: int) -> re.Pattern | None:

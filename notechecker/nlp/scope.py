@@ -21,6 +21,7 @@ from ..schema.vocab.scope import ScopeSpec
 from . import levels as lv
 from .level_grammar import lexicon
 from .multimatch import GatedRegexes
+from .regex_alternatives import alternatives_first
 from .regex_literals import GatedRegex, folded
 
 #: Sections whose text is the operation's title.
@@ -83,9 +84,10 @@ class ScopeClassifier:
         self._operative = tuple(GatedRegex(rx) for rx in spec.operative_cues)
         self._document = tuple(GatedRegex(rx) for rx in spec.document_cues)
         self._not_operative = tuple(GatedRegex(rx) for rx in spec.not_operative_cues)
-        # all their literals found in one pass over the note (after PLAIN_FIRST notes)
+        # all their literals found in one pass over the note (after PLAIN_FIRST notes); a list joined into one
+        # alternation is tried only where one of its alternatives' first literals is
         self._many = GatedRegexes([self._spine_rx, *self._other_rx.values(), *self._operative, *self._document,
-                                   *self._not_operative])
+                                   *self._not_operative], first_of=alternatives_first)
         self._region_rx = re.compile(r"\b(" + "|".join(map(re.escape, sorted(spec.region_words, key=len,
                                                                               reverse=True))) + r")\b", re.I)
 
@@ -238,13 +240,15 @@ class ScopeClassifier:
             for w in self._region_rx.findall(text[c.start:c.end]):
                 regions.update(self.spec.region_words[w.lower()])
         seen, evid = set(), []
-        for c in cues:
+        for c in cues:  # the first three distinct cues' evidence
             if (c.start, c.end) in seen:
                 continue
             seen.add((c.start, c.end))
             evid.append(ev(c))
+            if len(evid) == 3:
+                break
         return Scope(kind="spine_operation", regions=tuple(r for r in SPINE_REGIONS if r in regions),
-                     reason=f"spine operation: {how}", evidence=tuple(evid[:3]))
+                     reason=f"spine operation: {how}", evidence=tuple(evid))
 
 
 def _sentence(text: str, start: int, end: int) -> str:

@@ -60,11 +60,12 @@ class Elements(Linker):
         cues_at = occurs if with_cues else None
         n = len(lowered)
         named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
+        ends: dict[tuple[int, int], int] = {}  # a section's quote, read once (a diagnosis line is an indication too)
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
             skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
-            found = self.from_sections(text, spec, sec_bodies, skip) if not named.isdisjoint(spec.sections) else None
+            found = self.from_sections(text, spec, sec_bodies, skip, ends) if not named.isdisjoint(spec.sections) else None
             if found is None and spec.matcher is not None:
                 windows = gates.windows(name, occurs, GATE_WINDOW, n) if spec.gate else None
                 if windows != []:  # (no gate word: no cue)
@@ -100,7 +101,9 @@ class Elements(Linker):
                 automata[key] = found
         return found
 
-    def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset()) -> Element | None:
+    def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset(),
+                      ends: dict[tuple[int, int], int] | None = None) -> Element | None:
+        """The element from its own section (``ends``: the quotes' ends found so far in the note, kept)."""
         if not spec.sections:
             return None
         for sec, body_start in sec_bodies:
@@ -113,12 +116,17 @@ class Elements(Linker):
             if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
                 continue
             a = body_start + (len(body) - len(body.lstrip()))
-            b = evidence_end(text, a, sec.end)
+            b = ends.get((a, sec.end)) if ends is not None else None
+            if b is None:
+                b = evidence_end(text, a, sec.end)
+                if ends is not None:
+                    ends[(a, sec.end)] = b
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
             if _any_match(self._none_cues.get(spec.name), spec.none_cues, body) or self.L.words.none_value.match(body):
                 value = "none"
-            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"
-                first = text[a:evidence_end(text, a, sec.end, longest=80)].strip()
+            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; a body that ends
+                # within 80 characters gives the 80-character quote the same text as the 300-character one: b
+                first = text[a:b if sec.end - a <= 80 else evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
         return None
@@ -197,9 +205,22 @@ class Elements(Linker):
         return None
 
 
-@functools.lru_cache(maxsize=None)
 def _gated(matcher: re.Pattern) -> AlternativesRegex:
-    """An element's cue matcher (compiled once per vocabulary), each of its cues looked for on its own."""
+    """An element's cue matcher (compiled once per vocabulary), each of its cues looked for on its own:
+    found by the pattern object's identity (hashing a compiled pattern hashes its code, ~0.5 us for a
+    long alternation), else by its value (equal patterns share one)."""
+    kept = _BY_ID.get(id(matcher))
+    if kept is not None and kept[0] is matcher:
+        return kept[1]
+    found = _BY_ID[id(matcher)] = (matcher, _gated_by_value(matcher))  # (the pattern kept: its id not reused)
+    return found[1]
+
+
+_BY_ID: dict[int, tuple[re.Pattern, AlternativesRegex]] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _gated_by_value(matcher: re.Pattern) -> AlternativesRegex:
     return AlternativesRegex(matcher)
 
 

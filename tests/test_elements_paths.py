@@ -1,0 +1,98 @@
+"""Shortcuts of the documentation elements (nlp/linkers/elements.py) give what the plain steps give: a
+section's value quote reuses its evidence's end where the body ends within 80 characters, the cue
+matcher is found by the pattern's identity, and an element's found pieces (a note's words pass) are the
+ones each element would find alone."""
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from notechecker.nlp.linkers.base import evidence_end
+from notechecker.nlp.linkers.elements import _gated, _gated_by_value
+
+from tests.conftest import SAMPLES, nonspine_texts
+
+_PIECES = ("EBL: 50 mL", "Dr. Smith", "None.", "1. L4-5", "\n", "\n\n", "  ", ". ", "Complications: none",
+           "The patient tolerated the procedure well", "approx. 20 cc", "\r\n", "A. B", "?", "!", ":", "x" * 30)
+
+
+def _texts() -> list[str]:
+    notes = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))][:12] + nonspine_texts(12)
+    rnd = random.Random(25)
+    made = ["".join(rnd.choice(_PIECES) for _ in range(rnd.randint(1, 30))) for _ in range(400)]
+    return notes + made
+
+
+def test_a_quote_of_80_characters_is_the_quote_of_300_where_the_limit_is_within_80():
+    rnd, checked = random.Random(5), 0
+    for text in _texts():
+        for _ in range(40):
+            a = rnd.randrange(0, len(text) + 1)
+            limit = min(len(text), a + rnd.randint(-3, 80))
+            assert evidence_end(text, a, limit, longest=80) == evidence_end(text, a, limit), (a, limit)
+            checked += 1
+    assert checked > 10_000
+
+
+def test_a_section_value_is_the_plain_quote(pipeline):
+    """Every section element's value on sample and non-spine notes equals the value read with the
+    80-character quote as the plain step reads it."""
+    ex = pipeline.extractor
+    el = ex.elements
+    seen = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(40):
+        doc = pipeline.nlp(pipeline.normalizer(text).text)
+        v = ex.read(doc)
+        for spec in el.elements.values():
+            if not spec.sections:
+                continue
+            found = el.from_sections(v.text, spec, v.sec_bodies)
+            if found is None or found.value in (None, "none"):
+                continue
+            seen += 1
+            sec = next(s for s, body in v.sec_bodies if s.start == found.evidence[0].start and s.name in spec.sections)
+            body_start = sec.start + len(sec.title)
+            body = v.text[body_start:sec.end]
+            a = body_start + (len(body) - len(body.lstrip()))
+            plain = v.text[a:evidence_end(v.text, a, sec.end, longest=80)].strip().rstrip(".") or None
+            assert found.value == plain
+    assert seen > 50
+
+
+def test_the_cue_matcher_is_found_by_identity_and_shared_by_equal_patterns():
+    rx = re.compile(r"\bfoo\s+bar\b|\bbaz\b")
+    re.purge()
+    again = re.compile(r"\bfoo\s+bar\b|\bbaz\b")  # an equal pattern, another object
+    assert again is not rx and again == rx
+    assert _gated(rx) is _gated(rx) is _gated_by_value(rx)
+    assert _gated(again) is _gated(rx) and _gated(again) is _gated(again)
+    other = re.compile(r"\bqux\b")
+    assert _gated(other) is not _gated(rx)
+    assert [m.span() for m in _gated(rx).finditer("a foo bar baz")] == [m.span() for m in rx.finditer("a foo bar baz")]
+
+
+@pytest.mark.parametrize("limit_past", [0, 1, 79, 80])
+def test_the_shortcut_holds_at_its_edge(limit_past):
+    text = "Estimated blood loss was about 200 mL. Then more words follow here. " * 4
+    a = 3
+    limit = a + limit_past
+    assert evidence_end(text, a, limit, longest=80) == evidence_end(text, a, limit)
+
+
+def test_section_quotes_kept_for_the_note_give_the_same_elements(pipeline):
+    """Elements.from_sections with the note's kept quote ends (a diagnosis line read for two elements)
+    gives every element as read afresh."""
+    ex = pipeline.extractor
+    el = ex.elements
+    shared = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(20):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        ends: dict = {}
+        for spec in el.elements.values():
+            before = len(ends)
+            kept = el.from_sections(v.text, spec, v.sec_bodies, frozenset(), ends)
+            assert kept == el.from_sections(v.text, spec, v.sec_bodies), spec.name
+            shared += kept is not None and len(ends) == before
+    assert shared > 5  # some quotes were read from the kept ends

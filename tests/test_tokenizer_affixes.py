@@ -78,10 +78,10 @@ def test_english_words_of_letters_and_digits_are_searched_with_fewer_alternative
     letter or digit, and none of its infix alternatives can start with one."""
     tok = spacy.blank("en").tokenizer
     suffix = SuffixSearch(tok.suffix_search.__self__, 0)
-    assert suffix._alnum_end is not None and suffix._alnum_end is not suffix.regex
-    assert len(suffix._alnum_end.pattern or "") == 0  # compiled from the kept alternatives' parse tree
-    assert suffix._alnum_end.search("5mm").span() == (1, 3) and suffix._alnum_end.search("spine") is None
-    assert InfixFinditer(tok.infix_finditer.__self__, 0)._alnum is None
+    assert suffix._narrow is not None and suffix._narrow is not suffix.regex
+    assert len(suffix._narrow.pattern or "") == 0  # compiled from the kept alternatives' parse tree
+    assert suffix._narrow.search("5mm").span() == (1, 3) and suffix._narrow.search("spine") is None
+    assert InfixFinditer(tok.infix_finditer.__self__, 0)._narrow is None
 
 
 def test_what_cannot_be_read_keeps_its_alternative():
@@ -119,10 +119,10 @@ def test_the_alternatives_are_read_once_plain_calls_words_were_searched():
     words = ["5mm", "x.", "spine", "L4", "Lee's", "disc", "a-b", "C5", "2km"]
     assert [_span(suffix.search(w)) for w in words] == [_span(suffix_rx.search(w)) for w in words]
     assert [[m.span() for m in infix.finditer(w)] for w in words] == [[m.span() for m in infix_rx.finditer(w)] for w in words]
-    assert suffix._alnum_end is not suffix_rx and infix._alnum is None  # read after three words each
+    assert suffix._narrow is not suffix_rx and infix._narrow is None  # read after three words each
     url_rx = tok.url_match.__self__
     url = GatedMatch(url_rx, 3)
     assert [_span(url.match(w)) for w in ["a.com", "b"]] == [(0, 5), None] and url._required == []
     assert url.match("c") is None and url._required == [(".",)] and _span(url.match("x.org")) == (0, 5)
     fresh = SuffixSearch(suffix_rx, 3)
-    assert fresh._alnum_end is suffix_rx and fresh.search("spine") is None and fresh._alnum_end is suffix_rx
+    assert fresh._narrow is suffix_rx and fresh.search("spine") is None and fresh._narrow is suffix_rx

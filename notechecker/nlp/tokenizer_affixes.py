@@ -90,99 +90,98 @@ def _compile_alternatives(state, alternatives: list[list], flags: int) -> re.Pat
 PLAIN_CALLS = 5_000
 
 
-class SuffixSearch:
+class _ReadLater:
+    """A regex's search that reads what it can leave out (:meth:`_read`, from the regex's parse tree)
+    once ``plain_calls`` calls were answered by the whole regex; until then, and for a word it may not
+    narrow, the whole regex answers."""
+
+    def __init__(self, regex: re.Pattern, plain_calls: int = PLAIN_CALLS):
+        self.regex = regex
+        self.pattern = regex.pattern  # what spaCy's Tokenizer.to_bytes writes
+        self._left = plain_calls + 1
+        self._count()
+
+    def _count(self) -> None:
+        self._left -= 1
+        if self._left <= 0:
+            self._left = 0
+            self._read()
+
+    def _read(self) -> None:
+        raise NotImplementedError
+
+    def __reduce__(self):
+        return (type(self), (self.regex,))
+
+
+class _Narrowed(_ReadLater):
+    """A search that, for a word it may narrow, tries only the regex's top-level alternatives
+    :meth:`_may_match` keeps (None: no alternative; the others are tried in the same order, at the same
+    places: the same matches)."""
+
+    def __init__(self, regex: re.Pattern, plain_calls: int = PLAIN_CALLS):
+        self._narrow: re.Pattern | None = regex
+        super().__init__(regex, plain_calls)
+
+    def _may_match(self, state, items: list, flags: int) -> bool:
+        raise NotImplementedError
+
+    def _read(self) -> None:
+        state, alternatives = _alternatives(self.regex)
+        few = [a for a in alternatives if self._may_match(state, a, state.flags)]
+        if len(few) < len(alternatives):
+            self._narrow = _compile_alternatives(state, few, state.flags)
+
+    def _regex_for(self, narrowable: bool) -> re.Pattern | None:
+        """The regex to search a word with (``narrowable``: a word the kept alternatives are for)."""
+        if not narrowable:
+            return self.regex
+        if self._left:
+            self._count()
+            return self.regex
+        return self._narrow
+
+
+class SuffixSearch(_Narrowed):
     """``regex.search`` for spaCy's suffix regex; a word ending with an ASCII letter or digit is searched
     with the alternatives that may end so (see the module docstring), once ``plain_calls`` such words
     were searched with the whole regex."""
 
-    def __init__(self, regex: re.Pattern, plain_calls: int = PLAIN_CALLS):
-        self.regex = regex
-        self.pattern = regex.pattern
-        self._alnum_end: re.Pattern | None = regex
-        self._left = plain_calls + 1
-        self._count()
-
-    def _count(self) -> None:
-        self._left -= 1
-        if self._left <= 0:
-            self._left = 0
-            state, alternatives = _alternatives(self.regex)
-            flags = state.flags
-
-            def kept(items: list) -> bool:  # may match in a word ending with a letter or digit
-                if not items or items[-1] != (_p.AT, _p.AT_END) or flags & re.MULTILINE:
-                    return True
-                return _may_be_alnum_seq(state, items[:-1], flags, last=True)
-
-            few = [a for a in alternatives if kept(a)]
-            if len(few) < len(alternatives):
-                self._alnum_end = _compile_alternatives(state, few, flags)
+    def _may_match(self, state, items: list, flags: int) -> bool:  # in a word ending with a letter or digit
+        if not items or items[-1] != (_p.AT, _p.AT_END) or flags & re.MULTILINE:
+            return True
+        return _may_be_alnum_seq(state, items[:-1], flags, last=True)
 
     def search(self, text: str):
-        if text and text[-1] in _ALNUM:
-            if self._left:
-                self._count()
-                return self.regex.search(text)
-            rx = self._alnum_end
-            return None if rx is None else rx.search(text)
-        return self.regex.search(text)
-
-    def __reduce__(self):
-        return (SuffixSearch, (self.regex,))
+        rx = self._regex_for(bool(text) and text[-1] in _ALNUM)
+        return None if rx is None else rx.search(text)
 
 
-class InfixFinditer:
+class InfixFinditer(_Narrowed):
     """``regex.finditer`` for spaCy's infix regex; a word of ASCII letters and digits only is searched with
     the alternatives that may start with one (see the module docstring), once ``plain_calls`` such words
     were searched with the whole regex."""
 
-    def __init__(self, regex: re.Pattern, plain_calls: int = PLAIN_CALLS):
-        self.regex = regex
-        self.pattern = regex.pattern
-        self._alnum: re.Pattern | None = regex
-        self._left = plain_calls + 1
-        self._count()
-
-    def _count(self) -> None:
-        self._left -= 1
-        if self._left <= 0:
-            self._left = 0
-            state, alternatives = _alternatives(self.regex)
-            few = [a for a in alternatives if _may_be_alnum_seq(state, a, state.flags, last=False)]
-            if len(few) < len(alternatives):
-                self._alnum = _compile_alternatives(state, few, state.flags)
+    def _may_match(self, state, items: list, flags: int) -> bool:  # in a word of letters and digits
+        return _may_be_alnum_seq(state, items, flags, last=False)
 
     def finditer(self, text: str):
-        if text.isascii() and text.isalnum():
-            if self._left:
-                self._count()
-                return self.regex.finditer(text)
-            rx = self._alnum
-            return () if rx is None else rx.finditer(text)
-        return self.regex.finditer(text)
-
-    def __reduce__(self):
-        return (InfixFinditer, (self.regex,))
+        rx = self._regex_for(text.isascii() and text.isalnum())
+        return () if rx is None else rx.finditer(text)
 
 
-class GatedMatch:
+class GatedMatch(_ReadLater):
     """``regex.match`` for spaCy's URL regex: no match where the word lacks a string every match holds
     (English's: "."; :class:`~notechecker.nlp.regex_literals.GatedRegex`'s required literals), read once
     ``plain_calls`` words were matched with the regex alone. A case-blind regex is always tried."""
 
     def __init__(self, regex: re.Pattern, plain_calls: int = PLAIN_CALLS):
-        self.regex = regex
-        self.pattern = regex.pattern
         self._required: list[tuple[str, ...]] = []
-        self._left = plain_calls + 1
-        self._count()
+        super().__init__(regex, plain_calls)
 
-    def _count(self) -> None:
-        self._left -= 1
-        if self._left <= 0:
-            self._left = 0
-            if not self.regex.flags & re.IGNORECASE:
-                self._required = [tuple(sorted(words)) for words in GatedRegex(self.regex, plain_first=0).required]
+    def _read(self) -> None:
+        if not self.regex.flags & re.IGNORECASE:
+            self._required = [tuple(sorted(words)) for words in GatedRegex(self.regex, plain_first=0).required]
 
     def match(self, text: str):
         if self._left:
@@ -192,6 +191,3 @@ class GatedMatch:
                 if not any(w in text for w in words):
                     return None
         return self.regex.match(text)
-
-    def __reduce__(self):
-        return (GatedMatch, (self.regex,))

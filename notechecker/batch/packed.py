@@ -138,4 +138,4 @@ def column(table: Any, name: str) -> list:
     """The cells of column ``name`` of a table, packed or not, row by row."""
     if table.__class__ is list:
         return [r[name] for r in table]
-    return list(columns(table)[name]) if table["rows"] else []
+    return list(columns(table)[name])

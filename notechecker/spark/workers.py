@@ -123,17 +123,16 @@ def _columns(seqs: list[int], results: list[dict[str, list[dict]]]) -> tuple[Any
             cols["_table"].extend(repeat(name, n))
             cols["_row"].extend(range(n))
             # the table's columns, each whole (a row's cell in a column of another table: None)
-            given = dict(zip(own, zip(*map(_cells(own), rows))))
+            given = dict(zip(own, zip(*map(_CELLS[name], rows))))
             for c in data_cols:
                 cells = given.get(c)
                 cols[c].extend(repeat(None, n) if cells is None else cells)
     return schema, cols
 
 
-def _cells(columns: tuple[str, ...]):
-    """A row's cells in ``columns``: every row of a table holds its table's columns (as the local
-    scan's writer reads them)."""
-    return operator.itemgetter(*columns)
+#: A row's cells in its table's columns: every row of a table holds its table's columns (as the local
+#: scan's writer reads them)
+_CELLS = {name: operator.itemgetter(*columns) for name, columns in TABLES.items()}
 
 
 def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFrame":

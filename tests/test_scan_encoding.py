@@ -55,7 +55,37 @@ def real_chunk(pipeline):
     tasks.append(Task(note_id="bad", source="bad.txt", error_code="E101", error="bad.txt: empty"))
     tasks.append(Task(note_id="ü-1", source="x.csv:3", text=tasks[0].text, surgeon="Zoë Ñúñez", date="2024-03-01",
                       month="2024-03", warnings=("x.csv row 3: a warning", "another")))
-    return tasks, check_tasks(tasks)
+    return tasks, packed.unpacked(check_tasks(tasks))
+
+
+def test_a_notes_findings_packed_as_built_are_packed_as_their_rows(pipeline):
+    """check_tasks packs a checked note's findings as it builds them (batch/rows.py): the same tables,
+    chunk bytes and rows as packing its row dicts, on real notes, redacted or not."""
+    tasks = list(iter_tasks(NOTES[:12]))
+    tasks.append(Task(note_id="ü-1", source="x.csv:3", text=tasks[0].text, surgeon="Zoë Ñúñez", date="2024-03-01",
+                      month="2024-03"))
+    for redact in (False, True):
+        built = check_tasks(tasks, redact)
+        assert sum(t["findings"].__class__ is dict for t in built) > 6  # packed as built, not packed afterwards
+        rows = packed.unpacked(built)
+        assert packed.packed(built) == packed.packed(rows)
+        assert shipped(tasks, built) == shipped(tasks, rows)
+
+
+class _Name(str):
+    pass
+
+
+@pytest.mark.parametrize("cell", [_Name("Zoë"), 1.5, 0.0])
+def test_a_notes_cell_that_is_not_plain_or_a_float_is_packed_as_its_rows_are(pipeline, cell):
+    """A note's cell kept once by construction that packing its rows would keep row by row (a float:
+    0.0 == -0.0) or read back from the bytes (not plain) is packed as packing the rows packs it."""
+    task = list(iter_tasks(NOTES[:1]))[0]
+    built = check_tasks([dataclasses.replace(task, site=cell)])
+    rows = packed.unpacked(built)
+    assert packed.size(built[0]["findings"]) > 1 and rows[0]["findings"][0]["site"] is cell
+    assert packed.packed(built) == packed.packed(rows)
+    assert shipped([task], built) == shipped([task], rows)
 
 
 def test_the_chunk_of_real_notes_reads_back_as_written(real_chunk, tmp_path):

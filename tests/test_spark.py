@@ -21,7 +21,7 @@ if not (shutil.which("java") or (os.environ.get("JAVA_HOME") and Path(os.environ
                 allow_module_level=True)
 
 from notechecker import batch  # noqa: E402
-from notechecker.batch import TABLES, output_paths, read_table, run  # noqa: E402
+from notechecker.batch import TABLES, output_paths, packed, read_table, run  # noqa: E402
 from notechecker.cli import app  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
@@ -302,11 +302,12 @@ def test_the_workers_record_batch_holds_every_row_cell_by_cell():
     tasks = [Task(note_id=p.stem, source=p.name, text=p.read_text(encoding="utf-8"))
              for p in sorted(NOTES.glob("*.txt"))[:8]]
     tasks.append(Task(note_id="bad", source="bad.txt", error_code="E101", error="bad.txt: empty"))
-    results = check_tasks(tasks)
-    assert sum(len(r["findings"]) for r in results) > 50
+    results = check_tasks(tasks)  # a checked note's findings packed (batch/packed.py), the other tables rows
+    rows = packed.unpacked(results)
+    assert sum(len(r["findings"]) for r in rows) > 50 and any(r["findings"].__class__ is dict for r in results)
     seqs = [3 * i + 1 for i in range(len(results))]
     got = workers._batch(seqs, results).to_pylist()
     names = workers.rows_arrow_schema().names[len(workers.KEY_COLUMNS):]
     want = [{"_seq": seq, "_table": name, "_row": j, **{c: row.get(c) for c in names}}
-            for seq, result in zip(seqs, results) for name in TABLES for j, row in enumerate(result[name])]
+            for seq, result in zip(seqs, rows) for name in TABLES for j, row in enumerate(result[name])]
     assert got == want

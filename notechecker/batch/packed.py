@@ -24,7 +24,9 @@ PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def packed(rows: list) -> tuple[list, bool]:
     """The rows of a chunk (one ``{table: rows}`` a note) with each table packed, and whether every
-    cell is :data:`PLAIN` (then JSON gives them back as they are)."""
+    cell is :data:`PLAIN` (then JSON gives them back as they are). A table given packed passes as
+    it is: the tables a note's rows pack (:func:`notechecker.batch.rows.result_tables`) hold plain
+    cells only (any other is given as rows)."""
     out, plain = [], True
     for note in rows:
         if note.__class__ is not dict:
@@ -38,6 +40,8 @@ def packed(rows: list) -> tuple[list, bool]:
 
 
 def _packed_table(rows: Any) -> tuple[Any, bool]:
+    if rows.__class__ is dict:  # packed already: by a note's rows (batch/rows.py), which pack plain cells only
+        return rows, True
     if rows.__class__ is not list:
         return rows, False
     if not rows:
@@ -48,11 +52,24 @@ def _packed_table(rows: Any) -> tuple[Any, bool]:
                          and all(k.__class__ is str for k in r) for r in rows)
     if not all(k.__class__ is str for k in keys):  # JSON makes them strings: read back from the bytes
         return rows, False
-    n, same, vary, plain = len(rows), [], [], True
-    if n == 1:
+    if len(rows) == 1:
         values = tuple(rows[0].values())
-        return {"keys": keys, "same": same, "rows": [values]}, PLAIN.issuperset(map(type, values))
-    for i, column in enumerate(zip(*map(operator.itemgetter(*keys), rows))):
+        return {"keys": keys, "same": [], "rows": [values]}, PLAIN.issuperset(map(type, values))
+    return table(keys, (), range(len(keys)), list(map(operator.itemgetter(*keys), rows)))
+
+
+def table(keys: tuple, fixed: Any, free: Any, cells: list) -> tuple[dict, bool]:
+    """A table packed from its columns ``keys``: ``fixed``, ``(column number, value)`` pairs in
+    column order, the cells one value fills in every row by construction; ``cells``, one tuple a row
+    (two rows or more) of the cells of columns ``free`` (the others, in order). A column of ``free``
+    that one value fills is kept once too, as :func:`packed` keeps it. And whether every cell is
+    :data:`PLAIN`."""
+    n, same, vary, plain = len(cells), [], [], True
+    for i, value in fixed:
+        if value.__class__ is float or value.__class__ not in PLAIN:  # kept row by row, as packed() does
+            return table(keys, (), range(len(keys)), [_with(keys, fixed, free, c) for c in cells])
+        same.append((i, value))
+    for i, column in zip(free, zip(*cells)):
         types = set(map(type, column))
         plain = plain and PLAIN.issuperset(types)
         # one value throughout: of one type (True == 1), not a float (0.0 == -0.0)
@@ -60,7 +77,22 @@ def _packed_table(rows: Any) -> tuple[Any, bool]:
             same.append((i, column[0]))
         else:
             vary.append(column)
+    if fixed:
+        same.sort(key=_FIRST)
     return {"keys": keys, "same": same, "rows": list(zip(*vary)) if vary else [()] * n}, plain
+
+
+_FIRST = operator.itemgetter(0)
+
+
+def _with(keys: tuple, fixed: Any, free: Any, cells: tuple) -> tuple:
+    """A row's cells in all of ``keys``' columns: ``fixed`` ones and ``cells`` of ``free`` ones."""
+    row = [None] * len(keys)
+    for i, value in fixed:
+        row[i] = value
+    for i, value in zip(free, cells):
+        row[i] = value
+    return tuple(row)
 
 
 def check(notes: Any) -> None:

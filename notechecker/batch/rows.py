@@ -7,14 +7,11 @@ from typing import Any, Iterable
 
 from ..audit.provenance import note_sha256, stamp_items
 from ..errors import InputError, describe_failure
+from . import packed
 from .task import Task, normalize_date, surgeon_name
 
 
 _ITEM_ID = operator.attrgetter("item_id")
-#: the finding's columns of a findings row, in order, as they read for a finding without evidence
-_FINDING_BLANK = {"item_id": "", "item_name": "", "tier": "", "severity": "", "status": "", "message": "",
-                  "fix_hint": "", "evidence_text": "", "evidence_start": None, "evidence_end": None,
-                  "evidence_section": ""}
 
 
 def _r4(x: float | None) -> float | None:
@@ -94,6 +91,14 @@ def _named(t: Task, warnings: Iterable[str]) -> tuple[str, ...]:
 
 
 def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
+    """A note's rows of the three tables as row dicts (:func:`result_tables`, unpacked)."""
+    return {name: packed.rows(table) for name, table in result_tables(t, result, redact).items()}
+
+
+def result_tables(t: Task, result: Any, redact: bool) -> dict[str, Any]:
+    """A checked note's (or a failed input's) tables: ``{"findings", "codes", "notes"}``, the findings
+    packed as :mod:`.packed` keeps them (built so, without a row dict a finding), the others as row
+    dicts."""
     if isinstance(result, InputError):
         return error_rows(t, result.code, f"{t.source}: {result.message}")
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
@@ -102,39 +107,24 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     tail = {"decision": "", "decision_note": "", **prov}  # how every codes and findings row ends
     from ..plain import code_verdicts, scope_line  # one import a note (plain is a layer above the scan's start)
 
-    findings, codes = [], []
+    cells, codes = [], []
     verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
     for r in sorted(result.results, key=lambda r: r.code):
-        row = {**meta, "code": r.code, "billed": r.billed, "suggested": r.suggested}  # every row of this code starts so
         s = r.summary
         v = verdicts[r.code]
-        codes.append({**row, "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
+        codes.append({**meta, "code": r.code, "billed": r.billed, "suggested": r.suggested,
+                      "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
                       "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
                       "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
                       "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
                       "rules": _rules(r.conclusions), "checker_verdict": v.verdict, **tail})
-        if not r.findings:
-            continue
-        # a findings row: this code's row with the finding's columns filled in (a copy of one template
-        # a code, in the columns' order, costs less than building every row's dict afresh)
-        template = {**row, **_FINDING_BLANK, **tail}
+        # a findings row's cells of the code and finding (_FINDING_FREE), in the columns' order
         for f in sorted(r.findings, key=_ITEM_ID):
-            d = template.copy()
-            d["item_id"] = f.item_id
-            d["item_name"] = f.item_name
-            d["tier"] = f.tier
-            d["severity"] = f.severity
-            d["status"] = f.status
-            d["message"] = f.message
-            d["fix_hint"] = f.fix_hint or ""
-            if f.evidence:
-                ev = f.evidence[0]
-                if not redact:
-                    d["evidence_text"] = ev.text
-                d["evidence_start"] = ev.start
-                d["evidence_end"] = ev.end
-                d["evidence_section"] = ev.section or ""
-            findings.append(d)
+            ev = f.evidence[0] if f.evidence else None
+            cells.append((r.code, r.billed, r.suggested, f.item_id, f.item_name, f.tier, f.severity, f.status,
+                          f.message, f.fix_hint or "",
+                          "" if ev is None or redact else ev.text, None if ev is None else ev.start,
+                          None if ev is None else ev.end, "" if ev is None else ev.section or ""))
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings
@@ -154,7 +144,30 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
             "chars": len(t.text), "scope": result.facts.scope.kind,
             "scope_reason": _scope_reason(result, redact, scope_line),
             **_document_meta(t), **prov}
-    return {"findings": findings, "codes": codes, "notes": [note]}
+    return {"findings": _findings(meta, tail, cells), "codes": codes, "notes": [note]}
+
+
+#: The columns of a findings row that a code and its finding fill (the others: the note's, ``meta``
+#: and ``tail`` of :func:`result_tables`), in the columns' order
+_FINDING_FREE = ("code", "billed", "suggested", "item_id", "item_name", "tier", "severity", "status", "message",
+                 "fix_hint", "evidence_text", "evidence_start", "evidence_end", "evidence_section")
+
+
+def _findings(meta: dict[str, Any], tail: dict[str, Any], cells: list[tuple]) -> Any:
+    """The findings table of a note from the cells of its rows' codes and findings (one tuple a row):
+    packed, its note's cells kept once; as row dicts when a cell is not :data:`.packed.PLAIN` (the
+    packed tables of a note's rows hold plain cells only) or for fewer than two rows."""
+    if not cells:
+        return []
+    keys = (*meta, *_FINDING_FREE, *tail)
+    if len(cells) < 2:
+        return [dict(zip(keys, (*meta.values(), *c, *tail.values()))) for c in cells]
+    n_meta = len(meta)
+    fixed = (*enumerate(meta.values()), *enumerate(tail.values(), n_meta + len(_FINDING_FREE)))
+    table, plain = packed.table(keys, fixed, range(n_meta, n_meta + len(_FINDING_FREE)), cells)
+    if not plain:
+        return packed.rows(table)
+    return table
 
 
 def _rules(conclusions: Iterable[Any]) -> str:

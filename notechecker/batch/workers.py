@@ -8,17 +8,18 @@ import itertools
 import os
 import time as _time
 from collections import deque
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .. import guard
 from .checkpoint import shipped
-from .rows import error_rows, failure_error, result_rows
+from .rows import error_rows, failure_error, result_tables
 from .task import Task
 
 
 def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable[[int], None] | None = None,
-                skip: dict[int, dict] | None = None) -> list[dict[str, list[dict]]]:
-    """Rows ``{"findings": [...], "codes": [...], "notes": [...]}`` per task, in order.
+                skip: dict[int, dict] | None = None) -> list[dict[str, Any]]:
+    """Tables ``{"findings": ..., "codes": [...], "notes": [...]}`` per task, in order: row dicts, the
+    findings of a checked note packed (:func:`.rows.result_tables`; :func:`.packed.rows` reads them).
 
     Runs in the main process or a worker; a note the pipeline fails on becomes an error row.
     With ``tick``, notes are checked one at a time and ``tick(k)`` is called before note ``k``
@@ -46,7 +47,7 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
                                   date_of_service=t.date)
             except Exception as exc:
                 result = failure_error(exc)
-            out.append(result_rows(t, result, redact_evidence))
+            out.append(result_tables(t, result, redact_evidence))
         return out
     todo = [(t.note_id, t.text, t.codes or "") for t in tasks if t.text is not None]
     dates = {t.note_id: t.date for t in tasks if t.date}  # the date of service for NCCI/MUE edits
@@ -62,7 +63,7 @@ def check_tasks(tasks: list[Task], redact_evidence: bool = False, tick: Callable
     out = []
     it = iter(results)
     for t in tasks:
-        out.append(error_rows(t) if t.text is None else result_rows(t, next(it), redact_evidence))
+        out.append(error_rows(t) if t.text is None else result_tables(t, next(it), redact_evidence))
     return out
 
 

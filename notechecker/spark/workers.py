@@ -18,6 +18,7 @@ from itertools import repeat
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator
 
+from notechecker.batch import packed
 from notechecker.batch.schema import TABLES, arrow_schema
 from notechecker.batch.task import Columns, Task
 from notechecker.batch.workers import check_tasks
@@ -108,7 +109,7 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _columns(seqs: list[int], results: list[dict[str, list[dict]]]) -> tuple[Any, dict[str, list]]:
+def _columns(seqs: list[int], results: list[dict[str, Any]]) -> tuple[Any, dict[str, list]]:
     """The worker output schema and the rows of checked notes as its columns (key columns first)."""
     schema = rows_arrow_schema()
     cols: dict[str, list] = {f.name: [] for f in schema}
@@ -116,14 +117,14 @@ def _columns(seqs: list[int], results: list[dict[str, list[dict]]]) -> tuple[Any
     for seq, result in zip(seqs, results):
         for name, own in TABLES.items():
             rows = result[name]
-            n = len(rows)
+            n = packed.size(rows)
             if not n:
                 continue
             cols["_seq"].extend(repeat(seq, n))
             cols["_table"].extend(repeat(name, n))
             cols["_row"].extend(range(n))
             # the table's columns, each whole (a row's cell in a column of another table: None)
-            given = dict(zip(own, zip(*map(_CELLS[name], rows))))
+            given = dict(zip(own, zip(*map(_CELLS[name], rows)))) if rows.__class__ is list else packed.columns(rows)
             for c in data_cols:
                 cells = given.get(c)
                 cols[c].extend(repeat(None, n) if cells is None else cells)
@@ -135,7 +136,7 @@ def _columns(seqs: list[int], results: list[dict[str, list[dict]]]) -> tuple[Any
 _CELLS = {name: operator.itemgetter(*columns) for name, columns in TABLES.items()}
 
 
-def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFrame":
+def _frame(seqs: list[int], results: list[dict[str, Any]]) -> "pd.DataFrame":
     """Rows of checked notes as one pandas frame with the worker output schema."""
     import pandas as pd
 
@@ -144,7 +145,7 @@ def _frame(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pd.DataFra
     return pd.DataFrame({f.name: pd.array(cols[f.name], dtype=dtypes.get(str(f.type), object)) for f in schema})
 
 
-def _batch(seqs: list[int], results: list[dict[str, list[dict]]]) -> "pa.RecordBatch":
+def _batch(seqs: list[int], results: list[dict[str, Any]]) -> "pa.RecordBatch":
     """Rows of checked notes as one Arrow record batch with the worker output schema (no pandas)."""
     import pyarrow as pa
 

@@ -215,7 +215,7 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
     import notechecker.service as service
     from notechecker.api import load
     from notechecker.batch import checkpoint
-    from notechecker.batch.rows import result_rows
+    from notechecker.batch import rows as batch_rows
     from notechecker.batch.schema import TABLES
     from notechecker.batch.sinks import Sink, output_paths
     from notechecker.batch.task import Task
@@ -260,6 +260,8 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
         return json.loads(data)["rows"], data
 
     chunk_size = 32  # a scan's default (--chunk-size)
+    # a note's tables as a scan's worker builds them (batch/workers.check_tasks); before 7 Dec its rows
+    note_tables = getattr(batch_rows, "result_tables", None) or batch_rows.result_rows
 
     def staged(notes, acc: dict[str, float]) -> None:
         # rendering, as `notechecker scan -o RESULTS.parquet` handles a note's rows: built
@@ -313,7 +315,7 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
                 acc[k] += v
             acc["assemble (the rest)"] += (t5 - t4) - inner
             task = Task(note_id=nid, source="bench", text=text)
-            chunk.append((task, result_rows(task, result, False)))
+            chunk.append((task, note_tables(task, result, False)))
             if len(chunk) >= chunk_size:
                 send(chunk, sink)
             acc["rendering (scan rows)"] += clock() - t5

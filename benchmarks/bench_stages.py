@@ -14,8 +14,8 @@ note as written, code planning, scoring, validation and rendering (a scan's rows
 handles them: built, encoded for their chunk's checkpoint file, sent from the worker, written to
 Parquet; see ``child``), beside
 spaCy's bare tokenizer (``spacy.blank("en").tokenizer``) on the same notes, the cache warm.
-Documents (PDF text layer, DOCX, a scanned PDF through OCR) are timed per page, outside the
-tokenizer ratio.
+Documents (PDF text layer, DOCX, a sample note drawn as a 300 dpi scan through OCR) are timed per page,
+in the last round only, outside the tokenizer ratio.
 
 Each round runs in a fresh child process that loads the pipeline and warms it over other notes
 (the other half of the non-spine set: spaCy's tokenizer cache and string store fill as in a long
@@ -58,8 +58,9 @@ SPINE_DIRS = (EVAL / "dev" / "notes", EVAL / "dev2" / "notes", ROOT / "sample_no
 FORMS_DIR = EVAL / "forms" / "notes"
 NONSPINE = EVAL / "nonspine" / "notes.jsonl"
 DOCUMENTS = (ROOT / "sample_notes" / "formats" / "sn17_tlif.pdf",
-             ROOT / "sample_notes" / "formats" / "sn24_interspinous.docx",
-             ROOT / "tests" / "fixtures" / "formats" / "scanned.pdf")
+             ROOT / "sample_notes" / "formats" / "sn24_interspinous.docx")
+#: A scanned page for OCR: a sample note drawn as a 300 dpi image-only PDF (build_samples.scanned_pdf)
+SCANNED = "sn08"
 SETS = ("spine", "nonspine", "forms")
 TOKENIZER = "bare tokenizer (spacy.blank('en').tokenizer)"
 
@@ -181,27 +182,49 @@ def _documents() -> dict[str, dict]:
     from notechecker.formats import read_document
 
     out = {}
-    for path in DOCUMENTS:
-        if not path.is_file():
-            continue
-        pages = 1
-        if path.suffix == ".pdf":
-            with contextlib.suppress(Exception):
-                import pypdf
-
-                pages = len(pypdf.PdfReader(str(path)).pages)
-        t0, w0 = os.times(), time.perf_counter()
-        docs = list(read_document(path))
-        t1, w1 = os.times(), time.perf_counter()
-        cpu = (t1.user + t1.system + t1.children_user + t1.children_system) - (
-            t0.user + t0.system + t0.children_user + t0.children_system)
-        ok = sum(1 for d in docs if hasattr(d, "text"))
-        out[path.name] = {"pages": pages, "cpu_ms_page": cpu / pages * 1000, "wall_ms_page": (w1 - w0) / pages * 1000,
-                          "read": ok == len(docs) and ok > 0}
+    with tempfile.TemporaryDirectory(prefix="bench-scan-") as tmp:
+        for path in (*DOCUMENTS, _scanned(Path(tmp))):
+            if path is not None and path.is_file():
+                out[path.name] = _document(path, read_document)
     return out
 
 
-def child(root: str, repeats: int, steps_pass: bool) -> dict:
+def _scanned(folder: Path) -> Path | None:
+    """A sample note as a one-page scan without a text layer, written in ``folder`` (None without PIL)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_samples", ROOT / "sample_notes" / "formats" / "build_samples.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    try:
+        data = mod.scanned_pdf(mod.note(SCANNED), dpi=300)
+    except ImportError:
+        return None
+    path = folder / f"{SCANNED}_scanned_300dpi.pdf"
+    path.write_bytes(data)
+    return path
+
+
+def _document(path: Path, read_document) -> dict:
+    """CPU (this process and its children, e.g. tesseract) and wall milliseconds a page of reading one
+    document, and whether it was read."""
+    pages = 1
+    if path.suffix == ".pdf":
+        with contextlib.suppress(Exception):
+            import pypdf
+
+            pages = len(pypdf.PdfReader(str(path)).pages)
+    t0, w0 = os.times(), time.perf_counter()
+    docs = list(read_document(path))
+    t1, w1 = os.times(), time.perf_counter()
+    cpu = (t1.user + t1.system + t1.children_user + t1.children_system) - (
+        t0.user + t0.system + t0.children_user + t0.children_system)
+    ok = sum(1 for d in docs if hasattr(d, "text"))
+    return {"pages": pages, "cpu_ms_page": cpu / pages * 1000, "wall_ms_page": (w1 - w0) / pages * 1000,
+            "read": ok == len(docs) and ok > 0}
+
+
+def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> dict:
     """One round in this process: load, warm, then ``repeats`` x (bare tokenizer, staged check)."""
     sys.path.insert(0, root)
     with contextlib.suppress(ImportError):
@@ -375,7 +398,8 @@ def child(root: str, repeats: int, steps_pass: bool) -> dict:
             total = clock() - t
             steps.on = False
             out.setdefault("steps", {})[s] = {"total": total, "ns": dict(steps.ns), "calls": dict(steps.calls)}
-    out["documents"] = _documents()
+    if documents:  # (the parent prints the last round's: OCR takes seconds a page)
+        out["documents"] = _documents()
     return out
 
 
@@ -388,13 +412,13 @@ def _export(ref: str) -> Path:
     return tmp
 
 
-def run_child(root: Path, repeats: int, steps_pass: bool) -> dict:
+def run_child(root: Path, repeats: int, steps_pass: bool, documents: bool = True) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = Path(fh.name)
     # the tree's own patterns (an editable install maps notechecker.patterns to the installed tree's)
     env = {**os.environ, "PYTHONPATH": str(root), "NOTECHECKER_PATTERNS": str(root / "patterns")}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(root), "--repeats", str(repeats),
-           "--out", str(out), "--steps", "1" if steps_pass else "0"]
+           "--out", str(out), "--steps", "1" if steps_pass else "0", "--documents", "1" if documents else "0"]
     subprocess.run(cmd, check=True, env=env, cwd=str(root))
     data = json.loads(out.read_text())
     out.unlink()
@@ -563,10 +587,11 @@ def main(argv=None) -> None:
     ap.add_argument("--json", help="write this run's figures here too")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--documents", type=int, default=1, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.child:
-        data = child(args.child, args.repeats, args.steps > 0)
+        data = child(args.child, args.repeats, args.steps > 0, args.documents > 0)
         Path(args.out).write_text(json.dumps(data))
         return
 
@@ -580,9 +605,10 @@ def main(argv=None) -> None:
         try:
             for i in range(args.rounds):
                 print(f"  round {i + 1}: A ({args.against}) ...", flush=True)
-                a_rounds.append(run_child(other, args.repeats, steps))
+                last = i == args.rounds - 1
+                a_rounds.append(run_child(other, args.repeats, steps, last))
                 print(f"  round {i + 1}: B (this tree) ...", flush=True)
-                b_rounds.append(run_child(ROOT, args.repeats, steps))
+                b_rounds.append(run_child(ROOT, args.repeats, steps, last))
         finally:
             subprocess.run(["rm", "-rf", str(other)], check=False)
         old, fig = figures(a_rounds), figures(b_rounds)
@@ -594,7 +620,7 @@ def main(argv=None) -> None:
         rounds = []
         for i in range(args.rounds):
             print(f"  round {i + 1} ...", flush=True)
-            rounds.append(run_child(ROOT, args.repeats, steps))
+            rounds.append(run_child(ROOT, args.repeats, steps, i == args.rounds - 1))
         fig = figures(rounds)
         base = Path(args.baseline)
         old = json.loads(base.read_text()) if base.is_file() else None

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-import random
-import textwrap
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -29,37 +28,18 @@ NOTE = "sn08_anterior_cervical_plate_removal"
 needs_ocr = pytest.mark.skipif(ocr.missing() is not None, reason=f"OCR engine missing: {ocr.missing()}")
 
 
-def scanned_pdf(text: str, dpi: int = 300, noise: float = 0.0, seed: int = 7, max_pages: int = 1) -> bytes:
-    """An image-only PDF of ``text``: letter pages at ``dpi``, 10 pt type, ``noise`` the share of
-    pixels flipped (then a slight blur, as a fax or a copier gives)."""
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+def _builder():
+    """sample_notes/formats/build_samples.py, which draws scanned pages (also for the benchmark)."""
+    import importlib.util
 
-    rng = random.Random(seed)
-    size = round(10 * dpi / 72)
-    font = ImageFont.load_default(size=size)
-    width, height, margin, step = int(8.5 * dpi), int(11 * dpi), dpi // 3, round(size * 1.3)
-    lines: list[str] = []
-    for para in text.replace("\r\n", "\n").split("\n"):
-        lines += textwrap.wrap(para, 90) or [""]
-    per_page = (height - 2 * margin) // step
-    pages = [lines[i:i + per_page] for i in range(0, len(lines), per_page)]
-    assert len(pages) <= max_pages, f"{len(pages)} pages: keep CI's OCR to {max_pages}"
-    images = []
-    for chunk in pages:
-        img = Image.new("L", (width, height), 255)
-        draw = ImageDraw.Draw(img)
-        for k, line in enumerate(chunk):
-            draw.text((margin, margin + k * step), line, font=font, fill=0)
-        if noise:
-            px = img.load()
-            for _ in range(int(width * height * noise)):
-                x, y = rng.randrange(width), rng.randrange(height)
-                px[x, y] = 0 if px[x, y] > 128 else 255
-            img = img.filter(ImageFilter.GaussianBlur(0.6))
-        images.append(img.convert("RGB"))
-    buf = io.BytesIO()
-    images[0].save(buf, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
-    return buf.getvalue()
+    path = Path(__file__).resolve().parents[1] / "sample_notes" / "formats" / "build_samples.py"
+    spec = importlib.util.spec_from_file_location("build_samples", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+scanned_pdf = _builder().scanned_pdf
 
 
 def verdicts(result) -> list[tuple[tuple[str, ...], str]]:

@@ -212,6 +212,44 @@ def pdf(text: str | None, *, lines_per_page: int = 64, image_only: bool = False)
     return out.getvalue()
 
 
+def scanned_pdf(text: str, dpi: int = 300, noise: float = 0.0, seed: int = 7, max_pages: int = 1) -> bytes:
+    """An image-only PDF of ``text`` (a scan without OCR; for the OCR tests and the benchmark, not
+    written as a sample): letter pages at ``dpi``, 10 pt type, ``noise`` the share of
+    pixels flipped (then a slight blur, as a fax or a copier gives)."""
+    import random
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    rng = random.Random(seed)
+    size = round(10 * dpi / 72)
+    font = ImageFont.load_default(size=size)
+    width, height, margin, step = int(8.5 * dpi), int(11 * dpi), dpi // 3, round(size * 1.3)
+    lines: list[str] = []
+    for para in text.replace("\r\n", "\n").split("\n"):
+        lines += textwrap.wrap(para, 90) or [""]
+    per_page = (height - 2 * margin) // step
+    pages = [lines[i:i + per_page] for i in range(0, len(lines), per_page)]
+    if len(pages) > max_pages:
+        raise ValueError(f"{len(pages)} pages, more than max_pages={max_pages} (OCR is slow: keep it short)")
+    images = []
+    for chunk in pages:
+        img = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(img)
+        for k, line in enumerate(chunk):
+            draw.text((margin, margin + k * step), line, font=font, fill=0)
+        if noise:
+            px = img.load()
+            for _ in range(int(width * height * noise)):
+                x, y = rng.randrange(width), rng.randrange(height)
+                px[x, y] = 0 if px[x, y] > 128 else 255
+            img = img.filter(ImageFilter.GaussianBlur(0.6))
+        images.append(img.convert("RGB"))
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
 def encrypted_pdf(text: str) -> bytes:
     from pypdf import PdfReader, PdfWriter
 

@@ -58,15 +58,16 @@ def real_chunk(pipeline):
     return tasks, packed.unpacked(check_tasks(tasks))
 
 
-def test_a_notes_findings_packed_as_built_are_packed_as_their_rows(pipeline):
-    """check_tasks packs a checked note's findings as it builds them (batch/rows.py): the same tables,
-    chunk bytes and rows as packing its row dicts, on real notes, redacted or not."""
+def test_a_notes_tables_packed_as_built_are_packed_as_their_rows(pipeline):
+    """check_tasks packs a checked note's findings and codes as it builds them (batch/rows.py): the same
+    tables, chunk bytes and rows as packing its row dicts, on real notes, redacted or not."""
     tasks = list(iter_tasks(NOTES[:12]))
     tasks.append(Task(note_id="ü-1", source="x.csv:3", text=tasks[0].text, surgeon="Zoë Ñúñez", date="2024-03-01",
                       month="2024-03"))
     for redact in (False, True):
         built = check_tasks(tasks, redact)
         assert sum(t["findings"].__class__ is dict for t in built) > 6  # packed as built, not packed afterwards
+        assert any(t["codes"].__class__ is dict for t in built)  # a note of two codes or more
         rows = packed.unpacked(built)
         assert packed.packed(built) == packed.packed(rows)
         assert shipped(tasks, built) == shipped(tasks, rows)

@@ -97,8 +97,8 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
 
 def result_tables(t: Task, result: Any, redact: bool) -> dict[str, Any]:
     """A checked note's (or a failed input's) tables: ``{"findings", "codes", "notes"}``, the findings
-    packed as :mod:`.packed` keeps them (built so, without a row dict a finding), the others as row
-    dicts."""
+    and codes packed as :mod:`.packed` keeps them (built so, without a row dict a row), the note's
+    row as a row dict."""
     if isinstance(result, InputError):
         return error_rows(t, result.code, f"{t.source}: {result.message}")
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
@@ -112,12 +112,9 @@ def result_tables(t: Task, result: Any, redact: bool) -> dict[str, Any]:
     for r in sorted(result.results, key=lambda r: r.code):
         s = r.summary
         v = verdicts[r.code]
-        codes.append({**meta, "code": r.code, "billed": r.billed, "suggested": r.suggested,
-                      "items_evaluated": s.evaluated, "met": s.met, "missing": s.missing,
-                      "completeness": _r4(s.completeness), "worst_missing_severity": s.worst_missing_severity or "",
-                      "supported": v.supported, "verdict": v.verdict, "verdict_message": r.verdict_message,
-                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
-                      "rules": _rules(r.conclusions), "checker_verdict": v.verdict, **tail})
+        codes.append((r.code, r.billed, r.suggested, s.evaluated, s.met, s.missing, _r4(s.completeness),
+                      s.worst_missing_severity or "", v.supported, v.verdict, r.verdict_message, v.supported_code,
+                      v.reason, v.billing_gap, _rules(r.conclusions), v.verdict))
         # a findings row's cells of the code and finding (_FINDING_FREE), in the columns' order
         for f in sorted(r.findings, key=_ITEM_ID):
             ev = f.evidence[0] if f.evidence else None
@@ -128,43 +125,45 @@ def result_tables(t: Task, result: Any, redact: bool) -> dict[str, Any]:
     checked = {r.code for r in result.results}
     for v in sorted((v for v in verdicts.values() if v.code not in checked), key=lambda v: v.code):
         # supported by the note but not billed (under-coding): a codes row without checklist findings
-        codes.append({**meta, "code": v.code, "billed": v.billed, "suggested": v.suggested, "items_evaluated": 0,
-                      "met": 0, "missing": 0, "completeness": None, "worst_missing_severity": "",
-                      "supported": v.supported, "verdict": v.verdict, "verdict_message": v.reason,
-                      "supported_code": v.supported_code, "reason": v.reason, "billing_gap": v.billing_gap,
-                      "rules": _rules(c for c in result.conclusions if v.code in c.codes),
-                      "checker_verdict": v.verdict, **tail})
-    evaluated = sum(c["items_evaluated"] for c in codes)
-    met = sum(c["met"] for c in codes)
+        codes.append((v.code, v.billed, v.suggested, 0, 0, 0, None, "", v.supported, v.verdict, v.reason,
+                      v.supported_code, v.reason, v.billing_gap,
+                      _rules(c for c in result.conclusions if v.code in c.codes), v.verdict))
+    evaluated = sum(c[3] for c in codes)
+    met = sum(c[4] for c in codes)
     note = {**meta, "billed_codes": _join(result.billed), "suggested_codes": _join(result.suggested),
             "codes_checked": _join(result.codes), "items_evaluated": evaluated, "met": met,
-            "missing": sum(c["missing"] for c in codes),
+            "missing": sum(c[5] for c in codes),
             "completeness": _r4(met / evaluated) if evaluated else None, "code_problems": len(result.problems),
             "error_code": "", "error": "", "warning": "; ".join(t.warnings + _named(t, result.warnings)),
             "chars": len(t.text), "scope": result.facts.scope.kind,
             "scope_reason": _scope_reason(result, redact, scope_line),
             **_document_meta(t), **prov}
-    return {"findings": _findings(meta, tail, cells), "codes": codes, "notes": [note]}
+    return {"findings": _table(meta, _FINDING_FREE, tail, cells), "codes": _table(meta, _CODE_FREE, tail, codes),
+            "notes": [note]}
 
 
-#: The columns of a findings row that a code and its finding fill (the others: the note's, ``meta``
-#: and ``tail`` of :func:`result_tables`), in the columns' order
+#: The columns of a findings row that a code and its finding fill, and of a codes row that its code
+#: fills (the others: the note's, ``meta`` and ``tail`` of :func:`result_tables`), in the columns' order
 _FINDING_FREE = ("code", "billed", "suggested", "item_id", "item_name", "tier", "severity", "status", "message",
                  "fix_hint", "evidence_text", "evidence_start", "evidence_end", "evidence_section")
+_CODE_FREE = ("code", "billed", "suggested", "items_evaluated", "met", "missing", "completeness",
+              "worst_missing_severity", "supported", "verdict", "verdict_message", "supported_code", "reason",
+              "billing_gap", "rules", "checker_verdict")
 
 
-def _findings(meta: dict[str, Any], tail: dict[str, Any], cells: list[tuple]) -> Any:
-    """The findings table of a note from the cells of its rows' codes and findings (one tuple a row):
-    packed, its note's cells kept once; as row dicts when a cell is not :data:`.packed.PLAIN` (the
-    packed tables of a note's rows hold plain cells only) or for fewer than two rows."""
+def _table(meta: dict[str, Any], free: tuple[str, ...], tail: dict[str, Any], cells: list[tuple]) -> Any:
+    """A table of a note from the cells of its rows' columns ``free`` (one tuple a row), between the
+    note's ``meta`` and ``tail``: packed, its note's cells kept once; as row dicts when a cell is not
+    :data:`.packed.PLAIN` (the packed tables of a note's rows hold plain cells only) or for fewer
+    than two rows."""
     if not cells:
         return []
-    keys = (*meta, *_FINDING_FREE, *tail)
+    keys = (*meta, *free, *tail)
     if len(cells) < 2:
         return [dict(zip(keys, (*meta.values(), *c, *tail.values()))) for c in cells]
     n_meta = len(meta)
-    fixed = (*enumerate(meta.values()), *enumerate(tail.values(), n_meta + len(_FINDING_FREE)))
-    table, plain = packed.table(keys, fixed, range(n_meta, n_meta + len(_FINDING_FREE)), cells)
+    fixed = (*enumerate(meta.values()), *enumerate(tail.values(), n_meta + len(free)))
+    table, plain = packed.table(keys, fixed, range(n_meta, n_meta + len(free)), cells)
     if not plain:
         return packed.rows(table)
     return table

@@ -38,6 +38,27 @@ def _on_folded(regex: re.Pattern) -> re.Pattern | None:
     return re.compile(p, regex.flags & ~re.IGNORECASE)
 
 
+_NEW = object.__new__
+_I_SET = tuple(Instrument.__dict__[name].__set__ for name in Instrument.__slots__)
+
+
+def _instrument(kind, action, count, levels, evidence, assertion, brand, size, anchors) -> Instrument:
+    """``Instrument(...)`` (every field, in order) built by its slots' setters: the same frozen object at
+    less than half the dataclass ``__init__``'s cost (which sets each field through ``object.__setattr__``)."""
+    i = _NEW(Instrument)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _I_SET
+    s0(i, kind)
+    s1(i, action)
+    s2(i, count)
+    s3(i, levels)
+    s4(i, evidence)
+    s5(i, assertion)
+    s6(i, brand)
+    s7(i, size)
+    s8(i, anchors)
+    return i
+
+
 class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
@@ -71,10 +92,12 @@ class Hardware(Linker):
             return i > 0 and inst_max_end[i - 1] > a.start
         # the kinds of hardware the note is about ("No anterior plate." names none)
         kinds_in_note = {h.value for h in inst_hits if h.assertion not in NOT_THIS_OPERATION}
-        if self._pedicle.search(text):
+        context_kinds = self.patterns.context_kinds
+        # (the note searched for pedicles only where that adds a kind whose phrases mean something)
+        if "pedicle_screw" in context_kinds and "pedicle_screw" not in kinds_in_note and self._pedicle.search(text):
             kinds_in_note.add("pedicle_screw")
         meaning: dict[str, str] = {}
-        for kind, phrases in self.patterns.context_kinds.items():
+        for kind, phrases in context_kinds.items():
             if kind in kinds_in_note:
                 meaning.update(phrases)
         brands_by_sent: dict[int, list[Hit]] = by_sent.get("BRAND", {})
@@ -127,7 +150,8 @@ class Hardware(Linker):
                      if not clause_break(text, min(a.end, h.end), max(a.start, h.start))
                      and not any(min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)]
             if verbs:
-                act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
+                act = verbs[0] if len(verbs) == 1 else min(
+                    verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
                 action = act.value
                 last_action_by_section[h.section] = action
             else:
@@ -185,11 +209,11 @@ class Hardware(Linker):
                     named.extend(m.vertebrae)
             count = self.count(text, h)
             size_m = self.words.size.search(text, max(0, h.start - 30), h.start)
-            brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
-            out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
-                                  evidence=v.hit_ev(h), assertion=h.assertion, brand=brand,
-                                  size=size_m.group(0) if size_m else None,
-                                  anchors=tuple(lv.sort_levels(named))))
+            brands = brands_by_sent.get(h.sent)
+            out.append(_instrument(kind, action, count, tuple(lv.sort_levels(lvls)) if lvls else (), v.hit_ev(h),
+                                   h.assertion, brands[0].literal if brands else None,
+                                   size_m.group(0) if size_m else None,
+                                   tuple(lv.sort_levels(named)) if named else ()))
         return out, prior_hardware, described, described_anchors
 
     def count(self, text: str, h: Hit) -> int | None:

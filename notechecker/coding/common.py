@@ -179,10 +179,21 @@ class Note:
         return self.catalogue.rule(check)
 
     def has(self, *kinds: str) -> bool:
-        return self.op.has(*kinds)
+        """``Operation.has``, read here (the family modules ask it again and again)."""
+        procs = self.procs
+        for k in kinds:
+            if k in procs:
+                return True
+        return False
 
     def procedures(self, kinds: Iterable[str]) -> list[Procedure]:
-        return self.op.procedures(kinds)
+        """``Operation.procedures``; none at once where the note has none of the kinds (the family modules ask
+        of most kinds a note has none of). ``kinds``: a collection (it is read twice)."""
+        procs = self.procs
+        for k in kinds:
+            if k in procs:
+                return self.op.procedures(kinds)
+        return []
 
     def instruments(self, action: str, kinds: Iterable[str]) -> list[Instrument]:
         return self.op.instruments(action, kinds)

@@ -78,3 +78,22 @@ def test_only_a_case_blind_regex_of_lower_case_ascii_is_read_on_the_folded_text(
     assert hw._on_folded(re.compile(r"\btwo\s+rods?$", re.IGNORECASE)).flags & re.IGNORECASE == 0
     for kept in (re.compile("two"), re.compile(r"\Stwo", re.I), re.compile("Two", re.I), re.compile("δύο", re.I)):
         assert hw._on_folded(kept) is None, kept.pattern
+
+
+def test_an_instrument_built_by_its_slots_setters_is_the_dataclass_it_claims():
+    """Hardware builds its instruments by their slots' setters: equal, hashed, shown and frozen like
+    ``Instrument(...)``, every field where the dataclass puts it."""
+    from dataclasses import fields, replace
+
+    import pytest
+
+    from notechecker.facts import Evidence, Instrument
+
+    args = ("pedicle_screw", "placed", 4, ("L4", "L5"), Evidence("screws", 3, 9, "procedures"), "present",
+            "Solera", "5.5 mm", ("L4",))
+    fast, slow = hw._instrument(*args), Instrument(*args)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert [getattr(fast, f.name) for f in fields(Instrument)] == list(args)
+    assert replace(fast, kind="screw").kind == "screw"
+    with pytest.raises(AttributeError):
+        fast.kind = "rod"  # type: ignore[misc]

@@ -21,6 +21,9 @@ from .base import Linker, NoteView
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: A procedure named under these assertions is not one of this operation.
 _NOT_DONE_TODAY = NOT_THIS_OPERATION | {"historical"}
+_NEW = object.__new__
+_SET_KIND, _SET_LEVELS, _SET_INTERSPACES, _SET_EVIDENCE, _SET_ASSERTION = (
+    Procedure.__dict__[name].__set__ for name in ("kind", "levels", "interspaces", "evidence", "assertion"))
 
 
 class Procedures(Linker):
@@ -58,9 +61,15 @@ class Procedures(Linker):
             for m in self.clause_levels(text, h, levels_by_sent.get(h.sent, [])):
                 vert.extend(m.vertebrae)
                 inter.extend(m.interspaces)
-            out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
-                                 interspaces=tuple(sorted(set(inter), key=lambda p: lv.vertebra_index(p[0]))),
-                                 evidence=v.hit_ev(h), assertion=h.assertion))
+            # Procedure(kind, levels, interspaces, evidence, assertion), built by its slots' setters (the frozen
+            # dataclass's __init__ sets each field through object.__setattr__)
+            p = _NEW(Procedure)
+            _SET_KIND(p, kind)
+            _SET_LEVELS(p, tuple(lv.sort_levels(vert)) if vert else ())
+            _SET_INTERSPACES(p, tuple(sorted(set(inter), key=lambda q: lv.vertebra_index(q[0]))) if inter else ())
+            _SET_EVIDENCE(p, v.hit_ev(h))
+            _SET_ASSERTION(p, h.assertion)
+            out.append(p)
         return out
 
     def resolve_fusions(self, procedures, approach, levels) -> list[Procedure]:

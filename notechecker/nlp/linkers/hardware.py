@@ -130,14 +130,15 @@ class Hardware(Linker):
                     [p for p in procs_by_sent.get(sent, ()) if p.value in own_level_kinds])
             return found
         clause_break, own_level_kinds = self.cue["clause_break"].search, self.L.own_level_kinds
+        non_operative, time_after, gap = self.L.non_operative, self.words.time_after.match, self.gap
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
-            if h.section in self.L.non_operative or not actions_by_sent.get(h.sent):
+            if h.section in non_operative or not actions_by_sent.get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
                 describe(h.value, h.sent)
-            if h.section in self.L.non_operative:
+            if h.section in non_operative:
                 continue
             actions, verbs_all, not_hardware, procs = parts(h.sent)
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
@@ -145,10 +146,11 @@ class Hardware(Linker):
             # ("temporary fixation screw": a descriptor may stand before another cue)
             # ("prior to placing the plate" is a time, not a descriptor)
             descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
-                               and not self.words.time_after.match(text, a.end)), None)
+                               and not time_after(text, a.end)), None) if before else None
             verbs = [a for a in verbs_all
                      if not clause_break(text, min(a.end, h.end), max(a.start, h.start))
-                     and not any(min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)]
+                     and not (not_hardware and any(min(a.end, h.end) <= t.start < max(a.start, h.start)
+                                                   for t in not_hardware))]
             if verbs:
                 act = verbs[0] if len(verbs) == 1 else min(
                     verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
@@ -196,13 +198,14 @@ class Hardware(Linker):
             named: list[str] = []
             sent_levels = self.clause_levels(text, h, levels_by_sent.get(h.sent, []))
             for m in sent_levels:
-                gap = self.gap(m, h)
-                if any(self.gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):
-                    continue  # "laminectomy at T12 ... with pedicle screws": T12 is the laminectomy's
+                if procs:
+                    to_hit = gap(m, h)
+                    if any(gap(m, p) < to_hit for p in procs if not (p.start < h.end and h.start < p.end)):
+                        continue  # "laminectomy at T12 ... with pedicle screws": T12 is the laminectomy's
                 if act is not None:
                     cue = self.level_cue(m, verbs_all)
-                    if cue is not None and (cue.value != action or any(
-                            cue.end <= p.start and p.end <= m.start for p in procs)):
+                    if cue is not None and (cue.value != action or (procs and any(
+                            cue.end <= p.start and p.end <= m.start for p in procs))):
                         continue
                 lvls.extend(m.vertebrae)
                 if m.kind in ("vertebra", "list", "pelvis"):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from .schema.catalogue import Catalogue, load_catalogue
 from .schema.checklist import SEVERITIES
 from .coding import Billed, Conclusion, plan_codes, read_billed, split_codes, validate
+from .coding.common import made
 from .facts import Facts
 from .model import Operation
 from .schema.verdicts import CONCLUSION_KINDS, CONCLUSION_SEVERITY, PROBLEM_KINDS
@@ -164,23 +165,14 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
     billed_codes = set(read.codes)
     conclusions = report.conclusions
     results = tuple(
-        _made(CodeCheck, {"code": r.code, "family": r.family, "billed": r.code in billed_codes,
+        made(CodeCheck, {"code": r.code, "family": r.family, "billed": r.code in billed_codes,
                           "suggested": r.code in suggested, "summary": r.summary, "findings": r.findings,
                           "conclusions": tuple([c for c in conclusions if r.code in c.codes])})
         for r in score(facts, read if billed else checked, cat, operation=op))
-    return _made(CheckResult, {
+    return made(CheckResult, {
         "note_id": facts.note_id, "facts": facts, "codes": tuple([r.code for r in results]), "billed": billed,
         "suggested": suggested, "results": results, "conclusions": conclusions, "table_version": report.table_version,
         "warnings": tuple(facts.warnings) + tuple(warnings), "operation": op, "billed_lines": read.lines})
-
-
-def _made(cls: type, fields: dict[str, Any]) -> Any:
-    """``cls(**fields)`` for a frozen dataclass without slots given every field (``CodeCheck``,
-    ``CheckResult``): the fields written to the new instance's dict at once, where its ``__init__`` sets
-    them one by one through ``object.__setattr__`` (each note's check makes one result and one per code)."""
-    made = object.__new__(cls)
-    made.__dict__.update(fields)
-    return made
 
 
 def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,

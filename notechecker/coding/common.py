@@ -69,6 +69,15 @@ def default_messages() -> Messages:
 
 
 # --------------------------------------------------------------------------- results
+def made(cls: type, fields: dict[str, Any]) -> Any:
+    """``cls(**fields)`` for a frozen dataclass without slots given every field (a coding conclusion, a
+    check's results): the fields written to the new instance's dict at once, where its ``__init__`` sets them
+    one by one through ``object.__setattr__`` (each note's check makes several)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 @dataclass(frozen=True)
 class Conclusion:
     """One verdict about one or more codes, with the reasons and evidence behind it."""

@@ -97,3 +97,25 @@ def test_an_instrument_built_by_its_slots_setters_is_the_dataclass_it_claims():
     assert replace(fast, kind="screw").kind == "screw"
     with pytest.raises(AttributeError):
         fast.kind = "rod"  # type: ignore[misc]
+
+
+def test_where_the_count_regex_starts_is_read_from_its_two_starts(pipeline):
+    """Hardware.count finds where the count regex's search starts from its rest matched at the window's start,
+    else searched after a space or parenthesis (_start_split): the same start as the search on generated
+    windows (counts at the start, after "(", a tab or a newline, none at all); other regexes are not split."""
+    import re
+
+    folded_rx = hw._on_folded(pipeline.extractor.hardware.words.count_before)
+    at_start, after = hw._start_split(folded_rx)
+    rng = random.Random(11)
+    pieces = ["two", "both", "12", "4", "a pair of", "pair\n of", " ", "\t", "\n", "(", ")", "rods", "5.5-mm",
+              "x", "titanium", ",", "new", "screws", "45", "ten", "often", "one-two"]
+    starts = 0
+    for _ in range(20000):
+        window = "".join(rng.choice(pieces) + rng.choice(["", " ", "  "]) for _ in range(rng.randint(0, 8)))[-60:]
+        want = folded_rx.search(window)
+        got = 0 if at_start(window) is not None else (lambda f: None if f is None else f.start())(after(window))
+        assert got == (None if want is None else want.start()), repr(window)
+        starts += got == 0
+    assert starts > 500
+    assert hw._start_split(re.compile(r"(?:^|[\s(])two", re.M)) is None and hw._start_split(re.compile(r"\btwo")) is None

@@ -59,12 +59,29 @@ def _instrument(kind, action, count, levels, evidence, assertion, brand, size, a
     return i
 
 
+#: How the count regex starts: at the window's start, or after a space or an opening parenthesis.
+_COUNT_START = r"(?:^|[\s(])"
+
+
+def _start_split(regex: re.Pattern) -> tuple | None:
+    """For a regex that starts with _COUNT_START (and no multi-line ``^``): its rest matched at a text's start,
+    and the rest searched after a space or parenthesis, a character class the search skips to at once (the
+    alternation with ``^`` is tried at every character); together they say where ``regex.search`` starts
+    (see Hardware.count). None for any other regex."""
+    p = regex.pattern
+    if not p.startswith(_COUNT_START) or regex.flags & re.MULTILINE:
+        return None
+    rest = p[len(_COUNT_START):]
+    return re.compile(rest, regex.flags).match, re.compile(r"[\s(]" + rest, regex.flags).search
+
+
 class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
         self._count_folded: re.Pattern | None | bool = False  # (compiled when first counted: see count)
+        self._count_starts: tuple | None = None  # (_start_split of the folded count regex, with it)
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -228,12 +245,20 @@ class Hardware(Linker):
         on_folded = self._count_folded
         if on_folded is False:  # (compiled here, not when the pipeline loads: a cold check of a note without
             on_folded = self._count_folded = _on_folded(self.words.count_before)  # hardware never needs it)
+            self._count_starts = None if on_folded is None else _start_split(on_folded)
         low = folded(window) if on_folded is not None else None
         count_before, probe = (self.words.count_before, window) if low is None else (on_folded, low)
         m = None
-        leftmost = count_before.search(probe)
-        if leftmost is not None:
-            lo = leftmost.start()
+        starts = self._count_starts if low is not None else None
+        if starts is None:
+            leftmost = count_before.search(probe)
+            lo = None if leftmost is None else leftmost.start()
+        elif starts[0](probe) is not None:  # (where count_before.search(probe) starts: see _start_split)
+            lo = 0
+        else:
+            after = starts[1](probe)
+            lo = None if after is None else after.start()
+        if lo is not None:
             count_at, size_after = count_before.match, self.cue["size_after"].match
             for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
                        *((0,) if lo == 0 else ())]:

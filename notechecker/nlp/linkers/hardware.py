@@ -61,6 +61,9 @@ def _instrument(kind, action, count, levels, evidence, assertion, brand, size, a
 
 #: How the count regex starts: at the window's start, or after a space or an opening parenthesis.
 _COUNT_START = r"(?:^|[\s(])"
+#: Counts made with the count regex's own search before its two starts are compiled (_start_split, ~1 ms):
+#: a one-note check (~9 hardware mentions a spine note) never compiles them, a scan does within its first notes.
+_PLAIN_COUNTS = 64
 
 
 def _start_split(regex: re.Pattern) -> tuple | None:
@@ -81,7 +84,8 @@ class Hardware(Linker):
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
         self._count_folded: re.Pattern | None | bool = False  # (compiled when first counted: see count)
-        self._count_starts: tuple | None = None  # (_start_split of the folded count regex, with it)
+        self._count_starts: tuple | None = None  # (_start_split of the folded count regex: see count)
+        self._plain_counts = _PLAIN_COUNTS
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -245,7 +249,10 @@ class Hardware(Linker):
         on_folded = self._count_folded
         if on_folded is False:  # (compiled here, not when the pipeline loads: a cold check of a note without
             on_folded = self._count_folded = _on_folded(self.words.count_before)  # hardware never needs it)
-            self._count_starts = None if on_folded is None else _start_split(on_folded)
+        if self._plain_counts:  # (split after the first counts: ~1 ms a one-note check never pays)
+            self._plain_counts -= 1
+            if not self._plain_counts and on_folded is not None:
+                self._count_starts = _start_split(on_folded)
         low = folded(window) if on_folded is not None else None
         count_before, probe = (self.words.count_before, window) if low is None else (on_folded, low)
         m = None

@@ -22,6 +22,10 @@ class Outcome(NamedTuple):
 
 
 MISSING = Outcome("missing")
+_NO_LEVELS = MISSING.levels  # (Outcome's default levels)
+#: ``_new(Outcome, (status, evidence, levels))`` is ``Outcome(status, evidence, levels)`` without the named
+#: tuple's own ``__new__`` (a Python call): the evaluators make one or more outcomes per requirement a note
+_new = tuple.__new__
 
 
 class NoteFacts:
@@ -79,7 +83,7 @@ Evaluator = Callable[[NoteFacts], Outcome]
 def _section_filter(sections: frozenset[str] | None) -> Callable[[Iterable[Evidence]], tuple[Evidence, ...]]:
     if sections is None:
         return tuple
-    return lambda evs: tuple(e for e in evs if e.section is None or e.section in sections)
+    return lambda evs: tuple([e for e in evs if e.section is None or e.section in sections])
 
 
 def _levels_of_proc(p) -> frozenset[str]:
@@ -99,8 +103,8 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
             met = [o for o in outs if o.status == "met"]
             ok = bool(met) if kind == "any" else len(met) == len(outs)
             if ok:
-                return Outcome("met", tuple(e for o in met for e in o.evidence),
-                               frozenset().union(*(o.levels for o in met)))
+                return _new(Outcome, ("met", tuple([e for o in met for e in o.evidence]),
+                                      frozenset().union(*[o.levels for o in met])))
             neg = [o for o in outs if o.status == "negated"]
             if neg:
                 return Outcome("negated", tuple(e for o in neg for e in o.evidence))
@@ -153,7 +157,7 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
             ev = keep(el.evidence)
             if el.evidence and not ev:
                 return MISSING
-            return Outcome("met", ev)
+            return _new(Outcome, ("met", ev, _NO_LEVELS))
         return element
 
     if kind == "mention":
@@ -164,7 +168,7 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
             hits = [m for m in v.facts.mentions if m.label == label and m.assertion in DOCUMENTED
                     and (wanted is None or m.value.lower() in wanted)]
             ev = keep(m.evidence for m in hits)
-            return Outcome("met", ev) if ev else MISSING
+            return _new(Outcome, ("met", ev, _NO_LEVELS)) if ev else MISSING
         return mention
 
     if kind == "fact":
@@ -189,7 +193,7 @@ def _compile_fact(req: Requirement, keep) -> Evaluator:
             if present:
                 ev = keep(m.evidence for m in present)
                 if ev:
-                    return Outcome("met", ev)
+                    return _new(Outcome, ("met", ev, _NO_LEVELS))
             elif any(match(r) for r in v.facts.removal_reasons):
                 return Outcome("met")
             neg = [m for m in v.facts.reasons if m.assertion in NEGATING and match(m.value)]
@@ -256,7 +260,7 @@ def _compile_construct(req: Requirement, keep) -> Evaluator:
         ev = keep(raw)
         if raw and not ev:
             return MISSING
-        return Outcome("met", ev, frozenset(lv for c in good for lv in v.known(c.levels)))
+        return _new(Outcome, ("met", ev, frozenset(lv for c in good for lv in v.known(c.levels))))
     return construct
 
 
@@ -273,16 +277,19 @@ def _compile_procedure(req: Requirement, keep) -> Evaluator:
             return False
         return True
 
+    plain = fld is None and regions is None  # (every procedure of the kinds is ok)
+
     def procedure(v: NoteFacts) -> Outcome:
-        procs = [p for k in kinds for p in v.procs.get(k, ()) if ok(p, v)]
+        got = v.procs
+        procs = [p for k in kinds if k in got for p in got[k] if plain or ok(p, v)]
         present = [p for p in procs if p.assertion == "present"]
         if present:
             ev = keep(p.evidence for p in present)
             if ev:
-                return Outcome("met", ev, frozenset().union(*(v.proc_levels(p) for p in present)))
+                return _new(Outcome, ("met", ev, frozenset().union(*(v.proc_levels(p) for p in present))))
             return MISSING
         neg = [p for p in procs if p.assertion in NEGATING]
-        return Outcome("negated", tuple(p.evidence for p in neg)) if neg else MISSING
+        return _new(Outcome, ("negated", tuple(p.evidence for p in neg), _NO_LEVELS)) if neg else MISSING
     return procedure
 
 
@@ -304,13 +311,14 @@ def _compile_instrument(req: Requirement, keep) -> Evaluator:
         if implied is None:
             single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
             implied = v.implied[action] = sort_levels(single[0]) if len(single) == 1 else ()
-        insts = [i for i in v.insts.get(action, ()) if ok(i, tuple(i.levels) or implied, v)]
+        insts = [i for i in v.insts.get(action, ()) if (kinds is None or i.kind in kinds)
+                 and ok(i, tuple(i.levels) or implied, v)]
         present = [i for i in insts if i.assertion == "present"]
         if present:
             ev = keep(i.evidence for i in present)
             if ev:
-                return Outcome("met", ev, frozenset(lv for i in present for lv in (v.known(i.levels) or implied)))
+                return _new(Outcome, ("met", ev, frozenset(lv for i in present for lv in (v.known(i.levels) or implied))))
             return MISSING
         neg = [i for i in insts if i.assertion in NEGATING]
-        return Outcome("negated", tuple(i.evidence for i in neg)) if neg else MISSING
+        return _new(Outcome, ("negated", tuple(i.evidence for i in neg), _NO_LEVELS)) if neg else MISSING
     return instrument

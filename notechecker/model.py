@@ -253,9 +253,6 @@ class Operation:
     def built(self, action: str) -> list[Construct]:
         return list(self._by_action.get(action, ()))
 
-    def has(self, *kinds: str) -> bool:
-        return any(k in self.procs for k in kinds)
-
     def procedures(self, kinds: Iterable[str]) -> list[Procedure]:
         """The asserted procedures of these kinds, in the note's order (never a set's order)."""
         found = {id(p): p for k in set(kinds) for p in self.procs.get(k, ())}

@@ -168,9 +168,20 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
     results = []
     note_id = facts.note_id
     for code in _normalise(codes, cat):
-        findings = []
-        for iid, name, tier, severity, when, requires, messages, conflicts, hint in (
-                _code_items(cat, code) if spine else ()):
+        family = cat.family_of(code)
+        if not spine:
+            results.append(_code_result(note_id, code, family, (), summarize_code(note_id, code, family, [])))
+            continue
+        # the findings, and as they are made the summary's counts (summarize_code's, in one pass: a tier's
+        # place in TIERS, a severity's rank and whether the item is a coding error come with the item)
+        findings: list[Finding] = []
+        append = findings.append
+        in_tier, met_tier = [0] * _N_TIERS, [0] * _N_TIERS
+        statuses: list[str] = []  # the unmet ones
+        worst = _NO_RANK
+        coding_error = False
+        for (iid, name, tier, severity, when, requires, messages, conflicts, hint, tier_i, rank,
+             coding_item) in _code_items(cat, code):
             if when is not None:
                 out = cache.get(when[0])
                 if out is None:
@@ -188,12 +199,26 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
                 if hit.status == "met":
                     status, message, evidence = "conflicting", msg, evidence + hit.evidence
                     break
-            findings.append(_finding(note_id, code, iid, name, tier, severity, status, message,
-                                     "" if status == "met" else (hint if hint.__class__ is str else
-                                                                 _region_hint(hint, regions)), evidence))
-        family = cat.family_of(code)
-        results.append(CodeResult(note_id=note_id, code=code, family=family, findings=tuple(findings),
-                                  summary=summarize_code(note_id, code, family, findings)))
+            in_tier[tier_i] += 1
+            if status == "met":
+                met_tier[tier_i] += 1
+                append(_finding(note_id, code, iid, name, tier, severity, status, message, "", evidence))
+                continue
+            statuses.append(status)
+            if rank < worst:
+                worst = rank
+            if coding_item:
+                coding_error = True
+            append(_finding(note_id, code, iid, name, tier, severity, status, message,
+                            hint if hint.__class__ is str else _region_hint(hint, regions), evidence))
+        n = len(findings)
+        met = n - len(statuses)
+        summary = _summary(note_id, code, family, n, met, statuses.count("missing"), statuses.count("negated"),
+                           statuses.count("conflicting"), met / n if n else 1.0,
+                           None if worst == _NO_RANK else SEVERITIES[worst],
+                           None if family is None else not coding_error,
+                           {tier: met_tier[i] / k for i, (tier, k) in enumerate(zip(TIERS, in_tier)) if k})
+        results.append(_code_result(note_id, code, family, tuple(findings), summary))
     return results
 
 
@@ -201,8 +226,9 @@ def _code_items(cat: Catalogue, code: str) -> tuple:
     """The items of ``code`` as the scoring loop reads them, built once per catalogue and code: id,
     name, tier, severity, (cache key, evaluator) of ``applies_when`` or None, (cache key, evaluator) of
     the requirement, the message per status, the conflicts that apply to the code ((cache key,
-    evaluator, message) each) and the fix hint (a str, or the item's region hints, cervical to sacral,
-    and its fix hint). Items asking the same (a requirement and sections written alike) share one
+    evaluator, message) each), the fix hint (a str, or the item's region hints, cervical to sacral,
+    and its fix hint), and for the summary the tier's place in TIERS, the severity's rank (0: error) and
+    whether the item is a coding-tier error item. Items asking the same (a requirement and sections written alike) share one
     evaluator and one cache key: a note answers it once."""
     by_code = cat.cache.get("scoring.by_code")
     if by_code is None:
@@ -228,7 +254,8 @@ def _code_items(cat: Catalogue, code: str) -> tuple:
                         tuple((*one("when", c.when, None, fn), msg)
                               for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts)
                               if codes_ is None or code in codes_),
-                        (hints, item.fix_hint) if hints else item.fix_hint))
+                        (hints, item.fix_hint) if hints else item.fix_hint, TIERS.index(item.tier),
+                        _RANK[item.severity], item.tier == "coding" and item.severity == "error"))
         got = by_code[code] = tuple(got)
     return got
 
@@ -272,6 +299,31 @@ def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, s
     return f
 
 
+_S_SET = _setters(CodeSummary)
+_R_SET = _setters(CodeResult)
+
+
+def _summary(*values) -> CodeSummary:
+    """``CodeSummary(*values)`` (every field, in order) built by its slots' setters, as :func:`_finding`."""
+    s = _NEW(CodeSummary)
+    for put, value in zip(_S_SET, values):
+        put(s, value)
+    return s
+
+
+def _code_result(note_id: str, code: str, family: str | None, findings: tuple[Finding, ...],
+                 summary: CodeSummary) -> CodeResult:
+    """``CodeResult(...)`` built by its slots' setters, as :func:`_finding`."""
+    r = _NEW(CodeResult)
+    _R0, _R1, _R2, _R3, _R4 = _R_SET
+    _R0(r, note_id)
+    _R1(r, code)
+    _R2(r, family)
+    _R3(r, findings)
+    _R4(r, summary)
+    return r
+
+
 def summarize_code(note_id: str, code: str, family: str | None, findings: list[Finding]) -> CodeSummary:
     """Counts, completeness and support for one note x code."""
     n = len(findings)
@@ -302,6 +354,8 @@ def summarize_code(note_id: str, code: str, family: str | None, findings: list[F
 
 #: severity -> its rank in SEVERITIES (0: error, the most severe)
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
+_NO_RANK = len(SEVERITIES)  # (no unmet item: ranks below it)
+_N_TIERS = len(TIERS)
 
 
 def summarize(results: Iterable[CodeResult]) -> dict[str, Any]:

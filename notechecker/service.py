@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from .schema.catalogue import Catalogue, load_catalogue
 from .schema.checklist import SEVERITIES
 from .coding import Billed, Conclusion, plan_codes, read_billed, split_codes, validate
+from .coding.common import made
 from .facts import Facts
 from .model import Operation
 from .schema.verdicts import CONCLUSION_KINDS, CONCLUSION_SEVERITY, PROBLEM_KINDS
@@ -162,15 +163,16 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
         report, said = apply_edits(report, facts, read, plan, edits, date_of_service)
         warnings.extend(said)
     billed_codes = set(read.codes)
+    conclusions = report.conclusions
     results = tuple(
-        CodeCheck(code=r.code, family=r.family, billed=r.code in billed_codes, suggested=r.code in suggested,
-                  summary=r.summary, findings=r.findings,
-                  conclusions=tuple(c for c in report.conclusions if r.code in c.codes))
+        made(CodeCheck, {"code": r.code, "family": r.family, "billed": r.code in billed_codes,
+                          "suggested": r.code in suggested, "summary": r.summary, "findings": r.findings,
+                          "conclusions": tuple([c for c in conclusions if r.code in c.codes])})
         for r in score(facts, read if billed else checked, cat, operation=op))
-    return CheckResult(note_id=facts.note_id, facts=facts, codes=tuple(r.code for r in results), billed=billed,
-                       suggested=suggested, results=results, conclusions=report.conclusions,
-                       table_version=report.table_version, warnings=tuple(facts.warnings) + tuple(warnings),
-                       billed_lines=read.lines, operation=op)
+    return made(CheckResult, {
+        "note_id": facts.note_id, "facts": facts, "codes": tuple([r.code for r in results]), "billed": billed,
+        "suggested": suggested, "results": results, "conclusions": conclusions, "table_version": report.table_version,
+        "warnings": tuple(facts.warnings) + tuple(warnings), "operation": op, "billed_lines": read.lines})
 
 
 def check(text: str, codes: str | Iterable[str] | None = None, note_id: str = "note", *,

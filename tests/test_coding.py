@@ -651,3 +651,24 @@ def test_the_plan_asks_the_code_table_as_the_table_answers(cat):
         assert cat.rule(rule.check) is next(r for r in cat.bundling if r.check == rule.check)
     with pytest.raises(StopIteration):
         note.rule("no_such_check")
+
+
+def test_the_plan_asks_of_procedures_as_the_operation_answers(cat):
+    """``Note.has`` and ``Note.procedures`` (none at once where the note has none of the kinds) answer as the
+    operation's asserted procedures do, for kinds the note has, has only negated, and has not."""
+    import itertools
+
+    from notechecker.coding.common import Note
+
+    f = facts(procedures=[proc("posterior_fusion", ["L4", "L5"]), proc("hardware_removal", ["L3"]),
+                          proc("decompression", ["L4"], assertion="negated"), proc("posterior_fusion", ["L3"])])
+    note = Note(f, cat)
+    kinds = ("posterior_fusion", "hardware_removal", "decompression", "kyphoplasty")
+    for n in range(len(kinds) + 1):
+        for some in itertools.permutations(kinds, n):
+            asked = [p for p in f.procedures if p.assertion == "present" and p.kind in some]
+            assert note.has(*some) == bool(asked)
+            for form in (list(some), set(some), frozenset(some), tuple(some)):
+                got = note.procedures(form)
+                assert sorted(got, key=id) == sorted(asked, key=id) and got == note.op.procedures(form)
+    assert note.procedures(["posterior_fusion"])[0].levels == ("L4", "L5")  # the note's order

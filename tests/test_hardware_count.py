@@ -46,6 +46,7 @@ def test_every_hardware_hit_of_the_corpus_gets_the_reference_count(pipeline, mon
     for _, text, _ in corpus():
         pipeline.facts(text)
     assert len(asked) > 700 and all(asked), asked.index(False) if not all(asked) else None
+    assert hardware._count_starts is not None  # (counted first with the search, then from its two starts)
     assert hardware.count("two rods", type("H", (), {"start": 4, "end": 8, "value": "rod", "literal": "rods"})) == 2
 
 
@@ -78,3 +79,44 @@ def test_only_a_case_blind_regex_of_lower_case_ascii_is_read_on_the_folded_text(
     assert hw._on_folded(re.compile(r"\btwo\s+rods?$", re.IGNORECASE)).flags & re.IGNORECASE == 0
     for kept in (re.compile("two"), re.compile(r"\Stwo", re.I), re.compile("Two", re.I), re.compile("δύο", re.I)):
         assert hw._on_folded(kept) is None, kept.pattern
+
+
+def test_an_instrument_built_by_its_slots_setters_is_the_dataclass_it_claims():
+    """Hardware builds its instruments by their slots' setters: equal, hashed, shown and frozen like
+    ``Instrument(...)``, every field where the dataclass puts it."""
+    from dataclasses import fields, replace
+
+    import pytest
+
+    from notechecker.facts import Evidence, Instrument
+
+    args = ("pedicle_screw", "placed", 4, ("L4", "L5"), Evidence("screws", 3, 9, "procedures"), "present",
+            "Solera", "5.5 mm", ("L4",))
+    fast, slow = hw._instrument(*args), Instrument(*args)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert [getattr(fast, f.name) for f in fields(Instrument)] == list(args)
+    assert replace(fast, kind="screw").kind == "screw"
+    with pytest.raises(AttributeError):
+        fast.kind = "rod"  # type: ignore[misc]
+
+
+def test_where_the_count_regex_starts_is_read_from_its_two_starts(pipeline):
+    """Hardware.count finds where the count regex's search starts from its rest matched at the window's start,
+    else searched after a space or parenthesis (_start_split): the same start as the search on generated
+    windows (counts at the start, after "(", a tab or a newline, none at all); other regexes are not split."""
+    import re
+
+    folded_rx = hw._on_folded(pipeline.extractor.hardware.words.count_before)
+    at_start, after = hw._start_split(folded_rx)
+    rng = random.Random(11)
+    pieces = ["two", "both", "12", "4", "a pair of", "pair\n of", " ", "\t", "\n", "(", ")", "rods", "5.5-mm",
+              "x", "titanium", ",", "new", "screws", "45", "ten", "often", "one-two"]
+    starts = 0
+    for _ in range(20000):
+        window = "".join(rng.choice(pieces) + rng.choice(["", " ", "  "]) for _ in range(rng.randint(0, 8)))[-60:]
+        want = folded_rx.search(window)
+        got = 0 if at_start(window) is not None else (lambda f: None if f is None else f.start())(after(window))
+        assert got == (None if want is None else want.start()), repr(window)
+        starts += got == 0
+    assert starts > 500
+    assert hw._start_split(re.compile(r"(?:^|[\s(])two", re.M)) is None and hw._start_split(re.compile(r"\btwo")) is None

@@ -168,3 +168,29 @@ def test_a_gap_starting_with_another_character_joins_nothing():
     assert tried > 100000
     for c in lv._GAP_STARTS:  # and each of them starts a gap
         assert g.RANGE_GAP.fullmatch(c) or g.LIST_GAP.fullmatch(c), c
+
+
+def test_sort_levels_of_canonical_names_sorted_as_they_are_equals_the_indices_reading():
+    """sort_levels sorts a list, tuple or set of canonical names by their place (no index set made and read
+    back); any other name, or an element that cannot be hashed, takes the indices' reading: the same list
+    as the reference (names read, indices sorted, named again) on generated collections, and the same error."""
+    import pytest
+
+    def reference(levels):
+        return [g.NAMES[i] for i in sorted(lv._indices(levels))]
+
+    rng = random.Random(25)
+    canonical = list(lv._CANONICAL)
+    other = ["l4", "sacrum", "fifth lumbar", "S2AI", " L 5 "]
+    for _ in range(3000):
+        names = rng.sample(canonical, rng.randint(0, 6)) * rng.randint(1, 2)
+        if rng.random() < 0.3:
+            names.append(rng.choice(other))
+        rng.shuffle(names)
+        for form in (list, tuple, set, frozenset):
+            assert lv.sort_levels(form(names)) == reference(form(names)), form(names)
+    for bad in (["L4", "foo"], {"L4", "L9"}, [["L4"]], ("C1", 4)):
+        with pytest.raises((ValueError, TypeError)) as got:
+            lv.sort_levels(bad)
+        with pytest.raises(got.type):
+            reference(bad)

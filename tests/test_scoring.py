@@ -264,3 +264,27 @@ def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
     assert replace(fast, status="missing").status == "missing"
     with pytest.raises(AttributeError):
         fast.status = "missing"  # type: ignore[misc]
+
+
+def test_a_summary_counted_while_scoring_is_summarize_code_of_its_findings(catalogue):
+    """Scoring counts a code's summary as it makes the findings (tiers, ranks and coding errors read from the
+    item); it equals summarize_code of those findings on every fixture case's facts, for every code with
+    a checklist and one without (a result built by its slots' setters is the dataclass it claims)."""
+    from dataclasses import fields
+
+    from notechecker.scoring import CodeResult, summarize_code
+
+    codes = [c for c in catalogue.table.codes if catalogue.items_for(c)] + ["99999"]
+    seen = set()
+    for _, item_id, spec in CASES:
+        for name, case in spec["cases"].items():
+            facts = make_facts(case["facts"], note_id=f"{item_id}_{name}")
+            for r in score(facts, codes, catalogue):
+                assert r.summary == summarize_code(r.note_id, r.code, r.family, list(r.findings))
+                assert r == CodeResult(*(getattr(r, f.name) for f in fields(CodeResult)))
+                seen.add((r.summary.worst_missing_severity, r.summary.coding_documented, r.summary.negated > 0,
+                          r.summary.conflicting > 0))
+    # the cases reach every branch of the counting: no unmet item or an unmet error, coding errors or none,
+    # negated and conflicting findings
+    assert {s[0] for s in seen} >= {None, "error"}
+    assert {s[1] for s in seen} == {None, True, False} and {s[2] for s in seen} == {s[3] for s in seen} == {True, False}

@@ -152,3 +152,23 @@ def test_scan_returns_frames(tmp_path):
 
 def test_lazy_package_exports():
     assert notechecker.check is check and notechecker.check_many is check_many
+
+
+def test_assemble_makes_its_results_as_their_dataclasses_make_them(pipeline):
+    """assemble writes a CodeCheck's and a CheckResult's fields to the instance at once (coding.common.made),
+    as validation does a supported code's conclusion: each has every field the dataclass has, and equals, shows
+    and stays frozen as the dataclass built from them, for suggested codes and for billed ones."""
+    import dataclasses
+
+    for codes in (None, "22612, 22840"):
+        result = check(note("sn08"), codes, note_id="sn08", pipeline=pipeline)
+        assert result.results
+        for made in (result, *result.results, *result.conclusions):
+            cls = type(made)
+            names = [f.name for f in dataclasses.fields(cls)]
+            assert sorted(vars(made)) == sorted(names)
+            plain = cls(**{n: getattr(made, n) for n in names})
+            assert made == plain and repr(made) == repr(plain)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                made.note_id = "x"  # type: ignore[misc]
+        assert result.operation is not None and result.to_dict()["codes"] == list(result.codes)

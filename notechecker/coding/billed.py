@@ -20,7 +20,7 @@ from notechecker.errors import Errors
 from notechecker.schema.loader import BilledCodeError
 from notechecker.schema.mue import MueTable, load_mue
 from notechecker.schema.verdicts import NOT_STANDING
-from notechecker.coding.common import Conclusion, CodingReport, Plan, messages
+from notechecker.coding.common import Conclusion, CodingReport, Plan, made, messages
 from notechecker.coding.modifiers import modifier_gaps
 from notechecker.coding.plan import build_plan
 from notechecker.facts import Facts
@@ -118,11 +118,11 @@ def validate(facts: Facts, billed: str | Iterable[str] | Billed | None = None, *
         if plan.out_of_scope is not None:
             out.append(plan.out_of_scope)
         for ln in plan.lines:
-            out.append(Conclusion(codes=(ln.code,), verdict="supported",
-                                  message=msg("supported", code=ln.code, units=ln.units,
-                                              descriptor=table.codes[ln.code].descriptor),
-                                  reasons=tuple(ln.reasons), evidence=tuple(ln.evidence),
-                                  modifiers=tuple(ln.modifiers)))
+            out.append(made(Conclusion, {
+                "codes": (ln.code,), "verdict": "supported",
+                "message": msg("supported", code=ln.code, units=ln.units, descriptor=table.codes[ln.code].descriptor),
+                "reasons": tuple(ln.reasons), "evidence": tuple(ln.evidence), "modifiers": tuple(ln.modifiers),
+                "suggested": (), "rule": None}))
         out.extend(plan.notes)
         out.extend(plan.modifiers)
         units = {ln.code: ln.units for ln in plan.lines}

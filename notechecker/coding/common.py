@@ -69,6 +69,15 @@ def default_messages() -> Messages:
 
 
 # --------------------------------------------------------------------------- results
+def made(cls: type, fields: dict[str, Any]) -> Any:
+    """``cls(**fields)`` for a frozen dataclass without slots given every field (a coding conclusion, a
+    check's results): the fields written to the new instance's dict at once, where its ``__init__`` sets them
+    one by one through ``object.__setattr__`` (each note's check makes several)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
+
+
 @dataclass(frozen=True)
 class Conclusion:
     """One verdict about one or more codes, with the reasons and evidence behind it."""
@@ -179,10 +188,21 @@ class Note:
         return self.catalogue.rule(check)
 
     def has(self, *kinds: str) -> bool:
-        return self.op.has(*kinds)
+        """``Operation.has``, read here (the family modules ask it again and again)."""
+        procs = self.procs
+        for k in kinds:
+            if k in procs:
+                return True
+        return False
 
     def procedures(self, kinds: Iterable[str]) -> list[Procedure]:
-        return self.op.procedures(kinds)
+        """``Operation.procedures``; none at once where the note has none of the kinds (the family modules ask
+        of most kinds a note has none of). ``kinds``: a collection (it is read twice)."""
+        procs = self.procs
+        for k in kinds:
+            if k in procs:
+                return self.op.procedures(kinds)
+        return []
 
     def instruments(self, action: str, kinds: Iterable[str]) -> list[Instrument]:
         return self.op.instruments(action, kinds)

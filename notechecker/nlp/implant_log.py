@@ -18,6 +18,7 @@ from dataclasses import dataclass
 #: A table row: at least this many cell separators on one line.
 MIN_SEPARATORS = 2
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\t+")
+_TABS = re.compile(r"\t+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def find_rows(text: str, cues: dict[str, re.Pattern]) -> list[LogRow]:
     for line in text.splitlines(keepends=True):
         start, end = pos, pos + len(line.rstrip("\r\n"))
         pos += len(line)
-        seps = line.count("|") if "|" in line else len(re.findall(r"\t+", line.strip()))
+        seps = line.count("|") if "|" in line else len(_TABS.findall(line.strip())) if "\t" in line else 0
         if seps < MIN_SEPARATORS:
             roles = None  # a table ends at a line that is not a row
             continue

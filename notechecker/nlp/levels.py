@@ -108,8 +108,19 @@ def expand(first: str, last: str) -> list[str]:
 
 def sort_levels(levels: Iterable[str]) -> list[str]:
     """Unique levels in cranio-caudal order (names are normalised; unknown names raise)."""
-    if not levels and type(levels) is list:  # (hardware and procedures named without levels: most)
-        return []
+    kind = type(levels)
+    if kind is list or kind is tuple:  # canonical names (most calls) sorted as they are
+        if not levels:  # (hardware and procedures named without levels: most)
+            return []
+        try:
+            return sorted(set(levels), key=_CANONICAL.__getitem__)
+        except (KeyError, TypeError):
+            pass
+    elif kind is set or kind is frozenset:
+        try:
+            return sorted(levels, key=_CANONICAL.__getitem__)
+        except KeyError:
+            pass
     return [NAMES[i] for i in sorted(_indices(levels))]
 
 

@@ -38,12 +38,54 @@ def _on_folded(regex: re.Pattern) -> re.Pattern | None:
     return re.compile(p, regex.flags & ~re.IGNORECASE)
 
 
+_NEW = object.__new__
+_I_SET = tuple(Instrument.__dict__[name].__set__ for name in Instrument.__slots__)
+
+
+def _instrument(kind, action, count, levels, evidence, assertion, brand, size, anchors) -> Instrument:
+    """``Instrument(...)`` (every field, in order) built by its slots' setters: the same frozen object at
+    less than half the dataclass ``__init__``'s cost (which sets each field through ``object.__setattr__``)."""
+    i = _NEW(Instrument)
+    s0, s1, s2, s3, s4, s5, s6, s7, s8 = _I_SET
+    s0(i, kind)
+    s1(i, action)
+    s2(i, count)
+    s3(i, levels)
+    s4(i, evidence)
+    s5(i, assertion)
+    s6(i, brand)
+    s7(i, size)
+    s8(i, anchors)
+    return i
+
+
+#: How the count regex starts: at the window's start, or after a space or an opening parenthesis.
+_COUNT_START = r"(?:^|[\s(])"
+#: Counts made with the count regex's own search before its two starts are compiled (_start_split, ~1 ms):
+#: a one-note check (~9 hardware mentions a spine note) never compiles them, a scan does within its first notes.
+_PLAIN_COUNTS = 64
+
+
+def _start_split(regex: re.Pattern) -> tuple | None:
+    """For a regex that starts with _COUNT_START (and no multi-line ``^``): its rest matched at a text's start,
+    and the rest searched after a space or parenthesis, a character class the search skips to at once (the
+    alternation with ``^`` is tried at every character); together they say where ``regex.search`` starts
+    (see Hardware.count). None for any other regex."""
+    p = regex.pattern
+    if not p.startswith(_COUNT_START) or regex.flags & re.MULTILINE:
+        return None
+    rest = p[len(_COUNT_START):]
+    return re.compile(rest, regex.flags).match, re.compile(r"[\s(]" + rest, regex.flags).search
+
+
 class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
         self._count_folded: re.Pattern | None | bool = False  # (compiled when first counted: see count)
+        self._count_starts: tuple | None = None  # (_start_split of the folded count regex: see count)
+        self._plain_counts = _PLAIN_COUNTS
 
     def __call__(self, v: NoteView):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
@@ -71,10 +113,12 @@ class Hardware(Linker):
             return i > 0 and inst_max_end[i - 1] > a.start
         # the kinds of hardware the note is about ("No anterior plate." names none)
         kinds_in_note = {h.value for h in inst_hits if h.assertion not in NOT_THIS_OPERATION}
-        if self._pedicle.search(text):
+        context_kinds = self.patterns.context_kinds
+        # (the note searched for pedicles only where that adds a kind whose phrases mean something)
+        if "pedicle_screw" in context_kinds and "pedicle_screw" not in kinds_in_note and self._pedicle.search(text):
             kinds_in_note.add("pedicle_screw")
         meaning: dict[str, str] = {}
-        for kind, phrases in self.patterns.context_kinds.items():
+        for kind, phrases in context_kinds.items():
             if kind in kinds_in_note:
                 meaning.update(phrases)
         brands_by_sent: dict[int, list[Hit]] = by_sent.get("BRAND", {})
@@ -107,14 +151,15 @@ class Hardware(Linker):
                     [p for p in procs_by_sent.get(sent, ()) if p.value in own_level_kinds])
             return found
         clause_break, own_level_kinds = self.cue["clause_break"].search, self.L.own_level_kinds
+        non_operative, time_after, gap = self.L.non_operative, self.words.time_after.match, self.gap
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
-            if h.section in self.L.non_operative or not actions_by_sent.get(h.sent):
+            if h.section in non_operative or not actions_by_sent.get(h.sent):
                 # hardware described, not acted on ("Luque rods with sublaminar wires from T4-L1"):
                 # its levels tell a removed construct's extent when the removal names none
                 describe(h.value, h.sent)
-            if h.section in self.L.non_operative:
+            if h.section in non_operative:
                 continue
             actions, verbs_all, not_hardware, procs = parts(h.sent)
             # a descriptor right before the hardware: "temporary rod", "previously placed screws"
@@ -122,12 +167,14 @@ class Hardware(Linker):
             # ("temporary fixation screw": a descriptor may stand before another cue)
             # ("prior to placing the plate" is a time, not a descriptor)
             descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
-                               and not self.words.time_after.match(text, a.end)), None)
+                               and not time_after(text, a.end)), None) if before else None
             verbs = [a for a in verbs_all
                      if not clause_break(text, min(a.end, h.end), max(a.start, h.start))
-                     and not any(min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)]
+                     and not (not_hardware and any(min(a.end, h.end) <= t.start < max(a.start, h.start)
+                                                   for t in not_hardware))]
             if verbs:
-                act = min(verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
+                act = verbs[0] if len(verbs) == 1 else min(
+                    verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
                 action = act.value
                 last_action_by_section[h.section] = action
             else:
@@ -172,24 +219,25 @@ class Hardware(Linker):
             named: list[str] = []
             sent_levels = self.clause_levels(text, h, levels_by_sent.get(h.sent, []))
             for m in sent_levels:
-                gap = self.gap(m, h)
-                if any(self.gap(m, p) < gap for p in procs if not (p.start < h.end and h.start < p.end)):
-                    continue  # "laminectomy at T12 ... with pedicle screws": T12 is the laminectomy's
+                if procs:
+                    to_hit = gap(m, h)
+                    if any(gap(m, p) < to_hit for p in procs if not (p.start < h.end and h.start < p.end)):
+                        continue  # "laminectomy at T12 ... with pedicle screws": T12 is the laminectomy's
                 if act is not None:
                     cue = self.level_cue(m, verbs_all)
-                    if cue is not None and (cue.value != action or any(
-                            cue.end <= p.start and p.end <= m.start for p in procs)):
+                    if cue is not None and (cue.value != action or (procs and any(
+                            cue.end <= p.start and p.end <= m.start for p in procs))):
                         continue
                 lvls.extend(m.vertebrae)
                 if m.kind in ("vertebra", "list", "pelvis"):
                     named.extend(m.vertebrae)
             count = self.count(text, h)
             size_m = self.words.size.search(text, max(0, h.start - 30), h.start)
-            brand = next((b.literal for b in brands_by_sent.get(h.sent, [])), None)
-            out.append(Instrument(kind=kind, action=action, count=count, levels=tuple(lv.sort_levels(lvls)),
-                                  evidence=v.hit_ev(h), assertion=h.assertion, brand=brand,
-                                  size=size_m.group(0) if size_m else None,
-                                  anchors=tuple(lv.sort_levels(named))))
+            brands = brands_by_sent.get(h.sent)
+            out.append(_instrument(kind, action, count, tuple(lv.sort_levels(lvls)) if lvls else (), v.hit_ev(h),
+                                   h.assertion, brands[0].literal if brands else None,
+                                   size_m.group(0) if size_m else None,
+                                   tuple(lv.sort_levels(named)) if named else ()))
         return out, prior_hardware, described, described_anchors
 
     def count(self, text: str, h: Hit) -> int | None:
@@ -201,12 +249,23 @@ class Hardware(Linker):
         on_folded = self._count_folded
         if on_folded is False:  # (compiled here, not when the pipeline loads: a cold check of a note without
             on_folded = self._count_folded = _on_folded(self.words.count_before)  # hardware never needs it)
+        if self._plain_counts:  # (split after the first counts: ~1 ms a one-note check never pays)
+            self._plain_counts -= 1
+            if not self._plain_counts and on_folded is not None:
+                self._count_starts = _start_split(on_folded)
         low = folded(window) if on_folded is not None else None
         count_before, probe = (self.words.count_before, window) if low is None else (on_folded, low)
         m = None
-        leftmost = count_before.search(probe)
-        if leftmost is not None:
-            lo = leftmost.start()
+        starts = self._count_starts if low is not None else None
+        if starts is None:
+            leftmost = count_before.search(probe)
+            lo = None if leftmost is None else leftmost.start()
+        elif starts[0](probe) is not None:  # (where count_before.search(probe) starts: see _start_split)
+            lo = 0
+        else:
+            after = starts[1](probe)
+            lo = None if after is None else after.start()
+        if lo is not None:
             count_at, size_after = count_before.match, self.cue["size_after"].match
             for at in [*reversed([b.start() for b in _WORD_BEFORE.finditer(window, lo, len(window) - 1)]),
                        *((0,) if lo == 0 else ())]:

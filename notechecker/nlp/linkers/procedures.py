@@ -21,6 +21,9 @@ from .base import Linker, NoteView
 _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 #: A procedure named under these assertions is not one of this operation.
 _NOT_DONE_TODAY = NOT_THIS_OPERATION | {"historical"}
+_NEW = object.__new__
+_SET_KIND, _SET_LEVELS, _SET_INTERSPACES, _SET_EVIDENCE, _SET_ASSERTION = (
+    Procedure.__dict__[name].__set__ for name in ("kind", "levels", "interspaces", "evidence", "assertion"))
 
 
 class Procedures(Linker):
@@ -30,20 +33,22 @@ class Procedures(Linker):
         out: list[Procedure] = []
         approach_by_sent = by_sent.get("APPROACH", {})
         actions_by_sent = by_sent.get("ACTION", {})
+        non_operative, fusion_kinds, when_removed = self.L.non_operative, self.L.fusion_kinds, self.patterns.when_removed
         for h in hits_by_label.get("PROCEDURE", []):
-            if h.section in self.L.non_operative or h.assertion in _NOT_DONE_TODAY:
+            if h.section in non_operative or h.assertion in _NOT_DONE_TODAY:
                 continue
             kind = h.value
             before = text[max(0, h.start - 40):h.start]
-            removal_cue = any(a.value == "removed" and a.end <= h.start and h.tok_start - a.tok_end <= 6
-                              and _NAMED_AFTER_CUE.match(text, a.end, h.start)
-                              and not self.L.words.passive_before.search(text, max(0, a.start - 30), a.start)
-                              for a in actions_by_sent.get(h.sent, []))
-            if removal_cue and kind in self.patterns.when_removed:
-                kind = self.patterns.when_removed[kind]
-            elif kind in self.L.fusion_kinds and self.cue["exploration"].search(before):
+            actions = actions_by_sent.get(h.sent)
+            removal_cue = bool(actions) and any(
+                a.value == "removed" and a.end <= h.start and h.tok_start - a.tok_end <= 6
+                and _NAMED_AFTER_CUE.match(text, a.end, h.start)
+                and not self.L.words.passive_before.search(text, max(0, a.start - 30), a.start) for a in actions)
+            if removal_cue and kind in when_removed:
+                kind = when_removed[kind]
+            elif kind in fusion_kinds and self.cue["exploration"].search(before):
                 kind = "exploration_of_fusion"
-            if kind in self.L.fusion_kinds and (
+            if kind in fusion_kinds and (
                     self.cue["prior_fusion"].search(before) or self.cue["fusion_finding"].match(text, h.end, h.end + 60)
                     or (h.section not in ("procedures", "addendum")
                         and not self.cue["fusion_performed"].search(self.sentence_text(text, h)))):
@@ -58,9 +63,15 @@ class Procedures(Linker):
             for m in self.clause_levels(text, h, levels_by_sent.get(h.sent, [])):
                 vert.extend(m.vertebrae)
                 inter.extend(m.interspaces)
-            out.append(Procedure(kind=kind, levels=tuple(lv.sort_levels(vert)),
-                                 interspaces=tuple(sorted(set(inter), key=lambda p: lv.vertebra_index(p[0]))),
-                                 evidence=v.hit_ev(h), assertion=h.assertion))
+            # Procedure(kind, levels, interspaces, evidence, assertion), built by its slots' setters (the frozen
+            # dataclass's __init__ sets each field through object.__setattr__)
+            p = _NEW(Procedure)
+            _SET_KIND(p, kind)
+            _SET_LEVELS(p, tuple(lv.sort_levels(vert)) if vert else ())
+            _SET_INTERSPACES(p, tuple(sorted(set(inter), key=lambda q: lv.vertebra_index(q[0]))) if inter else ())
+            _SET_EVIDENCE(p, v.hit_ev(h))
+            _SET_ASSERTION(p, h.assertion)
+            out.append(p)
         return out
 
     def resolve_fusions(self, procedures, approach, levels) -> list[Procedure]:

@@ -17,10 +17,13 @@ class Reasons(Linker):
         """Reasons for removal with their assertions: a weak cue counts only beside hardware, and a
         weight-0 one never in the operative narrative."""
         hits_by_label, by_sent = v.hits_by_label, v.by_sent
-        out = []
+        out: list[Mention] = []
+        hits = hits_by_label.get("REASON")
+        if not hits:  # (no reason named: the hardware's sentences are not read)
+            return out
         inst_sents = {i for i, hs in by_sent.get("INSTRUMENT", {}).items() if any(h.value != "not_hardware" for h in hs)}
         inst_sents |= set(by_sent.get("BRAND", {}))
-        for h in hits_by_label.get("REASON", []):
+        for h in hits:
             if h.section in ("family_history",):
                 continue
             if h.weight == 0 and h.section in self.L.operative_narrative:

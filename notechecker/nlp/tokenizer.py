@@ -42,6 +42,11 @@ for English, each tried at every character), its infix regex and its URL regex: 
 new words cost on its first reading. :mod:`notechecker.nlp.tokenizer_affixes` searches them without
 the alternatives a word cannot match (the same matches); :func:`spacy_tokenizer` gives them to spaCy's
 tokenizer.
+
+**A new string's lexeme.** spaCy calls the language's 23 lexical attribute getters on every string its
+vocabulary meets for the first time (~11 us a string, ~20 strings a spine note on its first reading);
+:mod:`notechecker.nlp.tokenizer_lexemes` gives the vocabulary getters of the same values with less Python
+in them.
 """
 
 import re
@@ -54,6 +59,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from .._extensions import TEXT_KEY
+from . import tokenizer_lexemes
 from .tokenizer_affixes import GatedMatch, InfixFinditer, SuffixSearch
 
 #: Runs of non-space characters at least this long are tokenized in pieces.
@@ -262,9 +268,11 @@ def spacy_tokenizer(nlp) -> Tokenizer:
 
 @registry.tokenizers("notechecker.Tokenizer.v1")
 def create_tokenizer(max_run: int = MAX_RUN, piece: int = PIECE):
-    """The language's default tokenizer (:func:`spacy_tokenizer`), wrapped in :class:`NoteTokenizer`."""
+    """The language's default tokenizer (:func:`spacy_tokenizer`), wrapped in :class:`NoteTokenizer`; the
+    vocabulary's lexeme attributes read by :mod:`notechecker.nlp.tokenizer_lexemes` (the same values)."""
 
     def make(nlp):
+        tokenizer_lexemes.install(nlp.vocab)
         return NoteTokenizer(spacy_tokenizer(nlp), max_run=max_run, piece=piece)
 
     return make

@@ -107,13 +107,15 @@ def _whitespace_chunks(text: str, chunks: list[str]) -> set[str]:
 
 def _meets_no_special(chunk: str, rules: dict) -> bool:
     """Whether spaCy's tokenizer meets none of its special cases (``rules``) splitting ``chunk``: a chunk of ASCII
-    letters and digits with ASCII punctuation before and after, none of whose strings spaCy looks up (the
-    chunk less some of that punctuation before and after it) is a special case. False: it may meet one."""
+    letters and digits (words of them joined by single hyphens: "L4-5", "low-profile"; spaCy looks up no piece
+    its infixes split off) with ASCII punctuation before and after, none of whose strings spaCy looks up (the
+    chunk less some of that punctuation before and after it) is a special case. False: it may meet one (a
+    wrong True would cost time, not tokens: the chunks primed after it in the same text go uncached)."""
     if chunk.isascii() and chunk.isalnum():  # (no punctuation before or after: the one string is the chunk)
         return chunk not in rules
     start, end = len(chunk) - len(chunk.lstrip(_PUNCT)), len(chunk.rstrip(_PUNCT))
     core = chunk[start:end]
-    if not (core.isascii() and core.isalnum()):
+    if not (core.isascii() and (core.isalnum() or (core.replace("-", "").isalnum() and "--" not in core))):
         return False
     return not any(chunk[i:j] in rules for i in range(start + 1) for j in range(end, len(chunk) + 1))
 

@@ -117,7 +117,12 @@ def _meets_no_special(chunk: str, rules: dict) -> bool:
     core = chunk[start:end]
     if not (core.isascii() and (core.isalnum() or (core.replace("-", "").isalnum() and "--" not in core))):
         return False
-    return not any(chunk[i:j] in rules for i in range(start + 1) for j in range(end, len(chunk) + 1))
+    last = len(chunk) + 1
+    for i in range(start + 1):  # (loops, not a generator: ~0.5 us less a chunk)
+        for j in range(end, last):
+            if chunk[i:j] in rules:
+                return False
+    return True
 
 
 class NoteTokenizer:

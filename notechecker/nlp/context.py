@@ -212,10 +212,10 @@ class ConText(RuleComponent):
         bisect_left = bisect.bisect_left
         for k, mods in by_sent.items():
             s0, s1 = bounds[k], bounds[k + 1]
-            # a target starting in the sentence, or up to `longest - 1` tokens before it (it may reach into it)
-            for i in range(bisect_left(firsts, s0 - longest + 1), bisect_left(firsts, s1)):
+            # a target starting in the sentence, or up to `longest` tokens before it (it may reach into it)
+            for i in range(bisect_left(firsts, s0 - longest), bisect_left(firsts, s1)):
                 t0, t1, _, _, label = rows[i]
-                if t1 <= s0:
+                if t0 < s0 and t1 <= s0:  # (before the sentence)
                     continue
                 label = label.upper()
                 for m in mods:

@@ -96,3 +96,36 @@ def test_the_lines_the_sectionizer_found_known_are_not_read_again(pipeline):
         del doc.user_data[HEADING_LINES]
         assert hd(doc, text) == with_record, raw[:80]
     assert skipped > 1000
+
+
+def test_a_heading_line_read_a_run_at_a_time_is_heading_line_s_match():
+    """sections.heading_line_at (the words of a heading line read a run at a time) gives HEADING_LINE.match's
+    match, groups and all, at every line start of the corpus notes and of generated lines: numbering, tabs,
+    hyphens, parentheses, dates, colons, words longer than HEADING_LINE allows, line ends of every kind."""
+    import random
+
+    from notechecker.nlp.sections import HEADING_LINE, heading_line_at
+    from tests.corpus_snapshot import corpus
+
+    def same(text: str, pos: int) -> bool:
+        a, b = HEADING_LINE.match(text, pos), heading_line_at(text, pos)
+        return (a is None and b is None) or (a is not None and b is not None and a.span() == b.span()
+                                              and a.groupdict() == b.groupdict() and a.span("h") == b.span("h"))
+
+    starts = 0
+    for _, text, _ in corpus():
+        for pos in [0] + [i + 1 for i, c in enumerate(text) if c in "\n\r"]:
+            assert same(text, pos), text[pos:pos + 100]
+            starts += 1
+    assert starts > 10_000
+    rng = random.Random(3)
+    parts = ["Procedure", "pre-op", "diagnosis", "a", "B", "(s)", "(es)", "(Dr. Lee)", "(", ")", " ", "  ", "\t", "-",
+             " - ", ":", " :", "10/21/2026", " 10/21/2026 14:05", " on 1/2/03", "x" * 30, "1.", "2)", "A.", "\n", "\r\n",
+             "\r", "é", "#", "/"]
+    found = 0
+    for _ in range(40_000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(1, 12)))
+        for pos in (0, rng.randrange(len(text) + 1)):
+            assert same(text, pos), repr(text)
+        found += HEADING_LINE.match(text) is not None
+    assert found > 5_000

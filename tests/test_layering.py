@@ -84,7 +84,7 @@ ORDER = {
         ("notechecker.nlp.regex_literals",),
         ("notechecker._extensions", "notechecker.nlp", "notechecker.nlp.implant_log", "notechecker.nlp.level_grammar",
          "notechecker.nlp.linescan", "notechecker.nlp.linkers", "notechecker.nlp.multimatch",
-         "notechecker.nlp.regex_alternatives", "notechecker.nlp.tokenizer_affixes",
+         "notechecker.nlp.regex_alternatives", "notechecker.nlp.tokenizer_affixes", "notechecker.nlp.tokenizer_lexemes",
          "notechecker.nlp.normalize.model", "notechecker.nlp.normalize.spots"),
         ("notechecker.nlp.abbreviations", "notechecker.nlp.levels", "notechecker.nlp.normalize.restore",
          "notechecker.nlp.normalize.words", "notechecker.nlp.rules", "notechecker.nlp.segmenter",

@@ -418,3 +418,23 @@ def test_alike_table_writes_each_group_of_confusable_letters_as_one_letter():
     assert "iltjxy ao b".translate(table) == "iiiiii aa b"
     assert alike_table([]) == {}
     assert once("pedicclle") == "pedicle" and once("aaa") == "a" and once("") == ""
+
+
+def test_once_writes_every_run_of_one_character_once_as_the_plain_substitution_does():
+    """words.once (each character the same character follows deleted) equals replacing every run ``(.)\\1+``
+    by its character, on every word of the corpus notes and on generated strings (line ends, which ``.``
+    does not match, other scripts, runs of every length)."""
+    import random
+    import re
+
+    from notechecker.nlp.normalize.words import once
+    from tests.corpus_snapshot import corpus
+
+    plain = re.compile(r"(.)\1+")
+    words = {w for _, text, _ in corpus() for w in text.split()}
+    rng = random.Random(9)
+    pool = "aabclltt..--  \n\n\r\té\u00e9ß1100"
+    words |= {"".join(rng.choice(pool) for _ in range(rng.randint(0, 14))) for _ in range(50_000)}
+    assert sum(plain.search(w) is not None for w in words) > 10_000
+    for w in words:
+        assert once(w) == plain.sub(r"\1", w), repr(w)

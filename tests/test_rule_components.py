@@ -227,3 +227,38 @@ def test_short_form_occurrences_are_those_scispacys_global_matcher_finds(pipelin
         defined += sum(len(s) > 1 for _, _, s in ours)
     assert pairs > 300 and defined > 200
     assert not detector.global_matcher  # scispaCy's matcher was left empty, as it leaves it
+
+
+def test_context_by_sentence_gives_each_modifier_the_targets_the_per_target_reading_gives(pipeline):
+    """ConText._by_sentence (the target component's rows, sentence by sentence) and ConText._each_target
+    (target by target) give every modifier the same targets in the same order, on generated sentences,
+    modifiers and targets, some of them reaching over sentence ends, some empty."""
+    import random
+
+    from notechecker.nlp.context import ConText, Modifier
+    from notechecker.nlp.rules import ConTextRule
+
+    rng = random.Random(7)
+    doc = pipeline.nlp.make_doc(" ".join(["word"] * 120))
+    rules = [ConTextRule("x", "NEGATED_EXISTENCE", d, max_scope=s, allowed_types=a)
+             for d in ("FORWARD", "BACKWARD", "BIDIRECTIONAL") for s in (None, 3) for a in (None, {"HARDWARE"})]
+    compared = 0
+    for _ in range(300):
+        starts = sorted({0, *rng.sample(range(1, 120), rng.randint(0, 12))})
+        bounds = [*starts, 120]
+        rows = []
+        for _ in range(rng.randint(0, 25)):
+            t0 = rng.randrange(119)
+            rows.append((t0, min(120, t0 + rng.choice((0, 1, 1, 2, 3, 9))), 0, 0, rng.choice(("HARDWARE", "reason"))))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        targets = [Span(doc, r[0], r[1], label=r[4]) for r in rows]
+        at = {k: rng.randrange(bounds[k], bounds[k + 1]) for k in rng.sample(range(len(starts)), min(3, len(starts)))}
+        made = [{k: [Modifier(rule, a, a + 1, bounds[k], bounds[k + 1]) for rule in rules] for k, a in at.items()}
+                for _ in range(2)]
+        ConText._by_sentence(rows, targets, made[0], bounds)
+        ConText._each_target(targets, made[1], starts, bounds)
+        for k in made[0]:
+            for m0, m1 in zip(made[0][k], made[1][k]):
+                assert [(t.start, t.end) for t in m0._targets] == [(t.start, t.end) for t in m1._targets]
+                compared += len(m0._targets)
+    assert compared > 2000

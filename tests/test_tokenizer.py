@@ -156,11 +156,15 @@ def test_chunks_primed_together_meet_no_special_case():
     assert sum(_meets_no_special(c, rules) for c in chunks) > len(chunks) * 0.8
     keys = sorted(rules)
     rng = random.Random(5)
-    cores = ["spine", "L4", "10mm", "5am", "x", "C5", "A", "I", "Dr", "cant", "1"] + rng.sample(keys, 200)
+    cores = ["spine", "L4", "10mm", "5am", "x", "C5", "A", "I", "Dr", "cant", "1", "L4-5", "C5-C6", "low-profile",
+             "44-mm", "59-year-old", "x-rays", "e-g", "T12-L1", "5-am", "10-10mm", "a-m"] + rng.sample(keys, 200)
+    cores += [f"{a}-{b}" for a, b in zip(rng.sample(keys, 200), rng.sample(keys, 200))]
     marks = ["", "(", ")", ".", ",", ":", ";", "'", '"', "-", "...", "),", ".)", "'s", "[", "]", "%", "$", "/"]
     chunks |= {a + c + b for c in cores for a in marks for b in marks}
     together = [c for c in chunks if _meets_no_special(c, rules)]
     for c in together:
         assert not [s for s in _looked_up(tok, c) if s in rules], c
     assert len(together) > 10_000
-    assert not any(_meets_no_special(c, rules) for c in ("Dr.", "(Dr.", "cannot,", "a.m.", "L4-5", "\u00e9t\u00e9", ":)"))
+    assert not any(_meets_no_special(c, rules)
+                   for c in ("Dr.", "(Dr.", "cannot,", "a.m.", "L4--5", "L4/5", "\u00e9t\u00e9", ":)"))
+    assert all(_meets_no_special(c, rules) for c in ("L4-5", "(C5-C6).", "low-profile,", "59-year-old"))

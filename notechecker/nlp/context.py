@@ -189,35 +189,9 @@ class ConText(RuleComponent):
                         m1.limit_scope(m2)
                         m2.limit_scope(m1)
             if record is not None:  # (start, end, ..., label) a target; its Span built only for a modifier's
-                rows = record.rows
-                made: dict[int, Span] = {}
-
-                def span_of(i: int) -> Span:
-                    span = made.get(i)
-                    if span is None:
-                        span = made[i] = targets[i]
-                    return span
+                self._by_sentence(record.rows, targets, by_sent, bounds)
             else:
-                seq = list(targets)
-                rows = [(t.start, t.end, 0, 0, t.label_) for t in seq]
-                span_of = seq.__getitem__
-            bisect_right = bisect.bisect_right
-            for i, (t0, t1, _, _, label) in enumerate(rows):  # targets in order, so each modifier's are in order
-                k0 = bisect_right(starts, t0) - 1
-                if t1 <= bounds[k0 + 1]:  # in one sentence (most): its modifiers, if any
-                    mods = by_sent.get(k0)
-                    if mods:
-                        label = label.upper()
-                        for m in mods:
-                            if m._modifies(t0, t1, label):
-                                m._targets.append(span_of(i))
-                    continue
-                k1 = bisect_right(starts, t1 - 1) - 1
-                label = label.upper()
-                for k in range(k0, k1 + 1):
-                    for m in by_sent.get(k, ()):
-                        if m._modifies(t0, t1, label):
-                            m._targets.append(span_of(i))
+                self._each_target(targets, by_sent, starts, bounds)
             for m in modifiers:
                 m.reduce_targets()
                 for target in m._targets:
@@ -226,6 +200,55 @@ class ConText(RuleComponent):
                 self._set_values(doc, edges)
         doc._.context_graph = ContextGraph(targets, modifiers, edges)
         return doc
+
+    @staticmethod
+    def _by_sentence(rows: list[tuple], targets, by_sent: dict[int, list[Modifier]], bounds: list[int]) -> None:
+        """Each sentence's modifiers given the targets (``rows``: the target component's, in order of their
+        starts) that lie in that sentence or reach into it, in order: a sentence without modifiers costs
+        nothing (:meth:`_each_target`'s edges)."""
+        made: dict[int, Span] = {}
+        firsts = [row[0] for row in rows]
+        longest = max(row[1] - row[0] for row in rows) if rows else 0
+        bisect_left = bisect.bisect_left
+        for k, mods in by_sent.items():
+            s0, s1 = bounds[k], bounds[k + 1]
+            # a target starting in the sentence, or up to `longest` tokens before it (it may reach into it)
+            for i in range(bisect_left(firsts, s0 - longest), bisect_left(firsts, s1)):
+                t0, t1, _, _, label = rows[i]
+                if t0 < s0 and t1 <= s0:  # (before the sentence)
+                    continue
+                label = label.upper()
+                for m in mods:
+                    if m._modifies(t0, t1, label):
+                        span = made.get(i)
+                        if span is None:
+                            span = made[i] = targets[i]
+                        m._targets.append(span)
+
+    @staticmethod
+    def _each_target(targets, by_sent: dict[int, list[Modifier]], starts: list[int], bounds: list[int]) -> None:
+        """Each target given the modifiers of the sentences it lies in that it may take (targets in
+        order, so each modifier's are in order)."""
+        seq = list(targets)
+        span_of = seq.__getitem__
+        bisect_right = bisect.bisect_right
+        for i, t in enumerate(seq):
+            t0, t1 = t.start, t.end
+            k0 = bisect_right(starts, t0) - 1
+            if t1 <= bounds[k0 + 1]:  # in one sentence (most): its modifiers, if any
+                mods = by_sent.get(k0)
+                if mods:
+                    label = t.label_.upper()
+                    for m in mods:
+                        if m._modifies(t0, t1, label):
+                            m._targets.append(span_of(i))
+                continue
+            k1 = bisect_right(starts, t1 - 1) - 1
+            label = t.label_.upper()
+            for k in range(k0, k1 + 1):
+                for m in by_sent.get(k, ()):
+                    if m._modifies(t0, t1, label):
+                        m._targets.append(span_of(i))
 
     def _set_values(self, doc, edges) -> None:
         """Each edge's modifier added to its target's ``_.modifiers`` and the category's span attributes

@@ -42,6 +42,11 @@ for English, each tried at every character), its infix regex and its URL regex: 
 new words cost on its first reading. :mod:`notechecker.nlp.tokenizer_affixes` searches them without
 the alternatives a word cannot match (the same matches); :func:`spacy_tokenizer` gives them to spaCy's
 tokenizer.
+
+**A new string's lexeme.** spaCy calls the language's 23 lexical attribute getters on every string its
+vocabulary meets for the first time (~11 us a string, ~20 strings a spine note on its first reading);
+:mod:`notechecker.nlp.tokenizer_lexemes` gives the vocabulary getters of the same values with less Python
+in them.
 """
 
 import re
@@ -54,6 +59,7 @@ from spacy.tokens import Doc
 from spacy.util import registry
 
 from .._extensions import TEXT_KEY
+from . import tokenizer_lexemes
 from .tokenizer_affixes import GatedMatch, InfixFinditer, SuffixSearch
 
 #: Runs of non-space characters at least this long are tokenized in pieces.
@@ -101,15 +107,22 @@ def _whitespace_chunks(text: str, chunks: list[str]) -> set[str]:
 
 def _meets_no_special(chunk: str, rules: dict) -> bool:
     """Whether spaCy's tokenizer meets none of its special cases (``rules``) splitting ``chunk``: a chunk of ASCII
-    letters and digits with ASCII punctuation before and after, none of whose strings spaCy looks up (the
-    chunk less some of that punctuation before and after it) is a special case. False: it may meet one."""
+    letters and digits (words of them joined by single hyphens: "L4-5", "low-profile"; spaCy looks up no piece
+    its infixes split off) with ASCII punctuation before and after, none of whose strings spaCy looks up (the
+    chunk less some of that punctuation before and after it) is a special case. False: it may meet one (a
+    wrong True would cost time, not tokens: the chunks primed after it in the same text go uncached)."""
     if chunk.isascii() and chunk.isalnum():  # (no punctuation before or after: the one string is the chunk)
         return chunk not in rules
     start, end = len(chunk) - len(chunk.lstrip(_PUNCT)), len(chunk.rstrip(_PUNCT))
     core = chunk[start:end]
-    if not (core.isascii() and core.isalnum()):
+    if not (core.isascii() and (core.isalnum() or (core.replace("-", "").isalnum() and "--" not in core))):
         return False
-    return not any(chunk[i:j] in rules for i in range(start + 1) for j in range(end, len(chunk) + 1))
+    last = len(chunk) + 1
+    for i in range(start + 1):  # (loops, not a generator: ~0.5 us less a chunk)
+        for j in range(end, last):
+            if chunk[i:j] in rules:
+                return False
+    return True
 
 
 class NoteTokenizer:
@@ -262,9 +275,11 @@ def spacy_tokenizer(nlp) -> Tokenizer:
 
 @registry.tokenizers("notechecker.Tokenizer.v1")
 def create_tokenizer(max_run: int = MAX_RUN, piece: int = PIECE):
-    """The language's default tokenizer (:func:`spacy_tokenizer`), wrapped in :class:`NoteTokenizer`."""
+    """The language's default tokenizer (:func:`spacy_tokenizer`), wrapped in :class:`NoteTokenizer`; the
+    vocabulary's lexeme attributes read by :mod:`notechecker.nlp.tokenizer_lexemes` (the same values)."""
 
     def make(nlp):
+        tokenizer_lexemes.install(nlp.vocab)
         return NoteTokenizer(spacy_tokenizer(nlp), max_run=max_run, piece=piece)
 
     return make

@@ -153,7 +153,10 @@ class SuffixSearch(_Narrowed):
         return _may_be_alnum_seq(state, items[:-1], flags, last=True)
 
     def search(self, text: str):
-        rx = self._regex_for(bool(text) and text[-1] in _ALNUM)
+        if text and text[-1] in _ALNUM:
+            rx = self._narrow if not self._left else self._regex_for(True)  # (read: no call)
+        else:
+            rx = self.regex
         return None if rx is None else rx.search(text)
 
 
@@ -166,7 +169,10 @@ class InfixFinditer(_Narrowed):
         return _may_be_alnum_seq(state, items, flags, last=False)
 
     def finditer(self, text: str):
-        rx = self._regex_for(text.isascii() and text.isalnum())
+        if text.isascii() and text.isalnum():
+            rx = self._narrow if not self._left else self._regex_for(True)  # (read: no call)
+        else:
+            rx = self.regex
         return () if rx is None else rx.finditer(text)
 
 
@@ -188,6 +194,6 @@ class GatedMatch(_ReadLater):
             self._count()
         else:
             for words in self._required:
-                if not any(w in text for w in words):
+                if not any(map(text.__contains__, words)):
                     return None
         return self.regex.match(text)

@@ -78,12 +78,14 @@ def levenshtein(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
-_DOUBLED = re.compile(r"(.)\1+")
+#: A character the same character follows: deleting each leaves every run of one character written once
+#: (its last), as replacing ``(.)\1+`` by ``\1`` does, with a literal (empty) replacement, ~4x faster.
+_BEFORE_ITSELF = re.compile(r"(.)(?=\1)")
 
 
 def once(word: str) -> str:
     """``word`` with every run of one letter written once ("pedicclle" -> "pedicle")."""
-    return _DOUBLED.sub(r"\1", word)
+    return _BEFORE_ITSELF.sub("", word)
 
 
 def alike_table(pairs) -> dict[int, str]:

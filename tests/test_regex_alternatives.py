@@ -170,3 +170,20 @@ def test_operative_steps_on_real_notes_in_any_range():
                 hits += len(want)
                 assert _spans(alt.finditer(lowered, lo, hi)) == want, path.name
     assert hits > 500
+
+
+@pytest.mark.parametrize("flags", [0, re.ASCII])
+def test_word_starts_are_where_the_regex_word_boundary_holds(flags):
+    """The starts of a \\b-led first word's occurrences kept for a note are exactly those where ``re``'s \\b holds,
+    re.ASCII or not, whatever stands before them (letters, digits and marks of other scripts, "_", punctuation)
+    and whatever the word starts with."""
+    rnd = random.Random(7)
+    pool = "ab _x(.-\n1\u00e9\u0663\u00b2\u0301\u4e00\u2160\u00aa\t"
+    for word in ("ab", "_x", "(a", "\u00e9a", "1a"):
+        alt = AlternativesRegex(re.compile(r"\b" + re.escape(word) + r"c?", flags), plain_first=0)
+        assert word in alt.first_words
+        for _ in range(200):
+            text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 40)))
+            found = MultiMatch({}, also=alt.first_words).scan(text)
+            got = [m.start() for m in alt.finditer(text, 0, len(text), found)]
+            assert got == [m.start() for m in re.finditer(r"\b" + re.escape(word) + "c?", text, flags)], (word, text)

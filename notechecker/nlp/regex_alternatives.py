@@ -224,7 +224,7 @@ class AlternativesRegex:
                     listed = found.get(key)
                     if listed is None:
                         lasts = found.get(word)
-                        listed = found[key] = [s for last in lasts if at_boundary(text, s := last - back)] if lasts else []
+                        listed = found[key] = at_boundary(text, lasts, back) if lasts else []
                     if listed:
                         at.update(listed)
             elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
@@ -249,8 +249,9 @@ def _first_words(items, flags: int = 0) -> tuple[tuple, ...] | None:
     """An alternative's first literals as (word, its length - 1, key, at_boundary), when each is
     FIRST_WORD_CHARS characters or more (a shorter one is in too many words of a note to be worth listing
     where it is); else None. When the alternative starts with ``\\b``: the key under which the word's
-    occurrences at a word start are kept in a note's ``found``, and whether ``\\b`` holds at an offset as
-    in the regex (its ``\\w``: re.ASCII or not); else None, None."""
+    occurrences at a word start are kept in a note's ``found``, and ``at_boundary(text, lasts, back)``: the
+    starts (``last - back``) of those occurrences where ``\\b`` holds as in the regex (its ``\\w``:
+    re.ASCII or not); else None, None."""
     first = first_literals(items, False)
     if not first:
         return None
@@ -260,8 +261,27 @@ def _first_words(items, flags: int = 0) -> tuple[tuple, ...] | None:
     if not (items and items[0] == (_c.AT, _c.AT_BOUNDARY)):
         return tuple((w, len(w) - 1, None, None) for w in sorted(words))
     ascii_ = flags & re.ASCII
-    at_boundary = re.compile(r"\b", ascii_).match
-    return tuple((w, len(w) - 1, ("\\b(?a)" if ascii_ else "\\b", w), at_boundary) for w in sorted(words))
+    return tuple((w, len(w) - 1, ("\\b(?a)" if ascii_ else "\\b", w), _word_starts(w[0], ascii_))
+                 for w in sorted(words))
+
+
+#: The characters ``\\w`` matches under re.ASCII.
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _word_starts(first: str, ascii_: int):
+    """``at_boundary`` for a word that starts with ``first``: the starts of its occurrences (the offsets of
+    their last characters, less ``back``) where ``\\b`` holds. Before a word character ``\\b`` holds where
+    the character before is none or not a word character (as ``re`` reads ``\\w``: ``str.isalnum()`` or
+    "_", or the ASCII ones); one look at that character, not a match of ``\\b`` an occurrence."""
+    if not (first in _ASCII_WORD if ascii_ else first.isalnum() or first == "_"):
+        boundary = re.compile(r"\b", ascii_).match  # (a word that starts with another character)
+        return lambda text, lasts, back: [s for last in lasts if boundary(text, s := last - back)]
+    if ascii_:
+        return lambda text, lasts, back: [s for last in lasts
+                                          if (s := last - back) == 0 or text[s - 1] not in _ASCII_WORD]
+    return lambda text, lasts, back: [s for last in lasts
+                                      if (s := last - back) == 0 or not ((c := text[s - 1]).isalnum() or c == "_")]
 
 
 def _digit_start(items, flags: int) -> re.Pattern | None:

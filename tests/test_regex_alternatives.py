@@ -187,3 +187,13 @@ def test_word_starts_are_where_the_regex_word_boundary_holds(flags):
             found = MultiMatch({}, also=alt.first_words).scan(text)
             got = [m.start() for m in alt.finditer(text, 0, len(text), found)]
             assert got == [m.start() for m in re.finditer(r"\b" + re.escape(word) + "c?", text, flags)], (word, text)
+
+
+def test_word_characters_read_as_re_reads_them_on_every_code_point():
+    import sys
+
+    from notechecker.nlp.regex_alternatives import _ASCII_WORD
+
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert re.findall(r"\w", every) == [c for c in every if c.isalnum() or c == "_"]
+    assert re.findall(r"\w", every, re.ASCII) == [c for c in every if c in _ASCII_WORD]

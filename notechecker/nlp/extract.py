@@ -53,6 +53,10 @@ from .rules import TargetSpans, span_value_key_at
 from .scope import ScopeClassifier
 
 
+#: The first two items of the key under which spaCy keeps a span's ``target_rule`` (rules.span_value_key_at).
+_RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
+
+
 def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
     """The character offsets (start_char, end_char) of ``doc.sents``, read from the token arrays
     (building a Span per sentence and a Token per token costs more than the rest of reading)."""
@@ -148,42 +152,53 @@ class Extractor:
     def _hits(self, text: str, user_data: dict, sections, sent_starts: list[int], spans: dict, assertions,
               label: str) -> list[Hit]:
         """One label's hits: its spans with a value, the longest where they overlap, in text order."""
-        values, section_assertion = self.values, self.L.section_assertion
-        sec_starts = [s.start for s in sections]
-        sec_names = [None if s.name == "none" else s.name for s in sections]
-        bisect_right, rule_of = bisect.bisect_right, user_data.get
-        hits: list[Hit] = []
-        for start, end, start_char, end_char, _ in spans[label]:
-            literal = text[start_char:end_char]  # span.text: the note's own characters
-            normed = norm(literal)
+        values = self.values
+        rule_of, k0, k1 = user_data.get, *_RULE_KEY
+        # the spans with a value: (start_char, -length, i) sorts them as the hits are kept (text order,
+        # the longest first, else the group's order), each with its value, weight and normal form
+        found: list[tuple] = []
+        for i, (_, _, start_char, end_char, _) in enumerate(spans[label]):
             # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
-            rule = rule_of(span_value_key_at("target_rule", start_char, end_char))
+            rule = rule_of((k0, k1, start_char, end_char))
+            normed = " ".join(text[start_char:end_char].lower().split())  # norm(span.text)
             if rule is not None and rule.category == label and rule.metadata:
                 metadata = rule.metadata
-                value, weight = metadata["value"], metadata.get("weight", 2)
+                found.append((start_char, start_char - end_char, i, metadata["value"], metadata.get("weight", 2), normed))
             else:
                 vw = values.get((label, normed))
-                if vw is None:
-                    continue
-                value, weight = vw
-            i = bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
-            section = sec_names[i] if i >= 0 else None
-            found = assertions.get((start, end))
-            if section in section_assertion:
-                found = {*found, section_assertion[section]} if found else (section_assertion[section],)
-            assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
-            sent = bisect_right(sent_starts, start_char) - 1
-            hits.append(Hit(label, value, start_char, end_char, start, end, assertion, normed, weight, section,
-                            sent if sent > 0 else 0))
-        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
-        kept: list[Hit] = []
-        for h in hits:
-            if kept and h.start < kept[-1].end:
-                if h.end - h.start > kept[-1].end - kept[-1].start:
-                    kept[-1] = h
+                if vw is not None:
+                    found.append((start_char, start_char - end_char, i, *vw, normed))
+        if not found:
+            return []
+        found.sort()
+        kept: list[tuple] = []
+        last_end = -1
+        for f in found:  # the longest where they overlap (of two alike, the first in the group)
+            if f[0] < last_end:
+                if f[1] < kept[-1][1]:  # longer
+                    kept[-1] = f
+                    last_end = f[0] - f[1]
                 continue
-            kept.append(h)
-        return kept
+            kept.append(f)
+            last_end = f[0] - f[1]
+        rows = spans[label]
+        section_assertion = self.L.section_assertion
+        sec_starts = [s.start for s in sections]
+        sec_names = [None if s.name == "none" else s.name for s in sections]
+        bisect_right = bisect.bisect_right
+        hits: list[Hit] = []
+        for start_char, neg, i, value, weight, normed in kept:
+            start, end = rows[i][0], rows[i][1]
+            k = bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
+            section = sec_names[k] if k >= 0 else None
+            said = assertions.get((start, end))
+            if section in section_assertion:
+                said = {*said, section_assertion[section]} if said else (section_assertion[section],)
+            assertion = next((a for a in ASSERTION_ORDER if a in said), "present") if said else "present"
+            sent = bisect_right(sent_starts, start_char) - 1
+            hits.append(Hit(label, value, start_char, start_char - neg, start, end, assertion, normed, weight,
+                            section, sent if sent > 0 else 0))
+        return hits
 
     # ------------------------------------------------------------------ main
     def __call__(self, doc: Doc, note_id: str) -> Facts:

@@ -27,9 +27,12 @@ each gate is looked for in the range searched.
 """
 from __future__ import annotations
 
+import functools
 import re
 import re._parser as _c
 from bisect import bisect_left
+
+import numpy
 from typing import Iterator
 
 from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, matches_at_sorted, node_info,
@@ -230,7 +233,7 @@ class AlternativesRegex:
             elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
                 listed = found.get(digits)
                 if listed is None:
-                    listed = found[digits] = [m.start() for m in digits.finditer(text)]
+                    listed = found[digits] = digits(text)
                 at.update(listed)
             else:
                 searches.append(where)
@@ -284,10 +287,9 @@ def _word_starts(first: str, ascii_: int):
                                       if (s := last - back) == 0 or not ((c := text[s - 1]).isalnum() or c == "_")]
 
 
-def _digit_start(items, flags: int) -> re.Pattern | None:
-    """For an alternative that starts with a digit (``\\b\\d+\\s+days``, ``[0-9]x``): a regex whose matches are
-    the one characters where a match of it may start (a digit, at a word start when it begins with
-    ``\\b``); else None."""
+def _digit_start(items, flags: int) -> _DigitStarts | None:
+    """For an alternative that starts with a digit (``\\b\\d+\\s+days``, ``[0-9]x``): where a match of it may
+    start (a digit, at a word start when it begins with ``\\b``); else None."""
     k = 1 if items and items[0] == (_c.AT, _c.AT_BOUNDARY) else 0
     if len(items) <= k:
         return None
@@ -308,8 +310,41 @@ def _digit_start(items, flags: int) -> re.Pattern | None:
             atoms.append(f"{chr(value[0])}-{chr(value[1])}")
         else:
             return None
-    atom = "[" + "".join(atoms) + "]"
-    return re.compile(atom + (rf"(?<=\b{atom})" if k else ""), flags & re.ASCII)
+    return _digit_starts("[" + "".join(atoms) + "]", bool(k), flags & re.ASCII)
+
+
+#: Whether each byte is an ASCII word character (``\\w`` on ASCII text, re.ASCII or not).
+_WORD_BYTES = numpy.zeros(256, dtype=bool)
+_WORD_BYTES[[ord(c) for c in _ASCII_WORD]] = True
+
+
+class _DigitStarts:
+    """The offsets where a digit of ``atom`` (a class of digits) stands, at a word start when ``bounded``:
+    ``regex``'s match starts. On an ASCII text (whose digits are 0-9, ``\\w`` its ASCII letters, digits and
+    "_") read from its bytes in a few array steps (the regex tries every character: ~2x the time); on any
+    other, the regex's. One for each kind of start (kept in a note's ``found`` under it: listed once a note)."""
+
+    __slots__ = ("regex", "_digits", "_bounded")
+
+    def __init__(self, atom: str, bounded: bool, ascii_: int):
+        self.regex = re.compile(atom + (rf"(?<=\b{atom})" if bounded else ""), ascii_)
+        self._digits = numpy.zeros(256, dtype=bool)
+        self._digits[[ord(c) for c in "0123456789" if re.fullmatch(atom, c)]] = True
+        self._bounded = bounded
+
+    def __call__(self, text: str) -> list[int]:
+        if not text.isascii():
+            return [m.start() for m in self.regex.finditer(text)]
+        b = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
+        at = self._digits[b]
+        if self._bounded:
+            at[1:] &= ~_WORD_BYTES[b[:-1]]  # (the character before is not a word character; none at 0)
+        return numpy.flatnonzero(at).tolist()
+
+
+@functools.lru_cache(maxsize=None)
+def _digit_starts(atom: str, bounded: bool, ascii_: int) -> _DigitStarts:
+    return _DigitStarts(atom, bounded, ascii_)
 
 
 def _where(items, source: str, flags: int):

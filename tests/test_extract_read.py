@@ -266,3 +266,31 @@ def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_gi
         assert got == own
     assert sum(shared) >= len(texts) - 2  # (the ASCII notes: all but a few)
     assert extractor._words_pass("Caf\u00e9 note") is None  # not ASCII: each lower-cases it its own way
+
+
+def test_a_doc_extension_is_read_as_doc_underscore_reads_it(pipeline):
+    """extract.doc_extension reads the value spaCy keeps for an extension declared with a default alone, and
+    asks doc._ for any other (a getter; a mutable default, which spaCy copies into the Doc when first read)."""
+    from spacy.tokens import Doc
+
+    from notechecker._extensions import DOC_EXTENSIONS
+    from notechecker.nlp.extract import doc_extension
+
+    text = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
+    doc = pipeline._doc(pipeline.normalizer(text))
+    blank = pipeline.nlp.make_doc("No abbreviations here.")
+    assert doc._.context_graph is not None
+    for name in DOC_EXTENSIONS:
+        assert doc_extension(doc, name) is getattr(doc._, name)
+        assert doc_extension(blank, name) is getattr(blank._, name) is None
+    doc._.abbreviation_map = {"TLIF": "transforaminal lumbar interbody fusion"}
+    assert doc_extension(doc, "abbreviation_map") is doc._.abbreviation_map
+    Doc.set_extension("nc_test_computed", getter=lambda d: len(d), force=True)
+    Doc.set_extension("nc_test_mutable", default=[], force=True)
+    try:
+        assert doc_extension(doc, "nc_test_computed") == len(doc)
+        found = doc_extension(doc, "nc_test_mutable")
+        assert found == [] and found is doc._.nc_test_mutable  # (the copy spaCy keeps once read)
+    finally:
+        Doc.remove_extension("nc_test_computed")
+        Doc.remove_extension("nc_test_mutable")

@@ -94,21 +94,28 @@ def test_the_hits_read_when_asked_are_those_of_spacys_span_api(pipeline):
 
 
 def test_evidence_is_made_as_the_dataclass_makes_it(pipeline, monkeypatch):
-    """base.evidence (slots set directly) gives what Evidence(...) gives: equal, hashed, shown, pickled, frozen
-    and replaced alike; and Evidence itself should it check anything when made. A hit's evidence is made once."""
+    """NoteView's evidence (slots set directly) is what Evidence(...) gives: equal, hashed, shown, pickled,
+    frozen and replaced alike; Evidence's own __init__ should it check anything when made. A hit's evidence is
+    made once."""
     import dataclasses
     import pickle
 
     from notechecker.facts import Evidence
     from notechecker.nlp.linkers import base
 
-    for args in [("a b", 3, 6, "findings"), ("", 0, 0, None), ("x", 1, 2)]:
-        made, want = base.evidence(*args), Evidence(*args)
-        assert type(made) is Evidence and made == want and hash(made) == hash(want) and repr(made) == repr(want)
-        assert pickle.loads(pickle.dumps(made)) == want and made.to_dict() == want.to_dict()
-        assert dataclasses.replace(made, end=9) == dataclasses.replace(want, end=9)
+    text = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
+    v = pipeline.extractor.read(pipeline._doc(pipeline.normalizer(text)))
+    hits = [h for label in ("INSTRUMENT", "APPROACH") for h in v.hits(label)]
+    assert hits and base._SETTERS is not None
+    made = [(v.hit_ev(h), Evidence(v.text[h.start:h.end], h.start, h.end, h.section)) for h in hits]
+    made += [(v.ev(a, b), Evidence(v.text[a:b], a, b, v.section_at(a))) for a, b in [(0, 0), (0, 9), (40, 120)]]
+    for e, want in made:
+        assert type(e) is Evidence and e == want and hash(e) == hash(want) and repr(e) == repr(want)
+        assert pickle.loads(pickle.dumps(e)) == want and e.to_dict() == want.to_dict()
+        assert dataclasses.replace(e, end=9) == dataclasses.replace(want, end=9)
         with pytest.raises(dataclasses.FrozenInstanceError):
-            made.start = 0
+            e.start = 0
+    assert all(v.hit_ev(h) is e for h, (e, _) in zip(hits, made))
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class Checked:
@@ -121,15 +128,7 @@ def test_evidence_is_made_as_the_dataclass_makes_it(pipeline, monkeypatch):
             assert self.start <= self.end
 
     monkeypatch.setattr(base, "Evidence", Checked)
-    assert base._evidence_maker() is Checked
-    monkeypatch.undo()
-    text = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
-    v = pipeline.extractor.read(pipeline._doc(pipeline.normalizer(text)))
-    hits = [h for label in ("INSTRUMENT", "APPROACH") for h in v.hits(label)]
-    assert hits
-    for h in hits:
-        e = v.hit_ev(h)
-        assert e == Evidence(v.text[h.start:h.end], h.start, h.end, h.section) and v.hit_ev(h) is e
+    assert base._evidence_setters() is None
 
 
 def test_a_non_spine_note_reads_only_the_labels_its_facts_ask_for(pipeline, monkeypatch):

@@ -31,9 +31,9 @@ import functools
 import re
 import re._parser as _c
 from bisect import bisect_left
+from typing import Iterator
 
 import numpy
-from typing import Iterator
 
 from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, matches_at_sorted, node_info,
                              refers_to_groups, sequence_info)

@@ -243,12 +243,19 @@ def test_sentence_offsets_are_those_of_doc_sents(pipeline):
 
 
 def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_give(pipeline, monkeypatch):
-    """``Extractor._words_pass``: one Aho-Corasick pass over an ASCII note for the heading words, the scope's
-    cue literals and the elements' words; each reads its own words from it, with the facts their own
-    passes give (spine and non-spine notes; sections, scope and elements all hang on it)."""
+    """``Extractor._words_pass``: one Aho-Corasick pass over a note for the heading words, the scope's cue
+    literals and the elements' words; each reads its own words from it, with the facts their own passes give
+    (spine and non-spine notes, ASCII or written with other characters: a degree sign, typographic quotes and
+    dashes, accented capitals beside the words; sections, scope and elements all hang on it)."""
     extractor = pipeline.extractor
     spine = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
     texts = spine + nonspine_texts(24)
+
+    def written_otherwise(text: str) -> str:
+        text = text.replace("'", "\u2019").replace('"', "\u201c").replace(" - ", " \u2013 ")
+        text = text.replace(" degrees", "\u00b0").replace("Procedure", "\u00c9Procedure").replace("screw", "screw\u00b5")
+        return text + "\nCAF\u00c9 \u00c9L\u00c9VATION 5\u00d73 \u2022 \u0394 \u0436\u00a0Complications: none.\n"
+    texts += [written_otherwise(t) for t in spine[:12] + nonspine_texts(6)]
     for text in texts[:20]:  # past the first notes, which the three read without their words
         pipeline.facts(text)
     parts = (extractor.headings.words, extractor.scope.words, extractor.elements.words)
@@ -263,8 +270,11 @@ def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_gi
             m.setattr(extractor, "_words_pass", lambda text: None)
             own = extractor(pipeline._doc(pipeline.normalizer(text)), "n")
         assert got == own
-    assert sum(shared) >= len(texts) - 2  # (the ASCII notes: all but a few)
-    assert extractor._words_pass("Caf\u00e9 note") is None  # not ASCII: each lower-cases it its own way
+    assert all(shared)
+    assert extractor._words_pass("Caf\u00e9 NO note") == {"no": [6, 9]}  # (last characters)
+    # a character that lower-cases into ASCII (the Kelvin sign) or changes length (a dotted capital I): each
+    # reads the note its own way
+    assert extractor._words_pass("5 \u212a note") is None and extractor._words_pass("\u0130 note") is None
 
 
 def test_a_doc_extension_is_read_as_doc_underscore_reads_it(pipeline):

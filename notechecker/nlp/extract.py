@@ -48,6 +48,7 @@ from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .multimatch import MultiMatch
+from .regex_literals import folded
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .rules import TargetSpans, span_value_key_at
 from .scope import ScopeClassifier
@@ -105,18 +106,25 @@ class Extractor:
         self.constructs = Constructs(patterns)
         self.procedure_levels = ProcedureLevels(patterns)
         self._one_pass: MultiMatch | None = None  # the words of the headings, the scope and the elements
+        self._ascii_words = False  # whether they are all ASCII
 
     def _words_pass(self, text: str) -> dict[str, list[int]] | None:
-        """Where the heading words, the scope's cue literals and the elements' words occur in an ASCII note,
-        found in one Aho-Corasick pass over it lower-cased, which each of the three reads its own words from;
-        None (each makes its own pass) before all three have read their words, and for a note not in ASCII
-        (where their lower-casings differ)."""
+        """Where the heading words, the scope's cue literals and the elements' words occur in a note, found in
+        one Aho-Corasick pass over it lower-cased, which each of the three reads its own words from; None (each
+        makes its own pass) before all three have read their words, and where their lower-casings of the note
+        differ: the headings and the scope read it lower-cased with its offsets kept (regex_literals.folded),
+        the elements with its ASCII letters lower-cased alone, which finds their words (all ASCII) where the
+        other does unless a character of the note lower-cases into ASCII (folded: None) or a word is not ASCII."""
         if self._one_pass is None:
             parts = (self.headings.words, self.scope.words, self.elements.words)
             if any(p is None for p in parts):
                 return None
             self._one_pass = MultiMatch({}, also=frozenset().union(*parts))
-        return self._one_pass.scan(text.lower()) if text.isascii() else None
+            self._ascii_words = all(w.isascii() for w in self._one_pass.words)
+        if text.isascii():
+            return self._one_pass.scan(text.lower())
+        lowered = folded(text) if self._ascii_words else None  # (a note with "30\u00b0", "L4\u2013L5", "patient\u2019s")
+        return None if lowered is None else self._one_pass.scan(lowered)
 
     # ------------------------------------------------------------- the note read once
     @staticmethod

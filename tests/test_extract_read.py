@@ -93,6 +93,44 @@ def test_the_hits_read_when_asked_are_those_of_spacys_span_api(pipeline):
     assert {"INSTRUMENT", "ACTION", "PROCEDURE", "APPROACH"} <= labels_seen
 
 
+def test_evidence_is_made_as_the_dataclass_makes_it(pipeline, monkeypatch):
+    """NoteView's evidence (slots set directly) is what Evidence(...) gives: equal, hashed, shown, pickled,
+    frozen and replaced alike; Evidence's own __init__ should it check anything when made. A hit's evidence is
+    made once."""
+    import dataclasses
+    import pickle
+
+    from notechecker.facts import Evidence
+    from notechecker.nlp.linkers import base
+
+    text = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
+    v = pipeline.extractor.read(pipeline._doc(pipeline.normalizer(text)))
+    hits = [h for label in ("INSTRUMENT", "APPROACH") for h in v.hits(label)]
+    assert hits and base._SETTERS is not None
+    made = [(v.hit_ev(h), Evidence(v.text[h.start:h.end], h.start, h.end, h.section)) for h in hits]
+    made += [(v.ev(a, b), Evidence(v.text[a:b], a, b, v.section_at(a))) for a, b in [(0, 0), (0, 9), (40, 120)]]
+    for e, want in made:
+        assert type(e) is Evidence and e == want and hash(e) == hash(want) and repr(e) == repr(want)
+        assert pickle.loads(pickle.dumps(e)) == want and e.to_dict() == want.to_dict()
+        assert dataclasses.replace(e, end=9) == dataclasses.replace(want, end=9)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            e.start = 0
+    assert all(v.hit_ev(h) is e for h, (e, _) in zip(hits, made))
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        text: str
+        start: int
+        end: int
+        section: str | None = None
+
+        def __post_init__(self):
+            assert self.start <= self.end
+
+    monkeypatch.setattr(base, "Evidence", Checked)
+    assert base._evidence_setters() is None
+
+
 def test_a_non_spine_note_reads_only_the_labels_its_facts_ask_for(pipeline, monkeypatch):
     """Its mentions (imaging, approach, brands) and its elements; never the hardware's action cues."""
     asked: list[str] = []
@@ -205,12 +243,19 @@ def test_sentence_offsets_are_those_of_doc_sents(pipeline):
 
 
 def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_give(pipeline, monkeypatch):
-    """``Extractor._words_pass``: one Aho-Corasick pass over an ASCII note for the heading words, the scope's
-    cue literals and the elements' words; each reads its own words from it, with the facts their own
-    passes give (spine and non-spine notes; sections, scope and elements all hang on it)."""
+    """``Extractor._words_pass``: one Aho-Corasick pass over a note for the heading words, the scope's cue
+    literals and the elements' words; each reads its own words from it, with the facts their own passes give
+    (spine and non-spine notes, ASCII or written with other characters: a degree sign, typographic quotes and
+    dashes, accented capitals beside the words; sections, scope and elements all hang on it)."""
     extractor = pipeline.extractor
     spine = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))]
     texts = spine + nonspine_texts(24)
+
+    def written_otherwise(text: str) -> str:
+        text = text.replace("'", "\u2019").replace('"', "\u201c").replace(" - ", " \u2013 ")
+        text = text.replace(" degrees", "\u00b0").replace("Procedure", "\u00c9Procedure").replace("screw", "screw\u00b5")
+        return text + "\nCAF\u00c9 \u00c9L\u00c9VATION 5\u00d73 \u2022 \u0394 \u0436\u00a0Complications: none.\n"
+    texts += [written_otherwise(t) for t in spine[:12] + nonspine_texts(6)]
     for text in texts[:20]:  # past the first notes, which the three read without their words
         pipeline.facts(text)
     parts = (extractor.headings.words, extractor.scope.words, extractor.elements.words)
@@ -225,5 +270,36 @@ def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_gi
             m.setattr(extractor, "_words_pass", lambda text: None)
             own = extractor(pipeline._doc(pipeline.normalizer(text)), "n")
         assert got == own
-    assert sum(shared) >= len(texts) - 2  # (the ASCII notes: all but a few)
-    assert extractor._words_pass("Caf\u00e9 note") is None  # not ASCII: each lower-cases it its own way
+    assert all(shared)
+    assert extractor._words_pass("Caf\u00e9 NO note") == {"no": [6, 9]}  # (last characters)
+    # a character that lower-cases into ASCII (the Kelvin sign) or changes length (a dotted capital I): each
+    # reads the note its own way
+    assert extractor._words_pass("5 \u212a note") is None and extractor._words_pass("\u0130 note") is None
+
+
+def test_a_doc_extension_is_read_as_doc_underscore_reads_it(pipeline):
+    """extract.doc_extension reads the value spaCy keeps for an extension declared with a default alone, and
+    asks doc._ for any other (a getter; a mutable default, which spaCy copies into the Doc when first read)."""
+    from spacy.tokens import Doc
+
+    from notechecker._extensions import DOC_EXTENSIONS
+    from notechecker.nlp.extract import doc_extension
+
+    text = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
+    doc = pipeline._doc(pipeline.normalizer(text))
+    blank = pipeline.nlp.make_doc("No abbreviations here.")
+    assert doc._.context_graph is not None
+    for name in DOC_EXTENSIONS:
+        assert doc_extension(doc, name) is getattr(doc._, name)
+        assert doc_extension(blank, name) is getattr(blank._, name) is None
+    doc._.abbreviation_map = {"TLIF": "transforaminal lumbar interbody fusion"}
+    assert doc_extension(doc, "abbreviation_map") is doc._.abbreviation_map
+    Doc.set_extension("nc_test_computed", getter=lambda d: len(d), force=True)
+    Doc.set_extension("nc_test_mutable", default=[], force=True)
+    try:
+        assert doc_extension(doc, "nc_test_computed") == len(doc)
+        found = doc_extension(doc, "nc_test_mutable")
+        assert found == [] and found is doc._.nc_test_mutable  # (the copy spaCy keeps once read)
+    finally:
+        Doc.remove_extension("nc_test_computed")
+        Doc.remove_extension("nc_test_mutable")

@@ -170,3 +170,48 @@ def test_operative_steps_on_real_notes_in_any_range():
                 hits += len(want)
                 assert _spans(alt.finditer(lowered, lo, hi)) == want, path.name
     assert hits > 500
+
+
+@pytest.mark.parametrize("flags", [0, re.ASCII])
+def test_word_starts_are_where_the_regex_word_boundary_holds(flags):
+    """The starts of a \\b-led first word's occurrences kept for a note are exactly those where ``re``'s \\b holds,
+    re.ASCII or not, whatever stands before them (letters, digits and marks of other scripts, "_", punctuation)
+    and whatever the word starts with."""
+    rnd = random.Random(7)
+    pool = "ab _x(.-\n1\u00e9\u0663\u00b2\u0301\u4e00\u2160\u00aa\t"
+    for word in ("ab", "_x", "(a", "\u00e9a", "1a"):
+        alt = AlternativesRegex(re.compile(r"\b" + re.escape(word) + r"c?", flags), plain_first=0)
+        assert word in alt.first_words
+        for _ in range(200):
+            text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 40)))
+            found = MultiMatch({}, also=alt.first_words).scan(text)
+            got = [m.start() for m in alt.finditer(text, 0, len(text), found)]
+            assert got == [m.start() for m in re.finditer(r"\b" + re.escape(word) + "c?", text, flags)], (word, text)
+
+
+def test_word_characters_read_as_re_reads_them_on_every_code_point():
+    import sys
+
+    from notechecker.nlp.regex_alternatives import _ASCII_WORD
+
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert re.findall(r"\w", every) == [c for c in every if c.isalnum() or c == "_"]
+    assert re.findall(r"\w", every, re.ASCII) == [c for c in every if c in _ASCII_WORD]
+
+
+@pytest.mark.parametrize("pattern", [r"\b\d+\s+days", r"\d{1,2}/10", r"\b[2-4]x", r"[0-35]\w", r"\b7"])
+@pytest.mark.parametrize("flags", [0, re.ASCII])
+def test_digit_starts_read_from_the_bytes_are_the_regexs(pattern, flags):
+    """Where an alternative that starts with a digit may start, read from an ASCII text's bytes, is where its
+    regex finds a start (every character tried), on generated texts and the corpus notes; other texts are
+    searched with the regex."""
+    from notechecker.nlp.regex_alternatives import _digit_start
+
+    starts = _digit_start(_c.parse(pattern, flags).data, flags)
+    rnd = random.Random(11)
+    texts = ["", "7", "a7", "_7 7", *(p.read_text(encoding="utf-8").lower() for p in CORPUS[:20])]
+    texts += ["".join(rnd.choice("ab_ 0123456789.\n-x") for _ in range(rnd.randint(0, 60))) for _ in range(400)]
+    texts += ["\u00e97 7\u0663 \u0663", "x\u0663 \u00b23"]  # not ASCII: the regex's own search
+    for text in texts:
+        assert starts(text) == [m.start() for m in starts.regex.finditer(text)], text
+    assert starts(" ".join("0123456789")) and _digit_start(_c.parse(pattern, flags).data, flags) is starts  # one for each kind

@@ -48,9 +48,24 @@ from .linkers.levels import ProcedureLevels
 from .linkers.procedures import Procedures
 from .linkers.reasons import Reasons
 from .multimatch import MultiMatch
+from .regex_literals import folded
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .rules import TargetSpans, span_value_key_at
 from .scope import ScopeClassifier
+
+
+#: The first two items of the key under which spaCy keeps a span's ``target_rule`` (rules.span_value_key_at).
+_RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
+
+
+def doc_extension(doc: Doc, name: str):
+    """``doc._.<name>``, read where spaCy (3.7) keeps the value of an extension declared with an immutable
+    default alone (no getter, setter or method: _extensions.DOC_EXTENSIONS), ``doc.user_data[("._.", name,
+    None, None)]``, without building a ``doc._`` object (~1.5 us); through ``doc._`` for any other."""
+    default, method, getter, setter = Doc.get_extension(name)
+    if method is None and getter is None and setter is None and not isinstance(default, (list, dict, set)):
+        return doc.user_data.get(("._.", name, None, None), default)
+    return getattr(doc._, name)
 
 
 def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
@@ -91,25 +106,32 @@ class Extractor:
         self.constructs = Constructs(patterns)
         self.procedure_levels = ProcedureLevels(patterns)
         self._one_pass: MultiMatch | None = None  # the words of the headings, the scope and the elements
+        self._ascii_words = False  # whether they are all ASCII
 
     def _words_pass(self, text: str) -> dict[str, list[int]] | None:
-        """Where the heading words, the scope's cue literals and the elements' words occur in an ASCII note,
-        found in one Aho-Corasick pass over it lower-cased, which each of the three reads its own words from;
-        None (each makes its own pass) before all three have read their words, and for a note not in ASCII
-        (where their lower-casings differ)."""
+        """Where the heading words, the scope's cue literals and the elements' words occur in a note, found in
+        one Aho-Corasick pass over it lower-cased, which each of the three reads its own words from; None (each
+        makes its own pass) before all three have read their words, and where their lower-casings of the note
+        differ: the headings and the scope read it lower-cased with its offsets kept (regex_literals.folded),
+        the elements with its ASCII letters lower-cased alone, which finds their words (all ASCII) where the
+        other does unless a character of the note lower-cases into ASCII (folded: None) or a word is not ASCII."""
         if self._one_pass is None:
             parts = (self.headings.words, self.scope.words, self.elements.words)
             if any(p is None for p in parts):
                 return None
             self._one_pass = MultiMatch({}, also=frozenset().union(*parts))
-        return self._one_pass.scan(text.lower()) if text.isascii() else None
+            self._ascii_words = all(w.isascii() for w in self._one_pass.words)
+        if text.isascii():
+            return self._one_pass.scan(text.lower())
+        lowered = folded(text) if self._ascii_words else None  # (a note with "30\u00b0", "L4\u2013L5", "patient\u2019s")
+        return None if lowered is None else self._one_pass.scan(lowered)
 
     # ------------------------------------------------------------- the note read once
     @staticmethod
     def _assertions(doc: Doc) -> dict[tuple[int, int], set[str]]:
         """ConText's conclusions per target (start, end) token offsets, from its graph edges."""
         out: dict[tuple[int, int], set[str]] = defaultdict(set)
-        graph = doc._.context_graph
+        graph = doc_extension(doc, "context_graph")
         for target, modifier in (graph.edges if graph is not None else ()):
             name = CONTEXT_CATEGORIES.get(modifier.category)
             if name:
@@ -148,42 +170,53 @@ class Extractor:
     def _hits(self, text: str, user_data: dict, sections, sent_starts: list[int], spans: dict, assertions,
               label: str) -> list[Hit]:
         """One label's hits: its spans with a value, the longest where they overlap, in text order."""
-        values, section_assertion = self.values, self.L.section_assertion
-        sec_starts = [s.start for s in sections]
-        sec_names = [None if s.name == "none" else s.name for s in sections]
-        bisect_right, rule_of = bisect.bisect_right, user_data.get
-        hits: list[Hit] = []
-        for start, end, start_char, end_char, _ in spans[label]:
-            literal = text[start_char:end_char]  # span.text: the note's own characters
-            normed = norm(literal)
+        values = self.values
+        rule_of, k0, k1 = user_data.get, *_RULE_KEY
+        # the spans with a value: (start_char, -length, i) sorts them as the hits are kept (text order,
+        # the longest first, else the group's order), each with its value, weight and normal form
+        found: list[tuple] = []
+        for i, (_, _, start_char, end_char, _) in enumerate(spans[label]):
             # span._.target_rule, read where spaCy keeps it (rules.span_value_key) without a span._ object
-            rule = rule_of(span_value_key_at("target_rule", start_char, end_char))
+            rule = rule_of((k0, k1, start_char, end_char))
+            normed = " ".join(text[start_char:end_char].lower().split())  # norm(span.text)
             if rule is not None and rule.category == label and rule.metadata:
                 metadata = rule.metadata
-                value, weight = metadata["value"], metadata.get("weight", 2)
+                found.append((start_char, start_char - end_char, i, metadata["value"], metadata.get("weight", 2), normed))
             else:
                 vw = values.get((label, normed))
-                if vw is None:
-                    continue
-                value, weight = vw
-            i = bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
-            section = sec_names[i] if i >= 0 else None
-            found = assertions.get((start, end))
-            if section in section_assertion:
-                found = {*found, section_assertion[section]} if found else (section_assertion[section],)
-            assertion = next((a for a in ASSERTION_ORDER if a in found), "present") if found else "present"
-            sent = bisect_right(sent_starts, start_char) - 1
-            hits.append(Hit(label, value, start_char, end_char, start, end, assertion, normed, weight, section,
-                            sent if sent > 0 else 0))
-        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
-        kept: list[Hit] = []
-        for h in hits:
-            if kept and h.start < kept[-1].end:
-                if h.end - h.start > kept[-1].end - kept[-1].start:
-                    kept[-1] = h
+                if vw is not None:
+                    found.append((start_char, start_char - end_char, i, *vw, normed))
+        if not found:
+            return []
+        found.sort()
+        kept: list[tuple] = []
+        last_end = -1
+        for f in found:  # the longest where they overlap (of two alike, the first in the group)
+            if f[0] < last_end:
+                if f[1] < kept[-1][1]:  # longer
+                    kept[-1] = f
+                    last_end = f[0] - f[1]
                 continue
-            kept.append(h)
-        return kept
+            kept.append(f)
+            last_end = f[0] - f[1]
+        rows = spans[label]
+        section_assertion = self.L.section_assertion
+        sec_starts = [s.start for s in sections]
+        sec_names = [None if s.name == "none" else s.name for s in sections]
+        bisect_right = bisect.bisect_right
+        hits: list[Hit] = []
+        for start_char, neg, i, value, weight, normed in kept:
+            start, end = rows[i][0], rows[i][1]
+            k = bisect_right(sec_starts, start_char) - 1  # NoteView.section_at
+            section = sec_names[k] if k >= 0 else None
+            said = assertions.get((start, end))
+            if section in section_assertion:
+                said = {*said, section_assertion[section]} if said else (section_assertion[section],)
+            assertion = next((a for a in ASSERTION_ORDER if a in said), "present") if said else "present"
+            sent = bisect_right(sent_starts, start_char) - 1
+            hits.append(Hit(label, value, start_char, start_char - neg, start, end, assertion, normed, weight,
+                            section, sent if sent > 0 else 0))
+        return hits
 
     # ------------------------------------------------------------------ main
     def __call__(self, doc: Doc, note_id: str) -> Facts:
@@ -197,7 +230,7 @@ class Extractor:
         def present(name: str) -> bool:
             return bool(elements.get(name) and elements[name].present)
         common = dict(
-            note_id=note_id, text_length=len(text), abbreviations=dict(doc._.abbreviation_map or {}),
+            note_id=note_id, text_length=len(text), abbreviations=dict(doc_extension(doc, "abbreviation_map") or {}),
             sections=sections, scope=scope, elements=elements,
             # mentions for the record (imaging, approach, brands)
             mentions=tuple(Mention(label, h.value, h.assertion, v.hit_ev(h), h.literal)

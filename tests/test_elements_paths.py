@@ -10,6 +10,7 @@ import re
 import pytest
 
 from notechecker.nlp.linkers.base import evidence_end
+from notechecker.schema.vocab.base import ASCII_LOWER
 from notechecker.nlp.linkers.elements import _gated, _gated_by_value
 
 from tests.conftest import SAMPLES, nonspine_texts
@@ -96,3 +97,38 @@ def test_section_quotes_kept_for_the_note_give_the_same_elements(pipeline):
             assert kept == el.from_sections(v.text, spec, v.sec_bodies), spec.name
             shared += kept is not None and len(ends) == before
     assert shared > 5  # some quotes were read from the kept ends
+
+
+def test_steps_read_up_to_min_steps_give_the_plain_answers(pipeline):
+    """Elements.from_steps and Headings.narrates read a section's steps only up to ``min_steps``: on every
+    section of sample and non-spine notes (and of those notes with each section's steps all read), the
+    element and the narrative test equal the plain ones (every step of the section listed with re)."""
+    ex = pipeline.extractor
+    el, spec = ex.elements, ex.elements.elements["description"]
+    excluded = el.L.non_operative | spec.exclude_sections
+    narrating = found = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(60):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        lowered = v.text.translate(ASCII_LOWER)  # (as Elements reads the note: ASCII letters lower-cased)
+        plain = None
+        for sec in v.sections:
+            if sec.name in excluded or sec.end <= sec.start:
+                continue
+            steps = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            if len(steps) >= spec.min_steps:
+                e = v.sent_ev(v.sent_at(steps[0]))
+                plain = (e.start, e.end, sec.name if sec.name != "none" else None)
+                break
+        got = el.from_steps(lowered, spec, v.sections, v.sent_ev, v.sent_at)
+        assert (got.evidence[0].start, got.evidence[0].end, got.evidence[0].section) == plain if got else plain is None
+        found += got is not None
+        for sec in v.sections:
+            a = sec.start + len(sec.title)
+            if sec.end - a < 80:
+                continue
+            low = v.text[a:sec.end].translate(ASCII_LOWER)
+            steps = len(spec.steps.findall(low))
+            is_narrative = steps >= spec.min_steps and low.count(". ") >= 3
+            assert ex.headings.narrates(v.text, a, sec.end) == is_narrative, (sec.name, a)
+            narrating += is_narrative
+    assert found > 5 and narrating > 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import islice
 
 from ...facts import Element, Evidence
 from ...schema.vocab.base import ASCII_LOWER
@@ -137,7 +138,8 @@ class Elements(Linker):
         for sec in sections:
             if sec.name in excluded or sec.end <= sec.start:
                 continue
-            found = [m.start() for m in _gated(spec.steps).finditer(lowered, sec.start, sec.end)]
+            # (the first min_steps steps: more would change neither the count's test nor the first)
+            found = [m.start() for m in islice(_gated(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return Element(name=spec.name, present=True, value=None,

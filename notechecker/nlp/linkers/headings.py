@@ -7,6 +7,7 @@ indication that runs into the operative narrative ends where the narrative start
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from spacy.tokens import Doc
 
@@ -118,8 +119,9 @@ class Headings(Linker):
         if spec is None or spec.steps is None or end - start < 80:
             return False
         lowered = text[start:end].translate(ASCII_LOWER)
-        found = [m.start() for m in self._steps.finditer(lowered)]
-        return len(found) >= spec.min_steps and lowered.count(". ") >= 3
+        # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough)
+        steps = islice(self._steps.finditer(lowered), spec.min_steps)
+        return lowered.count(". ") >= 3 and len(list(steps)) >= spec.min_steps
 
     def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None,
                          known: dict[int, str] | None = None) -> list[Section]:

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from notechecker.nlp.linkers.base import evidence_end
+from notechecker.nlp.linkers.base import BOUNDARY_MARGIN, evidence_end, quote_end
+from notechecker.nlp.segmenter import boundaries
 from notechecker.schema.vocab.base import ASCII_LOWER
 from notechecker.nlp.linkers.elements import _gated, _gated_by_value
 
@@ -132,3 +133,60 @@ def test_steps_read_up_to_min_steps_give_the_plain_answers(pipeline):
             assert ex.headings.narrates(v.text, a, sec.end) == is_narrative, (sec.name, a)
             narrating += is_narrative
     assert found > 5 and narrating > 20
+
+
+#: Pieces of text that make each kind of sentence boundary (line structure, list marks, headings, marks).
+_BOUNDARY_PIECES = _PIECES + ("\r", "\t", "2) ", "- ", "* ", "a) ", "FINDINGS:", "Plan", " (", ")", '"', "[", "3.",
+                              "e.g. ", "\u2022 ", "...", "?!", "12. ", " 10/21/2026", "Lumbar stenosis")
+
+
+def _boundary_texts(n: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(_BOUNDARY_PIECES) for _ in range(rnd.randint(1, 40))) for _ in range(n)]
+
+
+def _plain_evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
+    """evidence_end as first written: every boundary of the quote read, the text before its end stripped."""
+    stop = min(limit, start + longest)
+    chunk = text[start:stop]
+    for cut in boundaries(chunk):
+        if len(chunk[:cut].split()) >= 3:
+            stop = start + cut
+            break
+    else:
+        if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
+            stop = text.rfind(" ", start, stop)
+    return max(start, len(text[:stop].rstrip()))
+
+
+def test_a_texts_boundaries_before_the_margin_are_those_of_any_longer_text():
+    """What quote_end's cut rests on: the sentence boundaries of a text's first k characters, up to k -
+    BOUNDARY_MARGIN, are the whole text's (sample notes' starts and generated texts, every k)."""
+    texts = [p.read_text(encoding="utf-8")[:400] for p in sorted(SAMPLES.glob("*.txt"))][:8] + _boundary_texts(1500, 7)
+    checked = 0
+    for text in texts:
+        whole = boundaries(text)
+        for k in range(len(text) + 1):
+            edge = k - BOUNDARY_MARGIN
+            assert [b for b in boundaries(text[:k]) if b <= edge] == [b for b in whole if b <= edge], (text, k)
+            checked += 1
+    assert checked > 50_000
+
+
+def test_quote_ends_are_the_plain_ones_and_an_80_character_quote_ends_at_a_cut_within_the_margin():
+    """quote_end's end is the plain evidence_end's (a quote of fewer than three words read without its
+    boundaries); where its cut lies BOUNDARY_MARGIN characters before the 80th, the 80-character quote ends
+    as the 300-character one (Elements.from_sections reads it so)."""
+    rnd, derived, cut_at_none = random.Random(11), 0, 0
+    for text in _texts() + _boundary_texts(600, 3):
+        for _ in range(30):
+            a = rnd.randrange(0, len(text) + 1)
+            limit = min(len(text), a + rnd.randint(-3, 320))
+            end, cut = quote_end(text, a, limit)
+            assert end == evidence_end(text, a, limit) == _plain_evidence_end(text, a, limit), (a, limit)
+            assert evidence_end(text, a, limit, 80) == _plain_evidence_end(text, a, limit, 80), (a, limit)
+            if cut is not None and cut <= min(limit, a + 80) - a - BOUNDARY_MARGIN:
+                assert evidence_end(text, a, limit, longest=80) == end, (text, a, limit)
+                derived += 1
+            cut_at_none += cut is None
+    assert derived > 2_000 and cut_at_none > 2_000

@@ -44,16 +44,27 @@ class Hit:
 def evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
     """End of a quote from ``start``: its first sentence (as the segmenter splits it, so
     "1." and "Dr." do not end it) or the end of its line, never mid-word."""
+    return quote_end(text, start, limit, longest)[0]
+
+
+#: A sentence boundary this many characters or more before the end of a text is one of any longer text
+#: that starts so (what makes a boundary lies within 4 characters after it: a list mark, "12. ").
+BOUNDARY_MARGIN = 8
+
+
+def quote_end(text: str, start: int, limit: int, longest: int = 300) -> tuple[int, int | None]:
+    """:func:`evidence_end`, and the sentence boundary the quote was cut at (characters after ``start``;
+    None: none). A quote of fewer characters that still holds that boundary BOUNDARY_MARGIN characters
+    before its end is cut there too: it ends alike."""
     stop = min(limit, start + longest)
     chunk = text[start:stop]
-    for cut in boundaries(chunk):
-        if len(chunk[:cut].split()) >= 3:
-            stop = start + cut
-            break
-    else:
-        if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
-            stop = text.rfind(" ", start, stop)  # cut at a word boundary
-    return max(start, len(text[:stop].rstrip()))
+    if len(chunk.split(None, 2)) == 3:  # (fewer than three words: no boundary has three before it)
+        for cut in boundaries(chunk):
+            if len(chunk[:cut].split()) >= 3:
+                return start + len(chunk[:cut].rstrip()), cut
+    if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
+        stop = text.rfind(" ", start, stop)  # cut at a word boundary
+    return start + len(text[start:stop].rstrip()), None
 
 
 class ByLabel(Mapping):

@@ -14,7 +14,7 @@ from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
 from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, any_of
-from .base import Linker, NoteView, evidence_end
+from .base import BOUNDARY_MARGIN, Linker, NoteView, evidence_end, quote_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
@@ -61,7 +61,7 @@ class Elements(Linker):
         cues_at = occurs if with_cues else None
         n = len(lowered)
         named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
-        ends: dict[tuple[int, int], int] = {}  # a section's quote, read once (a diagnosis line is an indication too)
+        ends: dict[tuple[int, int], tuple] = {}  # a section's quote, read once (a diagnosis line is an indication too)
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
@@ -103,8 +103,8 @@ class Elements(Linker):
         return found
 
     def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset(),
-                      ends: dict[tuple[int, int], int] | None = None) -> Element | None:
-        """The element from its own section (``ends``: the quotes' ends found so far in the note, kept)."""
+                      ends: dict[tuple[int, int], tuple[int, int | None]] | None = None) -> Element | None:
+        """The element from its own section (``ends``: the note's quotes read so far, :func:`quote_end`'s, kept)."""
         if not spec.sections:
             return None
         for sec, body_start in sec_bodies:
@@ -117,17 +117,20 @@ class Elements(Linker):
             if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
                 continue
             a = body_start + (len(body) - len(body.lstrip()))
-            b = ends.get((a, sec.end)) if ends is not None else None
-            if b is None:
-                b = evidence_end(text, a, sec.end)
+            quote = ends.get((a, sec.end)) if ends is not None else None
+            if quote is None:
+                quote = quote_end(text, a, sec.end)
                 if ends is not None:
-                    ends[(a, sec.end)] = b
+                    ends[(a, sec.end)] = quote
+            b, cut = quote
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
             if _any_match(self._none_cues.get(spec.name), spec.none_cues, body) or self.L.words.none_value.match(body):
                 value = "none"
-            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; a body that ends
-                # within 80 characters gives the 80-character quote the same text as the 300-character one: b
-                first = text[a:b if sec.end - a <= 80 else evidence_end(text, a, sec.end, longest=80)].strip()
+            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; the 80-character
+                # quote ends as the 300-character one where the body ends within 80 characters or that one's cut
+                # lies BOUNDARY_MARGIN characters before the 80th (the same first boundary): b
+                short = sec.end - a <= 80 or (cut is not None and cut <= 80 - BOUNDARY_MARGIN)
+                first = text[a:b if short else evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
         return None

@@ -96,3 +96,33 @@ def test_the_lines_the_sectionizer_found_known_are_not_read_again(pipeline):
         del doc.user_data[HEADING_LINES]
         assert hd(doc, text) == with_record, raw[:80]
     assert skipped > 1000
+
+
+TEAM_NOTES = [
+    "OPERATIVE REPORT\nTeam 1 (Spine): K. Mensah, MD\nTeam 2 (Orthopaedic Trauma): R. Lang, MD\n\n"
+    "TEAM 2 (Dr. Lang), supine, first: The tibia was fixed.\n\nTEAM 1 (Dr. Mensah), prone: Midline incision L1 to L3.\n",
+    "Part A (Access surgeon): J. Roe\r\n  part a, exposure: the spine was exposed.\r\n\tPart B (spine): fusion L4-5:\r\n",
+    "Surgeon 1 (Neurosurgery): A\nsurgeon 1 - prone\n team 1 done: closed.\nteam 3 (plastics): flap\nTeam 3: flap closure.\n",
+]
+
+
+def test_team_paragraphs_from_a_shared_pass_are_the_cues_own(pipeline):
+    """Headings.team_paragraphs tries the team cues only at lines their lead words start, found in the shared
+    pass over the note (Headings.words): the same paragraphs as the cues searched over the whole note, on
+    corpus notes and multi-team texts (several line ends)."""
+    from notechecker.nlp.multimatch import MultiMatch
+    from notechecker.nlp.regex_literals import folded
+    from tests.corpus_snapshot import corpus
+
+    hd = pipeline.extractor.headings
+    for _ in range(PLAIN_FIRST + 1):  # past the first notes, when the words are read
+        list(hd._heading_lines("Narrative:\n"))
+    assert hd.words is not None and {"team", "part", "surgeon"} <= hd.words
+    shared = MultiMatch({}, also=hd.words)
+    found = 0
+    for text in [raw for _, raw, _ in corpus()] + TEAM_NOTES + [t.replace("\n", "\r") for t in TEAM_NOTES]:
+        plain = hd.team_paragraphs(text)
+        low = folded(text)  # (the shared pass reads a note folded: an ASCII one)
+        assert hd.team_paragraphs(text, shared.scan(low) if low is not None else None) == plain, text[:80]
+        found += len(plain)
+    assert found >= 8

@@ -15,7 +15,7 @@ from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
-from ..linescan import LineAnchored, line_anchored
+from ..linescan import LineAnchored, lead_words, line_anchored
 from ..multimatch import MultiMatch
 from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
@@ -51,8 +51,11 @@ class Headings(Linker):
         # where an indication runs into the narrative: tried at line starts only, when the cue starts lines
         narrative = self.cue["narrative_start"]
         self._narrative_start = LineAnchored(narrative) if line_anchored(narrative) else narrative
-        # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays)
+        # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays);
+        # with them, the team cues' lead words (the cues tried only at lines they lead, from a shared pass)
         self._word_lines: MultiMatch | None = None
+        self._team_lines: tuple[tuple[LineAnchored, frozenset] | None, ...] = (None, None)
+        self._words: frozenset | None = None
         self._notes = 0
 
     def unfilled(self, doc: Doc) -> frozenset:
@@ -68,8 +71,9 @@ class Headings(Linker):
 
     @property
     def words(self) -> frozenset | None:
-        """The heading words' literals its one pass over a note looks for (None until it has read them)."""
-        return None if self._word_lines is None else self._word_lines.words
+        """The heading words' literals and the team cues' lead words, which a pass shared with others looks
+        for (None until it has read them)."""
+        return self._words
 
     def __call__(self, doc: Doc, text: str, lasts: dict[str, list[int]] | None = None) -> list[Section]:
         """The note's sections as character ranges, in order; ``lasts``: where :attr:`words` occur in
@@ -150,7 +154,7 @@ class Headings(Linker):
             category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
             if category is not None:
                 found.append((m.start(), m.end(), category))
-        found += self.team_paragraphs(text)
+        found += self.team_paragraphs(text, lasts)
         if not found:
             return sections
         found.sort()
@@ -182,6 +186,9 @@ class Headings(Linker):
             self._notes += 1
             if self._notes > PLAIN_FIRST:
                 self._word_lines = _word_search(rx for _, rx in self.L.heading_words)
+                if self._word_lines is not None:
+                    self._team_lines = (_led_lines(self.cue["team_roster"]), _led_lines(self.cue["team_paragraph"]))
+                    self._words = self._word_lines.words.union(*(led[1] for led in self._team_lines if led))
         if self._word_lines is not None and shared is not None:
             words = self._word_lines.words
             found = {w: shared[w] for w in shared.keys() & words}
@@ -205,13 +212,22 @@ class Headings(Linker):
                 return
             pos = min(ends) + 1  # the next line
 
-    def team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
+    def team_paragraphs(self, text: str, lasts: dict[str, list[int]] | None = None) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
-        "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
-        lowered = folded(text)
-        roster = {m.group("id").lower(): m.group("what") for m in self._team_roster.finditer(text, lowered)}
+        "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's. ``lasts``: where
+        :attr:`words` occur in ``text`` folded (a shared pass): the cues are tried at the lines their lead
+        words start only."""
+        roster_lines, paragraph_lines = self._team_lines
+        if lasts is not None and roster_lines and paragraph_lines:
+            rosters = roster_lines[0].finditer_led(text, lasts, roster_lines[1])
+            paragraphs = paragraph_lines[0].finditer_led(text, lasts, paragraph_lines[1])
+        else:
+            lowered = folded(text)
+            rosters = self._team_roster.finditer(text, lowered)
+            paragraphs = self._team_paragraph.finditer(text, lowered)
+        roster = {m.group("id").lower(): m.group("what") for m in rosters}
         out = []
-        for m in self._team_paragraph.finditer(text, lowered):
+        for m in paragraphs:
             said = roster.get(m.group("id").lower(), "") + " " + m.group("what")
             name = self.team_of(said, "")
             if name:
@@ -231,6 +247,13 @@ def _end_char(doc: Doc, i: int) -> int:
     """Where token ``i - 1`` ends (the end of ``doc[:i]``, ``i`` > 0)."""
     last = doc[i - 1]
     return last.idx + len(last)
+
+
+def _led_lines(regex: re.Pattern) -> tuple[LineAnchored, frozenset] | None:
+    """A line-anchored cue and the words its matches start with after a line's spaces and tabs (linescan's
+    lead_words), lower-cased as a shared pass finds them; None: the cue is not so."""
+    words = lead_words(regex) if line_anchored(regex) else None
+    return (LineAnchored(regex), words) if words and all(w == w.lower() for w in words) else None
 
 
 def _word_search(regexes) -> MultiMatch | None:

@@ -2,6 +2,8 @@
 hold a heading word give the same headings as trying every line."""
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 from notechecker.nlp.linkers.headings import _HEADING_LINES, Headings
@@ -126,3 +128,32 @@ def test_team_paragraphs_from_a_shared_pass_are_the_cues_own(pipeline):
         assert hd.team_paragraphs(text, shared.scan(low) if low is not None else None) == plain, text[:80]
         found += len(plain)
     assert found >= 8
+
+
+_LINE_PIECES = ["Narrative", " of procedure", "x" * 30, " ", "  ", "\t", ":", " - ", "-", "(", ")", " (s)", " (Dr. Lee)",
+                " dated ", " on ", " 10/21/2026", " 2026-10-21 14:05", "1.", "A) ", "\n", "\r", "\r\n", " word", "DETAILS",
+                " the patient was placed prone and the spine exposed", ",", "."]
+
+
+def test_lines_a_heading_cannot_end_on_are_not_matched():
+    """_may_head rules a line out only where HEADING_LINE finds no match at its start: every line start of
+    corpus notes (three kinds of line end) and of generated texts of heading pieces."""
+    from notechecker.nlp.linkers.headings import _LINE_LEAD, _may_head
+    from notechecker.nlp.sections import HEADING_LINE
+
+    rng = random.Random(9)
+    texts = [p.read_text(encoding="utf-8").replace("\n", ending) for p in CORPUS for ending in ("\n", "\r\n", "\r")]
+    texts += ["".join(rng.choice(_LINE_PIECES) for _ in range(rng.randint(1, 25))) for _ in range(6000)]
+    # at the edge: the longest words, then a stamp's "dated" (five characters besides spaces) past their reach
+    edges = ["  1) N" + "a" * 80 + "  dated" + " " * pad + "10/21/2026:\n" for pad in range(1, 14)]
+    edges += ["N" + "a" * 80 + " " * pad + "on  2026-10-21 :" for pad in range(1, 14)]
+    for text in edges:
+        assert HEADING_LINE.match(text, 0) is not None and _may_head(text, 0, _LINE_LEAD.match(text, 0).end())
+    ruled_out = tried = 0
+    for text in texts:
+        for line in [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]:
+            tried += 1
+            if not _may_head(text, line, _LINE_LEAD.match(text, line).end()):
+                ruled_out += 1
+                assert HEADING_LINE.match(text, line) is None, repr(text[line:line + 120])
+    assert ruled_out > 500 and tried > 10_000

@@ -35,6 +35,10 @@ _HEADING_LINES = LineAnchored(HEADING_LINE)
 _LINE_LEAD = re.compile(r"[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?", re.IGNORECASE)
 #: Characters of a heading line's words (HEADING_LINE's group ``h``) at most.
 HEAD_CHARS = 81
+#: Where what follows a heading line's words may start (after spaces and tabs): a parenthesis, a colon, a dash
+#: before a space, a line end, a date (HEADING_LINE's qualifier, stamp and ends); a class first, which the
+#: regex engine skips to. A match holds 6 characters at most.
+_MAY_END = re.compile(r"[-(:\r\n\d](?:(?<=[(:\r\n])|(?<=-)(?=[ \t])|(?<=\d)\d{0,3}[/.-]\d)")
 
 
 class Headings(Linker):
@@ -203,10 +207,12 @@ class Headings(Linker):
             if at < pos:
                 continue  # on a line already read
             line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
-            if line not in skip and at <= _LINE_LEAD.match(text, line).end() + HEAD_CHARS:
-                m = HEADING_LINE.match(text, line)
-                if m is not None:
-                    yield m
+            if line not in skip:
+                lead = _LINE_LEAD.match(text, line).end()
+                if at <= lead + HEAD_CHARS and _may_head(text, line, lead):
+                    m = HEADING_LINE.match(text, line)
+                    if m is not None:
+                        yield m
             ends = [e for e in (text.find("\n", at), text.find("\r", at)) if e != -1]
             if not ends:
                 return
@@ -241,6 +247,19 @@ class Headings(Linker):
         if self.cue["team_other"].search(title):
             return "other_team"
         return name
+
+
+def _may_head(text: str, line: int, lead: int) -> bool:
+    """False where HEADING_LINE cannot match at the line start ``line`` (``lead``: where its indentation and
+    numbering end): its words end within HEAD_CHARS characters of the lead, and after them, past spaces and
+    tabs (and a date's "dated" or "on": five characters), what follows them starts (:data:`_MAY_END`, or the
+    text's end). False: none starts before the 12 characters past that reach end, and those hold six or more
+    characters other than spaces and tabs (tests/test_heading_lines.py holds it to HEADING_LINE)."""
+    reach = lead + HEAD_CHARS + 1
+    if _MAY_END.search(text, line + 1, reach + 17) is not None:  # (one starting before reach + 11 ends within)
+        return True
+    past = text[reach - 1:reach + 11]
+    return len(past) - past.count(" ") - past.count("\t") < 6
 
 
 def _end_char(doc: Doc, i: int) -> int:

@@ -190,3 +190,35 @@ def test_quote_ends_are_the_plain_ones_and_an_80_character_quote_ends_at_a_cut_w
                 derived += 1
             cut_at_none += cut is None
     assert derived > 2_000 and cut_at_none > 2_000
+
+
+def test_any_of_a_cue_list_tried_at_its_first_literals_is_any_search(pipeline):
+    """Elements' needs_any and none_cues (_AnyOf), past PLAIN_FIRST searches tried only where their
+    alternatives' first literals occur, answer as searching each regex: on every section body of sample and
+    non-spine notes, generated texts, and lists that cannot be joined or are case-sensitive."""
+    from notechecker.nlp.linkers.elements import _AnyOf
+    from notechecker.nlp.regex_literals import PLAIN_FIRST
+
+    el = pipeline.extractor.elements
+    lists = [spec.needs_any for spec in el.elements.values() if spec.needs_any]
+    lists += [spec.none_cues for spec in el.elements.values() if spec.none_cues]
+    lists += [(re.compile(r"\bPain\b"), re.compile(r"(?<!no )fever")), (re.compile(r"(a)\1"), re.compile(r"\bpain", re.I))]
+    bodies = []
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(60):
+        v = pipeline.extractor.read(pipeline.nlp(pipeline.normalizer(text).text))
+        bodies += [v.text[start:sec.end] for sec, start in v.sec_bodies]
+    rnd = random.Random(4)
+    words = ["pain", "Pain", "PAIN", "no fever", "fever", "failed", "none", "nil", " ", "\n", "x", "-", "complications",
+             "spainful", "aa", "\u0130", "presents", "non-operative", "radicular"]
+    bodies += ["".join(rnd.choice(words) for _ in range(rnd.randint(0, 12))) for _ in range(1500)]
+    met = gated = 0
+    for regexes in lists:
+        any_of = _AnyOf(regexes)
+        for _ in range(PLAIN_FIRST + 1):  # past the first searches, when the literals are read
+            any_of("")
+        gated += any_of._first is not None
+        for body in bodies:
+            plain = any(rx.search(body) for rx in regexes)
+            assert any_of(body) == plain, (regexes[0].pattern[:40], body[:80])
+            met += plain
+    assert met > 500 and gated >= 3

@@ -12,8 +12,8 @@ from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
-from ..regex_alternatives import AlternativesRegex
-from ..regex_literals import PLAIN_FIRST, GatedRegex, any_of
+from ..regex_alternatives import AlternativesRegex, alternatives_first
+from ..regex_literals import PLAIN_FIRST, any_of, folded, matches_at_sorted
 from .base import BOUNDARY_MARGIN, Linker, NoteView, evidence_end, quote_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
@@ -36,8 +36,8 @@ class Elements(Linker):
         self._cue_words: dict[str, frozenset] | None = None
         self._notes = 0
         # each element's needs_any and none_cues as one gated search ("does any of them match?")
-        self._needs_any = {n: any_of(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
-        self._none_cues = {n: any_of(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
+        self._needs_any = {n: _AnyOf(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
+        self._none_cues = {n: _AnyOf(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
 
     @property
     def words(self) -> frozenset | None:
@@ -114,7 +114,7 @@ class Elements(Linker):
             stripped = body.strip(" \t\r\n:-_.")
             if len(stripped.split(None, max(spec.min_words - 1, 0))) < spec.min_words:  # (the first min_words words)
                 continue
-            if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
+            if spec.needs_any and not self._needs_any[spec.name](body):
                 continue
             a = body_start + (len(body) - len(body.lstrip()))
             quote = ends.get((a, sec.end)) if ends is not None else None
@@ -124,7 +124,7 @@ class Elements(Linker):
                     ends[(a, sec.end)] = quote
             b, cut = quote
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
-            if _any_match(self._none_cues.get(spec.name), spec.none_cues, body) or self.L.words.none_value.match(body):
+            if (spec.none_cues and self._none_cues[spec.name](body)) or self.L.words.none_value.match(body):
                 value = "none"
             else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; the 80-character
                 # quote ends as the 300-character one where the body ends within 80 characters or that one's cut
@@ -229,8 +229,31 @@ def _gated_by_value(matcher: re.Pattern) -> AlternativesRegex:
     return AlternativesRegex(matcher)
 
 
-def _any_match(joined: GatedRegex | None, regexes, text: str) -> bool:
-    """Whether any of ``regexes`` matches in ``text`` (one search of ``joined``, their alternation, if given)."""
-    if joined is not None:
-        return joined.search(text) is not None
-    return any(rx.search(text) for rx in regexes)
+class _AnyOf:
+    """Whether any of some regexes matches in a text: one search of their alternation (regex_literals.any_of's
+    GatedRegex), after PLAIN_FIRST searches tried only where one of its alternatives' first literals occurs
+    (regex_alternatives.alternatives_first: a list of cues has none as a whole), found in one Aho-Corasick
+    pass over the text (folded, for a case-blind one); else each regex searched."""
+
+    def __init__(self, regexes):
+        self.regexes = tuple(regexes)
+        self.joined = any_of(self.regexes)
+        self._plain_left = PLAIN_FIRST
+        self._first: MultiMatch | None = None
+
+    def __call__(self, text: str) -> bool:
+        joined = self.joined
+        if joined is None:
+            return any(rx.search(text) for rx in self.regexes)
+        probe = None
+        if self._plain_left > 0:
+            self._plain_left -= 1
+            if self._plain_left == 0:
+                first = alternatives_first(joined.regex)
+                self._first = MultiMatch({}, also=first) if first else None
+        elif self._first is not None:
+            probe = folded(text) if joined.fold else text
+        if probe is None:
+            return joined.search(text) is not None
+        starts = sorted({last + 1 - len(w) for w, lasts in self._first.scan(probe).items() for last in lasts})
+        return bool(starts) and next(matches_at_sorted(joined.regex, text, starts), None) is not None

@@ -222,3 +222,29 @@ def test_any_of_a_cue_list_tried_at_its_first_literals_is_any_search(pipeline):
             assert any_of(body) == plain, (regexes[0].pattern[:40], body[:80])
             met += plain
     assert met > 500 and gated >= 3
+
+
+def test_cue_elements_read_in_their_windows_are_the_gated_matches_first(pipeline):
+    """Elements.from_cues with an element's windows (and the note's words) searches its cue matcher directly:
+    the element is the first of gated_matches' matches outside its excluded sections, on sample and
+    non-spine notes."""
+    from notechecker.nlp.linkers.elements import GATE_WINDOW
+
+    ex = pipeline.extractor
+    el = ex.elements
+    found_some = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(40):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        lowered = v.text.translate(ASCII_LOWER)
+        gates, with_cues = el._gates(None)
+        occurs = gates.scan(lowered)
+        for spec in el.elements.values():
+            if spec.matcher is None or not spec.gate:
+                continue
+            windows = gates.windows(spec.name, occurs, GATE_WINDOW, len(lowered))
+            got = el.from_cues(lowered, v.text, spec, v.section_at, frozenset(), windows, occurs if with_cues else None)
+            first = next((m for m in el.gated_matches(lowered, spec, windows, occurs if with_cues else None)
+                          if v.section_at(m.start()) not in spec.exclude_sections), None)
+            assert (got.evidence[0].start, got.evidence[0].end) == first.span() if got else first is None, spec.name
+            found_some += got is not None
+    assert found_some > 100

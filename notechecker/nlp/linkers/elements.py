@@ -182,7 +182,12 @@ class Elements(Linker):
     @classmethod
     def from_cues(cls, lowered, text, spec: ElementSpec, section_at, skip=frozenset(), windows=None,
                   found=None) -> Element | None:
-        for m in cls.gated_matches(lowered, spec, windows, found):
+        if spec.matcher is None:
+            return None
+        # (with its windows: the cue matcher's own search, without gated_matches' generator in between)
+        matches = (_gated(spec.matcher).finditer_ranges(lowered, windows, found) if windows is not None
+                   else cls.gated_matches(lowered, spec, windows, found))
+        for m in matches:
             sec = section_at(m.start())
             if sec in spec.exclude_sections or sec in skip:
                 continue

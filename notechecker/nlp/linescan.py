@@ -93,13 +93,22 @@ class LineAnchored:
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match]:
         """``regex.finditer(text, pos, endpos)``."""
-        breaks = _BREAK
+        if "\r" in text:
+            breaks = _BREAK
 
-        def next_start(pos: int):
-            if pos == 0:
-                return 0
-            b = breaks.search(text, pos - 1)  # a break just before pos starts a line at pos
-            return None if b is None else b.end()
+            def next_start(pos: int):
+                if pos == 0:
+                    return 0
+                b = breaks.search(text, pos - 1)  # a break just before pos starts a line at pos
+                return None if b is None else b.end()
+        else:  # (lines broken at "\n" alone: found by str.find)
+            find = text.find
+
+            def next_start(pos: int):
+                if pos == 0:
+                    return 0
+                b = find("\n", pos - 1)
+                return None if b == -1 else b + 1
         return matches_at(self.regex, text, next_start, pos, endpos)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:

@@ -202,18 +202,18 @@ class Headings(Linker):
                 yield from _HEADING_LINES.finditer(text)
                 return
             found = self._word_lines.scan(lowered)
-        pos = 0
+        pos, cr = 0, "\r" in text  # (a text without "\r" breaks its lines at "\n" alone)
         for at in sorted(last + 1 - len(w) for w, lasts in found.items() for last in lasts):
             if at < pos:
                 continue  # on a line already read
-            line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+            line = (max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) if cr else text.rfind("\n", 0, at)) + 1
             if line not in skip:
                 lead = _LINE_LEAD.match(text, line).end()
                 if at <= lead + HEAD_CHARS and _may_head(text, line, lead):
                     m = HEADING_LINE.match(text, line)
                     if m is not None:
                         yield m
-            ends = [e for e in (text.find("\n", at), text.find("\r", at)) if e != -1]
+            ends = [e for e in (text.find("\n", at), text.find("\r", at) if cr else -1) if e != -1]
             if not ends:
                 return
             pos = min(ends) + 1  # the next line

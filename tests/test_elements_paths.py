@@ -12,7 +12,7 @@ import pytest
 from notechecker.nlp.linkers.base import BOUNDARY_MARGIN, evidence_end, quote_end
 from notechecker.nlp.segmenter import boundaries
 from notechecker.schema.vocab.base import ASCII_LOWER
-from notechecker.nlp.linkers.elements import _gated, _gated_by_value
+from notechecker.nlp.linkers.base import _alternatives_by_value, alternatives_of
 
 from tests.conftest import SAMPLES, nonspine_texts
 
@@ -68,11 +68,11 @@ def test_the_cue_matcher_is_found_by_identity_and_shared_by_equal_patterns():
     re.purge()
     again = re.compile(r"\bfoo\s+bar\b|\bbaz\b")  # an equal pattern, another object
     assert again is not rx and again == rx
-    assert _gated(rx) is _gated(rx) is _gated_by_value(rx)
-    assert _gated(again) is _gated(rx) and _gated(again) is _gated(again)
+    assert alternatives_of(rx) is alternatives_of(rx) is _alternatives_by_value(rx)
+    assert alternatives_of(again) is alternatives_of(rx) and alternatives_of(again) is alternatives_of(again)
     other = re.compile(r"\bqux\b")
-    assert _gated(other) is not _gated(rx)
-    assert [m.span() for m in _gated(rx).finditer("a foo bar baz")] == [m.span() for m in rx.finditer("a foo bar baz")]
+    assert alternatives_of(other) is not alternatives_of(rx)
+    assert [m.span() for m in alternatives_of(rx).finditer("a foo bar baz")] == [m.span() for m in rx.finditer("a foo bar baz")]
 
 
 @pytest.mark.parametrize("limit_past", [0, 1, 79, 80])
@@ -248,3 +248,11 @@ def test_cue_elements_read_in_their_windows_are_the_gated_matches_first(pipeline
             assert (got.evidence[0].start, got.evidence[0].end) == first.span() if got else first is None, spec.name
             found_some += got is not None
     assert found_some > 100
+
+
+def test_the_description_steps_are_one_matcher_for_headings_and_elements(pipeline):
+    """Headings.narrates and Elements.from_steps search the description's steps with one AlternativesRegex
+    (read once, its plain first searches counted once): the one alternatives_of gives for the regex."""
+    ex = pipeline.extractor
+    steps = ex.elements.elements["description"].steps
+    assert ex.headings._steps is alternatives_of(steps) is alternatives_of(re.compile(steps.pattern, steps.flags))

@@ -2,8 +2,6 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
-import functools
-import re
 from itertools import islice
 
 from ...facts import Element, Evidence
@@ -12,9 +10,9 @@ from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
-from ..regex_alternatives import AlternativesRegex, alternatives_first
+from ..regex_alternatives import alternatives_first
 from ..regex_literals import PLAIN_FIRST, any_of, folded, matches_at_sorted
-from .base import BOUNDARY_MARGIN, Linker, NoteView, evidence_end, quote_end
+from .base import BOUNDARY_MARGIN, Linker, NoteView, alternatives_of, evidence_end, quote_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
@@ -86,7 +84,7 @@ class Elements(Linker):
         if self._cue_words is None:
             self._notes += 1
             if self._notes > PLAIN_FIRST:
-                words = {n: _gated(spec.matcher).literals | _gated(spec.matcher).first_words
+                words = {n: alternatives_of(spec.matcher).literals | alternatives_of(spec.matcher).first_words
                          for n, spec in self.elements.items() if spec.matcher}
                 self._automata = {None: (MultiMatch({n: s.gate for n, s in self.elements.items() if s.gate},
                                                     also=frozenset().union(*words.values())), True)}
@@ -142,7 +140,7 @@ class Elements(Linker):
             if sec.name in excluded or sec.end <= sec.start:
                 continue
             # (the first min_steps steps: more would change neither the count's test nor the first)
-            found = [m.start() for m in islice(_gated(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)]
+            found = [m.start() for m in islice(alternatives_of(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return Element(name=spec.name, present=True, value=None,
@@ -172,7 +170,7 @@ class Elements(Linker):
             return
         if windows is None:
             windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
-        matcher = _gated(spec.matcher)  # each cue tried only in notes with its literals: the same matches
+        matcher = alternatives_of(spec.matcher)  # each cue tried only in notes with its literals: the same matches
         yield from matcher.finditer_ranges(lowered, windows, found)
 
     @classmethod
@@ -185,7 +183,7 @@ class Elements(Linker):
         if spec.matcher is None:
             return None
         # (with its windows: the cue matcher's own search, without gated_matches' generator in between)
-        matches = (_gated(spec.matcher).finditer_ranges(lowered, windows, found) if windows is not None
+        matches = (alternatives_of(spec.matcher).finditer_ranges(lowered, windows, found) if windows is not None
                    else cls.gated_matches(lowered, spec, windows, found))
         for m in matches:
             sec = section_at(m.start())
@@ -213,25 +211,6 @@ class Elements(Linker):
                 continue
             return Element(name="imaging", present=True, value=h.value, evidence=(s,))
         return None
-
-
-def _gated(matcher: re.Pattern) -> AlternativesRegex:
-    """An element's cue matcher (compiled once per vocabulary), each of its cues looked for on its own:
-    found by the pattern object's identity (hashing a compiled pattern hashes its code, ~0.5 us for a
-    long alternation), else by its value (equal patterns share one)."""
-    kept = _BY_ID.get(id(matcher))
-    if kept is not None and kept[0] is matcher:
-        return kept[1]
-    found = _BY_ID[id(matcher)] = (matcher, _gated_by_value(matcher))  # (the pattern kept: its id not reused)
-    return found[1]
-
-
-_BY_ID: dict[int, tuple[re.Pattern, AlternativesRegex]] = {}
-
-
-@functools.lru_cache(maxsize=None)
-def _gated_by_value(matcher: re.Pattern) -> AlternativesRegex:
-    return AlternativesRegex(matcher)
 
 
 class _AnyOf:

@@ -17,11 +17,10 @@ from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored, lead_words, line_anchored
 from ..multimatch import MultiMatch
-from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from ..sections import HEADING_LINE, HEADING_LINES
 from ..sections import heading_key as _key
-from .base import Linker
+from .base import Linker, alternatives_of
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
@@ -46,8 +45,8 @@ class Headings(Linker):
         super().__init__(patterns)
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
-        # its steps, each tried only where the text holds its literals (the same matches)
-        self._steps = AlternativesRegex(self.description.steps) if self.description and self.description.steps else None
+        # its steps, each tried only where the text holds its literals (the same matches; Elements' own)
+        self._steps = alternatives_of(self.description.steps) if self.description and self.description.steps else None
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])

@@ -140,7 +140,8 @@ class Elements(Linker):
             if sec.name in excluded or sec.end <= sec.start:
                 continue
             # (the first min_steps steps: more would change neither the count's test nor the first)
-            found = [m.start() for m in islice(alternatives_of(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)]
+            steps = islice(alternatives_of(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)
+            found = [m.start() for m in steps]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return Element(name=spec.name, present=True, value=None,

@@ -9,8 +9,10 @@ import re
 
 import pytest
 
-from notechecker.nlp.linkers.base import evidence_end
-from notechecker.nlp.linkers.elements import _gated, _gated_by_value
+from notechecker.nlp.linkers.base import BOUNDARY_MARGIN, evidence_end, quote_end
+from notechecker.nlp.segmenter import boundaries
+from notechecker.schema.vocab.base import ASCII_LOWER
+from notechecker.nlp.linkers.base import _alternatives_by_value, alternatives_of
 
 from tests.conftest import SAMPLES, nonspine_texts
 
@@ -66,11 +68,11 @@ def test_the_cue_matcher_is_found_by_identity_and_shared_by_equal_patterns():
     re.purge()
     again = re.compile(r"\bfoo\s+bar\b|\bbaz\b")  # an equal pattern, another object
     assert again is not rx and again == rx
-    assert _gated(rx) is _gated(rx) is _gated_by_value(rx)
-    assert _gated(again) is _gated(rx) and _gated(again) is _gated(again)
+    assert alternatives_of(rx) is alternatives_of(rx) is _alternatives_by_value(rx)
+    assert alternatives_of(again) is alternatives_of(rx) and alternatives_of(again) is alternatives_of(again)
     other = re.compile(r"\bqux\b")
-    assert _gated(other) is not _gated(rx)
-    assert [m.span() for m in _gated(rx).finditer("a foo bar baz")] == [m.span() for m in rx.finditer("a foo bar baz")]
+    assert alternatives_of(other) is not alternatives_of(rx)
+    assert [m.span() for m in alternatives_of(rx).finditer("a foo bar baz")] == [m.span() for m in rx.finditer("a foo bar baz")]
 
 
 @pytest.mark.parametrize("limit_past", [0, 1, 79, 80])
@@ -96,3 +98,161 @@ def test_section_quotes_kept_for_the_note_give_the_same_elements(pipeline):
             assert kept == el.from_sections(v.text, spec, v.sec_bodies), spec.name
             shared += kept is not None and len(ends) == before
     assert shared > 5  # some quotes were read from the kept ends
+
+
+def test_steps_read_up_to_min_steps_give_the_plain_answers(pipeline):
+    """Elements.from_steps and Headings.narrates read a section's steps only up to ``min_steps``: on every
+    section of sample and non-spine notes (and of those notes with each section's steps all read), the
+    element and the narrative test equal the plain ones (every step of the section listed with re)."""
+    ex = pipeline.extractor
+    el, spec = ex.elements, ex.elements.elements["description"]
+    excluded = el.L.non_operative | spec.exclude_sections
+    narrating = found = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(60):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        lowered = v.text.translate(ASCII_LOWER)  # (as Elements reads the note: ASCII letters lower-cased)
+        plain = None
+        for sec in v.sections:
+            if sec.name in excluded or sec.end <= sec.start:
+                continue
+            steps = [m.start() for m in spec.steps.finditer(lowered, sec.start, sec.end)]
+            if len(steps) >= spec.min_steps:
+                e = v.sent_ev(v.sent_at(steps[0]))
+                plain = (e.start, e.end, sec.name if sec.name != "none" else None)
+                break
+        got = el.from_steps(lowered, spec, v.sections, v.sent_ev, v.sent_at)
+        assert (got.evidence[0].start, got.evidence[0].end, got.evidence[0].section) == plain if got else plain is None
+        found += got is not None
+        for sec in v.sections:
+            a = sec.start + len(sec.title)
+            if sec.end - a < 80:
+                continue
+            low = v.text[a:sec.end].translate(ASCII_LOWER)
+            steps = len(spec.steps.findall(low))
+            is_narrative = steps >= spec.min_steps and low.count(". ") >= 3
+            assert ex.headings.narrates(v.text, a, sec.end) == is_narrative, (sec.name, a)
+            narrating += is_narrative
+    assert found > 5 and narrating > 20
+
+
+#: Pieces of text that make each kind of sentence boundary (line structure, list marks, headings, marks).
+_BOUNDARY_PIECES = _PIECES + ("\r", "\t", "2) ", "- ", "* ", "a) ", "FINDINGS:", "Plan", " (", ")", '"', "[", "3.",
+                              "e.g. ", "\u2022 ", "...", "?!", "12. ", " 10/21/2026", "Lumbar stenosis")
+
+
+def _boundary_texts(n: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(_BOUNDARY_PIECES) for _ in range(rnd.randint(1, 40))) for _ in range(n)]
+
+
+def _plain_evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
+    """evidence_end as first written: every boundary of the quote read, the text before its end stripped."""
+    stop = min(limit, start + longest)
+    chunk = text[start:stop]
+    for cut in boundaries(chunk):
+        if len(chunk[:cut].split()) >= 3:
+            stop = start + cut
+            break
+    else:
+        if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
+            stop = text.rfind(" ", start, stop)
+    return max(start, len(text[:stop].rstrip()))
+
+
+def test_a_texts_boundaries_before_the_margin_are_those_of_any_longer_text():
+    """What quote_end's cut rests on: the sentence boundaries of a text's first k characters, up to k -
+    BOUNDARY_MARGIN, are the whole text's (sample notes' starts and generated texts, every k)."""
+    texts = [p.read_text(encoding="utf-8")[:400] for p in sorted(SAMPLES.glob("*.txt"))][:8] + _boundary_texts(1500, 7)
+    checked = 0
+    for text in texts:
+        whole = boundaries(text)
+        for k in range(len(text) + 1):
+            edge = k - BOUNDARY_MARGIN
+            assert [b for b in boundaries(text[:k]) if b <= edge] == [b for b in whole if b <= edge], (text, k)
+            checked += 1
+    assert checked > 50_000
+
+
+def test_quote_ends_are_the_plain_ones_and_an_80_character_quote_ends_at_a_cut_within_the_margin():
+    """quote_end's end is the plain evidence_end's (a quote of fewer than three words read without its
+    boundaries); where its cut lies BOUNDARY_MARGIN characters before the 80th, the 80-character quote ends
+    as the 300-character one (Elements.from_sections reads it so)."""
+    rnd, derived, cut_at_none = random.Random(11), 0, 0
+    for text in _texts() + _boundary_texts(600, 3):
+        for _ in range(30):
+            a = rnd.randrange(0, len(text) + 1)
+            limit = min(len(text), a + rnd.randint(-3, 320))
+            end, cut = quote_end(text, a, limit)
+            assert end == evidence_end(text, a, limit) == _plain_evidence_end(text, a, limit), (a, limit)
+            assert evidence_end(text, a, limit, 80) == _plain_evidence_end(text, a, limit, 80), (a, limit)
+            if cut is not None and cut <= min(limit, a + 80) - a - BOUNDARY_MARGIN:
+                assert evidence_end(text, a, limit, longest=80) == end, (text, a, limit)
+                derived += 1
+            cut_at_none += cut is None
+    assert derived > 2_000 and cut_at_none > 2_000
+
+
+def test_any_of_a_cue_list_tried_at_its_first_literals_is_any_search(pipeline):
+    """Elements' needs_any and none_cues (_AnyOf), past PLAIN_FIRST searches tried only where their
+    alternatives' first literals occur, answer as searching each regex: on every section body of sample and
+    non-spine notes, generated texts, and lists that cannot be joined or are case-sensitive."""
+    from notechecker.nlp.linkers.elements import _AnyOf
+    from notechecker.nlp.regex_literals import PLAIN_FIRST
+
+    el = pipeline.extractor.elements
+    lists = [spec.needs_any for spec in el.elements.values() if spec.needs_any]
+    lists += [spec.none_cues for spec in el.elements.values() if spec.none_cues]
+    lists += [(re.compile(r"\bPain\b"), re.compile(r"(?<!no )fever")), (re.compile(r"(a)\1"), re.compile(r"\bpain", re.I))]
+    bodies = []
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(60):
+        v = pipeline.extractor.read(pipeline.nlp(pipeline.normalizer(text).text))
+        bodies += [v.text[start:sec.end] for sec, start in v.sec_bodies]
+    rnd = random.Random(4)
+    words = ["pain", "Pain", "PAIN", "no fever", "fever", "failed", "none", "nil", " ", "\n", "x", "-", "complications",
+             "spainful", "aa", "\u0130", "presents", "non-operative", "radicular"]
+    bodies += ["".join(rnd.choice(words) for _ in range(rnd.randint(0, 12))) for _ in range(1500)]
+    met = gated = 0
+    for regexes in lists:
+        any_of = _AnyOf(regexes)
+        for _ in range(PLAIN_FIRST + 1):  # past the first searches, when the literals are read
+            any_of("")
+        gated += any_of._first is not None
+        for body in bodies:
+            plain = any(rx.search(body) for rx in regexes)
+            assert any_of(body) == plain, (regexes[0].pattern[:40], body[:80])
+            met += plain
+    assert met > 500 and gated >= 3
+
+
+def test_cue_elements_read_in_their_windows_are_the_gated_matches_first(pipeline):
+    """Elements.from_cues with an element's windows (and the note's words) searches its cue matcher directly:
+    the element is the first of gated_matches' matches outside its excluded sections, on sample and
+    non-spine notes."""
+    from notechecker.nlp.linkers.elements import GATE_WINDOW
+
+    ex = pipeline.extractor
+    el = ex.elements
+    found_some = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(40):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        lowered = v.text.translate(ASCII_LOWER)
+        gates, with_cues = el._gates(None)
+        occurs = gates.scan(lowered)
+        for spec in el.elements.values():
+            if spec.matcher is None or not spec.gate:
+                continue
+            windows = gates.windows(spec.name, occurs, GATE_WINDOW, len(lowered))
+            got = el.from_cues(lowered, v.text, spec, v.section_at, frozenset(), windows, occurs if with_cues else None)
+            first = next((m for m in el.gated_matches(lowered, spec, windows, occurs if with_cues else None)
+                          if v.section_at(m.start()) not in spec.exclude_sections), None)
+            assert (got.evidence[0].start, got.evidence[0].end) == first.span() if got else first is None, spec.name
+            found_some += got is not None
+    assert found_some > 100
+
+
+def test_the_description_steps_are_one_matcher_for_headings_and_elements(pipeline):
+    """Headings.narrates and Elements.from_steps search the description's steps with one AlternativesRegex
+    (read once, its plain first searches counted once): the one alternatives_of gives for the regex."""
+    ex = pipeline.extractor
+    steps = ex.elements.elements["description"].steps
+    assert ex.headings._steps is alternatives_of(steps) is alternatives_of(re.compile(steps.pattern, steps.flags))

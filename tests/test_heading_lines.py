@@ -2,6 +2,8 @@
 hold a heading word give the same headings as trying every line."""
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 from notechecker.nlp.linkers.headings import _HEADING_LINES, Headings
@@ -102,8 +104,6 @@ def test_a_heading_line_read_a_run_at_a_time_is_heading_line_s_match():
     """sections.heading_line_at (the words of a heading line read a run at a time) gives HEADING_LINE.match's
     match, groups and all, at every line start of the corpus notes and of generated lines: numbering, tabs,
     hyphens, parentheses, dates, colons, words longer than HEADING_LINE allows, line ends of every kind."""
-    import random
-
     from notechecker.nlp.sections import HEADING_LINE, heading_line_at
     from tests.corpus_snapshot import corpus
 
@@ -129,3 +129,62 @@ def test_a_heading_line_read_a_run_at_a_time_is_heading_line_s_match():
             assert same(text, pos), repr(text)
         found += HEADING_LINE.match(text) is not None
     assert found > 5_000
+
+
+TEAM_NOTES = [
+    "OPERATIVE REPORT\nTeam 1 (Spine): K. Mensah, MD\nTeam 2 (Orthopaedic Trauma): R. Lang, MD\n\n"
+    "TEAM 2 (Dr. Lang), supine, first: The tibia was fixed.\n\nTEAM 1 (Dr. Mensah), prone: Midline incision L1 to L3.\n",
+    "Part A (Access surgeon): J. Roe\r\n  part a, exposure: the spine was exposed.\r\n\tPart B (spine): fusion L4-5:\r\n",
+    "Surgeon 1 (Neurosurgery): A\nsurgeon 1 - prone\n team 1 done: closed.\nteam 3 (plastics): flap\nTeam 3: flap closure.\n",
+]
+
+
+def test_team_paragraphs_from_a_shared_pass_are_the_cues_own(pipeline):
+    """Headings.team_paragraphs tries the team cues only at lines their lead words start, found in the shared
+    pass over the note (Headings.words): the same paragraphs as the cues searched over the whole note, on
+    corpus notes and multi-team texts (several line ends)."""
+    from notechecker.nlp.multimatch import MultiMatch
+    from notechecker.nlp.regex_literals import folded
+    from tests.corpus_snapshot import corpus
+
+    hd = pipeline.extractor.headings
+    for _ in range(PLAIN_FIRST + 1):  # past the first notes, when the words are read
+        list(hd._heading_lines("Narrative:\n"))
+    assert hd.words is not None and {"team", "part", "surgeon"} <= hd.words
+    shared = MultiMatch({}, also=hd.words)
+    found = 0
+    for text in [raw for _, raw, _ in corpus()] + TEAM_NOTES + [t.replace("\n", "\r") for t in TEAM_NOTES]:
+        plain = hd.team_paragraphs(text)
+        low = folded(text)  # (the shared pass reads a note folded: an ASCII one)
+        assert hd.team_paragraphs(text, shared.scan(low) if low is not None else None) == plain, text[:80]
+        found += len(plain)
+    assert found >= 8
+
+
+_LINE_PIECES = ["Narrative", " of procedure", "x" * 30, " ", "  ", "\t", ":", " - ", "-", "(", ")", " (s)", " (Dr. Lee)",
+                " dated ", " on ", " 10/21/2026", " 2026-10-21 14:05", "1.", "A) ", "\n", "\r", "\r\n", " word", "DETAILS",
+                " the patient was placed prone and the spine exposed", ",", "."]
+
+
+def test_lines_a_heading_cannot_end_on_are_not_matched():
+    """_may_head rules a line out only where HEADING_LINE finds no match at its start: every line start of
+    corpus notes (three kinds of line end) and of generated texts of heading pieces."""
+    from notechecker.nlp.linkers.headings import _LINE_LEAD, _may_head
+    from notechecker.nlp.sections import HEADING_LINE
+
+    rng = random.Random(9)
+    texts = [p.read_text(encoding="utf-8").replace("\n", ending) for p in CORPUS for ending in ("\n", "\r\n", "\r")]
+    texts += ["".join(rng.choice(_LINE_PIECES) for _ in range(rng.randint(1, 25))) for _ in range(6000)]
+    # at the edge: the longest words, then a stamp's "dated" (five characters besides spaces) past their reach
+    edges = ["  1) N" + "a" * 80 + "  dated" + " " * pad + "10/21/2026:\n" for pad in range(1, 14)]
+    edges += ["N" + "a" * 80 + " " * pad + "on  2026-10-21 :" for pad in range(1, 14)]
+    for text in edges:
+        assert HEADING_LINE.match(text, 0) is not None and _may_head(text, 0, _LINE_LEAD.match(text, 0).end())
+    ruled_out = tried = 0
+    for text in texts:
+        for line in [0] + [m.end() for m in re.finditer(r"\r\n?|\n", text)]:
+            tried += 1
+            if not _may_head(text, line, _LINE_LEAD.match(text, line).end()):
+                ruled_out += 1
+                assert HEADING_LINE.match(text, line) is None, repr(text[line:line + 120])
+    assert ruled_out > 500 and tried > 10_000

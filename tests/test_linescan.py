@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from notechecker.nlp.linescan import LineAnchored, line_anchored
+from notechecker.nlp.linescan import LineAnchored, lead_words, line_anchored
+from notechecker.nlp.multimatch import MultiMatch
 from notechecker.nlp.sections import HEADING_LINE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +102,38 @@ def test_the_narrative_start_cue_is_searched_at_line_starts_alike(pipeline):
                 got = scan.search(text, a, sec.end)
                 assert (got and (got.span(), got.group(0))) == (want and (want.span(), want.group(0))), path.name
     assert found > 20
+
+
+def test_lead_words_are_what_a_match_starts_with_after_the_lines_spaces():
+    assert lead_words(re.compile(r"(?im)^[ \t]*(?:team|part)\s+\d")) == {"team", "part"}
+    assert lead_words(re.compile(r"(?m)^ *ab+")) == {"ab"}
+    assert lead_words(re.compile(r"(?m)(?:^|(?<=\r))[ \t]*Part\b")) == {"Part"}
+    for pattern in (r"(?m)^x", r"(?m)^[ \t]+team", r"(?m)^[ \t.]*team", r"(?m)^\s*team", r"(?m)^[ \t]*\w+", r"team"):
+        assert lead_words(re.compile(pattern)) is None, pattern
+
+
+_LED = [r"(?im)^[ \t]*(?:team|part|surgeon)\s+(?P<id>[0-9]{1,2}|[A-D])\s*\((?P<what>[^()\n]{1,60})\)\s*:",
+        r"(?im)^[ \t]*(?:team|part)\s+(?P<id>[0-9]{1,2}|[A-D])\b(?P<what>[^:\n]{0,80}):",
+        r"(?im)(?:^|(?<=\r))[ \t]*(?:team|teams)\b", r"(?m)^ *part(?<!\n part)"]
+_LED_PIECES = ["team", "TEAM", "Team", "part", "teams", "surgeon", " ", "\t", "\n", "\r", "\r\n", "1", "2 ", "(", ")",
+               ":", "x", "A", " (Spine): ", "), prone: "]
+
+
+@pytest.mark.parametrize("pattern", _LED)
+def test_lines_led_by_their_words_give_finditers_matches(pattern):
+    """LineAnchored.finditer_led, tried at the lines a lead word starts (where a pass over the folded text
+    found the words), gives finditer's matches: on corpus notes (their lines rewritten to be led by team
+    cues, each kind of line end) and generated texts."""
+    rx = re.compile(pattern)
+    words = lead_words(rx)
+    scan, seen = LineAnchored(rx), 0
+    passes = MultiMatch({}, also=words)
+    rng = random.Random(3)
+    texts = [("\n" + rng.choice(["Team 1 (Spine): ", "  TEAM 2 (Dr. Lang), supine: ", "\tpart 3 (x):\n"])).join(
+        p.read_text(encoding="utf-8").split("\n")).replace("\n", ending) for p in CORPUS[:20] for ending in ("\n", "\r")]
+    texts += ["".join(rng.choice(_LED_PIECES) for _ in range(rng.randint(0, 30))) for _ in range(4000)]
+    for text in texts:
+        want = _matches(rx.finditer(text))
+        seen += len(want)
+        assert _matches(scan.finditer_led(text, passes.scan(text.lower()), words)) == want, repr(text[:200])
+    assert seen > 300

@@ -244,3 +244,33 @@ def test_a_spine_operation_reads_every_element(pipeline):
     f = _facts(pipeline, spine)
     assert f.scope.is_spine
     assert "disposition" in f.elements and "ebl" in f.elements
+
+
+def test_a_spine_scopes_regions_read_once_a_cue_text_are_every_cues(pipeline):
+    """ScopeClassifier._spine reads the regions of each distinct cue text once: the same regions as every cue
+    read, on the spine cues and numbered levels of corpus notes' titles, each cue given twice."""
+    from notechecker.nlp import levels as lv
+    from notechecker.nlp.scope import _Cue, _zones
+    from notechecker.vertebrae import SPINE_REGIONS, regions as spine_regions
+    from tests.corpus_snapshot import corpus
+
+    clf = pipeline.extractor.scope
+    seen = 0
+    for _, raw, _ in list(corpus())[::3]:
+        v = pipeline.extractor.read(pipeline.nlp(pipeline.normalizer(raw).text))
+        text = v.text
+        title, diag, _ = _zones(text, v.sections)
+        cues = [c for a, b in title + diag for c in clf._cues(text, a, b, spine_only=True) + clf._level_cues(text, a, b)]
+        if not cues:
+            continue
+        cues += [_Cue(c.start, c.end, None) for c in cues]
+        plain: set[str] = set()
+        for c in cues:
+            for m in lv.find_levels(text[c.start:c.end], c.start):
+                plain.update(spine_regions(m.vertebrae))
+            for w in clf._region_rx.findall(text[c.start:c.end]):
+                plain.update(clf.spec.region_words[w.lower()])
+        scope = clf._spine(text, cues, "the test", lambda c: None)
+        assert scope.regions == tuple(r for r in SPINE_REGIONS if r in plain)
+        seen += bool(plain)
+    assert seen > 30

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .regex_literals import matches_at
+from .regex_literals import matches_at, matches_at_sorted, sequence_info
 
 try:
     from re import _constants as _c
@@ -60,6 +60,29 @@ def line_anchored(regex: re.Pattern) -> bool:
     return bool(tree.data) and _starts_a_line(tree.data[0], multiline) and tree.getwidth()[0] > 0
 
 
+_SPACES = (ord(" "), ord("\t"))
+
+
+def lead_words(regex: re.Pattern) -> frozenset | None:
+    """Strings one of which every match of the line-anchored ``regex`` starts with after its line's spaces
+    and tabs (``(?im)^[ \\t]*(?:team|part)\\s+...``: "team", "part"; case-folded for a case-blind regex);
+    None: not known (the regex is not a line start, a run of spaces and tabs, then pieces of known first
+    strings)."""
+    tree = _parser.parse(regex.pattern if isinstance(regex.pattern, str) else "", regex.flags)
+    items = list(tree.data)
+    if len(items) < 3 or not _starts_a_line(items[0], bool(tree.state.flags & re.MULTILINE)):
+        return None
+    op, av = items[1]
+    if op is not _c.MAX_REPEAT or av[0] != 0 or len(av[2]) != 1:
+        return None
+    kind, what = av[2][0]
+    if kind is _c.LITERAL:
+        kind, what = _c.IN, [(kind, what)]
+    if kind is not _c.IN or not what or not all(k is _c.LITERAL and c in _SPACES for k, c in what):
+        return None
+    return sequence_info(items[2:], bool(regex.flags & re.IGNORECASE)).first
+
+
 class LineAnchored:
     """``regex.finditer`` for a regex whose matches start at line starts, tried only there."""
 
@@ -70,15 +93,38 @@ class LineAnchored:
 
     def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match]:
         """``regex.finditer(text, pos, endpos)``."""
-        breaks = _BREAK
+        if "\r" in text:
+            breaks = _BREAK
 
-        def next_start(pos: int):
-            if pos == 0:
-                return 0
-            b = breaks.search(text, pos - 1)  # a break just before pos starts a line at pos
-            return None if b is None else b.end()
+            def next_start(pos: int):
+                if pos == 0:
+                    return 0
+                b = breaks.search(text, pos - 1)  # a break just before pos starts a line at pos
+                return None if b is None else b.end()
+        else:  # (lines broken at "\n" alone: found by str.find)
+            find = text.find
+
+            def next_start(pos: int):
+                if pos == 0:
+                    return 0
+                b = find("\n", pos - 1)
+                return None if b == -1 else b + 1
         return matches_at(self.regex, text, next_start, pos, endpos)
 
     def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match | None:
         """``regex.search(text, pos, endpos)``."""
         return next(self.finditer(text, pos, endpos), None)
+
+    def finditer_led(self, text: str, lasts, words: frozenset) -> Iterator[re.Match]:
+        """``regex.finditer(text)``'s matches for a regex whose every match starts with one of ``words`` after
+        its line's spaces and tabs (:func:`lead_words`'s), tried only at the starts of lines that do. ``lasts``:
+        where (at least) ``words`` occur in ``text`` case-folded as the regex reads it, the offsets of their
+        last characters (:meth:`.MultiMatch.scan`'s)."""
+        starts = set()
+        for w in words:
+            for last in lasts.get(w, ()):
+                at = last + 1 - len(w)
+                line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+                if not text[line:at].strip(" \t"):
+                    starts.add(line)
+        return matches_at_sorted(self.regex, text, sorted(starts)) if starts else iter(())

@@ -234,10 +234,15 @@ class ScopeClassifier:
     def _spine(self, text: str, cues: list[_Cue], how: str, ev) -> Scope:
         cues = sorted(cues, key=lambda c: c.start)
         regions: set[str] = set()
+        read: set[str] = set()  # a cue's regions are its text's: a text said again adds none
         for c in cues:
-            for m in lv.find_levels(text[c.start:c.end], c.start):
+            said = text[c.start:c.end]
+            if said in read:
+                continue
+            read.add(said)
+            for m in lv.find_levels(said):
                 regions.update(spine_regions(m.vertebrae))
-            for w in self._region_rx.findall(text[c.start:c.end]):
+            for w in self._region_rx.findall(said):
                 regions.update(self.spec.region_words[w.lower()])
         seen, evid = set(), []
         for c in cues:  # the first three distinct cues' evidence

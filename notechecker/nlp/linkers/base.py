@@ -6,12 +6,15 @@ nothing about a note is kept on it, so one instance serves many threads.
 from __future__ import annotations
 
 import bisect
+import functools
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ...facts import Evidence, Section
 
 from ...schema.vocab.patterns import Patterns
+from ..regex_alternatives import AlternativesRegex
 from ..segmenter import boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
@@ -62,16 +65,48 @@ _new = object.__new__
 def evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
     """End of a quote from ``start``: its first sentence (as the segmenter splits it, so
     "1." and "Dr." do not end it) or the end of its line, never mid-word."""
+    return quote_end(text, start, limit, longest)[0]
+
+
+#: A sentence boundary this many characters or more before the end of a text is one of any longer text
+#: that starts so (what makes a boundary lies within 4 characters after it: a list mark, "12. ").
+BOUNDARY_MARGIN = 8
+
+
+def quote_end(text: str, start: int, limit: int, longest: int = 300) -> tuple[int, int | None]:
+    """:func:`evidence_end`, and the sentence boundary the quote was cut at (characters after ``start``;
+    None: none). A quote of fewer characters that still holds that boundary BOUNDARY_MARGIN characters
+    before its end is cut there too: it ends alike."""
     stop = min(limit, start + longest)
     chunk = text[start:stop]
-    for cut in boundaries(chunk):
-        if len(chunk[:cut].split()) >= 3:
-            stop = start + cut
-            break
-    else:
-        if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
-            stop = text.rfind(" ", start, stop)  # cut at a word boundary
-    return max(start, len(text[:stop].rstrip()))
+    if len(chunk.split(None, 2)) == 3:  # (fewer than three words: no boundary has three before it)
+        for cut in boundaries(chunk):
+            if len(chunk[:cut].split()) >= 3:
+                return start + len(chunk[:cut].rstrip()), cut
+    if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
+        stop = text.rfind(" ", start, stop)  # cut at a word boundary
+    return start + len(text[start:stop].rstrip()), None
+
+
+def alternatives_of(regex: re.Pattern) -> AlternativesRegex:
+    """A vocabulary regex as one :class:`~..regex_alternatives.AlternativesRegex` a process (each of its
+    alternatives tried only in texts with its literals), shared by the linkers that search it (an element's
+    cues; the description's steps, which Headings and Elements both read: one reading of the regex, one
+    count of its plain first searches): found by the pattern object's identity (hashing a compiled pattern
+    hashes its code, ~0.5 us for a long alternation), else by its value (equal patterns share one)."""
+    kept = _BY_ID.get(id(regex))
+    if kept is not None and kept[0] is regex:
+        return kept[1]
+    found = _BY_ID[id(regex)] = (regex, _alternatives_by_value(regex))  # (the pattern kept: its id not reused)
+    return found[1]
+
+
+_BY_ID: dict[int, tuple[re.Pattern, AlternativesRegex]] = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _alternatives_by_value(regex: re.Pattern) -> AlternativesRegex:
+    return AlternativesRegex(regex)
 
 
 class ByLabel(Mapping):

@@ -2,8 +2,7 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
-import functools
-import re
+from itertools import islice
 
 from ...facts import Element, Evidence
 from ...schema.vocab.base import ASCII_LOWER
@@ -11,9 +10,9 @@ from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
 from ..multimatch import MultiMatch
-from ..regex_alternatives import AlternativesRegex
-from ..regex_literals import PLAIN_FIRST, GatedRegex, any_of
-from .base import Linker, NoteView, evidence_end
+from ..regex_alternatives import alternatives_first
+from ..regex_literals import PLAIN_FIRST, any_of, folded, matches_at_sorted
+from .base import BOUNDARY_MARGIN, Linker, NoteView, alternatives_of, evidence_end, quote_end
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
@@ -35,8 +34,8 @@ class Elements(Linker):
         self._cue_words: dict[str, frozenset] | None = None
         self._notes = 0
         # each element's needs_any and none_cues as one gated search ("does any of them match?")
-        self._needs_any = {n: any_of(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
-        self._none_cues = {n: any_of(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
+        self._needs_any = {n: _AnyOf(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
+        self._none_cues = {n: _AnyOf(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
 
     @property
     def words(self) -> frozenset | None:
@@ -60,7 +59,7 @@ class Elements(Linker):
         cues_at = occurs if with_cues else None
         n = len(lowered)
         named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
-        ends: dict[tuple[int, int], int] = {}  # a section's quote, read once (a diagnosis line is an indication too)
+        ends: dict[tuple[int, int], tuple] = {}  # a section's quote, read once (a diagnosis line is an indication too)
         for name, spec in self.elements.items():
             if wanted is not None and name not in wanted:
                 continue
@@ -85,7 +84,7 @@ class Elements(Linker):
         if self._cue_words is None:
             self._notes += 1
             if self._notes > PLAIN_FIRST:
-                words = {n: _gated(spec.matcher).literals | _gated(spec.matcher).first_words
+                words = {n: alternatives_of(spec.matcher).literals | alternatives_of(spec.matcher).first_words
                          for n, spec in self.elements.items() if spec.matcher}
                 self._automata = {None: (MultiMatch({n: s.gate for n, s in self.elements.items() if s.gate},
                                                     also=frozenset().union(*words.values())), True)}
@@ -102,8 +101,8 @@ class Elements(Linker):
         return found
 
     def from_sections(self, text, spec: ElementSpec, sec_bodies, skip=frozenset(),
-                      ends: dict[tuple[int, int], int] | None = None) -> Element | None:
-        """The element from its own section (``ends``: the quotes' ends found so far in the note, kept)."""
+                      ends: dict[tuple[int, int], tuple[int, int | None]] | None = None) -> Element | None:
+        """The element from its own section (``ends``: the note's quotes read so far, :func:`quote_end`'s, kept)."""
         if not spec.sections:
             return None
         for sec, body_start in sec_bodies:
@@ -113,20 +112,23 @@ class Elements(Linker):
             stripped = body.strip(" \t\r\n:-_.")
             if len(stripped.split(None, max(spec.min_words - 1, 0))) < spec.min_words:  # (the first min_words words)
                 continue
-            if spec.needs_any and not _any_match(self._needs_any.get(spec.name), spec.needs_any, body):
+            if spec.needs_any and not self._needs_any[spec.name](body):
                 continue
             a = body_start + (len(body) - len(body.lstrip()))
-            b = ends.get((a, sec.end)) if ends is not None else None
-            if b is None:
-                b = evidence_end(text, a, sec.end)
+            quote = ends.get((a, sec.end)) if ends is not None else None
+            if quote is None:
+                quote = quote_end(text, a, sec.end)
                 if ends is not None:
-                    ends[(a, sec.end)] = b
+                    ends[(a, sec.end)] = quote
+            b, cut = quote
             evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
-            if _any_match(self._none_cues.get(spec.name), spec.none_cues, body) or self.L.words.none_value.match(body):
+            if (spec.none_cues and self._none_cues[spec.name](body)) or self.L.words.none_value.match(body):
                 value = "none"
-            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; a body that ends
-                # within 80 characters gives the 80-character quote the same text as the 300-character one: b
-                first = text[a:b if sec.end - a <= 80 else evidence_end(text, a, sec.end, longest=80)].strip()
+            else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; the 80-character
+                # quote ends as the 300-character one where the body ends within 80 characters or that one's cut
+                # lies BOUNDARY_MARGIN characters before the 80th (the same first boundary): b
+                short = sec.end - a <= 80 or (cut is not None and cut <= 80 - BOUNDARY_MARGIN)
+                first = text[a:b if short else evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
             return Element(name=spec.name, present=True, value=value, evidence=(evid,))
         return None
@@ -137,7 +139,9 @@ class Elements(Linker):
         for sec in sections:
             if sec.name in excluded or sec.end <= sec.start:
                 continue
-            found = [m.start() for m in _gated(spec.steps).finditer(lowered, sec.start, sec.end)]
+            # (the first min_steps steps: more would change neither the count's test nor the first)
+            steps = islice(alternatives_of(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)
+            found = [m.start() for m in steps]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return Element(name=spec.name, present=True, value=None,
@@ -167,7 +171,7 @@ class Elements(Linker):
             return
         if windows is None:
             windows = cls.gate_windows(lowered, spec.gate) if spec.gate else [(0, len(lowered))]
-        matcher = _gated(spec.matcher)  # each cue tried only in notes with its literals: the same matches
+        matcher = alternatives_of(spec.matcher)  # each cue tried only in notes with its literals: the same matches
         yield from matcher.finditer_ranges(lowered, windows, found)
 
     @classmethod
@@ -177,7 +181,12 @@ class Elements(Linker):
     @classmethod
     def from_cues(cls, lowered, text, spec: ElementSpec, section_at, skip=frozenset(), windows=None,
                   found=None) -> Element | None:
-        for m in cls.gated_matches(lowered, spec, windows, found):
+        if spec.matcher is None:
+            return None
+        # (with its windows: the cue matcher's own search, without gated_matches' generator in between)
+        matches = (alternatives_of(spec.matcher).finditer_ranges(lowered, windows, found) if windows is not None
+                   else cls.gated_matches(lowered, spec, windows, found))
+        for m in matches:
             sec = section_at(m.start())
             if sec in spec.exclude_sections or sec in skip:
                 continue
@@ -205,27 +214,31 @@ class Elements(Linker):
         return None
 
 
-def _gated(matcher: re.Pattern) -> AlternativesRegex:
-    """An element's cue matcher (compiled once per vocabulary), each of its cues looked for on its own:
-    found by the pattern object's identity (hashing a compiled pattern hashes its code, ~0.5 us for a
-    long alternation), else by its value (equal patterns share one)."""
-    kept = _BY_ID.get(id(matcher))
-    if kept is not None and kept[0] is matcher:
-        return kept[1]
-    found = _BY_ID[id(matcher)] = (matcher, _gated_by_value(matcher))  # (the pattern kept: its id not reused)
-    return found[1]
+class _AnyOf:
+    """Whether any of some regexes matches in a text: one search of their alternation (regex_literals.any_of's
+    GatedRegex), after PLAIN_FIRST searches tried only where one of its alternatives' first literals occurs
+    (regex_alternatives.alternatives_first: a list of cues has none as a whole), found in one Aho-Corasick
+    pass over the text (folded, for a case-blind one); else each regex searched."""
 
+    def __init__(self, regexes):
+        self.regexes = tuple(regexes)
+        self.joined = any_of(self.regexes)
+        self._plain_left = PLAIN_FIRST
+        self._first: MultiMatch | None = None
 
-_BY_ID: dict[int, tuple[re.Pattern, AlternativesRegex]] = {}
-
-
-@functools.lru_cache(maxsize=None)
-def _gated_by_value(matcher: re.Pattern) -> AlternativesRegex:
-    return AlternativesRegex(matcher)
-
-
-def _any_match(joined: GatedRegex | None, regexes, text: str) -> bool:
-    """Whether any of ``regexes`` matches in ``text`` (one search of ``joined``, their alternation, if given)."""
-    if joined is not None:
-        return joined.search(text) is not None
-    return any(rx.search(text) for rx in regexes)
+    def __call__(self, text: str) -> bool:
+        joined = self.joined
+        if joined is None:
+            return any(rx.search(text) for rx in self.regexes)
+        probe = None
+        if self._plain_left > 0:
+            self._plain_left -= 1
+            if self._plain_left == 0:
+                first = alternatives_first(joined.regex)
+                self._first = MultiMatch({}, also=first) if first else None
+        elif self._first is not None:
+            probe = folded(text) if joined.fold else text
+        if probe is None:
+            return joined.search(text) is not None
+        starts = sorted({last + 1 - len(w) for w, lasts in self._first.scan(probe).items() for last in lasts})
+        return bool(starts) and next(matches_at_sorted(joined.regex, text, starts), None) is not None

@@ -7,6 +7,7 @@ indication that runs into the operative narrative ends where the narrative start
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from spacy.tokens import Doc
 
@@ -14,13 +15,12 @@ from ...facts import Section
 from ...schema.vocab.base import ASCII_LOWER
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
-from ..linescan import LineAnchored, line_anchored
+from ..linescan import LineAnchored, lead_words, line_anchored
 from ..multimatch import MultiMatch
-from ..regex_alternatives import AlternativesRegex
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from ..sections import HEADING_LINE, HEADING_LINES
 from ..sections import heading_key as _key
-from .base import Linker
+from .base import Linker, alternatives_of
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
@@ -34,6 +34,10 @@ _HEADING_LINES = LineAnchored(HEADING_LINE)
 _LINE_LEAD = re.compile(r"[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?", re.IGNORECASE)
 #: Characters of a heading line's words (HEADING_LINE's group ``h``) at most.
 HEAD_CHARS = 81
+#: Where what follows a heading line's words may start (after spaces and tabs): a parenthesis, a colon, a dash
+#: before a space, a line end, a date (HEADING_LINE's qualifier, stamp and ends); a class first, which the
+#: regex engine skips to. A match holds 6 characters at most.
+_MAY_END = re.compile(r"[-(:\r\n\d](?:(?<=[(:\r\n])|(?<=-)(?=[ \t])|(?<=\d)\d{0,3}[/.-]\d)")
 
 
 class Headings(Linker):
@@ -41,8 +45,8 @@ class Headings(Linker):
         super().__init__(patterns)
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
-        # its steps, each tried only where the text holds its literals (the same matches)
-        self._steps = AlternativesRegex(self.description.steps) if self.description and self.description.steps else None
+        # its steps, each tried only where the text holds its literals (the same matches; Elements' own)
+        self._steps = alternatives_of(self.description.steps) if self.description and self.description.steps else None
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
@@ -50,8 +54,11 @@ class Headings(Linker):
         # where an indication runs into the narrative: tried at line starts only, when the cue starts lines
         narrative = self.cue["narrative_start"]
         self._narrative_start = LineAnchored(narrative) if line_anchored(narrative) else narrative
-        # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays)
+        # the heading words' literals, found in one pass: read after PLAIN_FIRST notes (a cold check never pays);
+        # with them, the team cues' lead words (the cues tried only at lines they lead, from a shared pass)
         self._word_lines: MultiMatch | None = None
+        self._team_lines: tuple[tuple[LineAnchored, frozenset] | None, ...] = (None, None)
+        self._words: frozenset | None = None
         self._notes = 0
 
     def unfilled(self, doc: Doc) -> frozenset:
@@ -67,8 +74,9 @@ class Headings(Linker):
 
     @property
     def words(self) -> frozenset | None:
-        """The heading words' literals its one pass over a note looks for (None until it has read them)."""
-        return None if self._word_lines is None else self._word_lines.words
+        """The heading words' literals and the team cues' lead words, which a pass shared with others looks
+        for (None until it has read them)."""
+        return self._words
 
     def __call__(self, doc: Doc, text: str, lasts: dict[str, list[int]] | None = None) -> list[Section]:
         """The note's sections as character ranges, in order; ``lasts``: where :attr:`words` occur in
@@ -118,8 +126,9 @@ class Headings(Linker):
         if spec is None or spec.steps is None or end - start < 80:
             return False
         lowered = text[start:end].translate(ASCII_LOWER)
-        found = [m.start() for m in self._steps.finditer(lowered)]
-        return len(found) >= spec.min_steps and lowered.count(". ") >= 3
+        # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough)
+        steps = islice(self._steps.finditer(lowered), spec.min_steps)
+        return lowered.count(". ") >= 3 and len(list(steps)) >= spec.min_steps
 
     def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None,
                          known: dict[int, str] | None = None) -> list[Section]:
@@ -148,7 +157,7 @@ class Headings(Linker):
             category = next((c for c, rx in self.L.heading_words if rx.search(head.lower())), None)
             if category is not None:
                 found.append((m.start(), m.end(), category))
-        found += self.team_paragraphs(text)
+        found += self.team_paragraphs(text, lasts)
         if not found:
             return sections
         found.sort()
@@ -180,6 +189,9 @@ class Headings(Linker):
             self._notes += 1
             if self._notes > PLAIN_FIRST:
                 self._word_lines = _word_search(rx for _, rx in self.L.heading_words)
+                if self._word_lines is not None:
+                    self._team_lines = (_led_lines(self.cue["team_roster"]), _led_lines(self.cue["team_paragraph"]))
+                    self._words = self._word_lines.words.union(*(led[1] for led in self._team_lines if led))
         if self._word_lines is not None and shared is not None:
             words = self._word_lines.words
             found = {w: shared[w] for w in shared.keys() & words}
@@ -189,27 +201,38 @@ class Headings(Linker):
                 yield from _HEADING_LINES.finditer(text)
                 return
             found = self._word_lines.scan(lowered)
-        pos = 0
+        pos, cr = 0, "\r" in text  # (a text without "\r" breaks its lines at "\n" alone)
         for at in sorted(last + 1 - len(w) for w, lasts in found.items() for last in lasts):
             if at < pos:
                 continue  # on a line already read
-            line = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
-            if line not in skip and at <= _LINE_LEAD.match(text, line).end() + HEAD_CHARS:
-                m = HEADING_LINE.match(text, line)
-                if m is not None:
-                    yield m
-            ends = [e for e in (text.find("\n", at), text.find("\r", at)) if e != -1]
+            line = (max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) if cr else text.rfind("\n", 0, at)) + 1
+            if line not in skip:
+                lead = _LINE_LEAD.match(text, line).end()
+                if at <= lead + HEAD_CHARS and _may_head(text, line, lead):
+                    m = HEADING_LINE.match(text, line)
+                    if m is not None:
+                        yield m
+            ends = [e for e in (text.find("\n", at), text.find("\r", at) if cr else -1) if e != -1]
             if not ends:
                 return
             pos = min(ends) + 1  # the next line
 
-    def team_paragraphs(self, text: str) -> list[tuple[int, int, str]]:
+    def team_paragraphs(self, text: str, lasts: dict[str, list[int]] | None = None) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
-        "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's."""
-        lowered = folded(text)
-        roster = {m.group("id").lower(): m.group("what") for m in self._team_roster.finditer(text, lowered)}
+        "TEAM 2 (Dr. Lang), supine, first: ..."): the spine team's narrative or another team's. ``lasts``: where
+        :attr:`words` occur in ``text`` folded (a shared pass): the cues are tried at the lines their lead
+        words start only."""
+        roster_lines, paragraph_lines = self._team_lines
+        if lasts is not None and roster_lines and paragraph_lines:
+            rosters = roster_lines[0].finditer_led(text, lasts, roster_lines[1])
+            paragraphs = paragraph_lines[0].finditer_led(text, lasts, paragraph_lines[1])
+        else:
+            lowered = folded(text)
+            rosters = self._team_roster.finditer(text, lowered)
+            paragraphs = self._team_paragraph.finditer(text, lowered)
+        roster = {m.group("id").lower(): m.group("what") for m in rosters}
         out = []
-        for m in self._team_paragraph.finditer(text, lowered):
+        for m in paragraphs:
             said = roster.get(m.group("id").lower(), "") + " " + m.group("what")
             name = self.team_of(said, "")
             if name:
@@ -225,10 +248,30 @@ class Headings(Linker):
         return name
 
 
+def _may_head(text: str, line: int, lead: int) -> bool:
+    """False where HEADING_LINE cannot match at the line start ``line`` (``lead``: where its indentation and
+    numbering end): its words end within HEAD_CHARS characters of the lead, and after them, past spaces and
+    tabs (and a date's "dated" or "on": five characters), what follows them starts (:data:`_MAY_END`, or the
+    text's end). False: none starts before the 12 characters past that reach end, and those hold six or more
+    characters other than spaces and tabs (tests/test_heading_lines.py holds it to HEADING_LINE)."""
+    reach = lead + HEAD_CHARS + 1
+    if _MAY_END.search(text, line + 1, reach + 17) is not None:  # (one starting before reach + 11 ends within)
+        return True
+    past = text[reach - 1:reach + 11]
+    return len(past) - past.count(" ") - past.count("\t") < 6
+
+
 def _end_char(doc: Doc, i: int) -> int:
     """Where token ``i - 1`` ends (the end of ``doc[:i]``, ``i`` > 0)."""
     last = doc[i - 1]
     return last.idx + len(last)
+
+
+def _led_lines(regex: re.Pattern) -> tuple[LineAnchored, frozenset] | None:
+    """A line-anchored cue and the words its matches start with after a line's spaces and tabs (linescan's
+    lead_words), lower-cased as a shared pass finds them; None: the cue is not so."""
+    words = lead_words(regex) if line_anchored(regex) else None
+    return (LineAnchored(regex), words) if words and all(w == w.lower() for w in words) else None
 
 
 def _word_search(regexes) -> MultiMatch | None:

@@ -8,7 +8,7 @@ import pytest
 
 from notechecker.errors import PatternError
 from notechecker.schema.loader import patterns_dir
-from notechecker.schema.vocab.base import ASCII_LOWER, lower_pattern
+from notechecker.schema.vocab.base import ASCII_LOWER, ascii_lower, lower_pattern
 from notechecker.schema.vocab.levels import load_level_words
 from notechecker.schema.vocab.patterns import load_patterns
 from tests.conftest import SAMPLES
@@ -135,3 +135,24 @@ def test_the_models_procedure_sets_agree_with_the_linking_vocabulary():
         unknown = getattr(model, name) - set(PROCEDURE_KINDS) - generic
         assert not unknown, (name, unknown)
     assert load_patterns().linking.fusion_kinds <= model.CONSTRUCT_LEVEL_PROCEDURES
+
+
+def test_ascii_lower_is_the_ascii_table_on_any_text():
+    """ascii_lower (a run of ASCII at a time) is translate(ASCII_LOWER): on the sample notes as they are,
+    with typographic characters put in, and on generated texts mixing ASCII with letters whose lower case
+    is another length or depends on their neighbours (final sigma, dotted I, Kelvin sign, sharp s)."""
+    import random
+
+    rng = random.Random(5)
+    odd = ["\u2019", "\u00b0", "\u2013", "\u00b1", "\u00b5", "\u00c9", "\u0130", "\u212a", "\u03a3", "\u00df", "\u00a0",
+           "\U0001d400", "\u0661", "\u2028"]
+    texts = []
+    for p in sorted(SAMPLES.glob("*.txt")):
+        text = p.read_text(encoding="utf-8")
+        texts.append(text)
+        texts.append(text.replace("'", "\u2019").replace(" - ", " \u2013 ").replace("degrees", "\u00b0"))
+    pieces = odd + ["A", "Z", "a", "L4-L5", " ", "\n", "SCREWS", "Os", "\u03a3A", "A\u03a3 "]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(5000)]
+    assert sum(not t.isascii() for t in texts) > 4000
+    for text in texts:
+        assert ascii_lower(text) == text.translate(ASCII_LOWER), repr(text[:60])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import islice
 
 from ...facts import Element, Evidence
-from ...schema.vocab.base import ASCII_LOWER
+from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
 from ...model import NOT_THIS_OPERATION
@@ -51,8 +51,7 @@ class Elements(Linker):
         text, sections, sec_bodies, section_at = v.text, v.sections, v.sec_bodies, v.section_at
         hits_by_label, sent_ev, sent_at = v.hits_by_label, v.sent_ev, v.sent_at
         out: dict[str, Element] = {}
-        # ASCII letters lower-cased, nothing else: str.lower() does just that on ASCII text, 4x faster
-        lowered = text.lower() if text.isascii() else text.translate(ASCII_LOWER)
+        lowered = ascii_lower(text)  # ASCII letters lower-cased, nothing else
         gates, with_cues = self._gates(wanted)
         # where every gate word (and cue literal, once read) occurs
         occurs = gates.scan(lowered) if shared is None or not with_cues else shared

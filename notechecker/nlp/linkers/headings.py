@@ -12,7 +12,7 @@ from itertools import islice
 from spacy.tokens import Doc
 
 from ...facts import Section
-from ...schema.vocab.base import ASCII_LOWER
+from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored, lead_words, line_anchored
@@ -125,7 +125,7 @@ class Headings(Linker):
         spec = self.description
         if spec is None or spec.steps is None or end - start < 80:
             return False
-        lowered = text[start:end].translate(ASCII_LOWER)
+        lowered = ascii_lower(text[start:end])
         # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough)
         steps = islice(self._steps.finditer(lowered), spec.min_steps)
         return lowered.count(". ") >= 3 and len(list(steps)) >= spec.min_steps

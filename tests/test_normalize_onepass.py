@@ -275,6 +275,58 @@ def test_one_digit_scan_finds_what_each_passs_scan_finds():
     assert n._digit_scan("L\u0664\u0665 caf\u00e9") is None  # not ASCII: each pass scans itself
 
 
+#: characters outside ASCII that are no letter, digit or space: typographic quotes and dashes, signs
+INERT = ["\u2019", "\u201c", "\u201d", "\u2013", "\u2014", "\u00b0", "\u00b1", "\u00d7", "\u2022", "\u2026", "\u00a7"]
+
+
+def _with_inert(texts: list[str], seed: int = 31) -> list[str]:
+    """``texts`` with characters of INERT put in, most beside a digit or a level letter."""
+    rng = random.Random(seed)
+    out = []
+    for t in texts:
+        spots = [m.start() + rng.randint(0, 1) for m in re.finditer(r"[0-9CTLSlO|]", t)] or [0]
+        for _ in range(rng.randint(1, 8)):
+            p = rng.choice(spots) if rng.random() < 0.8 else rng.randrange(len(t) + 1)
+            t = t[:p] + rng.choice(INERT) + t[p:]
+        out.append(t.replace("'", "\u2019"))
+    return out
+
+
+def test_one_digit_scan_on_a_note_with_typographic_characters_finds_what_each_pass_finds(monkeypatch):
+    """A note whose characters outside ASCII are no letter, digit or space (typographic quotes, dashes, a
+    degree sign) gets the one digit scan: each pass's digits as its own scan finds them, and the same
+    normalised note as when every pass scans it itself; a letter, digit or space outside ASCII keeps the
+    passes' own scans."""
+    from notechecker.nlp.normalize import spots
+
+    n = load_normalizer()
+    texts = _with_inert(_texts(200) + ["L1| S|1 Tl1 T1O Ll L1|5 CO C1O5 L4 T12 L1o S1 O", "1O0 lO1 x1O 1Ox O1O1 Sl",
+                                       "L45 C 56 T\t12 CL45 L456 L4 5 L 45.5", "EST1MATED 1oss Remova1 i1iac 0PERATIVE"])
+    scanned = typographic = 0
+    for t in texts:
+        scan = n._digit_scan(t)
+        assert not t.isascii()
+        if any(ord(c) > 127 and c not in INERT for c in t):  # (BITS' letters and spaces outside ASCII)
+            assert scan is None
+            continue
+        assert scan is not None, t[:60]
+        typographic += 1
+        assert scan.numbers == [m.start() for m in n._number_pair.finditer(t)]
+        assert scan.words == [m.start() for m in n._digit_near.finditer(t)]
+        assert scan.glued == [m.start() for m in n._glued_digit.finditer(t)]
+        assert scan.lettered == [m.start() for m in re.finditer(r"(?<=[A-Za-z]{2})[0-9]", t)]
+        levels = [m for m in n._ocr_level.finditer(t)
+                  if any(c.isdigit() for c in m.group(2)) and not m.group(2).isdigit() or m.group(2) == "l"]
+        assert scan.levels or not levels
+        scanned += len(scan.numbers) + len(scan.words) + len(scan.glued)
+    assert scanned > 200 and typographic > 100
+    got = _read(n, texts)
+    monkeypatch.setattr(spots, "_inert", lambda text: False)  # every pass scans a note outside ASCII itself
+    assert _read(n, texts) == got
+    for other in ("L\u0664\u0665", "caf\u00e9 L5", "L\u00a05", "C\u00b2", "x\u2003y 1O", "a_\u00b0"):
+        assert n._digit_scan(other) is None, other
+
+
 def test_spoken_gate_reads_the_runs_of_the_note():
     """Spelled levels need a number word and a level letter or letter word, whole; spoken letters before
     digits a letter word alone or with its digits glued on ("el5"); anything else is not looked at."""

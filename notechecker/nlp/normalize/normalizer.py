@@ -253,7 +253,9 @@ class Normalizer(Passes):
             return Normalized(text or "", text or "", ())
         work = text
         rewrites: list[Rewrite] = []
-        lower = text.lower()
+        lower = folded(text)  # (text.lower(), or None where that changes offsets: remembered for the later passes)
+        if lower is None:
+            lower = text.lower()
         # one look at the note finds the marks and words of the vocabulary: a pass with none is skipped
         hits = self._hits(text, lower)
         gates = (("pages" in hits, self._pages),

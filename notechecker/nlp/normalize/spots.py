@@ -6,8 +6,9 @@ Four passes start from a digit beside something: a letter read as a digit in a n
 pair of levels ("L45", "C 56") and an OCR'd level ("T1O", "Tl1"). Each was one regex scan of the
 note, the regex engine skipping ahead to the digits; :class:`DigitScan` makes them one scan (one
 regex, its branches those scans' conditions), and one search for a level letter before a lone
-"l" ("L5-Sl"), and says for each digit found which of them it is. Done on ASCII notes only: where
-a note holds other characters, the passes scan as before (a digit outside ASCII is one to the glued
+"l" ("L5-Sl"), and says for each digit found which of them it is. Done on ASCII notes and on notes
+whose other characters are no letter, digit or space (typographic punctuation, a degree sign): where a
+note holds such a character, the passes scan as before (a digit outside ASCII is one to the glued
 pair's ``\\d``).
 """
 from __future__ import annotations
@@ -24,6 +25,17 @@ _ALNUM = _LETTERS | _DIGITS
 _LEVEL = frozenset("CTLS")  # the letters of vertebra codes (C5, T12, L4, S1)
 #: bytes.translate table: an ASCII letter or digit stays, any other byte becomes a space (a separator)
 _ALNUM_ONLY = bytes(c if chr(c).isascii() and chr(c).isalnum() else 0x20 for c in range(256))
+
+
+#: bytes.translate's deletions: every ASCII byte (what is left of a text's UTF-8 is its other characters)
+_ASCII_BYTES = bytes(range(128))
+
+
+def _inert(text: str) -> bool:
+    """Whether every character of ``text`` outside ASCII is neither a letter or digit (``\\w``, ``\\d``)
+    nor a space (``\\s``): a typographic quote or dash, a degree or plus-minus sign."""
+    others = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+    return not any(c.isalnum() or c.isspace() or c == "_" for c in others)
 
 
 def runs_of(lower: str) -> set[str]:
@@ -83,9 +95,11 @@ class DigitScan:
         self.lone_l = re.compile(r"l(?<=[CTLS]l)(?![A-Za-z0-9])") if "l" in self.levels else None
 
     def __call__(self, text: str) -> DigitSpots | None:
-        """The digits of ``text`` each pass looks at; None when ``text`` is not ASCII (or the file
-        names no such confusions): each pass then scans it itself."""
-        if self.rx is None or not text.isascii():
+        """The digits of ``text`` each pass looks at; None when ``text`` holds a character outside ASCII
+        that is a letter, a digit or a space (or the file names no such confusions): each pass then
+        scans it itself. Other characters outside ASCII (typographic quotes and dashes, a degree sign)
+        are to every pass, as to this scan, what ASCII punctuation is: not a letter, digit or space."""
+        if self.rx is None or not (text.isascii() or _inert(text)):
             return None
         numbers: list[int] = []
         words: list[int] = []

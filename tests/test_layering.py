@@ -81,6 +81,7 @@ ORDER = {
         ("notechecker.scoring", "notechecker.audit.provenance"),
     ),
     "text to facts": (
+        ("notechecker.nlp.folding",),
         ("notechecker.nlp.regex_literals",),
         ("notechecker._extensions", "notechecker.nlp", "notechecker.nlp.implant_log", "notechecker.nlp.level_grammar",
          "notechecker.nlp.linescan", "notechecker.nlp.linkers", "notechecker.nlp.multimatch",

@@ -173,7 +173,7 @@ def test_matches_at_sorted_gives_what_matches_at_gives(text, pos, end, pattern):
 def test_folded_remembers_the_last_long_text_it_folded_and_only_that_one():
     """folded() of a long text asked again (the same object, as a note's passes ask) is its folding; another
     text, long or short, equal or not, is folded afresh; a text that may not be folded stays None."""
-    from notechecker.nlp import regex_literals as rl
+    from notechecker.nlp import folding
 
     base = "Removal of pedicle screws at L4-L5. " * 20
     texts = [base, base.replace("L4", "\u00c9L4"), base + "\u0130", "".join(["Short text. "] * 3),
@@ -183,4 +183,4 @@ def test_folded_remembers_the_last_long_text_it_folded_and_only_that_one():
             want = text.lower() if text.isascii() or (len(text.lower()) == len(text) and not set(text) & ASCII_FOLDS) \
                 else None
             assert folded(text) == want and folded(text) == want
-    assert rl._LAST_FOLDED[0] is texts[0]  # (the long text folded last is the one held)
+    assert folding._LAST_FOLDED[0] is texts[0]  # (the long text folded last is the one held)

@@ -1,0 +1,107 @@
+"""The cost of a character outside ASCII: each spine note as written against its typographic twin.
+
+The labelled notes are plain ASCII; notes from word processors and EHRs are not (typographic
+apostrophes and quotes, en dashes in level ranges, degree and plus-minus signs), and the normaliser
+keeps those characters. Several of the check's quick paths read ASCII text (lower-casing, the
+normaliser's digit scan, the shared word pass): this prints what a note pays when it is not ASCII.
+The twin of a note has its apostrophes written as U+2019, " - " as an en dash, and (if it is still
+ASCII) a plus-minus sign at the end of its first line; both are read alternately in one process,
+warm, as a scan's worker reads them (CPU ms a note, median of the rounds, per stage).
+
+    .venv/bin/python benchmarks/bench_typographic.py              # spine notes, 7 rounds
+    .venv/bin/python benchmarks/bench_typographic.py --set forms --rounds 11
+
+It prints figures only: nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+
+def typographic(text: str) -> str:
+    """``text`` as a word processor writes it: typographic apostrophes, en dashes; outside ASCII at least once."""
+    out = text.replace("'", "\u2019").replace(" - ", " \u2013 ")
+    if out.isascii():
+        i = out.find("\n")
+        out = out[:i] + " \u00b1" + out[i:] if i > 0 else out + " \u00b1"
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", default="spine", choices=("spine", "nonspine", "forms"))
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args(argv)
+
+    import bench_stages as B
+    import notechecker.service as service
+    from notechecker.api import load
+    from notechecker.batch import rows as batch_rows
+    from notechecker.batch.task import Task
+    from notechecker.nlp.normalize import restore
+    from notechecker.schema.catalogue import load_catalogue
+
+    pipe, cat = load(), load_catalogue()
+    nlp = pipe.nlp
+    note_tables = getattr(batch_rows, "result_tables", None) or batch_rows.result_rows
+    notes = B.note_sets()[args.set]
+    variants = {"as written": notes, "typographic": [(nid, typographic(t)) for nid, t in notes]}
+    outside = sum(not pipe.normalizer(t).text.isascii() for _, t in variants["typographic"])
+    gc.collect()
+    gc.freeze()
+    clock = time.process_time
+
+    def staged(ns, acc) -> None:
+        for nid, text in ns:
+            t0 = clock()
+            norm = pipe.normalizer(text)
+            t1 = clock()
+            doc = nlp.make_doc(norm.text)
+            t2 = clock()
+            acc["normaliser"] += t1 - t0
+            acc["tokenizer"] += t2 - t1
+            for name, proc in nlp.pipeline:
+                t = clock()
+                doc = proc(doc)
+                acc["components"] += clock() - t
+            t = clock()
+            facts = restore(pipe.extractor(pipe._mark(doc, norm), nid), norm)
+            t3 = clock()
+            result = service.assemble(facts, None, catalogue=cat, strict=False)
+            t4 = clock()
+            note_tables(Task(note_id=nid, source="bench", text=text), result, False)
+            t5 = clock()
+            acc["extractor"] += t3 - t
+            acc["assemble"] += t4 - t3
+            acc["rows"] += t5 - t4
+            acc["check"] += t5 - t0
+
+    for ns in (B.warm_notes(), *variants.values()):  # warm: caches and string store as in a long scan
+        staged(ns, defaultdict(float))
+    got: dict[str, dict[str, list[float]]] = {k: defaultdict(list) for k in variants}
+    for i in range(args.rounds):
+        for k in (list(variants) if i % 2 == 0 else list(variants)[::-1]):
+            acc: dict[str, float] = defaultdict(float)
+            staged(variants[k], acc)
+            for stage, s in acc.items():
+                got[k][stage].append(s * 1000 / len(notes))
+    print(f"bench_typographic: {len(notes)} {args.set} notes, {args.rounds} alternating rounds; "
+          f"{outside} of the typographic twins are outside ASCII after normalising")
+    print(f"{'CPU ms a note (median)':24s} {'as written':>11s} {'typographic':>12s} {'difference':>11s}")
+    for stage in got["as written"]:
+        a, b = (statistics.median(got[k][stage]) for k in variants)
+        print(f"{stage:24s} {a:11.3f} {b:12.3f} {b - a:+11.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -229,14 +229,17 @@ class Facts:
     low_confidence: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
+        d = self.__dict__  # (written directly, as object.__setattr__ would: the fields' names made once, _FIELDS)
+        for name in _FIELDS:
+            v = d[name]
             if isinstance(v, list):
-                object.__setattr__(self, f.name, tuple(v))
+                d[name] = tuple(v)
             elif isinstance(v, dict):
-                object.__setattr__(self, f.name, MappingProxyType(dict(v)))
-        object.__setattr__(self, "rewrites", tuple(MappingProxyType(dict(r)) for r in self.rewrites))
-        object.__setattr__(self, "low_confidence", tuple((int(a), int(b)) for a, b in self.low_confidence))
+                d[name] = MappingProxyType(dict(v))
+        if d["rewrites"]:
+            d["rewrites"] = tuple(MappingProxyType(dict(r)) for r in d["rewrites"])
+        if d["low_confidence"]:
+            d["low_confidence"] = tuple((int(a), int(b)) for a, b in d["low_confidence"])
 
     def construct(self, action: str) -> Construct | None:
         """The construct for ``action`` ("removed", "placed", "reinserted"), if any."""
@@ -302,6 +305,10 @@ class Facts:
             kw["scope"] = Scope(kind=sc["kind"], regions=tuple(sc.get("regions") or ()), reason=sc.get("reason", ""),
                                 evidence=tuple(ev(e) for e in sc.get("evidence") or ()))
         return cls(note_id=d["note_id"], **kw)
+
+
+#: The fields of :class:`Facts` in order (read by its __post_init__ every time one is made)
+_FIELDS = tuple(f.name for f in fields(Facts))
 
 
 def _plain(v: Any) -> Any:

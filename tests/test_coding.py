@@ -619,6 +619,15 @@ def test_facts_and_the_operation_are_immutable_and_built_once(monkeypatch, cat):
     assert isinstance(f.levels, tuple) and isinstance(f.instruments, tuple)
     with pytest.raises(TypeError):
         f.elements["ebl"] = None  # type: ignore[index]
+    from notechecker.facts import Facts
+
+    g = Facts(note_id="n", levels=["L4"], abbreviations={"a": "b"}, rewrites=[{"start": 1}], low_confidence=[[1.0, 2]])
+    assert g.levels == ("L4",) and g.low_confidence == ((1, 2),) and type(g.low_confidence[0][0]) is int
+    with pytest.raises(TypeError):
+        g.rewrites[0]["start"] = 2  # type: ignore[index]
+    with pytest.raises(TypeError):
+        g.abbreviations["a"] = "c"  # type: ignore[index]
+    assert dataclasses.replace(g) == g and Facts(note_id="n").rewrites == ()
     built = []
     real = model.Operation.__init__
 

@@ -224,6 +224,31 @@ def _document(path: Path, read_document) -> dict:
             "read": ok == len(docs) and ok > 0}
 
 
+def staged_facts(pipe, restore, text: str, nid: str, acc: dict[str, float], clock=time.process_time):
+    """A note's facts as the check reads them, each stage's CPU seconds added to ``acc``: the
+    normaliser, the tokenizer, each pipeline component, the extractor, the evidence put back on the
+    note as written (``restore``: notechecker.nlp.normalize.restore)."""
+    nlp = pipe.nlp
+    t0 = clock()
+    norm = pipe.normalizer(text)
+    t1 = clock()
+    doc = nlp.make_doc(norm.text)
+    t2 = clock()
+    acc["normaliser"] += t1 - t0
+    acc["tokenizer"] += t2 - t1
+    for name, proc in nlp.pipeline:
+        t = clock()
+        doc = proc(doc)
+        acc[f"component {name}"] += clock() - t
+    t = clock()
+    facts = pipe.extractor(pipe._mark(doc, norm), nid)
+    t3 = clock()
+    facts = restore(facts, norm)
+    acc["extractor"] += t3 - t
+    acc["normaliser: evidence on the note as written (restore)"] += clock() - t3
+    return facts
+
+
 def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> dict:
     """One round in this process: load, warm, then ``repeats`` x (bare tokenizer, staged check)."""
     sys.path.insert(0, root)
@@ -312,24 +337,8 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
 
     def _staged(notes, acc: dict[str, float], sink, chunk: list) -> None:
         for nid, text in notes:
-            t0 = clock()
-            norm = pipe.normalizer(text)
-            t1 = clock()
-            doc = nlp.make_doc(norm.text)
-            t2 = clock()
-            acc["normaliser"] += t1 - t0
-            acc["tokenizer"] += t2 - t1
-            for name, proc in nlp.pipeline:
-                t = clock()
-                doc = proc(doc)
-                acc[f"component {name}"] += clock() - t
-            t = clock()
-            facts = pipe.extractor(pipe._mark(doc, norm), nid)
-            t3 = clock()
-            facts = restore(facts, norm)
+            facts = staged_facts(pipe, restore, text, nid, acc, clock)
             t4 = clock()
-            acc["extractor"] += t3 - t
-            acc["normaliser: evidence on the note as written (restore)"] += t4 - t3
             sub.clear()
             result = service.assemble(facts, None, catalogue=cat, strict=False)
             t5 = clock()

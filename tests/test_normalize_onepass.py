@@ -250,6 +250,19 @@ def test_template_regexes_tried_where_their_literals_are_match_a_full_scan():
     assert found > 100
 
 
+def _is_each_passs_scan(n, t: str, scan) -> list:
+    """Assert the one digit scan of ``t`` gives each pass's digits as its own scan finds them; the OCR'd
+    levels with a confusion (none where the scan says no OCR'd level can be)."""
+    assert scan.numbers == [m.start() for m in n._number_pair.finditer(t)]
+    assert scan.words == [m.start() for m in n._digit_near.finditer(t)]
+    assert scan.glued == [m.start() for m in n._glued_digit.finditer(t)]
+    assert scan.lettered == [m.start() for m in re.finditer(r"(?<=[A-Za-z]{2})[0-9]", t)]
+    levels = [m for m in n._ocr_level.finditer(t)
+              if any(c.isdigit() for c in m.group(2)) and not m.group(2).isdigit() or m.group(2) == "l"]
+    assert scan.levels or not levels
+    return levels
+
+
 def test_one_digit_scan_finds_what_each_passs_scan_finds():
     """The digits the number, digit-word and glued-pair scans start from, found by one scan (spots.py), are
     theirs; a note where no OCR'd level can be has no match of the OCR level scan with a confusion."""
@@ -262,13 +275,7 @@ def test_one_digit_scan_finds_what_each_passs_scan_finds():
         if scan is None:
             assert not t.isascii()
             continue
-        assert scan.numbers == [m.start() for m in n._number_pair.finditer(t)]
-        assert scan.words == [m.start() for m in n._digit_near.finditer(t)]
-        assert scan.glued == [m.start() for m in n._glued_digit.finditer(t)]
-        assert scan.lettered == [m.start() for m in re.finditer(r"(?<=[A-Za-z]{2})[0-9]", t)]
-        levels = [m for m in n._ocr_level.finditer(t)
-                  if any(c.isdigit() for c in m.group(2)) and not m.group(2).isdigit() or m.group(2) == "l"]
-        assert scan.levels or not levels
+        levels = _is_each_passs_scan(n, t, scan)
         for i, x in enumerate((scan.numbers, scan.words, scan.glued, levels)):
             counts[i] += len(x)
     assert all(c > 10 for c in counts)
@@ -311,13 +318,7 @@ def test_one_digit_scan_on_a_note_with_typographic_characters_finds_what_each_pa
             continue
         assert scan is not None, t[:60]
         typographic += 1
-        assert scan.numbers == [m.start() for m in n._number_pair.finditer(t)]
-        assert scan.words == [m.start() for m in n._digit_near.finditer(t)]
-        assert scan.glued == [m.start() for m in n._glued_digit.finditer(t)]
-        assert scan.lettered == [m.start() for m in re.finditer(r"(?<=[A-Za-z]{2})[0-9]", t)]
-        levels = [m for m in n._ocr_level.finditer(t)
-                  if any(c.isdigit() for c in m.group(2)) and not m.group(2).isdigit() or m.group(2) == "l"]
-        assert scan.levels or not levels
+        _is_each_passs_scan(n, t, scan)
         scanned += len(scan.numbers) + len(scan.words) + len(scan.glued)
     assert scanned > 200 and typographic > 100
     got = _read(n, texts)

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from notechecker.schema.catalogue import Catalogue, load_catalogue
 from notechecker.schema.checklist import SEVERITIES, TIERS, Item
 from notechecker.evaluate import Evaluator, NoteFacts, Outcome, compile_requirement
-from notechecker.facts import Evidence, Facts
+from notechecker.facts import Evidence, Facts, slot_setters
 from notechecker.model import Operation
 
 #: Column order of ``Finding.to_dict()`` and of every tabular rendering.
@@ -272,12 +272,8 @@ def _region_hint(hint: tuple, regions: Iterable[str]) -> str:
     return hint[1]
 
 
-def _setters(cls) -> tuple:
-    return tuple(cls.__dict__[name].__set__ for name in cls.__slots__)
-
-
 _NEW = object.__new__
-_F0, _F1, _F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9 = _setters(Finding)
+_F0, _F1, _F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9 = slot_setters(Finding)
 
 
 def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, severity: str, status: str,
@@ -299,8 +295,8 @@ def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, s
     return f
 
 
-_S_SET = _setters(CodeSummary)
-_R_SET = _setters(CodeResult)
+_S_SET = slot_setters(CodeSummary)
+_R_SET = slot_setters(CodeResult)
 
 
 def _summary(*values) -> CodeSummary:

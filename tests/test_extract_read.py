@@ -93,20 +93,19 @@ def test_the_hits_read_when_asked_are_those_of_spacys_span_api(pipeline):
     assert {"INSTRUMENT", "ACTION", "PROCEDURE", "APPROACH"} <= labels_seen
 
 
-def test_evidence_is_made_as_the_dataclass_makes_it(pipeline, monkeypatch):
+def test_evidence_is_made_as_the_dataclass_makes_it(pipeline):
     """NoteView's evidence (slots set directly) is what Evidence(...) gives: equal, hashed, shown, pickled,
-    frozen and replaced alike; Evidence's own __init__ should it check anything when made. A hit's evidence is
-    made once."""
+    frozen and replaced alike; a class that checks anything when made, or a field the setters leave out, is
+    refused (facts.slot_setters: made with its own __init__ then). A hit's evidence is made once."""
     import dataclasses
     import pickle
 
-    from notechecker.facts import Evidence
-    from notechecker.nlp.linkers import base
+    from notechecker.facts import Evidence, slot_setters
 
     text = (SAMPLES / "sn01_removal_infection_headed.txt").read_text(encoding="utf-8")
     v = pipeline.extractor.read(pipeline._doc(pipeline.normalizer(text)))
     hits = [h for label in ("INSTRUMENT", "APPROACH") for h in v.hits(label)]
-    assert hits and base._SETTERS is not None
+    assert hits
     made = [(v.hit_ev(h), Evidence(v.text[h.start:h.end], h.start, h.end, h.section)) for h in hits]
     made += [(v.ev(a, b), Evidence(v.text[a:b], a, b, v.section_at(a))) for a, b in [(0, 0), (0, 9), (40, 120)]]
     for e, want in made:
@@ -127,8 +126,17 @@ def test_evidence_is_made_as_the_dataclass_makes_it(pipeline, monkeypatch):
         def __post_init__(self):
             assert self.start <= self.end
 
-    monkeypatch.setattr(base, "Evidence", Checked)
-    assert base._evidence_setters() is None
+    @dataclasses.dataclass(frozen=True)
+    class Unslotted:
+        text: str
+
+    with pytest.raises(TypeError):
+        slot_setters(Checked)
+    with pytest.raises(TypeError):
+        slot_setters(Unslotted)
+    with pytest.raises(TypeError):
+        slot_setters(Evidence, ("text", "start", "end"))  # (section left out)
+    assert len(slot_setters(Evidence)) == 4
 
 
 def test_a_non_spine_note_reads_only_the_labels_its_facts_ask_for(pipeline, monkeypatch):

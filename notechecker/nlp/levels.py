@@ -34,6 +34,8 @@ import functools
 from dataclasses import dataclass
 from typing import Iterable
 
+from ..facts import slot_setters
+
 from .level_grammar import (BETWEEN_BEFORE, DASHES, DISC_AFTER, IL, INDEX, LIST_GAP, NAMES, NORM_CODE,
                             RANGE_GAP, SACRUM_AT, PELVIS, VERTEBRAE, Atom, combine, expand_idx,
                             lexicon, make, scan, scanner, span_idx)
@@ -184,7 +186,7 @@ def _to_mention(text: str, atom: Atom, offset: int) -> LevelMention:
 
 _NEW = object.__new__
 _SET_START, _SET_END, _SET_TEXT, _SET_VERTEBRAE, _SET_INTERSPACES, _SET_KIND = (
-    LevelMention.__dict__[name].__set__ for name in ("start", "end", "text", "vertebrae", "interspaces", "kind"))
+    slot_setters(LevelMention, ("start", "end", "text", "vertebrae", "interspaces", "kind")))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -13,7 +13,7 @@ import itertools
 import re
 from collections import defaultdict
 
-from ...facts import Instrument
+from ...facts import Instrument, slot_setters
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
@@ -39,7 +39,7 @@ def _on_folded(regex: re.Pattern) -> re.Pattern | None:
 
 
 _NEW = object.__new__
-_I_SET = tuple(Instrument.__dict__[name].__set__ for name in Instrument.__slots__)
+_I_SET = slot_setters(Instrument)
 
 
 def _instrument(kind, action, count, levels, evidence, assertion, brand, size, anchors) -> Instrument:

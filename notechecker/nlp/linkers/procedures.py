@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections import defaultdict
 
-from ...facts import Evidence, Procedure
+from ...facts import Evidence, Procedure, slot_setters
 from .. import levels as lv
 from ...model import NOT_THIS_OPERATION
 from .base import Linker, NoteView
@@ -23,7 +23,7 @@ _NAMED_AFTER_CUE = re.compile(r"[^,;.:()\n]*$")
 _NOT_DONE_TODAY = NOT_THIS_OPERATION | {"historical"}
 _NEW = object.__new__
 _SET_KIND, _SET_LEVELS, _SET_INTERSPACES, _SET_EVIDENCE, _SET_ASSERTION = (
-    Procedure.__dict__[name].__set__ for name in ("kind", "levels", "interspaces", "evidence", "assertion"))
+    slot_setters(Procedure, ("kind", "levels", "interspaces", "evidence", "assertion")))
 
 
 class Procedures(Linker):

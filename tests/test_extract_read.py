@@ -230,13 +230,18 @@ def test_span_groups_changed_after_the_pipeline_are_read_through_spacys_span_api
 
 def test_sentence_offsets_are_those_of_doc_sents(pipeline):
     """extract.sentence_offsets reads the token arrays: each sentence's start_char and end_char as
-    ``doc.sents`` gives them, on the corpus notes, short texts, and sentence starts set by hand (token 0
-    marked as no start, a one-token Doc)."""
+    ``doc.sents`` gives them, on the corpus notes, short texts (runs of spaces, tabs, trailing spaces), a
+    Doc with merged tokens, and sentence starts set by hand (token 0 marked as no start, a one-token Doc)."""
     from notechecker.nlp.extract import sentence_offsets
     from tests.corpus_snapshot import corpus
 
     nlp = pipeline.nlp
-    docs = [nlp(text) for _, text, _ in corpus()] + [nlp(t) for t in ("x", "One. Two.\n\nThree ", "  \n")]
+    docs = [nlp(text) for _, text, _ in corpus()] + [nlp(t) for t in (
+        "x", "One. Two.\n\nThree ", "  \n", "Rod placed.  Two spaces.\tA tab. \n Then  more. ", "End. ")]
+    merged = nlp("The rod was placed at L4-L5.  Then the wound was closed. ")
+    with merged.retokenize() as retokenizer:  # a merged token: the idx and spaces of the tokens after it
+        retokenizer.merge(merged[1:3])
+    docs.append(merged)
     odd = nlp.make_doc("The rod was placed. Then the wound was closed.")
     for token in odd:
         token.is_sent_start = token.i in (2, 5)

@@ -321,25 +321,38 @@ _WORD_BYTES[[ord(c) for c in _ASCII_WORD]] = True
 class _DigitStarts:
     """The offsets where a digit of ``atom`` (a class of digits) stands, at a word start when ``bounded``:
     ``regex``'s match starts. On an ASCII text (whose digits are 0-9, ``\\w`` its ASCII letters, digits and
-    "_") read from its bytes in a few array steps (the regex tries every character: ~2x the time); on any
-    other, the regex's. One for each kind of start (kept in a note's ``found`` under it: listed once a note)."""
+    "_") read from its bytes: its digits found in two array steps over the whole text (the regex tries every
+    character: ~2x the time), then those not of the class (``narrow``) and, when ``bounded``, those after a word
+    character dropped by looking at those digits alone (a table looked up a byte of the text: ~1.5x); on any
+    other text, the regex's. One for each kind of start (kept in a note's ``found`` under it: listed once a
+    note)."""
 
-    __slots__ = ("regex", "_digits", "_bounded")
+    __slots__ = ("regex", "_digits", "_bounded", "_narrow")
 
     def __init__(self, atom: str, bounded: bool, ascii_: int):
         self.regex = re.compile(atom + (rf"(?<=\b{atom})" if bounded else ""), ascii_)
         self._digits = numpy.zeros(256, dtype=bool)
         self._digits[[ord(c) for c in "0123456789" if re.fullmatch(atom, c)]] = True
         self._bounded = bounded
+        self._narrow = not self._digits[ord("0"):ord("9") + 1].all()  # a class of some digits only
 
     def __call__(self, text: str) -> list[int]:
         if not text.isascii():
             return [m.start() for m in self.regex.finditer(text)]
         b = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
-        at = self._digits[b]
-        if self._bounded:
-            at[1:] &= ~_WORD_BYTES[b[:-1]]  # (the character before is not a word character; none at 0)
-        return numpy.flatnonzero(at).tolist()
+        at = numpy.flatnonzero((b - _ZERO) < 10)  # the ASCII digits (a byte below "0" wraps round to 246 or more)
+        if self._narrow:
+            at = at[self._digits[b[at]]]
+        if self._bounded and at.size:
+            keep = ~_WORD_BYTES[b[at - 1]]  # (the character before is not a word character; none at 0)
+            if at[0] == 0:
+                keep[0] = True
+            at = at[keep]
+        return at.tolist()
+
+
+#: "0" as a byte, of the bytes' type (the difference of two uint8 wraps round, never turns signed).
+_ZERO = numpy.uint8(ord("0"))
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,6 +4,7 @@ gives (``span.label_``, ``span._.target_rule``, the longest per label where they
 count and the level joiner's shortcuts give what the general loops give."""
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from notechecker.model import ASSERTION_ORDER
 from notechecker.nlp import level_grammar as g
 from notechecker.nlp import levels as lv
-from notechecker.nlp.linkers.base import ByLabel, norm
+from notechecker.nlp.linkers.base import ByLabel, Hit, norm
 from notechecker.nlp.pipeline import CUE_GROUP, TARGET_GROUP
 
 from tests.conftest import SAMPLES, nonspine_texts
@@ -87,6 +88,9 @@ def test_the_hits_read_when_asked_are_those_of_spacys_span_api(pipeline):
             assert [(h.start, h.end, h.tok_start, h.tok_end, h.value, h.weight, h.assertion, h.literal, h.section,
                      h.sent) for h in got] == hits
             assert all(h.label == label for h in got)
+            # made by setting its slots: every field set, equal to the dataclass made by its __init__
+            assert all(Hit(**{f.name: getattr(h, f.name) for f in dataclasses.fields(Hit)}) == h and h.ev is None
+                       for h in got)
             by_sent = v.by_sent[label]
             assert sorted((s, h.start) for s, hs in by_sent.items() for h in hs) == sorted((h.sent, h.start) for h in got)
             labels_seen.add(label)

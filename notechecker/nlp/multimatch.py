@@ -47,7 +47,10 @@ class MultiMatch:
                 self._owned[o] = self._owned.get(o, frozenset()) | {w}
         self._auto = ahocorasick.Automaton()
         self._owners = owners
-        for w in owners:
+        # added in sorted order (a node's children then in the order of their letters, not of the vocabulary's
+        # listing: ~4% less a pass over the corpus notes, 71.6 -> 68.8 us a spine note); the occurrences
+        # found, and their order, are the same whatever the order the words were added in
+        for w in sorted(owners):
             self._auto.add_word(w, w)
         if owners:
             self._auto.make_automaton()

@@ -143,6 +143,31 @@ def test_evidence_is_made_as_the_dataclass_makes_it(pipeline):
     assert len(slot_setters(Evidence)) == 4
 
 
+def test_mentions_are_made_as_the_dataclass_makes_them(pipeline):
+    """The facts' mentions (extract._mentions: slots set directly) are what Mention(...) gives, on spine and
+    non-spine notes: equal, hashed, shown and pickled alike, frozen, in the same order."""
+    import pickle
+
+    from notechecker.facts import Mention
+    from notechecker.nlp.extract import _mentions
+
+    labels = ("IMAGING", "APPROACH", "BRAND")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))[:8]] + nonspine_texts(4)
+    seen = 0
+    for text in texts:
+        v = pipeline.extractor.read(pipeline._doc(pipeline.normalizer(text)))
+        want = tuple(Mention(label, h.value, h.assertion, v.hit_ev(h), h.literal) for label in labels
+                     for h in v.hits(label))
+        got = _mentions(v, labels)
+        assert got == want and [hash(m) for m in got] == [hash(m) for m in want]
+        assert [repr(m) for m in got] == [repr(m) for m in want] and pickle.loads(pickle.dumps(got)) == want
+        for m in got:
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                m.value = "x"
+        seen += len(got)
+    assert seen > 30
+
+
 def test_a_non_spine_note_reads_only_the_labels_its_facts_ask_for(pipeline, monkeypatch):
     """Its mentions (imaging, approach, brands) and its elements; never the hardware's action cues."""
     asked: list[str] = []

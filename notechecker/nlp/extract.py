@@ -30,7 +30,7 @@ from spacy.attrs import IDX, SENT_START, SPACY
 from spacy.tokens import Doc
 
 from .._extensions import note_text
-from ..facts import EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Facts, Mention, Procedure
+from ..facts import EVERY_NOTE_ELEMENTS, INSTRUMENT_KINDS, Facts, Mention, Procedure, slot_setters
 from ..model import ANCHOR_KINDS, REMOVAL_PROCEDURES, SPINE_HARDWARE, build_constructs
 from ..vertebrae import regions as spine_regions
 from ..schema.vocab.context import CONTEXT_CATEGORIES
@@ -55,6 +55,27 @@ from .scope import ScopeClassifier
 
 
 _new = object.__new__
+
+_M_SET = slot_setters(Mention, ("label", "value", "assertion", "evidence", "rule"))
+
+
+def _mentions(v: NoteView, labels: tuple[str, ...]) -> tuple[Mention, ...]:
+    """``Mention(label, h.value, h.assertion, v.hit_ev(h), h.literal)`` for each hit of each label, made by its
+    slots' setters (facts.slot_setters: ~0.45 us a mention against ~0.9; ~15 a spine note)."""
+    set_label, set_value, set_assertion, set_evidence, set_rule = _M_SET
+    hit_ev = v.hit_ev
+    out = []
+    for label in labels:
+        for h in v.hits(label):
+            m = _new(Mention)
+            set_label(m, label)
+            set_value(m, h.value)
+            set_assertion(m, h.assertion)
+            set_evidence(m, hit_ev(h))
+            set_rule(m, h.literal)
+            out.append(m)
+    return tuple(out)
+
 
 #: The first two items of the key under which spaCy keeps a span's ``target_rule`` (rules.span_value_key_at).
 _RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
@@ -251,8 +272,7 @@ class Extractor:
             note_id=note_id, text_length=len(text), abbreviations=dict(doc_extension(doc, "abbreviation_map") or {}),
             sections=sections, scope=scope, elements=elements,
             # mentions for the record (imaging, approach, brands)
-            mentions=tuple(Mention(label, h.value, h.assertion, v.hit_ev(h), h.literal)
-                           for label in ("IMAGING", "APPROACH", "BRAND") for h in v.hits(label)),
+            mentions=_mentions(v, ("IMAGING", "APPROACH", "BRAND")),
             complications_documented=present("complications"), ebl_documented=present("ebl"),
             indication_documented=present("indication"), imaging_documented=present("imaging"))
         if not scope.is_spine:

@@ -200,7 +200,7 @@ class GatedRegexes:
         live = found.live.get(rx)
         if live is None:  # whether it may match somewhere in the note: one string of each required set in it
             present = found.present if found.present is not None else self._present(found)
-            live = found.live[rx] = all(present[slot] for slot in self._slots[rx][0])
+            live = found.live[rx] = all(map(present.__getitem__, self._slots[rx][0]))
         if not live:
             return iter(())
         return self._finditer(rx, text, found, pos, len(text) if endpos is None else min(endpos, len(text)))
@@ -226,8 +226,10 @@ class GatedRegexes:
         if first is None:
             yield from rx.regex.finditer(text, pos, end)
             return
-        starts = [last + 1 - len(w) for w in present[first] for last in lasts[w]]
-        yield from matches_at_sorted(rx.regex, text, sorted(set(starts)), pos, end)
+        starts = found.starts.get(first)
+        if starts is None:  # (read once a note: a regex is searched in several parts of a note)
+            starts = found.starts[first] = sorted({last + 1 - len(w) for w in present[first] for last in lasts[w]})
+        yield from matches_at_sorted(rx.regex, text, starts, pos, end)
 
     def search(self, rx: GatedRegex, text: str, lowered: str | None, found, pos: int = 0, endpos: int | None = None):
         """``rx.search(text, lowered, pos, endpos)``."""
@@ -236,14 +238,16 @@ class GatedRegexes:
 
 class Found:
     """One note's :meth:`GatedRegexes.scan`: where each literal occurs (:meth:`MultiMatch.scan`), whether
-    each regex asked about so far may match in the note, and its literals filed by slot (when first asked)."""
+    each regex asked about so far may match in the note, its literals filed by slot (when first asked), and
+    where a regex's first literals start in it (a slot's, sorted, when first asked)."""
 
-    __slots__ = ("lasts", "live", "present")
+    __slots__ = ("lasts", "live", "present", "starts")
 
     def __init__(self, lasts: dict[str, list[int]]):
         self.lasts = lasts
         self.live: dict[GatedRegex, bool] = {}
         self.present: list[list[str]] | None = None
+        self.starts: dict[int, list[int]] = {}
 
 
 def _within(lasts: list[int], length: int, pos: int, end: int) -> bool:

@@ -217,17 +217,17 @@ class AlternativesRegex:
                 continue  # cannot match in this text
             if words is not None:
                 for word, back, key, at_boundary in words:
+                    lasts = found.get(word)
+                    if not lasts:  # (most first words are in no note: their keys are never looked up)
+                        continue
                     if key is None:
-                        lasts = found.get(word)
-                        if lasts:
-                            at.update([last - back for last in lasts])
+                        at.update([last - back for last in lasts])
                         continue
                     # an alternative that starts with \b: only its first word's occurrences at a word start
                     # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
                     listed = found.get(key)
                     if listed is None:
-                        lasts = found.get(word)
-                        listed = found[key] = at_boundary(text, lasts, back) if lasts else []
+                        listed = found[key] = at_boundary(text, lasts, back)
                     if listed:
                         at.update(listed)
             elif digits is not None:  # the note's digits that may start it, listed once (few in a note)

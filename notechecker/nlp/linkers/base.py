@@ -202,7 +202,8 @@ class NoteView:
         return found
 
     def sentence_of(self, e: Evidence) -> Evidence:
-        return self.sent_ev(self.sent_at(e.start))
+        i = bisect.bisect_right(self.sent_starts, e.start) - 1  # (sent_at)
+        return self.sent_ev(i if i > 0 else 0)
 
     def hits(self, label: str) -> list[Hit]:
         return self.hits_by_label.get(label, [])

@@ -12,6 +12,7 @@ import pytest
 from notechecker.nlp.linkers.base import BOUNDARY_MARGIN, evidence_end, quote_end
 from notechecker.nlp.segmenter import boundaries
 from notechecker.schema.vocab.base import ASCII_LOWER
+from notechecker.nlp.linkers.elements import Elements
 from notechecker.nlp.linkers.base import _alternatives_by_value, alternatives_of
 
 from tests.conftest import SAMPLES, nonspine_texts
@@ -256,3 +257,52 @@ def test_the_description_steps_are_one_matcher_for_headings_and_elements(pipelin
     ex = pipeline.extractor
     steps = ex.elements.elements["description"].steps
     assert ex.headings._steps is alternatives_of(steps) is alternatives_of(re.compile(steps.pattern, steps.flags))
+
+
+def _plain_elements(el, v, wanted=None) -> dict:
+    """The elements as read one by one with the plain steps: each element's sections over all of the note's
+    section bodies, its cues in its gate windows, its steps, and imaging from its hits where no cue says it."""
+    from notechecker.nlp.linkers.elements import DIAGNOSIS_LINES, GATE_WINDOW
+
+    lowered = v.text.translate(ASCII_LOWER)
+    out = {}
+    for spec in el.elements.values():
+        if wanted is not None and spec.name not in wanted:
+            continue
+        skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
+        found = el.from_sections(v.text, spec, v.sec_bodies, skip)
+        if found is None and spec.matcher is not None:
+            windows = Elements.gate_windows(lowered, spec.gate) if spec.gate else None
+            if windows != []:
+                found = el.from_cues(lowered, v.text, spec, v.section_at, skip, windows)
+        if found is None and spec.steps is not None:
+            found = el.from_steps(lowered, spec, v.sections, v.sent_ev, v.sent_at)
+        if found is not None:
+            out[spec.name] = found
+    img = el.imaging(v.text, v.hits_by_label, v.sent_ev) if wanted is None or "imaging" in wanted else None
+    if img is not None and "imaging" not in out:
+        out["imaging"] = img
+    return out
+
+
+def test_the_element_loop_is_each_element_read_alone(pipeline):
+    """Elements.__call__ (its per-element rows made once, the note's sections grouped by name, the elements without
+    a gate word in the note left out, imaging's hits read only where its cues found nothing) gives what reading
+    each element alone gives, for all elements and for the few every note gets, on sample and non-spine notes
+    (with the shared words pass and without)."""
+    from notechecker.facts import EVERY_NOTE_ELEMENTS
+
+    ex = pipeline.extractor
+    el = ex.elements
+    rnd = random.Random(7)
+    names = sorted(el.elements)
+    compared = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(40):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        for wanted in (None, EVERY_NOTE_ELEMENTS, tuple(rnd.sample(names, 8))):
+            expected = _plain_elements(el, v, wanted)
+            assert el(v, wanted) == expected, wanted
+            if v.words is not None:
+                assert el(v, wanted, ex._words_pass(v.text)) == expected, wanted
+            compared += len(expected)
+    assert compared > 500

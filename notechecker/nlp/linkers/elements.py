@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from ...facts import Element, Evidence
+from ...facts import Element, Evidence, slot_setters
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
@@ -19,6 +19,31 @@ GATE_WINDOW = 600
 #: Diagnosis lines: they stand in for an element's own field (an indication) only where the note has no
 #: such field; a template field left unfilled ("Indications: ***") was asked and not answered.
 DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
+
+_set_name, _set_present, _set_value, _set_evidence = slot_setters(Element, ("name", "present", "value", "evidence"))
+_set_text, _set_start, _set_end, _set_section = slot_setters(Evidence, ("text", "start", "end", "section"))
+_new = object.__new__
+
+
+def _evidence(text: str, start: int, end: int, section: str | None) -> Evidence:
+    """``Evidence(text, start, end, section)`` built by its slots' setters (as linkers/base.py's)."""
+    e = _new(Evidence)
+    _set_text(e, text)
+    _set_start(e, start)
+    _set_end(e, end)
+    _set_section(e, section)
+    return e
+
+
+def _present(name: str, value: str | None, evidence: tuple) -> Element:
+    """``Element(name, True, value, evidence)`` built by its slots' setters (facts.slot_setters: a spine note
+    has some 25 elements)."""
+    e = _new(Element)
+    _set_name(e, name)
+    _set_present(e, True)
+    _set_value(e, value)
+    _set_evidence(e, evidence)
+    return e
 
 
 class Elements(Linker):
@@ -36,6 +61,11 @@ class Elements(Linker):
         # each element's needs_any and none_cues as one gated search ("does any of them match?")
         self._needs_any = {n: _AnyOf(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
         self._none_cues = {n: _AnyOf(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
+        # what __call__ reads of each element, the same for every note: (name, spec, its sections as a set, its
+        # first section, its gate words (None: no cues), whether it has steps); the wanted elements' (all: None)
+        self._plans = {None: tuple((name, spec, frozenset(spec.sections), spec.sections[0] if spec.sections else None,
+                                    None if spec.matcher is None else frozenset(spec.gate), spec.steps is not None)
+                                   for name, spec in self.elements.items())}
 
     @property
     def words(self) -> frozenset | None:
@@ -48,8 +78,7 @@ class Elements(Linker):
         """Documentation elements present in the note (all, or the ``wanted`` ones); ``shared``: where
         (at least) :attr:`words` occur in the note lower-cased (an ASCII note), from a pass shared with
         others (else its own pass)."""
-        text, sections, sec_bodies, section_at = v.text, v.sections, v.sec_bodies, v.section_at
-        hits_by_label, sent_ev, sent_at = v.hits_by_label, v.sent_ev, v.sent_at
+        text, sections, section_at, unfilled = v.text, v.sections, v.section_at, v.unfilled
         out: dict[str, Element] = {}
         lowered = ascii_lower(text)  # ASCII letters lower-cased, nothing else
         gates, with_cues = self._gates(wanted)
@@ -57,25 +86,45 @@ class Elements(Linker):
         occurs = gates.scan(lowered) if shared is None or not with_cues else shared
         cues_at = occurs if with_cues else None
         n = len(lowered)
-        named = {sec.name for sec in sections}  # an element's own sections read only where the note has one
+        keys = occurs.keys()
+        # an element's own sections read only where the note has one: the note's sections by name, in order
+        sec_bodies = [(sec, sec.start + len(sec.title)) for sec in sections]  # (NoteView.sec_bodies)
+        bodies: dict[str, list[tuple]] = {}
+        for body in sec_bodies:
+            bodies.setdefault(body[0].name, []).append(body)
         ends: dict[tuple[int, int], tuple] = {}  # a section's quote, read once (a diagnosis line is an indication too)
-        for name, spec in self.elements.items():
-            if wanted is not None and name not in wanted:
-                continue
-            skip = DIAGNOSIS_LINES if spec.sections and spec.sections[0] in v.unfilled else frozenset()
-            found = self.from_sections(text, spec, sec_bodies, skip, ends) if not named.isdisjoint(spec.sections) else None
-            if found is None and spec.matcher is not None:
-                windows = gates.windows(name, occurs, GATE_WINDOW, n) if spec.gate else None
-                if windows != []:  # (no gate word: no cue)
-                    found = self.from_cues(lowered, text, spec, section_at, skip, windows, cues_at)
-            if found is None and spec.steps is not None:
-                found = self.from_steps(lowered, spec, sections, sent_ev, sent_at)
+        for name, spec, own, first, gate, stepped in self._plan(wanted):
+            found = None
+            if own:
+                skip = DIAGNOSIS_LINES if first in unfilled else frozenset()
+                mine = [bodies[s] for s in own if s in bodies]
+                if mine:  # (in the note's order: one name's bodies are, those of several read from all)
+                    found = self.from_sections(text, spec, mine[0] if len(mine) == 1 else sec_bodies, skip, ends)
+            else:
+                skip = frozenset()
+            if found is None and gate is not None and not (gate and keys.isdisjoint(gate)):  # (no gate word: no cue)
+                windows = gates.windows(name, occurs, GATE_WINDOW, n) if gate else None
+                found = self.from_cues(lowered, text, spec, section_at, skip, windows, cues_at)
+            if found is None and stepped:
+                found = self.from_steps(lowered, spec, sections, v.sent_ev, v.sent_at)
             if found is not None:
                 out[name] = found
-        img = self.imaging(text, hits_by_label, sent_ev) if wanted is None or "imaging" in wanted else None
-        if img is not None and "imaging" not in out:
-            out["imaging"] = img
+        if "imaging" not in out and (wanted is None or "imaging" in wanted):  # (its cues first, else its hits)
+            img = self.imaging(text, v.hits_by_label, v.sent_ev)
+            if img is not None:
+                out["imaging"] = img
         return out
+
+    def _plan(self, wanted: tuple[str, ...] | None) -> tuple:
+        """The wanted elements' rows of ``self._plans[None]``, in its order."""
+        if wanted is not None and not isinstance(wanted, tuple):
+            wanted = tuple(wanted)
+        found = self._plans.get(wanted)
+        if found is None:
+            found = tuple(row for row in self._plans[None] if row[0] in wanted)
+            if len(self._plans) < 64:
+                self._plans[wanted] = found
+        return found
 
     def _gates(self, wanted: tuple[str, ...] | None) -> tuple[MultiMatch, bool]:
         """The automaton of the wanted elements' gate words (all elements' when None), and whether it
@@ -120,7 +169,7 @@ class Elements(Linker):
                 if ends is not None:
                     ends[(a, sec.end)] = quote
             b, cut = quote
-            evid = Evidence(text=text[sec.start:b], start=sec.start, end=b, section=sec.name)
+            evid = _evidence(text[sec.start:b], sec.start, b, sec.name)
             if (spec.none_cues and self._none_cues[spec.name](body)) or self.L.words.none_value.match(body):
                 value = "none"
             else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; the 80-character
@@ -129,7 +178,7 @@ class Elements(Linker):
                 short = sec.end - a <= 80 or (cut is not None and cut <= 80 - BOUNDARY_MARGIN)
                 first = text[a:b if short else evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
-            return Element(name=spec.name, present=True, value=value, evidence=(evid,))
+            return _present(spec.name, value, (evid,))
         return None
 
     def from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
@@ -143,8 +192,7 @@ class Elements(Linker):
             found = [m.start() for m in steps]
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
-                return Element(name=spec.name, present=True, value=None,
-                               evidence=(Evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
+                return _present(spec.name, None, (_evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
         return None
 
     @staticmethod
@@ -191,7 +239,7 @@ class Elements(Linker):
                 continue
             a, b = m.span()
             value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None
-            return Element(name=spec.name, present=True, value=value, evidence=(Evidence(text[a:b], a, b, sec),))
+            return _present(spec.name, value, (_evidence(text[a:b], a, b, sec),))
         return None
 
     def imaging(self, text, hits_by_label, sent_ev) -> Element | None:
@@ -209,7 +257,7 @@ class Elements(Linker):
                 continue
             if self.cue["intraoperative"].search(s.text) and not self.cue["preoperative"].search(s.text):
                 continue
-            return Element(name="imaging", present=True, value=h.value, evidence=(s,))
+            return _present("imaging", h.value, (s,))
         return None
 
 

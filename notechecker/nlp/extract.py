@@ -311,7 +311,7 @@ class Extractor:
             return read_localized[0]
         procedures = self.procedure_levels(procedures, instruments, sentence_of, localized)
         reused = [i for i in instruments if i.action in ("retained", "mentioned") and i.kind in ANCHOR_KINDS
-                  and self.constructs.anchor_reused.search(sentence_of(i.evidence).text)]
+                  and self.cue["anchor_reused"].search(sentence_of(i.evidence).text)]
         constructs = build_constructs(instruments, procedures, approach, described=described,
                                       described_anchors=described_anchors, sentence_of=sentence_of,
                                       reused=reused, asserted_only=False)

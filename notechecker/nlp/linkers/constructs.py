@@ -10,7 +10,6 @@ import dataclasses
 
 from ...facts import Instrument
 from ...model import ANCHOR_KINDS, DOCUMENTED
-from ..regex_literals import GatedRegex
 from .base import Linker
 
 #: What joins anchors: put back into retained anchors, it is the construct put back.
@@ -20,12 +19,6 @@ DISC_REMOVALS = frozenset({"disc_arthroplasty_removal", "disc_arthroplasty_revis
 
 
 class Constructs(Linker):
-    def __init__(self, patterns):
-        super().__init__(patterns)
-        #: Whether a sentence says retained anchors are used again (linking.yaml ``anchor_reused``), tried
-        #: only where its words occur (a case-blind regex led by \b: tried at every character otherwise).
-        self.anchor_reused = GatedRegex(self.cue["anchor_reused"])
-
     def removal_in_context(self, instruments, procedures, reasons, exploring=False,
                             prior_hardware=False) -> list[Instrument]:
         """A "removed" mention counts only in a note about removing hardware.

@@ -97,7 +97,6 @@ class Hardware(Linker):
         super().__init__(patterns)
         self.words = patterns.linking.words
         self._pedicle = GatedRegex(self.words.pedicle)  # searched in the whole note: where its words occur
-        self._described = GatedRegex(self.cue["hardware_described"])  # (a clause: where its words occur)
         self._count_folded: re.Pattern | None | bool = False  # (compiled when first counted: see count)
         self._count_starts: tuple | None = None  # (_start_split of the folded count regex: see count)
         self._plain_counts = _PLAIN_COUNTS
@@ -195,7 +194,7 @@ class Hardware(Linker):
                 action = "placed" if h.section == "procedures" else "mentioned"
             if action == "placed" and act is not None and (h.assertion == "historical" or (
                     self.cue["placement_state"].match(act.literal)
-                    and self._described.search(self.clause_text(text, h)))):
+                    and self.cue["hardware_described"].search(self.clause_text(text, h)))):
                 # "There were pedicle screws at L4 and L5 connected by two rods", "she had screws placed
                 # in 2015": the old construct
                 action = "mentioned"

@@ -15,7 +15,6 @@ from collections import defaultdict
 from ...facts import Evidence, Procedure, slot_setters
 from .. import levels as lv
 from ...model import NOT_THIS_OPERATION
-from ..regex_literals import GatedRegex
 from .base import Linker, NoteView
 
 #: What may stand between "removal" and what is removed: "removal of the prior L4-5 disc arthroplasty".
@@ -28,11 +27,6 @@ _SET_KIND, _SET_LEVELS, _SET_INTERSPACES, _SET_EVIDENCE, _SET_ASSERTION = (
 
 
 class Procedures(Linker):
-    def __init__(self, patterns):
-        super().__init__(patterns)
-        # a case-blind regex led by ^ or \b (tried at every character of a sentence): tried only where its words occur
-        self._fusion_performed = GatedRegex(self.cue["fusion_performed"])
-
     def __call__(self, v: NoteView) -> list[Procedure]:
         """Procedures named for this operation, with the levels of their clause."""
         text, hits_by_label, by_sent, levels_by_sent = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent
@@ -57,7 +51,7 @@ class Procedures(Linker):
             if kind in fusion_kinds and (
                     self.cue["prior_fusion"].search(before) or self.cue["fusion_finding"].match(text, h.end, h.end + 60)
                     or (h.section not in ("procedures", "addendum")
-                        and not self._fusion_performed.search(self.sentence_text(text, h)))):
+                        and not self.cue["fusion_performed"].search(self.sentence_text(text, h)))):
                 continue  # "the fusion was solid", "her prior fusion": not a fusion done today
             if kind in ("fusion", "interbody_fusion"):
                 cues = {a.value for a in approach_by_sent.get(h.sent, []) if a.assertion == "present"}

@@ -9,16 +9,10 @@ from __future__ import annotations
 
 from ...facts import Mention
 from ...model import DOCUMENTED
-from ..regex_literals import GatedRegex
 from .base import Linker, NoteView
 
 
 class Reasons(Linker):
-    def __init__(self, patterns):
-        super().__init__(patterns)
-        # a case-blind regex tried at every character of a sentence: tried only where its words occur
-        self._removal_purpose = GatedRegex(self.cue["removal_purpose"])
-
     def __call__(self, v: NoteView) -> list[Mention]:
         """Reasons for removal with their assertions: a weak cue counts only beside hardware, and a
         weight-0 one never in the operative narrative."""
@@ -46,7 +40,7 @@ class Reasons(Linker):
         """The removal reasons: every asserted one, except a symptom (pain, other) told only outside the
         sentence that states the removal's purpose, where the note has such a sentence with a reason."""
         asserted = [m for m in reasons if m.assertion in DOCUMENTED]
-        rx = self._removal_purpose
+        rx = self.cue["removal_purpose"]
         purposes: dict[int, bool] = {}
 
         def states(m: Mention) -> bool:

@@ -194,3 +194,25 @@ def test_sort_levels_of_canonical_names_sorted_as_they_are_equals_the_indices_re
             lv.sort_levels(bad)
         with pytest.raises(got.type):
             reference(bad)
+
+
+def test_the_one_gap_regex_decides_as_range_gap_then_list_gap():
+    """levels._GAP (RANGE_GAP, else LIST_GAP, in one regex) reads every gap as the two regexes tried in turn:
+    a range where RANGE_GAP matches it whole, else a list (with LIST_GAP's "the") where LIST_GAP does, else
+    nothing; on generated gaps of the words, marks and spaces the two are made of, and of others."""
+    rng = random.Random(11)
+    parts = [" ", "  ", "\n", "\t", ",", "/", "&", "-", "\u2013", "\u2014", "through", "thru", "to", "down", "up",
+             "until", "the", "and", "or", "and/or", "as", "well", "plus", "x", "L4", "sacrum", "The", "AND"]
+    kinds = set()
+    for _ in range(30000):
+        gap = "".join(rng.choice(parts) for _ in range(rng.randint(1, 5)))
+        text = "L3" + gap + "L5"
+        want = ("range", None) if g.RANGE_GAP.fullmatch(text, 2, 2 + len(gap)) else None
+        if want is None:
+            m = g.LIST_GAP.fullmatch(text, 2, 2 + len(gap))
+            want = None if m is None else ("list", m.group("the"))
+        got = lv._GAP.fullmatch(text, 2, 2 + len(gap))
+        got = None if got is None else ("range", None) if got.group("range") is not None else ("list", got.group("the"))
+        assert got == want, repr(gap)
+        kinds.add(None if want is None else (want[0], want[1] is not None))
+    assert kinds == {None, ("range", False), ("list", False), ("list", True)}

@@ -31,6 +31,7 @@ Conventions (documented because they are choices):
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -207,36 +208,40 @@ _PELVIS_ONLY = frozenset((IL,))
 def find_levels(text: str, offset: int = 0) -> list[LevelMention]:
     """All level mentions in `text`, non-overlapping, in order; offsets shifted by `offset`."""
     mentions: list[LevelMention] = []
-    chain: list[Atom] = []
-    conns: list[str] = []
+    chain: list[Atom] | None = None  # the atoms joined so far (None: none yet)
+    conns: list[str] | None = None  # their connectors (None: a lone atom so far)
+    prev_end = 0  # (where the chain's last atom ends)
     for atom in scan(text):
         if atom is None:
-            if chain:
+            if chain is not None:
                 mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
-                chain, conns = [], []
+                chain = None
             continue
-        if chain:
-            prev_end, start = chain[-1][1], atom[0]
+        if chain is not None:
             # (both gaps start with a space, a dash or a list mark: most atoms are far apart)
             c = text[prev_end:prev_end + 1]
             if c and (c in _GAP_STARTS or c.isspace()):
-                if RANGE_GAP.fullmatch(text, prev_end, start):
-                    conns.append("range")
+                start = atom[0]
+                gap = _GAP.fullmatch(text, prev_end, start)  # (RANGE_GAP, else LIST_GAP: one search)
+                if gap is not None and (gap.group("range") is not None or gap.group("the") is None
+                                        or atom[4] == "pelvis" or SACRUM_AT.match(text, start)):
+                    if conns is None:
+                        conns = []
+                    conns.append("list" if gap.group("range") is None else "range")
                     chain.append(atom)
-                    continue
-                gap = LIST_GAP.fullmatch(text, prev_end, start)
-                if gap and (gap.group("the") is None or atom[4] == "pelvis"
-                            or SACRUM_AT.match(text, start)):
-                    conns.append("list")
-                    chain.append(atom)
+                    prev_end = atom[1]
                     continue
             mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
-            chain, conns = [atom], []
-            continue
-        chain.append(atom)
-    if chain:
+        chain, conns, prev_end = [atom], None, atom[1]
+    if chain is not None:
         mentions.append(_to_mention(text, combine(chain, conns) if conns else chain[0], offset))
     return mentions
+
+
+#: RANGE_GAP, else LIST_GAP, in one regex: a gap that RANGE_GAP matches whole matches its group "range" (the
+#: alternation tries it first), one that only LIST_GAP matches whole its second branch, with LIST_GAP's group
+#: "the"; most gaps match neither, and are tried once instead of twice.
+_GAP = re.compile(f"(?P<range>{RANGE_GAP.pattern})|(?:{LIST_GAP.pattern})", RANGE_GAP.flags | LIST_GAP.flags)
 
 
 #: The characters other than white space that RANGE_GAP or LIST_GAP can start with (a test holds them to

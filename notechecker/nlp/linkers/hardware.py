@@ -78,6 +78,20 @@ def _start_split(regex: re.Pattern) -> tuple | None:
     return re.compile(rest, regex.flags).match, re.compile(r"[\s(]" + rest, regex.flags).search
 
 
+def nearest_action(h, actions: list, of_clause) -> Hit | None:
+    """Of the actions for which ``of_clause`` holds, the nearest to hit ``h`` (middle to middle; of two as
+    near, one after it before one before it, then the first listed): what ``min`` of those actions by that key
+    gives, with ``of_clause`` asked only of the nearer actions until it holds."""
+    if len(actions) < 2:
+        return actions[0] if actions and of_clause(actions[0]) else None
+    middle = (h.start + h.end) / 2
+    # (sorted is stable: of actions with one key, the first listed comes first, as min finds it)
+    for a in sorted(actions, key=lambda a: (abs((a.start + a.end) / 2 - middle), a.start < h.start)):
+        if of_clause(a):
+            return a
+    return None
+
+
 class Hardware(Linker):
     def __init__(self, patterns):
         super().__init__(patterns)
@@ -168,17 +182,15 @@ class Hardware(Linker):
             # ("prior to placing the plate" is a time, not a descriptor)
             descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
                                and not time_after(text, a.end)), None) if before else None
-            verbs = [a for a in verbs_all
-                     if not clause_break(text, min(a.end, h.end), max(a.start, h.start))
-                     and not (not_hardware and any(min(a.end, h.end) <= t.start < max(a.start, h.start)
-                                                   for t in not_hardware))]
-            if verbs:
-                act = verbs[0] if len(verbs) == 1 else min(
-                    verbs, key=lambda a: (abs((a.start + a.end) / 2 - (h.start + h.end) / 2), a.start < h.start))
+            # the nearest action of its own clause: no clause break, and no object that is not hardware,
+            # between the two (the actions tried nearest first: one clause break search for most hits)
+            act = nearest_action(h, verbs_all, lambda a: not clause_break(
+                text, min(a.end, h.end), max(a.start, h.start)) and not (not_hardware and any(
+                    min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)))
+            if act is not None:
                 action = act.value
                 last_action_by_section[h.section] = action
             else:
-                act = None
                 action = "placed" if h.section == "procedures" else "mentioned"
             if action == "placed" and act is not None and (h.assertion == "historical" or (
                     self.cue["placement_state"].match(act.literal)

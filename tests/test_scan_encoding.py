@@ -189,6 +189,43 @@ def test_tables_whose_rows_differ_in_their_columns_are_kept_as_rows(tmp_path):
     _well_formed(data)
 
 
+def _packed_of(keys, same, rows):
+    return {"keys": keys, "same": same, "rows": rows}
+
+
+ODD_CHUNKS = [
+    [],
+    [{}],
+    [{"findings": [], "codes": [], "notes": []}],
+    [{"findings": _packed_of(("a", "b", "c"), [(0, "é\u2028")], [("x", 1.5), (_Name("y"), None)])}],
+    [{"findings": _packed_of(("a", "b"), [], [("x", 1)]), "codes": _packed_of(("a", "b"), [], [(True, -0.0)])}],
+    [{"findings": _packed_of(["a", "b"], [], [["x", 1]])}],  # read back from JSON: lists, not tuples
+    [{"findings": _packed_of(("a", 2), [], [("x", 1)])}],  # a column name JSON makes a string
+    [{"findings": {"same": [], "keys": ("a",), "rows": [("x",)]}}],  # another order of the members
+    [{"findings": {"keys": ("a",), "same": [], "rows": [("x",)], "more": 1}}],
+    [{1: [], "notes": [{"a": 1, 2: "b", None: 3.25}]}],  # names JSON makes strings
+    [[{"a": 1}]],  # a note that is not a mapping of tables
+    [{"notes": [{"a": (1, 2), "b": {"c": [None, "\ud800"]}}]}],
+]
+
+
+@pytest.mark.parametrize("notes", ODD_CHUNKS)
+def test_a_chunks_rows_are_encoded_as_json_dumps_encodes_them(notes):
+    """The chunk file's rows, encoded a note and a table at a time (a packed table's columns encoded
+    once a process), are the text json.dumps gives, on tables of every shape."""
+    for _ in range(2):  # the columns' JSON made, then remembered
+        assert checkpoint._rows_json(notes) == json.dumps(notes, allow_nan=False)
+
+
+@pytest.mark.parametrize("cell, error", [(math.inf, ValueError), (object(), TypeError), (b"x", TypeError)])
+def test_a_chunks_cell_json_cannot_hold_raises_as_json_dumps_does(cell, error):
+    for notes in ([{"notes": [{"a": cell}]}], [{"findings": _packed_of(("a", "b"), [(0, "x")], [(cell,), (1,)])}]):
+        with pytest.raises(error):
+            json.dumps(notes, allow_nan=False)
+        with pytest.raises(error):
+            checkpoint._rows_json(notes)
+
+
 def test_a_cell_json_cannot_hold_is_refused_as_before():
     t = Task(note_id="n", source="s", text="x")
     rows = [error_rows(t)]

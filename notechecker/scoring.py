@@ -235,29 +235,41 @@ def _code_items(cat: Catalogue, code: str) -> tuple:
         by_code = cat.cache["scoring.by_code"] = {}
     got = by_code.get(code)
     if got is None:
-        compiled = _compiled(cat)
-        shared = cat.cache.setdefault("scoring.shared", {})
-
-        def one(kind: str, req: Any, sections: Any, fn: Evaluator) -> tuple[int, Evaluator]:
-            key = (kind, repr(req), tuple(sorted(sections)) if sections is not None else None)
-            if key not in shared:
-                shared[key] = (len(shared), fn)
-            return shared[key]
-
+        parts = cat.cache.setdefault("scoring.item_parts", {})
         got = []
         for item in cat.items_for(code):
-            ci = compiled[item.id]
-            hints = tuple((r, item.fix_hint_by_region[r]) for r in _HINT_REGIONS if r in item.fix_hint_by_region)
-            got.append((item.id, item.name, item.tier, item.severity,
-                        None if ci.applies_when is None else one("when", item.applies_when, None, ci.applies_when),
-                        one("requires", item.requires, item.sections, ci.requires), ci.messages,
-                        tuple((*one("when", c.when, None, fn), msg)
-                              for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts)
-                              if codes_ is None or code in codes_),
-                        (hints, item.fix_hint) if hints else item.fix_hint, TIERS.index(item.tier),
-                        _RANK[item.severity], item.tier == "coding" and item.severity == "error"))
+            part = parts.get(item.id)
+            if part is None:
+                part = parts[item.id] = _item_parts(cat, item)
+            head, conflicts, tail = part
+            got.append((*head, tuple([c for codes_, c in conflicts if codes_ is None or code in codes_]), *tail))
         got = by_code[code] = tuple(got)
     return got
+
+
+def _item_parts(cat: Catalogue, item: Any) -> tuple[tuple, tuple, tuple]:
+    """What :func:`_code_items` keeps of ``item`` for every code, made once per catalogue and item
+    (an item of a base checklist is in every code's list): the cells before its conflicts, its
+    conflicts (each ``(codes it applies to or None, (cache key, evaluator, message))``) and the cells
+    after them."""
+    ci = _compiled(cat)[item.id]
+    shared = cat.cache.setdefault("scoring.shared", {})
+
+    def one(kind: str, req: Any, sections: Any, fn: Evaluator) -> tuple[int, Evaluator]:
+        key = (kind, repr(req), tuple(sorted(sections)) if sections is not None else None)
+        if key not in shared:
+            shared[key] = (len(shared), fn)
+        return shared[key]
+
+    hints = tuple((r, item.fix_hint_by_region[r]) for r in _HINT_REGIONS if r in item.fix_hint_by_region)
+    head = (item.id, item.name, item.tier, item.severity,
+            None if ci.applies_when is None else one("when", item.applies_when, None, ci.applies_when),
+            one("requires", item.requires, item.sections, ci.requires), ci.messages)
+    conflicts = tuple((codes_, (*one("when", c.when, None, fn), msg))
+                      for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts))
+    tail = ((hints, item.fix_hint) if hints else item.fix_hint, TIERS.index(item.tier), _RANK[item.severity],
+            item.tier == "coding" and item.severity == "error")
+    return head, conflicts, tail
 
 
 _HINT_REGIONS = ("cervical", "thoracic", "lumbar", "sacral")

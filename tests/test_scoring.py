@@ -288,3 +288,41 @@ def test_a_summary_counted_while_scoring_is_summarize_code_of_its_findings(catal
     # negated and conflicting findings
     assert {s[0] for s in seen} >= {None, "error"}
     assert {s[1] for s in seen} == {None, True, False} and {s[2] for s in seen} == {s[3] for s in seen} == {True, False}
+
+
+def test_a_codes_items_are_each_items_own_cells_and_conflicts_for_that_code(catalogue):
+    """_code_items keeps what each item gives every code once (an item of a base checklist is in every
+    code's list): for every code of the catalogue, each item's cells are its own, its conflicts those
+    that apply to the code, and items asking the same (requirement and sections written alike) share one
+    cache key and evaluator, items asking otherwise not."""
+    from notechecker.schema.checklist import SEVERITIES, TIERS
+    from notechecker.scoring import _code_items, _compiled
+
+    compiled = _compiled(catalogue)
+    codes = [c for c in catalogue.table.codes if catalogue.items_for(c)]
+    seen: dict[int, tuple] = {}  # cache key -> what was asked
+    for code in codes:
+        got = _code_items(catalogue, code)
+        assert _code_items(catalogue, code) is got  # built once a code
+        assert [g[0] for g in got] == [i.id for i in catalogue.items_for(code)]
+        for item, g in zip(catalogue.items_for(code), got):
+            ci = compiled[item.id]
+            assert g[:4] == (item.id, item.name, item.tier, item.severity) and g[6] is ci.messages
+            asked = [(g[5], ("requires", repr(item.requires), tuple(sorted(item.sections)) if item.sections is not None else None))]
+            if item.applies_when is None:
+                assert g[4] is None
+            else:
+                asked.append((g[4], ("when", repr(item.applies_when), None)))
+            applying = [c for c in item.conflicts if c.codes is None or code in c.codes]
+            assert [m for _k, _f, m in g[7]] == [f"{item.name}: {c.message}" for c in applying]
+            asked += [((k, f), ("when", repr(c.when), None)) for (k, f, _m), c in zip(g[7], applying)]
+            for (key, fn), what in asked:
+                assert seen.setdefault(key, what) == what  # one key, one question
+                assert callable(fn)
+            regions = tuple((r, item.fix_hint_by_region[r]) for r in ("cervical", "thoracic", "lumbar", "sacral")
+                            if r in item.fix_hint_by_region)
+            assert g[8] == ((regions, item.fix_hint) if regions else item.fix_hint)
+            assert g[9:] == (TIERS.index(item.tier), SEVERITIES.index(item.severity),
+                             item.tier == "coding" and item.severity == "error")
+    assert len(set(seen.values())) == len(seen)  # one question, one key
+    assert len(seen) < sum(len(catalogue.items_for(c)) for c in codes)  # shared across codes and items

@@ -110,6 +110,7 @@ class Sink:
         self._in_order: dict[tuple, Any] = {}
         self.handles = {}
         self.writers = {}
+        self.schemas = {}  # Parquet: each table's Arrow schema, made once (a flush gives it its rows)
         binary = self.fmt == ".parquet"
         for name, path in paths.items():
             fh = stack.enter_context(atomic_writer(path, "wb" if binary else "w", tmp_dir=tmp_dir))
@@ -117,7 +118,8 @@ class Sink:
             if self.fmt == ".parquet":
                 import pyarrow.parquet as pq
 
-                writer = pq.ParquetWriter(fh, arrow_schema(name), compression="zstd")
+                self.schemas[name] = arrow_schema(name)
+                writer = pq.ParquetWriter(fh, self.schemas[name], compression="zstd")
                 self.writers[name] = writer
                 stack.callback(writer.close)  # before its file closes, also when the run fails
             elif self.fmt == ".csv":
@@ -168,7 +170,7 @@ class Sink:
                 self._settle(name)
                 pending = self.pending[name]
                 columns = {c: list(chain.from_iterable(map(operator.itemgetter(c), pending))) for c in TABLES[name]}
-                self.writers[name].write_table(pa.Table.from_pydict(columns, arrow_schema(name)))
+                self.writers[name].write_table(pa.Table.from_pydict(columns, self.schemas[name]))
                 pending.clear()
                 self.counts[name] = 0
             return

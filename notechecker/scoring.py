@@ -202,15 +202,29 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
             in_tier[tier_i] += 1
             if status == "met":
                 met_tier[tier_i] += 1
-                append(_finding(note_id, code, iid, name, tier, severity, status, message, "", evidence))
-                continue
-            statuses.append(status)
-            if rank < worst:
-                worst = rank
-            if coding_item:
-                coding_error = True
-            append(_finding(note_id, code, iid, name, tier, severity, status, message,
-                            hint if hint.__class__ is str else _region_hint(hint, regions), evidence))
+                hint = ""
+            else:
+                statuses.append(status)
+                if rank < worst:
+                    worst = rank
+                if coding_item:
+                    coding_error = True
+                if hint.__class__ is not str:
+                    hint = _region_hint(hint, regions)
+            # Finding(...) built by its slots' own setters, here: the same frozen object at half the
+            # dataclass __init__'s cost (which sets every field through object.__setattr__)
+            f = _NEW(Finding)
+            _F0(f, note_id)
+            _F1(f, code)
+            _F2(f, iid)
+            _F3(f, name)
+            _F4(f, tier)
+            _F5(f, severity)
+            _F6(f, status)
+            _F7(f, message)
+            _F8(f, hint)
+            _F9(f, evidence)
+            append(f)
         n = len(findings)
         met = n - len(statuses)
         summary = _summary(note_id, code, family, n, met, statuses.count("missing"), statuses.count("negated"),
@@ -288,31 +302,12 @@ _NEW = object.__new__
 _F0, _F1, _F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9 = slot_setters(Finding)
 
 
-def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, severity: str, status: str,
-             message: str, fix_hint: str, evidence: tuple[Evidence, ...]) -> Finding:
-    """``Finding(...)`` built by its slots' own setters: the same frozen object at half the dataclass
-    ``__init__``'s cost (which sets every field through ``object.__setattr__``); scoring builds one
-    per code and item of every note."""
-    f = _NEW(Finding)
-    _F0(f, note_id)
-    _F1(f, code)
-    _F2(f, item_id)
-    _F3(f, item_name)
-    _F4(f, tier)
-    _F5(f, severity)
-    _F6(f, status)
-    _F7(f, message)
-    _F8(f, fix_hint)
-    _F9(f, evidence)
-    return f
-
-
 _S_SET = slot_setters(CodeSummary)
 _R_SET = slot_setters(CodeResult)
 
 
 def _summary(*values) -> CodeSummary:
-    """``CodeSummary(*values)`` (every field, in order) built by its slots' setters, as :func:`_finding`."""
+    """``CodeSummary(*values)`` (every field, in order) built by its slots' setters, as scoring builds a Finding."""
     s = _NEW(CodeSummary)
     for put, value in zip(_S_SET, values):
         put(s, value)
@@ -321,7 +316,7 @@ def _summary(*values) -> CodeSummary:
 
 def _code_result(note_id: str, code: str, family: str | None, findings: tuple[Finding, ...],
                  summary: CodeSummary) -> CodeResult:
-    """``CodeResult(...)`` built by its slots' setters, as :func:`_finding`."""
+    """``CodeResult(...)`` built by its slots' setters, as scoring builds a Finding."""
     r = _NEW(CodeResult)
     _R0, _R1, _R2, _R3, _R4 = _R_SET
     _R0(r, note_id)

@@ -378,3 +378,40 @@ def test_a_packed_tables_columns_kept_once_are_those_one_value_of_one_type_fills
             (len(once) == width and got["rows"] == [()] * n)
         assert plain == all(type(v) in packed.PLAIN for row in cells for v in row)
         assert packed.rows(got) == [dict(zip(keys, row)) for row in cells]
+
+
+def test_columns_one_value_fills_a_table_are_written_as_its_rows(tmp_path):
+    """A flush makes a column that one value fills in each packed table (kept once) an Arrow cell once
+    a table, repeated over its rows: the Parquet bytes of the tables' rows written one by one, on
+    generated notes whose cells kept once are None, text outside ASCII, booleans and numbers, between
+    tables of one row and row dicts."""
+    import random
+
+    rng = random.Random(7)
+    t = Task(note_id="n", source="s", text="x")
+    base = error_rows(t, "E101", "s: empty")["notes"][0]
+    notes = []
+    for k in range(60):
+        n = rng.choice([1, 1, 2, 3, 5])
+        value = rng.choice([None, "Zoë", "", "x" * 70, f"note-{k}"])
+        chars = rng.choice([None, 0, 7, 2 ** 40])
+        rows = [{**base, "note_id": f"{k}-{rng.randint(0, 2)}" if rng.random() < 0.3 else f"{k}",
+                 "surgeon": value, "chars": chars if rng.random() < 0.8 else rng.randint(0, 9),
+                 "completeness": rng.choice([None, 0.5, 1.0])} for _ in range(n)]
+        notes.append({"findings": [], "codes": [], "notes": rows})
+    sent = packed.packed(notes)[0]
+    assert sum(t["notes"].__class__ is dict and len(t["notes"]["same"]) > 10 for t in sent) > 10
+    for flush in (7, 2000):
+        got, want = {}, {}
+        for out, tables in ((got, sent), (want, notes)):
+            paths = sinks.output_paths(tmp_path / f"{flush}-{id(out)}" / "out.parquet")
+            paths["findings"].parent.mkdir()
+            with contextlib.ExitStack() as stack:
+                sink = sinks.Sink(paths, stack)
+                sink.flush_rows = flush
+                for note in tables:
+                    for name in TABLES:
+                        sink.add(name, note[name])
+                sink.close()
+            out.update({name: paths[name].read_bytes() for name in TABLES})
+        assert got == want

@@ -202,15 +202,29 @@ def score(facts: Facts, codes: Iterable[str] | None = None, catalogue: Catalogue
             in_tier[tier_i] += 1
             if status == "met":
                 met_tier[tier_i] += 1
-                append(_finding(note_id, code, iid, name, tier, severity, status, message, "", evidence))
-                continue
-            statuses.append(status)
-            if rank < worst:
-                worst = rank
-            if coding_item:
-                coding_error = True
-            append(_finding(note_id, code, iid, name, tier, severity, status, message,
-                            hint if hint.__class__ is str else _region_hint(hint, regions), evidence))
+                hint = ""
+            else:
+                statuses.append(status)
+                if rank < worst:
+                    worst = rank
+                if coding_item:
+                    coding_error = True
+                if hint.__class__ is not str:
+                    hint = _region_hint(hint, regions)
+            # Finding(...) built by its slots' own setters, here: the same frozen object at half the
+            # dataclass __init__'s cost (which sets every field through object.__setattr__)
+            f = _NEW(Finding)
+            _F0(f, note_id)
+            _F1(f, code)
+            _F2(f, iid)
+            _F3(f, name)
+            _F4(f, tier)
+            _F5(f, severity)
+            _F6(f, status)
+            _F7(f, message)
+            _F8(f, hint)
+            _F9(f, evidence)
+            append(f)
         n = len(findings)
         met = n - len(statuses)
         summary = _summary(note_id, code, family, n, met, statuses.count("missing"), statuses.count("negated"),
@@ -235,29 +249,41 @@ def _code_items(cat: Catalogue, code: str) -> tuple:
         by_code = cat.cache["scoring.by_code"] = {}
     got = by_code.get(code)
     if got is None:
-        compiled = _compiled(cat)
-        shared = cat.cache.setdefault("scoring.shared", {})
-
-        def one(kind: str, req: Any, sections: Any, fn: Evaluator) -> tuple[int, Evaluator]:
-            key = (kind, repr(req), tuple(sorted(sections)) if sections is not None else None)
-            if key not in shared:
-                shared[key] = (len(shared), fn)
-            return shared[key]
-
+        parts = cat.cache.setdefault("scoring.item_parts", {})
         got = []
         for item in cat.items_for(code):
-            ci = compiled[item.id]
-            hints = tuple((r, item.fix_hint_by_region[r]) for r in _HINT_REGIONS if r in item.fix_hint_by_region)
-            got.append((item.id, item.name, item.tier, item.severity,
-                        None if ci.applies_when is None else one("when", item.applies_when, None, ci.applies_when),
-                        one("requires", item.requires, item.sections, ci.requires), ci.messages,
-                        tuple((*one("when", c.when, None, fn), msg)
-                              for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts)
-                              if codes_ is None or code in codes_),
-                        (hints, item.fix_hint) if hints else item.fix_hint, TIERS.index(item.tier),
-                        _RANK[item.severity], item.tier == "coding" and item.severity == "error"))
+            part = parts.get(item.id)
+            if part is None:
+                part = parts[item.id] = _item_parts(cat, item)
+            head, conflicts, tail = part
+            got.append((*head, tuple([c for codes_, c in conflicts if codes_ is None or code in codes_]), *tail))
         got = by_code[code] = tuple(got)
     return got
+
+
+def _item_parts(cat: Catalogue, item: Any) -> tuple[tuple, tuple, tuple]:
+    """What :func:`_code_items` keeps of ``item`` for every code, made once per catalogue and item
+    (an item of a base checklist is in every code's list): the cells before its conflicts, its
+    conflicts (each ``(codes it applies to or None, (cache key, evaluator, message))``) and the cells
+    after them."""
+    ci = _compiled(cat)[item.id]
+    shared = cat.cache.setdefault("scoring.shared", {})
+
+    def one(kind: str, req: Any, sections: Any, fn: Evaluator) -> tuple[int, Evaluator]:
+        key = (kind, repr(req), tuple(sorted(sections)) if sections is not None else None)
+        if key not in shared:
+            shared[key] = (len(shared), fn)
+        return shared[key]
+
+    hints = tuple((r, item.fix_hint_by_region[r]) for r in _HINT_REGIONS if r in item.fix_hint_by_region)
+    head = (item.id, item.name, item.tier, item.severity,
+            None if ci.applies_when is None else one("when", item.applies_when, None, ci.applies_when),
+            one("requires", item.requires, item.sections, ci.requires), ci.messages)
+    conflicts = tuple((codes_, (*one("when", c.when, None, fn), msg))
+                      for c, (codes_, fn, msg) in zip(item.conflicts, ci.conflicts))
+    tail = ((hints, item.fix_hint) if hints else item.fix_hint, TIERS.index(item.tier), _RANK[item.severity],
+            item.tier == "coding" and item.severity == "error")
+    return head, conflicts, tail
 
 
 _HINT_REGIONS = ("cervical", "thoracic", "lumbar", "sacral")
@@ -276,31 +302,12 @@ _NEW = object.__new__
 _F0, _F1, _F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9 = slot_setters(Finding)
 
 
-def _finding(note_id: str, code: str, item_id: str, item_name: str, tier: str, severity: str, status: str,
-             message: str, fix_hint: str, evidence: tuple[Evidence, ...]) -> Finding:
-    """``Finding(...)`` built by its slots' own setters: the same frozen object at half the dataclass
-    ``__init__``'s cost (which sets every field through ``object.__setattr__``); scoring builds one
-    per code and item of every note."""
-    f = _NEW(Finding)
-    _F0(f, note_id)
-    _F1(f, code)
-    _F2(f, item_id)
-    _F3(f, item_name)
-    _F4(f, tier)
-    _F5(f, severity)
-    _F6(f, status)
-    _F7(f, message)
-    _F8(f, fix_hint)
-    _F9(f, evidence)
-    return f
-
-
 _S_SET = slot_setters(CodeSummary)
 _R_SET = slot_setters(CodeResult)
 
 
 def _summary(*values) -> CodeSummary:
-    """``CodeSummary(*values)`` (every field, in order) built by its slots' setters, as :func:`_finding`."""
+    """``CodeSummary(*values)`` (every field, in order) built by its slots' setters, as scoring builds a Finding."""
     s = _NEW(CodeSummary)
     for put, value in zip(_S_SET, values):
         put(s, value)
@@ -309,7 +316,7 @@ def _summary(*values) -> CodeSummary:
 
 def _code_result(note_id: str, code: str, family: str | None, findings: tuple[Finding, ...],
                  summary: CodeSummary) -> CodeResult:
-    """``CodeResult(...)`` built by its slots' setters, as :func:`_finding`."""
+    """``CodeResult(...)`` built by its slots' setters, as scoring builds a Finding."""
     r = _NEW(CodeResult)
     _R0, _R1, _R2, _R3, _R4 = _R_SET
     _R0(r, note_id)

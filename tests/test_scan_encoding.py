@@ -189,6 +189,43 @@ def test_tables_whose_rows_differ_in_their_columns_are_kept_as_rows(tmp_path):
     _well_formed(data)
 
 
+def _packed_of(keys, same, rows):
+    return {"keys": keys, "same": same, "rows": rows}
+
+
+ODD_CHUNKS = [
+    [],
+    [{}],
+    [{"findings": [], "codes": [], "notes": []}],
+    [{"findings": _packed_of(("a", "b", "c"), [(0, "é\u2028")], [("x", 1.5), (_Name("y"), None)])}],
+    [{"findings": _packed_of(("a", "b"), [], [("x", 1)]), "codes": _packed_of(("a", "b"), [], [(True, -0.0)])}],
+    [{"findings": _packed_of(["a", "b"], [], [["x", 1]])}],  # read back from JSON: lists, not tuples
+    [{"findings": _packed_of(("a", 2), [], [("x", 1)])}],  # a column name JSON makes a string
+    [{"findings": {"same": [], "keys": ("a",), "rows": [("x",)]}}],  # another order of the members
+    [{"findings": {"keys": ("a",), "same": [], "rows": [("x",)], "more": 1}}],
+    [{1: [], "notes": [{"a": 1, 2: "b", None: 3.25}]}],  # names JSON makes strings
+    [[{"a": 1}]],  # a note that is not a mapping of tables
+    [{"notes": [{"a": (1, 2), "b": {"c": [None, "\ud800"]}}]}],
+]
+
+
+@pytest.mark.parametrize("notes", ODD_CHUNKS)
+def test_a_chunks_rows_are_encoded_as_json_dumps_encodes_them(notes):
+    """The chunk file's rows, encoded a note and a table at a time (a packed table's columns encoded
+    once a process), are the text json.dumps gives, on tables of every shape."""
+    for _ in range(2):  # the columns' JSON made, then remembered
+        assert checkpoint._rows_json(notes) == json.dumps(notes, allow_nan=False)
+
+
+@pytest.mark.parametrize("cell, error", [(math.inf, ValueError), (object(), TypeError), (b"x", TypeError)])
+def test_a_chunks_cell_json_cannot_hold_raises_as_json_dumps_does(cell, error):
+    for notes in ([{"notes": [{"a": cell}]}], [{"findings": _packed_of(("a", "b"), [(0, "x")], [(cell,), (1,)])}]):
+        with pytest.raises(error):
+            json.dumps(notes, allow_nan=False)
+        with pytest.raises(error):
+            checkpoint._rows_json(notes)
+
+
 def test_a_cell_json_cannot_hold_is_refused_as_before():
     t = Task(note_id="n", source="s", text="x")
     rows = [error_rows(t)]
@@ -316,3 +353,65 @@ def test_a_damaged_packed_table_is_refused_before_anything_reads_it(real_chunk, 
     damage(notes[1]["findings"])
     with pytest.raises((TypeError, ValueError, KeyError)):
         packed.check(notes)
+
+
+def test_a_packed_tables_columns_kept_once_are_those_one_value_of_one_type_fills():
+    """packed.table keeps a column once exactly when every cell is the first (as list.count compares
+    them), all of one type and not a float; on 3,000 generated tables of cells alike but not the same
+    (1, True, 1.0; 0.0, -0.0; equal strings made apart; None, '')."""
+    import random
+
+    rng = random.Random(25)
+    pool = [1, True, 1.0, 0, False, 0.0, -0.0, "a", "".join(["a"]), "b", "", None, 2 ** 70, _Name("a")]
+    for _ in range(3000):
+        width, n = rng.randint(1, 4), rng.randint(2, 6)
+        base = rng.choice(pool)
+        cells = [tuple(base if rng.random() < 0.7 else rng.choice(pool) for _ in range(width)) for _ in range(n)]
+        keys = tuple(f"c{i}" for i in range(width))
+        got, plain = packed.table(keys, (), range(width), cells)
+        columns = list(zip(*cells))
+        once = [i for i, col in enumerate(columns)
+                if len({type(v) for v in col}) == 1 and type(col[0]) is not float and all(v == col[0] for v in col)]
+        assert [i for i, _ in got["same"]] == once
+        assert [v for _, v in got["same"]] == [columns[i][0] for i in once]
+        assert got["rows"] == list(zip(*[c for i, c in enumerate(columns) if i not in once])) or \
+            (len(once) == width and got["rows"] == [()] * n)
+        assert plain == all(type(v) in packed.PLAIN for row in cells for v in row)
+        assert packed.rows(got) == [dict(zip(keys, row)) for row in cells]
+
+
+def test_columns_one_value_fills_a_table_are_written_as_its_rows(tmp_path):
+    """A flush makes a column that one value fills in each packed table (kept once) an Arrow cell once
+    a table, repeated over its rows: the Parquet bytes of the tables' rows written one by one, on
+    generated notes whose cells kept once are None, text outside ASCII, booleans and numbers, between
+    tables of one row and row dicts."""
+    import random
+
+    rng = random.Random(7)
+    t = Task(note_id="n", source="s", text="x")
+    base = error_rows(t, "E101", "s: empty")["notes"][0]
+    notes = []
+    for k in range(60):
+        n = rng.choice([1, 1, 2, 3, 5])
+        value = rng.choice([None, "Zoë", "", "x" * 70, f"note-{k}"])
+        chars = rng.choice([None, 0, 7, 2 ** 40])
+        rows = [{**base, "note_id": f"{k}-{rng.randint(0, 2)}" if rng.random() < 0.3 else f"{k}",
+                 "surgeon": value, "chars": chars if rng.random() < 0.8 else rng.randint(0, 9),
+                 "completeness": rng.choice([None, 0.5, 1.0])} for _ in range(n)]
+        notes.append({"findings": [], "codes": [], "notes": rows})
+    sent = packed.packed(notes)[0]
+    assert sum(t["notes"].__class__ is dict and len(t["notes"]["same"]) > 10 for t in sent) > 10
+    for flush in (7, 2000):
+        got, want = {}, {}
+        for out, tables in ((got, sent), (want, notes)):
+            paths = sinks.output_paths(tmp_path / f"{flush}-{id(out)}" / "out.parquet")
+            paths["findings"].parent.mkdir()
+            with contextlib.ExitStack() as stack:
+                sink = sinks.Sink(paths, stack)
+                sink.flush_rows = flush
+                for note in tables:
+                    for name in TABLES:
+                        sink.add(name, note[name])
+                sink.close()
+            out.update({name: paths[name].read_bytes() for name in TABLES})
+        assert got == want

@@ -255,15 +255,17 @@ def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
     """Scoring builds its findings by their slots' setters: equal, hashed and frozen like ``Finding(...)``."""
     from dataclasses import fields, replace
 
-    from notechecker.scoring import _finding
-
-    args = ("n1", "22852", "OP-10", "estimated blood loss", "quality", "warning", "met", "m", "", ())
-    fast, slow = _finding(*args), Finding(*args)
-    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
-    assert [getattr(fast, f.name) for f in fields(Finding)] == list(args)
-    assert replace(fast, status="missing").status == "missing"
-    with pytest.raises(AttributeError):
-        fast.status = "missing"  # type: ignore[misc]
+    facts = make_facts({"approach": "posterior", "levels": ["L4", "L5"], "elements": {"ebl": {"value": "200 mL"}},
+                        "procedures": [{"kind": "hardware_removal", "levels": ["L4", "L5"]}]})
+    found = [f for r in score(facts, ["22852", "22612"], catalogue) for f in r.findings]
+    assert {f.status for f in found} >= {"met", "missing"} and any(f.evidence for f in found)
+    for fast in found:
+        args = [getattr(fast, f.name) for f in fields(Finding)]
+        slow = Finding(*args)
+        assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+        assert replace(fast, status="missing").status == "missing"
+        with pytest.raises(AttributeError):
+            fast.status = "missing"  # type: ignore[misc]
 
 
 def test_a_summary_counted_while_scoring_is_summarize_code_of_its_findings(catalogue):
@@ -288,3 +290,41 @@ def test_a_summary_counted_while_scoring_is_summarize_code_of_its_findings(catal
     # negated and conflicting findings
     assert {s[0] for s in seen} >= {None, "error"}
     assert {s[1] for s in seen} == {None, True, False} and {s[2] for s in seen} == {s[3] for s in seen} == {True, False}
+
+
+def test_a_codes_items_are_each_items_own_cells_and_conflicts_for_that_code(catalogue):
+    """_code_items keeps what each item gives every code once (an item of a base checklist is in every
+    code's list): for every code of the catalogue, each item's cells are its own, its conflicts those
+    that apply to the code, and items asking the same (requirement and sections written alike) share one
+    cache key and evaluator, items asking otherwise not."""
+    from notechecker.schema.checklist import SEVERITIES, TIERS
+    from notechecker.scoring import _code_items, _compiled
+
+    compiled = _compiled(catalogue)
+    codes = [c for c in catalogue.table.codes if catalogue.items_for(c)]
+    seen: dict[int, tuple] = {}  # cache key -> what was asked
+    for code in codes:
+        got = _code_items(catalogue, code)
+        assert _code_items(catalogue, code) is got  # built once a code
+        assert [g[0] for g in got] == [i.id for i in catalogue.items_for(code)]
+        for item, g in zip(catalogue.items_for(code), got):
+            ci = compiled[item.id]
+            assert g[:4] == (item.id, item.name, item.tier, item.severity) and g[6] is ci.messages
+            asked = [(g[5], ("requires", repr(item.requires), tuple(sorted(item.sections)) if item.sections is not None else None))]
+            if item.applies_when is None:
+                assert g[4] is None
+            else:
+                asked.append((g[4], ("when", repr(item.applies_when), None)))
+            applying = [c for c in item.conflicts if c.codes is None or code in c.codes]
+            assert [m for _k, _f, m in g[7]] == [f"{item.name}: {c.message}" for c in applying]
+            asked += [((k, f), ("when", repr(c.when), None)) for (k, f, _m), c in zip(g[7], applying)]
+            for (key, fn), what in asked:
+                assert seen.setdefault(key, what) == what  # one key, one question
+                assert callable(fn)
+            regions = tuple((r, item.fix_hint_by_region[r]) for r in ("cervical", "thoracic", "lumbar", "sacral")
+                            if r in item.fix_hint_by_region)
+            assert g[8] == ((regions, item.fix_hint) if regions else item.fix_hint)
+            assert g[9:] == (TIERS.index(item.tier), SEVERITIES.index(item.severity),
+                             item.tier == "coding" and item.severity == "error")
+    assert len(set(seen.values())) == len(seen)  # one question, one key
+    assert len(seen) < sum(len(catalogue.items_for(c)) for c in codes)  # shared across codes and items

@@ -94,7 +94,7 @@ _TASK_FIELDS = operator.attrgetter(*(f.name for f in fields(Task)))
 
 
 def chunk_digest(chunk: list[Task]) -> str:
-    return hashlib.sha256(json.dumps([_TASK_FIELDS(t) for t in chunk]).encode()).hexdigest()
+    return hashlib.sha256(_json([_TASK_FIELDS(t) for t in chunk]).encode()).hexdigest()
 
 
 def chunk_bytes(tasks: list[Task], rows: list) -> bytes:
@@ -106,12 +106,50 @@ def _chunk_file(tasks: list[Task], packed: list) -> bytes:
     """``{"digest", "notes", "rows", "checksum"}`` as JSON, the checksum that of the rest
     (:func:`body_checksum`): the body's JSON with the checksum's member put before its closing brace,
     the bytes ``json.dumps`` gives the whole (the rows are encoded once)."""
-    body = _ENCODE({"digest": chunk_digest(tasks), "notes": len(tasks), "rows": packed}).encode()
+    body = ('{"digest": %s, "notes": %d, "rows": %s}' % (_json(chunk_digest(tasks)), len(tasks),
+                                                          _rows_json(packed))).encode()
     return b"%s, \"checksum\": \"%s\"}" % (body[:-1], hashlib.sha256(body).hexdigest().encode())
 
 
-#: ``json.dumps(obj, allow_nan=False)`` without making its encoder anew each call
-_ENCODE = json.JSONEncoder(allow_nan=False).encode
+def _rows_json(notes: list) -> str:
+    """``json.dumps(notes, allow_nan=False)`` of a chunk's rows, one note a ``{table: rows}`` mapping,
+    the tables packed (:mod:`.packed`): the same text, a packed table's columns (``keys``, one tuple of
+    the schema's column names a table) encoded once a process, not once a note; anything else as
+    ``json.dumps`` gives it."""
+    if notes.__class__ is not list or not all(n.__class__ is dict and all(k.__class__ is str for k in n)
+                                              for n in notes):
+        return _json(notes)
+    return "[%s]" % ", ".join(["{%s}" % ", ".join([f"{_str_json(name)}: {_table_json(table)}"
+                                                  for name, table in note.items()]) for note in notes])
+
+
+def _table_json(table: Any) -> str:
+    """One table of a note as ``json.dumps`` gives it (see :func:`_rows_json`)."""
+    if table.__class__ is not dict or tuple(table) != ("keys", "same", "rows") or table["keys"].__class__ is not tuple:
+        return _json(table)
+    keys = _KEYS_JSON.get(table["keys"])
+    if keys is None:
+        keys = _json(table["keys"])
+        if len(_KEYS_JSON) < 64 and all(k.__class__ is str for k in table["keys"]):  # the schema's columns
+            _KEYS_JSON[table["keys"]] = keys
+    return '{"keys": %s, "same": %s, "rows": %s}' % (keys, _json(table["same"]), _json(table["rows"]))
+
+
+#: a packed table's columns -> their JSON (the tables a scan writes have three)
+_KEYS_JSON: dict[tuple, str] = {}
+
+#: ``json.dumps(obj, allow_nan=False)``: the C encoder json.dumps makes for each call, made once, without
+#: the check for circular references (a chunk's rows are tables of cells: nothing refers back); a cell
+#: that is not JSON raises the TypeError json.dumps raises
+_ENCODER = json.encoder.c_make_encoder(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None,
+                                       ": ", ", ", False, False, False) if json.encoder.c_make_encoder else None
+
+
+def _json(obj: Any) -> str:
+    return "".join(_ENCODER(obj, 0)) if _ENCODER is not None else json.dumps(obj, allow_nan=False)
+
+
+_str_json = json.encoder.encode_basestring_ascii
 
 
 def body_checksum(body: dict) -> str:

@@ -72,8 +72,11 @@ def table(keys: tuple, fixed: Any, free: Any, cells: list) -> tuple[dict, bool]:
     for i, column in zip(free, zip(*cells)):
         types = set(map(type, column))
         plain = plain and PLAIN.issuperset(types)
-        # one value throughout: of one type (True == 1), not a float (0.0 == -0.0)
-        if len(types) == 1 and float not in types and column.count(column[0]) == n:
+        # one value throughout: of one type (True == 1), not a float (0.0 == -0.0); a column whose last
+        # cell is not its first (as count() compares them) is not counted through
+        first, last = column[0], column[-1]
+        if len(types) == 1 and float not in types and (last is first or last == first) \
+                and column.count(first) == n:
             same.append((i, column[0]))
         else:
             vary.append(column)

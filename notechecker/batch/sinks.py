@@ -9,7 +9,7 @@ import json
 import operator
 import os
 import re
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +103,14 @@ class Sink:
         self.buffers: dict[str, list[dict]] = {k: [] for k in TABLES}
         # Parquet: each table's cells as they come, joined into a row group a flush: rows given one by
         # one (row dicts, a table of one row) as tuples in the columns' order, a packed table's columns
-        # whole (``{column: cells}``), in the order they came
-        self.pending: dict[str, list[dict]] = {k: [] for k in TABLES}
+        # whole (:func:`_parts`), in the order they came
+        self.pending: dict[str, list[tuple[int, dict, dict]]] = {k: [] for k in TABLES}
         self.loose: dict[str, list[tuple]] = {k: [] for k in TABLES}
         self.counts = dict.fromkeys(TABLES, 0)
         self._in_order: dict[tuple, Any] = {}
         self.handles = {}
         self.writers = {}
+        self.schemas = {}  # Parquet: each table's Arrow schema, made once (a flush gives it its rows)
         binary = self.fmt == ".parquet"
         for name, path in paths.items():
             fh = stack.enter_context(atomic_writer(path, "wb" if binary else "w", tmp_dir=tmp_dir))
@@ -117,7 +118,8 @@ class Sink:
             if self.fmt == ".parquet":
                 import pyarrow.parquet as pq
 
-                writer = pq.ParquetWriter(fh, arrow_schema(name), compression="zstd")
+                self.schemas[name] = arrow_schema(name)
+                writer = pq.ParquetWriter(fh, self.schemas[name], compression="zstd")
                 self.writers[name] = writer
                 stack.callback(writer.close)  # before its file closes, also when the run fails
             elif self.fmt == ".csv":
@@ -133,7 +135,7 @@ class Sink:
                 self.loose[name].append(self._cells(name, tuple(rows["keys"]))(rows["rows"][0]))
             else:
                 self._settle(name)
-                self.pending[name].append(packed.columns(rows))
+                self.pending[name].append(_parts(rows))
             self.counts[name] += packed.size(rows)
             if self.counts[name] >= self.flush_rows:
                 self._flush(name)
@@ -157,7 +159,7 @@ class Sink:
         """The rows given one by one since the last packed table, as columns after what came before."""
         loose = self.loose[name]
         if loose:
-            self.pending[name].append(dict(zip(TABLES[name], zip(*loose))))
+            self.pending[name].append((len(loose), {}, dict(zip(TABLES[name], zip(*loose)))))
             self.loose[name] = []
 
     def _flush(self, name: str) -> None:
@@ -166,9 +168,21 @@ class Sink:
                 import pyarrow as pa
 
                 self._settle(name)
-                pending = self.pending[name]
-                columns = {c: list(chain.from_iterable(map(operator.itemgetter(c), pending))) for c in TABLES[name]}
-                self.writers[name].write_table(pa.Table.from_pydict(columns, arrow_schema(name)))
+                pending, schema = self.pending[name], self.schemas[name]
+                index, columns = None, {}
+                for c in TABLES[name]:
+                    if len(pending) > 1 and all(c in same for _n, same, _cells in pending):
+                        # a column one value fills in each table (a note's id, source, provenance ...):
+                        # each value made an Arrow cell once, then repeated over its table's rows
+                        if index is None:
+                            import numpy as np
+
+                            index = pa.array(np.repeat(np.arange(len(pending)), [n for n, _s, _c in pending]))
+                        columns[c] = pa.array([same[c] for _n, same, _c in pending], schema.field(c).type).take(index)
+                    else:
+                        columns[c] = list(chain.from_iterable(repeat(same[c], n) if c in same else cells[c]
+                                                              for n, same, cells in pending))
+                self.writers[name].write_table(pa.Table.from_pydict(columns, schema))
                 pending.clear()
                 self.counts[name] = 0
             return
@@ -188,6 +202,15 @@ class Sink:
             self._flush(name)
             if self.fmt == ".parquet":
                 self.writers[name].close()  # closing twice is a no-op
+
+
+def _parts(table: dict) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """A packed table (:mod:`.packed`) as ``(its number of rows, {column: the value that fills it}
+    for the cells kept once, {column: its cells, row by row} for the others)``."""
+    keys, rows = table["keys"], table["rows"]
+    fixed = dict(table["same"])
+    same = {k: fixed[i] for i, k in enumerate(keys) if i in fixed}
+    return len(rows), same, dict(zip([k for i, k in enumerate(keys) if i not in fixed], zip(*rows)))
 
 
 def read_table(path: str | os.PathLike):

@@ -11,6 +11,11 @@ warm, as a scan's worker reads them (CPU ms a note, median of the rounds, per st
     .venv/bin/python benchmarks/bench_typographic.py              # spine notes, 7 rounds
     .venv/bin/python benchmarks/bench_typographic.py --set forms --rounds 11
 
+With ``--twin crlf`` the twin is the note with Windows line ends (every "\\n" written "\\r\\n"), which
+the normaliser reads as "\\n" (notechecker/nlp/normalize/lines.py): what a note exported from Windows pays.
+
+    .venv/bin/python benchmarks/bench_typographic.py --twin crlf
+
 It prints figures only: nothing is asserted.
 """
 from __future__ import annotations
@@ -37,10 +42,19 @@ def typographic(text: str) -> str:
     return out
 
 
+def crlf(text: str) -> str:
+    """``text`` as a Windows system writes it: "\\r\\n" line ends."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+TWINS = {"typographic": typographic, "crlf": crlf}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", default="spine", choices=("spine", "nonspine", "forms"))
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--twin", default="typographic", choices=sorted(TWINS))
     args = ap.parse_args(argv)
 
     import bench_stages as B
@@ -54,8 +68,8 @@ def main(argv=None) -> None:
     pipe, cat = load(), load_catalogue()
     note_tables = getattr(batch_rows, "result_tables", None) or batch_rows.result_rows
     notes = B.note_sets()[args.set]
-    variants = {"as written": notes, "typographic": [(nid, typographic(t)) for nid, t in notes]}
-    outside = sum(not pipe.normalizer(t).text.isascii() for _, t in variants["typographic"])
+    variants = {"as written": notes, args.twin: [(nid, TWINS[args.twin](t)) for nid, t in notes]}
+    outside = sum(not pipe.normalizer(t).text.isascii() for _, t in variants[args.twin])
     gc.collect()
     gc.freeze()
     clock = time.process_time
@@ -83,8 +97,8 @@ def main(argv=None) -> None:
             for stage, s in acc.items():
                 got[k][stage].append(s * 1000 / len(notes))
     print(f"bench_typographic: {len(notes)} {args.set} notes, {args.rounds} alternating rounds; "
-          f"{outside} of the typographic twins are outside ASCII after normalising")
-    print(f"{'CPU ms a note (median)':40s} {'as written':>11s} {'typographic':>12s} {'difference':>11s}")
+          f"{outside} of the {args.twin} twins are outside ASCII after normalising")
+    print(f"{'CPU ms a note (median)':40s} {'as written':>11s} {args.twin:>12s} {'difference':>11s}")
     for stage in got["as written"]:
         a, b = (statistics.median(got[k][stage]) for k in variants)
         print(f"{stage[:40]:40s} {a:11.3f} {b:12.3f} {b - a:+11.3f}")

@@ -12,6 +12,7 @@ from ...schema.loader import validate_located
 from ...schema.loader import patterns_dir
 from ...schema.vocab.base import read_yaml
 from ..regex_literals import GatedRegex, folded
+from .lines import read_lines
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
 from .spots import DigitScan, Look
@@ -251,6 +252,11 @@ class Normalizer(Passes):
     def __call__(self, text: str) -> Normalized:
         if not isinstance(text, str) or not text:
             return Normalized(text or "", text or "", ())
+        if "\r" in text:  # line ends read as "\n" (lines.py), then the passes
+            return read_lines(self._read, text)
+        return self._read(text)
+
+    def _read(self, text: str) -> Normalized:
         work = text
         rewrites: list[Rewrite] = []
         lower = folded(text)  # (text.lower(), or None where that changes offsets: remembered for the later passes)

@@ -140,3 +140,12 @@ def test_a_short_evidence_is_proved_by_its_line_whatever_its_line_ends(end):
     at = text.index("L4-5")
     got = proof(text, Evidence("L4-5", at, at + 4))
     assert got.text == "Removal of L4-5 pedicle screws and rods." == text[got.start:got.end]
+
+
+def test_a_patterns_folder_without_normalize_yaml_reads_line_ends_too():
+    from notechecker.nlp.normalize.normalizer import Identity
+
+    n = Identity()("a\r\nb\rc\r\n")
+    assert (n.original, n.text, n.lines, n.rewrites) == ("a\r\nb\rc\r\n", "a\nb\nc\n", (1, 5), ())
+    plain = Identity()("a\nb")
+    assert plain.lines is None and plain.text is plain.original

@@ -11,6 +11,11 @@ warm, as a scan's worker reads them (CPU ms a note, median of the rounds, per st
     .venv/bin/python benchmarks/bench_typographic.py              # spine notes, 7 rounds
     .venv/bin/python benchmarks/bench_typographic.py --set forms --rounds 11
 
+With ``--twin crlf`` the twin is the note with Windows line ends (every "\\n" written "\\r\\n"), which
+the normaliser reads as "\\n" (notechecker/nlp/normalize/lines.py): what a note exported from Windows pays.
+
+    .venv/bin/python benchmarks/bench_typographic.py --twin crlf --by-note --rounds 15
+
 It prints figures only: nothing is asserted.
 """
 from __future__ import annotations
@@ -37,10 +42,21 @@ def typographic(text: str) -> str:
     return out
 
 
+def crlf(text: str) -> str:
+    """``text`` as a Windows system writes it: "\\r\\n" line ends."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
+TWINS = {"typographic": typographic, "crlf": crlf}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", default="spine", choices=("spine", "nonspine", "forms"))
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--twin", default="typographic", choices=sorted(TWINS))
+    ap.add_argument("--by-note", action="store_true",
+                    help="read each note and its twin one after the other (steadier than set after set)")
     args = ap.parse_args(argv)
 
     import bench_stages as B
@@ -54,8 +70,8 @@ def main(argv=None) -> None:
     pipe, cat = load(), load_catalogue()
     note_tables = getattr(batch_rows, "result_tables", None) or batch_rows.result_rows
     notes = B.note_sets()[args.set]
-    variants = {"as written": notes, "typographic": [(nid, typographic(t)) for nid, t in notes]}
-    outside = sum(not pipe.normalizer(t).text.isascii() for _, t in variants["typographic"])
+    variants = {"as written": notes, args.twin: [(nid, TWINS[args.twin](t)) for nid, t in notes]}
+    outside = sum(not pipe.normalizer(t).text.isascii() for _, t in variants[args.twin])
     gc.collect()
     gc.freeze()
     clock = time.process_time
@@ -76,18 +92,31 @@ def main(argv=None) -> None:
     for ns in (B.warm_notes(), *variants.values()):  # warm: caches and string store as in a long scan
         staged(ns, defaultdict(float))
     got: dict[str, dict[str, list[float]]] = {k: defaultdict(list) for k in variants}
+    diff: dict[str, list[float]] = defaultdict(list)  # a round's difference, twin - note
     for i in range(args.rounds):
-        for k in (list(variants) if i % 2 == 0 else list(variants)[::-1]):
-            acc: dict[str, float] = defaultdict(float)
-            staged(variants[k], acc)
+        order = list(variants) if i % 2 == 0 else list(variants)[::-1]
+        accs: dict[str, dict[str, float]] = {k: defaultdict(float) for k in variants}
+        if args.by_note:
+            for j in range(len(notes)):
+                for k in order:
+                    staged(variants[k][j:j + 1], accs[k])
+        else:
+            for k in order:
+                staged(variants[k], accs[k])
+        for k, acc in accs.items():
             for stage, s in acc.items():
                 got[k][stage].append(s * 1000 / len(notes))
-    print(f"bench_typographic: {len(notes)} {args.set} notes, {args.rounds} alternating rounds; "
-          f"{outside} of the typographic twins are outside ASCII after normalising")
-    print(f"{'CPU ms a note (median)':40s} {'as written':>11s} {'typographic':>12s} {'difference':>11s}")
+        for stage in accs["as written"]:
+            diff[stage].append((accs[args.twin][stage] - accs["as written"][stage]) * 1000 / len(notes))
+    print(f"bench_typographic: {len(notes)} {args.set} notes, {args.rounds} alternating rounds"
+          f"{', note by note' if args.by_note else ''}; "
+          f"{outside} of the {args.twin} twins are outside ASCII after normalising")
+    print(f"{'CPU ms a note (median)':40s} {'as written':>11s} {args.twin:>12s} {'difference':>11s}  of rounds")
     for stage in got["as written"]:
         a, b = (statistics.median(got[k][stage]) for k in variants)
-        print(f"{stage[:40]:40s} {a:11.3f} {b:12.3f} {b - a:+11.3f}")
+        d = diff[stage]
+        print(f"{stage[:40]:40s} {a:11.3f} {b:12.3f} {b - a:+11.3f}  "
+              f"{statistics.median(d):+.3f} [{min(d):+.3f}, {max(d):+.3f}]")
 
 
 if __name__ == "__main__":

@@ -347,8 +347,9 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
 MIN_PROOF_WORDS = 3
 MAX_PROOF_CHARS = 220
 MAX_LINE_CHARS = 100  # a line longer than this is quoted by its sentence
-# a sentence ends after a lower-case word or a number ("Dr." and "A." do not end one)
-_SENTENCE_END = re.compile(r"(?<=[a-z0-9)]{2})[.!?;](?=\s)|\n\s*\n")
+# a sentence ends after a lower-case word or a number ("Dr." and "A." do not end one), or at a blank line
+# (line ends "\n", "\r\n" or a lone "\r", as the normaliser reads them: nlp/normalize/lines.py)
+_SENTENCE_END = re.compile(r"(?<=[a-z0-9)]{2})[.!?;](?=\s)|(?>\r\n|\r|\n)\s*(?:\r\n|\r|\n)")
 
 
 def _squash(text: str, limit: int) -> str:
@@ -373,11 +374,10 @@ def proof(text: str | None, ev: Evidence) -> Evidence:
         return ev
     if text[ev.start:ev.end] != ev.text:
         return ev
-    line_start = text.rfind("\n", 0, ev.start) + 1
-    line_end = text.find("\n", ev.end)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start = max(text.rfind("\n", 0, ev.start), text.rfind("\r", 0, ev.start)) + 1
+    line_end = min((i for i in (text.find("\n", ev.end), text.find("\r", ev.end)) if i >= 0), default=len(text))
     start, end = line_start, line_end
-    one_line = "\n" not in text[ev.start:ev.end]
+    one_line = "\n" not in text[ev.start:ev.end] and "\r" not in text[ev.start:ev.end]
     if one_line and end - start > MAX_LINE_CHARS:  # a long line: the sentence around the match
         before = [m.end() for m in _SENTENCE_END.finditer(text, line_start, ev.start)]
         start = before[-1] if before else line_start

@@ -875,6 +875,23 @@ def _narrative_names_title_set(text: str) -> bool:
                for c in _lines_in(text, {"description", "findings"}) for m in LEVEL_EXPR.finditer(c))
 
 
+# --------------------------------------------------------------------------- line ends
+def line_ends(*ends: str) -> Rewrite:
+    """The note with its line ends written ``ends`` in turn: ``"\\r\\n"`` (Windows), ``"\\r"`` (old Mac),
+    several (mixed: a lone ``"\\r"`` is never followed by ``"\\n"``, which would make one line end of two)."""
+    def rewrite(text: str) -> Optional[str]:
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if len(lines) < 2:
+            return None
+        return lines[0] + "".join(ends[i % len(ends)] + ln for i, ln in enumerate(lines[1:]))
+    return rewrite
+
+
+def line_ends_swapped(text: str) -> Optional[str]:
+    """A note with ``"\\n"`` line ends written with ``"\\r\\n"``, one with ``"\\r\\n"`` with ``"\\n"``."""
+    return line_ends("\n" if "\r\n" in text else "\r\n")(text)
+
+
 @dataclass(frozen=True)
 class Spec:
     """A rewrite and when it applies: ``applies`` looks for what the rewrite works on (so a rewrite
@@ -905,6 +922,10 @@ PRESERVING: dict[str, Spec] = {
     "levels-slash": Spec(levels_slash, lambda t: any(
         _valid_pair(m.group("r"), m.group("a"), m.group("b"), adjacent=True)
         for rx in (_FULL_PAIR, _SHORT_PAIR) for m in rx.finditer(t))),
+    # the normaliser reads every line end as "\n" (notechecker/nlp/normalize/lines.py)
+    "line-ends-crlf": Spec(line_ends_swapped, lambda t: "\n" in t),
+    "line-ends-cr": Spec(line_ends("\r"), lambda t: "\n" in t),
+    "line-ends-mixed": Spec(line_ends("\r", "\r\n", "\n"), lambda t: "\n" in t),
 }
 #: meaning-preserving rewrites built from a note's gold labels (here: the operation's levels)
 PRESERVING_PER_NOTE: dict[str, Callable[[Note], Spec]] = {

@@ -31,9 +31,14 @@ class Rewrite:
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
+    """``text``: ``original`` read; as long as ``original``, less one character a ``"\\r\\n"`` line end
+    where the line ends were read as ``"\\n"`` (lines.py; ``lines``: the offsets of ``text`` where a
+    ``"\\r"`` was dropped, None for a note without ``"\\r"``)."""
+
     original: str
     text: str
     rewrites: tuple[Rewrite, ...]
+    lines: tuple[int, ...] | None = None
 
     @property
     def changed(self) -> bool:

@@ -12,9 +12,10 @@ from ...schema.loader import validate_located
 from ...schema.loader import patterns_dir
 from ...schema.vocab.base import read_yaml
 from ..regex_literals import GatedRegex, folded
+from .lines import read_lines
 from .model import FILE, NormalizeModel, Normalized, Rewrite
 from .passes import Passes
-from .spots import DigitScan, Look
+from .spots import DigitScan, Look, Probe
 from .words import (CARRY, MAX_LEVEL, alike_table, bigrams_of, compile_entry, compile_rx, deletes, once, phrases_of,
                     reading_of, section_headings, words_of)
 
@@ -213,7 +214,7 @@ class Normalizer(Passes):
             for group in by_first.values():
                 key = tuple(sorted(group)) if len(group) > 1 else group[0]
                 if key not in self._probes:
-                    self._probes[key] = _Probe(group)
+                    self._probes[key] = Probe(group)
                 keys.append(key)
             self._kind_probes[kind] = tuple(keys)
         # a phrase is made of whole runs of letters and digits (its last one perhaps with an "s"): a note
@@ -251,6 +252,11 @@ class Normalizer(Passes):
     def __call__(self, text: str) -> Normalized:
         if not isinstance(text, str) or not text:
             return Normalized(text or "", text or "", ())
+        if "\r" in text:  # line ends read as "\n" (lines.py), then the passes
+            return read_lines(self._read, text)
+        return self._read(text)
+
+    def _read(self, text: str) -> Normalized:
         work = text
         rewrites: list[Rewrite] = []
         lower = folded(text)  # (text.lower(), or None where that changes offsets: remembered for the later passes)
@@ -395,31 +401,16 @@ class Normalizer(Passes):
         return any((x, y) in self._bigrams for x in (a, a[:-1], a[:-2]) for y in (b, b[:-1], b[:-2]))
 
 
-class _Probe:
-    """A test of whether any of ``marks`` (sharing their first character when several) is in a text."""
-
-    def __init__(self, marks: list[str]):
-        self.search = re.compile("|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True))) \
-            if len(marks) > 1 else None
-        self.mark = marks[0]
-        self.rare = "".join(sorted({c for c in self.mark if not (c.isalnum() or c.isspace())}))
-
-    def __call__(self, text: str) -> bool:
-        if self.search is not None:
-            return self.search.search(text) is not None
-        for c in self.rare:
-            if c not in text:
-                return False
-        return self.mark in text
-
-
 # --------------------------------------------------------------------------- loading
 class Identity:
-    """The normaliser of a patterns folder without ``normalize.yaml``: reads notes as written."""
+    """The normaliser of a patterns folder without ``normalize.yaml``: reads notes as written (their line
+    ends as "\\n", as :class:`Normalizer` does: lines.py)."""
 
     path = None
 
     def __call__(self, text: str) -> Normalized:
+        if isinstance(text, str) and "\r" in text:
+            return read_lines(lambda t: Normalized(t, t, ()), text)
         return Normalized(text, text, ())
 
 

@@ -1,12 +1,13 @@
 """Facts of a normalised note, their evidence put back on the note as written."""
 from __future__ import annotations
 
-import bisect
 import dataclasses
+import re
+from bisect import bisect_left, bisect_right
 from operator import is_not
 from typing import Any, Mapping
 
-from ...facts import Evidence, Facts
+from ...facts import Evidence, Facts, Section, slot_setters
 from .model import Normalized
 
 
@@ -15,16 +16,19 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
 
     An evidence span that cuts into a rewritten span is widened to the whole of it (a quote
     never shows half of "see five six"); ``note[e.start:e.end] == e.text`` holds on the note
-    as written. ``facts.rewrites`` lists the rewrites.
+    as written. ``facts.rewrites`` lists the rewrites. A note whose line ends were read as ``"\\n"``
+    (``normalized.lines``, lines.py) has every offset put back on the note as written: evidence,
+    sections, rewrites and ``text_length``.
     """
-    if not normalized.rewrites:
+    lines = normalized.lines  # (None: line ends as written)
+    if not normalized.rewrites and lines is None:
         return facts
     original = normalized.original
     spans = [r for r in normalized.rewrites if r.normal]
     starts = [r.start for r in spans]
 
     def widen(start: int, end: int) -> tuple[int, int]:
-        i = bisect.bisect_right(starts, end) - 1
+        i = bisect_right(starts, end) - 1
         while i >= 0 and spans[i].end > start:
             if spans[i].start < end:
                 start, end = min(start, spans[i].start), max(end, spans[i].end)
@@ -32,17 +36,37 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         return start, end
 
     kinds = _KINDS
+    made: dict[int, Evidence] = {}  # an evidence met again (shared by several facts): its restoration
 
     def fix(obj: Any) -> Any:
         kind = kinds.get(obj.__class__) or _kind(obj.__class__)
         if kind is _LEAF:
             return obj
         if kind is _EVIDENCE:
+            got = made.get(id(obj))
+            if got is not None:
+                return got
             start, end = widen(obj.start, obj.end) if spans else (obj.start, obj.end)
+            if lines:
+                start, end = start + bisect_left(lines, start), end + bisect_left(lines, end)
             text = original[start:end]
             if start == obj.start and end == obj.end and text == obj.text:
                 return obj
-            return Evidence(text=text, start=start, end=end, section=obj.section)
+            got = made[id(obj)] = _new(Evidence)
+            _set_text(got, text)
+            _set_start(got, start)
+            _set_end(got, end)
+            _set_section(got, obj.section)
+            return got
+        if kind is _SECTION:
+            if not lines:
+                return obj
+            got = _new(Section)
+            _section_name(got, obj.name)
+            _section_title(got, obj.title)
+            _section_start(got, obj.start + bisect_left(lines, obj.start))
+            _section_end(got, obj.end + bisect_left(lines, obj.end))
+            return got
         if kind is _SEQUENCE:
             new = None
             for i, x in enumerate(obj):
@@ -57,17 +81,20 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
                 return obj
             return type(obj)(new) if isinstance(obj, list) else tuple(new)
         if kind is _MAPPING:
-            new = {k: fix(v) for k, v in obj.items()}
+            new = {k: v if kinds.get(v.__class__) is _LEAF else fix(v) for k, v in obj.items()}
             return new if any(map(is_not, new.values(), obj.values())) else obj
-        changes = {}
-        for name in kind:  # a dataclass: its fields' names
+        walked, copy = kind  # a dataclass: the fields that may hold evidence, and how a changed one is made
+        changes = None
+        for name in walked:
             v = getattr(obj, name)
             if kinds.get(v.__class__) is _LEAF:
                 continue
             nv = fix(v)
             if nv is not v:
+                if changes is None:
+                    changes = {}
                 changes[name] = nv
-        return dataclasses.replace(obj, **changes) if changes else obj
+        return copy(obj, changes) if changes else obj
 
     changes: dict[str, Any] = {}
     for name in _walked(facts.__class__):
@@ -75,20 +102,36 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         nv = fix(v)
         if nv is not v:
             changes[name] = nv
+    if lines is not None:
+        changes["text_length"] = len(original)
+        return dataclasses.replace(facts, **changes, rewrites=tuple(_written(r, lines, original)
+                                                                    for r in normalized.rewrites))
     return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
 
 
-_LEAF, _EVIDENCE, _SEQUENCE, _MAPPING = "leaf", "evidence", "sequence", "mapping"
-#: type -> how ``restore`` walks its values (a dataclass: the names of its fields), found once a type
+def _written(rewrite, lines: tuple[int, ...], original: str) -> dict[str, Any]:
+    """A rewrite of the note read with "\\n" line ends, on the note as written (an offset ``p`` of the read
+    note is ``p + bisect_left(lines, p)`` of the note as written: lines.as_written)."""
+    out = rewrite.to_dict()
+    start, end = rewrite.start + bisect_left(lines, rewrite.start), rewrite.end + bisect_left(lines, rewrite.end)
+    out["start"], out["end"] = start, end
+    out["original"] = original[start:end]
+    return out
+
+
+_LEAF, _EVIDENCE, _SECTION, _SEQUENCE, _MAPPING = "leaf", "evidence", "section", "sequence", "mapping"
+#: type -> how ``restore`` walks its values (a dataclass: the names of its fields that may hold evidence and
+#: how a changed one is copied), found once a type
 _KINDS: dict[type, Any] = {}
 
 
 def _walked(t: type) -> tuple[str, ...]:
-    """The fields of a ``Facts`` type ``restore`` walks (all but the rewrites and the low-confidence
-    spans, which hold no evidence), found once a type."""
+    """The fields of a ``Facts`` type ``restore`` walks (all but the rewrites, the low-confidence spans and
+    the fields of plain values, which hold no evidence: ``_plain``), found once a type."""
     got = _FIELDS.get(t)
     if got is None:
-        got = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(t) if f.name not in ("rewrites", "low_confidence"))
+        got = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(t)
+                                 if f.name not in ("rewrites", "low_confidence") and not _plain(f.type))
     return got
 
 
@@ -98,16 +141,54 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 def _kind(t: type) -> Any:
     if issubclass(t, Evidence):
         kind: Any = _EVIDENCE
+    elif issubclass(t, Section):
+        kind = _SECTION
     elif issubclass(t, (list, tuple)):
         kind = _SEQUENCE
     elif issubclass(t, Mapping):
         kind = _MAPPING
     elif dataclasses.is_dataclass(t) and not issubclass(t, Facts):
-        kind = tuple(f.name for f in dataclasses.fields(t))
+        kind = (tuple(f.name for f in dataclasses.fields(t) if not _plain(f.type)), _copier(t))
     else:
         kind = _LEAF
     _KINDS[t] = kind
     return kind
+
+
+#: the names a field's annotation may use when the field can hold no evidence (a string, a number, a flag,
+#: a sequence or mapping of them)
+_PLAIN_NAMES = frozenset({"str", "int", "float", "bool", "None", "NoneType", "Optional", "tuple", "list", "dict",
+                          "frozenset", "set", "Mapping", "Sequence"})
+
+
+def _plain(annotation: Any) -> bool:
+    """Whether a dataclass field so annotated holds plain values only (``restore`` need not look in it)."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) <= _PLAIN_NAMES
+
+
+def _copier(t: type):
+    """``copy(obj, changes)``: a copy of ``obj`` (of dataclass ``t``) with ``changes`` made: set through its
+    slots (facts.slot_setters, ~1 us) where ``t`` allows it, else ``dataclasses.replace``."""
+    try:
+        setters = tuple(zip((f.name for f in dataclasses.fields(t)), slot_setters(t)))
+    except TypeError:
+        return lambda obj, changes: dataclasses.replace(obj, **changes)
+
+    def copy(obj, changes):
+        new = _new(t)
+        for name, put in setters:
+            put(new, getattr(obj, name))
+        for name, v in changes.items():
+            by_name[name](new, v)
+        return new
+    by_name = dict(setters)
+    return copy
+
+
+_new = object.__new__
+_set_text, _set_start, _set_end, _set_section = slot_setters(Evidence, ("text", "start", "end", "section"))
+_section_name, _section_title, _section_start, _section_end = slot_setters(Section, ("name", "title", "start", "end"))
 
 
 def approximate_evidence(facts: Facts, evidence: Evidence) -> bool:

@@ -125,6 +125,24 @@ class DigitScan:
         return DigitSpots(numbers, words, glued, lettered, levels)
 
 
+class Probe:
+    """A test of whether any of ``marks`` (sharing their first character when several) is in a text."""
+
+    def __init__(self, marks: list[str]):
+        self.search = re.compile("|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True))) \
+            if len(marks) > 1 else None
+        self.mark = marks[0]
+        self.rare = "".join(sorted({c for c in self.mark if not (c.isalnum() or c.isspace())}))
+
+    def __call__(self, text: str) -> bool:
+        if self.search is not None:
+            return self.search.search(text) is not None
+        for c in self.rare:
+            if c not in text:
+                return False
+        return self.mark in text
+
+
 class Gates:
     """Whether, and where, the phrase and spoken passes of :class:`~.passes.Passes` can find anything,
     read from what one look at the note found (``Normalizer._hits``)."""

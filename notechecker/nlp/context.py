@@ -27,6 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
+from .._extensions import set_doc_value
 from .rules import ConTextRule, RuleComponent, TargetSpans, prune_overlapping_matches, span_value_key
 
 
@@ -198,7 +199,7 @@ class ConText(RuleComponent):
                     edges.append((target, m))
             if edges:
                 self._set_values(doc, edges)
-        doc._.context_graph = ContextGraph(targets, modifiers, edges)
+        set_doc_value(doc, "context_graph", ContextGraph(targets, modifiers, edges))
         return doc
 
     @staticmethod

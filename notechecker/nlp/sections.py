@@ -14,23 +14,21 @@ compete with the headings for overlaps, and bring medspaCy's ``max_scope``, ``pa
 ``parent_required``.
 """
 
-import operator
 import re
 from pathlib import Path
 
+import numpy
 import srsly
 from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.util import ensure_path
 
 from .. import _extensions
-from .._extensions import note_text
+from .._extensions import note_text, set_doc_value
 from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
 
 RULES_FILE = "headings.json"
 USER_RULES_FILE = "user_rules.json"
-#: (rule index, start, end) -> start
-_START = operator.itemgetter(1)
 #: ``doc.user_data[HEADING_LINES]``: ``{line start: heading key}`` of the lines where the sectionizer found
 #: a heading it knows (:data:`HEADING_LINE` matching there, its words keyed by :func:`heading_key`), for the
 #: extractor's headings, which need not read those lines again.
@@ -243,16 +241,17 @@ class Sectionizer:
         if found:
             # doc.char_span(start, end, alignment_mode="expand")'s tokens: the tokens (each with its
             # trailing space) tile the text, so the one holding a character is the last starting at or before it
-            idx = doc.to_array(IDX)
-            firsts = idx.searchsorted([a for _, a, _ in found], side="right") - 1
-            lasts = idx.searchsorted([b - 1 for _, _, b in found], side="right")
-            matches = [(i, int(a), int(b)) for (i, _, _), a, b in zip(found, firsts, lasts)]
+            # (the first and last characters' tokens in one search, as numbers of the array's type)
+            k = len(found)
+            at = doc.to_array(IDX).searchsorted(numpy.array([a for _, a, _ in found] + [b - 1 for _, _, b in found],
+                                                            dtype=numpy.uint64), side="right").tolist()
+            matches = [(i, a - 1, b) for (i, _, _), a, b in zip(found, at[:k], at[k:])]
         if self._user_matcher is not None:  # in medspaCy's order, the headings being its regex rules added first
             index = self._user_index
             tokens, phrases, regexes = ([(index[k], a, b) for k, a, b in part] for part in self._user_matcher.parts(doc))
             matches = tokens + phrases + matches + regexes
-        # medspaCy's matcher prunes overlapping matches (the longer one wins)
-        matches = sorted(prune_overlapping_matches(matches), key=_START)
+        # medspaCy's matcher prunes overlapping matches (the longer one wins); they come out in order
+        matches = prune_overlapping_matches(matches)
         parents = self._parent_indices(matches) if self._parents else None
         if parents is not None:
             matches, parents = [m for m, _ in parents], [p for _, p in parents]
@@ -270,7 +269,7 @@ class Sectionizer:
             # untitled one), so the same here
             parent = sections[parents[j]] if parents is not None and parents[j] is not None else None
             sections.append(Section(rule.category, start, end, end, body_end, parent, rule))
-        doc._.sections = sections
+        set_doc_value(doc, "sections", sections)
         return doc
 
     def _heading_lines(self, text: str):

@@ -96,14 +96,28 @@ def heading_gate(keys, line_break: str = r"[\n\r]") -> re.Pattern | None:
     return re.compile(r"(?im)" + line_break + _LINE_HEAD + _prefix_regex(words)) if words else None
 
 
-def heading_regex(headings) -> str:
+def heading_regex(headings, group: str = "") -> str:
     """The same grammar as :data:`HEADING_LINE` for a list of headings, as one regex (what a
     medspaCy SectionRule per category would carry): line start (after \\n or a lone \\r),
     any case; an optional parenthesised plural or qualifier ("Description (Dr. Lee, Plastic Surgery):");
-    a colon, " - " or the end of the line."""
+    a colon, " - " or the end of the line. ``group``: a name for the group of the heading's words."""
     alts = "|".join(sorted((re.escape(h).replace(r"\ ", r"\s+") for h in headings), key=len, reverse=True))
-    return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?:" + alts + r")(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
+    opened = f"(?P<{group}>" if group else "(?:"
+    return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?" + opened + alts + r")(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
             + STAMP + r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
+
+
+def whole_headings(keys) -> re.Pattern | None:
+    """:func:`heading_regex` (its words as group ``h``) of the headings among ``keys`` that :data:`HEADING_LINE`
+    does not read whole, because they hold what can end a heading's words (" -" in "pre- and postoperative
+    diagnoses"): at a line where HEADING_LINE stops early, medspaCy's rule for such a heading (the longer
+    match) wins. None when every heading is read whole."""
+    cut = [k for k in keys if k.strip() and not _whole(heading_line_at(k + ":"), k)]
+    return re.compile(heading_regex(cut, "h")) if cut else None
+
+
+def _whole(m: "re.Match | None", key: str) -> bool:
+    return m is not None and m.start("h") == 0 and _key(m.group("h")) == key
 
 
 def heading_key(heading: str) -> str:
@@ -177,6 +191,7 @@ class Sectionizer:
                 self._by_heading[_key(h)] = i  # a heading listed twice: the later category
         self._gate = heading_gate(self._by_heading)
         self._gate_lf = heading_gate(self._by_heading, r"\n")
+        self._whole = whole_headings(self._by_heading)
         self._compile_user()
 
     def add_user(self, rules) -> None:
@@ -216,7 +231,7 @@ class Sectionizer:
         self.rules = []
         self.user_rules: list[UserSectionRule] = []
         self._by_heading = {}
-        self._gate = self._gate_lf = None
+        self._gate = self._gate_lf = self._whole = None
         self._compile_user()
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
@@ -230,8 +245,12 @@ class Sectionizer:
         text = note_text(doc)
         matches = []
         found, known = [], {}
-        by_heading = self._by_heading
+        by_heading, whole = self._by_heading, self._whole
         for m in self._heading_lines(text):
+            if whole is not None:  # a heading HEADING_LINE cuts short ("pre- and postoperative diagnoses"): the longer
+                w = whole.match(text, m.start())
+                if w is not None and w.end() > m.end():
+                    m = w
             key = _key(m.group("h"))
             i = by_heading.get(key)
             if i is not None:

@@ -436,3 +436,27 @@ def test_priming_stops_at_its_limit():
     assert len(few._primed) == 7  # primed in one go, then no more
     few("eight nine ten")
     assert len(few._primed) == 7 and [t.text for t in few("eight nine")] == ["eight", "nine"]
+
+
+def test_every_heading_of_the_vocabulary_opens_its_section(pipeline):
+    """Each heading of sections.yaml, at a line start in any case and followed by a colon, " - " or the
+    line's end, opens its category's section, the heading whole as its title: also a heading holding what
+    can end a heading line's words ("pre- and postoperative diagnoses", whose "- " once cut it to "pre")."""
+    from notechecker.nlp.sections import heading_key
+    from notechecker.schema.vocab.patterns import load_patterns
+
+    lookup = {heading_key(t): c for c, ts in load_patterns().sections.items() for t in ts}  # (the later category)
+    nlp = pipeline.nlp
+    checked = 0
+    for key, category in lookup.items():
+        for heading in (key.upper(), key.title(), key):
+            for text in (f"Intro line.\n{heading}: body words.\n", f"{heading}\nbody words.\n", f"{heading} - body.\n"):
+                doc = nlp.make_doc(text)
+                for name in ("sentences", "targets", "sections"):
+                    doc = nlp.get_pipe(name)(doc)
+                titled = [s for s in doc._.sections if s.category is not None]
+                assert titled and titled[0].category == category, (heading, text)
+                title = doc[titled[0].title_start:titled[0].title_end].text
+                assert heading_key(title).startswith(key), (heading, title)
+                checked += 1
+    assert checked > 300

@@ -262,3 +262,45 @@ def test_context_by_sentence_gives_each_modifier_the_targets_the_per_target_read
                 assert [(t.start, t.end) for t in m0._targets] == [(t.start, t.end) for t in m1._targets]
                 compared += len(m0._targets)
     assert compared > 2000
+
+
+def test_a_doc_value_written_by_key_is_what_doc_underscore_reads_and_a_setter_is_called(pipeline):
+    """_extensions.set_doc_value: an extension without a setter is written where spaCy's doc._ writes it (read back
+    through doc._, as spaCy's own write would be); one with a setter has its setter called."""
+    from spacy.tokens import Doc
+
+    from notechecker._extensions import set_doc_value
+
+    doc, ref = pipeline.nlp.make_doc("The broken rod was removed."), pipeline.nlp.make_doc("The broken rod was removed.")
+    marker = object()
+    for name in ("sections", "context_graph", "abbreviation_map"):
+        set_doc_value(doc, name, marker)
+        setattr(ref._, name, marker)
+        assert getattr(doc._, name) is marker and doc.user_data == {**ref.user_data, **doc.user_data}
+    set_doc_value(doc, "abbreviations", [])  # scispaCy's, with a shared mutable default
+    assert doc._.abbreviations == [] and doc._.abbreviations is doc._.abbreviations
+    seen = []
+    if not Doc.has_extension("test_doc_flag"):
+        Doc.set_extension("test_doc_flag", getter=lambda d: None, setter=lambda d, value: seen.append(value))
+    set_doc_value(doc, "test_doc_flag", 7)
+    assert seen == [7] and ("._.", "test_doc_flag", None, None) not in doc.user_data
+
+
+def test_pruned_matches_come_out_in_order_of_position_as_medspacys_prune_gives_them():
+    """prune_overlapping_matches' result is sorted by (start, end) (the sectionizer takes it as it comes) and
+    is medspaCy's own result, on 3,000 generated lists of matches (overlapping, nested, equal, empty)."""
+    import random
+
+    from medspacy.common.util import prune_overlapping_matches as medspacys
+
+    from notechecker.nlp.rules import prune_overlapping_matches
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        matches = []
+        for _ in range(rng.randint(0, 14)):
+            start = rng.randint(0, 30)
+            matches.append((rng.randint(1, 5), start, start + rng.randint(0, 6)))
+        pruned = prune_overlapping_matches(list(matches))
+        assert pruned == sorted(pruned, key=lambda m: (m[1], m[2]))
+        assert pruned == medspacys(list(matches))

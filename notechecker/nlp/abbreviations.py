@@ -22,7 +22,7 @@ from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.strings import get_string_id
 
-from .._extensions import note_text
+from .._extensions import note_text, set_doc_value
 
 _CANDIDATE = re.compile(r"\(\s*[A-Za-z][A-Za-z0-9&/-]{0,9}\s*\)")
 
@@ -41,9 +41,12 @@ class Abbreviations:
         self.detector = AbbreviationDetector(nlp, name=name)
 
     def __call__(self, doc):
+        if not _CANDIDATE.search(note_text(doc)):  # (most notes) no definition: both empty, written by key
+            set_doc_value(doc, "abbreviations", [])
+            set_doc_value(doc, "abbreviation_map", {})
+            return doc
         doc._.abbreviations = []
-        if _CANDIDATE.search(note_text(doc)):
-            self._detect(doc)
+        self._detect(doc)
         doc._.abbreviation_map = {
             short.text: short._.long_form.text for short in doc._.abbreviations if short._.long_form is not None
         }

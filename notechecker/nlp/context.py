@@ -21,12 +21,12 @@ where it holds: a target's Span is built only when a modifier takes it (the grap
 
 import bisect
 
-import numpy
 from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
+from .._extensions import set_doc_value
 from .rules import ConTextRule, RuleComponent, TargetSpans, prune_overlapping_matches, span_value_key
 
 
@@ -172,7 +172,7 @@ class ConText(RuleComponent):
         matches = prune_overlapping_matches(self._matcher(doc)) if self._matcher is not None else []
         if matches:
             n = len(doc)
-            starts = numpy.flatnonzero(doc.to_array(SENT_START) == 1).tolist()
+            starts = (doc.to_array(SENT_START) == 1).nonzero()[0].tolist()  # (flatnonzero without its wrappers)
             if not starts or starts[0] != 0:
                 starts.insert(0, 0)
             bounds = starts + [n]
@@ -198,7 +198,7 @@ class ConText(RuleComponent):
                     edges.append((target, m))
             if edges:
                 self._set_values(doc, edges)
-        doc._.context_graph = ContextGraph(targets, modifiers, edges)
+        set_doc_value(doc, "context_graph", ContextGraph(targets, modifiers, edges))
         return doc
 
     @staticmethod
@@ -208,7 +208,7 @@ class ConText(RuleComponent):
         nothing (:meth:`_each_target`'s edges)."""
         made: dict[int, Span] = {}
         firsts = [row[0] for row in rows]
-        longest = max(row[1] - row[0] for row in rows) if rows else 0
+        longest = max([row[1] - row[0] for row in rows]) if rows else 0
         bisect_left = bisect.bisect_left
         for k, mods in by_sent.items():
             s0, s1 = bounds[k], bounds[k + 1]

@@ -241,7 +241,7 @@ def prune_overlapping_matches(matches: list[tuple[int, int, int]]) -> list[tuple
             i += 1
             a0, a1, b0, b1 = curr[1], curr[2], nxt[1], nxt[2]
             if a0 <= b0 < a1 or a0 < b1 <= a1:
-                pruned.append(max(curr, nxt, key=lambda x: x[2] - x[1]))
+                pruned.append(nxt if b1 - b0 > a1 - a0 else curr)  # (max by length: the first of two as long)
                 if i == n:
                     break
                 curr = unpruned[i]

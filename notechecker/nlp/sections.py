@@ -14,23 +14,21 @@ compete with the headings for overlaps, and bring medspaCy's ``max_scope``, ``pa
 ``parent_required``.
 """
 
-import operator
 import re
 from pathlib import Path
 
+import numpy
 import srsly
 from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.util import ensure_path
 
 from .. import _extensions
-from .._extensions import note_text
+from .._extensions import note_text, set_doc_value
 from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
 
 RULES_FILE = "headings.json"
 USER_RULES_FILE = "user_rules.json"
-#: (rule index, start, end) -> start
-_START = operator.itemgetter(1)
 #: ``doc.user_data[HEADING_LINES]``: ``{line start: heading key}`` of the lines where the sectionizer found
 #: a heading it knows (:data:`HEADING_LINE` matching there, its words keyed by :func:`heading_key`), for the
 #: extractor's headings, which need not read those lines again.
@@ -98,14 +96,28 @@ def heading_gate(keys, line_break: str = r"[\n\r]") -> re.Pattern | None:
     return re.compile(r"(?im)" + line_break + _LINE_HEAD + _prefix_regex(words)) if words else None
 
 
-def heading_regex(headings) -> str:
+def heading_regex(headings, group: str = "") -> str:
     """The same grammar as :data:`HEADING_LINE` for a list of headings, as one regex (what a
     medspaCy SectionRule per category would carry): line start (after \\n or a lone \\r),
     any case; an optional parenthesised plural or qualifier ("Description (Dr. Lee, Plastic Surgery):");
-    a colon, " - " or the end of the line."""
+    a colon, " - " or the end of the line. ``group``: a name for the group of the heading's words."""
     alts = "|".join(sorted((re.escape(h).replace(r"\ ", r"\s+") for h in headings), key=len, reverse=True))
-    return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?(?:" + alts + r")(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
+    opened = f"(?P<{group}>" if group else "(?:"
+    return (r"(?im)(?:^|(?<=\r))[ \t]*(?:(?:\d{1,2}|[A-Z])[.)][ \t]*)?" + opened + alts + r")(?:[ \t]*\((?:es|s|[^():\r\n]{1,60})\))?"
             + STAMP + r"(?:[ \t]*:|[ \t]*-(?=[ \t])|(?=[ \t]*(?:\r?\n|\r|$)))")
+
+
+def whole_headings(keys) -> re.Pattern | None:
+    """:func:`heading_regex` (its words as group ``h``) of the headings among ``keys`` that :data:`HEADING_LINE`
+    does not read whole, because they hold what can end a heading's words (" -" in "pre- and postoperative
+    diagnoses"): at a line where HEADING_LINE stops early, medspaCy's rule for such a heading (the longer
+    match) wins. None when every heading is read whole."""
+    cut = [k for k in keys if k.strip() and not _whole(heading_line_at(k + ":"), k)]
+    return re.compile(heading_regex(cut, "h")) if cut else None
+
+
+def _whole(m: "re.Match | None", key: str) -> bool:
+    return m is not None and m.start("h") == 0 and _key(m.group("h")) == key
 
 
 def heading_key(heading: str) -> str:
@@ -179,6 +191,7 @@ class Sectionizer:
                 self._by_heading[_key(h)] = i  # a heading listed twice: the later category
         self._gate = heading_gate(self._by_heading)
         self._gate_lf = heading_gate(self._by_heading, r"\n")
+        self._whole = whole_headings(self._by_heading)
         self._compile_user()
 
     def add_user(self, rules) -> None:
@@ -218,7 +231,7 @@ class Sectionizer:
         self.rules = []
         self.user_rules: list[UserSectionRule] = []
         self._by_heading = {}
-        self._gate = self._gate_lf = None
+        self._gate = self._gate_lf = self._whole = None
         self._compile_user()
 
     def initialize(self, get_examples=None, *, nlp=None, patterns_dir: str | None = None) -> None:
@@ -232,8 +245,12 @@ class Sectionizer:
         text = note_text(doc)
         matches = []
         found, known = [], {}
-        by_heading = self._by_heading
+        by_heading, whole = self._by_heading, self._whole
         for m in self._heading_lines(text):
+            if whole is not None:  # a heading HEADING_LINE cuts short ("pre- and postoperative diagnoses"): the longer
+                w = whole.match(text, m.start())
+                if w is not None and w.end() > m.end():
+                    m = w
             key = _key(m.group("h"))
             i = by_heading.get(key)
             if i is not None:
@@ -243,16 +260,17 @@ class Sectionizer:
         if found:
             # doc.char_span(start, end, alignment_mode="expand")'s tokens: the tokens (each with its
             # trailing space) tile the text, so the one holding a character is the last starting at or before it
-            idx = doc.to_array(IDX)
-            firsts = idx.searchsorted([a for _, a, _ in found], side="right") - 1
-            lasts = idx.searchsorted([b - 1 for _, _, b in found], side="right")
-            matches = [(i, int(a), int(b)) for (i, _, _), a, b in zip(found, firsts, lasts)]
+            # (the first and last characters' tokens in one search, as numbers of the array's type)
+            k = len(found)
+            at = doc.to_array(IDX).searchsorted(numpy.array([a for _, a, _ in found] + [b - 1 for _, _, b in found],
+                                                            dtype=numpy.uint64), side="right").tolist()
+            matches = [(i, a - 1, b) for (i, _, _), a, b in zip(found, at[:k], at[k:])]
         if self._user_matcher is not None:  # in medspaCy's order, the headings being its regex rules added first
             index = self._user_index
             tokens, phrases, regexes = ([(index[k], a, b) for k, a, b in part] for part in self._user_matcher.parts(doc))
             matches = tokens + phrases + matches + regexes
-        # medspaCy's matcher prunes overlapping matches (the longer one wins)
-        matches = sorted(prune_overlapping_matches(matches), key=_START)
+        # medspaCy's matcher prunes overlapping matches (the longer one wins); they come out in order
+        matches = prune_overlapping_matches(matches)
         parents = self._parent_indices(matches) if self._parents else None
         if parents is not None:
             matches, parents = [m for m, _ in parents], [p for _, p in parents]
@@ -270,7 +288,7 @@ class Sectionizer:
             # untitled one), so the same here
             parent = sections[parents[j]] if parents is not None and parents[j] is not None else None
             sections.append(Section(rule.category, start, end, end, body_end, parent, rule))
-        doc._.sections = sections
+        set_doc_value(doc, "sections", sections)
         return doc
 
     def _heading_lines(self, text: str):

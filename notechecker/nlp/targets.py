@@ -23,6 +23,8 @@ from spacy.tokens import Span
 from .. import _extensions
 from .rules import TARGET_SPANS, RuleComponent, TargetRule, TargetSpans, span_value_key_at
 
+#: The first two items of the key under which spaCy keeps a span's ``target_rule`` (rules.span_value_key_at).
+_RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
 
 
 class TargetMatcher(RuleComponent):
@@ -58,7 +60,9 @@ class TargetMatcher(RuleComponent):
         rows: tuple[list, list] = ([], [])  # the target and cue spans as plain values (rules.TargetSpans)
         user_data = doc.user_data
         if self._matcher is not None:
-            plan, groups = self._plan, (keep, cues, user)
+            plan, (key0, key1) = self._plan, _RULE_KEY
+            # a group's (span list, row list) appenders: 0 targets, 1 cues
+            adds = ((keep.append, rows[0].append), (cues.append, rows[1].append))
             for match_id, start, end in self._matcher(doc):
                 rule, label, group, name = plan[match_id]
                 span = Span(doc, start, end, label)
@@ -66,12 +70,14 @@ class TargetMatcher(RuleComponent):
                     span._.target_rule = rule
                     for attr, value in (rule.attributes or {}).items():
                         setattr(span._, attr, value)
-                else:
-                    start_char, end_char = span.start_char, span.end_char
-                    # span._.target_rule = rule, without building span._ (rules.span_value_key)
-                    user_data[span_value_key_at("target_rule", start_char, end_char)] = rule
-                    rows[group].append((start, end, start_char, end_char, name))
-                groups[group].append(span)
+                    user.append(span)
+                    continue
+                start_char, end_char = span.start_char, span.end_char
+                # span._.target_rule = rule, without building span._ (rules.span_value_key_at)
+                user_data[key0, key1, start_char, end_char] = rule
+                add_span, add_row = adds[group]
+                add_span(span)
+                add_row((start, end, start_char, end_char, name))
         spans = doc.spans
         for name, made, plain in ((self.span_group, keep, rows[0]), (self.cue_group, cues, rows[1])):
             spans[name] = made

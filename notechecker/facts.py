@@ -324,6 +324,20 @@ def slot_setters(cls: type, names: tuple[str, ...] | None = None) -> tuple:
     return tuple(vars(cls)[name].__set__ for name in names)
 
 
+_set_text, _set_start, _set_end, _set_section = slot_setters(Evidence, ("text", "start", "end", "section"))
+
+
+def make_evidence(text: str, start: int, end: int, section: str | None) -> Evidence:
+    """``Evidence(text, start, end, section)`` built by its slots' setters (:func:`slot_setters`: ~0.35 us
+    against ~0.8; the extractor makes ~50 a spine note, and ``restore`` one for each it moves)."""
+    e = object.__new__(Evidence)
+    _set_text(e, text)
+    _set_start(e, start)
+    _set_end(e, end)
+    _set_section(e, section)
+    return e
+
+
 #: The fields of :class:`Facts` in order (read by its __post_init__ every time one is made)
 _FIELDS = tuple(f.name for f in fields(Facts))
 

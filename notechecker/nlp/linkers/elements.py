@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from ...facts import Element, Evidence, slot_setters
+from ...facts import Element, make_evidence, slot_setters
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
@@ -21,18 +21,8 @@ GATE_WINDOW = 600
 DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
 
 _set_name, _set_present, _set_value, _set_evidence = slot_setters(Element, ("name", "present", "value", "evidence"))
-_set_text, _set_start, _set_end, _set_section = slot_setters(Evidence, ("text", "start", "end", "section"))
+_evidence = make_evidence  # (facts.make_evidence: Evidence(...) through its slots' setters)
 _new = object.__new__
-
-
-def _evidence(text: str, start: int, end: int, section: str | None) -> Evidence:
-    """``Evidence(text, start, end, section)`` built by its slots' setters (as linkers/base.py's)."""
-    e = _new(Evidence)
-    _set_text(e, text)
-    _set_start(e, start)
-    _set_end(e, end)
-    _set_section(e, section)
-    return e
 
 
 def _present(name: str, value: str | None, evidence: tuple) -> Element:

@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 from operator import is_not
 from typing import Any, Mapping
 
-from ...facts import Evidence, Facts, Section, slot_setters
+from ...facts import Evidence, Facts, Section, make_evidence, slot_setters
 from .model import Normalized
 
 
@@ -52,11 +52,7 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             text = original[start:end]
             if start == obj.start and end == obj.end and text == obj.text:
                 return obj
-            got = made[id(obj)] = _new(Evidence)
-            _set_text(got, text)
-            _set_start(got, start)
-            _set_end(got, end)
-            _set_section(got, obj.section)
+            got = made[id(obj)] = make_evidence(text, start, end, obj.section)
             return got
         if kind is _SECTION:
             if not lines:
@@ -187,7 +183,6 @@ def _copier(t: type):
 
 
 _new = object.__new__
-_set_text, _set_start, _set_end, _set_section = slot_setters(Evidence, ("text", "start", "end", "section"))
 _section_name, _section_title, _section_start, _section_end = slot_setters(Section, ("name", "title", "start", "end"))
 
 

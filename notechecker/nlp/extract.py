@@ -50,7 +50,7 @@ from .linkers.reasons import Reasons
 from .multimatch import MultiMatch
 from .regex_literals import folded
 from .pipeline import CUE_GROUP, TARGET_GROUP
-from .rules import TargetSpans, span_value_key_at
+from .rules import RULE_KEY, TargetSpans
 from .scope import ScopeClassifier
 
 
@@ -75,10 +75,6 @@ def _mentions(v: NoteView, labels: tuple[str, ...]) -> tuple[Mention, ...]:
             set_rule(m, h.literal)
             out.append(m)
     return tuple(out)
-
-
-#: The first two items of the key under which spaCy keeps a span's ``target_rule`` (rules.span_value_key_at).
-_RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
 
 
 def doc_extension(doc: Doc, name: str):
@@ -198,7 +194,7 @@ class Extractor:
               label: str) -> list[Hit]:
         """One label's hits: its spans with a value, the longest where they overlap, in text order."""
         values = self.values
-        rule_of, k0, k1 = user_data.get, *_RULE_KEY
+        rule_of, k0, k1 = user_data.get, *RULE_KEY
         # the spans with a value: (start_char, -length, i) sorts them as the hits are kept (text order,
         # the longest first, else the group's order), each with its value, weight and normal form
         found: list[tuple] = []

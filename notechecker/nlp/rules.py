@@ -112,6 +112,11 @@ def span_value_key_at(name: str, start_char: int, end_char: int) -> tuple:
     return ("._.", name, start_char, end_char)
 
 
+#: The first two items of :func:`span_value_key_at` for a span's ``target_rule`` (the target component writes
+#: it, the extractor reads it, both by the span's characters)
+RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
+
+
 #: ``doc.user_data[(TARGET_SPANS, group name)]``: a :class:`TargetSpans`, the spans a target component
 #: put in that span group as plain values, for ConText and the extractor.
 TARGET_SPANS = "notechecker.target_spans"

@@ -21,10 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import TARGET_SPANS, RuleComponent, TargetRule, TargetSpans, span_value_key_at
-
-#: The first two items of the key under which spaCy keeps a span's ``target_rule`` (rules.span_value_key_at).
-_RULE_KEY = span_value_key_at("target_rule", 0, 0)[:2]
+from .rules import RULE_KEY, TARGET_SPANS, RuleComponent, TargetRule, TargetSpans
 
 
 class TargetMatcher(RuleComponent):
@@ -60,7 +57,7 @@ class TargetMatcher(RuleComponent):
         rows: tuple[list, list] = ([], [])  # the target and cue spans as plain values (rules.TargetSpans)
         user_data = doc.user_data
         if self._matcher is not None:
-            plan, (key0, key1) = self._plan, _RULE_KEY
+            plan, (key0, key1) = self._plan, RULE_KEY
             # a group's (span list, row list) appenders: 0 targets, 1 cues
             adds = ((keep.append, rows[0].append), (cues.append, rows[1].append))
             for match_id, start, end in self._matcher(doc):

@@ -50,6 +50,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from by_length import by_length, print_by_length
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EVAL = ROOT.parent / "shared" / "eval"
@@ -62,6 +64,8 @@ DOCUMENTS = (ROOT / "sample_notes" / "formats" / "sn17_tlif.pdf",
 #: A scanned page for OCR: a sample note drawn as a 300 dpi image-only PDF (build_samples.scanned_pdf)
 SCANNED = "sn08"
 SETS = ("spine", "nonspine", "forms")
+#: the issue's targets, check / bare tokenizer (by_length.py says below what length a set passes them)
+LIMITS = {"spine": 2.0, "all": 1.5}
 TOKENIZER = "bare tokenizer (spacy.blank('en').tokenizer)"
 
 
@@ -311,7 +315,7 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
     # a note's tables as a scan's worker builds them (batch/workers.check_tasks); before 7 Dec its rows
     note_tables = getattr(batch_rows, "result_tables", None) or batch_rows.result_rows
 
-    def staged(notes, acc: dict[str, float]) -> None:
+    def staged(notes, acc: dict[str, float], per: list | None = None) -> None:
         # rendering, as `notechecker scan -o RESULTS.parquet` handles a note's rows: built
         # (batch/rows.py); a chunk of notes' rows encoded for its checkpoint file and sent by the
         # worker process (batch/workers.py, pickled as multiprocessing sends them), added to the
@@ -319,7 +323,7 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
         with tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp, contextlib.ExitStack() as stack:
             sink = Sink(output_paths(Path(tmp) / "results.parquet"), stack)
             chunk: list = []
-            _staged(notes, acc, sink, chunk)
+            _staged(notes, acc, sink, chunk, per)
             t = clock()
             send(chunk, sink)
             sink.close()
@@ -335,27 +339,40 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
                     sink.add(name, note[name])
             chunk.clear()
 
-    def _staged(notes, acc: dict[str, float], sink, chunk: list) -> None:
+    def _staged(notes, acc: dict[str, float], sink, chunk: list, per: list | None = None) -> None:
         for nid, text in notes:
-            facts = staged_facts(pipe, restore, text, nid, acc, clock)
+            mine: dict[str, float] = defaultdict(float)  # this note's stages (a chunk's sending aside)
+            facts = staged_facts(pipe, restore, text, nid, mine, clock)
             t4 = clock()
             sub.clear()
             result = service.assemble(facts, None, catalogue=cat, strict=False)
             t5 = clock()
             inner = sum(sub.values())
             for k, v in sub.items():
-                acc[k] += v
-            acc["assemble (the rest)"] += (t5 - t4) - inner
+                mine[k] += v
+            mine["assemble (the rest)"] += (t5 - t4) - inner
             task = Task(note_id=nid, source="bench", text=text)
             chunk.append((task, note_tables(task, result, False)))
+            mine["rendering (scan rows)"] += clock() - t5
             if len(chunk) >= chunk_size:
+                t6 = clock()
                 send(chunk, sink)
-            acc["rendering (scan rows)"] += clock() - t5
+                acc["rendering (scan rows)"] += clock() - t6
+            for k, v in mine.items():
+                acc[k] += v
+            if per is not None:
+                per.append(dict(mine))
 
-    def bare_pass(notes) -> float:
+    def bare_pass(notes, per: list | None = None) -> float:
         t = clock()
-        for _, text in notes:
-            bare(text)
+        if per is None:
+            for _, text in notes:
+                bare(text)
+        else:
+            for _, text in notes:
+                t1 = clock()
+                bare(text)
+                per.append(clock() - t1)
         return clock() - t
 
     # warm on other notes (pipeline, caches, string store), then read every timed note a first
@@ -373,20 +390,24 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
         first[s]["check"].append(sum(acc0.values()))
     samples: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SETS}
     walls: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SETS}
+    # each note's own figures in every repeat (by_length.py: the check's cost against a note's length)
+    notes_of: dict[str, dict] = {s: {"chars": [len(t) for _, t in sets[s]], "bare": [], "stages": []} for s in SETS}
     for _ in range(repeats):
         for s in SETS:
             w = time.perf_counter()
-            samples[s][TOKENIZER].append(bare_pass(sets[s]))
+            samples[s][TOKENIZER].append(bare_pass(sets[s], bare_notes := []))
             walls[s][TOKENIZER].append(time.perf_counter() - w)
+            notes_of[s]["bare"].append(bare_notes)
             acc: dict[str, float] = defaultdict(float)
             w = time.perf_counter()
-            staged(sets[s], acc)
+            staged(sets[s], acc, stage_notes := [])
+            notes_of[s]["stages"].append(stage_notes)
             walls[s]["check"].append(time.perf_counter() - w)
             for k, v in acc.items():
                 samples[s][k].append(v)
             samples[s]["check"].append(sum(acc.values()))
     out = {"root": root, "n": {s: len(sets[s]) for s in SETS}, "warm_n": len(warm),
-           "first": {s: dict(first[s]) for s in SETS},
+           "first": {s: dict(first[s]) for s in SETS}, "notes": notes_of,
            "cpu": {s: {k: v for k, v in samples[s].items()} for s in SETS},
            "wall": {s: {k: v for k, v in walls[s].items()} for s in SETS}}
 
@@ -491,6 +512,7 @@ def figures(rounds: list[dict]) -> dict:
                 acc["(total, wrapped)"].append(st["total"] * 1000 / n)
             steps[s] = {k: summary(v) for k, v in acc.items()}
         out["steps"] = steps
+    out["by_length"] = {w: by_length(rounds, w, LIMITS[w]) for w in ("spine", "all")}
     out["documents"] = rounds[-1].get("documents", {})
     return out
 
@@ -561,6 +583,7 @@ def print_figures(fig: dict, old: dict | None, old_label: str, top_steps: int) -
             if o is not None:
                 line += f"; {old_label} {o['median']:.2f}x ({o['min']:.2f}-{o['max']:.2f}){' *' if beyond(r, o) else ''}"
             say(line)
+    print_by_length(fig, say)
     if fig.get("steps"):
         say(f"\nThe extractor's steps (exclusive CPU ms a note, wrapped from the benchmark; the top {top_steps} "
             f"over all notes)")

@@ -37,7 +37,6 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         return start, end
 
     kinds = _KINDS
-    made: dict[int, Evidence] = {}  # an evidence met again (shared by several facts): its restoration
 
     # line ends read, no rewrite: an evidence before the first "\r" stays; one with as many before its end
     # as before its start holds no line end read, and quotes what it quoted (its text kept, no slice) unless a
@@ -47,22 +46,16 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
     exact = lines is not None and original.count("\r") == len(lines)
 
     def ev(obj: Evidence) -> Evidence:
-        """``obj`` on the note as written (itself where nothing moves)."""
-        got = made.get(id(obj))
-        if got is not None:
-            return got
+        """``obj`` on the note as written (itself where nothing moves; an evidence several facts share is put
+        back for each: equal copies, no memo of them, which cost more than the few it spares)."""
         start, end = obj.start, obj.end
         if only_lines:
             if end <= first and exact:
                 return obj
             a, b = bisect_left(lines, start), bisect_left(lines, end)
             if a == b and exact:
-                got = made[id(obj)] = make_evidence(obj.text, start + a, end + a, obj.section)
-                return got
-            start, end = start + a, end + b
-            text = original[start:end]
-            got = made[id(obj)] = make_evidence(text, start, end, obj.section)
-            return got
+                return make_evidence(obj.text, start + a, end + a, obj.section)
+            return make_evidence(original[start + a:end + b], start + a, end + b, obj.section)
         if spans:
             start, end = widen(start, end)
         if lines:
@@ -70,8 +63,7 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         text = original[start:end]
         if start == obj.start and end == obj.end and text == obj.text:
             return obj
-        got = made[id(obj)] = make_evidence(text, start, end, obj.section)
-        return got
+        return make_evidence(text, start, end, obj.section)
 
     def fix(obj: Any) -> Any:
         kind = kinds.get(obj.__class__) or _kind(obj.__class__)

@@ -5,6 +5,7 @@ import dataclasses
 import re
 from bisect import bisect_left, bisect_right
 from operator import is_not
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from ...facts import Evidence, Facts, Section, make_evidence, slot_setters
@@ -36,24 +37,42 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         return start, end
 
     kinds = _KINDS
-    made: dict[int, Evidence] = {}  # an evidence met again (shared by several facts): its restoration
+
+    # line ends read, no rewrite: an evidence before the first "\r" stays; one with as many before its end
+    # as before its start holds no line end read, and quotes what it quoted (its text kept, no slice) unless a
+    # lone "\r" was read as "\n" in the note (``exact`` false)
+    only_lines = lines and not normalized.rewrites
+    first = lines[0] if lines else -1
+    exact = lines is not None and original.count("\r") == len(lines)
+
+    def ev(obj: Evidence) -> Evidence:
+        """``obj`` on the note as written (itself where nothing moves; an evidence several facts share is put
+        back for each: equal copies, no memo of them, which cost more than the few it spares)."""
+        start, end = obj.start, obj.end
+        if only_lines:
+            if end <= first and exact:
+                return obj
+            a, b = bisect_left(lines, start), bisect_left(lines, end)
+            if a == b and exact:
+                return make_evidence(obj.text, start + a, end + a, obj.section)
+            return make_evidence(original[start + a:end + b], start + a, end + b, obj.section)
+        if spans:
+            start, end = widen(start, end)
+        if lines:
+            start, end = start + bisect_left(lines, start), end + bisect_left(lines, end)
+        text = original[start:end]
+        if start == obj.start and end == obj.end and text == obj.text:
+            return obj
+        return make_evidence(text, start, end, obj.section)
 
     def fix(obj: Any) -> Any:
         kind = kinds.get(obj.__class__) or _kind(obj.__class__)
+        if kind.__class__ is _FUNCTION:  # a dataclass: its placer (_placer)
+            return kind(obj, ev, fix)
         if kind is _LEAF:
             return obj
         if kind is _EVIDENCE:
-            got = made.get(id(obj))
-            if got is not None:
-                return got
-            start, end = widen(obj.start, obj.end) if spans else (obj.start, obj.end)
-            if lines:
-                start, end = start + bisect_left(lines, start), end + bisect_left(lines, end)
-            text = original[start:end]
-            if start == obj.start and end == obj.end and text == obj.text:
-                return obj
-            got = made[id(obj)] = make_evidence(text, start, end, obj.section)
-            return got
+            return ev(obj)
         if kind is _SECTION:
             if not lines:
                 return obj
@@ -66,9 +85,15 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         if kind is _SEQUENCE:
             new = None
             for i, x in enumerate(obj):
-                if kinds.get(x.__class__) is _LEAF:  # a leaf is its own restoration: no call
+                k = kinds.get(x.__class__)
+                if k is _LEAF:  # a leaf is its own restoration: no call
                     continue
-                nx = fix(x)
+                if k is _EVIDENCE:  # (evidence and the facts holding it: their own calls, not fix's dispatch)
+                    nx = ev(x)
+                elif k.__class__ is _FUNCTION:
+                    nx = k(x, ev, fix)
+                else:
+                    nx = fix(x)
                 if nx is not x:
                     if new is None:
                         new = list(obj)
@@ -77,20 +102,12 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
                 return obj
             return type(obj)(new) if isinstance(obj, list) else tuple(new)
         if kind is _MAPPING:
-            new = {k: v if kinds.get(v.__class__) is _LEAF else fix(v) for k, v in obj.items()}
+            new = {}
+            for key, v in obj.items():
+                k = kinds.get(v.__class__)
+                new[key] = v if k is _LEAF else k(v, ev, fix) if k.__class__ is _FUNCTION else fix(v)
             return new if any(map(is_not, new.values(), obj.values())) else obj
-        walked, copy = kind  # a dataclass: the fields that may hold evidence, and how a changed one is made
-        changes = None
-        for name in walked:
-            v = getattr(obj, name)
-            if kinds.get(v.__class__) is _LEAF:
-                continue
-            nv = fix(v)
-            if nv is not v:
-                if changes is None:
-                    changes = {}
-                changes[name] = nv
-        return copy(obj, changes) if changes else obj
+        raise AssertionError(kind)
 
     changes: dict[str, Any] = {}
     for name in _walked(facts.__class__):
@@ -100,9 +117,22 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
             changes[name] = nv
     if lines is not None:
         changes["text_length"] = len(original)
-        return dataclasses.replace(facts, **changes, rewrites=tuple(_written(r, lines, original)
-                                                                    for r in normalized.rewrites))
-    return dataclasses.replace(facts, **changes, rewrites=tuple(r.to_dict() for r in normalized.rewrites))
+        changes["rewrites"] = tuple(MappingProxyType(_written(r, lines, original)) for r in normalized.rewrites)
+    else:
+        changes["rewrites"] = tuple(MappingProxyType(r.to_dict()) for r in normalized.rewrites)
+    return _replaced(facts, changes)
+
+
+def _replaced(facts: Facts, changes: dict[str, Any]) -> Facts:
+    """``dataclasses.replace(facts, **changes)`` for ``changes`` that are what ``Facts.__post_init__`` makes of
+    its values (tuples, read-only mappings, the rewrites' mappings fresh: a changed mapping from ``fix`` is made
+    read-only here): its fields' values copied (~1 us against ~10 us through ``Facts.__init__``)."""
+    new = _new(facts.__class__)
+    d = new.__dict__
+    d.update(facts.__dict__)
+    for name, v in changes.items():
+        d[name] = MappingProxyType(v) if isinstance(v, dict) else v
+    return new
 
 
 def _written(rewrite, lines: tuple[int, ...], original: str) -> dict[str, Any]:
@@ -116,8 +146,7 @@ def _written(rewrite, lines: tuple[int, ...], original: str) -> dict[str, Any]:
 
 
 _LEAF, _EVIDENCE, _SECTION, _SEQUENCE, _MAPPING = "leaf", "evidence", "section", "sequence", "mapping"
-#: type -> how ``restore`` walks its values (a dataclass: the names of its fields that may hold evidence and
-#: how a changed one is copied), found once a type
+#: type -> how ``restore`` walks its values (a dataclass: its placer, ``_placer``), found once a type
 _KINDS: dict[type, Any] = {}
 
 
@@ -144,7 +173,7 @@ def _kind(t: type) -> Any:
     elif issubclass(t, Mapping):
         kind = _MAPPING
     elif dataclasses.is_dataclass(t) and not issubclass(t, Facts):
-        kind = (tuple(f.name for f in dataclasses.fields(t) if not _plain(f.type)), _copier(t))
+        kind = _placer(t)
     else:
         kind = _LEAF
     _KINDS[t] = kind
@@ -163,25 +192,37 @@ def _plain(annotation: Any) -> bool:
     return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) <= _PLAIN_NAMES
 
 
-def _copier(t: type):
-    """``copy(obj, changes)``: a copy of ``obj`` (of dataclass ``t``) with ``changes`` made: set through its
-    slots (facts.slot_setters, ~1 us) where ``t`` allows it, else ``dataclasses.replace``."""
+def _placer(t: type):
+    """``place(obj, ev, fix)``: ``obj`` (of dataclass ``t``) on the note as written, itself where nothing in
+    it moved: each field that may hold evidence (``_plain``) put back (an evidence by ``ev``, anything else
+    by ``fix``), and a changed one copied through its slots (facts.slot_setters) where ``t`` allows it, else
+    by ``dataclasses.replace``. Written once a type as straight-line code (as dataclasses writes ``__init__``):
+    no loop over the fields, no dictionary of changes, for the ~50 facts of a spine note."""
+    fields = dataclasses.fields(t)
+    walked = [f.name for f in fields if not _plain(f.type)]
+    names = {"Evidence": Evidence, "T": t, "_new": _new, "replace": dataclasses.replace}
+    body = ["def place(obj, ev, fix):"]
+    for i, name in enumerate(walked):
+        body.append(f"    v{i} = obj.{name}")
+        body.append(f"    n{i} = ev(v{i}) if v{i}.__class__ is Evidence else fix(v{i})")
+    body.append("    if " + (" and ".join(f"n{i} is v{i}" for i in range(len(walked))) or "True") + ":")
+    body.append("        return obj")
+    new = {name: f"n{i}" for i, name in enumerate(walked)}
     try:
-        setters = tuple(zip((f.name for f in dataclasses.fields(t)), slot_setters(t)))
+        setters = slot_setters(t)
     except TypeError:
-        return lambda obj, changes: dataclasses.replace(obj, **changes)
-
-    def copy(obj, changes):
-        new = _new(t)
-        for name, put in setters:
-            put(new, getattr(obj, name))
-        for name, v in changes.items():
-            by_name[name](new, v)
-        return new
-    by_name = dict(setters)
-    return copy
+        body.append("    return replace(obj, " + ", ".join(f"{name}={v}" for name, v in new.items()) + ")")
+    else:
+        body.append("    new = _new(T)")
+        for j, (f, put) in enumerate(zip(fields, setters)):
+            names[f"s{j}"] = put
+            body.append(f"    s{j}(new, {new.get(f.name) or 'obj.' + f.name})")
+        body.append("    return new")
+    exec("\n".join(body), names)  # (the names are a dataclass's fields': identifiers)
+    return names["place"]
 
 
+_FUNCTION = type(_placer)
 _new = object.__new__
 _section_name, _section_title, _section_start, _section_end = slot_setters(Section, ("name", "title", "start", "end"))
 

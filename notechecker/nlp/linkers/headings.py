@@ -11,7 +11,7 @@ from itertools import islice
 
 from spacy.tokens import Doc
 
-from ...facts import Section
+from ...facts import Section, slot_setters
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
@@ -97,7 +97,7 @@ class Headings(Linker):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
             if name in ("description", "other_team") and title:
                 name = self.team_of(title, name)
-            sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+            sections.append(_section(name, title, start, max(start, end)))
         sections = self.unknown_headings(text, sections, lasts, doc.user_data.get(HEADING_LINES))
         if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
                 and len(text.strip().splitlines()) >= 2):
@@ -202,20 +202,26 @@ class Headings(Linker):
                 return
             found = self._word_lines.scan(lowered)
         pos, cr = 0, "\r" in text  # (a text without "\r" breaks its lines at "\n" alone)
-        for at in sorted(last + 1 - len(w) for w, lasts in found.items() for last in lasts):
+        find, rfind, lead_of = text.find, text.rfind, _LINE_LEAD.match
+        for at in sorted([last + 1 - len(w) for w, lasts in found.items() for last in lasts]):
             if at < pos:
                 continue  # on a line already read
-            line = (max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) if cr else text.rfind("\n", 0, at)) + 1
+            line = (max(rfind("\n", 0, at), rfind("\r", 0, at)) if cr else rfind("\n", 0, at)) + 1
             if line not in skip:
-                lead = _LINE_LEAD.match(text, line).end()
+                lead = lead_of(text, line).end()
                 if at <= lead + HEAD_CHARS and _may_head(text, line, lead):
                     m = HEADING_LINE.match(text, line)
                     if m is not None:
                         yield m
-            ends = [e for e in (text.find("\n", at), text.find("\r", at) if cr else -1) if e != -1]
-            if not ends:
-                return
-            pos = min(ends) + 1  # the next line
+            if cr:
+                ends = [e for e in (find("\n", at), find("\r", at)) if e != -1]
+                if not ends:
+                    return
+                pos = min(ends) + 1  # the next line
+            else:
+                pos = find("\n", at) + 1
+                if not pos:
+                    return
 
     def team_paragraphs(self, text: str, lasts: dict[str, list[int]] | None = None) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
@@ -246,6 +252,19 @@ class Headings(Linker):
         if self.cue["team_other"].search(title):
             return "other_team"
         return name
+
+
+_set_name, _set_title, _set_start, _set_end = slot_setters(Section, ("name", "title", "start", "end"))
+
+
+def _section(name: str, title: str, start: int, end: int) -> Section:
+    """``Section(name, title, start, end)`` built by its slots' setters (facts.slot_setters: ~10 a note)."""
+    sec = object.__new__(Section)
+    _set_name(sec, name)
+    _set_title(sec, title)
+    _set_start(sec, start)
+    _set_end(sec, end)
+    return sec
 
 
 def _may_head(text: str, line: int, lead: int) -> bool:

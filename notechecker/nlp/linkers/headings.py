@@ -7,7 +7,6 @@ indication that runs into the operative narrative ends where the narrative start
 from __future__ import annotations
 
 import re
-from itertools import islice
 
 from spacy.tokens import Doc
 
@@ -20,7 +19,8 @@ from ..multimatch import MultiMatch
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from ..sections import HEADING_LINE, HEADING_LINES
 from ..sections import heading_key as _key
-from .base import Linker, alternatives_of
+from .base import Linker
+from .steps import step_search
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
@@ -46,7 +46,7 @@ class Headings(Linker):
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
         # its steps, each tried only where the text holds its literals (the same matches; Elements' own)
-        self._steps = alternatives_of(self.description.steps) if self.description and self.description.steps else None
+        self._step_search = step_search(self.description.steps) if self.description and self.description.steps else None
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
@@ -126,9 +126,12 @@ class Headings(Linker):
         if spec is None or spec.steps is None or end - start < 80:
             return False
         lowered = ascii_lower(text[start:end])
-        # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough)
-        steps = islice(self._steps.finditer(lowered), spec.min_steps)
-        return lowered.count(". ") >= 3 and len(list(steps)) >= spec.min_steps
+        # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough, tried where
+        # one pass over the section finds their words)
+        if lowered.count(". ") < 3:
+            return False
+        search = self._step_search
+        return len(search.starts(lowered, spec.min_steps, found=search.found(lowered))) >= spec.min_steps
 
     def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None,
                          known: dict[int, str] | None = None) -> list[Section]:

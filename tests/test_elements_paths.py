@@ -14,6 +14,7 @@ from notechecker.nlp.segmenter import boundaries
 from notechecker.schema.vocab.base import ASCII_LOWER
 from notechecker.nlp.linkers.elements import Elements
 from notechecker.nlp.linkers.base import _alternatives_by_value, alternatives_of
+from notechecker.nlp.linkers.steps import StepSearch, step_search
 
 from tests.conftest import SAMPLES, nonspine_texts
 
@@ -252,11 +253,13 @@ def test_cue_elements_read_in_their_windows_are_the_gated_matches_first(pipeline
 
 
 def test_the_description_steps_are_one_matcher_for_headings_and_elements(pipeline):
-    """Headings.narrates and Elements.from_steps search the description's steps with one AlternativesRegex
-    (read once, its plain first searches counted once): the one alternatives_of gives for the regex."""
+    """Headings.narrates and Elements.from_steps search the description's steps with one StepSearch (its pass over
+    a text built once, its plain first searches counted once) of one AlternativesRegex (read once): the one
+    alternatives_of gives for the regex."""
     ex = pipeline.extractor
     steps = ex.elements.elements["description"].steps
-    assert ex.headings._steps is alternatives_of(steps) is alternatives_of(re.compile(steps.pattern, steps.flags))
+    assert ex.headings._step_search is step_search(steps) is step_search(re.compile(steps.pattern, steps.flags))
+    assert step_search(steps).matcher is alternatives_of(steps) is alternatives_of(re.compile(steps.pattern, steps.flags))
 
 
 def _plain_elements(el, v, wanted=None) -> dict:
@@ -306,3 +309,40 @@ def test_the_element_loop_is_each_element_read_alone(pipeline):
                 assert el(v, wanted, ex._words_pass(v.text)) == expected, wanted
             compared += len(expected)
     assert compared > 500
+
+
+def test_steps_found_with_their_pass_are_the_plain_ones(pipeline):
+    """StepSearch.starts with its pass over the text (StepSearch.found: where the steps' literals and first words
+    occur) gives ``regex.finditer``'s first starts: over every section of sample and non-spine notes (the note
+    lower-cased and searched in the section's range, as Elements.from_steps reads it; the section alone, as
+    Headings.narrates reads it) and over generated texts of step words, for every count up to 5."""
+    ex = pipeline.extractor
+    steps = ex.elements.elements["description"].steps
+    search = StepSearch(alternatives_of(steps), plain_first=0)
+    assert search.found("") == {}  # (no plain first texts: the pass is built at once)
+
+    def plain(text, count, pos=0, end=None):
+        return [m.start() for m in steps.finditer(text, pos, len(text) if end is None else end)][:count]
+
+    tried = with_steps = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(40):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        lowered = v.text.translate(ASCII_LOWER)
+        found = search.found(lowered)
+        for sec in v.sections:
+            part = lowered[sec.start:sec.end]
+            for count in (1, 3, 5):
+                got = search.starts(lowered, count, sec.start, sec.end, found)
+                assert got == plain(lowered, count, sec.start, sec.end), (sec.name, count)
+                assert search.starts(part, count, found=search.found(part)) == plain(part, count)
+                tried += 1
+                with_steps += len(got) == count
+    rng = random.Random(25)
+    words = ["the", "patient", "was", "were", "placed", "prone", "incised", "incision", "closed", "in", "layers",
+             "removed", "draped", "prepped", "and", "retracted", ".", ",", "\n", "  ", "skin", "fascia", "dura"]
+    for _ in range(1500):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 60)))
+        for count in (1, 3, 5):
+            a, b = sorted(rng.randint(0, len(text)) for _ in range(2))
+            assert search.starts(text, count, a, b, search.found(text)) == plain(text, count, a, b), (text, a, b)
+    assert tried > 500 and with_steps > 50

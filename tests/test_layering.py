@@ -93,6 +93,7 @@ ORDER = {
          "notechecker.nlp.tokenizer"),
         ("notechecker.nlp.context", "notechecker.nlp.linkers.base", "notechecker.nlp.normalize.passes",
          "notechecker.nlp.scope", "notechecker.nlp.sections", "notechecker.nlp.targets"),
+        ("notechecker.nlp.linkers.steps",),  # (the description's steps, which headings and elements both search)
         # the extractor's linkers (one job each, peers), the normaliser, the pipeline's assembly
         ("notechecker.nlp.linkers.addenda", "notechecker.nlp.linkers.constructs", "notechecker.nlp.linkers.elements",
          "notechecker.nlp.linkers.hardware", "notechecker.nlp.linkers.headings", "notechecker.nlp.linkers.levels",

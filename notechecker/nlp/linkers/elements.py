@@ -2,8 +2,6 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
-from itertools import islice
-
 from ...facts import Element, make_evidence, slot_setters
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.elements import ElementSpec
@@ -13,6 +11,7 @@ from ..multimatch import MultiMatch
 from ..regex_alternatives import alternatives_first
 from ..regex_literals import PLAIN_FIRST, any_of, folded, matches_at_sorted
 from .base import BOUNDARY_MARGIN, Linker, NoteView, alternatives_of, evidence_end, quote_end
+from .steps import step_search
 
 #: Characters searched on each side of a gate word (longer than any element cue match).
 GATE_WINDOW = 600
@@ -174,12 +173,14 @@ class Elements(Linker):
     def from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
         """The element where one operative section narrates at least ``spec.min_steps`` steps."""
         excluded = self.L.non_operative | spec.exclude_sections
+        search, at = step_search(spec.steps), False  # (at: where the steps' words occur in the note, once read)
         for sec in sections:
             if sec.name in excluded or sec.end <= sec.start:
                 continue
+            if at is False:  # one pass over the note for the steps' words, the sections searched with it
+                at = search.found(lowered)
             # (the first min_steps steps: more would change neither the count's test nor the first)
-            steps = islice(alternatives_of(spec.steps).finditer(lowered, sec.start, sec.end), spec.min_steps)
-            found = [m.start() for m in steps]
+            found = search.starts(lowered, spec.min_steps, sec.start, sec.end, at)
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 return _present(spec.name, None, (_evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))

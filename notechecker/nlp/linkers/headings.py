@@ -7,11 +7,10 @@ indication that runs into the operative narrative ends where the narrative start
 from __future__ import annotations
 
 import re
-from itertools import islice
 
 from spacy.tokens import Doc
 
-from ...facts import Section
+from ...facts import Section, slot_setters
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
@@ -20,7 +19,8 @@ from ..multimatch import MultiMatch
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from ..sections import HEADING_LINE, HEADING_LINES
 from ..sections import heading_key as _key
-from .base import Linker, alternatives_of
+from .base import Linker
+from .steps import step_search
 
 #: A "procedures" section this long is the operative narrative under an "OPERATION:" heading.
 NARRATIVE_WORDS = 120
@@ -46,7 +46,7 @@ class Headings(Linker):
         self.known_headings = frozenset(_key(h) for heads in patterns.sections.values() for h in heads)
         self.description = patterns.elements.get("description")
         # its steps, each tried only where the text holds its literals (the same matches; Elements' own)
-        self._steps = alternatives_of(self.description.steps) if self.description and self.description.steps else None
+        self._step_search = step_search(self.description.steps) if self.description and self.description.steps else None
         self.section_of_heading = {_key(h): name for name, heads in patterns.sections.items() for h in heads}
         # the team cues, line-anchored, scanned only in notes with their words ("team", "part" ...)
         self._team_roster = GatedRegex(self.cue["team_roster"])
@@ -97,7 +97,7 @@ class Headings(Linker):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
             if name in ("description", "other_team") and title:
                 name = self.team_of(title, name)
-            sections.append(Section(name=name, title=title, start=start, end=max(start, end)))
+            sections.append(_section(name, title, start, max(start, end)))
         sections = self.unknown_headings(text, sections, lasts, doc.user_data.get(HEADING_LINES))
         if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
                 and len(text.strip().splitlines()) >= 2):
@@ -126,9 +126,12 @@ class Headings(Linker):
         if spec is None or spec.steps is None or end - start < 80:
             return False
         lowered = ascii_lower(text[start:end])
-        # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough)
-        steps = islice(self._steps.finditer(lowered), spec.min_steps)
-        return lowered.count(". ") >= 3 and len(list(steps)) >= spec.min_steps
+        # (the sentence count first, the cheaper test; of the steps, the first min_steps are enough, tried where
+        # one pass over the section finds their words)
+        if lowered.count(". ") < 3:
+            return False
+        search = self._step_search
+        return len(search.starts(lowered, spec.min_steps, found=search.found(lowered))) >= spec.min_steps
 
     def unknown_headings(self, text: str, sections: list[Section], lasts: dict[str, list[int]] | None = None,
                          known: dict[int, str] | None = None) -> list[Section]:
@@ -202,20 +205,26 @@ class Headings(Linker):
                 return
             found = self._word_lines.scan(lowered)
         pos, cr = 0, "\r" in text  # (a text without "\r" breaks its lines at "\n" alone)
-        for at in sorted(last + 1 - len(w) for w, lasts in found.items() for last in lasts):
+        find, rfind, lead_of = text.find, text.rfind, _LINE_LEAD.match
+        for at in sorted([last + 1 - len(w) for w, lasts in found.items() for last in lasts]):
             if at < pos:
                 continue  # on a line already read
-            line = (max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) if cr else text.rfind("\n", 0, at)) + 1
+            line = (max(rfind("\n", 0, at), rfind("\r", 0, at)) if cr else rfind("\n", 0, at)) + 1
             if line not in skip:
-                lead = _LINE_LEAD.match(text, line).end()
+                lead = lead_of(text, line).end()
                 if at <= lead + HEAD_CHARS and _may_head(text, line, lead):
                     m = HEADING_LINE.match(text, line)
                     if m is not None:
                         yield m
-            ends = [e for e in (text.find("\n", at), text.find("\r", at) if cr else -1) if e != -1]
-            if not ends:
-                return
-            pos = min(ends) + 1  # the next line
+            if cr:
+                ends = [e for e in (find("\n", at), find("\r", at)) if e != -1]
+                if not ends:
+                    return
+                pos = min(ends) + 1  # the next line
+            else:
+                pos = find("\n", at) + 1
+                if not pos:
+                    return
 
     def team_paragraphs(self, text: str, lasts: dict[str, list[int]] | None = None) -> list[tuple[int, int, str]]:
         """Paragraphs headed by a team of the note's roster ("Team 2 (Orthopaedic Trauma): R. Lang" then
@@ -246,6 +255,19 @@ class Headings(Linker):
         if self.cue["team_other"].search(title):
             return "other_team"
         return name
+
+
+_set_name, _set_title, _set_start, _set_end = slot_setters(Section, ("name", "title", "start", "end"))
+
+
+def _section(name: str, title: str, start: int, end: int) -> Section:
+    """``Section(name, title, start, end)`` built by its slots' setters (facts.slot_setters: ~10 a note)."""
+    sec = object.__new__(Section)
+    _set_name(sec, name)
+    _set_title(sec, title)
+    _set_start(sec, start)
+    _set_end(sec, end)
+    return sec
 
 
 def _may_head(text: str, line: int, lead: int) -> bool:

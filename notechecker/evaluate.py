@@ -90,13 +90,15 @@ def _levels_of_proc(p) -> frozenset[str]:
     return frozenset(p.levels) | frozenset(lv for pair in p.interspaces for lv in pair)
 
 
-def compile_requirement(req: Requirement, sections: frozenset[str] | None = None) -> Evaluator:
-    """Turn a validated requirement into a function of one note's view."""
+def compile_requirement(req: Requirement, sections: frozenset[str] | None = None, levels: bool = True) -> Evaluator:
+    """Turn a validated requirement into a function of one note's view. ``levels=False``: its outcomes
+    carry no levels (``_NO_LEVELS``; status and evidence as with them), for a caller that never reads
+    them (scoring): only a ``levels_compare`` reads its parts' levels, and it compiles them with theirs."""
     keep = _section_filter(sections)
     kind = req.kind
 
     if kind in ("any", "all"):
-        subs = [compile_requirement(c, sections) for c in req.children]
+        subs = [compile_requirement(c, sections, levels) for c in req.children]
 
         def combine(v: NoteFacts) -> Outcome:
             outs = [f(v) for f in subs]
@@ -104,7 +106,7 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
             ok = bool(met) if kind == "any" else len(met) == len(outs)
             if ok:
                 return _new(Outcome, ("met", tuple([e for o in met for e in o.evidence]),
-                                      frozenset().union(*[o.levels for o in met])))
+                                      frozenset().union(*[o.levels for o in met]) if levels else _NO_LEVELS))
             neg = [o for o in outs if o.status == "negated"]
             if neg:
                 return Outcome("negated", tuple(e for o in neg for e in o.evidence))
@@ -112,7 +114,7 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
         return combine
 
     if kind == "not":
-        inner = compile_requirement(req.children[0], sections)
+        inner = compile_requirement(req.children[0], sections, levels)
 
         def negate(v: NoteFacts) -> Outcome:
             o = inner(v)
@@ -174,10 +176,10 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
     if kind == "fact":
         return _compile_fact(req, keep)
     if kind == "construct":
-        return _compile_construct(req, keep)
+        return _compile_construct(req, keep, levels)
     if kind == "procedure":
-        return _compile_procedure(req, keep)
-    return _compile_instrument(req, keep)
+        return _compile_procedure(req, keep, levels)
+    return _compile_instrument(req, keep, levels)
 
 
 def _compile_fact(req: Requirement, keep) -> Evaluator:
@@ -235,7 +237,7 @@ def _compile_fact(req: Requirement, keep) -> Evaluator:
     return approach
 
 
-def _compile_construct(req: Requirement, keep) -> Evaluator:
+def _compile_construct(req: Requirement, keep, levels: bool = True) -> Evaluator:
     action, fld = req.target[0], req.field
     values = set(req.values) if req.values is not None else None
     regions = set(req.regions) if req.regions else None
@@ -260,11 +262,11 @@ def _compile_construct(req: Requirement, keep) -> Evaluator:
         ev = keep(raw)
         if raw and not ev:
             return MISSING
-        return _new(Outcome, ("met", ev, frozenset(lv for c in good for lv in v.known(c.levels))))
+        return _new(Outcome, ("met", ev, frozenset(lv for c in good for lv in v.known(c.levels)) if levels else _NO_LEVELS))
     return construct
 
 
-def _compile_procedure(req: Requirement, keep) -> Evaluator:
+def _compile_procedure(req: Requirement, keep, levels: bool = True) -> Evaluator:
     kinds, fld = req.target, req.field
     regions = set(req.regions) if req.regions else None
 
@@ -286,14 +288,15 @@ def _compile_procedure(req: Requirement, keep) -> Evaluator:
         if present:
             ev = keep(p.evidence for p in present)
             if ev:
-                return _new(Outcome, ("met", ev, frozenset().union(*(v.proc_levels(p) for p in present))))
+                return _new(Outcome, ("met", ev, frozenset().union(*(v.proc_levels(p) for p in present))
+                                      if levels else _NO_LEVELS))
             return MISSING
         neg = [p for p in procs if p.assertion in NEGATING]
         return _new(Outcome, ("negated", tuple(p.evidence for p in neg), _NO_LEVELS)) if neg else MISSING
     return procedure
 
 
-def _compile_instrument(req: Requirement, keep) -> Evaluator:
+def _compile_instrument(req: Requirement, keep, levels: bool = True) -> Evaluator:
     action = req.target[0]
     kinds = set(req.kinds) if req.kinds else None
     regions = set(req.regions) if req.regions else None
@@ -317,7 +320,8 @@ def _compile_instrument(req: Requirement, keep) -> Evaluator:
         if present:
             ev = keep(i.evidence for i in present)
             if ev:
-                return _new(Outcome, ("met", ev, frozenset(lv for i in present for lv in (v.known(i.levels) or implied))))
+                return _new(Outcome, ("met", ev, frozenset(lv for i in present for lv in (v.known(i.levels) or implied))
+                                      if levels else _NO_LEVELS))
             return MISSING
         neg = [i for i in insts if i.assertion in NEGATING]
         return _new(Outcome, ("negated", tuple(i.evidence for i in neg), _NO_LEVELS)) if neg else MISSING

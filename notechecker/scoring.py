@@ -94,15 +94,16 @@ class _CompiledItem:
 
 
 def _compiled(catalogue: Catalogue) -> dict[str, _CompiledItem]:
-    """Compiled items of a catalogue, built once and kept on it."""
+    """Compiled items of a catalogue, built once and kept on it; their outcomes without levels (a
+    finding reads an outcome's status and evidence only)."""
     got = catalogue.cache.get("scoring.items")
     if got is None:
         got = {}
         for item in catalogue.items.values():
             got[item.id] = _CompiledItem(
-                item=item, requires=compile_requirement(item.requires, item.sections),
-                applies_when=compile_requirement(item.applies_when) if item.applies_when else None,
-                conflicts=tuple((c.codes, compile_requirement(c.when), f"{item.name}: {c.message}")
+                item=item, requires=compile_requirement(item.requires, item.sections, levels=False),
+                applies_when=compile_requirement(item.applies_when, levels=False) if item.applies_when else None,
+                conflicts=tuple((c.codes, compile_requirement(c.when, levels=False), f"{item.name}: {c.message}")
                                 for c in item.conflicts),
                 messages={status: f"{item.name}: {text}" + ("" if status == "met" else f" ({item.description})")
                           for status, text in _STATUS_TEXT.items()})

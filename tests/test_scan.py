@@ -247,6 +247,29 @@ def test_a_date_in_every_format_is_read_though_formats_without_its_marks_are_ski
     assert normalize_date(value) == ("2023-11-07", "2023-11")
 
 
+
+def test_a_us_date_read_without_strptime_is_read_as_the_formats_read_it():
+    """m/d/yyyy, read without strptime, gives what the formats give (strptime's "%m/%d/%Y"), on 6,000
+    generated values: one or two digits, days past the month's end, month 0 and 13, year 0000, leap
+    days, digits that are not ASCII (left to the formats)."""
+    import random
+
+    from notechecker.batch.task import _by_formats
+
+    rng = random.Random(8)
+    digits = "0123456789" * 8 + "\u0663\uff11"
+    fast = 0
+    for _ in range(6000):
+        parts = ["".join(rng.choice(digits) for _ in range(n)) for n in (rng.choice([1, 2, 2]), rng.choice([1, 2, 2]), 4)]
+        if rng.random() < 0.5:  # a real-looking date, valid or just past the month's end
+            parts = [str(rng.randint(0, 13)).zfill(rng.choice([1, 2])), str(rng.randint(0, 32)).zfill(rng.choice([1, 2])),
+                     str(rng.choice([0, 1, 1900, 2000, 2023, 2024, 9999]))]
+        value = "/".join(parts)
+        assert normalize_date(value) == _by_formats(value), value
+        fast += normalize_date(value)[1] != ""
+    assert fast > 2000  # most of them dates
+
+
 def test_surgeon_and_date_come_from_the_note_when_the_input_has_none(sample_scan, tmp_path):
     _, t, _ = sample_scan
     notes = t["notes"].set_index("note_id")

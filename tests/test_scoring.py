@@ -328,3 +328,32 @@ def test_a_codes_items_are_each_items_own_cells_and_conflicts_for_that_code(cata
                              item.tier == "coding" and item.severity == "error")
     assert len(set(seen.values())) == len(seen)  # one question, one key
     assert len(seen) < sum(len(catalogue.items_for(c)) for c in codes)  # shared across codes and items
+
+
+def test_requirements_compiled_without_levels_give_the_outcomes_with_them_but_their_levels(catalogue, pipeline):
+    """Scoring compiles its requirements without levels (a finding reads an outcome's status and
+    evidence only): on the facts of every fixture case and of every sample note, each item's requirement,
+    ``applies_when`` and conflicts give the same status and evidence compiled either way, and levels
+    without them only where they are those with them (a few evaluators keep theirs); most met outcomes
+    with levels have none without them (so the two ways were told apart)."""
+    from notechecker.evaluate import NoteFacts, compile_requirement
+    from notechecker.model import Operation
+    from tests.conftest import SAMPLES
+
+    asked = []
+    for item in catalogue.items.values():
+        asked.append((item.requires, item.sections))
+        asked += [(r, None) for r in (item.applies_when, *(c.when for c in item.conflicts)) if r is not None]
+    pairs = [(compile_requirement(r, s), compile_requirement(r, s, levels=False)) for r, s in asked]
+    facts = [make_facts(case["facts"], note_id=name) for _f, _i, spec in CASES for name, case in spec["cases"].items()]
+    facts += [pipeline.facts(p.read_text(encoding="utf-8"), p.stem) for p in sorted(SAMPLES.glob("*.txt"))]
+    met = with_levels = dropped = 0
+    for f in facts:
+        view, bare = NoteFacts(f, Operation(f)), NoteFacts(f, Operation(f))
+        for full, without in pairs:
+            a, b = full(view), without(bare)
+            assert (b.status, b.evidence) == (a.status, a.evidence) and b.levels in (frozenset(), a.levels)
+            met += a.status == "met"
+            with_levels += bool(a.levels)
+            dropped += bool(a.levels) and not b.levels
+    assert met > 1000 and dropped > 500 and dropped > with_levels / 2, (met, dropped, with_levels, len(facts))

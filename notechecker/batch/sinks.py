@@ -170,15 +170,23 @@ class Sink:
                 self._settle(name)
                 pending, schema = self.pending[name], self.schemas[name]
                 index, columns = None, {}
+                sames = [same for _n, same, _cells in pending]
+                # the columns one value fills in every table of the flush, and those no table keeps once
+                kept = set(sames[0]).intersection(*sames[1:]) if len(pending) > 1 else set()
+                loose = set(TABLES[name]).difference(*sames)
                 for c in TABLES[name]:
-                    if len(pending) > 1 and all(c in same for _n, same, _cells in pending):
+                    if c in kept:
                         # a column one value fills in each table (a note's id, source, provenance ...):
                         # each value made an Arrow cell once, then repeated over its table's rows
                         if index is None:
                             import numpy as np
 
                             index = pa.array(np.repeat(np.arange(len(pending)), [n for n, _s, _c in pending]))
-                        columns[c] = pa.array([same[c] for _n, same, _c in pending], schema.field(c).type).take(index)
+                        columns[c] = pa.array(list(map(operator.itemgetter(c), sames)),
+                                              schema.field(c).type).take(index)
+                    elif c in loose:  # every table's own cells, row by row
+                        columns[c] = list(chain.from_iterable(map(operator.itemgetter(c),
+                                                                  [cells for _n, _s, cells in pending])))
                     else:
                         columns[c] = list(chain.from_iterable(repeat(same[c], n) if c in same else cells[c]
                                                               for n, same, cells in pending))
@@ -207,10 +215,21 @@ class Sink:
 def _parts(table: dict) -> tuple[int, dict[str, Any], dict[str, Any]]:
     """A packed table (:mod:`.packed`) as ``(its number of rows, {column: the value that fills it}
     for the cells kept once, {column: its cells, row by row} for the others)``."""
-    keys, rows = table["keys"], table["rows"]
-    fixed = dict(table["same"])
-    same = {k: fixed[i] for i, k in enumerate(keys) if i in fixed}
-    return len(rows), same, dict(zip([k for i, k in enumerate(keys) if i not in fixed], zip(*rows)))
+    keys, rows, kept = table["keys"], table["rows"], table["same"]
+    shape = (keys, *map(_FIRST, kept)) if keys.__class__ is tuple else None  # (read back from JSON: a list)
+    split = _SPLITS.get(shape) if shape is not None else None
+    if split is None:
+        fixed = dict(kept)
+        split = ([keys[i] for i, _v in kept], [k for i, k in enumerate(keys) if i not in fixed])
+        if shape is not None and len(_SPLITS) < 256:
+            _SPLITS[shape] = split
+    return len(rows), dict(zip(split[0], map(_SECOND, kept))), dict(zip(split[1], zip(*rows)))
+
+
+#: (a packed table's keys, the numbers of its columns kept once, in its order) -> (the names of those
+#: columns in that order, the names of the others in the keys' order): a scan's tables have few shapes
+_SPLITS: dict[tuple, tuple[list, list]] = {}
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 def read_table(path: str | os.PathLike):

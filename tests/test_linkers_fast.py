@@ -40,3 +40,84 @@ def test_nearest_action_is_the_minimum_of_the_actions_of_its_clause():
         picked += got is not None
         asked_less += len(asked) < len(actions)
     assert picked > 10000 and asked_less > 5000
+
+
+# --------------------------------------------------------------------------- the operative level (localized)
+
+def _localized_plainly(linker, v, mentions):
+    """``ProcedureLevels.localized`` as it read before: the line before each mention and its sentence joined,
+    and the gated regex searched in that."""
+    from notechecker.facts import Evidence
+
+    text = v.text
+    return [m for m in mentions if m.kind != "pelvis" and v.section_at(m.start) not in linker.L.non_operative
+            and linker._operative_level.search(text[text.rfind("\n", 0, m.start) + 1:m.start] + " "
+                                               + v.sentence_of(Evidence("", m.start, m.end)).text)]
+
+
+def test_localized_levels_of_every_corpus_spine_note_are_the_plain_ones(pipeline, monkeypatch):
+    from tests.corpus_snapshot import corpus
+
+    linker = pipeline.extractor.procedure_levels
+    views = []
+    call = hw.Hardware.__call__
+
+    def spy(self, v):  # (the note's view, its level mentions by sentence filled)
+        views.append(v)
+        return call(self, v)
+    monkeypatch.setattr(hw.Hardware, "__call__", spy)
+    for _, text, _ in corpus():
+        pipeline.facts(text)
+    found = 0
+    for v in views:
+        mentions = [m for ms in v.levels_by_sent.values() for m in ms]
+        want = _localized_plainly(linker, v, mentions)
+        assert linker.localized(v, mentions) == want
+        found += len(want)
+    assert len(views) > 100 and found > 50  # (108 spine notes, 64 mentions localized, 7 Dec)
+
+
+def test_localized_levels_of_generated_notes_are_the_plain_ones(pipeline):
+    """Lines and sentences of generated words: places of the literals in the line, in the sentence, on both
+    sides of the joint, none at all; upper case, non-ASCII letters that lower-case into ASCII ("\u212a",
+    "\u017f") or change length ("\u0130"), where the plain search is read instead."""
+    from notechecker.nlp import levels as lv
+    from notechecker.nlp.linkers.base import NoteView
+
+    linker = pipeline.extractor.procedure_levels
+    rng = random.Random(5)
+    words = ["level", "Levels", "LEVEL", "treated", "verified", "confirmed", "localized", "identified", "pedicles",
+             "the", "was", "at", "fluoroscopy", "L4-5", "C5-C6", "T12", "L1, L2 and L3", "S1", "ilium", "disc",
+             "re-verified", "levelled", "\u017fcrew", "\u212aey", "\u0130", "x" * 30, "leve", "l"]
+    seps = [" ", " ", " ", ", ", ": ", ". ", ".\n", "\n", "\n\n", "; "]
+    found = notes = 0
+    for _ in range(1500):
+        text = "".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(3, 40)))
+        starts = [0] + [i + 2 for i in range(len(text) - 1) if text[i] == "." and text[i + 1] in " \n"]
+        starts = sorted({s for s in starts if s < len(text)})
+        v = NoteView(text=text, sections=[], sent_starts=starts, sent_ends=[*starts[1:], len(text)])
+        mentions = lv.find_levels(text)
+        want = _localized_plainly(linker, v, mentions)
+        assert linker.localized(v, mentions) == want, text
+        found += len(want)
+        notes += bool(mentions)
+    assert notes > 1000 and found > 300
+
+
+def test_a_first_literal_with_a_space_is_searched_plainly():
+    """A regex one of whose first literals holds a space may match across the joint: such a regex is searched
+    in the joined text itself, as a regex without first literals is."""
+    import re
+
+    from notechecker.facts import Evidence
+    from notechecker.nlp.linkers.levels import _Said
+    from notechecker.nlp.regex_literals import GatedRegex
+
+    text = "Confirmed the\nlevel was L4-5. We then confirmed the level at L4-5."
+    sentence = Evidence(text[14:29], 14, 29)
+    for pattern, want in ((r"confirmed level", True), (r"d l", True), (r"the level", False), (r"the\s+level", False),
+                          (r"\bwe then\b", False), (r"level was l4", True)):  # (joined: "Confirmed level was L4-5.")
+        gated = GatedRegex(re.compile(pattern, re.IGNORECASE))
+        joined = text[:9] + " " + sentence.text
+        assert (gated.search(joined) is not None) == want, pattern
+        assert _Said.of(gated, text)(0, 9, sentence) == want, pattern

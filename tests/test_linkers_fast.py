@@ -121,3 +121,22 @@ def test_a_first_literal_with_a_space_is_searched_plainly():
         joined = text[:9] + " " + sentence.text
         assert (gated.search(joined) is not None) == want, pattern
         assert _Said.of(gated, text)(0, 9, sentence) == want, pattern
+
+
+def test_a_cold_linker_reads_its_first_mentions_plainly(pipeline):
+    """A one-note check never reads the operative-level regex's literals (as a gated regex answers its first
+    searches plainly); a scan does within its first notes, with the same answers."""
+    from notechecker.nlp import levels as lv
+    from notechecker.nlp.linkers.base import NoteView
+    from notechecker.nlp.linkers.levels import ProcedureLevels
+
+    linker = ProcedureLevels(pipeline.extractor.procedure_levels.patterns)
+    text = "The level was verified at L4-5 with fluoroscopy.\nScrews at L5 and S1.\nLevels treated: L3, L4."
+    v = NoteView(text=text, sections=[], sent_starts=[0, 49, 70], sent_ends=[48, 69, len(text)])
+    mentions = lv.find_levels(text)
+    want = _localized_plainly(linker, v, mentions)
+    assert [m.text for m in want] == ["L4-5", "L3, L4"]
+    assert linker.localized(v, mentions) == want and not linker._operative_level._ready
+    for _ in range(8):
+        assert linker.localized(v, mentions) == want
+    assert linker._operative_level._ready  # (read once its first mentions are spent)

@@ -5,7 +5,7 @@ import bisect
 
 from ...facts import Evidence, Procedure
 from .. import levels as lv
-from ..regex_literals import GatedRegex, folded
+from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
 from .base import PER_BODY, Linker, NoteView
 
 
@@ -14,6 +14,7 @@ class ProcedureLevels(Linker):
         super().__init__(patterns)
         # a case-blind regex led by \b: tried only where its first words ("level", "verif" ...) occur
         self._operative_level = GatedRegex(self.cue["operative_level"])
+        self._plain_left = PLAIN_FIRST  # (mentions read with the plain search first: see localized)
 
     def localized(self, v: NoteView, level_mentions) -> list:
         """The operative level the surgeon localized ("this verified the level to be C5-C6"): level
@@ -23,7 +24,10 @@ class ProcedureLevels(Linker):
         mentions = [m for m in level_mentions if m.kind != "pelvis" and v.section_at(m.start) not in non_operative]
         if not mentions:
             return []
-        said = _Said.of(self._operative_level, text)
+        # (the first mentions read with the plain search, as the gated regex answers its first searches: a
+        # one-note check never reads the regex's literals; a scan does within its first notes)
+        said = _Said.of(self._operative_level, text, plain=self._plain_left > 0)
+        self._plain_left -= len(mentions)
         sent_starts, sent_ev = v.sent_starts, v.sent_ev
         out = []
         for m in mentions:  # the mention's line before it, then its sentence (NoteView.sentence_of)
@@ -91,15 +95,16 @@ class _Said:
     first literals starts (what :class:`GatedRegex` tries); none of them holding a space, such a place lies in
     one of the two pieces, so the note's places, found once, say where the joined text is tried, and a
     mention whose pieces hold none is not joined at all. The plain search where that cannot be read: no first
-    literals known, one holding a space, or a note whose lower-casing is not the literals' (``folded``)."""
+    literals known or read (``plain``), one holding a space, or a note whose lower-casing is not the literals'
+    (``folded``)."""
 
     __slots__ = ("_match", "_starts", "_ends", "_search", "_text")
 
     @classmethod
-    def of(cls, gated: GatedRegex, text: str) -> "_Said":
+    def of(cls, gated: GatedRegex, text: str, plain: bool = False) -> "_Said":
         said = cls()
         said._text, said._match, said._search = text, gated.regex.match, None
-        first = gated.first
+        first = None if plain else gated.first
         probe = (folded(text) if gated.fold else text) if first else None
         if probe is None or any(" " in w for w in first):
             said._search = gated.search

@@ -104,14 +104,15 @@ def test_localized_levels_of_generated_notes_are_the_plain_ones(pipeline):
     assert notes > 1000 and found > 300
 
 
-def test_a_first_literal_with_a_space_is_searched_plainly():
-    """A regex one of whose first literals holds a space may match across the joint: such a regex is searched
-    in the joined text itself, as a regex without first literals is."""
+def test_a_first_literal_with_a_space_or_outside_ascii_is_searched_plainly():
+    """A regex one of whose first literals holds a space may match across the joint, one outside ASCII may read
+    a letter before the joint otherwise (a final sigma: "Σ" before a space, not before a letter): such a
+    regex is searched in the joined text itself, as a regex without first literals is."""
     import re
 
     from notechecker.facts import Evidence
     from notechecker.nlp.linkers.levels import _Said
-    from notechecker.nlp.regex_literals import GatedRegex
+    from notechecker.nlp.regex_literals import GatedRegex, folded
 
     text = "Confirmed the\nlevel was L4-5. We then confirmed the level at L4-5."
     sentence = Evidence(text[14:29], 14, 29)
@@ -121,6 +122,13 @@ def test_a_first_literal_with_a_space_is_searched_plainly():
         joined = text[:9] + " " + sentence.text
         assert (gated.search(joined) is not None) == want, pattern
         assert _Said.of(gated, text)(0, 9, sentence) == want, pattern
+    text = "\u0391\u03a3L4 level."  # (the mention "L4" right after a capital sigma)
+    sentence = Evidence(text, 0, len(text))
+    final = re.compile("\u03b1\u03c2", re.IGNORECASE)  # (final sigma: matches "\u0391\u03a3 ", "\u0391\u03a3L" too)
+    # (GatedRegex reads no literals outside ASCII today: a regex that says its first literal is "\u03b1\u03c2")
+    gated = SimpleNamespace(regex=final, fold=True, first=["\u03b1\u03c2"], search=final.search)
+    assert final.search(text[:2] + " " + text) is not None and "\u03b1\u03c2" not in folded(text)
+    assert _Said.of(gated, text)(0, 2, sentence)
 
 
 def test_a_cold_linker_reads_its_first_mentions_plainly(pipeline):

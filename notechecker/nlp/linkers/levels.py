@@ -95,8 +95,9 @@ class _Said:
     first literals starts (what :class:`GatedRegex` tries); none of them holding a space, such a place lies in
     one of the two pieces, so the note's places, found once, say where the joined text is tried, and a
     mention whose pieces hold none is not joined at all. The plain search where that cannot be read: no first
-    literals known or read (``plain``), one holding a space, or a note whose lower-casing is not the literals'
-    (``folded``)."""
+    literals known or read (``plain``), one holding a space or a letter outside ASCII (whose lower case may
+    hang on the next letter, which the joint changes: a final sigma), or a note whose lower-casing is not the
+    literals' (``folded``)."""
 
     __slots__ = ("_match", "_starts", "_ends", "_search", "_text")
 
@@ -106,7 +107,7 @@ class _Said:
         said._text, said._match, said._search = text, gated.regex.match, None
         first = None if plain else gated.first
         probe = (folded(text) if gated.fold else text) if first else None
-        if probe is None or any(" " in w for w in first):
+        if probe is None or any(" " in w or not w.isascii() for w in first):
             said._search = gated.search
             return said
         found = sorted((i, i + len(w)) for w in first for i in _occurrences(probe, w))

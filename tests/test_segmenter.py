@@ -18,6 +18,10 @@ from notechecker.nlp.segmenter import MAX_SENTENCE, boundaries
     ("one two three four five six\nnext line here", [28]),   # a line after a short line
     ("one two three four five six seven\nnext line here", []),  # but not after a line of 7 words
     ("COMPLICATIONS: None.", [15]),                           # after a heading with a colon
+    ("Fused at L4-5. Then closed.", [15]),                    # a period after a digit, a bracket or a sign
+    ("As noted (see above). Then closed.", [22]),             # ... has no word before it: it ends one
+    ("Placed 10%. Then closed.", [12]),
+    ("Gave 5 mg. Then closed.", []),                          # a unit after a number is a known abbreviation
 ])
 def test_sentence_starts(text, starts):
     assert boundaries(text) == starts

@@ -58,6 +58,9 @@ _SENT_END_PERIOD = re.compile(r"\.(?<!\.\.)\.*+[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0
 MAX_SENTENCE = 5000
 _SPACE = re.compile(r"\s")
 _WORD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz."
+#: The characters right before a period that _word_before can find a word behind (a line end: the word
+#: before it).
+_BEFORE_A_WORD = frozenset(_WORD_CHARS + "\n")
 #: A period after this many ASCII letters ends no abbreviation and no initial (_word_before would give a
 #: word longer than any abbreviation).
 _PAST_ABBREVIATION = max(map(len, ABBREVIATIONS)) + 1
@@ -90,13 +93,16 @@ def boundaries(text: str) -> list[int]:
     past = _PAST_ABBREVIATION
     for m in sent_end.finditer(text):
         at = m.start()
-        if text[at] == "." and not (at >= past and (letters := text[at - past:at]).isascii() and letters.isalpha()):
+        before = text[at - 1] if at else ""
+        # (a period after a character that is no letter, period or line end has no word before it)
+        if (text[at] == "." and before in _BEFORE_A_WORD
+                and not (at >= past and (letters := text[at - past:at]).isascii() and letters.isalpha())):
             word = _word_before(text, at)
             if word and (word in ABBREVIATIONS or len(word) == 1):
                 continue
         # "1.  Anterior cervical ..." - a list number, not a sentence end (only a digit or a space
         # before the mark can end one)
-        if at and (text[at - 1].isdigit() or text[at - 1].isspace()):
+        if before.isdigit() or before.isspace():
             line_head = text.rfind("\n", searched, at) + 1 or line_head
             searched = at
             if _only_a_number(text, line_head, at):

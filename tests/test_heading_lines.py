@@ -131,6 +131,30 @@ def test_a_heading_line_read_a_run_at_a_time_is_heading_line_s_match():
     assert found > 5_000
 
 
+def test_a_long_line_is_read_as_heading_line_reads_it():
+    """sections.heading_line_at asks HEADING_LINE at once at a line without a colon or line end in its first
+    _LONG_LINE characters: the same match, groups and all, on generated long lines (with and without a
+    heading's tail, a colon or a line end just before, at or after that length)."""
+    from notechecker.nlp.sections import _LONG_LINE, HEADING_LINE, heading_line_at
+
+    rng = random.Random(25)
+    parts = ["Procedure", "pre-op", "the rod was placed", " ", "  ", "\t", "-", " - ", "(s)", "(Dr. Lee)", "10/21/2026",
+             "x" * 40, "1.", "é", "/", ","]
+    long_lines = matched = 0
+    for _ in range(6_000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(10, 40)))
+        cut = rng.randint(_LONG_LINE - 3, _LONG_LINE + 3)
+        text = text[:cut] + rng.choice(["", ":", "\n", "\r\n", " :"]) + text[cut:]
+        for pos in (0, rng.randrange(len(text) + 1)):
+            a, b = HEADING_LINE.match(text, pos), heading_line_at(text, pos)
+            assert (a is None and b is None) or (a is not None and b is not None and a.span() == b.span()
+                                                 and a.groupdict() == b.groupdict()), repr(text)
+            if len(text) - pos > _LONG_LINE and not any(c in text[pos:pos + _LONG_LINE] for c in ":\r\n"):
+                long_lines += 1
+                matched += a is not None
+    assert long_lines > 2_000 and matched > 100
+
+
 TEAM_NOTES = [
     "OPERATIVE REPORT\nTeam 1 (Spine): K. Mensah, MD\nTeam 2 (Orthopaedic Trauma): R. Lang, MD\n\n"
     "TEAM 2 (Dr. Lang), supine, first: The tibia was fixed.\n\nTEAM 1 (Dr. Mensah), prone: Midline incision L1 to L3.\n",

@@ -18,6 +18,10 @@ from notechecker.nlp.segmenter import MAX_SENTENCE, boundaries
     ("one two three four five six\nnext line here", [28]),   # a line after a short line
     ("one two three four five six seven\nnext line here", []),  # but not after a line of 7 words
     ("COMPLICATIONS: None.", [15]),                           # after a heading with a colon
+    ("Fused at L4-5. Then closed.", [15]),                    # a period after a digit, a bracket or a sign
+    ("As noted (see above). Then closed.", [22]),             # ... has no word before it: it ends one
+    ("Placed 10%. Then closed.", [12]),
+    ("Gave 5 mg. Then closed.", []),                          # a unit after a number is a known abbreviation
 ])
 def test_sentence_starts(text, starts):
     assert boundaries(text) == starts
@@ -72,3 +76,49 @@ def test_a_text_of_one_line_skips_only_scans_that_find_nothing_in_it():
     assert len(one_line) > 4000
     for rx in (segmenter._BLANK_LINE, segmenter._LINE_START, segmenter._HEADING_COLON_AFTER_BREAK):
         assert not any(rx.search(ln) for ln in one_line), rx.pattern
+
+
+def test_the_segmenters_record_gives_what_the_doc_gives(pipeline):
+    """segmenter.Sentences (the sentences the segmenter set, kept in doc.user_data for ConText and the
+    extractor): its starts are those of ``doc.sents``, its offsets their characters, on every corpus note and
+    on generated texts (runs of spaces, tabs and line ends, trailing spaces, a text of white space); ConText
+    reading it gives the graph it gives reading the token array; a Doc retokenized or with a ``sents`` hook
+    is read from its tokens again."""
+    import random
+
+    from notechecker.nlp.extract import sentence_offsets
+    from notechecker.nlp.segmenter import SENTENCES_KEY, Sentences
+    from tests.corpus_snapshot import corpus
+
+    nlp = pipeline.nlp
+    rng = random.Random(8)
+    pieces = ["Rod", "placed.", "Dr.", "L4-5", "EBL:", "1.", " ", "  ", "\t", "\n", "\n\n", " \n ", "None", "?"]
+    generated = ["".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(1, 40)))
+                 for _ in range(300)]
+    texts = [text for _, text, _ in corpus()] + generated + ["  \n", "x", "End. ", "One. Two.\n\nThree "]
+    context = nlp.get_pipe("context")
+    seen = 0
+    for text in texts:
+        doc = nlp(text)
+        record = Sentences.of(doc)
+        sents = list(doc.sents)
+        assert record is not None and record.starts == [s.start for s in sents]
+        assert record.offsets(doc) == ([s.start_char for s in sents], [s.end_char for s in sents])
+        seen += len(sents)
+        if len(seen_graph := doc._.context_graph.edges):
+            plain = nlp(text)
+            del plain.user_data[SENTENCES_KEY]
+            context(plain)  # (again, without the record: the same edges)
+            assert [(t.start, t.end, m.modifier_span, m.category) for t, m in plain._.context_graph.edges] == [
+                (t.start, t.end, m.modifier_span, m.category) for t, m in seen_graph]
+    assert seen > 20000
+
+    merged = nlp("The rod was placed at L4-L5.  Then the wound was closed. ")
+    with merged.retokenize() as retokenizer:
+        retokenizer.merge(merged[1:3])
+    assert Sentences.of(merged) is None
+    assert sentence_offsets(merged) == ([s.start_char for s in merged.sents], [s.end_char for s in merged.sents])
+    hooked = nlp("The rod was placed. Then the wound was closed.")
+    hooked.user_hooks["sents"] = lambda doc: iter([doc[:]])
+    assert Sentences.of(hooked) is None and sentence_offsets(hooked) == ([0], [len(hooked.text)])
+    assert Sentences.of(nlp.make_doc("no pipeline ran")) is None

@@ -28,6 +28,7 @@ from spacy.tokens import Span
 from .. import _extensions
 from .._extensions import set_doc_value
 from .rules import ConTextRule, RuleComponent, TargetSpans, prune_overlapping_matches, span_value_key
+from .segmenter import Sentences
 
 
 #: ConText category -> the Span extension it sets (registered in notechecker._extensions).
@@ -172,9 +173,13 @@ class ConText(RuleComponent):
         matches = prune_overlapping_matches(self._matcher(doc)) if self._matcher is not None else []
         if matches:
             n = len(doc)
-            starts = (doc.to_array(SENT_START) == 1).nonzero()[0].tolist()  # (flatnonzero without its wrappers)
-            if not starts or starts[0] != 0:
-                starts.insert(0, 0)
+            sentences = Sentences.of(doc)  # the segmenter's starts, if they still hold
+            if sentences is not None:
+                starts = sentences.starts
+            else:
+                starts = (doc.to_array(SENT_START) == 1).nonzero()[0].tolist()  # (flatnonzero without its wrappers)
+                if not starts or starts[0] != 0:
+                    starts.insert(0, 0)
             bounds = starts + [n]
             by_sent: dict[int, list[Modifier]] = {}
             for match_id, start, end in matches:

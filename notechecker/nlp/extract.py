@@ -52,6 +52,7 @@ from .regex_literals import folded
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .rules import RULE_KEY, TargetSpans
 from .scope import ScopeClassifier
+from .segmenter import Sentences
 
 
 _new = object.__new__
@@ -97,6 +98,9 @@ def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
     n = len(doc)
     if not n:
         return [], []
+    record = Sentences.of(doc)  # the segmenter's own, if it still holds
+    if record is not None:
+        return record.offsets(doc)
     if "sents" in doc.user_hooks:  # a pipeline that defines its own sentences
         sents = list(doc.sents)
         return [s.start_char for s in sents], [s.end_char for s in sents]

@@ -57,10 +57,21 @@ _HEADING_LINE_RUNS = re.compile(r"(?im)(?:^|(?<=\r))" + _LINE_HEAD
 _MOST_WORDS = 81  # HEADING_LINE's group h: a letter and at most 80 more
 
 
+#: Where a heading line's words end at the latest (they hold no colon and no line end).
+_WORDS_STOP = re.compile(r"[:\r\n]")
+#: A line with none of _WORDS_STOP in this many characters is asked of HEADING_LINE at once: run by run,
+#: its words would be read up to that stop (a long line of prose: every space a place where the tail is
+#: tried), HEADING_LINE reads at most 81 characters of them.
+_LONG_LINE = 160
+
+
 def heading_line_at(text: str, pos: int = 0) -> "re.Match | None":
     """``HEADING_LINE.match(text, pos)``: the regex tries the same ways to read the line's head in the same
     order, and for each the tail at the same places where it can start (the first that ends it wins in both);
-    where the words it finds are longer than HEADING_LINE allows, HEADING_LINE itself is asked."""
+    where the words it finds are longer than HEADING_LINE allows, HEADING_LINE itself is asked, as it is at
+    once at a line without a colon or line end in its first _LONG_LINE characters."""
+    if len(text) - pos > _LONG_LINE and _WORDS_STOP.search(text, pos, pos + _LONG_LINE) is None:
+        return HEADING_LINE.match(text, pos)
     m = _HEADING_LINE_RUNS.match(text, pos)
     if m is not None and m.end("h") - m.start("h") > _MOST_WORDS:
         return HEADING_LINE.match(text, pos)

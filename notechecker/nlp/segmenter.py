@@ -26,7 +26,7 @@ import operator
 import re
 
 import numpy
-from spacy.attrs import IDX, SENT_START
+from spacy.attrs import IDX, SENT_START, SPACY
 from spacy.language import Language
 
 from spacy.tokens import Doc
@@ -58,6 +58,9 @@ _SENT_END_PERIOD = re.compile(r"\.(?<!\.\.)\.*+[\"')\]]*+[ \t]+(?=[\"'(\[]?[A-Z0
 MAX_SENTENCE = 5000
 _SPACE = re.compile(r"\s")
 _WORD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz."
+#: The characters right before a period that _word_before can find a word behind (a line end: the word
+#: before it).
+_BEFORE_A_WORD = frozenset(_WORD_CHARS + "\n")
 #: A period after this many ASCII letters ends no abbreviation and no initial (_word_before would give a
 #: word longer than any abbreviation).
 _PAST_ABBREVIATION = max(map(len, ABBREVIATIONS)) + 1
@@ -90,13 +93,16 @@ def boundaries(text: str) -> list[int]:
     past = _PAST_ABBREVIATION
     for m in sent_end.finditer(text):
         at = m.start()
-        if text[at] == "." and not (at >= past and (letters := text[at - past:at]).isascii() and letters.isalpha()):
+        before = text[at - 1] if at else ""
+        # (a period after a character that is no letter, period or line end has no word before it)
+        if (text[at] == "." and before in _BEFORE_A_WORD
+                and not (at >= past and (letters := text[at - past:at]).isascii() and letters.isalpha())):
             word = _word_before(text, at)
             if word and (word in ABBREVIATIONS or len(word) == 1):
                 continue
         # "1.  Anterior cervical ..." - a list number, not a sentence end (only a digit or a space
         # before the mark can end one)
-        if at and (text[at - 1].isdigit() or text[at - 1].isspace()):
+        if before.isdigit() or before.isspace():
             line_head = text.rfind("\n", searched, at) + 1 or line_head
             searched = at
             if _only_a_number(text, line_head, at):
@@ -146,18 +152,71 @@ def _cap_length(text: str, starts: list[int]) -> list[int]:
     return out
 
 
+#: ``doc.user_data[SENTENCES_KEY]``: the :class:`Sentences` the segmenter set on the Doc.
+SENTENCES_KEY = "notechecker.sentences"
+
+
+class Sentences:
+    """The sentences :func:`set_sentence_starts` set, kept for ConText and the extractor (reading them back
+    from the Doc costs a token array and its numpy work a reader): :attr:`starts` each sentence's first token
+    (the first 0), :meth:`offsets` their characters; read through :meth:`of`.
+
+    :meth:`of` gives the record only while the Doc has as many tokens as when it was made and no ``sents``
+    hook; sentence starts that a later component sets on the same tokens are not noticed (as
+    :class:`notechecker.nlp.rules.TargetSpans` does not notice a span group edited in place)."""
+
+    __slots__ = ("n", "_flags", "_idx", "_length", "_begin", "_starts")
+
+    def __init__(self, n: int, flags, idx, length: int):
+        # flags: SENT_START as set (1 a start); idx: the tokens' IDX; length: the text's
+        self.n, self._flags, self._idx, self._length = n, flags, idx, length
+        self._begin = self._starts = None
+
+    @staticmethod
+    def of(doc) -> "Sentences | None":
+        found = doc.user_data.get(SENTENCES_KEY)
+        if found is None or found.n != len(doc) or "sents" in doc.user_hooks:
+            return None
+        return found
+
+    def _first_tokens(self):
+        if self._begin is None:
+            self._begin = numpy.flatnonzero(self._flags == 1)
+        return self._begin
+
+    @property
+    def starts(self) -> list[int]:
+        """Each sentence's first token, in order (a list made once: not to be changed)."""
+        if self._starts is None:
+            self._starts = self._first_tokens().tolist()
+        return self._starts
+
+    def offsets(self, doc) -> tuple[list[int], list[int]]:
+        """Each sentence's (start_char, end_char) in ``doc`` (the Doc it was made for), as ``doc.sents`` gives
+        them: a sentence ends where the next one's first token starts, less the one space the token before
+        it is followed by (SPACY); the last, at the text's end less the last token's space."""
+        begin = self._first_tokens()
+        spacy = doc.to_array(SPACY)
+        first = self._idx[begin]
+        return first.tolist(), [*(first[1:] - spacy[begin[1:] - 1]).tolist(), self._length - int(spacy[-1])]
+
+
 def set_sentence_starts(doc: Doc) -> Doc:
-    """Mark sentence starts from :func:`boundaries`, through the array API (fast)."""
+    """Mark sentence starts from :func:`boundaries`, through the array API (fast), and keep them as a
+    :class:`Sentences` in ``doc.user_data``."""
     n = len(doc)
     if not n:
         return doc
     flags = numpy.full(n, -1, dtype=numpy.int64)  # -1: not a start
     flags[0] = 1
-    cuts = boundaries(note_text(doc))
+    text = note_text(doc)
+    cuts = boundaries(text)
+    idx = doc.to_array(IDX)
     if cuts:
-        at = doc.to_array(IDX).searchsorted(numpy.array(cuts, dtype=numpy.uint64))
+        at = idx.searchsorted(numpy.array(cuts, dtype=numpy.uint64))
         flags[at[at < n]] = 1
     doc.from_array([SENT_START], flags.view(numpy.uint64))  # spaCy's arrays are uint64: -1 as 2**64 - 1
+    doc.user_data[SENTENCES_KEY] = Sentences(n, flags, idx, len(text))
     return doc
 
 

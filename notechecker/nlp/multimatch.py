@@ -95,7 +95,7 @@ class MultiMatch:
         fwd = radius + 1
         if len(hit) == 1:  # one word: its windows come in order
             (word,) = hit
-            return [(a if a > 0 else 0, b if b < n else n) for a, b in _joined(found[word], len(word) - 1 + radius, fwd)]
+            return _joined(found[word], len(word) - 1 + radius, fwd, n)
         spans: list[tuple[int, int]] = []
         for word in hit:  # each word's windows joined (few), then all of them merged
             lasts = found[word]
@@ -106,18 +106,20 @@ class MultiMatch:
         return [(a if a > 0 else 0, b if b < n else n) for a, b in merge(spans)]
 
 
-def _joined(lasts: list[int], back: int, fwd: int) -> list[tuple[int, int]]:
+def _joined(lasts: list[int], back: int, fwd: int, n: int | None = None) -> list[tuple[int, int]]:
     """The spans ``(last - back, last + fwd)`` of the occurrences ``lasts`` (ascending) with those that touch
     or overlap joined (:func:`merge`'s), found a window at a time: the furthest occurrence whose span reaches
     the window's end found by bisection, again from there until none does (a word met every few lines with
-    windows of hundreds of characters: a few steps a window, not one an occurrence)."""
+    windows of hundreds of characters: a few steps a window, not one an occurrence); each cut to ``[0, n]``
+    when ``n`` is given."""
     out: list[tuple[int, int]] = []
     reach, size, k = back + fwd, len(lasts), 0
     while k < size:
         j = k
         while (far := bisect_right(lasts, lasts[j] + reach, j + 1) - 1) != j:
             j = far
-        out.append((lasts[k] - back, lasts[j] + fwd))
+        a, b = lasts[k] - back, lasts[j] + fwd
+        out.append((a, b) if n is None else (a if a > 0 else 0, b if b < n else n))
         k = j + 1
     return out
 

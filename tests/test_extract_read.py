@@ -14,6 +14,7 @@ from notechecker.nlp import level_grammar as g
 from notechecker.nlp import levels as lv
 from notechecker.nlp.linkers.base import ByLabel, Hit, norm
 from notechecker.nlp.pipeline import CUE_GROUP, TARGET_GROUP
+from notechecker.nlp.regex_literals import folded
 
 from tests.conftest import SAMPLES, nonspine_texts
 
@@ -317,6 +318,24 @@ def test_one_pass_for_headings_scope_and_elements_gives_what_their_own_passes_gi
     # a character that lower-cases into ASCII (the Kelvin sign) or changes length (a dotted capital I): each
     # reads the note its own way
     assert extractor._words_pass("5 \u212a note") is None and extractor._words_pass("\u0130 note") is None
+
+
+def test_the_words_pass_of_an_ascii_note_is_its_lower_casings(pipeline):
+    """An ASCII note's words pass reads the note's folding (regex_literals.folded, made once for the passes
+    that read it): the occurrences a pass over ``text.lower()`` finds, on real notes and on a note whose
+    folding another pass made first."""
+    extractor = pipeline.extractor
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(12)
+    for text in texts[:20]:
+        pipeline.facts(text)
+    assert extractor._one_pass is not None
+    for text in texts:
+        text = pipeline.normalizer(text).text
+        assert text.isascii()
+        want = extractor._one_pass.scan(text.lower())
+        assert want and extractor._words_pass(text) == want
+        folded(text)  # (its folding made and kept by another pass first)
+        assert extractor._words_pass(text) == want
 
 
 def test_a_doc_extension_is_read_as_doc_underscore_reads_it(pipeline):

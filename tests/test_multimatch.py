@@ -83,6 +83,29 @@ def test_element_gates_in_one_pass_equal_one_find_scan_per_word():
     assert hits > 1000
 
 
+def test_windows_are_the_merged_spans_of_every_occurrence_on_generated_texts():
+    """MultiMatch.windows (each word's windows joined a window at a time, by bisection, then merged) against
+    the plain definition, every occurrence's span merged and cut to the text: one word or several, met
+    densely (windows joined over many occurrences) or sparsely, at the text's edges, short and long radii."""
+    rng = random.Random(8)
+    words = ["he", "she", "in", "drain", "hemovac", "x"]
+    mm = MultiMatch({"a": words[:1], "b": words[:3], "c": words, "d": ["zz"]})
+    tried = 0
+    for _ in range(400):
+        n = rng.randrange(1, 400)
+        density = rng.choice((0.01, 0.1, 0.5))
+        text = "".join(rng.choice(words) if rng.random() < density else rng.choice("ab .\n") for _ in range(n))
+        found = mm.scan(text)
+        for owner in "abcd":
+            for radius in (0, 1, 3, 20, 600):
+                spans = [(s, e) for s, e, owners in mm.find(text) if owner in owners]
+                want = [(max(0, a), min(len(text), b)) for a, b in
+                        merge([(s - radius, e + radius) for s, e in spans])]
+                assert mm.windows(owner, found, radius, len(text)) == want, (text, owner, radius)
+                tried += bool(spans)
+    assert tried > 1000
+
+
 def _spans(matches) -> list:
     return [(m.span(), m.groups()) for m in matches]
 

@@ -148,8 +148,8 @@ class Extractor:
                 return None
             self._one_pass = MultiMatch({}, also=frozenset().union(*parts))
             self._ascii_words = all(w.isascii() for w in self._one_pass.words)
-        if text.isascii():
-            return self._one_pass.scan(text.lower())
+        if text.isascii():  # (folded: the note's lower-casing, made once for the passes that read it)
+            return self._one_pass.scan(folded(text))
         lowered = folded(text) if self._ascii_words else None  # (a note with "30\u00b0", "L4\u2013L5", "patient\u2019s")
         return None if lowered is None else self._one_pass.scan(lowered)
 

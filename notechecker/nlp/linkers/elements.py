@@ -2,7 +2,7 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
-from ...facts import Element, make_evidence, slot_setters
+from ...facts import Element, built_by_slots, make_evidence
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.elements import ElementSpec
 from ...schema.vocab.patterns import Patterns
@@ -19,20 +19,10 @@ GATE_WINDOW = 600
 #: such field; a template field left unfilled ("Indications: ***") was asked and not answered.
 DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
 
-_set_name, _set_present, _set_value, _set_evidence = slot_setters(Element, ("name", "present", "value", "evidence"))
 _evidence = make_evidence  # (facts.make_evidence: Evidence(...) through its slots' setters)
-_new = object.__new__
-
-
-def _present(name: str, value: str | None, evidence: tuple) -> Element:
-    """``Element(name, True, value, evidence)`` built by its slots' setters (facts.slot_setters: a spine note
-    has some 25 elements)."""
-    e = _new(Element)
-    _set_name(e, name)
-    _set_present(e, True)
-    _set_value(e, value)
-    _set_evidence(e, evidence)
-    return e
+#: ``_element(name, present, value, evidence)``: an Element built by its slots' setters (a spine note has some
+#: 25 elements)
+_element = built_by_slots(Element, ("name", "present", "value", "evidence"))
 
 
 class Elements(Linker):
@@ -167,7 +157,7 @@ class Elements(Linker):
                 short = sec.end - a <= 80 or (cut is not None and cut <= 80 - BOUNDARY_MARGIN)
                 first = text[a:b if short else evidence_end(text, a, sec.end, longest=80)].strip()
                 value = first.rstrip(".") or None
-            return _present(spec.name, value, (evid,))
+            return _element(spec.name, True, value, (evid,))
         return None
 
     def from_steps(self, lowered, spec: ElementSpec, sections, sent_ev, sent_at) -> Element | None:
@@ -183,7 +173,8 @@ class Elements(Linker):
             found = search.starts(lowered, spec.min_steps, sec.start, sec.end, at)
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
-                return _present(spec.name, None, (_evidence(e.text, e.start, e.end, sec.name if sec.name != "none" else None),))
+                named = sec.name if sec.name != "none" else None
+                return _element(spec.name, True, None, (_evidence(e.text, e.start, e.end, named),))
         return None
 
     @staticmethod
@@ -230,7 +221,7 @@ class Elements(Linker):
                 continue
             a, b = m.span()
             value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None
-            return _present(spec.name, value, (_evidence(text[a:b], a, b, sec),))
+            return _element(spec.name, True, value, (_evidence(text[a:b], a, b, sec),))
         return None
 
     def imaging(self, text, hits_by_label, sent_ev) -> Element | None:
@@ -248,7 +239,7 @@ class Elements(Linker):
                 continue
             if self.cue["intraoperative"].search(s.text) and not self.cue["preoperative"].search(s.text):
                 continue
-            return _present("imaging", h.value, (s,))
+            return _element("imaging", True, h.value, (s,))
         return None
 
 

@@ -10,7 +10,7 @@ import re
 
 from spacy.tokens import Doc
 
-from ...facts import Section, slot_setters
+from ...facts import Section, make_section
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.patterns import Patterns
 from ..normalize.model import REWRITES_KEY
@@ -97,7 +97,7 @@ class Headings(Linker):
                 name = "description"  # "OPERATION: The patient was placed prone. ...": the narrative
             if name in ("description", "other_team") and title:
                 name = self.team_of(title, name)
-            sections.append(_section(name, title, start, max(start, end)))
+            sections.append(make_section(name, title, start, max(start, end)))
         sections = self.unknown_headings(text, sections, lasts, doc.user_data.get(HEADING_LINES))
         if (len(sections) == 1 and sections[0].name == "none" and len(text.split()) <= BRIEF_ENTRY_WORDS
                 and len(text.strip().splitlines()) >= 2):
@@ -255,19 +255,6 @@ class Headings(Linker):
         if self.cue["team_other"].search(title):
             return "other_team"
         return name
-
-
-_set_name, _set_title, _set_start, _set_end = slot_setters(Section, ("name", "title", "start", "end"))
-
-
-def _section(name: str, title: str, start: int, end: int) -> Section:
-    """``Section(name, title, start, end)`` built by its slots' setters (facts.slot_setters: ~10 a note)."""
-    sec = object.__new__(Section)
-    _set_name(sec, name)
-    _set_title(sec, title)
-    _set_start(sec, start)
-    _set_end(sec, end)
-    return sec
 
 
 def _may_head(text: str, line: int, lead: int) -> bool:

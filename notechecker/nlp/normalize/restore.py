@@ -8,7 +8,7 @@ from operator import is_not
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from ...facts import Evidence, Facts, Section, make_evidence, slot_setters
+from ...facts import Evidence, Facts, Section, make_evidence, make_section, slot_setters
 from .model import Normalized
 
 
@@ -76,12 +76,8 @@ def restore(facts: Facts, normalized: Normalized) -> Facts:
         if kind is _SECTION:
             if not lines:
                 return obj
-            got = _new(Section)
-            _section_name(got, obj.name)
-            _section_title(got, obj.title)
-            _section_start(got, obj.start + bisect_left(lines, obj.start))
-            _section_end(got, obj.end + bisect_left(lines, obj.end))
-            return got
+            return make_section(obj.name, obj.title, obj.start + bisect_left(lines, obj.start),
+                                obj.end + bisect_left(lines, obj.end))
         if kind is _SEQUENCE:
             new = None
             for i, x in enumerate(obj):
@@ -224,7 +220,6 @@ def _placer(t: type):
 
 _FUNCTION = type(_placer)
 _new = object.__new__
-_section_name, _section_title, _section_start, _section_end = slot_setters(Section, ("name", "title", "start", "end"))
 
 
 def approximate_evidence(facts: Facts, evidence: Evidence) -> bool:

@@ -52,7 +52,7 @@ from .regex_literals import folded
 from .pipeline import CUE_GROUP, TARGET_GROUP
 from .rules import RULE_KEY, TargetSpans
 from .scope import ScopeClassifier
-from .segmenter import Sentences
+from .segmenter import Sentences, char_offsets
 
 
 _new = object.__new__
@@ -107,10 +107,8 @@ def sentence_offsets(doc: Doc) -> tuple[list[int], list[int]]:
     arr = doc.to_array([IDX, SENT_START, SPACY])
     starts = arr[:, 1] == 1
     starts[0] = True  # doc.sents: token 0 starts, then every sent_start == 1
-    begin = numpy.flatnonzero(starts)
-    first = arr[begin, 0]
     last = doc[n - 1]
-    return first.tolist(), [*(first[1:] - arr[begin[1:] - 1, 2]).tolist(), last.idx + len(last)]
+    return char_offsets(numpy.flatnonzero(starts), arr[:, 0], arr[:, 2], last.idx + len(last))
 
 
 class Extractor:

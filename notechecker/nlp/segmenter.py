@@ -195,10 +195,16 @@ class Sentences:
         """Each sentence's (start_char, end_char) in ``doc`` (the Doc it was made for), as ``doc.sents`` gives
         them: a sentence ends where the next one's first token starts, less the one space the token before
         it is followed by (SPACY); the last, at the text's end less the last token's space."""
-        begin = self._first_tokens()
         spacy = doc.to_array(SPACY)
-        first = self._idx[begin]
-        return first.tolist(), [*(first[1:] - spacy[begin[1:] - 1]).tolist(), self._length - int(spacy[-1])]
+        return char_offsets(self._first_tokens(), self._idx, spacy, self._length - int(spacy[-1]))
+
+
+def char_offsets(begin, idx, spacy, last_end: int) -> tuple[list[int], list[int]]:
+    """The sentences' (start_char, end_char) from their first tokens ``begin`` and the tokens' IDX and SPACY
+    arrays: a sentence ends where the next one's first token starts, less the one space the token before it is
+    followed by; the last at ``last_end`` (the last token's end)."""
+    first = idx[begin]
+    return first.tolist(), [*(first[1:] - spacy[begin[1:] - 1]).tolist(), last_end]
 
 
 def set_sentence_starts(doc: Doc) -> Doc:

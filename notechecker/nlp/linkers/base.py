@@ -46,9 +46,6 @@ class Hit:
     ev: Evidence | None = field(default=None, compare=False, repr=False)
 
 
-_evidence = make_evidence  # (facts.make_evidence: Evidence(...) through its slots' setters)
-
-
 def evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
     """End of a quote from ``start``: its first sentence (as the segmenter splits it, so
     "1." and "Dr." do not end it) or the end of its line, never mid-word."""
@@ -169,14 +166,14 @@ class NoteView:
         return max(0, bisect.bisect_right(self.sent_starts, char) - 1)
 
     def ev(self, start: int, end: int) -> Evidence:
-        return _evidence(self.text[start:end], start, end, self.section_at(start))
+        return make_evidence(self.text[start:end], start, end, self.section_at(start))
 
     def hit_ev(self, h: Hit) -> Evidence:
         """``ev(h.start, h.end)``: a hit knows its section; made once a hit (the approach's hits are quoted as
         mentions too)."""
         e = h.ev
         if e is None:
-            e = h.ev = _evidence(self.text[h.start:h.end], h.start, h.end, h.section)
+            e = h.ev = make_evidence(self.text[h.start:h.end], h.start, h.end, h.section)
         return e
 
     def sent_ev(self, i: int) -> Evidence:

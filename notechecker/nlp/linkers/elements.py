@@ -19,7 +19,6 @@ GATE_WINDOW = 600
 #: such field; a template field left unfilled ("Indications: ***") was asked and not answered.
 DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
 
-_evidence = make_evidence  # (facts.make_evidence: Evidence(...) through its slots' setters)
 #: ``_element(name, present, value, evidence)``: an Element built by its slots' setters (a spine note has some
 #: 25 elements)
 _element = built_by_slots(Element, ("name", "present", "value", "evidence"))
@@ -67,7 +66,7 @@ class Elements(Linker):
         n = len(lowered)
         keys = occurs.keys()
         # an element's own sections read only where the note has one: the note's sections by name, in order
-        sec_bodies = [(sec, sec.start + len(sec.title)) for sec in sections]  # (NoteView.sec_bodies)
+        sec_bodies = v.sec_bodies
         bodies: dict[str, list[tuple]] = {}
         for body in sec_bodies:
             bodies.setdefault(body[0].name, []).append(body)
@@ -148,7 +147,7 @@ class Elements(Linker):
                 if ends is not None:
                     ends[(a, sec.end)] = quote
             b, cut = quote
-            evid = _evidence(text[sec.start:b], sec.start, b, sec.name)
+            evid = make_evidence(text[sec.start:b], sec.start, b, sec.name)
             if (spec.none_cues and self._none_cues[spec.name](body)) or self.L.words.none_value.match(body):
                 value = "none"
             else:  # what the heading says: "200 mL", "Renata Vasquez-Orr, MD", "09/18/2023"; the 80-character
@@ -174,7 +173,7 @@ class Elements(Linker):
             if len(found) >= spec.min_steps:
                 e = sent_ev(sent_at(found[0]))
                 named = sec.name if sec.name != "none" else None
-                return _element(spec.name, True, None, (_evidence(e.text, e.start, e.end, named),))
+                return _element(spec.name, True, None, (make_evidence(e.text, e.start, e.end, named),))
         return None
 
     @staticmethod
@@ -221,7 +220,7 @@ class Elements(Linker):
                 continue
             a, b = m.span()
             value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None
-            return _element(spec.name, True, value, (_evidence(text[a:b], a, b, sec),))
+            return _element(spec.name, True, value, (make_evidence(text[a:b], a, b, sec),))
         return None
 
     def imaging(self, text, hits_by_label, sent_ev) -> Element | None:

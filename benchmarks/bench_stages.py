@@ -107,6 +107,56 @@ def warm_notes() -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------- the child: one round
+class ScanFiles:
+    """One scan's Parquet files (batch/sinks.py) over a pass of the three sets, as one scan of the
+    366 notes writes them. Writing them (the writer's row groups as rows pile up, the last ones and
+    each file's footer on close) is timed over the whole pass and shared out over the sets by the
+    rows each gave: a set timed with files of its own carried a whole scan's close (~10-20 ms) on
+    its 30 or 74 notes (0.3-0.5 ms a forms note), and with files shared, a row group that other
+    sets' rows filled would land on the set whose note crosses the flush threshold.
+
+    ``make_sink(path, stack)``: the tree's writer (``Sink(output_paths(path), stack)``); ``tables``:
+    its table names (batch/schema.TABLES)."""
+
+    def __init__(self, make_sink, tables, clock=time.process_time, wall=time.perf_counter):
+        self.make_sink, self.tables, self.clock, self.wall_clock = make_sink, tables, clock, wall
+        self.cpu = self.wall = 0.0
+        self.rows: dict[str, int] = defaultdict(int)
+
+    def __enter__(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-rows-")
+        self._stack = contextlib.ExitStack()
+        self.sink = self.make_sink(Path(self._tmp.name) / "results.parquet", self._stack)
+        return self
+
+    def add(self, key: str, note: dict) -> None:
+        """A note's tables (as a chunk brings them) to the writer, on behalf of set ``key``."""
+        t, w = self.clock(), self.wall_clock()
+        for name in self.tables:
+            table = note[name]
+            self.rows[key] += len(table["rows"]) if table.__class__ is dict else len(table)
+            self.sink.add(name, table)
+        self.cpu += self.clock() - t
+        self.wall += self.wall_clock() - w
+
+    def close(self, shares: dict[str, tuple[dict[str, float], dict | None]]) -> None:
+        """Close the files; each set's (CPU stages, wall stages or None) gets its rows' share of the
+        writing, as "rendering (scan rows)" and "check"."""
+        t, w = self.clock(), self.wall_clock()
+        self.sink.close()
+        self.cpu += self.clock() - t
+        self.wall += self.wall_clock() - w
+        total = sum(self.rows.values()) or 1
+        for key, (acc, walls_acc) in shares.items():
+            acc["rendering (scan rows)"] += self.cpu * self.rows[key] / total
+            if walls_acc is not None:
+                walls_acc["check"] += self.wall * self.rows[key] / total
+
+    def __exit__(self, *exc):
+        self._stack.close()
+        self._tmp.cleanup()
+
+
 class _Steps:
     """Exclusive CPU time of the extractor's steps: every function and method of the extractor's
     modules is wrapped; a step's time excludes the steps it calls (they are counted on their own)."""
@@ -315,31 +365,38 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
     # a note's tables as a scan's worker builds them (batch/workers.check_tasks); before 7 Dec its rows
     note_tables = getattr(batch_rows, "result_tables", None) or batch_rows.result_rows
 
-    def staged(notes, acc: dict[str, float], per: list | None = None) -> None:
+    def scan_files() -> ScanFiles:
+        return ScanFiles(lambda path, stack: Sink(output_paths(path), stack), TABLES, clock)
+
+    def staged(notes, acc: dict[str, float], per: list | None = None, files: ScanFiles | None = None,
+               key: str = "") -> None:
         # rendering, as `notechecker scan -o RESULTS.parquet` handles a note's rows: built
         # (batch/rows.py); a chunk of notes' rows encoded for its checkpoint file and sent by the
         # worker process (batch/workers.py, pickled as multiprocessing sends them), added to the
-        # Parquet writer by the scan's process (batch/sinks.py; its last rows written at the end)
-        with tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp, contextlib.ExitStack() as stack:
-            sink = Sink(output_paths(Path(tmp) / "results.parquet"), stack)
+        # Parquet writer by the scan's process (batch/sinks.py: ScanFiles, timed apart and shared
+        # out); a pass with no ``files``: files of its own, their writing charged to it whole
+        with contextlib.ExitStack() as own:
+            scan = files if files is not None else own.enter_context(scan_files())
             chunk: list = []
-            _staged(notes, acc, sink, chunk, per)
-            t = clock()
-            send(chunk, sink)
-            sink.close()
-            acc["rendering (scan rows)"] += clock() - t
+            _staged(notes, acc, scan, key, chunk, per)
+            acc["rendering (scan rows)"] += send(chunk, scan, key)  # (a set's last chunk, as a scan's last)
+            if files is None:
+                scan.close({key: (acc, None)})
 
-    def send(chunk: list, sink) -> None:
-        """A chunk's (task, rows) from the worker to the scan's tables."""
-        if chunk:
-            sent = ship([t for t, _ in chunk], [r for _, r in chunk])
-            rows, _data = ForkingPickler.loads(ForkingPickler.dumps(sent))
-            for note in rows:
-                for name in TABLES:
-                    sink.add(name, note[name])
-            chunk.clear()
+    def send(chunk: list, files: ScanFiles, key: str) -> float:
+        """A chunk's (task, rows) from the worker to the scan's tables: the CPU seconds of its shipping
+        (the writer's, timed by ``files``, left out)."""
+        if not chunk:
+            return 0.0
+        t, writing = clock(), files.cpu
+        sent = ship([t for t, _ in chunk], [r for _, r in chunk])
+        rows, _data = ForkingPickler.loads(ForkingPickler.dumps(sent))
+        for note in rows:
+            files.add(key, note)
+        chunk.clear()
+        return (clock() - t) - (files.cpu - writing)
 
-    def _staged(notes, acc: dict[str, float], sink, chunk: list, per: list | None = None) -> None:
+    def _staged(notes, acc: dict[str, float], files: ScanFiles, key: str, chunk: list, per: list | None = None) -> None:
         for nid, text in notes:
             mine: dict[str, float] = defaultdict(float)  # this note's stages (a chunk's sending aside)
             facts = staged_facts(pipe, restore, text, nid, mine, clock)
@@ -355,9 +412,7 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
             chunk.append((task, note_tables(task, result, False)))
             mine["rendering (scan rows)"] += clock() - t5
             if len(chunk) >= chunk_size:
-                t6 = clock()
-                send(chunk, sink)
-                acc["rendering (scan rows)"] += clock() - t6
+                acc["rendering (scan rows)"] += send(chunk, files, key)
             for k, v in mine.items():
                 acc[k] += v
             if per is not None:
@@ -381,31 +436,40 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
     staged(warm, defaultdict(float))
     bare_pass(warm)
     first: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SETS}
+    with scan_files() as files:
+        accs0: dict[str, dict[str, float]] = {s: defaultdict(float) for s in SETS}
+        for s in SETS:
+            first[s][TOKENIZER].append(bare_pass(sets[s]))
+            staged(sets[s], accs0[s], files=files, key=s)
+        files.close({s: (accs0[s], None) for s in SETS})
     for s in SETS:
-        first[s][TOKENIZER].append(bare_pass(sets[s]))
-        acc0: dict[str, float] = defaultdict(float)
-        staged(sets[s], acc0)
-        for k, v in acc0.items():
+        for k, v in accs0[s].items():
             first[s][k].append(v)
-        first[s]["check"].append(sum(acc0.values()))
+        first[s]["check"].append(sum(accs0[s].values()))
     samples: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SETS}
     walls: dict[str, dict[str, list[float]]] = {s: defaultdict(list) for s in SETS}
     # each note's own figures in every repeat (by_length.py: the check's cost against a note's length)
     notes_of: dict[str, dict] = {s: {"chars": [len(t) for _, t in sets[s]], "bare": [], "stages": []} for s in SETS}
     for _ in range(repeats):
+        accs: dict[str, dict[str, float]] = {s: defaultdict(float) for s in SETS}
+        wall_check: dict[str, dict[str, float]] = {s: {"check": 0.0} for s in SETS}
+        with scan_files() as files:  # a repeat: one scan of the three sets
+            for s in SETS:
+                w = time.perf_counter()
+                samples[s][TOKENIZER].append(bare_pass(sets[s], bare_notes := []))
+                walls[s][TOKENIZER].append(time.perf_counter() - w)
+                notes_of[s]["bare"].append(bare_notes)
+                w, writing = time.perf_counter(), files.wall
+                staged(sets[s], accs[s], stage_notes := [], files=files, key=s)
+                notes_of[s]["stages"].append(stage_notes)
+                # (the writer's wall time is shared out by ScanFiles.close)
+                wall_check[s]["check"] += (time.perf_counter() - w) - (files.wall - writing)
+            files.close({s: (accs[s], wall_check[s]) for s in SETS})
         for s in SETS:
-            w = time.perf_counter()
-            samples[s][TOKENIZER].append(bare_pass(sets[s], bare_notes := []))
-            walls[s][TOKENIZER].append(time.perf_counter() - w)
-            notes_of[s]["bare"].append(bare_notes)
-            acc: dict[str, float] = defaultdict(float)
-            w = time.perf_counter()
-            staged(sets[s], acc, stage_notes := [])
-            notes_of[s]["stages"].append(stage_notes)
-            walls[s]["check"].append(time.perf_counter() - w)
-            for k, v in acc.items():
+            walls[s]["check"].append(wall_check[s]["check"])
+            for k, v in accs[s].items():
                 samples[s][k].append(v)
-            samples[s]["check"].append(sum(acc.values()))
+            samples[s]["check"].append(sum(accs[s].values()))
     out = {"root": root, "n": {s: len(sets[s]) for s in SETS}, "warm_n": len(warm),
            "first": {s: dict(first[s]) for s in SETS}, "notes": notes_of,
            "cpu": {s: {k: v for k, v in samples[s].items()} for s in SETS},

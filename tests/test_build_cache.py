@@ -95,6 +95,16 @@ def test_changed_code_makes_the_cache_stale(cache_at, root, monkeypatch):
     assert built.calls == 1
 
 
+def test_two_versions_of_the_code_on_one_patterns_folder_keep_their_own_files(cache_at, root, monkeypatch):
+    """Two installs (or worktrees) reading one folder: each reads back its own file, none rebuilds the other's."""
+    built = Counted(lambda: load_levels(root / "levels.yaml"))
+    for version in (b"one", b"two", b"one", b"two"):
+        monkeypatch.setattr(cache, "code_fingerprint", lambda v=version: v)
+        cache.cached("levels", root, built)
+    assert built.calls == 2
+    assert len(list(cache_at.glob("levels-*.pickle"))) == 2
+
+
 def _corrupt_payload(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[-10] ^= 0xFF

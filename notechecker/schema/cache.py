@@ -1,7 +1,7 @@
 """The build cache: a validated vocabulary kept on disk between runs, so a cold ``notechecker check`` reads
 it back instead of parsing and validating ``patterns/`` again (:func:`cached`).
 
-One file per (kind, patterns folder) in the user's cache directory (``$NOTECHECKER_CACHE_DIR``, else
+One file per (kind, patterns folder, code) in the user's cache directory (``$NOTECHECKER_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/notechecker``, else ``~/.cache/notechecker``; ``NOTECHECKER_CACHE_DIR=off`` turns the
 cache off). A file holds a header, the key it was built for and a digest of its payload, then the pickled
 object, its regular expressions as their compiled programs (reading them back skips ``re``'s parser, the
@@ -11,6 +11,9 @@ every file of notechecker's code (name, size, modification time) and every file 
 only when it is a regular file of this user that nobody else may read or write (mode 0600; the folder is
 made 0700), and only when its key and its digest match; anything else (missing, stale, truncated, corrupt,
 unreadable, foreign) is ignored and the object is built the normal way, then written anew (atomically).
+Two versions of the code that read one patterns folder (two installs, or a source tree's worktrees whose
+package data is the same folder) each keep their own file, instead of rewriting one file in turn on every
+start; the oldest files go once there are :data:`MAX_FILES`.
 The cache never changes what is built: it is a copy of a successful build (a regular expression is kept as
 its program only when that program compiles back to the very same expression), and a failing build (a
 mistake in a pattern file) is never cached.
@@ -40,7 +43,7 @@ OFF = "off"
 #: First bytes of every cache file (the layout's version: bump it when the layout changes).
 MAGIC = b"NCCACHE1"
 _DIGEST = 32  # sha256
-#: At most this many cache files are kept (the oldest go first): one per kind and patterns folder.
+#: At most this many cache files are kept (the oldest go first): one per kind, patterns folder and code.
 MAX_FILES = 32
 #: Where notechecker's code lives (its files are part of every key).
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -104,8 +107,9 @@ def cache_key(kind: str, root: Path) -> bytes:
 
 
 def cache_file(kind: str, root: Path, directory: Path) -> Path:
-    """The one file of ``kind`` for the folder ``root`` (rewritten when stale)."""
-    return directory / f"{kind}-{hashlib.sha256(str(root).encode()).hexdigest()[:20]}.pickle"
+    """The one file of ``kind`` for the folder ``root`` and this code (rewritten when the folder changes)."""
+    name = hashlib.sha256(str(root).encode() + b"\0" + code_fingerprint()).hexdigest()[:20]
+    return directory / f"{kind}-{name}.pickle"
 
 
 def _compiled(pattern, flags: int, code: list, groups: int, groupindex: dict, indexgroup: tuple) -> re.Pattern:

@@ -53,6 +53,8 @@ ANCHOR_KINDS = frozenset({"pedicle_screw", "screw", "hook", "wire"})
 SPANNING_KINDS = ANCHOR_KINDS | {"rod", "plate"}
 SPINE_HARDWARE = frozenset({"rod", "pedicle_screw", "screw", "hook", "plate", "cage", "interbody_device", "wire",
                             "set_screw", "crosslink", "bone_cement", "artificial_disc", "interspinous_device"})
+#: The kinds a construct groups: the spine hardware, and hardware named without a kind.
+_CONSTRUCT_KINDS = SPINE_HARDWARE | {"hardware"}
 #: Procedures that take hardware out (a removal, a reinsertion, the exploration of a fusion).
 REMOVAL_PROCEDURES = frozenset({"hardware_removal", "reinsertion", "exploration_of_fusion"})
 #: Procedures whose levels placed hardware takes when its own sentences name none: a fusion (every
@@ -146,7 +148,7 @@ def build_constructs(instruments: Iterable[Instrument], procedures: Iterable[Pro
     reused = list(reused)
     out = []
     for action in actions:
-        items = [i for i in instruments if i.action == action and i.kind in SPINE_HARDWARE | {"hardware"}]
+        items = [i for i in instruments if i.action == action and i.kind in _CONSTRUCT_KINDS]
         if not items:
             continue
         kinds = sorted({i.kind for i in items if i.kind in SPINE_HARDWARE})

@@ -310,11 +310,10 @@ class Extractor:
         exploring = "exploration_intent" in elements
         instruments = self.constructs.removal_in_context(instruments, procedures, reasons, exploring, prior_hardware)
 
+        # whether hardware was removed, as the linkers read it (the removal reasons are read for it at the end;
+        # "No metalwork removed" removed nothing)
+        hardware_removed = any(i.action == "removed" and i.assertion not in NOT_THIS_OPERATION for i in instruments)
         # procedures derived from what happened to the hardware
-        acted = defaultdict(set)
-        for ins in instruments:
-            if ins.assertion not in NOT_THIS_OPERATION:  # "No metalwork removed" removed nothing
-                acted[ins.action].add(ins.kind)
         if elements.get("exploration_intent") and not any(p.kind == "exploration_of_fusion" for p in procedures):
             e = elements["exploration_intent"].evidence[0]
             procedures.append(Procedure("exploration_of_fusion", (), (), e))
@@ -372,7 +371,6 @@ class Extractor:
         if out["levels"]:
             out["scope"] = dataclasses.replace(scope, regions=spine_regions(out["levels"]))
 
-        any_removal = bool(acted.get("removed")) or any(p.kind in DISC_REMOVALS | {"hardware_removal"} for p in procedures)
-        if any_removal:
+        if hardware_removed or any(p.kind in DISC_REMOVALS or p.kind == "hardware_removal" for p in procedures):
             out["removal_reasons"] = self.reasons.stated(v, reasons)
         return out

@@ -79,11 +79,11 @@ def test_a_text_of_one_line_skips_only_scans_that_find_nothing_in_it():
 
 
 def test_the_segmenters_record_gives_what_the_doc_gives(pipeline):
-    """segmenter.Sentences (the sentences the segmenter set, kept in doc.user_data for ConText and the
-    extractor): its starts are those of ``doc.sents``, its offsets their characters, on every corpus note and
-    on generated texts (runs of spaces, tabs and line ends, trailing spaces, a text of white space); ConText
-    reading it gives the graph it gives reading the token array; a Doc retokenized or with a ``sents`` hook
-    is read from its tokens again."""
+    """segmenter.Sentences (the sentences the segmenter set, kept in doc.user_data for ConText, the sectionizer and
+    the extractor): its starts are those of ``doc.sents``, its offsets their characters, its IDX the tokens', on
+    every corpus note and on generated texts (runs of spaces, tabs and line ends, trailing spaces, a text of white
+    space); ConText reading it gives the graph it gives reading the token array; a Doc retokenized or with a
+    ``sents`` hook is read from its tokens again."""
     import random
 
     from notechecker.nlp.extract import sentence_offsets
@@ -104,6 +104,7 @@ def test_the_segmenters_record_gives_what_the_doc_gives(pipeline):
         sents = list(doc.sents)
         assert record is not None and record.starts == [s.start for s in sents]
         assert record.offsets(doc) == ([s.start_char for s in sents], [s.end_char for s in sents])
+        assert record.idx.tolist() == [t.idx for t in doc]  # (the sectionizer's IDX)
         seen += len(sents)
         if len(seen_graph := doc._.context_graph.edges):
             plain = nlp(text)

@@ -26,6 +26,7 @@ from spacy.util import ensure_path
 from .. import _extensions
 from .._extensions import note_text, set_doc_value
 from .rules import RuleMatcher, UserSectionRule, prune_overlapping_matches
+from .segmenter import Sentences
 
 RULES_FILE = "headings.json"
 USER_RULES_FILE = "user_rules.json"
@@ -273,8 +274,10 @@ class Sectionizer:
             # trailing space) tile the text, so the one holding a character is the last starting at or before it
             # (the first and last characters' tokens in one search, as numbers of the array's type)
             k = len(found)
-            at = doc.to_array(IDX).searchsorted(numpy.array([a for _, a, _ in found] + [b - 1 for _, _, b in found],
-                                                            dtype=numpy.uint64), side="right").tolist()
+            record = Sentences.of(doc)  # (the segmenter's read of the tokens' IDX, if it still holds)
+            idx = record.idx if record is not None else doc.to_array(IDX)
+            at = idx.searchsorted(numpy.array([a for _, a, _ in found] + [b - 1 for _, _, b in found],
+                                              dtype=numpy.uint64), side="right").tolist()
             matches = [(i, a - 1, b) for (i, _, _), a, b in zip(found, at[:k], at[k:])]
         if self._user_matcher is not None:  # in medspaCy's order, the headings being its regex rules added first
             index = self._user_index

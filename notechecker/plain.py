@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from .coding.common import made
 from .facts import Evidence
 from .schema.verdicts import CONCLUSION_KINDS, PROBLEM_KINDS, Vocabulary, vocabulary as _vocabulary
 
@@ -332,15 +333,18 @@ def _one(r, spine: bool, billed_given: bool, catalogue, vocab: Vocabulary, text:
         gap = ""
     token = next((t for t in CONCLUSION_KINDS if t in by_token), "")
     needed = tuple(dict.fromkeys(m for c in conclusions if c.verdict == "modifier_needed" for m in c.modifiers))
-    return CodeVerdict(code=r.code, verdict=spec.word, reason=reason, billed=r.billed, suggested=planned,
-                       supported=spec.supports, supported_code=supported_code, also=also, token=token,
-                       billing_gap=gap, descriptor=desc, key=spec.key, severity=spec.severity_or_none,
-                       tone=spec.tone, items=items if key in ("needs_documentation", "not_supported", "coder_review") else (),
-                       billed_units=billed_n, supported_units=planned_n, billed_modifiers=billed_mods,
-                       needed_modifiers=needed,
-                       proof=_proof(conclusions, r.code, text, r.findings, catalogue)
-                       if spec.supports or key == "coder_review" else None,
-                       checklist=r if s.coding_documented is not None else None, coding=conclusions)
+    # CodeVerdict(...) of every field, in order, made as the coding conclusions are (``made``: its frozen
+    # __init__ sets each of the 22 fields through object.__setattr__)
+    return made(CodeVerdict, {
+        "code": r.code, "verdict": spec.word, "reason": reason, "billed": r.billed, "suggested": planned,
+        "supported": spec.supports, "supported_code": supported_code, "also": also, "token": token,
+        "billing_gap": gap, "descriptor": desc, "key": spec.key, "severity": spec.severity_or_none,
+        "tone": spec.tone, "items": items if key in ("needs_documentation", "not_supported", "coder_review") else (),
+        "billed_units": billed_n, "supported_units": planned_n, "billed_modifiers": billed_mods,
+        "needed_modifiers": needed,
+        "proof": _proof(conclusions, r.code, text, r.findings, catalogue) if spec.supports or key == "coder_review"
+        else None,
+        "checklist": r if s.coding_documented is not None else None, "coding": conclusions})
 
 
 # --------------------------------------------------------------------------- evidence as proof

@@ -270,6 +270,47 @@ def test_a_us_date_read_without_strptime_is_read_as_the_formats_read_it():
     assert fast > 2000  # most of them dates
 
 
+def test_formats_skipped_for_a_value_they_cannot_read_read_it_as_every_format_would():
+    """_by_formats skips a format whose marks a value lacks, and a numeric one (no month name) for a
+    value holding a character outside digits, white space, "-" and "/" (a form's "03/11/2026  Location:
+    OR 7"): on generated values, dates in every format with and without words, marks and digits that are
+    not ASCII around them, it reads what trying every format in order reads."""
+    import datetime as dt
+    import random
+
+    from notechecker.batch.task import _DATE_FORMATS, _by_formats
+
+    def every_format(text):
+        for fmt in _DATE_FORMATS:
+            try:
+                d = dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+            return (text, f"{d.year}-{d.month:02d}") if fmt in ("%Y-%m", "%Y/%m") else (d.isoformat(), f"{d.year}-{d.month:02d}")
+        return text, ""
+
+    arabic_indic = str.maketrans("0123456789", "".join(map(chr, range(0x660, 0x66A))))
+    rng = random.Random(9)
+    bits = ["Location: OR 7", "(Monday list)", "Surgeon: A. B, MD", "x", ":", "\u00e9", "\u0663", "\uff11", "-", "/",
+            ",", " ", "\t", "12", "2026", "March", "Mar", "\u00b2", "_"]
+    worded = read = 0
+    for _ in range(3000):
+        year = rng.randint(1990, 2030)
+        value = dt.date(year, rng.randint(1, 12), rng.randint(1, 28)).strftime(rng.choice(_DATE_FORMATS))
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            bit = rng.choice(bits)
+            value = value + rng.choice(["", " ", "   "]) + bit if rng.random() < 0.7 else bit + " " + value
+        if rng.random() < 0.1:  # %d reads " 7" too
+            value = value.replace("/0", "/ ").replace("-0", "- ")
+        if rng.random() < 0.1:  # strptime reads a year in any decimal digits
+            value = value.replace(str(year), str(year).translate(arabic_indic))
+        value = value.strip()
+        assert _by_formats(value) == every_format(value), value
+        worded += any(not (c.isdecimal() or c.isspace() or c in "-/") for c in value)
+        read += _by_formats(value)[1] != ""
+    assert worded > 1000 and read > 1000
+
+
 def test_surgeon_and_date_come_from_the_note_when_the_input_has_none(sample_scan, tmp_path):
     _, t, _ = sample_scan
     notes = t["notes"].set_index("note_id")

@@ -180,3 +180,21 @@ def test_coder_review_of_a_described_code_is_not_over_coded(pipeline):
     assert v.verdict == "coder review" and v.suggested and v.billing_gap == ""
     _, recs = records(pipeline, note("sn06"), ["22850 x2"])
     assert recs["22850"].billing_gap == "over-coded"
+
+
+def test_a_record_holds_every_field_as_its_constructor_would(pipeline):
+    """plain._one makes a record by writing its fields at once (``made``): each record of a check, billed
+    or not, has every field of CodeVerdict in order and equals the record CodeVerdict(...) makes of them."""
+    import dataclasses
+
+    from notechecker.plain import CodeVerdict
+
+    names = [f.name for f in dataclasses.fields(CodeVerdict)]
+    seen = 0
+    for prefix, codes in (("sn12", None), ("sn12", ["22612", "22840", "99999"]), ("sn08", None)):
+        _, recs = records(pipeline, note(prefix), codes)
+        for v in recs.values():
+            assert list(vars(v)) == names
+            assert CodeVerdict(**vars(v)) == v
+            seen += 1
+    assert seen >= 4

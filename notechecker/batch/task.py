@@ -83,8 +83,14 @@ def cell_str(value: Any) -> str:
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y", "%d-%b-%Y", "%d %b %Y",
                  "%b %d, %Y", "%B %d, %Y", "%Y%m%d", "%Y-%m", "%Y/%m")
 #: each format with the characters it writes as they are ("-", "/", ","): a value without one of them
-#: cannot be read by that format, and is not tried with it (strptime's failures are slow)
-_DATE_MARKS = tuple((fmt, frozenset(re.sub(r"%.", "", fmt)) - {" "}) for fmt in _DATE_FORMATS)
+#: cannot be read by that format, and is not tried with it (strptime's failures are slow); and whether
+#: it is numeric (no month name: a value with a character of :data:`_NOT_NUMERIC` is not tried with it)
+_DATE_MARKS = tuple((fmt, frozenset(re.sub(r"%.", "", fmt)) - {" "}, "%b" not in fmt and "%B" not in fmt)
+                    for fmt in _DATE_FORMATS)
+#: a character no numeric format reads: strptime reads %Y %m %d %y as decimal digits (``\d``; %d also
+#: " 1" to " 9"), a format's white space as ``\s+`` and its marks ("-", "/") as written, and reads a
+#: value only whole, so a value holding a letter or ":" ("03/11/2026   Location: OR 7") is none of them
+_NOT_NUMERIC = re.compile(r"[^\d\s/-]")
 
 
 def _month(d: _dt.date) -> str:
@@ -120,8 +126,9 @@ _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 def _by_formats(text: str) -> tuple[str, str]:
     """A stripped date cell that is not an ISO date read by the first of :data:`_DATE_FORMATS` that
     reads it (``(text, '')`` when none does)."""
-    for fmt, marks in _DATE_MARKS:
-        if not marks.issubset(text):
+    worded = _NOT_NUMERIC.search(text) is not None
+    for fmt, marks, numeric in _DATE_MARKS:
+        if not marks.issubset(text) or (numeric and worded):
             continue
         with contextlib.suppress(ValueError):
             d = _dt.datetime.strptime(text, fmt).date()

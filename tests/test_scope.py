@@ -247,8 +247,10 @@ def test_a_spine_operation_reads_every_element(pipeline):
 
 
 def test_a_spine_scopes_regions_read_once_a_cue_text_are_every_cues(pipeline):
-    """ScopeClassifier._spine reads the regions of each distinct cue text once: the same regions as every cue
-    read, on the spine cues and numbered levels of corpus notes' titles, each cue given twice."""
+    """ScopeClassifier._spine reads the regions of each distinct cue text once, and once a process (its memo,
+    ``_regions_of``: a function of the text alone): the same regions as every cue read where it stands, on the
+    spine cues and numbered levels of corpus notes' titles, each cue given twice, the memo warm from the notes
+    before."""
     from notechecker.nlp import levels as lv
     from notechecker.nlp.scope import _Cue, _zones
     from notechecker.vertebrae import SPINE_REGIONS, regions as spine_regions
@@ -274,3 +276,4 @@ def test_a_spine_scopes_regions_read_once_a_cue_text_are_every_cues(pipeline):
         assert scope.regions == tuple(r for r in SPINE_REGIONS if r in plain)
         seen += bool(plain)
     assert seen > 30
+    assert clf._regions_of.cache_info().hits > 30  # (texts read again from the memo)

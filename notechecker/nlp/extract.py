@@ -182,7 +182,7 @@ class Extractor:
             record.by_label(spans)
         # (the builds hold the note's parts, never the view: the view is freed when the note is done)
         hits_by_label = ByLabel(spans, functools.partial(
-            self._hits, text, doc.user_data, v.sections, starts, spans, self._assertions(doc)))
+            self._hits, text, doc.user_data, self._section_table(v.sections), starts, spans, self._assertions(doc)))
 
         def by_sent(label: str) -> dict[int, list[Hit]]:
             d: dict[int, list[Hit]] = defaultdict(list)
@@ -192,8 +192,17 @@ class Extractor:
         v.hits_by_label, v.by_sent = hits_by_label, ByLabel(spans, by_sent)
         return v
 
-    def _hits(self, text: str, user_data: dict, sections, sent_starts: list[int], spans: dict, assertions,
-              label: str) -> list[Hit]:
+    def _section_table(self, sections) -> tuple[list[int], list, list, str | None]:
+        """What every label's hits read of the note's sections, made once a note (not once a label): each
+        section's start, its name (None for text before any heading) and the assertion it gives its hits (None:
+        none), and the assertion text before any section gives."""
+        said = self.L.section_assertion
+        names = [None if s.name == "none" else s.name for s in sections]
+        return ([s.start for s in sections], names, [said.get(name) if name in said else None for name in names],
+                said.get(None) if None in said else None)
+
+    def _hits(self, text: str, user_data: dict, section_table: tuple, sent_starts: list[int], spans: dict,
+              assertions, label: str) -> list[Hit]:
         """One label's hits: its spans with a value, the longest where they overlap, in text order."""
         values = self.values
         rule_of, k0, k1 = user_data.get, *RULE_KEY
@@ -227,12 +236,7 @@ class Extractor:
                 continue
             kept.append(f)
             last_end = f[0] - f[1]
-        section_assertion = self.L.section_assertion
-        sec_starts = [s.start for s in sections]
-        # each section's name (None for text before any heading) and the assertion it gives its hits, if any
-        sec_names = [None if s.name == "none" else s.name for s in sections]
-        sec_said = [section_assertion.get(name) if name in section_assertion else None for name in sec_names]
-        no_said = section_assertion.get(None) if None in section_assertion else None  # (before any section)
+        sec_starts, sec_names, sec_said, no_said = section_table
         bisect_right = bisect.bisect_right
         hits: list[Hit] = []
         for start_char, neg, _, value, weight, normed, start, end in kept:

@@ -11,6 +11,7 @@ Pure functions of the text and its sections: no state is kept between notes.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -90,6 +91,9 @@ class ScopeClassifier:
                                    *self._not_operative], first_of=alternatives_first)
         self._region_rx = re.compile(r"\b(" + "|".join(map(re.escape, sorted(spec.region_words, key=len,
                                                                               reverse=True))) + r")\b", re.I)
+        # a cue's regions are read from its text alone: once a process for each text (notes say "lumbar",
+        # "cervical", "L4-5" ... again and again; a text's levels, lv.find_levels, cost ~10 us)
+        self._regions_of = functools.lru_cache(maxsize=4096)(self._read_regions)
 
     def _cues(self, text: str, a: int, b: int, spine_only: bool = False, lowered: str | None = None,
               found=None) -> list[_Cue]:
@@ -231,19 +235,21 @@ class ScopeClassifier:
                      reason=f"not a spine operation: {how} another site ({group})",
                      evidence=tuple(ev(c) for c in first[:3]))
 
+    def _read_regions(self, said: str) -> frozenset[str]:
+        """The spine regions a cue's text names: its levels' and its region words' (a function of the text
+        alone: the level grammar is the process's, the region words the spec's)."""
+        regions: set[str] = set()
+        for m in lv.find_levels(said):
+            regions.update(spine_regions(m.vertebrae))
+        for w in self._region_rx.findall(said):
+            regions.update(self.spec.region_words[w.lower()])
+        return frozenset(regions)
+
     def _spine(self, text: str, cues: list[_Cue], how: str, ev) -> Scope:
         cues = sorted(cues, key=lambda c: c.start)
         regions: set[str] = set()
-        read: set[str] = set()  # a cue's regions are its text's: a text said again adds none
-        for c in cues:
-            said = text[c.start:c.end]
-            if said in read:
-                continue
-            read.add(said)
-            for m in lv.find_levels(said):
-                regions.update(spine_regions(m.vertebrae))
-            for w in self._region_rx.findall(said):
-                regions.update(self.spec.region_words[w.lower()])
+        for said in {text[c.start:c.end] for c in cues}:  # (a text said again adds no region)
+            regions |= self._regions_of(said)
         seen, evid = set(), []
         for c in cues:  # the first three distinct cues' evidence
             if (c.start, c.end) in seen:

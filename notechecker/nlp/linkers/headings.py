@@ -17,7 +17,7 @@ from ..normalize.model import REWRITES_KEY
 from ..linescan import LineAnchored, lead_words, line_anchored
 from ..multimatch import MultiMatch
 from ..regex_literals import PLAIN_FIRST, GatedRegex, folded
-from ..sections import HEADING_LINE, HEADING_LINES
+from ..sections import HEADING_LINE, HEADING_LINES, heading_line_at
 from ..sections import heading_key as _key
 from .base import Linker
 from .steps import step_search
@@ -196,24 +196,24 @@ class Headings(Linker):
                     self._team_lines = (_led_lines(self.cue["team_roster"]), _led_lines(self.cue["team_paragraph"]))
                     self._words = self._word_lines.words.union(*(led[1] for led in self._team_lines if led))
         if self._word_lines is not None and shared is not None:
-            words = self._word_lines.words
-            found = {w: shared[w] for w in shared.keys() & words}
+            found, words = shared, shared.keys() & self._word_lines.words
         else:
             lowered = folded(text) if self._word_lines is not None else None
             if lowered is None:
                 yield from _HEADING_LINES.finditer(text)
                 return
             found = self._word_lines.scan(lowered)
+            words = found.keys()
         pos, cr = 0, "\r" in text  # (a text without "\r" breaks its lines at "\n" alone)
         find, rfind, lead_of = text.find, text.rfind, _LINE_LEAD.match
-        for at in sorted([last + 1 - len(w) for w, lasts in found.items() for last in lasts]):
+        for at in sorted([last + 1 - len(w) for w in words for last in found[w]]):
             if at < pos:
                 continue  # on a line already read
             line = (max(rfind("\n", 0, at), rfind("\r", 0, at)) if cr else rfind("\n", 0, at)) + 1
             if line not in skip:
                 lead = lead_of(text, line).end()
                 if at <= lead + HEAD_CHARS and _may_head(text, line, lead):
-                    m = HEADING_LINE.match(text, line)
+                    m = heading_line_at(text, line)  # (HEADING_LINE.match, ~40% fewer steps)
                     if m is not None:
                         yield m
             if cr:

@@ -7,7 +7,8 @@ that settles it, the diagnosis and indication lines, then the narrative. Spine c
 history sections never decide ("Previous spinal fusion" in a cesarean section's
 diagnosis list is the patient's history, not this operation).
 
-Pure functions of the text and its sections: no state is kept between notes.
+Pure functions of the text and its sections: nothing a note says is kept for the next one but a memo of
+what a short cue text names (its spine regions, a function of the text alone: ``_regions_of``).
 """
 from __future__ import annotations
 

@@ -276,4 +276,5 @@ def test_a_spine_scopes_regions_read_once_a_cue_text_are_every_cues(pipeline):
         assert scope.regions == tuple(r for r in SPINE_REGIONS if r in plain)
         seen += bool(plain)
     assert seen > 30
-    assert clf._regions_of.cache_info().hits > 30  # (texts read again from the memo)
+    assert len(clf._regions_of) > 30  # (the memo holds the texts read; the regions above came through it)
+

@@ -12,7 +12,6 @@ what a short cue text names (its spine regions, a function of the text alone: ``
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 
@@ -74,6 +73,10 @@ def _zones(text: str, sections: list[Section]) -> tuple[list[tuple[int, int]], l
     return title, diag, narr
 
 
+#: Cue texts whose spine regions a classifier remembers (``ScopeClassifier._regions_of``): short texts
+#: ("lumbar", "L4-5"), a few kilobytes.
+REGIONS_MEMO = 4096
+
 class ScopeClassifier:
     """Text + sections -> :class:`Scope` (no per-note state)."""
 
@@ -93,8 +96,9 @@ class ScopeClassifier:
         self._region_rx = re.compile(r"\b(" + "|".join(map(re.escape, sorted(spec.region_words, key=len,
                                                                               reverse=True))) + r")\b", re.I)
         # a cue's regions are read from its text alone: once a process for each text (notes say "lumbar",
-        # "cervical", "L4-5" ... again and again; a text's levels, lv.find_levels, cost ~10 us)
-        self._regions_of = functools.lru_cache(maxsize=4096)(self._read_regions)
+        # "cervical", "L4-5" ... again and again; a text's levels, lv.find_levels, cost ~10 us): a plain dict of
+        # the first REGIONS_MEMO texts (later ones are read each time), not an lru_cache holding a bound method
+        self._regions_of: dict[str, frozenset[str]] = {}
 
     def _cues(self, text: str, a: int, b: int, spine_only: bool = False, lowered: str | None = None,
               found=None) -> list[_Cue]:
@@ -249,8 +253,14 @@ class ScopeClassifier:
     def _spine(self, text: str, cues: list[_Cue], how: str, ev) -> Scope:
         cues = sorted(cues, key=lambda c: c.start)
         regions: set[str] = set()
+        memo = self._regions_of
         for said in {text[c.start:c.end] for c in cues}:  # (a text said again adds no region)
-            regions |= self._regions_of(said)
+            found = memo.get(said)
+            if found is None:
+                found = self._read_regions(said)
+                if len(memo) < REGIONS_MEMO:
+                    memo[said] = found
+            regions |= found
         seen, evid = set(), []
         for c in cues:  # the first three distinct cues' evidence
             if (c.start, c.end) in seen:

@@ -389,7 +389,7 @@ def child(root: str, repeats: int, steps_pass: bool, documents: bool = True) -> 
         if not chunk:
             return 0.0
         t, writing = clock(), files.cpu
-        sent = ship([t for t, _ in chunk], [r for _, r in chunk])
+        sent = ship([task for task, _ in chunk], [r for _, r in chunk])
         rows, _data = ForkingPickler.loads(ForkingPickler.dumps(sent))
         for note in rows:
             files.add(key, note)

@@ -277,4 +277,3 @@ def test_a_spine_scopes_regions_read_once_a_cue_text_are_every_cues(pipeline):
         seen += bool(plain)
     assert seen > 30
     assert len(clf._regions_of) > 30  # (the memo holds the texts read; the regions above came through it)
-

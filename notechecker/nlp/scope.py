@@ -77,6 +77,7 @@ def _zones(text: str, sections: list[Section]) -> tuple[list[tuple[int, int]], l
 #: ("lumbar", "L4-5"), a few kilobytes.
 REGIONS_MEMO = 4096
 
+
 class ScopeClassifier:
     """Text + sections -> :class:`Scope` (no per-note state)."""
 

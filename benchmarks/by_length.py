@@ -22,10 +22,12 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
-def notes(rounds: list[dict], which: str) -> list[dict]:
-    """Each note of set ``which`` (all sets for "all"): its length and the median over every sample
-    (rounds x repeats) of its bare tokenizer, its check and each stage, in ms."""
-    sets = [s for s in rounds[0]["notes"]] if which == "all" else [which]
+def notes(rounds: list[dict], which: str, sets: tuple[str, ...] | None = None) -> list[dict]:
+    """Each note of set ``which`` (all sets for "all"; ``sets``: the sets a group of them is made of):
+    its length and the median over every sample (rounds x repeats) of its bare tokenizer, its check and
+    each stage, in ms."""
+    if sets is None:
+        sets = tuple(rounds[0]["notes"]) if which == "all" else (which,)
     out = []
     for s in sets:
         chars = rounds[0]["notes"][s]["chars"]
@@ -43,12 +45,12 @@ def notes(rounds: list[dict], which: str) -> list[dict]:
     return out
 
 
-def by_length(rounds: list[dict], which: str, limit: float) -> dict | None:
-    """The fits, the quarters and the crossing length of set ``which`` (None: figures without
-    per-note samples, as a tree's older benchmark wrote them)."""
+def by_length(rounds: list[dict], which: str, limit: float, sets: tuple[str, ...] | None = None) -> dict | None:
+    """The fits, the quarters and the crossing length of set ``which`` (``sets``: as :func:`notes`;
+    None: figures without per-note samples, as a tree's older benchmark wrote them)."""
     if not all("notes" in r for r in rounds):
         return None
-    rows = sorted(notes(rounds, which), key=lambda r: r["chars"])
+    rows = sorted(notes(rounds, which, sets), key=lambda r: r["chars"])
     if len(rows) < 8:
         return None
     kchars = [r["chars"] / 1000 for r in rows]

@@ -52,3 +52,29 @@ def test_no_crossing_when_no_length_puts_the_check_over_the_limit():
 
 def test_figures_without_per_note_samples_give_none():
     assert by_length.by_length([{"cpu": {}}], "spine", 2.0) is None
+
+
+def test_a_group_of_sets_is_read_as_one_set_of_its_notes():
+    """"spine+forms" (bench_stages.GROUPS): every spine note, the labelled sets' and the forms', fitted and
+    cut into quarters together, as the issue's "spine notes alone" on its corpus plus the forms."""
+    long_, short = [4000 + 500 * k for k in range(8)], [1500 + 100 * k for k in range(8)]
+    check, bare = (lambda n: 0.002 + 0.0005 * n / 1000), (lambda n: 0.0008 * n / 1000)
+    spine, forms = _rounds(long_, check, bare)[0]["notes"]["spine"], _rounds(short, check, bare)[0]["notes"]["spine"]
+    rounds = [{"notes": {"spine": spine, "nonspine": spine, "forms": forms}}]
+    alone = by_length.by_length(rounds, "spine", 2.0)
+    both = by_length.by_length(rounds, "spine+forms", 2.0, ("spine", "forms"))
+    assert sum(q["n"] for q in both["quarters"]) == 16 and both["quarters"][0]["chars"] == [1500, 1800]
+    assert both["check"] == pytest.approx(alone["check"])  # one cost line: the same fit from more lengths
+    assert both["quarters"][0]["ratio"] > alone["quarters"][0]["ratio"]  # the short forms notes read worse
+
+
+def test_bench_stages_ratio_of_a_group_is_its_sets_check_over_their_tokenizer():
+    import bench_stages
+
+    tok = bench_stages.TOKENIZER
+    cpu = {"spine": {"check": [6.0], tok: [4.0]}, "nonspine": {"check": [1.0], tok: [2.0]},
+           "forms": {"check": [3.0], tok: [1.0]}}
+    rounds = [{"cpu": cpu}]
+    assert bench_stages.ratios(rounds, "spine") == [1.5]
+    assert bench_stages.ratios(rounds, "spine+forms") == [9.0 / 5.0]
+    assert bench_stages.ratios(rounds, "all") == [10.0 / 7.0]

@@ -112,7 +112,8 @@ class ScopeClassifier:
         if spine_only:
             return out
         for group, rx in self._other_rx.items():
-            out.extend(_Cue(m.start(), m.end(), group) for m in finditer(rx, text, lowered, found, a, b))
+            for m in finditer(rx, text, lowered, found, a, b):  # (most groups find nothing in a note)
+                out.append(_Cue(m.start(), m.end(), group))
         return out
 
     def _level_cues(self, text: str, a: int, b: int) -> list[_Cue]:

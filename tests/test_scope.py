@@ -277,3 +277,23 @@ def test_a_spine_scopes_regions_read_once_a_cue_text_are_every_cues(pipeline):
         seen += bool(plain)
     assert seen > 30
     assert len(clf._regions_of) > 30  # (the memo holds the texts read; the regions above came through it)
+
+
+def test_a_level_cue_names_a_span_read_once_a_text_as_read_where_it_stands(pipeline):
+    """ScopeClassifier._names_span (whether a level cue's text names a span of vertebrae) remembers each text once
+    a process (``_span_of``: a function of the text alone): the same answer as the text read anew, on every
+    numbered level of corpus notes, each asked twice (the memo cold, then warm)."""
+    from notechecker.nlp import levels as lv
+    from notechecker.nlp.scope import ScopeClassifier
+    from tests.corpus_snapshot import corpus
+
+    clf = ScopeClassifier(pipeline.extractor.patterns.scope)  # (a memo of its own: cold)
+    seen = 0
+    for _, raw, _ in list(corpus())[::4]:
+        text = pipeline.normalizer(raw).text
+        for c in clf._level_cues(text, 0, len(text)):
+            said = text[c.start:c.end]
+            plain = len(lv.find_levels(said)[0].vertebrae) > 1
+            assert clf._names_span(said) == plain and clf._names_span(said) == plain
+            seen += plain
+    assert seen > 30 and len(clf._span_of) > 30

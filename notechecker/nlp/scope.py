@@ -8,7 +8,8 @@ history sections never decide ("Previous spinal fusion" in a cesarean section's
 diagnosis list is the patient's history, not this operation).
 
 Pure functions of the text and its sections: nothing a note says is kept for the next one but a memo of
-what a short cue text names (its spine regions, a function of the text alone: ``_regions_of``).
+what a short cue text names (its spine regions, and whether a level cue names a span of vertebrae: functions
+of the text alone, ``_regions_of`` and ``_span_of``).
 """
 from __future__ import annotations
 
@@ -73,8 +74,8 @@ def _zones(text: str, sections: list[Section]) -> tuple[list[tuple[int, int]], l
     return title, diag, narr
 
 
-#: Cue texts whose spine regions a classifier remembers (``ScopeClassifier._regions_of``): short texts
-#: ("lumbar", "L4-5"), a few kilobytes.
+#: Cue texts whose spine regions (and level cue texts whether they name a span) a classifier remembers
+#: (``ScopeClassifier._regions_of``, ``_span_of``): short texts ("lumbar", "L4-5"), a few kilobytes each.
 REGIONS_MEMO = 4096
 
 
@@ -100,6 +101,9 @@ class ScopeClassifier:
         # "cervical", "L4-5" ... again and again; a text's levels, lv.find_levels, cost ~10 us): a plain dict of
         # the first REGIONS_MEMO texts (later ones are read each time), not an lru_cache holding a bound method
         self._regions_of: dict[str, frozenset[str]] = {}
+        # likewise whether a level cue's text names a span of vertebrae (a note read to its narrative reads each of
+        # its level cues again alone: "L4-5", "L3 to S1" ...)
+        self._span_of: dict[str, bool] = {}
 
     def _cues(self, text: str, a: int, b: int, spine_only: bool = False, lowered: str | None = None,
               found=None) -> list[_Cue]:
@@ -108,7 +112,8 @@ class ScopeClassifier:
         if spine_only:
             return out
         for group, rx in self._other_rx.items():
-            out.extend(_Cue(m.start(), m.end(), group) for m in finditer(rx, text, lowered, found, a, b))
+            for m in finditer(rx, text, lowered, found, a, b):  # (most groups find nothing in a note)
+                out.append(_Cue(m.start(), m.end(), group))
         return out
 
     def _level_cues(self, text: str, a: int, b: int) -> list[_Cue]:
@@ -208,7 +213,7 @@ class ScopeClassifier:
                    if outside_history(c)]
         # a span of vertebrae ("from L2 to L4", "C5-C6") counts once; a lone "S1" or "T2" never
         spans = [c for c in self._level_cues(text, 0, len(text))
-                 if outside_history(c) and len(lv.find_levels(text[c.start:c.end])[0].vertebrae) > 1]
+                 if outside_history(c) and self._names_span(text[c.start:c.end])]
         distinct = len({" ".join(text[c.start:c.end].lower().split()) for c in n_spine}) + (1 if spans else 0)
         if n_spine and distinct >= self.spec.narrative_min:
             n_spine += spans[:1]
@@ -250,6 +255,16 @@ class ScopeClassifier:
         for w in self._region_rx.findall(said):
             regions.update(self.spec.region_words[w.lower()])
         return frozenset(regions)
+
+    def _names_span(self, said: str) -> bool:
+        """Whether a level cue's text, read alone, names more than one vertebra (its first mention does): a
+        function of the text alone, remembered for the first REGIONS_MEMO texts as :meth:`_read_regions`' are."""
+        found = self._span_of.get(said)
+        if found is None:
+            found = len(lv.find_levels(said)[0].vertebrae) > 1
+            if len(self._span_of) < REGIONS_MEMO:
+                self._span_of[said] = found
+        return found
 
     def _spine(self, text: str, cues: list[_Cue], how: str, ev) -> Scope:
         cues = sorted(cues, key=lambda c: c.start)

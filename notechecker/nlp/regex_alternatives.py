@@ -206,7 +206,9 @@ class AlternativesRegex:
                 yield from self.regex.finditer(text, pos, end)
             return
         if found is not None:
-            yield from self._at_words(text, ranges, found)
+            live = self.live(text, found)
+            if live is not None:
+                yield from self.in_ranges(text, ranges, *live)
             return
         for pos, end in ranges:
             end = min(end, len(text))
@@ -215,9 +217,15 @@ class AlternativesRegex:
             if live:
                 yield from matches_at(self.regex, text, _next_start(live, text, end), pos, end)
 
-    def _at_words(self, text: str, ranges, found) -> Iterator[re.Match]:
-        """:meth:`finditer_ranges` with ``found``: the live alternatives with first words start where those
-        occur (a sorted list, bisected per range), the others where their searches find a start."""
+    @property
+    def split(self) -> bool:
+        """Whether the regex is read and split into alternatives (:meth:`live` answers)."""
+        return self._ready and self._parts is not None
+
+    def live(self, text: str, found) -> tuple[list[int], list] | None:
+        """Where the alternatives that may match in ``text`` may start (``found``: as :meth:`finditer_ranges`'s;
+        only once :attr:`split`): the sorted starts of those with first words or a digit start (the live ones
+        with first words start where those occur), and the searches of the others; None: none may match."""
         keys = found.keys()
         searches, at = [], set()
         classes = found.get(word_classes)  # (the note's word_classes, read once a note when first needed)
@@ -254,8 +262,12 @@ class AlternativesRegex:
             else:
                 searches.append(where)
         if not at and not searches:
-            return
-        starts, n = sorted(at), len(text)
+            return None
+        return sorted(at), searches
+
+    def in_ranges(self, text: str, ranges, starts: list[int], searches: list) -> Iterator[re.Match]:
+        """:meth:`finditer_ranges`' matches, from :meth:`live`'s ``starts`` and ``searches`` for ``text``."""
+        n = len(text)
         for pos, end in ranges:
             end = end if end < n else n
             if searches:

@@ -381,10 +381,10 @@ class _DigitStarts:
         if not classes:
             return [m.start() for m in self.regex.finditer(text)]
         probe, find, at = self._probe, classes.find, []
-        back = len(probe) - 2  # (the digit is byte k + 1 of b" 0" found at k, byte k of b"0": text's k, k - 1)
+        shift = len(probe) - 2  # (the digit is byte k + 1 of b" 0" found at k, byte k of b"0": text's k, k - 1)
         k = find(probe)
         while k != -1:
-            at.append(k + back)
+            at.append(k + shift)
             k = find(probe, k + len(probe))
         if self._narrow:
             digits = self._digits

@@ -19,6 +19,8 @@ GATE_WINDOW = 600
 #: such field; a template field left unfilled ("Indications: ***") was asked and not answered.
 DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
 
+#: no section skipped
+_NO_SECTIONS: frozenset = frozenset()
 #: ``_element(name, present, value, evidence)``: an Element built by its slots' setters (a spine note has some
 #: 25 elements)
 _element = built_by_slots(Element, ("name", "present", "value", "evidence"))
@@ -39,10 +41,10 @@ class Elements(Linker):
         # each element's needs_any and none_cues as one gated search ("does any of them match?")
         self._needs_any = {n: _AnyOf(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
         self._none_cues = {n: _AnyOf(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
-        # what __call__ reads of each element, the same for every note: (name, spec, its sections as a set, its
+        # what __call__ reads of each element, the same for every note: (name, spec, its sections, its
         # first section, its gate words (None: no cues), whether it has steps, its cue matcher's AlternativesRegex);
         # the wanted elements' (all: None)
-        self._plans = {None: tuple((name, spec, frozenset(spec.sections), spec.sections[0] if spec.sections else None,
+        self._plans = {None: tuple((name, spec, spec.sections, spec.sections[0] if spec.sections else None,
                                     None if spec.matcher is None else frozenset(spec.gate), spec.steps is not None,
                                     None if spec.matcher is None else alternatives_of(spec.matcher))
                                    for name, spec in self.elements.items())}
@@ -76,12 +78,15 @@ class Elements(Linker):
         for name, spec, own, first, gate, stepped, cues in self._plan(wanted):
             found = None
             if own:
-                skip = DIAGNOSIS_LINES if first in unfilled else frozenset()
-                mine = [bodies[s] for s in own if s in bodies]
-                if mine:  # (in the note's order: one name's bodies are, those of several read from all)
-                    found = self.from_sections(text, spec, mine[0] if len(mine) == 1 else sec_bodies, skip, ends)
+                skip = DIAGNOSIS_LINES if first in unfilled else _NO_SECTIONS
+                if len(own) == 1:  # (in the note's order: one name's bodies are, those of several read from all)
+                    mine = bodies.get(first)
+                else:
+                    mine = sec_bodies if not bodies.keys().isdisjoint(own) else None
+                if mine is not None:
+                    found = self.from_sections(text, spec, mine, skip, ends)
             else:
-                skip = frozenset()
+                skip = _NO_SECTIONS
             if found is None and gate is not None and not (gate and keys.isdisjoint(gate)):  # (no gate word: no cue)
                 if with_cues and cues.split:  # where its cues may start first: no windows where none may
                     live = cues.live(lowered, occurs)

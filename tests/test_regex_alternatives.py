@@ -182,8 +182,8 @@ def test_word_starts_are_where_the_regex_word_boundary_holds(flags):
     for word in ("ab", "_x", "(a", "\u00e9a", "1a"):
         alt = AlternativesRegex(re.compile(r"\b" + re.escape(word) + r"c?", flags), plain_first=0)
         assert word in alt.first_words
-        for _ in range(200):
-            text = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 40)))
+        for k in range(400):  # (the first half ASCII texts: read from their word classes' bytes)
+            text = "".join(rnd.choice(pool[:10] if k < 200 else pool) for _ in range(rnd.randint(0, 40)))
             found = MultiMatch({}, also=alt.first_words).scan(text)
             got = [m.start() for m in alt.finditer(text, 0, len(text), found)]
             assert got == [m.start() for m in re.finditer(r"\b" + re.escape(word) + "c?", text, flags)], (word, text)

@@ -33,8 +33,6 @@ import re._parser as _c
 from bisect import bisect_left
 from typing import Iterator
 
-import numpy
-
 from .regex_literals import (FEW, PLAIN_FIRST, fewest, literal_product, matches_at, matches_at_sorted, node_info,
                              refers_to_groups, sequence_info)
 
@@ -155,7 +153,17 @@ class AlternativesRegex:
         except (ValueError, re.error, RecursionError):  # searched whole
             parts, gates, words, digits = None, [], [], []
         self._parts, self._gates, self._words = parts, tuple(gates), tuple(words)
-        self._alternatives = tuple(zip(parts or (), gates, words, digits))  # (read so for each note)
+        # read so for each note: each first word's alternatives, (gate, back, key, at_boundary) each, and the
+        # alternatives without first words, (where, gate, digits) each: a note's first words are met from the
+        # few it holds (a set intersection), not by a look-up of every alternative's every word
+        by_word: dict[str, list[tuple]] = {}
+        for gate, ws in zip(gates, words):
+            for word, back, key, at_boundary in ws or ():
+                by_word.setdefault(word, []).append((gate, back, key, at_boundary))
+        self._by_word = {word: tuple(entries) for word, entries in by_word.items()}
+        self._first = frozenset(by_word)
+        self._others = tuple((where, gate, d) for where, gate, ws, d in zip(parts or (), gates, words, digits)
+                             if ws is None)
         self._ready = True
 
     @property
@@ -198,7 +206,9 @@ class AlternativesRegex:
                 yield from self.regex.finditer(text, pos, end)
             return
         if found is not None:
-            yield from self._at_words(text, ranges, found)
+            live = self.live(text, found)
+            if live is not None:
+                yield from self.in_ranges(text, ranges, *live)
             return
         for pos, end in ranges:
             end = min(end, len(text))
@@ -207,39 +217,57 @@ class AlternativesRegex:
             if live:
                 yield from matches_at(self.regex, text, _next_start(live, text, end), pos, end)
 
-    def _at_words(self, text: str, ranges, found) -> Iterator[re.Match]:
-        """:meth:`finditer_ranges` with ``found``: the live alternatives with first words start where those
-        occur (a sorted list, bisected per range), the others where their searches find a start."""
+    @property
+    def split(self) -> bool:
+        """Whether the regex is read and split into alternatives (:meth:`live` answers)."""
+        return self._ready and self._parts is not None
+
+    def live(self, text: str, found) -> tuple[list[int], list] | None:
+        """Where the alternatives that may match in ``text`` may start (``found``: as :meth:`finditer_ranges`'s;
+        only once :attr:`split`): the sorted starts of those with first words or a digit start (the live ones
+        with first words start where those occur), and the searches of the others; None: none may match."""
         keys = found.keys()
         searches, at = [], set()
-        for where, gate, words, digits in self._alternatives:
+        classes = found.get(word_classes)  # (the note's word_classes, read once a note when first needed)
+        # (the starts of each live alternative's first words the note holds: the same set, read word by word)
+        for word in keys & self._first:
+            lasts = found[word]
+            if not lasts:
+                continue
+            for gate, back, key, at_boundary in self._by_word[word]:
+                if gate is not None and keys.isdisjoint(gate):
+                    continue  # its alternative cannot match in this text
+                if key is None:
+                    at.update([last - back for last in lasts])
+                    continue
+                # an alternative that starts with \b: only its first word's occurrences at a word start
+                # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
+                listed = found.get(key)
+                if listed is None:
+                    if classes is None:
+                        classes = found[word_classes] = word_classes(text)
+                    listed = found[key] = at_boundary(text, lasts, back, classes)
+                if listed:
+                    at.update(listed)
+        for where, gate, digits in self._others:
             if gate is not None and keys.isdisjoint(gate):
                 continue  # cannot match in this text
-            if words is not None:
-                for word, back, key, at_boundary in words:
-                    lasts = found.get(word)
-                    if not lasts:  # (most first words are in no note: their keys are never looked up)
-                        continue
-                    if key is None:
-                        at.update([last - back for last in lasts])
-                        continue
-                    # an alternative that starts with \b: only its first word's occurrences at a word start
-                    # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
-                    listed = found.get(key)
-                    if listed is None:
-                        listed = found[key] = at_boundary(text, lasts, back)
-                    if listed:
-                        at.update(listed)
-            elif digits is not None:  # the note's digits that may start it, listed once (few in a note)
+            if digits is not None:  # the note's digits that may start it, listed once (few in a note)
                 listed = found.get(digits)
                 if listed is None:
-                    listed = found[digits] = digits(text)
+                    if classes is None:
+                        classes = found[word_classes] = word_classes(text)
+                    listed = found[digits] = digits(text, classes)
                 at.update(listed)
             else:
                 searches.append(where)
         if not at and not searches:
-            return
-        starts, n = sorted(at), len(text)
+            return None
+        return sorted(at), searches
+
+    def in_ranges(self, text: str, ranges, starts: list[int], searches: list) -> Iterator[re.Match]:
+        """:meth:`finditer_ranges`' matches, from :meth:`live`'s ``starts`` and ``searches`` for ``text``."""
+        n = len(text)
         for pos, end in ranges:
             end = end if end < n else n
             if searches:
@@ -276,15 +304,32 @@ def _word_starts(first: str, ascii_: int):
     """``at_boundary`` for a word that starts with ``first``: the starts of its occurrences (the offsets of
     their last characters, less ``back``) where ``\\b`` holds. Before a word character ``\\b`` holds where
     the character before is none or not a word character (as ``re`` reads ``\\w``: ``str.isalnum()`` or
-    "_", or the ASCII ones); one look at that character, not a match of ``\\b`` an occurrence."""
+    "_", or the ASCII ones); one look at that character, not a match of ``\\b`` an occurrence: in an ASCII
+    text (``classes``: :func:`word_classes`, not empty) a byte of its classes, the same for both readings."""
     if not (first in _ASCII_WORD if ascii_ else first.isalnum() or first == "_"):
         boundary = re.compile(r"\b", ascii_).match  # (a word that starts with another character)
-        return lambda text, lasts, back: [s for last in lasts if boundary(text, s := last - back)]
-    if ascii_:
-        return lambda text, lasts, back: [s for last in lasts
-                                          if (s := last - back) == 0 or text[s - 1] not in _ASCII_WORD]
-    return lambda text, lasts, back: [s for last in lasts
-                                      if (s := last - back) == 0 or not ((c := text[s - 1]).isalnum() or c == "_")]
+        return lambda text, lasts, back, classes: [s for last in lasts if boundary(text, s := last - back)]
+
+    def at_boundary(text: str, lasts: list[int], back: int, classes: bytes) -> list[int]:
+        if classes:  # (classes[s]: the class of the character before s, a space before the text's start)
+            return [s for last in lasts if classes[s := last - back] == _NOT_WORD]
+        if ascii_:
+            return [s for last in lasts if (s := last - back) == 0 or text[s - 1] not in _ASCII_WORD]
+        return [s for last in lasts if (s := last - back) == 0 or not ((c := text[s - 1]).isalnum() or c == "_")]
+    return at_boundary
+
+
+#: The class of each byte of an ASCII text: a digit "0", another word character (``\\w`` on ASCII text, re.ASCII
+#: or not) "a", any other " ".
+_CLASS_OF = bytes(48 if chr(c) in "0123456789" else 97 if chr(c) in _ASCII_WORD else 32 for c in range(256))
+_NOT_WORD = 32
+
+
+def word_classes(text: str) -> bytes:
+    """``b" "`` and the class of each character of an ASCII text (:data:`_CLASS_OF`: one C pass over it), so
+    that the class of the character before offset ``s`` is byte ``s`` (a space before the text's start); b""
+    for any other text."""
+    return b" " + text.encode("ascii").translate(_CLASS_OF) if text.isascii() else b""
 
 
 def _digit_start(items, flags: int) -> _DigitStarts | None:
@@ -313,46 +358,38 @@ def _digit_start(items, flags: int) -> _DigitStarts | None:
     return _digit_starts("[" + "".join(atoms) + "]", bool(k), flags & re.ASCII)
 
 
-#: Whether each byte is an ASCII word character (``\\w`` on ASCII text, re.ASCII or not).
-_WORD_BYTES = numpy.zeros(256, dtype=bool)
-_WORD_BYTES[[ord(c) for c in _ASCII_WORD]] = True
-
-
 class _DigitStarts:
     """The offsets where a digit of ``atom`` (a class of digits) stands, at a word start when ``bounded``:
     ``regex``'s match starts. On an ASCII text (whose digits are 0-9, ``\\w`` its ASCII letters, digits and
-    "_") read from its bytes: its digits found in two array steps over the whole text (the regex tries every
-    character: ~2x the time), then those not of the class (``narrow``) and, when ``bounded``, those after a word
-    character dropped by looking at those digits alone (a table looked up a byte of the text: ~1.5x); on any
-    other text, the regex's. One for each kind of start (kept in a note's ``found`` under it: listed once a
-    note)."""
+    "_") read from its classes (:func:`word_classes`, one C pass): a digit at a word start is a "0" after a " "
+    there, found by ``bytes.find`` (the regex tries every character: ~6x the time; an array's steps ~2x); then
+    those not of the class dropped (``narrow``); on any other text, the regex's. One for each kind of start
+    (kept in a note's ``found`` under it: listed once a note)."""
 
-    __slots__ = ("regex", "_digits", "_bounded", "_narrow")
+    __slots__ = ("regex", "_digits", "_probe", "_narrow")
 
     def __init__(self, atom: str, bounded: bool, ascii_: int):
         self.regex = re.compile(atom + (rf"(?<=\b{atom})" if bounded else ""), ascii_)
-        self._digits = numpy.zeros(256, dtype=bool)
-        self._digits[[ord(c) for c in "0123456789" if re.fullmatch(atom, c)]] = True
-        self._bounded = bounded
-        self._narrow = not self._digits[ord("0"):ord("9") + 1].all()  # a class of some digits only
+        self._digits = frozenset(c for c in "0123456789" if re.fullmatch(atom, c))
+        self._probe = b" 0" if bounded else b"0"
+        self._narrow = len(self._digits) < 10  # a class of some digits only
 
-    def __call__(self, text: str) -> list[int]:
-        if not text.isascii():
+    def __call__(self, text: str, classes: bytes | None = None) -> list[int]:
+        """The starts in ``text`` (``classes``: its :func:`word_classes`, when read already)."""
+        if classes is None:
+            classes = word_classes(text)
+        if not classes:
             return [m.start() for m in self.regex.finditer(text)]
-        b = numpy.frombuffer(text.encode("ascii"), dtype=numpy.uint8)
-        at = numpy.flatnonzero((b - _ZERO) < 10)  # the ASCII digits (a byte below "0" wraps round to 246 or more)
+        probe, find, at = self._probe, classes.find, []
+        shift = len(probe) - 2  # (the digit is byte k + 1 of b" 0" found at k, byte k of b"0": text's k, k - 1)
+        k = find(probe)
+        while k != -1:
+            at.append(k + shift)
+            k = find(probe, k + len(probe))
         if self._narrow:
-            at = at[self._digits[b[at]]]
-        if self._bounded and at.size:
-            keep = ~_WORD_BYTES[b[at - 1]]  # (the character before is not a word character; none at 0)
-            if at[0] == 0:
-                keep[0] = True
-            at = at[keep]
-        return at.tolist()
-
-
-#: "0" as a byte, of the bytes' type (the difference of two uint8 wraps round, never turns signed).
-_ZERO = numpy.uint8(ord("0"))
+            digits = self._digits
+            at = [s for s in at if text[s] in digits]
+        return at
 
 
 @functools.lru_cache(maxsize=None)

@@ -19,6 +19,8 @@ GATE_WINDOW = 600
 #: such field; a template field left unfilled ("Indications: ***") was asked and not answered.
 DIAGNOSIS_LINES = frozenset({"pre_op_diagnosis", "post_op_diagnosis", "diagnosis"})
 
+#: no section skipped
+_NO_SECTIONS: frozenset = frozenset()
 #: ``_element(name, present, value, evidence)``: an Element built by its slots' setters (a spine note has some
 #: 25 elements)
 _element = built_by_slots(Element, ("name", "present", "value", "evidence"))
@@ -39,10 +41,12 @@ class Elements(Linker):
         # each element's needs_any and none_cues as one gated search ("does any of them match?")
         self._needs_any = {n: _AnyOf(spec.needs_any) for n, spec in self.elements.items() if spec.needs_any}
         self._none_cues = {n: _AnyOf(spec.none_cues) for n, spec in self.elements.items() if spec.none_cues}
-        # what __call__ reads of each element, the same for every note: (name, spec, its sections as a set, its
-        # first section, its gate words (None: no cues), whether it has steps); the wanted elements' (all: None)
-        self._plans = {None: tuple((name, spec, frozenset(spec.sections), spec.sections[0] if spec.sections else None,
-                                    None if spec.matcher is None else frozenset(spec.gate), spec.steps is not None)
+        # what __call__ reads of each element, the same for every note: (name, spec, its sections, its
+        # first section, its gate words (None: no cues), whether it has steps, its cue matcher's AlternativesRegex);
+        # the wanted elements' (all: None)
+        self._plans = {None: tuple((name, spec, spec.sections, spec.sections[0] if spec.sections else None,
+                                    None if spec.matcher is None else frozenset(spec.gate), spec.steps is not None,
+                                    None if spec.matcher is None else alternatives_of(spec.matcher))
                                    for name, spec in self.elements.items())}
 
     @property
@@ -71,18 +75,27 @@ class Elements(Linker):
         for body in sec_bodies:
             bodies.setdefault(body[0].name, []).append(body)
         ends: dict[tuple[int, int], tuple] = {}  # a section's quote, read once (a diagnosis line is an indication too)
-        for name, spec, own, first, gate, stepped in self._plan(wanted):
+        for name, spec, own, first, gate, stepped, cues in self._plan(wanted):
             found = None
             if own:
-                skip = DIAGNOSIS_LINES if first in unfilled else frozenset()
-                mine = [bodies[s] for s in own if s in bodies]
-                if mine:  # (in the note's order: one name's bodies are, those of several read from all)
-                    found = self.from_sections(text, spec, mine[0] if len(mine) == 1 else sec_bodies, skip, ends)
+                skip = DIAGNOSIS_LINES if first in unfilled else _NO_SECTIONS
+                if len(own) == 1:  # (in the note's order: one name's bodies are, those of several read from all)
+                    mine = bodies.get(first)
+                else:
+                    mine = sec_bodies if not bodies.keys().isdisjoint(own) else None
+                if mine is not None:
+                    found = self.from_sections(text, spec, mine, skip, ends)
             else:
-                skip = frozenset()
+                skip = _NO_SECTIONS
             if found is None and gate is not None and not (gate and keys.isdisjoint(gate)):  # (no gate word: no cue)
-                windows = gates.windows(name, occurs, GATE_WINDOW, n) if gate else None
-                found = self.from_cues(lowered, text, spec, section_at, skip, windows, cues_at)
+                if with_cues and cues.split:  # where its cues may start first: no windows where none may
+                    live = cues.live(lowered, occurs)
+                    if live is not None:  # (from_cues' search: the same matches)
+                        windows = gates.windows(name, occurs, GATE_WINDOW, n) if gate else ((0, n),)
+                        found = self._first_cue(cues.in_ranges(lowered, windows, *live), text, spec, section_at, skip)
+                else:
+                    windows = gates.windows(name, occurs, GATE_WINDOW, n) if gate else None
+                    found = self.from_cues(lowered, text, spec, section_at, skip, windows, cues_at)
             if found is None and stepped:
                 found = self.from_steps(lowered, spec, sections, v.sent_ev, v.sent_at)
             if found is not None:
@@ -214,6 +227,11 @@ class Elements(Linker):
         # (with its windows: the cue matcher's own search, without gated_matches' generator in between)
         matches = (alternatives_of(spec.matcher).finditer_ranges(lowered, windows, found) if windows is not None
                    else cls.gated_matches(lowered, spec, windows, found))
+        return cls._first_cue(matches, text, spec, section_at, skip)
+
+    @staticmethod
+    def _first_cue(matches, text: str, spec: ElementSpec, section_at, skip) -> Element | None:
+        """The element from the first of its cue ``matches`` outside its excluded sections (and ``skip``)."""
         for m in matches:
             sec = section_at(m.start())
             if sec in spec.exclude_sections or sec in skip:

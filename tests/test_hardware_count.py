@@ -120,3 +120,27 @@ def test_where_the_count_regex_starts_is_read_from_its_two_starts(pipeline):
         starts += got == 0
     assert starts > 500
     assert hw._start_split(re.compile(r"(?:^|[\s(])two", re.M)) is None and hw._start_split(re.compile(r"\btwo")) is None
+
+
+def test_hardware_named_without_a_kind_is_not_counted_and_no_fact_reads_its_count(pipeline, monkeypatch):
+    """Hardware.__call__ counts (and sizes) only the kinds of ``COUNTED_KINDS``: the facts' instruments. Counting
+    every kind must give every corpus note the same facts (nothing reads the count of hardware named without
+    a kind, "the hardware"), and the corpus must hold such hardware acted on."""
+    from tests.corpus_snapshot import corpus
+
+    from notechecker.facts import INSTRUMENT_KINDS
+
+    assert hw.COUNTED_KINDS == frozenset(INSTRUMENT_KINDS)
+    texts = [text for _, text, _ in corpus()]
+    facts = [pipeline.facts(text).to_dict() for text in texts]
+    uncounted = []
+    call = hw.Hardware.__call__
+
+    def spy(self, v):
+        found = call(self, v)
+        uncounted.extend(i for i in found[0] if i.kind not in INSTRUMENT_KINDS)
+        return found
+    monkeypatch.setattr(hw.Hardware, "__call__", spy)
+    monkeypatch.setattr(hw, "COUNTED_KINDS", frozenset(INSTRUMENT_KINDS) | {"hardware"})
+    assert [pipeline.facts(text).to_dict() for text in texts] == facts
+    assert len(uncounted) > 50 and {i.kind for i in uncounted} == {"hardware"}

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import re
 from collections import defaultdict
 
-from ...facts import Instrument, slot_setters
+from ...facts import INSTRUMENT_KINDS, Instrument, slot_setters
 from ...model import SPINE_HARDWARE
 from .. import levels as lv
 from ..implant_log import LogRow
@@ -25,6 +26,11 @@ from .base import Hit, Linker, NoteView
 _WORD_BEFORE = re.compile("[ \t\n\r(]")
 #: Devices a log row's site cell places at a level (a cage "L4-L5"); other hardware's site is not a span.
 DEVICE_KINDS = frozenset({"cage", "interbody_device", "interspinous_device", "artificial_disc"})
+#: The kinds whose count and size are read: the instruments of the facts (``Facts.instruments`` keeps these
+#: kinds alone; a construct reads the count of its screws). Hardware named without a kind ("the hardware was
+#: removed") groups into a construct by its action and levels alone: its count and size are never read, and
+#: are not looked for (an Instrument of kind "hardware" has neither).
+COUNTED_KINDS = frozenset(INSTRUMENT_KINDS)
 
 
 def _on_folded(regex: re.Pattern) -> re.Pattern | None:
@@ -40,6 +46,7 @@ def _on_folded(regex: re.Pattern) -> re.Pattern | None:
 
 _NEW = object.__new__
 _I_SET = slot_setters(Instrument)
+_START, _END = operator.attrgetter("start"), operator.attrgetter("end")
 
 
 def _instrument(kind, action, count, levels, evidence, assertion, brand, size, anchors) -> Instrument:
@@ -105,7 +112,7 @@ class Hardware(Linker):
         """(instruments, whether hardware already there is described, kind -> levels of hardware
         described but not acted on, kind -> the vertebrae such a description names one by one)."""
         text, hits_by_label, by_sent, levels_by_sent = v.text, v.hits_by_label, v.by_sent, v.levels_by_sent
-        inst_hits = [h for h in hits_by_label.get("INSTRUMENT", [])]
+        inst_hits = list(hits_by_label.get("INSTRUMENT", ()))
         inst_in_sent: dict[int, list[Hit]] = defaultdict(list)  # (linear: compare within a sentence)
         for h in inst_hits:
             inst_in_sent[h.sent].append(h)
@@ -117,10 +124,10 @@ class Hardware(Linker):
                                                       for h in inst_in_sent[b.sent]):
                 inst_hits.append(b)
                 inst_in_sent[b.sent].append(b)
-        inst_hits.sort(key=lambda h: h.start)
+        inst_hits.sort(key=_START)
         # an action cue overlapped by a hardware mention is no action (any x: x.start < a.end < ...)
-        inst_starts = [x.start for x in inst_hits]
-        inst_max_end = list(itertools.accumulate((x.end for x in inst_hits), max))
+        inst_starts = list(map(_START, inst_hits))
+        inst_max_end = list(itertools.accumulate(map(_END, inst_hits), max))
 
         def under_hardware(a: Hit) -> bool:
             i = bisect.bisect_left(inst_starts, a.end)
@@ -142,7 +149,6 @@ class Hardware(Linker):
 
         out: list[Instrument] = []
         prior_hardware = False
-        last_action_by_section: dict[str | None, str] = {}
         described: dict[str, set[str]] = defaultdict(set)
         described_anchors: dict[str, set[str]] = defaultdict(set)
 
@@ -166,6 +172,7 @@ class Hardware(Linker):
             return found
         clause_break, own_level_kinds = self.cue["clause_break"].search, self.L.own_level_kinds
         non_operative, time_after, gap = self.L.non_operative, self.words.time_after.match, self.gap
+        size = self.words.size.search
         for h in inst_hits:
             if h.value == "not_hardware" or h.assertion in NOT_THIS_OPERATION:
                 continue
@@ -176,20 +183,22 @@ class Hardware(Linker):
             if h.section in non_operative:
                 continue
             actions, verbs_all, not_hardware, procs = parts(h.sent)
-            # a descriptor right before the hardware: "temporary rod", "previously placed screws"
-            before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
-            # ("temporary fixation screw": a descriptor may stand before another cue)
-            # ("prior to placing the plate" is a time, not a descriptor)
-            descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
-                               and not time_after(text, a.end)), None) if before else None
-            # the nearest action of its own clause: no clause break, and no object that is not hardware,
-            # between the two (the actions tried nearest first: one clause break search for most hits)
-            act = nearest_action(h, verbs_all, lambda a: not clause_break(
-                text, min(a.end, h.end), max(a.start, h.start)) and not (not_hardware and any(
-                    min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)))
+            descriptor = act = None  # (a sentence without actions has neither)
+            if actions:
+                # a descriptor right before the hardware: "temporary rod", "previously placed screws"
+                before = [a for a in actions if a.end <= h.start and h.tok_start - a.tok_end <= 3]
+                # ("temporary fixation screw": a descriptor may stand before another cue)
+                # ("prior to placing the plate" is a time, not a descriptor)
+                descriptor = next((a.value for a in reversed(before) if a.value in ("temporary", "prior")
+                                   and not time_after(text, a.end)), None) if before else None
+            if verbs_all:
+                # the nearest action of its own clause: no clause break, and no object that is not hardware,
+                # between the two (the actions tried nearest first: one clause break search for most hits)
+                act = nearest_action(h, verbs_all, lambda a: not clause_break(
+                    text, min(a.end, h.end), max(a.start, h.start)) and not (not_hardware and any(
+                        min(a.end, h.end) <= t.start < max(a.start, h.start) for t in not_hardware)))
             if act is not None:
                 action = act.value
-                last_action_by_section[h.section] = action
             else:
                 action = "placed" if h.section == "procedures" else "mentioned"
             if action == "placed" and act is not None and (h.assertion == "historical" or (
@@ -243,8 +252,11 @@ class Hardware(Linker):
                 lvls.extend(m.vertebrae)
                 if m.kind in ("vertebra", "list", "pelvis"):
                     named.extend(m.vertebrae)
-            count = self.count(text, h)
-            size_m = self.words.size.search(text, max(0, h.start - 30), h.start)
+            if kind in COUNTED_KINDS:
+                count = self.count(text, h)
+                size_m = size(text, max(0, h.start - 30), h.start)
+            else:  # (hardware named without a kind, "the hardware": no instrument of the facts, see COUNTED_KINDS)
+                count = size_m = None
             brands = brands_by_sent.get(h.sent)
             out.append(_instrument(kind, action, count, tuple(lv.sort_levels(lvls)) if lvls else (), v.hit_ev(h),
                                    h.assertion, brands[0].literal if brands else None,

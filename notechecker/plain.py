@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from .coding.common import made
 from .facts import Evidence
+from .schema.catalogue import load_catalogue
 from .schema.verdicts import CONCLUSION_KINDS, PROBLEM_KINDS, Vocabulary, vocabulary as _vocabulary
 
 #: Severity, order, supporting verdicts and every word come from ``patterns/verdicts.yaml``
@@ -157,8 +158,6 @@ def code_verdicts(result, catalogue=None, text: str | None = None) -> list[CodeV
     note supports that is not billed (under-coding, only when codes were billed). Computed once per
     result (and note text): every face of one check reads the same records."""
     if catalogue is None:
-        from .schema.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     key = (str(catalogue.directory), text is not None)
     cache = result.__dict__.setdefault("_code_verdicts", {})

@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any, Iterable
 
@@ -108,7 +109,7 @@ def result_tables(t: Task, result: Any, redact: bool, stamp: tuple | None = None
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
     prov = _provenance(t, stamp)
     tail = {"decision": "", "decision_note": "", **prov}  # how every codes and findings row ends
-    from ..plain import code_verdicts, scope_line  # one import a note (plain is a layer above the scan's start)
+    code_verdicts, scope_line = _plain()
 
     cells, codes = [], []
     verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
@@ -170,6 +171,16 @@ def _table(meta: dict[str, Any], free: tuple[str, ...], tail: dict[str, Any], ce
     if not plain:
         return packed.rows(table)
     return table
+
+
+@functools.cache
+def _plain() -> tuple[Any, Any]:
+    """:func:`notechecker.plain.code_verdicts` and ``scope_line``, imported on the first note, not when the
+    scan starts (plain loads the verdict words when imported), and once: an import statement run a note
+    costs ~5-8 us on a slow host (the import system's checks and, for a relative one, its package's)."""
+    from ..plain import code_verdicts, scope_line
+
+    return code_verdicts, scope_line
 
 
 def _rules(conclusions: Iterable[Any]) -> str:

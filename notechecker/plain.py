@@ -11,6 +11,7 @@ heading) to the sentence or heading line around it (:func:`proof`).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -230,11 +231,19 @@ def _proof(conclusions, code: str, text: str | None, findings=(), catalogue=None
 def _names(sentence: str, name: str, vocab: Vocabulary) -> bool:
     """Whether ``sentence`` names a vertebra, a disc space or a word of the proof word group ``name``."""
     if name in ("vertebra", "interspace"):
-        from .nlp.levels import find_levels
-
-        found = find_levels(sentence)
+        found = _find_levels()(sentence)
         return any(m.vertebrae for m in found) if name == "vertebra" else any(m.interspaces for m in found)
     return bool(vocab.proof_words[name].search(sentence))
+
+
+@functools.cache
+def _find_levels() -> Any:
+    """:func:`notechecker.nlp.levels.find_levels`, imported on first use (the level grammar it compiles
+    is no part of a scan's rows) and once: an import statement costs ~4-8 us each time it runs on a slow
+    host, and a check's proof reads several sentences."""
+    from .nlp.levels import find_levels
+
+    return find_levels
 
 
 def _unit_words(n: int) -> str:

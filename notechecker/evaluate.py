@@ -169,7 +169,7 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
         def mention(v: NoteFacts) -> Outcome:
             hits = [m for m in v.facts.mentions if m.label == label and m.assertion in DOCUMENTED
                     and (wanted is None or m.value.lower() in wanted)]
-            ev = keep(m.evidence for m in hits)
+            ev = keep([m.evidence for m in hits])
             return _new(Outcome, ("met", ev, _NO_LEVELS)) if ev else MISSING
         return mention
 
@@ -191,16 +191,17 @@ def _compile_fact(req: Requirement, keep) -> Evaluator:
 
     if key == "removal_reasons":
         def reasons(v: NoteFacts) -> Outcome:
-            present = [m for m in v.facts.reasons if m.assertion in DOCUMENTED and match(m.value)]
+            # (match(x), written out: a reason of every value matches when the requirement names none)
+            present = [m for m in v.facts.reasons if m.assertion in DOCUMENTED and (values is None or m.value in values)]
             if present:
-                ev = keep(m.evidence for m in present)
+                ev = keep([m.evidence for m in present])
                 if ev:
                     return _new(Outcome, ("met", ev, _NO_LEVELS))
             elif any(match(r) for r in v.facts.removal_reasons):
                 return Outcome("met")
-            neg = [m for m in v.facts.reasons if m.assertion in NEGATING and match(m.value)]
+            neg = [m for m in v.facts.reasons if m.assertion in NEGATING and (values is None or m.value in values)]
             if neg:
-                return Outcome("negated", tuple(m.evidence for m in neg))
+                return Outcome("negated", tuple([m.evidence for m in neg]))
             return MISSING
         return reasons
 
@@ -208,15 +209,15 @@ def _compile_fact(req: Requirement, keep) -> Evaluator:
         action = key.removeprefix("instruments_")
 
         def instruments(v: NoteFacts) -> Outcome:
-            insts = [i for i in v.insts.get(action, ()) if match(i.kind)]
+            insts = [i for i in v.insts.get(action, ()) if values is None or i.kind in values]
             present = [i for i in insts if i.assertion == "present"]
             if present:
-                return Outcome("met", keep(i.evidence for i in present),
+                return Outcome("met", keep([i.evidence for i in present]),
                                frozenset(lv for i in present for lv in i.levels))
             if any(match(k) for k in getattr(v.facts, key)):
                 return Outcome("met")
             neg = [i for i in insts if i.assertion in NEGATING]
-            return Outcome("negated", tuple(i.evidence for i in neg)) if neg else MISSING
+            return Outcome("negated", tuple([i.evidence for i in neg])) if neg else MISSING
         return instruments
 
     if key == "levels":
@@ -286,13 +287,13 @@ def _compile_procedure(req: Requirement, keep, levels: bool = True) -> Evaluator
         procs = [p for k in kinds if k in got for p in got[k] if plain or ok(p, v)]
         present = [p for p in procs if p.assertion == "present"]
         if present:
-            ev = keep(p.evidence for p in present)
+            ev = keep([p.evidence for p in present])
             if ev:
                 return _new(Outcome, ("met", ev, frozenset().union(*(v.proc_levels(p) for p in present))
                                       if levels else _NO_LEVELS))
             return MISSING
         neg = [p for p in procs if p.assertion in NEGATING]
-        return _new(Outcome, ("negated", tuple(p.evidence for p in neg), _NO_LEVELS)) if neg else MISSING
+        return _new(Outcome, ("negated", tuple([p.evidence for p in neg]), _NO_LEVELS)) if neg else MISSING
     return procedure
 
 
@@ -301,28 +302,33 @@ def _compile_instrument(req: Requirement, keep, levels: bool = True) -> Evaluato
     kinds = set(req.kinds) if req.kinds else None
     regions = set(req.regions) if req.regions else None
     counted, leveled, identified = req.counted, req.leveled, req.identified
+    # where a mention is placed (its levels, else its construct's: ``implied``) is read only to test
+    # ``leveled`` and ``regions`` and for the outcome's levels: a requirement asking none of these (the
+    # most asked, "instruments placed", with levels=False) reads the kinds, the count and the brand only
+    placing = leveled or regions is not None or levels
+    checked = placing or counted or identified  # (else every mention of the kinds is ok)
 
-    def ok(i, where: tuple[str, ...], v: NoteFacts) -> bool:
-        return ((kinds is None or i.kind in kinds) and (not counted or i.count is not None)
+    def ok(i, where: tuple[str, ...], v: NoteFacts) -> bool:  # (its kind tested by the caller)
+        return ((not counted or i.count is not None)
                 and (not leveled or bool(where)) and (not identified or bool(i.brand or i.size))
                 and (regions is None or not v.regions(where).isdisjoint(regions)))
 
     def instrument(v: NoteFacts) -> Outcome:
         # An unlevelled mention is placed where its construct is when that construct spans a single
         # interspace (two vertebrae): "Implant using PEEK 7 mm" in a C5-C6 fusion is at C5-C6 (once a note).
-        implied = v.implied.get(action)
+        implied = v.implied.get(action) if placing else ()
         if implied is None:
             single = [c.levels for c in v.constructs.get(action, ()) if len(sort_levels(c.levels)) == 2]
             implied = v.implied[action] = sort_levels(single[0]) if len(single) == 1 else ()
         insts = [i for i in v.insts.get(action, ()) if (kinds is None or i.kind in kinds)
-                 and ok(i, tuple(i.levels) or implied, v)]
+                 and (not checked or ok(i, tuple(i.levels) or implied, v))]
         present = [i for i in insts if i.assertion == "present"]
         if present:
-            ev = keep(i.evidence for i in present)
+            ev = keep([i.evidence for i in present])
             if ev:
                 return _new(Outcome, ("met", ev, frozenset(lv for i in present for lv in (v.known(i.levels) or implied))
                                       if levels else _NO_LEVELS))
             return MISSING
         neg = [i for i in insts if i.assertion in NEGATING]
-        return _new(Outcome, ("negated", tuple(i.evidence for i in neg), _NO_LEVELS)) if neg else MISSING
+        return _new(Outcome, ("negated", tuple([i.evidence for i in neg]), _NO_LEVELS)) if neg else MISSING
     return instrument

@@ -11,12 +11,14 @@ heading) to the sentence or heading line around it (:func:`proof`).
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .coding.common import made
 from .facts import Evidence
+from .schema.catalogue import load_catalogue
 from .schema.verdicts import CONCLUSION_KINDS, PROBLEM_KINDS, Vocabulary, vocabulary as _vocabulary
 
 #: Severity, order, supporting verdicts and every word come from ``patterns/verdicts.yaml``
@@ -157,8 +159,6 @@ def code_verdicts(result, catalogue=None, text: str | None = None) -> list[CodeV
     note supports that is not billed (under-coding, only when codes were billed). Computed once per
     result (and note text): every face of one check reads the same records."""
     if catalogue is None:
-        from .schema.catalogue import load_catalogue
-
         catalogue = load_catalogue()
     key = (str(catalogue.directory), text is not None)
     cache = result.__dict__.setdefault("_code_verdicts", {})
@@ -231,11 +231,19 @@ def _proof(conclusions, code: str, text: str | None, findings=(), catalogue=None
 def _names(sentence: str, name: str, vocab: Vocabulary) -> bool:
     """Whether ``sentence`` names a vertebra, a disc space or a word of the proof word group ``name``."""
     if name in ("vertebra", "interspace"):
-        from .nlp.levels import find_levels
-
-        found = find_levels(sentence)
+        found = _find_levels()(sentence)
         return any(m.vertebrae for m in found) if name == "vertebra" else any(m.interspaces for m in found)
     return bool(vocab.proof_words[name].search(sentence))
+
+
+@functools.cache
+def _find_levels() -> Any:
+    """:func:`notechecker.nlp.levels.find_levels`, imported on first use (the level grammar it compiles
+    is no part of a scan's rows) and once: an import statement costs ~4-8 us each time it runs on a slow
+    host, and a check's proof reads several sentences."""
+    from .nlp.levels import find_levels
+
+    return find_levels
 
 
 def _unit_words(n: int) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from notechecker.coding.billed import Billed, base_code, split_codes
 from notechecker.schema.catalogue import Catalogue, load_catalogue
 from notechecker.schema.checklist import SEVERITIES, TIERS, Item
 from notechecker.evaluate import Evaluator, NoteFacts, Outcome, compile_requirement
@@ -122,8 +123,6 @@ def _normalise(codes: Iterable[str], cat: Catalogue | None = None) -> list[str]:
     """The distinct codes of ``codes`` (modifiers and units dropped), read by the one billed-code
     parser (``coding.billed``); a string that is not a code is kept as written (it has no checklist).
     A code of ``cat``'s table is read once per catalogue (the code plan's codes are all such)."""
-    from notechecker.coding.billed import Billed
-
     if isinstance(codes, Billed):
         return list(codes.codes)  # billed codes as the caller read them (service.assemble): not read again
     known = cat.cache.get("scoring.codes") if cat is not None else None
@@ -140,8 +139,6 @@ def _normalise(codes: Iterable[str], cat: Catalogue | None = None) -> list[str]:
 
 def _read_code(c: Any) -> tuple[str, ...]:
     """One entry of a code list to its codes (modifiers and units dropped; an unreadable entry as written)."""
-    from notechecker.coding.billed import base_code, split_codes
-
     tokens, _bad = split_codes(str(c))
     return tuple([base_code(t) for t in tokens] or ([str(c).strip().upper()] if str(c).strip() else []))
 

@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from .audit.ncci import apply_edits
 from .schema.catalogue import Catalogue, load_catalogue
 from .schema.checklist import SEVERITIES
 from .coding import Billed, Conclusion, plan_codes, read_billed, split_codes, validate
@@ -158,8 +159,6 @@ def assemble(facts: Facts, codes: str | Iterable[str] | None = None, *,
     checked = read.codes if billed else _unique(suggested)
     report = validate(facts, read if billed else None, catalogue=cat, plan=plan)
     if billed:
-        from .audit.ncci import apply_edits
-
         report, said = apply_edits(report, facts, read, plan, edits, date_of_service)
         warnings.extend(said)
     billed_codes = set(read.codes)

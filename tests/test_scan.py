@@ -249,7 +249,8 @@ def test_a_date_in_every_format_is_read_though_formats_without_its_marks_are_ski
 
 
 def test_a_us_date_read_without_strptime_is_read_as_the_formats_read_it():
-    """m/d/yyyy, read without strptime, gives what the formats give (strptime's "%m/%d/%Y"), on 6,000
+    """m/d/yyyy, read without strptime (and given as written when it is not a date: 23/01/2026), gives
+    what the formats give (strptime's "%m/%d/%Y", and no other format), on 6,000
     generated values: one or two digits, days past the month's end, month 0 and 13, year 0000, leap
     days, digits that are not ASCII (left to the formats)."""
     import random
@@ -271,9 +272,10 @@ def test_a_us_date_read_without_strptime_is_read_as_the_formats_read_it():
 
 
 def test_formats_skipped_for_a_value_they_cannot_read_read_it_as_every_format_would():
-    """_by_formats skips a format whose marks a value lacks, and a numeric one (no month name) for a
+    """_by_formats skips a format whose marks a value lacks, a numeric one (no month name) for a
     value holding a character outside digits, white space, "-" and "/" (a form's "03/11/2026  Location:
-    OR 7"): on generated values, dates in every format with and without words, marks and digits that are
+    OR 7"), a month-name one for a value without a letter, and every format for a value that does not end
+    in a decimal digit ("02/17/2026  ANESTHESIA: General"): on generated values, dates in every format with and without words, marks and digits that are
     not ASCII around them, it reads what trying every format in order reads."""
     import datetime as dt
     import random
@@ -292,7 +294,7 @@ def test_formats_skipped_for_a_value_they_cannot_read_read_it_as_every_format_wo
     arabic_indic = str.maketrans("0123456789", "".join(map(chr, range(0x660, 0x66A))))
     rng = random.Random(9)
     bits = ["Location: OR 7", "(Monday list)", "Surgeon: A. B, MD", "x", ":", "\u00e9", "\u0663", "\uff11", "-", "/",
-            ",", " ", "\t", "12", "2026", "March", "Mar", "\u00b2", "_"]
+            ",", " ", "\t", "12", "2026", "March", "Mar", "\u00b2", "_", "May", "\u212a"]
     worded = read = 0
     for _ in range(3000):
         year = rng.randint(1990, 2030)

@@ -415,3 +415,22 @@ def test_columns_one_value_fills_a_table_are_written_as_its_rows(tmp_path):
                 sink.close()
             out.update({name: paths[name].read_bytes() for name in TABLES})
         assert got == want
+
+
+@pytest.mark.parametrize("tick", [None, lambda k: None])
+def test_a_chunk_reads_its_provenance_once_and_stamps_every_row_with_it(pipeline, monkeypatch, tick):
+    """check_tasks reads the provenance columns (``stamp_items``: the patterns folder and edit files the
+    environment names) once a chunk, not once a note, and every row of the chunk carries them as a
+    note's own reading gives them: checked notes and a failed input, in batches or note by note (a worker)."""
+    from notechecker.audit.provenance import stamp_items
+    from notechecker.batch import workers
+
+    calls = []
+    monkeypatch.setattr(workers, "stamp_items", lambda: calls.append(1) or stamp_items())
+    tasks = list(iter_tasks(NOTES[:3]))
+    tasks.append(Task(note_id="bad", source="bad.txt", error_code="E101", error="bad.txt: empty"))
+    built = packed.unpacked(check_tasks(tasks, tick=tick))
+    assert len(calls) == 1
+    stamp = dict(stamp_items())
+    rows = [row for note in built for table in note.values() for row in table]
+    assert len(rows) > 30 and all({k: row[k] for k in stamp} == stamp for row in rows)

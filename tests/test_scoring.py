@@ -335,7 +335,9 @@ def test_requirements_compiled_without_levels_give_the_outcomes_with_them_but_th
     evidence only): on the facts of every fixture case and of every sample note, each item's requirement,
     ``applies_when`` and conflicts give the same status and evidence compiled either way, and levels
     without them only where they are those with them (a few evaluators keep theirs); most met outcomes
-    with levels have none without them (so the two ways were told apart)."""
+    with levels have none without them (so the two ways were told apart). An instrument requirement
+    compiled without levels that asks neither ``leveled`` nor ``regions`` does not place its mentions (the
+    construct's levels for an unlevelled one) at all: this holds that it gives what placing them gives."""
     from notechecker.evaluate import NoteFacts, compile_requirement
     from notechecker.model import Operation
     from tests.conftest import SAMPLES

@@ -58,10 +58,17 @@ def patterns_root() -> Path:
 def stamp_items() -> tuple[tuple[str, str], ...]:
     """The provenance columns of this process (all but ``note_sha256``) as (column, value) pairs,
     computed once per patterns folder and edit files (every row of a scan is stamped from them)."""
+    env = os.environ
+    return _stamp(_root(env.get(_patterns_var(), "")), env.get("NOTECHECKER_NCCI", ""), env.get("NOTECHECKER_MUE", ""))
+
+
+@lru_cache(maxsize=1)
+def _patterns_var() -> str:
+    """``$NOTECHECKER_PATTERNS``'s name, imported once (an import statement run a note costs ~5-8 us on a slow
+    host), not with this module (the loader brings yaml and pydantic, which a command's start does without)."""
     from ..schema.loader import ENV_VAR
 
-    env = os.environ
-    return _stamp(_root(env.get(ENV_VAR, "")), env.get("NOTECHECKER_NCCI", ""), env.get("NOTECHECKER_MUE", ""))
+    return ENV_VAR
 
 
 @lru_cache(maxsize=8)

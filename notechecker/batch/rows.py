@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any, Iterable
 
@@ -35,13 +36,15 @@ def _document_meta(t: Task) -> dict[str, str]:
     return {"patient": t.patient, "encounter": t.encounter, "document": t.document}
 
 
-def _provenance(t: Task) -> dict[str, str]:
-    """The provenance columns of a note's rows (the note's hash, '' for an input that could not be read)."""
-    return dict(stamp_items(), note_sha256=note_sha256(t.text) if t.text is not None else "")
+def _provenance(t: Task, stamp: tuple | None = None) -> dict[str, str]:
+    """The provenance columns of a note's rows (the note's hash, '' for an input that could not be read);
+    ``stamp``: :func:`stamp_items`, when the caller read it once for many notes (a chunk's, :func:`.workers.check_tasks`)."""
+    return dict(stamp_items() if stamp is None else stamp, note_sha256=note_sha256(t.text) if t.text is not None else "")
 
 
-def error_rows(t: Task, code: str | None = None, message: str | None = None) -> dict[str, list[dict]]:
-    note = {**_provenance(t), **_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
+def error_rows(t: Task, code: str | None = None, message: str | None = None,
+               stamp: tuple | None = None) -> dict[str, list[dict]]:
+    note = {**_provenance(t, stamp), **_meta(t), "billed_codes": "", "suggested_codes": "", "codes_checked": "", "items_evaluated": None,
             "met": None, "missing": None, "completeness": None, "code_problems": None,
             "error_code": code or t.error_code, "error": message or t.error, "warning": "; ".join(t.warnings),
             "chars": len(t.text) if t.text is not None else None, "scope": "", "scope_reason": "",
@@ -95,17 +98,18 @@ def result_rows(t: Task, result: Any, redact: bool) -> dict[str, list[dict]]:
     return {name: packed.rows(table) for name, table in result_tables(t, result, redact).items()}
 
 
-def result_tables(t: Task, result: Any, redact: bool) -> dict[str, Any]:
+def result_tables(t: Task, result: Any, redact: bool, stamp: tuple | None = None) -> dict[str, Any]:
     """A checked note's (or a failed input's) tables: ``{"findings", "codes", "notes"}``, the findings
     and codes packed as :mod:`.packed` keeps them (built so, without a row dict a row), the note's
-    row as a row dict."""
+    row as a row dict. ``stamp``: the provenance columns as :func:`stamp_items` gives them, when the
+    caller read them once for many notes (else they are read for this one)."""
     if isinstance(result, InputError):
-        return error_rows(t, result.code, f"{t.source}: {result.message}")
+        return error_rows(t, result.code, f"{t.source}: {result.message}", stamp)
     # with --redact-evidence nothing read from the note text (names, dates) reaches the outputs
     meta = _meta(t) if redact else _from_note(_meta(t), result.facts, t.text)
-    prov = _provenance(t)
+    prov = _provenance(t, stamp)
     tail = {"decision": "", "decision_note": "", **prov}  # how every codes and findings row ends
-    from ..plain import code_verdicts, scope_line  # one import a note (plain is a layer above the scan's start)
+    code_verdicts, scope_line = _plain()
 
     cells, codes = [], []
     verdicts = {v.code: v for v in code_verdicts(result)}  # the decision record every face shows (no proof here)
@@ -167,6 +171,16 @@ def _table(meta: dict[str, Any], free: tuple[str, ...], tail: dict[str, Any], ce
     if not plain:
         return packed.rows(table)
     return table
+
+
+@functools.cache
+def _plain() -> tuple[Any, Any]:
+    """:func:`notechecker.plain.code_verdicts` and ``scope_line``, imported on the first note, not when the
+    scan starts (plain loads the verdict words when imported), and once: an import statement run a note
+    costs ~5-8 us on a slow host (the import system's checks and, for a relative one, its package's)."""
+    from ..plain import code_verdicts, scope_line
+
+    return code_verdicts, scope_line
 
 
 def _rules(conclusions: Iterable[Any]) -> str:

@@ -107,35 +107,53 @@ def normalize_date(value: Any) -> tuple[str, str]:
         return value.isoformat(), _month(value)
     if not text:
         return "", ""
-    with contextlib.suppress(ValueError):
-        d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        return d.isoformat(), _month(d)
     us = _US_DATE.fullmatch(text)
     if us is not None:  # m/d/yyyy: the one format of _DATE_FORMATS that reads it is "%m/%d/%Y"
-        with contextlib.suppress(ValueError):  # not a date (13/02/2024, 2/30/2024): as the formats read it
+        try:
             d = _dt.date(int(us[3]), int(us[1]), int(us[2]))
-            return d.isoformat(), _month(d)
-    return _by_formats(text)
+        except ValueError:  # not a date (13/02/2024, 23/01/2026): nothing else reads it either (_US_DATE)
+            return text, ""
+        return d.isoformat(), _month(d)
+    try:
+        d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return _by_formats(text)
+    return d.isoformat(), _month(d)
 
 
 #: ``m/d/yyyy`` in ASCII digits, the usual date of a US note, read as ``strptime(text, "%m/%d/%Y")``
-#: reads it without strptime (its first call imports and compiles its machinery: ~3 ms a process)
+#: reads it without strptime (its first call imports and compiles its machinery: ~3 ms a process). A
+#: value of this shape is read by no other way: an ISO date has no "/", "%Y/%m/%d" and "%Y/%m" start
+#: with four digits, "%m/%d/%y" ends with two after the "/", "%Y%m%d" and the "-" formats hold no "/",
+#: the month-name ones a letter; so one that is not a date (23/01/2026, 2/30/2024) is given as written
 _US_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 
 def _by_formats(text: str) -> tuple[str, str]:
     """A stripped date cell that is not an ISO date read by the first of :data:`_DATE_FORMATS` that
     reads it (``(text, '')`` when none does)."""
+    if not text[-1].isdecimal():
+        # every format ends with a number (%d %m %y %Y: strptime's regexes end in a decimal digit) and
+        # strptime reads a value only whole: "02/17/2026  ANESTHESIA: General" is no date of them
+        return text, ""
     worded = _NOT_NUMERIC.search(text) is not None
+    lettered = worded and _LETTER.search(text) is not None
     for fmt, marks, numeric in _DATE_MARKS:
-        if not marks.issubset(text) or (numeric and worded):
+        # a month name (%b %B) is letters (what matches one case-blind is a letter): "23/01/2026" is none
+        if not marks.issubset(text) or (worded if numeric else not lettered):
             continue
-        with contextlib.suppress(ValueError):
+        try:
             d = _dt.datetime.strptime(text, fmt).date()
-            if fmt in ("%Y-%m", "%Y/%m"):
-                return text, _month(d)
-            return d.isoformat(), _month(d)
+        except ValueError:
+            continue
+        if fmt in ("%Y-%m", "%Y/%m"):
+            return text, _month(d)
+        return d.isoformat(), _month(d)
     return text, ""
+
+
+#: a letter (a word character that is neither a digit nor "_"): a value without one holds no month name
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from notechecker.schema.catalogue import Catalogue
+from notechecker.schema.catalogue import Catalogue, load_catalogue
 from notechecker.schema.loader import load_yaml
 from notechecker.facts import Construct, Evidence, Facts, Instrument, Procedure
 from notechecker.model import Operation
-from notechecker.vertebrae import interspaces, level_index
+from notechecker.vertebrae import interspaces, level_index, sort_levels
 
 
 # --------------------------------------------------------------------------- messages (data)
@@ -53,19 +53,11 @@ def messages(cat: Catalogue) -> Messages:
     return m
 
 
-_DEFAULT: dict[str, Messages] = {}
-
-
 def default_messages() -> Messages:
-    """Messages of the default patterns directory (loaded once per process and directory)."""
-    from notechecker.schema.catalogue import load_catalogue
-    from notechecker.schema.loader import patterns_dir
-
-    key = str(patterns_dir())
-    m = _DEFAULT.get(key)
-    if m is None:
-        m = _DEFAULT[key] = messages(load_catalogue())
-    return m
+    """Messages of the default patterns directory: its catalogue's (:func:`messages`, loaded once per
+    catalogue), the catalogue found once per value of $NOTECHECKER_PATTERNS (``load_catalogue``; locating
+    the folder again, ~35 us on a slow host, is what every coding conclusion's ``label`` paid)."""
+    return messages(load_catalogue())
 
 
 # --------------------------------------------------------------------------- results
@@ -255,8 +247,6 @@ def review(plan: Plan, codes: Iterable[str | None], message: str, reasons: Itera
 
 def spine_levels_documented(note: Note) -> bool:
     """Some vertebra is named for this operation (the note's levels, a procedure's or a construct's)."""
-    from notechecker.vertebrae import sort_levels
-
     return bool(sort_levels(note.facts.levels)) or any(sort_levels(p.levels) for ps in note.procs.values() for p in ps) \
         or any(sort_levels(c.levels) for c in note.constructs)
 

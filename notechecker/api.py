@@ -32,7 +32,7 @@ class Pipeline:
 
     def __init__(self, path=None, *, target_rules=None, context_rules=None, section_rules=None):
         from .nlp.extract import Extractor
-        from .nlp.medspacy_rules import load_rules, resolve
+        from .nlp.medspacy_rules import load_rules, resolve, with_user_mentions
         from .nlp.normalize import load_normalizer
         from .nlp.pipeline import MAX_LENGTH, PATTERNS_META, add_user_rules, build, is_saved_pipeline
         from .schema.vocab.patterns import load_patterns
@@ -51,6 +51,7 @@ class Pipeline:
             self.nlp = build(self.patterns, self.user_rules)
         self.extractor = Extractor(self.patterns)
         self.normalizer = load_normalizer(self.patterns.root)
+        self._with_user_mentions = with_user_mentions  # (held: no import statement run a note, ~5-8 us here)
 
     def _doc(self, normalized):
         """The Doc of a normalised note, knowing the original and its rewrites."""
@@ -65,9 +66,7 @@ class Pipeline:
 
     def _extract(self, doc, note_id: str) -> Facts:
         """The extractor's facts, with a mention per span of a user's target rule."""
-        from .nlp.medspacy_rules import with_user_mentions
-
-        return with_user_mentions(self.extractor(doc, note_id), doc)
+        return self._with_user_mentions(self.extractor(doc, note_id), doc)
 
     def facts(self, text: str, note_id: str = "note", *, low_confidence=()) -> Facts:
         """Facts of one note: read through its form (nlp/normalize.py), evidence quoting the note as written.

@@ -208,12 +208,10 @@ def matches_at_sorted(regex: re.Pattern, text: str, starts: list[int], pos: int 
 
 def sorted_starts(offsets):
     """A ``next_start`` for :func:`matches_at` over given offsets (any order, repeats allowed)."""
-    import bisect
-
     at = sorted(set(offsets))
 
     def next_start(pos: int):
-        k = bisect.bisect_left(at, pos)
+        k = bisect_left(at, pos)
         return at[k] if k < len(at) else None
     return next_start
 

@@ -130,7 +130,9 @@ def test_the_target_record_holds_the_span_groups_as_spacys_span_api_reads_them(p
         doc = nlp(pipeline.normalizer(text).text)
         for name in ("targets", "cues"):
             record = TargetSpans.of(doc, name)
-            assert record is not None and record.group is doc.spans[name]
+            assert record is not None and record.group is None  # (nothing has read the group)
+            group = doc.spans[name]  # (made here, from the rows)
+            assert record.group is group and TargetSpans.of(doc, name) is record
             plain = TargetSpans.read(doc.spans[name])
             assert record.rows == plain.rows == [(s.start, s.end, s.start_char, s.end_char, s.label_)
                                                  for s in doc.spans[name]]
@@ -157,6 +159,43 @@ def test_a_span_group_replaced_or_resized_after_the_target_component_has_no_reco
     del doc.spans["targets"]
     assert TargetSpans.of(doc, "targets") is None
     assert TargetSpans.of(pipeline.nlp.make_doc("no pipeline ran"), "targets") is None
+
+
+def test_the_target_groups_are_made_when_first_read_as_the_component_made_them_at_once(pipeline):
+    """rules.UnmadeGroups: the target and cue groups' Spans are made when something first reads them (a key,
+    the values, the Doc's bytes or a copy of it, ConText's graph), the groups spaCy's API gives; the rows' characters
+    (segmenter.token_starts, with the segmenter's token array or without it) are the Spans' own."""
+    from spacy.tokens import Doc
+
+    from notechecker.nlp.rules import TargetSpans, UnmadeGroups
+
+    nlp = pipeline.nlp
+    text = "Two pedicle screws and a rod were removed.\nNo infection.  Medtronic rod was placed at L4-L5."
+
+    def seen(groups) -> dict:
+        return {name: [(s.start, s.end, s.start_char, s.end_char, s.label_, s._.target_rule) for s in group]
+                for name, group in groups.items()}
+
+    doc = nlp(text)
+    data = doc.spans.data
+    assert isinstance(data, UnmadeGroups) and data.unmade("targets") and data.unmade("cues")
+    assert "targets" in doc.spans and list(doc.spans) == ["targets", "cues"] and len(doc.spans) == 2
+    assert data.unmade("targets") and doc.spans.get("user_targets") is None  # (names alone make nothing)
+    want = seen(doc.spans)
+    assert data.unmade("targets") is None and all(len(v) for v in want.values())
+    assert want == {name: [(*TargetSpans.of(doc, name).rows[i], r) for i, (*_, r) in enumerate(rows)]
+                    for name, rows in want.items()}
+    assert doc._.context_graph.targets is doc.spans["targets"]
+    copied = nlp.get_pipe("targets")(nlp.make_doc(text)).copy()  # (ConText's graph holds Spans: no deep copy)
+    for made in (Doc(nlp.vocab).from_bytes(nlp(text).to_bytes(exclude=["user_data"])), copied):
+        assert not isinstance(made.spans.data, UnmadeGroups)
+        assert {k: [row[:5] for row in v] for k, v in seen(made.spans).items()} == {
+            k: [row[:5] for row in v] for k, v in want.items()}
+    graph_first = nlp(text)
+    assert [s.start for s in graph_first._.context_graph.targets] == [s[0] for s in want["targets"]]
+    assert graph_first._.context_graph.targets is graph_first.spans["targets"]
+    alone = nlp.get_pipe("targets")(nlp.make_doc(text))  # (no segmenter: token_starts reads the tokens itself)
+    assert seen(alone.spans) == want
 
 
 def _context_facts(doc) -> tuple:
@@ -255,7 +294,7 @@ def test_context_by_sentence_gives_each_modifier_the_targets_the_per_target_read
         at = {k: rng.randrange(bounds[k], bounds[k + 1]) for k in rng.sample(range(len(starts)), min(3, len(starts)))}
         made = [{k: [Modifier(rule, a, a + 1, bounds[k], bounds[k + 1]) for rule in rules] for k, a in at.items()}
                 for _ in range(2)]
-        ConText._by_sentence(rows, targets, made[0], bounds)
+        ConText._by_sentence(doc, rows, made[0], bounds)
         ConText._each_target(targets, made[1], starts, bounds)
         for k in made[0]:
             for m0, m1 in zip(made[0][k], made[1][k]):

@@ -108,7 +108,10 @@ def find_matches_for(filtered, doc) -> list:
     already_seen_long: set[str] = set()
     already_seen_short: set[str] = set()
     patterns: list[tuple[str, list[int]]] = []
+    text = note_text(doc)
     for long_candidate, short_candidate in filtered:
+        if no_long_form(text, long_candidate, short_candidate):
+            continue  # (find_abbreviation would find none: nothing to add; most candidates in forms)
         short, long = find_abbreviation(long_candidate, short_candidate)
         new_long = long.text not in already_seen_long if long else False
         new_short = short.text not in already_seen_short
@@ -130,6 +133,27 @@ def find_matches_for(filtered, doc) -> list:
         for end, _, start, key in sorted(found):
             all_occurences[rules[key]].add(doc[start:end])
     return list(all_occurences.items())
+
+
+def no_long_form(text: str, long_candidate, short_candidate) -> bool:
+    """True where scispaCy's ``find_abbreviation(long_candidate, short_candidate)`` finds no long form, told
+    without its Tokens and its loop a character: it reads the short form's letters and digits (lower-cased; the
+    others passed over) from the last, each at the nearest place to the left of the one before it in the long
+    form (the first one also at a word's start). Where one after the first has no such place there is no long
+    form: said by ``str.rfind`` on the ASCII texts of the spans in ``text``. (scispaCy joins the spans' tokens
+    with one space; the texts differ from that in white space alone, which is no letter or digit, so the places
+    follow in the same order.) False: it may find one (or a text outside ASCII: not told here)."""
+    long = text[long_candidate.start_char:long_candidate.end_char]
+    short = text[short_candidate.start_char:short_candidate.end_char]
+    if not (long.isascii() and short.isascii()):
+        return False
+    long, at = long.lower(), len(long)
+    for c in reversed(short[1:].lower()):
+        if c.isalnum():
+            at = long.rfind(c, 0, at)
+            if at < 0:
+                return True
+    return False
 
 
 @Language.factory("notechecker_abbreviations", default_config={}, assigns=["doc._.abbreviations", "doc._.abbreviation_map"])

@@ -16,10 +16,12 @@ notechecker's in the same matcher, as they would in one medspaCy ConText; the ta
 of a user's TargetRules (``doc.spans[user_group]``) are assessed with notechecker's.
 
 The targets are read from the target component's record of its group (:class:`notechecker.nlp.rules.TargetSpans`)
-where it holds: a target's Span is built only when a modifier takes it (the graph's edges hold Spans).
+where it holds: a target's Span is built only when a modifier takes it (the graph's edges hold Spans), and the
+group itself (``graph.targets``) when it is read.
 """
 
 import bisect
+import weakref
 
 from spacy.attrs import SENT_START
 from spacy.language import Language
@@ -132,12 +134,21 @@ class Modifier:
 
 
 class ContextGraph:
-    """Targets, modifiers and the (target, modifier) edges of one Doc (medspaCy's ConTextGraph fields)."""
+    """Targets, modifiers and the (target, modifier) edges of one Doc (medspaCy's ConTextGraph fields). Made from a
+    target component's record (``unmade``: the Doc, a weak reference, the group's name and its
+    :class:`~notechecker.nlp.rules.TargetSpans`), ``targets`` is that span group, made when first read."""
 
-    __slots__ = ("targets", "modifiers", "edges")
+    __slots__ = ("_targets", "modifiers", "edges", "_unmade")
 
-    def __init__(self, targets, modifiers, edges):
-        self.targets, self.modifiers, self.edges = targets, modifiers, edges
+    def __init__(self, targets, modifiers, edges, unmade: tuple | None = None):
+        self._targets, self.modifiers, self.edges, self._unmade = targets, modifiers, edges, unmade
+
+    @property
+    def targets(self):
+        if self._targets is None:
+            doc, name, record = self._unmade
+            self._targets = record.made(doc(), name)
+        return self._targets
 
     def __repr__(self):
         return f"<ContextGraph> with {len(self.targets)} targets and {len(self.modifiers)} modifiers"
@@ -162,12 +173,13 @@ class ConText(RuleComponent):
 
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
-        targets = doc.spans[self.span_group]
-        record = None
-        if self.user_group in doc.spans and len(doc.spans[self.user_group]):  # a user's targets, in order
-            targets = sorted([*targets, *doc.spans[self.user_group]], key=lambda s: (s.start, s.end))
-        else:  # the group's spans as the target component made them, if it did (rules.TargetSpans)
-            record = TargetSpans.of(doc, self.span_group)
+        groups, record, targets = doc.spans, None, None
+        if self.user_group in groups and len(groups[self.user_group]):  # a user's targets, in order
+            targets = sorted([*groups[self.span_group], *groups[self.user_group]], key=lambda s: (s.start, s.end))
+        else:  # the group's spans as the target component made them, if it did (rules.TargetSpans): the group
+            record = TargetSpans.of(doc, self.span_group)  # itself (its Spans) then not read
+            if record is None:
+                targets = groups[self.span_group]
         modifiers: list[Modifier] = []
         edges: list = []
         matches = prune_overlapping_matches(self._matcher(doc)) if self._matcher is not None else []
@@ -194,7 +206,7 @@ class ConText(RuleComponent):
                         m1.limit_scope(m2)
                         m2.limit_scope(m1)
             if record is not None:  # (start, end, ..., label) a target; its Span built only for a modifier's
-                self._by_sentence(record.rows, targets, by_sent, bounds)
+                self._by_sentence(doc, record.rows, by_sent, bounds)
             else:
                 self._each_target(targets, by_sent, starts, bounds)
             for m in modifiers:
@@ -203,14 +215,16 @@ class ConText(RuleComponent):
                     edges.append((target, m))
             if edges:
                 self._set_values(doc, edges)
-        set_doc_value(doc, "context_graph", ContextGraph(targets, modifiers, edges))
+        unmade = None if record is None else (weakref.ref(doc), self.span_group, record)
+        set_doc_value(doc, "context_graph", ContextGraph(targets, modifiers, edges, unmade))
         return doc
 
     @staticmethod
-    def _by_sentence(rows: list[tuple], targets, by_sent: dict[int, list[Modifier]], bounds: list[int]) -> None:
+    def _by_sentence(doc, rows: list[tuple], by_sent: dict[int, list[Modifier]], bounds: list[int]) -> None:
         """Each sentence's modifiers given the targets (``rows``: the target component's, in order of their
         starts) that lie in that sentence or reach into it, in order: a sentence without modifiers costs
-        nothing (:meth:`_each_target`'s edges)."""
+        nothing (:meth:`_each_target`'s edges). A target's Span (equal to its group's) is made once, when a
+        modifier first takes it."""
         made: dict[int, Span] = {}
         firsts = [row[0] for row in rows]
         longest = max([row[1] - row[0] for row in rows]) if rows else 0
@@ -222,12 +236,12 @@ class ConText(RuleComponent):
                 t0, t1, _, _, label = rows[i]
                 if t0 < s0 and t1 <= s0:  # (before the sentence)
                     continue
-                label = label.upper()
+                upper = label.upper()
                 for m in mods:
-                    if m._modifies(t0, t1, label):
+                    if m._modifies(t0, t1, upper):
                         span = made.get(i)
                         if span is None:
-                            span = made[i] = targets[i]
+                            span = made[i] = Span(doc, t0, t1, label)
                         m._targets.append(span)
 
     @staticmethod

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import operator
 import re
+import weakref
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import srsly
 from spacy.matcher import PhraseMatcher
+from spacy.tokens import Span, SpanGroup
 from spacy.util import ensure_path
 
 from .._extensions import note_text
@@ -127,28 +130,41 @@ class TargetSpans:
     each ``(start, end, start_char, end_char, label)``; :meth:`by_label` groups them. Reading these costs
     nothing; reading the group builds a Span (and two Tokens) a span.
 
-    :meth:`of` gives the record only while the Doc still holds that very group with as many spans
-    (a group replaced, added to or cut is read through spaCy's span API instead); a span group edited
-    in place (``group[i] = span``) is not noticed."""
+    The component leaves the group unmade (:class:`UnmadeGroups`): :attr:`group` is None until something reads
+    ``doc.spans[name]``, which makes it from the rows (:meth:`made`). :meth:`of` gives the record while the
+    group is unmade, or is still that very group with as many spans (a group replaced, added to or cut is read
+    through spaCy's span API instead); a span group edited in place (``group[i] = span``) is not noticed."""
 
     __slots__ = ("group", "rows")
 
-    def __init__(self, group, rows: list[tuple]):
-        self.group, self.rows = group, rows
+    def __init__(self, rows: list[tuple], group=None):
+        self.rows, self.group = rows, group
 
     @staticmethod
     def of(doc, name: str) -> "TargetSpans | None":
         """The record of span group ``name`` of ``doc``, if the group is still the one it describes."""
         found = doc.user_data.get((TARGET_SPANS, name))
-        if found is None or name not in doc.spans:
+        if found is None:
             return None
-        group = doc.spans[name]
+        groups = doc.spans
+        if isinstance(groups.data, UnmadeGroups) and groups.data.unmade(name) is found:
+            return found  # (its Spans not made: nobody has read the group)
+        if found.group is None or name not in groups:
+            return None
+        group = groups[name]
         return found if group is found.group and len(group) == len(found.rows) else None
 
     @staticmethod
     def read(group) -> "TargetSpans":
         """The record of a span group read through spaCy's span API (the same rows :meth:`of` gives)."""
-        return TargetSpans(group, [(s.start, s.end, s.start_char, s.end_char, s.label_) for s in group])
+        return TargetSpans([(s.start, s.end, s.start_char, s.end_char, s.label_) for s in group], group)
+
+    def made(self, doc, name: str):
+        """The span group of the rows (made the first time it is asked for: the same object after)."""
+        if self.group is None:
+            self.group = SpanGroup(doc, name=name, spans=[Span(doc, start, end, label)
+                                                          for start, end, _, _, label in self.rows])
+        return self.group
 
     def by_label(self, into: dict[str, list]) -> None:
         """Add each row to its label's list in ``into`` (labels new to it in the order first met)."""
@@ -158,6 +174,59 @@ class TargetSpans:
                 into[row[4]] = [row]
             else:
                 found.append(row)
+
+
+class UnmadeGroups(MutableMapping):
+    """``doc.spans``' dict of groups (spaCy's ``SpanGroups`` is a ``UserDict``: this is its ``data``) holding a
+    target component's groups unmade, as their :class:`TargetSpans`: a group's Spans are made the first time
+    anything reads it (a key, ``get``, ``values``, ``items``, a copy, the Doc's bytes or JSON), so whoever reads
+    ``doc.spans`` gets what it got when they were made at once, and a check that reads only the rows (ConText,
+    the extractor) makes none (~66 Spans a spine note, a Span and two Tokens each). A group is made on the Doc's
+    tokens as they are when it is read (a Doc retokenized before that: its spans on the new tokens)."""
+
+    __slots__ = ("_doc", "_data")
+
+    def __init__(self, doc, data: dict):
+        self._doc, self._data = weakref.ref(doc), data  # (weak, as SpanGroups' own: no cycle through the Doc)
+
+    @staticmethod
+    def leave(doc, name: str, record: TargetSpans) -> None:
+        """``doc.spans[name]``: the group of ``record``'s rows, made when first read."""
+        groups = doc.spans
+        if not isinstance(groups.data, UnmadeGroups):
+            groups.data = UnmadeGroups(doc, groups.data)
+        groups.data._data[name] = record
+
+    def unmade(self, name: str) -> TargetSpans | None:
+        found = self._data.get(name)
+        return found if type(found) is TargetSpans else None
+
+    def __getitem__(self, name):
+        found = self._data[name]
+        if type(found) is TargetSpans:
+            found = self._data[name] = found.made(self._doc(), name)
+        return found
+
+    def __setitem__(self, name, group) -> None:
+        self._data[name] = group
+
+    def __delitem__(self, name) -> None:
+        del self._data[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._data
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def copy(self) -> dict:  # (UserDict.__copy__ copies its data)
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 def phrase_matcher(nlp, rules, attr: str = "LOWER") -> tuple[PhraseMatcher, list[str]]:

@@ -208,6 +208,18 @@ def char_offsets(begin, idx, spacy, last_end: int) -> tuple[list[int], list[int]
     return first.tolist(), [*(first[1:] - spacy[begin[1:] - 1]).tolist(), last_end]
 
 
+def token_starts(doc: Doc) -> tuple[memoryview, memoryview, int]:
+    """The tokens' IDX and SPACY (memoryviews: an item is a Python int) and the text's length: token ``i``'s
+    Span starts at ``idx[i]`` and ends at ``(idx[i + 1] if i + 1 < len(idx) else length) - spacy[i]`` (a Doc's
+    text is its tokens' texts, each followed by its one space or none). From the segmenter's read of the token
+    array (:class:`Sentences`), else a read of its own."""
+    found = Sentences.of(doc)
+    if found is not None:
+        return memoryview(found.idx), memoryview(found._spacy), found._length
+    tokens = doc.to_array([IDX, SPACY])
+    return memoryview(tokens[:, 0]), memoryview(tokens[:, 1]), len(note_text(doc))
+
+
 def set_sentence_starts(doc: Doc) -> Doc:
     """Mark sentence starts from :func:`boundaries`, through the array API (fast), and keep them as a
     :class:`Sentences` in ``doc.user_data``."""

@@ -11,9 +11,9 @@ with the same matcher; their spans go to ``doc.spans[user_group]`` (ConText asse
 them; the facts list each as a mention of its label), and a rule's ``attributes`` are
 set on its spans as medspaCy's TargetMatcher sets them.
 
-Beside the target and cue groups it leaves their spans as plain values in ``doc.user_data``
-(:class:`notechecker.nlp.rules.TargetSpans`): ConText and the extractor read those rows instead of
-building a Span (and two Tokens) for every span of a group they read.
+The target and cue groups are kept as plain values in ``doc.user_data`` (:class:`notechecker.nlp.rules.TargetSpans`),
+which ConText and the extractor read; their Spans (a Span and two Tokens each) are made only when something
+reads ``doc.spans[span_group]`` or ``doc.spans[cue_group]`` (:class:`notechecker.nlp.rules.UnmadeGroups`).
 """
 
 
@@ -21,7 +21,8 @@ from spacy.language import Language
 from spacy.tokens import Span
 
 from .. import _extensions
-from .rules import RULE_KEY, TARGET_SPANS, RuleComponent, TargetRule, TargetSpans
+from .rules import RULE_KEY, TARGET_SPANS, RuleComponent, TargetRule, TargetSpans, UnmadeGroups
+from .segmenter import token_starts
 
 
 class TargetMatcher(RuleComponent):
@@ -53,34 +54,33 @@ class TargetMatcher(RuleComponent):
 
     # ------------------------------------------------------------------ call
     def __call__(self, doc):
-        keep, cues, user = [], [], []
+        user = []
         rows: tuple[list, list] = ([], [])  # the target and cue spans as plain values (rules.TargetSpans)
         user_data = doc.user_data
-        if self._matcher is not None:
+        matches = self._matcher(doc) if self._matcher is not None else ()
+        if matches:
             plan, (key0, key1) = self._plan, RULE_KEY
-            # a group's (span list, row list) appenders: 0 targets, 1 cues
-            adds = ((keep.append, rows[0].append), (cues.append, rows[1].append))
-            for match_id, start, end in self._matcher(doc):
+            idx, spacy, length = token_starts(doc)  # (a span's characters, as its Span gives them)
+            n = len(idx)
+            adds = (rows[0].append, rows[1].append)  # 0 targets, 1 cues
+            for match_id, start, end in matches:
                 rule, label, group, name = plan[match_id]
-                span = Span(doc, start, end, label)
                 if group == 2:
+                    span = Span(doc, start, end, label)
                     span._.target_rule = rule
                     for attr, value in (rule.attributes or {}).items():
                         setattr(span._, attr, value)
                     user.append(span)
                     continue
-                start_char, end_char = span.start_char, span.end_char
+                start_char, end_char = idx[start], (idx[end] if end < n else length) - spacy[end - 1]
                 # span._.target_rule = rule, without building span._ (rules.span_value_key_at)
                 user_data[key0, key1, start_char, end_char] = rule
-                add_span, add_row = adds[group]
-                add_span(span)
-                add_row((start, end, start_char, end_char, name))
-        spans = doc.spans
-        for name, made, plain in ((self.span_group, keep, rows[0]), (self.cue_group, cues, rows[1])):
-            spans[name] = made
-            user_data[(TARGET_SPANS, name)] = TargetSpans(spans[name], plain)
+                adds[group]((start, end, start_char, end_char, name))
+        for name, plain in ((self.span_group, rows[0]), (self.cue_group, rows[1])):
+            record = user_data[(TARGET_SPANS, name)] = TargetSpans(plain)
+            UnmadeGroups.leave(doc, name, record)  # (its Spans made when the group is read)
         if user or self.user_rules:
-            spans[self.user_group] = user
+            doc.spans[self.user_group] = user
         return doc
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -25,7 +25,7 @@ from typing import Iterable
 from ..coding.billed import Billed, read_billed
 from ..coding.common import Conclusion
 from ..facts import Facts
-from ..schema.mue import MueTable, read_mue
+from ..schema.mue import MueTable, read_mue, to_date
 from .cms import CODE_CELL, BadRow, parse_date, quarter_of, read_table
 
 PTP_RULE = "NCCI-PTP"
@@ -204,8 +204,6 @@ def service_date(value: str | _dt.date | None, facts: Facts | None = None) -> _d
     candidates = [value or ""]
     if facts is not None:
         candidates.append(facts.element("operation_date").value or "")
-    from ..schema.mue import to_date
-
     for c in candidates:
         d = to_date(c.strip().splitlines()[0] if c.strip() else "")
         if d is not None:
@@ -321,8 +319,6 @@ def mue_conclusions(billed: list[tuple[str, tuple[str, ...]]], table: MueTable, 
 def apply_edits(report, facts: Facts, billed: Billed | Iterable[str], plan, edits: Edits | None = None,
                 date_of_service=None):
     """``report`` (a CodingReport) with the edit conclusions added, and the warnings to show (the date used)."""
-    from dataclasses import replace
-
     edits = edits if edits is not None else edits_from_env()
     if not edits:
         return report, []

@@ -15,6 +15,7 @@ from notechecker.schema.vocab.base import ASCII_LOWER
 from notechecker.nlp.linkers.elements import Elements
 from notechecker.nlp.linkers.base import _alternatives_by_value, alternatives_of
 from notechecker.nlp.linkers.steps import StepSearch, step_search
+from notechecker.nlp.multimatch import MultiMatch
 
 from tests.conftest import SAMPLES, nonspine_texts
 
@@ -346,3 +347,37 @@ def test_steps_found_with_their_pass_are_the_plain_ones(pipeline):
             a, b = sorted(rng.randint(0, len(text)) for _ in range(2))
             assert search.starts(text, count, a, b, search.found(text)) == plain(text, count, a, b), (text, a, b)
     assert tried > 500 and with_steps > 50
+
+
+def test_the_first_cue_in_one_loop_is_the_first_of_in_ranges(pipeline):
+    """Elements._first_at (matches_at_sorted's loop, window by window, with _first_cue's test in it) gives the element
+    _first_cue gives from AlternativesRegex.in_ranges' matches, with sections skipped or not (a match passed over:
+    the next try from its end), on sample and non-spine notes."""
+    from notechecker.nlp.linkers.elements import GATE_WINDOW
+
+    ex = pipeline.extractor
+    el = ex.elements
+    rnd = random.Random(11)
+    compared = passed_over = 0
+    for text in [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.glob("*.txt"))] + nonspine_texts(40):
+        v = ex.read(pipeline.nlp(pipeline.normalizer(text).text))
+        lowered = v.text.translate(ASCII_LOWER)
+        named = sorted({s.name for s in v.sections})
+        for spec in el.elements.values():
+            if spec.matcher is None:
+                continue
+            cues = alternatives_of(spec.matcher)
+            occurs = MultiMatch({}, also=cues.literals | cues.first_words | set(spec.gate)).scan(lowered)
+            live = cues.live(lowered, occurs) if cues.split else None
+            if live is None or live[1]:
+                continue
+            one = MultiMatch({0: spec.gate}) if spec.gate else None
+            windows = one.windows(0, occurs, GATE_WINDOW, len(lowered)) if one else [(0, len(lowered))]
+            for skip in (frozenset(), frozenset(rnd.sample(named, min(2, len(named))))):
+                got = el._first_at(cues.regex, lowered, v.text, live[0], windows, spec, v.section_at, skip)
+                want = el._first_cue(cues.in_ranges(lowered, windows, *live), v.text, spec, v.section_at, skip)
+                assert got == want, spec.name
+                compared += 1
+                first = next(cues.in_ranges(lowered, windows, *live), None)
+                passed_over += first is not None and v.section_at(first.start()) in spec.exclude_sections | skip
+    assert compared > 500 and passed_over > 20

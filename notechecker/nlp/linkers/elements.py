@@ -2,6 +2,8 @@
 steps a narrative takes, and the imaging reviewed before the operation."""
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from ...facts import Element, built_by_slots, make_evidence
 from ...schema.vocab.base import ascii_lower
 from ...schema.vocab.elements import ElementSpec
@@ -92,7 +94,10 @@ class Elements(Linker):
                     live = cues.live(lowered, occurs)
                     if live is not None:  # (from_cues' search: the same matches)
                         windows = gates.windows(name, occurs, GATE_WINDOW, n) if gate else ((0, n),)
-                        found = self._first_cue(cues.in_ranges(lowered, windows, *live), text, spec, section_at, skip)
+                        starts, searches = live
+                        found = (self._first_cue(cues.in_ranges(lowered, windows, starts, searches), text, spec,
+                                                 section_at, skip) if searches else
+                                 self._first_at(cues.regex, lowered, text, starts, windows, spec, section_at, skip))
                 else:
                     windows = gates.windows(name, occurs, GATE_WINDOW, n) if gate else None
                     found = self.from_cues(lowered, text, spec, section_at, skip, windows, cues_at)
@@ -239,6 +244,32 @@ class Elements(Linker):
             a, b = m.span()
             value = "none" if "none" in spec.matcher.groupindex and m.group("none") is not None else None
             return _element(spec.name, True, value, (make_evidence(text[a:b], a, b, sec),))
+        return None
+
+    @staticmethod
+    def _first_at(regex, lowered: str, text: str, starts: list[int], windows, spec: ElementSpec, section_at,
+                  skip) -> Element | None:
+        """``_first_cue(in_ranges(lowered, windows, starts, []))`` in one loop: ``regex.match`` tried at the sorted
+        ``starts`` of each window in turn, the next try after a match at its end, as matches_at_sorted tries them
+        (the same matches, in the same order), without its generator and in_ranges' between them."""
+        match, size, n = regex.match, len(starts), len(lowered)
+        excluded = spec.exclude_sections
+        for pos, end in windows:
+            end = end if end < n else n
+            k = bisect_left(starts, pos)
+            while k < size and (i := starts[k]) <= end:
+                m = match(lowered, i, end)
+                if m is None:
+                    k += 1
+                    continue
+                sec = section_at(i)
+                if sec in excluded or sec in skip:  # (_first_cue's next match: the next start from its end)
+                    b = m.end()
+                    k = bisect_left(starts, b if b > i else i + 1, k + 1)
+                    continue
+                a, b = m.span()
+                value = "none" if "none" in regex.groupindex and m.group("none") is not None else None
+                return _element(spec.name, True, value, (make_evidence(text[a:b], a, b, sec),))
         return None
 
     def imaging(self, text, hits_by_label, sent_ev) -> Element | None:

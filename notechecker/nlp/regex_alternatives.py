@@ -153,13 +153,13 @@ class AlternativesRegex:
         except (ValueError, re.error, RecursionError):  # searched whole
             parts, gates, words, digits = None, [], [], []
         self._parts, self._gates, self._words = parts, tuple(gates), tuple(words)
-        # read so for each note: each first word's alternatives, (gate, back, key, at_boundary) each, and the
-        # alternatives without first words, (where, gate, digits) each: a note's first words are met from the
-        # few it holds (a set intersection), not by a look-up of every alternative's every word
+        # read so for each note: each first word's alternatives, (gate, back, key, at_boundary, by_class) each,
+        # and the alternatives without first words, (where, gate, digits) each: a note's first words are met
+        # from the few it holds (a set intersection), not by a look-up of every alternative's every word
         by_word: dict[str, list[tuple]] = {}
         for gate, ws in zip(gates, words):
-            for word, back, key, at_boundary in ws or ():
-                by_word.setdefault(word, []).append((gate, back, key, at_boundary))
+            for word, back, key, at_boundary, by_class in ws or ():
+                by_word.setdefault(word, []).append((gate, back, key, at_boundary, by_class))
         self._by_word = {word: tuple(entries) for word, entries in by_word.items()}
         self._first = frozenset(by_word)
         self._others = tuple((where, gate, d) for where, gate, ws, d in zip(parts or (), gates, words, digits)
@@ -228,24 +228,29 @@ class AlternativesRegex:
         with first words start where those occur), and the searches of the others; None: none may match."""
         keys = found.keys()
         searches, at = [], set()
+        add = at.add
         classes = found.get(word_classes)  # (the note's word_classes, read once a note when first needed)
         # (the starts of each live alternative's first words the note holds: the same set, read word by word)
         for word in keys & self._first:
             lasts = found[word]
             if not lasts:
                 continue
-            for gate, back, key, at_boundary in self._by_word[word]:
+            for gate, back, key, at_boundary, by_class in self._by_word[word]:
                 if gate is not None and keys.isdisjoint(gate):
                     continue  # its alternative cannot match in this text
                 if key is None:
                     at.update([last - back for last in lasts])
                     continue
                 # an alternative that starts with \b: only its first word's occurrences at a word start
-                # (listed once a note, kept in ``found`` under their key; the \b of the regex decides)
-                listed = found.get(key)
+                if classes is None:
+                    classes = found[word_classes] = word_classes(text)
+                if by_class and classes:  # (at_boundary's test inline: a byte an occurrence, no call, no list)
+                    for last in lasts:
+                        if classes[last - back] == _NOT_WORD:
+                            add(last - back)
+                    continue
+                listed = found.get(key)  # (listed once a note, kept in ``found`` under their key; the \b decides)
                 if listed is None:
-                    if classes is None:
-                        classes = found[word_classes] = word_classes(text)
                     listed = found[key] = at_boundary(text, lasts, back, classes)
                 if listed:
                     at.update(listed)
@@ -277,12 +282,13 @@ class AlternativesRegex:
 
 
 def _first_words(items, flags: int = 0) -> tuple[tuple, ...] | None:
-    """An alternative's first literals as (word, its length - 1, key, at_boundary), when each is
+    """An alternative's first literals as (word, its length - 1, key, at_boundary, by_class), when each is
     FIRST_WORD_CHARS characters or more (a shorter one is in too many words of a note to be worth listing
     where it is); else None. When the alternative starts with ``\\b``: the key under which the word's
     occurrences at a word start are kept in a note's ``found``, and ``at_boundary(text, lasts, back)``: the
     starts (``last - back``) of those occurrences where ``\\b`` holds as in the regex (its ``\\w``:
-    re.ASCII or not); else None, None."""
+    re.ASCII or not), and whether ``at_boundary`` reads an ASCII text's word classes (its word starts with a
+    word character: ``\\b`` holds where the byte before is a "not a word" one); else None, None, False."""
     first = first_literals(items, False)
     if not first:
         return None
@@ -290,14 +296,20 @@ def _first_words(items, flags: int = 0) -> tuple[tuple, ...] | None:
     if min(map(len, words)) < FIRST_WORD_CHARS:
         return None
     if not (items and items[0] == (_c.AT, _c.AT_BOUNDARY)):
-        return tuple((w, len(w) - 1, None, None) for w in sorted(words))
+        return tuple((w, len(w) - 1, None, None, False) for w in sorted(words))
     ascii_ = flags & re.ASCII
-    return tuple((w, len(w) - 1, ("\\b(?a)" if ascii_ else "\\b", w), _word_starts(w[0], ascii_))
-                 for w in sorted(words))
+    return tuple((w, len(w) - 1, ("\\b(?a)" if ascii_ else "\\b", w), _word_starts(w[0], ascii_),
+                  _word_first(w[0], ascii_)) for w in sorted(words))
 
 
 #: The characters ``\\w`` matches under re.ASCII.
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _word_first(first: str, ascii_: int) -> bool:
+    """Whether ``first`` is a word character as the regex reads ``\\w`` (re.ASCII or not): :func:`_word_starts`
+    then reads an ASCII text's word classes."""
+    return first in _ASCII_WORD if ascii_ else first.isalnum() or first == "_"
 
 
 def _word_starts(first: str, ascii_: int):
@@ -306,7 +318,7 @@ def _word_starts(first: str, ascii_: int):
     the character before is none or not a word character (as ``re`` reads ``\\w``: ``str.isalnum()`` or
     "_", or the ASCII ones); one look at that character, not a match of ``\\b`` an occurrence: in an ASCII
     text (``classes``: :func:`word_classes`, not empty) a byte of its classes, the same for both readings."""
-    if not (first in _ASCII_WORD if ascii_ else first.isalnum() or first == "_"):
+    if not _word_first(first, ascii_):
         boundary = re.compile(r"\b", ascii_).match  # (a word that starts with another character)
         return lambda text, lasts, back, classes: [s for last in lasts if boundary(text, s := last - back)]
 

@@ -89,8 +89,9 @@ def test_alternatives_that_start_with_a_digit(pattern, text):
 
 @pytest.mark.parametrize("flags", [0, re.ASCII])
 def test_a_first_word_after_a_word_boundary_is_tried_at_word_starts_only(flags):
-    """An alternative that starts with \\b is tried only where its first word starts a word (listed once a note,
-    kept in ``found``), as the regex's own \\b decides, re.ASCII or not: the same matches as finditer."""
+    """An alternative that starts with \\b is tried only where its first word starts a word (in a text not all
+    ASCII, as this one: listed once a note, kept in ``found``), as the regex's own \\b decides, re.ASCII or not:
+    the same matches as finditer."""
     pattern = r"(?:\bhe\s+has\b)|(?:the\s+\w+)|(?:\bin\b)"
     text = "the has, she has, he has; \u00e9he has _he has 1he has in tin in\u00e9 \u00e9in in_ in"
     regex = re.compile(pattern, flags)

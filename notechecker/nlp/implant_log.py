@@ -75,12 +75,14 @@ def find_rows(text: str, cues: dict[str, re.Pattern]) -> list[LogRow]:
             roles = None  # a table ends at a line that is not a row
             continue
         cells = _cells(text, start, end)
-        found = [_role(c.text, cues) for c in cells]
-        if sum(r is not None for r in found) >= 3 and not any(cues["placed"].fullmatch(c.text.strip())
-                                                            or cues["removed"].fullmatch(c.text.strip())
-                                                            for c in cells):
-            roles = found  # a header row
-            continue
+        # a header row: three cells or more name a column's role, and none is a placed or removed status (read
+        # first: an item row names its status, and its cells' roles, six searches a cell, are then never read)
+        if not any(cues["placed"].fullmatch(c.text.strip()) or cues["removed"].fullmatch(c.text.strip())
+                   for c in cells):
+            found = [_role(c.text, cues) for c in cells]
+            if sum(r is not None for r in found) >= 3:
+                roles = found
+                continue
         by_role: dict[str, Cell] = {}
         if roles is not None and len(roles) == len(cells):
             by_role = {r: c for r, c in zip(roles, cells) if r is not None}

@@ -21,14 +21,16 @@ class Reasons(Linker):
         hits = hits_by_label.get("REASON")
         if not hits:  # (no reason named: the hardware's sentences are not read)
             return out
-        inst_sents = {i for i, hs in by_sent.get("INSTRUMENT", {}).items() if any(h.value != "not_hardware" for h in hs)}
-        inst_sents |= set(by_sent.get("BRAND", {}))
+        inst_by_sent, brand_sents = by_sent.get("INSTRUMENT", {}), by_sent.get("BRAND", {})
+
+        def beside_hardware(sent: int) -> bool:  # (asked of a weak cue's sentence alone: few a note)
+            return sent in brand_sents or any(h.value != "not_hardware" for h in inst_by_sent.get(sent, ()))
         for h in hits:
             if h.section in ("family_history",):
                 continue
             if h.weight == 0 and h.section in self.L.operative_narrative:
                 continue
-            if h.weight == 1 and h.sent not in inst_sents:
+            if h.weight == 1 and not beside_hardware(h.sent):
                 continue
             out.append(Mention("REASON", h.value, h.assertion, v.hit_ev(h), h.literal))
         return out

@@ -15,7 +15,7 @@ from ...facts import Evidence, Section, make_evidence
 
 from ...schema.vocab.patterns import Patterns
 from ..regex_alternatives import AlternativesRegex
-from ..segmenter import boundaries
+from ..segmenter import MAX_SENTENCE, boundaries
 
 #: Characters a hit's "sentence" (between periods or line ends) reaches on each side at most.
 SENTENCE_TEXT = 1500
@@ -57,6 +57,16 @@ def evidence_end(text: str, start: int, limit: int, longest: int = 300) -> int:
 BOUNDARY_MARGIN = 8
 
 
+#: A sentence's end as :func:`~..segmenter.boundaries` reads it, or more: a mark, then marks, closing quotes or
+#: brackets, then a space or tab (". ", "?\t", '." ').
+_MARK_SPACE = re.compile(r"[.?!][.?!\"')\]]*[ \t]")
+
+#: The first sentence start of the white space after a one-line quote's words (None: none), remembered per process
+#: for the first SPACE_MEMO such texts ("\n\n", "\r\n\r\n", " \n" ...: a few kinds, read in every note).
+_SPACE_CUT: dict[str, int | None] = {}
+SPACE_MEMO = 512
+
+
 def quote_end(text: str, start: int, limit: int, longest: int = 300) -> tuple[int, int | None]:
     """:func:`evidence_end`, and the sentence boundary the quote was cut at (characters after ``start``;
     None: none). A quote of fewer characters that still holds that boundary BOUNDARY_MARGIN characters
@@ -64,9 +74,25 @@ def quote_end(text: str, start: int, limit: int, longest: int = 300) -> tuple[in
     stop = min(limit, start + longest)
     chunk = text[start:stop]
     if len(chunk.split(None, 2)) == 3:  # (fewer than three words: no boundary has three before it)
-        for cut in boundaries(chunk):
-            if len(chunk[:cut].split()) >= 3:
-                return start + len(chunk[:cut].rstrip()), cut
+        words = chunk.rstrip()
+        if ("\n" in words or "\r" in words or ":" in words or _MARK_SPACE.search(words) is not None
+                or len(chunk) > MAX_SENTENCE):
+            for cut in boundaries(chunk):
+                if len(chunk[:cut].split()) >= 3:
+                    return start + len(chunk[:cut].rstrip()), cut
+        else:
+            # one line with no heading's colon and no sentence's end (half the quotes a note: a diagnosis, a
+            # procedure title ...): boundaries(chunk) finds sentence starts only in the white space after its
+            # words (a blank line's), those of that white space read alone, each with all the words before it
+            # (tests/test_linkers_base.py holds this to boundaries); that white space's first, remembered
+            space = chunk[len(words):]
+            cut = _SPACE_CUT.get(space, -1)
+            if cut == -1:
+                cut = next(iter(boundaries(space)), None)
+                if len(_SPACE_CUT) < SPACE_MEMO:
+                    _SPACE_CUT[space] = cut
+            if cut is not None:
+                return start + len(words), len(words) + cut
     if stop < limit and stop < len(text) and text[stop - 1:stop + 1].strip() and " " in chunk:
         stop = text.rfind(" ", start, stop)  # cut at a word boundary
     return start + len(text[start:stop].rstrip()), None

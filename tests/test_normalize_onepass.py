@@ -183,15 +183,28 @@ def test_phrases_tried_where_their_first_words_are_match_a_full_scan():
     assert found > 50
 
 
-def test_field_tail_gate_changes_nothing(monkeypatch):
-    """A note where no colon is followed by an unfilled value ('Label: ***') is not scanned for template
-    fields; scanning every note reads every note alike."""
+def test_fields_tried_before_their_colons_are_every_field(monkeypatch):
+    """Template fields are tried only in the label's widest width before a colon the field's tail holds at, and
+    the spaces and tabs before that (passes._fields): the field regex's every match over the whole note, and
+    notes read alike where it is tried everywhere."""
     n = load_normalizer()
-    texts = _texts() + ["Implant:  ***  Drains: N/A\nEBL: ___", "Complications: not\napplicable", "x: ***|"]
-    gated = _read(n, texts)
-    assert sum(1 for _, rw in gated for r in rw if r.kind == "template") > 100
-    monkeypatch.setattr(n, "_field_tail", re.compile(""))  # matches everywhere: the gate always open
-    assert _read(n, texts) == gated
+    assert n._label_width is not None  # (else every position is tried)
+    w = n._label_width
+    texts = _texts() + ["Implant:  ***  Drains: N/A\nEBL: ___", "Complications: not\napplicable", "x: ***|",
+                        "A" * w + ": N/A", "A" * (w + 1) + ": N/A", " \t " * 30 + "B" * w + ":***\n",
+                        "a: b: c:  ___  d: N/A|e: ***|", "x  " + "Co-surgeon " * 5 + ": N/A", ":N/A ::***",
+                        "\u0130 *** [ ] \u017f: N/A", "Ne\u212a: n/a  S\u017fx: NOT APPLICABLE"]
+    found = 0
+    for t in texts:
+        want = [m.span() for m in n._field.finditer(t)]
+        assert [m.span() for m in n._fields(t)] == want
+        found += len(want)
+    assert found > 20
+    fields = _read(n, texts)
+    assert sum(1 for _, rw in fields for r in rw if r.kind == "template") > 100
+    monkeypatch.setattr(n, "_label_width", None)
+    monkeypatch.setattr(n, "_field_colon", re.compile(""))  # tried at every position of every note
+    assert _read(n, texts) == fields
 
 
 def test_ocr_levels_are_the_former_scans_levels_with_a_confusable():
@@ -232,13 +245,13 @@ def test_glued_pairs_tried_after_their_letter_match_a_full_scan():
 
 
 def test_template_regexes_tried_where_their_literals_are_match_a_full_scan():
-    """The placeholder, box and field-tail regexes (case-blind: no skipping ahead in the regex engine) are
-    tried only where their literals are ("*", "_", "[", ":"); they find what a scan of every position finds."""
+    """The placeholder and box regexes (case-blind: no skipping ahead in the regex engine) are tried only where
+    their literals are ("*", "_", "["); they find what a scan of every position finds."""
     n = load_normalizer()
     texts = _texts(300) + ["Implant:  ***  Drains: N/A\nEBL: ___", "[x] L1 [ ] L2 [X] S1 [\u2713] T1 [ x ]", "x: ***|",
                            "a ** b __ c [] d [  ] e : n/a", "\u0130 *** [ ] \u017f: N/A"]
     found = 0
-    for attr in ("_placeholder", "_unchecked", "_checked", "_field_tail"):
+    for attr in ("_placeholder", "_unchecked", "_checked"):
         gated = getattr(n, attr)
         for _ in range(20):  # past the searches a GatedRegex answers with the plain regex
             list(gated.finditer("x"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import string
 
+from ..regex_literals import matches_at_sorted
 from .spots import Gates, runs_of
 from .words import (LEVEL_CODE, MAX_LEVEL, NEAR, WRAPPED_LINE, cased_as, deletes, drop_overlaps, follows_level,
                     inflection, levenshtein, matches_at, once, page_no, valid_level)
@@ -134,8 +135,7 @@ class Passes(Gates):
     def _templates(self, text: str, hits=None) -> list[tuple]:
         if hits is None:
             hits = self._hits(text)
-        fields = "fields" in hits and self._field_tail.search(text) is not None
-        out = [(m.start(), m.end(), "", "template", False) for m in (self._field.finditer(text) if fields else ())]
+        out = [(m.start(), m.end(), "", "template", False) for m in (self._fields(text) if "fields" in hits else ())]
         boxes = "boxes" in hits
         out += [(m.start(), m.end(), "", "checkbox", False) for m in (self._unchecked.finditer(text) if boxes else ())]
         prev_end = None
@@ -154,6 +154,20 @@ class Passes(Gates):
                         continue
                     out.append((m.start("c"), m.end("c"), re.sub(r"[-./]", self._glue, code), "template", False))
         return drop_overlaps(out)
+
+    def _fields(self, text: str):
+        """``self._field.finditer(text)``, tried only where a field can start: at most ``_label_width`` characters
+        before a colon its tail holds at (``_field_colon``: its label ends there), or in the spaces and tabs before
+        (windows of colons in order start in order: ``starts`` stays sorted, without repeats)."""
+        if self._label_width is None:
+            return self._field.finditer(text) if self._field_colon.search(text) else ()
+        starts: list[int] = []
+        for c in map(re.Match.start, self._field_colon.finditer(text)):
+            lo = max(0, c - self._label_width)
+            while lo > 0 and text[lo - 1] in " \t":
+                lo -= 1
+            starts.extend(range(max(lo, starts[-1] + 1 if starts else 0), c + 1))
+        return matches_at_sorted(self._field, text, starts)
 
     # OCR confusions --------------------------------------------------------------
     def _ocr(self, text: str, hits=None) -> list[tuple]:

@@ -252,7 +252,9 @@ def test_items_asking_the_same_share_one_outcome_and_score_as_each_alone(catalog
 
 
 def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
-    """Scoring builds its findings by their slots' setters: equal, hashed and frozen like ``Finding(...)``."""
+    """Scoring builds its findings as drafts of their slots made Findings (``scoring._draft``): each is a
+    Finding, equal, hashed and frozen like ``Finding(...)``; the draft holds Finding's slots and no other."""
+    from notechecker import scoring
     from dataclasses import fields, replace
 
     facts = make_facts({"approach": "posterior", "levels": ["L4", "L5"], "elements": {"ebl": {"value": "200 mL"}},
@@ -266,6 +268,31 @@ def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
         assert replace(fast, status="missing").status == "missing"
         with pytest.raises(AttributeError):
             fast.status = "missing"  # type: ignore[misc]
+        assert type(fast) is Finding and not hasattr(fast, "__dict__")
+    assert scoring._DraftFinding.__slots__ == Finding.__slots__ and scoring._DraftFinding.__bases__ == (object,)
+
+
+def test_a_draft_is_refused_for_a_class_it_cannot_make():
+    """``scoring._draft`` raises TypeError for a class whose ``__init__`` checks something or that is not frozen
+    and slotted (made as a draft, it would skip the check): the module would fail when imported."""
+    from dataclasses import dataclass
+
+    from notechecker.scoring import _draft
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self):
+            assert self.a > 0
+
+    @dataclass(frozen=True)
+    class Unslotted:
+        a: int
+
+    for cls in (Checked, Unslotted):
+        with pytest.raises(TypeError):
+            _draft(cls)
 
 
 def test_a_summary_counted_while_scoring_is_summarize_code_of_its_findings(catalogue):

@@ -99,17 +99,22 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
 
     if kind in ("any", "all"):
         subs = [compile_requirement(c, sections, levels) for c in req.children]
+        any_, n = kind == "any", len(subs)
 
         def combine(v: NoteFacts) -> Outcome:
-            outs = [f(v) for f in subs]
-            met = [o for o in outs if o.status == "met"]
-            ok = bool(met) if kind == "any" else len(met) == len(outs)
-            if ok:
-                return _new(Outcome, ("met", tuple([e for o in met for e in o.evidence]),
-                                      frozenset().union(*[o.levels for o in met]) if levels else _NO_LEVELS))
-            neg = [o for o in outs if o.status == "negated"]
+            # one pass over the children's outcomes (every child is asked: a met one's evidence is kept)
+            met, neg = [], []
+            for f in subs:
+                o = f(v)
+                if o.status == "met":
+                    met.append(o)
+                elif o.status == "negated":
+                    neg.append(o)
+            if (met if any_ else len(met) == n):
+                ev = tuple(met[0].evidence) if len(met) == 1 else tuple([e for o in met for e in o.evidence])
+                return _new(Outcome, ("met", ev, frozenset().union(*[o.levels for o in met]) if levels else _NO_LEVELS))
             if neg:
-                return Outcome("negated", tuple(e for o in neg for e in o.evidence))
+                return _new(Outcome, ("negated", tuple([e for o in neg for e in o.evidence]), _NO_LEVELS))
             return MISSING
         return combine
 

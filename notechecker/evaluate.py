@@ -290,6 +290,8 @@ def _compile_procedure(req: Requirement, keep, levels: bool = True) -> Evaluator
     def procedure(v: NoteFacts) -> Outcome:
         got = v.procs
         procs = [p for k in kinds if k in got for p in got[k] if plain or ok(p, v)]
+        if not procs:  # (none present, none negated: what the lines below give)
+            return MISSING
         present = [p for p in procs if p.assertion == "present"]
         if present:
             ev = keep([p.evidence for p in present])
@@ -327,6 +329,8 @@ def _compile_instrument(req: Requirement, keep, levels: bool = True) -> Evaluato
             implied = v.implied[action] = sort_levels(single[0]) if len(single) == 1 else ()
         insts = [i for i in v.insts.get(action, ()) if (kinds is None or i.kind in kinds)
                  and (not checked or ok(i, tuple(i.levels) or implied, v))]
+        if not insts:  # (none present, none negated: what the lines below give)
+            return MISSING
         present = [i for i in insts if i.assertion == "present"]
         if present:
             ev = keep([i.evidence for i in present])

@@ -99,17 +99,22 @@ def compile_requirement(req: Requirement, sections: frozenset[str] | None = None
 
     if kind in ("any", "all"):
         subs = [compile_requirement(c, sections, levels) for c in req.children]
+        any_, n = kind == "any", len(subs)
 
         def combine(v: NoteFacts) -> Outcome:
-            outs = [f(v) for f in subs]
-            met = [o for o in outs if o.status == "met"]
-            ok = bool(met) if kind == "any" else len(met) == len(outs)
-            if ok:
-                return _new(Outcome, ("met", tuple([e for o in met for e in o.evidence]),
-                                      frozenset().union(*[o.levels for o in met]) if levels else _NO_LEVELS))
-            neg = [o for o in outs if o.status == "negated"]
+            # one pass over the children's outcomes (every child is asked: a met one's evidence is kept)
+            met, neg = [], []
+            for f in subs:
+                o = f(v)
+                if o.status == "met":
+                    met.append(o)
+                elif o.status == "negated":
+                    neg.append(o)
+            if (met if any_ else len(met) == n):
+                ev = tuple(met[0].evidence) if len(met) == 1 else tuple([e for o in met for e in o.evidence])
+                return _new(Outcome, ("met", ev, frozenset().union(*[o.levels for o in met]) if levels else _NO_LEVELS))
             if neg:
-                return Outcome("negated", tuple(e for o in neg for e in o.evidence))
+                return _new(Outcome, ("negated", tuple([e for o in neg for e in o.evidence]), _NO_LEVELS))
             return MISSING
         return combine
 
@@ -285,6 +290,8 @@ def _compile_procedure(req: Requirement, keep, levels: bool = True) -> Evaluator
     def procedure(v: NoteFacts) -> Outcome:
         got = v.procs
         procs = [p for k in kinds if k in got for p in got[k] if plain or ok(p, v)]
+        if not procs:  # (none present, none negated: what the lines below give)
+            return MISSING
         present = [p for p in procs if p.assertion == "present"]
         if present:
             ev = keep([p.evidence for p in present])
@@ -322,6 +329,8 @@ def _compile_instrument(req: Requirement, keep, levels: bool = True) -> Evaluato
             implied = v.implied[action] = sort_levels(single[0]) if len(single) == 1 else ()
         insts = [i for i in v.insts.get(action, ()) if (kinds is None or i.kind in kinds)
                  and (not checked or ok(i, tuple(i.levels) or implied, v))]
+        if not insts:  # (none present, none negated: what the lines below give)
+            return MISSING
         present = [i for i in insts if i.assertion == "present"]
         if present:
             ev = keep([i.evidence for i in present])

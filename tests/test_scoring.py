@@ -252,7 +252,9 @@ def test_items_asking_the_same_share_one_outcome_and_score_as_each_alone(catalog
 
 
 def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
-    """Scoring builds its findings by their slots' setters: equal, hashed and frozen like ``Finding(...)``."""
+    """Scoring builds its findings as drafts of their slots made Findings (``scoring._draft``): each is a
+    Finding, equal, hashed and frozen like ``Finding(...)``; the draft holds Finding's slots and no other."""
+    from notechecker import scoring
     from dataclasses import fields, replace
 
     facts = make_facts({"approach": "posterior", "levels": ["L4", "L5"], "elements": {"ebl": {"value": "200 mL"}},
@@ -266,6 +268,31 @@ def test_a_finding_built_by_scoring_is_the_dataclass_it_claims(catalogue):
         assert replace(fast, status="missing").status == "missing"
         with pytest.raises(AttributeError):
             fast.status = "missing"  # type: ignore[misc]
+        assert type(fast) is Finding and not hasattr(fast, "__dict__")
+    assert scoring._DraftFinding.__slots__ == Finding.__slots__ and scoring._DraftFinding.__bases__ == (object,)
+
+
+def test_a_draft_is_refused_for_a_class_it_cannot_make():
+    """``scoring._draft`` raises TypeError for a class whose ``__init__`` checks something or that is not frozen
+    and slotted (made as a draft, it would skip the check): the module would fail when imported."""
+    from dataclasses import dataclass
+
+    from notechecker.scoring import _draft
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self):
+            assert self.a > 0
+
+    @dataclass(frozen=True)
+    class Unslotted:
+        a: int
+
+    for cls in (Checked, Unslotted):
+        with pytest.raises(TypeError):
+            _draft(cls)
 
 
 def test_a_summary_counted_while_scoring_is_summarize_code_of_its_findings(catalogue):
@@ -359,3 +386,44 @@ def test_requirements_compiled_without_levels_give_the_outcomes_with_them_but_th
             with_levels += bool(a.levels)
             dropped += bool(a.levels) and not b.levels
     assert met > 1000 and dropped > 500 and dropped > with_levels / 2, (met, dropped, with_levels, len(facts))
+
+
+def test_any_and_all_give_what_their_children_outcomes_give():
+    """``any`` and ``all`` read their children's outcomes in one pass (``evaluate.compile_requirement``):
+    met when any (all) child is met, with every met child's evidence in order; else negated with every
+    negated child's evidence; else missing. Every mix of met, negated and missing children, none to
+    three, with levels and without."""
+    import itertools
+
+    from notechecker.evaluate import NoteFacts, compile_requirement
+    from notechecker.model import Operation
+    from notechecker.schema.requirements import Requirement
+
+    facts = make_facts({"elements": {"ebl": {"value": "200 mL"}, "indication": {"value": "pain"}},
+                        "procedures": [{"kind": "hardware_removal", "levels": ["L4", "L5"]},
+                                       {"kind": "decompression", "levels": ["L4"], "assertion": "negated"},
+                                       {"kind": "discectomy", "levels": ["L5"], "assertion": "negated"}]})
+    view = NoteFacts(facts, Operation(facts))
+    children = [Requirement(kind="element", target=("ebl",)), Requirement(kind="element", target=("indication",)),
+                Requirement(kind="procedure", target=("hardware_removal",)),
+                Requirement(kind="procedure", target=("decompression",)),
+                Requirement(kind="procedure", target=("discectomy",)), Requirement(kind="element", target=("nope",))]
+    seen = set()
+    for n in range(4):
+        for kids in itertools.product(children, repeat=n):
+            for kind in ("any", "all"):
+                for levels in (True, False):
+                    outs = [compile_requirement(c, levels=levels)(view) for c in kids]
+                    met = [o for o in outs if o.status == "met"]
+                    neg = [o for o in outs if o.status == "negated"]
+                    got = compile_requirement(Requirement(kind=kind, children=tuple(kids)), levels=levels)(view)
+                    if met if kind == "any" else len(met) == len(outs):
+                        want = ("met", tuple(e for o in met for e in o.evidence),
+                                frozenset().union(*[o.levels for o in met]) if levels else frozenset())
+                    elif neg:
+                        want = ("negated", tuple(e for o in neg for e in o.evidence), frozenset())
+                    else:
+                        want = ("missing", (), frozenset())
+                    assert tuple(got) == want and type(got.evidence) is tuple, (kind, kids)
+                    seen.add(got.status)
+    assert seen == {"met", "negated", "missing"}
